@@ -7,3 +7,44 @@ export * as network from './gen/minicloud/network/v1/network';
 export * as compute from './gen/minicloud/compute/v1/compute';
 export * as agent from './gen/minicloud/agent/v1/agent';
 export * as events from './gen/minicloud/events/v1/events';
+
+import * as commonM from './gen/minicloud/common/v1/common';
+import * as identityM from './gen/minicloud/identity/v1/identity';
+import * as imageM from './gen/minicloud/image/v1/image';
+import * as volumeM from './gen/minicloud/volume/v1/volume';
+import * as networkM from './gen/minicloud/network/v1/network';
+import * as computeM from './gen/minicloud/compute/v1/compute';
+import * as agentM from './gen/minicloud/agent/v1/agent';
+import * as eventsM from './gen/minicloud/events/v1/events';
+
+/** The part of a ts-proto message object the platform needs: defaults from partials, encode, decode. */
+export interface MessageType<T = unknown> {
+  fromPartial(object: unknown): T;
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/**
+ * Request and response message types of every RPC, by gRPC path ("/pkg.Service/Method"). The
+ * buf STANDARD lint guarantees the names `<Method>Request` / `<Method>Response`, so the map is built
+ * from the generated modules. Used by the gRPC adapters to accept partial messages
+ * (`fromPartial`) on both sides.
+ */
+export const messageTypesByPath: ReadonlyMap<string, { request: MessageType; response: MessageType }> = (() => {
+  const map = new Map<string, { request: MessageType; response: MessageType }>();
+  const modules = [commonM, identityM, imageM, volumeM, networkM, computeM, agentM, eventsM] as Record<string, unknown>[];
+  for (const mod of modules) {
+    for (const value of Object.values(mod)) {
+      if (!value || typeof value !== 'object') continue;
+      for (const method of Object.values(value as Record<string, unknown>)) {
+        const path = (method as { path?: unknown } | null)?.path;
+        if (typeof path !== 'string' || !path.startsWith('/minicloud.')) continue;
+        const name = path.slice(path.lastIndexOf('/') + 1);
+        const request = mod[`${name}Request`] as MessageType | undefined;
+        const response = mod[`${name}Response`] as MessageType | undefined;
+        if (request && response) map.set(path, { request, response });
+      }
+    }
+  }
+  return map;
+})();

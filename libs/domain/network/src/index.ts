@@ -1,0 +1,58 @@
+/**
+ * @minicloud/domain-network: pure networking logic for the network service (Neutron-like) and the
+ * agents' virtual switch: IPv4 addressing and IPAM, VXLAN VNIs and MTU, MAC addresses, l2population
+ * FDB and ARP responder tables, security group evaluation. IPv4 only.
+ */
+export { IPV4_ADDRESS_COUNT, intToIp, ipToInt, isValidIpv4 } from './ipv4';
+export { assertNoCidrOverlap, cidrContains, cidrsOverlap, parseCidr, prefixToMask, type Ipv4Cidr } from './cidr';
+export {
+  MAX_SUBNET_PREFIX_LENGTH,
+  buildSubnetLayout,
+  candidateIps,
+  defaultAllocationPools,
+  defaultGatewayIp,
+  nextFreeIp,
+  poolSize,
+  type AllocationPool,
+  type SubnetLayout,
+  type SubnetLayoutRequest,
+} from './ipam';
+export {
+  VNI_MAX,
+  VNI_MIN,
+  assertValidVni,
+  isValidVni,
+  parseVniRange,
+  pickVni,
+  vniRangeSize,
+  type VniRange,
+} from './segmentation';
+export { MIN_IPV4_MTU_BYTES, VXLAN_OVERHEAD_BYTES, VXLAN_UDP_PORT, tenantMtu } from './vxlan';
+export { BROADCAST_MAC, DEFAULT_BASE_MAC, ZERO_MAC, generateMac, isMulticastMac, normaliseMac } from './mac';
+export {
+  FLOODING_IP,
+  FLOODING_MAC,
+  compareFdbEntries,
+  computeFdb,
+  computeHostFdb,
+  fdbEntryKey,
+  isFloodingEntry,
+  type FdbEntry,
+  type PortBinding,
+  type VtepMap,
+} from './fdb';
+export { applyFdbDiff, diffFdb, type FdbDiff } from './fdb-diff';
+export { arpResponderFromFdb, computeArpResponder, type ArpResponderTable } from './arp-responder';
+export {
+  evaluate,
+  ruleMatches,
+  validateSecurityGroupRule,
+  type Direction,
+  type Ethertype,
+  type GroupMembership,
+  type Packet,
+  type RuleProtocol,
+  type SecurityGroupRule,
+  type Verdict,
+} from './security-group';
+export { DEFAULT_SECURITY_GROUP_NAME, defaultSecurityGroupRules } from './default-security-group';

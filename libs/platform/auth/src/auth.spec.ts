@@ -1,0 +1,62 @@
+import { generateSigningKey, signToken } from './token-signer';
+import { createTokenVerifier, RevocationList } from './token-verifier';
+import { authorize, defaultRuleFor } from './policy';
+import { expandRoles } from './auth-context';
+
+const claims = {
+  userId: 'u1',
+  userName: 'alice',
+  projectId: 'p1',
+  projectName: 'demo',
+  domainId: 'default',
+  roles: expandRoles(['member']),
+};
+
+describe('tokens', () => {
+  it('verify, expire, revoke and rotate', async () => {
+    let now = 1_700_000_000_000;
+    const k1 = await generateSigningKey(now);
+    const keys = [k1];
+    const revocations = new RevocationList();
+    const verifier = createTokenVerifier({
+      keys: async () => keys.map((k) => ({ kid: k.kid, jwk: k.publicJwk })),
+      revocations,
+      nowMs: () => now,
+      minRefetchIntervalMs: 0,
+    });
+    const { token, context } = await signToken(k1, claims, { nowMs: now, ttlSeconds: 3600 });
+    const ctx = await verifier.verify(token);
+    expect(ctx).toMatchObject({ userId: 'u1', projectId: 'p1', roles: ['member', 'reader'], tokenId: context.tokenId });
+
+    // rotation: a new key signs new tokens, old ones stay valid
+    const k2 = await generateSigningKey(now);
+    keys.push(k2);
+    const t2 = await signToken(k2, claims, { nowMs: now, ttlSeconds: 3600 });
+    await expect(verifier.verify(t2.token)).resolves.toMatchObject({ userId: 'u1' });
+    await expect(verifier.verify(token)).resolves.toBeTruthy();
+
+    // tampered
+    const [h, p, s] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), roles: ['admin'] })).toString('base64url');
+    await expect(verifier.verify(`${h}.${forged}.${s}`)).rejects.toThrow(/signature/);
+    await expect(verifier.verify('garbage')).rejects.toThrow(/malformed/);
+
+    // revoked
+    revocations.revokeToken(context.tokenId, context.expiresAtMs);
+    await expect(verifier.verify(token)).rejects.toThrow(/revoked/);
+
+    // expired
+    now += 3601_000;
+    await expect(verifier.verify(t2.token)).rejects.toThrow(/expired/);
+  });
+
+  it('authorizes by role', () => {
+    expect(defaultRuleFor('listServers')).toBe('reader');
+    expect(defaultRuleFor('createServer')).toBe('member');
+    const reader = { ...claims, roles: ['reader'], tokenId: 't', issuedAtMs: 0, expiresAtMs: 0 };
+    expect(() => authorize('reader', 'listServers', reader)).not.toThrow();
+    expect(() => authorize('member', 'createServer', reader)).toThrow(/createServer requires role member/);
+    expect(() => authorize('admin', 'createFlavor', undefined)).toThrow();
+    expect(expandRoles(['admin']).sort()).toEqual(['admin', 'member', 'reader']);
+  });
+});

@@ -1,0 +1,4 @@
+export * from './auth-context';
+export * from './token-signer';
+export * from './token-verifier';
+export * from './policy';

@@ -1,0 +1,30 @@
+import { PermissionDeniedError } from '@minicloud/domain-errors';
+import type { AuthContext } from './auth-context';
+
+/**
+ * Who may call a method (the oslo.policy defaults of OpenStack, reduced to roles):
+ * - `public`: no token (Authenticate, GetPublicKeys, GetCatalog);
+ * - `authenticated`: any valid token;
+ * - `reader` / `member` / `admin`: a token whose expanded roles include it.
+ * Project scoping (a member sees only its project's resources) is enforced by each handler.
+ */
+export type PolicyRule = 'public' | 'authenticated' | 'reader' | 'member' | 'admin';
+
+/** Method name (as in the generated service definition, camelCase) -> rule. */
+export type PolicyTable = Readonly<Record<string, PolicyRule>>;
+
+/**
+ * Default rule of a method by its name, so a policy table only lists exceptions: reads
+ * (Get*, List*) need `reader`; everything else `member`.
+ */
+export function defaultRuleFor(method: string): PolicyRule {
+  return /^(get|list)/.test(method) ? 'reader' : 'member';
+}
+
+/** @throws PermissionDeniedError naming the method and the role it needs */
+export function authorize(rule: PolicyRule, method: string, ctx: AuthContext | undefined): void {
+  if (rule === 'public' || rule === 'authenticated') return;
+  if (!ctx || !ctx.roles.includes(rule)) {
+    throw new PermissionDeniedError(`${method} requires role ${rule}`);
+  }
+}

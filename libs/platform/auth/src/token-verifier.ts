@@ -1,0 +1,104 @@
+import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK, type KeyLike } from 'jose';
+import { UnauthenticatedError } from '@minicloud/domain-errors';
+import type { AuthContext } from './auth-context';
+import { TOKEN_ALG, TOKEN_ISSUER } from './token-signer';
+
+/** Where a verifier gets identity's public keys (GetPublicKeys over gRPC in services). */
+export type PublicKeySource = () => Promise<{ kid: string; jwk: JWK }[]>;
+
+/**
+ * Revoked tokens known to this process, fed by identity's `token.revoked` events: single token ids,
+ * and per-user "every token issued before T" (user disabled, role removed).
+ */
+export class RevocationList {
+  private readonly tokens = new Map<string, number>();
+  private readonly usersBefore = new Map<string, number>();
+
+  /** Revokes one token id until `expiresAtMs` (after which it is refused anyway). */
+  revokeToken(tokenId: string, expiresAtMs: number): void {
+    this.tokens.set(tokenId, expiresAtMs);
+  }
+
+  /** Revokes every token of `userId` issued at or before `beforeMs`. */
+  revokeUserBefore(userId: string, beforeMs: number): void {
+    this.usersBefore.set(userId, Math.max(beforeMs, this.usersBefore.get(userId) ?? 0));
+  }
+
+  isRevoked(ctx: Pick<AuthContext, 'tokenId' | 'userId' | 'issuedAtMs'>): boolean {
+    if (this.tokens.has(ctx.tokenId)) return true;
+    const before = this.usersBefore.get(ctx.userId);
+    return before !== undefined && ctx.issuedAtMs <= before;
+  }
+
+  /** Drops entries of tokens that have expired by `nowMs`. */
+  prune(nowMs: number): void {
+    for (const [id, exp] of this.tokens) if (exp < nowMs) this.tokens.delete(id);
+  }
+}
+
+/** Verifies bearer tokens locally with identity's public keys. */
+export interface TokenVerifier {
+  /** @throws UnauthenticatedError for a malformed, badly signed, expired or revoked token */
+  verify(token: string): Promise<AuthContext>;
+}
+
+/**
+ * A verifier with a key cache: an unknown `kid` triggers one refetch (key rotation), at most once per
+ * `minRefetchIntervalMs`. Expiry is checked against the injected clock.
+ */
+export function createTokenVerifier(opts: {
+  keys: PublicKeySource;
+  revocations: RevocationList;
+  nowMs: () => number;
+  minRefetchIntervalMs?: number;
+}): TokenVerifier {
+  const cache = new Map<string, KeyLike | Uint8Array>();
+  let lastFetchMs = -Infinity;
+  const refetch = async () => {
+    const now = opts.nowMs();
+    if (now - lastFetchMs < (opts.minRefetchIntervalMs ?? 1000)) return;
+    lastFetchMs = now;
+    for (const { kid, jwk } of await opts.keys()) {
+      if (!cache.has(kid)) cache.set(kid, await importJWK(jwk, TOKEN_ALG));
+    }
+  };
+  return {
+    async verify(token: string): Promise<AuthContext> {
+      let kid: string | undefined;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        throw new UnauthenticatedError('malformed token');
+      }
+      if (!kid) throw new UnauthenticatedError('token has no key id');
+      if (!cache.has(kid)) await refetch();
+      const key = cache.get(kid);
+      if (!key) throw new UnauthenticatedError('token signed by an unknown key');
+      let payload;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          issuer: TOKEN_ISSUER,
+          algorithms: [TOKEN_ALG],
+          currentDate: new Date(opts.nowMs()),
+        }));
+      } catch (e) {
+        if (e instanceof joseErrors.JWTExpired) throw new UnauthenticatedError('token expired');
+        throw new UnauthenticatedError('token signature or claims invalid');
+      }
+      const ctx: AuthContext = {
+        tokenId: String(payload.jti),
+        userId: String(payload.sub),
+        userName: String(payload.user_name ?? ''),
+        projectId: String(payload.project_id ?? ''),
+        projectName: String(payload.project_name ?? ''),
+        domainId: String(payload.domain_id ?? ''),
+        roles: Array.isArray(payload.roles) ? payload.roles.map(String) : [],
+        issuedAtMs: (payload.iat ?? 0) * 1000,
+        expiresAtMs: (payload.exp ?? 0) * 1000,
+        ...(payload.instance_id ? { instanceId: String(payload.instance_id) } : {}),
+      };
+      if (opts.revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
+      return ctx;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/** A TCP port from an env string; 0 asks the OS for a free one. */
+export const portSchema = z.coerce.number().int().min(0).max(65535);
+
+/** Milliseconds from an env string. */
+export const msSchema = z.coerce.number().int().min(0);
+
+/** Boolean from env: "1", "true", "yes" are true. */
+export const boolSchema = z
+  .union([z.boolean(), z.string()])
+  .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase())));
+
+/**
+ * Settings every minicloud process shares. Defaults match the machine's own Redis and NATS.
+ * `SERVICE_PASSWORD` is the password of the `minicloud` service user that services use to call each
+ * other (Nova's service user), seeded by identity.
+ */
+export const commonConfigShape = {
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  GRPC_HOST: z.string().default('127.0.0.1'),
+  GRPC_PORT: portSchema.default(0),
+  METRICS_PORT: portSchema.default(0),
+  IDENTITY_URL: z.string().default('127.0.0.1:5000'),
+  SERVICE_USER: z.string().default('minicloud'),
+  SERVICE_PASSWORD: z.string().default('minicloud-service-secret'),
+  SERVICE_PROJECT: z.string().default('service'),
+  /** Where a process writes "<service> ready <grpc> <metrics>" as one JSON line when ready (bring-up reads it). */
+  READY_FILE: z.string().optional(),
+};
+
+export const commonConfigSchema = z.object(commonConfigShape);
+export type CommonConfig = z.infer<typeof commonConfigSchema>;

@@ -1,0 +1,4 @@
+export * from './status-mapping';
+export * from './types';
+export * from './server';
+export * from './client';

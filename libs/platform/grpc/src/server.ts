@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type Metadata,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { messageTypesByPath } from '@minicloud/proto';
+import { UnauthenticatedError, isMinicloudError } from '@minicloud/domain-errors';
+import { authorize, defaultRuleFor, type PolicyTable, type TokenVerifier } from '@minicloud/platform-auth';
+import type { Logger } from '@minicloud/platform-logging';
+import type { GrpcServerMetrics } from '@minicloud/platform-metrics';
+import { statusName, toServiceError } from './status-mapping';
+import type { CallContext, MethodDefinition, ServiceDefinition, ServiceHandlers } from './types';
+
+/** One service to serve: its generated definition, handlers, and who may call what. */
+export interface ServiceRegistration<D extends ServiceDefinition = ServiceDefinition> {
+  definition: D;
+  handlers: ServiceHandlers<D>;
+  /** Exceptions to {@link defaultRuleFor}; e.g. `{ authenticate: 'public', createFlavor: 'admin' }`. */
+  policy?: PolicyTable;
+}
+
+/** Typed helper so `handlers` is checked against `definition`. */
+export function service<D extends ServiceDefinition>(reg: ServiceRegistration<D>): ServiceRegistration {
+  return reg as unknown as ServiceRegistration;
+}
+
+export interface GrpcServerOptions {
+  host?: string;
+  /** 0 asks for a free port. */
+  port: number;
+  services: ServiceRegistration[];
+  logger: Logger;
+  metrics?: GrpcServerMetrics;
+  /** Verifies bearer tokens. Without one, every method is treated as public (internal services). */
+  verifier?: TokenVerifier;
+  /** Max message size in bytes (image chunks are 1 MiB); default 8 MiB. */
+  maxMessageBytes?: number;
+}
+
+export interface RunningGrpcServer {
+  port: number;
+  address: string;
+  /** Stops accepting new calls and waits for in-flight ones (up to `timeoutMs`, then forces). */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+function bearer(md: Metadata): string | undefined {
+  const v = md.get('authorization')[0];
+  if (typeof v !== 'string') return undefined;
+  const m = /^Bearer\s+(.+)$/i.exec(v.trim());
+  return m?.[1];
+}
+
+async function* readStream<T>(stream: AsyncIterable<unknown>): AsyncIterable<T> {
+  for await (const m of stream) yield m as T;
+}
+
+/**
+ * Starts a gRPC server for the given services. Every call goes through the same pipeline: request id
+ * (from `x-request-id` or new), auth (bearer token verified locally, then the method's policy rule),
+ * the handler, typed-error -> status mapping ({@link toServiceError}), metrics and one log line per
+ * failed call. Handlers are `async (req, ctx) => res` (streams as async iterables) and may return
+ * partial messages: defaults are filled with the response type's `fromPartial`.
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': opts.maxMessageBytes ?? 8 * 1024 * 1024,
+    'grpc.max_send_message_length': opts.maxMessageBytes ?? 8 * 1024 * 1024,
+  });
+  for (const reg of opts.services) {
+    const impl: UntypedServiceImplementation = {};
+    for (const [name, def] of Object.entries(reg.definition)) {
+      const handler = (reg.handlers as Record<string, unknown>)[name] as (...a: unknown[]) => unknown;
+      if (typeof handler !== 'function') {
+        throw new Error(`service ${def.path.split('/')[1]} has no handler for ${name}`);
+      }
+      impl[name] = wrapMethod(name, def, handler, reg.policy ?? {}, opts) as never;
+    }
+    server.addService(reg.definition as never, impl);
+  }
+  const host = opts.host ?? '127.0.0.1';
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    port,
+    address: `${host}:${port}`,
+    shutdown: (timeoutMs = 5000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+function wrapMethod(
+  name: string,
+  def: MethodDefinition,
+  handler: (...a: unknown[]) => unknown,
+  policy: PolicyTable,
+  opts: GrpcServerOptions,
+): (...args: never[]) => void {
+  const serviceName = def.path.split('/')[1] ?? '';
+  const rule = policy[name] ?? defaultRuleFor(name);
+  const responseType = messageTypesByPath.get(def.path)?.response;
+  const complete = (res: unknown) => (responseType ? responseType.fromPartial(res ?? {}) : res);
+
+  const begin = async (call: { metadata: Metadata; on(ev: string, fn: () => void): unknown }): Promise<CallContext> => {
+    const requestId = (call.metadata.get('x-request-id')[0] as string | undefined) ?? randomUUID();
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort());
+    const ctx: CallContext = {
+      method: name,
+      requestId,
+      logger: opts.logger.child({ request_id: requestId, grpc_method: name }),
+      metadata: call.metadata,
+      signal: controller.signal,
+    };
+    if (opts.verifier && rule !== 'public') {
+      const token = bearer(call.metadata);
+      if (!token) throw new UnauthenticatedError('missing bearer token');
+      ctx.auth = await opts.verifier.verify(token);
+      ctx.token = token;
+    }
+    if (opts.verifier) authorize(rule, name, ctx.auth);
+    return ctx;
+  };
+
+  const observe = (startNs: bigint, code: number, err?: unknown, ctx?: CallContext) => {
+    const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+    opts.metrics?.handled.inc({ grpc_service: serviceName, grpc_method: name, grpc_code: statusName(code) });
+    opts.metrics?.handlingSeconds.observe({ grpc_service: serviceName, grpc_method: name }, seconds);
+    if (err) {
+      const log = ctx?.logger ?? opts.logger.child({ grpc_method: name });
+      if (isMinicloudError(err)) log.info({ grpc_code: statusName(code), err: err.message }, 'call failed');
+      else log.error({ err }, 'call failed with an unexpected error');
+    }
+  };
+
+  const fail = (err: unknown, startNs: bigint, ctx?: CallContext) => {
+    const se = toServiceError(err);
+    observe(startNs, se.code, err, ctx);
+    return se;
+  };
+
+  if (!def.requestStream && !def.responseStream) {
+    return ((call: ServerUnaryCall<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+      const start = process.hrtime.bigint();
+      let ctx: CallContext | undefined;
+      begin(call)
+        .then((c) => {
+          ctx = c;
+          return handler(call.request, c) as Promise<unknown>;
+        })
+        .then(
+          (res) => {
+            observe(start, status.OK);
+            callback(null, complete(res));
+          },
+          (err) => callback(fail(err, start, ctx)),
+        );
+    }) as never;
+  }
+  if (def.requestStream && !def.responseStream) {
+    return ((call: ServerReadableStream<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) => {
+      const start = process.hrtime.bigint();
+      let ctx: CallContext | undefined;
+      begin(call)
+        .then((c) => {
+          ctx = c;
+          return handler(readStream(call), c) as Promise<unknown>;
+        })
+        .then(
+          (res) => {
+            observe(start, status.OK);
+            callback(null, complete(res));
+          },
+          (err) => callback(fail(err, start, ctx)),
+        );
+    }) as never;
+  }
+  const writeAll = async (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, out: AsyncIterable<unknown>) => {
+    for await (const msg of out) {
+      if (!call.write(complete(msg))) await new Promise<void>((r) => call.once('drain', () => r()));
+    }
+  };
+  if (!def.requestStream && def.responseStream) {
+    return ((call: ServerWritableStream<unknown, unknown>) => {
+      const start = process.hrtime.bigint();
+      let ctx: CallContext | undefined;
+      begin(call)
+        .then(async (c) => {
+          ctx = c;
+          await writeAll(call, handler(call.request, c) as AsyncIterable<unknown>);
+        })
+        .then(
+          () => {
+            observe(start, status.OK);
+            call.end();
+          },
+          (err) => call.destroy(fail(err, start, ctx) as unknown as Error),
+        );
+    }) as never;
+  }
+  return ((call: ServerDuplexStream<unknown, unknown>) => {
+    const start = process.hrtime.bigint();
+    let ctx: CallContext | undefined;
+    begin(call)
+      .then(async (c) => {
+        ctx = c;
+        await writeAll(call, handler(readStream(call), c) as AsyncIterable<unknown>);
+      })
+      .then(
+        () => {
+          observe(start, status.OK);
+          call.end();
+        },
+        (err) => call.destroy(fail(err, start, ctx) as unknown as Error),
+      );
+  }) as never;
+}

@@ -1,0 +1,4 @@
+export * from './runnable';
+export * from './leader';
+export * from './shutdown';
+export * from './system-clock';

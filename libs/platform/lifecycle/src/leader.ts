@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '@minicloud/platform-state';
+import { defineLuaScript } from '@minicloud/platform-state';
+import type { Logger } from '@minicloud/platform-logging';
+import { sleepUntilAborted, type Runnable } from './runnable';
+
+// KEYS[1]=lease key, KEYS[2]=fencing counter; ARGV[1]=holder id, ARGV[2]=ttl ms.
+// Acquire if free, renew if ours; a new holder gets a new fencing token (INCR).
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local holder, token = string.match(cur, '^(.-)|(%d+)$')
+  if holder == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return tonumber(token)
+  end
+  return -1
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+return token
+`;
+
+// Release only if we still hold it.
+const RELEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur and string.match(cur, '^(.-)|') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/** The current leadership: a fencing token that increases with each new leader. */
+export interface Leadership {
+  fencingToken: number;
+  /** Aborted when leadership is lost (lease not renewed in time) or the elector stops. */
+  signal: AbortSignal;
+}
+
+/**
+ * Leader election on a Redis lease with a fencing token (Kleppmann's fencing; the Kubernetes
+ * leader-election pattern). The holder renews every `ttlMs/3`; when a renew fails or is late, it
+ * steps down at once (before the lease can pass to another replica).
+ */
+export class LeaderElector implements Runnable {
+  readonly name: string;
+  readonly holderId: string;
+  private current?: { token: number; controller: AbortController };
+  private readonly listeners = new Set<(l: Leadership) => void>();
+  private readonly acquire;
+  private readonly release;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly opts: { key: string; ttlMs: number; logger: Logger; holderId?: string },
+  ) {
+    this.name = `leader-elector(${opts.key})`;
+    this.holderId = opts.holderId ?? randomUUID();
+    this.acquire = defineLuaScript(redis, ACQUIRE);
+    this.release = defineLuaScript(redis, RELEASE);
+  }
+
+  isLeader(): boolean {
+    return !!this.current;
+  }
+
+  fencingToken(): number | undefined {
+    return this.current?.token;
+  }
+
+  /** Called each time this replica becomes leader. */
+  onLeadership(fn: (l: Leadership) => void): void {
+    this.listeners.add(fn);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const renewEvery = Math.max(10, Math.floor(this.opts.ttlMs / 3));
+    while (!signal.aborted) {
+      const started = Date.now();
+      let token = -1;
+      try {
+        token = Number(await this.acquire([this.opts.key, `${this.opts.key}:fencing`], [this.holderId, this.opts.ttlMs]));
+      } catch (e) {
+        this.opts.logger.warn({ err: (e as Error).message }, 'leader lease renew failed');
+      }
+      const late = Date.now() - started > this.opts.ttlMs / 2;
+      if (token > 0 && !late) {
+        if (!this.current || this.current.token !== token) {
+          this.stepDown('new term');
+          const controller = new AbortController();
+          this.current = { token, controller };
+          this.opts.logger.info({ fencing_token: token }, 'became leader');
+          for (const l of this.listeners) l({ fencingToken: token, signal: controller.signal });
+        }
+      } else if (this.current) {
+        this.stepDown(late ? 'renew too slow' : 'lease lost');
+      }
+      await sleepUntilAborted(renewEvery, signal);
+    }
+    if (this.current) {
+      this.stepDown('shutdown');
+      await this.release([this.opts.key], [this.holderId]).catch(() => undefined);
+    }
+  }
+
+  private stepDown(reason: string) {
+    if (!this.current) return;
+    this.opts.logger.info({ fencing_token: this.current.token, reason }, 'leadership ended');
+    this.current.controller.abort();
+    this.current = undefined;
+  }
+}
+
+/**
+ * Wraps a Runnable so it runs only while this replica leads: started on each leadership, aborted when
+ * it ends (the controller-runtime "leader election runnable").
+ */
+export function leaderOnly(elector: LeaderElector, inner: Runnable): Runnable {
+  return {
+    name: `leader-only(${inner.name})`,
+    async start(signal) {
+      const running = new Set<Promise<void>>();
+      elector.onLeadership((l) => {
+        const both = AbortSignal.any([l.signal, signal]);
+        const p = inner.start(both).finally(() => running.delete(p));
+        running.add(p);
+      });
+      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      await Promise.all(running);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export * from './service-credentials';
+export * from './run-service';

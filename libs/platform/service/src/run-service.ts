@@ -1,0 +1,99 @@
+import { events } from '@minicloud/proto';
+import { RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
+import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import type { CommonConfig } from '@minicloud/platform-config';
+import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { runProcess, type Runnable, type ShutdownStep } from '@minicloud/platform-lifecycle';
+import { createLogger, type Logger } from '@minicloud/platform-logging';
+import { createProcessMetrics, startMetricsServer, type ProcessMetrics, type ReadinessCheck } from '@minicloud/platform-metrics';
+import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { remoteTokenVerifier, ServiceCredentials } from './service-credentials';
+
+/** What a service's wiring function receives. */
+export interface ServiceDeps {
+  config: CommonConfig;
+  logger: Logger;
+  metrics: ProcessMetrics;
+  redis: Redis;
+  bus: Bus;
+  /** Tokens revoked so far (fed by identity's events). */
+  revocations: RevocationList;
+  /** The service's own credentials towards other services (undefined for identity itself). */
+  credentials?: ServiceCredentials;
+}
+
+/** What a service's wiring function returns. */
+export interface ServiceWiring {
+  services: ServiceRegistration[];
+  runnables?: Runnable[];
+  readiness?: Record<string, ReadinessCheck>;
+  /** Overrides the remote verifier (identity verifies with its own keys). */
+  verifier?: TokenVerifier;
+  /** Run once the gRPC server listens (e.g. register the endpoint in the catalog). */
+  onListening?: (server: RunningGrpcServer) => Promise<void>;
+  /** Extra steps after runnables stopped, before NATS and Redis close. */
+  afterStop?: ShutdownStep[];
+}
+
+/**
+ * The composition every minicloud service shares: logger, metrics HTTP server, Redis, NATS (with the
+ * EVENTS stream), token verification with revocations, the gRPC server, a "service ready" log line
+ * (`{"msg":"service ready","grpc_address":..,"metrics_url":..}`, read by the bring-up tool), and the
+ * ordered graceful shutdown on SIGTERM/SIGINT.
+ */
+export async function runService(opts: {
+  name: string;
+  config: CommonConfig;
+  /** Identity is the one service that does not log in to itself. */
+  selfAuthenticating?: boolean;
+  wire: (deps: ServiceDeps) => Promise<ServiceWiring>;
+}): Promise<void> {
+  const { config } = opts;
+  const logger = createLogger({ service: opts.name, level: config.LOG_LEVEL });
+  const metrics = createProcessMetrics({ service: opts.name });
+  const redis = await connectRedis({ url: config.REDIS_URL, name: opts.name, logger });
+  const bus = await connectBus({ url: config.NATS_URL, name: opts.name, logger });
+  const revocations = new RevocationList();
+  bus.subscribe(Subjects.tokenRevoked, events.TokenRevoked, (ev) => {
+    if (ev.tokenId) revocations.revokeToken(ev.tokenId, ev.expiresAt?.getTime() ?? Date.now() + 86_400_000);
+    if (ev.userId && ev.revokedBefore) revocations.revokeUserBefore(ev.userId, ev.revokedBefore.getTime());
+  });
+  const credentials = opts.selfAuthenticating
+    ? undefined
+    : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: config.SERVICE_PASSWORD, projectName: config.SERVICE_PROJECT });
+
+  const wiring = await opts.wire({ config, logger, metrics, redis, bus, revocations, credentials });
+  const verifier = wiring.verifier ?? (credentials ? remoteTokenVerifier(credentials.identity, revocations) : undefined);
+  const grpc = await startGrpcServer({
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+    services: wiring.services,
+    logger,
+    metrics: metrics.grpc,
+    verifier,
+  });
+  const http = await startMetricsServer({
+    registry: metrics.registry,
+    port: config.METRICS_PORT,
+    host: config.GRPC_HOST,
+    readiness: { redis: () => redis.status === 'ready', nats: () => bus.isConnected(), ...wiring.readiness },
+  });
+  await wiring.onListening?.(grpc);
+  logger.info({ grpc_address: grpc.address, metrics_url: http.url }, 'service ready');
+
+  await runProcess({
+    logger,
+    runnables: wiring.runnables ?? [],
+    beforeStop: [
+      { name: 'not ready', run: () => http.setNotReady() },
+      { name: 'grpc server', run: () => grpc.shutdown(5000) },
+    ],
+    afterStop: [
+      ...(wiring.afterStop ?? []),
+      { name: 'credentials', run: () => credentials?.close() },
+      { name: 'nats', run: () => bus.close() },
+      { name: 'redis', run: async () => void (await redis.quit()) },
+      { name: 'metrics server', run: () => http.close() },
+    ],
+  });
+}

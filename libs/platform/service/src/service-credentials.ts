@@ -1,0 +1,66 @@
+import { identity } from '@minicloud/proto';
+import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
+import { createTokenVerifier, RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
+import { NotFoundError } from '@minicloud/domain-errors';
+
+export type IdentityClient = ServiceClient<typeof identity.IdentityServiceService>;
+
+/**
+ * A service's own identity towards the others (Nova's service user): logs in as the service user,
+ * caches the token and logs in again a minute before it expires; resolves catalog endpoints.
+ */
+export class ServiceCredentials {
+  private token?: { value: string; expiresAtMs: number };
+  private catalog = new Map<string, string>();
+  readonly identity: IdentityClient;
+
+  constructor(
+    identityUrl: string,
+    private readonly creds: { userName: string; password: string; projectName: string },
+  ) {
+    this.identity = createServiceClient(identity.IdentityServiceService, identityUrl, {
+      idempotent: ['getPublicKeys', 'getCatalog', 'authenticate', 'validateToken', 'getQuota'],
+      maxAttempts: 8,
+    });
+  }
+
+  /** A valid service token (cached). */
+  async getToken(): Promise<string> {
+    if (this.token && this.token.expiresAtMs - Date.now() > 60_000) return this.token.value;
+    const res = await this.identity.authenticate({
+      password: { userName: this.creds.userName, password: this.creds.password, domainName: 'default' },
+      projectName: this.creds.projectName,
+    });
+    this.token = { value: res.token, expiresAtMs: res.info?.expiresAt?.getTime() ?? Date.now() + 300_000 };
+    for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+    return res.token;
+  }
+
+  /**
+   * host:port of a service type from the catalog (re-read when unknown).
+   * @throws NotFoundError when the catalog has no such service
+   */
+  async endpoint(serviceType: string): Promise<string> {
+    let url = this.catalog.get(serviceType);
+    if (!url) {
+      const res = await this.identity.getCatalog({});
+      for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+      url = this.catalog.get(serviceType);
+    }
+    if (!url) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
+    return url;
+  }
+
+  close(): void {
+    this.identity.close();
+  }
+}
+
+/** A token verifier that fetches identity's public keys over gRPC. */
+export function remoteTokenVerifier(client: IdentityClient, revocations: RevocationList): TokenVerifier {
+  return createTokenVerifier({
+    keys: async () => (await client.getPublicKeys({})).keys.map((k) => ({ kid: k.kid, jwk: JSON.parse(k.jwkJson) })),
+    revocations,
+    nowMs: () => Date.now(),
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * `npm run cloud`: brings up a whole minicloud on this machine as processes — Redis and NATS (the
+ * URLs in REDIS_URL/NATS_URL when set, else its own redis-server and nats-server), identity, image,
+ * volume, network, the controller and N compute agents — seeds a demo, prints where everything is,
+ * and runs until Ctrl-C, then shuts everything down in reverse order.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { compute } from '@minicloud/proto';
+import { ManagedProcess, type ReadyInfo } from './managed-process';
+import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
+import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+interface Options {
+  agents: string;
+  hostsPerAgent: string;
+  basePort: string;
+  stateDir: string;
+  demo: boolean;
+  demoServers: string;
+  logLevel: string;
+  keepState: boolean;
+  exitWhenReady: boolean;
+  timeScale: string;
+}
+
+/** What `<state-dir>/cloud.json` holds: how to reach (and kill) every part of the running cloud. */
+export interface CloudManifest {
+  redis_url: string;
+  nats_url: string;
+  identity_url: string;
+  admin: { user: string; password: string; project: string };
+  processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
+  ready_seconds: number;
+}
+
+async function main() {
+  const program = new Command('cloud')
+    .description('Bring up a whole minicloud on this machine')
+    .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
+    .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
+    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100..); 0 picks free ports', '5000')
+    .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
+    .option('--no-demo', 'do not seed the demo project, image, network and servers')
+    .option('--demo-servers <n>', 'servers the demo boots', '3')
+    .option('--log-level <level>', 'service log level', 'info')
+    .option('--keep-state', 'keep Redis/NATS data of a previous run (default: start fresh)', false)
+    .option('--exit-when-ready', 'shut down as soon as the cloud is up and seeded (timing, smoke tests)', false)
+    .option('--time-scale <x>', 'simulated time runs x times faster than real time', '1');
+  program.parse();
+  const opts = program.opts<Options>();
+  const t0 = Date.now();
+  const stateDir = path.resolve(opts.stateDir);
+  const logDir = path.join(stateDir, 'logs');
+  if (!opts.keepState) {
+    for (const d of ['redis', 'nats', 'image', 'agents']) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
+  }
+  fs.mkdirSync(logDir, { recursive: true });
+  const basePort = Number(opts.basePort);
+  const port = async (offset: number) => (basePort === 0 ? freePort() : basePort + offset);
+
+  const infra: LocalServer[] = [];
+  const procs: ManagedProcess[] = [];
+  let shuttingDown = false;
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log('\nminicloud: shutting down...');
+    const order = ['agent', 'controller', 'network', 'volume', 'image', 'identity'];
+    for (const prefix of order) await Promise.all(procs.filter((p) => p.name.startsWith(prefix)).map((p) => p.stop()));
+    for (const s of infra.reverse()) await s.stop();
+    console.log('minicloud: stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const redisUrl = process.env.REDIS_URL ?? (await startAndTrack(infra, () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? 0 : basePort + 379))).url;
+    const natsUrl = process.env.NATS_URL ?? (await startAndTrack(infra, () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? 0 : basePort + 422))).url;
+    const servicePassword = randomBytes(18).toString('base64url');
+    const common = {
+      REDIS_URL: redisUrl,
+      NATS_URL: natsUrl,
+      LOG_LEVEL: opts.logLevel,
+      SERVICE_PASSWORD: servicePassword,
+      ADMIN_PASSWORD: 'admin',
+      TIME_SCALE: opts.timeScale,
+    };
+    const launch = async (name: string, app: string, offset: number, env: Record<string, string> = {}) => {
+      const p = new ManagedProcess(name, path.join(ROOT, 'apps', app, 'src/main.ts'), {
+        cwd: ROOT,
+        logDir,
+        env: { ...common, GRPC_PORT: String(await port(offset)), METRICS_PORT: String(await port(offset + 4100)), ...env },
+      });
+      procs.push(p);
+      return p;
+    };
+
+    const identity = await launch('identity', 'identity', 0);
+    const identityInfo = await identity.ready;
+    const withIdentity = { IDENTITY_URL: identityInfo.grpc_address };
+    const services = await Promise.all([
+      launch('image', 'image', 1, { ...withIdentity, IMAGE_DATA_DIR: path.join(stateDir, 'image') }),
+      launch('volume', 'volume', 2, withIdentity),
+      launch('network', 'network', 3, withIdentity),
+      launch('controller', 'controller', 4, withIdentity),
+    ]);
+    await Promise.all(services.map((s) => s.ready));
+
+    const agentCount = Number(opts.agents);
+    const hostsPerAgent = Number(opts.hostsPerAgent);
+    const agents: { proc: ManagedProcess; hostIds: string[] }[] = [];
+    for (let i = 1; i <= agentCount; i++) {
+      const hostId = `host-${i}`;
+      const hostIds = hostsPerAgent > 1 ? Array.from({ length: hostsPerAgent }, (_, j) => `${hostId}-${j + 1}`) : [hostId];
+      const proc = await launch(`agent-${i}`, 'compute-agent', 100 + i - 1, {
+        ...withIdentity,
+        HOST_ID: hostId,
+        AGENT_HOSTS: String(hostsPerAgent),
+        HOST_PROFILE_INDEX: String(i - 1),
+        TUNNEL_IP: `127.0.1.${i}`,
+        AGENT_STATE_DIR: path.join(stateDir, 'agents', hostId),
+      });
+      agents.push({ proc, hostIds });
+    }
+    await Promise.all(agents.map((a) => a.proc.ready));
+
+    const admin = await adminSession(identityInfo.grpc_address, 'admin', 'admin', 'admin');
+    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000);
+    const manifest: CloudManifest = {
+      redis_url: redisUrl,
+      nats_url: natsUrl,
+      identity_url: identityInfo.grpc_address,
+      admin: { user: 'admin', password: 'admin', project: 'admin' },
+      processes: await Promise.all(
+        procs.map(async (p) => {
+          const info: ReadyInfo = await p.ready;
+          const agent = agents.find((a) => a.proc === p);
+          return {
+            name: p.name,
+            kind: agent ? 'compute-agent' : p.name,
+            pid: p.pid ?? 0,
+            grpc_address: info.grpc_address,
+            metrics_url: info.metrics_url,
+            log: p.logFile,
+            ...(agent ? { host_ids: agent.hostIds } : {}),
+          };
+        }),
+      ),
+      ready_seconds: 0,
+    };
+    let demo: DemoResult | undefined;
+    if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers) });
+    manifest.ready_seconds = (Date.now() - t0) / 1000;
+    fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2));
+    await printSummary(admin, manifest, demo);
+    console.log(`minicloud ready in ${manifest.ready_seconds.toFixed(1)} s (manifest: ${path.join(stateDir, 'cloud.json')})`);
+    admin.close();
+    if (opts.exitWhenReady) await shutdown(0);
+    else console.log('Press Ctrl-C to stop.');
+    // Any service dying is reported; the cloud keeps running (chaos drills kill processes on purpose).
+    for (const p of procs) p.exited.then((code) => !shuttingDown && console.log(`minicloud: ${p.name} exited (code ${code}); see ${p.logFile}`));
+  } catch (e) {
+    console.error(`minicloud: bring-up failed: ${(e as Error).message}`);
+    await shutdown(1);
+  }
+}
+
+async function startAndTrack(infra: LocalServer[], start: () => Promise<LocalServer>): Promise<LocalServer> {
+  const s = await start();
+  infra.push(s);
+  return s;
+}
+
+async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: CloudManifest, demo?: DemoResult) {
+  const svc = new Table({ head: ['Process', 'PID', 'gRPC', 'Metrics', 'Log'] });
+  for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address, `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
+  console.log(svc.toString());
+  const hosts = await admin.compute.listHosts({});
+  const ht = new Table({ head: ['Host', 'State', 'vCPUs used/total', 'RAM MB used/total', 'VMs', 'Epoch'] });
+  for (const h of hosts.hosts) {
+    ht.push([
+      h.id,
+      compute.HostState[h.state].replace('HOST_STATE_', ''),
+      `${h.vcpus?.allocated ?? 0}/${(h.vcpus?.total ?? 0) * (h.vcpus?.allocationRatio ?? 1)}`,
+      `${h.ramMb?.allocated ?? 0}/${(h.ramMb?.total ?? 0) * (h.ramMb?.allocationRatio ?? 1)}`,
+      h.runningVms,
+      h.epoch,
+    ]);
+  }
+  console.log(ht.toString());
+  if (demo) {
+    const st = new Table({ head: ['Server', 'Status', 'Host', 'Addresses'] });
+    const res = await admin.compute.listServers({ allProjects: true });
+    for (const s of res.servers) st.push([s.name, s.status, s.hostId, s.addresses.map((a) => a.ipAddress).join(', ')]);
+    console.log(st.toString());
+  }
+  console.log(
+    [
+      'Use the CLI:',
+      `  export MINICLOUD_URL=${m.identity_url} MINICLOUD_USER=admin MINICLOUD_PASSWORD=admin MINICLOUD_PROJECT=admin`,
+      '  npm run minicloud -- server list --all-projects',
+      demo ? `  (demo user: MINICLOUD_USER=demo MINICLOUD_PASSWORD=demo MINICLOUD_PROJECT=demo)` : '',
+    ].join('\n'),
+  );
+}
+
+void main();

@@ -1,0 +1,158 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compute, identity, image, network, volume } from '@minicloud/proto';
+import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
+import { AlreadyExistsError } from '@minicloud/domain-errors';
+
+/** Clients of every public API, authenticated as one user in one project. */
+export interface Session {
+  token: string;
+  projectId: string;
+  identity: ServiceClient<typeof identity.IdentityServiceService>;
+  compute: ServiceClient<typeof compute.ComputeServiceService>;
+  image: ServiceClient<typeof image.ImageServiceService>;
+  network: ServiceClient<typeof network.NetworkServiceService>;
+  volume: ServiceClient<typeof volume.VolumeServiceService>;
+  close(): void;
+}
+
+/** Logs in (password) and builds clients from the catalog. */
+export async function adminSession(identityUrl: string, user: string, password: string, project: string): Promise<Session> {
+  const id = createServiceClient(identity.IdentityServiceService, identityUrl, { idempotent: ['authenticate', 'getCatalog'], maxAttempts: 8 });
+  const auth = await id.authenticate({ password: { userName: user, password, domainName: 'default' }, projectName: project });
+  const url = (type: string) => {
+    const e = auth.catalog.find((c) => c.serviceType === type);
+    if (!e) throw new Error(`service ${type} is not in the catalog`);
+    return e.url;
+  };
+  const opts = { token: () => auth.token, deadlineMs: 30_000 };
+  const s: Session = {
+    token: auth.token,
+    projectId: auth.info?.projectId ?? '',
+    identity: createServiceClient(identity.IdentityServiceService, identityUrl, opts),
+    compute: createServiceClient(compute.ComputeServiceService, url('compute'), opts),
+    image: createServiceClient(image.ImageServiceService, url('image'), opts),
+    network: createServiceClient(network.NetworkServiceService, url('network'), opts),
+    volume: createServiceClient(volume.VolumeServiceService, url('volume'), opts),
+    close() {
+      for (const c of [id, s.identity, s.compute, s.image, s.network, s.volume]) c.close();
+    },
+  };
+  return s;
+}
+
+/** Waits until the controller lists `count` hosts in state UP. */
+export async function waitForHosts(admin: Session, count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await admin.compute.listHosts({});
+    const up = res.hosts.filter((h) => h.state === compute.HostState.HOST_STATE_UP).length;
+    if (up >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${up} of ${count} hosts are up after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Nova's classic flavors. */
+export const DEFAULT_FLAVORS = [
+  { name: 'm1.tiny', vcpus: 1, ramMb: 512, diskGb: 1 },
+  { name: 'm1.small', vcpus: 1, ramMb: 2048, diskGb: 20 },
+  { name: 'm1.medium', vcpus: 2, ramMb: 4096, diskGb: 40 },
+  { name: 'm1.large', vcpus: 4, ramMb: 8192, diskGb: 80 },
+  { name: 'm1.xlarge', vcpus: 8, ramMb: 16384, diskGb: 160 },
+];
+
+async function ignoreExists<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof AlreadyExistsError) return undefined;
+    throw e;
+  }
+}
+
+/** Creates the flavors (admin). Idempotent. */
+export async function seedFlavors(admin: Session): Promise<void> {
+  for (const f of DEFAULT_FLAVORS) await ignoreExists(admin.compute.createFlavor({ ...f, id: f.name, isPublic: true }));
+}
+
+/** Makes a real (empty) qcow2 disk image with qemu-img and uploads it as a public image. */
+export async function uploadQcow2Image(admin: Session, dir: string, name: string, virtualSize = '1G'): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.qcow2`);
+  if (!fs.existsSync(file)) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, virtualSize]);
+  const existing = (await admin.image.listImages({ name })).images.find((i) => i.status === image.ImageStatus.IMAGE_STATUS_ACTIVE);
+  if (existing) return existing.id;
+  const created = await admin.image.createImage({
+    name,
+    diskFormat: 'qcow2',
+    containerFormat: 'bare',
+    visibility: image.ImageVisibility.IMAGE_VISIBILITY_PUBLIC,
+    properties: { architecture: 'x86_64', hypervisor_type: 'qemu', os_distro: 'cirros' },
+  });
+  const id = created.image!.id;
+  const data = fs.readFileSync(file);
+  const chunks: { imageId?: string; chunk?: Buffer }[] = [{ imageId: id }];
+  for (let i = 0; i < data.length; i += 1 << 20) chunks.push({ chunk: data.subarray(i, i + (1 << 20)) });
+  await admin.image.uploadImage(chunks);
+  return id;
+}
+
+export interface DemoResult {
+  projectId: string;
+  imageId: string;
+  networkId: string;
+  serverIds: string[];
+}
+
+/**
+ * The demo: flavors m1.tiny..m1.xlarge, project `demo` with user demo/demo (member), a real qcow2
+ * image `cirros`, network `demo-net` with subnet 10.0.0.0/24, and `servers` m1.tiny servers booted as
+ * the demo user and waited for ACTIVE.
+ */
+export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number }): Promise<DemoResult> {
+  await seedFlavors(admin);
+  const imageId = await uploadQcow2Image(admin, opts.imageDir, 'cirros');
+  const project =
+    (await ignoreExists(admin.identity.createProject({ name: 'demo', domainId: 'default', description: 'minicloud demo' })))?.project ??
+    (await admin.identity.listProjects({})).projects.find((p) => p.name === 'demo')!;
+  const user =
+    (await ignoreExists(admin.identity.createUser({ name: 'demo', password: 'demo', domainId: 'default', defaultProjectId: project.id })))?.user ??
+    (await admin.identity.listUsers({})).users.find((u) => u.name === 'demo')!;
+  await ignoreExists(admin.identity.assignRole({ assignment: { roleName: 'member', userId: user.id, projectId: project.id } }));
+  const identityUrl = (await admin.identity.getCatalog({})).catalog.find((c) => c.serviceType === 'identity')!.url;
+  const demo = await adminSession(identityUrl, 'demo', 'demo', 'demo');
+  try {
+    let net = (await demo.network.listNetworks({ name: 'demo-net' })).networks[0];
+    if (!net) {
+      net = (await demo.network.createNetwork({ name: 'demo-net' })).network!;
+      await demo.network.createSubnet({ networkId: net.id, name: 'demo-subnet', cidr: '10.0.0.0/24', dnsNameservers: ['10.0.0.2'] });
+    }
+    const serverIds: string[] = [];
+    if (opts.servers > 0) {
+      const res = await demo.compute.createServer({
+        name: 'demo',
+        flavorRef: 'm1.tiny',
+        imageRef: imageId,
+        networks: [{ networkId: net.id }],
+        minCount: opts.servers,
+        maxCount: opts.servers,
+      });
+      serverIds.push(...res.servers.map((s) => s.id));
+      const deadline = Date.now() + 60_000;
+      for (const id of serverIds) {
+        for (;;) {
+          const s = (await demo.compute.getServer({ serverId: id })).server!;
+          if (s.vmState === compute.VmState.VM_STATE_ACTIVE && s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED) break;
+          if (s.vmState === compute.VmState.VM_STATE_ERROR) throw new Error(`demo server ${id} failed: ${s.fault?.message}`);
+          if (Date.now() > deadline) throw new Error(`demo server ${id} not ACTIVE within 60 s`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+    return { projectId: project.id, imageId, networkId: net.id, serverIds };
+  } finally {
+    demo.close();
+  }
+}

@@ -1,0 +1,76 @@
+import { volume } from '@minicloud/proto';
+import { freeCapacityGb, isVolumeStatus, type PoolState, type VolumeStatus } from '@minicloud/domain-volume';
+import type { AttachmentRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../records';
+
+/** 'in-use' -> VOLUME_STATUS_IN_USE. */
+export function statusToProto(s: VolumeStatus): volume.VolumeStatus {
+  const v = (volume.VolumeStatus as unknown as Record<string, volume.VolumeStatus>)[`VOLUME_STATUS_${s.toUpperCase().replace('-', '_')}`];
+  return v ?? volume.VolumeStatus.VOLUME_STATUS_UNSPECIFIED;
+}
+
+/** VOLUME_STATUS_IN_USE -> 'in-use'; UNSPECIFIED (or a status this service never sets) -> undefined. */
+export function statusFromProto(s: volume.VolumeStatus): VolumeStatus | undefined {
+  const name = volume.VolumeStatus[s];
+  if (!name || s === volume.VolumeStatus.VOLUME_STATUS_UNSPECIFIED) return undefined;
+  const lower = name.replace('VOLUME_STATUS_', '').toLowerCase();
+  const candidate = lower === 'in_use' ? 'in-use' : lower;
+  return isVolumeStatus(candidate) ? candidate : undefined;
+}
+
+export function attachmentToProto(a: AttachmentRecord): volume.Attachment {
+  return {
+    id: a.id,
+    volumeId: a.volumeId,
+    instanceId: a.instanceId,
+    hostId: a.hostId,
+    mountpoint: a.mountpoint,
+    attachStatus: a.attachStatus,
+    attachedAt: a.attachedAtMs ? new Date(a.attachedAtMs) : undefined,
+  };
+}
+
+export function volumeToProto(v: VolumeRecord, attachments: AttachmentRecord[] = []): Partial<volume.Volume> {
+  return {
+    id: v.id,
+    name: v.name,
+    projectId: v.projectId,
+    status: statusToProto(v.status),
+    sizeGb: v.sizeGb,
+    volumeType: v.volumeType,
+    pool: v.pool,
+    availabilityZone: v.availabilityZone,
+    bootable: v.bootable,
+    multiattach: v.multiattach,
+    sourceImageId: v.sourceImageId,
+    sourceSnapshotId: v.sourceSnapshotId,
+    sourceVolumeId: v.sourceVolumeId,
+    attachments: attachments.map(attachmentToProto),
+    allocatedBytes: 0,
+    metadata: v.metadata,
+    createdAt: new Date(v.createdAtMs),
+  };
+}
+
+export function snapshotToProto(s: SnapshotRecord): volume.Snapshot {
+  return { id: s.id, volumeId: s.volumeId, projectId: s.projectId, name: s.name, status: s.status, sizeGb: s.sizeGb, createdAt: new Date(s.createdAtMs) };
+}
+
+export function volumeTypeToProto(t: VolumeTypeRecord): volume.VolumeType {
+  return { id: t.id, name: t.name, extraSpecs: t.extraSpecs, isPublic: t.isPublic };
+}
+
+export function poolToProto(p: PoolState): volume.Pool {
+  return {
+    name: p.name,
+    backend: p.backend,
+    storageNode: p.storageNode,
+    totalCapacityGb: p.totalCapacityGb,
+    freeCapacityGb: freeCapacityGb(p),
+    provisionedCapacityGb: p.provisionedCapacityGb,
+    maxOverSubscriptionRatio: p.maxOverSubscriptionRatio,
+    reservedPercentage: p.reservedPercentage,
+    thinProvisioningSupport: p.thinProvisioningSupport,
+    volumeTypes: [...p.volumeTypes],
+    up: p.up,
+  };
+}

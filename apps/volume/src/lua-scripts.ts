@@ -1,0 +1,165 @@
+/**
+ * The atomic read-check-write steps of the volume service, run in Redis. Replies are arrays whose
+ * first element is a code: 1 done, 0 refused by status (second element: the status found), -1 not
+ * found, other codes per script. Allowed status transitions come in as JSON rows of the pure state
+ * machine (`transitionsOf`), so Redis and @minicloud/domain-volume cannot drift apart.
+ */
+
+/**
+ * KEYS: pool, volume, project volumes set, all volumes set. ARGV: size_gb, max provisioned gb, id,
+ * then field/value pairs. Reply {1} or {0, provisioned_gb} when the pool is full.
+ */
+export const CREATE_VOLUME = `
+local prov = tonumber(redis.call('HGET', KEYS[1], 'provisioned_gb') or '0')
+local size = tonumber(ARGV[1])
+if prov + size > tonumber(ARGV[2]) then return {0, prov} end
+redis.call('HINCRBY', KEYS[1], 'provisioned_gb', size)
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[3])
+return {1}
+`;
+
+/** KEYS: volume. ARGV: transitions JSON. Reply {1, from, to} | {0, status} | {-1}. */
+export const TRANSITION = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+local to = cjson.decode(ARGV[1])[st]
+if not to then return {0, st} end
+redis.call('HSET', KEYS[1], 'status', to)
+return {1, st, to}
+`;
+
+/**
+ * KEYS: volume, pool. ARGV: extend_started JSON, new size_gb, max provisioned gb.
+ * Reply {1, from, to, old_size} | {0, status} | {-1} | {2, old_size} not larger | {3, provisioned} full.
+ */
+export const EXTEND_VOLUME = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+local to = cjson.decode(ARGV[1])[st]
+if not to then return {0, st} end
+local old = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
+local new = tonumber(ARGV[2])
+if new <= old then return {2, old} end
+local prov = tonumber(redis.call('HGET', KEYS[2], 'provisioned_gb') or '0')
+if prov + new - old > tonumber(ARGV[3]) then return {3, prov} end
+redis.call('HINCRBY', KEYS[2], 'provisioned_gb', new - old)
+redis.call('HSET', KEYS[1], 'size_gb', new, 'status', to)
+return {1, st, to, old}
+`;
+
+/**
+ * KEYS: volume, pool, attachments hash, instances hash, snapshots set, project set, all set.
+ * ARGV: delete_started JSON, volume id.
+ * Reply {1, status} | {0, status} | {-1} | {2, snapshot count} | {3, attachment count}.
+ */
+export const DELETE_VOLUME = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+if not cjson.decode(ARGV[1])[st] then return {0, st} end
+local snaps = redis.call('SCARD', KEYS[5])
+if snaps > 0 then return {2, snaps} end
+local atts = redis.call('HLEN', KEYS[3])
+if atts > 0 then return {3, atts} end
+local size = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
+redis.call('HINCRBY', KEYS[2], 'provisioned_gb', -size)
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
+redis.call('SREM', KEYS[6], ARGV[2])
+redis.call('SREM', KEYS[7], ARGV[2])
+return {1, st}
+`;
+
+/**
+ * KEYS: volume, attachments hash (id -> attach_status), instances hash (instance -> attachment id),
+ * attachment, instance's attachments set. ARGV: attachment_reserved JSON, multiattach_reserved JSON,
+ * attachment id, instance id, then attachment field/value pairs.
+ * Reply {1, from, to} | {0, status} | {-1} | {2, existing attachment id}.
+ */
+export const CREATE_ATTACHMENT = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+local n = redis.call('HLEN', KEYS[2])
+local to = nil
+if n == 0 then to = cjson.decode(ARGV[1])[st] end
+if not to and redis.call('HGET', KEYS[1], 'multiattach') == '1' then to = cjson.decode(ARGV[2])[st] end
+if not to then return {0, st} end
+local existing = redis.call('HGET', KEYS[3], ARGV[4])
+if existing then return {2, existing} end
+redis.call('HSET', KEYS[1], 'status', to)
+redis.call('HSET', KEYS[2], ARGV[3], 'reserved')
+redis.call('HSET', KEYS[3], ARGV[4], ARGV[3])
+redis.call('HSET', KEYS[4], unpack(ARGV, 5))
+redis.call('SADD', KEYS[5], ARGV[3])
+return {1, st, to}
+`;
+
+/**
+ * KEYS: attachment, volume, attachments hash. ARGV: attachment_completed JSON, attachment id, attached_at ms.
+ * Reply {1, from, to} | {0, status} | {-1} | {2, status} already attached (idempotent).
+ */
+export const COMPLETE_ATTACHMENT = `
+local as = redis.call('HGET', KEYS[1], 'attach_status')
+if not as then return {-1} end
+local st = redis.call('HGET', KEYS[2], 'status')
+if not st then return {-1} end
+if as == 'attached' then return {2, st} end
+local to = cjson.decode(ARGV[1])[st]
+if not to then return {0, st} end
+redis.call('HSET', KEYS[1], 'attach_status', 'attached', 'attached_at_ms', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[2], 'attached')
+redis.call('HSET', KEYS[2], 'status', to)
+return {1, st, to}
+`;
+
+/**
+ * KEYS: attachment, volume, attachments hash, instances hash, instance's attachments set.
+ * ARGV: attachment id, instance id. The new status follows `statusForAttachments` of the pure lib:
+ * any attached/detaching left -> in-use, only reserved -> attaching, none -> available.
+ * Reply {1, from, to} | {-1}.
+ */
+export const DELETE_ATTACHMENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+redis.call('DEL', KEYS[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end
+redis.call('SREM', KEYS[5], ARGV[1])
+local to = 'available'
+for _, s in ipairs(redis.call('HVALS', KEYS[3])) do
+  if s ~= 'reserved' then to = 'in-use' elseif to == 'available' then to = 'attaching' end
+end
+local st = redis.call('HGET', KEYS[2], 'status')
+if not st then return {1, '', ''} end
+redis.call('HSET', KEYS[2], 'status', to)
+return {1, st, to}
+`;
+
+/**
+ * KEYS: volume, pool, snapshot, volume's snapshots set, project snapshots set.
+ * ARGV: allowed-status JSON, max provisioned gb, snapshot id, then snapshot field/value pairs (size
+ * is taken from the volume here). Reply {1, size_gb} | {0, status} | {-1} | {3, provisioned, size}.
+ */
+export const CREATE_SNAPSHOT = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+if not cjson.decode(ARGV[1])[st] then return {0, st} end
+local size = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
+local prov = tonumber(redis.call('HGET', KEYS[2], 'provisioned_gb') or '0')
+if prov + size > tonumber(ARGV[2]) then return {3, prov, size} end
+redis.call('HINCRBY', KEYS[2], 'provisioned_gb', size)
+redis.call('HSET', KEYS[3], 'size_gb', size, unpack(ARGV, 4))
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('SADD', KEYS[5], ARGV[3])
+return {1, size}
+`;
+
+/** KEYS: snapshot, pool, volume's snapshots set, project snapshots set. ARGV: snapshot id. Reply {1} | {-1}. */
+export const DELETE_SNAPSHOT = `
+local size = redis.call('HGET', KEYS[1], 'size_gb')
+if not size then return {-1} end
+redis.call('HINCRBY', KEYS[2], 'provisioned_gb', -tonumber(size))
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+return {1}
+`;

@@ -1,0 +1,243 @@
+import { volume } from '@minicloud/proto';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { createTokenVerifier, generateSigningKey, RevocationList, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
+import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { loadConfig } from '@minicloud/platform-config';
+import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import { silentLogger } from '@minicloud/platform-logging';
+import { createProcessMetrics } from '@minicloud/platform-metrics';
+import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { FakeClock, startNatsServer, startRedisServer, waitFor, type NatsServerHandle, type RedisServerHandle } from '@minicloud/testing';
+import { events } from '@minicloud/proto';
+import { volumeConfigSchema } from './config';
+import type { VolumeManager } from './volume-manager';
+import { wireVolume } from './wire';
+
+jest.setTimeout(60_000);
+
+type Client = ServiceClient<typeof volume.VolumeServiceService>;
+const S = volume.VolumeStatus;
+
+describe('volume service (real Redis and NATS)', () => {
+  let redisServer: RedisServerHandle;
+  let natsServer: NatsServerHandle;
+  let redis: Redis;
+  let bus: Bus;
+  let grpc: RunningGrpcServer;
+  let manager: VolumeManager;
+  const clock = new FakeClock();
+  let key: SigningKeyPair;
+  const clients: Client[] = [];
+  let alice: Client; // member of project p1
+  let bob: Client; // member of project p2
+  let admin: Client;
+  let anonymous: Client;
+  const seen: { volumeId: string; status: string }[] = [];
+
+  const clientFor = async (projectId: string, roles: string[]) => {
+    const { token } = await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 });
+    const c = createServiceClient(volume.VolumeServiceService, grpc.address, { token: () => token });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
+    const logger = silentLogger();
+    redis = await connectRedis({ url: redisServer.url, name: 'volume-test', logger });
+    bus = await connectBus({ url: natsServer.url, name: 'volume-test', logger });
+    key = await generateSigningKey(Date.now());
+    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
+    const config = loadConfig(volumeConfigSchema, {
+      POOLS: JSON.stringify([
+        { name: 'lvm@small', total_capacity_gb: 100, max_over_subscription_ratio: 2.0, volume_types: ['ssd'], storage_node: 'storage-1' },
+        { name: 'lvm@hdd', total_capacity_gb: 4000, max_over_subscription_ratio: 20, volume_types: ['hdd'], storage_node: 'storage-2' },
+      ]),
+      VOLUME_CREATE_DELAY_MS: '500',
+    });
+    const wiring = await wireVolume(config, { clock, verifier })({ config, logger, metrics: createProcessMetrics({ service: 'volume' }), redis, bus, revocations: new RevocationList() });
+    manager = wiring.manager;
+    grpc = await startGrpcServer({ port: 0, services: wiring.services, logger, verifier: wiring.verifier });
+    bus.subscribe(Subjects.volumeStatusChanged, events.VolumeStatusChanged, (ev) => void seen.push({ volumeId: ev.volumeId, status: ev.status }));
+    alice = await clientFor('p1', ['member', 'reader']);
+    bob = await clientFor('p2', ['member', 'reader']);
+    admin = await clientFor('p-admin', ['admin', 'member', 'reader']);
+    anonymous = createServiceClient(volume.VolumeServiceService, grpc.address);
+    clients.push(anonymous);
+  });
+
+  afterAll(async () => {
+    manager?.stop();
+    clients.forEach((c) => c.close());
+    await grpc?.shutdown(1000);
+    await bus?.close();
+    await redis?.quit();
+    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+  });
+
+  /** Creates a volume and lets the simulated backend finish it (fake clock, no sleeps). */
+  const createAvailable = async (c: Client, req: Parameters<Client['createVolume']>[0]) => {
+    const { volume: v } = await c.createVolume(req);
+    expect(v!.status).toBe(S.VOLUME_STATUS_CREATING);
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await c.getVolume({ volumeId: v!.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE);
+    return v!;
+  };
+
+  const volumeKeys = async () => (await redis.keys('mc:volume:*')).filter((k) => !k.startsWith('mc:volume:pool:') && k !== 'mc:volume:types');
+
+  it('creating -> available on the clock, with status events', async () => {
+    const v = await createAvailable(alice, { name: 'a', sizeGb: 10 });
+    expect(v.pool).toBe('lvm@small');
+    expect(v.volumeType).toBe('ssd');
+    await waitFor(() => seen.filter((e) => e.volumeId === v.id).map((e) => e.status).join(',') === 'creating,available');
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('validates input and names the field or resource', async () => {
+    await expect(alice.createVolume({ sizeGb: 0 })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'size_gb' });
+    await expect(alice.createVolume({ sizeGb: 1, volumeType: 'nope' })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'volume_type' });
+    await expect(alice.createVolume({ sizeGb: 1, snapshotId: 'nope' })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'snapshot' });
+    await expect(anonymous.listVolumes({})).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(alice.listPools({})).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(alice.createBackup({ volumeId: 'x' })).rejects.toThrow(/not implemented yet/);
+    expect(await volumeKeys()).toEqual([]);
+  });
+
+  it('over-subscription: 100 GB at ratio 2.0 takes 200 GB, the next GB is refused naming the pool', async () => {
+    const vols = [await createAvailable(alice, { sizeGb: 150 }), await createAvailable(alice, { sizeGb: 50 })];
+    const err = await alice.createVolume({ sizeGb: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResourceExhaustedError);
+    expect((err as Error).message).toContain('lvm@small');
+    const pools = (await admin.listPools({})).pools;
+    expect(pools.find((p) => p.name === 'lvm@small')).toMatchObject({ provisionedCapacityGb: 200, freeCapacityGb: 0, totalCapacityGb: 100 });
+    await expect(alice.extendVolume({ volumeId: vols[1]!.id, newSizeGb: 51 })).rejects.toThrow(/lvm@small/);
+    for (const v of vols) await alice.deleteVolume({ volumeId: v.id });
+    expect((await admin.listPools({})).pools.find((p) => p.name === 'lvm@small')!.provisionedCapacityGb).toBe(0);
+  });
+
+  it('concurrent creates never over-commit the pool', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => alice.createVolume({ sizeGb: 10 })));
+    const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<volume.CreateVolumeResponse>).value.volume!.id);
+    expect(ok).toHaveLength(20);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof ResourceExhaustedError)).toBe(true);
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await alice.listVolumes({ status: S.VOLUME_STATUS_AVAILABLE })).volumes.length === 20);
+    await Promise.all(ok.map((id) => alice.deleteVolume({ volumeId: id })));
+    expect(await volumeKeys()).toEqual([]);
+  });
+
+  it('project isolation: another project sees NOT_FOUND and lists nothing of it', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    await expect(bob.getVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(bob.deleteVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(bob.createAttachment({ volumeId: v.id, instanceId: 'i' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(bob.createVolume({ sizeGb: 1, sourceVolumeId: v.id })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'volume' });
+    expect((await bob.listVolumes({})).volumes).toEqual([]);
+    expect((await admin.getVolume({ volumeId: v.id })).volume!.projectId).toBe('p1');
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('attach lifecycle; delete refused while in use or with snapshots; extend only when available', async () => {
+    const v = await createAvailable(alice, { sizeGb: 5 });
+    const { attachment: a } = await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-1', hostId: 'h1', mountpoint: '/dev/vdb' });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_ATTACHING);
+    await expect(alice.deleteVolume({ volumeId: v.id })).rejects.toThrow(/attaching/);
+    await expect(alice.createAttachment({ volumeId: v.id, instanceId: 'vm-2' })).rejects.toBeInstanceOf(FailedPreconditionError);
+    expect((await alice.completeAttachment({ attachmentId: a!.id })).attachment!.attachStatus).toBe('attached');
+    const got = (await alice.getVolume({ volumeId: v.id })).volume!;
+    expect(got.status).toBe(S.VOLUME_STATUS_IN_USE);
+    expect(got.attachments.map((x) => x.instanceId)).toEqual(['vm-1']);
+    const refused = await alice.deleteVolume({ volumeId: v.id }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FailedPreconditionError);
+    expect((refused as Error).message).toContain('in-use');
+    await expect(alice.extendVolume({ volumeId: v.id, newSizeGb: 6 })).rejects.toThrow(/in-use/);
+    await expect(alice.createSnapshot({ volumeId: v.id })).rejects.toThrow(/in-use/);
+    const { snapshot } = await alice.createSnapshot({ volumeId: v.id, force: true });
+    expect(snapshot!.sizeGb).toBe(5);
+    await alice.deleteAttachment({ attachmentId: a!.id });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await expect(alice.deleteVolume({ volumeId: v.id })).rejects.toThrow(/snapshot/);
+    const fromSnap = await createAvailable(alice, { sizeGb: 5, snapshotId: snapshot!.id });
+    expect(fromSnap.sourceSnapshotId).toBe(snapshot!.id);
+    expect((await alice.extendVolume({ volumeId: v.id, newSizeGb: 8 })).volume).toMatchObject({ sizeGb: 8, status: S.VOLUME_STATUS_AVAILABLE });
+    expect((await admin.listPools({})).pools.find((p) => p.name === 'lvm@small')!.provisionedCapacityGb).toBe(8 + 5 + 5);
+    await alice.deleteSnapshot({ snapshotId: snapshot!.id });
+    await alice.deleteVolume({ volumeId: v.id });
+    await alice.deleteVolume({ volumeId: fromSnap.id });
+    expect(await volumeKeys()).toEqual([]);
+    expect((await admin.listPools({})).pools.find((p) => p.name === 'lvm@small')!.provisionedCapacityGb).toBe(0);
+  });
+
+  it('100 concurrent attach/detach never leave a volume in-use without an attachment or attached twice', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    const round = async (i: number) => {
+      try {
+        const { attachment } = await alice.createAttachment({ volumeId: v.id, instanceId: `vm-${i % 7}` });
+        if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
+        await alice.deleteAttachment({ attachmentId: attachment!.id });
+        return 'attached';
+      } catch (e) {
+        if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
+        throw e;
+      }
+    };
+    // Sampler: reads status and attachments in one MULTI (an atomic snapshot) while the rounds run.
+    const violations: string[] = [];
+    let samples = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const r = (await redis.multi().hget(`mc:volume:volume:${v.id}`, 'status').hvals(`mc:volume:volume:${v.id}:attachments`).exec())!;
+        const status = r[0]![1] as string;
+        const atts = r[1]![1] as string[];
+        samples++;
+        if (atts.length > 1) violations.push(`attached twice: ${atts.join(',')}`);
+        if (status === 'in-use' && !atts.includes('attached')) violations.push(`in-use with ${JSON.stringify(atts)}`);
+        if (status === 'attaching' && atts.join() !== 'reserved') violations.push(`attaching with ${JSON.stringify(atts)}`);
+        if (status === 'available' && atts.length > 0) violations.push(`available with ${JSON.stringify(atts)}`);
+      }
+    })();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => round(i)));
+    running = false;
+    await sampler;
+    expect(violations).toEqual([]);
+    expect(samples).toBeGreaterThan(5);
+    expect(results.filter((r) => r === 'attached').length).toBeGreaterThan(0);
+    const end = (await alice.getVolume({ volumeId: v.id })).volume!;
+    expect(end.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    expect(end.attachments).toEqual([]);
+    expect(await redis.hlen(`mc:volume:volume:${v.id}:attachments`)).toBe(0);
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('single-attach invariant under contention: exactly one of 50 concurrent reservations wins', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    const res = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => alice.createAttachment({ volumeId: v.id, instanceId: `vm-${i}` })));
+    const won = res.filter((r) => r.status === 'fulfilled') as PromiseFulfilledResult<volume.CreateAttachmentResponse>[];
+    expect(won).toHaveLength(1);
+    expect((await alice.listAttachments({ volumeId: v.id })).attachments).toHaveLength(1);
+    await alice.deleteAttachment({ attachmentId: won[0]!.value.attachment!.id });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('multiattach types accept attachments on an in-use volume, one per instance', async () => {
+    await expect(alice.createVolumeType({ name: 'shared' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await admin.createVolumeType({ name: 'shared', extraSpecs: { multiattach: '<is> True' } });
+    await expect(admin.createVolumeType({ name: 'shared' })).rejects.toBeInstanceOf(AlreadyExistsError);
+    expect((await alice.listVolumeTypes({})).volumeTypes.map((t) => t.name)).toEqual(['hdd', 'shared', 'ssd']);
+    const v = await createAvailable(alice, { sizeGb: 1, volumeType: 'shared' });
+    expect(v.multiattach).toBe(true);
+    const a1 = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-a' })).attachment!;
+    await alice.completeAttachment({ attachmentId: a1.id });
+    const a2 = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-b' })).attachment!;
+    await expect(alice.createAttachment({ volumeId: v.id, instanceId: 'vm-b' })).rejects.toBeInstanceOf(AlreadyExistsError);
+    expect((await alice.listAttachments({ instanceId: 'vm-b' })).attachments.map((a) => a.id)).toEqual([a2.id]);
+    await alice.deleteAttachment({ attachmentId: a1.id });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_ATTACHING);
+    await alice.deleteAttachment({ attachmentId: a2.id });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await alice.deleteVolume({ volumeId: v.id });
+    expect(await volumeKeys()).toEqual([]);
+  });
+});

@@ -1,0 +1,5 @@
+export * from './volume-status';
+export * from './pool';
+export * from './pool-capacity';
+export * from './volume-type';
+export * from './pool-scheduler';

@@ -1,0 +1,238 @@
+import { importJWK, jwtVerify } from 'jose';
+import { events, identity } from '@minicloud/proto';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { RevocationList } from '@minicloud/platform-auth';
+import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { loadConfig } from '@minicloud/platform-config';
+import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import { silentLogger } from '@minicloud/platform-logging';
+import { createProcessMetrics } from '@minicloud/platform-metrics';
+import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
+import { identityConfigSchema } from './config';
+import { wireIdentity } from './wire';
+
+type Client = ServiceClient<typeof identity.IdentityServiceService>;
+
+jest.setTimeout(60_000);
+
+let redisServer: ServerHandle;
+let natsServer: ServerHandle;
+let redis: Redis;
+let bus: Bus;
+let server: RunningGrpcServer;
+let client: Client;
+let metrics: ReturnType<typeof createProcessMetrics>;
+const abort = new AbortController();
+const revokedEvents: events.TokenRevoked[] = [];
+
+const login = (userName: string, password: string, projectName = '') =>
+  client.authenticate({ password: { userName, password, domainName: 'default' }, projectName });
+const as = (token: string) => ({ token });
+
+beforeAll(async () => {
+  [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
+  const config = loadConfig(identityConfigSchema, { REDIS_URL: redisServer.url, NATS_URL: natsServer.url, GRPC_PORT: '0', ADMIN_PASSWORD: 'adm1n' });
+  const logger = silentLogger();
+  redis = await connectRedis({ url: redisServer.url, name: 'identity-test', logger });
+  bus = await connectBus({ url: natsServer.url, name: 'identity-test', logger });
+  const revocations = new RevocationList();
+  bus.subscribe(Subjects.tokenRevoked, events.TokenRevoked, (ev) => void revokedEvents.push(ev));
+  metrics = createProcessMetrics({ service: 'identity' });
+  const wire = wireIdentity(config);
+  // seeding twice must be harmless (replicas, restarts)
+  await wire({ config, logger, metrics: createProcessMetrics({ service: 'identity' }), redis, bus, revocations });
+  const wiring = await wire({ config, logger, metrics, redis, bus, revocations });
+  server = await startGrpcServer({ port: 0, services: wiring.services, logger, verifier: wiring.verifier });
+  await wiring.onListening?.(server);
+  for (const r of wiring.runnables ?? []) void r.start(abort.signal);
+  client = createServiceClient(identity.IdentityServiceService, server.address);
+});
+
+afterAll(async () => {
+  abort.abort();
+  client?.close();
+  await server?.shutdown(1000);
+  await bus?.close();
+  await redis?.quit();
+  await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+});
+
+describe('identity service', () => {
+  it('seeded admin logs in; the token verifies with GetPublicKeys keys and carries expanded roles', async () => {
+    const res = await login('admin', 'adm1n');
+    expect(res.info).toMatchObject({ userName: 'admin', projectName: 'admin', domainId: 'default' });
+    expect([...(res.info?.roles ?? [])].sort()).toEqual(['admin', 'member', 'reader']);
+    const { keys } = await client.getPublicKeys({});
+    const [kid] = keys.map((k) => k.kid);
+    const jwk = JSON.parse(keys[0].jwkJson);
+    expect(jwk).not.toHaveProperty('d'); // never the private half
+    const { payload } = await jwtVerify(res.token, await importJWK(jwk, 'EdDSA'));
+    expect(payload).toMatchObject({ sub: res.info?.userId, project_id: res.info?.projectId });
+    expect(kid).toBeTruthy();
+    expect(res.catalog.find((e) => e.serviceType === 'identity')?.url).toBe(server.address);
+    expect((await client.validateToken({}, as(res.token))).info?.tokenId).toBe(res.info?.tokenId);
+    const text = await metrics.registry.getSingleMetricAsString('minicloud_identity_authentications_total');
+    expect(text).toMatch(/outcome="success"[^\n]* [1-9]/);
+  });
+
+  it('the service user logs in to the service project', async () => {
+    const res = await login('minicloud', 'minicloud-service-secret', 'service');
+    expect(res.info?.roles).toContain('admin');
+  });
+
+  it('wrong password and unknown user fail alike with UNAUTHENTICATED "invalid credentials"', async () => {
+    const wrong = await login('admin', 'nope').catch((e) => e);
+    const unknown = await login('ghost', 'adm1n').catch((e) => e);
+    expect(wrong).toBeInstanceOf(UnauthenticatedError);
+    expect(unknown).toBeInstanceOf(UnauthenticatedError);
+    expect(wrong.message).toBe('invalid credentials');
+    expect(unknown.message).toBe(wrong.message);
+    await expect(client.createProject({ name: 'x' })).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
+  describe('with a member user', () => {
+    let admin: string;
+    let demo: identity.Project;
+    let alice: identity.User;
+    let aliceToken: string;
+
+    beforeAll(async () => {
+      admin = (await login('admin', 'adm1n')).token;
+      demo = (await client.createProject({ name: 'demo', description: 'demo' }, as(admin))).project as identity.Project;
+      alice = (await client.createUser({ name: 'alice', password: 'pw-alice', defaultProjectId: demo.id }, as(admin))).user as identity.User;
+      await client.assignRole({ assignment: { roleName: 'member', userId: alice.id, projectId: demo.id } }, as(admin));
+      aliceToken = (await login('alice', 'pw-alice')).token;
+    });
+
+    it('scopes to the default project with member+reader; a project without a role is refused (401)', async () => {
+      const info = (await client.validateToken({ token: aliceToken }, as(admin))).info;
+      expect(info).toMatchObject({ projectId: demo.id, userName: 'alice' });
+      expect([...(info?.roles ?? [])].sort()).toEqual(['member', 'reader']);
+      await expect(login('alice', 'pw-alice', 'admin')).rejects.toThrow(UnauthenticatedError);
+    });
+
+    it('duplicate names, missing fields and unknown ids give typed errors', async () => {
+      await expect(client.createProject({ name: 'demo' }, as(admin))).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      await expect(client.createUser({ name: 'bob' }, as(admin))).rejects.toMatchObject({ field: 'password' });
+      await expect(client.getProject({ projectId: 'nope' }, as(admin))).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('a member cannot create projects; sees only its own projects and user', async () => {
+      await expect(client.createProject({ name: 'evil' }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await client.listProjects({}, as(aliceToken))).projects.map((p) => p.name)).toEqual(['demo']);
+      expect((await client.listUsers({}, as(aliceToken))).users.map((u) => u.name)).toEqual(['alice']);
+      const adminProject = (await client.listProjects({}, as(admin))).projects.find((p) => p.name === 'admin') as identity.Project;
+      await expect(client.getProject({ projectId: adminProject.id }, as(aliceToken))).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('roles via groups count', async () => {
+      const bob = (await client.createUser({ name: 'bob', password: 'pw-bob' }, as(admin))).user as identity.User;
+      const { groupId } = await client.createGroup({ name: 'readers' }, as(admin));
+      await client.addUserToGroup({ groupId, userId: bob.id }, as(admin));
+      await client.assignRole({ assignment: { roleName: 'reader', groupId, projectId: demo.id } }, as(admin));
+      expect((await login('bob', 'pw-bob', 'demo')).info?.roles).toEqual(['reader']);
+      await expect(login('bob', 'pw-bob')).rejects.toMatchObject({ field: 'project_name' });
+    });
+
+    it('revocation: logout refuses the token at once and publishes token.revoked', async () => {
+      const t = await login('alice', 'pw-alice');
+      await client.revokeToken({}, as(t.token));
+      await expect(client.validateToken({}, as(t.token))).rejects.toThrow(/revoked/);
+      await expect(client.validateToken({ token: t.token }, as(admin))).rejects.toThrow(/revoked/);
+      await waitFor(() => revokedEvents.some((e) => e.tokenId === t.info?.tokenId));
+      // someone else's token: only admin
+      const other = await login('admin', 'adm1n');
+      await expect(client.revokeToken({ token: other.token }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+    });
+
+    it('application credential: secret once, roles a subset, authenticates as its user', async () => {
+      await expect(client.createApplicationCredential({ name: 'ci', roles: ['admin'] }, as(aliceToken))).rejects.toMatchObject({ field: 'roles' });
+      const { credential, secret } = await client.createApplicationCredential({ name: 'ci', roles: ['reader'] }, as(aliceToken));
+      const res = await client.authenticate({ applicationCredential: { id: credential?.id, secret } });
+      expect(res.info).toMatchObject({ userId: alice.id, projectId: demo.id, roles: ['reader'] });
+      await expect(client.authenticate({ applicationCredential: { id: credential?.id, secret: 'x' } })).rejects.toThrow('invalid credentials');
+      expect((await client.listApplicationCredentials({}, as(aliceToken))).credentials).toHaveLength(1);
+    });
+
+    it('disabling a user revokes their tokens and refuses new logins', async () => {
+      const carol = (await client.createUser({ name: 'carol', password: 'pw-carol', defaultProjectId: demo.id }, as(admin))).user as identity.User;
+      await client.assignRole({ assignment: { roleName: 'member', userId: carol.id, projectId: demo.id } }, as(admin));
+      const t = (await login('carol', 'pw-carol')).token;
+      await client.updateUser({ userId: carol.id, enabled: false }, as(admin));
+      await expect(client.validateToken({}, as(t))).rejects.toThrow(/revoked/);
+      await expect(login('carol', 'pw-carol')).rejects.toThrow('user disabled');
+      await waitFor(() => revokedEvents.some((e) => e.userId === carol.id && !!e.revokedBefore));
+    });
+
+    it('quota: 50 concurrent reservations of 1 instance against limit 10 -> exactly 10 succeed', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, () => client.reserveQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken))),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(ok).toHaveLength(10);
+      expect(refused.every((r) => r.reason instanceof ResourceExhaustedError)).toBe(true);
+      expect(refused[0].reason.message).toBe('quota exceeded for instances: limit 10, in use 10, requested 1');
+      const q = (await client.getQuota({}, as(aliceToken))).quota;
+      expect(q?.reserved).toMatchObject({ instances: 10, cores: 10 });
+      // commit one, roll back the rest -> in_use 1, reserved 0
+      const ids = ok.map((r) => (r as PromiseFulfilledResult<identity.ReserveQuotaResponse>).value.reservationId);
+      await client.commitQuotaReservation({ reservationId: ids[0] }, as(aliceToken));
+      await Promise.all(ids.slice(1).map((reservationId) => client.rollbackQuotaReservation({ reservationId }, as(aliceToken))));
+      await expect(client.commitQuotaReservation({ reservationId: ids[1] }, as(aliceToken))).rejects.toBeInstanceOf(NotFoundError);
+      const after = (await client.getQuota({ projectId: demo.id }, as(admin))).quota;
+      expect(after?.inUse).toMatchObject({ instances: 1, cores: 1 });
+      expect(after?.reserved).toMatchObject({ instances: 0, cores: 0 });
+      await client.releaseQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken));
+      expect((await client.getQuota({}, as(aliceToken))).quota?.inUse).toMatchObject({ instances: 0 });
+    });
+
+    it('quota: all or nothing, expiry, admin-only limits and other projects', async () => {
+      await client.setQuota({ projectId: demo.id, limits: { cores: 2 } }, as(admin));
+      await expect(client.reserveQuota({ deltas: { instances: 1, cores: 3 } }, as(aliceToken))).rejects.toThrow('quota exceeded for cores: limit 2, in use 0, requested 3');
+      expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ instances: 0, cores: 0 });
+      await expect(client.reserveQuota({ deltas: { gpus: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(client.setQuota({ projectId: demo.id, limits: { cores: 5 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+      const adminProject = (await client.listProjects({}, as(admin))).projects.find((p) => p.name === 'admin') as identity.Project;
+      await expect(client.reserveQuota({ projectId: adminProject.id, deltas: { instances: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+      await client.reserveQuota({ projectId: demo.id, deltas: { cores: 2 }, expireSeconds: 1 }, as(admin));
+      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      // the expired reservation is rolled back (by the sweep or lazily on the next reserve)
+      await waitFor(async () => !!(await client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken)).catch(() => undefined)), { timeoutMs: 5000, intervalMs: 200 });
+    });
+  });
+
+  it('rotation: new tokens use the new key, old tokens stay valid, both keys are published', async () => {
+    const before = await login('admin', 'adm1n');
+    const { kid } = await client.rotateSigningKey({}, as(before.token));
+    const after = await login('admin', 'adm1n');
+    const header = JSON.parse(Buffer.from(after.token.split('.')[0], 'base64url').toString());
+    expect(header.kid).toBe(kid);
+    await expect(client.validateToken({}, as(before.token))).resolves.toBeTruthy();
+    await expect(client.validateToken({}, as(after.token))).resolves.toBeTruthy();
+    const { keys } = await client.getPublicKeys({});
+    expect(keys.map((k) => k.kid)).toContain(kid);
+    expect(keys).toHaveLength(2);
+    expect(keys.find((k) => k.kid !== kid)?.notAfter).toBeInstanceOf(Date);
+  });
+
+  it('catalog: RegisterEndpoint upserts by service type and interface (admin only)', async () => {
+    const admin = (await login('admin', 'adm1n')).token;
+    await client.registerEndpoint({ endpoint: { serviceType: 'image', url: '127.0.0.1:5001' } }, as(admin));
+    await client.registerEndpoint({ endpoint: { serviceType: 'image', url: '127.0.0.1:6001' } }, as(admin));
+    const images = (await client.getCatalog({})).catalog.filter((e) => e.serviceType === 'image');
+    expect(images).toEqual([{ serviceType: 'image', url: '127.0.0.1:6001', region: 'RegionOne', interface: 'public' }]);
+    await expect(client.registerEndpoint({ endpoint: { serviceType: 'image', url: 'nope' } }, as(admin))).rejects.toMatchObject({ field: 'endpoint.url' });
+  });
+
+  it('instance credential: member token with instance_id and a signed identity document', async () => {
+    const admin = await login('admin', 'adm1n');
+    const res = await client.issueInstanceCredential({ instanceId: 'i-1', projectId: admin.info?.projectId, ttlSeconds: 60 }, as(admin.token));
+    const info = (await client.validateToken({}, as(res.token))).info;
+    expect(info).toMatchObject({ instanceId: 'i-1', projectId: admin.info?.projectId });
+    expect([...(info?.roles ?? [])].sort()).toEqual(['member', 'reader']);
+    expect(res.document?.signature).toMatch(/^[\w-]+\.\.[\w-]+$/);
+    await expect(client.issueInstanceCredential({ instanceId: 'i-2', projectId: admin.info?.projectId }, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});

@@ -1,0 +1,48 @@
+import { AlreadyExistsError } from '@minicloud/domain-errors';
+import type { DirectoryStore, ProjectRecord, RoleRecord, UserRecord } from './directory-store';
+import { verifySecret } from './password-hash';
+
+/** What identity creates at start (Keystone's `keystone-manage bootstrap`). */
+export interface SeedSpec {
+  adminPassword: string;
+  serviceUser: string;
+  servicePassword: string;
+  serviceProject: string;
+}
+
+async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
+  const found = await find();
+  if (found) return found;
+  try {
+    return await create();
+  } catch (e) {
+    // another replica seeded it at the same moment
+    if (e instanceof AlreadyExistsError) return (await find()) as T;
+    throw e;
+  }
+}
+
+/**
+ * Idempotent bootstrap: domain `default` (id "default"), projects admin and the service project,
+ * roles admin -> member -> reader, user admin (admin on project admin) and the service user (admin on
+ * the service project). Passwords are reset to the configured ones when they differ, as bootstrap does.
+ */
+export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promise<{ admin: UserRecord; adminProject: ProjectRecord }> {
+  const domain = await ensure(() => dir.getDomain('default'), () => dir.createDomain('default', 'default'));
+  const project = (name: string) => ensure(() => dir.projectByName(domain.id, name), () => dir.createProject({ name, domainId: domain.id, description: `${name} project` }));
+  const adminProject = await project('admin');
+  const serviceProject = await project(spec.serviceProject);
+  const role = (name: string, implies: string[]) => ensure<RoleRecord>(() => dir.roleByName(name), () => dir.createRole(name, implies));
+  await role('reader', []);
+  await role('member', ['reader']);
+  const admin = await role('admin', ['member']);
+  const user = async (name: string, password: string, p: ProjectRecord) => {
+    const u = await ensure(() => dir.userByName(domain.id, name), () => dir.createUser({ name, password, domainId: domain.id, defaultProjectId: p.id }));
+    if (!(await verifySecret(password, u.passwordHash))) await dir.updateUser(u.id, { password });
+    await dir.assign({ roleId: admin.id, userId: u.id, groupId: '', projectId: p.id, domainId: '' });
+    return u;
+  };
+  const adminUser = await user('admin', spec.adminPassword, adminProject);
+  await user(spec.serviceUser, spec.servicePassword, serviceProject);
+  return { admin: adminUser, adminProject };
+}

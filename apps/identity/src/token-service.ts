@@ -1,0 +1,198 @@
+import { CompactSign, importJWK, type KeyLike } from 'jose';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { TOKEN_ALG, createTokenVerifier, expandRoles, isAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
+import type { AppCredentialStore } from './app-credential-store';
+import type { DirectoryStore, ProjectRecord, UserRecord } from './directory-store';
+import { dummySecretHash, verifySecret } from './password-hash';
+import type { RevocationStore } from './revocation-store';
+import type { SigningKeyStore } from './signing-key-store';
+
+/** Why an authentication failed (metric label `outcome`, audit `reason`). */
+export type AuthOutcome = 'success' | 'invalid_credentials' | 'user_disabled' | 'no_role' | 'bad_request' | 'credential_expired';
+
+/** Authentication failure carrying its outcome label. */
+export class AuthFailure extends UnauthenticatedError {
+  constructor(readonly outcome: AuthOutcome, message: string, readonly userId = '') {
+    super(message);
+  }
+}
+
+export interface AuthRequest {
+  password?: { userName: string; password: string; domainName: string };
+  applicationCredential?: { id: string; secret: string };
+  projectName: string;
+  projectId: string;
+  projectDomainName: string;
+}
+
+export interface IssuedToken {
+  token: string;
+  context: AuthContext;
+}
+
+/** The document signed for an instance (EC2/OpenStack metadata "instance identity document"). */
+export interface InstanceDocument {
+  instanceId: string;
+  projectId: string;
+  hostId: string;
+  availabilityZone: string;
+  imageId: string;
+  flavorName: string;
+  issuedAtMs: number;
+}
+
+/**
+ * Tokens: Keystone's password and application-credential authentication, validation with identity's
+ * own keys and durable revocations, and instance credentials.
+ */
+export class TokenService {
+  readonly verifier: TokenVerifier;
+
+  constructor(
+    private readonly dir: DirectoryStore,
+    private readonly appCreds: AppCredentialStore,
+    private readonly keys: SigningKeyStore,
+    private readonly revocations: RevocationStore,
+    list: RevocationList,
+    private readonly opts: { tokenTtlSeconds: number; nowMs: () => number },
+  ) {
+    const base = createTokenVerifier({
+      keys: async () => (await keys.verifyingKeys()).map((k) => ({ kid: k.kid, jwk: k.publicJwk })),
+      revocations: list,
+      nowMs: opts.nowMs,
+      // keys come from local Redis: refetch on every unknown kid so a rotation on another replica is seen at once
+      minRefetchIntervalMs: 0,
+    });
+    this.verifier = {
+      verify: async (token) => {
+        const ctx = await base.verify(token);
+        if (await revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
+        return ctx;
+      },
+    };
+  }
+
+  /**
+   * Authenticates and issues a project-scoped token.
+   * @throws InvalidArgumentError('method'|'project_name'), AuthFailure (UNAUTHENTICATED) "invalid credentials"
+   *   for an unknown user or wrong password alike, "user disabled", or no role on the project
+   */
+  async authenticate(req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
+    if (req.applicationCredential?.id) return this.authenticateAppCredential(req.applicationCredential);
+    if (!req.password) throw new InvalidArgumentError('method', 'password or application_credential is required');
+    const { userName, password } = req.password;
+    if (!userName) throw new InvalidArgumentError('password.user_name', 'is required');
+    const domain = await this.dir.domainByName(req.password.domainName || 'default');
+    const user = domain && (await this.dir.userByName(domain.id, userName));
+    const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
+    if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
+    if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
+    const project = await this.scope(user, req);
+    const roles = await this.dir.effectiveRoles(user.id, project.id);
+    if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
+    return { ...(await this.issue(user, project, roles)), user, project };
+  }
+
+  private async scope(user: UserRecord, req: AuthRequest): Promise<ProjectRecord> {
+    if (req.projectId) {
+      const p = await this.dir.getProject(req.projectId);
+      if (!p) throw new AuthFailure('no_role', `user has no role on project ${req.projectId}`, user.id);
+      return p;
+    }
+    if (req.projectName) {
+      const domain = await this.dir.domainByName(req.projectDomainName || 'default');
+      const p = domain && (await this.dir.projectByName(domain.id, req.projectName));
+      if (!p) throw new AuthFailure('no_role', `user has no role on project ${req.projectName}`, user.id);
+      return p;
+    }
+    const p = user.defaultProjectId ? await this.dir.getProject(user.defaultProjectId) : undefined;
+    if (!p) throw new InvalidArgumentError('project_name', 'no project scope given and the user has no default project');
+    return p;
+  }
+
+  private async authenticateAppCredential(c: { id: string; secret: string }): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
+    const cred = await this.appCreds.get(c.id);
+    const ok = await verifySecret(c.secret, cred ? cred.secretHash : await dummySecretHash());
+    if (!cred || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials');
+    if (cred.expiresAtMs && cred.expiresAtMs <= this.opts.nowMs()) throw new AuthFailure('credential_expired', 'application credential expired', cred.userId);
+    const user = await this.dir.getUser(cred.userId);
+    if (!user) throw new AuthFailure('invalid_credentials', 'invalid credentials');
+    if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
+    const project = await this.dir.getProject(cred.projectId);
+    const current = project ? await this.dir.effectiveRoles(user.id, project.id) : [];
+    // Keystone: the credential stops working when its creator lost one of its roles
+    if (!project || !cred.roles.length || cred.roles.some((r) => !current.includes(r))) {
+      throw new AuthFailure('no_role', 'application credential roles are no longer held by its user', user.id);
+    }
+    return { ...(await this.issue(user, project, cred.roles)), user, project };
+  }
+
+  private async issue(user: UserRecord, project: ProjectRecord, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds): Promise<IssuedToken> {
+    const key = await this.keys.ensureActive();
+    return signToken(
+      key,
+      { userId: user.id, userName: user.name, projectId: project.id, projectName: project.name, domainId: project.domainId, roles },
+      { nowMs: this.opts.nowMs(), ttlSeconds },
+    );
+  }
+
+  /** @throws UnauthenticatedError for a malformed, badly signed, expired or revoked token */
+  validate(token: string): Promise<AuthContext> {
+    return this.verifier.verify(token);
+  }
+
+  /**
+   * Revokes one token: the caller's own (empty `token`), or another's (its own user, or any as admin).
+   * @returns the revoked token's context
+   * @throws UnauthenticatedError for an invalid token, PermissionDeniedError for another user's token as non-admin
+   */
+  async revoke(caller: AuthContext, token: string): Promise<AuthContext> {
+    const target = token ? await this.verifier.verify(token) : caller;
+    if (target.userId !== caller.userId && !isAdmin(caller)) throw new PermissionDeniedError("only an admin may revoke another user's token");
+    await this.revocations.revokeToken(target.tokenId, target.expiresAtMs);
+    return target;
+  }
+
+  /**
+   * Issues a short-lived member token for software inside an instance (user `instance:<id>`, claim
+   * instance_id) and an identity document signed (detached JWS, EdDSA) with the active key.
+   * @param ttlSeconds 0 -> 900, capped at the token TTL
+   * @throws InvalidArgumentError('instance_id'|'ttl_seconds'), NotFoundError('project')
+   */
+  async issueInstanceCredential(instanceId: string, projectId: string, ttlSeconds: number): Promise<{ token: string; document: InstanceDocument & { signature: string } }> {
+    if (!instanceId) throw new InvalidArgumentError('instance_id', 'is required');
+    if (ttlSeconds < 0) throw new InvalidArgumentError('ttl_seconds', 'must be >= 0');
+    const project = await this.dir.getProject(projectId);
+    if (!project) throw new NotFoundError('project', projectId);
+    const ttl = Math.min(ttlSeconds || 900, this.opts.tokenTtlSeconds);
+    const key = await this.keys.ensureActive();
+    const { token, context } = await signToken(
+      key,
+      { userId: `instance:${instanceId}`, userName: `instance-${instanceId}`, projectId, projectName: project.name, domainId: project.domainId, roles: expandRoles(['member']), instanceId },
+      { nowMs: this.opts.nowMs(), ttlSeconds: ttl },
+    );
+    const doc: InstanceDocument = { instanceId, projectId, hostId: '', availabilityZone: '', imageId: '', flavorName: '', issuedAtMs: context.issuedAtMs };
+    const jws = await new CompactSign(Buffer.from(instanceDocumentPayload(doc)))
+      .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid })
+      .sign((await importJWK(key.privateJwk, TOKEN_ALG)) as KeyLike);
+    const [h, , s] = jws.split('.');
+    return { token, document: { ...doc, signature: `${h}..${s}` } };
+  }
+}
+
+/**
+ * The bytes a document's detached JWS signs: JSON with snake_case keys in this fixed order and
+ * issued_at in ms. A verifier rebuilds them, puts them base64url between the signature's two dots, and
+ * checks the compact JWS with GetPublicKeys' key of that kid.
+ */
+export function instanceDocumentPayload(d: InstanceDocument): string {
+  return JSON.stringify({
+    instance_id: d.instanceId,
+    project_id: d.projectId,
+    host_id: d.hostId,
+    availability_zone: d.availabilityZone,
+    image_id: d.imageId,
+    flavor_name: d.flavorName,
+    issued_at_ms: d.issuedAtMs,
+  });
+}

@@ -1,0 +1,55 @@
+import { agent } from '@minicloud/proto';
+import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
+import type { HostProfile } from '@minicloud/domain-hypervisor';
+import type { SimulatedHost } from '../simulated-host';
+import { toHostCommand, toProtoRuntime, toProtoUsage } from './mapping';
+
+/** HostProfile -> agent.v1.HostProfile, with the rack's zone and id. */
+export function toProtoProfile(p: HostProfile, extra: { hostname: string; availabilityZone: string; rackId: string }): agent.HostProfile {
+  return agent.HostProfile.fromPartial({
+    hostId: p.hostId, hostname: extra.hostname, sockets: p.sockets, coresPerSocket: p.coresPerSocket, threadsPerCore: p.threadsPerCore,
+    cpuMhz: p.cpuMhz, ramMb: p.ramMb, diskGb: p.diskGb, nicGbps: p.nicGbps, cpuModel: p.cpuModel, cpuFlags: [...p.cpuFlags],
+    numaNodes: p.numaNodes, powerModel: { name: p.powerModel.name, wattsAtLoadDecile: [...p.powerModel.wattsAtLoadDecile] },
+    hypervisorType: p.hypervisorType, architecture: p.architecture, availabilityZone: extra.availabilityZone, rackId: extra.rackId,
+  });
+}
+
+/**
+ * The HypervisorService of one agent process: every call names its host (`host_id`). Admin only (the
+ * controller calls with its service token).
+ * @throws NotFoundError ("host") for a host this process does not run; see SimulatedHost.execute.
+ */
+export function hypervisorService(
+  hosts: ReadonlyMap<string, SimulatedHost>,
+  profileExtra: (host: SimulatedHost) => { hostname: string; availabilityZone: string; rackId: string },
+): ServiceRegistration {
+  const hostOf = (hostId: string) => {
+    if (!hostId) throw new InvalidArgumentError('host_id', 'must not be empty');
+    const h = hosts.get(hostId);
+    if (!h) throw new NotFoundError('host', hostId);
+    return h;
+  };
+  return service({
+    definition: agent.HypervisorServiceService,
+    policy: { executeCommand: 'admin', getHostStatus: 'admin', listInstances: 'admin' },
+    handlers: {
+      executeCommand: async (req) => {
+        const host = hostOf(req.hostId);
+        if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
+        const cmd = toHostCommand(req);
+        return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
+      },
+      getHostStatus: async (req) => {
+        const host = hostOf(req.hostId);
+        return {
+          profile: toProtoProfile(host.profile, profileExtra(host)),
+          epoch: host.epoch,
+          usage: toProtoUsage(host.usage()),
+          cachedImageIds: host.cachedImageIds(),
+        };
+      },
+      listInstances: async (req) => ({ instances: hostOf(req.hostId).runtimes().map(toProtoRuntime) }),
+    },
+  });
+}

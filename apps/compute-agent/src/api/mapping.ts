@@ -1,0 +1,111 @@
+import { agent, compute } from '@minicloud/proto';
+import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
+import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
+import type { VmSpec } from '../vm-spec';
+import { parseWorkload, seedOf, WORKLOAD_KEY } from '../workload-spec';
+
+const POWER: Record<PowerState, compute.PowerState> = {
+  nostate: compute.PowerState.POWER_STATE_NOSTATE,
+  running: compute.PowerState.POWER_STATE_RUNNING,
+  paused: compute.PowerState.POWER_STATE_PAUSED,
+  shutdown: compute.PowerState.POWER_STATE_SHUTDOWN,
+  crashed: compute.PowerState.POWER_STATE_CRASHED,
+  suspended: compute.PowerState.POWER_STATE_SUSPENDED,
+};
+
+/** Domain power state -> compute.v1.PowerState. */
+export function toProtoPowerState(s: PowerState): compute.PowerState {
+  return POWER[s];
+}
+
+/** VmRuntime -> agent.v1.InstanceRuntime (launched_at from clock ms). */
+export function toProtoRuntime(r: VmRuntime): agent.InstanceRuntime {
+  return agent.InstanceRuntime.fromPartial({
+    instanceId: r.instanceId, hostId: r.hostId, powerState: toProtoPowerState(r.powerState), vcpus: r.vcpus, ramMb: r.ramMb,
+    diskGb: r.diskGb, cpuUsageMhz: r.cpuUsageMhz, cpuReadyRatio: r.cpuReadyRatio, memoryActiveMb: r.memoryActiveMb,
+    diskAllocatedBytes: r.diskAllocatedBytes, portIds: [...r.portIds], volumeIds: [...r.volumeIds],
+    launchedAt: r.launchedAtMs === undefined ? undefined : new Date(r.launchedAtMs), epoch: r.epoch,
+  });
+}
+
+/** HostUsageReport -> agent.v1.HostUsage. */
+export function toProtoUsage(u: HostUsageReport): agent.HostUsage {
+  return agent.HostUsage.fromPartial({
+    vcpusUsed: u.vcpusUsed, ramMbUsed: u.ramMbUsed, diskGbUsed: u.diskGbUsed, cpuUtilizationRatio: u.cpuUtilizationRatio,
+    powerWatts: u.powerWatts, runningVms: u.runningVms, imageCacheBytes: u.imageCacheBytes,
+  });
+}
+
+/**
+ * The VM's workload: spec.workload.model when set, else instance metadata `minicloud:workload`, else
+ * the flavor extra spec `minicloud:workload`, else idle.
+ * @throws InvalidArgumentError naming the field for a bad model.
+ */
+export function workloadOf(spec: agent.InstanceSpec): WorkloadSpec {
+  const seed = spec.workload?.seed || seedOf(spec.instanceId);
+  const w = spec.workload;
+  if (w?.model) {
+    const field = 'spawn.spec.workload';
+    if (w.model === 'constant') return parseWorkload(`constant:${w.cpuUtilizationRatio}`, seed, field);
+    if (w.model === 'random_walk') return parseWorkload(`random_walk:${w.cpuUtilizationRatio}:${w.randomWalkStepRatio || ''}`, seed, field);
+    if (w.model === 'trace') return parseWorkload(`trace:${w.trace}`, seed, field);
+    return parseWorkload(w.model, seed, field);
+  }
+  const meta = spec.metadata[WORKLOAD_KEY];
+  if (meta) return parseWorkload(meta, seed, `spawn.spec.metadata.${WORKLOAD_KEY}`);
+  const extra = spec.flavor?.extraSpecs[WORKLOAD_KEY];
+  if (extra) return parseWorkload(extra, seed, `spawn.spec.flavor.extra_specs.${WORKLOAD_KEY}`);
+  return { kind: 'idle' };
+}
+
+/** agent.v1.InstanceSpec -> VmSpec. @throws InvalidArgumentError naming `spawn.spec.*`. */
+export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefined): VmSpec {
+  if (!spec) throw new InvalidArgumentError('spawn.spec', 'must be set');
+  if (!spec.flavor) throw new InvalidArgumentError('spawn.spec.flavor', 'must be set');
+  const id = spec.instanceId || instanceId;
+  if (spec.instanceId && instanceId && spec.instanceId !== instanceId) {
+    throw new InvalidArgumentError('spawn.spec.instance_id', `must equal instance_id ${instanceId}, got ${spec.instanceId}`);
+  }
+  return {
+    instanceId: id,
+    flavor: { vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb },
+    image: spec.image?.imageId ? { imageId: spec.image.imageId, sha256: spec.image.sha256 } : undefined,
+    workload: workloadOf({ ...spec, instanceId: id }),
+    portIds: spec.ports.map((p) => p.portId),
+    volumeIds: spec.volumes.map((v) => v.volumeId),
+  };
+}
+
+/**
+ * The oneof of ExecuteCommandRequest -> HostCommand.
+ * @throws InvalidArgumentError (`command`) when none is set; FailedPreconditionError reason
+ *   "not_implemented" for the live-migration commands (not served by this agent yet).
+ */
+export function toHostCommand(req: agent.ExecuteCommandRequest): HostCommand {
+  if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec) };
+  if (req.destroy) return { type: 'destroy' };
+  if (req.powerOff) return { type: 'power_off' };
+  if (req.powerOn) return { type: 'power_on' };
+  if (req.reboot) return { type: 'reboot', hard: req.reboot.hard };
+  if (req.pause) return { type: 'pause' };
+  if (req.unpause) return { type: 'unpause' };
+  if (req.suspend) return { type: 'suspend' };
+  if (req.resume) return { type: 'resume' };
+  if (req.snapshot) return { type: 'snapshot' };
+  if (req.attachVolume) return { type: 'attach_volume', volumeId: req.attachVolume.volume?.volumeId ?? '' };
+  if (req.detachVolume) return { type: 'detach_volume', volumeId: req.detachVolume.volumeId };
+  if (req.attachInterface) {
+    return { type: 'attach_interface', portId: req.attachInterface.port?.portId ?? '', macAddress: req.attachInterface.port?.macAddress ?? '' };
+  }
+  if (req.detachInterface) return { type: 'detach_interface', portId: req.detachInterface.portId };
+  if (req.resize) {
+    const f = req.resize.flavor;
+    if (!f) throw new InvalidArgumentError('resize.flavor', 'must be set');
+    return { type: 'resize', flavor: { vcpus: f.vcpus, ramMb: f.ramMb, diskGb: f.diskGb } };
+  }
+  if (req.migrateOut || req.prepareMigrateIn || req.abortMigration) {
+    throw new FailedPreconditionError('live migration is not implemented by this agent yet', 'not_implemented');
+  }
+  throw new InvalidArgumentError('command', 'one command must be set');
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agent, compute, events } from '@minicloud/proto';
+import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { createServiceClient, service, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
+import { silentLogger } from '@minicloud/platform-logging';
+import { createProcessMetrics } from '@minicloud/platform-metrics';
+import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { RevocationList } from '@minicloud/platform-auth';
+import { loadConfig } from '@minicloud/platform-config';
+import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
+import { agentConfigSchema } from './config';
+import { wireComputeAgent } from './wire';
+
+jest.setTimeout(60_000);
+
+describe('compute-agent (real Redis + NATS, fake controller and image service)', () => {
+  let redisSrv: ServerHandle, natsSrv: ServerHandle, redis: Redis, bus: Bus, controller: RunningGrpcServer, agentSrv: RunningGrpcServer;
+  const abort = new AbortController();
+  const bytes = Buffer.from('qcow2-image-bytes'.repeat(1000));
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  let epoch = 6;
+  let runnables: Promise<void>[] = [];
+  let client: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>>;
+  const heartbeats: events.Heartbeat[] = [];
+  const reports: events.InstancePowerStateReported[] = [];
+
+  beforeAll(async () => {
+    [redisSrv, natsSrv] = await Promise.all([startRedisServer(), startNatsServer()]);
+    const logger = silentLogger();
+    redis = await connectRedis({ url: redisSrv.url, name: 'test', logger });
+    bus = await connectBus({ url: natsSrv.url, name: 'test', logger });
+    controller = await startGrpcServer({
+      port: 0, logger,
+      services: [service({ definition: agent.HostRegistryServiceService, handlers: { registerHost: async () => ({ epoch: ++epoch, heartbeatIntervalMs: 100, leaseTtlMs: 900, selfFenceAfterMs: 2000 }) } })],
+    });
+    const config = loadConfig(agentConfigSchema, { HOST_ID: 'it-host', CONTROLLER_URL: controller.address, AGENT_STATE_DIR: mkdtempSync(join(tmpdir(), 'agent-')), BOOT_TIME_MS: '50' });
+    const wiring = await wireComputeAgent(
+      { config, logger, metrics: createProcessMetrics({ service: 'compute-agent' }), redis, bus, revocations: new RevocationList() },
+      config,
+      { vtep: null, imageSource: async function* (id) { if (id !== 'img-1') throw new Error(`image ${id} not found`); yield bytes; } },
+    );
+    agentSrv = await startGrpcServer({ port: 0, logger, services: wiring.services });
+    await wiring.onListening?.(agentSrv);
+    bus.subscribe(heartbeatSubject('it-host'), events.Heartbeat, (hb) => void heartbeats.push(hb));
+    await bus.consumeEvents({ durable: `it-${Date.now()}`, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
+    runnables = (wiring.runnables ?? []).map((r) => r.start(abort.signal));
+    client = createServiceClient(agent.HypervisorServiceService, agentSrv.address);
+    await waitFor(() => wiring.handles.hosts[0].epoch === 7);
+  });
+
+  afterAll(async () => {
+    abort.abort();
+    await Promise.all(runnables);
+    client?.close();
+    await agentSrv?.shutdown(1000);
+    await controller?.shutdown(1000);
+    await bus?.close();
+    await redis?.quit();
+    await Promise.all([redisSrv?.stop(), natsSrv?.stop()]);
+  });
+
+  it('registers, heartbeats and renews its lease with the epoch', async () => {
+    await waitFor(() => heartbeats.length >= 2);
+    expect(heartbeats.at(-1)).toMatchObject({ hostId: 'it-host', epoch: 7 });
+    expect(heartbeats[1].sequence).toBeGreaterThan(heartbeats[0].sequence);
+    expect(await redis.get('mc:compute-agent:lease:it-host')).toBe('7');
+    expect(await redis.pttl('mc:compute-agent:lease:it-host')).toBeGreaterThan(0);
+  });
+
+  it('spawns (image fetched, sha256 checked), reports spawned on JetStream, then destroys', async () => {
+    const spec = { instanceId: 'vm-1', flavor: { vcpus: 1, ramMb: 512, diskGb: 1 }, image: { imageId: 'img-1', sha256: sha } };
+    const res = await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-1', spawn: { spec } });
+    expect(res.instance?.powerState).toBe(compute.PowerState.POWER_STATE_NOSTATE);
+    await waitFor(() => reports.some((r) => r.instanceId === 'vm-1' && r.reason === 'spawned'));
+    expect(reports.find((r) => r.reason === 'spawned')).toMatchObject({ hostId: 'it-host', epoch: 7, powerState: compute.PowerState.POWER_STATE_RUNNING });
+    const status = await client.getHostStatus({ hostId: 'it-host' });
+    expect(status.cachedImageIds).toEqual(['img-1']);
+    expect(status.usage?.imageCacheBytes).toBe(bytes.length);
+    await waitFor(() => heartbeats.at(-1)!.runningInstanceIds.includes('vm-1'));
+    await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-1', destroy: {} });
+    await waitFor(() => reports.some((r) => r.instanceId === 'vm-1' && r.reason === 'destroyed'));
+    expect((await client.listInstances({ hostId: 'it-host' })).instances).toEqual([]);
+  });
+
+  it('reports spawn_failed when the image service has no such image', async () => {
+    const spec = { instanceId: 'vm-2', flavor: { vcpus: 1, ramMb: 512, diskGb: 1 }, image: { imageId: 'img-1', sha256: 'ab'.repeat(32) } };
+    await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-2', spawn: { spec: { ...spec, image: { imageId: 'img-missing', sha256: '' } } } });
+    await waitFor(() => reports.some((r) => r.instanceId === 'vm-2' && r.reason === 'spawn_failed'));
+    expect(reports.find((r) => r.instanceId === 'vm-2')?.error).toContain('img-missing');
+  });
+
+  it('refuses a stale epoch and an unknown host', async () => {
+    await expect(client.executeCommand({ hostId: 'it-host', epoch: 6, instanceId: 'x', destroy: {} })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'stale_epoch' });
+    await expect(client.executeCommand({ hostId: 'other', epoch: 7, instanceId: 'x', destroy: {} })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

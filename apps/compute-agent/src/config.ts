@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { commonConfigShape, msSchema } from '@minicloud/platform-config';
+
+/**
+ * Environment of the compute agent (one process = one rack of AGENT_HOSTS simulated hosts).
+ * - HOST_ID: base host id (default `host-<hostname>-<pid>`); with AGENT_HOSTS > 1 hosts are `<HOST_ID>-<i>`.
+ * - HOST_PROFILE (catalog name) wins over HOST_PROFILE_INDEX (pickProfile round-robin index; host i gets index+i).
+ * - TUNNEL_IP: VTEP address; when unset and AGENT_HOSTS > 1, host i gets loopback 127.0.1.<i+1>.
+ * - CONTROLLER_URL: host:port of the HostRegistryService; default: the catalog's `compute` endpoint.
+ * - AGENT_STATE_DIR: parent of the per-host image cache dirs (default os.tmpdir()/minicloud/agent).
+ * - BOOT_TIME_MS: guest boot time (simulated ms); TIME_SCALE: simulated time speed-up (models only;
+ *   heartbeats and the Redis lease run on wall-clock time, as the controller's failure detector does).
+ * - IMAGE_CACHE_MB: capacity of each host's image cache (MiB).
+ * - AGENT_METRICS_MAX_INSTANCES: cap of per-instance metric series per host (label cardinality).
+ */
+export const agentConfigShape = {
+  ...commonConfigShape,
+  HOST_ID: z.string().min(1).optional(),
+  HOST_PROFILE: z.string().min(1).optional(),
+  HOST_PROFILE_INDEX: z.coerce.number().int().min(0).default(0),
+  AGENT_HOSTS: z.coerce.number().int().min(1).max(1000).default(1),
+  AVAILABILITY_ZONE: z.string().min(1).default('nova'),
+  TUNNEL_IP: z.string().min(1).optional(),
+  CONTROLLER_URL: z.string().min(1).optional(),
+  AGENT_STATE_DIR: z.string().min(1).optional(),
+  BOOT_TIME_MS: msSchema.default(300),
+  TIME_SCALE: z.coerce.number().positive().default(1),
+  IMAGE_CACHE_MB: z.coerce.number().int().min(1).default(10240),
+  AGENT_METRICS_MAX_INSTANCES: z.coerce.number().int().min(0).default(200),
+};
+
+export const agentConfigSchema = z.object(agentConfigShape);
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,0 +1,210 @@
+import { agent, events, network } from '@minicloud/proto';
+import { isMinicloudError } from '@minicloud/domain-errors';
+import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { sleepUntilAborted, type Runnable } from '@minicloud/platform-lifecycle';
+import type { Logger } from '@minicloud/platform-logging';
+import type { Redis } from '@minicloud/platform-state';
+import { toProtoProfile } from './api/hypervisor-service';
+import { toProtoRuntime, toProtoUsage } from './api/mapping';
+import type { SimulatedHost } from './simulated-host';
+
+/** The controller's registry, as the agent calls it (a ServiceClient in production). */
+export interface HostRegistryClient {
+  registerHost(req: Partial<agent.RegisterHostRequest>): Promise<agent.RegisterHostResponse>;
+}
+
+/** The network service's VTEP/FDB calls (a ServiceClient in production). */
+export interface VtepClient {
+  registerVtep(req: Partial<network.RegisterVtepRequest>): Promise<network.RegisterVtepResponse>;
+  getHostFdb(req: Partial<network.GetHostFdbRequest>): Promise<network.GetHostFdbResponse>;
+}
+
+export interface HostAgentDeps {
+  host: SimulatedHost;
+  registry: () => Promise<HostRegistryClient>;
+  /** Undefined when no network service is configured (VTEP skipped). */
+  vtep?: () => Promise<VtepClient>;
+  bus: Bus;
+  redis: Redis;
+  logger: Logger;
+  tunnelIp: string;
+  agentEndpoint: () => string;
+  profileExtra: { hostname: string; availabilityZone: string; rackId: string };
+  /** Backoff of registration retries (ms); defaults 100 .. 5000. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** Lease key the controller reads as the host's datastore heartbeat (docs/agent-protocol.md). */
+export function leaseKey(hostId: string): string {
+  return `mc:compute-agent:lease:${hostId}`;
+}
+
+/**
+ * One host's link to the control plane (a Runnable): RegisterHost with backoff until the controller
+ * answers (re-registering when asked), core-NATS heartbeats every heartbeat_interval_ms, the Redis
+ * lease renewed every lease_ttl_ms/3 (self-fencing: VMs powered off when it could not be renewed for
+ * self_fence_after_ms), and the VTEP registration + FDB table re-read on events.FdbUpdated.
+ * Liveness runs on wall-clock time.
+ */
+export class HostAgent implements Runnable {
+  readonly name: string;
+  /** Current FDB of the host (from the network service). */
+  fdb: network.FdbEntry[] = [];
+  fdbGeneration = 0;
+  timings = { heartbeatIntervalMs: 1000, leaseTtlMs: 3000, selfFenceAfterMs: 5000 };
+  private hbSequence: number;
+  private reregister = false;
+  private wake?: () => void;
+  private lastLeaseOkMs = Date.now();
+  private fenced = false;
+
+  constructor(private readonly d: HostAgentDeps) {
+    this.name = `host-agent:${d.host.hostId}`;
+    this.hbSequence = Date.now() * 1000;
+  }
+
+  /** Asks for a new RegisterHost (after a newer epoch was seen). */
+  requestReregister(): void {
+    this.reregister = true;
+    this.wake?.();
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    await this.register(signal);
+    if (signal.aborted) return;
+    const sub = this.d.bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (ev) => {
+      if (ev.hostId === this.d.host.hostId) void this.refreshFdb();
+    });
+    void this.registerVtep(signal);
+    await Promise.all([this.heartbeatLoop(signal), this.leaseLoop(signal), this.reregisterLoop(signal)]);
+    sub.unsubscribe();
+  }
+
+  /** One RegisterHost, retried with exponential backoff until it succeeds or the signal aborts. */
+  async register(signal: AbortSignal): Promise<void> {
+    const base = this.d.retryBaseMs ?? 100;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const client = await this.d.registry();
+        const res = await client.registerHost({
+          profile: toProtoProfile(this.d.host.profile, this.d.profileExtra),
+          agentEndpoint: this.d.agentEndpoint(),
+          tunnelIp: this.d.tunnelIp,
+          instances: this.d.host.runtimes().map(toProtoRuntime),
+        });
+        this.d.host.setEpoch(Number(res.epoch));
+        this.timings = {
+          heartbeatIntervalMs: res.heartbeatIntervalMs || 1000,
+          leaseTtlMs: res.leaseTtlMs || 3000,
+          selfFenceAfterMs: res.selfFenceAfterMs || 5000,
+        };
+        this.fenced = false;
+        this.lastLeaseOkMs = Date.now();
+        this.d.host.destroyAll(res.destroyInstanceIds);
+        this.d.logger.info({ host_id: this.d.host.hostId, epoch: res.epoch, destroyed: res.destroyInstanceIds.length }, 'host registered');
+        await this.renewLease();
+        return;
+      } catch (e) {
+        const delay = Math.min(this.d.retryMaxMs ?? 5000, base * 2 ** Math.min(attempt, 10));
+        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e), retry_in_ms: delay }, 'RegisterHost failed; retrying');
+        await sleepUntilAborted(delay, signal);
+      }
+    }
+  }
+
+  /** Publishes one heartbeat (events.Heartbeat on core NATS). */
+  heartbeat(): void {
+    const h = this.d.host;
+    this.hbSequence += 1;
+    this.d.bus.publishCore(heartbeatSubject(h.hostId), events.Heartbeat, {
+      hostId: h.hostId, epoch: h.epoch, sequence: this.hbSequence, sentAt: new Date(),
+      usage: toProtoUsage(h.usage()), runningInstanceIds: h.runningIds(),
+    });
+  }
+
+  private async heartbeatLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        this.heartbeat();
+      } catch (e) {
+        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'heartbeat failed');
+      }
+      await sleepUntilAborted(this.timings.heartbeatIntervalMs, signal);
+    }
+  }
+
+  private async renewLease(): Promise<void> {
+    await this.d.redis.set(leaseKey(this.d.host.hostId), String(this.d.host.epoch), 'PX', this.timings.leaseTtlMs);
+    this.lastLeaseOkMs = Date.now();
+  }
+
+  private async leaseLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.renewLease();
+      } catch (e) {
+        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'lease renewal failed');
+        if (!this.fenced && Date.now() - this.lastLeaseOkMs >= this.timings.selfFenceAfterMs) {
+          // Proxmox watchdog rule: the controller may restart our VMs elsewhere now; stop them here.
+          const ids = this.d.host.powerOffAll('self_fenced');
+          this.fenced = true;
+          this.d.logger.error({ host_id: this.d.host.hostId, powered_off: ids.length }, 'lease lost: self-fenced');
+        }
+      }
+      await sleepUntilAborted(Math.max(10, Math.floor(this.timings.leaseTtlMs / 3)), signal);
+    }
+  }
+
+  private async reregisterLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (this.reregister) {
+        this.reregister = false;
+        await this.register(signal);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async registerVtep(signal: AbortSignal): Promise<void> {
+    if (!this.d.vtep) return;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const client = await this.d.vtep();
+        const res = await client.registerVtep({ hostId: this.d.host.hostId, tunnelIp: this.d.tunnelIp, udpPort: 4789 });
+        this.setFdb(res.fdb, Number(res.fdbGeneration));
+        return;
+      } catch (e) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e), retry_in_ms: delay }, 'RegisterVtep failed; retrying');
+        await sleepUntilAborted(delay, signal);
+      }
+    }
+  }
+
+  /** Re-reads the host's FDB (on events.FdbUpdated). */
+  async refreshFdb(): Promise<void> {
+    if (!this.d.vtep) return;
+    try {
+      const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.host.hostId });
+      this.setFdb(res.fdb, Number(res.fdbGeneration));
+    } catch (e) {
+      this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'GetHostFdb failed');
+    }
+  }
+
+  private setFdb(fdb: network.FdbEntry[], generation: number): void {
+    if (generation < this.fdbGeneration) return; // an older answer overtaken by a newer one
+    this.fdb = fdb;
+    this.fdbGeneration = generation;
+  }
+}
+
+function errText(e: unknown): string {
+  return isMinicloudError(e) || e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,145 @@
+import { FakeClock } from '@minicloud/testing';
+import { ImageCache, profileByName } from '@minicloud/domain-hypervisor';
+import { NotFoundError } from '@minicloud/domain-errors';
+import { SimulatedHost, type ImageProvider, type PowerReport } from './simulated-host';
+import type { VmSpec } from './vm-spec';
+
+class FakeImages implements ImageProvider {
+  readonly cache = new ImageCache(10 * 2 ** 30);
+  pending = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  acquires = 0;
+  async acquire(want: { imageId: string }) {
+    this.acquires++;
+    if (this.cache.has(want.imageId)) {
+      this.cache.pin(want.imageId);
+      return { cached: true, sizeBytes: 1000 };
+    }
+    await new Promise<void>((resolve, reject) => this.pending.set(want.imageId, { resolve, reject }));
+    this.cache.add(want.imageId, 1000);
+    this.cache.pin(want.imageId);
+    return { cached: false, sizeBytes: 1000 };
+  }
+  release(id: string) {
+    this.cache.unpin(id);
+  }
+  cachedImageIds() {
+    return this.cache.entries().map((e) => e.imageId);
+  }
+}
+
+const spec = (id: string, over: Partial<VmSpec> = {}): VmSpec => ({
+  instanceId: id, flavor: { vcpus: 2, ramMb: 2048, diskGb: 20 }, image: { imageId: 'img-1', sha256: '' },
+  workload: { kind: 'constant', utilizationRatio: 0.5 }, portIds: ['p1'], volumeIds: [], ...over,
+});
+
+function setup() {
+  const clock = new FakeClock();
+  const images = new FakeImages();
+  const reports: PowerReport[] = [];
+  const newer: number[] = [];
+  const host = new SimulatedHost({
+    profile: profileByName('hp-proliant-ml110-g4', 'h1'), clock, images, report: (r) => reports.push(r),
+    bootModel: { fetchBandwidthMbps: 1000, overlayCreateMs: 20, guestBootMs: 300 }, onNewerEpoch: (e) => newer.push(e),
+  });
+  host.setEpoch(3);
+  return { clock, images, reports, host, newer };
+}
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('SimulatedHost.execute', () => {
+  it('refuses a stale or future epoch with FAILED_PRECONDITION stale_epoch, and asks to re-register on a newer one', () => {
+    const { host, newer } = setup();
+    expect(() => host.execute(2, 'i1', { type: 'spawn', spec: spec('i1') })).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', reason: 'stale_epoch' }));
+    expect(newer).toEqual([]);
+    expect(() => host.execute(4, 'i1', { type: 'destroy' })).toThrow(expect.objectContaining({ reason: 'stale_epoch' }));
+    expect(newer).toEqual([4]);
+    expect(host.runtimes()).toEqual([]);
+  });
+
+  it('spawn returns building at once, fetches, waits the boot model on the clock, then reports spawned', async () => {
+    const { host, images, clock, reports } = setup();
+    const rt = host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    expect(rt).toMatchObject({ powerState: 'nostate', building: true });
+    await flush();
+    images.pending.get('img-1')!.resolve();
+    await flush();
+    clock.advance(319);
+    expect(reports).toEqual([]);
+    clock.advance(2); // 0.008 ms fetch + 20 ms overlay + 300 ms boot
+    expect(reports).toEqual([expect.objectContaining({ instanceId: 'i1', powerState: 'running', reason: 'spawned', epoch: 3 })]);
+    expect(host.runtime('i1')).toMatchObject({ powerState: 'running', cpuUtilizationRatio: 0.5 });
+    expect(host.usage()).toMatchObject({ vcpusUsed: 2, runningVms: 1, cpuUtilizationRatio: 0.5 });
+    expect(host.usage().powerWatts).toBeCloseTo(102);
+  });
+
+  it('is idempotent: a second spawn answers the current runtime and shares the download', async () => {
+    const { host, images } = setup();
+    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    const again = host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    expect(again.building).toBe(true);
+    await flush();
+    expect(images.acquires).toBe(1);
+    expect(host.runtimes()).toHaveLength(1);
+  });
+
+  it('reports spawn_failed and removes the VM when the image fetch fails', async () => {
+    const { host, images, reports } = setup();
+    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    await flush();
+    images.pending.get('img-1')!.reject(new NotFoundError('image', 'img-1'));
+    await flush();
+    expect(reports).toEqual([expect.objectContaining({ reason: 'spawn_failed', powerState: 'nostate', error: expect.stringContaining('img-1') })]);
+    expect(host.runtimes()).toEqual([]);
+    expect(host.usage().vcpusUsed).toBe(0);
+  });
+
+  it('refuses a spawn the host cannot hold with RESOURCE_EXHAUSTED and defines nothing', () => {
+    const { host } = setup();
+    expect(() => host.execute(3, 'big', { type: 'spawn', spec: spec('big', { flavor: { vcpus: 1, ramMb: 8192, diskGb: 1 } }) })).toThrow(
+      expect.objectContaining({ code: 'RESOURCE_EXHAUSTED', reason: 'host_ram_exhausted' }),
+    );
+    expect(host.runtimes()).toEqual([]);
+  });
+
+  it('destroy during the boot cancels it, unpins the image and reports destroyed; destroying again succeeds', async () => {
+    const { host, images, clock, reports } = setup();
+    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    await flush();
+    images.pending.get('img-1')!.resolve();
+    await flush();
+    host.execute(3, 'i1', { type: 'destroy' });
+    clock.advance(10_000);
+    expect(reports.map((r) => r.reason)).toEqual(['destroyed']);
+    expect(images.cache.isPinned('img-1')).toBe(false);
+    expect(host.execute(3, 'i1', { type: 'destroy' })).toMatchObject({ powerState: 'nostate' });
+    expect(reports.map((r) => r.reason)).toEqual(['destroyed', 'destroyed']);
+    expect(reports[1].sequence).toBeGreaterThan(reports[0].sequence);
+  });
+
+  it('applies power commands synchronously with reasons; repeats are no-ops; invalid ones name the power state', async () => {
+    const { host, images, clock, reports } = setup();
+    images.cache.add('img-1', 1000);
+    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    await flush();
+    clock.advance(400);
+    expect(host.execute(3, 'i1', { type: 'power_off' }).powerState).toBe('shutdown');
+    expect(host.execute(3, 'i1', { type: 'power_off' }).powerState).toBe('shutdown');
+    expect(() => host.execute(3, 'i1', { type: 'pause' })).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('shutdown') }));
+    host.execute(3, 'i1', { type: 'power_on' });
+    host.execute(3, 'i1', { type: 'reboot', hard: false }, 'req-9');
+    host.execute(3, 'i1', { type: 'reboot', hard: false }, 'req-9');
+    expect(reports.map((r) => r.reason)).toEqual(['spawned', 'powered_off', 'powered_on', 'rebooted']);
+    expect(host.usage().cpuUtilizationRatio).toBeGreaterThan(0);
+    expect(() => host.execute(3, 'nope', { type: 'pause' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('self-fencing powers off running VMs and reports self_fenced', async () => {
+    const { host, images, clock, reports } = setup();
+    images.cache.add('img-1', 1000);
+    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
+    await flush();
+    clock.advance(400);
+    expect(host.powerOffAll('self_fenced')).toEqual(['i1']);
+    expect(reports.at(-1)).toMatchObject({ reason: 'self_fenced', powerState: 'shutdown' });
+  });
+});

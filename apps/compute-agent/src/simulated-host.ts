@@ -1,0 +1,370 @@
+import type { Clock, TimerHandle } from '@minicloud/domain-clock';
+import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
+import {
+  apply,
+  assertCanHost,
+  createWorkload,
+  defineVm,
+  DEFAULT_BOOT_MODEL,
+  powerStateOf,
+  powerWatts,
+  resourceReport,
+  spawnDurationMs,
+  totalCpuMhz,
+  type BootModelConfig,
+  type HostLimits,
+  type HostProfile,
+  type PowerState,
+  type VmCommand,
+  type VmRecord,
+  type WorkloadModel,
+} from '@minicloud/domain-hypervisor';
+import { hostCpuLoad } from './host-usage';
+import type { AcquiredImage, ImageWant } from './image-store';
+import type { VmSpec } from './vm-spec';
+
+/** A command from the controller, after proto mapping. `spawn` carries the VM's spec. */
+export type HostCommand =
+  | { type: 'spawn'; spec: VmSpec }
+  | Exclude<VmCommand, { type: 'spawn' | 'boot_complete' | 'migrate_in' | 'migrate_out' | 'crash' }>;
+
+/** The base-image cache as the host uses it (ImageStore in production, a fake in unit tests). */
+export interface ImageProvider {
+  acquire(want: ImageWant): Promise<AcquiredImage>;
+  release(imageId: string): void;
+  cachedImageIds(): string[];
+  readonly cache: { readonly usedBytes: number };
+}
+
+/** A power-state report (events.InstancePowerStateReported without meta); sequence is per host. */
+export interface PowerReport {
+  readonly hostId: string;
+  readonly instanceId: string;
+  readonly epoch: number;
+  readonly powerState: PowerState;
+  readonly reason: string;
+  readonly error: string;
+  readonly sequence: number;
+}
+
+/** What the hypervisor knows of one VM (domain view of agent.v1.InstanceRuntime). Times in clock ms. */
+export interface VmRuntime {
+  readonly instanceId: string;
+  readonly hostId: string;
+  readonly powerState: PowerState;
+  readonly building: boolean;
+  readonly vcpus: number;
+  readonly ramMb: number;
+  readonly diskGb: number;
+  readonly cpuUsageMhz: number;
+  readonly cpuReadyRatio: number;
+  readonly memoryActiveMb: number;
+  readonly diskAllocatedBytes: number;
+  readonly portIds: readonly string[];
+  readonly volumeIds: readonly string[];
+  readonly launchedAtMs?: number;
+  readonly cpuUtilizationRatio: number;
+  readonly epoch: number;
+}
+
+/** Host usage (domain view of agent.v1.HostUsage). */
+export interface HostUsageReport {
+  readonly vcpusUsed: number;
+  readonly ramMbUsed: number;
+  readonly diskGbUsed: number;
+  readonly cpuUtilizationRatio: number;
+  readonly powerWatts: number;
+  readonly runningVms: number;
+  readonly imageCacheBytes: number;
+}
+
+export interface SimulatedHostDeps {
+  readonly profile: HostProfile;
+  readonly clock: Clock;
+  readonly images: ImageProvider;
+  /** Called synchronously, in sequence order, for every power-state change. */
+  readonly report: (r: PowerReport) => void;
+  readonly bootModel?: BootModelConfig;
+  readonly limits?: HostLimits;
+  /** A command carried an epoch newer than ours: we were re-registered/fenced elsewhere; re-register. */
+  readonly onNewerEpoch?: (epoch: number) => void;
+  /** Duration of each successful spawn, seconds of clock time. */
+  readonly onSpawnSeconds?: (seconds: number) => void;
+  readonly onError?: (e: unknown, instanceId: string) => void;
+}
+
+interface VmEntry {
+  vm: VmRecord;
+  readonly spec: VmSpec;
+  readonly workload: WorkloadModel;
+  launchedAtMs?: number;
+  imagePinned: boolean;
+  bootTimer?: TimerHandle;
+  cancelled: boolean;
+  lastRequest?: { requestId: string; type: string };
+}
+
+/** Reason reported after each synchronous command (nova's instance action names, past tense). */
+const REASONS: Record<Exclude<HostCommand['type'], 'spawn'>, string> = {
+  destroy: 'destroyed',
+  power_off: 'powered_off',
+  power_on: 'powered_on',
+  reboot: 'rebooted',
+  pause: 'paused',
+  unpause: 'unpaused',
+  suspend: 'suspended',
+  resume: 'resumed',
+  snapshot: 'snapshotted',
+  attach_volume: 'volume_attached',
+  detach_volume: 'volume_detached',
+  attach_interface: 'interface_attached',
+  detach_interface: 'interface_detached',
+  resize: 'resized',
+};
+
+/** Commands that are no-ops (idempotent success, no report) when the VM is already in this state. */
+const TARGET_STATE: Partial<Record<HostCommand['type'], VmRecord['state']>> = {
+  power_off: 'shutdown',
+  power_on: 'running',
+  pause: 'paused',
+  unpause: 'running',
+  suspend: 'suspended',
+  resume: 'running',
+};
+
+/**
+ * One simulated hypervisor host: its epoch, its VMs (one state machine each, from
+ * domain-hypervisor) and the command dispatcher of docs/agent-protocol.md. Spawn returns at once with
+ * the VM building; the image fetch and the boot model's remaining time run asynchronously on the
+ * injected clock, and the outcome is reported ('spawned' / 'spawn_failed').
+ */
+export class SimulatedHost {
+  /** 0 until the controller registered us. */
+  private epochValue = 0;
+  private sequence: number;
+  private readonly vms = new Map<string, VmEntry>();
+  private readonly bootModel: BootModelConfig;
+
+  constructor(private readonly deps: SimulatedHostDeps) {
+    this.bootModel = deps.bootModel ?? DEFAULT_BOOT_MODEL;
+    // Starts at clock-ms x 1000 so sequences stay monotonic across a process restart.
+    this.sequence = Math.floor(deps.clock.nowMs()) * 1000;
+  }
+
+  get hostId(): string {
+    return this.deps.profile.hostId;
+  }
+
+  get profile(): HostProfile {
+    return this.deps.profile;
+  }
+
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /** Sets the epoch returned by RegisterHost. */
+  setEpoch(epoch: number): void {
+    this.epochValue = epoch;
+  }
+
+  /**
+   * Runs one controller command (docs/agent-protocol.md).
+   * @throws FailedPreconditionError reason "stale_epoch" when `epoch` is not the current one (a newer
+   *   one also calls onNewerEpoch); ResourceExhaustedError ("host_*_exhausted") for a spawn the host
+   *   cannot hold; NotFoundError ("instance") for a non-spawn/destroy command on an unknown VM;
+   *   InvalidVmTransitionError (FAILED_PRECONDITION naming the power state) for a refused transition.
+   */
+  execute(epoch: number, instanceId: string, command: HostCommand, requestId = ''): VmRuntime {
+    if (epoch !== this.epochValue) {
+      if (epoch > this.epochValue) this.deps.onNewerEpoch?.(epoch);
+      throw new FailedPreconditionError(`stale epoch ${epoch} for host ${this.hostId}: current epoch is ${this.epochValue}`, 'stale_epoch');
+    }
+    if (command.type === 'spawn') return this.spawn(command.spec);
+    if (command.type === 'destroy') return this.destroy(instanceId, 'destroyed');
+    const entry = this.vms.get(instanceId);
+    if (!entry) throw new NotFoundError('instance', instanceId, `not on host ${this.hostId}`);
+    if (requestId && entry.lastRequest?.requestId === requestId && entry.lastRequest.type === command.type) return this.runtimeOf(entry);
+    if (this.alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
+    entry.vm = apply(entry.vm, command);
+    if (command.type === 'power_on' || command.type === 'reboot') entry.launchedAtMs = this.deps.clock.nowMs();
+    entry.lastRequest = { requestId, type: command.type };
+    this.emit(instanceId, powerStateOf(entry.vm), REASONS[command.type]);
+    return this.runtimeOf(entry);
+  }
+
+  /** Destroys VMs the controller no longer places here (registration's destroy_instance_ids). */
+  destroyAll(instanceIds: readonly string[], reason = 'destroyed'): void {
+    for (const id of instanceIds) this.destroy(id, reason);
+  }
+
+  /** Powers off every running/paused VM (self-fencing when the lease cannot be renewed). Returns the ids. */
+  powerOffAll(reason: string): string[] {
+    const done: string[] = [];
+    for (const entry of this.vms.values()) {
+      if (entry.vm.state !== 'running' && entry.vm.state !== 'paused') continue;
+      entry.vm = apply(entry.vm, { type: 'power_off' });
+      this.emit(entry.vm.instanceId, 'shutdown', reason);
+      done.push(entry.vm.instanceId);
+    }
+    return done;
+  }
+
+  /** Runtimes of every VM on the host (building ones included). */
+  runtimes(): VmRuntime[] {
+    return [...this.vms.values()].map((e) => this.runtimeOf(e));
+  }
+
+  runtime(instanceId: string): VmRuntime | undefined {
+    const e = this.vms.get(instanceId);
+    return e && this.runtimeOf(e);
+  }
+
+  /** Ids of VMs whose power state is running. */
+  runningIds(): string[] {
+    return [...this.vms.values()].filter((e) => e.vm.state === 'running').map((e) => e.vm.instanceId);
+  }
+
+  /** Allocation, CPU utilisation (workload models at the clock's now) and power (SPECpower model). */
+  usage(): HostUsageReport {
+    const p = this.deps.profile;
+    const report = resourceReport(p, [...this.vms.values()].map((e) => e.vm));
+    const load = this.cpuLoad();
+    return {
+      vcpusUsed: report.allocated.vcpus,
+      ramMbUsed: report.allocated.ramMb,
+      diskGbUsed: report.allocated.diskGb,
+      cpuUtilizationRatio: load.utilizationRatio,
+      powerWatts: powerWatts(p.powerModel, load.utilizationRatio),
+      runningVms: this.runningIds().length,
+      imageCacheBytes: this.deps.images.cache.usedBytes,
+    };
+  }
+
+  cachedImageIds(): string[] {
+    return this.deps.images.cachedImageIds();
+  }
+
+  private spawn(spec: VmSpec): VmRuntime {
+    const existing = this.vms.get(spec.instanceId);
+    if (existing) return this.runtimeOf(existing);
+    const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'spawn' });
+    const workload = createWorkload(spec.workload);
+    assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
+    const entry: VmEntry = { vm, spec, workload, imagePinned: false, cancelled: false };
+    this.vms.set(spec.instanceId, entry);
+    void this.runSpawn(entry);
+    return this.runtimeOf(entry);
+  }
+
+  private async runSpawn(entry: VmEntry): Promise<void> {
+    const { clock } = this.deps;
+    const startedMs = clock.nowMs();
+    const id = entry.spec.instanceId;
+    try {
+      const image = entry.spec.image ? await this.deps.images.acquire(entry.spec.image) : { cached: true, sizeBytes: 0 };
+      if (entry.spec.image) entry.imagePinned = true;
+      if (entry.cancelled) {
+        this.releaseImage(entry);
+        return;
+      }
+      const model = spawnDurationMs(image.sizeBytes, image.cached, this.bootModel);
+      const remainingMs = Math.max(0, model.totalMs - (clock.nowMs() - startedMs));
+      entry.bootTimer = clock.setTimeout(() => this.bootComplete(entry, startedMs), remainingMs);
+    } catch (e) {
+      if (entry.cancelled) return;
+      this.deps.onError?.(e, id);
+      this.releaseImage(entry);
+      this.vms.delete(id);
+      this.emit(id, 'nostate', 'spawn_failed', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private bootComplete(entry: VmEntry, startedMs: number): void {
+    entry.bootTimer = undefined;
+    if (entry.cancelled) return;
+    const now = this.deps.clock.nowMs();
+    entry.vm = apply(entry.vm, { type: 'boot_complete' });
+    entry.launchedAtMs = now;
+    this.emit(entry.vm.instanceId, 'running', 'spawned');
+    this.deps.onSpawnSeconds?.((now - startedMs) / 1000);
+  }
+
+  private destroy(instanceId: string, reason: string): VmRuntime {
+    const entry = this.vms.get(instanceId);
+    if (entry) {
+      entry.cancelled = true;
+      if (entry.bootTimer) this.deps.clock.clearTimeout(entry.bootTimer);
+      entry.vm = apply(entry.vm, { type: 'destroy' });
+      this.releaseImage(entry);
+      this.vms.delete(instanceId);
+    }
+    // Reported even for an unknown VM, so a controller waiting on the report after our restart finishes.
+    this.emit(instanceId, 'nostate', reason);
+    return entry ? this.runtimeOf(entry) : this.goneRuntime(instanceId);
+  }
+
+  private alreadyDone(vm: VmRecord, cmd: HostCommand): boolean {
+    if (vm.gone) return false;
+    if (TARGET_STATE[cmd.type] === vm.state) return true;
+    if (cmd.type === 'attach_volume') return vm.volumeIds.includes(cmd.volumeId);
+    if (cmd.type === 'detach_volume') return !vm.volumeIds.includes(cmd.volumeId);
+    if (cmd.type === 'attach_interface') return vm.interfaces.some((i) => i.portId === cmd.portId);
+    if (cmd.type === 'detach_interface') return !vm.interfaces.some((i) => i.portId === cmd.portId);
+    return false;
+  }
+
+  private releaseImage(entry: VmEntry): void {
+    if (entry.imagePinned && entry.spec.image) this.deps.images.release(entry.spec.image.imageId);
+    entry.imagePinned = false;
+  }
+
+  private emit(instanceId: string, powerState: PowerState, reason: string, error = ''): void {
+    this.sequence += 1;
+    this.deps.report({ hostId: this.hostId, instanceId, epoch: this.epochValue, powerState, reason, error, sequence: this.sequence });
+  }
+
+  private utilizationOf(e: VmEntry): number {
+    if (e.vm.state !== 'running' || e.launchedAtMs === undefined) return 0;
+    return e.workload.cpuUtilizationRatio(Math.max(0, this.deps.clock.nowMs() - e.launchedAtMs));
+  }
+
+  private cpuLoad() {
+    const p = this.deps.profile;
+    const demands = [...this.vms.values()].map((e) => ({ vcpus: e.vm.flavor.vcpus, utilizationRatio: this.utilizationOf(e) }));
+    return hostCpuLoad(p.cpuMhz, totalCpuMhz(p), demands);
+  }
+
+  private runtimeOf(e: VmEntry): VmRuntime {
+    const p = this.deps.profile;
+    const util = this.utilizationOf(e);
+    const memoryHeld = e.vm.state === 'running' || e.vm.state === 'paused';
+    return {
+      instanceId: e.vm.instanceId,
+      hostId: this.hostId,
+      powerState: powerStateOf(e.vm),
+      building: e.vm.state === 'building',
+      vcpus: e.vm.flavor.vcpus,
+      ramMb: e.vm.flavor.ramMb,
+      diskGb: e.vm.flavor.diskGb,
+      cpuUtilizationRatio: util,
+      cpuUsageMhz: util * e.vm.flavor.vcpus * p.cpuMhz,
+      cpuReadyRatio: util > 0 ? this.cpuLoad().readyRatio : 0,
+      memoryActiveMb: memoryHeld ? Math.round(e.vm.flavor.ramMb * Math.max(0.1, util)) : 0,
+      // Thin QCOW2 overlay: grows with the guest's writes; modelled as 1 % of the root disk per snapshot layer + 1.
+      diskAllocatedBytes: Math.round(e.vm.flavor.diskGb * 2 ** 30 * 0.01 * (1 + e.vm.snapshotCount)),
+      portIds: [...e.spec.portIds, ...e.vm.interfaces.map((i) => i.portId).filter((id) => !e.spec.portIds.includes(id))],
+      volumeIds: e.vm.volumeIds.length ? e.vm.volumeIds : e.spec.volumeIds,
+      launchedAtMs: e.launchedAtMs,
+      epoch: this.epochValue,
+    };
+  }
+
+  private goneRuntime(instanceId: string): VmRuntime {
+    return {
+      instanceId, hostId: this.hostId, powerState: 'nostate', building: false, vcpus: 0, ramMb: 0, diskGb: 0, cpuUtilizationRatio: 0,
+      cpuUsageMhz: 0, cpuReadyRatio: 0, memoryActiveMb: 0, diskAllocatedBytes: 0, portIds: [], volumeIds: [], epoch: this.epochValue,
+    };
+  }
+}
+

@@ -1,0 +1,13 @@
+import type { VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { ImageWant } from './image-store';
+
+/** What the host needs to build one VM (the domain view of agent.v1.InstanceSpec). */
+export interface VmSpec {
+  readonly instanceId: string;
+  readonly flavor: VmFlavor;
+  /** Base image; undefined for a VM that boots from a volume (no fetch). */
+  readonly image?: ImageWant;
+  readonly workload: WorkloadSpec;
+  readonly portIds: readonly string[];
+  readonly volumeIds: readonly string[];
+}

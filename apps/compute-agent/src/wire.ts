@@ -1,0 +1,124 @@
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { agent, image, network } from '@minicloud/proto';
+import type { Clock } from '@minicloud/domain-clock';
+import { DEFAULT_BOOT_MODEL, ImageCache, pickProfile, profileByName, type HostProfile } from '@minicloud/domain-hypervisor';
+import { createServiceClient } from '@minicloud/platform-grpc';
+import { scaledClock, systemClock } from '@minicloud/platform-lifecycle';
+import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
+import { registerAgentMetrics } from './agent-metrics';
+import { hypervisorService } from './api/hypervisor-service';
+import type { AgentConfig } from './config';
+import { HostAgent, type HostRegistryClient, type VtepClient } from './host-agent';
+import { ImageStore, type ImageSource } from './image-store';
+import { createPowerReporter } from './power-reporter';
+import { SimulatedHost } from './simulated-host';
+
+/** Replacements for tests (fake controller / image service / clock). */
+export interface AgentOverrides {
+  clock?: Clock;
+  imageSource?: ImageSource;
+  registry?: HostRegistryClient;
+  /** null: no network service (VTEP skipped). */
+  vtep?: VtepClient | null;
+  verifier?: ServiceWiring['verifier'];
+}
+
+/** Everything wiring made, for tests. */
+export interface AgentHandles {
+  hosts: SimulatedHost[];
+  agents: HostAgent[];
+  flushReports: () => Promise<void>;
+}
+
+/** Host ids of the rack: HOST_ID for one host, `<HOST_ID>-<i>` for several. */
+export function hostIdsOf(config: Pick<AgentConfig, 'HOST_ID' | 'AGENT_HOSTS'>): string[] {
+  const base = config.HOST_ID ?? `host-${hostname()}-${process.pid}`;
+  return config.AGENT_HOSTS === 1 ? [base] : Array.from({ length: config.AGENT_HOSTS }, (_, i) => `${base}-${i}`);
+}
+
+/**
+ * Wires the compute agent: AGENT_HOSTS simulated hosts, their HostAgents (registration, heartbeat,
+ * lease, VTEP/FDB), the HypervisorService and the metrics. VMs live in memory only: the process is
+ * the host, so its VMs die with it; on restart the hosts register afresh holding no instances.
+ */
+export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o: AgentOverrides = {}): Promise<ServiceWiring & { handles: AgentHandles }> {
+  const clock = o.clock ?? (config.TIME_SCALE === 1 ? systemClock : scaledClock(config.TIME_SCALE));
+  const token = async () => deps.credentials?.getToken();
+  const lazy = <T>(make: () => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => (p ??= make().catch((e) => ((p = undefined), Promise.reject(e))));
+  };
+  const imageClient = lazy(async () =>
+    createServiceClient(image.ImageServiceService, await deps.credentials!.endpoint('image'), { token, deadlineMs: 600_000 }),
+  );
+  const imageSource: ImageSource =
+    o.imageSource ??
+    async function* (imageId) {
+      for await (const m of (await imageClient()).downloadImage({ imageId })) yield m.chunk;
+    };
+  const registry = o.registry
+    ? async () => o.registry!
+    : lazy(async () =>
+        createServiceClient(agent.HostRegistryServiceService, config.CONTROLLER_URL ?? (await deps.credentials!.endpoint('compute')), {
+          token,
+          idempotent: ['registerHost'],
+        }),
+      );
+  const vtep: (() => Promise<VtepClient>) | undefined =
+    o.vtep === null
+      ? undefined
+      : o.vtep
+        ? async () => o.vtep!
+        : deps.credentials
+          ? lazy(async () => createServiceClient(network.NetworkServiceService, await deps.credentials!.endpoint('network'), { token }))
+          : undefined;
+
+  const reporter = createPowerReporter(deps.bus, deps.logger);
+  const ids = hostIdsOf(config);
+  const rackId = config.HOST_ID ?? ids[0];
+  const stateDir = config.AGENT_STATE_DIR ?? join(tmpdir(), 'minicloud', 'agent');
+  const agents: HostAgent[] = [];
+  const hosts: SimulatedHost[] = [];
+  const byId = new Map<string, SimulatedHost>();
+  let endpoint = '';
+  let histogram: ReturnType<typeof registerAgentMetrics> | undefined;
+  const extra = { hostname: hostname(), availabilityZone: config.AVAILABILITY_ZONE, rackId };
+
+  ids.forEach((hostId, i) => {
+    const profile: HostProfile = config.HOST_PROFILE ? profileByName(config.HOST_PROFILE, hostId) : pickProfile(config.HOST_PROFILE_INDEX + i, hostId);
+    const images = new ImageStore(join(stateDir, hostId), new ImageCache(config.IMAGE_CACHE_MB * 2 ** 20), imageSource);
+    let hostAgent: HostAgent | undefined;
+    const host = new SimulatedHost({
+      profile,
+      clock,
+      images,
+      report: reporter.report,
+      bootModel: { ...DEFAULT_BOOT_MODEL, fetchBandwidthMbps: profile.nicGbps * 1000, guestBootMs: config.BOOT_TIME_MS },
+      onNewerEpoch: () => hostAgent?.requestReregister(),
+      onSpawnSeconds: (s) => histogram?.observe({ host_id: hostId }, s),
+      onError: (e, instanceId) => deps.logger.warn({ err: e, host_id: hostId, instance_id: instanceId }, 'spawn failed'),
+    });
+    const tunnelIp = config.TUNNEL_IP ?? (config.AGENT_HOSTS > 1 ? `127.0.1.${(i % 254) + 1}` : '127.0.0.1');
+    hostAgent = new HostAgent({
+      host, registry, vtep, bus: deps.bus, redis: deps.redis, logger: deps.logger, tunnelIp,
+      agentEndpoint: () => endpoint, profileExtra: extra,
+    });
+    hosts.push(host);
+    byId.set(hostId, host);
+    agents.push(hostAgent);
+  });
+  histogram = registerAgentMetrics(deps.metrics.registry, hosts, () => agents, config.AGENT_METRICS_MAX_INSTANCES);
+
+  return {
+    services: [hypervisorService(byId, () => extra)],
+    runnables: agents,
+    verifier: o.verifier,
+    readiness: { registered: () => hosts.every((h) => h.epoch > 0) },
+    onListening: async (server) => {
+      endpoint = server.address;
+    },
+    afterStop: [{ name: 'power reports', run: () => reporter.flush() }],
+    handles: { hosts, agents, flushReports: reporter.flush },
+  };
+}

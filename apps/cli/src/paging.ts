@@ -1,0 +1,16 @@
+/**
+ * Collects every page of a List* call. `fetch(pageToken)` returns one page's items and the
+ * `next_page_token` ('' or undefined on the last page). Stops after `maxPages` (default 1000) to
+ * guard against a server that keeps answering the same token.
+ */
+export async function listAll<T>(fetch: (pageToken: string) => Promise<{ items: T[]; next?: string }>, maxPages = 1000): Promise<T[]> {
+  const out: T[] = [];
+  let token = '';
+  for (let i = 0; i < maxPages; i++) {
+    const page = await fetch(token);
+    out.push(...page.items);
+    if (!page.next || page.next === token) break;
+    token = page.next;
+  }
+  return out;
+}

@@ -1,0 +1,6 @@
+export * from './fake-clock';
+export * from './wait-for';
+export * from './free-port';
+export * from './server-handle';
+export * from './redis-server';
+export * from './nats-server';

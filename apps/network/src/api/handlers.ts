@@ -1,0 +1,114 @@
+import { network } from '@minicloud/proto';
+import { FailedPreconditionError } from '@minicloud/domain-errors';
+import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
+import type { PolicyTable } from '@minicloud/platform-auth';
+import type { L2pop } from '../l2pop';
+import type { Networks } from '../networks';
+import type { Ports } from '../ports';
+import type { SecurityGroups } from '../security-groups';
+import type { Subnets } from '../subnets';
+import { callerOf, paginate, toFdbEntry, toNetwork, toPort, toRule, toSecurityGroup, toSubnet } from './mapping';
+
+/** Exceptions to the default policy (get/list: reader, others: member): the l2pop/binding calls are for services. */
+export const networkPolicy: PolicyTable = {
+  bindPort: 'admin',
+  unbindPort: 'admin',
+  registerVtep: 'admin',
+  getHostFdb: 'admin',
+};
+
+export interface NetworkLogic {
+  networks: Networks;
+  subnets: Subnets;
+  ports: Ports;
+  securityGroups: SecurityGroups;
+  l2pop: L2pop;
+}
+
+const notImplemented = async (): Promise<never> => {
+  throw new FailedPreconditionError('not implemented yet', 'not_implemented');
+};
+
+/** The gRPC registration of minicloud.network.v1.NetworkService over the logic classes. */
+export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration {
+  const withSubnets = async (n: Parameters<typeof toNetwork>[0]) => toNetwork(n, (await l.subnets.listOfNetwork(n.id)).map((s) => s.id));
+  return service({
+    definition: network.NetworkServiceService,
+    policy: networkPolicy,
+    handlers: {
+      createNetwork: async (req, ctx) => ({ network: await withSubnets(await l.networks.create(req, callerOf(ctx))) }),
+      getNetwork: async (req, ctx) => ({ network: await withSubnets((await l.networks.get(req.networkId, callerOf(ctx))).value) }),
+      listNetworks: async (req, ctx) => {
+        const page = paginate(await l.networks.list(callerOf(ctx), req.name), req.page);
+        return { networks: await Promise.all(page.items.map(withSubnets)), page: { nextPageToken: page.nextPageToken } };
+      },
+      updateNetwork: async (req, ctx) => ({
+        network: await withSubnets(await l.networks.update(req.networkId, { name: req.name, shared: req.shared, adminStateUp: req.adminStateUp }, callerOf(ctx))),
+      }),
+      deleteNetwork: async (req, ctx) => {
+        await l.ports.deleteNetwork(req.networkId, callerOf(ctx));
+        return {};
+      },
+
+      createSubnet: async (req, ctx) => ({ subnet: toSubnet(await l.subnets.create(req, callerOf(ctx))) }),
+      getSubnet: async (req, ctx) => ({ subnet: toSubnet((await l.subnets.get(req.subnetId, callerOf(ctx))).value) }),
+      listSubnets: async (req, ctx) => ({ subnets: (await l.subnets.list(callerOf(ctx), req.networkId)).map(toSubnet) }),
+      deleteSubnet: async (req, ctx) => {
+        await l.subnets.delete(req.subnetId, callerOf(ctx));
+        return {};
+      },
+
+      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx))) }),
+      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value) }),
+      listPorts: async (req, ctx) => {
+        const page = paginate(await l.ports.list(callerOf(ctx), req), req.page);
+        return { ports: page.items.map(toPort), page: { nextPageToken: page.nextPageToken } };
+      },
+      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx))) }),
+      deletePort: async (req, ctx) => {
+        await l.ports.delete(req.portId, callerOf(ctx));
+        return {};
+      },
+      bindPort: async (req, ctx) => ({ port: toPort(await l.ports.bind(req.portId, req, callerOf(ctx))) }),
+      unbindPort: async (req, ctx) => ({ port: toPort(await l.ports.unbind(req.portId, callerOf(ctx))) }),
+
+      createSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.create(req, callerOf(ctx))) }),
+      getSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.get(req.securityGroupId, callerOf(ctx))) }),
+      listSecurityGroups: async (_req, ctx) => ({ securityGroups: (await l.securityGroups.list(callerOf(ctx))).map(toSecurityGroup) }),
+      deleteSecurityGroup: async (req, ctx) => {
+        await l.securityGroups.delete(req.securityGroupId, callerOf(ctx));
+        return {};
+      },
+      createSecurityGroupRule: async (req, ctx) => {
+        const r = req.rule ?? network.SecurityGroupRule.fromPartial({});
+        return { rule: toRule(await l.securityGroups.createRule(r, callerOf(ctx))) };
+      },
+      deleteSecurityGroupRule: async (req, ctx) => {
+        await l.securityGroups.deleteRule(req.ruleId, callerOf(ctx));
+        return {};
+      },
+
+      createRouter: notImplemented,
+      getRouter: notImplemented,
+      listRouters: notImplemented,
+      deleteRouter: notImplemented,
+      addRouterInterface: notImplemented,
+      removeRouterInterface: notImplemented,
+      setRouterGateway: notImplemented,
+      createFloatingIp: notImplemented,
+      listFloatingIps: notImplemented,
+      updateFloatingIp: notImplemented,
+      deleteFloatingIp: notImplemented,
+      tracePacket: notImplemented,
+
+      registerVtep: async (req, ctx) => {
+        const r = await l.l2pop.registerVtep(req.hostId, req.tunnelIp, req.udpPort, ctx.requestId);
+        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration };
+      },
+      getHostFdb: async (req) => {
+        const r = await l.l2pop.hostFdb(req.hostId);
+        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration };
+      },
+    },
+  });
+}

@@ -1,0 +1,104 @@
+import type { network } from '@minicloud/proto';
+import type { FdbEntry } from '@minicloud/domain-network';
+import type { AuthContext } from '@minicloud/platform-auth';
+import { isAdmin } from '@minicloud/platform-auth';
+import { InvalidArgumentError, UnauthenticatedError } from '@minicloud/domain-errors';
+import type { NetworkRecord, PortRecord, SecurityGroupRuleRecord, SubnetRecord } from '../records';
+import type { SecurityGroupView } from '../security-groups';
+import type { Caller } from '../store/deps';
+
+/** The caller of a gRPC call (the platform guarantees auth on non-public methods). */
+export function callerOf(ctx: { auth?: AuthContext; requestId: string }): Caller {
+  if (!ctx.auth) throw new UnauthenticatedError('missing token');
+  return { projectId: ctx.auth.projectId, isAdmin: isAdmin(ctx.auth), requestId: ctx.requestId };
+}
+
+export function toNetwork(n: NetworkRecord, subnetIds: string[]): network.Network {
+  return {
+    id: n.id,
+    name: n.name,
+    projectId: n.projectId,
+    networkType: n.networkType,
+    segmentationId: n.segmentationId,
+    mtu: n.mtu,
+    shared: n.shared,
+    routerExternal: n.routerExternal,
+    adminStateUp: n.adminStateUp,
+    status: n.status,
+    subnetIds,
+    createdAt: new Date(n.createdAtMs),
+  };
+}
+
+export function toSubnet(s: SubnetRecord): network.Subnet {
+  return {
+    id: s.id,
+    networkId: s.networkId,
+    projectId: s.projectId,
+    name: s.name,
+    cidr: s.cidr,
+    ipVersion: s.ipVersion,
+    gatewayIp: s.gatewayIp ?? '',
+    allocationPools: s.allocationPools.map((p) => ({ start: p.start, end: p.end })),
+    dnsNameservers: s.dnsNameservers,
+    hostRoutes: s.hostRoutes,
+    enableDhcp: s.enableDhcp,
+  };
+}
+
+export function toPort(p: PortRecord): network.Port {
+  return {
+    id: p.id,
+    name: p.name,
+    networkId: p.networkId,
+    projectId: p.projectId,
+    macAddress: p.macAddress,
+    fixedIps: p.fixedIps,
+    deviceId: p.deviceId,
+    deviceOwner: p.deviceOwner,
+    bindingHostId: p.bindingHostId,
+    status: p.status,
+    securityGroupIds: p.securityGroupIds,
+    portSecurityEnabled: p.portSecurityEnabled,
+    adminStateUp: p.adminStateUp,
+    createdAt: new Date(p.createdAtMs),
+  };
+}
+
+export function toRule(r: SecurityGroupRuleRecord): network.SecurityGroupRule {
+  return {
+    id: r.id,
+    securityGroupId: r.securityGroupId,
+    direction: r.direction,
+    ethertype: r.ethertype,
+    protocol: r.protocol ?? '',
+    portRangeMin: r.portRangeMin ?? 0,
+    portRangeMax: r.portRangeMax ?? 0,
+    remoteIpPrefix: r.remoteIpPrefix ?? '',
+    remoteGroupId: r.remoteGroupId ?? '',
+    description: r.description,
+  };
+}
+
+export function toSecurityGroup(g: SecurityGroupView): network.SecurityGroup {
+  return { id: g.id, name: g.name, projectId: g.projectId, description: g.description, stateful: g.stateful, rules: g.rules.map(toRule) };
+}
+
+export function toFdbEntry(e: FdbEntry): network.FdbEntry {
+  return { networkId: e.networkId, segmentationId: e.segmentationId, tunnelIp: e.tunnelIp, macAddress: e.macAddress, ipAddress: e.ipAddress, portId: e.portId ?? '' };
+}
+
+/**
+ * One page of a sorted list. page_token is the decimal offset returned by the previous page;
+ * page_size 0 = everything.
+ * @throws InvalidArgumentError('page.page_token' | 'page.page_size')
+ */
+export function paginate<T>(items: T[], page?: { pageSize: number; pageToken: string }): { items: T[]; nextPageToken: string } {
+  const size = page?.pageSize ?? 0;
+  if (size < 0) throw new InvalidArgumentError('page.page_size', `${size} is negative`);
+  const offset = page?.pageToken ? Number(page.pageToken) : 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new InvalidArgumentError('page.page_token', `"${page?.pageToken}" is not a token this service issued`);
+  if (size === 0) return { items: items.slice(offset), nextPageToken: '' };
+  const slice = items.slice(offset, offset + size);
+  return { items: slice, nextPageToken: offset + size < items.length ? String(offset + size) : '' };
+}

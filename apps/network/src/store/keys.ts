@@ -1,0 +1,40 @@
+import { keyspace } from '@minicloud/platform-state';
+
+const k = keyspace('network');
+
+/**
+ * Every Redis key of the network service (`mc:network:...`). Sets named `...s` are indexes that
+ * Redis drops by itself once empty. What is left once every resource is deleted:
+ * `vtep:<host>` + `vteps` (registered hosts' VTEPs, like Neutron's agents table) and
+ * `fdbgen:<host>` (per-host FDB generation counters, monotonic on purpose).
+ */
+export const keys = {
+  network: (id: string) => k('net', id),
+  networks: () => k('nets'),
+  networkSubnets: (id: string) => k('net', id, 'subnets'),
+  networkPorts: (id: string) => k('net', id, 'ports'),
+  /** Claim of a VNI: value = network id. */
+  vni: (vni: number) => k('vni', vni),
+  subnet: (id: string) => k('subnet', id),
+  subnets: () => k('subnets'),
+  subnetIps: (id: string) => k('subnet', id, 'ips'),
+  /** Claim of one IP of a subnet: value = port id. */
+  ip: (subnetId: string, ip: string) => k('ip', subnetId, ip),
+  port: (id: string) => k('port', id),
+  ports: () => k('ports'),
+  /** Claim of a MAC address (unique in the whole cloud): value = port id. */
+  mac: (mac: string) => k('mac', mac),
+  devicePorts: (deviceId: string) => k('device', deviceId, 'ports'),
+  hostPorts: (hostId: string) => k('host', hostId, 'ports'),
+  vtep: (hostId: string) => k('vtep', hostId),
+  vteps: () => k('vteps'),
+  fdbGeneration: (hostId: string) => k('fdbgen', hostId),
+  securityGroup: (id: string) => k('sg', id),
+  securityGroups: () => k('sgs'),
+  securityGroupRules: (id: string) => k('sg', id, 'rules'),
+  securityGroupPorts: (id: string) => k('sg', id, 'ports'),
+  /** Rule id -> its group id. */
+  securityGroupRule: (ruleId: string) => k('sgrule', ruleId),
+  /** Project id -> id of its default security group. */
+  defaultSecurityGroup: (projectId: string) => k('sgdefault', projectId),
+};

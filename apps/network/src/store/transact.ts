@@ -1,0 +1,103 @@
+import { defineLuaScript, type Redis } from '@minicloud/platform-state';
+
+/** A precondition checked before anything is written: the key exists / the set is empty / the key is absent. */
+export interface Guard {
+  kind: 'exists' | 'empty' | 'absent';
+  key: string;
+}
+
+/**
+ * A write done after the compare-and-set, in order. `delifeq` deletes a claim key only while it still
+ * holds `a1` (so a release never frees someone else's claim); `hset` sets field `a1` to `a2`.
+ */
+export interface Op {
+  kind: 'sadd' | 'srem' | 'del' | 'delifeq' | 'hset' | 'hdel';
+  key: string;
+  a1?: string;
+  a2?: string;
+}
+
+/** Outcome: written; the record was not what the caller read (re-read and retry); guard `index` failed. */
+export type TransactResult = { ok: true } | { ok: false; conflict: true } | { ok: false; conflict: false; guardIndex: number };
+
+/** ANY: skip the compare; the record key is left alone when `next` is ANY too. */
+export const ANY = '\u0000any';
+
+const LUA = `
+local nguards = tonumber(ARGV[3])
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] ~= '\\0any' then
+  if (cur or '') ~= ARGV[1] then return -1 end
+end
+for i = 1, nguards do
+  local kind = ARGV[3 + i]
+  local key = KEYS[1 + i]
+  if kind == 'exists' and redis.call('EXISTS', key) == 0 then return i end
+  if kind == 'absent' and redis.call('EXISTS', key) == 1 then return i end
+  if kind == 'empty' and redis.call('EXISTS', key) == 1 and redis.call('SCARD', key) > 0 then return i end
+end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+elseif ARGV[2] ~= '\\0any' then redis.call('SET', KEYS[1], ARGV[2]) end
+local base = 3 + nguards
+for j = 2 + nguards, #KEYS do
+  local kind = ARGV[base + 1]
+  local a1 = ARGV[base + 2]
+  local a2 = ARGV[base + 3]
+  base = base + 3
+  local key = KEYS[j]
+  if kind == 'sadd' then redis.call('SADD', key, a1)
+  elseif kind == 'srem' then redis.call('SREM', key, a1)
+  elseif kind == 'del' then redis.call('DEL', key)
+  elseif kind == 'delifeq' then if redis.call('GET', key) == a1 then redis.call('DEL', key) end
+  elseif kind == 'hset' then redis.call('HSET', key, a1, a2)
+  elseif kind == 'hdel' then redis.call('HDEL', key, a1)
+  end
+end
+return 0
+`;
+
+/**
+ * One atomic Redis transaction (a Lua script): compare the record at `key` with `expected` ('' =
+ * must be absent, {@link ANY} = no compare), check the guards, then set it to `next` ('' = delete,
+ * ANY = leave) and apply `ops`. Nothing is written unless every check passes.
+ */
+export type Transact = (t: { key: string; expected: string; next: string; guards?: Guard[]; ops?: Op[] }) => Promise<TransactResult>;
+
+export function createTransact(redis: Redis): Transact {
+  const script = defineLuaScript(redis, LUA);
+  return async ({ key, expected, next, guards = [], ops = [] }) => {
+    const keys = [key, ...guards.map((g) => g.key), ...ops.map((o) => o.key)];
+    const args: string[] = [expected === ANY ? '\0any' : expected, next === ANY ? '\0any' : next, String(guards.length)];
+    for (const g of guards) args.push(g.kind);
+    for (const o of ops) args.push(o.kind, o.a1 ?? '', o.a2 ?? '');
+    const r = Number(await script(keys, args));
+    if (r === 0) return { ok: true };
+    if (r === -1) return { ok: false, conflict: true };
+    return { ok: false, conflict: false, guardIndex: r - 1 };
+  };
+}
+
+const CLAIM_LUA = `
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[2]) end
+  return 1
+end
+return 0
+`;
+
+/**
+ * Claims `key` for `owner` with SET NX, atomically with: the `parent` key must exist (e.g. the
+ * subnet), and `member` is added to the `index` set (e.g. the subnet's allocated IPs).
+ * @returns 'claimed', 'taken' (someone holds it) or 'no_parent'
+ */
+export type Claim = (c: { key: string; owner: string; parent?: string; index?: { key: string; member: string } }) => Promise<'claimed' | 'taken' | 'no_parent'>;
+
+export function createClaim(redis: Redis): Claim {
+  const script = defineLuaScript(redis, CLAIM_LUA);
+  return async ({ key, owner, parent, index }) => {
+    const keys = [key, parent ?? key, index?.key ?? key];
+    const r = Number(await script(keys, [owner, index?.member ?? '', parent ? '1' : '0', index ? '1' : '0']));
+    return r === 1 ? 'claimed' : r === 0 ? 'taken' : 'no_parent';
+  };
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { Rng } from '@minicloud/domain-clock';
+import { parseVniRange, tenantMtu } from '@minicloud/domain-network';
+import type { TokenVerifier } from '@minicloud/platform-auth';
+import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
+import { networkServiceRegistration, type NetworkLogic } from './api/handlers';
+import type { NetworkConfig } from './config';
+import { busEventPublisher } from './events';
+import { L2pop } from './l2pop';
+import { registerNetworkMetrics } from './metrics';
+import { Networks } from './networks';
+import { Ports } from './ports';
+import { SecurityGroups } from './security-groups';
+import { createClaim, createTransact } from './store/transact';
+import type { StoreDeps } from './store/deps';
+import { Subnets } from './subnets';
+
+/** Overrides for tests: a token verifier signed by a test key, a seeded RNG, a clock. */
+export interface NetworkWireOptions {
+  verifier?: TokenVerifier;
+  rng?: Rng;
+  nowMs?: () => number;
+}
+
+/**
+ * Builds the network service's logic from its adapters (composition without the process: main.ts
+ * and integration tests both use it).
+ * @throws InvalidArgumentError('vni_ranges' | 'underlay_mtu') on bad configuration
+ */
+export function buildNetworkLogic(deps: Pick<ServiceDeps, 'redis' | 'bus' | 'logger' | 'metrics'>, config: Pick<NetworkConfig, 'VNI_RANGES' | 'UNDERLAY_MTU' | 'BASE_MAC'>, opts: NetworkWireOptions = {}): NetworkLogic {
+  const vniRanges = config.VNI_RANGES.split(',').map((r) => parseVniRange(r));
+  tenantMtu(config.UNDERLAY_MTU);
+  const nowMs = opts.nowMs ?? (() => Date.now());
+  const d: StoreDeps = {
+    redis: deps.redis,
+    transact: createTransact(deps.redis),
+    claim: createClaim(deps.redis),
+    rng: opts.rng ?? Math.random,
+    nowMs,
+    newId: randomUUID,
+    events: busEventPublisher(deps.bus, deps.logger, randomUUID, nowMs),
+  };
+  const observeFdb = registerNetworkMetrics(deps.metrics.registry, deps.redis);
+  const networks = new Networks(d, { vniRanges, underlayMtu: config.UNDERLAY_MTU });
+  const subnets = new Subnets(d, networks);
+  const securityGroups = new SecurityGroups(d);
+  const l2pop = new L2pop(d, observeFdb);
+  const ports = new Ports(d, { baseMac: config.BASE_MAC }, networks, subnets, securityGroups, l2pop);
+  return { networks, subnets, ports, securityGroups, l2pop };
+}
+
+/** The `wire` function for runService: gRPC service, and catalog registration once listening. */
+export async function wireNetwork(deps: ServiceDeps, config: NetworkConfig, opts: NetworkWireOptions = {}): Promise<ServiceWiring> {
+  const logic = buildNetworkLogic(deps, config, opts);
+  return {
+    services: [networkServiceRegistration(logic)],
+    verifier: opts.verifier,
+    onListening: async (server) => {
+      const creds = deps.credentials;
+      if (!creds) return;
+      await creds.identity.registerEndpoint(
+        { endpoint: { serviceType: 'network', url: server.address, region: 'RegionOne', interface: 'public' } },
+        { token: await creds.getToken() },
+      );
+    },
+  };
+}

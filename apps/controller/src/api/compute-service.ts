@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+} from '@minicloud/domain-errors';
+import { NoValidHostError } from '@minicloud/domain-scheduler';
+import { compute, image as imageProto } from '@minicloud/proto';
+import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import type { InstanceRecord, RequestedNetwork } from '../domain/instance';
+import { checkActionAllowed, type PowerAction } from '../domain/server-actions';
+import type { ControllerMetrics } from '../metrics';
+import type { Peers } from '../peers';
+import type { AllocationStore } from '../store/allocation-store';
+import type { FlavorStore } from '../store/flavor-store';
+import type { HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+import type { Conductor } from '../workers/conductor';
+import { DEFAULT_AVAILABILITY_ZONE, type Placement } from '../workers/placement';
+import type { KeyedWorkQueue } from '../workers/work-queue';
+import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
+
+export interface ComputeServiceDeps {
+  flavors: FlavorStore;
+  instances: InstanceStore;
+  hosts: HostStore;
+  allocations: AllocationStore;
+  placement: Placement;
+  conductor: Conductor;
+  queue: KeyedWorkQueue;
+  peers: Peers;
+  metrics: ControllerMetrics;
+  nowMs: () => number;
+}
+
+const MAX_COUNT_LIMIT = 1000;
+const notImplemented = (what: string) => async (): Promise<never> => {
+  throw new FailedPreconditionError(`${what} is not implemented yet`, 'not_implemented');
+};
+
+function auth(ctx: CallContext): AuthContext {
+  if (!ctx.auth) throw new UnauthenticatedError('missing bearer token');
+  return ctx.auth;
+}
+
+/** Project scoping: another project's server reads as NOT_FOUND (as OpenStack). */
+async function getScoped(d: ComputeServiceDeps, id: string, ctx: CallContext): Promise<InstanceRecord> {
+  if (!id) throw new InvalidArgumentError('server_id', 'is required');
+  const r = await d.instances.find(id);
+  if (!r || (!isAdmin(ctx.auth) && r.projectId !== auth(ctx).projectId)) throw new NotFoundError('server', id);
+  return r;
+}
+
+const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][] = [
+  ['stop', 'stop'],
+  ['start', 'start'],
+  ['reboot', 'reboot'],
+  ['pause', 'pause'],
+  ['unpause', 'unpause'],
+  ['suspend', 'suspend'],
+  ['resume', 'resume'],
+];
+
+/**
+ * minicloud.compute.v1.ComputeService: flavors, servers (create -> schedule + claim -> async build),
+ * power actions, delete, instance actions log, hosts. Admin-only: flavor writes and host calls.
+ * Not implemented yet (FAILED_PRECONDITION "... is not implemented yet"): resize, migrate, shelve...,
+ * server groups, aggregates.
+ */
+export function computeService(d: ComputeServiceDeps): ServiceRegistration {
+  return service({
+    definition: compute.ComputeServiceService,
+    policy: {
+      createFlavor: 'admin',
+      deleteFlavor: 'admin',
+      setFlavorExtraSpecs: 'admin',
+      listHosts: 'admin',
+      getHost: 'admin',
+      updateHost: 'admin',
+      listMigrations: 'admin',
+    },
+    handlers: {
+      // ---- flavors ----
+      async createFlavor(req) {
+        const flavor = await d.flavors.create({
+          id: req.id,
+          name: req.name,
+          vcpus: req.vcpus,
+          ramMb: req.ramMb,
+          diskGb: req.diskGb,
+          ephemeralGb: req.ephemeralGb,
+          swapMb: req.swapMb,
+          isPublic: req.isPublic,
+          extraSpecs: req.extraSpecs,
+        });
+        return { flavor: flavorToProto(flavor) };
+      },
+      async getFlavor(req) {
+        if (!req.flavorRef) throw new InvalidArgumentError('flavor_ref', 'is required');
+        return { flavor: flavorToProto(await d.flavors.get(req.flavorRef)) };
+      },
+      async listFlavors() {
+        return { flavors: (await d.flavors.list()).map(flavorToProto) };
+      },
+      async deleteFlavor(req) {
+        await d.flavors.delete(req.flavorId);
+        return {};
+      },
+      async setFlavorExtraSpecs(req) {
+        return { flavor: flavorToProto(await d.flavors.setExtraSpecs(req.flavorId, req.extraSpecs, req.unset)) };
+      },
+
+      // ---- servers ----
+      async createServer(req, ctx) {
+        const a = auth(ctx);
+        if (!req.name.trim()) throw new InvalidArgumentError('name', 'is required');
+        if (!req.flavorRef) throw new InvalidArgumentError('flavor_ref', 'is required');
+        if (!req.imageRef) throw new InvalidArgumentError('image_ref', 'is required (boot from volume is not implemented yet)');
+        const minCount = req.minCount === 0 ? 1 : req.minCount;
+        if (!Number.isInteger(minCount) || minCount < 1) throw new InvalidArgumentError('min_count', `must be >= 1, got ${req.minCount}`);
+        const maxCount = req.maxCount === 0 ? minCount : req.maxCount;
+        if (maxCount < minCount) throw new InvalidArgumentError('max_count', `must be >= min_count (${minCount}), got ${req.maxCount}`);
+        if (maxCount > MAX_COUNT_LIMIT) throw new InvalidArgumentError('max_count', `must be <= ${MAX_COUNT_LIMIT}`);
+        if (req.networks.length === 0) throw new InvalidArgumentError('networks', 'at least one network is required');
+        req.networks.forEach((n, i) => {
+          if (n.portId) throw new InvalidArgumentError(`networks[${i}].port_id`, 'booting with an existing port is not implemented yet');
+          if (!n.networkId) throw new InvalidArgumentError(`networks[${i}].network_id`, 'is required');
+        });
+        if (req.blockDeviceMappings.length > 0) throw new InvalidArgumentError('block_device_mappings', 'not implemented yet');
+
+        const flavor = await d.flavors.find(req.flavorRef);
+        if (!flavor) throw new NotFoundError('flavor', req.flavorRef);
+        const img = await resolveImage(d, req.imageRef, ctx);
+        if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) {
+          throw new FailedPreconditionError(`image ${img.id} is not active (status ${imageProto.ImageStatus[img.status]})`, 'image_not_active');
+        }
+        if (img.minRamMb > flavor.ramMb) throw new InvalidArgumentError('flavor_ref', `flavor ram_mb ${flavor.ramMb} is below the image's min_ram_mb ${img.minRamMb}`);
+        if (flavor.diskGb > 0 && img.minDiskGb > flavor.diskGb) throw new InvalidArgumentError('flavor_ref', `flavor disk_gb ${flavor.diskGb} is below the image's min_disk_gb ${img.minDiskGb}`);
+        const requestedNetworks = await resolveNetworks(d, req.networks, ctx);
+
+        const reservationId = `r-${randomUUID()}`;
+        if (req.clientToken) {
+          const existing = await d.instances.reserveClientToken(a.projectId, req.clientToken, reservationId);
+          if (existing) return { servers: await waitForReservation(d, existing, ctx), reservationId: existing };
+        }
+        try {
+          const ids = Array.from({ length: maxCount }, () => randomUUID());
+          const started = process.hrtime.bigint();
+          let placements;
+          try {
+            placements = await d.placement.placeAll(
+              {
+                numInstances: maxCount,
+                instanceUuids: ids,
+                flavor: { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb, extraSpecs: flavor.extraSpecs },
+                image: { properties: img.properties },
+                availabilityZone: req.availabilityZone || undefined,
+                schedulerHints: {
+                  differentHost: splitHint(req.schedulerHints.different_host),
+                  sameHost: splitHint(req.schedulerHints.same_host),
+                },
+              },
+              { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb },
+            );
+          } catch (e) {
+            if (e instanceof NoValidHostError || e instanceof ResourceExhaustedError) d.metrics.noValidHost.inc();
+            throw e;
+          } finally {
+            d.metrics.placementSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+          }
+          const now = d.nowMs();
+          const hostAz = new Map((await d.hosts.list()).map((h) => [h.hostId, h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE]));
+          const records: InstanceRecord[] = ids.map((id, i) => ({
+            id,
+            name: maxCount > 1 ? `${req.name}-${i + 1}` : req.name,
+            projectId: a.projectId,
+            userId: a.userId,
+            flavor,
+            image: {
+              id: img.id,
+              diskFormat: img.diskFormat,
+              sizeBytes: img.sizeBytes,
+              virtualSizeBytes: img.virtualSizeBytes,
+              sha256: img.osHashValue,
+              properties: img.properties,
+            },
+            requestedNetworks,
+            ports: [],
+            vmState: 'building',
+            taskState: 'networking',
+            powerState: 'nostate',
+            hostId: placements.get(id)!,
+            availabilityZone: req.availabilityZone || hostAz.get(placements.get(id)!) || DEFAULT_AVAILABILITY_ZONE,
+            metadata: req.metadata,
+            tags: req.tags,
+            haEnabled: req.haEnabled ?? true,
+            restartPriority: req.restartPriority || 'medium',
+            reservationId,
+            clientToken: req.clientToken || undefined,
+            keyName: req.keyName,
+            userData: req.userData,
+            createdAtMs: now,
+            updatedAtMs: now,
+            taskStartedAtMs: now,
+            actionRequestId: ctx.requestId,
+          }));
+          await d.instances.createMany(records);
+          for (const r of records) {
+            await d.instances.startAction(r.id, { requestId: ctx.requestId, action: 'create', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
+            await d.conductor.publish(r, 'building');
+            d.queue.enqueue(r.id);
+          }
+          return { servers: records.map((r) => serverToProto(r, { admin: isAdmin(a) })), reservationId };
+        } catch (e) {
+          if (req.clientToken) await d.instances.releaseClientToken(a.projectId, req.clientToken);
+          throw e;
+        }
+      },
+
+      async getServer(req, ctx) {
+        return { server: serverToProto(await getScoped(d, req.serverId, ctx), { admin: isAdmin(ctx.auth) }) };
+      },
+
+      async listServers(req, ctx) {
+        const a = auth(ctx);
+        const admin = isAdmin(a);
+        const all = admin && req.allProjects ? await d.instances.list() : await d.instances.list(a.projectId);
+        const vm = vmStateFromProto(req.vmState);
+        const filtered = all
+          .filter((r) => !req.name || r.name.includes(req.name))
+          .filter((r) => !vm || r.vmState === vm)
+          .filter((r) => !req.hostId || (admin && r.hostId === req.hostId))
+          .filter((r) => !req.reservationId || r.reservationId === req.reservationId)
+          .sort((x, y) => y.createdAtMs - x.createdAtMs || x.id.localeCompare(y.id));
+        const size = Math.min(1000, req.page?.pageSize || 100);
+        const offset = Number(req.page?.pageToken || 0) || 0;
+        const page = filtered.slice(offset, offset + size);
+        const next = offset + size < filtered.length ? String(offset + size) : '';
+        return { servers: page.map((r) => serverToProto(r, { admin })), page: { nextPageToken: next } };
+      },
+
+      async deleteServer(req, ctx) {
+        const a = auth(ctx);
+        const r = await getScoped(d, req.serverId, ctx);
+        if (r.taskState === 'deleting') return {};
+        const now = d.nowMs();
+        const next = await d.conductor.transition(r.id, (cur) =>
+          cur.taskState === 'deleting' ? undefined : { ...cur, taskState: 'deleting', taskStartedAtMs: now, actionRequestId: ctx.requestId },
+        );
+        if (!next) throw new NotFoundError('server', req.serverId);
+        await d.instances.startAction(r.id, { requestId: ctx.requestId, action: 'delete', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
+        d.queue.enqueue(r.id);
+        return {};
+      },
+
+      async serverAction(req, ctx) {
+        const a = auth(ctx);
+        const r = await getScoped(d, req.serverId, ctx);
+        const field = POWER_FIELDS.find(([f]) => req[f] !== undefined);
+        if (!field) {
+          const other = Object.keys(req).find((k) => k !== 'serverId' && (req as unknown as Record<string, unknown>)[k] !== undefined);
+          if (!other) throw new InvalidArgumentError('action', 'exactly one action is required');
+          throw new FailedPreconditionError(`action ${other} is not implemented yet`, 'not_implemented');
+        }
+        let action = field[1];
+        if (action === 'reboot') {
+          const type = (req.reboot?.type || 'SOFT').toUpperCase();
+          if (type !== 'SOFT' && type !== 'HARD') throw new InvalidArgumentError('reboot.type', `must be SOFT or HARD, got ${req.reboot?.type}`);
+          action = type === 'HARD' ? 'reboot_hard' : 'reboot_soft';
+        }
+        const powerAction = action as PowerAction;
+        const rule = checkActionAllowed(powerAction, r);
+        const now = d.nowMs();
+        const next = await d.conductor.transition(r.id, (cur) => {
+          checkActionAllowed(powerAction, cur);
+          return { ...cur, taskState: rule.taskState, taskStartedAtMs: now, actionRequestId: ctx.requestId };
+        });
+        if (!next) throw new NotFoundError('server', req.serverId);
+        await d.instances.startAction(r.id, { requestId: ctx.requestId, action: rule.actionName, userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
+        d.queue.enqueue(r.id);
+        return { server: serverToProto(next, { admin: isAdmin(a) }) };
+      },
+
+      async updateServer(req, ctx) {
+        const r = await getScoped(d, req.serverId, ctx);
+        if (req.name !== undefined && !req.name.trim()) throw new InvalidArgumentError('name', 'must not be empty');
+        const next = await d.instances.update(
+          r.id,
+          (cur) => {
+            const metadata = { ...cur.metadata, ...req.setMetadata };
+            for (const k of req.removeMetadata) delete metadata[k];
+            const tags = [...new Set([...cur.tags, ...req.addTags])].filter((t) => !req.removeTags.includes(t));
+            return {
+              ...cur,
+              name: req.name ?? cur.name,
+              metadata,
+              tags,
+              haEnabled: req.haEnabled ?? cur.haEnabled,
+              restartPriority: req.restartPriority ?? cur.restartPriority,
+            };
+          },
+          d.nowMs(),
+        );
+        if (!next) throw new NotFoundError('server', req.serverId);
+        return { server: serverToProto(next, { admin: isAdmin(ctx.auth) }) };
+      },
+
+      async listInstanceActions(req, ctx) {
+        const r = await getScoped(d, req.serverId, ctx);
+        return { actions: (await d.instances.listActions(r.id)).map((x) => actionToProto(r.id, x)) };
+      },
+
+      async listMigrations() {
+        return { migrations: [] };
+      },
+
+      // ---- hosts ----
+      async listHosts() {
+        const hosts = await d.hosts.list();
+        return { hosts: await Promise.all(hosts.map(async (h) => hostToProto(h, await d.allocations.get(h.hostId)))) };
+      },
+      async getHost(req) {
+        const h = await d.hosts.get(req.hostId);
+        return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
+      },
+      async updateHost(req) {
+        if (req.maintenance !== undefined) throw new FailedPreconditionError('host maintenance is not implemented yet', 'not_implemented');
+        let h = await d.hosts.get(req.hostId);
+        if (req.enabled !== undefined) h = await d.hosts.setEnabled(req.hostId, req.enabled, req.disabledReason);
+        return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
+      },
+      async listAvailabilityZones() {
+        const byAz = new Map<string, { hostIds: string[]; available: boolean }>();
+        for (const h of await d.hosts.list()) {
+          const az = h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
+          const e = byAz.get(az) ?? { hostIds: [], available: false };
+          e.hostIds.push(h.hostId);
+          e.available ||= h.enabled && h.state === 'up';
+          byAz.set(az, e);
+        }
+        return { availabilityZones: [...byAz].map(([name, e]) => ({ name, hostIds: e.hostIds, available: e.available })) };
+      },
+
+      createServerGroup: notImplemented('server groups'),
+      getServerGroup: notImplemented('server groups'),
+      listServerGroups: async () => ({ serverGroups: [] }),
+      deleteServerGroup: notImplemented('server groups'),
+      createAggregate: notImplemented('host aggregates'),
+      listAggregates: async () => ({ aggregates: [] }),
+      deleteAggregate: notImplemented('host aggregates'),
+      addAggregateHost: notImplemented('host aggregates'),
+      removeAggregateHost: notImplemented('host aggregates'),
+      setAggregateMetadata: notImplemented('host aggregates'),
+    },
+  });
+}
+
+function splitHint(v: string | undefined): string[] | undefined {
+  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+/** By id, else by exact name among the images the caller sees (caller's token). @throws NotFoundError('image', ref) */
+async function resolveImage(d: ComputeServiceDeps, ref: string, ctx: CallContext): Promise<imageProto.Image> {
+  const client = await d.peers.image();
+  try {
+    const res = await client.getImage({ imageId: ref }, { token: ctx.token, requestId: ctx.requestId });
+    if (res.image) return res.image;
+  } catch (e) {
+    if (!(e instanceof NotFoundError || e instanceof InvalidArgumentError)) throw e;
+  }
+  const byName = (await client.listImages({ name: ref }, { token: ctx.token, requestId: ctx.requestId }).catch(() => ({ images: [] as imageProto.Image[] }))).images.filter(
+    (i) => i.name === ref,
+  );
+  if (byName.length !== 1) throw new NotFoundError('image', ref, byName.length > 1 ? 'more than one image has this name; use its id' : undefined);
+  return byName[0];
+}
+
+/** Each requested network, read with the caller's token. @throws NotFoundError('network', id) */
+async function resolveNetworks(d: ComputeServiceDeps, reqs: compute.NetworkRequest[], ctx: CallContext): Promise<RequestedNetwork[]> {
+  const client = await d.peers.network();
+  return Promise.all(
+    reqs.map(async (n) => {
+      let net;
+      try {
+        net = (await client.getNetwork({ networkId: n.networkId }, { token: ctx.token, requestId: ctx.requestId })).network;
+      } catch (e) {
+        if (e instanceof NotFoundError || e instanceof InvalidArgumentError) throw new NotFoundError('network', n.networkId);
+        throw e;
+      }
+      if (!net) throw new NotFoundError('network', n.networkId);
+      return { networkId: net.id, networkName: net.name, segmentationId: net.segmentationId, mtu: net.mtu, fixedIp: n.fixedIp || undefined };
+    }),
+  );
+}
+
+/** A repeated create with the same client token: the first request's servers (waits briefly while it is still placing). */
+async function waitForReservation(d: ComputeServiceDeps, reservationId: string, ctx: CallContext) {
+  for (let i = 0; i < 100; i++) {
+    const members = await d.instances.reservationMembers(reservationId);
+    if (members.length > 0) return members.map((r) => serverToProto(r, { admin: isAdmin(ctx.auth) }));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new FailedPreconditionError(`the request with this client_token is still in progress (reservation ${reservationId})`, 'in_progress');
+}

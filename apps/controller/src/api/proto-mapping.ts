@@ -1,0 +1,112 @@
+import { compute } from '@minicloud/proto';
+import type { DeepPartial } from '@minicloud/platform-grpc';
+import { deriveServerStatus } from '../domain/instance-status';
+import type { FlavorRecord, InstanceRecord, PowerState, TaskState, VmState } from '../domain/instance';
+import type { HostLiveness } from '../domain/host-liveness';
+import type { HostAllocations } from '../store/allocation-store';
+import type { HostRecord } from '../store/host-store';
+import type { InstanceActionRecord } from '../store/instance-store';
+
+const enumKey = (s: string) => s.toUpperCase();
+
+export function vmStateToProto(s: VmState): compute.VmState {
+  return compute.VmState[`VM_STATE_${enumKey(s)}` as keyof typeof compute.VmState] ?? compute.VmState.VM_STATE_UNSPECIFIED;
+}
+
+export function vmStateFromProto(s: compute.VmState): VmState | undefined {
+  const name = compute.VmState[s];
+  return name && s !== compute.VmState.VM_STATE_UNSPECIFIED ? (name.replace('VM_STATE_', '').toLowerCase() as VmState) : undefined;
+}
+
+export function taskStateToProto(s: TaskState | null): compute.TaskState {
+  if (!s) return compute.TaskState.TASK_STATE_UNSPECIFIED;
+  return compute.TaskState[`TASK_STATE_${enumKey(s)}` as keyof typeof compute.TaskState] ?? compute.TaskState.TASK_STATE_UNSPECIFIED;
+}
+
+export function powerStateToProto(s: PowerState): compute.PowerState {
+  return compute.PowerState[`POWER_STATE_${enumKey(s)}` as keyof typeof compute.PowerState] ?? compute.PowerState.POWER_STATE_UNSPECIFIED;
+}
+
+export function powerStateFromProto(s: compute.PowerState): PowerState {
+  const name = compute.PowerState[s];
+  return !name || s === compute.PowerState.POWER_STATE_UNSPECIFIED ? 'nostate' : (name.replace('POWER_STATE_', '').toLowerCase() as PowerState);
+}
+
+export function hostStateToProto(s: HostLiveness): compute.HostState {
+  return s === 'up' ? compute.HostState.HOST_STATE_UP : s === 'maintenance' ? compute.HostState.HOST_STATE_MAINTENANCE : compute.HostState.HOST_STATE_DOWN;
+}
+
+export function flavorToProto(f: FlavorRecord): DeepPartial<compute.Flavor> {
+  return { ...f };
+}
+
+/** A server as the API shows it; `hostId` only for admins (OS-EXT-SRV-ATTR:host). */
+export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): DeepPartial<compute.Server> {
+  return {
+    id: r.id,
+    name: r.name,
+    projectId: r.projectId,
+    userId: r.userId,
+    flavor: flavorToProto(r.flavor),
+    imageId: r.image.id,
+    vmState: vmStateToProto(r.vmState),
+    taskState: taskStateToProto(r.taskState),
+    powerState: powerStateToProto(r.powerState),
+    hostId: opts.admin ? r.hostId : '',
+    availabilityZone: r.availabilityZone,
+    addresses: r.ports.flatMap((p) =>
+      p.ipAddresses.map((ip) => ({ networkId: p.networkId, networkName: p.networkName, portId: p.portId, ipAddress: ip, macAddress: p.macAddress, type: 'fixed' })),
+    ),
+    metadata: r.metadata,
+    tags: r.tags,
+    fault: r.fault,
+    haEnabled: r.haEnabled,
+    restartPriority: r.restartPriority,
+    reservationId: r.reservationId,
+    keyName: r.keyName,
+    createdAt: new Date(r.createdAtMs),
+    updatedAt: new Date(r.updatedAtMs),
+    launchedAt: r.launchedAtMs ? new Date(r.launchedAtMs) : undefined,
+    status: deriveServerStatus(r.vmState, r.taskState),
+  };
+}
+
+export function hostToProto(h: HostRecord, alloc: HostAllocations): DeepPartial<compute.Host> {
+  return {
+    id: h.hostId,
+    hostname: h.profile.hostname,
+    state: hostStateToProto(h.state),
+    enabled: h.enabled,
+    disabledReason: h.disabledReason,
+    availabilityZone: h.profile.availabilityZone,
+    epoch: h.epoch,
+    agentEndpoint: h.agentEndpoint,
+    tunnelIp: h.tunnelIp,
+    vcpus: { total: h.vcpusTotal, reserved: 0, allocationRatio: h.cpuAllocationRatio, allocated: alloc.vcpus },
+    ramMb: { total: h.ramMbTotal, reserved: h.ramMbReserved, allocationRatio: h.ramAllocationRatio, allocated: alloc.ramMb },
+    diskGb: { total: h.diskGbTotal, reserved: 0, allocationRatio: h.diskAllocationRatio, allocated: alloc.diskGb },
+    runningVms: h.usage?.runningVms ?? alloc.byInstance.size,
+    cpuUtilizationRatio: h.usage?.cpuUtilizationRatio ?? 0,
+    powerWatts: h.usage?.powerWatts ?? 0,
+    cpuModel: h.profile.cpuModel,
+    cpuMhz: h.profile.cpuMhz,
+    hypervisorType: h.profile.hypervisorType,
+    rackId: h.profile.rackId,
+    lastHeartbeatAt: h.lastHeartbeatAtMs ? new Date(h.lastHeartbeatAtMs) : undefined,
+    registeredAt: new Date(h.registeredAtMs),
+  };
+}
+
+export function actionToProto(instanceId: string, a: InstanceActionRecord): DeepPartial<compute.InstanceAction> {
+  return {
+    requestId: a.requestId,
+    instanceId,
+    action: a.action,
+    userId: a.userId,
+    projectId: a.projectId,
+    startTime: new Date(a.startMs),
+    finishTime: a.finishMs ? new Date(a.finishMs) : undefined,
+    result: a.result,
+    message: a.message,
+  };
+}

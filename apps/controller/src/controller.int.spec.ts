@@ -1,0 +1,401 @@
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { agent, compute, events, image, network } from '@minicloud/proto';
+import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
+import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { loadConfig } from '@minicloud/platform-config';
+import { createServiceClient, startGrpcServer, type DeepPartial, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import { silentLogger } from '@minicloud/platform-logging';
+import { Registry } from '@minicloud/platform-metrics';
+import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
+import { controllerConfigSchema } from './config';
+import { createController, type Controller } from './wire';
+
+jest.setTimeout(60_000);
+
+const logger = silentLogger();
+/** Handlers for the methods a fake implements; every other method answers FAILED_PRECONDITION. */
+const partial = <T extends object>(impl: Partial<T>): T =>
+  new Proxy(impl, {
+    get: (t, k) => (t as Record<string | symbol, unknown>)[k] ?? (async () => Promise.reject(new FailedPreconditionError(`fake: ${String(k)} not faked`))),
+  }) as T;
+
+interface FakeVm {
+  powerState: compute.PowerState;
+  spec?: agent.InstanceSpec;
+}
+
+/** An in-test agent double: serves HypervisorService, registers, heartbeats and publishes power-state reports. */
+class FakeAgent {
+  epoch = 0;
+  seq = 0;
+  vms = new Map<string, FakeVm>();
+  server!: RunningGrpcServer;
+  private timer?: NodeJS.Timeout;
+  constructor(
+    readonly hostId: string,
+    private readonly bus: Bus,
+    private readonly profile: { cores: number; ramMb: number; diskGb: number },
+  ) {}
+
+  private report(instanceId: string, powerState: compute.PowerState, reason: string, error = '') {
+    setTimeout(() => {
+      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, {
+        instanceId,
+        hostId: this.hostId,
+        epoch: this.epoch,
+        powerState,
+        reason,
+        error,
+        sequence: ++this.seq,
+      });
+    }, 20);
+  }
+
+  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
+    const P = compute.PowerState;
+    const set = (id: string, ps: compute.PowerState, reason: string) => {
+      const vm = this.vms.get(id);
+      if (!vm) throw new NotFoundError('instance', id);
+      vm.powerState = ps;
+      this.report(id, ps, reason);
+      return { instance: { instanceId: id, hostId: this.hostId, powerState: ps } };
+    };
+    this.server = await startGrpcServer({
+      port: 0,
+      logger,
+      services: [
+        {
+          definition: agent.HypervisorServiceService as never,
+          handlers: partial<Record<string, unknown>>({
+            executeCommand: async (req: agent.ExecuteCommandRequest) => {
+              if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
+              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+              const id = req.instanceId;
+              if (req.spawn) {
+                if (!this.vms.has(id)) {
+                  this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
+                  if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
+                  else {
+                    this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
+                    this.report(id, P.POWER_STATE_RUNNING, 'spawned');
+                  }
+                }
+                return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
+              }
+              if (req.destroy) {
+                this.vms.delete(id);
+                return {};
+              }
+              if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
+              if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
+              if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
+              if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
+              if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
+              throw new FailedPreconditionError('fake agent: command not supported');
+            },
+          }),
+        } as never,
+      ],
+    });
+    const res = await registry.registerHost({
+      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: this.profile.cores, threadsPerCore: 1, ramMb: this.profile.ramMb, diskGb: this.profile.diskGb, hypervisorType: 'qemu', architecture: 'x86_64' },
+      agentEndpoint: this.server.address,
+      tunnelIp: '192.0.2.1',
+    });
+    this.epoch = res.epoch;
+    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
+    beat();
+    this.timer = setInterval(beat, 300);
+    return res;
+  }
+
+  async stop() {
+    clearInterval(this.timer);
+    await this.server?.shutdown(100);
+  }
+}
+
+describe('controller (in-process, real Redis + NATS, fake image/network/agents)', () => {
+  let redisServer: ServerHandle;
+  let natsServer: ServerHandle;
+  let redis: Redis;
+  let bus: Bus;
+  let controller: Controller;
+  let grpc: RunningGrpcServer;
+  let fakeImage: RunningGrpcServer;
+  let fakeNetwork: RunningGrpcServer;
+  const ac = new AbortController();
+  let running: Promise<unknown>;
+  const agents: FakeAgent[] = [];
+  const ports = new Map<string, network.Port & { projectId: string }>();
+  let portSeq = 0;
+
+  let admin: ServiceClient<typeof compute.ComputeServiceService>;
+  let alice: ServiceClient<typeof compute.ComputeServiceService>;
+  let bob: ServiceClient<typeof compute.ComputeServiceService>;
+  let noToken: ServiceClient<typeof compute.ComputeServiceService>;
+  let registry: ServiceClient<typeof agent.HostRegistryServiceService>;
+  const clients: { close(): void }[] = [];
+
+  beforeAll(async () => {
+    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
+    redis = await connectRedis({ url: redisServer.url, name: 'controller-test', logger });
+    bus = await connectBus({ url: natsServer.url, name: 'controller-test', logger });
+    const key = await generateSigningKey(Date.now());
+    const tok = async (userId: string, projectId: string, roles: string[]) =>
+      (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+    const adminToken = await tok('minicloud', 'service', ['admin']);
+    const aliceToken = await tok('alice', 'p-alice', ['member']);
+    const bobToken = await tok('bob', 'p-bob', ['member']);
+
+    fakeImage = await startGrpcServer({
+      port: 0,
+      logger,
+      services: [
+        {
+          definition: image.ImageServiceService as never,
+          handlers: partial<Record<string, unknown>>({
+            getImage: async (req: image.GetImageRequest) => {
+              const status = req.imageId === 'img-cirros' ? image.ImageStatus.IMAGE_STATUS_ACTIVE : req.imageId === 'img-queued' ? image.ImageStatus.IMAGE_STATUS_QUEUED : undefined;
+              if (!status) throw new NotFoundError('image', req.imageId);
+              return { image: { id: req.imageId, name: req.imageId, status, diskFormat: 'qcow2', sizeBytes: 1024, osHashValue: 'abc' } };
+            },
+            listImages: async () => ({ images: [] }),
+          }),
+        } as never,
+      ],
+    });
+    fakeNetwork = await startGrpcServer({
+      port: 0,
+      logger,
+      services: [
+        {
+          definition: network.NetworkServiceService as never,
+          handlers: partial<Record<string, unknown>>({
+            getNetwork: async (req: network.GetNetworkRequest) => {
+              if (req.networkId !== 'net-1') throw new NotFoundError('network', req.networkId);
+              return { network: { id: 'net-1', name: 'private', segmentationId: 1001, mtu: 1450 } };
+            },
+            createPort: async (req: network.CreatePortRequest) => {
+              const n = ++portSeq;
+              const port = { id: `port-${n}`, networkId: req.networkId, projectId: req.projectId, deviceId: req.deviceId, deviceOwner: req.deviceOwner, macAddress: `fa:16:3e:00:00:${(n % 256).toString(16).padStart(2, '0')}`, fixedIps: [{ subnetId: 's', ipAddress: `10.0.0.${n}` }] };
+              ports.set(port.id, port as never);
+              return { port };
+            },
+            bindPort: async (req: network.BindPortRequest) => {
+              const p = ports.get(req.portId);
+              if (!p) throw new NotFoundError('port', req.portId);
+              p.bindingHostId = req.hostId;
+              return { port: p };
+            },
+            listPorts: async (req: network.ListPortsRequest) => ({ ports: [...ports.values()].filter((p) => !req.deviceId || p.deviceId === req.deviceId) }),
+            deletePort: async (req: network.DeletePortRequest) => {
+              if (!ports.delete(req.portId)) throw new NotFoundError('port', req.portId);
+              return {};
+            },
+          }),
+        } as never,
+      ],
+    });
+
+    const config = loadConfig(controllerConfigSchema, { GRPC_PORT: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000' });
+    controller = createController({
+      config,
+      redis,
+      bus,
+      logger,
+      registry: new Registry(),
+      credentials: { getToken: async () => adminToken, endpoint: async (t) => (t === 'image' ? fakeImage.address : fakeNetwork.address) },
+    });
+    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
+    grpc = await startGrpcServer({ port: 0, logger, services: controller.services, verifier });
+    running = Promise.all(controller.runnables.map((r) => r.start(ac.signal)));
+    const client = (token?: string) => {
+      const c = createServiceClient(compute.ComputeServiceService, grpc.address, { token: () => token });
+      clients.push(c);
+      return c;
+    };
+    admin = client(adminToken);
+    alice = client(aliceToken);
+    bob = client(bobToken);
+    noToken = client(undefined);
+    registry = createServiceClient(agent.HostRegistryServiceService, grpc.address, { token: () => adminToken });
+    clients.push(registry);
+
+    for (const id of ['h1', 'h2', 'h3']) {
+      const a = new FakeAgent(id, bus, { cores: 8, ramMb: 16384, diskGb: 400 });
+      await a.start(registry);
+      agents.push(a);
+    }
+    await admin.createFlavor({ name: 'm1.small', vcpus: 1, ramMb: 1024, diskGb: 10 });
+  });
+
+  afterAll(async () => {
+    ac.abort();
+    await running;
+    await controller.close();
+    await Promise.all(agents.map((a) => a.stop()));
+    clients.forEach((c) => c.close());
+    await Promise.all([grpc, fakeImage, fakeNetwork].map((s) => s?.shutdown(100)));
+    await bus?.close();
+    await redis?.quit();
+    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+  });
+
+  const boot = (c: typeof alice, over: DeepPartial<compute.CreateServerRequest> = {}) =>
+    c.createServer({ name: 'vm', flavorRef: 'm1.small', imageRef: 'img-cirros', networks: [{ networkId: 'net-1' }], ...over });
+  const statusOf = async (c: typeof alice, id: string) => (await c.getServer({ serverId: id })).server!.status;
+  const gone = async (id: string) => {
+    try {
+      await admin.getServer({ serverId: id });
+      return false;
+    } catch (e) {
+      return e instanceof NotFoundError;
+    }
+  };
+  const instanceKeys = async (id: string) => (await redis.keys('mc:controller:*')).filter((k) => k.includes(id));
+  const allocatedVcpus = async () => (await admin.listHosts({})).hosts.reduce((s, h) => s + Number(h.vcpus!.allocated), 0);
+
+  it('registers hosts with epochs, inventory from the profile and the configured ratios', async () => {
+    const h = (await admin.getHost({ hostId: 'h1' })).host!;
+    expect(h.epoch).toBe(agents[0].epoch);
+    expect(h.state).toBe(compute.HostState.HOST_STATE_UP);
+    expect(h.vcpus).toMatchObject({ total: 8, allocationRatio: 4 });
+    expect(h.ramMb).toMatchObject({ total: 16384, allocationRatio: 1 });
+    await expect(alice.listHosts({})).rejects.toThrow(/requires role admin/);
+  });
+
+  it('re-registration bumps the epoch and asks to destroy instances not placed on the host', async () => {
+    const again = await registry.registerHost({
+      profile: { hostId: 'h1', hostname: 'h1', sockets: 1, coresPerSocket: 8, threadsPerCore: 1, ramMb: 16384, diskGb: 400 },
+      agentEndpoint: agents[0].server.address,
+      instances: [{ instanceId: 'ghost-vm', hostId: 'h1' }],
+    });
+    expect(again.epoch).toBe(agents[0].epoch + 1);
+    expect(again.destroyInstanceIds).toEqual(['ghost-vm']);
+    expect(again).toMatchObject({ heartbeatIntervalMs: 1000, leaseTtlMs: 3000, selfFenceAfterMs: 6000 });
+    agents[0].epoch = again.epoch;
+  });
+
+  it('boots 20 servers spread over 3 hosts, all ACTIVE with ports; delete releases claims and leaves no keys', async () => {
+    const res = await boot(alice, { name: 'web', minCount: 20, maxCount: 20 });
+    expect(res.servers).toHaveLength(20);
+    expect(res.servers.every((s) => s.status === 'BUILD' && s.hostId === '')).toBe(true);
+    const ids = res.servers.map((s) => s.id);
+    await waitFor(async () => (await Promise.all(ids.map((id) => statusOf(alice, id)))).every((s) => s === 'ACTIVE'), { timeoutMs: 20_000 });
+    const servers = (await admin.listServers({ allProjects: true, reservationId: res.reservationId })).servers;
+    const perHost = new Map<string, number>();
+    for (const s of servers) perHost.set(s.hostId, (perHost.get(s.hostId) ?? 0) + 1);
+    expect([...perHost.keys()].sort()).toEqual(['h1', 'h2', 'h3']);
+    expect(Math.min(...perHost.values())).toBeGreaterThanOrEqual(5);
+    expect(servers[0].addresses[0]).toMatchObject({ networkId: 'net-1', networkName: 'private', type: 'fixed' });
+    expect(servers[0].powerState).toBe(compute.PowerState.POWER_STATE_RUNNING);
+    expect([...ports.values()].filter((p) => ids.includes(p.deviceId)).every((p) => p.projectId === 'p-alice' && p.deviceOwner === 'compute:nova' && p.bindingHostId)).toBe(true);
+    expect(await allocatedVcpus()).toBe(20);
+    expect((await alice.listInstanceActions({ serverId: ids[0] })).actions[0]).toMatchObject({ action: 'create', result: 'Success', userId: 'alice' });
+
+    // another project cannot see them
+    await expect(bob.getServer({ serverId: ids[0] })).rejects.toBeInstanceOf(NotFoundError);
+    expect((await bob.listServers({})).servers).toHaveLength(0);
+
+    await Promise.all(ids.map((id) => alice.deleteServer({ serverId: id })));
+    await waitFor(async () => (await Promise.all(ids.map(gone))).every(Boolean), { timeoutMs: 20_000 });
+    expect(await allocatedVcpus()).toBe(0);
+    expect([...ports.values()].filter((p) => ids.includes(p.deviceId))).toHaveLength(0);
+    for (const id of ids) expect(await instanceKeys(id)).toEqual([]);
+    expect(agents.reduce((n, a) => n + a.vms.size, 0)).toBe(0);
+  });
+
+  it('refuses unknown flavor/image/network with NOT_FOUND naming it, and creates nothing', async () => {
+    await expect(boot(alice, { flavorRef: 'm9.nope' })).rejects.toMatchObject({ resourceType: 'flavor' });
+    await expect(boot(alice, { imageRef: 'img-nope' })).rejects.toMatchObject({ resourceType: 'image' });
+    await expect(boot(alice, { networks: [{ networkId: 'net-nope' }] })).rejects.toMatchObject({ resourceType: 'network' });
+    await expect(boot(alice, { imageRef: 'img-queued' })).rejects.toBeInstanceOf(FailedPreconditionError);
+    expect((await alice.listServers({})).servers).toHaveLength(0);
+    expect(await allocatedVcpus()).toBe(0);
+  });
+
+  it('refuses missing or negative fields with INVALID_ARGUMENT naming the field', async () => {
+    const field = (p: Promise<unknown>) => p.then(() => 'accepted', (e) => (e instanceof InvalidArgumentError ? e.field : `other: ${e}`));
+    expect(await field(boot(alice, { name: '' }))).toBe('name');
+    expect(await field(boot(alice, { minCount: -1 }))).toBe('min_count');
+    expect(await field(boot(alice, { minCount: 3, maxCount: 2 }))).toBe('max_count');
+    expect(await field(boot(alice, { networks: [] }))).toBe('networks');
+    expect(await field(admin.createFlavor({ name: 'bad', vcpus: 0, ramMb: 512, diskGb: 1 }))).toBe('vcpus');
+    expect(await field(admin.createFlavor({ name: 'bad', vcpus: 1, ramMb: -5, diskGb: 1 }))).toBe('ram_mb');
+    expect(await field(admin.createFlavor({ name: 'bad', vcpus: 1, ramMb: 512, diskGb: -1 }))).toBe('disk_gb');
+    await expect(admin.createFlavor({ name: 'm1.small', vcpus: 1, ramMb: 512, diskGb: 1 })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    await expect(alice.createFlavor({ name: 'mine', vcpus: 1, ramMb: 512, diskGb: 1 })).rejects.toThrow(/requires role admin/);
+    await expect(noToken.listServers({})).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('a spawn failure puts the server in ERROR with a fault and releases its claim and port', async () => {
+    const { servers } = await boot(alice, { name: 'failme' });
+    const id = servers[0].id;
+    await waitFor(async () => (await statusOf(alice, id)) === 'ERROR', { timeoutMs: 10_000 });
+    const s = (await alice.getServer({ serverId: id })).server!;
+    expect(s.fault?.message).toMatch(/image checksum mismatch/);
+    expect(s.vmState).toBe(compute.VmState.VM_STATE_ERROR);
+    await waitFor(async () => (await allocatedVcpus()) === 0 && [...ports.values()].every((p) => p.deviceId !== id), { timeoutMs: 5000 });
+    expect((await alice.listInstanceActions({ serverId: id })).actions[0]).toMatchObject({ action: 'create', result: 'Error' });
+    await alice.deleteServer({ serverId: id });
+    await waitFor(() => gone(id), { timeoutMs: 5000 });
+  });
+
+  it('stop/start/reboot/pause walk the states; a refused action names the vm_state', async () => {
+    const id = (await boot(alice, { name: 'power' })).servers[0].id;
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE', { timeoutMs: 10_000 });
+    await expect(alice.serverAction({ serverId: id, start: {} })).rejects.toThrow(`Cannot 'start' instance ${id} while it is in vm_state active`);
+    const stopping = (await alice.serverAction({ serverId: id, stop: {} })).server!;
+    expect(stopping.taskState).toBe(compute.TaskState.TASK_STATE_POWERING_OFF);
+    await waitFor(async () => (await statusOf(alice, id)) === 'SHUTOFF', { timeoutMs: 5000 });
+    const stopped = (await alice.getServer({ serverId: id })).server!;
+    expect(stopped.powerState).toBe(compute.PowerState.POWER_STATE_SHUTDOWN);
+    expect(stopped.taskState).toBe(compute.TaskState.TASK_STATE_UNSPECIFIED);
+    await expect(alice.serverAction({ serverId: id, stop: {} })).rejects.toThrow(/while it is in vm_state stopped/);
+    await expect(alice.serverAction({ serverId: id, pause: {} })).rejects.toBeInstanceOf(FailedPreconditionError);
+    await alice.serverAction({ serverId: id, start: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE' && (await alice.getServer({ serverId: id })).server!.taskState === 0, { timeoutMs: 5000 });
+    await alice.serverAction({ serverId: id, reboot: { type: 'HARD' } });
+    await waitFor(async () => (await alice.getServer({ serverId: id })).server!.taskState === 0, { timeoutMs: 5000 });
+    await alice.serverAction({ serverId: id, pause: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'PAUSED', { timeoutMs: 5000 });
+    await expect(alice.serverAction({ serverId: id, resize: { flavorRef: 'm1.small' } })).rejects.toThrow(/not implemented yet/);
+    const actions = (await alice.listInstanceActions({ serverId: id })).actions.map((a) => `${a.action}:${a.result}`);
+    expect(actions).toEqual(['create:Success', 'stop:Success', 'start:Success', 'reboot:Success', 'pause:Success']);
+    await alice.deleteServer({ serverId: id });
+    await waitFor(() => gone(id), { timeoutMs: 5000 });
+  });
+
+  it('client_token makes create idempotent per project', async () => {
+    const first = await boot(alice, { name: 'idem', clientToken: 'tok-1' });
+    const second = await boot(alice, { name: 'idem', clientToken: 'tok-1' });
+    expect(second.servers.map((s) => s.id)).toEqual(first.servers.map((s) => s.id));
+    const id = first.servers[0].id;
+    await alice.deleteServer({ serverId: id });
+    await waitFor(() => gone(id), { timeoutMs: 10_000 });
+    expect(await redis.keys('mc:controller:client_token:*')).toEqual([]);
+  });
+
+  it('10 concurrent creates racing for a host that fits 5: exactly 5 claimed, the rest NoValidHost', async () => {
+    for (const id of ['h1', 'h2', 'h3']) await admin.updateHost({ hostId: id, enabled: false, disabledReason: 'race test' });
+    const small = new FakeAgent('h-small', bus, { cores: 8, ramMb: 5 * 1024, diskGb: 100 });
+    agents.push(small);
+    await small.start(registry);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => boot(bob, { name: `race-${i}` })));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(5);
+    expect(refused.every((r) => r.reason instanceof ResourceExhaustedError)).toBe(true);
+    const host = (await admin.getHost({ hostId: 'h-small' })).host!;
+    expect(Number(host.ramMb!.allocated)).toBe(5 * 1024);
+    expect((await bob.listServers({})).servers).toHaveLength(5);
+    const ids = (await bob.listServers({})).servers.map((s) => s.id);
+    await waitFor(async () => (await Promise.all(ids.map((id) => statusOf(bob, id)))).every((s) => s === 'ACTIVE'), { timeoutMs: 10_000 });
+    await Promise.all(ids.map((id) => bob.deleteServer({ serverId: id })));
+    await waitFor(async () => (await Promise.all(ids.map(gone))).every(Boolean), { timeoutMs: 10_000 });
+    expect(Number((await admin.getHost({ hostId: 'h-small' })).host!.ramMb!.allocated)).toBe(0);
+    for (const id of ['h1', 'h2', 'h3']) await admin.updateHost({ hostId: id, enabled: true });
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The controller's instance record (Nova's `Instance` object), kept as JSON in Redis under
+ * `mc:controller:instance:<id>`. States use Nova's lowercase names; `taskState` null means no task.
+ */
+export type VmState =
+  | 'building'
+  | 'active'
+  | 'stopped'
+  | 'paused'
+  | 'suspended'
+  | 'shelved'
+  | 'shelved_offloaded'
+  | 'rescued'
+  | 'resized'
+  | 'error'
+  | 'deleted'
+  | 'soft_deleted';
+
+export type TaskState =
+  | 'scheduling'
+  | 'networking'
+  | 'block_device_mapping'
+  | 'spawning'
+  | 'powering_off'
+  | 'powering_on'
+  | 'rebooting'
+  | 'rebooting_hard'
+  | 'pausing'
+  | 'unpausing'
+  | 'suspending'
+  | 'resuming'
+  | 'resize_prep'
+  | 'resize_migrating'
+  | 'resize_finish'
+  | 'resize_reverting'
+  | 'resize_confirming'
+  | 'rebuilding'
+  | 'migrating'
+  | 'deleting'
+  | 'shelving'
+  | 'shelving_offloading'
+  | 'unshelving'
+  | 'rescuing'
+  | 'unrescuing'
+  | 'image_snapshot'
+  | 'rebuild_spawning'
+  | 'evacuating';
+
+/** What the hypervisor reports (Nova's power_state). */
+export type PowerState = 'nostate' | 'running' | 'paused' | 'shutdown' | 'crashed' | 'suspended';
+
+/** A flavor as stored (and copied into each instance, as Nova's instance.flavor). */
+export interface FlavorRecord {
+  id: string;
+  name: string;
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+  ephemeralGb: number;
+  swapMb: number;
+  isPublic: boolean;
+  extraSpecs: Record<string, string>;
+}
+
+/** A NIC the user asked for. */
+export interface RequestedNetwork {
+  networkId: string;
+  networkName: string;
+  segmentationId: number;
+  mtu: number;
+  fixedIp?: string;
+}
+
+/** A port the controller created and bound for the instance. */
+export interface InstancePort {
+  portId: string;
+  networkId: string;
+  networkName: string;
+  macAddress: string;
+  ipAddresses: string[];
+  segmentationId: number;
+  mtu: number;
+}
+
+/** Image facts the agent needs to fetch and verify the image. */
+export interface InstanceImage {
+  id: string;
+  diskFormat: string;
+  sizeBytes: number;
+  virtualSizeBytes: number;
+  sha256: string;
+  properties: Record<string, string>;
+}
+
+export interface InstanceFault {
+  /** gRPC status name, e.g. RESOURCE_EXHAUSTED. */
+  code: string;
+  message: string;
+  details?: string;
+}
+
+export interface InstanceRecord {
+  id: string;
+  name: string;
+  projectId: string;
+  userId: string;
+  flavor: FlavorRecord;
+  image: InstanceImage;
+  requestedNetworks: RequestedNetwork[];
+  ports: InstancePort[];
+  vmState: VmState;
+  taskState: TaskState | null;
+  powerState: PowerState;
+  /** Host holding the instance's allocation ('' before placement). */
+  hostId: string;
+  availabilityZone: string;
+  metadata: Record<string, string>;
+  tags: string[];
+  fault?: InstanceFault;
+  haEnabled: boolean;
+  restartPriority: string;
+  reservationId: string;
+  /** The create's idempotency key, if any (its Redis key is removed with the last instance). */
+  clientToken?: string;
+  keyName: string;
+  userData: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  launchedAtMs?: number;
+  /** When the current task_state was entered (resync finds stuck tasks). */
+  taskStartedAtMs: number;
+  /** Request id of the action in progress (instance actions log). */
+  actionRequestId?: string;
+  /** Ports/claim still to be released after a failed build (retried by the worker). */
+  pendingCleanup?: boolean;
+}

@@ -1,0 +1,98 @@
+import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { Keys } from './keys';
+
+/** Resources one instance consumes on a host (Placement's VCPU, MEMORY_MB, DISK_GB). */
+export interface ResourceRequest {
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+}
+
+/** Outcome of a claim: ok, or which resource class did not fit (or the host is gone). */
+export type ClaimResult = { ok: true } | { ok: false; reason: 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
+
+// KEYS[1]=host hash, KEYS[2]=usage hash, KEYS[3]=allocations hash
+// ARGV[1]=instance id, ARGV[2]=vcpus, ARGV[3]=ram_mb, ARGV[4]=disk_gb
+// Placement's capacity check per class: (total - reserved) * allocation_ratio - used >= requested.
+// Idempotent: an instance already allocated here succeeds without consuming twice.
+const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no_host' end
+if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'ok' end
+local classes = {
+  {'vcpus', 'vcpus_total', 'vcpus_reserved', 'cpu_allocation_ratio', tonumber(ARGV[2])},
+  {'ram_mb', 'ram_mb_total', 'ram_mb_reserved', 'ram_allocation_ratio', tonumber(ARGV[3])},
+  {'disk_gb', 'disk_gb_total', 'disk_gb_reserved', 'disk_allocation_ratio', tonumber(ARGV[4])},
+}
+for _, c in ipairs(classes) do
+  local total = tonumber(redis.call('HGET', KEYS[1], c[2]) or '0')
+  local reserved = tonumber(redis.call('HGET', KEYS[1], c[3]) or '0')
+  local ratio = tonumber(redis.call('HGET', KEYS[1], c[4]) or '1')
+  local used = tonumber(redis.call('HGET', KEYS[2], c[1]) or '0')
+  if (total - reserved) * ratio - used < c[5] then return c[1] end
+end
+for _, c in ipairs(classes) do redis.call('HINCRBY', KEYS[2], c[1], c[5]) end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. ',' .. ARGV[3] .. ',' .. ARGV[4])
+return 'ok'
+`;
+
+// KEYS[1]=usage hash, KEYS[2]=allocations hash; ARGV[1]=instance id. Idempotent: 0 when nothing held.
+const RELEASE = `
+local a = redis.call('HGET', KEYS[2], ARGV[1])
+if not a then return 0 end
+local v, r, d = string.match(a, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+redis.call('HINCRBY', KEYS[1], 'vcpus', -tonumber(v))
+redis.call('HINCRBY', KEYS[1], 'ram_mb', -tonumber(r))
+redis.call('HINCRBY', KEYS[1], 'disk_gb', -tonumber(d))
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** Totals a host has allocated, and per instance. */
+export interface HostAllocations {
+  vcpus: number;
+  ramMb: number;
+  diskGb: number;
+  byInstance: Map<string, ResourceRequest>;
+}
+
+/**
+ * Placement-style allocations per host: `host:<id>:usage` (sums) and `host:<id>:allocations`
+ * (instance -> amounts), changed only by two Lua scripts so check-and-consume is atomic across
+ * controller replicas.
+ */
+export class AllocationStore {
+  private readonly claimScript: LuaScript;
+  private readonly releaseScript: LuaScript;
+
+  constructor(private readonly redis: Redis) {
+    this.claimScript = defineLuaScript(redis, CLAIM);
+    this.releaseScript = defineLuaScript(redis, RELEASE);
+  }
+
+  /** Claims `req` for `instanceId` on `hostId` if it fits under the host's ratios (atomic, idempotent). */
+  async claim(hostId: string, instanceId: string, req: ResourceRequest): Promise<ClaimResult> {
+    const r = String(
+      await this.claimScript(
+        [Keys.host(hostId), Keys.hostUsage(hostId), Keys.hostAllocations(hostId)],
+        [instanceId, req.vcpus, req.ramMb, req.diskGb],
+      ),
+    );
+    return r === 'ok' ? { ok: true } : { ok: false, reason: r as 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
+  }
+
+  /** Removes the instance's allocation on `hostId`; true when there was one. Idempotent. */
+  async release(hostId: string, instanceId: string): Promise<boolean> {
+    if (!hostId) return false;
+    return Number(await this.releaseScript([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId])) === 1;
+  }
+
+  async get(hostId: string): Promise<HostAllocations> {
+    const [usage, allocs] = await Promise.all([this.redis.hgetall(Keys.hostUsage(hostId)), this.redis.hgetall(Keys.hostAllocations(hostId))]);
+    const byInstance = new Map<string, ResourceRequest>();
+    for (const [id, v] of Object.entries(allocs)) {
+      const [vcpus, ramMb, diskGb] = v.split(',').map(Number);
+      byInstance.set(id, { vcpus, ramMb, diskGb });
+    }
+    return { vcpus: Number(usage.vcpus ?? 0), ramMb: Number(usage.ram_mb ?? 0), diskGb: Number(usage.disk_gb ?? 0), byInstance };
+  }
+}

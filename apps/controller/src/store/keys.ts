@@ -1,0 +1,24 @@
+import { keyspace } from '@minicloud/platform-state';
+
+const k = keyspace('controller');
+
+/** Every Redis key the controller owns (`mc:controller:*`). */
+export const Keys = {
+  flavor: (id: string) => k('flavor', id),
+  flavorByName: (name: string) => k('flavor_name', name),
+  flavors: () => k('flavors'),
+  host: (hostId: string) => k('host', hostId),
+  hostEpoch: (hostId: string) => k('host', hostId, 'epoch'),
+  /** Hash {vcpus, ram_mb, disk_gb}: sum of the host's claims. */
+  hostUsage: (hostId: string) => k('host', hostId, 'usage'),
+  /** Hash instance_id -> "vcpus,ram_mb,disk_gb": the host's claims (Placement allocations). */
+  hostAllocations: (hostId: string) => k('host', hostId, 'allocations'),
+  hosts: () => k('hosts'),
+  instance: (id: string) => k('instance', id),
+  instanceActions: (id: string) => k('instance', id, 'actions'),
+  instances: () => k('instances'),
+  projectInstances: (projectId: string) => k('project', projectId, 'instances'),
+  reservation: (reservationId: string) => k('reservation', reservationId),
+  clientToken: (projectId: string, token: string) => k('client_token', projectId, token),
+  leader: () => k('leader'),
+};

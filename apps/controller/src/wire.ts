@@ -1,0 +1,152 @@
+import { defaultScheduler } from '@minicloud/domain-scheduler';
+import { events } from '@minicloud/proto';
+import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { ServiceRegistration } from '@minicloud/platform-grpc';
+import { LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
+import type { Logger } from '@minicloud/platform-logging';
+import type { Registry } from '@minicloud/platform-metrics';
+import type { Redis } from '@minicloud/platform-state';
+import { computeService } from './api/compute-service';
+import { hostRegistryService } from './api/host-registry-service';
+import type { ControllerConfig } from './config';
+import { createControllerMetrics } from './metrics';
+import { Peers, type PeerCredentials } from './peers';
+import { AllocationStore } from './store/allocation-store';
+import { FlavorStore } from './store/flavor-store';
+import { HostStore } from './store/host-store';
+import { InstanceStore } from './store/instance-store';
+import { Keys } from './store/keys';
+import { Conductor } from './workers/conductor';
+import { HostMonitor } from './workers/host-monitor';
+import { Placement } from './workers/placement';
+import { KeyedWorkQueue } from './workers/work-queue';
+
+/** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
+export const POWER_REPORT_CONSUMER = 'controller-power-state';
+
+export interface ControllerInputs {
+  config: ControllerConfig;
+  redis: Redis;
+  bus: Bus;
+  logger: Logger;
+  registry: Registry;
+  credentials: PeerCredentials;
+  nowMs?: () => number;
+  /** Random source for the scheduler's subset pick (default Math.random). */
+  rng?: () => number;
+}
+
+export interface Controller {
+  services: ServiceRegistration[];
+  runnables: Runnable[];
+  /** Run after the runnables stopped. */
+  close(): Promise<void>;
+  stores: { flavors: FlavorStore; hosts: HostStore; instances: InstanceStore; allocations: AllocationStore };
+  queue: KeyedWorkQueue;
+}
+
+/**
+ * Builds the controller from its adapters (the part main.ts and integration tests share): stores,
+ * scheduler + placement, conductor and its work queue, heartbeat monitor, the power-report consumer,
+ * leader-only loops (host liveness, resync of instances stuck in a task_state) and both gRPC services.
+ */
+export function createController(inp: ControllerInputs): Controller {
+  const { config, redis, bus, logger } = inp;
+  const nowMs = inp.nowMs ?? (() => Date.now());
+  const flavors = new FlavorStore(redis);
+  const hosts = new HostStore(redis);
+  const instances = new InstanceStore(redis);
+  const allocations = new AllocationStore(redis);
+  const metrics = createControllerMetrics(inp.registry, { instances, hosts, allocations });
+  const peers = new Peers(inp.credentials, { agentDeadlineMs: config.AGENT_DEADLINE_MS });
+  const monitor = new HostMonitor({ hosts, bus, logger, nowMs, downAfterMs: config.HOST_DOWN_AFTER_MS });
+  const placement = new Placement({
+    hosts,
+    allocations,
+    scheduler: defaultScheduler({ rng: inp.rng ?? Math.random, hostSubsetSize: config.SCHEDULER_HOST_SUBSET_SIZE }),
+    logger,
+    downAfterMs: config.HOST_DOWN_AFTER_MS,
+    rounds: config.SCHEDULER_CLAIM_ROUNDS,
+    nowMs,
+    lastHeartbeatAtMs: (id) => monitor.lastHeartbeatAtMs(id),
+  });
+  const conductor = new Conductor({
+    instances,
+    hosts,
+    allocations,
+    peers,
+    bus,
+    metrics,
+    logger,
+    nowMs,
+    taskTimeoutMs: config.RESYNC_STUCK_AFTER_MS * 4,
+    shutdownTimeoutSeconds: 60,
+  });
+  const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
+  const elector = new LeaderElector(redis, { key: Keys.leader(), ttlMs: config.LEADER_TTL_MS, logger });
+  const onError = (name: string) => (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e, loop: name }, 'loop tick failed');
+
+  let firstResync = true;
+  const resync = async () => {
+    const now = nowMs();
+    for (const r of await instances.list()) {
+      const busy = r.taskState !== null || r.pendingCleanup;
+      if (busy && (firstResync || now - r.updatedAtMs > config.RESYNC_STUCK_AFTER_MS)) queue.enqueue(r.id);
+    }
+    firstResync = false;
+  };
+
+  const heartbeats: Runnable = {
+    name: 'heartbeat-subscription',
+    async start(signal) {
+      const unsubscribe = monitor.subscribe();
+      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      unsubscribe();
+    },
+  };
+  const reports: Runnable = {
+    name: 'power-report-consumer',
+    async start(signal) {
+      const consumer = await bus.consumeEvents({
+        durable: POWER_REPORT_CONSUMER,
+        filterSubject: Subjects.powerStateReported,
+        type: events.InstancePowerStateReported,
+        handler: (ev) => conductor.handlePowerReport(ev),
+        ackWaitMs: 30_000,
+      });
+      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      await consumer.stop();
+    },
+  };
+
+  return {
+    services: [
+      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs }),
+      hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
+    ],
+    runnables: [
+      queue,
+      heartbeats,
+      reports,
+      periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
+      elector,
+      leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => monitor.evaluate(), onError('host-liveness'))),
+      leaderOnly(
+        elector,
+        periodic(
+          'instance-resync',
+          config.RESYNC_INTERVAL_MS,
+          async () => {
+            await resync();
+          },
+          onError('instance-resync'),
+        ),
+      ),
+    ],
+    async close() {
+      peers.close();
+    },
+    stores: { flavors, hosts, instances, allocations },
+    queue,
+  };
+}

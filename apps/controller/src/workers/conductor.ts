@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
+import { compute, events, type agent } from '@minicloud/proto';
+import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { DeepPartial } from '@minicloud/platform-grpc';
+import type { Logger } from '@minicloud/platform-logging';
+import type { InstancePort, InstanceRecord } from '../domain/instance';
+import { ruleForTaskState, type PowerActionRule } from '../domain/server-actions';
+import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
+import type { ControllerMetrics } from '../metrics';
+import type { Peers } from '../peers';
+import type { AllocationStore } from '../store/allocation-store';
+import type { HostRecord, HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+
+export interface ConductorDeps {
+  instances: InstanceStore;
+  hosts: HostStore;
+  allocations: AllocationStore;
+  peers: Peers;
+  bus: Bus;
+  metrics: ControllerMetrics;
+  logger: Logger;
+  nowMs: () => number;
+  /** A task failing only with transient errors (agent/network unreachable) gives up after this long. */
+  taskTimeoutMs: number;
+  shutdownTimeoutSeconds: number;
+}
+
+const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
+
+/** True for errors worth retrying: unreachable peers, deadlines, an agent's stale_epoch (it re-registers). */
+export function isTransient(e: unknown): boolean {
+  if (!isMinicloudError(e)) return true;
+  return TRANSIENT.has(e.code) || e.reason === 'stale_epoch';
+}
+
+function faultOf(e: unknown): { code: string; message: string } {
+  return isMinicloudError(e) ? { code: (e as MinicloudError).code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+/**
+ * The conductor role: a level-triggered reconciler per instance. `reconcile(id)` re-reads the
+ * instance and continues from its task_state (networking -> spawning -> waits for the agent's report;
+ * a power action; deleting), so it resumes after a controller restart; every step is idempotent
+ * (ports are found by device_id before creating, agent commands are idempotent, claims and releases
+ * are idempotent Lua). Agent reports complete builds and actions through `handlePowerReport`.
+ */
+export class Conductor {
+  constructor(private readonly d: ConductorDeps) {}
+
+  /** Worker entry point. @returns ms to requeue after, or nothing */
+  async reconcile(id: string): Promise<number | void> {
+    const r = await this.d.instances.find(id);
+    if (!r) return;
+    if (r.taskState === 'deleting') return this.deleteInstance(r);
+    if (r.pendingCleanup) return this.cleanupAfterFailure(r);
+    try {
+      if (r.taskState === 'networking') await this.allocateNetwork(r);
+      else if (r.taskState === 'spawning') await this.spawn(r);
+      else {
+        const rule = ruleForTaskState(r.taskState);
+        if (rule) await this.runPowerAction(r, rule);
+      }
+    } catch (e) {
+      const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
+      if (isTransient(e) && !timedOut) throw e;
+      if (r.vmState === 'building') await this.failBuild(r.id, e);
+      else await this.failAction(r.id, e);
+    }
+  }
+
+  // ---- build ----
+
+  private async allocateNetwork(r: InstanceRecord): Promise<void> {
+    const net = await this.d.peers.network();
+    const existing = (await net.listPorts({ deviceId: r.id })).ports;
+    const used = new Set<string>();
+    const deviceOwner = `compute:${r.availabilityZone}`;
+    const ports: InstancePort[] = [];
+    for (const rn of r.requestedNetworks) {
+      let port = existing.find((p) => p.networkId === rn.networkId && !used.has(p.id));
+      if (!port) {
+        port = (
+          await net.createPort({
+            networkId: rn.networkId,
+            projectId: r.projectId,
+            deviceId: r.id,
+            deviceOwner,
+            fixedIps: rn.fixedIp ? [{ ipAddress: rn.fixedIp }] : [],
+          })
+        ).port!;
+      }
+      used.add(port.id);
+      const bound = (await net.bindPort({ portId: port.id, hostId: r.hostId, deviceId: r.id, deviceOwner })).port ?? port;
+      ports.push({
+        portId: bound.id,
+        networkId: rn.networkId,
+        networkName: rn.networkName,
+        macAddress: bound.macAddress,
+        ipAddresses: bound.fixedIps.map((f) => f.ipAddress),
+        segmentationId: rn.segmentationId,
+        mtu: rn.mtu,
+      });
+    }
+    const next = await this.transition(r.id, (cur) => {
+      if (cur.taskState !== 'networking') return undefined;
+      return { ...cur, ports, taskState: 'spawning', taskStartedAtMs: this.d.nowMs() };
+    });
+    if (next?.taskState === 'spawning') await this.spawn(next);
+  }
+
+  private async spawn(r: InstanceRecord): Promise<void> {
+    const host = await this.requireHost(r.hostId);
+    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand({
+      hostId: host.hostId,
+      epoch: host.epoch,
+      instanceId: r.id,
+      requestId: r.actionRequestId ?? randomUUID(),
+      spawn: { spec: this.instanceSpec(r) },
+    });
+    // A report may have been missed: the runtime says it already runs.
+    if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
+  }
+
+  private instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec> {
+    const specs = r.flavor.extraSpecs;
+    return {
+      instanceId: r.id,
+      name: r.name,
+      projectId: r.projectId,
+      flavor: flavorToProto(r.flavor),
+      image: { imageId: r.image.id, diskFormat: r.image.diskFormat, sizeBytes: r.image.sizeBytes, virtualSizeBytes: r.image.virtualSizeBytes, sha256: r.image.sha256 },
+      ports: r.ports.map((p) => ({ portId: p.portId, networkId: p.networkId, segmentationId: p.segmentationId, macAddress: p.macAddress, ipAddresses: p.ipAddresses, mtu: p.mtu })),
+      metadata: r.metadata,
+      workload: { model: r.metadata['minicloud:workload'] ?? specs['minicloud:workload'] ?? 'idle' },
+      cpuShares: Number(specs['quota:cpu_shares'] ?? 0) || 0,
+      cpuReservationMhz: Number(specs['quota:cpu_reservation_mhz'] ?? 0) || 0,
+      cpuLimitMhz: Number(specs['quota:cpu_limit'] ?? 0) || 0,
+    };
+  }
+
+  private async markSpawned(id: string): Promise<void> {
+    const now = this.d.nowMs();
+    const next = await this.transition(id, (cur) => {
+      if (cur.vmState !== 'building' || cur.taskState === 'deleting') return undefined;
+      return { ...cur, vmState: 'active', taskState: null, powerState: 'running', launchedAtMs: now, fault: undefined, taskStartedAtMs: now };
+    });
+    if (next?.vmState === 'active' && next.launchedAtMs === now) {
+      this.d.metrics.bootSeconds.observe((now - next.createdAtMs) / 1000);
+      if (next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Success', '', now);
+    }
+  }
+
+  /** Build failed: ERROR with a fault, then ports deleted and claim released (retried until done). */
+  async failBuild(id: string, e: unknown): Promise<void> {
+    const fault = faultOf(e);
+    this.d.logger.warn({ instance_id: id, fault }, 'build failed');
+    const next = await this.transition(id, (cur) => {
+      if (cur.vmState !== 'building' || cur.taskState === 'deleting') return undefined;
+      return { ...cur, vmState: 'error', taskState: null, powerState: 'nostate', fault, pendingCleanup: true, taskStartedAtMs: this.d.nowMs() };
+    });
+    if (!next || next.vmState !== 'error') return;
+    if (next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Error', fault.message, this.d.nowMs());
+    await this.cleanupAfterFailure(next);
+  }
+
+  private async cleanupAfterFailure(r: InstanceRecord): Promise<void> {
+    await this.releaseResources(r);
+    await this.d.instances.update(r.id, (cur) => (cur.pendingCleanup ? { ...cur, pendingCleanup: false, ports: [] } : undefined), this.d.nowMs());
+  }
+
+  /** Deletes the instance's ports (by record and by device_id) and releases its claim. Idempotent. */
+  private async releaseResources(r: InstanceRecord): Promise<void> {
+    const net = await this.d.peers.network();
+    const ids = new Set(r.ports.map((p) => p.portId));
+    for (const p of (await net.listPorts({ deviceId: r.id })).ports) ids.add(p.id);
+    for (const portId of ids) {
+      try {
+        await net.deletePort({ portId });
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+    }
+    await this.d.allocations.release(r.hostId, r.id);
+  }
+
+  // ---- power actions ----
+
+  private async runPowerAction(r: InstanceRecord, rule: PowerActionRule): Promise<void> {
+    const host = await this.requireHost(r.hostId);
+    const command: DeepPartial<agent.ExecuteCommandRequest> = {
+      hostId: host.hostId,
+      epoch: host.epoch,
+      instanceId: r.id,
+      requestId: r.actionRequestId ?? randomUUID(),
+    };
+    if (rule.command === 'powerOff') command.powerOff = { timeoutSeconds: this.d.shutdownTimeoutSeconds };
+    else if (rule.command === 'reboot') command.reboot = { hard: rule.taskState === 'rebooting_hard' };
+    else command[rule.command] = {};
+    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand(command);
+    if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
+  }
+
+  private async completeAction(id: string, rule: PowerActionRule): Promise<void> {
+    const next = await this.transition(id, (cur) => {
+      if (cur.taskState !== rule.taskState) return undefined;
+      return { ...cur, vmState: rule.toVmState, taskState: null, powerState: rule.toPowerState, taskStartedAtMs: this.d.nowMs() };
+    });
+    if (next && next.taskState === null && next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Success', '', this.d.nowMs());
+  }
+
+  /** A power action the agent refused: task_state back to none, vm_state unchanged, action logged as Error. */
+  private async failAction(id: string, e: unknown): Promise<void> {
+    const fault = faultOf(e);
+    const before = await this.d.instances.find(id);
+    const next = await this.transition(id, (cur) => (ruleForTaskState(cur.taskState) ? { ...cur, taskState: null, taskStartedAtMs: this.d.nowMs() } : undefined));
+    if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
+  }
+
+  // ---- delete ----
+
+  private async deleteInstance(r: InstanceRecord): Promise<void> {
+    if (r.hostId) {
+      const host = await this.d.hosts.find(r.hostId);
+      if (host) {
+        try {
+          await this.d.peers.agent(host.agentEndpoint).executeCommand({
+            hostId: host.hostId,
+            epoch: host.epoch,
+            instanceId: r.id,
+            requestId: r.actionRequestId ?? randomUUID(),
+            destroy: {},
+          });
+        } catch (e) {
+          // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
+          const hostDown = host.state === 'down';
+          if (!(e instanceof NotFoundError) && !(hostDown && isTransient(e))) throw e;
+        }
+      }
+    }
+    await this.releaseResources(r);
+    await this.publish({ ...r, vmState: 'deleted', taskState: null, powerState: 'nostate' }, r.vmState);
+    await this.d.instances.remove(r);
+  }
+
+  // ---- agent reports ----
+
+  /**
+   * Applies an agent's power-state report: ignored when its epoch is older than the host's (fenced)
+   * or the instance is not (or no longer) on that host. spawned -> ACTIVE; spawn_failed -> ERROR +
+   * cleanup; a report completing the action in progress -> that action's target states; anything else
+   * updates power_state only.
+   */
+  async handlePowerReport(ev: events.InstancePowerStateReported): Promise<void> {
+    const epoch = await this.d.hosts.epoch(ev.hostId);
+    if (ev.epoch < epoch) {
+      this.d.logger.info({ host_id: ev.hostId, instance_id: ev.instanceId, epoch: ev.epoch, current_epoch: epoch }, 'stale report ignored');
+      return;
+    }
+    const r = await this.d.instances.find(ev.instanceId);
+    if (!r || r.hostId !== ev.hostId || r.taskState === 'deleting') return;
+    if (ev.reason === 'spawned') return this.markSpawned(r.id);
+    if (ev.reason === 'spawn_failed') {
+      return this.failBuild(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));
+    }
+    const rule = ruleForTaskState(r.taskState);
+    if (rule && rule.completedBy === ev.reason) return this.completeAction(r.id, rule);
+    const power = powerStateFromProto(ev.powerState);
+    await this.transition(r.id, (cur) => (cur.powerState === power ? undefined : { ...cur, powerState: power }));
+  }
+
+  // ---- helpers ----
+
+  private async requireHost(hostId: string): Promise<HostRecord> {
+    const host = await this.d.hosts.find(hostId);
+    if (!host) throw new NotFoundError('host', hostId);
+    return host;
+  }
+
+  /** CAS update + InstanceStateChanged when any of the three states changed. */
+  async transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined> {
+    let old: InstanceRecord | undefined;
+    const next = await this.d.instances.update(
+      id,
+      (cur) => {
+        old = cur;
+        return mutate(cur);
+      },
+      this.d.nowMs(),
+    );
+    if (next && old && (old.vmState !== next.vmState || old.taskState !== next.taskState || old.powerState !== next.powerState)) {
+      await this.publish(next, old.vmState);
+    }
+    return next;
+  }
+
+  /** Publishes events.InstanceStateChanged (a hint: consumers re-read). */
+  async publish(r: InstanceRecord, oldVmState: InstanceRecord['vmState']): Promise<void> {
+    await this.d.bus.publishEvent(Subjects.instanceStateChanged, events.InstanceStateChanged, {
+      meta: { eventId: randomUUID(), occurredAt: new Date(this.d.nowMs()), source: 'controller' },
+      instanceId: r.id,
+      projectId: r.projectId,
+      hostId: r.hostId,
+      vmState: vmStateToProto(r.vmState),
+      taskState: taskStateToProto(r.taskState),
+      powerState: powerStateToProto(r.powerState),
+      oldVmState: vmStateToProto(oldVmState),
+    });
+  }
+}

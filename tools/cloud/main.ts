@@ -27,6 +27,7 @@ interface Options {
   keepState: boolean;
   exitWhenReady: boolean;
   timeScale: string;
+  hostProfile: string;
 }
 
 /** What `<state-dir>/cloud.json` holds: how to reach (and kill) every part of the running cloud. */
@@ -51,7 +52,12 @@ async function main() {
     .option('--log-level <level>', 'service log level', 'info')
     .option('--keep-state', 'keep Redis/NATS data of a previous run (default: start fresh)', false)
     .option('--exit-when-ready', 'shut down as soon as the cloud is up and seeded (timing, smoke tests)', false)
-    .option('--time-scale <x>', 'simulated time runs x times faster than real time', '1');
+    .option('--time-scale <x>', 'simulated time runs x times faster than real time', '1')
+    .option(
+      '--host-profile <name>',
+      'host profile of every agent (libs/domain/hypervisor host-profile catalog), or "mixed" to rotate through the catalog',
+      'std-2s32c-256g',
+    );
   program.parse();
   const opts = program.opts<Options>();
   const t0 = Date.now();
@@ -81,8 +87,8 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const redisUrl = process.env.REDIS_URL ?? (await startAndTrack(infra, () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? 0 : basePort + 379))).url;
-    const natsUrl = process.env.NATS_URL ?? (await startAndTrack(infra, () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? 0 : basePort + 422))).url;
+    const redisUrl = process.env.REDIS_URL ?? (await startAndTrack(infra, async () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? await freePort() : basePort + 379))).url;
+    const natsUrl = process.env.NATS_URL ?? (await startAndTrack(infra, async () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? await freePort() : basePort + 422))).url;
     const servicePassword = randomBytes(18).toString('base64url');
     const common = {
       REDIS_URL: redisUrl,
@@ -123,7 +129,7 @@ async function main() {
         ...withIdentity,
         HOST_ID: hostId,
         AGENT_HOSTS: String(hostsPerAgent),
-        HOST_PROFILE_INDEX: String(i - 1),
+        ...(opts.hostProfile === 'mixed' ? { HOST_PROFILE_INDEX: String(i - 1) } : { HOST_PROFILE: opts.hostProfile }),
         TUNNEL_IP: `127.0.1.${i}`,
         AGENT_STATE_DIR: path.join(stateDir, 'agents', hostId),
       });
@@ -178,12 +184,17 @@ async function startAndTrack(infra: LocalServer[], start: () => Promise<LocalSer
   return s;
 }
 
+/** A cli-table3 table, coloured only on a terminal. */
+function table(head: string[]) {
+  return new Table({ head, style: process.stdout.isTTY ? undefined : { head: [], border: [] } });
+}
+
 async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: CloudManifest, demo?: DemoResult) {
-  const svc = new Table({ head: ['Process', 'PID', 'gRPC', 'Metrics', 'Log'] });
+  const svc = table(['Process', 'PID', 'gRPC', 'Metrics', 'Log']);
   for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address, `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
   console.log(svc.toString());
   const hosts = await admin.compute.listHosts({});
-  const ht = new Table({ head: ['Host', 'State', 'vCPUs used/total', 'RAM MB used/total', 'VMs', 'Epoch'] });
+  const ht = table(['Host', 'State', 'vCPUs used/total', 'RAM MB used/total', 'VMs', 'Epoch']);
   for (const h of hosts.hosts) {
     ht.push([
       h.id,
@@ -196,7 +207,7 @@ async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: 
   }
   console.log(ht.toString());
   if (demo) {
-    const st = new Table({ head: ['Server', 'Status', 'Host', 'Addresses'] });
+    const st = table(['Server', 'Status', 'Host', 'Addresses']);
     const res = await admin.compute.listServers({ allProjects: true });
     for (const s of res.servers) st.push([s.name, s.status, s.hostId, s.addresses.map((a) => a.ipAddress).join(', ')]);
     console.log(st.toString());

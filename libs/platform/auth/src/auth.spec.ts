@@ -60,3 +60,37 @@ describe('tokens', () => {
     expect(expandRoles(['admin']).sort()).toEqual(['admin', 'member', 'reader']);
   });
 });
+
+describe('key fetching', () => {
+  it('shares one fetch between concurrent verifications of a new key id', async () => {
+    const now = Date.now();
+    const key = await generateSigningKey(now);
+    let fetches = 0;
+    const verifier = createTokenVerifier({
+      keys: async () => {
+        fetches++;
+        await new Promise((r) => setImmediate(r));
+        return [{ kid: key.kid, jwk: key.publicJwk }];
+      },
+      revocations: new RevocationList(),
+      nowMs: () => now,
+    });
+    const { token } = await signToken(key, claims, { nowMs: now, ttlSeconds: 60 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => verifier.verify(token)));
+    expect(results.every((r) => r.userId === 'u1')).toBe(true);
+    expect(fetches).toBe(1);
+  });
+
+  it('says UNAVAILABLE, not UNAUTHENTICATED, when identity cannot be reached', async () => {
+    const key = await generateSigningKey(Date.now());
+    const verifier = createTokenVerifier({
+      keys: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+      revocations: new RevocationList(),
+      nowMs: () => Date.now(),
+    });
+    const { token } = await signToken(key, claims, { nowMs: Date.now(), ttlSeconds: 60 });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

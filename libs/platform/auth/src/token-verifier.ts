@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK, type KeyLike } from 'jose';
-import { UnauthenticatedError } from '@minicloud/domain-errors';
+import { UnauthenticatedError, UnavailableError } from '@minicloud/domain-errors';
 import type { AuthContext } from './auth-context';
 import { TOKEN_ALG, TOKEN_ISSUER } from './token-signer';
 
@@ -54,13 +54,23 @@ export function createTokenVerifier(opts: {
 }): TokenVerifier {
   const cache = new Map<string, KeyLike | Uint8Array>();
   let lastFetchMs = -Infinity;
+  let inflight: Promise<void> | undefined;
+  // Concurrent verifications of a token with a new kid share one fetch; a fetch that did not find a
+  // kid is not repeated for minRefetchIntervalMs (a flood of forged kids costs one fetch a second).
   const refetch = async () => {
-    const now = opts.nowMs();
-    if (now - lastFetchMs < (opts.minRefetchIntervalMs ?? 1000)) return;
-    lastFetchMs = now;
-    for (const { kid, jwk } of await opts.keys()) {
-      if (!cache.has(kid)) cache.set(kid, await importJWK(jwk, TOKEN_ALG));
-    }
+    if (inflight) return inflight;
+    if (opts.nowMs() - lastFetchMs < (opts.minRefetchIntervalMs ?? 1000)) return;
+    inflight = (async () => {
+      try {
+        for (const { kid, jwk } of await opts.keys()) {
+          if (!cache.has(kid)) cache.set(kid, await importJWK(jwk, TOKEN_ALG));
+        }
+        lastFetchMs = opts.nowMs();
+      } finally {
+        inflight = undefined;
+      }
+    })();
+    return inflight;
   };
   return {
     async verify(token: string): Promise<AuthContext> {
@@ -71,7 +81,13 @@ export function createTokenVerifier(opts: {
         throw new UnauthenticatedError('malformed token');
       }
       if (!kid) throw new UnauthenticatedError('token has no key id');
-      if (!cache.has(kid)) await refetch();
+      if (!cache.has(kid)) {
+        try {
+          await refetch();
+        } catch {
+          throw new UnavailableError('cannot fetch the token signing keys from identity');
+        }
+      }
       const key = cache.get(kid);
       if (!key) throw new UnauthenticatedError('token signed by an unknown key');
       let payload;

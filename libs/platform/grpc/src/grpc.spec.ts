@@ -51,7 +51,9 @@ describe('gRPC server and client', () => {
               return { image: { id, sizeBytes: Buffer.concat(chunks).length } };
             },
             downloadImage: async function* (req) {
-              const data = images.get(req.imageId) ?? Buffer.alloc(0);
+              const data = images.get(req.imageId);
+              if (!data) throw new NotFoundError('image', req.imageId);
+              yield { chunk: data.subarray(0, 1) };
               for (let i = 0; i < data.length; i += 4) yield { chunk: data.subarray(i, i + 4) };
             },
             listImages: async () => ({ images: [] }),
@@ -98,8 +100,19 @@ describe('gRPC server and client', () => {
     expect(up.image?.sizeBytes).toBe(11);
     const parts: Buffer[] = [];
     for await (const m of c.downloadImage({ imageId: 'i1' })) parts.push(Buffer.from(m.chunk));
-    expect(Buffer.concat(parts).toString()).toBe('hello world');
-    expect(parts.length).toBe(3);
+    expect(Buffer.concat(parts).toString()).toBe('hhello world');
+    expect(parts.length).toBe(4);
+    c.close();
+  });
+
+  it('ends a server stream with the typed error at once (not at the deadline)', async () => {
+    const c = createServiceClient(image.ImageServiceService, server.address, { token: () => token, deadlineMs: 5000 });
+    const started = Date.now();
+    const read = async () => {
+      for await (const _ of c.downloadImage({ imageId: 'missing' })) void _;
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'NOT_FOUND', resourceType: 'image', resourceId: 'missing' });
+    expect(Date.now() - started).toBeLessThan(2000);
     c.close();
   });
 

@@ -211,7 +211,7 @@ function wrapMethod(
             observe(start, status.OK);
             call.end();
           },
-          (err) => call.destroy(fail(err, start, ctx) as unknown as Error),
+          (err) => call.emit('error', fail(err, start, ctx)),
         );
     }) as never;
   }
@@ -228,7 +228,7 @@ function wrapMethod(
           observe(start, status.OK);
           call.end();
         },
-        (err) => call.destroy(fail(err, start, ctx) as unknown as Error),
+        (err) => call.emit('error', fail(err, start, ctx)),
       );
   }) as never;
 }

@@ -1,9 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
-import type { AllocationStore } from './store/allocation-store';
-import type { HostStore } from './store/host-store';
+import type { AllocationStore, HostAllocations } from './store/allocation-store';
+import type { HostRecord, HostStore } from './store/host-store';
 import type { InstanceStore } from './store/instance-store';
 
 /** The controller's metrics; gauges are computed from Redis at scrape time, so every replica reports the same. */
+interface HostSnapshot {
+  host: HostRecord;
+  alloc: HostAllocations;
+}
+
 export interface ControllerMetrics {
   placementSeconds: Histogram<string>;
   noValidHost: Counter<string>;
@@ -27,18 +32,23 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       for (const r of await stores.instances.list()) this.inc({ vm_state: r.vmState });
     },
   });
-  const hostGauges = (['vcpus', 'ram_mb', 'disk_gb'] as const).map(
-    (kind) =>
-      [
-        kind,
-        new Gauge({
-          name: `minicloud_compute_host_${kind}`,
-          help: `Host ${kind}: capacity ((total - reserved) * allocation ratio) and allocated (sum of claims).`,
-          labelNames: ['host_id', 'kind'],
-          registers: [registry],
-        }),
-      ] as const,
-  );
+  // One Redis read per scrape feeds every host gauge: prom-client collects the metrics of a registry
+  // concurrently, so each gauge awaits the same snapshot in its own collect().
+  let snapshot: { at: number; hosts: Promise<HostSnapshot[]> } | undefined;
+  const hostSnapshot = () => {
+    const now = Date.now();
+    if (!snapshot || now - snapshot.at > 250) {
+      snapshot = {
+        at: now,
+        hosts: (async () => {
+          const out: HostSnapshot[] = [];
+          for (const h of await stores.hosts.list()) out.push({ host: h, alloc: await stores.allocations.get(h.hostId) });
+          return out;
+        })(),
+      };
+    }
+    return snapshot.hosts;
+  };
   new Gauge({
     name: 'minicloud_compute_hosts',
     help: 'Registered hosts by state.',
@@ -46,21 +56,30 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [, g] of hostGauges) g.reset();
-      for (const h of await stores.hosts.list()) {
-        this.inc({ state: h.state });
-        const a = await stores.allocations.get(h.hostId);
-        const set = (kind: string, capacity: number, allocated: number) => {
-          const g = hostGauges.find(([k]) => k === kind)![1];
-          g.set({ host_id: h.hostId, kind: 'capacity' }, capacity);
-          g.set({ host_id: h.hostId, kind: 'allocated' }, allocated);
-        };
-        set('vcpus', h.vcpusTotal * h.cpuAllocationRatio, a.vcpus);
-        set('ram_mb', (h.ramMbTotal - h.ramMbReserved) * h.ramAllocationRatio, a.ramMb);
-        set('disk_gb', h.diskGbTotal * h.diskAllocationRatio, a.diskGb);
-      }
+      for (const { host } of await hostSnapshot()) this.inc({ state: host.state });
     },
   });
+  const resources = {
+    vcpus: (h: HostRecord) => h.vcpusTotal * h.cpuAllocationRatio,
+    ram_mb: (h: HostRecord) => (h.ramMbTotal - h.ramMbReserved) * h.ramAllocationRatio,
+    disk_gb: (h: HostRecord) => h.diskGbTotal * h.diskAllocationRatio,
+  };
+  const allocated = { vcpus: (a: HostAllocations) => a.vcpus, ram_mb: (a: HostAllocations) => a.ramMb, disk_gb: (a: HostAllocations) => a.diskGb };
+  for (const kind of ['vcpus', 'ram_mb', 'disk_gb'] as const) {
+    new Gauge({
+      name: `minicloud_compute_host_${kind}`,
+      help: `Host ${kind}: capacity ((total - reserved) * allocation ratio) and allocated (sum of claims).`,
+      labelNames: ['host_id', 'kind'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { host, alloc } of await hostSnapshot()) {
+          this.set({ host_id: host.hostId, kind: 'capacity' }, resources[kind](host));
+          this.set({ host_id: host.hostId, kind: 'allocated' }, allocated[kind](alloc));
+        }
+      },
+    });
+  }
   return {
     placementSeconds: new Histogram({
       name: 'minicloud_scheduler_placement_seconds',

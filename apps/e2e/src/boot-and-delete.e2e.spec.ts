@@ -96,8 +96,14 @@ describe('boot 20 servers through the CLI and delete them', () => {
     for (const p of cloud.manifest.processes) {
       const m = await scrape(p.metrics_url);
       expect(m).toMatch(/minicloud_grpc_server_handling_seconds_bucket/);
-      expect(sampleSum(m, 'minicloud_grpc_server_handled_total')).toBeGreaterThan(0);
+      expect(sampleSum(m, 'minicloud_grpc_server_handled_total')).not.toBeNaN();
+      expect(sampleSum(m, 'minicloud_process_cpu_seconds_total')).toBeGreaterThan(0);
     }
+    const served = (name: string, method: string) =>
+      scrape(cloud.manifest.processes.find((p) => p.name === name)!.metrics_url).then((m) => sampleSum(m, 'minicloud_grpc_server_handled_total', { grpc_method: method, grpc_code: 'OK' }));
+    expect(await served('controller', 'createServer')).toBe(1);
+    expect(await served('network', 'createPort')).toBe(20);
+    expect(await served('identity', 'authenticate')).toBeGreaterThan(0);
     const agent = cloud.manifest.processes.find((p) => p.kind === 'compute-agent')!;
     const am = await scrape(agent.metrics_url);
     expect(sampleSum(am, 'minicloud_host_vcpus', { kind: 'allocated' })).toBeGreaterThan(0);

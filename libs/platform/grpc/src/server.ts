@@ -115,6 +115,10 @@ function wrapMethod(
 ): (...args: never[]) => void {
   const serviceName = def.path.split('/')[1] ?? '';
   const rule = policy[name] ?? defaultRuleFor(name);
+  // Pre-initialise every method's series at zero, so each process exports its full API surface
+  // before the first call (Prometheus' advice against missing series).
+  opts.metrics?.handled.inc({ grpc_service: serviceName, grpc_method: name, grpc_code: 'OK' }, 0);
+  opts.metrics?.handlingSeconds.zero({ grpc_service: serviceName, grpc_method: name });
   const responseType = messageTypesByPath.get(def.path)?.response;
   const complete = (res: unknown) => (responseType ? responseType.fromPartial(res ?? {}) : res);
 

@@ -26,7 +26,8 @@ export interface ProcessMetrics {
 export function createProcessMetrics(opts: { service: string; defaultLabels?: Record<string, string> }): ProcessMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: opts.service, ...opts.defaultLabels });
-  collectDefaultMetrics({ register: registry, prefix: 'minicloud_process_' });
+  // prom-client's default metrics under our prefix: minicloud_process_cpu_seconds_total, minicloud_nodejs_heap_size_used_bytes, ...
+  collectDefaultMetrics({ register: registry, prefix: 'minicloud_' });
   const handled = new Counter({
     name: 'minicloud_grpc_server_handled_total',
     help: 'gRPC calls completed by the server, by method and status code.',

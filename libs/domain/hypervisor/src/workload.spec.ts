@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'fs';
-import { join } from 'path';
+import { join, resolve } from 'path';
 import fc from 'fast-check';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { createWorkload, parsePlanetLabTrace, planetLabUtilizationRatio } from './workload';
 
-const TRACE_DIR = '/work/shared/data/planetlab/20110303';
+// The shared data folder sits beside the repository (../shared/data), in CI as on developer machines.
+const TRACE_DIR = resolve(__dirname, '../../../../../shared/data/planetlab/20110303');
 const S = 1000;
 
 describe('PlanetLab trace (real file 146-179_surfsnel_dsl_internl_net_colostate_557 of 20110303)', () => {

@@ -79,7 +79,17 @@ export class LeaderElector implements Runnable {
       const started = Date.now();
       let token = -1;
       try {
-        token = Number(await this.acquire([this.opts.key, `${this.opts.key}:fencing`], [this.holderId, this.opts.ttlMs]));
+        // A renew that hangs (Redis unreachable: commands queue) must not keep us leader: give up
+        // after half the TTL, well before the lease can expire and pass to another replica.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('renew timed out')), this.opts.ttlMs / 2);
+        });
+        try {
+          token = Number(await Promise.race([this.acquire([this.opts.key, `${this.opts.key}:fencing`], [this.holderId, this.opts.ttlMs]), timeout]));
+        } finally {
+          clearTimeout(timer);
+        }
       } catch (e) {
         this.opts.logger.warn({ err: (e as Error).message }, 'leader lease renew failed');
       }
@@ -99,7 +109,8 @@ export class LeaderElector implements Runnable {
     }
     if (this.current) {
       this.stepDown('shutdown');
-      await this.release([this.opts.key], [this.holderId]).catch(() => undefined);
+      // Best effort: when Redis is unreachable the lease simply expires.
+      await Promise.race([this.release([this.opts.key], [this.holderId]).catch(() => undefined), new Promise((r) => setTimeout(r, this.opts.ttlMs).unref())]);
     }
   }
 

@@ -1,0 +1,6 @@
+export * from './statistics';
+export * from './overload-detection';
+export * from './vm-selection';
+export * from './cloudsim-datacenter';
+export * from './cloudsim-scenario';
+export * from './policy-name';

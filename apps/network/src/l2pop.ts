@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import { VXLAN_UDP_PORT, computeHostFdb, isValidIpv4, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
+import { VXLAN_UDP_PORT, computeHostFdb, computeHostLocalPorts, isValidIpv4, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
 import type { NetworkRecord, PortRecord } from './records';
 import type { StoreDeps } from './store/deps';
 import { readJsonMany } from './store/json';
@@ -9,6 +9,8 @@ import { keys } from './store/keys';
 export interface HostFdb {
   fdb: FdbEntry[];
   fdbGeneration: number;
+  /** The host's own bound ports (vNICs), towards its own VTEP. */
+  localPorts: FdbEntry[];
 }
 
 /** Observes FDB sizes (metrics); optional. */
@@ -67,7 +69,7 @@ export class L2pop {
     hosts.forEach((h, i) => ips[i] && vteps.set(h, ips[i]!));
     const fdb = computeHostFdb(hostId, bindings, vteps);
     this.observe(hostId, fdb.length);
-    return { fdb, fdbGeneration: generation };
+    return { fdb, fdbGeneration: generation, localPorts: computeHostLocalPorts(hostId, bindings, vteps) };
   }
 
   /** Hosts with at least one bound port on any of these networks. */
@@ -84,6 +86,11 @@ export class L2pop {
       const generation = await this.d.redis.incr(keys.fdbGeneration(hostId));
       await this.d.events.fdbUpdated({ hostId, fdbGeneration: generation }, requestId);
     }
+  }
+
+  /** The VTEP tunnel IP of a host, '' when it never registered one. */
+  async tunnelIpOf(hostId: string): Promise<string> {
+    return (await this.d.redis.hget(keys.vtep(hostId), 'tunnel_ip')) ?? '';
   }
 
   private async networksOfHost(hostId: string): Promise<Set<string>> {

@@ -273,10 +273,15 @@ describe('security groups', () => {
   });
 });
 
-describe('not implemented yet', () => {
-  it('answers routers, floating IPs and TracePacket with FAILED_PRECONDITION', async () => {
-    await expectError(client.createRouter({ name: 'r' }), 'FAILED_PRECONDITION');
-    await expectError(client.tracePacket({}), 'FAILED_PRECONDITION');
+describe('routers and trace validation', () => {
+  it('scopes routers to their project, names bad trace fields, and deletes routers without a trace', async () => {
+    const { router } = await client.createRouter({ name: 'r' });
+    await expectError(client.getRouter({ routerId: router!.id }, as('bob')), 'NOT_FOUND', { resourceType: 'router' });
+    await expectError(client.createRouter({ name: '' }), 'INVALID_ARGUMENT', { field: 'name' });
+    await expectError(client.tracePacket({ fromPortId: 'x', toIp: 'nope', protocol: 'tcp', dstPort: 22 }), 'INVALID_ARGUMENT', { field: 'to_ip' });
+    await expectError(client.tracePacket({ toIp: '10.0.0.1', protocol: 'gre', dstPort: 22 }), 'INVALID_ARGUMENT', { field: 'protocol' });
+    await client.deleteRouter({ routerId: router!.id });
+    await expectError(client.getRouter({ routerId: router!.id }), 'NOT_FOUND');
   });
 });
 

@@ -204,7 +204,7 @@ export class Networks {
   }
 }
 
-/** Admin, the owner project, or a shared network. */
+/** Admin, the owner project, a shared network, or an external one (Neutron shows router:external networks to all). */
 export function canSeeNetwork(n: NetworkRecord, caller: Caller): boolean {
-  return caller.isAdmin || n.projectId === caller.projectId || n.shared;
+  return caller.isAdmin || n.projectId === caller.projectId || n.shared || n.routerExternal;
 }

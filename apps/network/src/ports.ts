@@ -25,6 +25,8 @@ export interface CreatePortInput {
   macAddress: string;
   /** Admin only; '' = the caller's project. */
   projectId: string;
+  /** Internal (routers): the port may take its subnet's gateway IP. */
+  takeGatewayIp?: boolean;
 }
 
 export interface PortFilters {
@@ -64,6 +66,9 @@ export class Ports {
       throw new PermissionDeniedError('setting project_id requires role admin');
     }
     const projectId = input.projectId || caller.projectId;
+    if (network.routerExternal && network.projectId !== caller.projectId && !caller.isAdmin) {
+      throw new PermissionDeniedError(`network ${network.id} is external: its ports are made by routers and floating IPs (or an admin)`);
+    }
     const portSecurityEnabled = input.portSecurityEnabled ?? true;
     let securityGroupIds: string[] = [];
     if (!portSecurityEnabled) {
@@ -81,7 +86,7 @@ export class Ports {
       macAddress = await this.claimMac(id, input.macAddress);
       const subnets = await this.subnets.listOfNetwork(network.id);
       if (input.fixedIps.length) {
-        for (const [i, fi] of input.fixedIps.entries()) fixedIps.push(await this.claimRequestedIp(id, subnets, fi, i));
+        for (const [i, fi] of input.fixedIps.entries()) fixedIps.push(await this.claimRequestedIp(id, subnets, fi, i, input.takeGatewayIp ?? false));
       } else if (subnets.length) {
         fixedIps.push(await this.claimFromFirstSubnetWithRoom(id, subnets));
       }
@@ -138,7 +143,7 @@ export class Ports {
     throw new ResourceExhaustedError(`no free MAC address under base ${this.cfg.baseMac}`, 'mac_generation_failure');
   }
 
-  private async claimRequestedIp(portId: string, subnets: SubnetRecord[], fi: { subnetId: string; ipAddress: string }, i: number): Promise<FixedIpRecord> {
+  private async claimRequestedIp(portId: string, subnets: SubnetRecord[], fi: { subnetId: string; ipAddress: string }, i: number, takeGatewayIp: boolean): Promise<FixedIpRecord> {
     const field = `fixed_ips[${i}]`;
     if (!fi.subnetId && !fi.ipAddress) throw new InvalidArgumentError(field, 'needs a subnet_id or an ip_address');
     if (fi.ipAddress && !isValidIpv4(fi.ipAddress)) throw new InvalidArgumentError(`${field}.ip_address`, `"${fi.ipAddress}" is not an IPv4 address`);
@@ -155,7 +160,7 @@ export class Ports {
     if (!cidrContains(cidr, ipInt) || ipInt === cidr.networkInt || ipInt === cidr.broadcastInt) {
       throw new InvalidArgumentError(`${field}.ip_address`, `${fi.ipAddress} is not a host address of ${subnet.cidr}`);
     }
-    if (fi.ipAddress === subnet.gatewayIp) throw new AlreadyExistsError('ip_address', `${fi.ipAddress} (the gateway of ${subnet.id})`);
+    if (fi.ipAddress === subnet.gatewayIp && !takeGatewayIp) throw new AlreadyExistsError('ip_address', `${fi.ipAddress} (the gateway of ${subnet.id})`);
     const r = await this.d.claim({ key: keys.ip(subnet.id, fi.ipAddress), owner: portId, parent: keys.subnet(subnet.id), index: { key: keys.subnetIps(subnet.id), member: fi.ipAddress } });
     if (r === 'taken') throw new AlreadyExistsError('ip_address', fi.ipAddress);
     if (r === 'no_parent') throw new NotFoundError('subnet', subnet.id);

@@ -82,3 +82,34 @@ export interface SecurityGroupRuleRecord {
   remoteGroupId: string | null;
   description: string;
 }
+
+/** A router (`mc:network:router:<id>`, JSON). Interfaces and the gateway are ports it owns (device_id = router id). */
+export interface RouterRecord {
+  id: string;
+  name: string;
+  projectId: string;
+  /** '' when no gateway. */
+  externalNetworkId: string;
+  externalIp: string;
+  externalPortId: string;
+  enableSnat: boolean;
+  interfaces: { subnetId: string; portId: string }[];
+  status: 'ACTIVE';
+  createdAtMs: number;
+}
+
+/** A floating IP (`mc:network:fip:<id>`, JSON): an address of the external network held by a port of its own. */
+export interface FloatingIpRecord {
+  id: string;
+  projectId: string;
+  floatingNetworkId: string;
+  floatingIpAddress: string;
+  /** The external-network port that holds the address (device_owner network:floatingip). */
+  floatingPortId: string;
+  /** Associated port, '' when none. */
+  portId: string;
+  fixedIpAddress: string;
+  routerId: string;
+  status: 'ACTIVE' | 'DOWN';
+  createdAtMs: number;
+}

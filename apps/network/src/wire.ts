@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Rng } from '@minicloud/domain-clock';
-import { parseVniRange, tenantMtu } from '@minicloud/domain-network';
+import { overlayTraceSubject, parseVniRange, tenantMtu, type OverlayTraceReply } from '@minicloud/domain-network';
+import { FailedPreconditionError } from '@minicloud/domain-errors';
 import type { TokenVerifier } from '@minicloud/platform-auth';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
 import { networkServiceRegistration, type NetworkLogic } from './api/handlers';
@@ -14,12 +15,34 @@ import { SecurityGroups } from './security-groups';
 import { createClaim, createTransact } from './store/transact';
 import type { StoreDeps } from './store/deps';
 import { Subnets } from './subnets';
+import { FloatingIps } from './floating-ips';
+import { Routers } from './routers';
+import { Tracer, type OverlayTransport } from './tracer';
 
 /** Overrides for tests: a token verifier signed by a test key, a seeded RNG, a clock. */
 export interface NetworkWireOptions {
   verifier?: TokenVerifier;
   rng?: Rng;
   nowMs?: () => number;
+  /** How traces reach the agents' overlay modules; default: NATS request/reply on the bus. */
+  overlayTransport?: OverlayTransport;
+  /** Deadline of one trace request to an agent (ms), default 5000. */
+  traceTimeoutMs?: number;
+}
+
+/**
+ * The production trace transport: a core-NATS request to `minicloud.overlay.trace.<host_id>` (JSON;
+ * docs/agent-protocol.md). No responder / timeout -> FailedPreconditionError('agent_unreachable').
+ */
+export function natsOverlayTransport(bus: ServiceDeps['bus'], timeoutMs: number): OverlayTransport {
+  return async (hostId, req) => {
+    try {
+      const msg = await bus.nc.request(overlayTraceSubject(hostId), new TextEncoder().encode(JSON.stringify(req)), { timeout: timeoutMs });
+      return JSON.parse(new TextDecoder().decode(msg.data)) as OverlayTraceReply;
+    } catch (e) {
+      throw new FailedPreconditionError(`the overlay of host ${hostId} did not answer the trace: ${(e as Error).message}`, 'agent_unreachable');
+    }
+  };
 }
 
 /**
@@ -46,7 +69,10 @@ export function buildNetworkLogic(deps: Pick<ServiceDeps, 'redis' | 'bus' | 'log
   const securityGroups = new SecurityGroups(d);
   const l2pop = new L2pop(d, observeFdb);
   const ports = new Ports(d, { baseMac: config.BASE_MAC }, networks, subnets, securityGroups, l2pop);
-  return { networks, subnets, ports, securityGroups, l2pop };
+  const routers = new Routers(d, networks, subnets, ports);
+  const floatingIps = new FloatingIps(d, networks, subnets, ports, routers);
+  const tracer = new Tracer(d, ports, routers, floatingIps, opts.overlayTransport ?? natsOverlayTransport(deps.bus, opts.traceTimeoutMs ?? 5000));
+  return { networks, subnets, ports, securityGroups, l2pop, routers, floatingIps, tracer };
 }
 
 /** The `wire` function for runService: gRPC service, and catalog registration once listening. */

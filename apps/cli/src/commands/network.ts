@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
 import { listAll } from '../paging';
-import { resolveNetwork, resolveServer } from '../resolve';
+import { resolveNetwork, resolveServer, resolveSubnet } from '../resolve';
 import { plainView, type View } from '../views';
 
-/** `network create|list|show|delete`, `subnet create|list`, `port list`. */
+/** `network create|list|show|delete|trace`, `subnet create|list`, `port list`, `router ...`, `floating ip ...`. */
 export function registerNetworkCommands(program: Command, ctx: CommandContext): void {
   const net = program.command('network').description('networks (NetworkService)');
 
@@ -110,5 +110,73 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
       },
       { header: 'Status', key: 'status' },
     ], o);
+  });
+
+  withOutputOptions(
+    net
+      .command('trace')
+      .description('trace a simulated packet through the overlay (vNIC, security groups, switch, VTEPs, routers, NAT)')
+      .requiredOption('--from <port|server|ip>', 'source: a port id, a server (its first port), or an outside IPv4 address')
+      .requiredOption('--to <ip|server>', 'destination: an IPv4 address (e.g. a floating IP) or a server')
+      .option('--proto <proto>', 'tcp, udp or icmp', 'tcp')
+      .option('--port <port>', 'destination port', '22'),
+  ).action(async (o: OutputOptions & { from: string; to: string; proto: string; port: string }) => {
+    const c = await ctx.session.client('network');
+    const isIp = (x: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(x);
+    const req: Partial<import('@minicloud/proto').network.TracePacketRequest> = { protocol: o.proto, dstPort: Number(o.port) };
+    if (isIp(o.from)) req.fromIp = o.from;
+    else {
+      const asPort = await c.getPort({ portId: o.from }).catch(() => undefined);
+      if (asPort?.port) req.fromPortId = asPort.port.id;
+      else req.fromInstanceId = (await resolveServer(await ctx.session.client('compute'), o.from)).id;
+    }
+    if (isIp(o.to)) req.toIp = o.to;
+    else req.toInstanceId = (await resolveServer(await ctx.session.client('compute'), o.to)).id;
+    const r = await c.tracePacket(req);
+    const rows = r.hops.map((h, i) => ({ step: String(i + 1), stage: h.stage, host: h.hostId, description: h.description, fields: Object.entries(h.fields).map(([k, v]) => `${k}=${v}`).join(' ') }));
+    ctx.printList(rows, [
+      { header: '#', key: 'step' },
+      { header: 'Stage', key: 'stage' },
+      { header: 'Host', key: 'host' },
+      { header: 'Description', key: 'description' },
+      { header: 'Fields', key: 'fields' },
+    ], o);
+    if (!o.format || o.format === 'table') process.stdout.write(r.delivered ? 'DELIVERED\n' : `DROPPED: ${r.dropReason}\n`);
+  });
+
+  const router = program.command('router').description('routers (NetworkService)');
+  withOutputOptions(router.command('create <name>').description('create a router')).action(async (name: string, o: OutputOptions) => {
+    ctx.printShow(plainView((await (await ctx.session.client('network')).createRouter({ name })).router ?? {}), o);
+  });
+  withOutputOptions(router.command('list').description('list routers')).action(async (o: OutputOptions) => {
+    const routers = (await (await ctx.session.client('network')).listRouters({})).routers;
+    ctx.printList(routers.map(plainView), [{ header: 'ID', key: 'id' }, { header: 'Name', key: 'name' }, { header: 'External IP', key: 'external_ip' }], o);
+  });
+  withOutputOptions(router.command('add-subnet <router> <subnet>').description('attach a subnet (router interface on its gateway IP)')).action(async (r: string, sn: string, o: OutputOptions) => {
+    const c = await ctx.session.client('network');
+    ctx.printShow(plainView((await c.addRouterInterface({ routerId: r, subnetId: (await resolveSubnet(c, sn)).id })).router ?? {}), o);
+  });
+  withOutputOptions(router.command('set-gateway <router> <external-network>').description('set the external gateway (SNAT on unless --disable-snat)').option('--disable-snat', 'no SNAT')).action(
+    async (r: string, ext: string, o: OutputOptions & { disableSnat?: boolean }) => {
+      const c = await ctx.session.client('network');
+      ctx.printShow(plainView((await c.setRouterGateway({ routerId: r, externalNetworkId: (await resolveNetwork(c, ext)).id, enableSnat: !o.disableSnat })).router ?? {}), o);
+    },
+  );
+
+  const fip = program.command('floating-ip').description('floating IPs (NetworkService)');
+  withOutputOptions(fip.command('create <external-network>').description('allocate a floating IP').option('--port <port>', 'associate to this port')).action(
+    async (ext: string, o: OutputOptions & { port?: string }) => {
+      const c = await ctx.session.client('network');
+      ctx.printShow(plainView((await c.createFloatingIp({ floatingNetworkId: (await resolveNetwork(c, ext)).id, portId: o.port ?? '' })).floatingIp ?? {}), o);
+    },
+  );
+  withOutputOptions(fip.command('set <floating-ip-id>').description('associate to a port (--port) or disassociate (no --port)').option('--port <port>', 'port id')).action(
+    async (id: string, o: OutputOptions & { port?: string }) => {
+      ctx.printShow(plainView((await (await ctx.session.client('network')).updateFloatingIp({ floatingIpId: id, portId: o.port ?? '' })).floatingIp ?? {}), o);
+    },
+  );
+  withOutputOptions(fip.command('list').description('list floating IPs')).action(async (o: OutputOptions) => {
+    const fips = (await (await ctx.session.client('network')).listFloatingIps({})).floatingIps;
+    ctx.printList(fips.map(plainView), [{ header: 'ID', key: 'id' }, { header: 'Floating IP', key: 'floating_ip_address' }, { header: 'Fixed IP', key: 'fixed_ip_address' }, { header: 'Port', key: 'port_id' }], o);
   });
 }

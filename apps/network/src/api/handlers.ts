@@ -1,21 +1,14 @@
 import { network } from '@minicloud/proto';
-import { FailedPreconditionError } from '@minicloud/domain-errors';
 import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
-import type { PolicyTable } from '@minicloud/platform-auth';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
 import type { Ports } from '../ports';
 import type { SecurityGroups } from '../security-groups';
 import type { Subnets } from '../subnets';
-import { callerOf, paginate, toFdbEntry, toNetwork, toPort, toRule, toSecurityGroup, toSubnet } from './mapping';
-
-/** Exceptions to the default policy (get/list: reader, others: member): the l2pop/binding calls are for services. */
-export const networkPolicy: PolicyTable = {
-  bindPort: 'admin',
-  unbindPort: 'admin',
-  registerVtep: 'admin',
-  getHostFdb: 'admin',
-};
+import type { FloatingIps } from '../floating-ips';
+import type { Routers } from '../routers';
+import type { Tracer } from '../tracer';
+import { callerOf, paginate, toFdbEntry, toFloatingIp, toNetwork, toPort, toRouter, toRule, toSecurityGroup, toSubnet } from './mapping';
 
 export interface NetworkLogic {
   networks: Networks;
@@ -23,18 +16,16 @@ export interface NetworkLogic {
   ports: Ports;
   securityGroups: SecurityGroups;
   l2pop: L2pop;
+  routers: Routers;
+  floatingIps: FloatingIps;
+  tracer: Tracer;
 }
-
-const notImplemented = async (): Promise<never> => {
-  throw new FailedPreconditionError('not implemented yet', 'not_implemented');
-};
 
 /** The gRPC registration of minicloud.network.v1.NetworkService over the logic classes. */
 export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration {
   const withSubnets = async (n: Parameters<typeof toNetwork>[0]) => toNetwork(n, (await l.subnets.listOfNetwork(n.id)).map((s) => s.id));
   return service({
     definition: network.NetworkServiceService,
-    policy: networkPolicy,
     handlers: {
       createNetwork: async (req, ctx) => ({ network: await withSubnets(await l.networks.create(req, callerOf(ctx))) }),
       getNetwork: async (req, ctx) => ({ network: await withSubnets((await l.networks.get(req.networkId, callerOf(ctx))).value) }),
@@ -88,26 +79,35 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         return {};
       },
 
-      createRouter: notImplemented,
-      getRouter: notImplemented,
-      listRouters: notImplemented,
-      deleteRouter: notImplemented,
-      addRouterInterface: notImplemented,
-      removeRouterInterface: notImplemented,
-      setRouterGateway: notImplemented,
-      createFloatingIp: notImplemented,
-      listFloatingIps: notImplemented,
-      updateFloatingIp: notImplemented,
-      deleteFloatingIp: notImplemented,
-      tracePacket: notImplemented,
+      createRouter: async (req, ctx) => ({ router: toRouter(await l.routers.create(req.name, callerOf(ctx))) }),
+      getRouter: async (req, ctx) => ({ router: toRouter((await l.routers.get(req.routerId, callerOf(ctx))).value) }),
+      listRouters: async (_req, ctx) => ({ routers: (await l.routers.list(callerOf(ctx))).map(toRouter) }),
+      deleteRouter: async (req, ctx) => {
+        await l.routers.delete(req.routerId, callerOf(ctx));
+        return {};
+      },
+      addRouterInterface: async (req, ctx) => ({ router: toRouter(await l.routers.addInterface(req.routerId, req.subnetId, callerOf(ctx))) }),
+      removeRouterInterface: async (req, ctx) => ({ router: toRouter(await l.routers.removeInterface(req.routerId, req.subnetId, callerOf(ctx))) }),
+      setRouterGateway: async (req, ctx) => ({ router: toRouter(await l.routers.setGateway(req.routerId, req.externalNetworkId, req.enableSnat, callerOf(ctx))) }),
+      createFloatingIp: async (req, ctx) => ({ floatingIp: toFloatingIp(await l.floatingIps.create(req.floatingNetworkId, req.portId, callerOf(ctx))) }),
+      listFloatingIps: async (_req, ctx) => ({ floatingIps: (await l.floatingIps.list(callerOf(ctx))).map(toFloatingIp) }),
+      updateFloatingIp: async (req, ctx) => ({ floatingIp: toFloatingIp(await l.floatingIps.update(req.floatingIpId, req.portId, callerOf(ctx))) }),
+      deleteFloatingIp: async (req, ctx) => {
+        await l.floatingIps.delete(req.floatingIpId, callerOf(ctx));
+        return {};
+      },
+      tracePacket: async (req, ctx) => {
+        const r = await l.tracer.trace(req, callerOf(ctx));
+        return { hops: r.hops.map((h) => ({ stage: h.stage, hostId: h.hostId, description: h.description, fields: { ...h.fields } })), delivered: r.delivered, dropReason: r.dropReason };
+      },
 
       registerVtep: async (req, ctx) => {
         const r = await l.l2pop.registerVtep(req.hostId, req.tunnelIp, req.udpPort, ctx.requestId);
-        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration };
+        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry) };
       },
       getHostFdb: async (req) => {
         const r = await l.l2pop.hostFdb(req.hostId);
-        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration };
+        return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry) };
       },
     },
   });

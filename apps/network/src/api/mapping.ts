@@ -3,7 +3,7 @@ import type { FdbEntry } from '@minicloud/domain-network';
 import type { AuthContext } from '@minicloud/platform-auth';
 import { isAdmin } from '@minicloud/platform-auth';
 import { InvalidArgumentError, UnauthenticatedError } from '@minicloud/domain-errors';
-import type { NetworkRecord, PortRecord, SecurityGroupRuleRecord, SubnetRecord } from '../records';
+import type { FloatingIpRecord, NetworkRecord, PortRecord, RouterRecord, SecurityGroupRuleRecord, SubnetRecord } from '../records';
 import type { SecurityGroupView } from '../security-groups';
 import type { Caller } from '../store/deps';
 
@@ -101,4 +101,12 @@ export function paginate<T>(items: T[], page?: { pageSize: number; pageToken: st
   if (size === 0) return { items: items.slice(offset), nextPageToken: '' };
   const slice = items.slice(offset, offset + size);
   return { items: slice, nextPageToken: offset + size < items.length ? String(offset + size) : '' };
+}
+
+export function toRouter(r: RouterRecord): network.Router {
+  return { id: r.id, name: r.name, projectId: r.projectId, externalNetworkId: r.externalNetworkId, externalIp: r.externalIp, enableSnat: r.enableSnat, interfaces: r.interfaces.map((i) => ({ subnetId: i.subnetId, portId: i.portId })), status: r.status };
+}
+
+export function toFloatingIp(f: FloatingIpRecord): network.FloatingIp {
+  return { id: f.id, projectId: f.projectId, floatingNetworkId: f.floatingNetworkId, floatingIpAddress: f.floatingIpAddress, portId: f.portId, fixedIpAddress: f.fixedIpAddress, routerId: f.routerId, status: f.status };
 }

@@ -37,4 +37,10 @@ export const keys = {
   securityGroupRule: (ruleId: string) => k('sgrule', ruleId),
   /** Project id -> id of its default security group. */
   defaultSecurityGroup: (projectId: string) => k('sgdefault', projectId),
+  router: (id: string) => k('router', id),
+  routers: () => k('routers'),
+  floatingIp: (id: string) => k('fip', id),
+  floatingIps: () => k('fips'),
+  /** Claim: a port has at most one floating IP; value = floating IP id. */
+  floatingIpOfPort: (portId: string) => k('fipport', portId),
 };

@@ -56,3 +56,20 @@ export {
   type Verdict,
 } from './security-group';
 export { DEFAULT_SECURITY_GROUP_NAME, defaultSecurityGroupRules } from './default-security-group';
+export { computeHostLocalPorts } from './local-ports';
+export { DEFAULT_PROBE_SIZE_BYTES, encapsulate, flowSourcePort, type InnerFrame, type VxlanFrame } from './vxlan-encap';
+export { checkFirewall, describeRule, type FirewallDecision, type PortFirewall } from './firewall';
+export { inCidr, routeOffLink, type FloatingIpView, type L3Context, type RouteDecision, type RouterInterfaceView, type RouterView } from './l3';
+export {
+  receiveAtVtep,
+  traceFromExternal,
+  traceFromVnic,
+  type Firewalls,
+  type Probe,
+  type SwitchView,
+  type TraceHop,
+  type TraceOutcome,
+  type TraceStage,
+  type TraceStep,
+} from './trace';
+export { overlayTraceSubject, vtepSubject, type OverlayTraceReply, type OverlayTraceRequest, type VtepFrameMessage } from './overlay-protocol';

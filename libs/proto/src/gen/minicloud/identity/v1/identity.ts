@@ -483,6 +483,26 @@ export interface IssueInstanceCredentialResponse {
   document?: InstanceIdentityDocument | undefined;
 }
 
+export interface ListRevocationsRequest {
+}
+
+/** One revoked token (by token id), refused until it expires anyway. */
+export interface RevokedToken {
+  tokenId: string;
+  expiresAt?: Date | undefined;
+}
+
+/** Every token of the user issued at or before revoked_before is void (user disabled, role removed). */
+export interface RevokedUser {
+  userId: string;
+  revokedBefore?: Date | undefined;
+}
+
+export interface ListRevocationsResponse {
+  tokens: RevokedToken[];
+  users: RevokedUser[];
+}
+
 function createBaseDomain(): Domain {
   return { id: "", name: "", enabled: false };
 }
@@ -8317,6 +8337,329 @@ export const IssueInstanceCredentialResponse: MessageFns<IssueInstanceCredential
   },
 };
 
+function createBaseListRevocationsRequest(): ListRevocationsRequest {
+  return {};
+}
+
+export const ListRevocationsRequest: MessageFns<ListRevocationsRequest> = {
+  encode(_: ListRevocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRevocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRevocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListRevocationsRequest {
+    return {};
+  },
+
+  toJSON(_: ListRevocationsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(base?: I): ListRevocationsRequest {
+    return ListRevocationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(_: I): ListRevocationsRequest {
+    const message = createBaseListRevocationsRequest();
+    return message;
+  },
+};
+
+function createBaseRevokedToken(): RevokedToken {
+  return { tokenId: "", expiresAt: undefined };
+}
+
+export const RevokedToken: MessageFns<RevokedToken> = {
+  encode(message: RevokedToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenId !== "") {
+      writer.uint32(10).string(message.tokenId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokedToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokedToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokedToken {
+    return {
+      tokenId: isSet(object.tokenId)
+        ? globalThis.String(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.String(object.token_id)
+        : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokedToken): unknown {
+    const obj: any = {};
+    if (message.tokenId !== "") {
+      obj.tokenId = message.tokenId;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokedToken>, I>>(base?: I): RevokedToken {
+    return RevokedToken.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokedToken>, I>>(object: I): RevokedToken {
+    const message = createBaseRevokedToken();
+    message.tokenId = object.tokenId ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRevokedUser(): RevokedUser {
+  return { userId: "", revokedBefore: undefined };
+}
+
+export const RevokedUser: MessageFns<RevokedUser> = {
+  encode(message: RevokedUser, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.revokedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokedBefore), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokedUser {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokedUser();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokedUser {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      revokedBefore: isSet(object.revokedBefore)
+        ? fromJsonTimestamp(object.revokedBefore)
+        : isSet(object.revoked_before)
+        ? fromJsonTimestamp(object.revoked_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokedUser): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.revokedBefore !== undefined) {
+      obj.revokedBefore = message.revokedBefore.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokedUser>, I>>(base?: I): RevokedUser {
+    return RevokedUser.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokedUser>, I>>(object: I): RevokedUser {
+    const message = createBaseRevokedUser();
+    message.userId = object.userId ?? "";
+    message.revokedBefore = object.revokedBefore ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListRevocationsResponse(): ListRevocationsResponse {
+  return { tokens: [], users: [] };
+}
+
+export const ListRevocationsResponse: MessageFns<ListRevocationsResponse> = {
+  encode(message: ListRevocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      RevokedToken.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.users) {
+      RevokedUser.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRevocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRevocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(RevokedToken.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.users.push(RevokedUser.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRevocationsResponse {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => RevokedToken.fromJSON(e)) : [],
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => RevokedUser.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListRevocationsResponse): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => RevokedToken.toJSON(e));
+    }
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => RevokedUser.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRevocationsResponse>, I>>(base?: I): ListRevocationsResponse {
+    return ListRevocationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRevocationsResponse>, I>>(object: I): ListRevocationsResponse {
+    const message = createBaseListRevocationsResponse();
+    message.tokens = object.tokens?.map((e) => RevokedToken.fromPartial(e)) || [];
+    message.users = object.users?.map((e) => RevokedUser.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Keystone v3-like identity: domains, projects, users, roles, tokens, catalog, quotas. */
 export type IdentityServiceService = typeof IdentityServiceService;
 export const IdentityServiceService = {
@@ -8681,6 +9024,21 @@ export const IdentityServiceService = {
     responseDeserialize: (value: Buffer): IssueInstanceCredentialResponse =>
       IssueInstanceCredentialResponse.decode(value),
   },
+  /**
+   * Revocations still in force (tokens not yet expired, per-user cut-offs within the max token TTL),
+   * so a service that starts or restarts refuses revoked tokens before any NATS event reaches it.
+   */
+  listRevocations: {
+    path: "/minicloud.identity.v1.IdentityService/ListRevocations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRevocationsRequest): Buffer =>
+      Buffer.from(ListRevocationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRevocationsRequest => ListRevocationsRequest.decode(value),
+    responseSerialize: (value: ListRevocationsResponse): Buffer =>
+      Buffer.from(ListRevocationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRevocationsResponse => ListRevocationsResponse.decode(value),
+  },
 } as const;
 
 export interface IdentityServiceServer extends UntypedServiceImplementation {
@@ -8725,6 +9083,11 @@ export interface IdentityServiceServer extends UntypedServiceImplementation {
   releaseQuota: handleUnaryCall<ReleaseQuotaRequest, ReleaseQuotaResponse>;
   /** A short-lived credential and identity document for software inside a VM. */
   issueInstanceCredential: handleUnaryCall<IssueInstanceCredentialRequest, IssueInstanceCredentialResponse>;
+  /**
+   * Revocations still in force (tokens not yet expired, per-user cut-offs within the max token TTL),
+   * so a service that starts or restarts refuses revoked tokens before any NATS event reaches it.
+   */
+  listRevocations: handleUnaryCall<ListRevocationsRequest, ListRevocationsResponse>;
 }
 
 export interface IdentityServiceClient extends Client {
@@ -9258,6 +9621,25 @@ export interface IdentityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IssueInstanceCredentialResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Revocations still in force (tokens not yet expired, per-user cut-offs within the max token TTL),
+   * so a service that starts or restarts refuses revoked tokens before any NATS event reaches it.
+   */
+  listRevocations(
+    request: ListRevocationsRequest,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRevocations(
+    request: ListRevocationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRevocations(
+    request: ListRevocationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
   ): ClientUnaryCall;
 }
 

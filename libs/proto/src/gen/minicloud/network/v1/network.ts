@@ -482,6 +482,8 @@ export interface RegisterVtepRequest {
 export interface RegisterVtepResponse {
   fdb: FdbEntry[];
   fdbGeneration: number;
+  /** The host's own bound ports (its vNICs), as entries towards its own VTEP. */
+  localPorts: FdbEntry[];
 }
 
 export interface GetHostFdbRequest {
@@ -491,6 +493,8 @@ export interface GetHostFdbRequest {
 export interface GetHostFdbResponse {
   fdb: FdbEntry[];
   fdbGeneration: number;
+  /** The host's own bound ports (its vNICs), as entries towards its own VTEP. */
+  localPorts: FdbEntry[];
 }
 
 export interface TracePacketRequest {
@@ -503,6 +507,8 @@ export interface TracePacketRequest {
   /** tcp, udp, icmp. */
   protocol: string;
   dstPort: number;
+  /** Source outside the cloud (e.g. 203.0.113.9): the packet enters through the external network. */
+  fromIp: string;
 }
 
 export interface TraceHop {
@@ -8296,7 +8302,7 @@ export const RegisterVtepRequest: MessageFns<RegisterVtepRequest> = {
 };
 
 function createBaseRegisterVtepResponse(): RegisterVtepResponse {
-  return { fdb: [], fdbGeneration: 0 };
+  return { fdb: [], fdbGeneration: 0, localPorts: [] };
 }
 
 export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
@@ -8306,6 +8312,9 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     }
     if (message.fdbGeneration !== 0) {
       writer.uint32(16).uint64(message.fdbGeneration);
+    }
+    for (const v of message.localPorts) {
+      FdbEntry.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -8339,6 +8348,14 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
             message.fdbGeneration = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.localPorts.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8359,6 +8376,11 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
         : isSet(object.fdb_generation)
         ? globalThis.Number(object.fdb_generation)
         : 0,
+      localPorts: globalThis.Array.isArray(object?.localPorts)
+        ? object.localPorts.map((e: any) => FdbEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.local_ports)
+        ? object.local_ports.map((e: any) => FdbEntry.fromJSON(e))
+        : [],
     };
   },
 
@@ -8370,6 +8392,9 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     if (message.fdbGeneration !== 0) {
       obj.fdbGeneration = Math.round(message.fdbGeneration);
     }
+    if (message.localPorts?.length) {
+      obj.localPorts = message.localPorts.map((e) => FdbEntry.toJSON(e));
+    }
     return obj;
   },
 
@@ -8380,6 +8405,7 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     const message = createBaseRegisterVtepResponse();
     message.fdb = object.fdb?.map((e) => FdbEntry.fromPartial(e)) || [];
     message.fdbGeneration = object.fdbGeneration ?? 0;
+    message.localPorts = object.localPorts?.map((e) => FdbEntry.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8458,7 +8484,7 @@ export const GetHostFdbRequest: MessageFns<GetHostFdbRequest> = {
 };
 
 function createBaseGetHostFdbResponse(): GetHostFdbResponse {
-  return { fdb: [], fdbGeneration: 0 };
+  return { fdb: [], fdbGeneration: 0, localPorts: [] };
 }
 
 export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
@@ -8468,6 +8494,9 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     }
     if (message.fdbGeneration !== 0) {
       writer.uint32(16).uint64(message.fdbGeneration);
+    }
+    for (const v of message.localPorts) {
+      FdbEntry.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -8501,6 +8530,14 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
             message.fdbGeneration = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.localPorts.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8521,6 +8558,11 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
         : isSet(object.fdb_generation)
         ? globalThis.Number(object.fdb_generation)
         : 0,
+      localPorts: globalThis.Array.isArray(object?.localPorts)
+        ? object.localPorts.map((e: any) => FdbEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.local_ports)
+        ? object.local_ports.map((e: any) => FdbEntry.fromJSON(e))
+        : [],
     };
   },
 
@@ -8532,6 +8574,9 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     if (message.fdbGeneration !== 0) {
       obj.fdbGeneration = Math.round(message.fdbGeneration);
     }
+    if (message.localPorts?.length) {
+      obj.localPorts = message.localPorts.map((e) => FdbEntry.toJSON(e));
+    }
     return obj;
   },
 
@@ -8542,12 +8587,13 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     const message = createBaseGetHostFdbResponse();
     message.fdb = object.fdb?.map((e) => FdbEntry.fromPartial(e)) || [];
     message.fdbGeneration = object.fdbGeneration ?? 0;
+    message.localPorts = object.localPorts?.map((e) => FdbEntry.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseTracePacketRequest(): TracePacketRequest {
-  return { fromPortId: "", fromInstanceId: "", toIp: "", toInstanceId: "", protocol: "", dstPort: 0 };
+  return { fromPortId: "", fromInstanceId: "", toIp: "", toInstanceId: "", protocol: "", dstPort: 0, fromIp: "" };
 }
 
 export const TracePacketRequest: MessageFns<TracePacketRequest> = {
@@ -8569,6 +8615,9 @@ export const TracePacketRequest: MessageFns<TracePacketRequest> = {
     }
     if (message.dstPort !== 0) {
       writer.uint32(48).uint32(message.dstPort);
+    }
+    if (message.fromIp !== "") {
+      writer.uint32(58).string(message.fromIp);
     }
     return writer;
   },
@@ -8634,6 +8683,14 @@ export const TracePacketRequest: MessageFns<TracePacketRequest> = {
             message.dstPort = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.fromIp = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8674,6 +8731,11 @@ export const TracePacketRequest: MessageFns<TracePacketRequest> = {
         : isSet(object.dst_port)
         ? globalThis.Number(object.dst_port)
         : 0,
+      fromIp: isSet(object.fromIp)
+        ? globalThis.String(object.fromIp)
+        : isSet(object.from_ip)
+        ? globalThis.String(object.from_ip)
+        : "",
     };
   },
 
@@ -8697,6 +8759,9 @@ export const TracePacketRequest: MessageFns<TracePacketRequest> = {
     if (message.dstPort !== 0) {
       obj.dstPort = Math.round(message.dstPort);
     }
+    if (message.fromIp !== "") {
+      obj.fromIp = message.fromIp;
+    }
     return obj;
   },
 
@@ -8711,6 +8776,7 @@ export const TracePacketRequest: MessageFns<TracePacketRequest> = {
     message.toInstanceId = object.toInstanceId ?? "";
     message.protocol = object.protocol ?? "";
     message.dstPort = object.dstPort ?? 0;
+    message.fromIp = object.fromIp ?? "";
     return message;
   },
 };

@@ -156,12 +156,41 @@ export interface Volume {
   allocatedBytes: number;
   metadata: { [key: string]: string };
   createdAt?: Date | undefined;
-  fault?: Fault | undefined;
+  fault?:
+    | Fault
+    | undefined;
+  /** From the volume type's extra specs; the agent's disk model enforces them (0 = unlimited). */
+  qos?:
+    | VolumeQos
+    | undefined;
+  /** Copies kept (replication_count extra spec; 1 when not replicated). */
+  replicationCount: number;
+  /** disabled (not replicated), enabled (all copies healthy), degraded (a copy lost, not yet repaired). */
+  replicationStatus: string;
+  replicas: VolumeReplica[];
 }
 
 export interface Volume_MetadataEntry {
   key: string;
   value: string;
+}
+
+/** Cinder front-end QoS specs (per volume): IOPS and bandwidth limits; 0 means unlimited. */
+export interface VolumeQos {
+  readIopsSec: number;
+  writeIopsSec: number;
+  totalIopsSec: number;
+  readBytesSec: number;
+  writeBytesSec: number;
+  totalBytesSec: number;
+}
+
+/** One copy of a volume's data on a pool. */
+export interface VolumeReplica {
+  pool: string;
+  storageNode: string;
+  /** ok, lost, syncing. */
+  state: string;
 }
 
 export interface CreateVolumeRequest {
@@ -247,7 +276,10 @@ export interface CompleteAttachmentResponse {
 }
 
 export interface DeleteAttachmentRequest {
+  /** By id (an already-deleted id is a no-op), or by (volume_id, instance_id) (no attachment: no-op). */
   attachmentId: string;
+  volumeId: string;
+  instanceId: string;
 }
 
 export interface DeleteAttachmentResponse {
@@ -375,7 +407,13 @@ export interface Backup {
   incremental: boolean;
   parentBackupId: string;
   sizeBytes: number;
-  createdAt?: Date | undefined;
+  createdAt?:
+    | Date
+    | undefined;
+  /** The image (in the image service's blob store) holding this backup's blocks. */
+  imageId: string;
+  volumeSizeGb: number;
+  blockCount: number;
 }
 
 export interface CreateBackupRequest {
@@ -389,6 +427,7 @@ export interface CreateBackupResponse {
 }
 
 export interface ListBackupsRequest {
+  volumeId: string;
 }
 
 export interface ListBackupsResponse {
@@ -398,6 +437,7 @@ export interface ListBackupsResponse {
 export interface RestoreBackupRequest {
   backupId: string;
   name: string;
+  volumeType: string;
 }
 
 export interface RestoreBackupResponse {
@@ -409,6 +449,49 @@ export interface DeleteBackupRequest {
 }
 
 export interface DeleteBackupResponse {
+}
+
+export interface SetPoolStateRequest {
+  /** backend@pool; or storage_node to set every pool of that node. */
+  pool: string;
+  storageNode: string;
+  up: boolean;
+}
+
+export interface SetPoolStateResponse {
+  pools: Pool[];
+  /** Volumes whose copies were lost (degraded) or repaired by this call. */
+  degradedVolumeIds: string[];
+  repairedVolumeIds: string[];
+}
+
+export interface ForceDetachRequest {
+  instanceId: string;
+  hostId: string;
+}
+
+export interface ForceDetachResponse {
+  detached: Attachment[];
+}
+
+export interface WriteVolumeRequest {
+  volumeId: string;
+  offsetBytes: number;
+  data: Buffer;
+}
+
+export interface WriteVolumeResponse {
+  allocatedBytes: number;
+}
+
+export interface ReadVolumeRequest {
+  volumeId: string;
+  offsetBytes: number;
+  lengthBytes: number;
+}
+
+export interface ReadVolumeResponse {
+  data: Buffer;
 }
 
 function createBaseAttachment(): Attachment {
@@ -616,6 +699,10 @@ function createBaseVolume(): Volume {
     metadata: {},
     createdAt: undefined,
     fault: undefined,
+    qos: undefined,
+    replicationCount: 0,
+    replicationStatus: "",
+    replicas: [],
   };
 }
 
@@ -674,6 +761,18 @@ export const Volume: MessageFns<Volume> = {
     }
     if (message.fault !== undefined) {
       Fault.encode(message.fault, writer.uint32(146).fork()).join();
+    }
+    if (message.qos !== undefined) {
+      VolumeQos.encode(message.qos, writer.uint32(154).fork()).join();
+    }
+    if (message.replicationCount !== 0) {
+      writer.uint32(160).int32(message.replicationCount);
+    }
+    if (message.replicationStatus !== "") {
+      writer.uint32(170).string(message.replicationStatus);
+    }
+    for (const v of message.replicas) {
+      VolumeReplica.encode(v!, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -838,6 +937,38 @@ export const Volume: MessageFns<Volume> = {
             message.fault = Fault.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.qos = VolumeQos.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.replicationCount = reader.int32();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.replicationStatus = reader.string();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.replicas.push(VolumeReplica.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -921,6 +1052,20 @@ export const Volume: MessageFns<Volume> = {
         ? fromJsonTimestamp(object.created_at)
         : undefined,
       fault: isSet(object.fault) ? Fault.fromJSON(object.fault) : undefined,
+      qos: isSet(object.qos) ? VolumeQos.fromJSON(object.qos) : undefined,
+      replicationCount: isSet(object.replicationCount)
+        ? globalThis.Number(object.replicationCount)
+        : isSet(object.replication_count)
+        ? globalThis.Number(object.replication_count)
+        : 0,
+      replicationStatus: isSet(object.replicationStatus)
+        ? globalThis.String(object.replicationStatus)
+        : isSet(object.replication_status)
+        ? globalThis.String(object.replication_status)
+        : "",
+      replicas: globalThis.Array.isArray(object?.replicas)
+        ? object.replicas.map((e: any) => VolumeReplica.fromJSON(e))
+        : [],
     };
   },
 
@@ -986,6 +1131,18 @@ export const Volume: MessageFns<Volume> = {
     if (message.fault !== undefined) {
       obj.fault = Fault.toJSON(message.fault);
     }
+    if (message.qos !== undefined) {
+      obj.qos = VolumeQos.toJSON(message.qos);
+    }
+    if (message.replicationCount !== 0) {
+      obj.replicationCount = Math.round(message.replicationCount);
+    }
+    if (message.replicationStatus !== "") {
+      obj.replicationStatus = message.replicationStatus;
+    }
+    if (message.replicas?.length) {
+      obj.replicas = message.replicas.map((e) => VolumeReplica.toJSON(e));
+    }
     return obj;
   },
 
@@ -1020,6 +1177,10 @@ export const Volume: MessageFns<Volume> = {
     );
     message.createdAt = object.createdAt ?? undefined;
     message.fault = (object.fault !== undefined && object.fault !== null) ? Fault.fromPartial(object.fault) : undefined;
+    message.qos = (object.qos !== undefined && object.qos !== null) ? VolumeQos.fromPartial(object.qos) : undefined;
+    message.replicationCount = object.replicationCount ?? 0;
+    message.replicationStatus = object.replicationStatus ?? "";
+    message.replicas = object.replicas?.map((e) => VolumeReplica.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1105,6 +1266,284 @@ export const Volume_MetadataEntry: MessageFns<Volume_MetadataEntry> = {
     const message = createBaseVolume_MetadataEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseVolumeQos(): VolumeQos {
+  return { readIopsSec: 0, writeIopsSec: 0, totalIopsSec: 0, readBytesSec: 0, writeBytesSec: 0, totalBytesSec: 0 };
+}
+
+export const VolumeQos: MessageFns<VolumeQos> = {
+  encode(message: VolumeQos, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.readIopsSec !== 0) {
+      writer.uint32(8).int64(message.readIopsSec);
+    }
+    if (message.writeIopsSec !== 0) {
+      writer.uint32(16).int64(message.writeIopsSec);
+    }
+    if (message.totalIopsSec !== 0) {
+      writer.uint32(24).int64(message.totalIopsSec);
+    }
+    if (message.readBytesSec !== 0) {
+      writer.uint32(32).int64(message.readBytesSec);
+    }
+    if (message.writeBytesSec !== 0) {
+      writer.uint32(40).int64(message.writeBytesSec);
+    }
+    if (message.totalBytesSec !== 0) {
+      writer.uint32(48).int64(message.totalBytesSec);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VolumeQos {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolumeQos();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.readIopsSec = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.writeIopsSec = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalIopsSec = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.readBytesSec = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.writeBytesSec = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.totalBytesSec = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VolumeQos {
+    return {
+      readIopsSec: isSet(object.readIopsSec)
+        ? globalThis.Number(object.readIopsSec)
+        : isSet(object.read_iops_sec)
+        ? globalThis.Number(object.read_iops_sec)
+        : 0,
+      writeIopsSec: isSet(object.writeIopsSec)
+        ? globalThis.Number(object.writeIopsSec)
+        : isSet(object.write_iops_sec)
+        ? globalThis.Number(object.write_iops_sec)
+        : 0,
+      totalIopsSec: isSet(object.totalIopsSec)
+        ? globalThis.Number(object.totalIopsSec)
+        : isSet(object.total_iops_sec)
+        ? globalThis.Number(object.total_iops_sec)
+        : 0,
+      readBytesSec: isSet(object.readBytesSec)
+        ? globalThis.Number(object.readBytesSec)
+        : isSet(object.read_bytes_sec)
+        ? globalThis.Number(object.read_bytes_sec)
+        : 0,
+      writeBytesSec: isSet(object.writeBytesSec)
+        ? globalThis.Number(object.writeBytesSec)
+        : isSet(object.write_bytes_sec)
+        ? globalThis.Number(object.write_bytes_sec)
+        : 0,
+      totalBytesSec: isSet(object.totalBytesSec)
+        ? globalThis.Number(object.totalBytesSec)
+        : isSet(object.total_bytes_sec)
+        ? globalThis.Number(object.total_bytes_sec)
+        : 0,
+    };
+  },
+
+  toJSON(message: VolumeQos): unknown {
+    const obj: any = {};
+    if (message.readIopsSec !== 0) {
+      obj.readIopsSec = Math.round(message.readIopsSec);
+    }
+    if (message.writeIopsSec !== 0) {
+      obj.writeIopsSec = Math.round(message.writeIopsSec);
+    }
+    if (message.totalIopsSec !== 0) {
+      obj.totalIopsSec = Math.round(message.totalIopsSec);
+    }
+    if (message.readBytesSec !== 0) {
+      obj.readBytesSec = Math.round(message.readBytesSec);
+    }
+    if (message.writeBytesSec !== 0) {
+      obj.writeBytesSec = Math.round(message.writeBytesSec);
+    }
+    if (message.totalBytesSec !== 0) {
+      obj.totalBytesSec = Math.round(message.totalBytesSec);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VolumeQos>, I>>(base?: I): VolumeQos {
+    return VolumeQos.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VolumeQos>, I>>(object: I): VolumeQos {
+    const message = createBaseVolumeQos();
+    message.readIopsSec = object.readIopsSec ?? 0;
+    message.writeIopsSec = object.writeIopsSec ?? 0;
+    message.totalIopsSec = object.totalIopsSec ?? 0;
+    message.readBytesSec = object.readBytesSec ?? 0;
+    message.writeBytesSec = object.writeBytesSec ?? 0;
+    message.totalBytesSec = object.totalBytesSec ?? 0;
+    return message;
+  },
+};
+
+function createBaseVolumeReplica(): VolumeReplica {
+  return { pool: "", storageNode: "", state: "" };
+}
+
+export const VolumeReplica: MessageFns<VolumeReplica> = {
+  encode(message: VolumeReplica, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== "") {
+      writer.uint32(10).string(message.pool);
+    }
+    if (message.storageNode !== "") {
+      writer.uint32(18).string(message.storageNode);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VolumeReplica {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolumeReplica();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.storageNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VolumeReplica {
+    return {
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      storageNode: isSet(object.storageNode)
+        ? globalThis.String(object.storageNode)
+        : isSet(object.storage_node)
+        ? globalThis.String(object.storage_node)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: VolumeReplica): unknown {
+    const obj: any = {};
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.storageNode !== "") {
+      obj.storageNode = message.storageNode;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VolumeReplica>, I>>(base?: I): VolumeReplica {
+    return VolumeReplica.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VolumeReplica>, I>>(object: I): VolumeReplica {
+    const message = createBaseVolumeReplica();
+    message.pool = object.pool ?? "";
+    message.storageNode = object.storageNode ?? "";
+    message.state = object.state ?? "";
     return message;
   },
 };
@@ -2617,13 +3056,19 @@ export const CompleteAttachmentResponse: MessageFns<CompleteAttachmentResponse> 
 };
 
 function createBaseDeleteAttachmentRequest(): DeleteAttachmentRequest {
-  return { attachmentId: "" };
+  return { attachmentId: "", volumeId: "", instanceId: "" };
 }
 
 export const DeleteAttachmentRequest: MessageFns<DeleteAttachmentRequest> = {
   encode(message: DeleteAttachmentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.attachmentId !== "") {
       writer.uint32(10).string(message.attachmentId);
+    }
+    if (message.volumeId !== "") {
+      writer.uint32(18).string(message.volumeId);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(26).string(message.instanceId);
     }
     return writer;
   },
@@ -2649,6 +3094,22 @@ export const DeleteAttachmentRequest: MessageFns<DeleteAttachmentRequest> = {
             message.attachmentId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2668,6 +3129,16 @@ export const DeleteAttachmentRequest: MessageFns<DeleteAttachmentRequest> = {
         : isSet(object.attachment_id)
         ? globalThis.String(object.attachment_id)
         : "",
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
     };
   },
 
@@ -2675,6 +3146,12 @@ export const DeleteAttachmentRequest: MessageFns<DeleteAttachmentRequest> = {
     const obj: any = {};
     if (message.attachmentId !== "") {
       obj.attachmentId = message.attachmentId;
+    }
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
     }
     return obj;
   },
@@ -2685,6 +3162,8 @@ export const DeleteAttachmentRequest: MessageFns<DeleteAttachmentRequest> = {
   fromPartial<I extends Exact<DeepPartial<DeleteAttachmentRequest>, I>>(object: I): DeleteAttachmentRequest {
     const message = createBaseDeleteAttachmentRequest();
     message.attachmentId = object.attachmentId ?? "";
+    message.volumeId = object.volumeId ?? "";
+    message.instanceId = object.instanceId ?? "";
     return message;
   },
 };
@@ -4740,6 +5219,9 @@ function createBaseBackup(): Backup {
     parentBackupId: "",
     sizeBytes: 0,
     createdAt: undefined,
+    imageId: "",
+    volumeSizeGb: 0,
+    blockCount: 0,
   };
 }
 
@@ -4771,6 +5253,15 @@ export const Backup: MessageFns<Backup> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(74).fork()).join();
+    }
+    if (message.imageId !== "") {
+      writer.uint32(82).string(message.imageId);
+    }
+    if (message.volumeSizeGb !== 0) {
+      writer.uint32(88).int32(message.volumeSizeGb);
+    }
+    if (message.blockCount !== 0) {
+      writer.uint32(96).int32(message.blockCount);
     }
     return writer;
   },
@@ -4860,6 +5351,30 @@ export const Backup: MessageFns<Backup> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.volumeSizeGb = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.blockCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4903,6 +5418,21 @@ export const Backup: MessageFns<Backup> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      volumeSizeGb: isSet(object.volumeSizeGb)
+        ? globalThis.Number(object.volumeSizeGb)
+        : isSet(object.volume_size_gb)
+        ? globalThis.Number(object.volume_size_gb)
+        : 0,
+      blockCount: isSet(object.blockCount)
+        ? globalThis.Number(object.blockCount)
+        : isSet(object.block_count)
+        ? globalThis.Number(object.block_count)
+        : 0,
     };
   },
 
@@ -4935,6 +5465,15 @@ export const Backup: MessageFns<Backup> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.volumeSizeGb !== 0) {
+      obj.volumeSizeGb = Math.round(message.volumeSizeGb);
+    }
+    if (message.blockCount !== 0) {
+      obj.blockCount = Math.round(message.blockCount);
+    }
     return obj;
   },
 
@@ -4952,6 +5491,9 @@ export const Backup: MessageFns<Backup> = {
     message.parentBackupId = object.parentBackupId ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
     message.createdAt = object.createdAt ?? undefined;
+    message.imageId = object.imageId ?? "";
+    message.volumeSizeGb = object.volumeSizeGb ?? 0;
+    message.blockCount = object.blockCount ?? 0;
     return message;
   },
 };
@@ -5131,11 +5673,14 @@ export const CreateBackupResponse: MessageFns<CreateBackupResponse> = {
 };
 
 function createBaseListBackupsRequest(): ListBackupsRequest {
-  return {};
+  return { volumeId: "" };
 }
 
 export const ListBackupsRequest: MessageFns<ListBackupsRequest> = {
-  encode(_: ListBackupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListBackupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
     return writer;
   },
 
@@ -5152,6 +5697,14 @@ export const ListBackupsRequest: MessageFns<ListBackupsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5164,20 +5717,30 @@ export const ListBackupsRequest: MessageFns<ListBackupsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListBackupsRequest {
-    return {};
+  fromJSON(object: any): ListBackupsRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+    };
   },
 
-  toJSON(_: ListBackupsRequest): unknown {
+  toJSON(message: ListBackupsRequest): unknown {
     const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListBackupsRequest>, I>>(base?: I): ListBackupsRequest {
     return ListBackupsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListBackupsRequest>, I>>(_: I): ListBackupsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListBackupsRequest>, I>>(object: I): ListBackupsRequest {
     const message = createBaseListBackupsRequest();
+    message.volumeId = object.volumeId ?? "";
     return message;
   },
 };
@@ -5252,7 +5815,7 @@ export const ListBackupsResponse: MessageFns<ListBackupsResponse> = {
 };
 
 function createBaseRestoreBackupRequest(): RestoreBackupRequest {
-  return { backupId: "", name: "" };
+  return { backupId: "", name: "", volumeType: "" };
 }
 
 export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
@@ -5262,6 +5825,9 @@ export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
+    }
+    if (message.volumeType !== "") {
+      writer.uint32(26).string(message.volumeType);
     }
     return writer;
   },
@@ -5295,6 +5861,14 @@ export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.volumeType = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5315,6 +5889,11 @@ export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
         ? globalThis.String(object.backup_id)
         : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      volumeType: isSet(object.volumeType)
+        ? globalThis.String(object.volumeType)
+        : isSet(object.volume_type)
+        ? globalThis.String(object.volume_type)
+        : "",
     };
   },
 
@@ -5326,6 +5905,9 @@ export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.volumeType !== "") {
+      obj.volumeType = message.volumeType;
+    }
     return obj;
   },
 
@@ -5336,6 +5918,7 @@ export const RestoreBackupRequest: MessageFns<RestoreBackupRequest> = {
     const message = createBaseRestoreBackupRequest();
     message.backupId = object.backupId ?? "";
     message.name = object.name ?? "";
+    message.volumeType = object.volumeType ?? "";
     return message;
   },
 };
@@ -5530,6 +6113,746 @@ export const DeleteBackupResponse: MessageFns<DeleteBackupResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DeleteBackupResponse>, I>>(_: I): DeleteBackupResponse {
     const message = createBaseDeleteBackupResponse();
+    return message;
+  },
+};
+
+function createBaseSetPoolStateRequest(): SetPoolStateRequest {
+  return { pool: "", storageNode: "", up: false };
+}
+
+export const SetPoolStateRequest: MessageFns<SetPoolStateRequest> = {
+  encode(message: SetPoolStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== "") {
+      writer.uint32(10).string(message.pool);
+    }
+    if (message.storageNode !== "") {
+      writer.uint32(18).string(message.storageNode);
+    }
+    if (message.up !== false) {
+      writer.uint32(24).bool(message.up);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetPoolStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetPoolStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.storageNode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.up = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetPoolStateRequest {
+    return {
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      storageNode: isSet(object.storageNode)
+        ? globalThis.String(object.storageNode)
+        : isSet(object.storage_node)
+        ? globalThis.String(object.storage_node)
+        : "",
+      up: isSet(object.up) ? globalThis.Boolean(object.up) : false,
+    };
+  },
+
+  toJSON(message: SetPoolStateRequest): unknown {
+    const obj: any = {};
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.storageNode !== "") {
+      obj.storageNode = message.storageNode;
+    }
+    if (message.up !== false) {
+      obj.up = message.up;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetPoolStateRequest>, I>>(base?: I): SetPoolStateRequest {
+    return SetPoolStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetPoolStateRequest>, I>>(object: I): SetPoolStateRequest {
+    const message = createBaseSetPoolStateRequest();
+    message.pool = object.pool ?? "";
+    message.storageNode = object.storageNode ?? "";
+    message.up = object.up ?? false;
+    return message;
+  },
+};
+
+function createBaseSetPoolStateResponse(): SetPoolStateResponse {
+  return { pools: [], degradedVolumeIds: [], repairedVolumeIds: [] };
+}
+
+export const SetPoolStateResponse: MessageFns<SetPoolStateResponse> = {
+  encode(message: SetPoolStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pools) {
+      Pool.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.degradedVolumeIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.repairedVolumeIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetPoolStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetPoolStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pools.push(Pool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.degradedVolumeIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.repairedVolumeIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetPoolStateResponse {
+    return {
+      pools: globalThis.Array.isArray(object?.pools) ? object.pools.map((e: any) => Pool.fromJSON(e)) : [],
+      degradedVolumeIds: globalThis.Array.isArray(object?.degradedVolumeIds)
+        ? object.degradedVolumeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.degraded_volume_ids)
+        ? object.degraded_volume_ids.map((e: any) => globalThis.String(e))
+        : [],
+      repairedVolumeIds: globalThis.Array.isArray(object?.repairedVolumeIds)
+        ? object.repairedVolumeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.repaired_volume_ids)
+        ? object.repaired_volume_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SetPoolStateResponse): unknown {
+    const obj: any = {};
+    if (message.pools?.length) {
+      obj.pools = message.pools.map((e) => Pool.toJSON(e));
+    }
+    if (message.degradedVolumeIds?.length) {
+      obj.degradedVolumeIds = message.degradedVolumeIds;
+    }
+    if (message.repairedVolumeIds?.length) {
+      obj.repairedVolumeIds = message.repairedVolumeIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetPoolStateResponse>, I>>(base?: I): SetPoolStateResponse {
+    return SetPoolStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetPoolStateResponse>, I>>(object: I): SetPoolStateResponse {
+    const message = createBaseSetPoolStateResponse();
+    message.pools = object.pools?.map((e) => Pool.fromPartial(e)) || [];
+    message.degradedVolumeIds = object.degradedVolumeIds?.map((e) => e) || [];
+    message.repairedVolumeIds = object.repairedVolumeIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseForceDetachRequest(): ForceDetachRequest {
+  return { instanceId: "", hostId: "" };
+}
+
+export const ForceDetachRequest: MessageFns<ForceDetachRequest> = {
+  encode(message: ForceDetachRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceId !== "") {
+      writer.uint32(10).string(message.instanceId);
+    }
+    if (message.hostId !== "") {
+      writer.uint32(18).string(message.hostId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForceDetachRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForceDetachRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForceDetachRequest {
+    return {
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      hostId: isSet(object.hostId)
+        ? globalThis.String(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.String(object.host_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ForceDetachRequest): unknown {
+    const obj: any = {};
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.hostId !== "") {
+      obj.hostId = message.hostId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForceDetachRequest>, I>>(base?: I): ForceDetachRequest {
+    return ForceDetachRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForceDetachRequest>, I>>(object: I): ForceDetachRequest {
+    const message = createBaseForceDetachRequest();
+    message.instanceId = object.instanceId ?? "";
+    message.hostId = object.hostId ?? "";
+    return message;
+  },
+};
+
+function createBaseForceDetachResponse(): ForceDetachResponse {
+  return { detached: [] };
+}
+
+export const ForceDetachResponse: MessageFns<ForceDetachResponse> = {
+  encode(message: ForceDetachResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.detached) {
+      Attachment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForceDetachResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForceDetachResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.detached.push(Attachment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForceDetachResponse {
+    return {
+      detached: globalThis.Array.isArray(object?.detached)
+        ? object.detached.map((e: any) => Attachment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ForceDetachResponse): unknown {
+    const obj: any = {};
+    if (message.detached?.length) {
+      obj.detached = message.detached.map((e) => Attachment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForceDetachResponse>, I>>(base?: I): ForceDetachResponse {
+    return ForceDetachResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForceDetachResponse>, I>>(object: I): ForceDetachResponse {
+    const message = createBaseForceDetachResponse();
+    message.detached = object.detached?.map((e) => Attachment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWriteVolumeRequest(): WriteVolumeRequest {
+  return { volumeId: "", offsetBytes: 0, data: Buffer.alloc(0) };
+}
+
+export const WriteVolumeRequest: MessageFns<WriteVolumeRequest> = {
+  encode(message: WriteVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.offsetBytes !== 0) {
+      writer.uint32(16).int64(message.offsetBytes);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offsetBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteVolumeRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      offsetBytes: isSet(object.offsetBytes)
+        ? globalThis.Number(object.offsetBytes)
+        : isSet(object.offset_bytes)
+        ? globalThis.Number(object.offset_bytes)
+        : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: WriteVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.offsetBytes !== 0) {
+      obj.offsetBytes = Math.round(message.offsetBytes);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteVolumeRequest>, I>>(base?: I): WriteVolumeRequest {
+    return WriteVolumeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteVolumeRequest>, I>>(object: I): WriteVolumeRequest {
+    const message = createBaseWriteVolumeRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.offsetBytes = object.offsetBytes ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseWriteVolumeResponse(): WriteVolumeResponse {
+  return { allocatedBytes: 0 };
+}
+
+export const WriteVolumeResponse: MessageFns<WriteVolumeResponse> = {
+  encode(message: WriteVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.allocatedBytes !== 0) {
+      writer.uint32(8).int64(message.allocatedBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.allocatedBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteVolumeResponse {
+    return {
+      allocatedBytes: isSet(object.allocatedBytes)
+        ? globalThis.Number(object.allocatedBytes)
+        : isSet(object.allocated_bytes)
+        ? globalThis.Number(object.allocated_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: WriteVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.allocatedBytes !== 0) {
+      obj.allocatedBytes = Math.round(message.allocatedBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteVolumeResponse>, I>>(base?: I): WriteVolumeResponse {
+    return WriteVolumeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteVolumeResponse>, I>>(object: I): WriteVolumeResponse {
+    const message = createBaseWriteVolumeResponse();
+    message.allocatedBytes = object.allocatedBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadVolumeRequest(): ReadVolumeRequest {
+  return { volumeId: "", offsetBytes: 0, lengthBytes: 0 };
+}
+
+export const ReadVolumeRequest: MessageFns<ReadVolumeRequest> = {
+  encode(message: ReadVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.offsetBytes !== 0) {
+      writer.uint32(16).int64(message.offsetBytes);
+    }
+    if (message.lengthBytes !== 0) {
+      writer.uint32(24).int64(message.lengthBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offsetBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lengthBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadVolumeRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      offsetBytes: isSet(object.offsetBytes)
+        ? globalThis.Number(object.offsetBytes)
+        : isSet(object.offset_bytes)
+        ? globalThis.Number(object.offset_bytes)
+        : 0,
+      lengthBytes: isSet(object.lengthBytes)
+        ? globalThis.Number(object.lengthBytes)
+        : isSet(object.length_bytes)
+        ? globalThis.Number(object.length_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReadVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.offsetBytes !== 0) {
+      obj.offsetBytes = Math.round(message.offsetBytes);
+    }
+    if (message.lengthBytes !== 0) {
+      obj.lengthBytes = Math.round(message.lengthBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadVolumeRequest>, I>>(base?: I): ReadVolumeRequest {
+    return ReadVolumeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadVolumeRequest>, I>>(object: I): ReadVolumeRequest {
+    const message = createBaseReadVolumeRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.offsetBytes = object.offsetBytes ?? 0;
+    message.lengthBytes = object.lengthBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadVolumeResponse(): ReadVolumeResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const ReadVolumeResponse: MessageFns<ReadVolumeResponse> = {
+  encode(message: ReadVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadVolumeResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ReadVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReadVolumeResponse>, I>>(base?: I): ReadVolumeResponse {
+    return ReadVolumeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadVolumeResponse>, I>>(object: I): ReadVolumeResponse {
+    const message = createBaseReadVolumeResponse();
+    message.data = object.data ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -5751,6 +7074,49 @@ export const VolumeServiceService = {
       Buffer.from(DeleteBackupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteBackupResponse => DeleteBackupResponse.decode(value),
   },
+  /** Admin: marks a pool (or every pool of a storage node) up or down; down loses the copies it held. */
+  setPoolState: {
+    path: "/minicloud.volume.v1.VolumeService/SetPoolState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetPoolStateRequest): Buffer => Buffer.from(SetPoolStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetPoolStateRequest => SetPoolStateRequest.decode(value),
+    responseSerialize: (value: SetPoolStateResponse): Buffer =>
+      Buffer.from(SetPoolStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetPoolStateResponse => SetPoolStateResponse.decode(value),
+  },
+  /**
+   * Admin/HA: deletes every attachment of an instance or of a host (the host died), so the volumes
+   * become attachable elsewhere. Idempotent.
+   */
+  forceDetach: {
+    path: "/minicloud.volume.v1.VolumeService/ForceDetach" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForceDetachRequest): Buffer => Buffer.from(ForceDetachRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForceDetachRequest => ForceDetachRequest.decode(value),
+    responseSerialize: (value: ForceDetachResponse): Buffer => Buffer.from(ForceDetachResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForceDetachResponse => ForceDetachResponse.decode(value),
+  },
+  /** Simulated guest I/O (the agent's disk model, tests): writes/reads bytes at an offset. */
+  writeVolume: {
+    path: "/minicloud.volume.v1.VolumeService/WriteVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteVolumeRequest): Buffer => Buffer.from(WriteVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteVolumeRequest => WriteVolumeRequest.decode(value),
+    responseSerialize: (value: WriteVolumeResponse): Buffer => Buffer.from(WriteVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WriteVolumeResponse => WriteVolumeResponse.decode(value),
+  },
+  readVolume: {
+    path: "/minicloud.volume.v1.VolumeService/ReadVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReadVolumeRequest): Buffer => Buffer.from(ReadVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadVolumeRequest => ReadVolumeRequest.decode(value),
+    responseSerialize: (value: ReadVolumeResponse): Buffer => Buffer.from(ReadVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadVolumeResponse => ReadVolumeResponse.decode(value),
+  },
 } as const;
 
 export interface VolumeServiceServer extends UntypedServiceImplementation {
@@ -5776,6 +7142,16 @@ export interface VolumeServiceServer extends UntypedServiceImplementation {
   listBackups: handleUnaryCall<ListBackupsRequest, ListBackupsResponse>;
   restoreBackup: handleUnaryCall<RestoreBackupRequest, RestoreBackupResponse>;
   deleteBackup: handleUnaryCall<DeleteBackupRequest, DeleteBackupResponse>;
+  /** Admin: marks a pool (or every pool of a storage node) up or down; down loses the copies it held. */
+  setPoolState: handleUnaryCall<SetPoolStateRequest, SetPoolStateResponse>;
+  /**
+   * Admin/HA: deletes every attachment of an instance or of a host (the host died), so the volumes
+   * become attachable elsewhere. Idempotent.
+   */
+  forceDetach: handleUnaryCall<ForceDetachRequest, ForceDetachResponse>;
+  /** Simulated guest I/O (the agent's disk model, tests): writes/reads bytes at an offset. */
+  writeVolume: handleUnaryCall<WriteVolumeRequest, WriteVolumeResponse>;
+  readVolume: handleUnaryCall<ReadVolumeRequest, ReadVolumeResponse>;
 }
 
 export interface VolumeServiceClient extends Client {
@@ -6095,6 +7471,72 @@ export interface VolumeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteBackupResponse) => void,
   ): ClientUnaryCall;
+  /** Admin: marks a pool (or every pool of a storage node) up or down; down loses the copies it held. */
+  setPoolState(
+    request: SetPoolStateRequest,
+    callback: (error: ServiceError | null, response: SetPoolStateResponse) => void,
+  ): ClientUnaryCall;
+  setPoolState(
+    request: SetPoolStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetPoolStateResponse) => void,
+  ): ClientUnaryCall;
+  setPoolState(
+    request: SetPoolStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetPoolStateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin/HA: deletes every attachment of an instance or of a host (the host died), so the volumes
+   * become attachable elsewhere. Idempotent.
+   */
+  forceDetach(
+    request: ForceDetachRequest,
+    callback: (error: ServiceError | null, response: ForceDetachResponse) => void,
+  ): ClientUnaryCall;
+  forceDetach(
+    request: ForceDetachRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForceDetachResponse) => void,
+  ): ClientUnaryCall;
+  forceDetach(
+    request: ForceDetachRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForceDetachResponse) => void,
+  ): ClientUnaryCall;
+  /** Simulated guest I/O (the agent's disk model, tests): writes/reads bytes at an offset. */
+  writeVolume(
+    request: WriteVolumeRequest,
+    callback: (error: ServiceError | null, response: WriteVolumeResponse) => void,
+  ): ClientUnaryCall;
+  writeVolume(
+    request: WriteVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WriteVolumeResponse) => void,
+  ): ClientUnaryCall;
+  writeVolume(
+    request: WriteVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteVolumeResponse) => void,
+  ): ClientUnaryCall;
+  readVolume(
+    request: ReadVolumeRequest,
+    callback: (error: ServiceError | null, response: ReadVolumeResponse) => void,
+  ): ClientUnaryCall;
+  readVolume(
+    request: ReadVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReadVolumeResponse) => void,
+  ): ClientUnaryCall;
+  readVolume(
+    request: ReadVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReadVolumeResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const VolumeServiceClient = makeGenericClientConstructor(
@@ -6105,6 +7547,14 @@ export const VolumeServiceClient = makeGenericClientConstructor(
   service: typeof VolumeServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

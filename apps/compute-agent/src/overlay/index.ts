@@ -1,0 +1,2 @@
+export { OverlayAgent, type OverlayAgentDeps, type OverlayVtepClient } from './overlay-agent';
+export { VirtualSwitch } from './virtual-switch';

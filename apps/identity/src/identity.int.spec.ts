@@ -8,7 +8,7 @@ import { createServiceClient, startGrpcServer, type RunningGrpcServer, type Serv
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
+import { FakeClock, startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
 import { identityConfigSchema } from './config';
 import { wireIdentity } from './wire';
 
@@ -25,6 +25,8 @@ let client: Client;
 let metrics: ReturnType<typeof createProcessMetrics>;
 const abort = new AbortController();
 const revokedEvents: events.TokenRevoked[] = [];
+/** Identity's clock: reservation expiry is driven by it, not by waiting. Starts at the wall clock (tokens are checked by jose too). */
+const clock = new FakeClock(Date.now());
 
 const login = (userName: string, password: string, projectName = '') =>
   client.authenticate({ password: { userName, password, domainName: 'default' }, projectName });
@@ -39,7 +41,7 @@ beforeAll(async () => {
   const revocations = new RevocationList();
   bus.subscribe(Subjects.tokenRevoked, events.TokenRevoked, (ev) => void revokedEvents.push(ev));
   metrics = createProcessMetrics({ service: 'identity' });
-  const wire = wireIdentity(config);
+  const wire = wireIdentity(config, { clock });
   // seeding twice must be harmless (replicas, restarts)
   await wire({ config, logger, metrics: createProcessMetrics({ service: 'identity' }), redis, bus, revocations });
   const wiring = await wire({ config, logger, metrics, redis, bus, revocations });
@@ -198,8 +200,12 @@ describe('identity service', () => {
       await expect(client.reserveQuota({ projectId: adminProject.id, deltas: { instances: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
       await client.reserveQuota({ projectId: demo.id, deltas: { cores: 2 }, expireSeconds: 1 }, as(admin));
       await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
-      // the expired reservation is rolled back (by the sweep or lazily on the next reserve)
-      await waitFor(async () => !!(await client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken)).catch(() => undefined)), { timeoutMs: 5000, intervalMs: 200 });
+      // not yet expired at 999 ms; at 1001 ms the reservation is rolled back lazily on the next reserve
+      clock.advance(999);
+      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      clock.advance(2);
+      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).resolves.toMatchObject({ reservationId: expect.any(String) });
+      expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ cores: 1 });
     });
   });
 

@@ -103,7 +103,10 @@ export class ImageService {
   constructor(private readonly d: ImageServiceDeps) {}
 
   /**
-   * Creates an image record in status queued, owned by the caller's project.
+   * Creates an image record in status queued, owned by the caller's project. With
+   * `sourceInstanceId` it is an instance snapshot (Nova's createImage: the controller creates the
+   * record, then uploads the snapshot bytes, e.g. `buildSnapshotQcow2` of the root disk): the
+   * properties `image_type=snapshot` and `instance_uuid=<id>` are set, as Nova sets them.
    * @throws InvalidArgumentError naming name | disk_format | container_format | min_ram_mb | min_disk_gb | properties;
    *   PermissionDeniedError when a non-admin asks for visibility public
    */
@@ -137,7 +140,7 @@ export class ImageService {
       ownerProjectId: caller.viewer.projectId,
       minRamMb: input.minRamMb,
       minDiskGb: input.minDiskGb,
-      properties: input.properties,
+      properties: input.sourceInstanceId ? { ...input.properties, image_type: 'snapshot', instance_uuid: input.sourceInstanceId } : input.properties,
       createdAtMs: now,
       updatedAtMs: now,
       sourceInstanceId: input.sourceInstanceId,

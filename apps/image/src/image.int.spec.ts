@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectImageBytes } from '@minicloud/domain-image';
+import { buildSnapshotQcow2, inspectImageBytes } from '@minicloud/domain-image';
 import { createFixtureDir, type FixtureDir } from '@minicloud/domain-image/testing/qemu-fixtures';
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
 import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
@@ -21,7 +21,7 @@ const { IMAGE_STATUS_ACTIVE, IMAGE_STATUS_QUEUED, IMAGE_STATUS_KILLED, IMAGE_STA
 const { IMAGE_VISIBILITY_PUBLIC, IMAGE_VISIBILITY_SHARED } = pb.ImageVisibility;
 jest.setTimeout(30_000);
 
-const MAX_BYTES = 4 * 1024 * 1024;
+const MAX_BYTES = 12 * 1024 * 1024; // a qemu-img VHDX is 8 MiB even when empty
 const CHUNK = 64 * 1024;
 
 let redisSrv: ServerHandle;
@@ -112,6 +112,16 @@ beforeAll(async () => {
   fixtures = createFixtureDir('image-int-fx-');
   fixtures.qemuCreate('x.qcow2', 'qcow2', '64M');
   qcow2 = fixtures.read('x.qcow2');
+  // One real file per format, as qemu-img / xorriso write them (issue #6 acceptance).
+  fixtures.qemuCreate('v2.qcow2', 'qcow2', '1G', 'compat=0.10');
+  fixtures.qemuCreate('v3.qcow2', 'qcow2', '2G', 'compat=1.1');
+  fixtures.qemuCreate('sparse.vmdk', 'vmdk', '512M');
+  fixtures.qemuCreate('stream.vmdk', 'vmdk', '64M', 'subformat=streamOptimized');
+  fixtures.qemuCreate('dynamic.vhd', 'vpc', '1G', 'subformat=dynamic');
+  fixtures.qemuCreate('fixed.vhd', 'vpc', '2M', 'subformat=fixed');
+  fixtures.qemuCreate('disk.vhdx', 'vhdx', '3G');
+  fixtures.qemuCreate('disk.raw', 'raw', '3M');
+  fixtures.makeIso('cd.iso', { 'README.txt': 'minicloud\n' });
 }, 60_000);
 
 afterAll(async () => {
@@ -212,6 +222,71 @@ describe('image service (in-process, real Redis/NATS, temp data dir)', () => {
     expect(await failure(upload(a, img.id, truncated))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'disk_format' });
     expect((await a.getImage({ imageId: img.id })).image?.status).toBe(IMAGE_STATUS_KILLED);
     expect(storedFiles()).toEqual([]);
+  });
+
+  it.each([
+    // file, disk_format, virtual size (as `qemu-img info` reports it; a dynamic VHD rounds up to its CHS geometry)
+    ['v2.qcow2', 'qcow2', 1024 ** 3],
+    ['v3.qcow2', 'qcow2', 2 * 1024 ** 3],
+    ['sparse.vmdk', 'vmdk', 512 * 1024 ** 2],
+    ['stream.vmdk', 'vmdk', 64 * 1024 ** 2],
+    ['dynamic.vhd', 'vhd', 1_073_995_776],
+    ['fixed.vhd', 'vhd', 2_123_776], // footer current_size; `qemu-img info` shows the file length (2124288) for fixed VHDs
+    ['disk.vhdx', 'vhdx', 3 * 1024 ** 3],
+    ['disk.raw', 'raw', 3 * 1024 ** 2],
+    ['cd.iso', 'iso', -1],
+  ])('accepts a real %s as %s, detects its virtual size and serves the same bytes', async (file, format, virtualSize) => {
+    const a = await clientFor('project-a');
+    const bytes = fixtures.read(file);
+    const img = (await a.createImage({ name: file, diskFormat: format, containerFormat: 'bare' })).image!;
+    const done = await upload(a, img.id, bytes);
+    const expected = virtualSize === -1 ? bytes.length : virtualSize; // an ISO's volume space is the file
+    expect(done).toMatchObject({ status: IMAGE_STATUS_ACTIVE, diskFormat: format, sizeBytes: bytes.length, virtualSizeBytes: expected, osHashAlgo: 'sha256', osHashValue: sha256(bytes) });
+    expect((await download(a, img.id)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it.each([
+    ['v3.qcow2', 'raw', 'declared raw but the image data is qcow2'],
+    ['sparse.vmdk', 'qcow2', 'declared qcow2 but the image data is vmdk'],
+    ['dynamic.vhd', 'vhdx', 'declared vhdx but the image data is vhd'],
+    ['disk.vhdx', 'vhd', 'declared vhd but the image data is vhdx'],
+    ['cd.iso', 'raw', 'declared raw but the image data is iso'],
+    ['disk.raw', 'iso', 'declared iso but the image data is raw'],
+  ])('refuses a renamed %s declared as %s with a clear error; the image is killed, nothing stored', async (file, format, message) => {
+    const a = await clientFor('project-a');
+    const img = (await a.createImage({ name: file, diskFormat: format })).image!;
+    const err = await failure(upload(a, img.id, fixtures.read(file)));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'disk_format' });
+    expect((err as unknown as Error).message).toContain(message);
+    expect((await a.getImage({ imageId: img.id })).image?.status).toBe(IMAGE_STATUS_KILLED);
+    expect(storedFiles()).toEqual([]);
+  });
+
+  it.each([
+    ['v2.qcow2', 'qcow2', 1, /qcow2 image is truncated: \d+ bytes arrived, the header requires \d+/],
+    ['sparse.vmdk', 'vmdk', 512, /vmdk image is truncated: \d+ bytes arrived, the header requires \d+/],
+    ['dynamic.vhd', 'vhd', 512, /vhd image is truncated: the footer at the end of the file is missing/],
+    ['fixed.vhd', 'vhd', 4096, /declared vhd but the image data is raw/],
+    ['disk.vhdx', 'vhdx', 7 * 1024 * 1024, /vhdx image is truncated: the metadata region is missing/],
+    ['cd.iso', 'iso', 2048, /iso image is truncated: \d+ bytes arrived, the volume descriptor declares \d+/],
+  ])('refuses a truncated %s (%s, %d bytes cut) with a clear error', async (file, format, cutBytes, message) => {
+    const a = await clientFor('project-a');
+    const all = fixtures.read(file);
+    const img = (await a.createImage({ name: file, diskFormat: format })).image!;
+    const err = await failure(upload(a, img.id, all.subarray(0, all.length - cutBytes)));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'disk_format' });
+    expect((err as unknown as Error).message).toMatch(message);
+    expect((await a.getImage({ imageId: img.id })).image?.status).toBe(IMAGE_STATUS_KILLED);
+    expect(storedFiles()).toEqual([]);
+  });
+
+  it('imports an instance snapshot: CreateImage with source_instance_id, then the snapshot qcow2', async () => {
+    const a = await clientFor('project-a');
+    const created = (await a.createImage({ name: 'vm-1-snap', diskFormat: 'qcow2', sourceInstanceId: 'vm-1', properties: { os_distro: 'cirros' } })).image!;
+    expect(created).toMatchObject({ status: IMAGE_STATUS_QUEUED, sourceInstanceId: 'vm-1', properties: { image_type: 'snapshot', instance_uuid: 'vm-1', os_distro: 'cirros' } });
+    const done = await upload(a, created.id, buildSnapshotQcow2(20 * 1024 ** 3));
+    expect(done).toMatchObject({ status: IMAGE_STATUS_ACTIVE, diskFormat: 'qcow2', virtualSizeBytes: 20 * 1024 ** 3, sourceInstanceId: 'vm-1' });
+    expect((await a.getImage({ imageId: created.id })).image?.properties).toMatchObject({ image_type: 'snapshot', instance_uuid: 'vm-1' });
   });
 
   it('leaves the image queued and no temp file when the client cancels midway', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { events, identity } from '@minicloud/proto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { isAdmin, type AuthContext, type PolicyTable } from '@minicloud/platform-auth';
+import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { Counter } from '@minicloud/platform-metrics';
@@ -19,41 +19,6 @@ import { paginate, toAppCredential, toAssignment, toDomain, toProject, toQuota, 
  * Who may call what (Keystone's default policies reduced to roles). Reads of users/projects are
  * `authenticated` and scoped in the handler: an admin sees all, others themselves / their projects.
  */
-export const IDENTITY_POLICY: PolicyTable = {
-  authenticate: 'public',
-  getPublicKeys: 'public',
-  getCatalog: 'public',
-  validateToken: 'authenticated',
-  revokeToken: 'authenticated',
-  rotateSigningKey: 'admin',
-  registerEndpoint: 'admin',
-  createDomain: 'admin',
-  createProject: 'admin',
-  getProject: 'authenticated',
-  listProjects: 'authenticated',
-  deleteProject: 'admin',
-  createUser: 'admin',
-  getUser: 'authenticated',
-  listUsers: 'authenticated',
-  updateUser: 'admin',
-  deleteUser: 'admin',
-  createGroup: 'admin',
-  addUserToGroup: 'admin',
-  createRole: 'admin',
-  assignRole: 'admin',
-  unassignRole: 'admin',
-  listRoleAssignments: 'authenticated',
-  createApplicationCredential: 'member',
-  listApplicationCredentials: 'authenticated',
-  deleteApplicationCredential: 'authenticated',
-  setQuota: 'admin',
-  reserveQuota: 'member',
-  commitQuotaReservation: 'member',
-  rollbackQuotaReservation: 'member',
-  releaseQuota: 'member',
-  issueInstanceCredential: 'admin',
-};
-
 export interface IdentityServiceDeps {
   dir: DirectoryStore;
   appCreds: AppCredentialStore;
@@ -112,7 +77,6 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
 
   return service({
     definition: identity.IdentityServiceService,
-    policy: IDENTITY_POLICY,
     handlers: {
       async authenticate(req, ctx) {
         const audit = (outcome: string, reason: string, userId: string, projectId: string) => {
@@ -312,6 +276,14 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         if (!req.projectId) throw new InvalidArgumentError('project_id', 'is required');
         const { token, document } = await d.tokens.issueInstanceCredential(req.instanceId, req.projectId, req.ttlSeconds);
         return { token, document: { ...document, issuedAt: new Date(document.issuedAtMs) } };
+      },
+
+      async listRevocations() {
+        const r = await d.revocations.listInForce();
+        return {
+          tokens: r.tokens.map((t) => ({ tokenId: t.tokenId, expiresAt: new Date(t.expiresAtMs) })),
+          users: r.users.map((u) => ({ userId: u.userId, revokedBefore: new Date(u.beforeMs) })),
+        };
       },
     },
   });

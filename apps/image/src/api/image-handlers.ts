@@ -5,16 +5,6 @@ import { image as pb } from '@minicloud/proto';
 import type { Caller, ImageService } from '../image-service';
 import { imageToPb, memberStatusFromPb, memberToPb, statusFromPb, visibilityFromPb } from './image-mapping';
 
-/**
- * Who may call what, beyond the defaults (get/list: reader; others: member). Downloading is a read;
- * deactivation is an operator action (Glance's default policy: admin).
- */
-export const IMAGE_POLICY = {
-  downloadImage: 'reader',
-  deactivateImage: 'admin',
-  reactivateImage: 'admin',
-} as const;
-
 function callerOf(ctx: CallContext): Caller {
   if (!ctx.auth) throw new UnauthenticatedError('a token is required');
   return { viewer: { projectId: ctx.auth.projectId, admin: isAdmin(ctx.auth) }, requestId: ctx.requestId, signal: ctx.signal };
@@ -24,7 +14,6 @@ function callerOf(ctx: CallContext): Caller {
 export function imageServiceRegistration(images: ImageService): ServiceRegistration {
   return service({
     definition: pb.ImageServiceService,
-    policy: IMAGE_POLICY,
     handlers: {
       createImage: async (req, ctx) => ({
         image: imageToPb(

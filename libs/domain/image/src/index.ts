@@ -15,3 +15,4 @@ export { validateImageUpload, SAFE_VMDK_CREATE_TYPES } from './validate-image-up
 export type { ImageUploadCheck } from './validate-image-upload';
 export { IMAGE_STATUSES, transition, nextImageStatus } from './image-status';
 export type { ImageStatus, ImageEvent } from './image-status';
+export { buildSnapshotQcow2, SNAPSHOT_CLUSTER_BITS } from './snapshot-qcow2';

@@ -99,8 +99,19 @@ describe('validateImageUpload', () => {
     ['sparse.vmdk', 'vmdk', 512, /is truncated: \d+ bytes arrived, the header requires \d+/],
     ['dynamic.vhd', 'vhd', 1, /is truncated: the footer at the end of the file is missing/],
     ['dynamic.vhd', 'vhd', 512, /is truncated: the footer at the end of the file is missing/],
+    ['cd.iso', 'iso', 2048, /iso image is truncated: \d+ bytes arrived, the volume descriptor declares \d+/],
   ])('refuses %s (%s) cut short by %d bytes', (file, format, cutBytes, message) => {
     expect(() => upload(file, format, { cutBytes })).toThrow(refusedDiskFormat(message));
+  });
+
+  it('refuses a VHDX cut before its metadata region', () => {
+    const all = fx.read('disk.vhdx');
+    const bytes = all.subarray(0, 1024 * 1024);
+    const detected = inspectImageBytes(bytes);
+    expect(detected).toMatchObject({ format: 'vhdx', details: { virtualSizeKnown: false } });
+    expect(() => validateImageUpload({ declaredFormat: 'vhdx', detected, totalBytes: bytes.length, maxBytes: MAX })).toThrow(
+      refusedDiskFormat('vhdx image is truncated: the metadata region is missing'),
+    );
   });
 
   it('refuses a fixed VHD cut short: without its footer it is raw data', () => {

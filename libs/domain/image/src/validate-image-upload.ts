@@ -27,7 +27,9 @@ export interface ImageUploadCheck {
  *   monolithicSparse/streamOptimized (e.g. monolithicFlat names a separate extent file). Such a
  *   reference lets a user read host files (CVE-2022-47951, CVE-2024-32498);
  * - InvalidArgumentError('disk_format') for a truncated file: fewer bytes than the qcow2 L1/refcount
- *   tables or the VMDK overhead require, or a VHD whose footer is missing or short of its tables.
+ *   tables or the VMDK overhead require, a VHD whose footer is missing or short of its tables, a VHDX
+ *   cut before its metadata region, an ISO shorter than its volume space (ECMA-119 volume space size
+ *   x logical block size).
  */
 export function validateImageUpload({ declaredFormat, detected, totalBytes, maxBytes }: ImageUploadCheck): void {
   if (totalBytes > maxBytes) {
@@ -79,6 +81,12 @@ function truncation(d: ImageInspection, totalBytes: number): string | null {
       return short(d.details.minimumBytes);
     case 'vhd':
       return d.details.footerAtEnd ? short(d.details.minimumBytes) : 'the footer at the end of the file is missing';
+    case 'vhdx':
+      return d.details.virtualSizeKnown ? null : `the metadata region is missing (${d.details.note ?? 'virtual size unknown'})`;
+    case 'iso': {
+      const volumeBytes = d.details.volumeSpaceBlocks * d.details.logicalBlockSizeBytes;
+      return totalBytes < volumeBytes ? `${totalBytes} bytes arrived, the volume descriptor declares ${volumeBytes}` : null;
+    }
     default:
       return null;
   }

@@ -94,3 +94,35 @@ describe('key fetching', () => {
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 });
+
+describe('key rotation at a verifying service', () => {
+  it('fetches a new key at its first use even right after a fetch; forged kids cost one fetch a second', async () => {
+    let now = 1_700_000_000_000;
+    const k1 = await generateSigningKey(now);
+    const published = [k1];
+    let fetches = 0;
+    const verifier = createTokenVerifier({
+      keys: async () => {
+        fetches++;
+        return published.map((k) => ({ kid: k.kid, jwk: k.publicJwk }));
+      },
+      revocations: new RevocationList(),
+      nowMs: () => now,
+    });
+    const old = await signToken(k1, claims, { nowMs: now, ttlSeconds: 600 });
+    await verifier.verify(old.token);
+    const k2 = await generateSigningKey(now);
+    published.push(k2);
+    const fresh = await signToken(k2, claims, { nowMs: now, ttlSeconds: 600 });
+    now += 10; // well within the refetch interval: rotation must not cause a refusal window
+    await expect(verifier.verify(fresh.token)).resolves.toMatchObject({ userId: 'u1' });
+    await expect(verifier.verify(old.token)).resolves.toMatchObject({ userId: 'u1' });
+    expect(fetches).toBe(2);
+    const [, p, s] = old.token.split('.');
+    const forge = (kid: string) => `${Buffer.from(JSON.stringify({ alg: 'EdDSA', kid })).toString('base64url')}.${p}.${s}`;
+    for (let i = 0; i < 20; i++) await expect(verifier.verify(forge(`forged-${i}`))).rejects.toThrow(/unknown key/);
+    expect(fetches).toBe(3);
+    now += 600_001;
+    await expect(verifier.verify(old.token)).rejects.toThrow(/expired/);
+  });
+});

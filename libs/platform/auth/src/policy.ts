@@ -10,12 +10,9 @@ import type { AuthContext } from './auth-context';
  */
 export type PolicyRule = 'public' | 'authenticated' | 'reader' | 'member' | 'admin';
 
-/** Method name (as in the generated service definition, camelCase) -> rule. */
-export type PolicyTable = Readonly<Record<string, PolicyRule>>;
-
 /**
- * Default rule of a method by its name, so a policy table only lists exceptions: reads
- * (Get*, List*) need `reader`; everything else `member`.
+ * The convention the policy table follows unless it says otherwise: reads (Get*, List*) need
+ * `reader`; everything else `member`. The rules in force are in POLICY_TABLE (policy-table.ts).
  */
 export function defaultRuleFor(method: string): PolicyRule {
   return /^(get|list)/.test(method) ? 'reader' : 'member';

@@ -43,8 +43,10 @@ export interface TokenVerifier {
 }
 
 /**
- * A verifier with a key cache: an unknown `kid` triggers one refetch (key rotation), at most once per
- * `minRefetchIntervalMs`. Expiry is checked against the injected clock.
+ * A verifier with a key cache: an unknown `kid` triggers one refetch (key rotation: a new key is
+ * fetched at its first use, however recent the last fetch). A fetch that did not find the wanted
+ * kid is not repeated for `minRefetchIntervalMs` (default 1000), so a flood of forged kids costs one
+ * fetch a second. Expiry is checked against the injected clock.
  */
 export function createTokenVerifier(opts: {
   keys: PublicKeySource;
@@ -53,19 +55,19 @@ export function createTokenVerifier(opts: {
   minRefetchIntervalMs?: number;
 }): TokenVerifier {
   const cache = new Map<string, KeyLike | Uint8Array>();
-  let lastFetchMs = -Infinity;
+  let lastMissMs = -Infinity;
   let inflight: Promise<void> | undefined;
   // Concurrent verifications of a token with a new kid share one fetch; a fetch that did not find a
   // kid is not repeated for minRefetchIntervalMs (a flood of forged kids costs one fetch a second).
-  const refetch = async () => {
+  const refetch = async (wanted: string) => {
     if (inflight) return inflight;
-    if (opts.nowMs() - lastFetchMs < (opts.minRefetchIntervalMs ?? 1000)) return;
+    if (opts.nowMs() - lastMissMs < (opts.minRefetchIntervalMs ?? 1000)) return;
     inflight = (async () => {
       try {
         for (const { kid, jwk } of await opts.keys()) {
           if (!cache.has(kid)) cache.set(kid, await importJWK(jwk, TOKEN_ALG));
         }
-        lastFetchMs = opts.nowMs();
+        if (!cache.has(wanted)) lastMissMs = opts.nowMs();
       } finally {
         inflight = undefined;
       }
@@ -83,7 +85,7 @@ export function createTokenVerifier(opts: {
       if (!kid) throw new UnauthenticatedError('token has no key id');
       if (!cache.has(kid)) {
         try {
-          await refetch();
+          await refetch(kid);
         } catch {
           throw new UnavailableError('cannot fetch the token signing keys from identity');
         }

@@ -22,6 +22,12 @@ export const commonConfigShape = {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   GRPC_HOST: z.string().default('127.0.0.1'),
   GRPC_PORT: portSchema.default(0),
+  /**
+   * Host name or IP that other processes use to reach this one (containers: the service or container
+   * name). When set, the gRPC address a service registers (catalog, host registry) and logs is
+   * `<PUBLIC_HOST>:<bound port>` instead of the bind address GRPC_HOST (which may be 0.0.0.0).
+   */
+  PUBLIC_HOST: z.string().min(1).optional(),
   METRICS_PORT: portSchema.default(0),
   IDENTITY_URL: z.string().default('127.0.0.1:5000'),
   SERVICE_USER: z.string().default('minicloud'),

@@ -3,7 +3,8 @@ import { InvalidArgumentError, NotFoundError, UnauthenticatedError, PermissionDe
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
-import { startGrpcServer, service, type RunningGrpcServer } from './server';
+import { Counter } from '@minicloud/platform-metrics';
+import { startGrpcServer, service, type DeniedCall, type RunningGrpcServer } from './server';
 import { createServiceClient } from './client';
 
 describe('gRPC server and client', () => {
@@ -11,6 +12,8 @@ describe('gRPC server and client', () => {
   let token: string;
   let readerToken: string;
   const metrics = createProcessMetrics({ service: 'test' });
+  const denied: DeniedCall[] = [];
+  const deniedCounter = new Counter({ name: 'test_auth_denied_total', help: 'h', labelNames: ['grpc_method', 'reason'] as const, registers: [] });
 
   beforeAll(async () => {
     const key = await generateSigningKey(Date.now());
@@ -28,10 +31,11 @@ describe('gRPC server and client', () => {
       logger: silentLogger(),
       metrics: metrics.grpc,
       verifier,
+      deniedCounter,
+      onDenied: (d) => void denied.push(d),
       services: [
         service({
           definition: image.ImageServiceService,
-          policy: {},
           handlers: {
             createImage: async (req, ctx) => {
               if (!req.name) throw new InvalidArgumentError('name', 'must not be empty');
@@ -92,6 +96,27 @@ describe('gRPC server and client', () => {
     await expect(reader.listImages({})).resolves.toBeTruthy();
     await expect(reader.createImage({ name: 'x' })).rejects.toBeInstanceOf(PermissionDeniedError);
     [c, anon, bad, reader].forEach((x) => x.close());
+  });
+
+  it('counts and reports every call the interceptor refuses, with the reason', async () => {
+    denied.length = 0;
+    const anon = createServiceClient(image.ImageServiceService, server.address);
+    const bad = createServiceClient(image.ImageServiceService, server.address, { token: () => 'x.y.z' });
+    const reader = createServiceClient(image.ImageServiceService, server.address, { token: () => readerToken });
+    await expect(anon.deleteImage({ imageId: 'a' })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(bad.getImage({ imageId: 'a' })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(reader.deactivateImage({ imageId: 'a' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(reader.getImage({ imageId: 'a' })).rejects.toBeInstanceOf(NotFoundError); // allowed: not a denial
+    expect(denied.map((d) => [d.method, d.reason, d.rule])).toEqual([
+      ['deleteImage', 'missing_token', 'member'],
+      ['getImage', 'malformed_token', 'reader'],
+      ['deactivateImage', 'role_required', 'admin'],
+    ]);
+    expect(denied[2]).toMatchObject({ path: '/minicloud.image.v1.ImageService/DeactivateImage', auth: { userId: 'u', projectId: 'p' } });
+    expect((await deniedCounter.get()).values.map((v) => [v.labels.grpc_method, v.labels.reason, v.value])).toEqual(
+      expect.arrayContaining([['deleteImage', 'missing_token', 1], ['getImage', 'malformed_token', 1], ['deactivateImage', 'role_required', 1]]),
+    );
+    [anon, bad, reader].forEach((x) => x.close());
   });
 
   it('streams both ways', async () => {

@@ -11,19 +11,64 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { messageTypesByPath } from '@minicloud/proto';
-import { UnauthenticatedError, isMinicloudError } from '@minicloud/domain-errors';
-import { authorize, defaultRuleFor, type PolicyTable, type TokenVerifier } from '@minicloud/platform-auth';
+import { PermissionDeniedError, UnauthenticatedError, isMinicloudError } from '@minicloud/domain-errors';
+import { authorize, ruleForMethod, type AuthContext, type PolicyRule, type TokenVerifier } from '@minicloud/platform-auth';
 import type { Logger } from '@minicloud/platform-logging';
-import type { GrpcServerMetrics } from '@minicloud/platform-metrics';
+import type { Counter, GrpcServerMetrics } from '@minicloud/platform-metrics';
 import { statusName, toServiceError } from './status-mapping';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceHandlers } from './types';
 
-/** One service to serve: its generated definition, handlers, and who may call what. */
+/**
+ * One service to serve: its generated definition and handlers. Who may call what is not given here:
+ * it is the shared policy table of @minicloud/platform-auth (`POLICY_TABLE`, by method path).
+ */
 export interface ServiceRegistration<D extends ServiceDefinition = ServiceDefinition> {
   definition: D;
   handlers: ServiceHandlers<D>;
-  /** Exceptions to {@link defaultRuleFor}; e.g. `{ authenticate: 'public', createFlavor: 'admin' }`. */
-  policy?: PolicyTable;
+}
+
+/**
+ * Why a call was refused before its handler ran (the `reason` label of
+ * minicloud_auth_denied_total): missing_token, malformed_token, unknown_key, invalid_signature,
+ * expired, revoked, invalid_token (other verification failures), role_required.
+ */
+export type DenyReason =
+  | 'missing_token'
+  | 'malformed_token'
+  | 'unknown_key'
+  | 'invalid_signature'
+  | 'expired'
+  | 'revoked'
+  | 'invalid_token'
+  | 'role_required';
+
+/** A call refused by the interceptor (UNAUTHENTICATED or PERMISSION_DENIED), for audit. */
+export interface DeniedCall {
+  /** Full gRPC path, e.g. "/minicloud.image.v1.ImageService/DeleteImage". */
+  path: string;
+  /** Method name as defined (camelCase). */
+  method: string;
+  reason: DenyReason;
+  /** The rule the method needs. */
+  rule: PolicyRule;
+  /** The verified caller, when the token was valid but lacked the role. */
+  auth?: AuthContext;
+  requestId: string;
+  /** The error's message, e.g. "token revoked" or "deleteImage requires role member". */
+  message: string;
+}
+
+/** Maps an interceptor's auth error to its {@link DenyReason}. */
+export function denyReasonOf(err: unknown): DenyReason {
+  if (err instanceof PermissionDeniedError) return 'role_required';
+  const m = err instanceof Error ? err.message : '';
+  if (/missing bearer token/.test(m)) return 'missing_token';
+  if (/malformed|no key id/.test(m)) return 'malformed_token';
+  if (/unknown key/.test(m)) return 'unknown_key';
+  if (/expired/.test(m)) return 'expired';
+  if (/revoked/.test(m)) return 'revoked';
+  if (/signature/.test(m)) return 'invalid_signature';
+  return 'invalid_token';
 }
 
 /** Typed helper so `handlers` is checked against `definition`. */
@@ -42,6 +87,10 @@ export interface GrpcServerOptions {
   verifier?: TokenVerifier;
   /** Max message size in bytes (image chunks are 1 MiB); default 8 MiB. */
   maxMessageBytes?: number;
+  /** minicloud_auth_denied_total{grpc_method, reason}: counts every call the interceptor refuses. */
+  deniedCounter?: Counter<'grpc_method' | 'reason'>;
+  /** Called for every call the interceptor refuses (runService publishes an audit event). Must not throw. */
+  onDenied?: (call: DeniedCall) => void;
 }
 
 export interface RunningGrpcServer {
@@ -81,7 +130,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
       if (typeof handler !== 'function') {
         throw new Error(`service ${def.path.split('/')[1]} has no handler for ${name}`);
       }
-      impl[name] = wrapMethod(name, def, handler, reg.policy ?? {}, opts) as never;
+      impl[name] = wrapMethod(name, def, handler, ruleForMethod(def.path), opts) as never;
     }
     server.addService(reg.definition as never, impl);
   }
@@ -110,11 +159,10 @@ function wrapMethod(
   name: string,
   def: MethodDefinition,
   handler: (...a: unknown[]) => unknown,
-  policy: PolicyTable,
+  rule: PolicyRule,
   opts: GrpcServerOptions,
 ): (...args: never[]) => void {
   const serviceName = def.path.split('/')[1] ?? '';
-  const rule = policy[name] ?? defaultRuleFor(name);
   // Pre-initialise every method's series at zero, so each process exports its full API surface
   // before the first call (Prometheus' advice against missing series).
   opts.metrics?.handled.inc({ grpc_service: serviceName, grpc_method: name, grpc_code: 'OK' }, 0);
@@ -133,13 +181,27 @@ function wrapMethod(
       metadata: call.metadata,
       signal: controller.signal,
     };
-    if (opts.verifier && rule !== 'public') {
-      const token = bearer(call.metadata);
-      if (!token) throw new UnauthenticatedError('missing bearer token');
-      ctx.auth = await opts.verifier.verify(token);
-      ctx.token = token;
+    if (!opts.verifier) return ctx;
+    try {
+      if (rule !== 'public') {
+        const token = bearer(call.metadata);
+        if (!token) throw new UnauthenticatedError('missing bearer token');
+        ctx.auth = await opts.verifier.verify(token);
+        ctx.token = token;
+      }
+      authorize(rule, name, ctx.auth);
+    } catch (err) {
+      if (err instanceof UnauthenticatedError || err instanceof PermissionDeniedError) {
+        const reason = denyReasonOf(err);
+        opts.deniedCounter?.inc({ grpc_method: name, reason });
+        try {
+          opts.onDenied?.({ path: def.path, method: name, reason, rule, auth: ctx.auth, requestId, message: err.message });
+        } catch (e) {
+          ctx.logger.warn({ err: e }, 'onDenied callback failed');
+        }
+      }
+      throw err;
     }
-    if (opts.verifier) authorize(rule, name, ctx.auth);
     return ctx;
   };
 

@@ -1,2 +1,4 @@
 export * from './service-credentials';
 export * from './run-service';
+export * from './revocation-sync';
+export * from './denied-audit';

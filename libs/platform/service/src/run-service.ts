@@ -1,12 +1,13 @@
-import { events } from '@minicloud/proto';
 import { RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
-import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, type Bus } from '@minicloud/platform-bus';
 import type { CommonConfig } from '@minicloud/platform-config';
 import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from '@minicloud/platform-grpc';
 import { runProcess, type Runnable, type ShutdownStep } from '@minicloud/platform-lifecycle';
 import { createLogger, type Logger } from '@minicloud/platform-logging';
 import { createProcessMetrics, startMetricsServer, type ProcessMetrics, type ReadinessCheck } from '@minicloud/platform-metrics';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { deniedCallAudit } from './denied-audit';
+import { syncRevocations } from './revocation-sync';
 import { remoteTokenVerifier, ServiceCredentials } from './service-credentials';
 
 /** What a service's wiring function receives. */
@@ -54,13 +55,16 @@ export async function runService(opts: {
   const redis = await connectRedis({ url: config.REDIS_URL, name: opts.name, logger });
   const bus = await connectBus({ url: config.NATS_URL, name: opts.name, logger });
   const revocations = new RevocationList();
-  bus.subscribe(Subjects.tokenRevoked, events.TokenRevoked, (ev) => {
-    if (ev.tokenId) revocations.revokeToken(ev.tokenId, ev.expiresAt?.getTime() ?? Date.now() + 86_400_000);
-    if (ev.userId && ev.revokedBefore) revocations.revokeUserBefore(ev.userId, ev.revokedBefore.getTime());
-  });
   const credentials = opts.selfAuthenticating
     ? undefined
     : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: config.SERVICE_PASSWORD, projectName: config.SERVICE_PROJECT });
+  // Revocations from NATS events, plus (except identity, which reads its own store) those already in
+  // force, so a restarted service refuses tokens revoked while it was down.
+  await syncRevocations({
+    bus,
+    list: revocations,
+    load: credentials ? async () => credentials.identity.listRevocations({}, { token: await credentials.getToken(), retry: true }) : undefined,
+  });
 
   const wiring = await opts.wire({ config, logger, metrics, redis, bus, revocations, credentials });
   const verifier = wiring.verifier ?? (credentials ? remoteTokenVerifier(credentials.identity, revocations) : undefined);
@@ -71,6 +75,7 @@ export async function runService(opts: {
     logger,
     metrics: metrics.grpc,
     verifier,
+    ...deniedCallAudit({ registry: metrics.registry, bus, source: opts.name, logger }),
   });
   const http = await startMetricsServer({
     registry: metrics.registry,
@@ -78,8 +83,12 @@ export async function runService(opts: {
     host: config.GRPC_HOST,
     readiness: { redis: () => redis.status === 'ready', nats: () => bus.isConnected(), ...wiring.readiness },
   });
-  await wiring.onListening?.(grpc);
-  logger.info({ grpc_address: grpc.address, metrics_url: http.url }, 'service ready');
+  // The address others dial: PUBLIC_HOST (containers) in place of a bind-all GRPC_HOST.
+  const advertised: RunningGrpcServer = config.PUBLIC_HOST
+    ? { port: grpc.port, address: `${config.PUBLIC_HOST}:${grpc.port}`, shutdown: (ms) => grpc.shutdown(ms) }
+    : grpc;
+  await wiring.onListening?.(advertised);
+  logger.info({ grpc_address: advertised.address, metrics_url: http.url }, 'service ready');
 
   await runProcess({
     logger,

@@ -19,7 +19,7 @@ export class ServiceCredentials {
     private readonly creds: { userName: string; password: string; projectName: string },
   ) {
     this.identity = createServiceClient(identity.IdentityServiceService, identityUrl, {
-      idempotent: ['getPublicKeys', 'getCatalog', 'authenticate', 'validateToken', 'getQuota'],
+      idempotent: ['getPublicKeys', 'getCatalog', 'authenticate', 'validateToken', 'getQuota', 'listRevocations'],
       maxAttempts: 8,
     });
   }
@@ -56,11 +56,11 @@ export class ServiceCredentials {
   }
 }
 
-/** A token verifier that fetches identity's public keys over gRPC. */
-export function remoteTokenVerifier(client: IdentityClient, revocations: RevocationList): TokenVerifier {
+/** A token verifier that fetches identity's public keys over gRPC; `nowMs` (default wall clock) checks expiry. */
+export function remoteTokenVerifier(client: IdentityClient, revocations: RevocationList, nowMs: () => number = () => Date.now()): TokenVerifier {
   return createTokenVerifier({
     keys: async () => (await client.getPublicKeys({})).keys.map((k) => ({ kid: k.kid, jwk: JSON.parse(k.jwkJson) })),
     revocations,
-    nowMs: () => Date.now(),
+    nowMs,
   });
 }

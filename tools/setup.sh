@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what minicloud needs on a fresh Debian machine of this kind (Node 20 + npm present):
 # npm dependencies (when missing or out of date) and the Debian packages the cloud and the tests use
-# (redis-server, nats-server, qemu-utils for qemu-img, xorriso for ISO fixtures) when absent.
+# (redis-server, nats-server, qemu-utils for qemu-img, xorriso for ISO fixtures, prometheus for
+# promtool and `npm run cloud -- --with-prometheus`, docker-compose to validate deploy/) when absent.
 # Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || need_pkgs+=(nats-server)
 command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
 command -v xorriso >/dev/null 2>&1 || need_pkgs+=(xorriso)
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

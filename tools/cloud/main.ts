@@ -13,11 +13,13 @@ import { compute } from '@minicloud/proto';
 import { ManagedProcess, type ReadyInfo } from './managed-process';
 import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
 import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
+import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 interface Options {
   agents: string;
+  controllers: string;
   hostsPerAgent: string;
   basePort: string;
   stateDir: string;
@@ -28,6 +30,8 @@ interface Options {
   exitWhenReady: boolean;
   timeScale: string;
   hostProfile: string;
+  withPrometheus: boolean;
+  prometheusPort: string;
 }
 
 /** What `<state-dir>/cloud.json` holds: how to reach (and kill) every part of the running cloud. */
@@ -38,12 +42,16 @@ export interface CloudManifest {
   admin: { user: string; password: string; project: string };
   processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
+  /** Set with --with-prometheus: the local Prometheus scraping every process above. */
+  prometheus_url?: string;
+  prometheus_pid?: number;
 }
 
 async function main() {
   const program = new Command('cloud')
     .description('Bring up a whole minicloud on this machine')
     .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
+    .option('--controllers <n>', 'controller replicas (one leader runs scheduler/HA loops; clients fail over between them)', '1')
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
     .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100..); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
@@ -57,14 +65,16 @@ async function main() {
       '--host-profile <name>',
       'host profile of every agent (libs/domain/hypervisor host-profile catalog), or "mixed" to rotate through the catalog',
       'std-2s32c-256g',
-    );
+    )
+    .option('--with-prometheus', 'also start a local prometheus (Debian package) scraping every process, with the rules of deploy/prometheus', false)
+    .option('--prometheus-port <port>', 'port of the local prometheus (with --with-prometheus); 0 picks a free one; default base port + 4090');
   program.parse();
   const opts = program.opts<Options>();
   const t0 = Date.now();
   const stateDir = path.resolve(opts.stateDir);
   const logDir = path.join(stateDir, 'logs');
   if (!opts.keepState) {
-    for (const d of ['redis', 'nats', 'image', 'agents']) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
+    for (const d of ['redis', 'nats', 'image', 'agents', 'prometheus']) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
   }
   fs.mkdirSync(logDir, { recursive: true });
   const basePort = Number(opts.basePort);
@@ -108,6 +118,14 @@ async function main() {
       return p;
     };
 
+    // Controller replicas (--controllers N): one leader runs the scheduler/HA loops, any serves the API;
+    // each registers its own endpoint in the catalog (the last one wins there).
+    const launchControllers = async () => {
+      const n = Math.max(1, Number(opts.controllers));
+      const first = await launch('controller', 'controller', 4, withIdentity);
+      const more = await Promise.all(Array.from({ length: n - 1 }, (_, i) => launch(`controller-${i + 2}`, 'controller', 60 + i, withIdentity)));
+      return [first, ...more];
+    };
     const identity = await launch('identity', 'identity', 0);
     const identityInfo = await identity.ready;
     const withIdentity = { IDENTITY_URL: identityInfo.grpc_address };
@@ -115,7 +133,7 @@ async function main() {
       launch('image', 'image', 1, { ...withIdentity, IMAGE_DATA_DIR: path.join(stateDir, 'image') }),
       launch('volume', 'volume', 2, withIdentity),
       launch('network', 'network', 3, withIdentity),
-      launch('controller', 'controller', 4, withIdentity),
+      ...(await launchControllers()),
     ]);
     await Promise.all(services.map((s) => s.ready));
 
@@ -150,7 +168,7 @@ async function main() {
           const agent = agents.find((a) => a.proc === p);
           return {
             name: p.name,
-            kind: agent ? 'compute-agent' : p.name,
+            kind: agent ? 'compute-agent' : p.name.startsWith('controller') ? 'controller' : p.name,
             pid: p.pid ?? 0,
             grpc_address: info.grpc_address,
             metrics_url: info.metrics_url,
@@ -161,11 +179,19 @@ async function main() {
       ),
       ready_seconds: 0,
     };
+    if (opts.withPrometheus) {
+      const promPort = opts.prometheusPort !== undefined ? Number(opts.prometheusPort) : basePort === 0 ? 0 : basePort + 4090;
+      const configFile = writePrometheusConfig(path.join(stateDir, 'prometheus'), manifest.processes);
+      const prom = await startAndTrack(infra, async () => startLocalPrometheus(configFile, logDir, promPort === 0 ? await freePort() : promPort));
+      manifest.prometheus_url = prom.url;
+      manifest.prometheus_pid = prom.child.pid;
+    }
     let demo: DemoResult | undefined;
     if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers) });
     manifest.ready_seconds = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2));
     await printSummary(admin, manifest, demo);
+    if (manifest.prometheus_url) console.log(`Prometheus: ${manifest.prometheus_url} (config and rules: ${path.join(stateDir, 'prometheus')})`);
     console.log(`minicloud ready in ${manifest.ready_seconds.toFixed(1)} s (manifest: ${path.join(stateDir, 'cloud.json')})`);
     admin.close();
     if (opts.exitWhenReady) await shutdown(0);

@@ -14,6 +14,9 @@ export interface CloudManifest {
   admin: { user: string; password: string; project: string };
   processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
+  /** With `--with-prometheus`: the local Prometheus scraping every process. */
+  prometheus_url?: string;
+  prometheus_pid?: number;
 }
 
 /** A cloud started by the README's own bring-up command, in a temp state dir on free ports. */
@@ -32,17 +35,20 @@ export interface CliResult {
 }
 
 /**
- * Starts `tools/cloud/main.ts --base-port 0 --no-demo` (its own redis-server and nats-server) and
+ * Starts `tools/cloud/main.ts --base-port 0 --no-demo` (its own redis-server and nats-server; `demo`
+ * keeps the demo seed, `extraArgs` go to the bring-up, e.g. `--with-prometheus`) and
  * resolves when it prints "minicloud ready". Rejects with the tail of its output when it fails.
  */
-export async function startCloud(opts: { agents?: number; timeoutMs?: number; extraArgs?: string[] } = {}): Promise<RunningCloud> {
+export async function startCloud(
+  opts: { agents?: number; timeoutMs?: number; extraArgs?: string[]; demo?: boolean; controllers?: number; env?: Record<string, string> } = {},
+): Promise<RunningCloud> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minicloud-e2e-'));
-  const env = { ...process.env };
+  const env = { ...process.env, ...(opts.env ?? {}) };
   delete env.REDIS_URL;
   delete env.NATS_URL;
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', 'tools/cloud/main.ts', '--base-port', '0', '--no-demo', '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.extraArgs ?? [])],
+    ['--require', 'tsx/cjs', 'tools/cloud/main.ts', '--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.extraArgs ?? [])],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output: string[] = [];
@@ -84,9 +90,9 @@ export async function startCloud(opts: { agents?: number; timeoutMs?: number; ex
         clearTimeout(t);
       }
       // Kill anything the bring-up could not stop (never leave processes behind).
-      for (const p of manifest.processes) {
+      for (const pid of [...manifest.processes.map((p) => p.pid), ...(manifest.prometheus_pid ? [manifest.prometheus_pid] : [])]) {
         try {
-          process.kill(p.pid, 'SIGKILL');
+          process.kill(pid, 'SIGKILL');
         } catch {
           /* already gone */
         }

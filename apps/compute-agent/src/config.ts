@@ -12,6 +12,11 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
  *   heartbeats and the Redis lease run on wall-clock time, as the controller's failure detector does).
  * - IMAGE_CACHE_MB: capacity of each host's image cache (MiB).
  * - AGENT_METRICS_MAX_INSTANCES: cap of per-instance metric series per host (label cardinality).
+ * - MODEL_TICK_MS: simulated ms between model ticks (CPU/memory/disk/vNIC models of every VM);
+ *   MODEL_TICK_MIN_WALL_MS: real ms between ticks at least (a tick then covers TIME_SCALE x this).
+ * - TRACE_DIR: directory of PlanetLab days for `planetlab:<day>/<file>` workloads (default
+ *   ../shared/data/planetlab beside the repo checkout).
+ * - MEMORY_SHARE_RATIO: TPS share ratio of VMs booted from the same image (0..1).
  */
 export const agentConfigShape = {
   ...commonConfigShape,
@@ -27,6 +32,10 @@ export const agentConfigShape = {
   TIME_SCALE: z.coerce.number().positive().default(1),
   IMAGE_CACHE_MB: z.coerce.number().int().min(1).default(10240),
   AGENT_METRICS_MAX_INSTANCES: z.coerce.number().int().min(0).default(200),
+  MODEL_TICK_MS: msSchema.default(1000),
+  MODEL_TICK_MIN_WALL_MS: msSchema.default(100),
+  TRACE_DIR: z.string().min(1).optional(),
+  MEMORY_SHARE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
 };
 
 export const agentConfigSchema = z.object(agentConfigShape);

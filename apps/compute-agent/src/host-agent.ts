@@ -123,8 +123,24 @@ export class HostAgent implements Runnable {
     });
   }
 
+  /**
+   * Watchdog (Proxmox HA rule, checked before any other work of a loop turn): when the lease has not
+   * been renewed for self_fence_after (the process was frozen, or Redis unreachable), power every VM
+   * off, then register afresh (the controller may have restarted them elsewhere: it answers with
+   * destroy_instance_ids). Returns true when it fenced now.
+   */
+  private watchdog(): boolean {
+    if (this.fenced || Date.now() - this.lastLeaseOkMs < this.timings.selfFenceAfterMs) return false;
+    const ids = this.d.host.powerOffAll('self_fenced');
+    this.fenced = true;
+    this.d.logger.error({ host_id: this.d.host.hostId, powered_off: ids.length }, 'lease lost: self-fenced');
+    this.requestReregister();
+    return true;
+  }
+
   private async heartbeatLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      this.watchdog();
       try {
         this.heartbeat();
       } catch (e) {
@@ -135,21 +151,22 @@ export class HostAgent implements Runnable {
   }
 
   private async renewLease(): Promise<void> {
+    // The watchdog counts from before the SET: Redis starts the TTL when it runs the command, which is
+    // after this moment, so a reply delayed (or a process frozen) past it cannot make us fence late.
+    const sentAtMs = Date.now();
     await this.d.redis.set(leaseKey(this.d.host.hostId), String(this.d.host.epoch), 'PX', this.timings.leaseTtlMs);
-    this.lastLeaseOkMs = Date.now();
+    this.lastLeaseOkMs = sentAtMs;
   }
 
   private async leaseLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      try {
-        await this.renewLease();
-      } catch (e) {
-        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'lease renewal failed');
-        if (!this.fenced && Date.now() - this.lastLeaseOkMs >= this.timings.selfFenceAfterMs) {
-          // Proxmox watchdog rule: the controller may restart our VMs elsewhere now; stop them here.
-          const ids = this.d.host.powerOffAll('self_fenced');
-          this.fenced = true;
-          this.d.logger.error({ host_id: this.d.host.hostId, powered_off: ids.length }, 'lease lost: self-fenced');
+      // A fenced host stops renewing until it registered afresh (register() renews with the new epoch).
+      if (!this.watchdog() && !this.fenced) {
+        try {
+          await this.renewLease();
+        } catch (e) {
+          this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'lease renewal failed');
+          this.watchdog();
         }
       }
       await sleepUntilAborted(Math.max(10, Math.floor(this.timings.leaseTtlMs / 3)), signal);

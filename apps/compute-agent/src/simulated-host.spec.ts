@@ -143,3 +143,42 @@ describe('SimulatedHost.execute', () => {
     expect(reports.at(-1)).toMatchObject({ reason: 'self_fenced', powerState: 'shutdown' });
   });
 });
+
+describe('SimulatedHost models', () => {
+  async function booted(ids: string[], over: Partial<VmSpec> = {}) {
+    const env = setup();
+    env.images.cache.add('img-1', 1000);
+    for (const id of ids) env.host.execute(3, id, { type: 'spawn', spec: spec(id, over) });
+    await flush();
+    env.clock.advance(400);
+    return env;
+  }
+
+  it('overcommitted VMs share the 2 G4 cores and report ready time through runtimes', async () => {
+    // two 2-vCPU VMs at 100 % demand 7440 MHz on 3720 MHz: each runs 1860 MHz, ready 50 %
+    const { host, clock } = await booted(['a', 'b'], { workload: { kind: 'constant', utilizationRatio: 1 } });
+    clock.advance(1000);
+    const snap = host.tick();
+    expect(snap.vms.get('a')!.cpu.usageMhz).toBeCloseTo(1860, 6);
+    expect(host.runtime('a')).toMatchObject({ cpuUsageMhz: 1860, cpuReadyRatio: 0.5, cpuUtilizationRatio: 0.5 });
+    expect(host.usage()).toMatchObject({ cpuUtilizationRatio: 1, powerWatts: 117 });
+  });
+
+  it('power_off stops the VM in the model at once; snapshot adds a QCOW2 layer; destroy removes it', async () => {
+    const { host, clock } = await booted(['a']);
+    clock.advance(10_000);
+    host.tick();
+    expect(host.runtime('a')!.diskAllocatedBytes).toBeGreaterThan(0);
+    host.execute(3, 'a', { type: 'snapshot' });
+    expect(host.modelSnapshot().vms.get('a')!.disk.layers).toBe(3);
+    host.execute(3, 'a', { type: 'power_off' });
+    expect(host.runtime('a')).toMatchObject({ cpuUtilizationRatio: 0, memoryActiveMb: 0 });
+    host.execute(3, 'a', { type: 'destroy' });
+    expect(host.modelSnapshot().vms.size).toBe(0);
+  });
+
+  it('VMs from the same image share pages (TPS) in the memory model', async () => {
+    const { host } = await booted(['a', 'b']);
+    expect(host.modelSnapshot().memory.sharedSavedMb).toBeGreaterThan(0);
+  });
+});

@@ -6,12 +6,14 @@ import {
   createWorkload,
   defineVm,
   DEFAULT_BOOT_MODEL,
+  DEFAULT_HOST_MODEL_CONFIG,
+  HostModel,
   powerStateOf,
-  powerWatts,
   resourceReport,
   spawnDurationMs,
-  totalCpuMhz,
   type BootModelConfig,
+  type HostModelConfig,
+  type HostModelSnapshot,
   type HostLimits,
   type HostProfile,
   type PowerState,
@@ -19,7 +21,6 @@ import {
   type VmRecord,
   type WorkloadModel,
 } from '@minicloud/domain-hypervisor';
-import { hostCpuLoad } from './host-usage';
 import type { AcquiredImage, ImageWant } from './image-store';
 import type { VmSpec } from './vm-spec';
 
@@ -85,6 +86,8 @@ export interface SimulatedHostDeps {
   /** Called synchronously, in sequence order, for every power-state change. */
   readonly report: (r: PowerReport) => void;
   readonly bootModel?: BootModelConfig;
+  /** CPU/memory/disk/network model settings (domain-hypervisor HostModel). */
+  readonly modelConfig?: HostModelConfig;
   readonly limits?: HostLimits;
   /** A command carried an epoch newer than ours: we were re-registered/fenced elsewhere; re-register. */
   readonly onNewerEpoch?: (epoch: number) => void;
@@ -99,6 +102,7 @@ interface VmEntry {
   readonly workload: WorkloadModel;
   launchedAtMs?: number;
   imagePinned: boolean;
+  imageSizeBytes: number;
   bootTimer?: TimerHandle;
   cancelled: boolean;
   lastRequest?: { requestId: string; type: string };
@@ -144,9 +148,13 @@ export class SimulatedHost {
   private sequence: number;
   private readonly vms = new Map<string, VmEntry>();
   private readonly bootModel: BootModelConfig;
+  /** The host's CPU/memory/disk/vNIC models; VMs join it when their boot completes. */
+  readonly model: HostModel;
+  private modelDirty = false;
 
   constructor(private readonly deps: SimulatedHostDeps) {
     this.bootModel = deps.bootModel ?? DEFAULT_BOOT_MODEL;
+    this.model = new HostModel(deps.profile, deps.clock.nowMs(), deps.modelConfig ?? DEFAULT_HOST_MODEL_CONFIG);
     // Starts at clock-ms x 1000 so sequences stay monotonic across a process restart.
     this.sequence = Math.floor(deps.clock.nowMs()) * 1000;
   }
@@ -161,6 +169,20 @@ export class SimulatedHost {
 
   get epoch(): number {
     return this.epochValue;
+  }
+
+  /** Advances the host's models to the clock's now (the agent's model tick) and returns the snapshot. */
+  tick(): HostModelSnapshot {
+    this.modelDirty = false;
+    return this.model.tick(this.deps.clock.nowMs());
+  }
+
+  /**
+   * The latest model tick; recomputed at the clock's now first when a VM changed since (so a boot storm
+   * of N VMs costs one recomputation, not N).
+   */
+  modelSnapshot(): HostModelSnapshot {
+    return this.modelDirty ? this.tick() : this.model.snapshot;
   }
 
   /** Sets the epoch returned by RegisterHost. */
@@ -187,7 +209,15 @@ export class SimulatedHost {
     if (requestId && entry.lastRequest?.requestId === requestId && entry.lastRequest.type === command.type) return this.runtimeOf(entry);
     if (this.alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
     entry.vm = apply(entry.vm, command);
+    this.closeInterval();
     if (command.type === 'power_on' || command.type === 'reboot') entry.launchedAtMs = this.deps.clock.nowMs();
+    this.syncModel(entry, command.type === 'power_on' || command.type === 'reboot');
+    if (this.model.has(instanceId)) {
+      if (command.type === 'snapshot') this.model.disk(instanceId).snapshot();
+      if (command.type === 'attach_interface') this.model.setVnic(instanceId, command.portId, true);
+      if (command.type === 'detach_interface') this.model.setVnic(instanceId, command.portId, false);
+    }
+    this.modelDirty = true;
     entry.lastRequest = { requestId, type: command.type };
     this.emit(instanceId, powerStateOf(entry.vm), REASONS[command.type]);
     return this.runtimeOf(entry);
@@ -204,6 +234,9 @@ export class SimulatedHost {
     for (const entry of this.vms.values()) {
       if (entry.vm.state !== 'running' && entry.vm.state !== 'paused') continue;
       entry.vm = apply(entry.vm, { type: 'power_off' });
+      this.closeInterval();
+      this.syncModel(entry, false);
+      this.modelDirty = true;
       this.emit(entry.vm.instanceId, 'shutdown', reason);
       done.push(entry.vm.instanceId);
     }
@@ -229,13 +262,13 @@ export class SimulatedHost {
   usage(): HostUsageReport {
     const p = this.deps.profile;
     const report = resourceReport(p, [...this.vms.values()].map((e) => e.vm));
-    const load = this.cpuLoad();
+    const snap = this.modelSnapshot();
     return {
       vcpusUsed: report.allocated.vcpus,
       ramMbUsed: report.allocated.ramMb,
       diskGbUsed: report.allocated.diskGb,
-      cpuUtilizationRatio: load.utilizationRatio,
-      powerWatts: powerWatts(p.powerModel, load.utilizationRatio),
+      cpuUtilizationRatio: snap.cpu.utilizationRatio,
+      powerWatts: snap.powerWatts,
       runningVms: this.runningIds().length,
       imageCacheBytes: this.deps.images.cache.usedBytes,
     };
@@ -251,7 +284,7 @@ export class SimulatedHost {
     const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
-    const entry: VmEntry = { vm, spec, workload, imagePinned: false, cancelled: false };
+    const entry: VmEntry = { vm, spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false };
     this.vms.set(spec.instanceId, entry);
     void this.runSpawn(entry);
     return this.runtimeOf(entry);
@@ -264,6 +297,7 @@ export class SimulatedHost {
     try {
       const image = entry.spec.image ? await this.deps.images.acquire(entry.spec.image) : { cached: true, sizeBytes: 0 };
       if (entry.spec.image) entry.imagePinned = true;
+      entry.imageSizeBytes = image.sizeBytes;
       if (entry.cancelled) {
         this.releaseImage(entry);
         return;
@@ -286,6 +320,14 @@ export class SimulatedHost {
     const now = this.deps.clock.nowMs();
     entry.vm = apply(entry.vm, { type: 'boot_complete' });
     entry.launchedAtMs = now;
+    this.closeInterval();
+    const { spec } = entry;
+    this.model.addVm({
+      instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
+      imageId: spec.image?.imageId, imageSizeBytes: entry.imageSizeBytes, workload: entry.workload, portIds: spec.portIds,
+    });
+    this.syncModel(entry, true);
+    this.modelDirty = true;
     this.emit(entry.vm.instanceId, 'running', 'spawned');
     this.deps.onSpawnSeconds?.((now - startedMs) / 1000);
   }
@@ -296,6 +338,9 @@ export class SimulatedHost {
       entry.cancelled = true;
       if (entry.bootTimer) this.deps.clock.clearTimeout(entry.bootTimer);
       entry.vm = apply(entry.vm, { type: 'destroy' });
+      this.closeInterval();
+      this.model.removeVm(instanceId);
+      this.modelDirty = true;
       this.releaseImage(entry);
       this.vms.delete(instanceId);
     }
@@ -324,21 +369,20 @@ export class SimulatedHost {
     this.deps.report({ hostId: this.hostId, instanceId, epoch: this.epochValue, powerState, reason, error, sequence: this.sequence });
   }
 
-  private utilizationOf(e: VmEntry): number {
-    if (e.vm.state !== 'running' || e.launchedAtMs === undefined) return 0;
-    return e.workload.cpuUtilizationRatio(Math.max(0, this.deps.clock.nowMs() - e.launchedAtMs));
+  /** Integrates the models up to now under the current state, before a VM changes (no-op when no time passed). */
+  private closeInterval(): void {
+    if (this.deps.clock.nowMs() > this.model.snapshot.atMs) this.tick();
   }
 
-  private cpuLoad() {
-    const p = this.deps.profile;
-    const demands = [...this.vms.values()].map((e) => ({ vcpus: e.vm.flavor.vcpus, utilizationRatio: this.utilizationOf(e) }));
-    return hostCpuLoad(p.cpuMhz, totalCpuMhz(p), demands);
+  /** Tells the model what the VM's power state means: vCPUs run when running; memory held when running or paused. */
+  private syncModel(e: VmEntry, booted: boolean): void {
+    if (!this.model.has(e.vm.instanceId)) return;
+    const running = e.vm.state === 'running';
+    this.model.setPower(e.vm.instanceId, running, running || e.vm.state === 'paused', booted ? e.launchedAtMs : undefined);
   }
 
   private runtimeOf(e: VmEntry): VmRuntime {
-    const p = this.deps.profile;
-    const util = this.utilizationOf(e);
-    const memoryHeld = e.vm.state === 'running' || e.vm.state === 'paused';
+    const m = this.modelSnapshot().vms.get(e.vm.instanceId);
     return {
       instanceId: e.vm.instanceId,
       hostId: this.hostId,
@@ -347,12 +391,11 @@ export class SimulatedHost {
       vcpus: e.vm.flavor.vcpus,
       ramMb: e.vm.flavor.ramMb,
       diskGb: e.vm.flavor.diskGb,
-      cpuUtilizationRatio: util,
-      cpuUsageMhz: util * e.vm.flavor.vcpus * p.cpuMhz,
-      cpuReadyRatio: util > 0 ? this.cpuLoad().readyRatio : 0,
-      memoryActiveMb: memoryHeld ? Math.round(e.vm.flavor.ramMb * Math.max(0.1, util)) : 0,
-      // Thin QCOW2 overlay: grows with the guest's writes; modelled as 1 % of the root disk per snapshot layer + 1.
-      diskAllocatedBytes: Math.round(e.vm.flavor.diskGb * 2 ** 30 * 0.01 * (1 + e.vm.snapshotCount)),
+      cpuUtilizationRatio: m?.cpuUtilizationRatio ?? 0,
+      cpuUsageMhz: m?.cpu.usageMhz ?? 0,
+      cpuReadyRatio: m?.cpu.readyRatio ?? 0,
+      memoryActiveMb: Math.round(m?.memory.activeMb ?? 0),
+      diskAllocatedBytes: m?.disk.chainAllocatedBytes ?? 0,
       portIds: [...e.spec.portIds, ...e.vm.interfaces.map((i) => i.portId).filter((id) => !e.spec.portIds.includes(id))],
       volumeIds: e.vm.volumeIds.length ? e.vm.volumeIds : e.spec.volumeIds,
       launchedAtMs: e.launchedAtMs,

@@ -2,17 +2,19 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agent, image, network } from '@minicloud/proto';
 import type { Clock } from '@minicloud/domain-clock';
-import { DEFAULT_BOOT_MODEL, ImageCache, pickProfile, profileByName, type HostProfile } from '@minicloud/domain-hypervisor';
+import { DEFAULT_BOOT_MODEL, DEFAULT_HOST_MODEL_CONFIG, ImageCache, pickProfile, profileByName, type HostProfile } from '@minicloud/domain-hypervisor';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { scaledClock, systemClock } from '@minicloud/platform-lifecycle';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
-import { registerAgentMetrics } from './agent-metrics';
+import { registerAgentMetrics, registerModelTickMetrics } from './agent-metrics';
 import { hypervisorService } from './api/hypervisor-service';
 import type { AgentConfig } from './config';
 import { HostAgent, type HostRegistryClient, type VtepClient } from './host-agent';
 import { ImageStore, type ImageSource } from './image-store';
+import { modelTicker, modelTickIntervalMs } from './model-ticker';
 import { createPowerReporter } from './power-reporter';
 import { SimulatedHost } from './simulated-host';
+import { OverlayAgent } from './overlay';
 
 /** Replacements for tests (fake controller / image service / clock). */
 export interface AgentOverrides {
@@ -28,6 +30,8 @@ export interface AgentOverrides {
 export interface AgentHandles {
   hosts: SimulatedHost[];
   agents: HostAgent[];
+  /** Per-host overlay modules (vswitch/VTEP/FDB, packet tracer); empty without a network service. */
+  overlays: OverlayAgent[];
   flushReports: () => Promise<void>;
 }
 
@@ -79,11 +83,13 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
   const rackId = config.HOST_ID ?? ids[0];
   const stateDir = config.AGENT_STATE_DIR ?? join(tmpdir(), 'minicloud', 'agent');
   const agents: HostAgent[] = [];
+  const overlays: OverlayAgent[] = [];
   const hosts: SimulatedHost[] = [];
   const byId = new Map<string, SimulatedHost>();
   let endpoint = '';
   let histogram: ReturnType<typeof registerAgentMetrics> | undefined;
   const extra = { hostname: hostname(), availabilityZone: config.AVAILABILITY_ZONE, rackId };
+  const modelConfig = { ...DEFAULT_HOST_MODEL_CONFIG, memory: { ...DEFAULT_HOST_MODEL_CONFIG.memory, shareRatio: config.MEMORY_SHARE_RATIO } };
 
   ids.forEach((hostId, i) => {
     const profile: HostProfile = config.HOST_PROFILE ? profileByName(config.HOST_PROFILE, hostId) : pickProfile(config.HOST_PROFILE_INDEX + i, hostId);
@@ -95,6 +101,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
       images,
       report: reporter.report,
       bootModel: { ...DEFAULT_BOOT_MODEL, fetchBandwidthMbps: profile.nicGbps * 1000, guestBootMs: config.BOOT_TIME_MS },
+      modelConfig,
       onNewerEpoch: () => hostAgent?.requestReregister(),
       onSpawnSeconds: (s) => histogram?.observe({ host_id: hostId }, s),
       onError: (e, instanceId) => deps.logger.warn({ err: e, host_id: hostId, instance_id: instanceId }, 'spawn failed'),
@@ -107,18 +114,21 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     hosts.push(host);
     byId.set(hostId, host);
     agents.push(hostAgent);
+    if (vtep) overlays.push(new OverlayAgent({ hostId, tunnelIp, vtep, bus: deps.bus, logger: deps.logger }));
   });
   histogram = registerAgentMetrics(deps.metrics.registry, hosts, () => agents, config.AGENT_METRICS_MAX_INSTANCES);
+  const tickInterval = modelTickIntervalMs(config.MODEL_TICK_MS, config.TIME_SCALE, config.MODEL_TICK_MIN_WALL_MS);
+  const ticker = modelTicker(hosts, clock, tickInterval, registerModelTickMetrics(deps.metrics.registry));
 
   return {
-    services: [hypervisorService(byId, () => extra)],
-    runnables: agents,
+    services: [hypervisorService(byId, () => extra, { traceDir: config.TRACE_DIR })],
+    runnables: [...agents, ...overlays, ticker],
     verifier: o.verifier,
     readiness: { registered: () => hosts.every((h) => h.epoch > 0) },
     onListening: async (server) => {
       endpoint = server.address;
     },
     afterStop: [{ name: 'power reports', run: () => reporter.flush() }],
-    handles: { hosts, agents, flushReports: reporter.flush },
+    handles: { hosts, agents, overlays, flushReports: reporter.flush },
   };
 }

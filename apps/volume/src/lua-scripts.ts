@@ -6,17 +6,41 @@
  */
 
 /**
- * KEYS: pool, volume, project volumes set, all volumes set. ARGV: size_gb, max provisioned gb, id,
- * then field/value pairs. Reply {1} or {0, provisioned_gb} when the pool is full.
+ * KEYS: volume, project volumes set, all volumes set, then one pool per copy. ARGV: size_gb, id,
+ * copy count n, n max provisioned gb (one per pool), then field/value pairs. Claims `size_gb` on every
+ * pool or on none. Reply {1} or {0, index of the full pool (1-based), its provisioned_gb}.
  */
 export const CREATE_VOLUME = `
-local prov = tonumber(redis.call('HGET', KEYS[1], 'provisioned_gb') or '0')
 local size = tonumber(ARGV[1])
-if prov + size > tonumber(ARGV[2]) then return {0, prov} end
-redis.call('HINCRBY', KEYS[1], 'provisioned_gb', size)
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('SADD', KEYS[4], ARGV[3])
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  local prov = tonumber(redis.call('HGET', KEYS[3 + i], 'provisioned_gb') or '0')
+  if prov + size > tonumber(ARGV[3 + i]) then return {0, i, prov} end
+end
+for i = 1, n do redis.call('HINCRBY', KEYS[3 + i], 'provisioned_gb', size) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4 + n))
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[2])
+return {1}
+`;
+
+/**
+ * KEYS: pools. ARGV: size_gb, then one max provisioned gb per pool. All or nothing.
+ * Reply {1} or {0, index of the full pool (1-based), its provisioned_gb}.
+ */
+export const CLAIM_POOLS = `
+local size = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  local prov = tonumber(redis.call('HGET', KEYS[i], 'provisioned_gb') or '0')
+  if prov + size > tonumber(ARGV[1 + i]) then return {0, i, prov} end
+end
+for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'provisioned_gb', size) end
+return {1}
+`;
+
+/** KEYS: pools. ARGV: size_gb. Releases `size_gb` on each pool. Reply {1}. */
+export const RELEASE_POOLS = `
+for i = 1, #KEYS do redis.call('HINCRBY', KEYS[i], 'provisioned_gb', -tonumber(ARGV[1])) end
 return {1}
 `;
 
@@ -31,8 +55,9 @@ return {1, st, to}
 `;
 
 /**
- * KEYS: volume, pool. ARGV: extend_started JSON, new size_gb, max provisioned gb.
- * Reply {1, from, to, old_size} | {0, status} | {-1} | {2, old_size} not larger | {3, provisioned} full.
+ * KEYS: volume, then the pools of its copies. ARGV: extend_started JSON, new size_gb, one max
+ * provisioned gb per pool. Reply {1, from, to, old_size} | {0, status} | {-1} | {2, old_size} not
+ * larger | {3, provisioned, pool index} full.
  */
 export const EXTEND_VOLUME = `
 local st = redis.call('HGET', KEYS[1], 'status')
@@ -42,55 +67,73 @@ if not to then return {0, st} end
 local old = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
 local new = tonumber(ARGV[2])
 if new <= old then return {2, old} end
-local prov = tonumber(redis.call('HGET', KEYS[2], 'provisioned_gb') or '0')
-if prov + new - old > tonumber(ARGV[3]) then return {3, prov} end
-redis.call('HINCRBY', KEYS[2], 'provisioned_gb', new - old)
+for i = 2, #KEYS do
+  local prov = tonumber(redis.call('HGET', KEYS[i], 'provisioned_gb') or '0')
+  if prov + new - old > tonumber(ARGV[1 + i]) then return {3, prov, i - 1} end
+end
+for i = 2, #KEYS do redis.call('HINCRBY', KEYS[i], 'provisioned_gb', new - old) end
 redis.call('HSET', KEYS[1], 'size_gb', new, 'status', to)
 return {1, st, to, old}
 `;
 
 /**
- * KEYS: volume, pool, attachments hash, instances hash, snapshots set, project set, all set.
- * ARGV: delete_started JSON, volume id.
+ * KEYS: volume, attachments hash, snapshots set. ARGV: delete_started JSON. First phase of a delete:
+ * the volume goes to deleting (its data is dropped next, then FINISH_DELETE removes the record).
  * Reply {1, status} | {0, status} | {-1} | {2, snapshot count} | {3, attachment count}.
  */
 export const DELETE_VOLUME = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {-1} end
-if not cjson.decode(ARGV[1])[st] then return {0, st} end
-local snaps = redis.call('SCARD', KEYS[5])
+local to = cjson.decode(ARGV[1])[st]
+if not to then return {0, st} end
+local snaps = redis.call('SCARD', KEYS[3])
 if snaps > 0 then return {2, snaps} end
-local atts = redis.call('HLEN', KEYS[3])
+local atts = redis.call('HLEN', KEYS[2])
 if atts > 0 then return {3, atts} end
-local size = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
-redis.call('HINCRBY', KEYS[2], 'provisioned_gb', -size)
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[4], KEYS[5])
-redis.call('SREM', KEYS[6], ARGV[2])
-redis.call('SREM', KEYS[7], ARGV[2])
+redis.call('HSET', KEYS[1], 'status', to)
 return {1, st}
 `;
 
 /**
+ * KEYS: volume, attachments hash, instances hash, snapshots set, project set, all set, then the pools
+ * of its copies. ARGV: volume id. Only from deleting: releases size_gb on each pool and removes every
+ * key. Reply {1} | {0, status} | {-1}.
+ */
+export const FINISH_DELETE = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+if st ~= 'deleting' then return {0, st} end
+local size = tonumber(redis.call('HGET', KEYS[1], 'size_gb'))
+for i = 7, #KEYS do redis.call('HINCRBY', KEYS[i], 'provisioned_gb', -size) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
+return {1}
+`;
+
+/**
  * KEYS: volume, attachments hash (id -> attach_status), instances hash (instance -> attachment id),
- * attachment, instance's attachments set. ARGV: attachment_reserved JSON, multiattach_reserved JSON,
+ * attachment, instance's attachments set, host's attachments set. ARGV: attachment_reserved JSON, multiattach_reserved JSON,
  * attachment id, instance id, then attachment field/value pairs.
+ * The instance's existing attachment is checked first, so a retry is idempotent whatever the status.
  * Reply {1, from, to} | {0, status} | {-1} | {2, existing attachment id}.
  */
 export const CREATE_ATTACHMENT = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {-1} end
+local existing = redis.call('HGET', KEYS[3], ARGV[4])
+if existing then return {2, existing} end
 local n = redis.call('HLEN', KEYS[2])
 local to = nil
 if n == 0 then to = cjson.decode(ARGV[1])[st] end
 if not to and redis.call('HGET', KEYS[1], 'multiattach') == '1' then to = cjson.decode(ARGV[2])[st] end
 if not to then return {0, st} end
-local existing = redis.call('HGET', KEYS[3], ARGV[4])
-if existing then return {2, existing} end
 redis.call('HSET', KEYS[1], 'status', to)
 redis.call('HSET', KEYS[2], ARGV[3], 'reserved')
 redis.call('HSET', KEYS[3], ARGV[4], ARGV[3])
 redis.call('HSET', KEYS[4], unpack(ARGV, 5))
 redis.call('SADD', KEYS[5], ARGV[3])
+redis.call('SADD', KEYS[6], ARGV[3])
 return {1, st, to}
 `;
 
@@ -113,8 +156,8 @@ return {1, st, to}
 `;
 
 /**
- * KEYS: attachment, volume, attachments hash, instances hash, instance's attachments set.
- * ARGV: attachment id, instance id. The new status follows `statusForAttachments` of the pure lib:
+ * KEYS: attachment, volume, attachments hash, instances hash, instance's attachments set, host's
+ * attachments set. ARGV: attachment id, instance id. The new status follows `statusForAttachments` of the pure lib:
  * any attached/detaching left -> in-use, only reserved -> attaching, none -> available.
  * Reply {1, from, to} | {-1}.
  */
@@ -124,6 +167,7 @@ redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end
 redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
 local to = 'available'
 for _, s in ipairs(redis.call('HVALS', KEYS[3])) do
   if s ~= 'reserved' then to = 'in-use' elseif to == 'available' then to = 'attaching' end

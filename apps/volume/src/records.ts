@@ -1,4 +1,4 @@
-import type { AttachStatus, VolumeStatus } from '@minicloud/domain-volume';
+import type { AttachStatus, ReplicaState, VolumeQos, VolumeStatus } from '@minicloud/domain-volume';
 
 /** A volume as stored in `mc:volume:volume:<id>` (a hash). Sizes in GB, times in ms since the epoch. */
 export interface VolumeRecord {
@@ -17,6 +17,16 @@ export interface VolumeRecord {
   sourceVolumeId: string;
   metadata: Record<string, string>;
   createdAtMs: number;
+  /** Restored from this backup (not part of the API's oneof source). */
+  sourceBackupId: string;
+  /** Copies kept (1 unless the type is replicated). */
+  replicationCount: number;
+  /** Every copy of the data, one per pool (storage node for replicated types); `pool` is the first ok one. */
+  replicas: ReplicaState[];
+  /** From the type's extra specs at create/retype time. */
+  qos: VolumeQos;
+  /** Why the volume went to error ('' otherwise). */
+  fault: string;
 }
 
 /** An attachment (Cinder v3 attachment API), `mc:volume:attachment:<id>`. */
@@ -41,6 +51,8 @@ export interface SnapshotRecord {
   sizeGb: number;
   pool: string;
   createdAtMs: number;
+  /** Pools (with their storage node) holding a copy of the snapshot's blocks. */
+  copies: { pool: string; storageNode: string }[];
 }
 
 /** A volume type, JSON in the hash `mc:volume:types` keyed by name. */
@@ -59,6 +71,8 @@ export function volumeToHash(v: VolumeRecord): string[] {
     'bootable', v.bootable ? '1' : '0', 'multiattach', v.multiattach ? '1' : '0',
     'source_image_id', v.sourceImageId, 'source_snapshot_id', v.sourceSnapshotId, 'source_volume_id', v.sourceVolumeId,
     'metadata', JSON.stringify(v.metadata), 'created_at_ms', String(v.createdAtMs),
+    'source_backup_id', v.sourceBackupId, 'replication_count', String(v.replicationCount),
+    'replicas', JSON.stringify(v.replicas), 'qos', JSON.stringify(v.qos), 'fault', v.fault,
   ];
 }
 
@@ -80,6 +94,76 @@ export function volumeFromHash(h: Record<string, string>): VolumeRecord | undefi
     sourceVolumeId: h.source_volume_id ?? '',
     metadata: h.metadata ? (JSON.parse(h.metadata) as Record<string, string>) : {},
     createdAtMs: Number(h.created_at_ms ?? 0),
+    sourceBackupId: h.source_backup_id ?? '',
+    replicationCount: Number(h.replication_count ?? 1),
+    replicas: h.replicas ? (JSON.parse(h.replicas) as ReplicaState[]) : [],
+    qos: h.qos ? (JSON.parse(h.qos) as VolumeQos) : NO_QOS,
+    fault: h.fault ?? '',
+  };
+}
+
+/** QoS with every limit 0 (unlimited). */
+export const NO_QOS: VolumeQos = { readIopsSec: 0, writeIopsSec: 0, totalIopsSec: 0, readBytesSec: 0, writeBytesSec: 0, totalBytesSec: 0 };
+
+/** The copy ref (storage node, owner key) of a volume's copy on `pool`. */
+export function volumeCopy(volumeId: string, r: Pick<ReplicaState, 'pool' | 'storageNode'>): { node: string; owner: string } {
+  return { node: r.storageNode, owner: `vol:${volumeId}:${r.pool}` };
+}
+
+/** The copy ref of a snapshot's copy on `pool`. */
+export function snapshotCopy(snapshotId: string, r: Pick<ReplicaState, 'pool' | 'storageNode'>): { node: string; owner: string } {
+  return { node: r.storageNode, owner: `snap:${snapshotId}:${r.pool}` };
+}
+
+/** A backup (Cinder's chunked backup driver): its blocks live in an image of the image service. */
+export interface BackupRecord {
+  id: string;
+  volumeId: string;
+  projectId: string;
+  name: string;
+  status: string;
+  incremental: boolean;
+  parentBackupId: string;
+  imageId: string;
+  sizeBytes: number;
+  blockCount: number;
+  volumeSizeGb: number;
+  /** The volume's whole block map at backup time (index -> sha256), the base for the next incremental. */
+  map: Record<string, string>;
+  /** What this backup stores: changed blocks since the parent ('' = block discarded). */
+  delta: Record<string, string>;
+  createdAtMs: number;
+  /** Creation order (a Redis counter): orders backups made within the same millisecond. */
+  seq: number;
+}
+
+export function backupToHash(b: BackupRecord): string[] {
+  return [
+    'id', b.id, 'volume_id', b.volumeId, 'project_id', b.projectId, 'name', b.name, 'status', b.status,
+    'incremental', b.incremental ? '1' : '0', 'parent_backup_id', b.parentBackupId, 'image_id', b.imageId,
+    'size_bytes', String(b.sizeBytes), 'block_count', String(b.blockCount), 'volume_size_gb', String(b.volumeSizeGb),
+    'map', JSON.stringify(b.map), 'delta', JSON.stringify(b.delta), 'created_at_ms', String(b.createdAtMs), 'seq', String(b.seq),
+  ];
+}
+
+export function backupFromHash(h: Record<string, string>): BackupRecord | undefined {
+  if (!h.id) return undefined;
+  return {
+    id: h.id,
+    volumeId: h.volume_id ?? '',
+    projectId: h.project_id ?? '',
+    name: h.name ?? '',
+    status: h.status ?? 'error',
+    incremental: h.incremental === '1',
+    parentBackupId: h.parent_backup_id ?? '',
+    imageId: h.image_id ?? '',
+    sizeBytes: Number(h.size_bytes ?? 0),
+    blockCount: Number(h.block_count ?? 0),
+    volumeSizeGb: Number(h.volume_size_gb ?? 0),
+    map: h.map ? (JSON.parse(h.map) as Record<string, string>) : {},
+    delta: h.delta ? (JSON.parse(h.delta) as Record<string, string>) : {},
+    createdAtMs: Number(h.created_at_ms ?? 0),
+    seq: Number(h.seq ?? 0),
   };
 }
 
@@ -105,7 +189,8 @@ export function attachmentFromHash(h: Record<string, string>): AttachmentRecord 
 }
 
 /** Snapshot fields except size_gb (the create script takes the size from the volume). */
-export function snapshotToHash(s: Omit<SnapshotRecord, 'sizeGb'>): string[] {
+export function snapshotToHash(s: Omit<SnapshotRecord, 'sizeGb' | 'copies'>): string[] {
+  // copies are written once the blocks are copied (HSET copies).
   return [
     'id', s.id, 'volume_id', s.volumeId, 'project_id', s.projectId, 'name', s.name, 'status', s.status,
     'pool', s.pool, 'created_at_ms', String(s.createdAtMs),
@@ -123,5 +208,6 @@ export function snapshotFromHash(h: Record<string, string>): SnapshotRecord | un
     sizeGb: Number(h.size_gb ?? 0),
     pool: h.pool ?? '',
     createdAtMs: Number(h.created_at_ms ?? 0),
+    copies: h.copies ? (JSON.parse(h.copies) as SnapshotRecord['copies']) : [],
   };
 }

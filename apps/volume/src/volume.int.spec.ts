@@ -100,7 +100,12 @@ describe('volume service (real Redis and NATS)', () => {
     await expect(alice.createVolume({ sizeGb: 1, snapshotId: 'nope' })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'snapshot' });
     await expect(anonymous.listVolumes({})).rejects.toBeInstanceOf(UnauthenticatedError);
     await expect(alice.listPools({})).rejects.toBeInstanceOf(PermissionDeniedError);
-    await expect(alice.createBackup({ volumeId: 'x' })).rejects.toThrow(/not implemented yet/);
+    await expect(alice.createBackup({ volumeId: 'x' })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'volume' });
+    await expect(alice.writeVolume({ volumeId: 'x', data: Buffer.from('a') })).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'volume' });
+    await expect(alice.setPoolState({ pool: 'lvm@small', up: false })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(alice.forceDetach({ hostId: 'h1' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(admin.setPoolState({ pool: 'nope@x', up: false })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'pool' });
+    await expect(admin.forceDetach({})).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'instance_id' });
     expect(await volumeKeys()).toEqual([]);
   });
 
@@ -211,6 +216,15 @@ describe('volume service (real Redis and NATS)', () => {
     await alice.deleteVolume({ volumeId: v.id });
   });
 
+  it('concurrent retries of one attach (same volume and instance) all get the same attachment', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    const res = await Promise.all(Array.from({ length: 20 }, () => alice.createAttachment({ volumeId: v.id, instanceId: 'vm-retry', hostId: 'h1' })));
+    expect(new Set(res.map((r) => r.attachment!.id)).size).toBe(1);
+    expect((await alice.listAttachments({ volumeId: v.id })).attachments).toHaveLength(1);
+    await alice.deleteAttachment({ volumeId: v.id, instanceId: 'vm-retry' });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('single-attach invariant under contention: exactly one of 50 concurrent reservations wins', async () => {
     const v = await createAvailable(alice, { sizeGb: 1 });
     const res = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => alice.createAttachment({ volumeId: v.id, instanceId: `vm-${i}` })));
@@ -225,19 +239,60 @@ describe('volume service (real Redis and NATS)', () => {
     await expect(alice.createVolumeType({ name: 'shared' })).rejects.toBeInstanceOf(PermissionDeniedError);
     await admin.createVolumeType({ name: 'shared', extraSpecs: { multiattach: '<is> True' } });
     await expect(admin.createVolumeType({ name: 'shared' })).rejects.toBeInstanceOf(AlreadyExistsError);
-    expect((await alice.listVolumeTypes({})).volumeTypes.map((t) => t.name)).toEqual(['hdd', 'shared', 'ssd']);
+    expect((await alice.listVolumeTypes({})).volumeTypes.map((t) => t.name)).toEqual(['hdd', 'replicated', 'shared', 'ssd']);
     const v = await createAvailable(alice, { sizeGb: 1, volumeType: 'shared' });
     expect(v.multiattach).toBe(true);
     const a1 = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-a' })).attachment!;
     await alice.completeAttachment({ attachmentId: a1.id });
     const a2 = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-b' })).attachment!;
-    await expect(alice.createAttachment({ volumeId: v.id, instanceId: 'vm-b' })).rejects.toBeInstanceOf(AlreadyExistsError);
+    // Idempotent per (volume, instance): a retry returns the same attachment.
+    expect((await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-b' })).attachment!.id).toBe(a2.id);
     expect((await alice.listAttachments({ instanceId: 'vm-b' })).attachments.map((a) => a.id)).toEqual([a2.id]);
     await alice.deleteAttachment({ attachmentId: a1.id });
     expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_ATTACHING);
-    await alice.deleteAttachment({ attachmentId: a2.id });
+    await alice.deleteAttachment({ volumeId: v.id, instanceId: 'vm-b' });
     expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    // Deleting again (by id or by volume+instance) is a no-op.
+    await alice.deleteAttachment({ attachmentId: a2.id });
+    await alice.deleteAttachment({ volumeId: v.id, instanceId: 'vm-b' });
     await alice.deleteVolume({ volumeId: v.id });
+    expect(await volumeKeys()).toEqual([]);
+  });
+
+  it('force-detach of a dead host frees its volumes for another host; other hosts keep theirs', async () => {
+    const v1 = await createAvailable(alice, { sizeGb: 1 });
+    const v2 = await createAvailable(alice, { sizeGb: 1 });
+    const v3 = await createAvailable(bob, { sizeGb: 1 });
+    const a1 = (await alice.createAttachment({ volumeId: v1.id, instanceId: 'vm-1', hostId: 'dead' })).attachment!;
+    await alice.completeAttachment({ attachmentId: a1.id });
+    await alice.createAttachment({ volumeId: v2.id, instanceId: 'vm-2', hostId: 'dead' });
+    const a3 = (await bob.createAttachment({ volumeId: v3.id, instanceId: 'vm-3', hostId: 'alive' })).attachment!;
+    const { detached } = await admin.forceDetach({ hostId: 'dead' });
+    expect(detached.map((a) => a.volumeId).sort()).toEqual([v1.id, v2.id].sort());
+    expect((await admin.forceDetach({ hostId: 'dead' })).detached).toEqual([]);
+    for (const v of [v1, v2]) expect((await alice.getVolume({ volumeId: v.id })).volume).toMatchObject({ status: S.VOLUME_STATUS_AVAILABLE, attachments: [] });
+    expect((await bob.getVolume({ volumeId: v3.id })).volume!.attachments.map((a) => a.id)).toEqual([a3.id]);
+    const again = (await alice.createAttachment({ volumeId: v1.id, instanceId: 'vm-1', hostId: 'other' })).attachment!;
+    expect(again.hostId).toBe('other');
+    expect((await admin.forceDetach({ instanceId: 'vm-1' })).detached.map((a) => a.id)).toEqual([again.id]);
+    await bob.deleteAttachment({ attachmentId: a3.id });
+    for (const v of [v1, v2]) await alice.deleteVolume({ volumeId: v.id });
+    await bob.deleteVolume({ volumeId: v3.id });
+    expect(await volumeKeys()).toEqual([]);
+  });
+
+  it('resync finishes a volume left in creating (timer lost in a restart) and one left in deleting', async () => {
+    const { volume: v } = await alice.createVolume({ sizeGb: 1 });
+    manager.stop();
+    expect((await manager.resync()).created).toEqual([]);
+    await clock.advanceAsync(500);
+    expect((await alice.getVolume({ volumeId: v!.id })).volume!.status).toBe(S.VOLUME_STATUS_CREATING);
+    expect((await manager.resync()).created).toEqual([v!.id]);
+    expect((await alice.getVolume({ volumeId: v!.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await redis.hset(`mc:volume:volume:${v!.id}`, 'status', 'deleting');
+    expect((await manager.resync()).deleted).toEqual([v!.id]);
+    await expect(alice.getVolume({ volumeId: v!.id })).rejects.toBeInstanceOf(NotFoundError);
+    expect((await admin.listPools({})).pools.find((p) => p.name === 'lvm@small')!.provisionedCapacityGb).toBe(0);
     expect(await volumeKeys()).toEqual([]);
   });
 });

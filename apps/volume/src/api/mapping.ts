@@ -1,6 +1,7 @@
 import { volume } from '@minicloud/proto';
 import { freeCapacityGb, isVolumeStatus, type PoolState, type VolumeStatus } from '@minicloud/domain-volume';
-import type { AttachmentRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../records';
+import { replicationStatusOf } from '@minicloud/domain-volume';
+import type { AttachmentRecord, BackupRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../records';
 
 /** 'in-use' -> VOLUME_STATUS_IN_USE. */
 export function statusToProto(s: VolumeStatus): volume.VolumeStatus {
@@ -29,7 +30,8 @@ export function attachmentToProto(a: AttachmentRecord): volume.Attachment {
   };
 }
 
-export function volumeToProto(v: VolumeRecord, attachments: AttachmentRecord[] = []): Partial<volume.Volume> {
+/** A volume with its attachments and allocated bytes (blocks written x block size). */
+export function volumeToProto(v: VolumeRecord, attachments: AttachmentRecord[] = [], allocatedBytes = 0): Partial<volume.Volume> {
   return {
     id: v.id,
     name: v.name,
@@ -45,9 +47,14 @@ export function volumeToProto(v: VolumeRecord, attachments: AttachmentRecord[] =
     sourceSnapshotId: v.sourceSnapshotId,
     sourceVolumeId: v.sourceVolumeId,
     attachments: attachments.map(attachmentToProto),
-    allocatedBytes: 0,
+    allocatedBytes,
     metadata: v.metadata,
     createdAt: new Date(v.createdAtMs),
+    fault: v.fault ? { code: 'INTERNAL', message: v.fault, details: '' } : undefined,
+    qos: { ...v.qos },
+    replicationCount: v.replicationCount,
+    replicationStatus: replicationStatusOf(v.replicas, v.replicationCount),
+    replicas: v.replicas.map((r) => ({ pool: r.pool, storageNode: r.storageNode, state: r.state })),
   };
 }
 
@@ -72,5 +79,22 @@ export function poolToProto(p: PoolState): volume.Pool {
     thinProvisioningSupport: p.thinProvisioningSupport,
     volumeTypes: [...p.volumeTypes],
     up: p.up,
+  };
+}
+
+export function backupToProto(b: BackupRecord): volume.Backup {
+  return {
+    id: b.id,
+    volumeId: b.volumeId,
+    projectId: b.projectId,
+    name: b.name,
+    status: b.status,
+    incremental: b.incremental,
+    parentBackupId: b.parentBackupId,
+    sizeBytes: b.sizeBytes,
+    createdAt: new Date(b.createdAtMs),
+    imageId: b.imageId,
+    volumeSizeGb: b.volumeSizeGb,
+    blockCount: b.blockCount,
   };
 }

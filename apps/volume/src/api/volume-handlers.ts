@@ -1,29 +1,25 @@
 import { volume } from '@minicloud/proto';
-import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
+import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { isAdmin } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import type { BackupManager } from '../backup-manager';
 import type { Caller, VolumeManager } from '../volume-manager';
-import { attachmentToProto, poolToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
+import { attachmentToProto, backupToProto, poolToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
 
 function callerOf(ctx: CallContext): Caller {
-  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth) };
+  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth), token: ctx.token };
 }
 
-const notImplemented = async (): Promise<never> => {
-  throw new FailedPreconditionError('not implemented yet', 'not_implemented');
-};
-
 /**
- * minicloud.volume.v1.VolumeService over a {@link VolumeManager}. Policy: CreateVolumeType and
- * ListPools need admin; reads need reader, the rest member. Backups and retype answer
- * FAILED_PRECONDITION "not implemented yet".
+ * minicloud.volume.v1.VolumeService over a {@link VolumeManager} and a {@link BackupManager}.
+ * Roles come from the central policy table (libs/platform/auth): CreateVolumeType, ListPools,
+ * SetPoolState and ForceDetach need admin; reads (and ReadVolume) reader; the rest member.
  */
-export function volumeService(mgr: VolumeManager): ServiceRegistration {
+export function volumeService(mgr: VolumeManager, backups: BackupManager): ServiceRegistration {
   const withAttachments = async (caller: Caller, v: Awaited<ReturnType<VolumeManager['getVolume']>>) =>
-    volumeToProto(v, await mgr.listAttachments(caller, { volumeId: v.id }));
+    volumeToProto(v, await mgr.listAttachments(caller, { volumeId: v.id }), await mgr.allocatedBytes(v));
   return service({
     definition: volume.VolumeServiceService,
-    policy: { createVolumeType: 'admin', listPools: 'admin' },
     handlers: {
       async createVolume(req, ctx) {
         const v = await mgr.createVolume(callerOf(ctx), {
@@ -54,9 +50,13 @@ export function volumeService(mgr: VolumeManager): ServiceRegistration {
         return {};
       },
       async extendVolume(req, ctx) {
-        return { volume: volumeToProto(await mgr.extendVolume(callerOf(ctx), req.volumeId, req.newSizeGb)) };
+        const c = callerOf(ctx);
+        return { volume: await withAttachments(c, await mgr.extendVolume(c, req.volumeId, req.newSizeGb)) };
       },
-      retypeVolume: notImplemented,
+      async retypeVolume(req, ctx) {
+        const c = callerOf(ctx);
+        return { volume: await withAttachments(c, await mgr.retypeVolume(c, req.volumeId, req.newVolumeType)) };
+      },
       async createAttachment(req, ctx) {
         const a = await mgr.createAttachment(callerOf(ctx), { volumeId: req.volumeId, instanceId: req.instanceId, hostId: req.hostId, mountpoint: req.mountpoint });
         return { attachment: attachmentToProto(a) };
@@ -65,7 +65,7 @@ export function volumeService(mgr: VolumeManager): ServiceRegistration {
         return { attachment: attachmentToProto(await mgr.completeAttachment(callerOf(ctx), req.attachmentId)) };
       },
       async deleteAttachment(req, ctx) {
-        await mgr.deleteAttachment(callerOf(ctx), req.attachmentId);
+        await mgr.deleteAttachment(callerOf(ctx), { attachmentId: req.attachmentId || undefined, volumeId: req.volumeId || undefined, instanceId: req.instanceId || undefined });
         return {};
       },
       async listAttachments(req, ctx) {
@@ -94,10 +94,35 @@ export function volumeService(mgr: VolumeManager): ServiceRegistration {
       async listPools() {
         return { pools: (await mgr.listPools()).map(poolToProto) };
       },
-      createBackup: notImplemented,
-      listBackups: notImplemented,
-      restoreBackup: notImplemented,
-      deleteBackup: notImplemented,
+      async createBackup(req, ctx) {
+        return { backup: backupToProto(await backups.createBackup(callerOf(ctx), { volumeId: req.volumeId, name: req.name, incremental: req.incremental })) };
+      },
+      async listBackups(req, ctx) {
+        const c = callerOf(ctx);
+        const volumeId = req.volumeId ? (await mgr.getVolume(c, req.volumeId)).id : undefined;
+        return { backups: (await backups.listBackups(c, volumeId)).map(backupToProto) };
+      },
+      async restoreBackup(req, ctx) {
+        return { volume: volumeToProto(await backups.restoreBackup(callerOf(ctx), { backupId: req.backupId, name: req.name, volumeType: req.volumeType })) };
+      },
+      async deleteBackup(req, ctx) {
+        await backups.deleteBackup(callerOf(ctx), req.backupId);
+        return {};
+      },
+      async setPoolState(req) {
+        const res = await mgr.setPoolState({ pool: req.pool || undefined, storageNode: req.storageNode || undefined, up: req.up });
+        return { pools: (await mgr.listPools()).map(poolToProto), degradedVolumeIds: res.degraded, repairedVolumeIds: res.repaired };
+      },
+      async forceDetach(req, ctx) {
+        const list = await mgr.forceDetach(callerOf(ctx), { instanceId: req.instanceId || undefined, hostId: req.hostId || undefined });
+        return { detached: list.map(attachmentToProto) };
+      },
+      async writeVolume(req, ctx) {
+        return { allocatedBytes: await mgr.writeVolume(callerOf(ctx), req.volumeId, Number(req.offsetBytes), Buffer.from(req.data)) };
+      },
+      async readVolume(req, ctx) {
+        return { data: await mgr.readData(callerOf(ctx), req.volumeId, Number(req.offsetBytes), Number(req.lengthBytes)) };
+      },
     },
   });
 }

@@ -1,0 +1,86 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { image } from '@minicloud/proto';
+import { isAdmin } from '@minicloud/platform-auth';
+import { NotFoundError } from '@minicloud/domain-errors';
+import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+
+/** An image as the fake holds it. */
+export interface FakeImage {
+  image: image.Image;
+  bytes: Buffer;
+}
+
+/**
+ * A small in-memory stand-in for the image service's gRPC API (GetImage, DownloadImage, CreateImage,
+ * UploadImage, DeleteImage with Glance's owner/public visibility), so the volume service's image
+ * adapter is exercised over real gRPC in its integration tests without importing another app.
+ * `virtualSizeBytes` of an upload can be forced through the `test_virtual_size_bytes` property.
+ */
+export function fakeImageService(): { registration: ServiceRegistration; images: Map<string, FakeImage>; downloads: string[] } {
+  const images = new Map<string, FakeImage>();
+  const downloads: string[] = [];
+  const visible = (img: FakeImage | undefined, projectId: string, admin: boolean) =>
+    !!img && (admin || img.image.ownerProjectId === projectId || img.image.visibility === image.ImageVisibility.IMAGE_VISIBILITY_PUBLIC);
+  const find = (id: string, ctx: CallContext) => {
+    const img = images.get(id);
+    if (!visible(img, ctx.auth?.projectId ?? '', isAdmin(ctx.auth))) throw new NotFoundError('image', id);
+    return img!;
+  };
+  const notUsed = async (): Promise<never> => {
+    throw new Error('not used by the volume service');
+  };
+  const registration = service({
+    definition: image.ImageServiceService,
+    handlers: {
+      async createImage(req, ctx) {
+        const img = image.Image.fromPartial({
+          id: randomUUID(),
+          name: req.name,
+          status: image.ImageStatus.IMAGE_STATUS_QUEUED,
+          diskFormat: req.diskFormat || 'raw',
+          containerFormat: req.containerFormat || 'bare',
+          visibility: req.visibility || image.ImageVisibility.IMAGE_VISIBILITY_PRIVATE,
+          ownerProjectId: ctx.auth?.projectId ?? '',
+          properties: req.properties,
+        });
+        images.set(img.id, { image: img, bytes: Buffer.alloc(0) });
+        return { image: img };
+      },
+      async uploadImage(reqs, ctx) {
+        let id = '';
+        const parts: Buffer[] = [];
+        for await (const r of reqs) {
+          if (r.imageId) id = r.imageId;
+          if (r.chunk) parts.push(Buffer.from(r.chunk));
+        }
+        const img = find(id, ctx);
+        img.bytes = Buffer.concat(parts);
+        const forced = Number(img.image.properties.test_virtual_size_bytes ?? 0);
+        img.image = { ...img.image, status: image.ImageStatus.IMAGE_STATUS_ACTIVE, sizeBytes: img.bytes.length, virtualSizeBytes: forced || img.bytes.length, osHashAlgo: 'sha256', osHashValue: createHash('sha256').update(img.bytes).digest('hex') };
+        return { image: img.image };
+      },
+      async *downloadImage(req, ctx) {
+        const img = find(req.imageId, ctx);
+        downloads.push(req.imageId);
+        for (let o = 0; o < img.bytes.length; o += 100_000) yield { chunk: img.bytes.subarray(o, o + 100_000) };
+      },
+      async getImage(req, ctx) {
+        return { image: find(req.imageId, ctx).image };
+      },
+      async deleteImage(req, ctx) {
+        find(req.imageId, ctx);
+        images.delete(req.imageId);
+        return {};
+      },
+      listImages: notUsed,
+      updateImage: notUsed,
+      deactivateImage: notUsed,
+      reactivateImage: notUsed,
+      addImageMember: notUsed,
+      updateImageMember: notUsed,
+      removeImageMember: notUsed,
+      listImageMembers: notUsed,
+    },
+  });
+  return { registration, images, downloads };
+}

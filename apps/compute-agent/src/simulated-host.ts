@@ -106,6 +106,8 @@ interface VmEntry {
   bootTimer?: TimerHandle;
   cancelled: boolean;
   lastRequest?: { requestId: string; type: string };
+  /** Live migration: 'incoming' on the destination until the switch-over; 'outgoing' on the source while it runs. */
+  migration?: { readonly role: 'incoming' | 'outgoing'; readonly migrationId: string; pausedBySwitchover?: boolean };
 }
 
 /** Reason reported after each synchronous command (nova's instance action names, past tense). */
@@ -198,10 +200,7 @@ export class SimulatedHost {
    *   InvalidVmTransitionError (FAILED_PRECONDITION naming the power state) for a refused transition.
    */
   execute(epoch: number, instanceId: string, command: HostCommand, requestId = ''): VmRuntime {
-    if (epoch !== this.epochValue) {
-      if (epoch > this.epochValue) this.deps.onNewerEpoch?.(epoch);
-      throw new FailedPreconditionError(`stale epoch ${epoch} for host ${this.hostId}: current epoch is ${this.epochValue}`, 'stale_epoch');
-    }
+    this.assertEpoch(epoch);
     if (command.type === 'spawn') return this.spawn(command.spec);
     if (command.type === 'destroy') return this.destroy(instanceId, 'destroyed');
     const entry = this.vms.get(instanceId);
@@ -221,6 +220,161 @@ export class SimulatedHost {
     entry.lastRequest = { requestId, type: command.type };
     this.emit(instanceId, powerStateOf(entry.vm), REASONS[command.type]);
     return this.runtimeOf(entry);
+  }
+
+  /**
+   * Checks the epoch a command (or a migration stream) carries.
+   * @throws FailedPreconditionError reason "stale_epoch" when it is not the current one (a newer one
+   *   also calls onNewerEpoch).
+   */
+  assertEpoch(epoch: number): void {
+    if (epoch !== this.epochValue) {
+      if (epoch > this.epochValue) this.deps.onNewerEpoch?.(epoch);
+      throw new FailedPreconditionError(`stale epoch ${epoch} for host ${this.hostId}: current epoch is ${this.epochValue}`, 'stale_epoch');
+    }
+  }
+
+  /**
+   * Live migration, destination side (prepare_migrate_in): defines the incoming VM paused, as QEMU
+   * started with `-incoming` (libvirt reports it paused, reason migration), holding its resources and
+   * memory on this host. Not reported (the controller learns the outcome from `migrated_in` /
+   * `migration_aborted`). Idempotent for the same migration id.
+   * @throws FailedPreconditionError ("instance_exists") when the VM is already here outside this
+   *   migration; ResourceExhaustedError when the host cannot hold it.
+   */
+  prepareIncoming(spec: VmSpec, migrationId: string): VmRuntime {
+    const existing = this.vms.get(spec.instanceId);
+    if (existing) {
+      if (existing.migration?.role === 'incoming' && existing.migration.migrationId === migrationId) return this.runtimeOf(existing);
+      throw new FailedPreconditionError(`instance ${spec.instanceId} is already on host ${this.hostId}`, 'instance_exists');
+    }
+    const workload = createWorkload(spec.workload);
+    assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
+    const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'migrate_in', powerState: 'paused' });
+    const entry: VmEntry = { vm, spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, migration: { role: 'incoming', migrationId } };
+    this.closeInterval();
+    this.vms.set(spec.instanceId, entry);
+    this.model.addVm({
+      instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
+      imageId: spec.image?.imageId, imageSizeBytes: 0, workload, portIds: spec.portIds,
+    });
+    this.syncModel(entry, false);
+    this.modelDirty = true;
+    return this.runtimeOf(entry);
+  }
+
+  /** The migration a VM takes part in here, if any. */
+  migrationOf(instanceId: string): { role: 'incoming' | 'outgoing'; migrationId: string } | undefined {
+    return this.vms.get(instanceId)?.migration;
+  }
+
+  /**
+   * Destination switch-over: the incoming VM resumes (running) and `migrated_in` is reported.
+   * `launchedAtMs` (from the device state) keeps the guest's workload where it was on the source.
+   * @throws NotFoundError when no incoming VM of this migration is here.
+   */
+  commitIncoming(instanceId: string, migrationId: string, launchedAtMs?: number): VmRuntime {
+    const entry = this.incomingEntry(instanceId, migrationId);
+    this.closeInterval();
+    entry.vm = apply(entry.vm, { type: 'unpause' });
+    entry.migration = undefined;
+    entry.launchedAtMs = launchedAtMs ?? this.deps.clock.nowMs();
+    this.syncModel(entry, true);
+    this.modelDirty = true;
+    this.emit(instanceId, 'running', 'migrated_in');
+    return this.runtimeOf(entry);
+  }
+
+  /** Destination: drops the incoming VM of `migrationId` (reported `nostate`, `reason`); no-op when absent. */
+  discardIncoming(instanceId: string, migrationId: string, reason = 'migration_aborted'): boolean {
+    const entry = this.vms.get(instanceId);
+    if (entry?.migration?.role !== 'incoming' || entry.migration.migrationId !== migrationId) return false;
+    this.destroy(instanceId, reason);
+    return true;
+  }
+
+  /** Destination, post-copy: pages could not be pulled any more; the guest crashes (reported `crashed`, `reason`). */
+  crash(instanceId: string, reason: string, error = ''): void {
+    const entry = this.vms.get(instanceId);
+    if (!entry || entry.vm.state !== 'running') return;
+    this.closeInterval();
+    entry.vm = apply(entry.vm, { type: 'crash' });
+    this.syncModel(entry, false);
+    this.modelDirty = true;
+    this.emit(instanceId, 'crashed', reason, error);
+  }
+
+  /**
+   * Source: marks a running or paused VM as migrating out.
+   * @throws NotFoundError for an unknown VM; FailedPreconditionError ("migration_in_progress") when it
+   *   already migrates; InvalidVmTransitionError when its state does not allow live migration.
+   */
+  beginOutgoing(instanceId: string, migrationId: string): VmRuntime {
+    const entry = this.vms.get(instanceId);
+    if (!entry) throw new NotFoundError('instance', instanceId, `not on host ${this.hostId}`);
+    if (entry.migration) {
+      if (entry.migration.role === 'outgoing' && entry.migration.migrationId === migrationId) return this.runtimeOf(entry);
+      throw new FailedPreconditionError(`instance ${instanceId} already takes part in migration ${entry.migration.migrationId}`, 'migration_in_progress');
+    }
+    apply(entry.vm, { type: 'migrate_out' }); // validates the state only
+    entry.migration = { role: 'outgoing', migrationId };
+    return this.runtimeOf(entry);
+  }
+
+  /** Source stop-and-copy: pauses the running guest (not reported: a transient state of the migration). */
+  pauseForSwitchover(instanceId: string): void {
+    const entry = this.vms.get(instanceId);
+    if (!entry?.migration || entry.vm.state !== 'running') return;
+    this.closeInterval();
+    entry.vm = apply(entry.vm, { type: 'pause' });
+    entry.migration.pausedBySwitchover = true;
+    this.syncModel(entry, false);
+    this.modelDirty = true;
+  }
+
+  /**
+   * Source: the migration failed or was aborted; the VM stays here, resumed if the switch-over had
+   * paused it (reported `running`, `reason` only then).
+   */
+  endOutgoing(instanceId: string, reason = 'migration_aborted'): void {
+    const entry = this.vms.get(instanceId);
+    if (entry?.migration?.role !== 'outgoing') return;
+    const paused = entry.migration.pausedBySwitchover;
+    entry.migration = undefined;
+    if (paused && entry.vm.state === 'paused') {
+      this.closeInterval();
+      entry.vm = apply(entry.vm, { type: 'unpause' });
+      this.syncModel(entry, false);
+      this.modelDirty = true;
+      this.emit(instanceId, 'running', reason);
+    }
+  }
+
+  /** Source: the destination runs the VM now; the local copy is removed (reported `nostate`, `migrated_out`). */
+  completeOutgoing(instanceId: string): void {
+    const entry = this.vms.get(instanceId);
+    if (!entry) return;
+    this.closeInterval();
+    entry.vm = apply(entry.vm, { type: 'migrate_out' });
+    entry.cancelled = true;
+    this.model.removeVm(instanceId);
+    this.modelDirty = true;
+    this.releaseImage(entry);
+    this.vms.delete(instanceId);
+    this.emit(instanceId, 'nostate', 'migrated_out');
+  }
+
+  /** The guest's current (unthrottled) memory dirty rate from its workload model, bytes/s (0 when not running). */
+  dirtyRateBytesPerSecond(instanceId: string): number {
+    return (this.modelSnapshot().vms.get(instanceId)?.dirtyRateMbPerSecond ?? 0) * 2 ** 20;
+  }
+
+  private incomingEntry(instanceId: string, migrationId: string): VmEntry {
+    const entry = this.vms.get(instanceId);
+    if (entry?.migration?.role !== 'incoming' || entry.migration.migrationId !== migrationId) {
+      throw new NotFoundError('incoming_migration', migrationId, `instance ${instanceId} on host ${this.hostId}`);
+    }
+    return entry;
   }
 
   /** Destroys VMs the controller no longer places here (registration's destroy_instance_ids). */

@@ -8,6 +8,10 @@ import { scaledClock, systemClock } from '@minicloud/platform-lifecycle';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
 import { registerAgentMetrics, registerModelTickMetrics } from './agent-metrics';
 import { hypervisorService } from './api/hypervisor-service';
+import { migrationService } from './api/migration-service';
+import { LiveMigrations, type MigrationClient } from './migration/live-migrations';
+import { registerMigrationMetrics } from './migration/migration-metrics';
+import { createMigrationPublisher } from './migration/migration-publisher';
 import type { AgentConfig } from './config';
 import { HostAgent, type HostRegistryClient, type VtepClient } from './host-agent';
 import { ImageStore, type ImageSource } from './image-store';
@@ -24,6 +28,8 @@ export interface AgentOverrides {
   /** null: no network service (VTEP skipped). */
   vtep?: VtepClient | null;
   verifier?: ServiceWiring['verifier'];
+  /** Token the source sends on MigrationService streams (default: the service credentials' token). */
+  migrationToken?: () => Promise<string | undefined>;
 }
 
 /** Everything wiring made, for tests. */
@@ -32,6 +38,8 @@ export interface AgentHandles {
   agents: HostAgent[];
   /** Per-host overlay modules (vswitch/VTEP/FDB, packet tracer); empty without a network service. */
   overlays: OverlayAgent[];
+  /** Live migrations of the rack's hosts (both sides). */
+  migrations: LiveMigrations;
   flushReports: () => Promise<void>;
 }
 
@@ -120,15 +128,22 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
   const tickInterval = modelTickIntervalMs(config.MODEL_TICK_MS, config.TIME_SCALE, config.MODEL_TICK_MIN_WALL_MS);
   const ticker = modelTicker(hosts, clock, tickInterval, registerModelTickMetrics(deps.metrics.registry));
 
+  const migrationPublisher = createMigrationPublisher(deps.bus, deps.logger);
+  const migrationToken = o.migrationToken ?? token;
+  const migrations = new LiveMigrations({
+    hosts: byId, clock, logger: deps.logger, publish: migrationPublisher.publish, metrics: registerMigrationMetrics(deps.metrics.registry),
+    connect: (address): MigrationClient => createServiceClient(agent.MigrationServiceService, address, { token: migrationToken, deadlineMs: 7 * 24 * 3_600_000 }),
+  });
+
   return {
-    services: [hypervisorService(byId, () => extra, { traceDir: config.TRACE_DIR })],
+    services: [hypervisorService(byId, () => extra, { traceDir: config.TRACE_DIR, migrations }), migrationService(migrations)],
     runnables: [...agents, ...overlays, ticker],
     verifier: o.verifier,
     readiness: { registered: () => hosts.every((h) => h.epoch > 0) },
     onListening: async (server) => {
       endpoint = server.address;
     },
-    afterStop: [{ name: 'power reports', run: () => reporter.flush() }],
-    handles: { hosts, agents, overlays, flushReports: reporter.flush },
+    afterStop: [{ name: 'power reports', run: () => reporter.flush() }, { name: 'migration events', run: () => migrationPublisher.flush() }],
+    handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations },
   };
 }

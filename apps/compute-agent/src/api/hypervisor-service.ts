@@ -3,7 +3,8 @@ import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { HostProfile } from '@minicloud/domain-hypervisor';
 import type { SimulatedHost } from '../simulated-host';
-import { toHostCommand, toProtoRuntime, toProtoUsage } from './mapping';
+import type { LiveMigrations } from '../migration/live-migrations';
+import { toHostCommand, toMigrationCommand, toProtoRuntime, toProtoUsage } from './mapping';
 
 /** HostProfile -> agent.v1.HostProfile, with the rack's zone and id. */
 export function toProtoProfile(p: HostProfile, extra: { hostname: string; availabilityZone: string; rackId: string }): agent.HostProfile {
@@ -23,7 +24,7 @@ export function toProtoProfile(p: HostProfile, extra: { hostname: string; availa
 export function hypervisorService(
   hosts: ReadonlyMap<string, SimulatedHost>,
   profileExtra: (host: SimulatedHost) => { hostname: string; availabilityZone: string; rackId: string },
-  opts: { traceDir?: string } = {},
+  opts: { traceDir?: string; migrations?: LiveMigrations } = {},
 ): ServiceRegistration {
   const hostOf = (hostId: string) => {
     if (!hostId) throw new InvalidArgumentError('host_id', 'must not be empty');
@@ -37,6 +38,18 @@ export function hypervisorService(
       executeCommand: async (req) => {
         const host = hostOf(req.hostId);
         if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
+        const mig = opts.migrations && toMigrationCommand(req, opts.traceDir);
+        if (mig && opts.migrations) {
+          host.assertEpoch(Number(req.epoch));
+          const m = opts.migrations;
+          const runtime =
+            mig.type === 'prepare_migrate_in'
+              ? m.prepareIn(host, mig.migrationId, mig.spec)
+              : mig.type === 'migrate_out'
+                ? m.migrateOut(host, req.instanceId, mig.params)
+                : m.abort(host, req.instanceId, mig.migrationId);
+          return { instance: runtime && toProtoRuntime(runtime) };
+        }
         const cmd = toHostCommand(req, opts.traceDir);
         return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
       },

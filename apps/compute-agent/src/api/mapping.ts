@@ -3,6 +3,7 @@ import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain
 import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
+import type { MigrateOutParams } from '../migration/live-migrations';
 import { parseWorkload, seedOf, WORKLOAD_KEY } from '../workload-spec';
 
 const POWER: Record<PowerState, compute.PowerState> = {
@@ -77,10 +78,44 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
   };
 }
 
+/** A live-migration command of ExecuteCommandRequest (handled by LiveMigrations, not the VM dispatcher). */
+export type MigrationCommand =
+  | { type: 'prepare_migrate_in'; migrationId: string; spec: VmSpec }
+  | { type: 'migrate_out'; params: MigrateOutParams }
+  | { type: 'abort_migration'; migrationId: string };
+
+/**
+ * The live-migration commands of the oneof, or undefined for the others.
+ * @throws InvalidArgumentError naming `prepare_migrate_in.spec.*` / `abort_migration.migration_id`.
+ */
+export function toMigrationCommand(req: agent.ExecuteCommandRequest, traceDir?: string): MigrationCommand | undefined {
+  if (req.prepareMigrateIn) {
+    const spec = req.prepareMigrateIn.spec;
+    if (!spec) throw new InvalidArgumentError('prepare_migrate_in.spec', 'must be set');
+    return { type: 'prepare_migrate_in', migrationId: req.prepareMigrateIn.migrationId, spec: toVmSpec(req.instanceId, spec, traceDir) };
+  }
+  if (req.migrateOut) {
+    const m = req.migrateOut;
+    return {
+      type: 'migrate_out',
+      params: {
+        migrationId: m.migrationId, destHostId: m.destHostId, destEndpoint: m.destEndpoint, destEpoch: Number(m.destEpoch),
+        maxBandwidthMbps: Number(m.maxBandwidthMbps), maxDowntimeMs: m.maxDowntimeMs, autoConverge: m.autoConverge, postCopy: m.postCopy,
+        timeoutSeconds: m.timeoutSeconds,
+      },
+    };
+  }
+  if (req.abortMigration) {
+    if (!req.abortMigration.migrationId) throw new InvalidArgumentError('abort_migration.migration_id', 'must not be empty');
+    return { type: 'abort_migration', migrationId: req.abortMigration.migrationId };
+  }
+  return undefined;
+}
+
 /**
  * The oneof of ExecuteCommandRequest -> HostCommand.
  * @throws InvalidArgumentError (`command`) when none is set; FailedPreconditionError reason
- *   "not_implemented" for the live-migration commands (not served by this agent yet).
+ *   "not_implemented" for the live-migration commands (see toMigrationCommand) when reached here.
  */
 export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: string): HostCommand {
   if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec, traceDir) };

@@ -1,1 +1,2 @@
 export * from './pre-copy';
+export * from './pre-copy-stepper';

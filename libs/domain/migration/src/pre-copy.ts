@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
+import { PreCopyMigration } from './pre-copy-stepper';
 
 /**
  * QEMU's live-migration defaults (qemu/migration/options.c, `migration_properties`):
@@ -93,85 +94,15 @@ export interface MigrationOutcome {
  *   dirty rate, downtime or timeout, or throttle percentages outside 0..99.
  */
 export function simulatePreCopyMigration(workload: MigrationWorkload, params: MigrationParameters = {}): MigrationOutcome {
-  const p = resolve(params);
-  validate(workload, p);
-  const bw = p.maxBandwidthBytesPerSecond;
-  const deviceBytes = workload.deviceStateBytes ?? 0;
-  const rounds: MigrationRound[] = [];
-  let remaining = workload.ramBytes;
-  let elapsedMs = 0;
-  let totalBytes = 0;
-  let throttle = 0;
-  let maxThrottle = 0;
-  let highCount = 0;
-  for (let index = 0; ; index++) {
-    if (remaining / bw * 1000 <= p.downtimeLimitMs && index > 0) {
-      const downtimeMs = ((remaining + deviceBytes) / bw) * 1000;
-      return done('precopy', elapsedMs + downtimeMs, totalBytes + remaining + deviceBytes, downtimeMs);
-    }
-    if (p.postcopyAfterRounds !== undefined && index >= Math.max(1, p.postcopyAfterRounds)) {
-      // Resume on the destination after the device state; remaining pages are pulled once.
-      const downtimeMs = (deviceBytes / bw) * 1000;
-      return done('postcopy', elapsedMs + ((remaining + deviceBytes) / bw) * 1000, totalBytes + remaining + deviceBytes, downtimeMs);
-    }
-    if (index >= p.maxRounds) return aborted('max_rounds');
-    const durationMs = (remaining / bw) * 1000;
-    if (p.timeoutMs !== undefined && elapsedMs + durationMs > p.timeoutMs) {
-      return aborted('timeout', p.timeoutMs);
-    }
-    const dirtied = Math.min(workload.ramBytes, workload.dirtyRateBytesPerSecond * (1 - throttle / 100) * (durationMs / 1000));
-    rounds.push({ index, sentBytes: remaining, durationMs, dirtiedBytes: dirtied, throttlePct: throttle });
-    elapsedMs += durationMs;
-    totalBytes += remaining;
-    if (p.autoConverge && dirtied > (remaining * p.throttleTriggerThresholdPct) / 100 && ++highCount >= 2) {
-      highCount = 0;
-      throttle = throttle === 0 ? p.cpuThrottleInitialPct : Math.min(throttle + p.cpuThrottleIncrementPct, p.maxCpuThrottlePct);
-      maxThrottle = Math.max(maxThrottle, throttle);
-    }
-    remaining = dirtied;
+  if (!(workload.dirtyRateBytesPerSecond >= 0) || !Number.isFinite(workload.dirtyRateBytesPerSecond)) {
+    throw new InvalidArgumentError('workload.dirty_rate_bytes_per_second', `must be >= 0, got ${workload.dirtyRateBytesPerSecond}`);
   }
-
-  function done(mode: 'precopy' | 'postcopy', totalTimeMs: number, bytes: number, downtimeMs: number): MigrationOutcome {
-    return { status: 'completed', mode, rounds, totalBytes: bytes, totalTimeMs, downtimeMs, finalThrottlePct: maxThrottle };
-  }
-  function aborted(mode: 'timeout' | 'max_rounds', at = elapsedMs): MigrationOutcome {
-    return { status: 'aborted', mode, rounds, totalBytes, totalTimeMs: at, downtimeMs: 0, finalThrottlePct: maxThrottle };
-  }
-}
-
-type Resolved = Required<Omit<MigrationParameters, 'postcopyAfterRounds' | 'timeoutMs'>> &
-  Pick<MigrationParameters, 'postcopyAfterRounds' | 'timeoutMs'>;
-
-function resolve(p: MigrationParameters): Resolved {
-  const d = QEMU_MIGRATION_DEFAULTS;
-  return {
-    maxBandwidthBytesPerSecond: p.maxBandwidthBytesPerSecond ?? d.maxBandwidthBytesPerSecond,
-    downtimeLimitMs: p.downtimeLimitMs ?? d.downtimeLimitMs,
-    autoConverge: p.autoConverge ?? false,
-    cpuThrottleInitialPct: p.cpuThrottleInitialPct ?? d.cpuThrottleInitialPct,
-    cpuThrottleIncrementPct: p.cpuThrottleIncrementPct ?? d.cpuThrottleIncrementPct,
-    maxCpuThrottlePct: p.maxCpuThrottlePct ?? d.maxCpuThrottlePct,
-    throttleTriggerThresholdPct: p.throttleTriggerThresholdPct ?? d.throttleTriggerThresholdPct,
-    postcopyAfterRounds: p.postcopyAfterRounds,
-    timeoutMs: p.timeoutMs,
-    maxRounds: p.maxRounds ?? 10_000,
-  };
-}
-
-function validate(w: MigrationWorkload, p: Resolved): void {
-  const positive: [string, number][] = [['workload.ram_bytes', w.ramBytes], ['max_bandwidth_bytes_per_second', p.maxBandwidthBytesPerSecond]];
-  for (const [f, v] of positive) if (!(v > 0) || !Number.isFinite(v)) throw new InvalidArgumentError(f, `must be > 0, got ${v}`);
-  const nonNeg: [string, number | undefined][] = [
-    ['workload.dirty_rate_bytes_per_second', w.dirtyRateBytesPerSecond], ['workload.device_state_bytes', w.deviceStateBytes ?? 0],
-    ['downtime_limit_ms', p.downtimeLimitMs], ['timeout_ms', p.timeoutMs ?? 0], ['postcopy_after_rounds', p.postcopyAfterRounds ?? 0],
-  ];
-  for (const [f, v] of nonNeg) if (!(v! >= 0) || !Number.isFinite(v)) throw new InvalidArgumentError(f, `must be >= 0, got ${v}`);
-  const pct: [string, number][] = [
-    ['cpu_throttle_initial_pct', p.cpuThrottleInitialPct], ['cpu_throttle_increment_pct', p.cpuThrottleIncrementPct],
-    ['max_cpu_throttle_pct', p.maxCpuThrottlePct],
-  ];
-  for (const [f, v] of pct) if (!(v >= 1 && v <= 99)) throw new InvalidArgumentError(f, `must be in 1..99, got ${v}`);
-  if (!(p.throttleTriggerThresholdPct >= 1 && p.throttleTriggerThresholdPct <= 100)) {
-    throw new InvalidArgumentError('throttle_trigger_threshold_pct', `must be in 1..100, got ${p.throttleTriggerThresholdPct}`);
+  const m = new PreCopyMigration(workload, params);
+  for (;;) {
+    const step = m.next(workload.dirtyRateBytesPerSecond);
+    if (step.kind === 'round') continue;
+    const common = { rounds: m.rounds, totalBytes: m.transferredBytes, totalTimeMs: m.elapsedMs, finalThrottlePct: m.maxThrottlePct };
+    if (step.kind === 'abort') return { status: 'aborted', mode: step.reason, downtimeMs: 0, ...common };
+    return { status: 'completed', mode: step.kind === 'postcopy' ? 'postcopy' : 'precopy', downtimeMs: step.downtimeMs, ...common };
   }
 }

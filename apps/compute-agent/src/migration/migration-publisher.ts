@@ -1,0 +1,42 @@
+import { events } from '@minicloud/proto';
+import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { Logger } from '@minicloud/platform-logging';
+import type { MigrationRecord } from './live-migrations';
+
+/**
+ * Publishes events.MigrationProgressed (Subjects.migrationProgressed, JetStream) one after another, so
+ * a migration's updates arrive in order; a failed publish is retried a few times then logged.
+ * event_id = `<migration_id>:<n>` (n counts this process's updates of that migration).
+ */
+export function createMigrationPublisher(bus: Bus, logger: Logger): { publish: (r: Readonly<MigrationRecord>) => void; flush: () => Promise<void> } {
+  let chain: Promise<void> = Promise.resolve();
+  const counts = new Map<string, number>();
+  const send = async (r: Readonly<MigrationRecord>, n: number) => {
+    const now = new Date();
+    const ev = {
+      meta: { eventId: `${r.id}:${n}`, occurredAt: now, source: 'compute-agent' },
+      migration: {
+        id: r.id, instanceId: r.instanceId, migrationType: 'live-migration', sourceHostId: r.sourceHostId, destHostId: r.destHostId,
+        status: r.status, rounds: r.rounds, transferredBytes: r.transferredBytes, remainingBytes: r.remainingBytes, totalTimeMs: r.totalTimeMs,
+        downtimeMs: r.downtimeMs, cpuThrottlePercentage: r.cpuThrottlePercentage, postCopy: r.postCopy, updatedAt: now, error: r.error,
+      },
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await bus.publishEvent(Subjects.migrationProgressed, events.MigrationProgressed, ev);
+      } catch (e) {
+        if (attempt >= 5) return void logger.error({ err: e, migration_id: r.id, status: r.status }, 'migration progress event lost');
+        await new Promise((res) => setTimeout(res, 100 * 2 ** attempt));
+      }
+    }
+  };
+  return {
+    publish: (r) => {
+      const n = (counts.get(r.id) ?? 0) + 1;
+      if (r.status === 'completed' || r.status === 'failed' || r.status === 'cancelled') counts.delete(r.id);
+      else counts.set(r.id, n);
+      chain = chain.then(() => send(r, n));
+    },
+    flush: () => chain,
+  };
+}

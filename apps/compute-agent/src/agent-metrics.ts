@@ -1,6 +1,6 @@
 import { Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
 import { logicalCpus, type VmModelSnapshot } from '@minicloud/domain-hypervisor';
-import type { HostAgent } from './host-agent';
+import type { OverlayAgent } from './overlay';
 import type { SimulatedHost } from './simulated-host';
 
 /**
@@ -14,7 +14,7 @@ import type { SimulatedHost } from './simulated-host';
 export function registerAgentMetrics(
   registry: Registry,
   hosts: readonly SimulatedHost[],
-  agents: () => readonly HostAgent[],
+  overlays: () => readonly OverlayAgent[],
   maxInstancesPerHost: number,
 ): Histogram<'host_id'> {
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) =>
@@ -45,7 +45,7 @@ export function registerAgentMetrics(
   perHost('minicloud_host_power_watts', 'Host wall power from its SPECpower model at the current CPU utilisation.', (h) => h.usage().powerWatts);
   perHost('minicloud_host_image_cache_bytes', 'Bytes of base images in the host\'s image cache.', (h) => h.usage().imageCacheBytes);
   gauge('minicloud_host_fdb_entries', 'FDB entries (l2pop) programmed on the host\'s VTEP.', ['host_id'], (g) => {
-    for (const a of agents()) g.set({ host_id: a.name.replace(/^host-agent:/, '') }, a.fdb.length);
+    for (const o of overlays()) g.set({ host_id: o.vswitch.hostId }, o.vswitch.fdb.length);
   });
   perHost('minicloud_host_model_time_seconds', 'Clock time (simulated, s since the epoch) of the latest model tick: the instant every minicloud_instance_* and host model value refers to.', (h) => h.modelSnapshot().atMs / 1000);
   perHost('minicloud_host_cpu_demand_mhz', 'Sum of the VMs\' CPU demand (workload models), MHz.', (h) => h.modelSnapshot().cpu.demandMhz);

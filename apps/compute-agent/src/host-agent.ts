@@ -1,6 +1,6 @@
 import { agent, events, network } from '@minicloud/proto';
 import { isMinicloudError } from '@minicloud/domain-errors';
-import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { heartbeatSubject, type Bus } from '@minicloud/platform-bus';
 import { sleepUntilAborted, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
@@ -22,8 +22,6 @@ export interface VtepClient {
 export interface HostAgentDeps {
   host: SimulatedHost;
   registry: () => Promise<HostRegistryClient>;
-  /** Undefined when no network service is configured (VTEP skipped). */
-  vtep?: () => Promise<VtepClient>;
   bus: Bus;
   redis: Redis;
   logger: Logger;
@@ -44,14 +42,11 @@ export function leaseKey(hostId: string): string {
  * One host's link to the control plane (a Runnable): RegisterHost with backoff until the controller
  * answers (re-registering when asked), core-NATS heartbeats every heartbeat_interval_ms, the Redis
  * lease renewed every lease_ttl_ms/3 (self-fencing: VMs powered off when it could not be renewed for
- * self_fence_after_ms), and the VTEP registration + FDB table re-read on events.FdbUpdated.
+ * self_fence_after_ms). The VTEP and its FDB belong to the host's overlay module (overlay/).
  * Liveness runs on wall-clock time.
  */
 export class HostAgent implements Runnable {
   readonly name: string;
-  /** Current FDB of the host (from the network service). */
-  fdb: network.FdbEntry[] = [];
-  fdbGeneration = 0;
   timings = { heartbeatIntervalMs: 1000, leaseTtlMs: 3000, selfFenceAfterMs: 5000 };
   private hbSequence: number;
   private reregister = false;
@@ -73,12 +68,7 @@ export class HostAgent implements Runnable {
   async start(signal: AbortSignal): Promise<void> {
     await this.register(signal);
     if (signal.aborted) return;
-    const sub = this.d.bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (ev) => {
-      if (ev.hostId === this.d.host.hostId) void this.refreshFdb();
-    });
-    void this.registerVtep(signal);
     await Promise.all([this.heartbeatLoop(signal), this.leaseLoop(signal), this.reregisterLoop(signal)]);
-    sub.unsubscribe();
   }
 
   /** One RegisterHost, retried with exponential backoff until it succeeds or the signal aborts. */
@@ -186,39 +176,6 @@ export class HostAgent implements Runnable {
       });
       this.wake = undefined;
     }
-  }
-
-  private async registerVtep(signal: AbortSignal): Promise<void> {
-    if (!this.d.vtep) return;
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      try {
-        const client = await this.d.vtep();
-        const res = await client.registerVtep({ hostId: this.d.host.hostId, tunnelIp: this.d.tunnelIp, udpPort: 4789 });
-        this.setFdb(res.fdb, Number(res.fdbGeneration));
-        return;
-      } catch (e) {
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-        this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e), retry_in_ms: delay }, 'RegisterVtep failed; retrying');
-        await sleepUntilAborted(delay, signal);
-      }
-    }
-  }
-
-  /** Re-reads the host's FDB (on events.FdbUpdated). */
-  async refreshFdb(): Promise<void> {
-    if (!this.d.vtep) return;
-    try {
-      const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.host.hostId });
-      this.setFdb(res.fdb, Number(res.fdbGeneration));
-    } catch (e) {
-      this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'GetHostFdb failed');
-    }
-  }
-
-  private setFdb(fdb: network.FdbEntry[], generation: number): void {
-    if (generation < this.fdbGeneration) return; // an older answer overtaken by a newer one
-    this.fdb = fdb;
-    this.fdbGeneration = generation;
   }
 }
 

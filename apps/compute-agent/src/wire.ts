@@ -116,7 +116,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     });
     const tunnelIp = config.TUNNEL_IP ?? (config.AGENT_HOSTS > 1 ? `127.0.1.${(i % 254) + 1}` : '127.0.0.1');
     hostAgent = new HostAgent({
-      host, registry, vtep, bus: deps.bus, redis: deps.redis, logger: deps.logger, tunnelIp,
+      host, registry, bus: deps.bus, redis: deps.redis, logger: deps.logger, tunnelIp,
       agentEndpoint: () => endpoint, profileExtra: extra,
     });
     hosts.push(host);
@@ -124,7 +124,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     agents.push(hostAgent);
     if (vtep) overlays.push(new OverlayAgent({ hostId, tunnelIp, vtep, bus: deps.bus, logger: deps.logger }));
   });
-  histogram = registerAgentMetrics(deps.metrics.registry, hosts, () => agents, config.AGENT_METRICS_MAX_INSTANCES);
+  histogram = registerAgentMetrics(deps.metrics.registry, hosts, () => overlays, config.AGENT_METRICS_MAX_INSTANCES);
   const tickInterval = modelTickIntervalMs(config.MODEL_TICK_MS, config.TIME_SCALE, config.MODEL_TICK_MIN_WALL_MS);
   const ticker = modelTicker(hosts, clock, tickInterval, registerModelTickMetrics(deps.metrics.registry));
 

@@ -60,7 +60,7 @@ export class OverlayAgent implements Runnable {
   async start(signal: AbortSignal): Promise<void> {
     const subs = [
       this.d.bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (ev) => {
-        if (ev.hostId === this.d.hostId && this.registered) void this.refresh();
+        if (ev.hostId === this.d.hostId && this.registered && Number(ev.fdbGeneration) > this.vswitch.generation) void this.refresh();
       }),
       this.d.bus.nc.subscribe(overlayTraceSubject(this.d.hostId), { callback: (err, msg) => !err && void this.answer(msg, (b) => this.startTrace(JSON.parse(b) as OverlayTraceRequest)) }),
       this.d.bus.nc.subscribe(vtepSubject(this.d.tunnelIp), { callback: (err, msg) => !err && void this.answer(msg, async (b) => this.receive(JSON.parse(b) as VtepFrameMessage)) }),
@@ -96,14 +96,33 @@ export class OverlayAgent implements Runnable {
     }
   }
 
-  /** Re-reads the host's tables and applies the diff (on FdbUpdated). */
-  async refresh(): Promise<void> {
-    try {
-      const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.hostId });
-      this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration));
-    } catch (e) {
-      this.d.logger.warn({ host_id: this.d.hostId, err: (e as Error).message }, 'overlay GetHostFdb failed');
+  private refreshing?: Promise<void>;
+  private refreshAgain = false;
+
+  /**
+   * Re-reads the host's tables and applies the diff (on FdbUpdated). Events that arrive while a read
+   * is in flight coalesce into one more read, so a burst of port bindings costs each host at most two
+   * GetHostFdb calls instead of one per event.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
     }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.hostId });
+          this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration));
+        } catch (e) {
+          this.d.logger.warn({ host_id: this.d.hostId, err: (e as Error).message }, 'overlay GetHostFdb failed');
+        }
+      } while (this.refreshAgain);
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   private async startTrace(req: OverlayTraceRequest): Promise<OverlayTraceReply> {

@@ -34,6 +34,8 @@ describe('boot 20 servers through the CLI and delete them', () => {
     cloud = await startCloud({ agents: 3 });
     redis = new Redis(cloud.manifest.redis_url);
     await cli('login');
+    // The admin project has Nova's default quota (10 instances); this suite boots 20.
+    await cli('quota', 'set', 'admin', '--instances=-1', '--cores=-1', '--ram=-1');
   });
 
   afterAll(async () => {

@@ -5,12 +5,17 @@ import type { CliIo } from './io';
 import { Session } from './session';
 import { registerAuthCommands } from './commands/auth';
 import { registerServerCommands } from './commands/server';
+import { registerServerGroupCommands } from './commands/server-group';
+import { registerAggregateCommands } from './commands/aggregate';
+import { registerQuotaCommands } from './commands/quota';
 import { registerImageCommands } from './commands/image';
 import { registerNetworkCommands } from './commands/network';
 import { registerFlavorCommands } from './commands/flavor';
 import { registerHostCommands } from './commands/host';
+import { registerChaosCommands } from './commands/chaos';
 import { registerVolumeCommands } from './commands/volume';
 import { registerIdentityCommands } from './commands/identity';
+import { registerSimCommands } from './commands/sim';
 
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
@@ -25,12 +30,17 @@ export function buildProgram(ctx: CommandContext): Command {
     });
   registerAuthCommands(program, ctx);
   registerServerCommands(program, ctx);
+  registerServerGroupCommands(program, ctx);
+  registerAggregateCommands(program, ctx);
+  registerQuotaCommands(program, ctx);
   registerImageCommands(program, ctx);
   registerNetworkCommands(program, ctx);
   registerFlavorCommands(program, ctx);
   registerHostCommands(program, ctx);
+  registerChaosCommands(program, ctx);
   registerVolumeCommands(program, ctx);
   registerIdentityCommands(program, ctx);
+  registerSimCommands(program, ctx);
   return program;
 }
 

@@ -34,10 +34,39 @@ export const controllerConfigSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(16),
   /** Nova's host_subset_size. */
   SCHEDULER_HOST_SUBSET_SIZE: z.coerce.number().int().min(1).default(1),
-  /** Schedule+claim rounds before giving up on claim conflicts (Nova's max_attempts spirit). */
-  SCHEDULER_CLAIM_ROUNDS: z.coerce.number().int().min(1).default(3),
+  /**
+   * Schedule+claim rounds before giving up on claim conflicts (Nova's max_attempts spirit). A
+   * conflict means another replica consumed capacity, and a round whose fresh snapshot has no valid
+   * host ends in NoValidHost at once, so a generous bound costs nothing when the cloud is full.
+   */
+  SCHEDULER_CLAIM_ROUNDS: z.coerce.number().int().min(1).default(20),
+  /** Check and reserve instances/cores/ram_mb quota in identity (off only for tests without identity). */
+  QUOTAS_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Nova's allow_resize_to_same_host (Nova defaults to false; a one-host cloud needs true). */
+  ALLOW_RESIZE_TO_SAME_HOST: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Deadline of controller -> agent commands. */
   AGENT_DEADLINE_MS: msSchema.default(10_000),
+  // ---- HA (issue 5; apps/controller/src/ha) ----
+  /** Leader restarts VMs of failed hosts (fencing + evacuation). */
+  HA_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Heartbeat silence after which an up host is suspect (default HOST_DOWN_AFTER_MS / 2). */
+  HOST_SUSPECT_AFTER_MS: msSchema.optional(),
+  /** Silence allowed after a registration before the first heartbeat (vSphere's longer grace for a new host). */
+  NEW_HOST_GRACE_MS: msSchema.default(10_000),
+  /** Admission control: host failures whose VMs must still fit (vSphere "host failures cluster tolerates"); 0 = off. */
+  HA_HOST_FAILURES_TO_TOLERATE: z.coerce.number().int().min(0).default(1),
+  /** Per-zone restart rate limit (token bucket). */
+  HA_RESTARTS_PER_ZONE_PER_SECOND: z.coerce.number().positive().default(20),
+  HA_RESTART_BURST: z.coerce.number().int().min(1).default(40),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

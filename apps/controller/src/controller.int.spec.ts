@@ -1,4 +1,4 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { agent, compute, events, image, network } from '@minicloud/proto';
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
 import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
@@ -199,7 +199,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
       ],
     });
 
-    const config = loadConfig(controllerConfigSchema, { GRPC_PORT: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000' });
+    const config = loadConfig(controllerConfigSchema, { GRPC_PORT: '0', QUOTAS_ENABLED: 'false', HA_HOST_FAILURES_TO_TOLERATE: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000' });
     controller = createController({
       config,
       redis,
@@ -361,7 +361,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     await waitFor(async () => (await alice.getServer({ serverId: id })).server!.taskState === 0, { timeoutMs: 5000 });
     await alice.serverAction({ serverId: id, pause: {} });
     await waitFor(async () => (await statusOf(alice, id)) === 'PAUSED', { timeoutMs: 5000 });
-    await expect(alice.serverAction({ serverId: id, resize: { flavorRef: 'm1.small' } })).rejects.toThrow(/not implemented yet/);
+    await expect(alice.serverAction({ serverId: id, resize: { flavorRef: 'm1.small' } })).rejects.toThrow(/Cannot 'resize' instance .* while it is in vm_state paused/);
     const actions = (await alice.listInstanceActions({ serverId: id })).actions.map((a) => `${a.action}:${a.result}`);
     expect(actions).toEqual(['create:Success', 'stop:Success', 'start:Success', 'reboot:Success', 'pause:Success']);
     await alice.deleteServer({ serverId: id });
@@ -376,6 +376,78 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     await alice.deleteServer({ serverId: id });
     await waitFor(() => gone(id), { timeoutMs: 10_000 });
     expect(await redis.keys('mc:controller:client_token:*')).toEqual([]);
+  });
+
+  it('aggregates: admin only; AZ placement; an aggregate cpu_allocation_ratio bounds the atomic claims', async () => {
+    await expect(alice.createAggregate({ name: 'nope' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    const agg = (await admin.createAggregate({ name: 'tight', availabilityZone: 'az-x' })).aggregate!;
+    await admin.addAggregateHost({ aggregateId: agg.id, hostId: 'h1' });
+    await expect(admin.setAggregateMetadata({ aggregateId: agg.id, metadata: { cpu_allocation_ratio: '-1' } })).rejects.toThrow(/metadata.cpu_allocation_ratio/);
+    // h1 has 8 cores: 8 x 0.25 = 2 vCPUs usable in this aggregate.
+    await admin.setAggregateMetadata({ aggregateId: agg.id, metadata: { cpu_allocation_ratio: '0.25' } });
+    const zones = (await alice.listAvailabilityZones({})).availabilityZones;
+    expect(zones.find((z) => z.name === 'az-x')?.hostIds).toEqual(['h1']);
+    await expect(boot(alice, { availabilityZone: 'az-x', minCount: 3, maxCount: 3 })).rejects.toThrow(/No valid host was found for instance 3 of 3/);
+    expect((await alice.listServers({})).servers).toHaveLength(0);
+    const two = (await boot(alice, { availabilityZone: 'az-x', minCount: 2, maxCount: 2 })).servers;
+    expect(two.map((s) => s.availabilityZone)).toEqual(['az-x', 'az-x']);
+    expect(Number((await admin.getHost({ hostId: 'h1' })).host!.vcpus!.allocated)).toBe(2);
+    await expect(boot(alice, { availabilityZone: 'az-x' })).rejects.toBeInstanceOf(ResourceExhaustedError);
+    await Promise.all(two.map((s) => alice.deleteServer({ serverId: s.id })));
+    await waitFor(async () => (await Promise.all(two.map((s) => gone(s.id)))).every(Boolean), { timeoutMs: 10_000 });
+    await expect(admin.deleteAggregate({ aggregateId: agg.id })).rejects.toBeInstanceOf(FailedPreconditionError);
+    await admin.removeAggregateHost({ aggregateId: agg.id, hostId: 'h1' });
+    await admin.deleteAggregate({ aggregateId: agg.id });
+    expect((await admin.listAggregates({})).aggregates).toEqual([]);
+  });
+
+  it('server groups: anti-affinity spreads over the 3 hosts and refuses a 4th member; groups are project-scoped', async () => {
+    const g = (await bob.createServerGroup({ name: 'spread', policy: 'anti-affinity' })).serverGroup!;
+    await expect(bob.createServerGroup({ name: 'x', policy: 'sideways' })).rejects.toThrow(/policy/);
+    await expect(alice.getServerGroup({ serverGroupId: g.id })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(boot(alice, { schedulerHints: { group: g.id } })).rejects.toBeInstanceOf(NotFoundError);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await boot(bob, { name: `g-${i}`, schedulerHints: { group: g.id } })).servers[0].id);
+    const hostsUsed = await Promise.all(ids.map(async (id) => (await admin.getServer({ serverId: id })).server!.hostId));
+    expect(new Set(hostsUsed).size).toBe(3);
+    await expect(boot(bob, { name: 'g-4', schedulerHints: { group: g.id } })).rejects.toThrow(/anti-affinity/);
+    expect((await bob.getServerGroup({ serverGroupId: g.id })).serverGroup!.memberIds.sort()).toEqual([...ids].sort());
+    await Promise.all(ids.map((id) => bob.deleteServer({ serverId: id })));
+    await waitFor(async () => (await Promise.all(ids.map(gone))).every(Boolean), { timeoutMs: 10_000 });
+    expect((await bob.getServerGroup({ serverGroupId: g.id })).serverGroup!.memberIds).toEqual([]);
+    await bob.deleteServerGroup({ serverGroupId: g.id });
+  });
+
+  it('lock, rescue, rebuild, shelve (offload frees the claim) and unshelve through the lifecycle worker', async () => {
+    const id = (await boot(alice, { name: 'life' })).servers[0].id;
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE', { timeoutMs: 5000 });
+    const idle = async () => (await alice.getServer({ serverId: id })).server!.taskState === 0;
+    await admin.serverAction({ serverId: id, lock: { reason: 'audit' } });
+    await expect(alice.serverAction({ serverId: id, stop: {} })).rejects.toThrow(/is locked/);
+    await expect(alice.deleteServer({ serverId: id })).rejects.toThrow(/is locked/);
+    await expect(alice.serverAction({ serverId: id, unlock: {} })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await admin.serverAction({ serverId: id, unlock: {} });
+    await alice.serverAction({ serverId: id, rescue: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'RESCUE' && (await idle()), { timeoutMs: 5000 });
+    await expect(alice.serverAction({ serverId: id, shelve: {} })).rejects.toThrow(/vm_state rescued/);
+    await alice.serverAction({ serverId: id, unrescue: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE' && (await idle()), { timeoutMs: 5000 });
+    const host = (await admin.getServer({ serverId: id })).server!.hostId;
+    await alice.serverAction({ serverId: id, rebuild: { imageRef: 'img-cirros' } });
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE' && (await idle()), { timeoutMs: 5000 });
+    expect((await admin.getServer({ serverId: id })).server!.hostId).toBe(host);
+    const before = await allocatedVcpus();
+    await alice.serverAction({ serverId: id, shelve: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'SHELVED_OFFLOADED', { timeoutMs: 5000 });
+    expect((await admin.getServer({ serverId: id })).server!.hostId).toBe('');
+    expect(await allocatedVcpus()).toBe(before - 1);
+    await alice.serverAction({ serverId: id, unshelve: {} });
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE' && (await idle()), { timeoutMs: 5000 });
+    expect(await allocatedVcpus()).toBe(before);
+    const actions = (await alice.listInstanceActions({ serverId: id })).actions.map((a) => `${a.action}:${a.result}`);
+    expect(actions).toEqual(['create:Success', 'lock:Success', 'unlock:Success', 'rescue:Success', 'unrescue:Success', 'rebuild:Success', 'shelve:Success', 'unshelve:Success']);
+    await alice.deleteServer({ serverId: id });
+    await waitFor(() => gone(id), { timeoutMs: 5000 });
   });
 
   it('10 concurrent creates racing for a host that fits 5: exactly 5 claimed, the rest NoValidHost', async () => {

@@ -1,8 +1,9 @@
-import { agent, image, network } from '@minicloud/proto';
+import { agent, identity, image, network } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 
 export type ImageClient = ServiceClient<typeof image.ImageServiceService>;
 export type NetworkClient = ServiceClient<typeof network.NetworkServiceService>;
+export type IdentityClient = ServiceClient<typeof identity.IdentityServiceService>;
 export type HypervisorClient = ServiceClient<typeof agent.HypervisorServiceService>;
 
 /** What the controller needs of its service identity: a token and catalog lookups (ServiceCredentials fits). */
@@ -37,6 +38,12 @@ export class Peers {
   async network(): Promise<NetworkClient> {
     return this.cached(`network@${await this.creds.endpoint('network')}`, (addr) =>
       createServiceClient(network.NetworkServiceService, addr, { token: () => this.creds.getToken() }),
+    );
+  }
+
+  async identity(): Promise<IdentityClient> {
+    return this.cached(`identity@${await this.creds.endpoint('identity')}`, (addr) =>
+      createServiceClient(identity.IdentityServiceService, addr, { token: () => this.creds.getToken() }),
     );
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { defaultScheduler } from '@minicloud/domain-scheduler';
 import { events } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
@@ -18,6 +19,11 @@ import { InstanceStore } from './store/instance-store';
 import { Keys } from './store/keys';
 import { Conductor } from './workers/conductor';
 import { HostMonitor } from './workers/host-monitor';
+import { AdmissionGuard } from './ha/admission-guard';
+import { HaManager } from './ha/ha-manager';
+import { ServerGroupStore } from './store/server-group-store';
+import { AggregateStore } from './store/aggregate-store';
+import { Quotas } from './workers/quota';
 import { Placement } from './workers/placement';
 import { KeyedWorkQueue } from './workers/work-queue';
 
@@ -41,7 +47,7 @@ export interface Controller {
   runnables: Runnable[];
   /** Run after the runnables stopped. */
   close(): Promise<void>;
-  stores: { flavors: FlavorStore; hosts: HostStore; instances: InstanceStore; allocations: AllocationStore };
+  stores: { flavors: FlavorStore; hosts: HostStore; instances: InstanceStore; allocations: AllocationStore; aggregates: AggregateStore; serverGroups: ServerGroupStore };
   queue: KeyedWorkQueue;
 }
 
@@ -57,12 +63,25 @@ export function createController(inp: ControllerInputs): Controller {
   const hosts = new HostStore(redis);
   const instances = new InstanceStore(redis);
   const allocations = new AllocationStore(redis);
+  const aggregates = new AggregateStore(redis);
+  const serverGroups = new ServerGroupStore(redis);
   const metrics = createControllerMetrics(inp.registry, { instances, hosts, allocations });
   const peers = new Peers(inp.credentials, { agentDeadlineMs: config.AGENT_DEADLINE_MS });
-  const monitor = new HostMonitor({ hosts, bus, logger, nowMs, downAfterMs: config.HOST_DOWN_AFTER_MS });
+  const monitor = new HostMonitor({
+    hosts,
+    bus,
+    logger,
+    nowMs,
+    downAfterMs: config.HOST_DOWN_AFTER_MS,
+    redis,
+    leaseTtlMs: config.LEASE_TTL_MS,
+    suspectAfterMs: config.HOST_SUSPECT_AFTER_MS,
+    newHostGraceMs: config.NEW_HOST_GRACE_MS,
+  });
   const placement = new Placement({
     hosts,
     allocations,
+    aggregates,
     scheduler: defaultScheduler({ rng: inp.rng ?? Math.random, hostSubsetSize: config.SCHEDULER_HOST_SUBSET_SIZE }),
     logger,
     downAfterMs: config.HOST_DOWN_AFTER_MS,
@@ -70,10 +89,13 @@ export function createController(inp: ControllerInputs): Controller {
     nowMs,
     lastHeartbeatAtMs: (id) => monitor.lastHeartbeatAtMs(id),
   });
+  const quotas = new Quotas(peers, config.QUOTAS_ENABLED);
   const conductor = new Conductor({
     instances,
     hosts,
     allocations,
+    serverGroups,
+    quotas,
     peers,
     bus,
     metrics,
@@ -83,7 +105,28 @@ export function createController(inp: ControllerInputs): Controller {
     shutdownTimeoutSeconds: 60,
   });
   const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
-  const elector = new LeaderElector(redis, { key: Keys.leader(), ttlMs: config.LEADER_TTL_MS, logger });
+  const admission = new AdmissionGuard({ hosts, allocations, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
+  const ha = new HaManager({
+    redis,
+    hosts,
+    instances,
+    allocations,
+    serverGroups,
+    placement,
+    monitor,
+    peers,
+    logger,
+    registry: inp.registry,
+    nowMs,
+    enqueue: (id) => queue.enqueue(id),
+    transition: (id, mutate) => conductor.transition(id, mutate),
+    selfFenceAfterMs: config.SELF_FENCE_AFTER_MS,
+    restartsPerZonePerSecond: config.HA_RESTARTS_PER_ZONE_PER_SECOND,
+    restartBurst: config.HA_RESTART_BURST,
+    enabled: config.HA_ENABLED,
+  });
+  // holderId names the process so chaos drills can find the leader's pid (`minicloud chaos kill-controller`).
+  const elector = new LeaderElector(redis, { key: Keys.leader(), ttlMs: config.LEADER_TTL_MS, logger, holderId: `pid-${process.pid}-${randomUUID()}` });
   const onError = (name: string) => (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e, loop: name }, 'loop tick failed');
 
   let firstResync = true;
@@ -121,7 +164,7 @@ export function createController(inp: ControllerInputs): Controller {
 
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs }),
+      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [
@@ -130,7 +173,7 @@ export function createController(inp: ControllerInputs): Controller {
       reports,
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
-      leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => monitor.evaluate(), onError('host-liveness'))),
+      leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
       leaderOnly(
         elector,
         periodic(
@@ -146,7 +189,7 @@ export function createController(inp: ControllerInputs): Controller {
     async close() {
       peers.close();
     },
-    stores: { flavors, hosts, instances, allocations },
+    stores: { flavors, hosts, instances, allocations, aggregates, serverGroups },
     queue,
   };
 }

@@ -35,4 +35,20 @@ export function registerHostCommands(program: Command, ctx: CommandContext): voi
     const view = hostView(host);
     ctx.printShow(view, o);
   });
+  const update = async (req: { hostId: string; enabled?: boolean; disabledReason?: string; maintenance?: boolean }, o: OutputOptions) => {
+    const c = await ctx.session.client('compute');
+    const host = (await c.updateHost(req)).host;
+    if (!host) throw new NotFoundError('host', req.hostId);
+    ctx.printShow(hostView(host), o);
+  };
+  withOutputOptions(cmd.command('disable <host>').description('stop scheduling new servers on a host').option('--reason <text>', 'disabled reason', '')).action(
+    async (id: string, o: OutputOptions & { reason: string }) => update({ hostId: id, enabled: false, disabledReason: o.reason }, o),
+  );
+  withOutputOptions(cmd.command('enable <host>').description('schedule on a host again')).action(async (id: string, o: OutputOptions) => update({ hostId: id, enabled: true }, o));
+  withOutputOptions(
+    cmd
+      .command('maintenance <host>')
+      .description('put a host in maintenance (disabled, HA ignores it; draining by live migration comes later) or take it out with --off')
+      .option('--off', 'leave maintenance', false),
+  ).action(async (id: string, o: OutputOptions & { off: boolean }) => update({ hostId: id, maintenance: !o.off }, o));
 }

@@ -41,6 +41,16 @@ const ACTIONS: { name: string; description: string; action: (o: { hard?: boolean
   { name: 'unpause', description: 'unpause', action: () => ({ unpause: {} }) },
   { name: 'suspend', description: 'suspend (save to disk)', action: () => ({ suspend: {} }) },
   { name: 'resume', description: 'resume a suspended server', action: () => ({ resume: {} }) },
+  { name: 'shelve', description: 'shelve (power off, free the host: SHELVED_OFFLOADED)', action: () => ({ shelve: {} }) },
+  { name: 'unshelve', description: 'unshelve (schedule again and boot)', action: () => ({ unshelve: {} }) },
+  { name: 'unlock', description: 'unlock', action: () => ({ unlock: {} }) },
+  { name: 'unrescue', description: 'leave rescue mode', action: () => ({ unrescue: {} }) },
+];
+
+/** `server resize confirm|revert` and the actions taking an argument. */
+const resizeSub: { name: string; description: string; action: Partial<compute.ServerActionRequest> }[] = [
+  { name: 'confirm', description: 'confirm a resize (VERIFY_RESIZE -> ACTIVE; frees the old claim)', action: { confirmResize: {} } },
+  { name: 'revert', description: 'revert a resize (back to the old flavor and host)', action: { revertResize: {} } },
 ];
 
 interface CreateOptions extends OutputOptions {
@@ -53,6 +63,7 @@ interface CreateOptions extends OutputOptions {
   availabilityZone?: string;
   property?: string[];
   hint?: string[];
+  clientToken?: string;
 }
 
 /** `server create|list|show|delete` and the power/pause/suspend actions. */
@@ -71,10 +82,16 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       .option('--timeout <seconds>', 'give up waiting after this long', (v) => parsePositiveInteger('--timeout', v), 300)
       .option('--availability-zone <az>', 'availability zone')
       .option('--property <key=value>', 'metadata (repeatable)', collect)
-      .option('--hint <key=value>', 'scheduler hint (repeatable)', collect),
+      .option('--hint <key=value>', 'scheduler hint: group=<id>, different_host=<ids>, same_host=<ids> (repeatable)', collect)
+      .option('--client-token <token>', 'idempotency key: a retry with the same token makes no second server'),
   ).action(async (name: string, o: CreateOptions) => {
     const metadata = parseKeyValues('--property', o.property);
     const schedulerHints = parseKeyValues('--hint', o.hint);
+    if (schedulerHints.group) {
+      // Like the openstack CLI, accept a server group's name as well as its id.
+      const groups = (await (await ctx.session.client('compute')).listServerGroups({})).serverGroups;
+      schedulerHints.group = groups.find((g) => g.id === schedulerHints.group || g.name === schedulerHints.group)?.id ?? schedulerHints.group;
+    }
     const [imageClient, computeClient, networkClient] = [await ctx.session.client('image'), await ctx.session.client('compute'), await ctx.session.client('network')];
     const img = await resolveImage(imageClient, o.image);
     const flavor = await resolveFlavor(computeClient, o.flavor);
@@ -90,6 +107,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       availabilityZone: o.availabilityZone ?? '',
       metadata,
       schedulerHints,
+      clientToken: o.clientToken ?? '',
     });
     let servers = res.servers;
     if (o.wait) {
@@ -169,14 +187,120 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
   for (const a of ACTIONS) {
     const cmd = server.command(`${a.name} <server...>`).description(`${a.description} (ComputeService.ServerAction)`);
     if (a.name === 'reboot') cmd.option('--hard', 'hard reboot (power cycle)');
-    cmd.action(async (refs: string[], o: { hard?: boolean }) => {
+    cmd.option('--wait', 'wait until the task ends').option('--timeout <seconds>', 'give up waiting after this long', (v) => parsePositiveInteger('--timeout', v), 300);
+    cmd.action(async (refs: string[], o: { hard?: boolean; wait?: boolean; timeout: number }) => {
       const c = await ctx.session.client('compute');
       for (const ref of refs) {
         const s = await resolveServer(c, ref);
         await c.serverAction({ serverId: s.id, ...a.action(o) });
+        if (o.wait) await waitForTask(ctx, s.id, o.timeout);
       }
     });
   }
+  registerServerLifecycleCommands(server, ctx);
+}
+
+/**
+ * `server resize|rebuild|lock|rescue|image create|set|unset|event list`: Nova's lifecycle actions and
+ * metadata/tags (UpdateServer), each through ComputeService; `--wait` polls until the task ends.
+ */
+export function registerServerLifecycleCommands(server: Command, ctx: CommandContext): void {
+  const act = async (ref: string, action: Partial<compute.ServerActionRequest>, wait?: { timeout: number }) => {
+    const c = await ctx.session.client('compute');
+    const s = await resolveServer(c, ref);
+    const res = await c.serverAction({ serverId: s.id, ...action });
+    if (wait) await waitForTask(ctx, s.id, wait.timeout);
+    return res;
+  };
+  const waitOpts = (cmd: Command) =>
+    cmd.option('--wait', 'wait until the task ends').option('--timeout <seconds>', 'give up waiting after this long', (v) => parsePositiveInteger('--timeout', v), 300);
+
+  const resize = waitOpts(server.command('resize <server>').description('resize to another flavor (then confirm or revert)').option('--flavor <flavor>', 'new flavor id or name'));
+  resize.action(async (ref: string, o: { flavor?: string; wait?: boolean; timeout: number }) => {
+    if (!o.flavor) throw new CliError('server resize needs --flavor (or use "server resize confirm|revert <server>")');
+    await act(ref, { resize: { flavorRef: o.flavor } }, o.wait ? o : undefined);
+  });
+  for (const sub of resizeSub) {
+    waitOpts(resize.command(`${sub.name} <server>`).description(sub.description)).action(async (ref: string, o: { wait?: boolean; timeout: number }) => {
+      await act(ref, sub.action, o.wait ? o : undefined);
+    });
+  }
+  waitOpts(server.command('rebuild <server>').description('destroy and spawn again on the same host (new image optional)').option('--image <image>', 'image id or name')).action(
+    async (ref: string, o: { image?: string; wait?: boolean; timeout: number }) => {
+      let imageRef = '';
+      if (o.image) imageRef = (await resolveImage(await ctx.session.client('image'), o.image)).id;
+      await act(ref, { rebuild: { imageRef } }, o.wait ? o : undefined);
+    },
+  );
+  server
+    .command('lock <server>')
+    .description('lock: non-admins can no longer act on it')
+    .option('--reason <text>', 'why')
+    .action(async (ref: string, o: { reason?: string }) => void (await act(ref, { lock: { reason: o.reason ?? '' } })));
+  waitOpts(server.command('rescue <server>').description('reboot into a rescue image').option('--image <image>', 'rescue image')).action(
+    async (ref: string, o: { image?: string; wait?: boolean; timeout: number }) => void (await act(ref, { rescue: { rescueImageRef: o.image ?? '' } }, o.wait ? o : undefined)),
+  );
+  const image = server.command('image').description('server snapshots');
+  withOutputOptions(waitOpts(image.command('create <server>').description('snapshot the server into a new image').option('--name <name>', 'image name'))).action(
+    async (ref: string, o: OutputOptions & { name?: string; wait?: boolean; timeout: number }) => {
+      const name = o.name ?? `${ref}-snapshot`;
+      const res = await act(ref, { createImage: { name, metadata: {} } }, o.wait ? o : undefined);
+      ctx.printShow({ id: res.imageId, name, server_id: res.server?.id ?? '' }, o);
+    },
+  );
+  withOutputOptions(
+    server
+      .command('set <server>')
+      .description('set name, metadata (--property) or tags (--tag)')
+      .option('--name <name>', 'new name')
+      .option('--property <key=value>', 'metadata (repeatable)', collect)
+      .option('--tag <tag>', 'add a tag (repeatable)', collect),
+  ).action(async (ref: string, o: OutputOptions & { name?: string; property?: string[]; tag?: string[] }) => {
+    const c = await ctx.session.client('compute');
+    const s = await resolveServer(c, ref);
+    await c.updateServer({ serverId: s.id, name: o.name, setMetadata: parseKeyValues('--property', o.property), addTags: o.tag ?? [] });
+  });
+  server
+    .command('unset <server>')
+    .description('remove metadata keys (--property) or tags (--tag)')
+    .option('--property <key>', 'metadata key (repeatable)', collect)
+    .option('--tag <tag>', 'tag (repeatable)', collect)
+    .action(async (ref: string, o: { property?: string[]; tag?: string[] }) => {
+      const c = await ctx.session.client('compute');
+      const s = await resolveServer(c, ref);
+      await c.updateServer({ serverId: s.id, removeMetadata: o.property ?? [], removeTags: o.tag ?? [] });
+    });
+  const event = server.command('event').description('instance actions log (os-instance-actions)');
+  withOutputOptions(event.command('list <server>').description('who did what to the server, when, with what result')).action(async (ref: string, o: OutputOptions) => {
+    const c = await ctx.session.client('compute');
+    const s = await resolveServer(c, ref);
+    const actions = (await c.listInstanceActions({ serverId: s.id })).actions;
+    ctx.printList(
+      actions.map((a) => ({ request_id: a.requestId, action: a.action, user_id: a.userId, start_time: a.startTime?.toISOString() ?? '', finish_time: a.finishTime?.toISOString() ?? '', result: a.result, message: a.message })),
+      [
+        { header: 'Request ID', key: 'request_id' },
+        { header: 'Action', key: 'action' },
+        { header: 'Start Time', key: 'start_time' },
+        { header: 'Result', key: 'result' },
+        { header: 'Message', key: 'message' },
+      ],
+      o,
+    );
+  });
+}
+
+/** Polls until the server has no task_state (or the timeout). */
+async function waitForTask(ctx: CommandContext, id: string, timeout: number): Promise<void> {
+  const c = await ctx.session.client('compute');
+  await waitUntilSettled(
+    [id],
+    async () => {
+      const s = (await c.getServer({ serverId: id })).server;
+      if (!s) throw new NotFoundError('server', id);
+      return { label: serverStatus(s), settled: s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED };
+    },
+    { timeoutSeconds: timeout, now: ctx.now, sleep: ctx.sleep, stderr: ctx.io.stderr, what: 'task finished' },
+  );
 }
 
 /** image id -> name for the Image column; best effort (an unreachable image service shows ids). */

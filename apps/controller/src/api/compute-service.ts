@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseRestartPriority, RESTART_PRIORITIES } from '../ha/restart-policy';
 import {
   FailedPreconditionError,
   InvalidArgumentError,
@@ -10,7 +11,8 @@ import { NoValidHostError } from '@minicloud/domain-scheduler';
 import { compute, image as imageProto } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
-import type { InstanceRecord, RequestedNetwork } from '../domain/instance';
+import type { InstanceRecord } from '../domain/instance';
+import { checkNotLocked } from '../domain/lifecycle-rules';
 import { checkActionAllowed, type PowerAction } from '../domain/server-actions';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';
@@ -18,10 +20,16 @@ import type { AllocationStore } from '../store/allocation-store';
 import type { FlavorStore } from '../store/flavor-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
+import type { AggregateStore } from '../store/aggregate-store';
+import type { ServerGroupStore } from '../store/server-group-store';
 import type { Conductor } from '../workers/conductor';
+import type { Quotas } from '../workers/quota';
 import { DEFAULT_AVAILABILITY_ZONE, type Placement } from '../workers/placement';
 import type { KeyedWorkQueue } from '../workers/work-queue';
+import { LIFECYCLE_FIELDS, runLifecycleAction } from './lifecycle-handlers';
 import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
+import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
+import { scopedServerGroup, topologyHandlers } from './topology-handlers';
 
 export interface ComputeServiceDeps {
   flavors: FlavorStore;
@@ -34,12 +42,16 @@ export interface ComputeServiceDeps {
   peers: Peers;
   metrics: ControllerMetrics;
   nowMs: () => number;
+  /** HA admission control (ha/admission-guard.ts); throws RESOURCE_EXHAUSTED "admission control: ...". */
+  admission?: { check(req: { vcpus: number; ramMb: number; diskGb: number }, count: number): Promise<void> };
+  aggregates: AggregateStore;
+  serverGroups: ServerGroupStore;
+  quotas: Quotas;
+  /** Nova's allow_resize_to_same_host. */
+  allowResizeToSameHost: boolean;
 }
 
 const MAX_COUNT_LIMIT = 1000;
-const notImplemented = (what: string) => async (): Promise<never> => {
-  throw new FailedPreconditionError(`${what} is not implemented yet`, 'not_implemented');
-};
 
 function auth(ctx: CallContext): AuthContext {
   if (!ctx.auth) throw new UnauthenticatedError('missing bearer token');
@@ -65,24 +77,18 @@ const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][
 ];
 
 /**
- * minicloud.compute.v1.ComputeService: flavors, servers (create -> schedule + claim -> async build),
- * power actions, delete, instance actions log, hosts. Admin-only: flavor writes and host calls.
- * Not implemented yet (FAILED_PRECONDITION "... is not implemented yet"): resize, migrate, shelve...,
- * server groups, aggregates.
+ * minicloud.compute.v1.ComputeService: flavors, servers (create -> quota reserve + schedule + claim
+ * -> async build), power and lifecycle actions (resize/confirm/revert, rebuild, shelve/unshelve,
+ * rescue/unrescue, createImage, lock/unlock), delete, metadata/tags, instance actions log, server
+ * groups, host aggregates, availability zones, hosts. Roles come from libs/platform/auth's policy
+ * table; aggregate calls additionally require admin here (Nova os-aggregates). Not implemented (FAILED_PRECONDITION not_implemented): migrate, evacuate, volume/interface
+ * attach, ListMigrations content.
  */
 export function computeService(d: ComputeServiceDeps): ServiceRegistration {
   return service({
     definition: compute.ComputeServiceService,
-    policy: {
-      createFlavor: 'admin',
-      deleteFlavor: 'admin',
-      setFlavorExtraSpecs: 'admin',
-      listHosts: 'admin',
-      getHost: 'admin',
-      updateHost: 'admin',
-      listMigrations: 'admin',
-    },
     handlers: {
+      ...topologyHandlers(d),
       // ---- flavors ----
       async createFlavor(req) {
         const flavor = await d.flavors.create({
@@ -140,18 +146,26 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         if (img.minRamMb > flavor.ramMb) throw new InvalidArgumentError('flavor_ref', `flavor ram_mb ${flavor.ramMb} is below the image's min_ram_mb ${img.minRamMb}`);
         if (flavor.diskGb > 0 && img.minDiskGb > flavor.diskGb) throw new InvalidArgumentError('flavor_ref', `flavor disk_gb ${flavor.diskGb} is below the image's min_disk_gb ${img.minDiskGb}`);
         const requestedNetworks = await resolveNetworks(d, req.networks, ctx);
+        if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);
+        await d.admission?.check({ vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb }, maxCount);
+
+        const groupId = req.schedulerHints.group;
+        if (groupId) await scopedServerGroup(d, groupId, ctx).catch(() => Promise.reject(new NotFoundError('server_group', groupId)));
 
         const reservationId = `r-${randomUUID()}`;
         if (req.clientToken) {
           const existing = await d.instances.reserveClientToken(a.projectId, req.clientToken, reservationId);
           if (existing) return { servers: await waitForReservation(d, existing, ctx), reservationId: existing };
         }
+        let quotaReservation = '';
         try {
+          quotaReservation = await d.quotas.reserve(a.projectId, { instances: maxCount, cores: maxCount * flavor.vcpus, ramMb: maxCount * flavor.ramMb });
           const ids = Array.from({ length: maxCount }, () => randomUUID());
           const started = process.hrtime.bigint();
-          let placements;
-          try {
-            placements = await d.placement.placeAll(
+          let placements: Map<string, string>;
+          const place = async () => {
+            const group = await serverGroupPlacement(d, groupId);
+            const placed = await d.placement.placeAll(
               {
                 numInstances: maxCount,
                 instanceUuids: ids,
@@ -162,9 +176,17 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
                   differentHost: splitHint(req.schedulerHints.different_host),
                   sameHost: splitHint(req.schedulerHints.same_host),
                 },
+                serverGroup: group?.spec,
               },
               { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb },
+              { groupMembers: group?.members },
             );
+            // Members join under the group's lock, so the next placement sees them.
+            if (groupId) await d.serverGroups.changeMembers(groupId, ids, []);
+            return placed;
+          };
+          try {
+            placements = groupId ? await d.serverGroups.withLock(groupId, place) : await place();
           } catch (e) {
             if (e instanceof NoValidHostError || e instanceof ResourceExhaustedError) d.metrics.noValidHost.inc();
             throw e;
@@ -200,6 +222,8 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
             restartPriority: req.restartPriority || 'medium',
             reservationId,
             clientToken: req.clientToken || undefined,
+            serverGroupId: groupId || undefined,
+            quota: d.quotas.enabledFor() ? { cores: flavor.vcpus, ramMb: flavor.ramMb } : undefined,
             keyName: req.keyName,
             userData: req.userData,
             createdAtMs: now,
@@ -208,6 +232,8 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
             actionRequestId: ctx.requestId,
           }));
           await d.instances.createMany(records);
+          await d.quotas.commit(quotaReservation);
+          quotaReservation = '';
           for (const r of records) {
             await d.instances.startAction(r.id, { requestId: ctx.requestId, action: 'create', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
             await d.conductor.publish(r, 'building');
@@ -215,6 +241,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
           }
           return { servers: records.map((r) => serverToProto(r, { admin: isAdmin(a) })), reservationId };
         } catch (e) {
+          await d.quotas.rollback(quotaReservation);
           if (req.clientToken) await d.instances.releaseClientToken(a.projectId, req.clientToken);
           throw e;
         }
@@ -246,6 +273,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         const a = auth(ctx);
         const r = await getScoped(d, req.serverId, ctx);
         if (r.taskState === 'deleting') return {};
+        if (!(req.force && isAdmin(a))) checkNotLocked(r, isAdmin(a));
         const now = d.nowMs();
         const next = await d.conductor.transition(r.id, (cur) =>
           cur.taskState === 'deleting' ? undefined : { ...cur, taskState: 'deleting', taskStartedAtMs: now, actionRequestId: ctx.requestId },
@@ -259,6 +287,8 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
       async serverAction(req, ctx) {
         const a = auth(ctx);
         const r = await getScoped(d, req.serverId, ctx);
+        const lifecycle = LIFECYCLE_FIELDS.find(([f]) => req[f] !== undefined);
+        if (lifecycle) return runLifecycleAction(d, r, lifecycle[1], req, ctx, a);
         const field = POWER_FIELDS.find(([f]) => req[f] !== undefined);
         if (!field) {
           const other = Object.keys(req).find((k) => k !== 'serverId' && (req as unknown as Record<string, unknown>)[k] !== undefined);
@@ -272,6 +302,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
           action = type === 'HARD' ? 'reboot_hard' : 'reboot_soft';
         }
         const powerAction = action as PowerAction;
+        checkNotLocked(r, isAdmin(a));
         const rule = checkActionAllowed(powerAction, r);
         const now = d.nowMs();
         const next = await d.conductor.transition(r.id, (cur) => {
@@ -286,7 +317,10 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
 
       async updateServer(req, ctx) {
         const r = await getScoped(d, req.serverId, ctx);
+        checkNotLocked(r, isAdmin(ctx.auth));
         if (req.name !== undefined && !req.name.trim()) throw new InvalidArgumentError('name', 'must not be empty');
+        for (const t of req.addTags) if (!t.trim() || t.length > 60 || t.includes(',') || t.includes('/')) throw new InvalidArgumentError('add_tags', `invalid tag '${t}' (1..60 characters, no ',' or '/')`);
+        if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);
         const next = await d.instances.update(
           r.id,
           (cur) => {
@@ -313,8 +347,21 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         return { actions: (await d.instances.listActions(r.id)).map((x) => actionToProto(r.id, x)) };
       },
 
-      async listMigrations() {
-        return { migrations: [] };
+      /** Resizes in flight or awaiting confirm (cold migrations); finished ones are not kept. */
+      async listMigrations(req) {
+        const rows = (await d.instances.list())
+          .filter((r) => r.resize && (!req.serverId || r.id === req.serverId))
+          .filter((r) => !req.hostId || r.resize!.sourceHostId === req.hostId || r.resize!.destHostId === req.hostId);
+        return {
+          migrations: rows.map((r) => ({
+            id: r.resize!.migrationId,
+            instanceId: r.id,
+            migrationType: 'resize',
+            sourceHostId: r.resize!.sourceHostId,
+            destHostId: r.resize!.destHostId,
+            status: r.vmState === 'resized' ? 'finished' : r.taskState === 'resize_reverting' ? 'reverting' : r.taskState === 'resize_confirming' ? 'confirming' : 'migrating',
+          })),
+        };
       },
 
       // ---- hosts ----
@@ -327,81 +374,17 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
       },
       async updateHost(req) {
-        if (req.maintenance !== undefined) throw new FailedPreconditionError('host maintenance is not implemented yet', 'not_implemented');
         let h = await d.hosts.get(req.hostId);
         if (req.enabled !== undefined) h = await d.hosts.setEnabled(req.hostId, req.enabled, req.disabledReason);
+        // Maintenance (issue 5): disabled + state maintenance (HA ignores the host); draining by live migration is issue 9.
+        if (req.maintenance !== undefined) {
+          h = await d.hosts.setEnabled(req.hostId, !req.maintenance, req.maintenance ? req.disabledReason || 'maintenance' : '');
+          await d.hosts.setState(req.hostId, req.maintenance ? 'maintenance' : 'up');
+          h = await d.hosts.get(req.hostId);
+        }
         return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
       },
-      async listAvailabilityZones() {
-        const byAz = new Map<string, { hostIds: string[]; available: boolean }>();
-        for (const h of await d.hosts.list()) {
-          const az = h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
-          const e = byAz.get(az) ?? { hostIds: [], available: false };
-          e.hostIds.push(h.hostId);
-          e.available ||= h.enabled && h.state === 'up';
-          byAz.set(az, e);
-        }
-        return { availabilityZones: [...byAz].map(([name, e]) => ({ name, hostIds: e.hostIds, available: e.available })) };
-      },
-
-      createServerGroup: notImplemented('server groups'),
-      getServerGroup: notImplemented('server groups'),
-      listServerGroups: async () => ({ serverGroups: [] }),
-      deleteServerGroup: notImplemented('server groups'),
-      createAggregate: notImplemented('host aggregates'),
-      listAggregates: async () => ({ aggregates: [] }),
-      deleteAggregate: notImplemented('host aggregates'),
-      addAggregateHost: notImplemented('host aggregates'),
-      removeAggregateHost: notImplemented('host aggregates'),
-      setAggregateMetadata: notImplemented('host aggregates'),
     },
   });
 }
 
-function splitHint(v: string | undefined): string[] | undefined {
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-}
-
-/** By id, else by exact name among the images the caller sees (caller's token). @throws NotFoundError('image', ref) */
-async function resolveImage(d: ComputeServiceDeps, ref: string, ctx: CallContext): Promise<imageProto.Image> {
-  const client = await d.peers.image();
-  try {
-    const res = await client.getImage({ imageId: ref }, { token: ctx.token, requestId: ctx.requestId });
-    if (res.image) return res.image;
-  } catch (e) {
-    if (!(e instanceof NotFoundError || e instanceof InvalidArgumentError)) throw e;
-  }
-  const byName = (await client.listImages({ name: ref }, { token: ctx.token, requestId: ctx.requestId }).catch(() => ({ images: [] as imageProto.Image[] }))).images.filter(
-    (i) => i.name === ref,
-  );
-  if (byName.length !== 1) throw new NotFoundError('image', ref, byName.length > 1 ? 'more than one image has this name; use its id' : undefined);
-  return byName[0];
-}
-
-/** Each requested network, read with the caller's token. @throws NotFoundError('network', id) */
-async function resolveNetworks(d: ComputeServiceDeps, reqs: compute.NetworkRequest[], ctx: CallContext): Promise<RequestedNetwork[]> {
-  const client = await d.peers.network();
-  return Promise.all(
-    reqs.map(async (n) => {
-      let net;
-      try {
-        net = (await client.getNetwork({ networkId: n.networkId }, { token: ctx.token, requestId: ctx.requestId })).network;
-      } catch (e) {
-        if (e instanceof NotFoundError || e instanceof InvalidArgumentError) throw new NotFoundError('network', n.networkId);
-        throw e;
-      }
-      if (!net) throw new NotFoundError('network', n.networkId);
-      return { networkId: net.id, networkName: net.name, segmentationId: net.segmentationId, mtu: net.mtu, fixedIp: n.fixedIp || undefined };
-    }),
-  );
-}
-
-/** A repeated create with the same client token: the first request's servers (waits briefly while it is still placing). */
-async function waitForReservation(d: ComputeServiceDeps, reservationId: string, ctx: CallContext) {
-  for (let i = 0; i < 100; i++) {
-    const members = await d.instances.reservationMembers(reservationId);
-    if (members.length > 0) return members.map((r) => serverToProto(r, { admin: isAdmin(ctx.auth) }));
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new FailedPreconditionError(`the request with this client_token is still in progress (reservation ${reservationId})`, 'in_progress');
-}

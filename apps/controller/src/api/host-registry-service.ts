@@ -24,7 +24,6 @@ export function hostRegistryService(d: {
 }): ServiceRegistration {
   return service({
     definition: agent.HostRegistryServiceService,
-    policy: { registerHost: 'admin' },
     handlers: {
       async registerHost(req, ctx) {
         const p = req.profile;

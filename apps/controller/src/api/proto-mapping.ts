@@ -5,6 +5,8 @@ import type { FlavorRecord, InstanceRecord, PowerState, TaskState, VmState } fro
 import type { HostLiveness } from '../domain/host-liveness';
 import type { HostAllocations } from '../store/allocation-store';
 import type { HostRecord } from '../store/host-store';
+import type { AggregateRecord } from '../store/aggregate-store';
+import type { ServerGroupRecord } from '../store/server-group-store';
 import type { InstanceActionRecord } from '../store/instance-store';
 
 const enumKey = (s: string) => s.toUpperCase();
@@ -33,7 +35,16 @@ export function powerStateFromProto(s: compute.PowerState): PowerState {
 }
 
 export function hostStateToProto(s: HostLiveness): compute.HostState {
-  return s === 'up' ? compute.HostState.HOST_STATE_UP : s === 'maintenance' ? compute.HostState.HOST_STATE_MAINTENANCE : compute.HostState.HOST_STATE_DOWN;
+  const byState: Record<HostLiveness, compute.HostState> = {
+    up: compute.HostState.HOST_STATE_UP,
+    suspect: compute.HostState.HOST_STATE_SUSPECT,
+    failed: compute.HostState.HOST_STATE_FAILED,
+    isolated: compute.HostState.HOST_STATE_ISOLATED,
+    fenced: compute.HostState.HOST_STATE_FENCED,
+    maintenance: compute.HostState.HOST_STATE_MAINTENANCE,
+    down: compute.HostState.HOST_STATE_DOWN,
+  };
+  return byState[s] ?? compute.HostState.HOST_STATE_DOWN;
 }
 
 export function flavorToProto(f: FlavorRecord): DeepPartial<compute.Flavor> {
@@ -64,6 +75,9 @@ export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): Deep
     restartPriority: r.restartPriority,
     reservationId: r.reservationId,
     keyName: r.keyName,
+    locked: !!r.locked,
+    lockedReason: r.lockedReason ?? '',
+    serverGroupId: r.serverGroupId ?? '',
     createdAt: new Date(r.createdAtMs),
     updatedAt: new Date(r.updatedAtMs),
     launchedAt: r.launchedAtMs ? new Date(r.launchedAtMs) : undefined,
@@ -109,4 +123,14 @@ export function actionToProto(instanceId: string, a: InstanceActionRecord): Deep
     result: a.result,
     message: a.message,
   };
+}
+
+/** Aggregate record -> proto. */
+export function aggregateToProto(a: AggregateRecord): DeepPartial<compute.Aggregate> {
+  return { id: a.id, name: a.name, availabilityZone: a.availabilityZone, hostIds: a.hostIds, metadata: a.metadata };
+}
+
+/** Server group record -> proto. */
+export function serverGroupToProto(g: ServerGroupRecord): DeepPartial<compute.ServerGroup> {
+  return { id: g.id, name: g.name, projectId: g.projectId, policy: g.policy, maxServerPerHost: g.maxServerPerHost, memberIds: g.memberIds };
 }

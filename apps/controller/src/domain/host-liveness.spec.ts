@@ -1,35 +1,101 @@
 import fc from 'fast-check';
-import { evaluateHostLiveness } from './host-liveness';
+import { FakeClock } from '@minicloud/testing';
+import { evaluateHostLiveness, fenceDeadline, isHostDown, partitionSuspected, type HostLiveness } from './host-liveness';
 
-const policy = { downAfterMs: 5000 };
+const legacy = { downAfterMs: 5000 };
+const policy = { downAfterMs: 5000, suspectAfterMs: 2500, newHostGraceMs: 10_000, leaseTtlMs: 3000 };
 
-describe('evaluateHostLiveness', () => {
-  it('keeps a freshly registered host up before its first heartbeat', () => {
-    expect(evaluateHostLiveness({ state: 'up', registeredAtMs: 1000, nowMs: 5999 }, policy).state).toBe('up');
+describe('evaluateHostLiveness (two channels)', () => {
+  // [case, input (times relative to registration at 0), expected state, reason]
+  const table: [string, { state?: HostLiveness; hb?: number; lease?: number; now: number }, HostLiveness, string][] = [
+    ['fresh heartbeat', { hb: 9000, lease: 9000, now: 10_000 }, 'up', 'heartbeat_fresh'],
+    ['heartbeat at the suspect bound', { hb: 7500, lease: 9000, now: 10_000 }, 'up', 'heartbeat_fresh'],
+    ['heartbeat late', { hb: 7000, lease: 9000, now: 10_000 }, 'suspect', 'heartbeat_late'],
+    ['heartbeat late at the down bound', { hb: 5000, lease: 9000, now: 10_000 }, 'suspect', 'heartbeat_late'],
+    ['both silent', { hb: 4000, lease: 4000, now: 10_000 }, 'failed', 'heartbeat_and_lease_lost'],
+    ['lease never seen, heartbeat silent', { hb: 4000, now: 10_000 }, 'failed', 'heartbeat_and_lease_lost'],
+    ['heartbeats silent, lease renewed', { hb: 4000, lease: 9500, now: 10_000 }, 'isolated', 'lease_renewed_heartbeat_lost'],
+    ['lease renewed exactly lease_ttl ago', { hb: 4000, lease: 7000, now: 10_000 }, 'isolated', 'lease_renewed_heartbeat_lost'],
+    ['lease renewed just over lease_ttl ago', { hb: 4000, lease: 6999, now: 10_000 }, 'failed', 'heartbeat_and_lease_lost'],
+    ['new host within its grace', { now: 9000 }, 'up', 'new_host_grace'],
+    ['new host past its grace', { now: 10_001 }, 'failed', 'heartbeat_and_lease_lost'],
+    ['failed host heartbeats again', { state: 'failed', hb: 9900, now: 10_000 }, 'up', 'heartbeat_fresh'],
+    ['isolated host heartbeats again', { state: 'isolated', hb: 9900, lease: 9900, now: 10_000 }, 'up', 'heartbeat_fresh'],
+    ['fenced is sticky even with heartbeats', { state: 'fenced', hb: 9900, lease: 9900, now: 10_000 }, 'fenced', 'fenced'],
+    ['maintenance is sticky when silent', { state: 'maintenance', now: 60_000 }, 'maintenance', 'maintenance'],
+  ];
+  it.each(table)('%s', (_name, i, state, reason) => {
+    const d = evaluateHostLiveness({ state: i.state ?? 'up', registeredAtMs: 0, lastHeartbeatAtMs: i.hb, leaseRenewedAtMs: i.lease, nowMs: i.now }, policy);
+    expect([d.state, d.reason]).toEqual([state, reason]);
   });
 
-  it('marks a host down once it has been silent longer than downAfterMs', () => {
-    const d = evaluateHostLiveness({ state: 'up', registeredAtMs: 0, lastHeartbeatAtMs: 1000, nowMs: 6001 }, policy);
-    expect(d).toEqual({ state: 'down', reason: 'heartbeat_missed', silentForMs: 5001 });
-    expect(evaluateHostLiveness({ state: 'up', registeredAtMs: 0, lastHeartbeatAtMs: 1000, nowMs: 6000 }, policy).state).toBe('up');
+  it('walks up -> suspect -> failed as a fake clock advances after a kill, and back up on a heartbeat', () => {
+    const clock = new FakeClock(0);
+    let state: HostLiveness = 'up';
+    const seen: HostLiveness[] = [];
+    const lastHb = 1000;
+    const lease = 1000;
+    for (let t = 0; t < 8000; t += 250) {
+      clock.advance(250);
+      state = evaluateHostLiveness({ state, registeredAtMs: 0, lastHeartbeatAtMs: Math.min(lastHb, clock.nowMs()), leaseRenewedAtMs: lease, nowMs: clock.nowMs() }, policy).state;
+      if (seen[seen.length - 1] !== state) seen.push(state);
+    }
+    expect(seen).toEqual(['up', 'suspect', 'failed']);
+    expect(evaluateHostLiveness({ state, registeredAtMs: 0, lastHeartbeatAtMs: clock.nowMs(), nowMs: clock.nowMs() }, policy).state).toBe('up');
   });
 
-  it('brings a down host back up on a fresh heartbeat', () => {
-    expect(evaluateHostLiveness({ state: 'down', registeredAtMs: 0, lastHeartbeatAtMs: 9000, nowMs: 9500 }, policy).state).toBe('up');
+  it('heartbeat-only callers get the legacy up/down verdict', () => {
+    expect(evaluateHostLiveness({ state: 'up', registeredAtMs: 0, lastHeartbeatAtMs: 1000, nowMs: 6001 }, legacy)).toEqual({ state: 'down', reason: 'heartbeat_missed', silentForMs: 5001 });
+    expect(evaluateHostLiveness({ state: 'up', registeredAtMs: 0, lastHeartbeatAtMs: 1000, nowMs: 6000 }, legacy).state).toBe('up');
   });
 
-  it('keeps maintenance regardless of heartbeats', () => {
-    expect(evaluateHostLiveness({ state: 'maintenance', registeredAtMs: 0, nowMs: 60_000 }, policy).state).toBe('maintenance');
-  });
-
-  it('is up exactly when the last sign of life is within the window', () => {
+  it('is never up after downAfter of silence past the grace, and always up within suspectAfter', () => {
     fc.assert(
-      fc.property(fc.nat(1e6), fc.option(fc.nat(1e6), { nil: undefined }), fc.nat(1e6), (reg, hb, later) => {
-        const lastSeen = Math.max(reg, hb ?? 0);
-        const nowMs = lastSeen + later;
-        const d = evaluateHostLiveness({ state: 'up', registeredAtMs: reg, lastHeartbeatAtMs: hb, nowMs }, policy);
-        expect(d.state === 'up').toBe(later <= policy.downAfterMs);
+      fc.property(fc.nat(1e6), fc.nat(1e6), fc.nat(1e5), fc.option(fc.nat(2e6), { nil: undefined }), (reg, hbOffset, later, lease) => {
+        const hb = reg + hbOffset;
+        const nowMs = hb + later;
+        const d = evaluateHostLiveness({ state: 'up', registeredAtMs: reg, lastHeartbeatAtMs: hb, leaseRenewedAtMs: lease, nowMs }, policy);
+        if (later <= policy.suspectAfterMs) return d.state === 'up';
+        if (later > policy.downAfterMs) return d.state === 'failed' || d.state === 'isolated';
+        return d.state === 'suspect';
       }),
     );
+  });
+});
+
+describe('fenceDeadline', () => {
+  it('allows a restart only self_fence_after past the first absent-lease observation (>= lease_ttl + self_fence_after past the last renewal)', () => {
+    const t = { selfFenceAfterMs: 6000 };
+    expect(fenceDeadline({ nowMs: 10_999, leaseMissingSinceMs: 5000 }, t)).toEqual({ restartAtMs: 11_000, ready: false });
+    expect(fenceDeadline({ nowMs: 11_000, leaseMissingSinceMs: 5000 }, t).ready).toBe(true);
+  });
+
+  it('is safe for every last renewal the observation allows', () => {
+    const leaseTtlMs = 3000;
+    const selfFenceAfterMs = 6000;
+    fc.assert(
+      fc.property(fc.nat(1e6), fc.nat(5000), (renewedAtMs, lateObservationMs) => {
+        const missingSince = renewedAtMs + leaseTtlMs + lateObservationMs; // observed after expiry
+        const { restartAtMs } = fenceDeadline({ nowMs: 0, leaseMissingSinceMs: missingSince }, { selfFenceAfterMs });
+        return restartAtMs >= renewedAtMs + leaseTtlMs + selfFenceAfterMs;
+      }),
+    );
+  });
+});
+
+describe('partitionSuspected / isHostDown', () => {
+  it.each<[HostLiveness[], boolean]>([
+    [['isolated', 'isolated', 'isolated'], true],
+    [['failed', 'suspect', 'isolated'], true],
+    [['failed', 'failed', 'up'], false],
+    [['failed', 'maintenance'], false],
+    [['failed', 'fenced', 'up'], false],
+    [['failed', 'failed', 'fenced'], true],
+    [['failed'], false],
+  ])('%j -> %s', (states, expected) => expect(partitionSuspected(states)).toBe(expected));
+
+  it('treats failed/fenced/isolated/down as down, up/suspect/maintenance as not', () => {
+    expect((['failed', 'fenced', 'isolated', 'down'] as HostLiveness[]).every(isHostDown)).toBe(true);
+    expect((['up', 'suspect', 'maintenance'] as HostLiveness[]).some(isHostDown)).toBe(false);
   });
 });

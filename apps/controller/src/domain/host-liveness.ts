@@ -1,9 +1,19 @@
 /**
- * Host liveness as the controller sees it. This first version has two states driven by NATS
- * heartbeats (Nova's servicegroup `is_up`); the HA issue adds suspect/isolated/failed/fenced with the
- * Redis lease as a second channel, so callers switch on the returned state, never on timings.
+ * Host liveness as the controller sees it, from two channels as vSphere HA does: NATS heartbeats
+ * (network) and the agent's Redis lease `mc:compute-agent:lease:<host_id>` (its "datastore
+ * heartbeat"). ARCHITECTURE.md section 5.
+ *
+ * States: up; suspect (heartbeats late, not yet failed); failed (both channels silent); isolated
+ * (heartbeats silent, lease still renewed with the current epoch); fenced (the controller bumped the
+ * epoch: the host's VMs may be restarted elsewhere; left only by a re-registration); maintenance
+ * (operator, sticky). `down` is the legacy heartbeat-only verdict (callers without the lease channel).
  */
-export type HostLiveness = 'up' | 'down' | 'maintenance';
+export type HostLiveness = 'up' | 'suspect' | 'failed' | 'isolated' | 'fenced' | 'maintenance' | 'down';
+
+/** States in which a host gets no new work and its VMs are presumed not reachable. */
+export function isHostDown(s: HostLiveness): boolean {
+  return s === 'failed' || s === 'fenced' || s === 'down' || s === 'isolated';
+}
 
 /** What liveness is decided from; all times in ms since the epoch. */
 export interface HostLivenessInput {
@@ -13,30 +23,95 @@ export interface HostLivenessInput {
   /** Last heartbeat carrying the host's current epoch, if any. */
   readonly lastHeartbeatAtMs?: number;
   readonly nowMs: number;
+  /**
+   * Lease channel: estimated time of the lease's last renewal carrying the current epoch (from its
+   * PTTL: now - (lease_ttl - pttl)); undefined when never seen. Omit `leaseTtlMs` in the policy to
+   * decide from heartbeats only.
+   */
+  readonly leaseRenewedAtMs?: number;
 }
 
 export interface HostLivenessPolicy {
-  /** Silence after which a host is down (HOST_DOWN_AFTER_MS, default 5000). */
+  /** Silence after which a host is no longer up (HOST_DOWN_AFTER_MS, default 5000). */
   readonly downAfterMs: number;
+  /** Silence after which an up host is suspect (default downAfterMs / 2: two missed 1 s heartbeats). */
+  readonly suspectAfterMs?: number;
+  /** Silence allowed after a registration before the first heartbeat (default 2 * downAfterMs). */
+  readonly newHostGraceMs?: number;
+  /** The agents' lease TTL (LEASE_TTL_MS); enables the lease channel. */
+  readonly leaseTtlMs?: number;
 }
 
 export interface HostLivenessDecision {
   readonly state: HostLiveness;
-  /** Why, for logs and the host.state_changed event: heartbeat_fresh, heartbeat_missed, maintenance. */
+  /**
+   * Why, for logs and the host.state_changed event: heartbeat_fresh, heartbeat_late,
+   * heartbeat_missed (legacy down), heartbeat_and_lease_lost, lease_renewed_heartbeat_lost,
+   * new_host_grace, fenced, maintenance.
+   */
   readonly reason: string;
-  /** ms since the last sign of life. */
+  /** ms since the last heartbeat (or registration). */
   readonly silentForMs: number;
 }
 
 /**
- * Next liveness state of a host. Maintenance is sticky (left only by an operator). Otherwise the host
- * is up while its last sign of life (heartbeat or registration) is at most `downAfterMs` old, down
- * after; a heartbeat brings a down host back up at once.
+ * Next liveness state of a host (pure). Maintenance and fenced are sticky (left by an operator or a
+ * re-registration, which stores `up`). Otherwise, with s = ms since the last heartbeat or registration:
+ * s <= suspectAfter -> up; a host that has not heartbeated since registering stays up for
+ * newHostGrace; s <= downAfter -> suspect; beyond: isolated if the lease was renewed within
+ * lease_ttl, else failed (or `down` when the policy has no lease channel). A heartbeat brings any
+ * non-sticky state back to up at once.
  */
 export function evaluateHostLiveness(input: HostLivenessInput, policy: HostLivenessPolicy): HostLivenessDecision {
   const lastSeen = Math.max(input.registeredAtMs, input.lastHeartbeatAtMs ?? 0);
   const silentForMs = Math.max(0, input.nowMs - lastSeen);
   if (input.state === 'maintenance') return { state: 'maintenance', reason: 'maintenance', silentForMs };
-  if (silentForMs > policy.downAfterMs) return { state: 'down', reason: 'heartbeat_missed', silentForMs };
-  return { state: 'up', reason: 'heartbeat_fresh', silentForMs };
+  if (input.state === 'fenced') return { state: 'fenced', reason: 'fenced', silentForMs };
+  const suspectAfterMs = policy.suspectAfterMs ?? policy.downAfterMs / 2;
+  const neverBeat = input.lastHeartbeatAtMs === undefined || input.lastHeartbeatAtMs < input.registeredAtMs;
+  if (silentForMs <= suspectAfterMs) return { state: 'up', reason: 'heartbeat_fresh', silentForMs };
+  if (neverBeat && silentForMs <= (policy.newHostGraceMs ?? policy.downAfterMs * 2)) return { state: 'up', reason: 'new_host_grace', silentForMs };
+  if (policy.leaseTtlMs === undefined) {
+    // Heartbeat-only callers (placement): up while within downAfter.
+    return silentForMs > policy.downAfterMs ? { state: 'down', reason: 'heartbeat_missed', silentForMs } : { state: 'up', reason: 'heartbeat_fresh', silentForMs };
+  }
+  if (silentForMs <= policy.downAfterMs) return { state: 'suspect', reason: 'heartbeat_late', silentForMs };
+  const leaseAlive = input.leaseRenewedAtMs !== undefined && input.nowMs - input.leaseRenewedAtMs <= policy.leaseTtlMs;
+  if (leaseAlive) return { state: 'isolated', reason: 'lease_renewed_heartbeat_lost', silentForMs };
+  return { state: 'failed', reason: 'heartbeat_and_lease_lost', silentForMs };
+}
+
+/** Inputs of the fencing rule. */
+export interface FenceInput {
+  readonly nowMs: number;
+  /**
+   * First time this controller saw the lease absent (expired, or carrying an older epoch) during this
+   * failure. An expired lease proves its last renewal R <= leaseMissingSinceMs - lease_ttl.
+   */
+  readonly leaseMissingSinceMs: number;
+}
+
+/**
+ * When a failed host's VMs may be restarted elsewhere (pure): only once lease_ttl + self_fence_after
+ * has passed since the lease's last renewal R, by which time the agent's watchdog has powered its VMs
+ * off (Proxmox HA's rule; the agent fences at R + self_fence_after). The controller cannot see R
+ * exactly (it samples), but the first observation X of an absent lease bounds it: R <= X - lease_ttl,
+ * so X + self_fence_after >= R + lease_ttl + self_fence_after is always safe. An earlier PTTL sample
+ * is only a lower bound of R and must not be used.
+ * @returns the earliest restart time (ms) and whether it has passed
+ */
+export function fenceDeadline(input: FenceInput, t: { selfFenceAfterMs: number }): { restartAtMs: number; ready: boolean } {
+  const restartAtMs = input.leaseMissingSinceMs + t.selfFenceAfterMs;
+  return { restartAtMs, ready: input.nowMs >= restartAtMs };
+}
+
+/**
+ * Zone-aware partition guard (pure): when every candidate host (not in maintenance, not already
+ * fenced; at least two) looks down at once, the controller is more likely the one cut off: restart
+ * nothing.
+ */
+export function partitionSuspected(states: readonly HostLiveness[]): boolean {
+  const candidates = states.filter((s) => s !== 'maintenance' && s !== 'fenced');
+  if (candidates.length < 2) return false;
+  return candidates.every((s) => s !== 'up');
 }

@@ -133,4 +133,35 @@ export interface InstanceRecord {
   actionRequestId?: string;
   /** Ports/claim still to be released after a failed build (retried by the worker). */
   pendingCleanup?: boolean;
+  /** Nova's instance lock; `lockedByAdmin` keeps a non-admin from unlocking an admin's lock. */
+  locked?: boolean;
+  lockedReason?: string;
+  lockedByAdmin?: boolean;
+  /** Server group the instance was created in (scheduler hint `group`). */
+  serverGroupId?: string;
+  /** A resize in progress or awaiting confirm/revert (Nova's Migration record, reduced). */
+  resize?: ResizeInfo;
+  /** Image being written by a create_image in progress. */
+  snapshotImageId?: string;
+  /** Quota (instances 1, cores, ram_mb) committed in identity for this instance; released on delete. */
+  quota?: { cores: number; ramMb: number };
+}
+
+/**
+ * A cold migration/resize: the new flavor is claimed on `destHostId` under the allocation key
+ * `<instance>#resize`; the old allocation stays under the instance id on `sourceHostId` until
+ * confirm (released) or revert (kept; the new one released).
+ */
+export interface ResizeInfo {
+  migrationId: string;
+  sourceHostId: string;
+  destHostId: string;
+  oldFlavor: FlavorRecord;
+  newFlavor: FlavorRecord;
+  /** Whether the guest was running before (it is powered on again after the resize). */
+  wasRunning: boolean;
+  /** Positive quota deltas reserved for the resize (released again on revert). */
+  quotaDelta: { cores: number; ramMb: number };
+  /** Revert: the VM was destroyed on the destination and is being spawned again on the source. */
+  revertSpawning?: boolean;
 }

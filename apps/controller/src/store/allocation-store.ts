@@ -12,21 +12,22 @@ export interface ResourceRequest {
 export type ClaimResult = { ok: true } | { ok: false; reason: 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
 
 // KEYS[1]=host hash, KEYS[2]=usage hash, KEYS[3]=allocations hash
-// ARGV[1]=instance id, ARGV[2]=vcpus, ARGV[3]=ram_mb, ARGV[4]=disk_gb
+// ARGV[1]=instance id, ARGV[2]=vcpus, ARGV[3]=ram_mb, ARGV[4]=disk_gb,
+// ARGV[5..7]=cpu/ram/disk allocation ratio overrides (aggregate metadata; '' = the host's own)
 // Placement's capacity check per class: (total - reserved) * allocation_ratio - used >= requested.
 // Idempotent: an instance already allocated here succeeds without consuming twice.
 const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'no_host' end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 'ok' end
 local classes = {
-  {'vcpus', 'vcpus_total', 'vcpus_reserved', 'cpu_allocation_ratio', tonumber(ARGV[2])},
-  {'ram_mb', 'ram_mb_total', 'ram_mb_reserved', 'ram_allocation_ratio', tonumber(ARGV[3])},
-  {'disk_gb', 'disk_gb_total', 'disk_gb_reserved', 'disk_allocation_ratio', tonumber(ARGV[4])},
+  {'vcpus', 'vcpus_total', 'vcpus_reserved', 'cpu_allocation_ratio', tonumber(ARGV[2]), ARGV[5]},
+  {'ram_mb', 'ram_mb_total', 'ram_mb_reserved', 'ram_allocation_ratio', tonumber(ARGV[3]), ARGV[6]},
+  {'disk_gb', 'disk_gb_total', 'disk_gb_reserved', 'disk_allocation_ratio', tonumber(ARGV[4]), ARGV[7]},
 }
 for _, c in ipairs(classes) do
   local total = tonumber(redis.call('HGET', KEYS[1], c[2]) or '0')
   local reserved = tonumber(redis.call('HGET', KEYS[1], c[3]) or '0')
-  local ratio = tonumber(redis.call('HGET', KEYS[1], c[4]) or '1')
+  local ratio = tonumber(c[6] or '') or tonumber(redis.call('HGET', KEYS[1], c[4]) or '1')
   local used = tonumber(redis.call('HGET', KEYS[2], c[1]) or '0')
   if (total - reserved) * ratio - used < c[5] then return c[1] end
 end
@@ -47,6 +48,23 @@ redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 `;
 
+// KEYS[1]=allocations hash; ARGV[1]=from consumer, ARGV[2]=to consumer. Moves an allocation without
+// touching the sums (resize confirm: '<id>#resize' becomes '<id>'). 1 moved, 0 nothing to move.
+const MOVE = `
+local a = redis.call('HGET', KEYS[1], ARGV[1])
+if not a then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], a)
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`;
+
+/** Allocation ratios in force for one claim (aggregate overrides); unset = the host's own. */
+export interface RatioOverrides {
+  cpu?: number;
+  ram?: number;
+  disk?: number;
+}
+
 /** Totals a host has allocated, and per instance. */
 export interface HostAllocations {
   vcpus: number;
@@ -63,18 +81,24 @@ export interface HostAllocations {
 export class AllocationStore {
   private readonly claimScript: LuaScript;
   private readonly releaseScript: LuaScript;
+  private readonly moveScript: LuaScript;
 
   constructor(private readonly redis: Redis) {
     this.claimScript = defineLuaScript(redis, CLAIM);
     this.releaseScript = defineLuaScript(redis, RELEASE);
+    this.moveScript = defineLuaScript(redis, MOVE);
   }
 
-  /** Claims `req` for `instanceId` on `hostId` if it fits under the host's ratios (atomic, idempotent). */
-  async claim(hostId: string, instanceId: string, req: ResourceRequest): Promise<ClaimResult> {
+  /**
+   * Claims `req` for consumer `instanceId` (an instance id, or `<id>#resize` for a resize's new
+   * flavor) on `hostId` if it fits under the host's ratios, or `ratios` when an aggregate overrides
+   * them (atomic, idempotent).
+   */
+  async claim(hostId: string, instanceId: string, req: ResourceRequest, ratios: RatioOverrides = {}): Promise<ClaimResult> {
     const r = String(
       await this.claimScript(
         [Keys.host(hostId), Keys.hostUsage(hostId), Keys.hostAllocations(hostId)],
-        [instanceId, req.vcpus, req.ramMb, req.diskGb],
+        [instanceId, req.vcpus, req.ramMb, req.diskGb, ratios.cpu ?? '', ratios.ram ?? '', ratios.disk ?? ''],
       ),
     );
     return r === 'ok' ? { ok: true } : { ok: false, reason: r as 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
@@ -84,6 +108,11 @@ export class AllocationStore {
   async release(hostId: string, instanceId: string): Promise<boolean> {
     if (!hostId) return false;
     return Number(await this.releaseScript([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId])) === 1;
+  }
+
+  /** Renames consumer `from` to `to` on `hostId` (sums unchanged); true when moved. */
+  async move(hostId: string, from: string, to: string): Promise<boolean> {
+    return Number(await this.moveScript([Keys.hostAllocations(hostId)], [from, to])) === 1;
   }
 
   async get(hostId: string): Promise<HostAllocations> {

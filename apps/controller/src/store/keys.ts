@@ -21,4 +21,11 @@ export const Keys = {
   reservation: (reservationId: string) => k('reservation', reservationId),
   clientToken: (projectId: string, token: string) => k('client_token', projectId, token),
   leader: () => k('leader'),
+  aggregate: (id: string) => k('aggregate', id),
+  aggregates: () => k('aggregates'),
+  serverGroup: (id: string) => k('server_group', id),
+  serverGroups: () => k('server_groups'),
+  projectServerGroups: (projectId: string) => k('project', projectId, 'server_groups'),
+  /** Short lock serialising placement of one server group's members (anti-affinity across replicas). */
+  serverGroupLock: (id: string) => k('server_group', id, 'lock'),
 };

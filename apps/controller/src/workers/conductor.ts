@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { isHostDown } from '../domain/host-liveness';
 import { isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import type { InstancePort, InstanceRecord } from '../domain/instance';
+import { LIFECYCLE_TASK_STATES } from '../domain/lifecycle-rules';
 import { ruleForTaskState, type PowerActionRule } from '../domain/server-actions';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
 import type { ControllerMetrics } from '../metrics';
@@ -12,11 +14,16 @@ import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
+import type { ServerGroupStore } from '../store/server-group-store';
+import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
+import type { Quotas } from './quota';
 
 export interface ConductorDeps {
   instances: InstanceStore;
   hosts: HostStore;
   allocations: AllocationStore;
+  serverGroups: ServerGroupStore;
+  quotas: Quotas;
   peers: Peers;
   bus: Bus;
   metrics: ControllerMetrics;
@@ -45,9 +52,15 @@ function faultOf(e: unknown): { code: string; message: string } {
  * a power action; deleting), so it resumes after a controller restart; every step is idempotent
  * (ports are found by device_id before creating, agent commands are idempotent, claims and releases
  * are idempotent Lua). Agent reports complete builds and actions through `handlePowerReport`.
+ * Multi-step actions (resize, rebuild, shelve, rescue, snapshot...) are delegated to
+ * {@link LifecycleWorker}; their failures end the task (and put a destroyed guest in ERROR).
  */
 export class Conductor {
-  constructor(private readonly d: ConductorDeps) {}
+  readonly lifecycle: LifecycleWorker;
+
+  constructor(private readonly d: ConductorDeps) {
+    this.lifecycle = new LifecycleWorker(d, this);
+  }
 
   /** Worker entry point. @returns ms to requeue after, or nothing */
   async reconcile(id: string): Promise<number | void> {
@@ -58,6 +71,7 @@ export class Conductor {
     try {
       if (r.taskState === 'networking') await this.allocateNetwork(r);
       else if (r.taskState === 'spawning') await this.spawn(r);
+      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.lifecycle.step(r);
       else {
         const rule = ruleForTaskState(r.taskState);
         if (rule) await this.runPowerAction(r, rule);
@@ -66,6 +80,7 @@ export class Conductor {
       const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
       if (isTransient(e) && !timedOut) throw e;
       if (r.vmState === 'building') await this.failBuild(r.id, e);
+      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e);
       else await this.failAction(r.id, e);
     }
   }
@@ -123,7 +138,7 @@ export class Conductor {
     if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
   }
 
-  private instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec> {
+  instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec> {
     const specs = r.flavor.extraSpecs;
     return {
       instanceId: r.id,
@@ -218,30 +233,63 @@ export class Conductor {
     if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
   }
 
+  /**
+   * A lifecycle step failed for good: task_state back to None and the action logged as Error; an
+   * instance whose guest was already destroyed (rebuild/unshelve/resize spawning) goes to ERROR with
+   * a fault (Nova sets vm_state ERROR when a resize or rebuild fails on the compute host).
+   */
+  private async failLifecycle(id: string, e: unknown): Promise<void> {
+    const fault = faultOf(e);
+    this.d.logger.warn({ instance_id: id, fault }, 'lifecycle action failed');
+    const before = await this.d.instances.find(id);
+    const broken = new Set(['rebuild_spawning', 'unshelving', 'resize_finish', 'resize_reverting', 'resize_migrating']);
+    const next = await this.transition(id, (cur) =>
+      cur.taskState && LIFECYCLE_TASK_STATES.has(cur.taskState)
+        ? { ...cur, taskState: null, vmState: broken.has(cur.taskState) ? 'error' : cur.vmState, fault: broken.has(cur.taskState) ? fault : cur.fault, snapshotImageId: undefined, taskStartedAtMs: this.d.nowMs() }
+        : undefined,
+    );
+    if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
+  }
+
   // ---- delete ----
 
   private async deleteInstance(r: InstanceRecord): Promise<void> {
-    if (r.hostId) {
-      const host = await this.d.hosts.find(r.hostId);
-      if (host) {
-        try {
-          await this.d.peers.agent(host.agentEndpoint).executeCommand({
-            hostId: host.hostId,
-            epoch: host.epoch,
-            instanceId: r.id,
-            requestId: r.actionRequestId ?? randomUUID(),
-            destroy: {},
-          });
-        } catch (e) {
-          // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
-          const hostDown = host.state === 'down';
-          if (!(e instanceof NotFoundError) && !(hostDown && isTransient(e))) throw e;
-        }
-      }
+    if (r.hostId) await this.destroyOn(r.hostId, r);
+    if (r.resize) {
+      // A resize in flight or awaiting confirm holds two claims; the guest may be on either host.
+      const other = r.hostId === r.resize.destHostId ? r.resize.sourceHostId : r.resize.destHostId;
+      await this.destroyOn(other, r);
+      await this.d.allocations.release(r.resize.destHostId, resizeConsumer(r.id));
+      await this.d.allocations.release(r.resize.sourceHostId, r.id);
     }
     await this.releaseResources(r);
+    if (r.quota) {
+      const extra = r.resize?.quotaDelta ?? { cores: 0, ramMb: 0 };
+      await this.d.quotas.release(r.projectId, { instances: 1, cores: r.quota.cores + extra.cores, ramMb: r.quota.ramMb + extra.ramMb });
+      await this.d.instances.update(r.id, (cur) => ({ ...cur, quota: undefined }), this.d.nowMs());
+    }
+    if (r.serverGroupId) await this.d.serverGroups.changeMembers(r.serverGroupId, [], [r.id]);
     await this.publish({ ...r, vmState: 'deleted', taskState: null, powerState: 'nostate' }, r.vmState);
     await this.d.instances.remove(r);
+  }
+
+  /** Destroys the guest on `hostId`; gone or a down host counts as done (Nova's local delete). */
+  private async destroyOn(hostId: string, r: InstanceRecord): Promise<void> {
+    const host = hostId ? await this.d.hosts.find(hostId) : undefined;
+    if (!host) return;
+    try {
+      await this.d.peers.agent(host.agentEndpoint).executeCommand({
+        hostId: host.hostId,
+        epoch: host.epoch,
+        instanceId: r.id,
+        requestId: r.actionRequestId ?? randomUUID(),
+        destroy: {},
+      });
+    } catch (e) {
+      // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
+      const hostDown = isHostDown(host.state);
+      if (!(e instanceof NotFoundError) && !(hostDown && isTransient(e))) throw e;
+    }
   }
 
   // ---- agent reports ----
@@ -260,6 +308,12 @@ export class Conductor {
     }
     const r = await this.d.instances.find(ev.instanceId);
     if (!r || r.hostId !== ev.hostId || r.taskState === 'deleting') return;
+    if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) {
+      // The lifecycle worker drives these steps itself; only a spawn's outcome arrives by report.
+      if (ev.reason === 'spawned') return this.lifecycle.onSpawned(r);
+      if (ev.reason === 'spawn_failed') return this.failLifecycle(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));
+      return;
+    }
     if (ev.reason === 'spawned') return this.markSpawned(r.id);
     if (ev.reason === 'spawn_failed') {
       return this.failBuild(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));

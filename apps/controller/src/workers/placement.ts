@@ -1,7 +1,8 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
-import { NoValidHostError, type HostState, type RequestSpec, type Scheduler } from '@minicloud/domain-scheduler';
+import { effectiveAllocationRatio, NoValidHostError, type HostState, type RequestSpec, type Scheduler } from '@minicloud/domain-scheduler';
 import type { Logger } from '@minicloud/platform-logging';
 import { evaluateHostLiveness } from '../domain/host-liveness';
+import type { AggregateStore } from '../store/aggregate-store';
 import type { AllocationStore, ResourceRequest } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 
@@ -22,6 +23,7 @@ export class Placement {
     private readonly deps: {
       hosts: HostStore;
       allocations: AllocationStore;
+      aggregates: AggregateStore;
       scheduler: Scheduler;
       logger: Logger;
       downAfterMs: number;
@@ -32,9 +34,14 @@ export class Placement {
     },
   ) {}
 
-  /** The scheduler's view of every registered host (disabled and down ones too, so rejections explain them). */
-  async hostStates(): Promise<HostState[]> {
-    const hosts = await this.deps.hosts.list();
+  /**
+   * The scheduler's view of every registered host (disabled and down ones too, so rejections explain
+   * them), with its aggregates (metadata: allocation ratios, weight multipliers, filter keys) and
+   * availability zone (an AZ aggregate's, else the agent's profile, else `nova`). `groupMembers`:
+   * server group id -> members per host id.
+   */
+  async hostStates(groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> }): Promise<HostState[]> {
+    const [hosts, aggregates] = await Promise.all([this.deps.hosts.list(), this.deps.aggregates.list()]);
     return Promise.all(
       hosts.map(async (h) => {
         const alloc = await this.deps.allocations.get(h.hostId);
@@ -43,12 +50,16 @@ export class Placement {
           { state: h.state === 'maintenance' ? 'maintenance' : 'up', registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, nowMs: this.deps.nowMs() },
           { downAfterMs: this.deps.downAfterMs },
         );
+        const mine = aggregates.filter((a) => a.hostIds.includes(h.hostId));
+        const az = mine.find((a) => a.availabilityZone)?.availabilityZone || h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
+        const groupCount = groupMembers?.byHost.get(h.hostId) ?? 0;
         return {
           hostId: h.hostId,
-          availabilityZone: h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE,
+          availabilityZone: az,
           enabled: h.enabled,
           up: live.state === 'up',
-          aggregates: [],
+          aggregates: mine.map((a) => ({ id: a.id, metadata: a.metadata })),
+          serverGroupMembers: groupMembers && groupCount > 0 ? { [groupMembers.groupId]: groupCount } : undefined,
           vcpusTotal: h.vcpusTotal,
           vcpusUsed: alloc.vcpus,
           ramMbTotal: h.ramMbTotal,
@@ -76,10 +87,16 @@ export class Placement {
    * @throws NoValidHostError (RESOURCE_EXHAUSTED, reason no_valid_host) when the scheduler finds no
    *   host for some instance; ResourceExhaustedError when claims keep losing races after `rounds`
    */
-  async placeAll(spec: RequestSpec & { instanceUuids: readonly string[] }, req: ResourceRequest): Promise<Placements> {
+  async placeAll(
+    spec: RequestSpec & { instanceUuids: readonly string[] },
+    req: ResourceRequest,
+    opts: { consumerSuffix?: string; groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> } } = {},
+  ): Promise<Placements> {
     let lastConflict = '';
+    const suffix = opts.consumerSuffix ?? '';
     for (let round = 1; round <= this.deps.rounds; round++) {
-      const hosts = await this.hostStates();
+      const hosts = await this.hostStates(opts.groupMembers);
+      const byId = new Map(hosts.map((h) => [h.hostId, h]));
       const selections = this.deps.scheduler.selectDestinations(hosts, spec);
       const placed: Placements = new Map();
       let failed = false;
@@ -87,7 +104,7 @@ export class Placement {
         const instanceId = sel.instanceUuid!;
         let host: string | undefined;
         for (const candidate of [sel.hostId, ...sel.alternates]) {
-          const r = await this.deps.allocations.claim(candidate, instanceId, req);
+          const r = await this.deps.allocations.claim(candidate, instanceId + suffix, req, ratiosOf(byId.get(candidate)));
           if (r.ok) {
             host = candidate;
             break;
@@ -101,16 +118,24 @@ export class Placement {
         placed.set(instanceId, host);
       }
       if (!failed) return placed;
-      await this.rollback(placed);
+      await this.rollback(placed, suffix);
       this.deps.logger.info({ round, conflict: lastConflict }, 'claim conflict; rescheduling on a fresh snapshot');
+      // Replicas that lost the same race would pick the same next host again: desynchronise them.
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * round)));
     }
     throw new ResourceExhaustedError(`No valid host was found: claims kept conflicting (${lastConflict})`, 'no_valid_host');
   }
 
   /** Releases claims made for a request that could not be completed. */
-  async rollback(placed: Placements): Promise<void> {
-    await Promise.all([...placed].map(([instanceId, hostId]) => this.deps.allocations.release(hostId, instanceId)));
+  async rollback(placed: Placements, consumerSuffix = ''): Promise<void> {
+    await Promise.all([...placed].map(([instanceId, hostId]) => this.deps.allocations.release(hostId, instanceId + consumerSuffix)));
   }
+}
+
+/** Aggregate allocation-ratio overrides in force on `host` for the claim script (none: the host's own). */
+function ratiosOf(host: HostState | undefined): { cpu?: number; ram?: number; disk?: number } {
+  if (!host || host.aggregates.length === 0) return {};
+  return { cpu: effectiveAllocationRatio(host, 'vcpu'), ram: effectiveAllocationRatio(host, 'ram'), disk: effectiveAllocationRatio(host, 'disk') };
 }
 
 export { NoValidHostError };

@@ -63,14 +63,30 @@ export function weighHosts(
   weighers: readonly HostWeigher[],
   spec: RequestSpec,
 ): WeighedHost[] {
-  const totals = new Array<number>(hosts.length).fill(0);
+  const n = hosts.length;
+  const totals = new Float64Array(n);
+  const raw = new Float64Array(n);
   for (const weigher of weighers) {
-    const normalised = normalize(hosts.map((h) => weigher.rawWeight(h, spec)));
-    for (let i = 0; i < hosts.length; i++) {
-      if (normalised[i] !== 0) totals[i] += weightMultiplier(weigher, hosts[i]) * normalised[i];
+    // Inline normalize (same arithmetic as `normalize`): no intermediate arrays on the hot path.
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = weigher.rawWeight(hosts[i], spec);
+      raw[i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    if (!(max > min)) continue;
+    const range = max - min;
+    for (let i = 0; i < n; i++) {
+      const normalised = (raw[i] - min) / range;
+      if (normalised === 0) continue;
+      // Hosts in no aggregate use the configured multiplier: skip the metadata scan.
+      const multiplier = hosts[i].aggregates.length === 0 ? weigher.configuredMultiplier : weightMultiplier(weigher, hosts[i]);
+      totals[i] += multiplier * normalised;
     }
   }
-  return hosts
-    .map((host, i) => ({ host, weight: totals[i] }))
-    .sort((a, b) => b.weight - a.weight);
+  const out: WeighedHost[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = { host: hosts[i], weight: totals[i] };
+  return out.sort((a, b) => b.weight - a.weight);
 }

@@ -1,0 +1,322 @@
+import { isMinicloudError } from '@minicloud/domain-errors';
+import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
+import type { Logger } from '@minicloud/platform-logging';
+import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
+import { keyspace, type Redis } from '@minicloud/platform-state';
+import { fenceDeadline, partitionSuspected } from '../domain/host-liveness';
+import type { InstanceRecord } from '../domain/instance';
+import type { Peers } from '../peers';
+import type { AllocationStore } from '../store/allocation-store';
+import type { HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+import type { ServerGroupStore } from '../store/server-group-store';
+import type { HostMonitor, HostView } from '../workers/host-monitor';
+import type { Placement } from '../workers/placement';
+import { isRestartable, orderRestarts, ZoneRateLimiter } from './restart-policy';
+
+const k = keyspace('controller');
+
+/** HA's own keys: `ha:evacuation:<instance>` (JSON EvacuationRecord), `ha:evacuations` (set of ids). */
+export const HaKeys = {
+  evacuation: (id: string) => k('ha', 'evacuation', id),
+  evacuations: () => k('ha', 'evacuations'),
+};
+
+/** One restart in progress (durable in Redis, so a new leader finishes it). */
+export interface EvacuationRecord {
+  instanceId: string;
+  fromHostId: string;
+  /** Epoch the from-host was fenced at. */
+  fencedEpoch: number;
+  /** Set once a claim on the destination exists (before the instance record moves). */
+  toHostId?: string;
+  /** Request id of the `evacuate` instance action. */
+  requestId: string;
+  startedAtMs: number;
+  attempts: number;
+  /** Why the last attempt could not place it. */
+  lastError?: string;
+}
+
+export interface HaManagerDeps {
+  redis: Redis;
+  hosts: HostStore;
+  instances: InstanceStore;
+  allocations: AllocationStore;
+  serverGroups?: ServerGroupStore;
+  /** Scheduler + claim (workers/placement.ts). */
+  placement: Pick<Placement, 'placeAll'>;
+  monitor: HostMonitor;
+  /** Only `agent(endpoint).executeCommand` is used. */
+  peers: Pick<Peers, 'agent'>;
+  logger: Logger;
+  registry: Registry;
+  nowMs: () => number;
+  /** Hands an instance to the conductor's work queue. */
+  enqueue: (id: string) => void;
+  /** CAS transition that publishes instance.state_changed (Conductor.transition). */
+  transition: (id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined) => Promise<InstanceRecord | undefined>;
+  selfFenceAfterMs: number;
+  restartsPerZonePerSecond: number;
+  restartBurst: number;
+  enabled: boolean;
+}
+
+/**
+ * The leader's HA loop (Masakari's host-failure recovery with vSphere HA's detection and Proxmox's
+ * fencing rule), level-triggered: every tick re-reads hosts, leases, instances and the durable
+ * evacuation records, so a new leader finishes what the old one started.
+ *
+ * A tick: (1) evaluate liveness (HostMonitor); (2) if every host looks down at once, restart nothing
+ * (minicloud_ha_partition_suspected = 1 and a log line); (3) fence each failed host whose
+ * fenceDeadline passed: INCR its epoch (agents refuse the old one), state `fenced`; (4) open an
+ * evacuation record for each restartable instance of a fenced host (action `evacuate`); (5) drive
+ * evacuations in restart order under the per-zone rate limit: claim a destination through Placement
+ * (failed host excluded; anti-affinity group honoured), move the instance (host_id, vm_state building,
+ * task_state networking: the conductor rebinds ports and spawns), and when it is ACTIVE release the
+ * old claim. What does not fit is ERROR with the reason and retried every tick.
+ */
+export class HaManager {
+  private readonly limiter: ZoneRateLimiter;
+  private partitioned = false;
+  private readonly probedAtMs = new Map<string, number>();
+  private readonly m: {
+    partition: Gauge<string>;
+    fencings: Counter<string>;
+    restarts: Counter<string>;
+    restartSeconds: Histogram<string>;
+    detectionSeconds: Histogram<string>;
+    pending: Gauge<string>;
+  };
+
+  constructor(private readonly d: HaManagerDeps) {
+    this.limiter = new ZoneRateLimiter({ perSecond: d.restartsPerZonePerSecond, burst: d.restartBurst });
+    const r = [d.registry];
+    this.m = {
+      partition: new Gauge({ name: 'minicloud_ha_partition_suspected', help: '1 while every host looks down at once (the controller assumes it is cut off and restarts nothing).', registers: r }),
+      fencings: new Counter({ name: 'minicloud_ha_fencings_total', help: 'Hosts fenced (epoch bumped before restarting their VMs).', registers: r }),
+      restarts: new Counter({ name: 'minicloud_ha_restarts_total', help: 'HA restart attempts by result (placed, active, no_capacity).', labelNames: ['result'], registers: r }),
+      restartSeconds: new Histogram({ name: 'minicloud_ha_restart_seconds', help: 'Fencing to instance ACTIVE on its new host.', buckets: [1, 2, 5, 10, 20, 30, 60, 120], registers: r }),
+      detectionSeconds: new Histogram({ name: 'minicloud_ha_detection_seconds', help: 'Last heartbeat to host failed.', buckets: [1, 2, 3, 5, 8, 13, 20, 30], registers: r }),
+      pending: new Gauge({ name: 'minicloud_ha_pending_restarts', help: 'Evacuations not finished (in progress or waiting for capacity).', registers: r }),
+    };
+    this.m.partition.set(0);
+  }
+
+  /** One leader tick (see the class doc). Errors of one instance do not stop the others. */
+  async tick(): Promise<void> {
+    const views = await this.d.monitor.evaluate();
+    if (!this.d.enabled) return;
+    const partition = partitionSuspected(views.map((v) => v.state));
+    if (partition !== this.partitioned) {
+      this.partitioned = partition;
+      this.m.partition.set(partition ? 1 : 0);
+      if (partition) this.d.logger.error({ hosts: views.length }, 'every host looks down at once: assuming this controller is cut off; restarting nothing');
+      else this.d.logger.info('hosts visible again: HA resumes');
+    }
+    if (partition) return;
+    for (const v of views) {
+      if (v.state === 'failed') await this.maybeFence(v);
+    }
+    await this.probeStaleAgents(views);
+    const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
+    const all = await this.d.instances.list();
+    for (const r of all) {
+      const from = fenced.get(r.hostId);
+      if (from && isRestartable(r)) await this.open(r, from.epoch);
+    }
+    await this.drive(views);
+  }
+
+  private async maybeFence(v: HostView): Promise<void> {
+    if (v.leaseMissingSinceMs === undefined) return;
+    const { ready } = fenceDeadline({ nowMs: this.d.nowMs(), leaseMissingSinceMs: v.leaseMissingSinceMs }, { selfFenceAfterMs: this.d.selfFenceAfterMs });
+    if (!ready) return;
+    const epoch = await this.d.redis.incr(k('host', v.host.hostId, 'epoch'));
+    this.d.monitor.noteEpoch(v.host.hostId, epoch);
+    await this.d.monitor.setState({ ...v.host, state: 'failed' }, 'fenced', 'fenced_for_restart', {}, epoch);
+    this.m.fencings.inc();
+    if (v.lastHeartbeatAtMs) this.m.detectionSeconds.observe(Math.max(0, this.d.nowMs() - v.lastHeartbeatAtMs) / 1000);
+  }
+
+  /**
+   * A fenced agent still heartbeating with its old epoch (it was frozen or cut off) learns its epoch
+   * is stale from any command carrying the newer one: it re-registers and destroys what was moved.
+   */
+  private async probeStaleAgents(views: HostView[]): Promise<void> {
+    const now = this.d.nowMs();
+    for (const v of views) {
+      const at = this.d.monitor.staleHeartbeatAtMs(v.host.hostId);
+      if (at === undefined || now - at > 5000 || now - (this.probedAtMs.get(v.host.hostId) ?? 0) < 2000) continue;
+      this.probedAtMs.set(v.host.hostId, now);
+      try {
+        await this.d.peers.agent(v.host.agentEndpoint).executeCommand({ hostId: v.host.hostId, epoch: v.host.epoch, instanceId: 'ha-epoch-probe', requestId: `ha-probe-${now}`, destroy: {} });
+      } catch {
+        // expected: stale_epoch from the agent, which then re-registers
+      }
+    }
+  }
+
+  /** Opens an evacuation (idempotent) and logs the `evacuate` action. */
+  private async open(r: InstanceRecord, fencedEpoch: number): Promise<void> {
+    const requestId = `req-evacuate-${r.id}-${fencedEpoch}`;
+    const rec: EvacuationRecord = { instanceId: r.id, fromHostId: r.hostId, fencedEpoch, requestId, startedAtMs: this.d.nowMs(), attempts: 0 };
+    const ok = await this.d.redis.set(HaKeys.evacuation(r.id), JSON.stringify(rec), 'NX');
+    if (ok !== 'OK') return;
+    await this.d.redis.sadd(HaKeys.evacuations(), r.id);
+    await this.d.instances.startAction(r.id, { requestId, action: 'evacuate', userId: 'ha', projectId: r.projectId, startMs: rec.startedAtMs, result: '', message: '' });
+    this.d.logger.info({ instance_id: r.id, host_id: r.hostId, epoch: fencedEpoch }, 'HA restart scheduled');
+  }
+
+  /** All open evacuations with their instances, in restart order. */
+  async evacuations(): Promise<{ rec: EvacuationRecord; r?: InstanceRecord }[]> {
+    const ids = await this.d.redis.smembers(HaKeys.evacuations());
+    if (ids.length === 0) return [];
+    const raws = await this.d.redis.mget(ids.map((id) => HaKeys.evacuation(id)));
+    const recs = raws.map((raw, i) => (raw ? (JSON.parse(raw) as EvacuationRecord) : { instanceId: ids[i], fromHostId: '', fencedEpoch: 0, requestId: '', startedAtMs: 0, attempts: -1 }));
+    const instances = new Map((await this.d.instances.getMany(ids)).map((r) => [r.id, r]));
+    const withInstance = recs.filter((rec) => instances.has(rec.instanceId)).map((rec) => ({ rec, r: instances.get(rec.instanceId)!, ...instances.get(rec.instanceId)! }));
+    const gone = recs.filter((rec) => !instances.has(rec.instanceId)).map((rec) => ({ rec, r: undefined }));
+    return [...gone, ...orderRestarts(withInstance).map(({ rec, r }) => ({ rec, r }))];
+  }
+
+  private async drive(views: HostView[]): Promise<void> {
+    const evs = await this.evacuations();
+    this.m.pending.set(evs.length);
+    const byHost = new Map(views.map((v) => [v.host.hostId, v]));
+    // While a host is failed but not fenced yet, more restarts are coming: wait, so that restart
+    // priority holds across hosts failing together (a low one must not take a high one's place).
+    const settling = views.some((v) => v.state === 'failed');
+    for (const { rec, r } of evs) {
+      try {
+        await this.step(rec, r, byHost, settling);
+      } catch (e) {
+        this.d.logger.warn({ instance_id: rec.instanceId, err: e instanceof Error ? e.message : String(e) }, 'HA restart step failed; retrying next tick');
+      }
+    }
+  }
+
+  private async close(rec: EvacuationRecord): Promise<void> {
+    if (rec.fromHostId) await this.d.allocations.release(rec.fromHostId, rec.instanceId);
+    await this.d.redis.multi().del(HaKeys.evacuation(rec.instanceId)).srem(HaKeys.evacuations(), rec.instanceId).exec();
+  }
+
+  private async save(rec: EvacuationRecord): Promise<void> {
+    await this.d.redis.set(HaKeys.evacuation(rec.instanceId), JSON.stringify(rec));
+  }
+
+  private async step(rec: EvacuationRecord, r: InstanceRecord | undefined, byHost: Map<string, HostView>, settling: boolean): Promise<void> {
+    if (!r || r.taskState === 'deleting') return this.close(rec); // deleted meanwhile
+    const now = this.d.nowMs();
+    if (rec.toHostId) {
+      if (r.hostId === rec.toHostId && r.vmState === 'active' && r.taskState === null) {
+        await this.close(rec);
+        await this.d.instances.finishAction(r.id, rec.requestId, 'Success', '', now);
+        this.m.restarts.inc({ result: 'active' });
+        this.m.restartSeconds.observe(Math.max(0, now - rec.startedAtMs) / 1000);
+        this.d.logger.info({ instance_id: r.id, from: rec.fromHostId, to: rec.toHostId, seconds: (now - rec.startedAtMs) / 1000 }, 'HA restart done');
+        return;
+      }
+      if (r.hostId === rec.toHostId && r.vmState === 'building') return; // the conductor is on it
+      if (r.hostId === rec.toHostId && r.vmState === 'error') {
+        if (r.pendingCleanup) return;
+        await this.save({ ...rec, toHostId: undefined, lastError: r.fault?.message ?? 'spawn failed' });
+        return;
+      }
+      if (r.hostId !== rec.toHostId && r.hostId === rec.fromHostId) {
+        // Crash between the claim and moving the record: adopt the claim.
+        return this.move(rec, r, rec.toHostId);
+      }
+      return this.close(rec); // someone else moved it (user action): nothing left to restart
+    }
+    // Not placed yet. A host that came back (new epoch) frees the old claim so it can take it again.
+    const fromView = byHost.get(rec.fromHostId);
+    if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) await this.d.allocations.release(rec.fromHostId, r.id);
+    const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
+    if (adopted) return this.move({ ...rec, toHostId: adopted }, r, adopted);
+    if (settling) return;
+    const zone = r.availabilityZone || 'nova';
+    if (!this.limiter.tryTake(zone, now)) return;
+    let to: string;
+    try {
+      to = await this.place(r);
+    } catch (e) {
+      if (!isMinicloudError(e) || e.code !== 'RESOURCE_EXHAUSTED') throw e;
+      this.m.restarts.inc({ result: 'no_capacity' });
+      const message = `HA restart from failed host ${rec.fromHostId}: ${e.message}; retried when capacity returns`;
+      if (rec.lastError !== e.message) {
+        await this.save({ ...rec, attempts: rec.attempts + 1, lastError: e.message });
+        this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, reason: e.message }, 'HA restart has no capacity');
+      }
+      await this.d.transition(r.id, (cur) =>
+        cur.vmState === 'error' && cur.fault?.message === message ? undefined : { ...cur, vmState: 'error', taskState: null, powerState: 'nostate', fault: { code: 'RESOURCE_EXHAUSTED', message } },
+      );
+      return;
+    }
+    this.m.restarts.inc({ result: 'placed' });
+    const placed = { ...rec, toHostId: to, attempts: rec.attempts + 1 };
+    await this.save(placed);
+    await this.move(placed, r, to);
+  }
+
+  /** Claim through Placement: failed host excluded (different_host on the instance itself), anti-affinity group honoured. */
+  private async place(r: InstanceRecord): Promise<string> {
+    const group = await this.groupOf(r);
+    const run = async () => {
+      const spec = {
+        numInstances: 1,
+        instanceUuids: [r.id],
+        flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
+        image: { properties: r.image.properties },
+        schedulerHints: { differentHost: [r.id], sameHost: [] },
+        serverGroup: group ? await this.groupSpec(group, r.id) : undefined,
+      };
+      const placed = await this.d.placement.placeAll(spec, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb });
+      return placed.get(r.id)!;
+    };
+    return group && this.d.serverGroups ? this.d.serverGroups.withLock(group.id, run) : run();
+  }
+
+  private async groupOf(r: InstanceRecord): Promise<{ id: string; policy: ServerGroupSpec['policy']; maxServerPerHost: number; memberIds: string[] } | undefined> {
+    if (!this.d.serverGroups) return undefined;
+    return (await this.d.serverGroups.list(r.projectId)).find((g) => g.memberIds.includes(r.id));
+  }
+
+  private async groupSpec(g: { id: string; policy: ServerGroupSpec['policy']; maxServerPerHost: number; memberIds: string[] }, self: string): Promise<ServerGroupSpec> {
+    const members = await this.d.instances.getMany(g.memberIds.filter((m) => m !== self));
+    return { id: g.id, policy: g.policy, hostIds: [...new Set(members.map((m) => m.hostId).filter(Boolean))], maxServerPerHost: g.maxServerPerHost };
+  }
+
+  /** A claim for the instance on a live host other than the failed one (a crashed leader's half-done step). */
+  private async findClaim(instanceId: string, fromHostId: string, byHost: Map<string, HostView>): Promise<string | undefined> {
+    for (const [hostId] of byHost) {
+      if (hostId === fromHostId) continue;
+      if ((await this.d.allocations.get(hostId)).byInstance.has(instanceId)) return hostId;
+    }
+    return undefined;
+  }
+
+  /** The failed host came back holding a (powered-off) copy: destroy it so the spawn starts afresh. */
+  private async destroyOldCopy(instanceId: string, hostId: string): Promise<void> {
+    const host = await this.d.hosts.get(hostId);
+    try {
+      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId, epoch: host.epoch, instanceId, requestId: `ha-destroy-${instanceId}-${host.epoch}`, destroy: {} });
+    } catch (e) {
+      if (!isMinicloudError(e) || e.code !== 'NOT_FOUND') throw e;
+    }
+  }
+
+  /** Moves the instance to its new host; the conductor rebinds ports and spawns; the old claim goes when ACTIVE. */
+  private async move(rec: EvacuationRecord, r: InstanceRecord, to: string): Promise<void> {
+    if (rec.toHostId !== to) await this.save({ ...rec, toHostId: to });
+    if (to === rec.fromHostId) await this.destroyOldCopy(r.id, to);
+    const now = this.d.nowMs();
+    await this.d.transition(r.id, (cur) =>
+      cur.taskState === 'deleting'
+        ? undefined
+        : { ...cur, hostId: to, vmState: 'building', taskState: 'networking', powerState: 'nostate', fault: undefined, actionRequestId: rec.requestId, taskStartedAtMs: now, pendingCleanup: false },
+    );
+    this.d.logger.info({ instance_id: r.id, from: rec.fromHostId, to }, 'HA restart: evacuating');
+    this.d.enqueue(r.id);
+  }
+}

@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { compute } from '@minicloud/proto';
+import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
+import { startCloud, type RunningCloud } from '../cloud-harness';
+import { InvariantChecker } from './invariant-checker';
+
+/**
+ * Timings of the chaos suite (env of every process), chosen safe AND quick:
+ * heartbeat 500 ms; suspect after 1 s (2 missed); failed after 2 s of heartbeat silence with the lease
+ * gone; lease TTL 1.5 s renewed every 500 ms; the agent self-fences 2 s after its last renewal; the
+ * controller restarts only self_fence_after (2 s) after it first saw the lease absent, i.e. >= lease_ttl
+ * + self_fence_after = 3.5 s after the last renewal: 1.5 s after the agent powered its VMs off.
+ * A restart therefore comes ~4-5 s after a kill. Leader lease 2 s: a replica takes over in <= 2-3 s.
+ */
+export const CHAOS_TIMINGS: Record<string, string> = {
+  HEARTBEAT_INTERVAL_MS: '500',
+  HOST_SUSPECT_AFTER_MS: '1000',
+  HOST_DOWN_AFTER_MS: '2000',
+  LEASE_TTL_MS: '1500',
+  SELF_FENCE_AFTER_MS: '2000',
+  LIVENESS_INTERVAL_MS: '250',
+  NEW_HOST_GRACE_MS: '5000',
+  LEADER_TTL_MS: '2000',
+  RESYNC_INTERVAL_MS: '2000',
+  RESYNC_STUCK_AFTER_MS: '5000',
+  QUOTAS_ENABLED: 'false',
+};
+
+export interface ChaosCloud {
+  cloud: RunningCloud;
+  checker: InvariantChecker;
+  compute: ServiceClient<typeof compute.ComputeServiceService>;
+  /** The admin token (CLI login). */
+  token: string;
+  imageId: string;
+  networkId: string;
+  /** pid of the agent process hosting `hostId`. */
+  agentPid(hostId: string): number;
+  stop(): Promise<void>;
+}
+
+/** Starts a cloud for chaos (2 controllers by default), seeds flavor/image/network via the CLI, starts the checker. */
+export async function startChaosCloud(opts: { agents: number; controllers?: number; env?: Record<string, string>; defaultTimings?: boolean }): Promise<ChaosCloud> {
+  const timings = opts.defaultTimings ? { QUOTAS_ENABLED: 'false' } : CHAOS_TIMINGS;
+  const cloud = await startCloud({ agents: opts.agents, controllers: opts.controllers ?? 2, env: { ...timings, ...(opts.env ?? {}) } });
+  const checker = new InvariantChecker();
+  try {
+    await checker.start(cloud.manifest.nats_url, cloud.manifest.redis_url);
+    const cli = async (...args: string[]) => {
+      const r = await cloud.cli(args);
+      if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    };
+    await cli('login');
+    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
+    const file = path.join(cloud.stateDir, 'cirros.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M']);
+    const imageId = JSON.parse(await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public', '-f', 'json')).id;
+    const networkId = JSON.parse(await cli('network', 'create', 'chaos-net', '--subnet-range', '10.30.0.0/16', '-f', 'json')).id;
+    const token = JSON.parse(fs.readFileSync(path.join(cloud.stateDir, 'cli', 'credentials.json'), 'utf8')).token as string;
+    // Every controller replica (grpc-js "ipv4:a,b" target, pick_first): the client fails over when one dies.
+    const computeUrl = `ipv4:${cloud.manifest.processes.filter((p) => p.kind === 'controller').map((p) => p.grpc_address).join(',')}`;
+    const c = createServiceClient(compute.ComputeServiceService, computeUrl, { token: () => token, deadlineMs: 60_000 });
+    return {
+      cloud,
+      checker,
+      compute: c,
+      token,
+      imageId,
+      networkId,
+      agentPid: (hostId) => cloud.manifest.processes.find((p) => (p.host_ids ?? []).includes(hostId))!.pid,
+      async stop() {
+        c.close();
+        await checker.stop();
+        await cloud.stop();
+      },
+    };
+  } catch (e) {
+    await checker.stop();
+    await cloud.stop();
+    throw e;
+  }
+}
+
+/** Polls `fn` until it returns a truthy value (or throws the last failure after `timeoutMs`). */
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Boots `count` servers all on `hostId` (other hosts disabled meanwhile); resolves when all are ACTIVE. */
+export async function bootOnHost(cc: ChaosCloud, hostId: string, count: number, extra: Partial<compute.CreateServerRequest> = {}): Promise<string[]> {
+  const hosts = (await cc.compute.listHosts({})).hosts.map((h) => h.id);
+  const others = hosts.filter((h) => h !== hostId);
+  for (const h of others) await cc.compute.updateHost({ hostId: h, enabled: false, disabledReason: 'chaos: pin boots' });
+  let ids: string[];
+  try {
+    const res = await cc.compute.createServer({ name: `ha-${hostId}`, flavorRef: 'm1.tiny', imageRef: cc.imageId, networks: [{ networkId: cc.networkId }], minCount: count, maxCount: count, ...extra });
+    ids = res.servers.map((s) => s.id);
+  } finally {
+    for (const h of others) await cc.compute.updateHost({ hostId: h, enabled: true });
+  }
+  await waitAll(cc, ids, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId === hostId, 60_000, `${count} servers ACTIVE on ${hostId}`);
+  return ids;
+}
+
+/** Waits until every id satisfies `ok`. */
+export async function waitAll(cc: ChaosCloud, ids: readonly string[], ok: (s: compute.Server) => boolean, timeoutMs: number, what: string): Promise<compute.Server[]> {
+  const want = new Set(ids);
+  return until(
+    what,
+    async () => {
+      const servers = (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers.filter((s) => want.has(s.id));
+      return servers.length === want.size && servers.every(ok) ? servers : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Pids of processes whose command line contains every one of `parts` (Linux /proc). */
+export function pidsMatching(...parts: string[]): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (parts.every((p) => cmd.includes(p))) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Quantile (0..1) of a list of numbers (nearest rank). */
+export function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+/** Command line and environment of a running process (Linux /proc), to start it again after a kill. */
+export function processSpec(pid: number): { argv: string[]; env: Record<string, string> } {
+  const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const env = Object.fromEntries(
+    fs
+      .readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  return { argv, env };
+}

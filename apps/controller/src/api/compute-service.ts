@@ -99,17 +99,20 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
           diskGb: req.diskGb,
           ephemeralGb: req.ephemeralGb,
           swapMb: req.swapMb,
-          isPublic: req.isPublic,
+          isPublic: req.isPublic ?? true,
           extraSpecs: req.extraSpecs,
         });
         return { flavor: flavorToProto(flavor) };
       },
-      async getFlavor(req) {
+      // Private flavors (is_public=false) are admin-only, as Nova's flavor access without an access list.
+      async getFlavor(req, ctx) {
         if (!req.flavorRef) throw new InvalidArgumentError('flavor_ref', 'is required');
-        return { flavor: flavorToProto(await d.flavors.get(req.flavorRef)) };
+        const flavor = await d.flavors.get(req.flavorRef);
+        if (!flavor.isPublic && !isAdmin(ctx.auth)) throw new NotFoundError('flavor', req.flavorRef);
+        return { flavor: flavorToProto(flavor) };
       },
-      async listFlavors() {
-        return { flavors: (await d.flavors.list()).map(flavorToProto) };
+      async listFlavors(_req, ctx) {
+        return { flavors: (await d.flavors.list()).filter((f) => f.isPublic || isAdmin(ctx.auth)).map(flavorToProto) };
       },
       async deleteFlavor(req) {
         await d.flavors.delete(req.flavorId);
@@ -138,7 +141,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         if (req.blockDeviceMappings.length > 0) throw new InvalidArgumentError('block_device_mappings', 'not implemented yet');
 
         const flavor = await d.flavors.find(req.flavorRef);
-        if (!flavor) throw new NotFoundError('flavor', req.flavorRef);
+        if (!flavor || (!flavor.isPublic && !isAdmin(ctx.auth))) throw new NotFoundError('flavor', req.flavorRef);
         const img = await resolveImage(d, req.imageRef, ctx);
         if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) {
           throw new FailedPreconditionError(`image ${img.id} is not active (status ${imageProto.ImageStatus[img.status]})`, 'image_not_active');

@@ -486,7 +486,8 @@ export interface CreateFlavorRequest {
   /** Empty: generated. */
   id: string;
   extraSpecs: { [key: string]: string };
-  isPublic: boolean;
+  /** Nova's os-flavor-access:is_public; unset means public. */
+  isPublic?: boolean | undefined;
 }
 
 export interface CreateFlavorRequest_ExtraSpecsEntry {
@@ -1416,7 +1417,7 @@ function createBaseCreateFlavorRequest(): CreateFlavorRequest {
     swapMb: 0,
     id: "",
     extraSpecs: {},
-    isPublic: false,
+    isPublic: undefined,
   };
 }
 
@@ -1446,7 +1447,7 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
     globalThis.Object.entries(message.extraSpecs).forEach(([key, value]: [string, string]) => {
       CreateFlavorRequest_ExtraSpecsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
     });
-    if (message.isPublic !== false) {
+    if (message.isPublic !== undefined) {
       writer.uint32(72).bool(message.isPublic);
     }
     return writer;
@@ -1608,7 +1609,7 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
         ? globalThis.Boolean(object.isPublic)
         : isSet(object.is_public)
         ? globalThis.Boolean(object.is_public)
-        : false,
+        : undefined,
     };
   },
 
@@ -1644,7 +1645,7 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
         });
       }
     }
-    if (message.isPublic !== false) {
+    if (message.isPublic !== undefined) {
       obj.isPublic = message.isPublic;
     }
     return obj;
@@ -1671,7 +1672,7 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
       },
       {},
     );
-    message.isPublic = object.isPublic ?? false;
+    message.isPublic = object.isPublic ?? undefined;
     return message;
   },
 };

@@ -1,0 +1,21 @@
+import { FailedPreconditionError } from '@minicloud/domain-errors';
+import type { compute } from '@minicloud/proto';
+import type { AuthContext } from '@minicloud/platform-auth';
+import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
+import type { InstanceRecord } from '../domain/instance';
+import type { ComputeServiceDeps } from './compute-service';
+
+/**
+ * ServerAction `migrate` (live or cold) and `evacuate`. Placeholder until the controller side of
+ * live migration lands.
+ */
+export async function runMigrationAction(
+  _d: ComputeServiceDeps,
+  _r: InstanceRecord,
+  action: 'migrate' | 'evacuate',
+  _req: compute.ServerActionRequest,
+  _ctx: CallContext,
+  _a: AuthContext,
+): Promise<DeepPartial<compute.ServerActionResponse>> {
+  throw new FailedPreconditionError(`action ${action} is not implemented yet`, 'not_implemented');
+}

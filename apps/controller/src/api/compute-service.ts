@@ -27,6 +27,8 @@ import type { Quotas } from '../workers/quota';
 import { DEFAULT_AVAILABILITY_ZONE, type Placement } from '../workers/placement';
 import type { KeyedWorkQueue } from '../workers/work-queue';
 import { LIFECYCLE_FIELDS, runLifecycleAction } from './lifecycle-handlers';
+import { runMigrationAction } from './migration-handlers';
+import { runVolumeAction } from './volume-handlers';
 import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
 import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
 import { scopedServerGroup, topologyHandlers } from './topology-handlers';
@@ -292,6 +294,10 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         const r = await getScoped(d, req.serverId, ctx);
         const lifecycle = LIFECYCLE_FIELDS.find(([f]) => req[f] !== undefined);
         if (lifecycle) return runLifecycleAction(d, r, lifecycle[1], req, ctx, a);
+        if (req.migrate) return runMigrationAction(d, r, 'migrate', req, ctx, a);
+        if (req.evacuate) return runMigrationAction(d, r, 'evacuate', req, ctx, a);
+        if (req.attachVolume) return runVolumeAction(d, r, 'attachVolume', req, ctx, a);
+        if (req.detachVolume) return runVolumeAction(d, r, 'detachVolume', req, ctx, a);
         const field = POWER_FIELDS.find(([f]) => req[f] !== undefined);
         if (!field) {
           const other = Object.keys(req).find((k) => k !== 'serverId' && (req as unknown as Record<string, unknown>)[k] !== undefined);

@@ -120,6 +120,8 @@ export const DASHBOARDS: DashboardDef[] = [
       ts('Cloud power', 'watt', 'Sum of the hosts\' SPECpower-model power.', q('minicloud:host_power_watts:sum', 'watts')),
       ts('Power per host', 'watt', 'Per host.', q('minicloud_host_power_watts', '{{host_id}}')),
       stat('Energy, last hour', 'kwatth', 'Mean power over the last hour / 1000 = kWh used in that hour (less while the cloud has run for less).', q('sum(avg_over_time(minicloud_host_power_watts[1h])) / 1000', 'kWh')),
+      stat('Energy since start', 'kwatth', 'Integrated by the agents\' models: sum of minicloud_host_energy_joules_total / 3.6e6.', q('sum(minicloud_host_energy_joules_total) / 3.6e6', 'kWh')),
+      ts('Energy per host', 'kwatth', 'Cumulative kWh per host (joules / 3.6e6).', q('minicloud_host_energy_joules_total / 3.6e6', '{{host_id}}')),
       stat('Hosts powered on', 'short', 'Hosts that draw power.', q('count(minicloud_host_power_watts > 0)', 'hosts')),
       ts('CPU utilisation: mean and spread', 'percentunit', 'Mean, min and max host CPU utilisation (what consolidation evens out or packs).', q('minicloud:host_cpu_utilization_ratio:avg', 'mean'), q('min(minicloud_host_cpu_utilization_ratio)', 'min'), q('max(minicloud_host_cpu_utilization_ratio)', 'max')),
     ],

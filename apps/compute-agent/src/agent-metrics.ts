@@ -1,4 +1,4 @@
-import { Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
+import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
 import { logicalCpus, type VmModelSnapshot } from '@minicloud/domain-hypervisor';
 import type { OverlayAgent } from './overlay';
 import type { SimulatedHost } from './simulated-host';
@@ -43,6 +43,16 @@ export function registerAgentMetrics(
   perHost('minicloud_host_running_vms', 'VMs in power state running.', (h) => h.usage().runningVms);
   perHost('minicloud_host_cpu_utilization_ratio', 'Host CPU utilisation (0..1) from the VMs\' workload models.', (h) => h.usage().cpuUtilizationRatio);
   perHost('minicloud_host_power_watts', 'Host wall power from its SPECpower model at the current CPU utilisation.', (h) => h.usage().powerWatts);
+  new Counter({
+    name: 'minicloud_host_energy_joules_total',
+    help: 'Energy drawn by the host since its agent started (SPECpower model integrated over model ticks), joules.',
+    labelNames: ['host_id'],
+    registers: [registry],
+    collect(this: Counter<string>) {
+      this.reset();
+      for (const h of hosts) this.inc({ host_id: h.hostId }, h.modelSnapshot().energyJoulesTotal);
+    },
+  });
   perHost('minicloud_host_image_cache_bytes', 'Bytes of base images in the host\'s image cache.', (h) => h.usage().imageCacheBytes);
   gauge('minicloud_host_fdb_entries', 'FDB entries (l2pop) programmed on the host\'s VTEP.', ['host_id'], (g) => {
     for (const o of overlays()) g.set({ host_id: o.vswitch.hostId }, o.vswitch.fdb.length);

@@ -110,6 +110,8 @@ describe('boot 20 servers through the CLI and delete them', () => {
     const am = await scrape(agent.metrics_url);
     expect(sampleSum(am, 'minicloud_host_vcpus', { kind: 'allocated' })).toBeGreaterThan(0);
     expect(sampleSum(am, 'minicloud_host_running_vms')).toBeGreaterThan(0);
+    expect(sampleSum(am, 'minicloud_host_power_watts')).toBeGreaterThan(0);
+    expect(sampleSum(am, 'minicloud_host_energy_joules_total')).toBeGreaterThan(0);
   });
 
   it('refuses bad input with one clear line and creates nothing', async () => {

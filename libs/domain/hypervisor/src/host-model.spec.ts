@@ -10,6 +10,18 @@ const vm = (id: string, ratio: number, o: Partial<ModelVmSpec> = {}): ModelVmSpe
 });
 
 describe('HostModel', () => {
+  it('integrates energy from the SPECpower table: each interval at the power of its start (CloudSim)', () => {
+    const m = new HostModel(g4, 0);
+    expect(m.snapshot.energyJoulesTotal).toBe(0);
+    expect(m.tick(10_000).energyJoulesTotal).toBeCloseTo(860, 9); // idle: 86 W x 10 s
+    m.addVm(vm('a', 0.5));
+    m.setPower('a', true, true, 10_000);
+    const s = m.tick(20_000);
+    expect(s.powerWatts).toBeCloseTo(94.3, 9); // 930 / 3720 MHz = 25 %: between 92.6 W (20 %) and 96 W (30 %)
+    // the interval 10..20 s was charged at its start's power: the VM started at 10 s
+    expect(m.tick(30_000).energyJoulesTotal - s.energyJoulesTotal).toBeCloseTo(943, 9);
+  });
+
   it('integrates counters over a tick of any length (10 s of a VM at 50 %)', () => {
     const m = new HostModel(g4, 0);
     m.addVm(vm('a', 0.5));

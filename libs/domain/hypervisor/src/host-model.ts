@@ -105,6 +105,12 @@ export interface HostModelSnapshot {
   readonly cpu: Omit<CpuAllocation, 'vms'>;
   readonly memory: Omit<MemoryResult, 'vms'>;
   readonly powerWatts: number;
+  /**
+   * Energy drawn since the model started, in joules: each interval is charged at the power of the
+   * utilisation at its start (left Riemann sum, as CloudSim's PowerHost.getEnergyLinearInterpolation
+   * approximates per scheduling interval).
+   */
+  readonly energyJoulesTotal: number;
   readonly vms: ReadonlyMap<string, VmModelSnapshot>;
 }
 
@@ -134,6 +140,7 @@ export class HostModel {
   private readonly vms = new Map<string, VmState>();
   private lastMs: number;
   private lastSnapshot: HostModelSnapshot;
+  private energyJoules = 0;
 
   constructor(readonly profile: HostProfile, startMs: number, readonly config: HostModelConfig = DEFAULT_HOST_MODEL_CONFIG) {
     this.lastMs = startMs;
@@ -205,6 +212,7 @@ export class HostModel {
   tick(nowMs: number): HostModelSnapshot {
     const dt = Math.max(0, nowMs - this.lastMs) / 1000;
     this.lastMs = Math.max(this.lastMs, nowMs);
+    this.energyJoules += this.lastSnapshot.powerWatts * dt;
     this.lastSnapshot = this.compute(this.lastMs, dt);
     return this.lastSnapshot;
   }
@@ -260,7 +268,7 @@ export class HostModel {
     });
     const { vms: _c, ...cpuHost } = cpu;
     const { vms: _m, ...memHost } = mem;
-    return { atMs: nowMs, dtSeconds: dt, cpu: cpuHost, memory: memHost, powerWatts: powerWatts(p.powerModel, cpu.utilizationRatio), vms };
+    return { atMs: nowMs, dtSeconds: dt, cpu: cpuHost, memory: memHost, powerWatts: powerWatts(p.powerModel, cpu.utilizationRatio), energyJoulesTotal: this.energyJoules, vms };
   }
 
   private advanceIo(s: VmState, util: number, dt: number): void {

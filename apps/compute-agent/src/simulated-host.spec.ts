@@ -164,6 +164,18 @@ describe('SimulatedHost models', () => {
     expect(host.usage()).toMatchObject({ cpuUtilizationRatio: 1, powerWatts: 117 });
   });
 
+  it('applies the spec\'s CPU controls (flavor quota:* extra specs): a reservation is honoured, a limit caps', async () => {
+    // a: 2 vCPUs at 100 % with a 3000 MHz reservation; b: 2 vCPUs at 100 % limited to 500 MHz, on 3720 MHz
+    const { host, clock } = await booted(['a'], { workload: { kind: 'constant', utilizationRatio: 1 }, controls: { cpu: { reservationMhz: 3000 } } });
+    host.execute(3, 'b', { type: 'spawn', spec: spec('b', { workload: { kind: 'constant', utilizationRatio: 1 }, controls: { cpu: { limitMhz: 500 } } }) });
+    await flush();
+    clock.advance(400);
+    clock.advance(1000);
+    const snap = host.tick();
+    expect(snap.vms.get('b')!.cpu.usageMhz).toBeCloseTo(500, 6);
+    expect(snap.vms.get('a')!.cpu.usageMhz).toBeCloseTo(3220, 6);
+  });
+
   it('power_off stops the VM in the model at once; snapshot adds a QCOW2 layer; destroy removes it', async () => {
     const { host, clock } = await booted(['a']);
     clock.advance(10_000);

@@ -256,7 +256,7 @@ export class SimulatedHost {
     this.vms.set(spec.instanceId, entry);
     this.model.addVm({
       instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
-      imageId: spec.image?.imageId, imageSizeBytes: 0, workload, portIds: spec.portIds,
+      imageId: spec.image?.imageId, imageSizeBytes: 0, workload, portIds: spec.portIds, cpu: spec.controls?.cpu, diskIo: spec.controls?.diskIo,
     });
     this.syncModel(entry, false);
     this.modelDirty = true;
@@ -478,7 +478,7 @@ export class SimulatedHost {
     const { spec } = entry;
     this.model.addVm({
       instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
-      imageId: spec.image?.imageId, imageSizeBytes: entry.imageSizeBytes, workload: entry.workload, portIds: spec.portIds,
+      imageId: spec.image?.imageId, imageSizeBytes: entry.imageSizeBytes, workload: entry.workload, portIds: spec.portIds, cpu: spec.controls?.cpu, diskIo: spec.controls?.diskIo,
     });
     this.syncModel(entry, true);
     this.modelDirty = true;

@@ -1,4 +1,4 @@
-import type { VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { VmControls, VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import type { ImageWant } from './image-store';
 
 /** What the host needs to build one VM (the domain view of agent.v1.InstanceSpec). */
@@ -10,4 +10,6 @@ export interface VmSpec {
   readonly workload: WorkloadSpec;
   readonly portIds: readonly string[];
   readonly volumeIds: readonly string[];
+  /** CPU shares/reservation/limit and disk IO limits (flavor extra specs `quota:*`, or the spec's own fields). */
+  readonly controls?: VmControls;
 }

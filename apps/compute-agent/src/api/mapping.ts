@@ -1,6 +1,7 @@
 import { agent, compute } from '@minicloud/proto';
 import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
 import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import { vmControlsFromExtraSpecs } from '@minicloud/domain-hypervisor';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import type { MigrateOutParams } from '../migration/live-migrations';
@@ -75,6 +76,11 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
     workload: workloadOf({ ...spec, instanceId: id }, traceDir),
     portIds: spec.ports.map((p) => p.portId),
     volumeIds: spec.volumes.map((v) => v.volumeId),
+    controls: vmControlsFromExtraSpecs(spec.flavor.extraSpecs ?? {}, spec.flavor.vcpus, {
+      reservationMhz: spec.cpuReservationMhz,
+      limitMhz: spec.cpuLimitMhz,
+      shares: spec.cpuShares,
+    }),
   };
 }
 

@@ -10,3 +10,4 @@ export * from './memory-model';
 export * from './qcow2-chain';
 export * from './token-bucket';
 export * from './host-model';
+export * from './vm-controls';

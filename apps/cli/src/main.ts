@@ -16,6 +16,8 @@ import { registerChaosCommands } from './commands/chaos';
 import { registerVolumeCommands } from './commands/volume';
 import { registerIdentityCommands } from './commands/identity';
 import { registerSimCommands } from './commands/sim';
+import { registerServerVolumeCommands } from './commands/server-volume';
+import { registerMigrationCommands } from './commands/migration';
 
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
@@ -41,6 +43,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerVolumeCommands(program, ctx);
   registerIdentityCommands(program, ctx);
   registerSimCommands(program, ctx);
+  registerServerVolumeCommands(program, ctx);
+  registerMigrationCommands(program, ctx);
   return program;
 }
 

@@ -52,6 +52,17 @@ export const controllerConfigSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Deadline of controller -> agent commands. */
   AGENT_DEADLINE_MS: msSchema.default(10_000),
+  // ---- live migration (issue 9; handed to the source agent's migrate_out) ----
+  /** Mbit/s; 0 = QEMU's 128 MiB/s capped at the NIC. */
+  MIGRATION_MAX_BANDWIDTH_MBPS: z.coerce.number().int().min(0).default(0),
+  /** 0 = QEMU's 300 ms. */
+  MIGRATION_MAX_DOWNTIME_MS: z.coerce.number().int().min(0).default(0),
+  /** 0 = Nova's 800 s per GiB of RAM. */
+  MIGRATION_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
+  MIGRATION_AUTO_CONVERGE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   // ---- HA (issue 5; apps/controller/src/ha) ----
   /** Leader restarts VMs of failed hosts (fencing + evacuation). */
   HA_ENABLED: z

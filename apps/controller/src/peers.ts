@@ -1,9 +1,10 @@
-import { agent, identity, image, network } from '@minicloud/proto';
+import { agent, identity, image, network, volume } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 
 export type ImageClient = ServiceClient<typeof image.ImageServiceService>;
 export type NetworkClient = ServiceClient<typeof network.NetworkServiceService>;
 export type IdentityClient = ServiceClient<typeof identity.IdentityServiceService>;
+export type VolumeClient = ServiceClient<typeof volume.VolumeServiceService>;
 export type HypervisorClient = ServiceClient<typeof agent.HypervisorServiceService>;
 
 /** What the controller needs of its service identity: a token and catalog lookups (ServiceCredentials fits). */
@@ -44,6 +45,13 @@ export class Peers {
   async identity(): Promise<IdentityClient> {
     return this.cached(`identity@${await this.creds.endpoint('identity')}`, (addr) =>
       createServiceClient(identity.IdentityServiceService, addr, { token: () => this.creds.getToken() }),
+    );
+  }
+
+  /** Volume service (Cinder's role): attachments for attach/detach and delete. */
+  async volume(): Promise<VolumeClient> {
+    return this.cached(`volume@${await this.creds.endpoint('volume')}`, (addr) =>
+      createServiceClient(volume.VolumeServiceService, addr, { token: () => this.creds.getToken() }),
     );
   }
 

@@ -26,9 +26,13 @@ import { AggregateStore } from './store/aggregate-store';
 import { Quotas } from './workers/quota';
 import { Placement } from './workers/placement';
 import { KeyedWorkQueue } from './workers/work-queue';
+import { MigrationStore } from './store/migration-store';
+import { MigrationWorker } from './workers/migration-worker';
 
 /** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
 export const POWER_REPORT_CONSUMER = 'controller-power-state';
+/** Durable JetStream consumer of source agents' MigrationProgressed events. */
+export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress';
 
 export interface ControllerInputs {
   config: ControllerConfig;
@@ -104,6 +108,22 @@ export function createController(inp: ControllerInputs): Controller {
     taskTimeoutMs: config.RESYNC_STUCK_AFTER_MS * 4,
     shutdownTimeoutSeconds: 60,
   });
+  const migrationRecords = new MigrationStore(redis);
+  const migrations = new MigrationWorker({
+    instances,
+    hosts,
+    allocations,
+    placement,
+    migrations: migrationRecords,
+    serverGroups,
+    peers,
+    logger,
+    nowMs,
+    limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
+    transition: (id, mutate) => conductor.transition(id, mutate),
+    instanceSpec: (r) => conductor.instanceSpec(r),
+  });
+  conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
   const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
   const admission = new AdmissionGuard({ hosts, allocations, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
   const ha = new HaManager({
@@ -162,15 +182,34 @@ export function createController(inp: ControllerInputs): Controller {
     },
   };
 
+  const migrationProgress: Runnable = {
+    name: 'migration-progress-consumer',
+    async start(signal) {
+      const consumer = await bus.consumeEvents({
+        durable: MIGRATION_PROGRESS_CONSUMER,
+        filterSubject: Subjects.migrationProgressed,
+        type: events.MigrationProgressed,
+        handler: async (ev) => {
+          if (ev.migration) await migrations.onProgress(ev.migration);
+        },
+        ackWaitMs: 30_000,
+      });
+      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+      await consumer.stop();
+    },
+  };
+
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST }),
+      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [
       queue,
       heartbeats,
       reports,
+      migrationProgress,
+      leaderOnly(elector, periodic('migration-watch', config.LIVENESS_INTERVAL_MS, () => migrations.watch(), onError('migration-watch'))),
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),

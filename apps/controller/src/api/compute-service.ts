@@ -10,7 +10,7 @@ import {
 import { NoValidHostError } from '@minicloud/domain-scheduler';
 import { compute, image as imageProto } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type DeepPartial, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { InstanceRecord } from '../domain/instance';
 import { checkNotLocked } from '../domain/lifecycle-rules';
 import { checkActionAllowed, type PowerAction } from '../domain/server-actions';
@@ -27,7 +27,9 @@ import type { Quotas } from '../workers/quota';
 import { DEFAULT_AVAILABILITY_ZONE, type Placement } from '../workers/placement';
 import type { KeyedWorkQueue } from '../workers/work-queue';
 import { LIFECYCLE_FIELDS, runLifecycleAction } from './lifecycle-handlers';
-import { runMigrationAction } from './migration-handlers';
+import { listLiveMigrations, runMigrationAction } from './migration-handlers';
+import type { MigrationStore } from '../store/migration-store';
+import type { MigrationWorker } from '../workers/migration-worker';
 import { runVolumeAction } from './volume-handlers';
 import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
 import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
@@ -51,6 +53,9 @@ export interface ComputeServiceDeps {
   quotas: Quotas;
   /** Nova's allow_resize_to_same_host. */
   allowResizeToSameHost: boolean;
+  /** Live migration (issue 9; workers/migration-worker.ts) and its records; absent: not implemented. */
+  migrations?: MigrationWorker;
+  migrationRecords?: MigrationStore;
 }
 
 const MAX_COUNT_LIMIT = 1000;
@@ -83,8 +88,9 @@ const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][
  * -> async build), power and lifecycle actions (resize/confirm/revert, rebuild, shelve/unshelve,
  * rescue/unrescue, createImage, lock/unlock), delete, metadata/tags, instance actions log, server
  * groups, host aggregates, availability zones, hosts. Roles come from libs/platform/auth's policy
- * table; aggregate calls additionally require admin here (Nova os-aggregates). Not implemented (FAILED_PRECONDITION not_implemented): migrate, evacuate, volume/interface
- * attach, ListMigrations content.
+ * table; aggregate calls additionally require admin here (Nova os-aggregates). migrate (live and
+ * cold) in api/migration-handlers.ts; maintenance=true drains the host by live migration. Not
+ * implemented (FAILED_PRECONDITION not_implemented): evacuate, interface attach.
  */
 export function computeService(d: ComputeServiceDeps): ServiceRegistration {
   return service({
@@ -356,20 +362,20 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         return { actions: (await d.instances.listActions(r.id)).map((x) => actionToProto(r.id, x)) };
       },
 
-      /** Resizes in flight or awaiting confirm (cold migrations); finished ones are not kept. */
-      async listMigrations(req) {
+      /** Resizes in flight or awaiting confirm (finished ones are not kept), then live migrations (kept, newest first). */
+      async listMigrations(req, ctx) {
         const rows = (await d.instances.list())
           .filter((r) => r.resize && (!req.serverId || r.id === req.serverId))
           .filter((r) => !req.hostId || r.resize!.sourceHostId === req.hostId || r.resize!.destHostId === req.hostId);
         return {
-          migrations: rows.map((r) => ({
+          migrations: (rows.map((r) => ({
             id: r.resize!.migrationId,
             instanceId: r.id,
             migrationType: 'resize',
             sourceHostId: r.resize!.sourceHostId,
             destHostId: r.resize!.destHostId,
             status: r.vmState === 'resized' ? 'finished' : r.taskState === 'resize_reverting' ? 'reverting' : r.taskState === 'resize_confirming' ? 'confirming' : 'migrating',
-          })),
+          })) as DeepPartial<compute.Migration>[]).concat(await listLiveMigrations(d, req, ctx)),
         };
       },
 
@@ -390,6 +396,8 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
           h = await d.hosts.setEnabled(req.hostId, !req.maintenance, req.maintenance ? req.disabledReason || 'maintenance' : '');
           await d.hosts.setState(req.hostId, req.maintenance ? 'maintenance' : 'up');
           h = await d.hosts.get(req.hostId);
+          // Drain (issue 9): live-migrate ACTIVE instances off, two at a time, in the background.
+          if (req.maintenance && d.migrations) void d.migrations.drainHost(req.hostId).catch(() => undefined);
         }
         return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
       },

@@ -1,21 +1,133 @@
-import { FailedPreconditionError } from '@minicloud/domain-errors';
+import { randomUUID } from 'node:crypto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import type { AuthContext } from '@minicloud/platform-auth';
+import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
-import type { InstanceRecord } from '../domain/instance';
+import type { InstanceRecord, ResizeInfo } from '../domain/instance';
+import { checkLifecycleAllowed, checkNotLocked } from '../domain/lifecycle-rules';
+import { resizeConsumer } from '../workers/lifecycle-worker';
+import type { MigrationRecord } from '../store/migration-store';
 import type { ComputeServiceDeps } from './compute-service';
+import { serverToProto } from './proto-mapping';
+import { serverGroupPlacement } from './server-helpers';
 
 /**
- * ServerAction `migrate` (live or cold) and `evacuate`. Placeholder until the controller side of
- * live migration lands.
+ * ServerAction `migrate` and `evacuate`. Live migration (`migrate{live: true, host_id?}`) is admin
+ * only (Nova's os_compute_api:os-migrate-server:migrate_live policy) and needs ACTIVE/PAUSED with no
+ * task; it returns at once with task_state MIGRATING and the migration id (the outcome lands in
+ * ListMigrations and the instance's host). Cold migration (`live: false`) is a same-flavor resize
+ * to another host ({@link coldMigrate}). Evacuate is not implemented (FAILED_PRECONDITION not_implemented).
+ * @throws PermissionDeniedError for non-admins; FailedPreconditionError (instance_invalid_state,
+ *   locked, not_implemented); errors of {@link MigrationWorker.startLive}
  */
 export async function runMigrationAction(
-  _d: ComputeServiceDeps,
-  _r: InstanceRecord,
+  d: ComputeServiceDeps,
+  r: InstanceRecord,
   action: 'migrate' | 'evacuate',
-  _req: compute.ServerActionRequest,
-  _ctx: CallContext,
-  _a: AuthContext,
+  req: compute.ServerActionRequest,
+  ctx: CallContext,
+  a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
-  throw new FailedPreconditionError(`action ${action} is not implemented yet`, 'not_implemented');
+  if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
+  if (action === 'evacuate') throw new FailedPreconditionError('action evacuate is not implemented yet (HA restarts the VMs of failed hosts)', 'not_implemented');
+  checkNotLocked(r, true);
+  if (!req.migrate?.live) return coldMigrate(d, r, req.migrate?.hostId || undefined, ctx, a);
+  if (!d.migrations) throw new FailedPreconditionError('live migration is not wired in this controller', 'not_implemented');
+  const m = await d.migrations.startLive(r, req.migrate.hostId || undefined, { requestId: ctx.requestId, userId: a.userId, projectId: r.projectId });
+  const cur = (await d.instances.find(r.id)) ?? r;
+  return { server: serverToProto(cur, { admin: true }), migrationId: m.id };
+}
+
+/**
+ * Cold migration (Nova: a resize to the same flavor on another host): claim on the destination
+ * (consumer `<id>#resize`, scheduler excluding the source, or the given host), task_state
+ * resize_prep; the lifecycle worker powers off, destroys on the source, spawns on the destination
+ * (ports rebound) and leaves the server in VERIFY_RESIZE until confirm_resize / revert_resize.
+ * Allowed from ACTIVE or STOPPED. @throws as {@link runMigrationAction}
+ */
+async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
+  const rule = checkLifecycleAllowed('resize', r);
+  const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb };
+  let dest: string;
+  if (hostId) {
+    if (hostId === r.hostId) throw new InvalidArgumentError('migrate.host_id', `is the server's current host ${r.hostId}`);
+    const host = await d.hosts.find(hostId);
+    if (!host) throw new NotFoundError('host', hostId);
+    if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${hostId} is not up and enabled (state ${host.state})`);
+    const claimed = await d.allocations.claim(hostId, resizeConsumer(r.id), req);
+    if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
+    dest = hostId;
+  } else {
+    const group = await serverGroupPlacement(d, r.serverGroupId, r.id);
+    const place = () =>
+      d.placement.placeAll(
+        {
+          numInstances: 1,
+          instanceUuids: [r.id],
+          flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
+          image: { properties: r.image.properties },
+          availabilityZone: r.availabilityZone,
+          schedulerHints: { differentHost: [r.id] },
+          serverGroup: group?.spec,
+        },
+        req,
+        { consumerSuffix: '#resize', groupMembers: group?.members },
+      );
+    dest = (await (r.serverGroupId ? d.serverGroups.withLock(r.serverGroupId, place) : place())).get(r.id)!;
+  }
+  const info: ResizeInfo = { migrationId: randomUUID(), sourceHostId: r.hostId, destHostId: dest, oldFlavor: r.flavor, newFlavor: r.flavor, wasRunning: r.powerState === 'running', quotaDelta: { cores: 0, ramMb: 0 } };
+  const now = d.nowMs();
+  const next = await d.conductor
+    .transition(r.id, (cur) => {
+      checkLifecycleAllowed('resize', cur);
+      if (cur.hostId !== r.hostId) throw new FailedPreconditionError(`server ${r.id} moved meanwhile`, 'instance_moved');
+      return { ...cur, resize: info, taskState: rule.taskState, taskStartedAtMs: now, actionRequestId: ctx.requestId };
+    })
+    .catch(async (e: unknown) => {
+      await d.allocations.release(dest, resizeConsumer(r.id));
+      throw e;
+    });
+  if (!next) {
+    await d.allocations.release(dest, resizeConsumer(r.id));
+    throw new NotFoundError('server', r.id);
+  }
+  await d.instances.startAction(r.id, { requestId: ctx.requestId, action: 'migrate', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
+  d.queue.enqueue(r.id);
+  return { server: serverToProto(next, { admin: true }), migrationId: info.migrationId };
+}
+
+/**
+ * ListMigrations' live-migration rows, newest first, filtered by server and/or host. The policy
+ * table makes ListMigrations admin-only; should that change, non-admins see only their project's
+ * servers, with host ids blanked (hosts are admin-only data, as Nova).
+ */
+export async function listLiveMigrations(d: ComputeServiceDeps, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
+  if (!d.migrationRecords) return [];
+  const rows = await d.migrationRecords.list({ instanceId: req.serverId || undefined, hostId: req.hostId || undefined });
+  if (isAdmin(ctx.auth)) return rows.map(migrationToProto);
+  if (!ctx.auth || req.hostId) return [];
+  const own = new Set((await d.instances.list(ctx.auth.projectId)).map((r) => r.id));
+  return rows.filter((m) => own.has(m.instanceId)).map((m) => ({ ...migrationToProto(m), sourceHostId: '', destHostId: '' }));
+}
+
+/** compute.Migration of a record (times as Date). */
+export function migrationToProto(m: MigrationRecord): DeepPartial<compute.Migration> {
+  return {
+    id: m.id,
+    instanceId: m.instanceId,
+    migrationType: m.migrationType,
+    sourceHostId: m.sourceHostId,
+    destHostId: m.destHostId,
+    status: m.status,
+    rounds: m.rounds,
+    transferredBytes: m.transferredBytes,
+    remainingBytes: m.remainingBytes,
+    totalTimeMs: m.totalTimeMs,
+    downtimeMs: m.downtimeMs,
+    cpuThrottlePercentage: m.cpuThrottlePercentage,
+    postCopy: m.postCopy,
+    createdAt: new Date(m.createdAtMs),
+    updatedAt: new Date(m.updatedAtMs),
+    error: m.error,
+  };
 }

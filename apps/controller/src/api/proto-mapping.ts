@@ -82,6 +82,7 @@ export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): Deep
     updatedAt: new Date(r.updatedAtMs),
     launchedAt: r.launchedAtMs ? new Date(r.launchedAtMs) : undefined,
     status: deriveServerStatus(r.vmState, r.taskState),
+    volumesAttached: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map((v) => ({ volumeId: v.volumeId, deviceName: v.deviceName, attachmentId: v.attachmentId, deleteOnTermination: v.deleteOnTermination })),
   };
 }
 

@@ -145,6 +145,28 @@ export interface InstanceRecord {
   snapshotImageId?: string;
   /** Quota (instances 1, cores, ram_mb) committed in identity for this instance; released on delete. */
   quota?: { cores: number; ramMb: number };
+  /** Volumes attached or being attached (Nova's block device mappings of destination volume); absent = none. */
+  volumesAttached?: InstanceVolume[];
+}
+
+/**
+ * A volume attachment as the instance records it. `status` attaching: reserved on the instance
+ * (device name taken) while the Cinder-style sequence runs; attached: the volume service says in-use
+ * and the agent has the disk. `attachmentId` is the volume service's attachment ('' before step 1).
+ */
+export interface InstanceVolume {
+  volumeId: string;
+  deviceName: string;
+  attachmentId: string;
+  status: 'attaching' | 'attached';
+  deleteOnTermination: boolean;
+  /** When the attach began (an `attaching` entry older than the stale limit may be detached). */
+  startedAtMs: number;
+  /** The VolumeRef sent to the agent (size and QoS limits; 0 = unlimited), re-sent on a respawn. */
+  sizeGb: number;
+  readIopsLimit: number;
+  writeIopsLimit: number;
+  totalBytesSecLimit: number;
 }
 
 /**

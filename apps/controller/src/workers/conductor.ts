@@ -17,6 +17,7 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
 import type { Quotas } from './quota';
+import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
 
 export interface ConductorDeps {
   instances: InstanceStore;
@@ -57,6 +58,8 @@ function faultOf(e: unknown): { code: string; message: string } {
  */
 export class Conductor {
   readonly lifecycle: LifecycleWorker;
+  /** Live migration's report hook (workers/migration-worker.ts); true = the report was consumed. */
+  onMigrationReport?: (ev: events.InstancePowerStateReported, r: InstanceRecord) => Promise<boolean>;
 
   constructor(private readonly d: ConductorDeps) {
     this.lifecycle = new LifecycleWorker(d, this);
@@ -152,6 +155,7 @@ export class Conductor {
       cpuShares: Number(specs['quota:cpu_shares'] ?? 0) || 0,
       cpuReservationMhz: Number(specs['quota:cpu_reservation_mhz'] ?? 0) || 0,
       cpuLimitMhz: Number(specs['quota:cpu_limit'] ?? 0) || 0,
+      volumes: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map(volumeRefOf),
     };
   }
 
@@ -263,6 +267,7 @@ export class Conductor {
       await this.d.allocations.release(r.resize.sourceHostId, r.id);
     }
     await this.releaseResources(r);
+    await releaseInstanceVolumes(this.d.peers, r);
     if (r.quota) {
       const extra = r.resize?.quotaDelta ?? { cores: 0, ramMb: 0 };
       await this.d.quotas.release(r.projectId, { instances: 1, cores: r.quota.cores + extra.cores, ramMb: r.quota.ramMb + extra.ramMb });
@@ -307,6 +312,7 @@ export class Conductor {
       return;
     }
     const r = await this.d.instances.find(ev.instanceId);
+    if (r && r.taskState !== 'deleting' && this.onMigrationReport && (await this.onMigrationReport(ev, r))) return;
     if (!r || r.hostId !== ev.hostId || r.taskState === 'deleting') return;
     if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) {
       // The lifecycle worker drives these steps itself; only a spawn's outcome arrives by report.

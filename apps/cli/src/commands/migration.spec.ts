@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compute } from '@minicloud/proto';
+import { NotFoundError } from '@minicloud/domain-errors';
+import type { CliIo, ConnectFn } from '../io';
+import { main } from '../main';
+
+/** In-process CLI against a fake compute whose migration goes running -> `final` over two polls. */
+async function loggedIn(final: 'completed' | 'failed') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-mig-'));
+  const out = { stdout: '', stderr: '' };
+  const actions: compute.ServerActionRequest[] = [];
+  const listed: compute.ListMigrationsRequest[] = [];
+  let polls = 0;
+  const srv = compute.Server.fromPartial({ id: 's1', name: 'web' });
+  const mig = (status: string) =>
+    compute.Migration.fromPartial({ id: 'm1', instanceId: 's1', migrationType: 'live-migration', sourceHostId: 'h1', destHostId: 'h2', status, rounds: 3, transferredBytes: 300_000_000, totalTimeMs: 2500, downtimeMs: 120, error: status === 'failed' ? 'timeout' : '' });
+  const fakes: Record<string, Record<string, (req: never) => unknown>> = {
+    identity: {
+      authenticate: () => ({
+        token: 'tok',
+        info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['admin'], expiresAt: new Date('2030-01-01T01:00:00Z') },
+        catalog: [{ serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' }],
+      }),
+    },
+    compute: {
+      getServer: (req: compute.GetServerRequest) => {
+        if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
+        return { server: srv };
+      },
+      listServers: (req: compute.ListServersRequest) => ({ servers: req.name === 'web' ? [srv] : [] }),
+      serverAction: (req: compute.ServerActionRequest) => {
+        actions.push(req);
+        return { server: srv, migrationId: 'm1' };
+      },
+      listMigrations: (req: compute.ListMigrationsRequest) => {
+        listed.push(req);
+        return { migrations: [mig(++polls >= 3 ? final : 'running')] };
+      },
+    },
+  };
+  const connect = ((type: string) => {
+    const client: Record<string, unknown> = { close: () => undefined };
+    for (const [name, fn] of Object.entries(fakes[type] ?? {})) client[name] = async (req: never) => fn(req);
+    return client;
+  }) as unknown as ConnectFn;
+  const io: CliIo = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
+    connect,
+    now: () => Date.parse('2030-01-01T00:00:00Z'),
+    sleep: async () => undefined,
+  };
+  expect(await main(['login'], io)).toBe(0);
+  out.stdout = '';
+  return { out, actions, listed, run: (...argv: string[]) => main(argv, io) };
+}
+
+describe('minicloud server migrate / server migration list', () => {
+  it('migrate --live --host --wait sends migrate{live, host_id}, polls until the record ends and prints it', async () => {
+    const h = await loggedIn('completed');
+    expect(await h.run('server', 'migrate', 'web', '--live', '--host', 'h2', '--wait', '-f', 'json')).toBe(0);
+    expect(h.actions).toEqual([expect.objectContaining({ serverId: 's1', migrate: expect.objectContaining({ live: true, hostId: 'h2' }) })]);
+    expect(JSON.parse(h.out.stdout)).toMatchObject({ id: 'm1', status: 'completed', rounds: 3, downtime_ms: 120, total_time_ms: 2500, dest_host: 'h2' });
+  });
+
+  it('a failed migration exits 1 with its error', async () => {
+    const h = await loggedIn('failed');
+    expect(await h.run('server', 'migrate', 'web', '--live', '--wait')).toBe(1);
+    expect(h.out.stderr).toMatch(/m1 failed: timeout/);
+  });
+
+  it('without --live sends a cold migrate{live: false} and prints the migration id', async () => {
+    const h = await loggedIn('completed');
+    expect(await h.run('server', 'migrate', 'web', '-f', 'json')).toBe(0);
+    expect(h.actions[0].migrate).toMatchObject({ live: false, hostId: '' });
+    expect(JSON.parse(h.out.stdout)).toMatchObject({ id: 'm1', server_id: 's1', type: 'migration' });
+  });
+
+  it('migration list --server resolves the name and filters by server id', async () => {
+    const h = await loggedIn('completed');
+    expect(await h.run('server', 'migration', 'list', '--server', 'web', '-f', 'json')).toBe(0);
+    expect(h.listed[0]).toMatchObject({ serverId: 's1' });
+    expect(JSON.parse(h.out.stdout)[0]).toMatchObject({ id: 'm1', type: 'live-migration', source_host: 'h1' });
+  });
+});

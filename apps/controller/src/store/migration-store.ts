@@ -1,0 +1,118 @@
+import { NotFoundError } from '@minicloud/domain-errors';
+import { defineLuaScript, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
+
+const k = keyspace('controller');
+
+/** Redis keys of migration records (`mc:controller:migration:*`), kept here to leave store/keys.ts to its owners. */
+export const MigrationKeys = {
+  migration: (id: string) => k('migration', id),
+  migrations: () => k('migrations'),
+  instanceMigrations: (instanceId: string) => k('instance', instanceId, 'migrations'),
+};
+
+/** Nova's migration statuses as the agents publish them (compute.Migration.status). */
+export type MigrationStatus = 'queued' | 'preparing' | 'running' | 'post-migrating' | 'completed' | 'failed' | 'error' | 'cancelled';
+
+/** Terminal statuses: nothing moves a record out of them. */
+export const TERMINAL_MIGRATION_STATUSES: ReadonlySet<MigrationStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * One migration (Nova's `migrations` table, compute.Migration): bytes in bytes, times in ms
+ * (model times from the source agent's progress events), throttle in percent.
+ */
+export interface MigrationRecord {
+  id: string;
+  instanceId: string;
+  /** live-migration, migration, evacuation. */
+  migrationType: 'live-migration' | 'migration' | 'evacuation';
+  sourceHostId: string;
+  destHostId: string;
+  status: MigrationStatus;
+  rounds: number;
+  transferredBytes: number;
+  remainingBytes: number;
+  totalTimeMs: number;
+  downtimeMs: number;
+  cpuThrottlePercentage: number;
+  postCopy: boolean;
+  error: string;
+  /** Request id of the instance action (`live-migration`) this migration completes. */
+  requestId: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
+const CAS = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * Migration records: `migration:<id>` (JSON, updated by compare-and-set), `migrations` (id set) and
+ * `instance:<id>:migrations` (id set). Records are kept after completion (ListMigrations history).
+ */
+export class MigrationStore {
+  private readonly cas: LuaScript;
+
+  constructor(private readonly redis: Redis) {
+    this.cas = defineLuaScript(redis, CAS);
+  }
+
+  async create(m: MigrationRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(MigrationKeys.migration(m.id), JSON.stringify(m))
+      .sadd(MigrationKeys.migrations(), m.id)
+      .sadd(MigrationKeys.instanceMigrations(m.instanceId), m.id)
+      .exec();
+  }
+
+  async find(id: string): Promise<MigrationRecord | undefined> {
+    if (!id) return undefined;
+    const raw = await this.redis.get(MigrationKeys.migration(id));
+    return raw ? (JSON.parse(raw) as MigrationRecord) : undefined;
+  }
+
+  /** @throws NotFoundError('migration', id) */
+  async get(id: string): Promise<MigrationRecord> {
+    const m = await this.find(id);
+    if (!m) throw new NotFoundError('migration', id);
+    return m;
+  }
+
+  /** Records, newest first, optionally of one instance and/or touching one host (source or destination). */
+  async list(filter: { instanceId?: string; hostId?: string } = {}): Promise<MigrationRecord[]> {
+    const ids = await this.redis.smembers(filter.instanceId ? MigrationKeys.instanceMigrations(filter.instanceId) : MigrationKeys.migrations());
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(...ids.map((id) => MigrationKeys.migration(id)));
+    return raws
+      .filter((r): r is string => !!r)
+      .map((r) => JSON.parse(r) as MigrationRecord)
+      .filter((m) => !filter.hostId || m.sourceHostId === filter.hostId || m.destHostId === filter.hostId)
+      .sort((a, b) => b.createdAtMs - a.createdAtMs || a.id.localeCompare(b.id));
+  }
+
+  /** The instance's migration not yet in a terminal status (at most one by construction), if any. */
+  async active(instanceId: string): Promise<MigrationRecord | undefined> {
+    return (await this.list({ instanceId })).find((m) => !TERMINAL_MIGRATION_STATUSES.has(m.status));
+  }
+
+  /**
+   * Read-modify-write with compare-and-set, retried on conflict. `mutate` returning undefined leaves
+   * the record unchanged. @returns the stored record, or undefined when it does not exist
+   */
+  async update(id: string, mutate: (m: MigrationRecord) => MigrationRecord | undefined, nowMs: number): Promise<MigrationRecord | undefined> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const raw = await this.redis.get(MigrationKeys.migration(id));
+      if (!raw) return undefined;
+      const cur = JSON.parse(raw) as MigrationRecord;
+      const next = mutate(cur);
+      if (!next) return cur;
+      const stored = { ...next, updatedAtMs: nowMs };
+      if (Number(await this.cas([MigrationKeys.migration(id)], [raw, JSON.stringify(stored)])) === 1) return stored;
+    }
+    throw new Error(`migration ${id}: too many concurrent updates`);
+  }
+}

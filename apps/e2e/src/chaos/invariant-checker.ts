@@ -96,12 +96,28 @@ export class InvariantChecker {
     }
     const hosts = this.running.get(ev.instanceId) ?? new Map<string, boolean>();
     this.running.set(ev.instanceId, hosts);
-    if (isRunning) {
+    const handingOver = this.handover.get(ev.instanceId);
+    if (handingOver?.has(ev.hostId)) {
+      // The source of a live migration after the switch-over: it may only leave (migrated_out or any
+      // non-running report); running again there would be a second copy.
+      handingOver.delete(ev.hostId);
+      if (isRunning) this.violations.push({ kind: 'double_running', detail: `${ev.instanceId} reported running again on live-migration source ${ev.hostId} (reason ${ev.reason}) after the destination took over` });
+    } else if (isRunning) {
       const others = [...hosts].filter(([h, r]) => r && h !== ev.hostId).map(([h]) => h);
-      if (others.length > 0) this.violations.push({ kind: 'double_running', detail: `${ev.instanceId} reported running on ${ev.hostId} (reason ${ev.reason}) while running on ${others.join(', ')}` });
+      if (others.length > 0 && ev.reason === 'migrated_in') {
+        // QEMU's switch-over: the source paused (stop-and-copy) before the destination resumed; the
+        // source's own report (migrated_out) follows. Until then its copy is paused, not running.
+        this.handover.set(ev.instanceId, new Set(others));
+        for (const h of others) hosts.set(h, false);
+      } else if (others.length > 0) {
+        this.violations.push({ kind: 'double_running', detail: `${ev.instanceId} reported running on ${ev.hostId} (reason ${ev.reason}) while running on ${others.join(', ')}` });
+      }
     }
     hosts.set(ev.hostId, isRunning);
   }
+
+  /** Live migrations past their switch-over: instance -> source hosts whose final report is pending. */
+  private readonly handover = new Map<string, Set<string>>();
 
   /** One sample of every host's claims against its capacity. */
   async sampleAllocations(): Promise<void> {

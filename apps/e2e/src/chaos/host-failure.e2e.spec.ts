@@ -44,8 +44,8 @@ describe('chaos: host failures', () => {
       const actions = (await cc.compute.listInstanceActions({ serverId: id })).actions.map((a) => a.action);
       expect(actions).toContain('evacuate');
     }
-    // The old claims on host-1 were released.
-    expect((await cc.compute.getHost({ hostId: 'host-1' })).host!.vcpus?.allocated ?? 0).toBe(0);
+    // The old claims on host-1 are released by the HA loop once each restart is ACTIVE (its next tick).
+    await until('host-1 claims released', async () => ((await cc.compute.getHost({ hostId: 'host-1' })).host!.vcpus?.allocated ?? 0) === 0, 10_000);
   });
 
   it('2. SIGSTOP past the fence timeout, then SIGCONT: restarted elsewhere, self-fenced, rejoins clean', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
@@ -8,8 +8,8 @@ import { checkLifecycleAllowed, checkNotLocked } from '../domain/lifecycle-rules
 import { resizeConsumer } from '../workers/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
 import type { ComputeServiceDeps } from './compute-service';
+import { claimElsewhere, claimOnChosenHost } from '../workers/relocation';
 import { serverToProto } from './proto-mapping';
-import { serverGroupPlacement } from './server-helpers';
 
 /**
  * ServerAction `migrate` and `evacuate`. Live migration (`migrate{live: true, host_id?}`) is admin
@@ -48,33 +48,7 @@ export async function runMigrationAction(
 async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
   const rule = checkLifecycleAllowed('resize', r);
   const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb };
-  let dest: string;
-  if (hostId) {
-    if (hostId === r.hostId) throw new InvalidArgumentError('migrate.host_id', `is the server's current host ${r.hostId}`);
-    const host = await d.hosts.find(hostId);
-    if (!host) throw new NotFoundError('host', hostId);
-    if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${hostId} is not up and enabled (state ${host.state})`);
-    const claimed = await d.allocations.claim(hostId, resizeConsumer(r.id), req);
-    if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
-    dest = hostId;
-  } else {
-    const group = await serverGroupPlacement(d, r.serverGroupId, r.id);
-    const place = () =>
-      d.placement.placeAll(
-        {
-          numInstances: 1,
-          instanceUuids: [r.id],
-          flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
-          image: { properties: r.image.properties },
-          availabilityZone: r.availabilityZone,
-          schedulerHints: { differentHost: [r.id] },
-          serverGroup: group?.spec,
-        },
-        req,
-        { consumerSuffix: '#resize', groupMembers: group?.members },
-      );
-    dest = (await (r.serverGroupId ? d.serverGroups.withLock(r.serverGroupId, place) : place())).get(r.id)!;
-  }
+  const dest = hostId ? (await claimOnChosenHost(d, r, hostId, resizeConsumer(r.id))).hostId : await claimElsewhere({ instances: d.instances, placement: d.placement, serverGroups: d.serverGroups, migrations: d.migrationRecords }, r, '#resize');
   const info: ResizeInfo = { migrationId: randomUUID(), sourceHostId: r.hostId, destHostId: dest, oldFlavor: r.flavor, newFlavor: r.flavor, wasRunning: r.powerState === 'running', quotaDelta: { cores: 0, ramMb: 0 } };
   const now = d.nowMs();
   const next = await d.conductor

@@ -1,5 +1,4 @@
 import { isMinicloudError } from '@minicloud/domain-errors';
-import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
 import { keyspace, type Redis } from '@minicloud/platform-state';
@@ -13,6 +12,7 @@ import type { ServerGroupStore } from '../store/server-group-store';
 import type { HostMonitor, HostView } from '../workers/host-monitor';
 import type { Placement } from '../workers/placement';
 import { isRestartable, orderRestarts, ZoneRateLimiter } from './restart-policy';
+import { claimElsewhere } from '../workers/relocation';
 
 const k = keyspace('controller');
 
@@ -259,32 +259,9 @@ export class HaManager {
     await this.move(placed, r, to);
   }
 
-  /** Claim through Placement: failed host excluded (different_host on the instance itself), anti-affinity group honoured. */
-  private async place(r: InstanceRecord): Promise<string> {
-    const group = await this.groupOf(r);
-    const run = async () => {
-      const spec = {
-        numInstances: 1,
-        instanceUuids: [r.id],
-        flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
-        image: { properties: r.image.properties },
-        schedulerHints: { differentHost: [r.id], sameHost: [] },
-        serverGroup: group ? await this.groupSpec(group, r.id) : undefined,
-      };
-      const placed = await this.d.placement.placeAll(spec, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb });
-      return placed.get(r.id)!;
-    };
-    return group && this.d.serverGroups ? this.d.serverGroups.withLock(group.id, run) : run();
-  }
-
-  private async groupOf(r: InstanceRecord): Promise<{ id: string; policy: ServerGroupSpec['policy']; maxServerPerHost: number; memberIds: string[] } | undefined> {
-    if (!this.d.serverGroups) return undefined;
-    return (await this.d.serverGroups.list(r.projectId)).find((g) => g.memberIds.includes(r.id));
-  }
-
-  private async groupSpec(g: { id: string; policy: ServerGroupSpec['policy']; maxServerPerHost: number; memberIds: string[] }, self: string): Promise<ServerGroupSpec> {
-    const members = await this.d.instances.getMany(g.memberIds.filter((m) => m !== self));
-    return { id: g.id, policy: g.policy, hostIds: [...new Set(members.map((m) => m.hostId).filter(Boolean))], maxServerPerHost: g.maxServerPerHost };
+  /** Claim through Placement: failed host excluded, server group honoured (shared with migration: workers/relocation.ts). */
+  private place(r: InstanceRecord): Promise<string> {
+    return claimElsewhere(this.d, r, '');
   }
 
   /** A claim for the instance on a live host other than the failed one (a crashed leader's half-done step). */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, InvalidArgumentError, isMinicloudError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
-import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
+import { FailedPreconditionError, isMinicloudError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
@@ -13,6 +12,7 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationStore } from '../store/migration-store';
 import type { Placement } from './placement';
+import { claimElsewhere, claimOnChosenHost } from './relocation';
 
 /** Allocation consumer of the destination claim while a live migration runs (the source keeps `<id>`). */
 export const migrationConsumer = (instanceId: string): string => `${instanceId}#migration`;
@@ -309,59 +309,14 @@ export class MigrationWorker {
   // ---- helpers ----
 
   private async claimDestination(r: InstanceRecord, destHostId: string | undefined): Promise<HostRecord> {
-    const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb };
-    if (destHostId) {
-      if (destHostId === r.hostId) throw new InvalidArgumentError('migrate.host_id', `is the server's current host ${r.hostId}`);
-      const host = await this.d.hosts.find(destHostId);
-      if (!host) throw new NotFoundError('host', destHostId);
-      if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${destHostId} is not up and enabled (state ${host.state})`);
-      const claimed = await this.d.allocations.claim(destHostId, migrationConsumer(r.id), req);
-      if (!claimed.ok) throw new ResourceExhaustedError(`host ${destHostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
-      return host;
-    }
-    const place = async () => {
-      const group = await this.groupPlacement(r);
-      return this.d.placement.placeAll(
-        {
-          numInstances: 1,
-          instanceUuids: [r.id],
-          flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
-          image: { properties: r.image.properties },
-          availabilityZone: r.availabilityZone,
-          // different_host with the instance itself excludes the source (Nova's RequestSpec.ignore_hosts).
-          schedulerHints: { differentHost: [r.id] },
-          serverGroup: group?.spec,
-        },
-        req,
-        { consumerSuffix: '#migration', groupMembers: group?.members },
-      );
-    };
-    // Under the group's lock, as at create: two members drained at once cannot pick the same host.
-    const placed = r.serverGroupId ? await this.d.serverGroups.withLock(r.serverGroupId, place) : await place();
-    const hostId = placed.get(r.id);
+    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id));
+    const hostId = await claimElsewhere(this.d, r, '#migration');
     if (!hostId) throw new ResourceExhaustedError(`No valid host was found for server ${r.id}`, 'no_valid_host');
     if (hostId === r.hostId) {
       await this.d.allocations.release(hostId, migrationConsumer(r.id));
       throw new ResourceExhaustedError(`No valid host other than the source was found for server ${r.id}`, 'no_valid_host');
     }
     return this.requireHost(hostId);
-  }
-
-  /**
-   * The instance's server group for the scheduler (anti-affinity, affinity): members' hosts, where a
-   * member being migrated also counts on its destination (its claim is there already).
-   */
-  private async groupPlacement(r: InstanceRecord): Promise<{ spec: ServerGroupSpec; members: { groupId: string; byHost: Map<string, number> } } | undefined> {
-    const g = r.serverGroupId ? await this.d.serverGroups.find(r.serverGroupId) : undefined;
-    if (!g) return undefined;
-    const byHost = new Map<string, number>();
-    const add = (h: string) => byHost.set(h, (byHost.get(h) ?? 0) + 1);
-    for (const m of await this.d.instances.getMany(g.memberIds.filter((id) => id !== r.id))) {
-      if (m.hostId) add(m.hostId);
-      const moving = m.taskState === 'migrating' ? await this.d.migrations.active(m.id) : undefined;
-      if (moving && moving.destHostId !== m.hostId) add(moving.destHostId);
-    }
-    return { spec: { id: g.id, policy: g.policy, hostIds: [...byHost.keys()], maxServerPerHost: g.maxServerPerHost }, members: { groupId: g.id, byHost } };
   }
 
   private async setStatus(id: string, status: MigrationStatus, from?: MigrationStatus[]): Promise<MigrationRecord | undefined> {

@@ -1,0 +1,90 @@
+import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
+import type { InstanceRecord } from '../domain/instance';
+import type { AllocationStore } from '../store/allocation-store';
+import type { HostRecord, HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+import type { MigrationStore } from '../store/migration-store';
+import type { ServerGroupStore } from '../store/server-group-store';
+import type { Placement } from './placement';
+
+/** What {@link claimElsewhere} needs; `migrations` lets in-flight live migrations count on their destination. */
+export interface RelocationDeps {
+  instances: Pick<InstanceStore, 'getMany'>;
+  placement: Pick<Placement, 'placeAll'>;
+  serverGroups?: Pick<ServerGroupStore, 'find' | 'withLock'>;
+  migrations?: Pick<MigrationStore, 'active'>;
+}
+
+/**
+ * The instance's server group as the scheduler sees it: the hosts of its other members, where a member
+ * being live-migrated also counts on its destination (its claim is there already).
+ * @returns undefined when the instance is in no group
+ */
+export async function groupPlacementOf(
+  d: RelocationDeps,
+  r: InstanceRecord,
+): Promise<{ spec: ServerGroupSpec; members: { groupId: string; byHost: Map<string, number> } } | undefined> {
+  const g = r.serverGroupId && d.serverGroups ? await d.serverGroups.find(r.serverGroupId) : undefined;
+  if (!g) return undefined;
+  const byHost = new Map<string, number>();
+  const add = (h: string) => byHost.set(h, (byHost.get(h) ?? 0) + 1);
+  for (const m of await d.instances.getMany(g.memberIds.filter((id) => id !== r.id))) {
+    if (m.hostId) add(m.hostId);
+    const moving = m.taskState === 'migrating' && d.migrations ? await d.migrations.active(m.id) : undefined;
+    if (moving && moving.destHostId !== m.hostId) add(moving.destHostId);
+  }
+  return { spec: { id: g.id, policy: g.policy, hostIds: [...byHost.keys()], maxServerPerHost: g.maxServerPerHost }, members: { groupId: g.id, byHost } };
+}
+
+/**
+ * Schedules and claims a host other than the instance's current one for its own flavor, as Nova's
+ * RequestSpec with `ignore_hosts` (here `different_host` on the instance itself), honouring its server
+ * group under the group's lock so two members moved at once cannot pick the same host. Used by cold
+ * and live migration and by HA evacuation.
+ * @param consumerSuffix the claim's consumer is `<instance id><suffix>` ('#resize', '#migration'; '' for evacuation)
+ * @returns the chosen host id (claimed)
+ * @throws NoValidHostError when no other host fits; ResourceExhaustedError when claims keep losing races
+ */
+export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consumerSuffix: string): Promise<string> {
+  const place = async () => {
+    const group = await groupPlacementOf(d, r);
+    const placed = await d.placement.placeAll(
+      {
+        numInstances: 1,
+        instanceUuids: [r.id],
+        flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
+        image: { properties: r.image.properties },
+        availabilityZone: r.availabilityZone,
+        schedulerHints: { differentHost: [r.id] },
+        serverGroup: group?.spec,
+      },
+      { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb },
+      { consumerSuffix, groupMembers: group?.members },
+    );
+    return placed.get(r.id)!;
+  };
+  return r.serverGroupId && d.serverGroups ? d.serverGroups.withLock(r.serverGroupId, place) : place();
+}
+
+/**
+ * Claims a host the operator chose for moving `r` (Nova's `migrate --host`, which bypasses the
+ * scheduler's filters but not the claim).
+ * @param consumer the claim's consumer id, e.g. `<id>#migration`
+ * @throws InvalidArgumentError ('migrate.host_id') for the current host or one that is not up and enabled;
+ *   NotFoundError ('host'); ResourceExhaustedError (no_valid_host) naming the resource it lacks
+ */
+export async function claimOnChosenHost(
+  d: { hosts: Pick<HostStore, 'find'>; allocations: Pick<AllocationStore, 'claim'> },
+  r: InstanceRecord,
+  hostId: string,
+  consumer: string,
+): Promise<HostRecord> {
+  if (hostId === r.hostId) throw new InvalidArgumentError('migrate.host_id', `is the server's current host ${r.hostId}`);
+  const host = await d.hosts.find(hostId);
+  if (!host) throw new NotFoundError('host', hostId);
+  if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${hostId} is not up and enabled (state ${host.state})`);
+  const claimed = await d.allocations.claim(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb });
+  if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
+  return host;
+}

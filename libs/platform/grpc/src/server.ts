@@ -222,79 +222,46 @@ function wrapMethod(
     return se;
   };
 
-  if (!def.requestStream && !def.responseStream) {
-    return ((call: ServerUnaryCall<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) => {
-      const start = process.hrtime.bigint();
-      let ctx: CallContext | undefined;
-      begin(call)
-        .then((c) => {
-          ctx = c;
-          return handler(call.request, c) as Promise<unknown>;
-        })
-        .then(
-          (res) => {
-            observe(start, status.OK);
-            callback(null, complete(res));
-          },
-          (err) => callback(fail(err, start, ctx)),
-        );
-    }) as never;
-  }
-  if (def.requestStream && !def.responseStream) {
-    return ((call: ServerReadableStream<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) => {
-      const start = process.hrtime.bigint();
-      let ctx: CallContext | undefined;
-      begin(call)
-        .then((c) => {
-          ctx = c;
-          return handler(readStream(call), c) as Promise<unknown>;
-        })
-        .then(
-          (res) => {
-            observe(start, status.OK);
-            callback(null, complete(res));
-          },
-          (err) => callback(fail(err, start, ctx)),
-        );
-    }) as never;
-  }
+  /** One call's pipeline, whatever its shape: begin (auth, policy), run, observe, answer or fail. */
+  const run = (
+    call: { metadata: Metadata; on(ev: string, fn: () => void): unknown },
+    invoke: (ctx: CallContext) => Promise<unknown>,
+    done: (res: unknown) => void,
+    failed: (err: ReturnType<typeof toServiceError>) => void,
+  ): void => {
+    const start = process.hrtime.bigint();
+    let ctx: CallContext | undefined;
+    begin(call)
+      .then((c) => {
+        ctx = c;
+        return invoke(c);
+      })
+      .then(
+        (res) => {
+          observe(start, status.OK);
+          done(res);
+        },
+        (err) => failed(fail(err, start, ctx)),
+      );
+  };
   const writeAll = async (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, out: AsyncIterable<unknown>) => {
     for await (const msg of out) {
       if (!call.write(complete(msg))) await new Promise<void>((r) => call.once('drain', () => r()));
     }
   };
-  if (!def.requestStream && def.responseStream) {
-    return ((call: ServerWritableStream<unknown, unknown>) => {
-      const start = process.hrtime.bigint();
-      let ctx: CallContext | undefined;
-      begin(call)
-        .then(async (c) => {
-          ctx = c;
-          await writeAll(call, handler(call.request, c) as AsyncIterable<unknown>);
-        })
-        .then(
-          () => {
-            observe(start, status.OK);
-            call.end();
-          },
-          (err) => call.emit('error', fail(err, start, ctx)),
-        );
-    }) as never;
+
+  if (!def.requestStream && !def.responseStream) {
+    return ((call: ServerUnaryCall<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) =>
+      run(call, (c) => handler(call.request, c) as Promise<unknown>, (res) => callback(null, complete(res)), (e) => callback(e))) as never;
   }
-  return ((call: ServerDuplexStream<unknown, unknown>) => {
-    const start = process.hrtime.bigint();
-    let ctx: CallContext | undefined;
-    begin(call)
-      .then(async (c) => {
-        ctx = c;
-        await writeAll(call, handler(readStream(call), c) as AsyncIterable<unknown>);
-      })
-      .then(
-        () => {
-          observe(start, status.OK);
-          call.end();
-        },
-        (err) => call.emit('error', fail(err, start, ctx)),
-      );
-  }) as never;
+  if (def.requestStream && !def.responseStream) {
+    return ((call: ServerReadableStream<unknown, unknown>, callback: (e: unknown, r?: unknown) => void) =>
+      run(call, (c) => handler(readStream(call), c) as Promise<unknown>, (res) => callback(null, complete(res)), (e) => callback(e))) as never;
+  }
+  if (!def.requestStream && def.responseStream) {
+    return ((call: ServerWritableStream<unknown, unknown>) =>
+      run(call, (c) => writeAll(call, handler(call.request, c) as AsyncIterable<unknown>), () => call.end(), (e) => call.emit('error', e))) as never;
+  }
+  return ((call: ServerDuplexStream<unknown, unknown>) =>
+    run(call, (c) => writeAll(call, handler(readStream(call), c) as AsyncIterable<unknown>), () => call.end(), (e) => call.emit('error', e))) as never;
 }

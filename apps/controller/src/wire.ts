@@ -213,6 +213,8 @@ export function createController(inp: ControllerInputs): Controller {
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
+      // Attachments left `attaching` by a controller that died midway: completed or rolled back (issue #8).
+      leaderOnly(elector, periodic('volume-attaching-resync', config.RESYNC_INTERVAL_MS, async () => void (await conductor.volumes.resyncAttaching()), onError('volume-attaching-resync'))),
       leaderOnly(
         elector,
         periodic(

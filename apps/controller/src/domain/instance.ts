@@ -167,6 +167,15 @@ export interface InstanceVolume {
   readIopsLimit: number;
   writeIopsLimit: number;
   totalBytesSecLimit: number;
+  /** Boot from volume (Nova's BDM boot_index): 0 = the root disk /dev/vda; absent = not bootable. */
+  bootIndex?: number;
+  /**
+   * The build created this volume (BDM source image/snapshot/blank -> volume): a build that fails
+   * before the instance ever ran deletes it (rollback), whatever delete_on_termination says.
+   */
+  createdByBuild?: boolean;
+  /** A BDM whose volume the build still has to create (volumeId '' until then): Nova's source_type and uuid. */
+  bdmSource?: { sourceType: 'image' | 'snapshot' | 'blank'; uuid: string };
 }
 
 /**

@@ -122,6 +122,7 @@ export function createController(inp: ControllerInputs): Controller {
     limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
     transition: (id, mutate) => conductor.transition(id, mutate),
     instanceSpec: (r) => conductor.instanceSpec(r),
+    prepareVolumes: (r) => conductor.prepareVolumes(r),
   });
   conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
   const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });

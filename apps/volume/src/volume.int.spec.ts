@@ -259,6 +259,69 @@ describe('volume service (real Redis and NATS)', () => {
     expect(await volumeKeys()).toEqual([]);
   });
 
+  it('acceptance: 100 concurrent creates, attaches and detaches never leave a volume in-use without an attachment or attached twice (unless multiattach)', async () => {
+    // Contended volumes: 3 single-attach, 2 multiattach ('shared', created by the test above); each round also creates its own.
+    const contended = [
+      ...(await Promise.all([1, 2, 3].map(() => createAvailable(alice, { sizeGb: 1 })))),
+      ...(await Promise.all([1, 2].map(() => createAvailable(alice, { sizeGb: 1, volumeType: 'shared' })))),
+    ];
+    const known = contended.map((v) => v.id);
+    // The simulated backend finishes creations on the fake clock: keep it moving while the rounds run.
+    let ticking = true;
+    const ticker = (async () => {
+      while (ticking) await clock.advanceAsync(100).then(() => new Promise((r) => setImmediate(r)));
+    })();
+    const round = async (i: number) => {
+      const own = (await alice.createVolume({ sizeGb: 1, volumeType: i % 4 === 0 ? 'shared' : '' })).volume!;
+      known.push(own.id);
+      await waitFor(async () => (await alice.getVolume({ volumeId: own.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE, { timeoutMs: 20_000 });
+      const target = i % 2 === 0 ? own.id : contended[i % contended.length]!.id;
+      try {
+        const { attachment } = await alice.createAttachment({ volumeId: target, instanceId: `vm-${i % 7}`, hostId: `h${i % 3}` });
+        if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
+        await alice.deleteAttachment({ attachmentId: attachment!.id });
+        return 'attached';
+      } catch (e) {
+        if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
+        throw e;
+      }
+    };
+    // Sampler: per volume, status + attachments + multiattach in one MULTI (an atomic snapshot).
+    const violations: string[] = [];
+    let samples = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        for (const id of [...known]) {
+          const r = (await redis.multi().hget(`mc:volume:volume:${id}`, 'status').hvals(`mc:volume:volume:${id}:attachments`).hget(`mc:volume:volume:${id}`, 'multiattach').exec())!;
+          const status = r[0]![1] as string | null;
+          const atts = r[1]![1] as string[];
+          const multi = r[2]![1] === '1';
+          samples++;
+          if (!multi && atts.length > 1) violations.push(`${id} attached twice: ${atts.join(',')}`);
+          if (status === 'in-use' && !atts.includes('attached')) violations.push(`${id} in-use with ${JSON.stringify(atts)}`);
+          if (status === 'attaching' && (atts.length === 0 || atts.includes('attached'))) violations.push(`${id} attaching with ${JSON.stringify(atts)}`);
+          if ((status === 'available' || status === 'creating') && atts.length > 0) violations.push(`${id} ${status} with ${JSON.stringify(atts)}`);
+        }
+      }
+    })();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => round(i)));
+    running = false;
+    ticking = false;
+    await Promise.all([sampler, ticker]);
+    expect(violations).toEqual([]);
+    expect(samples).toBeGreaterThan(100);
+    expect(results.filter((r) => r === 'attached').length).toBeGreaterThanOrEqual(50); // every own-volume round attaches
+    expect(known).toHaveLength(105);
+    for (const id of known) {
+      const v = (await alice.getVolume({ volumeId: id })).volume!;
+      expect([v.status, v.attachments]).toEqual([S.VOLUME_STATUS_AVAILABLE, []]);
+    }
+    await Promise.all(known.map((id) => alice.deleteVolume({ volumeId: id })));
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await volumeKeys()).length === 0, { timeoutMs: 20_000 });
+  });
+
   it('force-detach of a dead host frees its volumes for another host; other hosts keep theirs', async () => {
     const v1 = await createAvailable(alice, { sizeGb: 1 });
     const v2 = await createAvailable(alice, { sizeGb: 1 });

@@ -419,6 +419,14 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     }
   });
 
+  it('deleting a server booted from volume while it builds deletes the volume its build created', async () => {
+    const id = (await alice.createServer({ name: 'bfv-gone', flavorRef: 'm1.small', networks: [{ networkId: 'net-1' }], blockDeviceMappings: [rootFromImage(1)] })).servers[0].id;
+    await waitFor(async () => [...volumes.vols.values()].some((v) => v.metadata.minicloud_boot_instance_id === id), { timeoutMs: 10_000 });
+    await alice.deleteServer({ serverId: id });
+    await waitFor(async () => !(await redis.exists(`mc:controller:instance:${id}`)), { timeoutMs: 10_000 });
+    expect([...volumes.vols.values()].filter((v) => v.metadata.minicloud_boot_instance_id === id)).toEqual([]);
+  });
+
   // ---- a controller that dies midway (steps called directly, as the dead attach left them) ----
 
   it('the leader resync completes a stale attaching entry the agent has, and rolls back one it lacks', async () => {

@@ -132,6 +132,16 @@ describe('volume service (real Redis and NATS)', () => {
     expect(await volumeKeys()).toEqual([]);
   });
 
+  it('project_id on create is admin only (the compute service creating a boot volume for a project)', async () => {
+    await expect(alice.createVolume({ sizeGb: 1, projectId: 'p2' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    const v = (await admin.createVolume({ sizeGb: 1, projectId: 'p1', metadata: { minicloud_boot_instance_id: 'vm-1' } })).volume!;
+    expect(v.projectId).toBe('p1');
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await alice.getVolume({ volumeId: v.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE);
+    await expect(bob.getVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('project isolation: another project sees NOT_FOUND and lists nothing of it', async () => {
     const v = await createAvailable(alice, { sizeGb: 1 });
     await expect(bob.getVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);

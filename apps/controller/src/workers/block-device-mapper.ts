@@ -67,9 +67,9 @@ export class BlockDeviceMapper {
   }
 
   /**
-   * Build failed before the instance ever ran: attachments deleted, volumes the build created
-   * deleted (a volume still `creating` is retried later: the throw keeps pendingCleanup set),
-   * the instance's list emptied. Idempotent.
+   * Build failed (or the server was deleted) before the instance ever ran: attachments deleted,
+   * volumes the build created or marked delete_on_termination deleted (a volume still `creating`
+   * is refused by the volume service: the throw makes the caller retry), the list emptied. Idempotent.
    */
   async rollback(r: InstanceRecord): Promise<void> {
     const list = r.volumesAttached ?? [];
@@ -80,7 +80,7 @@ export class BlockDeviceMapper {
       if (!volumeId && e.createdByBuild) volumeId = (await this.findCreated(r, e))?.id ?? '';
       if (!volumeId) continue;
       await client.deleteAttachment({ volumeId, instanceId: r.id });
-      if (e.createdByBuild) await client.deleteVolume({ volumeId }).catch((x) => (x instanceof NotFoundError ? undefined : Promise.reject(x)));
+      if (e.createdByBuild || e.deleteOnTermination) await client.deleteVolume({ volumeId }).catch((x) => (x instanceof NotFoundError ? undefined : Promise.reject(x)));
     }
     await this.d.instances.update(r.id, (cur) => ({ ...cur, volumesAttached: [] }), this.d.nowMs());
   }

@@ -305,7 +305,9 @@ export class Conductor {
       await this.d.allocations.release(r.resize.sourceHostId, r.id);
     }
     await this.releaseResources(r);
-    await releaseInstanceVolumes(this.d.peers, r);
+    // Deleted before it ever ran: its build's volumes go back as after a failed build.
+    if (!r.launchedAtMs) await this.blockDevices.rollback(r);
+    else await releaseInstanceVolumes(this.d.peers, r);
     if (r.quota) {
       const extra = r.resize?.quotaDelta ?? { cores: 0, ramMb: 0 };
       await this.d.quotas.release(r.projectId, { instances: 1, cores: r.quota.cores + extra.cores, ramMb: r.quota.ramMb + extra.ramMb });

@@ -359,6 +359,11 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     expect(spec.volumes[1]).toMatchObject({ readIopsLimit: 300, writeIopsLimit: 300 });
     expect(hostAgent.volumesOf(id).map((v) => v.volumeId).sort()).toEqual([root.id, data.id].sort());
 
+    // A volume-backed server has no local root disk: no claim for it, no rebuild or image snapshot.
+    expect((await controller.stores.allocations.get('h1')).byInstance.get(id)).toMatchObject({ diskGb: 0 });
+    await expect(alice.serverAction({ serverId: id, rebuild: { imageRef: 'img' } })).rejects.toMatchObject({ constructor: FailedPreconditionError, reason: 'volume_backed' });
+    await expect(alice.serverAction({ serverId: id, createImage: { name: 'snap' } })).rejects.toMatchObject({ reason: 'volume_backed' });
+
     // delete_on_termination: the root volume goes with the server, the data volume stays (available).
     await alice.deleteServer({ serverId: id });
     await waitFor(async () => !(await redis.exists(`mc:controller:instance:${id}`)), { timeoutMs: 10_000 });

@@ -196,3 +196,13 @@ export interface ResizeInfo {
   /** Revert: the VM was destroyed on the destination and is being spawned again on the source. */
   revertSpawning?: boolean;
 }
+
+/** True when the instance's root disk is a volume (boot from volume: no image on the host). */
+export function isVolumeBacked(r: Pick<InstanceRecord, 'image' | 'volumesAttached'>): boolean {
+  return !r.image.id || (r.volumesAttached ?? []).some((v) => v.bootIndex === 0);
+}
+
+/** Local disk (GB) the instance claims on a host for a flavor's `diskGb`: none when volume-backed (Nova). */
+export function claimedDiskGb(r: Pick<InstanceRecord, 'image' | 'volumesAttached'>, flavorDiskGb: number): number {
+  return isVolumeBacked(r) ? 0 : flavorDiskGb;
+}

@@ -325,6 +325,44 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     expect(volumes.vols.has(keep.id)).toBe(true);
     expect(volumes.vols.has(drop.id)).toBe(false);
   });
+  it('100 concurrent attaches and detaches of 6 volumes over 5 servers: never attached twice, both sides agree at the end', async () => {
+    const servers = await Promise.all(Array.from({ length: 5 }, () => bootActive(alice)));
+    const vols = Array.from({ length: 6 }, () => volumes.add('p-alice'));
+    const violations: string[] = [];
+    const done = [0, 0]; // attaches, detaches that succeeded
+    const check = () => {
+      for (const v of vols) if (v.attachments.length > 1) violations.push(`${v.id} attached to ${v.attachments.map((a) => a.instanceId).join(',')}`);
+    };
+    const op = async (i: number) => {
+      const serverId = servers[i % servers.length]!;
+      const volumeId = vols[(i * 7) % vols.length]!.id;
+      try {
+        if (i % 2 === 0) await alice.serverAction({ serverId, attachVolume: { volumeId } });
+        else await alice.serverAction({ serverId, detachVolume: { volumeId } });
+        done[i % 2]++;
+      } catch (e) {
+        if (!(e instanceof FailedPreconditionError || e instanceof NotFoundError || e instanceof InvalidArgumentError)) throw e;
+      } finally {
+        check();
+      }
+    };
+    await Promise.all(Array.from({ length: 100 }, (_, i) => op(i)));
+    expect(violations).toEqual([]);
+    expect(done[0]).toBeGreaterThan(0);
+    for (const v of vols) {
+      const holders = (await Promise.all(servers.map((id) => controller.stores.instances.get(id)))).filter((r) => (r.volumesAttached ?? []).some((e) => e.volumeId === v.id));
+      expect(holders.length).toBeLessThanOrEqual(1);
+      if (holders.length === 1) {
+        const e = holders[0]!.volumesAttached!.find((x) => x.volumeId === v.id)!;
+        expect([e.status, v.status, v.attachments.map((a) => [a.instanceId, a.attachStatus])]).toEqual(['attached', VS.VOLUME_STATUS_IN_USE, [[holders[0]!.id, 'attached']]]);
+        expect(hostAgent.volumesOf(holders[0]!.id).map((x) => x.volumeId)).toContain(v.id);
+      } else {
+        expect([v.status, v.attachments]).toEqual([VS.VOLUME_STATUS_AVAILABLE, []]);
+      }
+    }
+    for (const id of servers) expect(hostAgent.volumesOf(id).map((x) => x.volumeId).sort()).toEqual(((await controller.stores.instances.get(id)).volumesAttached ?? []).map((e) => e.volumeId).sort());
+  });
+
   // ---- boot from volume (Nova's block_device_mapping_v2) ----
 
   const rootFromImage = (sizeGb: number, extra: Partial<compute.BlockDeviceMapping> = {}) =>

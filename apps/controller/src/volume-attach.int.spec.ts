@@ -26,6 +26,8 @@ class FakeVolumes {
   seq = 0;
   /** createVolume sends new volumes to error instead of available. */
   failCreate = false;
+  /** How long createVolume's volumes stay `creating` (ms). */
+  createDelayMs = 100;
   add(projectId: string, over: Partial<volume.Volume> = {}): volume.Volume {
     const v = volume.Volume.fromPartial({ id: `vol-${++this.seq}`, projectId, status: VS.VOLUME_STATUS_AVAILABLE, sizeGb: 1, ...over });
     this.vols.set(v.id, v);
@@ -42,7 +44,9 @@ class FakeVolumes {
       createVolume: async (req: volume.CreateVolumeRequest, ctx: CallContext) => {
         const projectId = req.projectId && isAdmin(ctx.auth) ? req.projectId : ctx.auth!.projectId;
         const v = this.add(projectId, { status: VS.VOLUME_STATUS_CREATING, sizeGb: req.sizeGb, name: req.name, sourceImageId: req.imageId ?? '', metadata: req.metadata });
-        setTimeout(() => (v.status = this.failCreate ? VS.VOLUME_STATUS_ERROR : VS.VOLUME_STATUS_AVAILABLE), 100);
+        setTimeout(() => {
+          if (v.status === VS.VOLUME_STATUS_CREATING) v.status = this.failCreate ? VS.VOLUME_STATUS_ERROR : VS.VOLUME_STATUS_AVAILABLE;
+        }, this.createDelayMs).unref();
         return { volume: v };
       },
       listVolumes: async (_req: volume.ListVolumesRequest, ctx: CallContext) => ({ volumes: [...this.vols.values()].filter((v) => isAdmin(ctx.auth) || v.projectId === ctx.auth?.projectId) }),
@@ -463,11 +467,13 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
   });
 
   it('deleting a server booted from volume while it builds deletes the volume its build created', async () => {
+    volumes.createDelayMs = 60_000; // the build waits in block_device_mapping until the delete
     const id = (await alice.createServer({ name: 'bfv-gone', flavorRef: 'm1.small', networks: [{ networkId: 'net-1' }], blockDeviceMappings: [rootFromImage(1)] })).servers[0].id;
     await waitFor(async () => [...volumes.vols.values()].some((v) => v.metadata.minicloud_boot_instance_id === id), { timeoutMs: 10_000 });
     await alice.deleteServer({ serverId: id });
     await waitFor(async () => !(await redis.exists(`mc:controller:instance:${id}`)), { timeoutMs: 10_000 });
     expect([...volumes.vols.values()].filter((v) => v.metadata.minicloud_boot_instance_id === id)).toEqual([]);
+    volumes.createDelayMs = 100;
   });
 
   // ---- a controller that dies midway (steps called directly, as the dead attach left them) ----
@@ -478,13 +484,14 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     const lacks = volumes.add('p-alice');
     const old = Date.now() - 120_000;
     const entry = (v: volume.Volume, device: string) => ({ volumeId: v.id, deviceName: device, attachmentId: '', status: 'attaching' as const, deleteOnTermination: false, startedAtMs: old, sizeGb: 1, readIopsLimit: 0, writeIopsLimit: 0, totalBytesSecLimit: 0 });
-    // The dead attach: entry reserved (step 0), CreateAttachment (step 1); for `has` the agent attach (step 2) ran, CompleteAttachment (3) never did.
-    await controller.stores.instances.update(id, (r) => ({ ...r, volumesAttached: [entry(has, '/dev/vdb'), entry(lacks, '/dev/vdc')] }));
+    // The dead attach: entry reserved (step 0), CreateAttachment (step 1); for `has` the agent attach (step 2) ran,
+    // CompleteAttachment (3) never did. The entries are written last so the running resync sees the whole state at once.
     const volClient = createServiceClient(volume.VolumeServiceService, fakes[fakes.length - 1]!.address, { token: () => adminTokenForTests });
     clients.push(volClient);
     for (const [v, dev] of [[has, '/dev/vdb'], [lacks, '/dev/vdc']] as const) await volClient.createAttachment({ volumeId: v.id, instanceId: id, hostId: 'h1', mountpoint: dev });
     hostAgent.vms.get(id)!.volumes.set(has.id, agent.VolumeRef.fromPartial({ volumeId: has.id, deviceName: '/dev/vdb' }));
     expect([has.status, lacks.status]).toEqual([VS.VOLUME_STATUS_ATTACHING, VS.VOLUME_STATUS_ATTACHING]);
+    await controller.stores.instances.update(id, (r) => ({ ...r, volumesAttached: [entry(has, '/dev/vdb'), entry(lacks, '/dev/vdc')] }));
 
     await waitFor(async () => has.status === VS.VOLUME_STATUS_IN_USE && lacks.status === VS.VOLUME_STATUS_AVAILABLE, { timeoutMs: 10_000 });
     await waitFor(async () => (await controller.stores.instances.get(id)).volumesAttached!.length === 1, { timeoutMs: 5_000 });

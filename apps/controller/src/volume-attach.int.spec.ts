@@ -56,6 +56,7 @@ class FakeVolumes {
       createAttachment: async (req: volume.CreateAttachmentRequest, ctx: CallContext) => {
         const v = this.scoped(req.volumeId, ctx);
         const same = v.attachments.find((a) => a.instanceId === req.instanceId);
+        if (same && req.hostId) same.hostId = req.hostId; // the instance moved: re-pointed, as the real service
         if (same) return { attachment: same };
         if (v.status !== VS.VOLUME_STATUS_AVAILABLE) throw new FailedPreconditionError(`volume ${v.id} is ${VS[v.status]}`, 'volume_in_use');
         const att = { id: `att-${++this.seq}`, volumeId: v.id, instanceId: req.instanceId, hostId: req.hostId, mountpoint: req.mountpoint, attachStatus: 'reserved' };
@@ -510,6 +511,7 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     const vol = volumes.add('p-alice', { sizeGb: 5 });
     await alice.serverAction({ serverId: id, attachVolume: { volumeId: vol.id } });
     expect(vol.attachments).toEqual([expect.objectContaining({ hostId: 'h1', attachStatus: 'attached' })]);
+    const attachmentBefore = vol.attachments[0].id;
     otherAgent = new FakeAgent('h2', bus);
     await otherAgent.start(hostRegistry);
     // What ha-manager's move() writes, then enqueue (the conductor's respawn path).
@@ -517,7 +519,8 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     controller.queue.enqueue(id);
     await waitFor(async () => (await statusOf(id)).status === 'ACTIVE' && otherAgent!.vms.has(id), { timeoutMs: 10_000 });
     expect(vol.status).toBe(VS.VOLUME_STATUS_IN_USE);
-    expect(vol.attachments).toEqual([expect.objectContaining({ instanceId: id, hostId: 'h2', mountpoint: '/dev/vdb', attachStatus: 'attached' })]);
+    // Re-pointed, not re-created: the volume never looked free during the move.
+    expect(vol.attachments).toEqual([expect.objectContaining({ id: attachmentBefore, instanceId: id, hostId: 'h2', mountpoint: '/dev/vdb', attachStatus: 'attached' })]);
     expect(otherAgent.volumesOf(id)).toEqual([expect.objectContaining({ volumeId: vol.id, deviceName: '/dev/vdb', sizeGb: 5 })]);
     const server = await statusOf(id);
     expect(server.volumesAttached).toEqual([expect.objectContaining({ volumeId: vol.id, attachmentId: vol.attachments[0].id })]);

@@ -138,6 +138,21 @@ return {1, st, to}
 `;
 
 /**
+ * KEYS: attachment, its current host's attachments set, the new host's set. ARGV: attachment id, new host id,
+ * expected current host id. Re-points an attachment at another host (Cinder's attachment_update with a new
+ * connector: the instance moved), keeping its status and the volume's. Reply 1 moved | 0 gone | -2 the host
+ * changed meanwhile (re-read and retry).
+ */
+export const MOVE_ATTACHMENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'host_id') ~= ARGV[3] then return -2 end
+redis.call('HSET', KEYS[1], 'host_id', ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+`;
+
+/**
  * KEYS: attachment, volume, attachments hash. ARGV: attachment_completed JSON, attachment id, attached_at ms.
  * Reply {1, from, to} | {0, status} | {-1} | {2, status} already attached (idempotent).
  */

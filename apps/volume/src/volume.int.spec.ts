@@ -332,6 +332,22 @@ describe('volume service (real Redis and NATS)', () => {
     await waitFor(async () => (await volumeKeys()).length === 0, { timeoutMs: 20_000 });
   });
 
+  it('an instance that moved: CreateAttachment for its new host re-points the attachment (same id, volume stays in-use)', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    const a = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-moving', hostId: 'h-old', mountpoint: '/dev/vda' })).attachment!;
+    await alice.completeAttachment({ attachmentId: a.id });
+    const moved = await Promise.all(Array.from({ length: 5 }, () => alice.createAttachment({ volumeId: v.id, instanceId: 'vm-moving', hostId: 'h-new', mountpoint: '/dev/vda' })));
+    expect(new Set(moved.map((m) => m.attachment!.id))).toEqual(new Set([a.id]));
+    expect(moved[0]!.attachment).toMatchObject({ hostId: 'h-new', attachStatus: 'attached', mountpoint: '/dev/vda' });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_IN_USE);
+    // Another instance still cannot take it; the old host's force-detach no longer touches it.
+    await expect(alice.createAttachment({ volumeId: v.id, instanceId: 'vm-thief', hostId: 'h-old' })).rejects.toBeInstanceOf(FailedPreconditionError);
+    expect((await admin.forceDetach({ hostId: 'h-old' })).detached).toEqual([]);
+    expect((await admin.forceDetach({ hostId: 'h-new' })).detached.map((d) => d.id)).toEqual([a.id]);
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('force-detach of a dead host frees its volumes for another host; other hosts keep theirs', async () => {
     const v1 = await createAvailable(alice, { sizeGb: 1 });
     const v2 = await createAvailable(alice, { sizeGb: 1 });

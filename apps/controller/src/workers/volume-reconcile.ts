@@ -30,9 +30,10 @@ const OWNED_BY_TASK = new Set<InstanceRecord['taskState']>(['block_device_mappin
  * service's attachment) in agreement when the instance moves or a controller dies midway
  * (issue #8, apps/volume/README.md):
  * - {@link rehome}: before a respawn on another host (HA evacuation, cold migration, unshelve...),
- *   each attached volume's attachment is moved to the instance's current host: the old host's
- *   attachment is deleted and steps 1 and 3 of the attach flow run for the new host; step 2 is the
- *   spawn itself (the spec carries the volumes, as libvirt defines the domain with its disks).
+ *   each attached volume's attachment is moved to the instance's current host: steps 1 and 3 of the
+ *   attach flow run for the new host (CreateAttachment for the same volume and instance re-points the
+ *   existing attachment there, so the volume stays in-use throughout); step 2 is the spawn itself
+ *   (the spec carries the volumes, as libvirt defines the domain with its disks).
  * - {@link resyncAttaching}: leader-only; an `attaching` entry older than the stale limit (its
  *   attach died with a controller) is completed when the agent has the disk, else rolled back.
  * Volume-service calls use the controller's service token (admin).
@@ -45,8 +46,8 @@ export class VolumeReconciler {
    * already there and attached is left alone; one reserved there is completed). A volume that no
    * longer exists leaves the instance's list.
    * @returns the instance record as stored afterwards (or `r` when nothing changed)
-   * @throws the volume service's errors (e.g. FAILED_PRECONDITION when another instance took the
-   *   volume between the delete and the create); the caller's task fails or retries with them
+   * @throws the volume service's errors (e.g. FAILED_PRECONDITION when the volume was detached and
+   *   taken by another instance meanwhile); the caller's task fails or retries with them
    */
   async rehome(r: InstanceRecord): Promise<InstanceRecord> {
     const list = (r.volumesAttached ?? []).filter((v) => v.status === 'attached');
@@ -56,20 +57,24 @@ export class VolumeReconciler {
     let cur = r;
     for (const v of list) {
       const atts = mine.filter((a) => a.volumeId === v.volumeId);
-      let here = atts.find((a) => a.hostId === r.hostId);
+      const here = atts.find((a) => a.hostId === r.hostId);
       if (here?.attachStatus === 'attached' && here.id === v.attachmentId) continue;
-      for (const old of atts) if (old !== here) await client.deleteAttachment({ attachmentId: old.id });
+      let moved;
       try {
-        here ??= (await client.createAttachment({ volumeId: v.volumeId, instanceId: r.id, hostId: r.hostId, mountpoint: v.deviceName })).attachment;
-        if (!here) throw new Error('volume service returned no attachment');
-        await client.completeAttachment({ attachmentId: here.id });
+        // Same (volume, instance): the volume service re-points the instance's attachment at the new host
+        // (Cinder's attachment_update), so the volume never looks free during the move.
+        moved = (await client.createAttachment({ volumeId: v.volumeId, instanceId: r.id, hostId: r.hostId, mountpoint: v.deviceName })).attachment;
+        if (!moved) throw new Error('volume service returned no attachment');
+        await client.completeAttachment({ attachmentId: moved.id });
       } catch (e) {
         if (!(e instanceof NotFoundError)) throw e;
         this.d.logger?.warn({ instance_id: r.id, volume_id: v.volumeId }, 'volume gone: dropped from the server');
         cur = (await this.d.instances.update(r.id, (x) => ({ ...x, volumesAttached: (x.volumesAttached ?? []).filter((e2) => e2.volumeId !== v.volumeId) }), this.d.nowMs())) ?? cur;
         continue;
       }
-      const attachmentId = here.id;
+      const attachmentId = moved.id;
+      // Anything else of this instance on the volume (an older record) goes.
+      for (const other of atts) if (other.id !== attachmentId) await client.deleteAttachment({ attachmentId: other.id });
       this.d.logger?.info({ instance_id: r.id, volume_id: v.volumeId, host_id: r.hostId, attachment_id: attachmentId }, 'volume attachment moved to the new host');
       cur = (await this.setEntry(r.id, v.volumeId, () => true, (e) => ({ ...e, attachmentId }))) ?? cur;
     }

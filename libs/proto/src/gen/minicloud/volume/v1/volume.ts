@@ -264,6 +264,10 @@ export interface RetypeVolumeResponse {
 export interface CreateAttachmentRequest {
   volumeId: string;
   instanceId: string;
+  /**
+   * Idempotent per (volume, instance): an existing attachment of the instance is returned, re-pointed at this
+   * host when it differs (the instance moved; Cinder's attachment_update with the new host's connector).
+   */
   hostId: string;
   mountpoint: string;
 }

@@ -172,12 +172,14 @@ return {1, st, to}
 
 /**
  * KEYS: attachment, volume, attachments hash, instances hash, instance's attachments set, host's
- * attachments set. ARGV: attachment id, instance id. The new status follows `statusForAttachments` of the pure lib:
+ * attachments set. ARGV: attachment id, instance id, the host id KEYS[6] belongs to (the attachment may have
+ * moved since it was read: then {-2}, re-read and retry). The new status follows `statusForAttachments` of the pure lib:
  * any attached/detaching left -> in-use, only reserved -> attaching, none -> available.
  * Reply {1, from, to} | {-1}.
  */
 export const DELETE_ATTACHMENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+if ARGV[3] and redis.call('HGET', KEYS[1], 'host_id') ~= ARGV[3] then return {-2} end
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '@minicloud/domain-clock';
-import { AlreadyExistsError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { AlreadyExistsError, ConflictError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import {
   BLOCK_SIZE_BYTES,
   InvalidVolumeStatusError,
@@ -757,14 +757,20 @@ export class VolumeManager {
       id = (await this.redis.hget(keys.volumeInstances(v.id), r.instanceId)) ?? '';
       if (!id) return;
     }
-    const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(id)));
-    if (!a) return;
-    if (!caller.admin && a.projectId !== caller.projectId) throw new NotFoundError('attachment', id);
-    const res = (await this.scripts.DELETE_ATTACHMENT(
-      [keys.attachment(id), keys.volume(a.volumeId), keys.volumeAttachments(a.volumeId), keys.volumeInstances(a.volumeId), keys.instanceAttachments(a.instanceId), keys.hostAttachments(a.hostId)],
-      [id, a.instanceId],
-    )) as [number, string?, string?];
-    if (res[0] === 1 && res[1] && res[1] !== res[2]) await this.opts.publish({ volumeId: a.volumeId, projectId: a.projectId, status: res[2]!, instanceId: a.instanceId });
+    // An attachment re-pointed at another host meanwhile (the instance moved) is re-read: its host set is another key.
+    for (let attempt = 0; ; attempt++) {
+      const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(id)));
+      if (!a) return;
+      if (!caller.admin && a.projectId !== caller.projectId) throw new NotFoundError('attachment', id);
+      const res = (await this.scripts.DELETE_ATTACHMENT(
+        [keys.attachment(id), keys.volume(a.volumeId), keys.volumeAttachments(a.volumeId), keys.volumeInstances(a.volumeId), keys.instanceAttachments(a.instanceId), keys.hostAttachments(a.hostId)],
+        [id, a.instanceId, a.hostId],
+      )) as [number, string?, string?];
+      if (res[0] === -2 && attempt < 20) continue;
+      if (res[0] === -2) throw new ConflictError(`attachment ${id} keeps moving between hosts; retry`);
+      if (res[0] === 1 && res[1] && res[1] !== res[2]) await this.opts.publish({ volumeId: a.volumeId, projectId: a.projectId, status: res[2]!, instanceId: a.instanceId });
+      return;
+    }
   }
 
   /**

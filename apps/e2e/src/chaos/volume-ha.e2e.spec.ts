@@ -80,6 +80,8 @@ describe('chaos: a server booted from volume survives the loss of its host', () 
     expect(after.status).toBe(VS.VOLUME_STATUS_IN_USE);
     expect(after.attachments).toEqual([expect.objectContaining({ instanceId: vm1, hostId: moved.hostId, mountpoint: '/dev/vda', attachStatus: 'attached' })]);
     expect(moved.volumesAttached[0].attachmentId).toBe(after.attachments[0].id);
+    // Re-pointed (Cinder's attachment_update), not detached and re-created: the volume never looked free.
+    expect(after.attachments[0].id).toBe(root.attachments[0].id);
     expect(await agentDisks(moved.hostId, vm1)).toEqual([rootId]);
     expect((await cc.compute.listInstanceActions({ serverId: vm1 })).actions.map((a) => a.action)).toContain('evacuate');
 

@@ -53,9 +53,13 @@ function convert(value: unknown, enums: Record<string, EnumDecoder>): unknown {
 
 const SERVER_ENUMS = { vmState: compute.vmStateToJSON, taskState: compute.taskStateToJSON, powerState: compute.powerStateToJSON };
 
-/** A server with its Nova-style `status` (see server-status.ts) placed after `name`. */
+/** What `openstack server show` prints as the image of a server booted from volume. */
+export const BOOTED_FROM_VOLUME = 'N/A (booted from volume)';
+
+/** A server with its Nova-style `status` (see server-status.ts) placed after `name`; no image = booted from volume. */
 export function serverView(s: compute.Server): View {
   const { id, name, status: _apiStatus, ...rest } = toView(s, SERVER_ENUMS);
+  if (!s.imageId) rest.image_id = BOOTED_FROM_VOLUME;
   return { id, name, status: serverStatus(s), ...rest };
 }
 

@@ -122,6 +122,7 @@ export function createController(inp: ControllerInputs): Controller {
     limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
     transition: (id, mutate) => conductor.transition(id, mutate),
     instanceSpec: (r) => conductor.instanceSpec(r),
+    prepareVolumes: (r) => conductor.prepareVolumes(r),
   });
   conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
   const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
@@ -213,6 +214,8 @@ export function createController(inp: ControllerInputs): Controller {
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
+      // Attachments left `attaching` by a controller that died midway: completed or rolled back (issue #8).
+      leaderOnly(elector, periodic('volume-attaching-resync', config.RESYNC_INTERVAL_MS, async () => void (await conductor.volumes.resyncAttaching()), onError('volume-attaching-resync'))),
       leaderOnly(
         elector,
         periodic(

@@ -138,6 +138,21 @@ return {1, st, to}
 `;
 
 /**
+ * KEYS: attachment, its current host's attachments set, the new host's set. ARGV: attachment id, new host id,
+ * expected current host id. Re-points an attachment at another host (Cinder's attachment_update with a new
+ * connector: the instance moved), keeping its status and the volume's. Reply 1 moved | 0 gone | -2 the host
+ * changed meanwhile (re-read and retry).
+ */
+export const MOVE_ATTACHMENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'host_id') ~= ARGV[3] then return -2 end
+redis.call('HSET', KEYS[1], 'host_id', ARGV[2])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+`;
+
+/**
  * KEYS: attachment, volume, attachments hash. ARGV: attachment_completed JSON, attachment id, attached_at ms.
  * Reply {1, from, to} | {0, status} | {-1} | {2, status} already attached (idempotent).
  */
@@ -157,12 +172,14 @@ return {1, st, to}
 
 /**
  * KEYS: attachment, volume, attachments hash, instances hash, instance's attachments set, host's
- * attachments set. ARGV: attachment id, instance id. The new status follows `statusForAttachments` of the pure lib:
+ * attachments set. ARGV: attachment id, instance id, the host id KEYS[6] belongs to (the attachment may have
+ * moved since it was read: then {-2}, re-read and retry). The new status follows `statusForAttachments` of the pure lib:
  * any attached/detaching left -> in-use, only reserved -> attaching, none -> available.
  * Reply {1, from, to} | {-1}.
  */
 export const DELETE_ATTACHMENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+if ARGV[3] and redis.call('HGET', KEYS[1], 'host_id') ~= ARGV[3] then return {-2} end
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end

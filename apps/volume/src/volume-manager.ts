@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '@minicloud/domain-clock';
-import { AlreadyExistsError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { AlreadyExistsError, ConflictError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import {
   BLOCK_SIZE_BYTES,
   InvalidVolumeStatusError,
@@ -683,7 +683,9 @@ export class VolumeManager {
 
   /**
    * Reserves an attachment: available -> attaching, or (multiattach types only) attaching/in-use
-   * unchanged. Idempotent per (volume, instance): an existing attachment of the instance is returned.
+   * unchanged. Idempotent per (volume, instance): an existing attachment of the instance is returned,
+   * re-pointed at `hostId` when that differs (the instance moved: HA restart, migration; Cinder's
+   * attachment_update with the new host's connector), its status and the volume's unchanged.
    * @throws InvalidArgumentError('instance_id'), InvalidVolumeStatusError naming the status
    */
   async createAttachment(caller: Caller, input: { volumeId: string; instanceId: string; hostId: string; mountpoint: string }): Promise<AttachmentRecord> {
@@ -693,7 +695,7 @@ export class VolumeManager {
     const existing = await this.redis.hget(keys.volumeInstances(v.id), input.instanceId);
     if (existing) {
       const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(existing)));
-      if (a) return a;
+      if (a) return this.pointAt(a, input.hostId);
     }
     const res = (await this.scripts.CREATE_ATTACHMENT(
       [keys.volume(v.id), keys.volumeAttachments(v.id), keys.volumeInstances(v.id), keys.attachment(att.id), keys.instanceAttachments(att.instanceId), keys.hostAttachments(att.hostId)],
@@ -702,12 +704,25 @@ export class VolumeManager {
     if (res[0] === -1) throw new NotFoundError('volume', v.id);
     if (res[0] === 2) {
       const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(res[1])));
-      if (a) return a;
+      if (a) return this.pointAt(a, input.hostId);
       throw new NotFoundError('attachment', res[1]);
     }
     if (res[0] === 0) throw new InvalidVolumeStatusError(res[1], v.multiattach ? 'attach' : 'attach (volume type is not multiattach)');
     if (res[1] !== res[2]) await this.opts.publish({ volumeId: v.id, projectId: v.projectId, status: res[2]!, instanceId: att.instanceId });
     return att;
+  }
+
+  /** `a` re-pointed at `hostId` (no-op when already there or no host given). @throws NotFoundError when it went meanwhile */
+  private async pointAt(a: AttachmentRecord, hostId: string): Promise<AttachmentRecord> {
+    let cur = a;
+    for (let attempt = 0; attempt < 5 && hostId && cur.hostId !== hostId; attempt++) {
+      const res = Number(await this.scripts.MOVE_ATTACHMENT([keys.attachment(cur.id), keys.hostAttachments(cur.hostId), keys.hostAttachments(hostId)], [cur.id, hostId, cur.hostId]));
+      if (res === 0) throw new NotFoundError('attachment', cur.id);
+      const next = attachmentFromHash(await this.redis.hgetall(keys.attachment(cur.id)));
+      if (!next) throw new NotFoundError('attachment', cur.id);
+      cur = next;
+    }
+    return cur;
   }
 
   private async readAttachment(caller: Caller, id: string): Promise<AttachmentRecord> {
@@ -742,14 +757,20 @@ export class VolumeManager {
       id = (await this.redis.hget(keys.volumeInstances(v.id), r.instanceId)) ?? '';
       if (!id) return;
     }
-    const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(id)));
-    if (!a) return;
-    if (!caller.admin && a.projectId !== caller.projectId) throw new NotFoundError('attachment', id);
-    const res = (await this.scripts.DELETE_ATTACHMENT(
-      [keys.attachment(id), keys.volume(a.volumeId), keys.volumeAttachments(a.volumeId), keys.volumeInstances(a.volumeId), keys.instanceAttachments(a.instanceId), keys.hostAttachments(a.hostId)],
-      [id, a.instanceId],
-    )) as [number, string?, string?];
-    if (res[0] === 1 && res[1] && res[1] !== res[2]) await this.opts.publish({ volumeId: a.volumeId, projectId: a.projectId, status: res[2]!, instanceId: a.instanceId });
+    // An attachment re-pointed at another host meanwhile (the instance moved) is re-read: its host set is another key.
+    for (let attempt = 0; ; attempt++) {
+      const a = attachmentFromHash(await this.redis.hgetall(keys.attachment(id)));
+      if (!a) return;
+      if (!caller.admin && a.projectId !== caller.projectId) throw new NotFoundError('attachment', id);
+      const res = (await this.scripts.DELETE_ATTACHMENT(
+        [keys.attachment(id), keys.volume(a.volumeId), keys.volumeAttachments(a.volumeId), keys.volumeInstances(a.volumeId), keys.instanceAttachments(a.instanceId), keys.hostAttachments(a.hostId)],
+        [id, a.instanceId, a.hostId],
+      )) as [number, string?, string?];
+      if (res[0] === -2 && attempt < 20) continue;
+      if (res[0] === -2) throw new ConflictError(`attachment ${id} keeps moving between hosts; retry`);
+      if (res[0] === 1 && res[1] && res[1] !== res[2]) await this.opts.publish({ volumeId: a.volumeId, projectId: a.projectId, status: res[2]!, instanceId: a.instanceId });
+      return;
+    }
   }
 
   /**

@@ -132,6 +132,16 @@ describe('volume service (real Redis and NATS)', () => {
     expect(await volumeKeys()).toEqual([]);
   });
 
+  it('project_id on create is admin only (the compute service creating a boot volume for a project)', async () => {
+    await expect(alice.createVolume({ sizeGb: 1, projectId: 'p2' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    const v = (await admin.createVolume({ sizeGb: 1, projectId: 'p1', metadata: { minicloud_boot_instance_id: 'vm-1' } })).volume!;
+    expect(v.projectId).toBe('p1');
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await alice.getVolume({ volumeId: v.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE);
+    await expect(bob.getVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('project isolation: another project sees NOT_FOUND and lists nothing of it', async () => {
     const v = await createAvailable(alice, { sizeGb: 1 });
     await expect(bob.getVolume({ volumeId: v.id })).rejects.toBeInstanceOf(NotFoundError);
@@ -257,6 +267,85 @@ describe('volume service (real Redis and NATS)', () => {
     await alice.deleteAttachment({ volumeId: v.id, instanceId: 'vm-b' });
     await alice.deleteVolume({ volumeId: v.id });
     expect(await volumeKeys()).toEqual([]);
+  });
+
+  it('acceptance: 100 concurrent creates, attaches and detaches never leave a volume in-use without an attachment or attached twice (unless multiattach)', async () => {
+    // Contended volumes: 3 single-attach, 2 multiattach ('shared', created by the test above); each round also creates its own.
+    const contended = [
+      ...(await Promise.all([1, 2, 3].map(() => createAvailable(alice, { sizeGb: 1 })))),
+      ...(await Promise.all([1, 2].map(() => createAvailable(alice, { sizeGb: 1, volumeType: 'shared' })))),
+    ];
+    const known = contended.map((v) => v.id);
+    // The simulated backend finishes creations on the fake clock: keep it moving while the rounds run.
+    let ticking = true;
+    const ticker = (async () => {
+      while (ticking) await clock.advanceAsync(100).then(() => new Promise((r) => setImmediate(r)));
+    })();
+    const round = async (i: number) => {
+      const own = (await alice.createVolume({ sizeGb: 1, volumeType: i % 4 === 0 ? 'shared' : '' })).volume!;
+      known.push(own.id);
+      await waitFor(async () => (await alice.getVolume({ volumeId: own.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE, { timeoutMs: 20_000 });
+      const target = i % 2 === 0 ? own.id : contended[i % contended.length]!.id;
+      try {
+        const { attachment } = await alice.createAttachment({ volumeId: target, instanceId: `vm-${i % 7}`, hostId: `h${i % 3}` });
+        if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
+        await alice.deleteAttachment({ attachmentId: attachment!.id });
+        return 'attached';
+      } catch (e) {
+        if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
+        throw e;
+      }
+    };
+    // Sampler: per volume, status + attachments + multiattach in one MULTI (an atomic snapshot).
+    const violations: string[] = [];
+    let samples = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        for (const id of [...known]) {
+          const r = (await redis.multi().hget(`mc:volume:volume:${id}`, 'status').hvals(`mc:volume:volume:${id}:attachments`).hget(`mc:volume:volume:${id}`, 'multiattach').exec())!;
+          const status = r[0]![1] as string | null;
+          const atts = r[1]![1] as string[];
+          const multi = r[2]![1] === '1';
+          samples++;
+          if (!multi && atts.length > 1) violations.push(`${id} attached twice: ${atts.join(',')}`);
+          if (status === 'in-use' && !atts.includes('attached')) violations.push(`${id} in-use with ${JSON.stringify(atts)}`);
+          if (status === 'attaching' && (atts.length === 0 || atts.includes('attached'))) violations.push(`${id} attaching with ${JSON.stringify(atts)}`);
+          if ((status === 'available' || status === 'creating') && atts.length > 0) violations.push(`${id} ${status} with ${JSON.stringify(atts)}`);
+        }
+      }
+    })();
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => round(i)));
+    running = false;
+    ticking = false;
+    await Promise.all([sampler, ticker]);
+    expect(violations).toEqual([]);
+    expect(samples).toBeGreaterThan(100);
+    expect(results.filter((r) => r === 'attached').length).toBeGreaterThanOrEqual(50); // every own-volume round attaches
+    expect(known).toHaveLength(105);
+    for (const id of known) {
+      const v = (await alice.getVolume({ volumeId: id })).volume!;
+      expect([v.status, v.attachments]).toEqual([S.VOLUME_STATUS_AVAILABLE, []]);
+    }
+    await Promise.all(known.map((id) => alice.deleteVolume({ volumeId: id })));
+    await clock.advanceAsync(500);
+    await waitFor(async () => (await volumeKeys()).length === 0, { timeoutMs: 20_000 });
+  });
+
+  it('an instance that moved: CreateAttachment for its new host re-points the attachment (same id, volume stays in-use)', async () => {
+    const v = await createAvailable(alice, { sizeGb: 1 });
+    const a = (await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-moving', hostId: 'h-old', mountpoint: '/dev/vda' })).attachment!;
+    await alice.completeAttachment({ attachmentId: a.id });
+    const moved = await Promise.all(Array.from({ length: 5 }, () => alice.createAttachment({ volumeId: v.id, instanceId: 'vm-moving', hostId: 'h-new', mountpoint: '/dev/vda' })));
+    expect(new Set(moved.map((m) => m.attachment!.id))).toEqual(new Set([a.id]));
+    expect(moved[0]!.attachment).toMatchObject({ hostId: 'h-new', attachStatus: 'attached', mountpoint: '/dev/vda' });
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_IN_USE);
+    // Another instance still cannot take it; the old host's force-detach no longer touches it.
+    await expect(alice.createAttachment({ volumeId: v.id, instanceId: 'vm-thief', hostId: 'h-old' })).rejects.toBeInstanceOf(FailedPreconditionError);
+    expect((await admin.forceDetach({ hostId: 'h-old' })).detached).toEqual([]);
+    expect((await admin.forceDetach({ hostId: 'h-new' })).detached.map((d) => d.id)).toEqual([a.id]);
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await alice.deleteVolume({ volumeId: v.id });
   });
 
   it('force-detach of a dead host frees its volumes for another host; other hosts keep theirs', async () => {

@@ -11,6 +11,7 @@ async function loggedIn() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-srvvol-'));
   const out = { stdout: '', stderr: '' };
   const actions: compute.ServerActionRequest[] = [];
+  const creates: compute.CreateServerRequest[] = [];
   const srv = compute.Server.fromPartial({ id: 's1', name: 'web', volumesAttached: [{ volumeId: 'v-old', deviceName: '/dev/vdc', attachmentId: 'a0' }] });
   const fakes: Record<string, Record<string, (req: never) => unknown>> = {
     identity: {
@@ -20,6 +21,8 @@ async function loggedIn() {
         catalog: [
           { serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' },
           { serviceType: 'volume', url: '10.0.0.1:5002', interface: 'public', region: 'r1' },
+          { serviceType: 'image', url: '10.0.0.1:5001', interface: 'public', region: 'r1' },
+          { serviceType: 'network', url: '10.0.0.1:5003', interface: 'public', region: 'r1' },
         ],
       }),
     },
@@ -29,10 +32,18 @@ async function loggedIn() {
         return { server: srv };
       },
       listServers: (req: compute.ListServersRequest) => ({ servers: req.name === 'web' ? [srv] : [] }),
+      getFlavor: () => ({ flavor: compute.Flavor.fromPartial({ id: 'f1', name: 'm1.small' }) }),
+      createServer: (req: compute.CreateServerRequest) => {
+        creates.push(req);
+        return { servers: [compute.Server.fromPartial({ id: 's9', name: req.name })] };
+      },
       serverAction: (req: compute.ServerActionRequest) => {
         actions.push(req);
         return { server: compute.Server.fromPartial({ id: 's1', volumesAttached: req.attachVolume ? [{ volumeId: req.attachVolume.volumeId, deviceName: req.attachVolume.deviceName || '/dev/vdb', attachmentId: 'att-9' }] : [] }) };
       },
+    },
+    image: {
+      getImage: () => ({ image: { id: 'img-1', name: 'cirros' } }),
     },
     volume: {
       getVolume: (req: volume.GetVolumeRequest) => {
@@ -57,7 +68,7 @@ async function loggedIn() {
   };
   expect(await main(['login'], io)).toBe(0);
   out.stdout = '';
-  return { out, actions, run: (...argv: string[]) => main(argv, io) };
+  return { out, actions, creates, run: (...argv: string[]) => main(argv, io) };
 }
 
 describe('minicloud server add/remove volume', () => {
@@ -80,5 +91,25 @@ describe('minicloud server add/remove volume', () => {
     expect(await h.run('server', 'add', 'volume', 'web', 'nope')).toBe(1);
     expect(h.out.stderr).toMatch(/nope/);
     expect(h.actions).toEqual([]);
+  });
+});
+
+describe('minicloud server create --boot-from-volume / --volume', () => {
+  it('--boot-from-volume SIZE maps the image to a new root volume (no image_ref); --volume boots an existing one', async () => {
+    const h = await loggedIn();
+    expect(await h.run('server', 'create', 'bfv', '--image', 'img-1', '--boot-from-volume', '10', '--flavor', 'f1')).toBe(0);
+    expect(h.creates[0]).toMatchObject({ imageRef: '', blockDeviceMappings: [{ sourceType: 'image', destinationType: 'volume', uuid: 'img-1', volumeSizeGb: 10, bootIndex: 0 }] });
+    expect(h.out.stdout).toContain('N/A (booted from volume)');
+    expect(await h.run('server', 'create', 'bfv2', '--volume', 'data', '--flavor', 'f1')).toBe(0);
+    expect(h.creates[1]).toMatchObject({ imageRef: '', blockDeviceMappings: [{ sourceType: 'volume', uuid: 'v1', bootIndex: 0 }] });
+  });
+
+  it('refuses contradictory or missing sources locally', async () => {
+    const h = await loggedIn();
+    expect(await h.run('server', 'create', 'x', '--flavor', 'f1')).toBe(1);
+    expect(h.out.stderr).toBe('Error: one of --image or --volume is required (INVALID_ARGUMENT)\n');
+    expect(await h.run('server', 'create', 'x', '--volume', 'data', '--boot-from-volume', '5', '--flavor', 'f1')).toBe(1);
+    expect(await h.run('server', 'create', 'x', '--volume', 'data', '--image', 'img-1', '--flavor', 'f1')).toBe(1);
+    expect(h.creates).toEqual([]);
   });
 });

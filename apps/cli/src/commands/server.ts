@@ -6,7 +6,7 @@ import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { Column, OutputOptions } from '../output';
 import { listAll } from '../paging';
-import { resolveFlavor, resolveImage, resolveNetwork, resolveServer } from '../resolve';
+import { resolveFlavor, resolveImage, resolveNetwork, resolveServer, resolveVolume } from '../resolve';
 import { isSettled, serverStatus } from '../server-status';
 import { serverView, type View } from '../views';
 import { waitUntilSettled } from '../wait';
@@ -54,7 +54,9 @@ const resizeSub: { name: string; description: string; action: Partial<compute.Se
 ];
 
 interface CreateOptions extends OutputOptions {
-  image: string;
+  image?: string;
+  bootFromVolume?: number;
+  volume?: string;
   flavor: string;
   network?: string[];
   count: number;
@@ -74,7 +76,9 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
     server
       .command('create <name>')
       .description('boot servers; with --count N, all are placed or none')
-      .requiredOption('--image <image>', 'image id or name')
+      .option('--image <image>', 'image id or name (with --boot-from-volume: the image copied into the root volume)')
+      .option('--boot-from-volume <size_gb>', 'boot from a new volume of this size made from --image (root disk /dev/vda)', (v) => parsePositiveInteger('--boot-from-volume', v))
+      .option('--volume <volume>', 'boot from this existing volume (id or name; instead of --image)')
       .requiredOption('--flavor <flavor>', 'flavor id or name')
       .option('--network <network>', 'network id or name (repeatable)', collect)
       .option('--count <n>', 'number of servers', (v) => parsePositiveInteger('--count', v), 1)
@@ -93,13 +97,23 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       schedulerHints.group = groups.find((g) => g.id === schedulerHints.group || g.name === schedulerHints.group)?.id ?? schedulerHints.group;
     }
     const [imageClient, computeClient, networkClient] = [await ctx.session.client('image'), await ctx.session.client('compute'), await ctx.session.client('network')];
-    const img = await resolveImage(imageClient, o.image);
+    if (!o.image && !o.volume) throw new CliError('one of --image or --volume is required', 'INVALID_ARGUMENT');
+    if (o.image && o.volume) throw new CliError('--image and --volume exclude each other (use --boot-from-volume to boot from a copy of the image)', 'INVALID_ARGUMENT');
+    if (o.bootFromVolume && !o.image) throw new CliError('--boot-from-volume needs --image (the image copied into the new volume)', 'INVALID_ARGUMENT');
+    const img = o.image ? await resolveImage(imageClient, o.image) : undefined;
+    const blockDeviceMappings: Partial<compute.BlockDeviceMapping>[] = [];
+    if (o.bootFromVolume) blockDeviceMappings.push({ sourceType: 'image', destinationType: 'volume', uuid: img!.id, volumeSizeGb: o.bootFromVolume, bootIndex: 0 });
+    if (o.volume) {
+      const v = await resolveVolume(await ctx.session.client('volume'), o.volume);
+      blockDeviceMappings.push({ sourceType: 'volume', destinationType: 'volume', uuid: v.id, bootIndex: 0 });
+    }
     const flavor = await resolveFlavor(computeClient, o.flavor);
     const networks = [];
     for (const ref of o.network ?? []) networks.push(await resolveNetwork(networkClient, ref));
     const res = await computeClient.createServer({
       name,
-      imageRef: img.id,
+      imageRef: img && !o.bootFromVolume ? img.id : '',
+      blockDeviceMappings: blockDeviceMappings.map((b) => compute.BlockDeviceMapping.fromPartial(b)),
       flavorRef: flavor.id,
       networks: networks.map((n) => ({ networkId: n.id })),
       minCount: o.count,
@@ -123,7 +137,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       );
       servers = await Promise.all(servers.map(async (s) => (await computeClient.getServer({ serverId: s.id })).server ?? s));
     }
-    const imageNames = new Map([[img.id, img.name]]);
+    const imageNames = new Map(img ? [[img.id, img.name]] : []);
     if (servers.length === 1) ctx.printShow(serverView(servers[0]), o);
     else ctx.printList(servers.map(serverView), serverColumns(imageNames), o);
     const failed = servers.filter((s) => isSettled(s) === 'error');

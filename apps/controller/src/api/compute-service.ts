@@ -31,6 +31,7 @@ import { listLiveMigrations, runMigrationAction } from './migration-handlers';
 import type { MigrationStore } from '../store/migration-store';
 import type { MigrationWorker } from '../workers/migration-worker';
 import { runVolumeAction } from './volume-handlers';
+import { entriesFor, planBlockDevices } from './block-device-mappings';
 import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
 import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
 import { scopedServerGroup, topologyHandlers } from './topology-handlers';
@@ -135,7 +136,6 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
         const a = auth(ctx);
         if (!req.name.trim()) throw new InvalidArgumentError('name', 'is required');
         if (!req.flavorRef) throw new InvalidArgumentError('flavor_ref', 'is required');
-        if (!req.imageRef) throw new InvalidArgumentError('image_ref', 'is required (boot from volume is not implemented yet)');
         const minCount = req.minCount === 0 ? 1 : req.minCount;
         if (!Number.isInteger(minCount) || minCount < 1) throw new InvalidArgumentError('min_count', `must be >= 1, got ${req.minCount}`);
         const maxCount = req.maxCount === 0 ? minCount : req.maxCount;
@@ -146,19 +146,23 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
           if (n.portId) throw new InvalidArgumentError(`networks[${i}].port_id`, 'booting with an existing port is not implemented yet');
           if (!n.networkId) throw new InvalidArgumentError(`networks[${i}].network_id`, 'is required');
         });
-        if (req.blockDeviceMappings.length > 0) throw new InvalidArgumentError('block_device_mappings', 'not implemented yet');
 
         const flavor = await d.flavors.find(req.flavorRef);
         if (!flavor || (!flavor.isPublic && !isAdmin(ctx.auth))) throw new NotFoundError('flavor', req.flavorRef);
-        const img = await resolveImage(d, req.imageRef, ctx);
-        if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) {
-          throw new FailedPreconditionError(`image ${img.id} is not active (status ${imageProto.ImageStatus[img.status]})`, 'image_not_active');
+        const bdm = await planBlockDevices(d, req, maxCount, ctx);
+        const img = bdm.rootImage;
+        if (img) {
+          if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) {
+            throw new FailedPreconditionError(`image ${img.id} is not active (status ${imageProto.ImageStatus[img.status]})`, 'image_not_active');
+          }
+          if (img.minRamMb > flavor.ramMb) throw new InvalidArgumentError('flavor_ref', `flavor ram_mb ${flavor.ramMb} is below the image's min_ram_mb ${img.minRamMb}`);
+          if (flavor.diskGb > 0 && img.minDiskGb > flavor.diskGb) throw new InvalidArgumentError('flavor_ref', `flavor disk_gb ${flavor.diskGb} is below the image's min_disk_gb ${img.minDiskGb}`);
         }
-        if (img.minRamMb > flavor.ramMb) throw new InvalidArgumentError('flavor_ref', `flavor ram_mb ${flavor.ramMb} is below the image's min_ram_mb ${img.minRamMb}`);
-        if (flavor.diskGb > 0 && img.minDiskGb > flavor.diskGb) throw new InvalidArgumentError('flavor_ref', `flavor disk_gb ${flavor.diskGb} is below the image's min_disk_gb ${img.minDiskGb}`);
+        // Nova claims no local root disk for a server booted from volume.
+        const rootDiskGb = bdm.bootFromVolume ? 0 : flavor.diskGb;
         const requestedNetworks = await resolveNetworks(d, req.networks, ctx);
         if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);
-        await d.admission?.check({ vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb }, maxCount);
+        await d.admission?.check({ vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: rootDiskGb }, maxCount);
 
         const groupId = req.schedulerHints.group;
         if (groupId) await scopedServerGroup(d, groupId, ctx).catch(() => Promise.reject(new NotFoundError('server_group', groupId)));
@@ -181,7 +185,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
                 numInstances: maxCount,
                 instanceUuids: ids,
                 flavor: { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb, extraSpecs: flavor.extraSpecs },
-                image: { properties: img.properties },
+                image: { properties: bdm.imageProperties },
                 availabilityZone: req.availabilityZone || undefined,
                 schedulerHints: {
                   differentHost: splitHint(req.schedulerHints.different_host),
@@ -189,7 +193,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
                 },
                 serverGroup: group?.spec,
               },
-              { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb },
+              { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: rootDiskGb },
               { groupMembers: group?.members },
             );
             // Members join under the group's lock, so the next placement sees them.
@@ -212,14 +216,10 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
             projectId: a.projectId,
             userId: a.userId,
             flavor,
-            image: {
-              id: img.id,
-              diskFormat: img.diskFormat,
-              sizeBytes: img.sizeBytes,
-              virtualSizeBytes: img.virtualSizeBytes,
-              sha256: img.osHashValue,
-              properties: img.properties,
-            },
+            image: img
+              ? { id: img.id, diskFormat: img.diskFormat, sizeBytes: img.sizeBytes, virtualSizeBytes: img.virtualSizeBytes, sha256: img.osHashValue, properties: img.properties }
+              : { id: '', diskFormat: '', sizeBytes: 0, virtualSizeBytes: 0, sha256: '', properties: bdm.imageProperties },
+            volumesAttached: bdm.templates.length > 0 ? entriesFor(bdm, now) : undefined,
             requestedNetworks,
             ports: [],
             vmState: 'building',

@@ -4,7 +4,7 @@ import { NoValidHostError } from '@minicloud/domain-scheduler';
 import { image as imageProto, type compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
-import type { InstanceRecord, ResizeInfo } from '../domain/instance';
+import { claimedDiskGb, isVolumeBacked, type InstanceRecord, type ResizeInfo } from '../domain/instance';
 import { checkLifecycleAllowed, checkNotLocked, type LifecycleAction } from '../domain/lifecycle-rules';
 import type { ComputeServiceDeps } from './compute-service';
 import { serverToProto } from './proto-mapping';
@@ -91,7 +91,7 @@ export async function runLifecycleAction(
           schedulerHints: d.allowResizeToSameHost ? {} : { differentHost: [r.id] },
           serverGroup: group?.spec,
         },
-        { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb },
+        { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: claimedDiskGb(r, flavor.diskGb) },
         { consumerSuffix: '#resize', groupMembers: group?.members },
       );
       dest = placements.get(r.id)!;
@@ -130,7 +130,7 @@ export async function runLifecycleAction(
           schedulerHints: {},
           serverGroup: group?.spec,
         },
-        { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb },
+        { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) },
         { groupMembers: group?.members },
       );
     } catch (e) {
@@ -141,11 +141,13 @@ export async function runLifecycleAction(
     extra.hostId = host;
     undo = async () => void (await d.allocations.release(host, r.id));
   } else if (action === 'rebuild') {
+    if (isVolumeBacked(r)) throw new FailedPreconditionError(`server ${r.id} boots from volume: rebuild needs an image on local disk`, 'volume_backed');
     const ref = req.rebuild?.imageRef || r.image.id;
     const img = await resolveImage(d, ref, ctx);
     if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) throw new FailedPreconditionError(`image ${img.id} is not active`, 'image_not_active');
     extra.image = { id: img.id, diskFormat: img.diskFormat, sizeBytes: img.sizeBytes, virtualSizeBytes: img.virtualSizeBytes, sha256: img.osHashValue, properties: img.properties };
   } else if (action === 'create_image') {
+    if (isVolumeBacked(r)) throw new FailedPreconditionError(`server ${r.id} boots from volume: snapshot its volume instead`, 'volume_backed');
     const name = req.createImage?.name?.trim();
     if (!name) throw new InvalidArgumentError('create_image.name', 'is required');
     const client = await d.peers.image();

@@ -167,6 +167,15 @@ export interface InstanceVolume {
   readIopsLimit: number;
   writeIopsLimit: number;
   totalBytesSecLimit: number;
+  /** Boot from volume (Nova's BDM boot_index): 0 = the root disk /dev/vda; absent = not bootable. */
+  bootIndex?: number;
+  /**
+   * The build created this volume (BDM source image/snapshot/blank -> volume): a build that fails
+   * before the instance ever ran deletes it (rollback), whatever delete_on_termination says.
+   */
+  createdByBuild?: boolean;
+  /** A BDM whose volume the build still has to create (volumeId '' until then): Nova's source_type and uuid. */
+  bdmSource?: { sourceType: 'image' | 'snapshot' | 'blank'; uuid: string };
 }
 
 /**
@@ -186,4 +195,14 @@ export interface ResizeInfo {
   quotaDelta: { cores: number; ramMb: number };
   /** Revert: the VM was destroyed on the destination and is being spawned again on the source. */
   revertSpawning?: boolean;
+}
+
+/** True when the instance's root disk is a volume (boot from volume: no image on the host). */
+export function isVolumeBacked(r: Pick<InstanceRecord, 'image' | 'volumesAttached'>): boolean {
+  return !r.image.id || (r.volumesAttached ?? []).some((v) => v.bootIndex === 0);
+}
+
+/** Local disk (GB) the instance claims on a host for a flavor's `diskGb`: none when volume-backed (Nova). */
+export function claimedDiskGb(r: Pick<InstanceRecord, 'image' | 'volumesAttached'>, flavorDiskGb: number): number {
+  return isVolumeBacked(r) ? 0 : flavorDiskGb;
 }

@@ -41,9 +41,9 @@ const RELEASE = `
 local a = redis.call('HGET', KEYS[2], ARGV[1])
 if not a then return 0 end
 local v, r, d = string.match(a, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
-redis.call('HINCRBY', KEYS[1], 'vcpus', -tonumber(v))
-redis.call('HINCRBY', KEYS[1], 'ram_mb', -tonumber(r))
-redis.call('HINCRBY', KEYS[1], 'disk_gb', -tonumber(d))
+redis.call('HINCRBY', KEYS[1], 'vcpus', 0 - tonumber(v))
+redis.call('HINCRBY', KEYS[1], 'ram_mb', 0 - tonumber(r))
+redis.call('HINCRBY', KEYS[1], 'disk_gb', 0 - tonumber(d))
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 `;

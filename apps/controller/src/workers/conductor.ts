@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isHostDown } from '../domain/host-liveness';
-import { isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
@@ -17,7 +17,9 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
 import type { Quotas } from './quota';
+import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
+import { VolumeReconciler } from './volume-reconcile';
 
 export interface ConductorDeps {
   instances: InstanceStore;
@@ -43,6 +45,11 @@ export function isTransient(e: unknown): boolean {
   return TRANSIENT.has(e.code) || e.reason === 'stale_epoch';
 }
 
+/** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
+function needsBlockDeviceMapping(r: InstanceRecord): boolean {
+  return !r.launchedAtMs && (r.volumesAttached ?? []).some((v) => v.status === 'attaching');
+}
+
 function faultOf(e: unknown): { code: string; message: string } {
   return isMinicloudError(e) ? { code: (e as MinicloudError).code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
@@ -58,10 +65,15 @@ function faultOf(e: unknown): { code: string; message: string } {
  */
 export class Conductor {
   readonly lifecycle: LifecycleWorker;
+  /** Attachments that follow a moved instance, and the leader's resync of stale `attaching` entries. */
+  readonly volumes: VolumeReconciler;
+  private readonly blockDevices: BlockDeviceMapper;
   /** Live migration's report hook (workers/migration-worker.ts); true = the report was consumed. */
   onMigrationReport?: (ev: events.InstancePowerStateReported, r: InstanceRecord) => Promise<boolean>;
 
   constructor(private readonly d: ConductorDeps) {
+    this.volumes = new VolumeReconciler(d);
+    this.blockDevices = new BlockDeviceMapper(d);
     this.lifecycle = new LifecycleWorker(d, this);
   }
 
@@ -72,7 +84,8 @@ export class Conductor {
     if (r.taskState === 'deleting') return this.deleteInstance(r);
     if (r.pendingCleanup) return this.cleanupAfterFailure(r);
     try {
-      if (r.taskState === 'networking') await this.allocateNetwork(r);
+      if (r.taskState === 'networking') return await this.allocateNetwork(r);
+      else if (r.taskState === 'block_device_mapping') return await this.mapBlockDevices(r);
       else if (r.taskState === 'spawning') await this.spawn(r);
       else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.lifecycle.step(r);
       else {
@@ -90,7 +103,7 @@ export class Conductor {
 
   // ---- build ----
 
-  private async allocateNetwork(r: InstanceRecord): Promise<void> {
+  private async allocateNetwork(r: InstanceRecord): Promise<number | void> {
     const net = await this.d.peers.network();
     const existing = (await net.listPorts({ deviceId: r.id })).ports;
     const used = new Set<string>();
@@ -123,12 +136,34 @@ export class Conductor {
     }
     const next = await this.transition(r.id, (cur) => {
       if (cur.taskState !== 'networking') return undefined;
-      return { ...cur, ports, taskState: 'spawning', taskStartedAtMs: this.d.nowMs() };
+      return { ...cur, ports, taskState: needsBlockDeviceMapping(cur) ? 'block_device_mapping' : 'spawning', taskStartedAtMs: this.d.nowMs() };
     });
+    if (next?.taskState === 'block_device_mapping') return this.mapBlockDevices(next);
     if (next?.taskState === 'spawning') await this.spawn(next);
   }
 
-  private async spawn(r: InstanceRecord): Promise<void> {
+  /** task_state block_device_mapping (first build only): create/wait/attach the BDM volumes, then spawn. */
+  private async mapBlockDevices(r: InstanceRecord): Promise<number | void> {
+    const requeueMs = await this.blockDevices.step(r);
+    if (requeueMs !== undefined) {
+      const waitedMs = this.d.nowMs() - r.taskStartedAtMs;
+      if (waitedMs > this.d.taskTimeoutMs) throw new FailedPreconditionError(`block device mapping: a volume is still being created after ${Math.round(waitedMs / 1000)} s`, 'volume_create_timeout');
+      return requeueMs;
+    }
+    const next = await this.transition(r.id, (cur) => (cur.taskState === 'block_device_mapping' ? { ...cur, taskState: 'spawning', taskStartedAtMs: this.d.nowMs() } : undefined));
+    if (next?.taskState === 'spawning') await this.spawn(next);
+  }
+
+  /**
+   * Before any spawn on the instance's (possibly new) host: its attached volumes' attachments move
+   * there (HA evacuation, cold migration, unshelve reuse this). @returns the record to spawn from
+   */
+  async prepareVolumes(r: InstanceRecord): Promise<InstanceRecord> {
+    return this.volumes.rehome(r);
+  }
+
+  private async spawn(r0: InstanceRecord): Promise<void> {
+    const r = await this.prepareVolumes(r0);
     const host = await this.requireHost(r.hostId);
     const res = await this.d.peers.agent(host.agentEndpoint).executeCommand({
       hostId: host.hostId,
@@ -148,7 +183,8 @@ export class Conductor {
       name: r.name,
       projectId: r.projectId,
       flavor: flavorToProto(r.flavor),
-      image: { imageId: r.image.id, diskFormat: r.image.diskFormat, sizeBytes: r.image.sizeBytes, virtualSizeBytes: r.image.virtualSizeBytes, sha256: r.image.sha256 },
+      // Booted from volume: no image to fetch; the root disk is the volume at /dev/vda.
+      image: r.image.id ? { imageId: r.image.id, diskFormat: r.image.diskFormat, sizeBytes: r.image.sizeBytes, virtualSizeBytes: r.image.virtualSizeBytes, sha256: r.image.sha256 } : undefined,
       ports: r.ports.map((p) => ({ portId: p.portId, networkId: p.networkId, segmentationId: p.segmentationId, macAddress: p.macAddress, ipAddresses: p.ipAddresses, mtu: p.mtu })),
       metadata: r.metadata,
       workload: { model: r.metadata['minicloud:workload'] ?? specs['minicloud:workload'] ?? 'idle' },
@@ -186,6 +222,8 @@ export class Conductor {
 
   private async cleanupAfterFailure(r: InstanceRecord): Promise<void> {
     await this.releaseResources(r);
+    // A first build that failed gives its volumes back (created ones deleted); a moved instance keeps them.
+    if (!r.launchedAtMs) await this.blockDevices.rollback(r);
     await this.d.instances.update(r.id, (cur) => (cur.pendingCleanup ? { ...cur, pendingCleanup: false, ports: [] } : undefined), this.d.nowMs());
   }
 
@@ -267,7 +305,9 @@ export class Conductor {
       await this.d.allocations.release(r.resize.sourceHostId, r.id);
     }
     await this.releaseResources(r);
-    await releaseInstanceVolumes(this.d.peers, r);
+    // Deleted before it ever ran: its build's volumes go back as after a failed build.
+    if (!r.launchedAtMs) await this.blockDevices.rollback(r);
+    else await releaseInstanceVolumes(this.d.peers, r);
     if (r.quota) {
       const extra = r.resize?.quotaDelta ?? { cores: 0, ramMb: 0 };
       await this.d.quotas.release(r.projectId, { instances: 1, cores: r.quota.cores + extra.cores, ramMb: r.quota.ramMb + extra.ramMb });

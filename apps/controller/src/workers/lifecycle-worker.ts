@@ -15,6 +15,8 @@ import type { Quotas } from './quota';
 export interface LifecycleHost {
   transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined>;
   instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec>;
+  /** Moves the instance's volume attachments to its current host before a spawn there. */
+  prepareVolumes(r: InstanceRecord): Promise<InstanceRecord>;
 }
 
 export interface LifecycleWorkerDeps {
@@ -189,8 +191,9 @@ export class LifecycleWorker {
   private async spawn(r: InstanceRecord): Promise<void> {
     const ports = await this.bindPorts(r);
     const n = await this.host.transition(r.id, (cur) => (cur.taskState === r.taskState && JSON.stringify(cur.ports) !== JSON.stringify(ports) ? { ...cur, ports } : undefined));
-    const res = await this.agentCommand(n ?? r, { spawn: { spec: this.host.instanceSpec(n ?? r) } });
-    if (res.instance?.powerState === RUNNING) await this.onSpawned(n ?? r);
+    const ready = await this.host.prepareVolumes(n ?? r);
+    const res = await this.agentCommand(ready, { spawn: { spec: this.host.instanceSpec(ready) } });
+    if (res.instance?.powerState === RUNNING) await this.onSpawned(ready);
   }
 
   /** Binds the instance's ports to its (new) host; idempotent. */

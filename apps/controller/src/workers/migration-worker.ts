@@ -43,6 +43,8 @@ export interface MigrationWorkerDeps {
   transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined>;
   /** Conductor's agent spec of an instance. */
   instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec>;
+  /** Moves the instance's volume attachments to its current host (conductor.prepareVolumes); absent: not moved. */
+  prepareVolumes?(r: InstanceRecord): Promise<InstanceRecord>;
 }
 
 /** Who asked for a migration (the instance action's owner). */
@@ -251,7 +253,7 @@ export class MigrationWorker {
 
   // ---- steps ----
 
-  /** Switch-over: instance on the destination, ports bound there (the FDB follows), claims moved. Idempotent. */
+  /** Switch-over: instance on the destination, ports bound there (the FDB follows), volume attachments moved there, claims moved. Idempotent. */
   private async complete(m: MigrationRecord): Promise<void> {
     const now = this.d.nowMs();
     const moved = await this.d.transition(m.instanceId, (cur) =>
@@ -266,6 +268,8 @@ export class MigrationWorker {
     const net = await this.d.peers.network();
     const deviceOwner = `compute:${r.availabilityZone}`;
     for (const p of r.ports) await net.bindPort({ portId: p.portId, hostId: m.destHostId, deviceId: r.id, deviceOwner });
+    // The volume attachments follow (Nova re-points them at the destination after the switch-over).
+    await this.d.prepareVolumes?.(r);
     await this.d.allocations.release(m.sourceHostId, r.id);
     await this.d.allocations.move(m.destHostId, migrationConsumer(r.id), r.id);
     const done = await this.d.migrations.update(m.id, (cur) => (cur.status === 'completed' ? undefined : { ...cur, status: 'completed', remainingBytes: 0 }), this.d.nowMs());

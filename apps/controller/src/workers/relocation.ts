@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
-import type { InstanceRecord } from '../domain/instance';
+import { claimedDiskGb, type InstanceRecord } from '../domain/instance';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -59,7 +59,7 @@ export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consu
         schedulerHints: { differentHost: [r.id] },
         serverGroup: group?.spec,
       },
-      { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb },
+      { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) },
       { consumerSuffix, groupMembers: group?.members },
     );
     return placed.get(r.id)!;
@@ -84,7 +84,7 @@ export async function claimOnChosenHost(
   const host = await d.hosts.find(hostId);
   if (!host) throw new NotFoundError('host', hostId);
   if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${hostId} is not up and enabled (state ${host.state})`);
-  const claimed = await d.allocations.claim(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb });
+  const claimed = await d.allocations.claim(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) });
   if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
   return host;
 }

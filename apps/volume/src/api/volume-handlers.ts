@@ -1,5 +1,5 @@
 import { volume } from '@minicloud/proto';
-import { InvalidArgumentError } from '@minicloud/domain-errors';
+import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { isAdmin } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { BackupManager } from '../backup-manager';
@@ -22,7 +22,9 @@ export function volumeService(mgr: VolumeManager, backups: BackupManager): Servi
     definition: volume.VolumeServiceService,
     handlers: {
       async createVolume(req, ctx) {
-        const v = await mgr.createVolume(callerOf(ctx), {
+        const caller = callerOf(ctx);
+        if (req.projectId && !caller.admin) throw new PermissionDeniedError('project_id is admin only');
+        const v = await mgr.createVolume(req.projectId ? { ...caller, projectId: req.projectId } : caller, {
           name: req.name,
           sizeGb: req.sizeGb,
           volumeType: req.volumeType,

@@ -202,6 +202,11 @@ export interface CreateVolumeRequest {
   snapshotId?: string | undefined;
   sourceVolumeId?: string | undefined;
   metadata: { [key: string]: string };
+  /**
+   * Admin only: the project that owns the new volume (the compute service creating a boot volume on a
+   * user's behalf, as Nova does with the user's context); empty = the caller's project.
+   */
+  projectId: string;
 }
 
 export interface CreateVolumeRequest_MetadataEntry {
@@ -259,6 +264,10 @@ export interface RetypeVolumeResponse {
 export interface CreateAttachmentRequest {
   volumeId: string;
   instanceId: string;
+  /**
+   * Idempotent per (volume, instance): an existing attachment of the instance is returned, re-pointed at this
+   * host when it differs (the instance moved; Cinder's attachment_update with the new host's connector).
+   */
   hostId: string;
   mountpoint: string;
 }
@@ -1558,6 +1567,7 @@ function createBaseCreateVolumeRequest(): CreateVolumeRequest {
     snapshotId: undefined,
     sourceVolumeId: undefined,
     metadata: {},
+    projectId: "",
   };
 }
 
@@ -1587,6 +1597,9 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       CreateVolumeRequest_MetadataEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
     });
+    if (message.projectId !== "") {
+      writer.uint32(74).string(message.projectId);
+    }
     return writer;
   },
 
@@ -1670,6 +1683,14 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
             }
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1729,6 +1750,11 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
           {},
         )
         : {},
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
     };
   },
 
@@ -1764,6 +1790,9 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
         });
       }
     }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
     return obj;
   },
 
@@ -1788,6 +1817,7 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
       },
       {},
     );
+    message.projectId = object.projectId ?? "";
     return message;
   },
 };

@@ -118,6 +118,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     hostAgent = new HostAgent({
       host, registry, bus: deps.bus, redis: deps.redis, logger: deps.logger, tunnelIp,
       agentEndpoint: () => endpoint, profileExtra: extra,
+      isolation: { response: config.ISOLATION_RESPONSE, afterMs: config.ISOLATION_AFTER_MS, shutdownTimeoutMs: config.ISOLATION_SHUTDOWN_TIMEOUT_MS, guestShutdownMs: config.GUEST_SHUTDOWN_MS },
     });
     hosts.push(host);
     byId.set(hostId, host);

@@ -8,7 +8,7 @@ import type { InstanceRecord } from '../domain/instance';
 import { AllocationStore } from '../store/allocation-store';
 import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';
-import { agentLeaseKey, HostMonitor } from '../workers/host-monitor';
+import { agentIsolationKey, agentLeaseKey, HostMonitor } from '../workers/host-monitor';
 import { HaKeys, HaManager } from './ha-manager';
 
 const logger = silentLogger();
@@ -183,5 +183,81 @@ describe('HaManager (real Redis, fake clock)', () => {
     expect(await hosts.epoch('h1')).toBe(1);
     expect(enqueued).toEqual([]);
     expect((await registry.getSingleMetric('minicloud_ha_partition_suspected')!.get()).values[0].value).toBe(1);
+  });
+
+  /** Heartbeats silent for h1 but its lease renewed (NATS cut only): isolated from t=6000. */
+  async function isolateH1(): Promise<void> {
+    await at(0, ['h1', 'h2']);
+    for (const t of [3000, 6000]) {
+      await at(t, ['h2']);
+      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    }
+  }
+
+  it('an isolated host whose agent recorded power_off is fenced at once and its VMs restarted elsewhere; the leader publishes its cluster view', async () => {
+    await instances.createMany([instance('iso-1', 'h1', 'high', 1), instance('iso-2', 'h1', '', 2)]);
+    for (const id of ['iso-1', 'iso-2']) await allocations.claim('h1', id, req);
+    const { ha } = manager();
+    await at(0, ['h1', 'h2']);
+    await ha.tick();
+    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h1', 'h2']);
+    await isolateH1();
+    await ha.tick();
+    expect((await hosts.get('h1')).state).toBe('isolated');
+    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h2']);
+    expect(await hosts.epoch('h1')).toBe(1); // no record yet: nothing happens
+    // The agent applied power_off and recorded it for its epoch (1).
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'power_off', powered_off_ids: ['iso-1', 'iso-2'], applied_at_ms: now }));
+    await at(6250, ['h2']);
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect(await hosts.epoch('h1')).toBe(2);
+    expect((await hosts.get('h1')).state).toBe('fenced');
+    await at(6500, ['h2']);
+    await ha.tick();
+    expect(enqueued).toEqual(['iso-1', 'iso-2']);
+    expect(await instances.get('iso-1')).toMatchObject({ hostId: 'h2', vmState: 'building', actionRequestId: 'req-evacuate-iso-1-2' });
+  });
+
+  it('leave_running restarts nothing, and a record of an older epoch does not count', async () => {
+    await instances.createMany([instance('lr', 'h1', 'high', 1)]);
+    const { ha } = manager();
+    await isolateH1();
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+    for (const t of [6250, 20_000]) {
+      await at(t, ['h2']);
+      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+      await ha.tick();
+    }
+    expect((await hosts.get('h1')).state).toBe('isolated');
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 0, response: 'power_off', powered_off_ids: ['lr'], applied_at_ms: now }));
+    await at(20_250, ['h2']);
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect(await hosts.epoch('h1')).toBe(1);
+    expect(enqueued).toEqual([]);
+    expect(await instances.get('lr')).toMatchObject({ hostId: 'h1', vmState: 'active' });
+  });
+
+  it('VMs a host powered off by itself come back on it once it rejoins unfenced and heartbeats; never one with an open evacuation', async () => {
+    await instances.createMany([
+      instance('back', 'h1', 'high', 1, { powerState: 'shutdown' }),
+      instance('stopped', 'h1', 'high', 2, { vmState: 'stopped', powerState: 'shutdown' }),
+      instance('moving', 'h1', 'high', 3, { powerState: 'shutdown' }),
+    ]);
+    await redis.set(HaKeys.evacuation('moving'), JSON.stringify({ instanceId: 'moving', fromHostId: 'h1', fencedEpoch: 1, requestId: 'r', startedAtMs: now, attempts: 0 }));
+    await redis.sadd(HaKeys.evacuations(), 'moving');
+    const { ha } = manager();
+    // Registered (new epoch) but no heartbeat yet: wait, it may still be cut off.
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect((await instances.get('back')).taskState).toBeNull();
+    await at(500, ['h1', 'h2']);
+    await ha.tick();
+    expect(await instances.get('back')).toMatchObject({ hostId: 'h1', taskState: 'powering_on' });
+    expect((await instances.listActions('back')).map((a) => [a.action, a.userId])).toEqual([['start', 'ha']]);
+    expect(enqueued).toContain('back');
+    expect((await instances.get('stopped')).taskState).toBeNull();
+    expect(enqueued).not.toContain('stopped');
   });
 });

@@ -35,6 +35,8 @@ import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromPr
 import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
 import { scopedServerGroup, topologyHandlers } from './topology-handlers';
 
+import type { EvacuationRequestDeps } from '../ha/evacuation-request';
+
 export interface ComputeServiceDeps {
   flavors: FlavorStore;
   instances: InstanceStore;
@@ -56,6 +58,8 @@ export interface ComputeServiceDeps {
   /** Live migration (issue 9; workers/migration-worker.ts) and its records; absent: not implemented. */
   migrations?: MigrationWorker;
   migrationRecords?: MigrationStore;
+  /** ServerAction evacuate (ha/evacuation-request.ts); absent: not implemented. */
+  evacuations?: EvacuationRequestDeps;
 }
 
 const MAX_COUNT_LIMIT = 1000;

@@ -2,7 +2,7 @@ import { isMinicloudError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
 import { keyspace, type Redis } from '@minicloud/platform-state';
-import { fenceDeadline, isolationFenceDecision, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
+import { fenceDeadline, isHostDown, isolationFenceDecision, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
@@ -41,8 +41,12 @@ return e`;
 export interface EvacuationRecord {
   instanceId: string;
   fromHostId: string;
-  /** Epoch the from-host was fenced at. */
+  /** Epoch the from-host was fenced at; 0 for a manual evacuation whose host the leader has not fenced yet. */
   fencedEpoch: number;
+  /** Opened by an operator (ServerAction evacuate), not by the HA loop. */
+  manual?: boolean;
+  /** Operator's target host (Nova's `evacuate --host`): the scheduler's filters still apply. */
+  targetHostId?: string;
   /** Set once a claim on the destination exists (before the instance record moves). */
   toHostId?: string;
   /** Request id of the `evacuate` instance action. */
@@ -123,7 +127,11 @@ export class HaManager {
   /** One leader tick (see the class doc). Errors of one instance do not stop the others. */
   async tick(): Promise<void> {
     const views = await this.d.monitor.evaluate();
-    if (!this.d.enabled) return;
+    // Manual evacuations (ServerAction evacuate) run even with HA disabled: their hosts get fenced by
+    // the same rules (failed: after the fence deadline; isolated: once its VMs are off).
+    const manualFrom = new Set((await this.evacuations()).filter(({ rec }) => rec.manual && rec.fencedEpoch === 0).map(({ rec }) => rec.fromHostId));
+    if (!this.d.enabled && manualFrom.size === 0 && (await this.d.redis.scard(HaKeys.evacuations())) === 0) return;
+    const fencing = (hostId: string) => this.d.enabled || manualFrom.has(hostId);
     const partition = partitionSuspected(views.map((v) => v.state));
     if (partition !== this.partitioned) {
       this.partitioned = partition;
@@ -131,21 +139,22 @@ export class HaManager {
       if (partition) this.d.logger.error({ hosts: views.length }, 'every host looks down at once: assuming this controller is cut off; restarting nothing');
       else this.d.logger.info('hosts visible again: HA resumes');
     }
-    await this.publishClusterView(partition ? [] : views.filter((v) => v.state === 'up').map((v) => v.host.hostId));
+    // No cluster view with HA disabled: nobody would restart an isolated host's VMs.
+    if (this.d.enabled) await this.publishClusterView(partition ? [] : views.filter((v) => v.state === 'up').map((v) => v.host.hostId));
     if (partition) return;
     for (const v of views) {
-      if (v.state === 'failed') await this.maybeFence(v);
-      if (v.state === 'isolated') await this.maybeFenceIsolated(v);
+      if (v.state === 'failed' && fencing(v.host.hostId)) await this.maybeFence(v);
+      if (v.state === 'isolated' && fencing(v.host.hostId)) await this.maybeFenceIsolated(v);
     }
     await this.probeStaleAgents(views);
+    const all = this.d.enabled ? await this.d.instances.list() : [];
     const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
-    const all = await this.d.instances.list();
     for (const r of all) {
       const from = fenced.get(r.hostId);
       if (from && isRestartable(r)) await this.open(r, from.epoch);
     }
     await this.drive(views);
-    await this.powerOnRejoined(views, all);
+    if (this.d.enabled) await this.powerOnRejoined(views, all);
   }
 
   /** The leader's cluster view for the agents' isolation check (hosts it sees up; none while partitioned). */
@@ -279,6 +288,16 @@ export class HaManager {
   private async step(rec: EvacuationRecord, r: InstanceRecord | undefined, byHost: Map<string, HostView>, settling: boolean): Promise<void> {
     if (!r || r.taskState === 'deleting') return this.close(rec); // deleted meanwhile
     const now = this.d.nowMs();
+    if (rec.fencedEpoch === 0) {
+      // A manual evacuation waits for its host to be fenced (the tick fences it when that is safe).
+      const from = byHost.get(rec.fromHostId);
+      if (from?.state !== 'fenced') {
+        if (from && !isHostDown(from.state)) return this.abandon(rec, r, `host ${rec.fromHostId} is ${from.state} again`);
+        return;
+      }
+      rec = { ...rec, fencedEpoch: from.host.epoch };
+      await this.save(rec);
+    }
     if (rec.toHostId) {
       if (r.hostId === rec.toHostId && r.vmState === 'active' && r.taskState === null) {
         await this.close(rec);
@@ -310,7 +329,7 @@ export class HaManager {
     if (!this.limiter.tryTake(zone, now)) return;
     let to: string;
     try {
-      to = await this.place(r);
+      to = await this.place(r, rec.targetHostId);
     } catch (e) {
       if (!isMinicloudError(e) || e.code !== 'RESOURCE_EXHAUSTED') throw e;
       this.m.restarts.inc({ result: 'no_capacity' });
@@ -330,9 +349,16 @@ export class HaManager {
     await this.move(placed, r, to);
   }
 
-  /** Claim through Placement: failed host excluded, server group honoured (shared with migration: workers/relocation.ts). */
-  private place(r: InstanceRecord): Promise<string> {
-    return claimElsewhere(this.d, r, '');
+  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (workers/relocation.ts). */
+  private place(r: InstanceRecord, targetHostId?: string): Promise<string> {
+    return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId });
+  }
+
+  /** A manual evacuation whose host came back before it was fenced: nothing to restart; the action fails. */
+  private async abandon(rec: EvacuationRecord, r: InstanceRecord, why: string): Promise<void> {
+    await this.d.redis.multi().del(HaKeys.evacuation(rec.instanceId)).srem(HaKeys.evacuations(), rec.instanceId).exec();
+    await this.d.instances.finishAction(r.id, rec.requestId, 'Error', `evacuation abandoned: ${why}`, this.d.nowMs());
+    this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, why }, 'manual evacuation abandoned');
   }
 
   /** A claim for the instance on a live host other than the failed one (a crashed leader's half-done step). */

@@ -10,6 +10,7 @@ import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';
 import { agentIsolationKey, agentLeaseKey, HostMonitor } from '../workers/host-monitor';
 import { HaKeys, HaManager } from './ha-manager';
+import { requestEvacuation } from './evacuation-request';
 
 const logger = silentLogger();
 const T = { downAfterMs: 5000, leaseTtlMs: 3000, selfFenceAfterMs: 6000 };
@@ -54,6 +55,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     instances = new InstanceStore(redis);
     allocations = new AllocationStore(redis);
     enqueued = [];
+    requestedHosts = [];
     registry = new Registry();
     for (const h of ['h1', 'h2']) {
       await hosts.register({
@@ -64,13 +66,15 @@ describe('HaManager (real Redis, fake clock)', () => {
     }
   });
 
-  function manager(): { ha: HaManager; monitor: HostMonitor } {
+  let requestedHosts: (string | undefined)[] = [];
+  function manager(opts: { enabled?: boolean } = {}): { ha: HaManager; monitor: HostMonitor } {
     const monitor = new HostMonitor({ hosts, bus, logger, nowMs: () => now, downAfterMs: T.downAfterMs, redis, leaseTtlMs: T.leaseTtlMs });
     const ha = new HaManager({
       redis, hosts, instances, allocations, monitor, logger, registry, nowMs: () => now,
       // Places on h2 only (the scheduler is tested elsewhere): enough to see claims, order and recovery.
       placement: {
-        placeAll: async (spec) => {
+        placeAll: async (spec, _req, o) => {
+          requestedHosts.push(o?.requestedHostId);
           const id = spec.instanceUuids[0];
           if ((await allocations.claim('h2', id, req)).ok) return new Map([[id, 'h2']]);
           throw new ResourceExhaustedError('No valid host was found: h2 lacks ram_mb', 'no_valid_host');
@@ -82,7 +86,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       selfFenceAfterMs: T.selfFenceAfterMs,
       restartsPerZonePerSecond: 100,
       restartBurst: 100,
-      enabled: true,
+      enabled: opts.enabled ?? true,
     });
     return { ha, monitor };
   }
@@ -259,5 +263,70 @@ describe('HaManager (real Redis, fake clock)', () => {
     expect(enqueued).toContain('back');
     expect((await instances.get('stopped')).taskState).toBeNull();
     expect(enqueued).not.toContain('stopped');
+  });
+
+  describe('ServerAction evacuate (manual, through the same evacuation record)', () => {
+    const evac = (r: InstanceRecord, targetHostId?: string) => requestEvacuation({ redis, hosts, instances, nowMs: () => now }, r, { targetHostId, requestId: `req-${r.id}`, userId: 'admin' });
+
+    it('is refused while the host is up, for an isolated host whose VMs may run, in a wrong state, to the same host, and twice', async () => {
+      const r = instance('e1', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_in_use', message: expect.stringMatching(/^Compute service of h1 is still in use/) });
+      await hosts.setState('h1', 'isolated');
+      await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_isolated_vms_running' });
+      await hosts.setState('h1', 'failed');
+      await expect(evac({ ...r, vmState: 'stopped' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'instance_invalid_state' });
+      await expect(evac(r, 'h1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'evacuate.host_id' });
+      await expect(evac(r, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await evac(r, 'h2');
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'evacuation_in_progress' });
+      expect((await instances.listActions('e1')).map((a) => [a.action, a.userId])).toEqual([['evacuate', 'admin']]);
+    });
+
+    it('with HA disabled: the leader fences the failed host only at its fence deadline, then restarts it on the target host', async () => {
+      const r = instance('e2', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await allocations.claim('h1', 'e2', req);
+      const { ha } = manager({ enabled: false });
+      await at(0, ['h1', 'h2']);
+      await ha.tick();
+      await at(3000, ['h2']);
+      await redis.del(agentLeaseKey('h1'));
+      await ha.tick(); // lease first seen missing at 3000
+      await at(5500, ['h2']);
+      await ha.tick();
+      expect((await hosts.get('h1')).state).toBe('failed');
+      await evac((await instances.get('e2'))!, 'h2');
+      await at(8999, ['h2']);
+      await ha.tick();
+      expect(await hosts.epoch('h1')).toBe(1); // not before lease loss + self_fence_after
+      expect(enqueued).toEqual([]);
+      await at(9000, ['h2']);
+      await ha.tick(); // fenced
+      expect(await hosts.epoch('h1')).toBe(2);
+      await at(9250, ['h2']);
+      await ha.tick(); // placed and moved
+      expect(requestedHosts).toEqual(['h2']);
+      expect(await instances.get('e2')).toMatchObject({ hostId: 'h2', vmState: 'building', taskState: 'networking', actionRequestId: 'req-e2' });
+      await instances.update('e2', (x) => ({ ...x, vmState: 'active', taskState: null }), now);
+      await at(9500, ['h2']);
+      await ha.tick();
+      expect((await instances.listActions('e2'))[0]).toMatchObject({ action: 'evacuate', result: 'Success' });
+      expect((await allocations.get('h1')).byInstance.has('e2')).toBe(false);
+    });
+
+    it('is abandoned (action Error) when the host comes back before it was fenced', async () => {
+      const r = instance('e3', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await hosts.setState('h1', 'failed');
+      await evac(r);
+      const { ha } = manager();
+      await at(100, ['h1', 'h2']);
+      await ha.tick();
+      expect(await redis.sismember(HaKeys.evacuations(), 'e3')).toBe(0);
+      expect((await instances.listActions('e3'))[0]).toMatchObject({ action: 'evacuate', result: 'Error', message: 'evacuation abandoned: host h1 is up again' });
+      expect((await instances.get('e3')).hostId).toBe('h1');
+    });
   });
 });

@@ -32,7 +32,7 @@ export class ServiceCredentials {
       projectName: this.creds.projectName,
     });
     this.token = { value: res.token, expiresAtMs: res.info?.expiresAt?.getTime() ?? Date.now() + 300_000 };
-    for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+    this.learn(res.catalog);
     return res.token;
   }
 
@@ -44,11 +44,21 @@ export class ServiceCredentials {
     let url = this.catalog.get(serviceType);
     if (!url) {
       const res = await this.identity.getCatalog({});
-      for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+      this.learn(res.catalog);
       url = this.catalog.get(serviceType);
     }
     if (!url) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
     return url;
+  }
+
+  /** Per service type, the catalog's first public endpoint (replicas come newest first), else its first one. */
+  private learn(catalog: readonly { serviceType: string; url: string; interface: string }[]): void {
+    const picked = new Map<string, { url: string; interface: string }>();
+    for (const e of catalog) {
+      const cur = picked.get(e.serviceType);
+      if (!cur || (cur.interface !== 'public' && e.interface === 'public')) picked.set(e.serviceType, e);
+    }
+    for (const [type, e] of picked) this.catalog.set(type, e.url);
   }
 
   close(): void {

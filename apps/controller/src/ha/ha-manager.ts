@@ -321,7 +321,12 @@ export class HaManager {
     }
     // Not placed yet. A host that came back (new epoch) frees the old claim so it can take it again.
     const fromView = byHost.get(rec.fromHostId);
-    if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) await this.d.allocations.release(rec.fromHostId, r.id);
+    if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) {
+      // Its powered-off copy there goes too (it registered before this restart moved the instance, so
+      // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory.
+      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(r.id, rec.fromHostId);
+      await this.d.allocations.release(rec.fromHostId, r.id);
+    }
     const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
     if (adopted) return this.move({ ...rec, toHostId: adopted }, r, adopted);
     if (settling) return;

@@ -124,9 +124,11 @@ export class HostAgent implements Runnable {
           leaseTtlMs: res.leaseTtlMs || 3000,
           selfFenceAfterMs: res.selfFenceAfterMs || 5000,
         };
-        this.fenced = false;
-        this.lastLeaseOkMs = Date.now();
         this.d.host.destroyAll(res.destroyInstanceIds);
+        // The lease with the new epoch first: a self-fenced or isolated host starts no VM (the hold)
+        // until it holds its lease again (a failure here registers again after the backoff).
+        await this.renewLease();
+        this.fenced = false;
         // A fresh epoch ends an isolation episode: the controller decides again (it may power the
         // VMs it did not restart elsewhere back on); the old record no longer counts (older epoch).
         if (this.isolation) {
@@ -135,7 +137,6 @@ export class HostAgent implements Runnable {
         }
         this.d.host.setIsolationHold(false);
         this.d.logger.info({ host_id: this.d.host.hostId, epoch: res.epoch, destroyed: res.destroyInstanceIds.length }, 'host registered');
-        await this.renewLease();
         return;
       } catch (e) {
         const delay = Math.min(this.d.retryMaxMs ?? 5000, base * 2 ** Math.min(attempt, 10));
@@ -163,6 +164,8 @@ export class HostAgent implements Runnable {
    */
   private watchdog(): boolean {
     if (this.fenced || Date.now() - this.lastLeaseOkMs < this.timings.selfFenceAfterMs) return false;
+    // Hold first: nothing may start a VM here until a registration renewed the lease again.
+    this.d.host.setIsolationHold(true);
     const ids = this.d.host.powerOffAll('self_fenced');
     this.fenced = true;
     this.d.logger.error({ host_id: this.d.host.hostId, powered_off: ids.length }, 'lease lost: self-fenced');

@@ -194,8 +194,8 @@ export class SimulatedHost {
   }
 
   /**
-   * Isolation hold: set when the host applied its isolation response (power_off/shutdown), cleared by
-   * a fresh registration. While held the host refuses every command but destroy and power_off, so a VM
+   * Start hold: set when the host applied its isolation response (power_off/shutdown) or fenced itself
+   * (lease lost), cleared by a fresh registration that renewed the lease. While held the host refuses every command but destroy and power_off, so a VM
    * the controller may restart elsewhere cannot be started here again (host-agent.ts).
    */
   setIsolationHold(on: boolean): void {
@@ -208,7 +208,7 @@ export class SimulatedHost {
 
   /** @throws FailedPreconditionError reason "host_isolated" while the isolation hold is set */
   assertNotIsolated(): void {
-    if (this.isolationHold) throw new FailedPreconditionError(`host ${this.hostId} is isolated (isolation response applied): it starts no VM until it registers again`, 'host_isolated');
+    if (this.isolationHold) throw new FailedPreconditionError(`host ${this.hostId} is isolated or self-fenced: it starts no VM until it registers again`, 'host_isolated');
   }
 
   /**

@@ -8,6 +8,9 @@
  *    elsewhere; when NATS returns the agent registers afresh and the moved VMs are destroyed there.
  * 8. ISOLATION_RESPONSE=leave_running: nothing is restarted, the VMs keep running where they are, the
  *    host is never fenced, and it is UP again with the same epoch when NATS returns.
+ * 9. A Redis blip of one agent longer than SELF_FENCE_AFTER_MS: it self-fences (VMs off), registers
+ *    afresh when Redis is back; its heartbeats never stopped, so the controller never fenced it or
+ *    restarted anything: the VMs are powered on again on the same host (action `start` by `ha`).
  * The invariant checker runs throughout (the isolated host is "frozen" for it: its reports cannot
  * reach NATS, so its VMs are checked through the agent's own gRPC answers instead).
  */
@@ -49,17 +52,18 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
     expect(cc.checker.violations).toEqual([]);
   });
 
-  /** Starts agent `hostId` (host-1's command line) with its NATS behind a proxy; resolves once it is UP. */
-  async function startIsolatableAgent(hostId: string, response: string, n: number): Promise<{ proxy: TcpProxy; agentClient: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>> }> {
+  /** Starts agent `hostId` (host-1's command line) with its NATS (or Redis) behind a proxy; resolves once it is UP. */
+  async function startIsolatableAgent(hostId: string, response: string, n: number, link: 'nats' | 'redis' = 'nats'): Promise<{ proxy: TcpProxy; agentClient: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>> }> {
     const natsPort = Number(new URL(cc.cloud.manifest.nats_url).port);
-    const proxy = await startTcpProxy(natsPort);
+    const redisPort = Number(new URL(cc.cloud.manifest.redis_url).port);
+    const proxy = await startTcpProxy(link === 'nats' ? natsPort : redisPort);
     proxies.push(proxy);
     const spec = processSpec(cc.agentPid('host-1'));
     const grpcPort = await findFreePort();
     const env = {
       ...spec.env,
       HOST_ID: hostId,
-      NATS_URL: proxy.url('nats'),
+      ...(link === 'nats' ? { NATS_URL: proxy.url('nats') } : { REDIS_URL: proxy.url('redis') }),
       GRPC_PORT: String(grpcPort),
       METRICS_PORT: String(await findFreePort()),
       TUNNEL_IP: `127.0.1.${n}`,
@@ -149,6 +153,28 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
       return x.state === compute.HostState.HOST_STATE_UP && x.epoch === epochBefore;
     }, 20_000);
     expect([...(await runningThere(agentClient, 'host-stay'))].sort()).toEqual([...ids].sort());
+    agentClient.close();
+  });
+
+  it('9. Redis blip past self_fence_after, host never fenced: the self-fenced VMs are powered on again there', async () => {
+    const { proxy, agentClient } = await startIsolatableAgent('host-blip', 'power_off', 9, 'redis');
+    const ids = await bootOnHost(cc, 'host-blip', 2);
+    acked.push(...ids);
+    const epochBefore = (await cc.compute.getHost({ hostId: 'host-blip' })).host!.epoch;
+    proxy.cut();
+    await until('self_fenced reports', async () => ids.every((id) => cc.checker.reportsOf('host-blip', id).some((r) => r.reason === 'self_fenced')), 15_000, 100);
+    proxy.restore();
+    await until('host-blip registered afresh', async () => (await cc.compute.getHost({ hostId: 'host-blip' })).host!.epoch > epochBefore, 20_000);
+    const servers = await waitAll(cc, ids, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.powerState === RUNNING && s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED, 30_000, 'VMs running again');
+    expect(servers.map((s) => s.hostId)).toEqual(ids.map(() => 'host-blip'));
+    expect([...(await runningThere(agentClient, 'host-blip'))].sort()).toEqual([...ids].sort());
+    const h = (await cc.compute.getHost({ hostId: 'host-blip' })).host!;
+    expect(h.state).toBe(compute.HostState.HOST_STATE_UP);
+    for (const id of ids) {
+      const actions = (await cc.compute.listInstanceActions({ serverId: id })).actions;
+      expect(actions.map((a) => a.action)).not.toContain('evacuate');
+      expect(actions.find((a) => a.action === 'start')).toMatchObject({ userId: 'ha' });
+    }
     agentClient.close();
   });
 

@@ -51,6 +51,20 @@ export class ServiceCredentials {
     return url;
   }
 
+  /**
+   * Every host:port of a service type, read afresh from the catalog, in failover order: public ones
+   * first (replicas newest registration first), then the others.
+   * @throws NotFoundError when the catalog has no such service
+   */
+  async endpoints(serviceType: string): Promise<string[]> {
+    const res = await this.identity.getCatalog({});
+    this.learn(res.catalog);
+    const mine = res.catalog.filter((e) => e.serviceType === serviceType);
+    const urls = [...new Set([...mine.filter((e) => e.interface === 'public'), ...mine.filter((e) => e.interface !== 'public')].map((e) => e.url))];
+    if (urls.length === 0) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
+    return urls;
+  }
+
   /** Per service type, the catalog's first public endpoint (replicas come newest first), else its first one. */
   private learn(catalog: readonly { serviceType: string; url: string; interface: string }[]): void {
     const picked = new Map<string, { url: string; interface: string }>();

@@ -243,7 +243,9 @@ export class HostAgent implements Runnable {
 
   private async roundTripOk(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const probe = (this.d.roundTrip ?? (() => this.d.bus.nc.flush()))().then(() => true, () => false);
+    const probe = Promise.resolve()
+      .then(() => (this.d.roundTrip ?? (() => this.d.bus.nc.flush()))())
+      .then(() => true, () => false);
     const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     try {
       return await Promise.race([probe, timeout]);

@@ -11,8 +11,8 @@
  * 9. A Redis blip of one agent longer than SELF_FENCE_AFTER_MS: it self-fences (VMs off), registers
  *    afresh when Redis is back; its heartbeats never stopped, so the controller never fenced it or
  *    restarted anything: the VMs are powered on again on the same host (action `start` by `ha`).
- * The invariant checker runs throughout (the isolated host is "frozen" for it: its reports cannot
- * reach NATS, so its VMs are checked through the agent's own gRPC answers instead).
+ * The invariant checker runs throughout (`hostCutOff`: the isolated host's reports cannot reach NATS,
+ * so its VMs are checked through the agent's own gRPC answers instead).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -86,7 +86,7 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
     acked.push(...ids);
     const epochBefore = (await cc.compute.getHost({ hostId: 'host-iso' })).host!.epoch;
     proxy.cut();
-    cc.checker.hostFrozen('host-iso');
+    cc.checker.hostCutOff('host-iso');
     const t0 = Date.now();
     // Ground truth from the isolated agent itself (gRPC still works) against the API, sampled throughout.
     const overlaps: string[] = [];
@@ -137,7 +137,7 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
     acked.push(...ids);
     const epochBefore = (await cc.compute.getHost({ hostId: 'host-stay' })).host!.epoch;
     proxy.cut();
-    cc.checker.hostFrozen('host-stay');
+    cc.checker.hostCutOff('host-stay');
     await until('host-stay isolated', async () => (await cc.compute.getHost({ hostId: 'host-stay' })).host!.state === compute.HostState.HOST_STATE_ISOLATED, 20_000);
     await until('leave_running recorded', async () => JSON.parse((await redis.get('mc:compute-agent:isolation:host-stay')) ?? 'null')?.response === 'leave_running', 20_000);
     // Longer than a failed host's whole fence wait (lease_ttl + self_fence_after = 3.5 s) twice over.

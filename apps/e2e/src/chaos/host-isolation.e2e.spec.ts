@@ -14,15 +14,9 @@
  * The invariant checker runs throughout (`hostCutOff`: the isolated host's reports cannot reach NATS,
  * so its VMs are checked through the agent's own gRPC answers instead).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import Redis from 'ioredis';
 import { agent, compute } from '@minicloud/proto';
-import { createServiceClient } from '@minicloud/platform-grpc';
-import { findFreePort, startTcpProxy, type TcpProxy } from '@minicloud/testing';
-import { ROOT } from '../cloud-harness';
-import { bootOnHost, processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
+import { bootOnHost, startChaosCloud, startProxiedAgent, until, waitAll, type ChaosCloud, type ProxiedAgent } from './chaos-kit';
 
 jest.setTimeout(240_000);
 
@@ -31,8 +25,7 @@ const RUNNING = compute.PowerState.POWER_STATE_RUNNING;
 describe('chaos: host isolation (only the agent NATS link cut)', () => {
   let cc: ChaosCloud;
   let redis: Redis;
-  const children: ChildProcess[] = [];
-  const proxies: TcpProxy[] = [];
+  const agents: ProxiedAgent[] = [];
   const acked: string[] = [];
 
   beforeAll(async () => {
@@ -41,40 +34,19 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
   });
 
   afterAll(async () => {
-    for (const p of proxies) p.restore();
-    for (const c of children) c.kill('SIGTERM');
+    for (const a of agents) await a.stop();
     redis?.disconnect();
     await cc?.stop();
-    for (const p of proxies) await p.close();
   });
 
   afterEach(() => {
     expect(cc.checker.violations).toEqual([]);
   });
 
-  /** Starts agent `hostId` (host-1's command line) with its NATS (or Redis) behind a proxy; resolves once it is UP. */
-  async function startIsolatableAgent(hostId: string, response: string, n: number, link: 'nats' | 'redis' = 'nats'): Promise<{ proxy: TcpProxy; agentClient: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>> }> {
-    const natsPort = Number(new URL(cc.cloud.manifest.nats_url).port);
-    const redisPort = Number(new URL(cc.cloud.manifest.redis_url).port);
-    const proxy = await startTcpProxy(link === 'nats' ? natsPort : redisPort);
-    proxies.push(proxy);
-    const spec = processSpec(cc.agentPid('host-1'));
-    const grpcPort = await findFreePort();
-    const env = {
-      ...spec.env,
-      HOST_ID: hostId,
-      ...(link === 'nats' ? { NATS_URL: proxy.url('nats') } : { REDIS_URL: proxy.url('redis') }),
-      GRPC_PORT: String(grpcPort),
-      METRICS_PORT: String(await findFreePort()),
-      TUNNEL_IP: `127.0.1.${n}`,
-      AGENT_STATE_DIR: path.join(cc.cloud.stateDir, 'agents', hostId),
-      ISOLATION_RESPONSE: response,
-    };
-    const log = fs.openSync(path.join(cc.cloud.stateDir, `${hostId}.log`), 'a');
-    children.push(spawn(spec.argv[0], spec.argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', log, log] }));
-    await until(`${hostId} UP`, async () => (await cc.compute.getHost({ hostId })).host?.state === compute.HostState.HOST_STATE_UP, 30_000);
-    const agentClient = createServiceClient(agent.HypervisorServiceService, `127.0.0.1:${grpcPort}`, { token: () => cc.token, deadlineMs: 10_000 });
-    return { proxy, agentClient };
+  async function startIsolatableAgent(hostId: string, response: string, n: number, link: 'nats' | 'redis' = 'nats'): Promise<ProxiedAgent> {
+    const a = await startProxiedAgent(cc, hostId, n, { link, env: { ISOLATION_RESPONSE: response } });
+    agents.push(a);
+    return a;
   }
 
   const runningThere = async (c: { listInstances: (r: { hostId: string }) => Promise<agent.ListInstancesResponse> }, hostId: string) =>
@@ -128,7 +100,6 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
       return h.state === compute.HostState.HOST_STATE_UP && h.epoch > epochBefore + 1;
     }, 30_000);
     await until('moved VMs destroyed on host-iso', async () => (await agentClient.listInstances({ hostId: 'host-iso' })).instances.length === 0, 15_000);
-    agentClient.close();
   });
 
   it('8. leave_running: nothing restarts, the VMs keep running, the host is never fenced', async () => {
@@ -153,7 +124,6 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
       return x.state === compute.HostState.HOST_STATE_UP && x.epoch === epochBefore;
     }, 20_000);
     expect([...(await runningThere(agentClient, 'host-stay'))].sort()).toEqual([...ids].sort());
-    agentClient.close();
   });
 
   it('9. Redis blip past self_fence_after, host never fenced: the self-fenced VMs are powered on again there', async () => {
@@ -175,7 +145,6 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
       expect(actions.map((a) => a.action)).not.toContain('evacuate');
       expect(actions.find((a) => a.action === 'start')).toMatchObject({ userId: 'ha' });
     }
-    agentClient.close();
   });
 
   it('no acknowledged instance was lost or left in a task', async () => {

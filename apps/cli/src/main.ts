@@ -18,6 +18,7 @@ import { registerIdentityCommands } from './commands/identity';
 import { registerSimCommands } from './commands/sim';
 import { registerServerVolumeCommands } from './commands/server-volume';
 import { registerMigrationCommands } from './commands/migration';
+import { registerEvacuateCommands } from './commands/evacuate';
 
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerSimCommands(program, ctx);
   registerServerVolumeCommands(program, ctx);
   registerMigrationCommands(program, ctx);
+  registerEvacuateCommands(program, ctx);
   return program;
 }
 

@@ -161,21 +161,36 @@ export class Session {
 
   /** host:port of a service from the catalog (identity falls back to the login URL). */
   async endpoint(type: ServiceType): Promise<string> {
+    return (await this.endpoints(type))[0];
+  }
+
+  /**
+   * Every host:port of a service from the catalog, in failover order: public endpoints first (a
+   * type's replicas come newest registration first), then the others; identity falls back to the
+   * login URL.
+   */
+  async endpoints(type: ServiceType): Promise<string[]> {
     const creds = await this.credentials();
     const entries = creds.catalog.filter((e) => e.service_type === type);
-    const entry = entries.find((e) => e.interface === 'public' || !e.interface) ?? entries[0];
-    if (entry) return entry.url;
-    if (type === 'identity') return creds.url;
+    const ordered = [...entries.filter((e) => e.interface === 'public' || !e.interface), ...entries.filter((e) => e.interface && e.interface !== 'public')];
+    const urls = [...new Set(ordered.map((e) => e.url))];
+    if (urls.length > 0) return urls;
+    if (type === 'identity') return [creds.url];
     throw new CliError(`no ${type} endpoint in the service catalog`);
   }
 
-  /** The client of a service, created on first use with the session's token. */
+  /**
+   * The client of a service, created on first use with the session's token. With several catalog
+   * endpoints (controller replicas) a call failing UNAVAILABLE moves to the next endpoint and is
+   * retried there when that is safe: always when no connection was made (the call never reached a
+   * server), and for get/list calls otherwise.
+   */
   async client<K extends ServiceType>(type: K): Promise<CloudClients[K]> {
     const existing = this.clients.get(type);
     if (existing) return existing as CloudClients[K];
-    const address = await this.endpoint(type);
-    const raw = (this.io.connect ?? connectGrpc)(type, address, () => this.creds?.token);
-    const wrapped = annotateClient(raw, { type, address });
+    const addresses = await this.endpoints(type);
+    const connect = (address: string) => annotateClient((this.io.connect ?? connectGrpc)(type, address, () => this.creds?.token), { type, address });
+    const wrapped = addresses.length === 1 ? connect(addresses[0]) : failoverClient(addresses, connect);
     this.clients.set(type, wrapped);
     return wrapped;
   }
@@ -190,6 +205,39 @@ export class Session {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/** True when an UNAVAILABLE error says no connection was made (the call reached no server). */
+export function neverConnected(e: unknown): boolean {
+  return e instanceof MinicloudError && e.code === 'UNAVAILABLE' && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|connect E/i.test(e.message);
+}
+
+/** A client over several endpoints: UNAVAILABLE moves to the next one (see {@link Session.client}). */
+function failoverClient<C extends { close(): void }>(addresses: readonly string[], connect: (address: string) => C): C {
+  let index = 0;
+  let current = connect(addresses[0]);
+  const handler: ProxyHandler<C> = {
+    get(_target, prop) {
+      const value = Reflect.get(current, prop) as unknown;
+      if (prop === 'close') return () => current.close();
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        for (;;) {
+          const fn = Reflect.get(current, prop) as (...a: unknown[]) => unknown;
+          try {
+            return await fn.apply(current, args);
+          } catch (e) {
+            const safe = neverConnected(e) || (e instanceof MinicloudError && e.code === 'UNAVAILABLE' && /^(get|list)/.test(String(prop)));
+            if (!safe || index + 1 >= addresses.length) throw e;
+            current.close();
+            index += 1;
+            current = connect(addresses[index]);
+          }
+        }
+      };
+    },
+  };
+  return new Proxy(current, handler);
 }
 
 function annotate<T>(p: Promise<T>, where: ServiceLocation): Promise<T> {

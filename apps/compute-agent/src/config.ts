@@ -17,6 +17,11 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
  * - TRACE_DIR: directory of PlanetLab days for `planetlab:<day>/<file>` workloads (default
  *   ../shared/data/planetlab beside the repo checkout).
  * - MEMORY_SHARE_RATIO: TPS share ratio of VMs booted from the same image (0..1).
+ * - ISOLATION_RESPONSE: what a host does when it finds itself isolated (NATS round trips failing for
+ *   ISOLATION_AFTER_MS while its Redis lease renews, and the HA leader sees other hosts up): `power_off`
+ *   (default, hard power-off), `shutdown` (guest shutdown, GUEST_SHUTDOWN_MS of simulated guest time,
+ *   powered off hard after ISOLATION_SHUTDOWN_TIMEOUT_MS, vSphere's default 300 s) or `leave_running`.
+ *   See apps/controller/src/ha/README.md.
  */
 export const agentConfigShape = {
   ...commonConfigShape,
@@ -36,6 +41,10 @@ export const agentConfigShape = {
   MODEL_TICK_MIN_WALL_MS: msSchema.default(100),
   TRACE_DIR: z.string().min(1).optional(),
   MEMORY_SHARE_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+  ISOLATION_RESPONSE: z.enum(['power_off', 'shutdown', 'leave_running']).default('power_off'),
+  ISOLATION_AFTER_MS: msSchema.default(5000),
+  ISOLATION_SHUTDOWN_TIMEOUT_MS: msSchema.default(300_000),
+  GUEST_SHUTDOWN_MS: msSchema.default(1000),
 };
 
 export const agentConfigSchema = z.object(agentConfigShape);

@@ -7,6 +7,7 @@ import type { Redis } from '@minicloud/platform-state';
 import { toProtoProfile } from './api/hypervisor-service';
 import { toProtoRuntime, toProtoUsage } from './api/mapping';
 import type { SimulatedHost } from './simulated-host';
+import { evaluateIsolation, shutdownPlan, type ClusterView, type IsolationResponse } from './isolation';
 
 /** The controller's registry, as the agent calls it (a ServiceClient in production). */
 export interface HostRegistryClient {
@@ -31,7 +32,31 @@ export interface HostAgentDeps {
   /** Backoff of registration retries (ms); defaults 100 .. 5000. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Host isolation response (vSphere HA); defaults: power_off after 5000 ms, 300 s shutdown timeout, guests shut down in 1 s. */
+  isolation?: Partial<IsolationSettings>;
+  /** One NATS round trip (PING/PONG); default `bus.nc.flush()`. */
+  roundTrip?: () => Promise<void>;
 }
+
+/** ISOLATION_RESPONSE, ISOLATION_AFTER_MS, ISOLATION_SHUTDOWN_TIMEOUT_MS, GUEST_SHUTDOWN_MS (config.ts). */
+export interface IsolationSettings {
+  response: IsolationResponse;
+  afterMs: number;
+  shutdownTimeoutMs: number;
+  guestShutdownMs: number;
+}
+
+/**
+ * The record of an applied isolation response, `mc:compute-agent:isolation:<host_id>` (JSON, written
+ * after the VMs are off): {epoch, response, powered_off_ids, applied_at_ms}. The controller reads it
+ * (the agent's "poweron file"; the second documented exception to key ownership, with the lease).
+ */
+export function isolationKey(hostId: string): string {
+  return `mc:compute-agent:isolation:${hostId}`;
+}
+
+/** The HA leader's cluster view the agent reads before applying its isolation response (controller ha-manager.ts). */
+export const CLUSTER_VIEW_KEY = 'mc:controller:ha:cluster_view';
 
 /** Lease key the controller reads as the host's datastore heartbeat (docs/agent-protocol.md). */
 export function leaseKey(hostId: string): string {
@@ -53,10 +78,20 @@ export class HostAgent implements Runnable {
   private wake?: () => void;
   private lastLeaseOkMs = Date.now();
   private fenced = false;
+  private lastRoundTripOkMs = Date.now();
+  /** Epoch for which the isolation response was applied (and whether its record is stored). */
+  private isolation?: { epoch: number; response: IsolationResponse; poweredOffIds: string[]; appliedAtMs: number; recorded: boolean; recovering?: boolean };
+  private readonly iso: IsolationSettings;
 
   constructor(private readonly d: HostAgentDeps) {
     this.name = `host-agent:${d.host.hostId}`;
     this.hbSequence = Date.now() * 1000;
+    this.iso = { response: 'power_off', afterMs: 5000, shutdownTimeoutMs: 300_000, guestShutdownMs: 1000, ...(d.isolation ?? {}) };
+  }
+
+  /** The isolation response applied in the current epoch, if any (tests, logs). */
+  get isolationApplied(): { response: IsolationResponse; poweredOffIds: string[] } | undefined {
+    return this.isolation && { response: this.isolation.response, poweredOffIds: [...this.isolation.poweredOffIds] };
   }
 
   /** Asks for a new RegisterHost (after a newer epoch was seen). */
@@ -68,7 +103,7 @@ export class HostAgent implements Runnable {
   async start(signal: AbortSignal): Promise<void> {
     await this.register(signal);
     if (signal.aborted) return;
-    await Promise.all([this.heartbeatLoop(signal), this.leaseLoop(signal), this.reregisterLoop(signal)]);
+    await Promise.all([this.heartbeatLoop(signal), this.leaseLoop(signal), this.reregisterLoop(signal), this.isolationLoop(signal)]);
   }
 
   /** One RegisterHost, retried with exponential backoff until it succeeds or the signal aborts. */
@@ -89,11 +124,19 @@ export class HostAgent implements Runnable {
           leaseTtlMs: res.leaseTtlMs || 3000,
           selfFenceAfterMs: res.selfFenceAfterMs || 5000,
         };
-        this.fenced = false;
-        this.lastLeaseOkMs = Date.now();
         this.d.host.destroyAll(res.destroyInstanceIds);
-        this.d.logger.info({ host_id: this.d.host.hostId, epoch: res.epoch, destroyed: res.destroyInstanceIds.length }, 'host registered');
+        // The lease with the new epoch first: a self-fenced or isolated host starts no VM (the hold)
+        // until it holds its lease again (a failure here registers again after the backoff).
         await this.renewLease();
+        this.fenced = false;
+        // A fresh epoch ends an isolation episode: the controller decides again (it may power the
+        // VMs it did not restart elsewhere back on); the old record no longer counts (older epoch).
+        if (this.isolation) {
+          this.isolation = undefined;
+          await this.d.redis.del(isolationKey(this.d.host.hostId)).catch(() => undefined);
+        }
+        this.d.host.setIsolationHold(false);
+        this.d.logger.info({ host_id: this.d.host.hostId, epoch: res.epoch, destroyed: res.destroyInstanceIds.length }, 'host registered');
         return;
       } catch (e) {
         const delay = Math.min(this.d.retryMaxMs ?? 5000, base * 2 ** Math.min(attempt, 10));
@@ -121,6 +164,8 @@ export class HostAgent implements Runnable {
    */
   private watchdog(): boolean {
     if (this.fenced || Date.now() - this.lastLeaseOkMs < this.timings.selfFenceAfterMs) return false;
+    // Hold first: nothing may start a VM here until a registration renewed the lease again.
+    this.d.host.setIsolationHold(true);
     const ids = this.d.host.powerOffAll('self_fenced');
     this.fenced = true;
     this.d.logger.error({ host_id: this.d.host.hostId, powered_off: ids.length }, 'lease lost: self-fenced');
@@ -160,6 +205,103 @@ export class HostAgent implements Runnable {
         }
       }
       await sleepUntilAborted(Math.max(10, Math.floor(this.timings.leaseTtlMs / 3)), signal);
+    }
+  }
+
+  /**
+   * Isolation (see isolation.ts): every heartbeat interval one NATS round trip, bounded by the interval.
+   * Round trips failing for ISOLATION_AFTER_MS while the lease still renews, with a controller that
+   * would restart the VMs: apply ISOLATION_RESPONSE once per epoch, then record it in Redis. When round
+   * trips work again after a response was applied, register afresh (destroying what was moved).
+   */
+  private async isolationLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const interval = this.timings.heartbeatIntervalMs;
+      if (await this.roundTripOk(interval)) {
+        this.lastRoundTripOkMs = Date.now();
+        const i = this.isolation;
+        if (i?.response === 'leave_running') {
+          // Nothing was touched: the VMs ran on, the controller restarted nothing.
+          this.isolation = undefined;
+          await this.d.redis.del(isolationKey(this.d.host.hostId)).catch(() => undefined);
+          this.d.logger.warn({ host_id: this.d.host.hostId }, 'network back after isolation (leave_running)');
+        } else if (i && !i.recovering) {
+          i.recovering = true;
+          this.d.logger.warn({ host_id: this.d.host.hostId, response: i.response }, 'network back after isolation: registering afresh');
+          this.requestReregister();
+        }
+      } else if (!this.fenced) {
+        try {
+          await this.onRoundTripFailed(signal);
+        } catch (e) {
+          this.d.logger.warn({ host_id: this.d.host.hostId, err: errText(e) }, 'isolation check failed');
+        }
+      }
+      await sleepUntilAborted(Math.max(10, interval), signal);
+    }
+  }
+
+  private async roundTripOk(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const probe = Promise.resolve()
+      .then(() => (this.d.roundTrip ?? (() => this.d.bus.nc.flush()))())
+      .then(() => true, () => false);
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async onRoundTripFailed(signal: AbortSignal): Promise<void> {
+    const h = this.d.host;
+    if (this.isolation?.epoch === h.epoch) {
+      if (!this.isolation.recorded) await this.record();
+      return;
+    }
+    const verdict = evaluateIsolation({ hostId: h.hostId, nowMs: Date.now(), lastRoundTripOkMs: this.lastRoundTripOkMs, clusterView: await this.clusterView() }, this.iso.afterMs);
+    if (verdict.state !== 'isolated') {
+      if (verdict.state === 'isolated_unprotected') this.d.logger.warn({ host_id: h.hostId, why: verdict.why, silent_for_ms: verdict.silentForMs }, 'isolated but no controller would restart the VMs: isolation response held');
+      return;
+    }
+    const epoch = h.epoch;
+    const response = this.iso.response;
+    this.d.logger.error({ host_id: h.hostId, epoch, response, silent_for_ms: verdict.silentForMs }, 'host isolated: applying the isolation response');
+    let poweredOffIds: string[] = [];
+    if (response !== 'leave_running') {
+      // Hold first: from now on nothing may start a VM here until a fresh registration.
+      h.setIsolationHold(true);
+      if (response === 'shutdown') {
+        const plan = shutdownPlan(this.iso.guestShutdownMs, this.iso.shutdownTimeoutMs);
+        await sleepUntilAborted(plan.offAfterMs, signal);
+        poweredOffIds = h.powerOffAll(plan.reason);
+      } else {
+        poweredOffIds = h.powerOffAll('isolation_power_off');
+      }
+    }
+    if (h.epoch !== epoch) return; // re-registered meanwhile: that registration decided afresh
+    this.isolation = { epoch, response, poweredOffIds, appliedAtMs: Date.now(), recorded: false };
+    await this.record();
+  }
+
+  /** Writes the isolation record (after the VMs are off); retried every turn until stored. */
+  private async record(): Promise<void> {
+    const i = this.isolation!;
+    const body = { epoch: i.epoch, response: i.response, powered_off_ids: i.poweredOffIds, applied_at_ms: i.appliedAtMs };
+    await this.d.redis.set(isolationKey(this.d.host.hostId), JSON.stringify(body), 'PX', 24 * 3600 * 1000);
+    i.recorded = true;
+    this.d.logger.error({ host_id: this.d.host.hostId, epoch: i.epoch, response: i.response, powered_off: i.poweredOffIds.length }, 'isolation response applied and recorded');
+  }
+
+  private async clusterView(): Promise<ClusterView | undefined> {
+    try {
+      const raw = await this.d.redis.get(CLUSTER_VIEW_KEY);
+      if (!raw) return undefined;
+      const v = JSON.parse(raw) as { hosts_up?: string[] };
+      return { hostsUp: v.hosts_up ?? [] };
+    } catch {
+      return undefined;
     }
   }
 

@@ -147,6 +147,7 @@ const TARGET_STATE: Partial<Record<HostCommand['type'], VmRecord['state']>> = {
 export class SimulatedHost {
   /** 0 until the controller registered us. */
   private epochValue = 0;
+  private isolationHold = false;
   private sequence: number;
   private readonly vms = new Map<string, VmEntry>();
   private readonly bootModel: BootModelConfig;
@@ -193,6 +194,24 @@ export class SimulatedHost {
   }
 
   /**
+   * Start hold: set when the host applied its isolation response (power_off/shutdown) or fenced itself
+   * (lease lost), cleared by a fresh registration that renewed the lease. While held the host refuses every command but destroy and power_off, so a VM
+   * the controller may restart elsewhere cannot be started here again (host-agent.ts).
+   */
+  setIsolationHold(on: boolean): void {
+    this.isolationHold = on;
+  }
+
+  get isolated(): boolean {
+    return this.isolationHold;
+  }
+
+  /** @throws FailedPreconditionError reason "host_isolated" while the isolation hold is set */
+  assertNotIsolated(): void {
+    if (this.isolationHold) throw new FailedPreconditionError(`host ${this.hostId} is isolated or self-fenced: it starts no VM until it registers again`, 'host_isolated');
+  }
+
+  /**
    * Runs one controller command (docs/agent-protocol.md).
    * @throws FailedPreconditionError reason "stale_epoch" when `epoch` is not the current one (a newer
    *   one also calls onNewerEpoch); ResourceExhaustedError ("host_*_exhausted") for a spawn the host
@@ -201,6 +220,7 @@ export class SimulatedHost {
    */
   execute(epoch: number, instanceId: string, command: HostCommand, requestId = ''): VmRuntime {
     this.assertEpoch(epoch);
+    if (command.type !== 'destroy' && command.type !== 'power_off') this.assertNotIsolated();
     if (command.type === 'spawn') return this.spawn(command.spec);
     if (command.type === 'destroy') return this.destroy(instanceId, 'destroyed');
     const entry = this.vms.get(instanceId);

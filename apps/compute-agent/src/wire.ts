@@ -13,6 +13,7 @@ import { LiveMigrations, type MigrationClient } from './migration/live-migration
 import { registerMigrationMetrics } from './migration/migration-metrics';
 import { createMigrationPublisher } from './migration/migration-publisher';
 import type { AgentConfig } from './config';
+import { UnavailableError } from '@minicloud/domain-errors';
 import { HostAgent, type HostRegistryClient, type VtepClient } from './host-agent';
 import { ImageStore, type ImageSource } from './image-store';
 import { modelTicker, modelTickIntervalMs } from './model-ticker';
@@ -71,12 +72,9 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     };
   const registry = o.registry
     ? async () => o.registry!
-    : lazy(async () =>
-        createServiceClient(agent.HostRegistryServiceService, config.CONTROLLER_URL ?? (await deps.credentials!.endpoint('compute')), {
-          token,
-          idempotent: ['registerHost'],
-        }),
-      );
+    : config.CONTROLLER_URL
+      ? lazy(async () => createServiceClient(agent.HostRegistryServiceService, config.CONTROLLER_URL!, { token, idempotent: ['registerHost'] }))
+      : lazy(async () => failoverRegistry((url) => createServiceClient(agent.HostRegistryServiceService, url, { token, idempotent: ['registerHost'] }), () => deps.credentials!.endpoints('compute')));
   const vtep: (() => Promise<VtepClient>) | undefined =
     o.vtep === null
       ? undefined
@@ -118,6 +116,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     hostAgent = new HostAgent({
       host, registry, bus: deps.bus, redis: deps.redis, logger: deps.logger, tunnelIp,
       agentEndpoint: () => endpoint, profileExtra: extra,
+      isolation: { response: config.ISOLATION_RESPONSE, afterMs: config.ISOLATION_AFTER_MS, shutdownTimeoutMs: config.ISOLATION_SHUTDOWN_TIMEOUT_MS, guestShutdownMs: config.GUEST_SHUTDOWN_MS },
     });
     hosts.push(host);
     byId.set(hostId, host);
@@ -145,5 +144,37 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     },
     afterStop: [{ name: 'power reports', run: () => reporter.flush() }, { name: 'migration events', run: () => migrationPublisher.flush() }],
     handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations },
+  };
+}
+
+/**
+ * RegisterHost over every controller replica in the catalog (re-read after a failure): the replica that
+ * answered last is tried first; UNAVAILABLE moves to the next (RegisterHost is idempotent: each call
+ * bumps the epoch and returns the host's state). The first error is thrown when none answers.
+ */
+export function failoverRegistry(
+  connect: (url: string) => HostRegistryClient & { close(): void },
+  endpoints: () => Promise<string[]>,
+): HostRegistryClient {
+  const clients = new Map<string, HostRegistryClient & { close(): void }>();
+  let preferred: string | undefined;
+  return {
+    async registerHost(req) {
+      const urls = await endpoints();
+      const order = preferred && urls.includes(preferred) ? [preferred, ...urls.filter((u) => u !== preferred)] : urls;
+      let first: unknown;
+      for (const url of order) {
+        const client = clients.get(url) ?? clients.set(url, connect(url)).get(url)!;
+        try {
+          const res = await client.registerHost(req);
+          preferred = url;
+          return res;
+        } catch (e) {
+          if (!(e instanceof UnavailableError)) throw e;
+          first ??= e;
+        }
+      }
+      throw first;
+    },
   };
 }

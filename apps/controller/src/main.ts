@@ -22,7 +22,8 @@ export async function main(): Promise<void> {
         afterStop: [{ name: 'peer clients', run: () => controller.close() }],
         onListening: async (server) => {
           const token = await credentials.getToken();
-          await credentials.identity.registerEndpoint({ endpoint: { serviceType: 'compute', url: server.address } }, { token });
+          // Every replica advertises itself; clients fail over along the catalog's list (newest first).
+          await credentials.identity.registerEndpoint({ endpoint: { serviceType: 'compute', url: server.address }, addReplica: true }, { token });
         },
       };
     },

@@ -202,7 +202,7 @@ export function createController(inp: ControllerInputs): Controller {
 
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords }),
+      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [

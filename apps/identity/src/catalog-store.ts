@@ -7,29 +7,53 @@ export interface EndpointRecord { serviceType: string; url: string; region: stri
 export const SERVICE_TYPES = ['identity', 'image', 'volume', 'network', 'compute'] as const;
 export const DEFAULT_REGION = 'RegionOne';
 
-/** The service catalog in one Redis hash `mc:identity:catalog`, field `<service_type>|<interface>`. */
+/** Replicas kept per (service_type, interface); older registrations are dropped. */
+export const MAX_REPLICAS = 8;
+
+/**
+ * The service catalog in one Redis hash `mc:identity:catalog`. A single service has one field
+ * `<service_type>|<interface>`; replicas (RegisterEndpoint add_replica) one field each,
+ * `<service_type>|<interface>|<url>`, valued with a registration sequence number (`mc:identity:catalog_seq`)
+ * so the newest comes first.
+ */
 export class CatalogStore {
   constructor(private readonly redis: Redis, private readonly key: (...p: string[]) => string) {}
 
   /**
-   * Inserts or replaces the endpoint of (service_type, interface); interface defaults to public,
-   * region to RegionOne.
+   * Inserts or replaces the endpoint of (service_type, interface) (interface defaults to public,
+   * region to RegionOne); with `addReplica`, adds it beside the type's other replicas instead (the
+   * same url registering again only refreshes it), keeping the newest {@link MAX_REPLICAS}.
    * @throws InvalidArgumentError('endpoint.service_type'|'endpoint.url'|'endpoint.interface')
    */
-  async register(e: Partial<EndpointRecord>): Promise<EndpointRecord> {
+  async register(e: Partial<EndpointRecord>, opts: { addReplica?: boolean } = {}): Promise<EndpointRecord> {
     if (!e.serviceType || !/^[a-z][a-z0-9-]{0,31}$/.test(e.serviceType)) throw new InvalidArgumentError('endpoint.service_type', 'is required (e.g. image)');
     if (!e.url || !/^[^\s:]+:\d{1,5}$/.test(e.url)) throw new InvalidArgumentError('endpoint.url', 'must be host:port');
     const iface = e.interface || 'public';
     if (iface !== 'public' && iface !== 'internal') throw new InvalidArgumentError('endpoint.interface', 'must be public or internal');
     const rec: EndpointRecord = { serviceType: e.serviceType, url: e.url, region: e.region || DEFAULT_REGION, interface: iface };
-    await this.redis.hset(this.key('catalog'), `${rec.serviceType}|${rec.interface}`, JSON.stringify(rec));
+    const prefix = `${rec.serviceType}|${rec.interface}`;
+    const key = this.key('catalog');
+    const same = Object.keys(await this.redis.hgetall(key)).filter((f) => f === prefix || f.startsWith(`${prefix}|`));
+    const value = JSON.stringify({ ...rec, registeredSeq: await this.redis.incr(this.key('catalog_seq')) });
+    if (!opts.addReplica) {
+      const tx = this.redis.multi();
+      if (same.length > 0) tx.hdel(key, ...same);
+      await tx.hset(key, prefix, value).exec();
+      return rec;
+    }
+    await this.redis.multi().hdel(key, prefix).hset(key, `${prefix}|${rec.url}`, value).exec();
+    const replicas = (await this.list()).filter((x) => x.serviceType === rec.serviceType && x.interface === rec.interface);
+    const drop = replicas.slice(MAX_REPLICAS).map((x) => `${prefix}|${x.url}`);
+    if (drop.length > 0) await this.redis.hdel(key, ...drop);
     return rec;
   }
 
+  /** Every endpoint by service type and interface; a type's replicas newest registration first. */
   async list(): Promise<EndpointRecord[]> {
     const raw = await this.redis.hgetall(this.key('catalog'));
     return Object.values(raw)
-      .map((v) => JSON.parse(v) as EndpointRecord)
-      .sort((a, b) => a.serviceType.localeCompare(b.serviceType) || a.interface.localeCompare(b.interface));
+      .map((v) => JSON.parse(v) as EndpointRecord & { registeredSeq?: number })
+      .sort((a, b) => a.serviceType.localeCompare(b.serviceType) || a.interface.localeCompare(b.interface) || (b.registeredSeq ?? 0) - (a.registeredSeq ?? 0) || a.url.localeCompare(b.url))
+      .map(({ serviceType, url, region, interface: i }) => ({ serviceType, url, region, interface: i }));
   }
 }

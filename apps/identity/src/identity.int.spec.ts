@@ -232,6 +232,22 @@ describe('identity service', () => {
     await expect(client.registerEndpoint({ endpoint: { serviceType: 'image', url: 'nope' } }, as(admin))).rejects.toMatchObject({ field: 'endpoint.url' });
   });
 
+  it('catalog: replicas (add_replica) are listed side by side, newest registration first, at most 8', async () => {
+    const admin = (await login('admin', 'adm1n')).token;
+    const urls = (t: string) => client.getCatalog({}).then((r) => r.catalog.filter((e) => e.serviceType === t).map((e) => e.url));
+    await client.registerEndpoint({ endpoint: { serviceType: 'replicated', url: '127.0.0.1:7001' }, addReplica: true }, as(admin));
+    await client.registerEndpoint({ endpoint: { serviceType: 'replicated', url: '127.0.0.1:7002' }, addReplica: true }, as(admin));
+    expect(await urls('replicated')).toEqual(['127.0.0.1:7002', '127.0.0.1:7001']);
+    // The first replica restarts (registers again): it comes first again, not twice.
+    await client.registerEndpoint({ endpoint: { serviceType: 'replicated', url: '127.0.0.1:7001' }, addReplica: true }, as(admin));
+    expect(await urls('replicated')).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
+    for (let i = 0; i < 9; i++) await client.registerEndpoint({ endpoint: { serviceType: 'replicated', url: `127.0.0.1:${7100 + i}` }, addReplica: true }, as(admin));
+    expect(await urls('replicated')).toHaveLength(8);
+    // A plain registration replaces every replica of the type.
+    await client.registerEndpoint({ endpoint: { serviceType: 'replicated', url: '127.0.0.1:7999' } }, as(admin));
+    expect(await urls('replicated')).toEqual(['127.0.0.1:7999']);
+  });
+
   it('instance credential: member token with instance_id and a signed identity document', async () => {
     const admin = await login('admin', 'adm1n');
     const res = await client.issueInstanceCredential({ instanceId: 'i-1', projectId: admin.info?.projectId, ttlSeconds: 60 }, as(admin.token));

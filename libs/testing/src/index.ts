@@ -4,3 +4,4 @@ export * from './free-port';
 export * from './server-handle';
 export * from './redis-server';
 export * from './nats-server';
+export * from './tcp-proxy';

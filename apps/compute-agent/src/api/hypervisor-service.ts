@@ -41,6 +41,7 @@ export function hypervisorService(
         const mig = opts.migrations && toMigrationCommand(req, opts.traceDir);
         if (mig && opts.migrations) {
           host.assertEpoch(Number(req.epoch));
+          host.assertNotIsolated();
           const m = opts.migrations;
           const runtime =
             mig.type === 'prepare_migrate_in'

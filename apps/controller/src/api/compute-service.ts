@@ -35,6 +35,7 @@ import { entriesFor, planBlockDevices } from './block-device-mappings';
 import { actionToProto, flavorToProto, hostToProto, serverToProto, vmStateFromProto } from './proto-mapping';
 import { resolveImage, resolveNetworks, serverGroupPlacement, splitHint, waitForReservation } from './server-helpers';
 import { scopedServerGroup, topologyHandlers } from './topology-handlers';
+import type { EvacuationRequestDeps } from '../ha/evacuation-request';
 
 export interface ComputeServiceDeps {
   flavors: FlavorStore;
@@ -57,6 +58,8 @@ export interface ComputeServiceDeps {
   /** Live migration (issue 9; workers/migration-worker.ts) and its records; absent: not implemented. */
   migrations?: MigrationWorker;
   migrationRecords?: MigrationStore;
+  /** ServerAction evacuate (ha/evacuation-request.ts); absent: not implemented. */
+  evacuations?: EvacuationRequestDeps;
 }
 
 const MAX_COUNT_LIMIT = 1000;
@@ -90,8 +93,9 @@ const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][
  * rescue/unrescue, createImage, lock/unlock), delete, metadata/tags, instance actions log, server
  * groups, host aggregates, availability zones, hosts. Roles come from libs/platform/auth's policy
  * table; aggregate calls additionally require admin here (Nova os-aggregates). migrate (live and
- * cold) in api/migration-handlers.ts; maintenance=true drains the host by live migration. Not
- * implemented (FAILED_PRECONDITION not_implemented): evacuate, interface attach.
+ * cold) and evacuate (from a down host, through HA's evacuation record) in api/migration-handlers.ts;
+ * maintenance=true drains the host by live migration. Not implemented (FAILED_PRECONDITION
+ * not_implemented): interface attach.
  */
 export function computeService(d: ComputeServiceDeps): ServiceRegistration {
   return service({

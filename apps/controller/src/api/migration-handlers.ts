@@ -10,15 +10,21 @@ import type { MigrationRecord } from '../store/migration-store';
 import type { ComputeServiceDeps } from './compute-service';
 import { claimElsewhere, claimOnChosenHost } from '../workers/relocation';
 import { serverToProto } from './proto-mapping';
+import { requestEvacuation, type EvacuationRequestDeps } from '../ha/evacuation-request';
+
+export type { EvacuationRequestDeps };
 
 /**
  * ServerAction `migrate` and `evacuate`. Live migration (`migrate{live: true, host_id?}`) is admin
  * only (Nova's os_compute_api:os-migrate-server:migrate_live policy) and needs ACTIVE/PAUSED with no
  * task; it returns at once with task_state MIGRATING and the migration id (the outcome lands in
  * ListMigrations and the instance's host). Cold migration (`live: false`) is a same-flavor resize
- * to another host ({@link coldMigrate}). Evacuate is not implemented (FAILED_PRECONDITION not_implemented).
+ * to another host ({@link coldMigrate}). Evacuate (`evacuate{host_id?}`, admin only, from a down
+ * host) opens the HA loop's durable evacuation record ({@link requestEvacuation}); the leader fences
+ * and restarts it elsewhere; the response carries the server as it is now.
  * @throws PermissionDeniedError for non-admins; FailedPreconditionError (instance_invalid_state,
- *   locked, not_implemented); errors of {@link MigrationWorker.startLive}
+ *   locked, not_implemented, host_in_use, ...); errors of {@link MigrationWorker.startLive} and
+ *   {@link requestEvacuation}
  */
 export async function runMigrationAction(
   d: ComputeServiceDeps,
@@ -29,8 +35,12 @@ export async function runMigrationAction(
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
   if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
-  if (action === 'evacuate') throw new FailedPreconditionError('action evacuate is not implemented yet (HA restarts the VMs of failed hosts)', 'not_implemented');
   checkNotLocked(r, true);
+  if (action === 'evacuate') {
+    if (!d.evacuations) throw new FailedPreconditionError('evacuate is not wired in this controller', 'not_implemented');
+    await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId });
+    return { server: serverToProto(r, { admin: true }) };
+  }
   if (!req.migrate?.live) return coldMigrate(d, r, req.migrate?.hostId || undefined, ctx, a);
   if (!d.migrations) throw new FailedPreconditionError('live migration is not wired in this controller', 'not_implemented');
   const m = await d.migrations.startLive(r, req.migrate.hostId || undefined, { requestId: ctx.requestId, userId: a.userId, projectId: r.projectId });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { FakeClock } from '@minicloud/testing';
-import { evaluateHostLiveness, fenceDeadline, isHostDown, partitionSuspected, type HostLiveness } from './host-liveness';
+import { evaluateHostLiveness, fenceDeadline, isHostDown, isolationFenceDecision, partitionSuspected, powerOnAfterRejoin, type HostLiveness, type IsolationRecord } from './host-liveness';
 
 const legacy = { downAfterMs: 5000 };
 const policy = { downAfterMs: 5000, suspectAfterMs: 2500, newHostGraceMs: 10_000, leaseTtlMs: 3000 };
@@ -97,5 +97,41 @@ describe('partitionSuspected / isHostDown', () => {
   it('treats failed/fenced/isolated/down as down, up/suspect/maintenance as not', () => {
     expect((['failed', 'fenced', 'isolated', 'down'] as HostLiveness[]).every(isHostDown)).toBe(true);
     expect((['up', 'suspect', 'maintenance'] as HostLiveness[]).some(isHostDown)).toBe(false);
+  });
+});
+
+describe('isolationFenceDecision (isolation response applied -> fence)', () => {
+  const rec = (over: Partial<IsolationRecord> = {}): IsolationRecord => ({ epoch: 7, response: 'power_off', poweredOffIds: ['i1'], appliedAtMs: 1000, ...over });
+  const table: [string, { state: HostLiveness; epoch: number; record?: IsolationRecord }, boolean, string][] = [
+    ['power_off applied at the current epoch', { state: 'isolated', epoch: 7, record: rec() }, true, 'response_applied'],
+    ['shutdown applied at the current epoch', { state: 'isolated', epoch: 7, record: rec({ response: 'shutdown' }) }, true, 'response_applied'],
+    ['leave_running never fences', { state: 'isolated', epoch: 7, record: rec({ response: 'leave_running', poweredOffIds: [] }) }, false, 'leave_running'],
+    ['isolated, no record yet (response not applied)', { state: 'isolated', epoch: 7 }, false, 'no_record'],
+    ['record of an older epoch (a previous episode)', { state: 'isolated', epoch: 8, record: rec() }, false, 'stale_record'],
+    ['record but the host heartbeats again', { state: 'up', epoch: 7, record: rec() }, false, 'not_isolated'],
+    ['record but both channels lost: the failed path decides', { state: 'failed', epoch: 7, record: rec() }, false, 'not_isolated'],
+    ['already fenced', { state: 'fenced', epoch: 7, record: rec() }, false, 'not_isolated'],
+  ];
+  it.each(table)('%s', (_n, i, fence, reason) => {
+    expect(isolationFenceDecision({ state: i.state, hostEpoch: i.epoch, record: i.record })).toEqual({ fence, reason });
+  });
+});
+
+describe('powerOnAfterRejoin (self-powered-off VMs come back when not restarted elsewhere)', () => {
+  const base = { vmState: 'active', taskState: null as string | null, powerState: 'shutdown' };
+  const instances = [
+    { id: 'off-here', hostId: 'h1', ...base },
+    { id: 'crashed-here', hostId: 'h1', ...base, powerState: 'crashed' },
+    { id: 'running', hostId: 'h1', ...base, powerState: 'running' },
+    { id: 'user-stopped', hostId: 'h1', ...base, vmState: 'stopped' },
+    { id: 'in-task', hostId: 'h1', ...base, taskState: 'powering_on' },
+    { id: 'evacuating', hostId: 'h1', ...base },
+    { id: 'host-not-up', hostId: 'h2', ...base },
+  ];
+  it('picks only active, task-less, powered-off instances of up hosts without an open evacuation', () => {
+    expect(powerOnAfterRejoin(instances, new Set(['h1']), new Set(['evacuating'])).map((r) => r.id)).toEqual(['off-here', 'crashed-here']);
+  });
+  it('picks nothing when no host is up', () => {
+    expect(powerOnAfterRejoin(instances, new Set(), new Set())).toEqual([]);
   });
 });

@@ -115,3 +115,56 @@ export function partitionSuspected(states: readonly HostLiveness[]): boolean {
   if (candidates.length < 2) return false;
   return candidates.every((s) => s !== 'up');
 }
+
+/** What an agent applies when it finds itself isolated (vSphere HA's host isolation response). */
+export type IsolationResponse = 'power_off' | 'shutdown' | 'leave_running';
+
+/**
+ * The agent's record of the isolation response it applied (its own Redis key
+ * `mc:compute-agent:isolation:<host_id>`, vSphere's "poweron file" on the datastore), written only after
+ * every VM listed was off.
+ */
+export interface IsolationRecord {
+  /** The epoch the agent held when it applied the response. */
+  readonly epoch: number;
+  readonly response: IsolationResponse;
+  /** VMs it powered off (empty for leave_running). */
+  readonly poweredOffIds: readonly string[];
+  readonly appliedAtMs: number;
+}
+
+/**
+ * Whether the controller may fence an isolated host and restart its VMs elsewhere (pure). Only when
+ * the host is `isolated` (heartbeats silent, lease renewed) AND its agent recorded, for the host's
+ * CURRENT epoch, that it applied `power_off` or `shutdown`: its VMs are off and the agent refuses to
+ * start any until it registers afresh, so after the epoch bump nothing can run them there.
+ * `leave_running` (or no record, or a record of an older epoch) never fences: the VMs keep running
+ * where they are and nothing restarts (a VM never runs twice).
+ * @returns fence = true when it may fence now; reason for logs: no_record, stale_record,
+ *   leave_running, response_applied, not_isolated
+ */
+export function isolationFenceDecision(input: { state: HostLiveness; hostEpoch: number; record?: IsolationRecord }): { fence: boolean; reason: string } {
+  if (input.state !== 'isolated') return { fence: false, reason: 'not_isolated' };
+  const rec = input.record;
+  if (!rec) return { fence: false, reason: 'no_record' };
+  if (rec.epoch !== input.hostEpoch) return { fence: false, reason: 'stale_record' };
+  if (rec.response === 'leave_running') return { fence: false, reason: 'leave_running' };
+  return { fence: true, reason: 'response_applied' };
+}
+
+/**
+ * Instances to power on again on a host that re-registered without having been fenced (pure): its
+ * agent powered them off by itself (self-fencing after a Redis blip, or an isolation response the
+ * controller had not acted on yet), the controller never restarted them elsewhere, and the user still
+ * wants them running (vSphere/Proxmox HA restart them). Picks instances placed on an `up` host with
+ * vm_state active, no task, power_state shutdown or crashed, and no open evacuation.
+ */
+export function powerOnAfterRejoin<T extends { id: string; hostId: string; vmState: string; taskState: string | null; powerState: string }>(
+  instances: readonly T[],
+  upHostIds: ReadonlySet<string>,
+  evacuating: ReadonlySet<string>,
+): T[] {
+  return instances.filter(
+    (r) => upHostIds.has(r.hostId) && r.vmState === 'active' && r.taskState === null && (r.powerState === 'shutdown' || r.powerState === 'crashed') && !evacuating.has(r.id),
+  );
+}

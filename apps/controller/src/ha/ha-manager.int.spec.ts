@@ -8,8 +8,9 @@ import type { InstanceRecord } from '../domain/instance';
 import { AllocationStore } from '../store/allocation-store';
 import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';
-import { agentLeaseKey, HostMonitor } from '../workers/host-monitor';
+import { agentIsolationKey, agentLeaseKey, HostMonitor } from '../workers/host-monitor';
 import { HaKeys, HaManager } from './ha-manager';
+import { requestEvacuation } from './evacuation-request';
 
 const logger = silentLogger();
 const T = { downAfterMs: 5000, leaseTtlMs: 3000, selfFenceAfterMs: 6000 };
@@ -54,6 +55,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     instances = new InstanceStore(redis);
     allocations = new AllocationStore(redis);
     enqueued = [];
+    requestedHosts = [];
     registry = new Registry();
     for (const h of ['h1', 'h2']) {
       await hosts.register({
@@ -64,13 +66,15 @@ describe('HaManager (real Redis, fake clock)', () => {
     }
   });
 
-  function manager(): { ha: HaManager; monitor: HostMonitor } {
+  let requestedHosts: (string | undefined)[] = [];
+  function manager(opts: { enabled?: boolean } = {}): { ha: HaManager; monitor: HostMonitor } {
     const monitor = new HostMonitor({ hosts, bus, logger, nowMs: () => now, downAfterMs: T.downAfterMs, redis, leaseTtlMs: T.leaseTtlMs });
     const ha = new HaManager({
       redis, hosts, instances, allocations, monitor, logger, registry, nowMs: () => now,
       // Places on h2 only (the scheduler is tested elsewhere): enough to see claims, order and recovery.
       placement: {
-        placeAll: async (spec) => {
+        placeAll: async (spec, _req, o) => {
+          requestedHosts.push(o?.requestedHostId);
           const id = spec.instanceUuids[0];
           if ((await allocations.claim('h2', id, req)).ok) return new Map([[id, 'h2']]);
           throw new ResourceExhaustedError('No valid host was found: h2 lacks ram_mb', 'no_valid_host');
@@ -82,7 +86,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       selfFenceAfterMs: T.selfFenceAfterMs,
       restartsPerZonePerSecond: 100,
       restartBurst: 100,
-      enabled: true,
+      enabled: opts.enabled ?? true,
     });
     return { ha, monitor };
   }
@@ -183,5 +187,146 @@ describe('HaManager (real Redis, fake clock)', () => {
     expect(await hosts.epoch('h1')).toBe(1);
     expect(enqueued).toEqual([]);
     expect((await registry.getSingleMetric('minicloud_ha_partition_suspected')!.get()).values[0].value).toBe(1);
+  });
+
+  /** Heartbeats silent for h1 but its lease renewed (NATS cut only): isolated from t=6000. */
+  async function isolateH1(): Promise<void> {
+    await at(0, ['h1', 'h2']);
+    for (const t of [3000, 6000]) {
+      await at(t, ['h2']);
+      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    }
+  }
+
+  it('an isolated host whose agent recorded power_off is fenced at once and its VMs restarted elsewhere; the leader publishes its cluster view', async () => {
+    await instances.createMany([instance('iso-1', 'h1', 'high', 1), instance('iso-2', 'h1', '', 2)]);
+    for (const id of ['iso-1', 'iso-2']) await allocations.claim('h1', id, req);
+    const { ha } = manager();
+    await at(0, ['h1', 'h2']);
+    await ha.tick();
+    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h1', 'h2']);
+    await isolateH1();
+    await ha.tick();
+    expect((await hosts.get('h1')).state).toBe('isolated');
+    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h2']);
+    expect(await hosts.epoch('h1')).toBe(1); // no record yet: nothing happens
+    // The agent applied power_off and recorded it for its epoch (1).
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'power_off', powered_off_ids: ['iso-1', 'iso-2'], applied_at_ms: now }));
+    await at(6250, ['h2']);
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect(await hosts.epoch('h1')).toBe(2);
+    expect((await hosts.get('h1')).state).toBe('fenced');
+    await at(6500, ['h2']);
+    await ha.tick();
+    expect(enqueued).toEqual(['iso-1', 'iso-2']);
+    expect(await instances.get('iso-1')).toMatchObject({ hostId: 'h2', vmState: 'building', actionRequestId: 'req-evacuate-iso-1-2' });
+  });
+
+  it('leave_running restarts nothing, and a record of an older epoch does not count', async () => {
+    await instances.createMany([instance('lr', 'h1', 'high', 1)]);
+    const { ha } = manager();
+    await isolateH1();
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+    for (const t of [6250, 20_000]) {
+      await at(t, ['h2']);
+      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+      await ha.tick();
+    }
+    expect((await hosts.get('h1')).state).toBe('isolated');
+    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 0, response: 'power_off', powered_off_ids: ['lr'], applied_at_ms: now }));
+    await at(20_250, ['h2']);
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect(await hosts.epoch('h1')).toBe(1);
+    expect(enqueued).toEqual([]);
+    expect(await instances.get('lr')).toMatchObject({ hostId: 'h1', vmState: 'active' });
+  });
+
+  it('VMs a host powered off by itself come back on it once it rejoins unfenced and heartbeats; never one with an open evacuation', async () => {
+    await instances.createMany([
+      instance('back', 'h1', 'high', 1, { powerState: 'shutdown' }),
+      instance('stopped', 'h1', 'high', 2, { vmState: 'stopped', powerState: 'shutdown' }),
+      instance('moving', 'h1', 'high', 3, { powerState: 'shutdown' }),
+    ]);
+    await redis.set(HaKeys.evacuation('moving'), JSON.stringify({ instanceId: 'moving', fromHostId: 'h1', fencedEpoch: 1, requestId: 'r', startedAtMs: now, attempts: 0 }));
+    await redis.sadd(HaKeys.evacuations(), 'moving');
+    const { ha } = manager();
+    // Registered (new epoch) but no heartbeat yet: wait, it may still be cut off.
+    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await ha.tick();
+    expect((await instances.get('back')).taskState).toBeNull();
+    await at(500, ['h1', 'h2']);
+    await ha.tick();
+    expect(await instances.get('back')).toMatchObject({ hostId: 'h1', taskState: 'powering_on' });
+    expect((await instances.listActions('back')).map((a) => [a.action, a.userId])).toEqual([['start', 'ha']]);
+    expect(enqueued).toContain('back');
+    expect((await instances.get('stopped')).taskState).toBeNull();
+    expect(enqueued).not.toContain('stopped');
+  });
+
+  describe('ServerAction evacuate (manual, through the same evacuation record)', () => {
+    const evac = (r: InstanceRecord, targetHostId?: string) => requestEvacuation({ redis, hosts, instances, nowMs: () => now }, r, { targetHostId, requestId: `req-${r.id}`, userId: 'admin' });
+
+    it('is refused while the host is up, for an isolated host whose VMs may run, in a wrong state, to the same host, and twice', async () => {
+      const r = instance('e1', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_in_use', message: expect.stringMatching(/^Compute service of h1 is still in use/) });
+      await hosts.setState('h1', 'isolated');
+      await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_isolated_vms_running' });
+      await hosts.setState('h1', 'failed');
+      await expect(evac({ ...r, vmState: 'stopped' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'instance_invalid_state' });
+      await expect(evac(r, 'h1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'evacuate.host_id' });
+      await expect(evac(r, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await evac(r, 'h2');
+      await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'evacuation_in_progress' });
+      expect((await instances.listActions('e1')).map((a) => [a.action, a.userId])).toEqual([['evacuate', 'admin']]);
+    });
+
+    it('with HA disabled: the leader fences the failed host only at its fence deadline, then restarts it on the target host', async () => {
+      const r = instance('e2', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await allocations.claim('h1', 'e2', req);
+      const { ha } = manager({ enabled: false });
+      await at(0, ['h1', 'h2']);
+      await ha.tick();
+      await at(3000, ['h2']);
+      await redis.del(agentLeaseKey('h1'));
+      await ha.tick(); // lease first seen missing at 3000
+      await at(5500, ['h2']);
+      await ha.tick();
+      expect((await hosts.get('h1')).state).toBe('failed');
+      await evac((await instances.get('e2'))!, 'h2');
+      await at(8999, ['h2']);
+      await ha.tick();
+      expect(await hosts.epoch('h1')).toBe(1); // not before lease loss + self_fence_after
+      expect(enqueued).toEqual([]);
+      await at(9000, ['h2']);
+      await ha.tick(); // fenced
+      expect(await hosts.epoch('h1')).toBe(2);
+      await at(9250, ['h2']);
+      await ha.tick(); // placed and moved
+      expect(requestedHosts).toEqual(['h2']);
+      expect(await instances.get('e2')).toMatchObject({ hostId: 'h2', vmState: 'building', taskState: 'networking', actionRequestId: 'req-e2' });
+      await instances.update('e2', (x) => ({ ...x, vmState: 'active', taskState: null }), now);
+      await at(9500, ['h2']);
+      await ha.tick();
+      expect((await instances.listActions('e2'))[0]).toMatchObject({ action: 'evacuate', result: 'Success' });
+      expect((await allocations.get('h1')).byInstance.has('e2')).toBe(false);
+    });
+
+    it('is abandoned (action Error) when the host comes back before it was fenced', async () => {
+      const r = instance('e3', 'h1', 'high', 1);
+      await instances.createMany([r]);
+      await hosts.setState('h1', 'failed');
+      await evac(r);
+      const { ha } = manager();
+      await at(100, ['h1', 'h2']);
+      await ha.tick();
+      expect(await redis.sismember(HaKeys.evacuations(), 'e3')).toBe(0);
+      expect((await instances.listActions('e3'))[0]).toMatchObject({ action: 'evacuate', result: 'Error', message: 'evacuation abandoned: host h1 is up again' });
+      expect((await instances.get('e3')).hostId).toBe('h1');
+    });
   });
 });

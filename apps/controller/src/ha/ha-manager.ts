@@ -2,7 +2,7 @@ import { isMinicloudError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
 import { keyspace, type Redis } from '@minicloud/platform-state';
-import { fenceDeadline, partitionSuspected } from '../domain/host-liveness';
+import { fenceDeadline, isHostDown, isolationFenceDecision, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
@@ -16,18 +16,37 @@ import { claimElsewhere } from '../workers/relocation';
 
 const k = keyspace('controller');
 
-/** HA's own keys: `ha:evacuation:<instance>` (JSON EvacuationRecord), `ha:evacuations` (set of ids). */
+/**
+ * HA's own keys: `ha:evacuation:<instance>` (JSON EvacuationRecord), `ha:evacuations` (set of ids),
+ * `ha:cluster_view` (JSON {hosts_up, at_ms}, short TTL, written by the leader every tick: agents read it
+ * before applying their isolation response, as a vSphere host checks a master is responsible for its VMs).
+ */
 export const HaKeys = {
   evacuation: (id: string) => k('ha', 'evacuation', id),
   evacuations: () => k('ha', 'evacuations'),
+  clusterView: () => k('ha', 'cluster_view'),
 };
+
+/**
+ * Fencing as one atomic step: bumps the epoch and stores state `fenced` only if the epoch is still the
+ * one the decision saw, so a registration that raced the decision (the agent is back) wins.
+ * KEYS: epoch key, host hash. ARGV: expected epoch. Returns the new epoch, or -1 when it changed.
+ */
+const FENCE_LUA = `if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
+local e = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'state', 'fenced')
+return e`;
 
 /** One restart in progress (durable in Redis, so a new leader finishes it). */
 export interface EvacuationRecord {
   instanceId: string;
   fromHostId: string;
-  /** Epoch the from-host was fenced at. */
+  /** Epoch the from-host was fenced at; 0 for a manual evacuation whose host the leader has not fenced yet. */
   fencedEpoch: number;
+  /** Opened by an operator (ServerAction evacuate), not by the HA loop. */
+  manual?: boolean;
+  /** Operator's target host (Nova's `evacuate --host`): the scheduler's filters still apply. */
+  targetHostId?: string;
   /** Set once a claim on the destination exists (before the instance record moves). */
   toHostId?: string;
   /** Request id of the `evacuate` instance action. */
@@ -60,6 +79,8 @@ export interface HaManagerDeps {
   restartsPerZonePerSecond: number;
   restartBurst: number;
   enabled: boolean;
+  /** TTL of the cluster view the agents read (ms; default 5000: a few ticks, so a dead leader's view expires soon). */
+  clusterViewTtlMs?: number;
 }
 
 /**
@@ -106,7 +127,11 @@ export class HaManager {
   /** One leader tick (see the class doc). Errors of one instance do not stop the others. */
   async tick(): Promise<void> {
     const views = await this.d.monitor.evaluate();
-    if (!this.d.enabled) return;
+    // Manual evacuations (ServerAction evacuate) run even with HA disabled: their hosts get fenced by
+    // the same rules (failed: after the fence deadline; isolated: once its VMs are off).
+    const manualFrom = new Set((await this.evacuations()).filter(({ rec }) => rec.manual && rec.fencedEpoch === 0).map(({ rec }) => rec.fromHostId));
+    if (!this.d.enabled && manualFrom.size === 0 && (await this.d.redis.scard(HaKeys.evacuations())) === 0) return;
+    const fencing = (hostId: string) => this.d.enabled || manualFrom.has(hostId);
     const partition = partitionSuspected(views.map((v) => v.state));
     if (partition !== this.partitioned) {
       this.partitioned = partition;
@@ -114,28 +139,83 @@ export class HaManager {
       if (partition) this.d.logger.error({ hosts: views.length }, 'every host looks down at once: assuming this controller is cut off; restarting nothing');
       else this.d.logger.info('hosts visible again: HA resumes');
     }
+    // No cluster view with HA disabled: nobody would restart an isolated host's VMs.
+    if (this.d.enabled) await this.publishClusterView(partition ? [] : views.filter((v) => v.state === 'up').map((v) => v.host.hostId));
     if (partition) return;
     for (const v of views) {
-      if (v.state === 'failed') await this.maybeFence(v);
+      if (v.state === 'failed' && fencing(v.host.hostId)) await this.maybeFence(v);
+      if (v.state === 'isolated' && fencing(v.host.hostId)) await this.maybeFenceIsolated(v);
     }
     await this.probeStaleAgents(views);
+    const all = this.d.enabled ? await this.d.instances.list() : [];
     const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
-    const all = await this.d.instances.list();
     for (const r of all) {
       const from = fenced.get(r.hostId);
       if (from && isRestartable(r)) await this.open(r, from.epoch);
     }
     await this.drive(views);
+    if (this.d.enabled) await this.powerOnRejoined(views, all);
+  }
+
+  /** The leader's cluster view for the agents' isolation check (hosts it sees up; none while partitioned). */
+  private async publishClusterView(hostsUp: string[]): Promise<void> {
+    await this.d.redis.set(HaKeys.clusterView(), JSON.stringify({ hosts_up: hostsUp, at_ms: this.d.nowMs() }), 'PX', this.d.clusterViewTtlMs ?? 5000);
+  }
+
+  /** Epoch bump + `fenced`, atomically and only from the epoch the decision saw. @returns the new epoch or undefined */
+  private async fence(v: HostView, reason: string): Promise<number | undefined> {
+    const epoch = Number(await this.d.redis.eval(FENCE_LUA, 2, k('host', v.host.hostId, 'epoch'), k('host', v.host.hostId), String(v.host.epoch)));
+    if (epoch < 0) {
+      this.d.logger.info({ host_id: v.host.hostId, epoch: v.host.epoch }, 'not fenced: the host registered again meanwhile');
+      return undefined;
+    }
+    this.d.monitor.noteEpoch(v.host.hostId, epoch);
+    this.d.monitor.announce(v.host, 'fenced', reason, {}, epoch);
+    this.m.fencings.inc();
+    return epoch;
+  }
+
+  /**
+   * An isolated host whose agent recorded, for its current epoch, that it applied power_off/shutdown:
+   * its VMs are off and it starts none, so fence it and restart them elsewhere (the evacuation path of
+   * failed hosts). leave_running (or no record yet) restarts nothing.
+   */
+  private async maybeFenceIsolated(v: HostView): Promise<void> {
+    const d = isolationFenceDecision({ state: v.state, hostEpoch: v.host.epoch, record: v.isolation });
+    if (!d.fence) return;
+    const epoch = await this.fence(v, 'fenced_isolated');
+    if (epoch !== undefined) this.d.logger.warn({ host_id: v.host.hostId, epoch, response: v.isolation?.response, powered_off: v.isolation?.poweredOffIds.length }, 'isolated host applied its isolation response: fenced, restarting its VMs elsewhere');
+  }
+
+  /**
+   * VMs a host powered off by itself (self-fencing after a Redis blip, or an isolation response) that
+   * were never restarted elsewhere come back on that host once it re-registered and heartbeats with
+   * its new epoch (vSphere/Proxmox HA restart them); never while an evacuation is open for them.
+   */
+  private async powerOnRejoined(views: HostView[], all: InstanceRecord[]): Promise<void> {
+    const up = new Set(views.filter((v) => v.state === 'up' && (v.lastHeartbeatAtMs ?? 0) >= v.host.registeredAtMs).map((v) => v.host.hostId));
+    if (up.size === 0) return;
+    const evacuating = new Set(await this.d.redis.smembers(HaKeys.evacuations()));
+    for (const r of powerOnAfterRejoin(all, up, evacuating)) {
+      const requestId = `req-ha-power-on-${r.id}-${this.d.nowMs()}`;
+      const next = await this.d.transition(r.id, (cur) =>
+        cur.hostId === r.hostId && cur.vmState === 'active' && cur.taskState === null && (cur.powerState === 'shutdown' || cur.powerState === 'crashed')
+          ? { ...cur, taskState: 'powering_on', actionRequestId: requestId, taskStartedAtMs: this.d.nowMs() }
+          : undefined,
+      );
+      if (!next) continue;
+      await this.d.instances.startAction(r.id, { requestId, action: 'start', userId: 'ha', projectId: r.projectId, startMs: this.d.nowMs(), result: '', message: '' });
+      this.d.logger.warn({ instance_id: r.id, host_id: r.hostId }, 'HA: powering on a VM its host powered off by itself (rejoined without being fenced)');
+      this.d.enqueue(r.id);
+    }
   }
 
   private async maybeFence(v: HostView): Promise<void> {
     if (v.leaseMissingSinceMs === undefined) return;
     const { ready } = fenceDeadline({ nowMs: this.d.nowMs(), leaseMissingSinceMs: v.leaseMissingSinceMs }, { selfFenceAfterMs: this.d.selfFenceAfterMs });
     if (!ready) return;
-    const epoch = await this.d.redis.incr(k('host', v.host.hostId, 'epoch'));
-    this.d.monitor.noteEpoch(v.host.hostId, epoch);
-    await this.d.monitor.setState({ ...v.host, state: 'failed' }, 'fenced', 'fenced_for_restart', {}, epoch);
-    this.m.fencings.inc();
+    const epoch = await this.fence({ ...v, host: { ...v.host, state: 'failed' } }, 'fenced_for_restart');
+    if (epoch === undefined) return;
     if (v.lastHeartbeatAtMs) this.m.detectionSeconds.observe(Math.max(0, this.d.nowMs() - v.lastHeartbeatAtMs) / 1000);
   }
 
@@ -208,6 +288,16 @@ export class HaManager {
   private async step(rec: EvacuationRecord, r: InstanceRecord | undefined, byHost: Map<string, HostView>, settling: boolean): Promise<void> {
     if (!r || r.taskState === 'deleting') return this.close(rec); // deleted meanwhile
     const now = this.d.nowMs();
+    if (rec.fencedEpoch === 0) {
+      // A manual evacuation waits for its host to be fenced (the tick fences it when that is safe).
+      const from = byHost.get(rec.fromHostId);
+      if (from?.state !== 'fenced') {
+        if (from && !isHostDown(from.state)) return this.abandon(rec, r, `host ${rec.fromHostId} is ${from.state} again`);
+        return;
+      }
+      rec = { ...rec, fencedEpoch: from.host.epoch };
+      await this.save(rec);
+    }
     if (rec.toHostId) {
       if (r.hostId === rec.toHostId && r.vmState === 'active' && r.taskState === null) {
         await this.close(rec);
@@ -231,7 +321,12 @@ export class HaManager {
     }
     // Not placed yet. A host that came back (new epoch) frees the old claim so it can take it again.
     const fromView = byHost.get(rec.fromHostId);
-    if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) await this.d.allocations.release(rec.fromHostId, r.id);
+    if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) {
+      // Its powered-off copy there goes too (it registered before this restart moved the instance, so
+      // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory.
+      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(r.id, rec.fromHostId);
+      await this.d.allocations.release(rec.fromHostId, r.id);
+    }
     const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
     if (adopted) return this.move({ ...rec, toHostId: adopted }, r, adopted);
     if (settling) return;
@@ -239,7 +334,7 @@ export class HaManager {
     if (!this.limiter.tryTake(zone, now)) return;
     let to: string;
     try {
-      to = await this.place(r);
+      to = await this.place(r, rec.targetHostId);
     } catch (e) {
       if (!isMinicloudError(e) || e.code !== 'RESOURCE_EXHAUSTED') throw e;
       this.m.restarts.inc({ result: 'no_capacity' });
@@ -259,9 +354,16 @@ export class HaManager {
     await this.move(placed, r, to);
   }
 
-  /** Claim through Placement: failed host excluded, server group honoured (shared with migration: workers/relocation.ts). */
-  private place(r: InstanceRecord): Promise<string> {
-    return claimElsewhere(this.d, r, '');
+  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (workers/relocation.ts). */
+  private place(r: InstanceRecord, targetHostId?: string): Promise<string> {
+    return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId });
+  }
+
+  /** A manual evacuation whose host came back before it was fenced: nothing to restart; the action fails. */
+  private async abandon(rec: EvacuationRecord, r: InstanceRecord, why: string): Promise<void> {
+    await this.d.redis.multi().del(HaKeys.evacuation(rec.instanceId)).srem(HaKeys.evacuations(), rec.instanceId).exec();
+    await this.d.instances.finishAction(r.id, rec.requestId, 'Error', `evacuation abandoned: ${why}`, this.d.nowMs());
+    this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, why }, 'manual evacuation abandoned');
   }
 
   /** A claim for the instance on a live host other than the failed one (a crashed leader's half-done step). */

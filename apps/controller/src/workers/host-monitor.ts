@@ -3,13 +3,33 @@ import { events } from '@minicloud/proto';
 import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
-import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy } from '../domain/host-liveness';
+import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '../domain/host-liveness';
 import { hostStateToProto } from '../api/proto-mapping';
 import type { HostRecord, HostStore, HostUsageRecord } from '../store/host-store';
 
 /** The agent's lease key (docs/agent-protocol.md; the controller only reads it). */
 export function agentLeaseKey(hostId: string): string {
   return `mc:compute-agent:lease:${hostId}`;
+}
+
+/**
+ * The agent's record of an applied isolation response (docs/agent-protocol.md; the controller only
+ * reads it, as the lease).
+ */
+export function agentIsolationKey(hostId: string): string {
+  return `mc:compute-agent:isolation:${hostId}`;
+}
+
+/** Parses an isolation record; undefined when absent or malformed. */
+export function parseIsolationRecord(raw: string | null | undefined): IsolationRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as { epoch?: number; response?: string; powered_off_ids?: string[]; applied_at_ms?: number };
+    if (typeof v.epoch !== 'number' || (v.response !== 'power_off' && v.response !== 'shutdown' && v.response !== 'leave_running')) return undefined;
+    return { epoch: v.epoch, response: v.response, poweredOffIds: v.powered_off_ids ?? [], appliedAtMs: v.applied_at_ms ?? 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One host as the last evaluation saw it. */
@@ -20,6 +40,8 @@ export interface HostView {
   leaseMissingSinceMs?: number;
   /** When the host left `up` in this failure (ms), for the detection-time metric. */
   lastHeartbeatAtMs?: number;
+  /** The agent's isolation record, read for isolated hosts only. */
+  isolation?: IsolationRecord;
 }
 
 export interface HostMonitorDeps {
@@ -135,12 +157,22 @@ export class HostMonitor {
       views.push({ host: h, state: decision.state, leaseMissingSinceMs: this.leaseMissingSince.get(h.hostId), lastHeartbeatAtMs });
       if (decision.state !== h.state) await this.setState(h, decision.state, decision.reason, { silent_for_ms: decision.silentForMs });
     }
+    const isolated = views.filter((v) => v.state === 'isolated');
+    if (isolated.length > 0 && this.d.redis) {
+      const raws = await this.d.redis.mget(isolated.map((v) => agentIsolationKey(v.host.hostId)));
+      isolated.forEach((v, i) => (v.isolation = parseIsolationRecord(raws[i])));
+    }
     return views;
   }
 
   /** Stores a host state and publishes events.HostStateChanged (also used by HA for `fenced`). */
   async setState(h: HostRecord, state: HostLiveness, reason: string, log: Record<string, unknown> = {}, epoch = h.epoch): Promise<void> {
     await this.d.hosts.setState(h.hostId, state);
+    this.announce(h, state, reason, log, epoch);
+  }
+
+  /** Logs and publishes a state change already stored (fencing stores it atomically with the epoch). */
+  announce(h: HostRecord, state: HostLiveness, reason: string, log: Record<string, unknown> = {}, epoch = h.epoch): void {
     this.d.logger.info({ host_id: h.hostId, from: h.state, to: state, reason, epoch, ...log }, 'host state changed');
     // Not awaited: the event is a hint, and a paused NATS must not stall the liveness loop (the
     // partition guard has to run while NATS is unreachable).

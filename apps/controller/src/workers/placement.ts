@@ -90,12 +90,13 @@ export class Placement {
   async placeAll(
     spec: RequestSpec & { instanceUuids: readonly string[] },
     req: ResourceRequest,
-    opts: { consumerSuffix?: string; groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> } } = {},
+    opts: { consumerSuffix?: string; groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> }; requestedHostId?: string } = {},
   ): Promise<Placements> {
     let lastConflict = '';
     const suffix = opts.consumerSuffix ?? '';
     for (let round = 1; round <= this.deps.rounds; round++) {
-      const hosts = await this.hostStates(opts.groupMembers);
+      // requested_destination: the scheduler sees only that host (its filters still decide).
+      const hosts = (await this.hostStates(opts.groupMembers)).filter((h) => !opts.requestedHostId || h.hostId === opts.requestedHostId);
       const byId = new Map(hosts.map((h) => [h.hostId, h]));
       const selections = this.deps.scheduler.selectDestinations(hosts, spec);
       const placed: Placements = new Map();

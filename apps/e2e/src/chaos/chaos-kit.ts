@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { compute } from '@minicloud/proto';
+import { agent, compute } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
-import { startCloud, type RunningCloud } from '../cloud-harness';
+import { findFreePort, startTcpProxy, type TcpProxy } from '@minicloud/testing';
+import { ROOT, startCloud, type RunningCloud } from '../cloud-harness';
 import { InvariantChecker } from './invariant-checker';
 
 /**
@@ -161,4 +162,52 @@ export function processSpec(pid: number): { argv: string[]; env: Record<string, 
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
   return { argv, env };
+}
+
+/** An extra agent whose NATS (or Redis) link goes through a proxy the test can cut. */
+export interface ProxiedAgent {
+  proxy: TcpProxy;
+  child: ChildProcess;
+  /** HypervisorService of the agent (admin token): its own view of its VMs, reachable while cut. */
+  agentClient: ServiceClient<typeof agent.HypervisorServiceService>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts agent `hostId` (host-1's command line and env, new ports, tunnel IP 127.0.1.<n>) with its
+ * `link` (NATS by default, or Redis) through a TCP proxy; `env` adds settings (e.g. ISOLATION_RESPONSE).
+ * Resolves once the controller lists it UP.
+ */
+export async function startProxiedAgent(cc: ChaosCloud, hostId: string, n: number, opts: { link?: 'nats' | 'redis'; env?: Record<string, string> } = {}): Promise<ProxiedAgent> {
+  const link = opts.link ?? 'nats';
+  const target = Number(new URL(link === 'nats' ? cc.cloud.manifest.nats_url : cc.cloud.manifest.redis_url).port);
+  const proxy = await startTcpProxy(target);
+  const spec = processSpec(cc.agentPid('host-1'));
+  const grpcPort = await findFreePort();
+  const env = {
+    ...spec.env,
+    HOST_ID: hostId,
+    ...(link === 'nats' ? { NATS_URL: proxy.url('nats') } : { REDIS_URL: proxy.url('redis') }),
+    GRPC_PORT: String(grpcPort),
+    METRICS_PORT: String(await findFreePort()),
+    TUNNEL_IP: `127.0.1.${n}`,
+    AGENT_STATE_DIR: path.join(cc.cloud.stateDir, 'agents', hostId),
+    ...(opts.env ?? {}),
+  };
+  const log = fs.openSync(path.join(cc.cloud.stateDir, `${hostId}.log`), 'a');
+  const child = spawn(spec.argv[0], spec.argv.slice(1), { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  const agentClient = createServiceClient(agent.HypervisorServiceService, `127.0.0.1:${grpcPort}`, { token: () => cc.token, deadlineMs: 10_000 });
+  const stop = async () => {
+    proxy.restore();
+    agentClient.close();
+    child.kill('SIGKILL');
+    await proxy.close();
+  };
+  try {
+    await until(`${hostId} UP`, async () => (await cc.compute.getHost({ hostId })).host?.state === compute.HostState.HOST_STATE_UP, 30_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { proxy, child, agentClient, stop };
 }

@@ -2,12 +2,19 @@
  * Chaos scenario 3 of issue 5: kill -9 the leader controller during a burst of 100 creates. A replica
  * takes over; every create that was acknowledged ends ACTIVE or in a clear ERROR; none stuck in a
  * task_state, none duplicated (client tokens make retries idempotent).
+ * Then the CLI (issue 5's catalog of several endpoints): a new replica registers (first in the catalog),
+ * the CLI logs in and uses it, the replica is killed, and the CLI's next commands fail over to the other.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import Redis from 'ioredis';
 import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
-import { startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
+import { findFreePort } from '@minicloud/testing';
+import { ROOT } from '../cloud-harness';
+import { processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
 
 jest.setTimeout(180_000);
 
@@ -93,5 +100,34 @@ describe('chaos: leader controller killed during a burst of creates', () => {
     await cc.checker.sampleAllocations();
     expect(cc.checker.violations).toEqual([]);
     client.close();
+  });
+
+  it('the CLI fails over to another replica from the catalog when the one it used is killed', async () => {
+    // A third replica (a copy of a live one on new ports) registers last: first in the catalog.
+    const live = cc.cloud.manifest.processes.filter((p) => p.kind === 'controller').find((p) => fs.existsSync(`/proc/${p.pid}`) && !fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').includes(') Z'))!;
+    const spec = processSpec(live.pid);
+    const port = await findFreePort();
+    const log = fs.openSync(path.join(cc.cloud.stateDir, 'controller-3.log'), 'a');
+    const child: ChildProcess = spawn(spec.argv[0], spec.argv.slice(1), { cwd: ROOT, env: { ...spec.env, GRPC_PORT: String(port), METRICS_PORT: String(await findFreePort()) }, stdio: ['ignore', log, log] });
+    try {
+      const first = async () => {
+        const r = await cc.cloud.cli(['login']);
+        if (r.code !== 0) return undefined;
+        const creds = JSON.parse(fs.readFileSync(path.join(cc.cloud.stateDir, 'cli', 'credentials.json'), 'utf8')) as { catalog: { service_type: string; url: string }[] };
+        return creds.catalog.find((e) => e.service_type === 'compute')?.url.endsWith(`:${port}`);
+      };
+      await until('the new replica first in the CLI catalog', first, 30_000, 500);
+      const before = await cc.cloud.cli(['host', 'list', '-f', 'json']);
+      expect(before.code).toBe(0);
+      child.kill('SIGKILL');
+      await until('new replica gone', async () => child.exitCode !== null || child.signalCode !== null, 5000, 20);
+      for (const args of [['host', 'list', '-f', 'json'], ['server', 'list', '--all-projects', '-f', 'json']]) {
+        const r = await cc.cloud.cli(args);
+        expect([r.code, r.stderr]).toEqual([0, '']);
+      }
+      expect(JSON.parse((await cc.cloud.cli(['host', 'list', '-f', 'json'])).stdout)).toHaveLength(3);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

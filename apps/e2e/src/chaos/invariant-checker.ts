@@ -68,6 +68,15 @@ export class InvariantChecker {
     for (const id of ids) this.running.get(id)!.delete(hostId);
   }
 
+  /**
+   * The test cut the agent's NATS link (isolation): its reports cannot reach the checker any more, so
+   * its VMs are unobservable from now, as for a frozen host (the scenario checks them through the
+   * agent's own gRPC answers), and a later report of one running with the old epoch is a violation.
+   */
+  hostCutOff(hostId: string): void {
+    this.hostFrozen(hostId);
+  }
+
   /** Ids that were running on `hostId` when it was frozen. */
   frozenIds(hostId: string): string[] {
     return [...(this.frozen.get(hostId)?.ids ?? [])];

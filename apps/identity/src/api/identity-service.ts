@@ -120,7 +120,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       },
       async registerEndpoint(req) {
         if (!req.endpoint) throw new InvalidArgumentError('endpoint', 'is required');
-        await d.catalog.register(req.endpoint);
+        await d.catalog.register(req.endpoint, { addReplica: req.addReplica });
         return {};
       },
 

@@ -32,7 +32,7 @@ export class ServiceCredentials {
       projectName: this.creds.projectName,
     });
     this.token = { value: res.token, expiresAtMs: res.info?.expiresAt?.getTime() ?? Date.now() + 300_000 };
-    for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+    this.learn(res.catalog);
     return res.token;
   }
 
@@ -44,11 +44,35 @@ export class ServiceCredentials {
     let url = this.catalog.get(serviceType);
     if (!url) {
       const res = await this.identity.getCatalog({});
-      for (const e of res.catalog) this.catalog.set(e.serviceType, e.url);
+      this.learn(res.catalog);
       url = this.catalog.get(serviceType);
     }
     if (!url) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
     return url;
+  }
+
+  /**
+   * Every host:port of a service type, read afresh from the catalog, in failover order: public ones
+   * first (replicas newest registration first), then the others.
+   * @throws NotFoundError when the catalog has no such service
+   */
+  async endpoints(serviceType: string): Promise<string[]> {
+    const res = await this.identity.getCatalog({});
+    this.learn(res.catalog);
+    const mine = res.catalog.filter((e) => e.serviceType === serviceType);
+    const urls = [...new Set([...mine.filter((e) => e.interface === 'public'), ...mine.filter((e) => e.interface !== 'public')].map((e) => e.url))];
+    if (urls.length === 0) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
+    return urls;
+  }
+
+  /** Per service type, the catalog's first public endpoint (replicas come newest first), else its first one. */
+  private learn(catalog: readonly { serviceType: string; url: string; interface: string }[]): void {
+    const picked = new Map<string, { url: string; interface: string }>();
+    for (const e of catalog) {
+      const cur = picked.get(e.serviceType);
+      if (!cur || (cur.interface !== 'public' && e.interface === 'public')) picked.set(e.serviceType, e);
+    }
+    for (const [type, e] of picked) this.catalog.set(type, e.url);
   }
 
   close(): void {

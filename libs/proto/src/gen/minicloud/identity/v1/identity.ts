@@ -168,7 +168,15 @@ export interface GetCatalogResponse {
 }
 
 export interface RegisterEndpointRequest {
-  endpoint?: Endpoint | undefined;
+  endpoint?:
+    | Endpoint
+    | undefined;
+  /**
+   * false: replace every endpoint of (service_type, interface) with this one (a single service).
+   * true: add it as one more replica of the service type (controller replicas); the catalog lists a
+   * type's replicas newest registration first, at most 8, and clients fail over along that list.
+   */
+  addReplica: boolean;
 }
 
 export interface RegisterEndpointResponse {
@@ -2752,13 +2760,16 @@ export const GetCatalogResponse: MessageFns<GetCatalogResponse> = {
 };
 
 function createBaseRegisterEndpointRequest(): RegisterEndpointRequest {
-  return { endpoint: undefined };
+  return { endpoint: undefined, addReplica: false };
 }
 
 export const RegisterEndpointRequest: MessageFns<RegisterEndpointRequest> = {
   encode(message: RegisterEndpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.endpoint !== undefined) {
       Endpoint.encode(message.endpoint, writer.uint32(10).fork()).join();
+    }
+    if (message.addReplica !== false) {
+      writer.uint32(16).bool(message.addReplica);
     }
     return writer;
   },
@@ -2784,6 +2795,14 @@ export const RegisterEndpointRequest: MessageFns<RegisterEndpointRequest> = {
             message.endpoint = Endpoint.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.addReplica = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2797,13 +2816,23 @@ export const RegisterEndpointRequest: MessageFns<RegisterEndpointRequest> = {
   },
 
   fromJSON(object: any): RegisterEndpointRequest {
-    return { endpoint: isSet(object.endpoint) ? Endpoint.fromJSON(object.endpoint) : undefined };
+    return {
+      endpoint: isSet(object.endpoint) ? Endpoint.fromJSON(object.endpoint) : undefined,
+      addReplica: isSet(object.addReplica)
+        ? globalThis.Boolean(object.addReplica)
+        : isSet(object.add_replica)
+        ? globalThis.Boolean(object.add_replica)
+        : false,
+    };
   },
 
   toJSON(message: RegisterEndpointRequest): unknown {
     const obj: any = {};
     if (message.endpoint !== undefined) {
       obj.endpoint = Endpoint.toJSON(message.endpoint);
+    }
+    if (message.addReplica !== false) {
+      obj.addReplica = message.addReplica;
     }
     return obj;
   },
@@ -2816,6 +2845,7 @@ export const RegisterEndpointRequest: MessageFns<RegisterEndpointRequest> = {
     message.endpoint = (object.endpoint !== undefined && object.endpoint !== null)
       ? Endpoint.fromPartial(object.endpoint)
       : undefined;
+    message.addReplica = object.addReplica ?? false;
     return message;
   },
 };

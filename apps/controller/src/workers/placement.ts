@@ -47,7 +47,7 @@ export class Placement {
         const alloc = await this.deps.allocations.get(h.hostId);
         const lastHeartbeatAtMs = Math.max(h.lastHeartbeatAtMs ?? 0, this.deps.lastHeartbeatAtMs(h.hostId) ?? 0) || undefined;
         const live = evaluateHostLiveness(
-          { state: h.state === 'maintenance' ? 'maintenance' : 'up', registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, nowMs: this.deps.nowMs() },
+          { state: h.state === 'maintenance' || h.state === 'standby' ? h.state : 'up', registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, nowMs: this.deps.nowMs() },
           { downAfterMs: this.deps.downAfterMs },
         );
         const mine = aggregates.filter((a) => a.hostIds.includes(h.hostId));

@@ -3,7 +3,7 @@ import { createOverloadDetector } from './overload-detection';
 import { planConsolidation, type PlannerHost, type PlannerVm } from './consolidation-planner';
 import { minimumMigrationTime } from './vm-selection';
 
-const G4 = { name: 'g4', wattsAtLoadDecile: [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117] };
+const G4 = { name: 'g4', source: 'CloudSim PowerModelSpecPowerHpProLiantMl110G4Xeon3040', wattsAtLoadDecile: [86, 89.4, 92.6, 96, 99.5, 102, 106, 108, 112, 114, 117] };
 const host = (hostId: string, over: Partial<PlannerHost> = {}): PlannerHost => ({
   hostId, power: 'active', cpuMhzTotal: 4000, vcpusCapacity: 16, vcpusUsed: 0, ramMbCapacity: 16_384, ramMbUsed: 0,
   nicMbps: 1000, powerModel: G4, pendingClaims: false, ...over,

@@ -79,6 +79,8 @@ export interface HostUsageReport {
   readonly imageCacheBytes: number;
   /** DPM standby: powered off, 0 W. */
   readonly standby: boolean;
+  /** Energy since the agent started, joules (model clock). */
+  readonly energyJoulesTotal: number;
 }
 
 export interface SimulatedHostDeps {
@@ -429,6 +431,7 @@ export class SimulatedHost {
       runningVms: this.runningIds().length,
       imageCacheBytes: this.deps.images.cache.usedBytes,
       standby: this.model.standby,
+      energyJoulesTotal: snap.energyJoulesTotal,
     };
   }
 

@@ -19,6 +19,12 @@ export type Placements = Map<string, string>;
  * race) release everything claimed so far, refresh the snapshot and try again, up to `rounds` times.
  */
 export class Placement {
+  /**
+   * DPM hook: called when the scheduler finds no valid host; it may power a standby host on and
+   * return true, and the request is scheduled again on a fresh snapshot (vSphere DPM's on-demand power-on).
+   */
+  onNoValidHost?: () => Promise<boolean>;
+
   constructor(
     private readonly deps: {
       hosts: HostStore;
@@ -97,7 +103,13 @@ export class Placement {
     for (let round = 1; round <= this.deps.rounds; round++) {
       const hosts = await this.hostStates(opts.groupMembers);
       const byId = new Map(hosts.map((h) => [h.hostId, h]));
-      const selections = this.deps.scheduler.selectDestinations(hosts, spec);
+      let selections;
+      try {
+        selections = this.deps.scheduler.selectDestinations(hosts, spec);
+      } catch (e) {
+        if (e instanceof NoValidHostError && this.onNoValidHost && (await this.onNoValidHost())) continue;
+        throw e;
+      }
       const placed: Placements = new Map();
       let failed = false;
       for (const sel of selections) {

@@ -276,6 +276,8 @@ export interface HostUsage {
   imageCacheBytes: number;
   /** DPM standby: the host is powered off (draws 0 W); its agent still answers as a BMC would. */
   standby: boolean;
+  /** Energy the host drew since its agent started (SPECpower model integrated), joules. */
+  energyJoulesTotal: number;
 }
 
 export interface SetHostPowerRequest {
@@ -4539,6 +4541,7 @@ function createBaseHostUsage(): HostUsage {
     memorySharedMb: 0,
     imageCacheBytes: 0,
     standby: false,
+    energyJoulesTotal: 0,
   };
 }
 
@@ -4576,6 +4579,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     }
     if (message.standby !== false) {
       writer.uint32(88).bool(message.standby);
+    }
+    if (message.energyJoulesTotal !== 0) {
+      writer.uint32(97).double(message.energyJoulesTotal);
     }
     return writer;
   },
@@ -4681,6 +4687,14 @@ export const HostUsage: MessageFns<HostUsage> = {
             message.standby = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.energyJoulesTotal = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4746,6 +4760,11 @@ export const HostUsage: MessageFns<HostUsage> = {
         ? globalThis.Number(object.image_cache_bytes)
         : 0,
       standby: isSet(object.standby) ? globalThis.Boolean(object.standby) : false,
+      energyJoulesTotal: isSet(object.energyJoulesTotal)
+        ? globalThis.Number(object.energyJoulesTotal)
+        : isSet(object.energy_joules_total)
+        ? globalThis.Number(object.energy_joules_total)
+        : 0,
     };
   },
 
@@ -4784,6 +4803,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     if (message.standby !== false) {
       obj.standby = message.standby;
     }
+    if (message.energyJoulesTotal !== 0) {
+      obj.energyJoulesTotal = floatToJson(message.energyJoulesTotal);
+    }
     return obj;
   },
 
@@ -4803,6 +4825,7 @@ export const HostUsage: MessageFns<HostUsage> = {
     message.memorySharedMb = object.memorySharedMb ?? 0;
     message.imageCacheBytes = object.imageCacheBytes ?? 0;
     message.standby = object.standby ?? false;
+    message.energyJoulesTotal = object.energyJoulesTotal ?? 0;
     return message;
   },
 };

@@ -197,6 +197,11 @@ export class ConsolidationLoop {
       const h = byId.get(id);
       if (h && h.state === 'up') await this.standby(h);
     }
+    // An agent still powered off while its host is up (re-registered in standby, or a revert): power it on.
+    for (const h of byId.values()) {
+      if (h.state !== 'up' || !h.usage?.standby || plan.standby.includes(h.hostId)) continue;
+      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false }).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
+    }
   }
 
   private async plannerHost(h: HostRecord, instances: InstanceRecord[]): Promise<PlannerHost> {

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const cloud = await startCloud({
     agents: Number(o.agents),
     timeoutMs: 300_000,
-    extraArgs: ['--hosts-per-agent', o.hostsPerAgent, '--time-scale', String(scale), '--host-profile', 'hp-proliant-ml110-g4,hp-proliant-ml110-g5', '--log-level', 'warn'],
+    extraArgs: ['--hosts-per-agent', o.hostsPerAgent, '--time-scale', String(scale), '--host-profile', 'hp-proliant-ml110-g4,hp-proliant-ml110-g5'],
     env: {
       CONSOLIDATION_ENABLED: 'true',
       CONSOLIDATION_POLICY: o.policy,
@@ -124,11 +124,11 @@ async function figures(cloud: RunningCloud) {
   const modelTimes = agentText.map((t) => maxOf(t, 'minicloud_host_model_time_seconds'));
   return {
     energyJ: agentText.reduce((s, t) => s + sampleSum(t, 'minicloud_host_energy_joules_total'), 0),
-    standbyHosts: agentText.reduce((s, t) => s + sampleSum(t, 'minicloud_host_standby'), 0),
+    standbyHosts: agentText.reduce((s, t) => s + (sampleSum(t, 'minicloud_host_standby') || 0), 0),
     powerW: agentText.reduce((s, t) => s + sampleSum(t, 'minicloud_host_power_watts'), 0),
     modelTimeS: Math.min(...modelTimes),
-    migrations: sampleSum(ctlText, 'minicloud_consolidation_migrations_total'),
-    shutdowns: sampleSum(ctlText, 'minicloud_dpm_host_power_transitions_total', { to: 'standby' }),
+    migrations: sampleSum(ctlText, 'minicloud_consolidation_migrations_total') || 0,
+    shutdowns: sampleSum(ctlText, 'minicloud_dpm_host_power_transitions_total', { to: 'standby' }) || 0,
     cloudEnergyJ: sampleSum(ctlText, 'minicloud_cloud_energy_joules_total'),
   };
 }

@@ -26,8 +26,9 @@ async function main(): Promise<void> {
     .option('--policy <name>', 'consolidation policy', 'lr-mmt-1.2')
     .option('--day <d>', 'PlanetLab day', '20110303')
     .option('--boot-concurrency <n>', 'servers created at once', '8')
+    .option('--vm-ram-mb <mb>', "live flavors' RAM instead of CloudSim's types (CloudSim ignores RAM once VMs run; a real cloud cannot)")
     .parse()
-    .opts<{ vms: string; agents: string; hostsPerAgent: string; timeScale: string; hours: string; policy: string; day: string; bootConcurrency: string }>();
+    .opts<{ vms: string; agents: string; hostsPerAgent: string; timeScale: string; hours: string; policy: string; day: string; bootConcurrency: string; vmRamMb?: string }>();
   const n = Number(o.vms);
   const hosts = Number(o.agents) * Number(o.hostsPerAgent);
   const scale = Number(o.timeScale);
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const scenario = { ...cloudSimPlanetLabScenario(traces, hosts), simulationLimitSeconds: hours * 3600 };
   const sim = simulateConsolidation(scenario, parsePolicyName(o.policy));
 
-  console.log(`live run: ${n} VMs of ${o.day}, ${hosts} hosts (${o.agents} agents x ${o.hostsPerAgent}), policy ${o.policy}, x${scale}, ${hours} virtual h (${((hours * 3600) / scale).toFixed(0)} s wall)`);
+  console.log(`live run: ${n} VMs of ${o.day}${o.vmRamMb ? ` (live flavors ${o.vmRamMb} MB)` : ''}, ${hosts} hosts (${o.agents} agents x ${o.hostsPerAgent}), policy ${o.policy}, x${scale}, ${hours} virtual h (${((hours * 3600) / scale).toFixed(0)} s wall)`);
   const t0 = Date.now();
   const cloud = await startCloud({
     agents: Number(o.agents),
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
       CONSOLIDATION_ENABLED: 'true',
       CONSOLIDATION_POLICY: o.policy,
       // CloudSim hosts have 4 GB: allow the agents' 1.5x memory overcommit so the VMs fit at all.
-      RAM_ALLOCATION_RATIO: '1.5',
+      RAM_ALLOCATION_RATIO: process.env.RAM_ALLOCATION_RATIO ?? '1.5',
       HA_HOST_FAILURES_TO_TOLERATE: '0',
       WORKER_CONCURRENCY: '8',
     },
@@ -61,7 +62,8 @@ async function main(): Promise<void> {
     admin = await adminSession(cloud.manifest.identity_url, 'admin', 'admin', 'admin');
     await admin.identity.setQuota({ projectId: admin.projectId, limits: { instances: -1, cores: -1, ram_mb: -1 } });
     for (const [i, t] of CLOUDSIM_VM_TYPES.entries()) {
-      await admin.compute.createFlavor({ id: `cloudsim.t${i}`, name: `cloudsim.t${i}`, vcpus: 1, ramMb: t.ramMb, diskGb: 1, isPublic: true }).catch(() => undefined);
+      const ramMb = o.vmRamMb ? Number(o.vmRamMb) : t.ramMb;
+      await admin.compute.createFlavor({ id: `cloudsim.t${i}`, name: `cloudsim.t${i}`, vcpus: 1, ramMb, diskGb: 1, isPublic: true }).catch(() => undefined);
     }
     const imageId = await uploadQcow2Image(admin, path.join(os.tmpdir(), 'minicloud-live-run'), 'cirros', '64M');
     const net = (await admin.network.createNetwork({ name: 'live-run' })).network!;

@@ -167,6 +167,8 @@ describe('consolidation loop (DRS/DPM) with three real agents', () => {
     // An empty cloud: DPM keeps one host on and powers the other two off.
     await waitFor(async () => (await standbyIds()).length === 2, { timeoutMs: 10_000 });
     const [s1, s2] = await standbyIds();
+    // The agents power off once the hosts stayed unclaimed for the settle time.
+    await waitFor(() => agentHost(s1).usage().standby && agentHost(s2).usage().standby, { timeoutMs: 10_000 });
     expect(agentHost(s1).usage()).toMatchObject({ standby: true, powerWatts: 0 });
     const on = ['h1', 'h2', 'h3'].find((h) => h !== s1 && h !== s2)!;
     expect(agentHost(on).usage().powerWatts).toBeGreaterThan(0);
@@ -196,7 +198,7 @@ describe('consolidation loop (DRS/DPM) with three real agents', () => {
     expect(done.filter((m) => m.status === 'completed').length).toBeGreaterThanOrEqual(1);
     expect(await metric('minicloud_consolidation_migrations_total{reason="underload"')).toBeGreaterThanOrEqual(1);
     // Standby hosts draw nothing; the cloud's power is the one active host's.
-    await waitFor(async () => Math.abs((await metric('minicloud_cloud_power_watts')) - agentHost(holder).usage().powerWatts) < 1e-6, { timeoutMs: 5_000 });
+    await waitFor(async () => Math.abs((await metric('minicloud_cloud_power_watts')) - agentHost(holder).usage().powerWatts) < 1e-6, { timeoutMs: 10_000 });
     expect(await metric('minicloud_cloud_energy_joules_total')).toBeGreaterThan(0);
     // HA never saw them as failed.
     expect((await hostsByState()).HOST_STATE_FAILED).toBeUndefined();

@@ -156,6 +156,7 @@ export function createController(inp: ControllerInputs): Controller {
       redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, peers, logger, registry: inp.registry, nowMs,
       policy, maxConcurrentMigrations: config.CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS, dpm: config.DPM_ENABLED, minActiveHosts: config.DPM_MIN_ACTIVE_HOSTS,
       wakeGraceMs: Math.max(2 * config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 5000),
+      standbySettleMs: Math.max(config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 2000),
     });
     if (config.DPM_ENABLED) placement.onNoValidHost = () => consolidation!.wakeForCapacity();
   }

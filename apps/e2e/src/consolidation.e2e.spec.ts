@@ -50,6 +50,8 @@ describe('consolidation: DPM standby, wake on demand, DRS live migrations', () =
 
   it('an empty cloud keeps one host on; the others are in standby at 0 W and HA leaves them alone', async () => {
     await waitFor(async () => (await standby()).length === 2, { timeoutMs: 30_000 });
+    // The agents power off once the hosts stayed unclaimed for the settle time.
+    await waitFor(async () => sampleSum(await agentMetrics(), 'minicloud_host_standby') === 2, { timeoutMs: 15_000 });
     const m = await agentMetrics();
     for (const id of await standby()) {
       expect(sampleSum(m, 'minicloud_host_standby', { host_id: id })).toBe(1);
@@ -93,6 +95,7 @@ describe('consolidation: DPM standby, wake on demand, DRS live migrations', () =
     expect(sampleSum(ctl, 'minicloud_dpm_host_power_transitions_total', { to: 'standby' })).toBeGreaterThanOrEqual(3);
     // Cloud energy is exported and standby hosts add no power.
     expect(sampleSum(ctl, 'minicloud_cloud_energy_joules_total')).toBeGreaterThan(0);
+    await waitFor(async () => sampleSum(await agentMetrics(), 'minicloud_host_standby') === 2, { timeoutMs: 15_000 });
     const m = await agentMetrics();
     expect(sampleSum(m, 'minicloud_host_power_watts')).toBeCloseTo(sampleSum(m, 'minicloud_host_power_watts', { host_id: holder }), 6);
   });

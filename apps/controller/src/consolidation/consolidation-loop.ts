@@ -44,6 +44,11 @@ export interface ConsolidationLoopDeps {
   minActiveHosts: number;
   /** After a wake, DPM leaves the host on at least this long (ms of wall time) so the work it was woken for lands. */
   wakeGraceMs: number;
+  /**
+   * A host marked standby is powered off only after this long (ms of wall time) with no claim: a request
+   * scheduled on a snapshot taken just before the mark has claimed by then (and the host is kept on).
+   */
+  standbySettleMs: number;
 }
 
 /**
@@ -52,13 +57,16 @@ export interface ConsolidationLoopDeps {
  * (vCPUs x core MHz)) into a 30-sample history kept in Redis (so a new leader continues it), runs the
  * pure planner (`planConsolidation`: Beloglazov & Buyya's detectors, VM selection, PABFD, DPM) and
  * executes: live migrations through the MigrationWorker (the destination is claimed atomically, so a
- * stale plan fails safely), standby for empty hosts (state first, so the scheduler stops placing; then
- * the agent powers off; undone when the host turned out busy) and wakes. Running a round twice is
+ * stale plan fails safely), standby for empty hosts (state first, so the scheduler stops placing; the
+ * agent is powered off on a later round once the host stayed unclaimed for standbySettleMs; undone when
+ * a claim landed meanwhile) and wakes. Running a round twice is
  * harmless: VMs with a task_state are never moved, and hosts already in the target state are skipped.
  */
 export class ConsolidationLoop {
   private lastWakeAtMs = -Infinity;
   private readonly wokenAt = new Map<string, number>();
+  private readonly markedAt = new Map<string, number>();
+  private readonly poweredOff = new Set<string>();
   private wakeLock: Promise<unknown> = Promise.resolve();
   private readonly started?: Counter<string>;
   private readonly powerTransitions?: Counter<string>;
@@ -149,28 +157,44 @@ export class ConsolidationLoop {
       return false;
     }
     await this.d.monitor.setState(h, 'up', `dpm_wake_${cause}`);
+    this.poweredOff.delete(h.hostId);
+    this.markedAt.delete(h.hostId);
     this.lastWakeAtMs = this.d.nowMs();
     this.wokenAt.set(h.hostId, this.lastWakeAtMs);
     this.powerTransitions?.inc({ to: 'up', cause });
     return true;
   }
 
-  private async standby(h: HostRecord): Promise<void> {
+  /** DPM phase 1: state standby (the scheduler stops placing here); the agent is powered off by {@link settleStandby}. */
+  private async markStandby(h: HostRecord): Promise<void> {
     const woken = this.wokenAt.get(h.hostId);
     if (woken !== undefined && this.d.nowMs() - woken < this.d.wakeGraceMs) return;
-    // State first: the scheduler stops placing here; then make sure nothing landed meanwhile.
     await this.d.monitor.setState(h, 'standby', 'dpm_standby');
+    this.markedAt.set(h.hostId, this.d.nowMs());
+    this.poweredOff.delete(h.hostId);
+  }
+
+  /**
+   * DPM phase 2, every round for each host in state standby: once settled with no claim, power the agent
+   * off; a host that got a claim (a request scheduled just before the mark) is brought back up instead.
+   */
+  private async settleStandby(h: HostRecord): Promise<void> {
+    const now = this.d.nowMs();
+    if (!this.markedAt.has(h.hostId)) this.markedAt.set(h.hostId, h.usage?.standby ? -Infinity : now);
     const alloc = await this.d.allocations.get(h.hostId);
-    const revert = async (why: string) => {
-      await this.d.monitor.setState({ ...h, state: 'standby' }, 'up', why);
-    };
-    if (alloc.byInstance.size > 0) return revert('dpm_standby_aborted_busy');
+    if (alloc.byInstance.size > 0) {
+      if (this.poweredOff.has(h.hostId) || h.usage?.standby) await this.wake(h, 'claimed');
+      else await this.d.monitor.setState(h, 'up', 'dpm_standby_aborted_busy');
+      return;
+    }
+    if (this.poweredOff.has(h.hostId) || now - this.markedAt.get(h.hostId)! < this.d.standbySettleMs) return;
     try {
       await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: true });
-      this.powerTransitions?.inc({ to: 'standby', cause: 'empty' });
+      if (!h.usage?.standby) this.powerTransitions?.inc({ to: 'standby', cause: 'empty' });
+      this.poweredOff.add(h.hostId);
     } catch (e) {
       this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: standby refused');
-      await revert('dpm_standby_refused');
+      await this.d.monitor.setState(h, 'up', 'dpm_standby_refused');
     }
   }
 
@@ -195,8 +219,9 @@ export class ConsolidationLoop {
     }
     for (const id of plan.standby) {
       const h = byId.get(id);
-      if (h && h.state === 'up') await this.standby(h);
+      if (h && h.state === 'up') await this.markStandby(h);
     }
+    await Promise.all([...byId.values()].filter((h) => h.state === 'standby' && !plan.wake.includes(h.hostId)).map((h) => this.settleStandby(h)));
     // An agent still powered off while its host is up (re-registered in standby, or a revert): power it on.
     for (const h of byId.values()) {
       if (h.state !== 'up' || !h.usage?.standby || plan.standby.includes(h.hostId)) continue;

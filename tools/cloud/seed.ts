@@ -42,12 +42,12 @@ export async function adminSession(identityUrl: string, user: string, password: 
   return s;
 }
 
-/** Waits until the controller lists `count` hosts in state UP. */
+/** Waits until the controller lists `count` hosts in state UP (or in DPM standby: registered, powered off). */
 export async function waitForHosts(admin: Session, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await admin.compute.listHosts({});
-    const up = res.hosts.filter((h) => h.state === compute.HostState.HOST_STATE_UP).length;
+    const up = res.hosts.filter((h) => h.state === compute.HostState.HOST_STATE_UP || h.state === compute.HostState.HOST_STATE_STANDBY).length;
     if (up >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${up} of ${count} hosts are up after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

@@ -42,7 +42,8 @@ export function registerAgentMetrics(
     gauge(name, help, ['host_id'], (g) => hosts.forEach((h) => g.set({ host_id: h.hostId }, value(h))));
   perHost('minicloud_host_running_vms', 'VMs in power state running.', (h) => h.usage().runningVms);
   perHost('minicloud_host_cpu_utilization_ratio', 'Host CPU utilisation (0..1) from the VMs\' workload models.', (h) => h.usage().cpuUtilizationRatio);
-  perHost('minicloud_host_power_watts', 'Host wall power from its SPECpower model at the current CPU utilisation.', (h) => h.usage().powerWatts);
+  perHost('minicloud_host_power_watts', 'Host wall power from its SPECpower model at the current CPU utilisation (0 in DPM standby).', (h) => h.usage().powerWatts);
+  perHost('minicloud_host_standby', '1 while the host is in DPM standby (powered off), else 0.', (h) => (h.usage().standby ? 1 : 0));
   new Counter({
     name: 'minicloud_host_energy_joules_total',
     help: 'Energy drawn by the host since its agent started (SPECpower model integrated over model ticks), joules.',

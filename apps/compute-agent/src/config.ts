@@ -4,7 +4,8 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
 /**
  * Environment of the compute agent (one process = one rack of AGENT_HOSTS simulated hosts).
  * - HOST_ID: base host id (default `host-<hostname>-<pid>`); with AGENT_HOSTS > 1 hosts are `<HOST_ID>-<i>`.
- * - HOST_PROFILE (catalog name) wins over HOST_PROFILE_INDEX (pickProfile round-robin index; host i gets index+i).
+ * - HOST_PROFILE (catalog name, or a comma-separated list the rack's hosts rotate through, e.g.
+ *   "hp-proliant-ml110-g4,hp-proliant-ml110-g5" for CloudSim's setup) wins over HOST_PROFILE_INDEX (pickProfile round-robin index; host i gets index+i).
  * - TUNNEL_IP: VTEP address; when unset and AGENT_HOSTS > 1, host i gets loopback 127.0.1.<i+1>.
  * - CONTROLLER_URL: host:port of the HostRegistryService; default: the catalog's `compute` endpoint.
  * - AGENT_STATE_DIR: parent of the per-host image cache dirs (default os.tmpdir()/minicloud/agent).

@@ -77,6 +77,10 @@ export interface HostUsageReport {
   readonly powerWatts: number;
   readonly runningVms: number;
   readonly imageCacheBytes: number;
+  /** DPM standby: powered off, 0 W. */
+  readonly standby: boolean;
+  /** Energy since the agent started, joules (model clock). */
+  readonly energyJoulesTotal: number;
 }
 
 export interface SimulatedHostDeps {
@@ -264,6 +268,7 @@ export class SimulatedHost {
    */
   prepareIncoming(spec: VmSpec, migrationId: string): VmRuntime {
     const existing = this.vms.get(spec.instanceId);
+    if (!existing) this.assertPoweredOn();
     if (existing) {
       if (existing.migration?.role === 'incoming' && existing.migration.migrationId === migrationId) return this.runtimeOf(existing);
       throw new FailedPreconditionError(`instance ${spec.instanceId} is already on host ${this.hostId}`, 'instance_exists');
@@ -445,7 +450,27 @@ export class SimulatedHost {
       powerWatts: snap.powerWatts,
       runningVms: this.runningIds().length,
       imageCacheBytes: this.deps.images.cache.usedBytes,
+      standby: this.model.standby,
+      energyJoulesTotal: snap.energyJoulesTotal,
     };
+  }
+
+  /**
+   * DPM: enters standby (the host powers off and draws 0 W; it takes no VM until woken) or leaves it.
+   * Idempotent.
+   * @throws FailedPreconditionError ("stale_epoch"; "host_not_empty" when entering with VMs defined).
+   */
+  setStandby(epoch: number, standby: boolean): HostUsageReport {
+    this.assertEpoch(epoch);
+    if (this.model.standby !== standby) {
+      if (standby && this.vms.size > 0) throw new FailedPreconditionError(`host ${this.hostId} holds ${this.vms.size} VMs`, 'host_not_empty');
+      this.model.setStandby(standby, this.deps.clock.nowMs());
+    }
+    return this.usage();
+  }
+
+  private assertPoweredOn(): void {
+    if (this.model.standby) throw new FailedPreconditionError(`host ${this.hostId} is in standby`, 'host_standby');
   }
 
   cachedImageIds(): string[] {
@@ -455,6 +480,7 @@ export class SimulatedHost {
   private spawn(spec: VmSpec): VmRuntime {
     const existing = this.vms.get(spec.instanceId);
     if (existing) return this.runtimeOf(existing);
+    this.assertPoweredOn();
     const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);

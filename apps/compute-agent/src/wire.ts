@@ -98,7 +98,9 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
   const modelConfig = { ...DEFAULT_HOST_MODEL_CONFIG, memory: { ...DEFAULT_HOST_MODEL_CONFIG.memory, shareRatio: config.MEMORY_SHARE_RATIO } };
 
   ids.forEach((hostId, i) => {
-    const profile: HostProfile = config.HOST_PROFILE ? profileByName(config.HOST_PROFILE, hostId) : pickProfile(config.HOST_PROFILE_INDEX + i, hostId);
+    // HOST_PROFILE may list several catalog names ("a,b"): the rack's hosts rotate through them.
+    const names = (config.HOST_PROFILE ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    const profile: HostProfile = names.length > 0 ? profileByName(names[i % names.length], hostId) : pickProfile(config.HOST_PROFILE_INDEX + i, hostId);
     const images = new ImageStore(join(stateDir, hostId), new ImageCache(config.IMAGE_CACHE_MB * 2 ** 20), imageSource);
     let hostAgent: HostAgent | undefined;
     const host = new SimulatedHost({

@@ -78,6 +78,27 @@ export const controllerConfigSchema = z.object({
   /** Per-zone restart rate limit (token bucket). */
   HA_RESTARTS_PER_ZONE_PER_SECOND: z.coerce.number().positive().default(20),
   HA_RESTART_BURST: z.coerce.number().int().min(1).default(40),
+  // ---- consolidation: DRS/DPM (issue 9; apps/controller/src/consolidation) ----
+  /** Leader runs the DRS/DPM loop (overload/underload detection, live migrations, standby). */
+  CONSOLIDATION_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** `<thr|iqr|mad|lr|lrr>-<mmt|mu|rs|mc>-<param>` (Beloglazov & Buyya 2012), e.g. lr-mmt-1.2, thr-mmt-0.8, mad-mc-2.5. */
+  CONSOLIDATION_POLICY: z.string().default('lr-mmt-1.2'),
+  /** Round period in simulated ms (CloudSim's 300 s); the loop runs every CONSOLIDATION_INTERVAL_MS / TIME_SCALE of wall time. */
+  CONSOLIDATION_INTERVAL_MS: msSchema.default(300_000),
+  /** Live migrations in flight at once (all causes) the loop fills up to. */
+  CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS: z.coerce.number().int().min(1).default(8),
+  /** DPM: put empty hosts in standby and wake them when capacity is needed (with CONSOLIDATION_ENABLED). */
+  DPM_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  /** DPM keeps at least this many hosts powered on. */
+  DPM_MIN_ACTIVE_HOSTS: z.coerce.number().int().min(0).default(1),
+  /** Simulated-time speed-up of the agents (the same TIME_SCALE they get); scales the consolidation period. */
+  TIME_SCALE: z.coerce.number().positive().default(1),
 });
 
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;

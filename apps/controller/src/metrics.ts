@@ -19,7 +19,8 @@ export interface ControllerMetrics {
  * Registers: minicloud_compute_instances{vm_state}, minicloud_compute_hosts{state},
  * minicloud_compute_host_vcpus / _ram_mb / _disk_gb {host_id, kind=capacity|allocated} (capacity =
  * (total - reserved) * allocation_ratio), minicloud_scheduler_placement_seconds,
- * minicloud_scheduler_no_valid_host_total, minicloud_compute_boot_seconds (create -> ACTIVE).
+ * minicloud_scheduler_no_valid_host_total, minicloud_compute_boot_seconds (create -> ACTIVE),
+ * minicloud_cloud_power_watts and minicloud_cloud_energy_joules_total (sums over hosts).
  */
 export function createControllerMetrics(registry: Registry, stores: { instances: InstanceStore; hosts: HostStore; allocations: AllocationStore }): ControllerMetrics {
   new Gauge({
@@ -80,6 +81,28 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       },
     });
   }
+  // Energy for the whole cloud: the hosts' latest heartbeat figures (0 W in DPM standby).
+  new Gauge({
+    name: 'minicloud_cloud_power_watts',
+    help: 'Wall power of every registered host (SPECpower model at its CPU utilisation; 0 in DPM standby), from their latest heartbeats.',
+    registers: [registry],
+    async collect() {
+      let w = 0;
+      for (const { host } of await hostSnapshot()) w += host.state === 'standby' || host.usage?.standby ? 0 : (host.usage?.powerWatts ?? 0);
+      this.set(w);
+    },
+  });
+  new Counter({
+    name: 'minicloud_cloud_energy_joules_total',
+    help: 'Energy drawn by every registered host since its agent started (sum of the hosts\' energy counters from their latest heartbeats), joules.',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      let j = 0;
+      for (const { host } of await hostSnapshot()) j += host.usage?.energyJoulesTotal ?? 0;
+      this.inc(j);
+    },
+  });
   return {
     placementSeconds: new Histogram({
       name: 'minicloud_scheduler_placement_seconds',

@@ -28,6 +28,8 @@ import { Placement } from './workers/placement';
 import { KeyedWorkQueue } from './workers/work-queue';
 import { MigrationStore } from './store/migration-store';
 import { MigrationWorker } from './workers/migration-worker';
+import { parsePolicyName } from '@minicloud/domain-consolidation';
+import { ConsolidationLoop } from './consolidation/consolidation-loop';
 
 /** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
 export const POWER_REPORT_CONSUMER = 'controller-power-state';
@@ -146,6 +148,19 @@ export function createController(inp: ControllerInputs): Controller {
     restartBurst: config.HA_RESTART_BURST,
     enabled: config.HA_ENABLED,
   });
+  // DRS/DPM (issue 9): leader-only loop; its DPM also answers the scheduler's NoValidHost with a wake.
+  let consolidation: ConsolidationLoop | undefined;
+  if (config.CONSOLIDATION_ENABLED) {
+    const policy = parsePolicyName(config.CONSOLIDATION_POLICY);
+    if (policy.kind !== 'migration') throw new Error(`CONSOLIDATION_POLICY must name a migration policy, got ${config.CONSOLIDATION_POLICY}`);
+    consolidation = new ConsolidationLoop({
+      redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, peers, logger, registry: inp.registry, nowMs,
+      policy, maxConcurrentMigrations: config.CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS, dpm: config.DPM_ENABLED, minActiveHosts: config.DPM_MIN_ACTIVE_HOSTS,
+      wakeGraceMs: Math.max(2 * config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 5000),
+      standbySettleMs: Math.max(config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 2000),
+    });
+    if (config.DPM_ENABLED) placement.onNoValidHost = () => consolidation!.wakeForCapacity();
+  }
   // holderId names the process so chaos drills can find the leader's pid (`minicloud chaos kill-controller`).
   const elector = new LeaderElector(redis, { key: Keys.leader(), ttlMs: config.LEADER_TTL_MS, logger, holderId: `pid-${process.pid}-${randomUUID()}` });
   const onError = (name: string) => (e: unknown) => logger.warn({ err: e instanceof Error ? e.message : e, loop: name }, 'loop tick failed');
@@ -216,6 +231,9 @@ export function createController(inp: ControllerInputs): Controller {
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
       // Attachments left `attaching` by a controller that died midway: completed or rolled back (issue #8).
       leaderOnly(elector, periodic('volume-attaching-resync', config.RESYNC_INTERVAL_MS, async () => void (await conductor.volumes.resyncAttaching()), onError('volume-attaching-resync'))),
+      ...(consolidation
+        ? [leaderOnly(elector, periodic('consolidation', Math.max(50, config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE), () => consolidation!.tick().then(() => undefined), onError('consolidation')))]
+        : []),
       leaderOnly(
         elector,
         periodic(

@@ -53,7 +53,7 @@ export function registerSimCommands(program: Command, ctx: CommandContext): void
       .command('consolidation')
       .description('replay a PlanetLab day on the CloudSim setup (800 ML110 G4/G5 hosts) under a consolidation policy')
       .option('--workload <dir>', 'folder of PlanetLab traces (one file per VM)', DEFAULT_WORKLOAD_DIR)
-      .option('--policy <name>', 'dvfs, or <thr|iqr|mad|lr|lrr>-<mmt|mu|rs>-<param>, e.g. lr-mmt-1.2', 'lr-mmt-1.2')
+      .option('--policy <name>', 'dvfs, or <thr|iqr|mad|lr|lrr>-<mmt|mu|rs|mc>-<param>, e.g. lr-mmt-1.2', 'lr-mmt-1.2')
       .option('--hosts <n>', 'number of hosts', (v) => parsePositiveInteger('--hosts', v), 800),
   ).action((o: SimOptions) => {
     const traces = readWorkloadDir(o.workload);

@@ -64,6 +64,7 @@ export function hypervisorService(
         };
       },
       listInstances: async (req) => ({ instances: hostOf(req.hostId).runtimes().map(toProtoRuntime) }),
+      setHostPower: async (req) => ({ usage: toProtoUsage(hostOf(req.hostId).setStandby(Number(req.epoch), req.standby)) }),
     },
   });
 }

@@ -35,7 +35,7 @@ export function toProtoRuntime(r: VmRuntime): agent.InstanceRuntime {
 export function toProtoUsage(u: HostUsageReport): agent.HostUsage {
   return agent.HostUsage.fromPartial({
     vcpusUsed: u.vcpusUsed, ramMbUsed: u.ramMbUsed, diskGbUsed: u.diskGbUsed, cpuUtilizationRatio: u.cpuUtilizationRatio,
-    powerWatts: u.powerWatts, runningVms: u.runningVms, imageCacheBytes: u.imageCacheBytes,
+    powerWatts: u.powerWatts, runningVms: u.runningVms, imageCacheBytes: u.imageCacheBytes, standby: u.standby, energyJoulesTotal: u.energyJoulesTotal,
   });
 }
 

@@ -51,6 +51,8 @@ export function hostRegistryService(d: {
             architecture: p.architecture,
             availabilityZone: p.availabilityZone,
             rackId: p.rackId,
+            nicGbps: p.nicGbps,
+            powerWattsAtLoadDecile: p.powerModel?.wattsAtLoadDecile ?? [],
           },
           agentEndpoint: req.agentEndpoint,
           tunnelIp: req.tunnelIp,

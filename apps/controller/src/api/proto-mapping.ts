@@ -42,6 +42,7 @@ export function hostStateToProto(s: HostLiveness): compute.HostState {
     isolated: compute.HostState.HOST_STATE_ISOLATED,
     fenced: compute.HostState.HOST_STATE_FENCED,
     maintenance: compute.HostState.HOST_STATE_MAINTENANCE,
+    standby: compute.HostState.HOST_STATE_STANDBY,
     down: compute.HostState.HOST_STATE_DOWN,
   };
   return byState[s] ?? compute.HostState.HOST_STATE_DOWN;

@@ -23,6 +23,8 @@ describe('evaluateHostLiveness (two channels)', () => {
     ['isolated host heartbeats again', { state: 'isolated', hb: 9900, lease: 9900, now: 10_000 }, 'up', 'heartbeat_fresh'],
     ['fenced is sticky even with heartbeats', { state: 'fenced', hb: 9900, lease: 9900, now: 10_000 }, 'fenced', 'fenced'],
     ['maintenance is sticky when silent', { state: 'maintenance', now: 60_000 }, 'maintenance', 'maintenance'],
+    ['DPM standby is sticky when silent (not failed)', { state: 'standby', now: 60_000 }, 'standby', 'standby'],
+    ['DPM standby is sticky with heartbeats', { state: 'standby', hb: 9900, lease: 9900, now: 10_000 }, 'standby', 'standby'],
   ];
   it.each(table)('%s', (_name, i, state, reason) => {
     const d = evaluateHostLiveness({ state: i.state ?? 'up', registeredAtMs: 0, lastHeartbeatAtMs: i.hb, leaseRenewedAtMs: i.lease, nowMs: i.now }, policy);
@@ -91,12 +93,14 @@ describe('partitionSuspected / isHostDown', () => {
     [['failed', 'maintenance'], false],
     [['failed', 'fenced', 'up'], false],
     [['failed', 'failed', 'fenced'], true],
+    [['failed', 'standby', 'standby'], false],
+    [['failed', 'failed', 'standby'], true],
     [['failed'], false],
   ])('%j -> %s', (states, expected) => expect(partitionSuspected(states)).toBe(expected));
 
   it('treats failed/fenced/isolated/down as down, up/suspect/maintenance as not', () => {
     expect((['failed', 'fenced', 'isolated', 'down'] as HostLiveness[]).every(isHostDown)).toBe(true);
-    expect((['up', 'suspect', 'maintenance'] as HostLiveness[]).some(isHostDown)).toBe(false);
+    expect((['up', 'suspect', 'maintenance', 'standby'] as HostLiveness[]).some(isHostDown)).toBe(false);
   });
 });
 

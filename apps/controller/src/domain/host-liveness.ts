@@ -6,9 +6,11 @@
  * States: up; suspect (heartbeats late, not yet failed); failed (both channels silent); isolated
  * (heartbeats silent, lease still renewed with the current epoch); fenced (the controller bumped the
  * epoch: the host's VMs may be restarted elsewhere; left only by a re-registration); maintenance
- * (operator, sticky). `down` is the legacy heartbeat-only verdict (callers without the lease channel).
+ * (operator, sticky); standby (DPM powered the host off; sticky, left when DPM wakes it: HA does not
+ * treat it as failed, the scheduler does not place on it). `down` is the legacy heartbeat-only verdict
+ * (callers without the lease channel).
  */
-export type HostLiveness = 'up' | 'suspect' | 'failed' | 'isolated' | 'fenced' | 'maintenance' | 'down';
+export type HostLiveness = 'up' | 'suspect' | 'failed' | 'isolated' | 'fenced' | 'maintenance' | 'standby' | 'down';
 
 /** States in which a host gets no new work and its VMs are presumed not reachable. */
 export function isHostDown(s: HostLiveness): boolean {
@@ -67,6 +69,7 @@ export function evaluateHostLiveness(input: HostLivenessInput, policy: HostLiven
   const silentForMs = Math.max(0, input.nowMs - lastSeen);
   if (input.state === 'maintenance') return { state: 'maintenance', reason: 'maintenance', silentForMs };
   if (input.state === 'fenced') return { state: 'fenced', reason: 'fenced', silentForMs };
+  if (input.state === 'standby') return { state: 'standby', reason: 'standby', silentForMs };
   const suspectAfterMs = policy.suspectAfterMs ?? policy.downAfterMs / 2;
   const neverBeat = input.lastHeartbeatAtMs === undefined || input.lastHeartbeatAtMs < input.registeredAtMs;
   if (silentForMs <= suspectAfterMs) return { state: 'up', reason: 'heartbeat_fresh', silentForMs };
@@ -106,12 +109,12 @@ export function fenceDeadline(input: FenceInput, t: { selfFenceAfterMs: number }
 }
 
 /**
- * Zone-aware partition guard (pure): when every candidate host (not in maintenance, not already
- * fenced; at least two) looks down at once, the controller is more likely the one cut off: restart
+ * Zone-aware partition guard (pure): when every candidate host (not in maintenance or standby, not
+ * already fenced; at least two) looks down at once, the controller is more likely the one cut off: restart
  * nothing.
  */
 export function partitionSuspected(states: readonly HostLiveness[]): boolean {
-  const candidates = states.filter((s) => s !== 'maintenance' && s !== 'fenced');
+  const candidates = states.filter((s) => s !== 'maintenance' && s !== 'fenced' && s !== 'standby');
   if (candidates.length < 2) return false;
   return candidates.every((s) => s !== 'up');
 }

@@ -17,6 +17,9 @@ export interface HostProfileRecord {
   architecture: string;
   availabilityZone: string;
   rackId: string;
+  /** NIC Gbit/s and SPECpower table (watts at 0, 10, ..., 100 % CPU) for consolidation; absent on old records. */
+  nicGbps?: number;
+  powerWattsAtLoadDecile?: number[];
 }
 
 /** Last usage a heartbeat carried. */
@@ -24,6 +27,10 @@ export interface HostUsageRecord {
   runningVms: number;
   cpuUtilizationRatio: number;
   powerWatts: number;
+  /** DPM standby as the agent reports it. */
+  standby?: boolean;
+  /** The host's energy counter (joules since its agent started). */
+  energyJoulesTotal?: number;
 }
 
 /** A registered host (Nova's compute node + service record). */

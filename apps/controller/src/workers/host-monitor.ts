@@ -92,6 +92,8 @@ export class HostMonitor {
           runningVms: hb.usage?.runningVms ?? hb.runningInstanceIds.length,
           cpuUtilizationRatio: hb.usage?.cpuUtilizationRatio ?? 0,
           powerWatts: hb.usage?.powerWatts ?? 0,
+          standby: hb.usage?.standby ?? false,
+          energyJoulesTotal: hb.usage?.energyJoulesTotal ?? 0,
         },
       });
     });
@@ -103,6 +105,11 @@ export class HostMonitor {
     this.epochs.set(hostId, epoch);
     const cur = this.latest.get(hostId);
     if (cur && cur.epoch < epoch) this.latest.delete(hostId);
+  }
+
+  /** Latest usage a current-epoch heartbeat of the host carried (this replica's memory). */
+  latestUsage(hostId: string): HostUsageRecord | undefined {
+    return this.latest.get(hostId)?.usage;
   }
 
   lastHeartbeatAtMs(hostId: string): number | undefined {

@@ -19,6 +19,12 @@ export type Placements = Map<string, string>;
  * race) release everything claimed so far, refresh the snapshot and try again, up to `rounds` times.
  */
 export class Placement {
+  /**
+   * DPM hook: called when the scheduler finds no valid host; it may power a standby host on and
+   * return true, and the request is scheduled again on a fresh snapshot (vSphere DPM's on-demand power-on).
+   */
+  onNoValidHost?: () => Promise<boolean>;
+
   constructor(
     private readonly deps: {
       hosts: HostStore;
@@ -47,7 +53,7 @@ export class Placement {
         const alloc = await this.deps.allocations.get(h.hostId);
         const lastHeartbeatAtMs = Math.max(h.lastHeartbeatAtMs ?? 0, this.deps.lastHeartbeatAtMs(h.hostId) ?? 0) || undefined;
         const live = evaluateHostLiveness(
-          { state: h.state === 'maintenance' ? 'maintenance' : 'up', registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, nowMs: this.deps.nowMs() },
+          { state: h.state === 'maintenance' || h.state === 'standby' ? h.state : 'up', registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, nowMs: this.deps.nowMs() },
           { downAfterMs: this.deps.downAfterMs },
         );
         const mine = aggregates.filter((a) => a.hostIds.includes(h.hostId));
@@ -98,7 +104,13 @@ export class Placement {
       // requested_destination: the scheduler sees only that host (its filters still decide).
       const hosts = (await this.hostStates(opts.groupMembers)).filter((h) => !opts.requestedHostId || h.hostId === opts.requestedHostId);
       const byId = new Map(hosts.map((h) => [h.hostId, h]));
-      const selections = this.deps.scheduler.selectDestinations(hosts, spec);
+      let selections;
+      try {
+        selections = this.deps.scheduler.selectDestinations(hosts, spec);
+      } catch (e) {
+        if (e instanceof NoValidHostError && this.onNoValidHost && (await this.onNoValidHost())) continue;
+        throw e;
+      }
       const placed: Placements = new Map();
       let failed = false;
       for (const sel of selections) {

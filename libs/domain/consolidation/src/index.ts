@@ -4,3 +4,4 @@ export * from './vm-selection';
 export * from './cloudsim-datacenter';
 export * from './cloudsim-scenario';
 export * from './policy-name';
+export * from './consolidation-planner';

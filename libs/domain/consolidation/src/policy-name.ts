@@ -1,11 +1,11 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { ConsolidationPolicy } from './cloudsim-datacenter';
 import { createOverloadDetector } from './overload-detection';
-import { minimumMigrationTime, minimumUtilization, randomSelection, VmSelectionPolicy } from './vm-selection';
+import { maximumCorrelation, minimumMigrationTime, minimumUtilization, randomSelection, VmSelectionPolicy } from './vm-selection';
 
 /**
  * Parses a policy name as CloudSim's runners name them: `dvfs`, or `<detector>-<selection>-<param>`
- * with detector thr|iqr|mad|lr|lrr, selection mmt|mu|rs, param the threshold (thr) or the safety
+ * with detector thr|iqr|mad|lr|lrr, selection mmt|mu|rs|mc (mc falls back to mmt, as CloudSim's runners), param the threshold (thr) or the safety
  * parameter; `_` works as well as `-` (e.g. "lr_mmt_1.2"). `rng` feeds rs (defaults to a fixed
  * linear congruential generator so runs are reproducible).
  * @throws InvalidArgumentError (`policy`) for anything else.
@@ -13,13 +13,14 @@ import { minimumMigrationTime, minimumUtilization, randomSelection, VmSelectionP
 export function parsePolicyName(name: string, rng?: () => number): ConsolidationPolicy {
   const n = name.trim().toLowerCase();
   if (n === 'dvfs') return { kind: 'dvfs' };
-  const m = /^(thr|iqr|mad|lr|lrr)[-_](mmt|mu|rs)[-_](\d+(?:\.\d+)?)$/.exec(n);
-  if (!m) throw new InvalidArgumentError('policy', `expected dvfs or <thr|iqr|mad|lr|lrr>-<mmt|mu|rs>-<number>, got "${name}"`);
+  const m = /^(thr|iqr|mad|lr|lrr)[-_](mmt|mu|rs|mc)[-_](\d+(?:\.\d+)?)$/.exec(n);
+  if (!m) throw new InvalidArgumentError('policy', `expected dvfs or <thr|iqr|mad|lr|lrr>-<mmt|mu|rs|mc>-<number>, got "${name}"`);
   const param = Number(m[3]);
   const detector = m[1] === 'thr'
     ? createOverloadDetector({ kind: 'thr', thresholdRatio: param })
     : createOverloadDetector({ kind: m[1] as 'iqr' | 'mad' | 'lr' | 'lrr', safetyParameter: param });
-  const selection: VmSelectionPolicy = m[2] === 'mmt' ? minimumMigrationTime : m[2] === 'mu' ? minimumUtilization : randomSelection(rng ?? lcg(42));
+  const selection: VmSelectionPolicy =
+    m[2] === 'mmt' ? minimumMigrationTime : m[2] === 'mu' ? minimumUtilization : m[2] === 'mc' ? maximumCorrelation(minimumMigrationTime) : randomSelection(rng ?? lcg(42));
   return { kind: 'migration', detector, selection };
 }
 

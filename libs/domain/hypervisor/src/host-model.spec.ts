@@ -22,6 +22,17 @@ describe('HostModel', () => {
     expect(m.tick(30_000).energyJoulesTotal - s.energyJoulesTotal).toBeCloseTo(943, 9);
   });
 
+  it('DPM standby draws 0 W from the moment it starts, and is refused while VMs are defined', () => {
+    const m = new HostModel(g4, 0);
+    expect(m.setStandby(true, 10_000).powerWatts).toBe(0);
+    expect(m.snapshot.energyJoulesTotal).toBeCloseTo(860, 9); // idle until 10 s
+    expect(m.tick(100_000).energyJoulesTotal).toBeCloseTo(860, 9); // nothing while in standby
+    expect(m.setStandby(false, 100_000).powerWatts).toBe(86);
+    expect(m.tick(110_000).energyJoulesTotal).toBeCloseTo(1720, 9);
+    m.addVm(vm('a', 0.5));
+    expect(() => m.setStandby(true, 110_000)).toThrow(/holds 1 VMs/);
+  });
+
   it('integrates counters over a tick of any length (10 s of a VM at 50 %)', () => {
     const m = new HostModel(g4, 0);
     m.addVm(vm('a', 0.5));

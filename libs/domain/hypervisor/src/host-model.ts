@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { seededRng, type Rng } from '@minicloud/domain-clock';
 import { allocateCpu, type CpuAllocation, type CpuPool, type CpuVm, type CpuVmAllocation } from './cpu-scheduler';
 import { logicalCpus, totalCpuMhz, type HostProfile } from './host-profile';
@@ -141,6 +141,7 @@ export class HostModel {
   private lastMs: number;
   private lastSnapshot: HostModelSnapshot;
   private energyJoules = 0;
+  private standbyValue = false;
 
   constructor(readonly profile: HostProfile, startMs: number, readonly config: HostModelConfig = DEFAULT_HOST_MODEL_CONFIG) {
     this.lastMs = startMs;
@@ -170,6 +171,24 @@ export class HostModel {
       rng: seededRng(hash(spec.instanceId)), dio: { readOps: 0, writeOps: 0, readBytes: 0, writeBytes: 0, throttled: 0 },
       nics: new Map(spec.portIds.map((p) => [p, zeroNic()])), ticks: 0,
     });
+  }
+
+  /** True while the host is in DPM standby (powered off). */
+  get standby(): boolean {
+    return this.standbyValue;
+  }
+
+  /**
+   * DPM standby (vSphere semantics): a host in standby is powered off and draws 0 W from `nowMs`
+   * (the models are first advanced to `nowMs`, so the energy before it is integrated at the old power).
+   * @throws FailedPreconditionError ("host_not_empty") when entering standby with VMs defined.
+   */
+  setStandby(standby: boolean, nowMs: number): HostModelSnapshot {
+    if (standby && this.vms.size > 0) throw new FailedPreconditionError(`host ${this.profile.hostId} holds ${this.vms.size} VMs`, 'host_not_empty');
+    this.tick(nowMs);
+    this.standbyValue = standby;
+    this.lastSnapshot = this.compute(this.lastMs, 0);
+    return this.lastSnapshot;
   }
 
   /** Removes a VM (destroyed or migrated away). Unknown ids are ignored. */
@@ -268,7 +287,7 @@ export class HostModel {
     });
     const { vms: _c, ...cpuHost } = cpu;
     const { vms: _m, ...memHost } = mem;
-    return { atMs: nowMs, dtSeconds: dt, cpu: cpuHost, memory: memHost, powerWatts: powerWatts(p.powerModel, cpu.utilizationRatio), energyJoulesTotal: this.energyJoules, vms };
+    return { atMs: nowMs, dtSeconds: dt, cpu: cpuHost, memory: memHost, powerWatts: this.standbyValue ? 0 : powerWatts(p.powerModel, cpu.utilizationRatio), energyJoulesTotal: this.energyJoules, vms };
   }
 
   private advanceIo(s: VmState, util: number, dt: number): void {

@@ -21,6 +21,7 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   '/minicloud.agent.v1.HypervisorService/ExecuteCommand': 'admin',
   '/minicloud.agent.v1.HypervisorService/GetHostStatus': 'admin',
   '/minicloud.agent.v1.HypervisorService/ListInstances': 'admin',
+  '/minicloud.agent.v1.HypervisorService/SetHostPower': 'admin',
   // ---- minicloud.agent.v1.MigrationService ----
   '/minicloud.agent.v1.MigrationService/Migrate': 'admin',
   // ---- minicloud.compute.v1.ComputeService ----

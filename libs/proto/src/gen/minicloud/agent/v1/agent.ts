@@ -274,6 +274,21 @@ export interface HostUsage {
   memoryBalloonedMb: number;
   memorySharedMb: number;
   imageCacheBytes: number;
+  /** DPM standby: the host is powered off (draws 0 W); its agent still answers as a BMC would. */
+  standby: boolean;
+  /** Energy the host drew since its agent started (SPECpower model integrated), joules. */
+  energyJoulesTotal: number;
+}
+
+export interface SetHostPowerRequest {
+  hostId: string;
+  epoch: number;
+  /** true: enter standby (FAILED_PRECONDITION "host_not_empty" while VMs are defined); false: power on. */
+  standby: boolean;
+}
+
+export interface SetHostPowerResponse {
+  usage?: HostUsage | undefined;
 }
 
 export interface GetHostStatusRequest {
@@ -4525,6 +4540,8 @@ function createBaseHostUsage(): HostUsage {
     memoryBalloonedMb: 0,
     memorySharedMb: 0,
     imageCacheBytes: 0,
+    standby: false,
+    energyJoulesTotal: 0,
   };
 }
 
@@ -4559,6 +4576,12 @@ export const HostUsage: MessageFns<HostUsage> = {
     }
     if (message.imageCacheBytes !== 0) {
       writer.uint32(80).int64(message.imageCacheBytes);
+    }
+    if (message.standby !== false) {
+      writer.uint32(88).bool(message.standby);
+    }
+    if (message.energyJoulesTotal !== 0) {
+      writer.uint32(97).double(message.energyJoulesTotal);
     }
     return writer;
   },
@@ -4656,6 +4679,22 @@ export const HostUsage: MessageFns<HostUsage> = {
             message.imageCacheBytes = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.standby = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.energyJoulesTotal = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4720,6 +4759,12 @@ export const HostUsage: MessageFns<HostUsage> = {
         : isSet(object.image_cache_bytes)
         ? globalThis.Number(object.image_cache_bytes)
         : 0,
+      standby: isSet(object.standby) ? globalThis.Boolean(object.standby) : false,
+      energyJoulesTotal: isSet(object.energyJoulesTotal)
+        ? globalThis.Number(object.energyJoulesTotal)
+        : isSet(object.energy_joules_total)
+        ? globalThis.Number(object.energy_joules_total)
+        : 0,
     };
   },
 
@@ -4755,6 +4800,12 @@ export const HostUsage: MessageFns<HostUsage> = {
     if (message.imageCacheBytes !== 0) {
       obj.imageCacheBytes = Math.round(message.imageCacheBytes);
     }
+    if (message.standby !== false) {
+      obj.standby = message.standby;
+    }
+    if (message.energyJoulesTotal !== 0) {
+      obj.energyJoulesTotal = floatToJson(message.energyJoulesTotal);
+    }
     return obj;
   },
 
@@ -4773,6 +4824,182 @@ export const HostUsage: MessageFns<HostUsage> = {
     message.memoryBalloonedMb = object.memoryBalloonedMb ?? 0;
     message.memorySharedMb = object.memorySharedMb ?? 0;
     message.imageCacheBytes = object.imageCacheBytes ?? 0;
+    message.standby = object.standby ?? false;
+    message.energyJoulesTotal = object.energyJoulesTotal ?? 0;
+    return message;
+  },
+};
+
+function createBaseSetHostPowerRequest(): SetHostPowerRequest {
+  return { hostId: "", epoch: 0, standby: false };
+}
+
+export const SetHostPowerRequest: MessageFns<SetHostPowerRequest> = {
+  encode(message: SetHostPowerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostId !== "") {
+      writer.uint32(10).string(message.hostId);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).int64(message.epoch);
+    }
+    if (message.standby !== false) {
+      writer.uint32(24).bool(message.standby);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostPowerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostPowerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.standby = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostPowerRequest {
+    return {
+      hostId: isSet(object.hostId)
+        ? globalThis.String(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.String(object.host_id)
+        : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      standby: isSet(object.standby) ? globalThis.Boolean(object.standby) : false,
+    };
+  },
+
+  toJSON(message: SetHostPowerRequest): unknown {
+    const obj: any = {};
+    if (message.hostId !== "") {
+      obj.hostId = message.hostId;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.standby !== false) {
+      obj.standby = message.standby;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostPowerRequest>, I>>(base?: I): SetHostPowerRequest {
+    return SetHostPowerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostPowerRequest>, I>>(object: I): SetHostPowerRequest {
+    const message = createBaseSetHostPowerRequest();
+    message.hostId = object.hostId ?? "";
+    message.epoch = object.epoch ?? 0;
+    message.standby = object.standby ?? false;
+    return message;
+  },
+};
+
+function createBaseSetHostPowerResponse(): SetHostPowerResponse {
+  return { usage: undefined };
+}
+
+export const SetHostPowerResponse: MessageFns<SetHostPowerResponse> = {
+  encode(message: SetHostPowerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.usage !== undefined) {
+      HostUsage.encode(message.usage, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetHostPowerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetHostPowerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.usage = HostUsage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetHostPowerResponse {
+    return { usage: isSet(object.usage) ? HostUsage.fromJSON(object.usage) : undefined };
+  },
+
+  toJSON(message: SetHostPowerResponse): unknown {
+    const obj: any = {};
+    if (message.usage !== undefined) {
+      obj.usage = HostUsage.toJSON(message.usage);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetHostPowerResponse>, I>>(base?: I): SetHostPowerResponse {
+    return SetHostPowerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetHostPowerResponse>, I>>(object: I): SetHostPowerResponse {
+    const message = createBaseSetHostPowerResponse();
+    message.usage = (object.usage !== undefined && object.usage !== null)
+      ? HostUsage.fromPartial(object.usage)
+      : undefined;
     return message;
   },
 };
@@ -6015,6 +6242,17 @@ export const HypervisorServiceService = {
       Buffer.from(ListInstancesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstancesResponse => ListInstancesResponse.decode(value),
   },
+  /** DPM: enter standby (power the host off; refused while it holds VMs) or leave it (power on). */
+  setHostPower: {
+    path: "/minicloud.agent.v1.HypervisorService/SetHostPower" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetHostPowerRequest): Buffer => Buffer.from(SetHostPowerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetHostPowerRequest => SetHostPowerRequest.decode(value),
+    responseSerialize: (value: SetHostPowerResponse): Buffer =>
+      Buffer.from(SetHostPowerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetHostPowerResponse => SetHostPowerResponse.decode(value),
+  },
 } as const;
 
 export interface HypervisorServiceServer extends UntypedServiceImplementation {
@@ -6022,6 +6260,8 @@ export interface HypervisorServiceServer extends UntypedServiceImplementation {
   executeCommand: handleUnaryCall<ExecuteCommandRequest, ExecuteCommandResponse>;
   getHostStatus: handleUnaryCall<GetHostStatusRequest, GetHostStatusResponse>;
   listInstances: handleUnaryCall<ListInstancesRequest, ListInstancesResponse>;
+  /** DPM: enter standby (power the host off; refused while it holds VMs) or leave it (power on). */
+  setHostPower: handleUnaryCall<SetHostPowerRequest, SetHostPowerResponse>;
 }
 
 export interface HypervisorServiceClient extends Client {
@@ -6070,6 +6310,22 @@ export interface HypervisorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstancesResponse) => void,
+  ): ClientUnaryCall;
+  /** DPM: enter standby (power the host off; refused while it holds VMs) or leave it (power on). */
+  setHostPower(
+    request: SetHostPowerRequest,
+    callback: (error: ServiceError | null, response: SetHostPowerResponse) => void,
+  ): ClientUnaryCall;
+  setHostPower(
+    request: SetHostPowerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetHostPowerResponse) => void,
+  ): ClientUnaryCall;
+  setHostPower(
+    request: SetHostPowerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetHostPowerResponse) => void,
   ): ClientUnaryCall;
 }
 

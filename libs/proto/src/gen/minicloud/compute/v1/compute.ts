@@ -393,6 +393,8 @@ export enum HostState {
   HOST_STATE_FENCED = 6,
   HOST_STATE_POWERED_OFF = 7,
   HOST_STATE_DOWN = 8,
+  /** HOST_STATE_STANDBY - DPM put the host in standby (powered off, 0 W); woken when capacity is needed (vSphere DPM). */
+  HOST_STATE_STANDBY = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -425,6 +427,9 @@ export function hostStateFromJSON(object: any): HostState {
     case 8:
     case "HOST_STATE_DOWN":
       return HostState.HOST_STATE_DOWN;
+    case 9:
+    case "HOST_STATE_STANDBY":
+      return HostState.HOST_STATE_STANDBY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -452,6 +457,8 @@ export function hostStateToJSON(object: HostState): string {
       return "HOST_STATE_POWERED_OFF";
     case HostState.HOST_STATE_DOWN:
       return "HOST_STATE_DOWN";
+    case HostState.HOST_STATE_STANDBY:
+      return "HOST_STATE_STANDBY";
     case HostState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

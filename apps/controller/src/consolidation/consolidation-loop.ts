@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { planConsolidation, type ConsolidationPlan, type ConsolidationPolicy, type PlannerHost, type PlannerVm } from '@minicloud/domain-consolidation';
+import { isMinicloudError } from '@minicloud/domain-errors';
+import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts, imagePropertiesFilter, type RequestSpec } from '@minicloud/domain-scheduler';
+import { Counter, type Registry } from '@minicloud/platform-metrics';
+import type { Logger } from '@minicloud/platform-logging';
+import type { Redis } from '@minicloud/platform-state';
+import type { InstanceRecord } from '../domain/instance';
+import type { Peers } from '../peers';
+import type { AllocationStore } from '../store/allocation-store';
+import type { HostRecord, HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+import { TERMINAL_MIGRATION_STATUSES, type MigrationStore } from '../store/migration-store';
+import type { ServerGroupStore } from '../store/server-group-store';
+import type { HostMonitor } from '../workers/host-monitor';
+import type { MigrationRequester, MigrationWorker } from '../workers/migration-worker';
+import type { Placement } from '../workers/placement';
+
+/** Redis list of a VM's CPU utilisation samples, newest first (one per consolidation round). */
+export const vmHistoryKey = (instanceId: string): string => `mc:controller:consolidation:history:${instanceId}`;
+/** CloudSim PowerVm.HISTORY_LENGTH. */
+const HISTORY_LENGTH = 30;
+
+export interface ConsolidationLoopDeps {
+  redis: Redis;
+  hosts: HostStore;
+  instances: InstanceStore;
+  allocations: AllocationStore;
+  serverGroups: ServerGroupStore;
+  migrationRecords: MigrationStore;
+  migrations: Pick<MigrationWorker, 'startLive'>;
+  placement: Pick<Placement, 'hostStates'>;
+  monitor: Pick<HostMonitor, 'setState'>;
+  peers: Peers;
+  logger: Logger;
+  registry?: Registry;
+  nowMs: () => number;
+  policy: ConsolidationPolicy & { kind: 'migration' };
+  /** Live migrations (all causes) in flight at once at most; the plan fills what is left. */
+  maxConcurrentMigrations: number;
+  /** DPM on: empty hosts to standby, standby hosts woken for capacity. */
+  dpm: boolean;
+  /** Active hosts DPM keeps on. */
+  minActiveHosts: number;
+  /** After a wake, DPM leaves the host on at least this long (ms of wall time) so the work it was woken for lands. */
+  wakeGraceMs: number;
+  /**
+   * A host marked standby is powered off only after this long (ms of wall time) with no claim: a request
+   * scheduled on a snapshot taken just before the mark has claimed by then (and the host is kept on).
+   */
+  standbySettleMs: number;
+}
+
+/**
+ * The leader's DRS/DPM loop (issue 9), level-triggered: each round re-reads hosts, instances, claims
+ * and migrations, samples every VM's CPU utilisation from its agent (ListInstances: usage MHz /
+ * (vCPUs x core MHz)) into a 30-sample history kept in Redis (so a new leader continues it), runs the
+ * pure planner (`planConsolidation`: Beloglazov & Buyya's detectors, VM selection, PABFD, DPM) and
+ * executes: live migrations through the MigrationWorker (the destination is claimed atomically, so a
+ * stale plan fails safely), standby for empty hosts (state first, so the scheduler stops placing; the
+ * agent is powered off on a later round once the host stayed unclaimed for standbySettleMs; undone when
+ * a claim landed meanwhile) and wakes. Running a round twice is
+ * harmless: VMs with a task_state are never moved, and hosts already in the target state are skipped.
+ */
+export class ConsolidationLoop {
+  private lastWakeAtMs = -Infinity;
+  private readonly wokenAt = new Map<string, number>();
+  private readonly markedAt = new Map<string, number>();
+  private readonly poweredOff = new Set<string>();
+  private wakeLock: Promise<unknown> = Promise.resolve();
+  private readonly started?: Counter<string>;
+  private readonly powerTransitions?: Counter<string>;
+
+  constructor(private readonly d: ConsolidationLoopDeps) {
+    if (d.registry) {
+      this.started = new Counter({ name: 'minicloud_consolidation_migrations_total', help: 'Live migrations the consolidation loop started, by reason (overload, underload).', labelNames: ['reason'], registers: [d.registry] });
+      this.powerTransitions = new Counter({ name: 'minicloud_dpm_host_power_transitions_total', help: 'DPM host power transitions: to=standby (host shutdowns) or to=up (wakes), by cause.', labelNames: ['to', 'cause'], registers: [d.registry] });
+    }
+  }
+
+  /** One round: gather, plan, execute. @returns the plan (for tests and logs) */
+  async tick(): Promise<ConsolidationPlan> {
+    const hosts = await this.d.hosts.list();
+    const instances = (await this.d.instances.list()).filter((r) => r.hostId && r.vmState !== 'deleted');
+    const migrationsInFlight = (await this.d.migrationRecords.list()).filter((m) => !TERMINAL_MIGRATION_STATUSES.has(m.status));
+    const busyInstances = new Set(migrationsInFlight.map((m) => m.instanceId));
+    const plannerHosts: PlannerHost[] = [];
+    const byId = new Map(hosts.map((h) => [h.hostId, h]));
+    for (const h of hosts) plannerHosts.push(await this.plannerHost(h, instances));
+    const samples = await this.sample(hosts.filter((h) => plannerHosts.find((p) => p.hostId === h.hostId)!.power === 'active'));
+    const allowed = await this.allowedHosts(instances);
+    const groups = new Map<string, { policy: string }>();
+    const vms: PlannerVm[] = [];
+    for (const r of instances) {
+      const host = byId.get(r.hostId!);
+      if (!host) continue;
+      const s = samples.get(r.id);
+      const group = r.serverGroupId ? (groups.get(r.serverGroupId) ?? (await this.d.serverGroups.find(r.serverGroupId))) : undefined;
+      if (r.serverGroupId && group) groups.set(r.serverGroupId, group);
+      const movable = r.vmState === 'active' && r.taskState === null && r.powerState === 'running' && !busyInstances.has(r.id) && s !== undefined && group?.policy !== 'affinity';
+      vms.push({
+        instanceId: r.id,
+        hostId: r.hostId!,
+        vcpus: r.flavor.vcpus,
+        ramMb: r.flavor.ramMb,
+        cpuMhz: r.flavor.vcpus * (host.profile.cpuMhz || 1),
+        utilizationRatio: s?.utilizationRatio ?? 0,
+        history: s?.history ?? [],
+        movable,
+        antiAffinityGroupId: group?.policy === 'anti-affinity' ? r.serverGroupId : undefined,
+        allowedHostIds: allowed.get(r.id),
+      });
+    }
+    const plan = planConsolidation(plannerHosts, vms, {
+      detector: this.d.policy.detector,
+      selection: this.d.policy.selection,
+      maxMigrations: Math.max(0, this.d.maxConcurrentMigrations - migrationsInFlight.length),
+      minActiveHosts: this.d.minActiveHosts,
+      dpm: this.d.dpm,
+    });
+    await this.execute(plan, byId, instances);
+    if (plan.migrations.length + plan.standby.length + plan.wake.length > 0) {
+      this.d.logger.info(
+        { migrations: plan.migrations.length, standby: plan.standby, wake: plan.wake, overloaded: plan.overloadedHostIds, evacuated: plan.evacuatedHostIds },
+        'consolidation round',
+      );
+    }
+    return plan;
+  }
+
+  /**
+   * DPM on demand (the scheduler found no valid host): powers on one standby host and waits until it
+   * is up. Concurrent callers share one wake: a caller whose failure predates the last wake just retries.
+   * @returns true when capacity was added since the caller failed (retry placement), false when there is no standby host
+   */
+  async wakeForCapacity(cause = 'no_valid_host'): Promise<boolean> {
+    if (!this.d.dpm) return false;
+    const failedAtMs = this.d.nowMs();
+    const run = this.wakeLock.then(async () => {
+      if (this.lastWakeAtMs >= failedAtMs) return true;
+      const standby = (await this.d.hosts.list()).filter((h) => h.state === 'standby' && h.enabled);
+      if (standby.length === 0) return false;
+      // The host that draws least when idle first (vSphere DPM prefers the most efficient hosts).
+      standby.sort((a, b) => (a.profile.powerWattsAtLoadDecile?.[0] ?? 0) - (b.profile.powerWattsAtLoadDecile?.[0] ?? 0) || a.hostId.localeCompare(b.hostId));
+      for (const h of standby) if (await this.wake(h, cause)) return true;
+      return false;
+    });
+    this.wakeLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async wake(h: HostRecord, cause: string): Promise<boolean> {
+    try {
+      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false });
+    } catch (e) {
+      this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: wake failed');
+      return false;
+    }
+    await this.d.monitor.setState(h, 'up', `dpm_wake_${cause}`);
+    this.poweredOff.delete(h.hostId);
+    this.markedAt.delete(h.hostId);
+    this.lastWakeAtMs = this.d.nowMs();
+    this.wokenAt.set(h.hostId, this.lastWakeAtMs);
+    this.powerTransitions?.inc({ to: 'up', cause });
+    return true;
+  }
+
+  /** DPM phase 1: state standby (the scheduler stops placing here); the agent is powered off by {@link settleStandby}. */
+  private async markStandby(h: HostRecord): Promise<void> {
+    const woken = this.wokenAt.get(h.hostId);
+    if (woken !== undefined && this.d.nowMs() - woken < this.d.wakeGraceMs) return;
+    await this.d.monitor.setState(h, 'standby', 'dpm_standby');
+    this.markedAt.set(h.hostId, this.d.nowMs());
+    this.poweredOff.delete(h.hostId);
+  }
+
+  /**
+   * DPM phase 2, every round for each host in state standby: once settled with no claim, power the agent
+   * off; a host that got a claim (a request scheduled just before the mark) is brought back up instead.
+   */
+  private async settleStandby(h: HostRecord): Promise<void> {
+    const now = this.d.nowMs();
+    if (!this.markedAt.has(h.hostId)) this.markedAt.set(h.hostId, h.usage?.standby ? -Infinity : now);
+    const alloc = await this.d.allocations.get(h.hostId);
+    if (alloc.byInstance.size > 0) {
+      if (this.poweredOff.has(h.hostId) || h.usage?.standby) await this.wake(h, 'claimed');
+      else await this.d.monitor.setState(h, 'up', 'dpm_standby_aborted_busy');
+      return;
+    }
+    if (this.poweredOff.has(h.hostId) || now - this.markedAt.get(h.hostId)! < this.d.standbySettleMs) return;
+    try {
+      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: true });
+      if (!h.usage?.standby) this.powerTransitions?.inc({ to: 'standby', cause: 'empty' });
+      this.poweredOff.add(h.hostId);
+    } catch (e) {
+      this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: standby refused');
+      await this.d.monitor.setState(h, 'up', 'dpm_standby_refused');
+    }
+  }
+
+  private async execute(plan: ConsolidationPlan, byId: Map<string, HostRecord>, instances: InstanceRecord[]): Promise<void> {
+    const byInstance = new Map(instances.map((r) => [r.id, r]));
+    await Promise.all(
+      plan.migrations.map(async (m) => {
+        const r = byInstance.get(m.instanceId);
+        if (!r) return;
+        const who: MigrationRequester = { requestId: `req-drs-${randomUUID()}`, userId: 'minicloud-drs', projectId: r.projectId };
+        try {
+          await this.d.migrations.startLive(r, m.destHostId, who);
+          this.started?.inc({ reason: m.reason });
+        } catch (e) {
+          this.d.logger.info({ instance_id: m.instanceId, dest_host_id: m.destHostId, err: errText(e) }, 'consolidation: migration not started');
+        }
+      }),
+    );
+    for (const id of plan.wake) {
+      const h = byId.get(id);
+      if (h) await this.wakeLock.then(() => this.wake(h, 'overload'));
+    }
+    for (const id of plan.standby) {
+      const h = byId.get(id);
+      if (h && h.state === 'up') await this.markStandby(h);
+    }
+    await Promise.all([...byId.values()].filter((h) => h.state === 'standby' && !plan.wake.includes(h.hostId)).map((h) => this.settleStandby(h)));
+    // An agent still powered off while its host is up (re-registered in standby, or a revert): power it on.
+    for (const h of byId.values()) {
+      if (h.state !== 'up' || !h.usage?.standby || plan.standby.includes(h.hostId)) continue;
+      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false }).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
+    }
+  }
+
+  private async plannerHost(h: HostRecord, instances: InstanceRecord[]): Promise<PlannerHost> {
+    const alloc = await this.d.allocations.get(h.hostId);
+    const here = new Set(instances.filter((r) => r.hostId === h.hostId).map((r) => r.id));
+    const power: PlannerHost['power'] = h.state === 'standby' ? 'standby' : h.state === 'up' && h.enabled ? 'active' : 'unavailable';
+    return {
+      hostId: h.hostId,
+      power,
+      cpuMhzTotal: h.vcpusTotal * (h.profile.cpuMhz || 1),
+      vcpusCapacity: h.vcpusTotal * h.cpuAllocationRatio,
+      vcpusUsed: alloc.vcpus,
+      ramMbCapacity: (h.ramMbTotal - h.ramMbReserved) * h.ramAllocationRatio,
+      ramMbUsed: alloc.ramMb,
+      nicMbps: (h.profile.nicGbps || 1) * 1000,
+      powerModel: { name: h.hostId, source: 'agent registration', wattsAtLoadDecile: h.profile.powerWattsAtLoadDecile?.length === 11 ? h.profile.powerWattsAtLoadDecile : new Array<number>(11).fill(0) },
+      pendingClaims: [...alloc.byInstance.keys()].some((consumer) => !here.has(consumer)),
+    };
+  }
+
+  /** Samples every VM on the active hosts once and appends it to its Redis history. */
+  private async sample(hosts: HostRecord[]): Promise<Map<string, { utilizationRatio: number; history: number[] }>> {
+    const out = new Map<string, { utilizationRatio: number; history: number[] }>();
+    const now: { id: string; u: number }[] = [];
+    await Promise.all(
+      hosts.map(async (h) => {
+        try {
+          const res = await this.d.peers.agent(h.agentEndpoint).listInstances({ hostId: h.hostId });
+          for (const i of res.instances) {
+            const cap = Math.max(1, i.vcpus) * (h.profile.cpuMhz || 1);
+            now.push({ id: i.instanceId, u: Math.min(1, Math.max(0, i.cpuUsageMhz / cap)) });
+          }
+        } catch (e) {
+          this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'consolidation: host not sampled');
+        }
+      }),
+    );
+    if (now.length === 0) return out;
+    const pipe = this.d.redis.pipeline();
+    for (const s of now) {
+      pipe.lpush(vmHistoryKey(s.id), String(s.u)).ltrim(vmHistoryKey(s.id), 0, HISTORY_LENGTH - 1).pexpire(vmHistoryKey(s.id), 24 * 3600 * 1000).lrange(vmHistoryKey(s.id), 0, -1);
+    }
+    const res = (await pipe.exec()) ?? [];
+    now.forEach((s, i) => {
+      const hist = ((res[4 * i + 3]?.[1] as string[] | undefined) ?? []).map(Number);
+      out.set(s.id, { utilizationRatio: s.u, history: hist });
+    });
+    return out;
+  }
+
+  /** Hosts each instance may move to by availability zone, aggregate metadata and image properties. */
+  private async allowedHosts(instances: InstanceRecord[]): Promise<Map<string, ReadonlySet<string>>> {
+    const states = await this.d.placement.hostStates();
+    const out = new Map<string, ReadonlySet<string>>();
+    for (const r of instances) {
+      const spec: RequestSpec = {
+        numInstances: 1,
+        flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
+        image: { properties: r.image.properties },
+        availabilityZone: r.availabilityZone,
+        schedulerHints: {},
+      };
+      const { passed } = filterHosts(states, [availabilityZoneFilter, aggregateInstanceExtraSpecsFilter, imagePropertiesFilter], spec);
+      out.set(r.id, new Set(passed.map((h) => h.hostId)));
+    }
+    return out;
+  }
+}
+
+function errText(e: unknown): string {
+  return isMinicloudError(e) || e instanceof Error ? e.message : String(e);
+}

@@ -40,6 +40,12 @@ export const controllerConfigSchema = z.object({
    * host ends in NoValidHost at once, so a generous bound costs nothing when the cloud is full.
    */
   SCHEDULER_CLAIM_ROUNDS: z.coerce.number().int().min(1).default(20),
+  /**
+   * Nova's [scheduler] max_attempts: a first build whose host's agent refuses it (the host cannot hold
+   * it after all, e.g. resources still held by a VM migrating off) is rescheduled on another host,
+   * up to this many hosts in all; then the server goes to ERROR naming the last refusal.
+   */
+  SCHEDULER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Check and reserve instances/cores/ram_mb quota in identity (off only for tests without identity). */
   QUOTAS_ENABLED: z
     .enum(['true', 'false', '1', '0'])

@@ -13,6 +13,8 @@ export interface ControllerMetrics {
   placementSeconds: Histogram<string>;
   noValidHost: Counter<string>;
   bootSeconds: Histogram<string>;
+  /** First builds moved to another host after their host's agent refused them (Nova's reschedule). */
+  buildReschedules: Counter<string>;
 }
 
 /**
@@ -111,6 +113,7 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       registers: [registry],
     }),
     noValidHost: new Counter({ name: 'minicloud_scheduler_no_valid_host_total', help: 'Create requests refused with NoValidHost.', registers: [registry] }),
+    buildReschedules: new Counter({ name: 'minicloud_scheduler_build_reschedules_total', help: 'First builds rescheduled on another host after their host refused the spawn.', registers: [registry] }),
     bootSeconds: new Histogram({
       name: 'minicloud_compute_boot_seconds',
       help: 'Time from create to ACTIVE.',

@@ -109,6 +109,8 @@ export function createController(inp: ControllerInputs): Controller {
     nowMs,
     taskTimeoutMs: config.RESYNC_STUCK_AFTER_MS * 4,
     shutdownTimeoutSeconds: 60,
+    placement,
+    maxBuildAttempts: config.SCHEDULER_MAX_ATTEMPTS,
   });
   const migrationRecords = new MigrationStore(redis);
   const migrations = new MigrationWorker({

@@ -131,6 +131,11 @@ export interface InstanceRecord {
   taskStartedAtMs: number;
   /** Request id of the action in progress (instance actions log). */
   actionRequestId?: string;
+  /**
+   * Hosts whose agent refused this first build (Nova's RequestSpec retry.hosts): a reschedule skips
+   * them; its length counts the attempts against SCHEDULER_MAX_ATTEMPTS.
+   */
+  retryHostIds?: string[];
   /** Ports/claim still to be released after a failed build (retried by the worker). */
   pendingCleanup?: boolean;
   /** Nova's instance lock; `lockedByAdmin` keeps a non-admin from unlocking an admin's lock. */

@@ -16,6 +16,8 @@ import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
+import type { Placement } from './placement';
+import { claimElsewhere } from './relocation';
 import type { Quotas } from './quota';
 import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
@@ -34,6 +36,13 @@ export interface ConductorDeps {
   nowMs: () => number;
   /** A task failing only with transient errors (agent/network unreachable) gives up after this long. */
   taskTimeoutMs: number;
+  /**
+   * Reschedules a first build its host's agent refuses (Nova's build retry): without it, such a
+   * build goes to ERROR at once.
+   */
+  placement?: Pick<Placement, 'placeAll'>;
+  /** Nova's [scheduler] max_attempts: hosts tried in all by one first build (default 3). */
+  maxBuildAttempts?: number;
   shutdownTimeoutSeconds: number;
 }
 
@@ -48,6 +57,15 @@ export function isTransient(e: unknown): boolean {
 /** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
 function needsBlockDeviceMapping(r: InstanceRecord): boolean {
   return !r.launchedAtMs && (r.volumesAttached ?? []).some((v) => v.status === 'attaching');
+}
+
+/**
+ * The agent refused a spawn because its host cannot hold the VM (reason `host_<resource>_exhausted`
+ * from libs/domain/hypervisor host-resources): the controller's claim and the host disagreed for a
+ * moment (e.g. a VM migrating off still holds its memory), so another host may well take it.
+ */
+export function isHostRefusal(e: unknown): boolean {
+  return isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED' && /^host_\w+_exhausted$/.test((e as MinicloudError).reason ?? '');
 }
 
 function faultOf(e: unknown): { code: string; message: string } {
@@ -95,6 +113,10 @@ export class Conductor {
     } catch (e) {
       const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
       if (isTransient(e) && !timedOut) throw e;
+      if (r.vmState === 'building' && r.taskState === 'spawning' && !r.launchedAtMs && isHostRefusal(e)) {
+        const rescheduled = await this.reschedule(r, e);
+        if (rescheduled) return 0;
+      }
       if (r.vmState === 'building') await this.failBuild(r.id, e);
       else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e);
       else await this.failAction(r.id, e);
@@ -160,6 +182,56 @@ export class Conductor {
    */
   async prepareVolumes(r: InstanceRecord): Promise<InstanceRecord> {
     return this.volumes.rehome(r);
+  }
+
+  /**
+   * Nova's build reschedule: the agent of `r.hostId` refused the first spawn (`refusal`), so claim
+   * another host (never one that refused before), move the instance there (task_state networking:
+   * its ports are rebound, its volumes follow) and release the refusing host's claim. Order makes a
+   * crash harmless: a claim made but not recorded is found and adopted by the next attempt.
+   * @returns true when moved; false when attempts are used up or no other host fits (the caller
+   *   fails the build; the fault says which hosts refused)
+   */
+  private async reschedule(r: InstanceRecord, refusal: unknown): Promise<boolean> {
+    const tried = [...(r.retryHostIds ?? []), r.hostId];
+    const maxAttempts = this.d.maxBuildAttempts ?? 3;
+    if (!this.d.placement || tried.length >= maxAttempts) return false;
+    let to = await this.adoptableClaim(r.id, tried);
+    if (!to) {
+      try {
+        to = await claimElsewhere({ instances: this.d.instances, placement: this.d.placement, serverGroups: this.d.serverGroups }, r, '', { ignoreHostIds: tried });
+      } catch (e) {
+        if (isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED') {
+          this.d.logger.warn({ instance_id: r.id, tried, err: e.message }, 'build refused by its host and no other host fits');
+          return false;
+        }
+        throw e;
+      }
+    }
+    const target = to;
+    const now = this.d.nowMs();
+    const next = await this.transition(r.id, (cur) =>
+      cur.hostId === r.hostId && cur.vmState === 'building' && cur.taskState === 'spawning'
+        ? { ...cur, hostId: target, taskState: 'networking', retryHostIds: tried, taskStartedAtMs: now }
+        : undefined,
+    );
+    if (next?.hostId !== target) {
+      await this.d.allocations.release(target, r.id);
+      return next !== undefined;
+    }
+    await this.d.allocations.release(r.hostId, r.id);
+    this.d.metrics.buildReschedules.inc();
+    this.d.logger.warn({ instance_id: r.id, from_host_id: r.hostId, to_host_id: target, attempt: tried.length + 1, refusal: faultOf(refusal).message }, 'build refused by its host; rescheduled');
+    return true;
+  }
+
+  /** A claim of `instanceId` on a host not yet tried, left by a reschedule that died before recording it. */
+  private async adoptableClaim(instanceId: string, tried: readonly string[]): Promise<string | undefined> {
+    for (const h of await this.d.hosts.list()) {
+      if (tried.includes(h.hostId)) continue;
+      if ((await this.d.allocations.get(h.hostId)).byInstance.has(instanceId)) return h.hostId;
+    }
+    return undefined;
   }
 
   private async spawn(r0: InstanceRecord): Promise<void> {

@@ -96,13 +96,15 @@ export class Placement {
   async placeAll(
     spec: RequestSpec & { instanceUuids: readonly string[] },
     req: ResourceRequest,
-    opts: { consumerSuffix?: string; groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> }; requestedHostId?: string } = {},
+    opts: { consumerSuffix?: string; groupMembers?: { groupId: string; byHost: ReadonlyMap<string, number> }; requestedHostId?: string; ignoreHostIds?: readonly string[] } = {},
   ): Promise<Placements> {
     let lastConflict = '';
     const suffix = opts.consumerSuffix ?? '';
     for (let round = 1; round <= this.deps.rounds; round++) {
       // requested_destination: the scheduler sees only that host (its filters still decide).
-      const hosts = (await this.hostStates(opts.groupMembers)).filter((h) => !opts.requestedHostId || h.hostId === opts.requestedHostId);
+      // ignore_hosts: hosts that already refused this request (a build's reschedule).
+      const ignored = new Set(opts.ignoreHostIds ?? []);
+      const hosts = (await this.hostStates(opts.groupMembers)).filter((h) => (!opts.requestedHostId || h.hostId === opts.requestedHostId) && !ignored.has(h.hostId));
       const byId = new Map(hosts.map((h) => [h.hostId, h]));
       let selections;
       try {

@@ -43,12 +43,13 @@ export async function groupPlacementOf(
  * group under the group's lock so two members moved at once cannot pick the same host. Used by cold
  * and live migration and by HA evacuation.
  * @param consumerSuffix the claim's consumer is `<instance id><suffix>` ('#resize', '#migration'; '' for evacuation)
+ * @param opts.ignoreHostIds hosts never considered (Nova's ignore_hosts; a build's reschedule)
  * @param opts.requestedHostId only this host is considered (Nova's RequestSpec.requested_destination:
  *   the filters still run, so a host that does not pass them gives NoValidHost naming why)
  * @returns the chosen host id (claimed)
  * @throws NoValidHostError when no other host fits; ResourceExhaustedError when claims keep losing races
  */
-export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consumerSuffix: string, opts: { requestedHostId?: string } = {}): Promise<string> {
+export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consumerSuffix: string, opts: { requestedHostId?: string; ignoreHostIds?: readonly string[] } = {}): Promise<string> {
   const place = async () => {
     const group = await groupPlacementOf(d, r);
     const placed = await d.placement.placeAll(
@@ -62,7 +63,7 @@ export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consu
         serverGroup: group?.spec,
       },
       { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) },
-      { consumerSuffix, groupMembers: group?.members, requestedHostId: opts.requestedHostId },
+      { consumerSuffix, groupMembers: group?.members, requestedHostId: opts.requestedHostId, ignoreHostIds: opts.ignoreHostIds },
     );
     return placed.get(r.id)!;
   };

@@ -113,9 +113,10 @@ export class Conductor {
     } catch (e) {
       const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
       if (isTransient(e) && !timedOut) throw e;
-      if (r.vmState === 'building' && r.taskState === 'spawning' && !r.launchedAtMs && isHostRefusal(e)) {
-        const rescheduled = await this.reschedule(r, e);
-        if (rescheduled) return 0;
+      // Only a spawn is refused this way (`r` may still say networking: the spawn follows in the same turn).
+      if (r.vmState === 'building' && !r.launchedAtMs && isHostRefusal(e)) {
+        const cur = await this.d.instances.find(r.id);
+        if (cur?.taskState === 'spawning' && cur.hostId === r.hostId && (await this.reschedule(cur, e))) return 0;
       }
       if (r.vmState === 'building') await this.failBuild(r.id, e);
       else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e);

@@ -219,8 +219,8 @@ export class ControllerHarness {
   }
 
   /** {@link startFakeImage}, shut down by {@link close}. */
-  async startFakeImage(handlers: Record<string, unknown> = {}): Promise<RunningGrpcServer> {
-    return this.addServer(await startFakeImage(handlers));
+  async startFakeImage(handlers: Record<string, unknown> = {}, opts: { verifier?: TokenVerifier } = {}): Promise<RunningGrpcServer> {
+    return this.addServer(await startFakeImage(handlers, opts));
   }
 
   /** {@link startFakeNetwork}, shut down by {@link close}. */

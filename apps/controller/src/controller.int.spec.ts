@@ -1,10 +1,9 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
-import { agent, compute, events, image } from '@minicloud/proto';
-import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { startGrpcServer, type DeepPartial, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import { agent, compute, image } from '@minicloud/proto';
+import type { DeepPartial, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, partial, testLogger as logger, type FakeNetwork } from './testing/controller-harness';
+import { ControllerHarness, HypervisorDouble, type FakeNetwork } from './testing/controller-harness';
 
 jest.setTimeout(60_000);
 
@@ -13,34 +12,11 @@ interface FakeVm {
   spec?: agent.InstanceSpec;
 }
 
-/** An in-test agent double: serves HypervisorService, registers, heartbeats and publishes power-state reports. */
-class FakeAgent {
-  epoch = 0;
-  seq = 0;
+/** An in-test agent double: spawn/destroy and the power actions, each with a power-state report. */
+class FakeAgent extends HypervisorDouble {
   vms = new Map<string, FakeVm>();
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    private readonly bus: Bus,
-    private readonly profile: { cores: number; ramMb: number; diskGb: number },
-  ) {}
 
-  private report(instanceId: string, powerState: compute.PowerState, reason: string, error = '') {
-    setTimeout(() => {
-      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, {
-        instanceId,
-        hostId: this.hostId,
-        epoch: this.epoch,
-        powerState,
-        reason,
-        error,
-        sequence: ++this.seq,
-      });
-    }, 20);
-  }
-
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
+  protected handlers() {
     const P = compute.PowerState;
     const set = (id: string, ps: compute.PowerState, reason: string) => {
       const vm = this.vms.get(id);
@@ -49,58 +25,34 @@ class FakeAgent {
       this.report(id, ps, reason);
       return { instance: { instanceId: id, hostId: this.hostId, powerState: ps } };
     };
-    this.server = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: agent.HypervisorServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            executeCommand: async (req: agent.ExecuteCommandRequest) => {
-              if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
-              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-              const id = req.instanceId;
-              if (req.spawn) {
-                if (!this.vms.has(id)) {
-                  this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
-                  if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
-                  else {
-                    this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
-                    this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-                  }
-                }
-                return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-              }
-              if (req.destroy) {
-                this.vms.delete(id);
-                return {};
-              }
-              if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
-              if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
-              if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
-              if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
-              if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
-              throw new FailedPreconditionError('fake agent: command not supported');
-            },
-          }),
-        } as never,
-      ],
-    });
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: this.profile.cores, threadsPerCore: 1, ramMb: this.profile.ramMb, diskGb: this.profile.diskGb, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-    return res;
-  }
-
-  async stop() {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
+    return {
+      executeCommand: async (req: agent.ExecuteCommandRequest) => {
+        if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
+        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+        const id = req.instanceId;
+        if (req.spawn) {
+          if (!this.vms.has(id)) {
+            this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
+            if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
+            else {
+              this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
+              this.report(id, P.POWER_STATE_RUNNING, 'spawned');
+            }
+          }
+          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
+        }
+        if (req.destroy) {
+          this.vms.delete(id);
+          return {};
+        }
+        if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
+        if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
+        if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
+        if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
+        if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
+        throw new FailedPreconditionError('fake agent: command not supported');
+      },
+    };
   }
 }
 

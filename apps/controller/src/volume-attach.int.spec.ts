@@ -1,11 +1,11 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import { agent, compute, events, image, network, volume } from '@minicloud/proto';
+import { agent, compute, image, network, volume } from '@minicloud/proto';
 import { isAdmin } from '@minicloud/platform-auth';
-import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { startGrpcServer, type CallContext, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import type { Bus } from '@minicloud/platform-bus';
+import type { CallContext, RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, partial, testLogger as logger } from './testing/controller-harness';
+import { ControllerHarness, HypervisorDouble, partial } from './testing/controller-harness';
 import type { Controller } from './wire';
 
 jest.setTimeout(60_000);
@@ -80,74 +80,44 @@ class FakeVolumes {
 }
 
 /** Agent double: spawn/destroy with reports, attach/detach of volumes; attaches of `failAttach` ids fail. */
-class FakeAgent {
-  epoch = 0;
-  seq = 0;
+class FakeAgent extends HypervisorDouble {
   vms = new Map<string, { volumes: Map<string, agent.VolumeRef>; spec?: agent.InstanceSpec }>();
   failAttach = new Set<string>();
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    private readonly bus: Bus,
-  ) {}
-  private report(instanceId: string, powerState: compute.PowerState, reason: string) {
-    setTimeout(() => void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error: '', sequence: ++this.seq }), 20);
+  constructor(hostId: string, bus: Bus) {
+    super(hostId, bus, { cores: 8, ramMb: 16384, diskGb: 400 });
   }
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
+  protected handlers() {
     const P = compute.PowerState;
-    this.server = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: agent.HypervisorServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            listInstances: async () => ({
-              instances: [...this.vms.entries()].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] })),
-            }),
-            executeCommand: async (req: agent.ExecuteCommandRequest) => {
-              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-              const id = req.instanceId;
-              if (req.spawn) {
-                if (!this.vms.has(id)) {
-                  this.vms.set(id, { volumes: new Map((req.spawn.spec?.volumes ?? []).map((v) => [v.volumeId, v])), spec: req.spawn.spec });
-                  this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-                }
-                return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-              }
-              if (req.destroy) {
-                this.vms.delete(id);
-                return {};
-              }
-              const vm = this.vms.get(id);
-              if (!vm) throw new NotFoundError('instance', id);
-              if (req.attachVolume) {
-                const ref = req.attachVolume.volume!;
-                if (this.failAttach.has(ref.volumeId)) throw new FailedPreconditionError('fake agent: attach failed');
-                if (vm.volumes.has(ref.volumeId)) throw new AlreadyExistsError('volume_attachment', `${id}/${ref.volumeId}`);
-                vm.volumes.set(ref.volumeId, ref);
-              } else if (req.detachVolume) vm.volumes.delete(req.detachVolume.volumeId);
-              else throw new FailedPreconditionError('fake agent: command not supported');
-              return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] } };
-            },
-          }),
-        } as never,
-      ],
-    });
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: 8, threadsPerCore: 1, ramMb: 16384, diskGb: 400, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-  }
-  async stop() {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
+    return {
+      listInstances: async () => ({
+        instances: [...this.vms.entries()].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] })),
+      }),
+      executeCommand: async (req: agent.ExecuteCommandRequest) => {
+        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+        const id = req.instanceId;
+        if (req.spawn) {
+          if (!this.vms.has(id)) {
+            this.vms.set(id, { volumes: new Map((req.spawn.spec?.volumes ?? []).map((v) => [v.volumeId, v])), spec: req.spawn.spec });
+            this.report(id, P.POWER_STATE_RUNNING, 'spawned');
+          }
+          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
+        }
+        if (req.destroy) {
+          this.vms.delete(id);
+          return {};
+        }
+        const vm = this.vms.get(id);
+        if (!vm) throw new NotFoundError('instance', id);
+        if (req.attachVolume) {
+          const ref = req.attachVolume.volume!;
+          if (this.failAttach.has(ref.volumeId)) throw new FailedPreconditionError('fake agent: attach failed');
+          if (vm.volumes.has(ref.volumeId)) throw new AlreadyExistsError('volume_attachment', `${id}/${ref.volumeId}`);
+          vm.volumes.set(ref.volumeId, ref);
+        } else if (req.detachVolume) vm.volumes.delete(req.detachVolume.volumeId);
+        else throw new FailedPreconditionError('fake agent: command not supported');
+        return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] } };
+      },
+    };
   }
   volumesOf(instanceId: string): agent.VolumeRef[] {
     return [...(this.vms.get(instanceId)?.volumes.values() ?? [])];

@@ -6,11 +6,11 @@
  * fake agent counts what it was asked to spawn and refuses what does not fit on its hardware.
  */
 import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
-import { agent, compute, events, image, network } from '@minicloud/proto';
-import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
+import { agent, compute, image, network } from '@minicloud/proto';
+import type { Bus } from '@minicloud/platform-bus';
+import type { RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, partial, testLogger as logger } from './testing/controller-harness';
+import { ControllerHarness, HypervisorDouble, partial } from './testing/controller-harness';
 
 jest.setTimeout(90_000);
 
@@ -19,17 +19,12 @@ const HOST = { cores: 10, ramMb: 40 * 512, diskGb: 100 };
 const FLAVOR = { vcpus: 1, ramMb: 512, diskGb: 1 };
 
 /** A fake hypervisor with its own accounting (it is the judge of overcommit). */
-class AccountingAgent {
-  epoch = 0;
-  seq = 0;
+class AccountingAgent extends HypervisorDouble {
   readonly vms = new Map<string, { vcpus: number; ramMb: number; diskGb: number }>();
   refusedSpawns = 0;
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    private readonly bus: Bus,
-  ) {}
+  constructor(hostId: string, bus: Bus) {
+    super(hostId, bus, HOST);
+  }
 
   used() {
     let ramMb = 0;
@@ -41,62 +36,30 @@ class AccountingAgent {
     return { ramMb, vcpus, count: this.vms.size };
   }
 
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
-    this.server = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: agent.HypervisorServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            executeCommand: async (req: agent.ExecuteCommandRequest) => {
-              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-              const id = req.instanceId;
-              if (req.spawn) {
-                if (!this.vms.has(id)) {
-                  const f = req.spawn.spec!.flavor!;
-                  if (this.used().ramMb + f.ramMb > HOST.ramMb) {
-                    this.refusedSpawns++;
-                    throw new ResourceExhaustedError(`host ${this.hostId} out of RAM`, 'host_ram_exhausted');
-                  }
-                  this.vms.set(id, { vcpus: f.vcpus, ramMb: f.ramMb, diskGb: f.diskGb });
-                  setTimeout(() => {
-                    void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, {
-                      instanceId: id,
-                      hostId: this.hostId,
-                      epoch: this.epoch,
-                      powerState: compute.PowerState.POWER_STATE_RUNNING,
-                      reason: 'spawned',
-                      sequence: ++this.seq,
-                    });
-                  }, 5);
-                }
-                return { instance: { instanceId: id, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_NOSTATE } };
-              }
-              if (req.destroy) {
-                this.vms.delete(id);
-                return {};
-              }
-              throw new FailedPreconditionError('accounting agent: command not supported');
-            },
-          }),
-        } as never,
-      ],
-    });
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: HOST.cores, threadsPerCore: 1, ramMb: HOST.ramMb, diskGb: HOST.diskGb, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-  }
-
-  async stop() {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
+  protected handlers() {
+    return {
+      executeCommand: async (req: agent.ExecuteCommandRequest) => {
+        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+        const id = req.instanceId;
+        if (req.spawn) {
+          if (!this.vms.has(id)) {
+            const f = req.spawn.spec!.flavor!;
+            if (this.used().ramMb + f.ramMb > HOST.ramMb) {
+              this.refusedSpawns++;
+              throw new ResourceExhaustedError(`host ${this.hostId} out of RAM`, 'host_ram_exhausted');
+            }
+            this.vms.set(id, { vcpus: f.vcpus, ramMb: f.ramMb, diskGb: f.diskGb });
+            this.report(id, compute.PowerState.POWER_STATE_RUNNING, 'spawned', '', 5);
+          }
+          return { instance: { instanceId: id, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_NOSTATE } };
+        }
+        if (req.destroy) {
+          this.vms.delete(id);
+          return {};
+        }
+        throw new FailedPreconditionError('accounting agent: command not supported');
+      },
+    };
   }
 }
 

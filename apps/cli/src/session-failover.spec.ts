@@ -1,54 +1,29 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { UnavailableError } from '@minicloud/domain-errors';
-import type { CliIo, ConnectFn } from './io';
-import { main } from './main';
+import { catalogEntry, loggedInCli } from './testing/fake-cli';
 
 /** A CLI whose catalog lists two compute replicas; calls for which `dead(method, address)` fail with UNAVAILABLE `failure`. */
 async function twoReplicas(dead: (method: string, address: string) => boolean, failure: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-failover-'));
-  const out = { stdout: '', stderr: '' };
   const calls: string[] = [];
-  const connect = ((type: string, address: string) => {
-    if (type === 'identity') {
-      return {
-        close: () => undefined,
-        authenticate: async () => ({
-          token: 'tok',
-          info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['admin'], expiresAt: new Date('2030-01-01T01:00:00Z') },
-          catalog: [
-            { serviceType: 'compute', url: '10.0.0.2:5004', interface: 'public', region: 'r1' },
-            { serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' },
-          ],
-        }),
-      };
-    }
+  const replica = (address: string) => {
     const call = (name: string, answer: unknown) => async () => {
       calls.push(`${name}@${address}`);
       if (dead(name, address)) throw new UnavailableError(failure);
       return answer;
     };
     return {
-      close: () => undefined,
       listHosts: call('listHosts', { hosts: [compute.Host.fromPartial({ id: 'h1', state: compute.HostState.HOST_STATE_UP, enabled: true })] }),
       serverAction: call('serverAction', { server: compute.Server.fromPartial({ id: 's1' }) }),
       getServer: call('getServer', { server: compute.Server.fromPartial({ id: 's1', name: 's1', hostId: 'h1' }) }),
       listServers: call('listServers', { servers: [] }),
     };
-  }) as unknown as ConnectFn;
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
-    connect,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
-    sleep: async () => undefined,
   };
-  expect(await main(['login'], io)).toBe(0);
-  out.stdout = '';
-  return { out, calls, run: (...argv: string[]) => main(argv, io) };
+  const cli = await loggedInCli({
+    dirPrefix: 'mc-cli-failover-',
+    services: (type, address) => (type === 'identity' ? {} : replica(address)),
+    catalog: [catalogEntry('compute', '10.0.0.2:5004'), catalogEntry('compute', '10.0.0.1:5004')],
+  });
+  return { out: cli.out, calls, run: cli.run };
 }
 
 describe('CLI failover across the catalog endpoints of a service (controller replicas)', () => {

@@ -1,58 +1,22 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
-import { agent, compute, events, image, network } from '@minicloud/proto';
-import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
-import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { loadConfig } from '@minicloud/platform-config';
-import { createServiceClient, startGrpcServer, type DeepPartial, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
-import { Registry } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
-import { controllerConfigSchema } from './config';
-import { createController, type Controller } from './wire';
+import { agent, compute, image } from '@minicloud/proto';
+import type { DeepPartial, ServiceClient } from '@minicloud/platform-grpc';
+import type { Redis } from '@minicloud/platform-state';
+import { waitFor } from '@minicloud/testing';
+import { ControllerHarness, HypervisorDouble, type FakeNetwork } from './testing/controller-harness';
 
 jest.setTimeout(60_000);
-
-const logger = silentLogger();
-/** Handlers for the methods a fake implements; every other method answers FAILED_PRECONDITION. */
-const partial = <T extends object>(impl: Partial<T>): T =>
-  new Proxy(impl, {
-    get: (t, k) => (t as Record<string | symbol, unknown>)[k] ?? (async () => Promise.reject(new FailedPreconditionError(`fake: ${String(k)} not faked`))),
-  }) as T;
 
 interface FakeVm {
   powerState: compute.PowerState;
   spec?: agent.InstanceSpec;
 }
 
-/** An in-test agent double: serves HypervisorService, registers, heartbeats and publishes power-state reports. */
-class FakeAgent {
-  epoch = 0;
-  seq = 0;
+/** An in-test agent double: spawn/destroy and the power actions, each with a power-state report. */
+class FakeAgent extends HypervisorDouble {
   vms = new Map<string, FakeVm>();
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    private readonly bus: Bus,
-    private readonly profile: { cores: number; ramMb: number; diskGb: number },
-  ) {}
 
-  private report(instanceId: string, powerState: compute.PowerState, reason: string, error = '') {
-    setTimeout(() => {
-      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, {
-        instanceId,
-        hostId: this.hostId,
-        epoch: this.epoch,
-        powerState,
-        reason,
-        error,
-        sequence: ++this.seq,
-      });
-    }, 20);
-  }
-
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
+  protected handlers() {
     const P = compute.PowerState;
     const set = (id: string, ps: compute.PowerState, reason: string) => {
       const vm = this.vms.get(id);
@@ -61,170 +25,79 @@ class FakeAgent {
       this.report(id, ps, reason);
       return { instance: { instanceId: id, hostId: this.hostId, powerState: ps } };
     };
-    this.server = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: agent.HypervisorServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            executeCommand: async (req: agent.ExecuteCommandRequest) => {
-              if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
-              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-              const id = req.instanceId;
-              if (req.spawn) {
-                if (!this.vms.has(id)) {
-                  this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
-                  if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
-                  else {
-                    this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
-                    this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-                  }
-                }
-                return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-              }
-              if (req.destroy) {
-                this.vms.delete(id);
-                return {};
-              }
-              if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
-              if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
-              if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
-              if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
-              if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
-              throw new FailedPreconditionError('fake agent: command not supported');
-            },
-          }),
-        } as never,
-      ],
-    });
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: this.profile.cores, threadsPerCore: 1, ramMb: this.profile.ramMb, diskGb: this.profile.diskGb, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-    return res;
-  }
-
-  async stop() {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
+    return {
+      executeCommand: async (req: agent.ExecuteCommandRequest) => {
+        if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
+        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+        const id = req.instanceId;
+        if (req.spawn) {
+          if (!this.vms.has(id)) {
+            this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
+            if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
+            else {
+              this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
+              this.report(id, P.POWER_STATE_RUNNING, 'spawned');
+            }
+          }
+          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
+        }
+        if (req.destroy) {
+          this.vms.delete(id);
+          return {};
+        }
+        if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
+        if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
+        if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
+        if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
+        if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
+        throw new FailedPreconditionError('fake agent: command not supported');
+      },
+    };
   }
 }
 
 describe('controller (in-process, real Redis + NATS, fake image/network/agents)', () => {
-  let redisServer: ServerHandle;
-  let natsServer: ServerHandle;
+  let harness: ControllerHarness;
   let redis: Redis;
-  let bus: Bus;
-  let controller: Controller;
-  let grpc: RunningGrpcServer;
-  let fakeImage: RunningGrpcServer;
-  let fakeNetwork: RunningGrpcServer;
-  const ac = new AbortController();
-  let running: Promise<unknown>;
   const agents: FakeAgent[] = [];
-  const ports = new Map<string, network.Port & { projectId: string }>();
-  let portSeq = 0;
+  let ports: FakeNetwork['ports'];
 
   let admin: ServiceClient<typeof compute.ComputeServiceService>;
   let alice: ServiceClient<typeof compute.ComputeServiceService>;
   let bob: ServiceClient<typeof compute.ComputeServiceService>;
   let noToken: ServiceClient<typeof compute.ComputeServiceService>;
   let registry: ServiceClient<typeof agent.HostRegistryServiceService>;
-  const clients: { close(): void }[] = [];
 
   beforeAll(async () => {
-    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-    redis = await connectRedis({ url: redisServer.url, name: 'controller-test', logger });
-    bus = await connectBus({ url: natsServer.url, name: 'controller-test', logger });
-    const key = await generateSigningKey(Date.now());
-    const tok = async (userId: string, projectId: string, roles: string[]) =>
-      (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
-    const adminToken = await tok('minicloud', 'service', ['admin']);
-    const aliceToken = await tok('alice', 'p-alice', ['member']);
-    const bobToken = await tok('bob', 'p-bob', ['member']);
+    harness = await ControllerHarness.start('controller-test');
+    redis = harness.redis;
+    const { adminToken, mint } = harness.tokens;
+    const aliceToken = await mint('alice', 'p-alice', ['member']);
+    const bobToken = await mint('bob', 'p-bob', ['member']);
 
-    fakeImage = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: image.ImageServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            getImage: async (req: image.GetImageRequest) => {
-              const status = req.imageId === 'img-cirros' ? image.ImageStatus.IMAGE_STATUS_ACTIVE : req.imageId === 'img-queued' ? image.ImageStatus.IMAGE_STATUS_QUEUED : undefined;
-              if (!status) throw new NotFoundError('image', req.imageId);
-              return { image: { id: req.imageId, name: req.imageId, status, diskFormat: 'qcow2', sizeBytes: 1024, osHashValue: 'abc' } };
-            },
-            listImages: async () => ({ images: [] }),
-          }),
-        } as never,
-      ],
+    const fakeImage = await harness.startFakeImage({
+      getImage: async (req: image.GetImageRequest) => {
+        const status = req.imageId === 'img-cirros' ? image.ImageStatus.IMAGE_STATUS_ACTIVE : req.imageId === 'img-queued' ? image.ImageStatus.IMAGE_STATUS_QUEUED : undefined;
+        if (!status) throw new NotFoundError('image', req.imageId);
+        return { image: { id: req.imageId, name: req.imageId, status, diskFormat: 'qcow2', sizeBytes: 1024, osHashValue: 'abc' } };
+      },
+      listImages: async () => ({ images: [] }),
     });
-    fakeNetwork = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: network.NetworkServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            getNetwork: async (req: network.GetNetworkRequest) => {
-              if (req.networkId !== 'net-1') throw new NotFoundError('network', req.networkId);
-              return { network: { id: 'net-1', name: 'private', segmentationId: 1001, mtu: 1450 } };
-            },
-            createPort: async (req: network.CreatePortRequest) => {
-              const n = ++portSeq;
-              const port = { id: `port-${n}`, networkId: req.networkId, projectId: req.projectId, deviceId: req.deviceId, deviceOwner: req.deviceOwner, macAddress: `fa:16:3e:00:00:${(n % 256).toString(16).padStart(2, '0')}`, fixedIps: [{ subnetId: 's', ipAddress: `10.0.0.${n}` }] };
-              ports.set(port.id, port as never);
-              return { port };
-            },
-            bindPort: async (req: network.BindPortRequest) => {
-              const p = ports.get(req.portId);
-              if (!p) throw new NotFoundError('port', req.portId);
-              p.bindingHostId = req.hostId;
-              return { port: p };
-            },
-            listPorts: async (req: network.ListPortsRequest) => ({ ports: [...ports.values()].filter((p) => !req.deviceId || p.deviceId === req.deviceId) }),
-            deletePort: async (req: network.DeletePortRequest) => {
-              if (!ports.delete(req.portId)) throw new NotFoundError('port', req.portId);
-              return {};
-            },
-          }),
-        } as never,
-      ],
-    });
+    const fakeNetwork = await harness.startFakeNetwork();
+    ports = fakeNetwork.ports;
 
-    const config = loadConfig(controllerConfigSchema, { GRPC_PORT: '0', QUOTAS_ENABLED: 'false', HA_HOST_FAILURES_TO_TOLERATE: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000' });
-    controller = createController({
-      config,
-      redis,
-      bus,
-      logger,
-      registry: new Registry(),
-      credentials: { getToken: async () => adminToken, endpoint: async (t) => (t === 'image' ? fakeImage.address : fakeNetwork.address) },
-    });
-    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
-    grpc = await startGrpcServer({ port: 0, logger, services: controller.services, verifier });
-    running = Promise.all(controller.runnables.map((r) => r.start(ac.signal)));
-    const client = (token?: string) => {
-      const c = createServiceClient(compute.ComputeServiceService, grpc.address, { token: () => token });
-      clients.push(c);
-      return c;
-    };
-    admin = client(adminToken);
-    alice = client(aliceToken);
-    bob = client(bobToken);
-    noToken = client(undefined);
-    registry = createServiceClient(agent.HostRegistryServiceService, grpc.address, { token: () => adminToken });
-    clients.push(registry);
+    const started = await harness.startControllerUnderTest({ endpoints: { image: fakeImage.address, network: fakeNetwork.server.address } });
+    const address = started.grpc.address;
+    admin = harness.client(compute.ComputeServiceService, address, adminToken);
+    alice = harness.client(compute.ComputeServiceService, address, aliceToken);
+    bob = harness.client(compute.ComputeServiceService, address, bobToken);
+    noToken = harness.client(compute.ComputeServiceService, address, undefined);
+    registry = harness.client(agent.HostRegistryServiceService, address, adminToken);
 
+    // Agents are stopped after the controller closes; tests may add more to `agents`.
+    harness.addDouble({ stop: async () => void (await Promise.all(agents.map((a) => a.stop()))) });
     for (const id of ['h1', 'h2', 'h3']) {
-      const a = new FakeAgent(id, bus, { cores: 8, ramMb: 16384, diskGb: 400 });
+      const a = new FakeAgent(id, harness.bus, { cores: 8, ramMb: 16384, diskGb: 400 });
       await a.start(registry);
       agents.push(a);
     }
@@ -232,15 +105,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
   });
 
   afterAll(async () => {
-    ac.abort();
-    await running;
-    await controller.close();
-    await Promise.all(agents.map((a) => a.stop()));
-    clients.forEach((c) => c.close());
-    await Promise.all([grpc, fakeImage, fakeNetwork].map((s) => s?.shutdown(100)));
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+    await harness?.close();
   });
 
   const boot = (c: typeof alice, over: DeepPartial<compute.CreateServerRequest> = {}) =>
@@ -452,7 +317,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
 
   it('10 concurrent creates racing for a host that fits 5: exactly 5 claimed, the rest NoValidHost', async () => {
     for (const id of ['h1', 'h2', 'h3']) await admin.updateHost({ hostId: id, enabled: false, disabledReason: 'race test' });
-    const small = new FakeAgent('h-small', bus, { cores: 8, ramMb: 5 * 1024, diskGb: 100 });
+    const small = new FakeAgent('h-small', harness.bus, { cores: 8, ramMb: 5 * 1024, diskGb: 100 });
     agents.push(small);
     await small.start(registry);
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => boot(bob, { name: `race-${i}` })));

@@ -1,26 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { agent, compute, image, network } from '@minicloud/proto';
-import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
-import { connectBus, type Bus } from '@minicloud/platform-bus';
-import { loadConfig } from '@minicloud/platform-config';
-import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
-import { createProcessMetrics, Registry } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
-import { agentConfigSchema } from '../../compute-agent/src/config';
-import { wireComputeAgent, type AgentHandles } from '../../compute-agent/src/wire';
-import { controllerConfigSchema } from './config';
-import { createController, type Controller } from './wire';
+import { agent, compute } from '@minicloud/proto';
+import type { ServiceClient } from '@minicloud/platform-grpc';
+import { waitFor } from '@minicloud/testing';
+import type { AgentHandles } from '../../compute-agent/src/wire';
+import { ControllerHarness, type FakeNetwork } from './testing/controller-harness';
+import type { Controller } from './wire';
 
 jest.setTimeout(60_000);
-
-const logger = silentLogger();
-const partial = <T extends object>(impl: Partial<T>): T =>
-  new Proxy(impl, { get: (t, k) => (t as Record<string | symbol, unknown>)[k] ?? (async () => Promise.reject(new FailedPreconditionError(`fake: ${String(k)} not faked`))) }) as T;
 
 /**
  * Controller in-process with two real compute agents (wireComputeAgent, TIME_SCALE 1000) over real
@@ -28,116 +14,36 @@ const partial = <T extends object>(impl: Partial<T>): T =>
  * no auto-converge, 60 s timeout, so an idle VM converges and a constant:1.0 VM (100 MiB/s dirty) times out.
  */
 describe('live migration, controller side (two real agents)', () => {
-  let redisSrv: ServerHandle, natsSrv: ServerHandle, redis: Redis, bus: Bus;
+  let h: ControllerHarness;
   let controller: Controller;
-  let grpc: RunningGrpcServer, fakeImage: RunningGrpcServer, fakeNetwork: RunningGrpcServer;
-  const ac = new AbortController();
-  const running: Promise<unknown>[] = [];
-  const agentServers: RunningGrpcServer[] = [];
+  let ports: FakeNetwork['ports'];
   const handles: Record<string, AgentHandles> = {};
-  const ports = new Map<string, network.Port>();
-  const bindings: { portId: string; hostId: string }[] = [];
   let admin: ServiceClient<typeof compute.ComputeServiceService>;
   let member: ServiceClient<typeof compute.ComputeServiceService>;
-  const closers: { close(): void }[] = [];
 
   beforeAll(async () => {
-    [redisSrv, natsSrv] = await Promise.all([startRedisServer(), startNatsServer()]);
-    redis = await connectRedis({ url: redisSrv.url, name: 'lm-test', logger });
-    bus = await connectBus({ url: natsSrv.url, name: 'lm-test', logger });
-    const key = await generateSigningKey(Date.now());
-    const tok = async (userId: string, projectId: string, roles: string[]) =>
-      (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
-    const adminToken = await tok('minicloud', 'service', ['admin']);
-    const memberToken = await tok('alice', 'service', ['member']);
-    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
+    h = await ControllerHarness.start('lm-test');
+    const { adminToken, mint } = h.tokens;
+    const memberToken = await mint('alice', 'service', ['member']);
+    const fakeImage = await h.startFakeImage();
+    const fakeNetwork = await h.startFakeNetwork();
+    ports = fakeNetwork.ports;
+    const started = await h.startControllerUnderTest({
+      endpoints: { image: fakeImage.address, network: fakeNetwork.server.address },
+      config: { MIGRATION_MAX_BANDWIDTH_MBPS: '400', MIGRATION_AUTO_CONVERGE: 'false', MIGRATION_TIMEOUT_SECONDS: '60' },
+    });
+    controller = started.controller;
+    admin = h.client(compute.ComputeServiceService, started.grpc.address, adminToken);
+    member = h.client(compute.ComputeServiceService, started.grpc.address, memberToken);
+    const registry = h.client(agent.HostRegistryServiceService, started.grpc.address, adminToken);
 
-    fakeImage = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: image.ImageServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            getImage: async (req: image.GetImageRequest) => ({ image: { id: req.imageId, name: req.imageId, status: image.ImageStatus.IMAGE_STATUS_ACTIVE, diskFormat: 'raw', sizeBytes: 1, osHashValue: '' } }),
-          }),
-        } as never,
-      ],
-    });
-    let seq = 0;
-    fakeNetwork = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: network.NetworkServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            getNetwork: async () => ({ network: { id: 'net-1', name: 'private', segmentationId: 1001, mtu: 1450 } }),
-            createPort: async (req: network.CreatePortRequest) => {
-              const n = ++seq;
-              const port = network.Port.fromPartial({ id: `port-${n}`, networkId: req.networkId, deviceId: req.deviceId, deviceOwner: req.deviceOwner, macAddress: `fa:16:3e:00:00:0${n}`, fixedIps: [{ subnetId: 's', ipAddress: `10.0.0.${n}` }] });
-              ports.set(port.id, port);
-              return { port };
-            },
-            bindPort: async (req: network.BindPortRequest) => {
-              const p = ports.get(req.portId);
-              if (!p) throw new NotFoundError('port', req.portId);
-              p.bindingHostId = req.hostId;
-              bindings.push({ portId: req.portId, hostId: req.hostId });
-              return { port: p };
-            },
-            listPorts: async (req: network.ListPortsRequest) => ({ ports: [...ports.values()].filter((p) => !req.deviceId || p.deviceId === req.deviceId) }),
-            deletePort: async (req: network.DeletePortRequest) => (ports.delete(req.portId) ? {} : Promise.reject(new NotFoundError('port', req.portId))),
-          }),
-        } as never,
-      ],
-    });
-
-    const config = loadConfig(controllerConfigSchema, {
-      GRPC_PORT: '0', QUOTAS_ENABLED: 'false', HA_HOST_FAILURES_TO_TOLERATE: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000',
-      MIGRATION_MAX_BANDWIDTH_MBPS: '400', MIGRATION_AUTO_CONVERGE: 'false', MIGRATION_TIMEOUT_SECONDS: '60',
-    });
-    controller = createController({
-      config, redis, bus, logger, registry: new Registry(),
-      credentials: { getToken: async () => adminToken, endpoint: async (t) => (t === 'image' ? fakeImage.address : fakeNetwork.address) },
-    });
-    grpc = await startGrpcServer({ port: 0, logger, services: controller.services, verifier });
-    running.push(...controller.runnables.map((r) => r.start(ac.signal)));
-    admin = createServiceClient(compute.ComputeServiceService, grpc.address, { token: () => adminToken });
-    member = createServiceClient(compute.ComputeServiceService, grpc.address, { token: () => memberToken });
-    const registry = createServiceClient(agent.HostRegistryServiceService, grpc.address, { token: () => adminToken });
-    closers.push(admin, member, registry);
-
-    for (const id of ['src', 'dst']) {
-      const cfg = loadConfig(agentConfigSchema, { HOST_ID: id, AGENT_STATE_DIR: mkdtempSync(join(tmpdir(), 'lm-agent-')), BOOT_TIME_MS: '50', TIME_SCALE: '1000', HOST_PROFILE_INDEX: '0' });
-      const wiring = await wireComputeAgent({ config: cfg, logger, metrics: createProcessMetrics({ service: 'compute-agent' }), redis, bus, revocations: new RevocationList() }, cfg, {
-        vtep: null,
-        imageSource: async function* () {
-          yield Buffer.from('x');
-        },
-        registry: registry as never,
-        migrationToken: async () => adminToken,
-      });
-      const server = await startGrpcServer({ port: 0, logger, services: wiring.services, verifier });
-      await wiring.onListening?.(server);
-      agentServers.push(server);
-      handles[id] = wiring.handles;
-      running.push(...(wiring.runnables ?? []).map((r) => r.start(ac.signal)));
-    }
+    for (const id of ['src', 'dst']) handles[id] = await h.startInProcessAgent(id, registry);
     await waitFor(async () => (await admin.listHosts({})).hosts.length === 2, { timeoutMs: 10_000 });
     await admin.createFlavor({ id: 'f-small', name: 'm1.small', vcpus: 1, ramMb: 256, diskGb: 1 });
   });
 
   afterAll(async () => {
-    ac.abort();
-    await Promise.all(running);
-    await Promise.all(Object.values(handles).map((h) => h.migrations.settle()));
-    await controller?.close();
-    closers.forEach((c) => c.close());
-    await Promise.all([grpc, fakeImage, fakeNetwork, ...agentServers].map((s) => s?.shutdown(200)));
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisSrv?.stop(), natsSrv?.stop()]);
+    await h?.close();
   });
 
   const runtime = (hostId: string, id: string) => handles[hostId].hosts[0].runtime(id);

@@ -1,23 +1,15 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import { agent, compute, events, image, network, volume } from '@minicloud/proto';
-import { createTokenVerifier, expandRoles, generateSigningKey, isAdmin, RevocationList, signToken } from '@minicloud/platform-auth';
-import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { loadConfig } from '@minicloud/platform-config';
-import { createServiceClient, startGrpcServer, type CallContext, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
-import { Registry } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
-import { controllerConfigSchema } from './config';
-import { createController, type Controller } from './wire';
+import { agent, compute, image, network, volume } from '@minicloud/proto';
+import { isAdmin } from '@minicloud/platform-auth';
+import type { Bus } from '@minicloud/platform-bus';
+import type { CallContext, RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
+import type { Redis } from '@minicloud/platform-state';
+import { waitFor } from '@minicloud/testing';
+import { ControllerHarness, HypervisorDouble, partial } from './testing/controller-harness';
+import type { Controller } from './wire';
 
 jest.setTimeout(60_000);
 
-const logger = silentLogger();
-const partial = <T extends object>(impl: Partial<T>): T =>
-  new Proxy(impl, {
-    get: (t, k) => (t as Record<string | symbol, unknown>)[k] ?? (async () => Promise.reject(new FailedPreconditionError(`fake: ${String(k)} not faked`))),
-  }) as T;
 const VS = volume.VolumeStatus;
 
 /** In-memory volume service with Cinder's attachment flow and project scoping (another project's volume -> NOT_FOUND). */
@@ -88,74 +80,44 @@ class FakeVolumes {
 }
 
 /** Agent double: spawn/destroy with reports, attach/detach of volumes; attaches of `failAttach` ids fail. */
-class FakeAgent {
-  epoch = 0;
-  seq = 0;
+class FakeAgent extends HypervisorDouble {
   vms = new Map<string, { volumes: Map<string, agent.VolumeRef>; spec?: agent.InstanceSpec }>();
   failAttach = new Set<string>();
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    private readonly bus: Bus,
-  ) {}
-  private report(instanceId: string, powerState: compute.PowerState, reason: string) {
-    setTimeout(() => void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error: '', sequence: ++this.seq }), 20);
+  constructor(hostId: string, bus: Bus) {
+    super(hostId, bus, { cores: 8, ramMb: 16384, diskGb: 400 });
   }
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>) {
+  protected handlers() {
     const P = compute.PowerState;
-    this.server = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        {
-          definition: agent.HypervisorServiceService as never,
-          handlers: partial<Record<string, unknown>>({
-            listInstances: async () => ({
-              instances: [...this.vms.entries()].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] })),
-            }),
-            executeCommand: async (req: agent.ExecuteCommandRequest) => {
-              if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-              const id = req.instanceId;
-              if (req.spawn) {
-                if (!this.vms.has(id)) {
-                  this.vms.set(id, { volumes: new Map((req.spawn.spec?.volumes ?? []).map((v) => [v.volumeId, v])), spec: req.spawn.spec });
-                  this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-                }
-                return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-              }
-              if (req.destroy) {
-                this.vms.delete(id);
-                return {};
-              }
-              const vm = this.vms.get(id);
-              if (!vm) throw new NotFoundError('instance', id);
-              if (req.attachVolume) {
-                const ref = req.attachVolume.volume!;
-                if (this.failAttach.has(ref.volumeId)) throw new FailedPreconditionError('fake agent: attach failed');
-                if (vm.volumes.has(ref.volumeId)) throw new AlreadyExistsError('volume_attachment', `${id}/${ref.volumeId}`);
-                vm.volumes.set(ref.volumeId, ref);
-              } else if (req.detachVolume) vm.volumes.delete(req.detachVolume.volumeId);
-              else throw new FailedPreconditionError('fake agent: command not supported');
-              return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] } };
-            },
-          }),
-        } as never,
-      ],
-    });
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: 8, threadsPerCore: 1, ramMb: 16384, diskGb: 400, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-  }
-  async stop() {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
+    return {
+      listInstances: async () => ({
+        instances: [...this.vms.entries()].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] })),
+      }),
+      executeCommand: async (req: agent.ExecuteCommandRequest) => {
+        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
+        const id = req.instanceId;
+        if (req.spawn) {
+          if (!this.vms.has(id)) {
+            this.vms.set(id, { volumes: new Map((req.spawn.spec?.volumes ?? []).map((v) => [v.volumeId, v])), spec: req.spawn.spec });
+            this.report(id, P.POWER_STATE_RUNNING, 'spawned');
+          }
+          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
+        }
+        if (req.destroy) {
+          this.vms.delete(id);
+          return {};
+        }
+        const vm = this.vms.get(id);
+        if (!vm) throw new NotFoundError('instance', id);
+        if (req.attachVolume) {
+          const ref = req.attachVolume.volume!;
+          if (this.failAttach.has(ref.volumeId)) throw new FailedPreconditionError('fake agent: attach failed');
+          if (vm.volumes.has(ref.volumeId)) throw new AlreadyExistsError('volume_attachment', `${id}/${ref.volumeId}`);
+          vm.volumes.set(ref.volumeId, ref);
+        } else if (req.detachVolume) vm.volumes.delete(req.detachVolume.volumeId);
+        else throw new FailedPreconditionError('fake agent: command not supported');
+        return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] } };
+      },
+    };
   }
   volumesOf(instanceId: string): agent.VolumeRef[] {
     return [...(this.vms.get(instanceId)?.volumes.values() ?? [])];
@@ -163,37 +125,27 @@ class FakeAgent {
 }
 
 describe('controller volume attach/detach (in-process, real Redis + NATS, fake volume/image/network/agent)', () => {
-  let redisServer: ServerHandle;
-  let natsServer: ServerHandle;
+  let harness: ControllerHarness;
+  let controller: Controller;
   let redis: Redis;
   let bus: Bus;
-  let controller: Controller;
-  let grpc: RunningGrpcServer;
   const fakes: RunningGrpcServer[] = [];
-  const ac = new AbortController();
-  let running: Promise<unknown>;
   const volumes = new FakeVolumes();
   let hostAgent: FakeAgent;
   let otherAgent: FakeAgent | undefined;
   let hostRegistry: ServiceClient<typeof agent.HostRegistryServiceService>;
   let alice: ServiceClient<typeof compute.ComputeServiceService>;
   let bob: ServiceClient<typeof compute.ComputeServiceService>;
-  const clients: { close(): void }[] = [];
   let portSeq = 0;
   let adminTokenForTests = '';
 
   beforeAll(async () => {
-    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-    redis = await connectRedis({ url: redisServer.url, name: 'volume-attach-test', logger });
-    bus = await connectBus({ url: natsServer.url, name: 'volume-attach-test', logger });
-    const key = await generateSigningKey(Date.now());
-    const tok = async (userId: string, projectId: string, roles: string[]) =>
-      (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
-    const adminToken = await tok('minicloud', 'service', ['admin']);
+    harness = await ControllerHarness.start('volume-attach-test');
+    ({ redis, bus } = harness);
+    const { adminToken, mint, verifier } = harness.tokens;
     adminTokenForTests = adminToken;
-    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
     const fake = async (definition: unknown, handlers: unknown) => {
-      const s = await startGrpcServer({ port: 0, logger, verifier, services: [{ definition, handlers } as never] });
+      const s = await harness.startFakeService(definition, handlers, { verifier });
       fakes.push(s);
       return s.address;
     };
@@ -216,37 +168,28 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
       ),
       volume: await fake(volume.VolumeServiceService, volumes.handlers()),
     };
-    const config = loadConfig(controllerConfigSchema, { GRPC_PORT: '0', QUOTAS_ENABLED: 'false', HA_HOST_FAILURES_TO_TOLERATE: '0', HOST_DOWN_AFTER_MS: '3000', LIVENESS_INTERVAL_MS: '200', RESYNC_INTERVAL_MS: '1000' });
-    controller = createController({ config, redis, bus, logger, registry: new Registry(), credentials: { getToken: async () => adminToken, endpoint: async (t) => endpoints[t] } });
-    grpc = await startGrpcServer({ port: 0, logger, services: controller.services, verifier });
-    running = Promise.all(controller.runnables.map((r) => r.start(ac.signal)));
-    const client = (token: string) => {
-      const c = createServiceClient(compute.ComputeServiceService, grpc.address, { token: () => token });
-      clients.push(c);
-      return c;
-    };
-    const admin = client(adminToken);
-    alice = client(await tok('alice', 'p-alice', ['member']));
-    bob = client(await tok('bob', 'p-bob', ['member']));
-    const registry = createServiceClient(agent.HostRegistryServiceService, grpc.address, { token: () => adminToken });
-    clients.push(registry);
+    const started = await harness.startControllerUnderTest({ endpoints });
+    controller = started.controller;
+    const { grpc } = started;
+    const admin = harness.client(compute.ComputeServiceService, grpc.address, adminToken);
+    alice = harness.client(compute.ComputeServiceService, grpc.address, await mint('alice', 'p-alice', ['member']));
+    bob = harness.client(compute.ComputeServiceService, grpc.address, await mint('bob', 'p-bob', ['member']));
+    const registry = harness.client(agent.HostRegistryServiceService, grpc.address, adminToken);
     hostRegistry = registry;
+    // Stopped after the controller closes; `otherAgent` is started by a test.
+    harness.addDouble({
+      stop: async () => {
+        await hostAgent?.stop();
+        await otherAgent?.stop();
+      },
+    });
     hostAgent = new FakeAgent('h1', bus);
     await hostAgent.start(registry);
     await admin.createFlavor({ name: 'm1.small', vcpus: 1, ramMb: 1024, diskGb: 10 });
   });
 
   afterAll(async () => {
-    ac.abort();
-    await running;
-    await controller?.close();
-    await hostAgent?.stop();
-    await otherAgent?.stop();
-    clients.forEach((c) => c.close());
-    await Promise.all([grpc, ...fakes].map((s) => s?.shutdown(100)));
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+    await harness?.close();
   });
 
   const bootActive = async (c: typeof alice) => {
@@ -487,8 +430,7 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     const entry = (v: volume.Volume, device: string) => ({ volumeId: v.id, deviceName: device, attachmentId: '', status: 'attaching' as const, deleteOnTermination: false, startedAtMs: old, sizeGb: 1, readIopsLimit: 0, writeIopsLimit: 0, totalBytesSecLimit: 0 });
     // The dead attach: entry reserved (step 0), CreateAttachment (step 1); for `has` the agent attach (step 2) ran,
     // CompleteAttachment (3) never did. The entries are written last so the running resync sees the whole state at once.
-    const volClient = createServiceClient(volume.VolumeServiceService, fakes[fakes.length - 1]!.address, { token: () => adminTokenForTests });
-    clients.push(volClient);
+    const volClient = harness.client(volume.VolumeServiceService, fakes[fakes.length - 1]!.address, adminTokenForTests);
     for (const [v, dev] of [[has, '/dev/vdb'], [lacks, '/dev/vdc']] as const) await volClient.createAttachment({ volumeId: v.id, instanceId: id, hostId: 'h1', mountpoint: dev });
     hostAgent.vms.get(id)!.volumes.set(has.id, agent.VolumeRef.fromPartial({ volumeId: has.id, deviceName: '/dev/vdb' }));
     expect([has.status, lacks.status]).toEqual([VS.VOLUME_STATUS_ATTACHING, VS.VOLUME_STATUS_ATTACHING]);

@@ -1,27 +1,14 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { FailedPreconditionError } from '@minicloud/domain-errors';
-import type { CliIo, ConnectFn } from '../io';
-import { main } from '../main';
+import { loggedInCli } from '../testing/fake-cli';
 
 const srv = (id: string, hostId: string, vmState = compute.VmState.VM_STATE_ACTIVE) => compute.Server.fromPartial({ id, name: id, hostId, vmState, status: 'ACTIVE' });
 
 /** In-process CLI against a fake compute service where servers move off `h1` once evacuated. */
 async function cloud(refuse: Set<string> = new Set()) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-evac-'));
-  const out = { stdout: '', stderr: '' };
   const servers = new Map([['s1', srv('s1', 'h1')], ['s2', srv('s2', 'h1')], ['s3', srv('s3', 'h2')]]);
   const actions: compute.ServerActionRequest[] = [];
-  const fakes: Record<string, Record<string, (req: never) => unknown>> = {
-    identity: {
-      authenticate: () => ({
-        token: 'tok',
-        info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['admin'], expiresAt: new Date('2030-01-01T01:00:00Z') },
-        catalog: [{ serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' }],
-      }),
-    },
+  const fakes = {
     compute: {
       getServer: (req: compute.GetServerRequest) => ({ server: servers.get(req.serverId) }),
       listServers: (req: compute.ListServersRequest) => ({ servers: [...servers.values()].filter((s) => !req.hostId || s.hostId === req.hostId) }),
@@ -34,22 +21,8 @@ async function cloud(refuse: Set<string> = new Set()) {
       },
     },
   };
-  const connect = ((type: string) => {
-    const client: Record<string, unknown> = { close: () => undefined };
-    for (const [name, fn] of Object.entries(fakes[type] ?? {})) client[name] = async (req: never) => fn(req);
-    return client;
-  }) as unknown as ConnectFn;
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
-    connect,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
-    sleep: async () => undefined,
-  };
-  expect(await main(['login'], io)).toBe(0);
-  out.stdout = '';
-  return { out, actions, run: (...argv: string[]) => main(argv, io) };
+  const cli = await loggedInCli({ dirPrefix: 'mc-cli-evac-', services: fakes });
+  return { out: cli.out, actions, run: cli.run };
 }
 
 describe('minicloud server evacuate / host evacuate', () => {

@@ -1,23 +1,10 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { compute } from '@minicloud/proto';
-import type { CliIo, ConnectFn } from '../io';
-import { main } from '../main';
+import { loggedInCli } from '../testing/fake-cli';
 
 /** In-process CLI run against fake clients (logged in first). */
 async function loggedIn(updateHost: (req: compute.UpdateHostRequest) => unknown) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-host-'));
-  const out = { stdout: '', stderr: '' };
   const requests: compute.UpdateHostRequest[] = [];
-  const fakes: Record<string, Record<string, (req: never) => unknown>> = {
-    identity: {
-      authenticate: () => ({
-        token: 'tok',
-        info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['admin'], expiresAt: new Date('2030-01-01T01:00:00Z') },
-        catalog: [{ serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' }],
-      }),
-    },
+  const fakes = {
     compute: {
       updateHost: (req: never) => {
         requests.push(req);
@@ -25,22 +12,8 @@ async function loggedIn(updateHost: (req: compute.UpdateHostRequest) => unknown)
       },
     },
   };
-  const connect = ((type: string) => {
-    const client: Record<string, unknown> = { close: () => undefined };
-    for (const [name, fn] of Object.entries(fakes[type] ?? {})) client[name] = async (req: never) => fn(req);
-    return client;
-  }) as unknown as ConnectFn;
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
-    connect,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
-    sleep: async () => undefined,
-  };
-  expect(await main(['login'], io)).toBe(0);
-  out.stdout = '';
-  return { out, requests, run: (...argv: string[]) => main(argv, io) };
+  const cli = await loggedInCli({ dirPrefix: 'mc-cli-host-', services: fakes });
+  return { out: cli.out, requests, run: cli.run };
 }
 
 const host = (state: compute.HostState, enabled: boolean) => ({ host: compute.Host.fromPartial({ id: 'h1', state, enabled, epoch: 2 }) });

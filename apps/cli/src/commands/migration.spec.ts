@@ -1,29 +1,16 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { NotFoundError } from '@minicloud/domain-errors';
-import type { CliIo, ConnectFn } from '../io';
-import { main } from '../main';
+import { loggedInCli } from '../testing/fake-cli';
 
 /** In-process CLI against a fake compute whose migration goes running -> `final` over two polls. */
 async function loggedIn(final: 'completed' | 'failed') {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-mig-'));
-  const out = { stdout: '', stderr: '' };
   const actions: compute.ServerActionRequest[] = [];
   const listed: compute.ListMigrationsRequest[] = [];
   let polls = 0;
   const srv = compute.Server.fromPartial({ id: 's1', name: 'web' });
   const mig = (status: string) =>
     compute.Migration.fromPartial({ id: 'm1', instanceId: 's1', migrationType: 'live-migration', sourceHostId: 'h1', destHostId: 'h2', status, rounds: 3, transferredBytes: 300_000_000, totalTimeMs: 2500, downtimeMs: 120, error: status === 'failed' ? 'timeout' : '' });
-  const fakes: Record<string, Record<string, (req: never) => unknown>> = {
-    identity: {
-      authenticate: () => ({
-        token: 'tok',
-        info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['admin'], expiresAt: new Date('2030-01-01T01:00:00Z') },
-        catalog: [{ serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' }],
-      }),
-    },
+  const fakes = {
     compute: {
       getServer: (req: compute.GetServerRequest) => {
         if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
@@ -40,22 +27,8 @@ async function loggedIn(final: 'completed' | 'failed') {
       },
     },
   };
-  const connect = ((type: string) => {
-    const client: Record<string, unknown> = { close: () => undefined };
-    for (const [name, fn] of Object.entries(fakes[type] ?? {})) client[name] = async (req: never) => fn(req);
-    return client;
-  }) as unknown as ConnectFn;
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
-    connect,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
-    sleep: async () => undefined,
-  };
-  expect(await main(['login'], io)).toBe(0);
-  out.stdout = '';
-  return { out, actions, listed, run: (...argv: string[]) => main(argv, io) };
+  const cli = await loggedInCli({ dirPrefix: 'mc-cli-mig-', services: fakes });
+  return { out: cli.out, actions, listed, run: cli.run };
 }
 
 describe('minicloud server migrate / server migration list', () => {

@@ -1,31 +1,13 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { compute, volume } from '@minicloud/proto';
 import { NotFoundError } from '@minicloud/domain-errors';
-import type { CliIo, ConnectFn } from '../io';
-import { main } from '../main';
+import { catalogEntry, loggedInCli } from '../testing/fake-cli';
 
 /** In-process CLI run against fake compute/volume clients (logged in first). */
 async function loggedIn() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-cli-srvvol-'));
-  const out = { stdout: '', stderr: '' };
   const actions: compute.ServerActionRequest[] = [];
   const creates: compute.CreateServerRequest[] = [];
   const srv = compute.Server.fromPartial({ id: 's1', name: 'web', volumesAttached: [{ volumeId: 'v-old', deviceName: '/dev/vdc', attachmentId: 'a0' }] });
-  const fakes: Record<string, Record<string, (req: never) => unknown>> = {
-    identity: {
-      authenticate: () => ({
-        token: 'tok',
-        info: { userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', roles: ['member'], expiresAt: new Date('2030-01-01T01:00:00Z') },
-        catalog: [
-          { serviceType: 'compute', url: '10.0.0.1:5004', interface: 'public', region: 'r1' },
-          { serviceType: 'volume', url: '10.0.0.1:5002', interface: 'public', region: 'r1' },
-          { serviceType: 'image', url: '10.0.0.1:5001', interface: 'public', region: 'r1' },
-          { serviceType: 'network', url: '10.0.0.1:5003', interface: 'public', region: 'r1' },
-        ],
-      }),
-    },
+  const fakes = {
     compute: {
       getServer: (req: compute.GetServerRequest) => {
         if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
@@ -53,22 +35,13 @@ async function loggedIn() {
       listVolumes: () => ({ volumes: [volume.Volume.fromPartial({ id: 'v1', name: 'data' })] }),
     },
   };
-  const connect = ((type: string) => {
-    const client: Record<string, unknown> = { close: () => undefined };
-    for (const [name, fn] of Object.entries(fakes[type] ?? {})) client[name] = async (req: never) => fn(req);
-    return client;
-  }) as unknown as ConnectFn;
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out.stdout += s) },
-    stderr: { write: (s: string) => (out.stderr += s) },
-    env: { MINICLOUD_CONFIG_DIR: dir, MINICLOUD_URL: '10.0.0.1:5000', MINICLOUD_USER: 'admin', MINICLOUD_PASSWORD: 'admin', MINICLOUD_PROJECT: 'admin' },
-    connect,
-    now: () => Date.parse('2030-01-01T00:00:00Z'),
-    sleep: async () => undefined,
-  };
-  expect(await main(['login'], io)).toBe(0);
-  out.stdout = '';
-  return { out, actions, creates, run: (...argv: string[]) => main(argv, io) };
+  const cli = await loggedInCli({
+    dirPrefix: 'mc-cli-srvvol-',
+    services: fakes,
+    roles: ['member'],
+    catalog: [catalogEntry('compute', '10.0.0.1:5004'), catalogEntry('volume', '10.0.0.1:5002'), catalogEntry('image', '10.0.0.1:5001'), catalogEntry('network', '10.0.0.1:5003')],
+  });
+  return { out: cli.out, actions, creates, run: cli.run };
 }
 
 describe('minicloud server add/remove volume', () => {

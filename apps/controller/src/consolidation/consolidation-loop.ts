@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { planConsolidation, type ConsolidationPlan, type ConsolidationPolicy, type PlannerHost, type PlannerVm } from '@minicloud/domain-consolidation';
 import { isMinicloudError } from '@minicloud/domain-errors';
-import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts, imagePropertiesFilter, type RequestSpec } from '@minicloud/domain-scheduler';
+import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts, imagePropertiesFilter, usableCapacity, type HostState, type RequestSpec } from '@minicloud/domain-scheduler';
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
@@ -10,14 +10,13 @@ import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
+import { Keys } from '../store/keys';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationStore } from '../store/migration-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import type { HostMonitor } from '../workers/host-monitor';
 import type { MigrationRequester, MigrationWorker } from '../workers/migration-worker';
 import type { Placement } from '../workers/placement';
 
-/** Redis list of a VM's CPU utilisation samples, newest first (one per consolidation round). */
-export const vmHistoryKey = (instanceId: string): string => `mc:controller:consolidation:history:${instanceId}`;
 /** CloudSim PowerVm.HISTORY_LENGTH. */
 const HISTORY_LENGTH = 30;
 
@@ -84,11 +83,18 @@ export class ConsolidationLoop {
     const instances = (await this.d.instances.list()).filter((r) => r.hostId && r.vmState !== 'deleted');
     const migrationsInFlight = (await this.d.migrationRecords.list()).filter((m) => !TERMINAL_MIGRATION_STATUSES.has(m.status));
     const busyInstances = new Set(migrationsInFlight.map((m) => m.instanceId));
-    const plannerHosts: PlannerHost[] = [];
     const byId = new Map(hosts.map((h) => [h.hostId, h]));
-    for (const h of hosts) plannerHosts.push(await this.plannerHost(h, instances));
-    const samples = await this.sample(hosts.filter((h) => plannerHosts.find((p) => p.hostId === h.hostId)!.power === 'active'));
-    const allowed = await this.allowedHosts(instances);
+    // One read of every host's claims (the scheduler's own HostState, aggregate ratio overrides included).
+    const states = await this.d.placement.hostStates();
+    const instanceIdsByHost = new Map<string, Set<string>>();
+    for (const r of instances) instanceIdsByHost.set(r.hostId, (instanceIdsByHost.get(r.hostId) ?? new Set()).add(r.id));
+    const plannerHosts = states.flatMap((st) => {
+      const h = byId.get(st.hostId);
+      return h ? [plannerHostOf(h, st, instanceIdsByHost.get(h.hostId) ?? new Set())] : [];
+    });
+    const active = new Set(plannerHosts.filter((p) => p.power === 'active').map((p) => p.hostId));
+    const samples = await this.sample(hosts.filter((h) => active.has(h.hostId)));
+    const allowed = allowedHosts(instances, states);
     const groups = new Map<string, { policy: string }>();
     const vms: PlannerVm[] = [];
     for (const r of instances) {
@@ -229,24 +235,6 @@ export class ConsolidationLoop {
     }
   }
 
-  private async plannerHost(h: HostRecord, instances: InstanceRecord[]): Promise<PlannerHost> {
-    const alloc = await this.d.allocations.get(h.hostId);
-    const here = new Set(instances.filter((r) => r.hostId === h.hostId).map((r) => r.id));
-    const power: PlannerHost['power'] = h.state === 'standby' ? 'standby' : h.state === 'up' && h.enabled ? 'active' : 'unavailable';
-    return {
-      hostId: h.hostId,
-      power,
-      cpuMhzTotal: h.vcpusTotal * (h.profile.cpuMhz || 1),
-      vcpusCapacity: h.vcpusTotal * h.cpuAllocationRatio,
-      vcpusUsed: alloc.vcpus,
-      ramMbCapacity: (h.ramMbTotal - h.ramMbReserved) * h.ramAllocationRatio,
-      ramMbUsed: alloc.ramMb,
-      nicMbps: (h.profile.nicGbps || 1) * 1000,
-      powerModel: { name: h.hostId, source: 'agent registration', wattsAtLoadDecile: h.profile.powerWattsAtLoadDecile?.length === 11 ? h.profile.powerWattsAtLoadDecile : new Array<number>(11).fill(0) },
-      pendingClaims: [...alloc.byInstance.keys()].some((consumer) => !here.has(consumer)),
-    };
-  }
-
   /** Samples every VM on the active hosts once and appends it to its Redis history. */
   private async sample(hosts: HostRecord[]): Promise<Map<string, { utilizationRatio: number; history: number[] }>> {
     const out = new Map<string, { utilizationRatio: number; history: number[] }>();
@@ -267,7 +255,7 @@ export class ConsolidationLoop {
     if (now.length === 0) return out;
     const pipe = this.d.redis.pipeline();
     for (const s of now) {
-      pipe.lpush(vmHistoryKey(s.id), String(s.u)).ltrim(vmHistoryKey(s.id), 0, HISTORY_LENGTH - 1).pexpire(vmHistoryKey(s.id), 24 * 3600 * 1000).lrange(vmHistoryKey(s.id), 0, -1);
+      pipe.lpush(Keys.consolidationHistory(s.id), String(s.u)).ltrim(Keys.consolidationHistory(s.id), 0, HISTORY_LENGTH - 1).pexpire(Keys.consolidationHistory(s.id), 24 * 3600 * 1000).lrange(Keys.consolidationHistory(s.id), 0, -1);
     }
     const res = (await pipe.exec()) ?? [];
     now.forEach((s, i) => {
@@ -277,23 +265,45 @@ export class ConsolidationLoop {
     return out;
   }
 
-  /** Hosts each instance may move to by availability zone, aggregate metadata and image properties. */
-  private async allowedHosts(instances: InstanceRecord[]): Promise<Map<string, ReadonlySet<string>>> {
-    const states = await this.d.placement.hostStates();
-    const out = new Map<string, ReadonlySet<string>>();
-    for (const r of instances) {
-      const spec: RequestSpec = {
-        numInstances: 1,
-        flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
-        image: { properties: r.image.properties },
-        availabilityZone: r.availabilityZone,
-        schedulerHints: {},
-      };
-      const { passed } = filterHosts(states, [availabilityZoneFilter, aggregateInstanceExtraSpecsFilter, imagePropertiesFilter], spec);
-      out.set(r.id, new Set(passed.map((h) => h.hostId)));
-    }
-    return out;
+}
+
+/**
+ * The planner's view of one host: capacities from the scheduler's HostState (usable = (total -
+ * reserved) x the allocation ratio in force, aggregate overrides included, as the claim enforces),
+ * CPU MHz and NIC from its registered profile; `pendingClaims` when a claim is not yet an instance
+ * here (an incoming migration or a build).
+ */
+function plannerHostOf(h: HostRecord, st: HostState, instanceIdsHere: ReadonlySet<string>): PlannerHost {
+  const power: PlannerHost['power'] = h.state === 'standby' ? 'standby' : h.state === 'up' && h.enabled ? 'active' : 'unavailable';
+  return {
+    hostId: h.hostId,
+    power,
+    cpuMhzTotal: h.vcpusTotal * (h.profile.cpuMhz || 1),
+    vcpusCapacity: usableCapacity(st, 'vcpu'),
+    vcpusUsed: st.vcpusUsed,
+    ramMbCapacity: usableCapacity(st, 'ram'),
+    ramMbUsed: st.ramMbUsed,
+    nicMbps: (h.profile.nicGbps || 1) * 1000,
+    powerModel: { name: h.hostId, source: 'agent registration', wattsAtLoadDecile: h.profile.powerWattsAtLoadDecile?.length === 11 ? h.profile.powerWattsAtLoadDecile : new Array<number>(11).fill(0) },
+    pendingClaims: [...st.instanceIds].some((consumer) => !instanceIdsHere.has(consumer)),
+  };
+}
+
+/** Hosts each instance may move to by availability zone, aggregate metadata and image properties (the scheduler's filters). */
+function allowedHosts(instances: readonly InstanceRecord[], states: readonly HostState[]): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const r of instances) {
+    const spec: RequestSpec = {
+      numInstances: 1,
+      flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
+      image: { properties: r.image.properties },
+      availabilityZone: r.availabilityZone,
+      schedulerHints: {},
+    };
+    const { passed } = filterHosts(states as HostState[], [availabilityZoneFilter, aggregateInstanceExtraSpecsFilter, imagePropertiesFilter], spec);
+    out.set(r.id, new Set(passed.map((h) => h.hostId)));
   }
+  return out;
 }
 
 function errText(e: unknown): string {

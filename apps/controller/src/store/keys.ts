@@ -28,4 +28,6 @@ export const Keys = {
   projectServerGroups: (projectId: string) => k('project', projectId, 'server_groups'),
   /** Short lock serialising placement of one server group's members (anti-affinity across replicas). */
   serverGroupLock: (id: string) => k('server_group', id, 'lock'),
+  /** List of a VM's CPU utilisation ratios, newest first (one per consolidation round; CloudSim's 30-sample history). */
+  consolidationHistory: (instanceId: string) => k('consolidation', 'history', instanceId),
 };

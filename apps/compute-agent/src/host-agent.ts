@@ -3,7 +3,7 @@ import { isMinicloudError } from '@minicloud/domain-errors';
 import { heartbeatSubject, type Bus } from '@minicloud/platform-bus';
 import { sleepUntilAborted, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
-import type { Redis } from '@minicloud/platform-state';
+import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { toProtoProfile } from './api/hypervisor-service';
 import { toProtoRuntime, toProtoUsage } from './api/mapping';
 import type { SimulatedHost } from './simulated-host';
@@ -46,22 +46,6 @@ export interface IsolationSettings {
   guestShutdownMs: number;
 }
 
-/**
- * The record of an applied isolation response, `mc:compute-agent:isolation:<host_id>` (JSON, written
- * after the VMs are off): {epoch, response, powered_off_ids, applied_at_ms}. The controller reads it
- * (the agent's "poweron file"; the second documented exception to key ownership, with the lease).
- */
-export function isolationKey(hostId: string): string {
-  return `mc:compute-agent:isolation:${hostId}`;
-}
-
-/** The HA leader's cluster view the agent reads before applying its isolation response (controller ha-manager.ts). */
-export const CLUSTER_VIEW_KEY = 'mc:controller:ha:cluster_view';
-
-/** Lease key the controller reads as the host's datastore heartbeat (docs/agent-protocol.md). */
-export function leaseKey(hostId: string): string {
-  return `mc:compute-agent:lease:${hostId}`;
-}
 
 /**
  * One host's link to the control plane (a Runnable): RegisterHost with backoff until the controller
@@ -133,7 +117,7 @@ export class HostAgent implements Runnable {
         // VMs it did not restart elsewhere back on); the old record no longer counts (older epoch).
         if (this.isolation) {
           this.isolation = undefined;
-          await this.d.redis.del(isolationKey(this.d.host.hostId)).catch(() => undefined);
+          await this.d.redis.del(HaProtocolKeys.isolation(this.d.host.hostId)).catch(() => undefined);
         }
         this.d.host.setIsolationHold(false);
         this.d.logger.info({ host_id: this.d.host.hostId, epoch: res.epoch, destroyed: res.destroyInstanceIds.length }, 'host registered');
@@ -189,7 +173,7 @@ export class HostAgent implements Runnable {
     // The watchdog counts from before the SET: Redis starts the TTL when it runs the command, which is
     // after this moment, so a reply delayed (or a process frozen) past it cannot make us fence late.
     const sentAtMs = Date.now();
-    await this.d.redis.set(leaseKey(this.d.host.hostId), String(this.d.host.epoch), 'PX', this.timings.leaseTtlMs);
+    await this.d.redis.set(HaProtocolKeys.lease(this.d.host.hostId), String(this.d.host.epoch), 'PX', this.timings.leaseTtlMs);
     this.lastLeaseOkMs = sentAtMs;
   }
 
@@ -223,7 +207,7 @@ export class HostAgent implements Runnable {
         if (i?.response === 'leave_running') {
           // Nothing was touched: the VMs ran on, the controller restarted nothing.
           this.isolation = undefined;
-          await this.d.redis.del(isolationKey(this.d.host.hostId)).catch(() => undefined);
+          await this.d.redis.del(HaProtocolKeys.isolation(this.d.host.hostId)).catch(() => undefined);
           this.d.logger.warn({ host_id: this.d.host.hostId }, 'network back after isolation (leave_running)');
         } else if (i && !i.recovering) {
           i.recovering = true;
@@ -289,14 +273,14 @@ export class HostAgent implements Runnable {
   private async record(): Promise<void> {
     const i = this.isolation!;
     const body = { epoch: i.epoch, response: i.response, powered_off_ids: i.poweredOffIds, applied_at_ms: i.appliedAtMs };
-    await this.d.redis.set(isolationKey(this.d.host.hostId), JSON.stringify(body), 'PX', 24 * 3600 * 1000);
+    await this.d.redis.set(HaProtocolKeys.isolation(this.d.host.hostId), JSON.stringify(body), 'PX', 24 * 3600 * 1000);
     i.recorded = true;
     this.d.logger.error({ host_id: this.d.host.hostId, epoch: i.epoch, response: i.response, powered_off: i.poweredOffIds.length }, 'isolation response applied and recorded');
   }
 
   private async clusterView(): Promise<ClusterView | undefined> {
     try {
-      const raw = await this.d.redis.get(CLUSTER_VIEW_KEY);
+      const raw = await this.d.redis.get(HaProtocolKeys.clusterView());
       if (!raw) return undefined;
       const v = JSON.parse(raw) as { hosts_up?: string[] };
       return { hostsUp: v.hosts_up ?? [] };

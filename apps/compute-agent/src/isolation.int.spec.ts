@@ -7,12 +7,11 @@ import { connectBus, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, service, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { connectRedis, HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { RevocationList } from '@minicloud/platform-auth';
 import { loadConfig } from '@minicloud/platform-config';
 import { startNatsServer, startRedisServer, startTcpProxy, waitFor, type TcpProxy } from '@minicloud/testing';
 import { agentConfigSchema } from './config';
-import { CLUSTER_VIEW_KEY, isolationKey } from './host-agent';
 import { wireComputeAgent } from './wire';
 
 jest.setTimeout(60_000);
@@ -87,7 +86,7 @@ async function bootTwo(r: Rig): Promise<void> {
 const power = async (r: Rig, id: string) => (await r.client.listInstances({ hostId: 'iso-host' })).instances.find((i) => i.instanceId === id)?.powerState;
 
 /** The HA leader's cluster view: another host up, not this one. */
-const leaderSeesOthers = (r: Rig) => r.redis.set(CLUSTER_VIEW_KEY, JSON.stringify({ hosts_up: ['other-host'], at_ms: Date.now() }), 'PX', 60_000);
+const leaderSeesOthers = (r: Rig) => r.redis.set(HaProtocolKeys.clusterView(), JSON.stringify({ hosts_up: ['other-host'], at_ms: Date.now() }), 'PX', 60_000);
 
 /**
  * The isolation response with a real agent: its NATS link goes through a TCP proxy that the test cuts
@@ -104,10 +103,10 @@ describe('compute-agent isolation response (real Redis + NATS behind a proxy the
       // A negative check needs time to pass: 3x ISOLATION_AFTER_MS, the agent re-evaluates every 100 ms.
       await new Promise((res) => setTimeout(res, 1500));
       expect(await power(r, 'vm-a')).toBe(compute.PowerState.POWER_STATE_RUNNING);
-      expect(await r.redis.get(isolationKey('iso-host'))).toBeNull();
+      expect(await r.redis.get(HaProtocolKeys.isolation('iso-host'))).toBeNull();
       await leaderSeesOthers(r);
-      await waitFor(async () => (await r.redis.get(isolationKey('iso-host'))) !== null, { timeoutMs: 10_000 });
-      const rec = JSON.parse((await r.redis.get(isolationKey('iso-host')))!);
+      await waitFor(async () => (await r.redis.get(HaProtocolKeys.isolation('iso-host'))) !== null, { timeoutMs: 10_000 });
+      const rec = JSON.parse((await r.redis.get(HaProtocolKeys.isolation('iso-host')))!);
       expect(rec).toMatchObject({ epoch: 11, response: 'power_off' });
       expect([...rec.powered_off_ids].sort()).toEqual(['vm-a', 'vm-b']);
       // The record is written only after the VMs are off; the lease still renews (only NATS is cut).
@@ -117,7 +116,7 @@ describe('compute-agent isolation response (real Redis + NATS behind a proxy the
       // NATS back: registers afresh (epoch 12, holding both powered-off VMs), record cleared, starts allowed.
       const before = r.registered.length;
       r.proxy.restore();
-      await waitFor(async () => r.registered.length > before && (await r.redis.get(isolationKey('iso-host'))) === null, { timeoutMs: 15_000 });
+      await waitFor(async () => r.registered.length > before && (await r.redis.get(HaProtocolKeys.isolation('iso-host'))) === null, { timeoutMs: 15_000 });
       expect(r.registered.at(-1)!.instances.map((i) => [i.instanceId, i.powerState]).sort()).toEqual([
         ['vm-a', compute.PowerState.POWER_STATE_SHUTDOWN],
         ['vm-b', compute.PowerState.POWER_STATE_SHUTDOWN],
@@ -135,8 +134,8 @@ describe('compute-agent isolation response (real Redis + NATS behind a proxy the
       await bootTwo(r);
       await leaderSeesOthers(r);
       r.proxy.cut();
-      await waitFor(async () => (await r.redis.get(isolationKey('iso-host'))) !== null, { timeoutMs: 10_000 });
-      expect(JSON.parse((await r.redis.get(isolationKey('iso-host')))!)).toMatchObject({ epoch: 11, response: 'shutdown' });
+      await waitFor(async () => (await r.redis.get(HaProtocolKeys.isolation('iso-host'))) !== null, { timeoutMs: 10_000 });
+      expect(JSON.parse((await r.redis.get(HaProtocolKeys.isolation('iso-host')))!)).toMatchObject({ epoch: 11, response: 'shutdown' });
       expect(await power(r, 'vm-b')).toBe(compute.PowerState.POWER_STATE_SHUTDOWN);
     } finally {
       await r.stop();
@@ -149,13 +148,13 @@ describe('compute-agent isolation response (real Redis + NATS behind a proxy the
       await bootTwo(r);
       await leaderSeesOthers(r);
       r.proxy.cut();
-      await waitFor(async () => (await r.redis.get(isolationKey('iso-host'))) !== null, { timeoutMs: 10_000 });
-      expect(JSON.parse((await r.redis.get(isolationKey('iso-host')))!)).toMatchObject({ epoch: 11, response: 'leave_running', powered_off_ids: [] });
+      await waitFor(async () => (await r.redis.get(HaProtocolKeys.isolation('iso-host'))) !== null, { timeoutMs: 10_000 });
+      expect(JSON.parse((await r.redis.get(HaProtocolKeys.isolation('iso-host')))!)).toMatchObject({ epoch: 11, response: 'leave_running', powered_off_ids: [] });
       expect(await power(r, 'vm-a')).toBe(compute.PowerState.POWER_STATE_RUNNING);
       const res = await r.client.executeCommand({ hostId: 'iso-host', epoch: 11, instanceId: 'vm-a', reboot: {} });
       expect(res.instance?.powerState).toBe(compute.PowerState.POWER_STATE_RUNNING);
       r.proxy.restore();
-      await waitFor(async () => (await r.redis.get(isolationKey('iso-host'))) === null, { timeoutMs: 10_000 });
+      await waitFor(async () => (await r.redis.get(HaProtocolKeys.isolation('iso-host'))) === null, { timeoutMs: 10_000 });
       expect(r.registered).toHaveLength(1);
     } finally {
       await r.stop();

@@ -167,7 +167,10 @@ export function powerOnAfterRejoin<T extends { id: string; hostId: string; vmSta
   upHostIds: ReadonlySet<string>,
   evacuating: ReadonlySet<string>,
 ): T[] {
-  return instances.filter(
-    (r) => upHostIds.has(r.hostId) && r.vmState === 'active' && r.taskState === null && (r.powerState === 'shutdown' || r.powerState === 'crashed') && !evacuating.has(r.id),
-  );
+  return instances.filter((r) => upHostIds.has(r.hostId) && isPoweredOffByItsHost(r) && !evacuating.has(r.id));
+}
+
+/** vm_state active, no task, yet power_state shutdown or crashed: the user wants it running and nothing is moving it. */
+export function isPoweredOffByItsHost(r: { vmState: string; taskState: string | null; powerState: string }): boolean {
+  return r.vmState === 'active' && r.taskState === null && (r.powerState === 'shutdown' || r.powerState === 'crashed');
 }

@@ -1,10 +1,10 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { Redis } from '@minicloud/platform-state';
+import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { isHostDown } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
-import { agentIsolationKey, parseIsolationRecord } from '../workers/host-monitor';
+import { parseIsolationRecord } from '../workers/host-monitor';
 import { HaKeys, type EvacuationRecord } from './ha-manager';
 
 export interface EvacuationRequestDeps {
@@ -37,7 +37,7 @@ export async function requestEvacuation(
   if (!host) throw new FailedPreconditionError(`server ${r.id} has no host to evacuate from`, 'instance_invalid_state');
   if (!isHostDown(host.state)) throw new FailedPreconditionError(`Compute service of ${host.hostId} is still in use (host state ${host.state}).`, 'host_in_use');
   if (host.state === 'isolated') {
-    const rec = parseIsolationRecord(await d.redis.get(agentIsolationKey(host.hostId)));
+    const rec = parseIsolationRecord(await d.redis.get(HaProtocolKeys.isolation(host.hostId)));
     if (!rec || rec.epoch !== host.epoch || rec.response === 'leave_running') {
       throw new FailedPreconditionError(
         `host ${host.hostId} is isolated and its agent has not recorded its VMs powered off (isolation response ${rec?.response ?? 'not applied'}): they may still run there`,

@@ -2,13 +2,13 @@ import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { Bus } from '@minicloud/platform-bus';
 import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { connectRedis, HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { startRedisServer, type ServerHandle } from '@minicloud/testing';
 import type { InstanceRecord } from '../domain/instance';
 import { AllocationStore } from '../store/allocation-store';
 import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';
-import { agentIsolationKey, agentLeaseKey, HostMonitor } from '../workers/host-monitor';
+import { HostMonitor } from '../workers/host-monitor';
 import { HaKeys, HaManager } from './ha-manager';
 import { requestEvacuation } from './evacuation-request';
 
@@ -95,7 +95,7 @@ describe('HaManager (real Redis, fake clock)', () => {
   async function at(t: number, alive: string[]): Promise<void> {
     now = 1_000_000 + t;
     await hosts.recordHeartbeats(alive.map((hostId) => ({ hostId, atMs: now, usage: { runningVms: 0, cpuUtilizationRatio: 0, powerWatts: 0 } })));
-    for (const h of alive) await redis.set(agentLeaseKey(h), String(await hosts.epoch(h)), 'PX', T.leaseTtlMs);
+    for (const h of alive) await redis.set(HaProtocolKeys.lease(h), String(await hosts.epoch(h)), 'PX', T.leaseTtlMs);
   }
 
   it('fences only self_fence_after past the lease loss, bumps the epoch, then evacuates in priority order and releases the old claim when ACTIVE', async () => {
@@ -107,7 +107,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     await ha.tick();
     // h1 dies at t=0: its lease expires at t=3000, heartbeats stop.
     await at(3000, ['h2']);
-    await redis.del(agentLeaseKey('h1'));
+    await redis.del(HaProtocolKeys.lease('h1'));
     await ha.tick(); // suspect (silent 3 s > 2.5 s)
     expect((await hosts.get('h1')).state).toBe('suspect');
     await at(5500, ['h2']);
@@ -180,7 +180,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     // Heartbeats stop everywhere, leases keep being renewed (NATS cut): isolated, never fenced.
     for (const t of [6000, 20_000, 60_000]) {
       now = 1_000_000 + t;
-      for (const h of ['h1', 'h2']) await redis.set(agentLeaseKey(h), '1', 'PX', T.leaseTtlMs);
+      for (const h of ['h1', 'h2']) await redis.set(HaProtocolKeys.lease(h), '1', 'PX', T.leaseTtlMs);
       await ha.tick();
     }
     expect((await hosts.get('h1')).state).toBe('isolated');
@@ -194,7 +194,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     await at(0, ['h1', 'h2']);
     for (const t of [3000, 6000]) {
       await at(t, ['h2']);
-      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+      await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
     }
   }
 
@@ -204,16 +204,16 @@ describe('HaManager (real Redis, fake clock)', () => {
     const { ha } = manager();
     await at(0, ['h1', 'h2']);
     await ha.tick();
-    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h1', 'h2']);
+    expect(JSON.parse((await redis.get(HaProtocolKeys.clusterView()))!).hosts_up).toEqual(['h1', 'h2']);
     await isolateH1();
     await ha.tick();
     expect((await hosts.get('h1')).state).toBe('isolated');
-    expect(JSON.parse((await redis.get(HaKeys.clusterView()))!).hosts_up).toEqual(['h2']);
+    expect(JSON.parse((await redis.get(HaProtocolKeys.clusterView()))!).hosts_up).toEqual(['h2']);
     expect(await hosts.epoch('h1')).toBe(1); // no record yet: nothing happens
     // The agent applied power_off and recorded it for its epoch (1).
-    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'power_off', powered_off_ids: ['iso-1', 'iso-2'], applied_at_ms: now }));
+    await redis.set(HaProtocolKeys.isolation('h1'), JSON.stringify({ epoch: 1, response: 'power_off', powered_off_ids: ['iso-1', 'iso-2'], applied_at_ms: now }));
     await at(6250, ['h2']);
-    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
     await ha.tick();
     expect(await hosts.epoch('h1')).toBe(2);
     expect((await hosts.get('h1')).state).toBe('fenced');
@@ -227,16 +227,16 @@ describe('HaManager (real Redis, fake clock)', () => {
     await instances.createMany([instance('lr', 'h1', 'high', 1)]);
     const { ha } = manager();
     await isolateH1();
-    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+    await redis.set(HaProtocolKeys.isolation('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
     for (const t of [6250, 20_000]) {
       await at(t, ['h2']);
-      await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+      await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
       await ha.tick();
     }
     expect((await hosts.get('h1')).state).toBe('isolated');
-    await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 0, response: 'power_off', powered_off_ids: ['lr'], applied_at_ms: now }));
+    await redis.set(HaProtocolKeys.isolation('h1'), JSON.stringify({ epoch: 0, response: 'power_off', powered_off_ids: ['lr'], applied_at_ms: now }));
     await at(20_250, ['h2']);
-    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
     await ha.tick();
     expect(await hosts.epoch('h1')).toBe(1);
     expect(enqueued).toEqual([]);
@@ -253,7 +253,7 @@ describe('HaManager (real Redis, fake clock)', () => {
     await redis.sadd(HaKeys.evacuations(), 'moving');
     const { ha } = manager();
     // Registered (new epoch) but no heartbeat yet: wait, it may still be cut off.
-    await redis.set(agentLeaseKey('h1'), '1', 'PX', T.leaseTtlMs);
+    await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
     await ha.tick();
     expect((await instances.get('back')).taskState).toBeNull();
     await at(500, ['h1', 'h2']);
@@ -273,7 +273,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       await instances.createMany([r]);
       await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_in_use', message: expect.stringMatching(/^Compute service of h1 is still in use/) });
       await hosts.setState('h1', 'isolated');
-      await redis.set(agentIsolationKey('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
+      await redis.set(HaProtocolKeys.isolation('h1'), JSON.stringify({ epoch: 1, response: 'leave_running', powered_off_ids: [], applied_at_ms: now }));
       await expect(evac(r)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'host_isolated_vms_running' });
       await hosts.setState('h1', 'failed');
       await expect(evac({ ...r, vmState: 'stopped' })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'instance_invalid_state' });
@@ -292,7 +292,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       await at(0, ['h1', 'h2']);
       await ha.tick();
       await at(3000, ['h2']);
-      await redis.del(agentLeaseKey('h1'));
+      await redis.del(HaProtocolKeys.lease('h1'));
       await ha.tick(); // lease first seen missing at 3000
       await at(5500, ['h2']);
       await ha.tick();

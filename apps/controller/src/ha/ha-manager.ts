@@ -1,13 +1,14 @@
 import { isMinicloudError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
-import { keyspace, type Redis } from '@minicloud/platform-state';
-import { fenceDeadline, isHostDown, isolationFenceDecision, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
+import { defineLuaScript, HaProtocolKeys, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { fenceDeadline, isHostDown, isolationFenceDecision, isPoweredOffByItsHost, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
+import { Keys } from '../store/keys';
 import type { ServerGroupStore } from '../store/server-group-store';
 import type { HostMonitor, HostView } from '../workers/host-monitor';
 import type { Placement } from '../workers/placement';
@@ -18,13 +19,13 @@ const k = keyspace('controller');
 
 /**
  * HA's own keys: `ha:evacuation:<instance>` (JSON EvacuationRecord), `ha:evacuations` (set of ids),
- * `ha:cluster_view` (JSON {hosts_up, at_ms}, short TTL, written by the leader every tick: agents read it
- * before applying their isolation response, as a vSphere host checks a master is responsible for its VMs).
+ * and the cluster view the leader writes every tick for the agents (HaProtocolKeys.clusterView in
+ * platform-state: agents read it before applying their isolation response, as a vSphere host checks a
+ * master is responsible for its VMs).
  */
 export const HaKeys = {
   evacuation: (id: string) => k('ha', 'evacuation', id),
   evacuations: () => k('ha', 'evacuations'),
-  clusterView: () => k('ha', 'cluster_view'),
 };
 
 /**
@@ -101,6 +102,7 @@ export class HaManager {
   private readonly limiter: ZoneRateLimiter;
   private partitioned = false;
   private readonly probedAtMs = new Map<string, number>();
+  private readonly fenceScript: LuaScript;
   private readonly m: {
     partition: Gauge<string>;
     fencings: Counter<string>;
@@ -112,6 +114,7 @@ export class HaManager {
 
   constructor(private readonly d: HaManagerDeps) {
     this.limiter = new ZoneRateLimiter({ perSecond: d.restartsPerZonePerSecond, burst: d.restartBurst });
+    this.fenceScript = defineLuaScript(d.redis, FENCE_LUA);
     const r = [d.registry];
     this.m = {
       partition: new Gauge({ name: 'minicloud_ha_partition_suspected', help: '1 while every host looks down at once (the controller assumes it is cut off and restarts nothing).', registers: r }),
@@ -159,12 +162,12 @@ export class HaManager {
 
   /** The leader's cluster view for the agents' isolation check (hosts it sees up; none while partitioned). */
   private async publishClusterView(hostsUp: string[]): Promise<void> {
-    await this.d.redis.set(HaKeys.clusterView(), JSON.stringify({ hosts_up: hostsUp, at_ms: this.d.nowMs() }), 'PX', this.d.clusterViewTtlMs ?? 5000);
+    await this.d.redis.set(HaProtocolKeys.clusterView(), JSON.stringify({ hosts_up: hostsUp, at_ms: this.d.nowMs() }), 'PX', this.d.clusterViewTtlMs ?? 5000);
   }
 
   /** Epoch bump + `fenced`, atomically and only from the epoch the decision saw. @returns the new epoch or undefined */
   private async fence(v: HostView, reason: string): Promise<number | undefined> {
-    const epoch = Number(await this.d.redis.eval(FENCE_LUA, 2, k('host', v.host.hostId, 'epoch'), k('host', v.host.hostId), String(v.host.epoch)));
+    const epoch = Number(await this.fenceScript([Keys.hostEpoch(v.host.hostId), Keys.host(v.host.hostId)], [v.host.epoch]));
     if (epoch < 0) {
       this.d.logger.info({ host_id: v.host.hostId, epoch: v.host.epoch }, 'not fenced: the host registered again meanwhile');
       return undefined;
@@ -199,7 +202,7 @@ export class HaManager {
     for (const r of powerOnAfterRejoin(all, up, evacuating)) {
       const requestId = `req-ha-power-on-${r.id}-${this.d.nowMs()}`;
       const next = await this.d.transition(r.id, (cur) =>
-        cur.hostId === r.hostId && cur.vmState === 'active' && cur.taskState === null && (cur.powerState === 'shutdown' || cur.powerState === 'crashed')
+        cur.hostId === r.hostId && isPoweredOffByItsHost(cur)
           ? { ...cur, taskState: 'powering_on', actionRequestId: requestId, taskStartedAtMs: this.d.nowMs() }
           : undefined,
       );

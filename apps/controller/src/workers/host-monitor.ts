@@ -2,23 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { events } from '@minicloud/proto';
 import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
-import type { Redis } from '@minicloud/platform-state';
+import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '../domain/host-liveness';
 import { hostStateToProto } from '../api/proto-mapping';
 import type { HostRecord, HostStore, HostUsageRecord } from '../store/host-store';
-
-/** The agent's lease key (docs/agent-protocol.md; the controller only reads it). */
-export function agentLeaseKey(hostId: string): string {
-  return `mc:compute-agent:lease:${hostId}`;
-}
-
-/**
- * The agent's record of an applied isolation response (docs/agent-protocol.md; the controller only
- * reads it, as the lease).
- */
-export function agentIsolationKey(hostId: string): string {
-  return `mc:compute-agent:isolation:${hostId}`;
-}
 
 /** Parses an isolation record; undefined when absent or malformed. */
 export function parseIsolationRecord(raw: string | null | undefined): IsolationRecord | undefined {
@@ -131,7 +118,7 @@ export class HostMonitor {
     const out = new Map<string, number | undefined>();
     if (!this.d.redis || this.d.leaseTtlMs === undefined || hosts.length === 0) return out;
     const pipe = this.d.redis.pipeline();
-    for (const h of hosts) pipe.get(agentLeaseKey(h.hostId)).pttl(agentLeaseKey(h.hostId));
+    for (const h of hosts) pipe.get(HaProtocolKeys.lease(h.hostId)).pttl(HaProtocolKeys.lease(h.hostId));
     const res = (await pipe.exec()) ?? [];
     const now = this.d.nowMs();
     hosts.forEach((h, i) => {
@@ -166,7 +153,7 @@ export class HostMonitor {
     }
     const isolated = views.filter((v) => v.state === 'isolated');
     if (isolated.length > 0 && this.d.redis) {
-      const raws = await this.d.redis.mget(isolated.map((v) => agentIsolationKey(v.host.hostId)));
+      const raws = await this.d.redis.mget(isolated.map((v) => HaProtocolKeys.isolation(v.host.hostId)));
       isolated.forEach((v, i) => (v.isolation = parseIsolationRecord(raws[i])));
     }
     return views;

@@ -370,12 +370,8 @@ export class HaManager {
   }
 
   /** A claim for the instance on a live host other than the failed one (a crashed leader's half-done step). */
-  private async findClaim(instanceId: string, fromHostId: string, byHost: Map<string, HostView>): Promise<string | undefined> {
-    for (const [hostId] of byHost) {
-      if (hostId === fromHostId) continue;
-      if ((await this.d.allocations.get(hostId)).byInstance.has(instanceId)) return hostId;
-    }
-    return undefined;
+  private findClaim(instanceId: string, fromHostId: string, byHost: Map<string, HostView>): Promise<string | undefined> {
+    return this.d.allocations.hostHolding(instanceId, [...byHost.keys()].filter((h) => h !== fromHostId));
   }
 
   /** The failed host came back holding a (powered-off) copy: destroy it so the spawn starts afresh. */

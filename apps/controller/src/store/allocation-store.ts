@@ -115,6 +115,20 @@ export class AllocationStore {
     return Number(await this.moveScript([Keys.hostAllocations(hostId)], [from, to])) === 1;
   }
 
+  /**
+   * The first of `hostIds` holding a claim of consumer `instanceId` (one round trip): how a step that
+   * died between claiming and recording (HA restart, build reschedule) finds its claim to adopt it.
+   * @returns the host id, or undefined when none of them holds one
+   */
+  async hostHolding(instanceId: string, hostIds: readonly string[]): Promise<string | undefined> {
+    if (hostIds.length === 0) return undefined;
+    const pipe = this.redis.pipeline();
+    for (const h of hostIds) pipe.hexists(Keys.hostAllocations(h), instanceId);
+    const res = (await pipe.exec()) ?? [];
+    const i = res.findIndex(([err, v]) => !err && Number(v) === 1);
+    return i < 0 ? undefined : hostIds[i];
+  }
+
   async get(hostId: string): Promise<HostAllocations> {
     const [usage, allocs] = await Promise.all([this.redis.hgetall(Keys.hostUsage(hostId)), this.redis.hgetall(Keys.hostAllocations(hostId))]);
     const byInstance = new Map<string, ResourceRequest>();

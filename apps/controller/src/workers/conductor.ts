@@ -197,7 +197,8 @@ export class Conductor {
     const tried = [...(r.retryHostIds ?? []), r.hostId];
     const maxAttempts = this.d.maxBuildAttempts ?? 3;
     if (!this.d.placement || tried.length >= maxAttempts) return false;
-    let to = await this.adoptableClaim(r.id, tried);
+    const untried = (await this.d.hosts.list()).map((h) => h.hostId).filter((h) => !tried.includes(h));
+    let to = await this.d.allocations.hostHolding(r.id, untried);
     if (!to) {
       try {
         to = await claimElsewhere({ instances: this.d.instances, placement: this.d.placement, serverGroups: this.d.serverGroups }, r, '', { ignoreHostIds: tried });
@@ -224,15 +225,6 @@ export class Conductor {
     this.d.metrics.buildReschedules.inc();
     this.d.logger.warn({ instance_id: r.id, from_host_id: r.hostId, to_host_id: target, attempt: tried.length + 1, refusal: faultOf(refusal).message }, 'build refused by its host; rescheduled');
     return true;
-  }
-
-  /** A claim of `instanceId` on a host not yet tried, left by a reschedule that died before recording it. */
-  private async adoptableClaim(instanceId: string, tried: readonly string[]): Promise<string | undefined> {
-    for (const h of await this.d.hosts.list()) {
-      if (tried.includes(h.hostId)) continue;
-      if ((await this.d.allocations.get(h.hostId)).byInstance.has(instanceId)) return h.hostId;
-    }
-    return undefined;
   }
 
   private async spawn(r0: InstanceRecord): Promise<void> {

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@minicloud/domain-errors';
 import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
-import type { InstanceRecord } from '../domain/instance';
+import type { InstanceRecord, InstanceVolume } from '../domain/instance';
 import { Keys } from './keys';
 
 // KEYS[1]=instance; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
@@ -72,6 +72,32 @@ export class InstanceStore {
 
   async reservationMembers(reservationId: string): Promise<InstanceRecord[]> {
     return this.getMany(await this.redis.smembers(Keys.reservation(reservationId)));
+  }
+
+  /**
+   * Updates the first entry of the instance's `volumesAttached` that `match` accepts (read-modify-write
+   * as {@link update}): the one place attach, block device mapping and the attachment resync edit an entry.
+   * @returns the stored record (undefined when the instance is gone) and whether an entry matched and changed
+   */
+  async updateVolumeEntry(
+    id: string,
+    match: (v: InstanceVolume) => boolean,
+    f: (v: InstanceVolume) => InstanceVolume,
+    nowMs = Date.now(),
+  ): Promise<{ record?: InstanceRecord; changed: boolean }> {
+    let changed = false;
+    const record = await this.update(
+      id,
+      (cur) => {
+        const list = cur.volumesAttached ?? [];
+        const entry = list.find(match);
+        if (!entry) return undefined;
+        changed = true;
+        return { ...cur, volumesAttached: list.map((v) => (v === entry ? f(v) : v)) };
+      },
+      nowMs,
+    );
+    return { record, changed };
   }
 
   /**

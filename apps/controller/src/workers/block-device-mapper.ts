@@ -113,14 +113,6 @@ export class BlockDeviceMapper {
   }
 
   private async setEntry(instanceId: string, deviceName: string, f: (v: InstanceVolume) => InstanceVolume): Promise<InstanceRecord | undefined> {
-    return this.d.instances.update(
-      instanceId,
-      (cur) => {
-        const list = cur.volumesAttached ?? [];
-        if (!list.some((v) => v.deviceName === deviceName)) return undefined;
-        return { ...cur, volumesAttached: list.map((v) => (v.deviceName === deviceName ? f(v) : v)) };
-      },
-      this.d.nowMs(),
-    );
+    return (await this.d.instances.updateVolumeEntry(instanceId, (v) => v.deviceName === deviceName, f, this.d.nowMs())).record;
   }
 }

@@ -164,15 +164,7 @@ export class VolumeAttacher {
   }
 
   private async setEntry(instanceId: string, volumeId: string, f: (v: InstanceVolume) => InstanceVolume): Promise<InstanceRecord | undefined> {
-    return this.d.instances.update(
-      instanceId,
-      (cur) => {
-        const list = cur.volumesAttached ?? [];
-        if (!list.some((v) => v.volumeId === volumeId)) return undefined;
-        return { ...cur, volumesAttached: list.map((v) => (v.volumeId === volumeId ? f(v) : v)) };
-      },
-      this.d.nowMs(),
-    );
+    return (await this.d.instances.updateVolumeEntry(instanceId, (v) => v.volumeId === volumeId, f, this.d.nowMs())).record;
   }
 
   private async agentCommand(r: InstanceRecord, requestId: string, cmd: Pick<DeepPartial<agent.ExecuteCommandRequest>, 'attachVolume' | 'detachVolume'>): Promise<void> {

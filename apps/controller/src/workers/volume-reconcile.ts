@@ -156,18 +156,7 @@ export class VolumeReconciler {
     when: (v: InstanceVolume) => boolean,
     f: (v: InstanceVolume) => InstanceVolume,
   ): Promise<InstanceRecord | undefined> {
-    let changed = false;
-    const next = await this.d.instances.update(
-      instanceId,
-      (cur) => {
-        const list = cur.volumesAttached ?? [];
-        const entry = list.find((v) => v.volumeId === volumeId);
-        if (!entry || !when(entry)) return undefined;
-        changed = true;
-        return { ...cur, volumesAttached: list.map((v) => (v === entry ? f(v) : v)) };
-      },
-      this.d.nowMs(),
-    );
-    return changed ? next : undefined;
+    const { record, changed } = await this.d.instances.updateVolumeEntry(instanceId, (v) => v.volumeId === volumeId && when(v), f, this.d.nowMs());
+    return changed ? record : undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
-import { isHostDown } from '../domain/host-liveness';
+import { isHostDown, isolationFenceDecision } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -38,7 +38,8 @@ export async function requestEvacuation(
   if (!isHostDown(host.state)) throw new FailedPreconditionError(`Compute service of ${host.hostId} is still in use (host state ${host.state}).`, 'host_in_use');
   if (host.state === 'isolated') {
     const rec = parseIsolationRecord(await d.redis.get(HaProtocolKeys.isolation(host.hostId)));
-    if (!rec || rec.epoch !== host.epoch || rec.response === 'leave_running') {
+    // The same rule the HA loop fences an isolated host by.
+    if (!isolationFenceDecision({ state: host.state, hostEpoch: host.epoch, record: rec }).fence) {
       throw new FailedPreconditionError(
         `host ${host.hostId} is isolated and its agent has not recorded its VMs powered off (isolation response ${rec?.response ?? 'not applied'}): they may still run there`,
         'host_isolated_vms_running',
@@ -65,9 +66,9 @@ export async function requestEvacuation(
     startedAtMs: now,
     attempts: 0,
   };
-  const ok = await d.redis.set(HaKeys.evacuation(r.id), JSON.stringify(rec), 'NX');
-  if (ok !== 'OK') throw new FailedPreconditionError(`server ${r.id} is already being evacuated`, 'evacuation_in_progress');
-  await d.redis.sadd(HaKeys.evacuations(), r.id);
+  // Record and index together (an open evacuation is indexed already, so the SADD is harmless then).
+  const [created] = (await d.redis.multi().set(HaKeys.evacuation(r.id), JSON.stringify(rec), 'NX').sadd(HaKeys.evacuations(), r.id).exec()) ?? [];
+  if (created?.[1] !== 'OK') throw new FailedPreconditionError(`server ${r.id} is already being evacuated`, 'evacuation_in_progress');
   await d.instances.startAction(r.id, { requestId: opts.requestId, action: 'evacuate', userId: opts.userId, projectId: r.projectId, startMs: now, result: '', message: '' });
   return rec;
 }

@@ -55,7 +55,7 @@ export async function planBlockDevices(d: ComputeServiceDeps, req: compute.Creat
   const used: string[] = [];
   const roots = raw.filter((b) => b.bootIndex === 0);
   if (roots.length > 1) throw new InvalidArgumentError('block_device_mappings', 'boot_index 0 is given more than once (give data volumes boot_index -1)');
-  const vols = raw.some((b) => b.sourceType === 'volume' || b.sourceType === 'snapshot') ? await volumeClient(d) : undefined;
+  const vols = raw.some((b) => b.sourceType === 'volume' || b.sourceType === 'snapshot') ? await d.peers.volume() : undefined;
   for (const [i, b] of raw.entries()) {
     if (!SOURCES.has(b.sourceType)) throw new InvalidArgumentError(f(i, 'source_type'), `must be one of image, volume, snapshot, blank, got '${b.sourceType}'`);
     const dest = b.destinationType || 'volume';
@@ -145,10 +145,6 @@ export function entriesFor(plan: BlockDevicePlan, nowMs: number): InstanceVolume
     createdByBuild: t.sourceType !== 'volume' ? true : undefined,
     bdmSource: t.sourceType !== 'volume' ? { sourceType: t.sourceType, uuid: t.uuid } : undefined,
   }));
-}
-
-async function volumeClient(d: ComputeServiceDeps) {
-  return d.peers.volume();
 }
 
 function rethrowMissing(e: unknown, what: string, id: string): never {

@@ -26,6 +26,7 @@ export interface ClusterView {
   readonly hostsUp: readonly string[];
 }
 
+/** What {@link evaluateIsolation} decides from: times in ms of the agent's wall clock. */
 export interface IsolationInput {
   readonly hostId: string;
   readonly nowMs: number;
@@ -35,6 +36,7 @@ export interface IsolationInput {
   readonly clusterView?: ClusterView;
 }
 
+/** The agent's isolation state: connected, isolated but held (why), or isolated (apply the response). */
 export type IsolationVerdict =
   /** The last NATS round trip succeeded less than isolation_after ago. */
   | { readonly state: 'connected' }

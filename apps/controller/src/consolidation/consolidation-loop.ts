@@ -20,6 +20,7 @@ import type { Placement } from '../workers/placement';
 /** CloudSim PowerVm.HISTORY_LENGTH. */
 const HISTORY_LENGTH = 30;
 
+/** Stores, clients and settings of {@link ConsolidationLoop} (wired in wire.ts from CONSOLIDATION_* and DPM_* config). */
 export interface ConsolidationLoopDeps {
   redis: Redis;
   hosts: HostStore;

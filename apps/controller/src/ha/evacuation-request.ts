@@ -7,6 +7,7 @@ import type { InstanceStore } from '../store/instance-store';
 import { parseIsolationRecord } from '../workers/host-monitor';
 import { HaKeys, type EvacuationRecord } from './ha-manager';
 
+/** What {@link requestEvacuation} reads and writes: the HA keys in Redis, hosts and the instance actions log. */
 export interface EvacuationRequestDeps {
   redis: Redis;
   hosts: Pick<HostStore, 'find'>;

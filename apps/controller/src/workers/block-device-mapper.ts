@@ -13,6 +13,7 @@ export const BOOT_DEVICE_KEY = 'minicloud_boot_device';
 /** How often the build re-reads a volume still `creating` (ms). */
 export const VOLUME_POLL_MS = 250;
 
+/** Stores and clients of {@link BlockDeviceMapper} (the conductor's own). */
 export interface BlockDeviceMapperDeps {
   instances: InstanceStore;
   peers: Peers;

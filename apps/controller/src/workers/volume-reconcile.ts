@@ -6,6 +6,7 @@ import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { STALE_ATTACHING_MS } from './volume-attach';
 
+/** Stores and clients of {@link VolumeReconciler} (the conductor's own); `staleAttachingMs` in ms. */
 export interface VolumeReconcileDeps {
   instances: InstanceStore;
   hosts: HostStore;

@@ -14,8 +14,7 @@ import { FakeClock, startNatsServer, startRedisServer, waitFor, type NatsServerH
 import { volumeConfigSchema } from './config';
 import { grpcImageStore } from './image-store';
 import { fakeImageService } from './testing/fake-image-server';
-import type { VolumeManager } from './volume-manager';
-import { wireVolume } from './wire';
+import { wireVolume, type VolumeModules } from './wire';
 
 jest.setTimeout(60_000);
 
@@ -35,7 +34,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   let bus: Bus;
   let grpc: RunningGrpcServer;
   let imageGrpc: RunningGrpcServer;
-  let manager: VolumeManager;
+  let modules: VolumeModules;
   let metrics: ReturnType<typeof createProcessMetrics>;
   const fakeImages = fakeImageService();
   const clock = new FakeClock();
@@ -83,7 +82,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     });
     metrics = createProcessMetrics({ service: 'volume' });
     const wiring = await wireVolume(config, { clock, verifier, images })({ config, logger, metrics, redis, bus, revocations: new RevocationList() });
-    manager = wiring.manager;
+    modules = wiring.modules;
     grpc = await startGrpcServer({ port: 0, services: wiring.services, logger, verifier: wiring.verifier });
     bus.subscribe(Subjects.volumeStatusChanged, events.VolumeStatusChanged, (ev) => void seen.push({ volumeId: ev.volumeId, status: ev.status }));
     alice = await clientFor('p1', ['member', 'reader']);
@@ -96,7 +95,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   });
 
   afterAll(async () => {
-    manager?.stop();
+    modules?.creation.stop();
     clients.forEach((c) => c.close());
     await grpc?.shutdown(1000);
     await imageGrpc?.shutdown(1000);
@@ -224,7 +223,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     expect((await read(v.id, 7 * B, 3 * B)).equals(data)).toBe(true);
     expect((await read(v.id, 20 * B, B)).equals(more)).toBe(true);
     for (const n of ['storage-1', 'storage-2', 'storage-3']) await admin.setPoolState({ storageNode: n, up: true });
-    await manager.resync();
+    await modules.resync.run();
     await alice.deleteVolume({ volumeId: v.id });
     expect((await admin.listPools({})).pools.every((p) => p.provisionedCapacityGb === 0)).toBe(true);
     expect((await redis.keys('mc:volume:node:*')).length).toBe(0);

@@ -37,12 +37,7 @@ const BACKUP_STATUSES: readonly VolumeStatus[] = ['available', 'in-use'];
  * new volume filled by applying the chain oldest first.
  */
 export class Backups {
-  private readonly redis: Redis;
-  private readonly images: ImageStore;
-
   constructor(private readonly d: BackupsDeps) {
-    this.redis = d.redis;
-    this.images = d.images;
     d.creation.setBackupRestorer((id, copies) => this.fill(id, copies));
   }
 
@@ -69,7 +64,7 @@ export class Backups {
       }
       const id = randomUUID();
       const bytes = encodeBackup({ volumeId: cur.id, backupId: id, parentBackupId: parent?.id ?? '', delta, blocks });
-      const imageId = await this.images.upload(`backup-${id}`, { minicloud_backup: 'true', backup_id: id, backup_volume_id: cur.id, backup_parent_id: parent?.id ?? '', backup_project_id: cur.projectId }, bytes);
+      const imageId = await this.d.images.upload(`backup-${id}`, { minicloud_backup: 'true', backup_id: id, backup_volume_id: cur.id, backup_parent_id: parent?.id ?? '', backup_project_id: cur.projectId }, bytes);
       const rec: BackupRecord = {
         id,
         volumeId: cur.id,
@@ -85,9 +80,9 @@ export class Backups {
         map,
         delta,
         createdAtMs: this.d.clock.nowMs(),
-        seq: await this.redis.incr(keys.backupSeq()),
+        seq: await this.d.redis.incr(keys.backupSeq()),
       };
-      const m = this.redis.multi().hset(keys.backup(id), ...backupHash.toHash(rec)).sadd(keys.projectBackups(rec.projectId), id).sadd(keys.volumeBackups(rec.volumeId), id);
+      const m = this.d.redis.multi().hset(keys.backup(id), ...backupHash.toHash(rec)).sadd(keys.projectBackups(rec.projectId), id).sadd(keys.volumeBackups(rec.volumeId), id);
       if (parent) m.sadd(keys.backupChildren(parent.id), id);
       await m.exec();
       return rec;
@@ -95,22 +90,22 @@ export class Backups {
   }
 
   private async latest(volumeId: string): Promise<BackupRecord | undefined> {
-    const all = await this.read(await this.redis.smembers(keys.volumeBackups(volumeId)));
+    const all = await this.read(await this.d.redis.smembers(keys.volumeBackups(volumeId)));
     return all.sort((a, b) => b.seq - a.seq)[0];
   }
 
   private async read(ids: string[]): Promise<BackupRecord[]> {
-    return (await Promise.all(ids.map(async (id) => backupHash.fromHash(await this.redis.hgetall(keys.backup(id)))))).filter((b): b is BackupRecord => !!b);
+    return (await Promise.all(ids.map(async (id) => backupHash.fromHash(await this.d.redis.hgetall(keys.backup(id)))))).filter((b): b is BackupRecord => !!b);
   }
 
   /** @throws InvalidArgumentError('backup_id'), NotFoundError('backup') also for another project's */
   async get(caller: Caller, id: string): Promise<BackupRecord> {
-    return visibleTo(caller, 'backup', id, id ? backupHash.fromHash(await this.redis.hgetall(keys.backup(id))) : undefined);
+    return visibleTo(caller, 'backup', id, id ? backupHash.fromHash(await this.d.redis.hgetall(keys.backup(id))) : undefined);
   }
 
   /** The caller's project's backups (or one volume's), oldest first. */
   async list(caller: Caller, volumeId?: string): Promise<BackupRecord[]> {
-    const ids = volumeId ? await this.redis.smembers(keys.volumeBackups(volumeId)) : await this.redis.smembers(keys.projectBackups(caller.projectId));
+    const ids = volumeId ? await this.d.redis.smembers(keys.volumeBackups(volumeId)) : await this.d.redis.smembers(keys.projectBackups(caller.projectId));
     const all = await this.read(ids);
     return all.filter((b) => caller.admin || b.projectId === caller.projectId).sort((a, b) => a.seq - b.seq);
   }
@@ -128,7 +123,7 @@ export class Backups {
   private async fill(backupId: string, copies: CopyRef[]): Promise<void> {
     const chain: BackupRecord[] = [];
     for (let id = backupId; id; ) {
-      const b = backupHash.fromHash(await this.redis.hgetall(keys.backup(id)));
+      const b = backupHash.fromHash(await this.d.redis.hgetall(keys.backup(id)));
       if (!b) throw new NotFoundError('backup', id);
       chain.unshift(b);
       id = b.parentBackupId;
@@ -136,7 +131,7 @@ export class Backups {
     const bytesBySha = new Map<string, Buffer>();
     for (const b of chain) {
       const parts: Buffer[] = [];
-      for await (const c of this.images.download(b.imageId)) parts.push(Buffer.from(c));
+      for await (const c of this.d.images.download(b.imageId)) parts.push(Buffer.from(c));
       const o = decodeBackup(Buffer.concat(parts));
       for (const [h, bytes] of o.blocks) bytesBySha.set(h, bytes);
     }
@@ -154,10 +149,10 @@ export class Backups {
    */
   async delete(caller: Caller, id: string): Promise<void> {
     const b = await this.get(caller, id);
-    const n = await this.redis.scard(keys.backupChildren(id));
+    const n = await this.d.redis.scard(keys.backupChildren(id));
     if (n > 0) throw new FailedPreconditionError(`backup ${id} has ${n} dependent incremental backup(s): delete them first`, 'backup_has_dependents');
-    await this.images.delete(b.imageId);
-    const m = this.redis.multi().del(keys.backup(id), keys.backupChildren(id)).srem(keys.projectBackups(b.projectId), id).srem(keys.volumeBackups(b.volumeId), id);
+    await this.d.images.delete(b.imageId);
+    const m = this.d.redis.multi().del(keys.backup(id), keys.backupChildren(id)).srem(keys.projectBackups(b.projectId), id).srem(keys.volumeBackups(b.volumeId), id);
     if (b.parentBackupId) m.srem(keys.backupChildren(b.parentBackupId), id);
     await m.exec();
   }

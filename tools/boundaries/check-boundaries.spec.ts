@@ -29,6 +29,10 @@ describe('module boundaries', () => {
     });
     project(root, 'apps/a', '@minicloud/a', ['type:app'], { 'main.ts': "import '@minicloud/b';" });
     project(root, 'apps/b', '@minicloud/b', ['type:app', 'scope:b'], {});
+    project(root, 'apps/c', '@minicloud/c', ['type:app', 'scope:b'], {
+      'main.ts': "import { FakeB } from '@minicloud/b/testing';",
+      'main.spec.ts': "import { FakeB } from '@minicloud/b/testing';",
+    });
     const messages = checkBoundaries(root).map((v) => v.message);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -38,9 +42,10 @@ describe('module boundaries', () => {
         'domain library @minicloud/domain-bad reads the wall clock or Math.random (inject a Clock/Rng)',
         '@minicloud/a has no scope:* tag',
         '@minicloud/a (type:app) may not import @minicloud/b (type:app)',
+        'production code of @minicloud/c may not import @minicloud/b/testing (test doubles)',
       ]),
     );
-    expect(messages).toHaveLength(6);
+    expect(messages).toHaveLength(7);
   });
 
   it('enforce the scope tags: own scopes and scope:shared only, a project may carry several', () => {
@@ -68,8 +73,7 @@ describe('module boundaries', () => {
       'main.ts': "import { fake } from '@minicloud/agent/testing';",
     });
     expect(checkBoundaries(root).map((v) => `${v.file}:${v.line}: ${v.message}`)).toEqual([
-      'apps/ctl/src/main.ts:1: @minicloud/ctl (type:app) may not import @minicloud/agent (type:app)',
-      'apps/ctl/src/main.ts:1: production code of @minicloud/ctl imports the testing entry @minicloud/agent/testing',
+      'apps/ctl/src/main.ts:1: production code of @minicloud/ctl may not import @minicloud/agent/testing (test doubles)',
     ]);
   });
 

@@ -132,10 +132,11 @@ export function checkBoundaries(root: string): Violation[] {
           const target = byName.get(mod);
           if (target && target.name !== project.name) {
             const targetType = target.tags.find((t) => t.startsWith('type:')) ?? '';
+            // A package's `testing` entry (its test doubles) is for other projects' test code only.
             const testingEntry = /^testing(\/|$)/.test(subpathOf(spec));
-            const ok = ALLOWED_DEPENDENCIES[type].includes(targetType) || (isTest && (targetType === 'type:testing' || testingEntry));
-            if (!ok) violations.push({ ...where, message: `${project.name} (${type}) may not import ${mod} (${targetType})` });
-            if (testingEntry && !isTest) violations.push({ ...where, message: `production code of ${project.name} imports the testing entry ${spec}` });
+            const ok = testingEntry ? isTest : ALLOWED_DEPENDENCIES[type].includes(targetType) || (isTest && targetType === 'type:testing');
+            if (!ok && testingEntry) violations.push({ ...where, message: `production code of ${project.name} may not import ${spec} (test doubles)` });
+            else if (!ok) violations.push({ ...where, message: `${project.name} (${type}) may not import ${mod} (${targetType})` });
             const targetScopes = target.tags.filter((t) => t.startsWith('scope:'));
             if (scopes.size > 0 && targetScopes.length > 0 && !targetScopes.some((t) => scopes.has(t))) {
               violations.push({ ...where, message: `${project.name} (${project.tags.filter((t) => t.startsWith('scope:')).join(', ')}) may not import ${mod} (${targetScopes.join(', ')})` });

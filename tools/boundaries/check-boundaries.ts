@@ -18,13 +18,14 @@ export const ALLOWED_DEPENDENCIES: Record<string, string[]> = {
 /**
  * The scope rule (Nx's enforce-module-boundaries with one depConstraint per `scope:*` tag): a
  * project may import only projects that carry one of its own scope tags, or `scope:shared`. A
- * project may carry several scope tags when it really belongs to several domains (the compute
- * agent hosts Nova's compute and Neutron's L2 dataplane: scope:compute and scope:network; the CLI
- * fronts the client library and shows compute states: scope:client and scope:compute). The entries
- * below override that default for a tag: `scope:shared` code depends on nothing scoped.
- * Scopes in use: shared, compute (scheduler, hypervisor, migration, consolidation, the controller,
- * the agent), network, volume, image, identity, client (the client library and its fronts: CLI,
- * OpenStack API), e2e.
+ * project carries several scope tags when it really belongs to several domains: the compute agent
+ * hosts Nova's compute and Neutron's L2 dataplane (scope:compute, scope:network); a front such as
+ * the CLI or the OpenStack API carries its own scope plus the scopes of the domain libraries it
+ * reads (the CLI: scope:cli, scope:compute). The entries below override that default for a tag:
+ * `scope:shared` code depends on nothing scoped.
+ * Scopes in use: shared (platform libraries, proto, errors, clock, testing, the client library),
+ * compute (scheduler, hypervisor, migration, consolidation, the compute domain library, controller,
+ * agent), network, volume, image, identity, and one per front (cli, openstack-api, e2e).
  */
 export const SCOPE_OVERRIDES: Record<string, string[]> = {
   'scope:shared': ['scope:shared'],

@@ -2,7 +2,7 @@ import { agent } from '@minicloud/proto';
 import { createLogger, currentRequestId } from '@minicloud/platform-logging';
 import { startGrpcServer, service, type RunningGrpcServer } from './server';
 import { createServiceClient } from './client';
-import type { ServiceClient } from './types';
+import type { ServiceClient, ServiceHandlers } from './types';
 
 describe('request id through gRPC (x-request-id metadata)', () => {
   const lines: Record<string, unknown>[] = [];
@@ -13,40 +13,21 @@ describe('request id through gRPC (x-request-id metadata)', () => {
   let toBack: ServiceClient<typeof agent.HostRegistryServiceService>;
   let toFront: ServiceClient<typeof agent.HostRegistryServiceService>;
 
+  const serve = (registerHost: ServiceHandlers<typeof agent.HostRegistryServiceService>['registerHost']) =>
+    startGrpcServer({ port: 0, logger, services: [service({ definition: agent.HostRegistryServiceService, handlers: { registerHost } })] });
+
   beforeAll(async () => {
-    back = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        service({
-          definition: agent.HostRegistryServiceService,
-          handlers: {
-            registerHost: async (_req, ctx) => {
-              seenBack.push(ctx.requestId, currentRequestId());
-              ctx.logger.info('back handled');
-              return { epoch: 1 };
-            },
-          },
-        }),
-      ],
+    back = await serve(async (_req, ctx) => {
+      seenBack.push(ctx.requestId, currentRequestId());
+      ctx.logger.info('back handled');
+      return { epoch: 1 };
     });
     toBack = createServiceClient(agent.HostRegistryServiceService, back.address);
-    front = await startGrpcServer({
-      port: 0,
-      logger,
-      services: [
-        service({
-          definition: agent.HostRegistryServiceService,
-          handlers: {
-            registerHost: async (req) => {
-              // A log line of the plain process logger, and a downstream call without an explicit requestId.
-              await new Promise((r) => setTimeout(r, 1));
-              logger.info({ agent_endpoint: req.agentEndpoint }, 'front handling');
-              return toBack.registerHost(req);
-            },
-          },
-        }),
-      ],
+    front = await serve(async (req) => {
+      // A log line of the plain process logger, and a downstream call without an explicit requestId.
+      await new Promise((r) => setTimeout(r, 1));
+      logger.info({ agent_endpoint: req.agentEndpoint }, 'front handling');
+      return toBack.registerHost(req);
     });
     toFront = createServiceClient(agent.HostRegistryServiceService, front.address);
   });

@@ -28,8 +28,12 @@ describe('request context in log lines', () => {
     expect(lines.map((l) => l.request_id)).toEqual(['explicit', 'inner']);
   });
 
-  it('runs without a context for an empty id', () => {
-    expect(runWithRequestId('', () => currentRequestId())).toBeUndefined();
+  it('runs an empty id as part of no request, even inside another one', () => {
+    runWithRequestId('outer', () => {
+      expect(runWithRequestId('', () => currentRequestId())).toBeUndefined();
+      expect(runWithRequestId(undefined, () => currentRequestId())).toBeUndefined();
+      expect(currentRequestId()).toBe('outer');
+    });
     expect(runWithRequestId(undefined, () => 7)).toBe(7);
   });
 });

@@ -16,10 +16,12 @@ const storage = new AsyncLocalStorage<RequestContext>();
 /**
  * Runs `fn` as part of request `requestId`: every log line of a {@link createLogger} logger written
  * while it runs (awaited continuations and timers it starts included) carries `request_id`, and
- * outgoing gRPC calls and NATS publishes pass the id on. An empty or undefined id runs `fn` as is.
+ * outgoing gRPC calls and NATS publishes pass the id on. An empty or undefined id runs `fn` as part
+ * of no request: work that starts from another request's callback (a shared queue's worker, a message
+ * without a header) must not inherit that request's id.
  */
 export function runWithRequestId<T>(requestId: string | undefined, fn: () => T): T {
-  return requestId ? storage.run({ requestId }, fn) : fn();
+  return requestId ? storage.run({ requestId }, fn) : storage.exit(fn);
 }
 
 /** The request id the current code runs for, if any (see {@link runWithRequestId}). */

@@ -5,7 +5,7 @@ import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts,
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
-import type { InstanceRecord } from '../domain/instance';
+import type { InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
@@ -52,7 +52,7 @@ export interface ConsolidationLoopDeps {
 }
 
 /**
- * The leader's DRS/DPM loop (issue 9), level-triggered: each round re-reads hosts, instances, claims
+ * The leader's DRS/DPM loop, level-triggered: each round re-reads hosts, instances, claims
  * and migrations, samples every VM's CPU utilisation from its agent (ListInstances: usage MHz /
  * (vCPUs x core MHz)) into a 30-sample history kept in Redis (so a new leader continues it), runs the
  * pure planner (`planConsolidation`: Beloglazov & Buyya's detectors, VM selection, PABFD, DPM) and

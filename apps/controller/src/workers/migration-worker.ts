@@ -3,8 +3,7 @@ import { FailedPreconditionError, isMinicloudError, NotFoundError, ResourceExhau
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
-import { isHostDown } from '../domain/host-liveness';
-import type { InstanceRecord } from '../domain/instance';
+import { isHostDown, type InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
@@ -55,7 +54,7 @@ export interface MigrationRequester {
 }
 
 /**
- * Controller side of live migration (issue 9; contract in docs/agent-protocol.md "Live migration"):
+ * Controller side of live migration (contract in docs/agent-protocol.md "Live migration"):
  * claim on the destination (consumer `<id>#migration`), task_state MIGRATING, a migration record,
  * `prepare_migrate_in` on the destination then `migrate_out` on the source. The outcome arrives as
  * events: progress (`onProgress`) fills the record and rolls back on failed/cancelled; the

@@ -80,6 +80,7 @@ export interface SessionOptions {
 export class Session {
   private current?: TokenGrant;
   private pending?: Promise<TokenGrant>;
+  private obtainedAtMs?: number;
   private readonly clients = new Map<ServiceType, CloudClients[ServiceType]>();
   private readonly connect: ConnectFn;
   private readonly now: () => number;
@@ -101,8 +102,12 @@ export class Session {
     const now = this.now();
     const margin = this.opts.refreshMarginMs ?? 60_000;
     if (cur && cur.expiresAt.getTime() - now > (this.canLogIn() ? margin : 0)) return cur;
-    if (!this.canLogIn()) throw this.noCredentials(!!cur);
-    return this.login();
+    // A token this session got within the margin is used as is: when identity's clock runs behind
+    // ours it may look expired already, and logging in again would loop.
+    if (cur && this.obtainedAtMs !== undefined && now - this.obtainedAtMs < margin) return cur;
+    // A token method is adopted once (it cannot be renewed); passwords and secrets log in again.
+    if (this.opts.auth && (this.canLogIn() || !cur)) return this.login();
+    throw this.noCredentials(!!cur);
   }
 
   /** The bearer token of a valid grant (see {@link grant}). */
@@ -119,6 +124,7 @@ export class Session {
     this.pending ??= this.authenticate(this.opts.auth).finally(() => (this.pending = undefined));
     const g = await this.pending;
     this.current = g;
+    this.obtainedAtMs = this.now();
     this.opts.onGrant?.(g);
     return g;
   }
@@ -148,7 +154,7 @@ export class Session {
   client<K extends ServiceType>(type: K, callDefaults?: CallOptions): CloudClients[K] {
     let c = this.clients.get(type) as CloudClients[K] | undefined;
     if (!c) {
-      c = this.reauthenticating(type, serviceClient(type, { endpoints: () => this.endpoints(type), token: () => this.token(), connect: this.connect }));
+      c = this.reauthenticating(type, serviceClient(type, { endpoints: () => this.endpoints(type), token: () => this.current?.token, connect: this.connect }));
       this.clients.set(type, c);
     }
     return callDefaults ? withCallOptions(c, callDefaults) : c;
@@ -157,6 +163,7 @@ export class Session {
   /** Forgets the current grant (after logout); the next call logs in again when it can. */
   reset(): void {
     this.current = undefined;
+    this.obtainedAtMs = undefined;
   }
 
   /** Closes every client this session created. */
@@ -202,8 +209,10 @@ export class Session {
   }
 
   /**
-   * Wraps unary calls: UNAUTHENTICATED with a way to log in -> one login and one retry. Streams are
-   * not retried (their input may be consumed), nor calls made with their own token (CallOptions.token).
+   * Wraps every call: a valid grant is made sure of first (so the token is renewed before it
+   * expires), and a unary call refused UNAUTHENTICATED with a way to log in gets one login and one
+   * retry. Streams are not retried (their input may be consumed), nor calls made with their own token
+   * (CallOptions.token).
    */
   private reauthenticating<C extends object>(type: ServiceType, client: C): C {
     const def = SERVICE_DEFINITIONS[type] as Record<string, { requestStream: boolean; responseStream: boolean }>;
@@ -211,15 +220,26 @@ export class Session {
       get: (target, prop, receiver) => {
         const value = Reflect.get(target, prop, receiver) as unknown;
         const method = def[String(prop)];
-        if (typeof value !== 'function' || !method || method.requestStream || method.responseStream) return value;
-        return (...args: unknown[]) => {
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (!(result instanceof Promise) || !this.canLogIn() || (args[1] as CallOptions | undefined)?.token) return result;
-          return result.catch(async (e: unknown) => {
-            if (!(e instanceof MinicloudError) || e.code !== 'UNAUTHENTICATED') throw e;
+        if (typeof value !== 'function' || !method) return value;
+        const invoke = (args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (method.responseStream) {
+          const session = this;
+          return (...args: unknown[]) =>
+            (async function* () {
+              await session.grant();
+              yield* invoke(args) as AsyncIterable<unknown>;
+            })();
+        }
+        return async (...args: unknown[]) => {
+          const ownToken = (args[1] as CallOptions | undefined)?.token;
+          if (!ownToken) await this.grant();
+          try {
+            return await invoke(args);
+          } catch (e) {
+            if (!(e instanceof MinicloudError) || e.code !== 'UNAUTHENTICATED' || method.requestStream || ownToken || !this.canLogIn()) throw e;
             await this.login();
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          });
+            return invoke(args);
+          }
         };
       },
     });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { collect, parseInteger, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { resolveFlavor } from '../resolve';
+import { resolveFlavor } from '@minicloud/client';
 import { plainView } from '../views';
 
 interface CreateOptions extends OutputOptions {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveProject } from '../resolve';
+import { listAll } from '@minicloud/client';
+import { resolveProject } from '@minicloud/client';
 import { plainView } from '../views';
 
 const ID_NAME = [

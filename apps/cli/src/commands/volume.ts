@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { volume } from '@minicloud/proto';
 import { CliError } from '../errors';
-import type { CloudClients } from '../io';
+import type { CloudClients } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveImage, resolveVolume } from '../resolve';
+import { listAll } from '@minicloud/client';
+import { resolveImage, resolveVolume } from '@minicloud/client';
 import { plainView, volumeView, type View } from '../views';
 
 /** A snapshot by id, or by name among the project's snapshots. @throws CliError when none or several match */

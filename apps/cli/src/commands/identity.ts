@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '@minicloud/client';
-import { resolveProject } from '@minicloud/client';
+import { listAll, resolveProject } from '@minicloud/client';
 import { plainView } from '../views';
 
 const ID_NAME = [

@@ -6,8 +6,7 @@ import { collect, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { OutputOptions } from '../output';
-import { listAll } from '@minicloud/client';
-import { resolveImage } from '@minicloud/client';
+import { listAll, resolveImage } from '@minicloud/client';
 import { imageView } from '../views';
 
 /** Upload chunk size: the ImageService limit of 1 MiB per message. */

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '@minicloud/client';
-import { resolveNetwork, resolveServer, resolveSubnet } from '@minicloud/client';
+import { listAll, resolveNetwork, resolveServer, resolveSubnet } from '@minicloud/client';
 import { plainView, type View } from '../views';
 
 /** `network create|list|show|delete|trace`, `subnet create|list`, `port list`, `router ...`, `floating ip ...`. */

@@ -1,26 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { volume } from '@minicloud/proto';
-import { CliError } from '../errors';
-import type { CloudClients } from '@minicloud/client';
+import { listAll, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '@minicloud/client';
-import { resolveImage, resolveVolume } from '@minicloud/client';
 import { plainView, volumeView, type View } from '../views';
-
-/** A snapshot by id, or by name among the project's snapshots. @throws CliError when none or several match */
-async function resolveSnapshot(c: Pick<CloudClients['volume'], 'getSnapshot' | 'listSnapshots'>, ref: string): Promise<volume.Snapshot> {
-  try {
-    return (await c.getSnapshot({ snapshotId: ref })).snapshot!;
-  } catch (e) {
-    if (!(e instanceof NotFoundError) && !(e instanceof InvalidArgumentError)) throw e;
-    const all = (await c.listSnapshots({})).snapshots.filter((s) => s.name === ref);
-    if (all.length !== 1) throw new CliError(all.length ? `more than one snapshot named ${ref}: use its id` : `no snapshot ${ref}`);
-    return all[0]!;
-  }
-}
 
 /**
  * `volume create|list|show|delete|extend|retype`, `volume snapshot create|list|delete`,

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { listAll, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
+import { pages, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
 import { plainView, volumeView, type View } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 /**
  * `volume create|list|show|delete|extend|retype`, `volume snapshot create|list|delete`,
@@ -35,13 +36,13 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(volumeView(res.volume ?? ({} as never)), o);
   });
 
-  withOutputOptions(cmd.command('list').description('list volumes')).action(async (o: OutputOptions) => {
-    const c = await vc();
-    const volumes = await listAll(async (pageToken) => {
-      const r = await c.listVolumes({ page: { pageToken } });
-      return { items: r.volumes, next: r.page?.nextPageToken };
-    });
-    ctx.printList(volumes.map(volumeView), [
+  registerListShowDelete(cmd, ctx, {
+    noun: 'volume',
+    list: async () => {
+      const c = await vc();
+      return pages((page) => c.listVolumes({ page }), 'volumes');
+    },
+    columns: [
       { header: 'ID', key: 'id' },
       { header: 'Name', key: 'name' },
       { header: 'Status', key: 'status' },
@@ -53,20 +54,11 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
         key: 'attachments',
         get: (v) => ((v.attachments as View[] | undefined) ?? []).map((a) => `Attached to ${a.instance_id} on ${a.mountpoint}`).join('\n'),
       },
-    ], o);
+    ],
+    view: volumeView,
+    resolve: async (ref) => resolveVolume(await vc(), ref),
+    remove: async (volumeId) => (await vc()).deleteVolume({ volumeId }),
   });
-
-  withOutputOptions(cmd.command('show <volume>').description('show one volume (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(volumeView(await resolveVolume(await vc(), ref)), o);
-  });
-
-  cmd
-    .command('delete <volume...>')
-    .description('delete volumes')
-    .action(async (refs: string[]) => {
-      const c = await vc();
-      for (const ref of refs) await c.deleteVolume({ volumeId: (await resolveVolume(c, ref)).id });
-    });
 
   withOutputOptions(
     cmd

@@ -1,5 +1,6 @@
 import { MinicloudError, NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import type { CallOptions } from '@minicloud/platform-grpc';
+import type { identity } from '@minicloud/proto';
 import { endpointsOf, type CatalogEntry } from './catalog';
 import { connectGrpc, SERVICE_DEFINITIONS, serviceClient, withCallOptions, type CloudClients, type ConnectFn, type ServiceType } from './services';
 
@@ -26,21 +27,15 @@ export interface ProjectScope {
   projectDomainName?: string;
 }
 
-/** A token and what identity said about it. */
-export interface TokenGrant {
+/**
+ * A token and what identity said about it: TokenInfo's user, project, domain and effective roles
+ * (implied roles expanded), when it stops verifying, and the service catalog returned with it.
+ */
+export type TokenGrant = Pick<identity.TokenInfo, 'userId' | 'userName' | 'projectId' | 'projectName' | 'domainId' | 'roles'> & {
   token: string;
-  /** When the token stops verifying. */
   expiresAt: Date;
-  userId: string;
-  userName: string;
-  projectId: string;
-  projectName: string;
-  domainId: string;
-  /** Effective role names (implied roles expanded). */
-  roles: string[];
-  /** The service catalog returned with the token. */
   catalog: CatalogEntry[];
-}
+};
 
 /** Options of {@link Session}. */
 export interface SessionOptions {
@@ -247,11 +242,7 @@ export class Session {
 }
 
 /** A {@link TokenGrant} from identity's TokenInfo and catalog (proto shapes). */
-export function grantOf(
-  token: string,
-  info: { userId: string; userName: string; projectId: string; projectName: string; domainId: string; roles: string[]; expiresAt?: Date } | undefined,
-  catalog: readonly CatalogEntry[],
-): TokenGrant {
+export function grantOf(token: string, info: identity.TokenInfo | undefined, catalog: readonly CatalogEntry[]): TokenGrant {
   return {
     token,
     expiresAt: info?.expiresAt ?? new Date(0),

@@ -69,6 +69,10 @@ export interface SessionOptions {
  * per service that fails over across the catalog's replicas and, when a call is refused
  * UNAUTHENTICATED (token revoked, signing key rotated), logs in again and retries it once.
  *
+ * Acting for callers (a REST front): one Session per process with the service's own credentials
+ * (its catalog and channels are shared), and per request `client(type, { token: callerToken,
+ * requestId })`: calls carry the caller's token and request id, and are never re-authenticated.
+ *
  * Errors: every client error is the service's typed error (@minicloud/domain-errors) with `service`
  * ({type, address}) attached; login errors are identity's (UNAUTHENTICATED for bad credentials).
  */
@@ -116,12 +120,15 @@ export class Session {
    */
   async login(): Promise<TokenGrant> {
     if (!this.opts.auth) throw this.noCredentials(!!this.current);
-    this.pending ??= this.authenticate(this.opts.auth).finally(() => (this.pending = undefined));
-    const g = await this.pending;
-    this.current = g;
-    this.obtainedAtMs = this.now();
-    this.opts.onGrant?.(g);
-    return g;
+    this.pending ??= this.authenticate(this.opts.auth)
+      .then((g) => {
+        this.current = g;
+        this.obtainedAtMs = this.now();
+        this.opts.onGrant?.(g);
+        return g;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
   }
 
   /** The service catalog of the current grant (logging in first when needed). */

@@ -116,6 +116,8 @@ export function errorBody(api: ApiName, status: number, message: string, err?: u
 
 /** The message sent for an error: the typed error's own (it names the field or resource), never a stack. */
 export function publicMessage(err: unknown, status: number): string {
+  // keystonemiddleware's words for every refused token; why it was refused stays in the logs
+  if (status === 401) return 'The request you have made requires authentication.';
   if (status >= 500 && !(err instanceof HttpError) && !(err instanceof MinicloudError && err.code !== 'INTERNAL')) {
     return 'The server has either erred or is incapable of performing the requested operation.';
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolveAggregate } from '@minicloud/client';
 import { collect, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
@@ -19,12 +20,7 @@ const COLUMNS = [
 export function registerAggregateCommands(program: Command, ctx: CommandContext): void {
   const agg = program.command('aggregate').description('host aggregates (ComputeService, admin)');
   const client = () => ctx.session.client('compute');
-  const find = async (ref: string) => {
-    const all = (await (await client()).listAggregates({})).aggregates;
-    const a = all.find((x) => x.id === ref || x.name === ref);
-    if (!a) throw new Error(`No aggregate with a name or ID of '${ref}' exists.`);
-    return a;
-  };
+  const find = async (ref: string) => resolveAggregate(await client(), ref);
 
   withOutputOptions(agg.command('create <name>').description('create an aggregate').option('--zone <az>', 'availability zone it exposes')).action(
     async (name: string, o: OutputOptions & { zone?: string }) => {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveProject } from '../resolve';
+import { pages, resolveProject } from '@minicloud/client';
 import { plainView } from '../views';
 
 const ID_NAME = [
@@ -15,10 +14,7 @@ export function registerIdentityCommands(program: Command, ctx: CommandContext):
   const project = program.command('project').description('projects (IdentityService)');
   withOutputOptions(project.command('list').description('list projects')).action(async (o: OutputOptions) => {
     const c = await ctx.session.client('identity');
-    const projects = await listAll(async (pageToken) => {
-      const r = await c.listProjects({ page: { pageToken } });
-      return { items: r.projects, next: r.page?.nextPageToken };
-    });
+    const projects = await pages((page) => c.listProjects({ page }), 'projects');
     ctx.printList(projects.map(plainView), ID_NAME, o);
   });
   withOutputOptions(
@@ -32,10 +28,7 @@ export function registerIdentityCommands(program: Command, ctx: CommandContext):
   const user = program.command('user').description('users (IdentityService)');
   withOutputOptions(user.command('list').description('list users')).action(async (o: OutputOptions) => {
     const c = await ctx.session.client('identity');
-    const users = await listAll(async (pageToken) => {
-      const r = await c.listUsers({ page: { pageToken } });
-      return { items: r.users, next: r.page?.nextPageToken };
-    });
+    const users = await pages((page) => c.listUsers({ page }), 'users');
     ctx.printList(users.map(plainView), ID_NAME, o);
   });
   withOutputOptions(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolveServerGroup } from '@minicloud/client';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
@@ -17,13 +18,7 @@ export function registerServerGroupCommands(program: Command, ctx: CommandContex
   const server = program.commands.find((c) => c.name() === 'server') ?? program.command('server');
   const group = server.command('group').description('server groups (affinity, anti-affinity, soft-affinity, soft-anti-affinity)');
   const client = () => ctx.session.client('compute');
-  const find = async (ref: string) => {
-    const c = await client();
-    const all = (await c.listServerGroups({})).serverGroups;
-    const g = all.find((x) => x.id === ref || x.name === ref);
-    if (!g) throw new Error(`No server group with a name or ID of '${ref}' exists.`);
-    return g;
-  };
+  const find = async (ref: string) => resolveServerGroup(await client(), ref);
   withOutputOptions(
     group
       .command('create <name>')

@@ -1,26 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { volume } from '@minicloud/proto';
-import { CliError } from '../errors';
-import type { CloudClients } from '../io';
+import { pages, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveImage, resolveVolume } from '../resolve';
 import { plainView, volumeView, type View } from '../views';
-
-/** A snapshot by id, or by name among the project's snapshots. @throws CliError when none or several match */
-async function resolveSnapshot(c: Pick<CloudClients['volume'], 'getSnapshot' | 'listSnapshots'>, ref: string): Promise<volume.Snapshot> {
-  try {
-    return (await c.getSnapshot({ snapshotId: ref })).snapshot!;
-  } catch (e) {
-    if (!(e instanceof NotFoundError) && !(e instanceof InvalidArgumentError)) throw e;
-    const all = (await c.listSnapshots({})).snapshots.filter((s) => s.name === ref);
-    if (all.length !== 1) throw new CliError(all.length ? `more than one snapshot named ${ref}: use its id` : `no snapshot ${ref}`);
-    return all[0]!;
-  }
-}
+import { registerListShowDelete } from './resource-commands';
 
 /**
  * `volume create|list|show|delete|extend|retype`, `volume snapshot create|list|delete`,
@@ -52,13 +36,13 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(volumeView(res.volume ?? ({} as never)), o);
   });
 
-  withOutputOptions(cmd.command('list').description('list volumes')).action(async (o: OutputOptions) => {
-    const c = await vc();
-    const volumes = await listAll(async (pageToken) => {
-      const r = await c.listVolumes({ page: { pageToken } });
-      return { items: r.volumes, next: r.page?.nextPageToken };
-    });
-    ctx.printList(volumes.map(volumeView), [
+  registerListShowDelete(cmd, ctx, {
+    noun: 'volume',
+    list: async () => {
+      const c = await vc();
+      return pages((page) => c.listVolumes({ page }), 'volumes');
+    },
+    columns: [
       { header: 'ID', key: 'id' },
       { header: 'Name', key: 'name' },
       { header: 'Status', key: 'status' },
@@ -70,20 +54,11 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
         key: 'attachments',
         get: (v) => ((v.attachments as View[] | undefined) ?? []).map((a) => `Attached to ${a.instance_id} on ${a.mountpoint}`).join('\n'),
       },
-    ], o);
+    ],
+    view: volumeView,
+    resolve: async (ref) => resolveVolume(await vc(), ref),
+    remove: async (volumeId) => (await vc()).deleteVolume({ volumeId }),
   });
-
-  withOutputOptions(cmd.command('show <volume>').description('show one volume (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(volumeView(await resolveVolume(await vc(), ref)), o);
-  });
-
-  cmd
-    .command('delete <volume...>')
-    .description('delete volumes')
-    .action(async (refs: string[]) => {
-      const c = await vc();
-      for (const ref of refs) await c.deleteVolume({ volumeId: (await resolveVolume(c, ref)).id });
-    });
 
   withOutputOptions(
     cmd

@@ -1,61 +1,34 @@
-import { compute, identity, image, network } from '@minicloud/proto';
-import { createServiceClient, type CallOptions, type ServiceClient } from '@minicloud/platform-grpc';
-import { NotFoundError } from '@minicloud/domain-errors';
+import { endpointsOf, SERVICE_DEFINITIONS, serviceClient, type CloudClients, type ConnectFn } from '@minicloud/client';
+import { createServiceClient, type CallOptions } from '@minicloud/platform-grpc';
 
-/** The gRPC services the REST front translates to, as typed clients. */
-export interface Backends {
-  identity: ServiceClient<typeof identity.IdentityServiceService>;
-  compute: ServiceClient<typeof compute.ComputeServiceService>;
-  image: ServiceClient<typeof image.ImageServiceService>;
-  network: ServiceClient<typeof network.NetworkServiceService>;
-}
+/** The gRPC services the REST front translates to, as typed clients of the shared client library. */
+export type Backends = Pick<CloudClients, 'identity' | 'compute' | 'image' | 'network'>;
 
 /** Per-call options the REST layer passes to gRPC: the caller's own token and the request id. */
 export type CallContext = Pick<CallOptions, 'token' | 'requestId'>;
 
 /**
- * Clients of identity (at `identityUrl`) and of the services identity's catalog lists (resolved on
- * first use, public endpoint first). The REST front holds no credentials of its own: every call
- * carries the caller's token.
+ * Clients of identity (at `identityUrl`) and of the services identity's catalog lists, through the
+ * shared client library (failover across a service's replicas in catalog order). The catalog is
+ * re-read at most every `catalogTtlMs` (default 5 s), so replicas that come and go are followed;
+ * `deadlineMs` bounds each gRPC call.
+ * The REST front holds no credentials of its own: every call carries the caller's token
+ * (CallOptions.token), and no client has a token source.
  */
-export function catalogBackends(identityUrl: string, opts: { deadlineMs?: number } = {}): Backends & { close(): void } {
-  const id = createServiceClient(identity.IdentityServiceService, identityUrl, { deadlineMs: opts.deadlineMs, idempotent: ['getCatalog', 'getPublicKeys', 'validateToken'] });
-  const urls = new Map<string, Promise<string>>();
-  const endpoint = (type: string) => {
-    let p = urls.get(type);
-    if (!p) {
-      p = id.getCatalog({}).then((res) => {
-        const mine = res.catalog.filter((e) => e.serviceType === type);
-        const pick = mine.find((e) => e.interface === 'public') ?? mine[0];
-        if (!pick) throw new NotFoundError('endpoint', type, 'not in the service catalog');
-        return pick.url;
-      });
-      p.catch(() => urls.delete(type));
-      urls.set(type, p);
+export function catalogBackends(identityUrl: string, opts: { catalogTtlMs?: number; deadlineMs?: number; nowMs?: () => number } = {}): Backends & { close(): void } {
+  const nowMs = opts.nowMs ?? (() => Date.now());
+  const connect: ConnectFn = (type, address, token) => createServiceClient(SERVICE_DEFINITIONS[type], address, { token, deadlineMs: opts.deadlineMs }) as never;
+  const identity = serviceClient('identity', { endpoints: () => [identityUrl], token: () => undefined, connect });
+  let cached: { atMs: number; catalog: Promise<{ serviceType: string; url: string; interface: string; region: string }[]> } | undefined;
+  const catalog = () => {
+    if (!cached || nowMs() - cached.atMs > (opts.catalogTtlMs ?? 5000)) {
+      const p = identity.getCatalog({}).then((r) => r.catalog);
+      p.catch(() => (cached = undefined));
+      cached = { atMs: nowMs(), catalog: p };
     }
-    return p;
+    return cached.catalog;
   };
-  const clients: { close(): void }[] = [id];
-  const lazy = <D extends Record<string, unknown>>(type: string, def: D): ServiceClient<D> => {
-    let client: ServiceClient<D> | undefined;
-    const get = async () => {
-      if (!client) {
-        const url = await endpoint(type);
-        client ??= createServiceClient(def as never, url, { deadlineMs: opts.deadlineMs }) as ServiceClient<D>;
-        clients.push(client);
-      }
-      return client;
-    };
-    return new Proxy({} as ServiceClient<D>, {
-      get: (_t, name: string) =>
-        name === 'close' ? () => client?.close() : async (req: unknown, o?: CallOptions) => ((await get()) as Record<string, (r: unknown, o?: CallOptions) => unknown>)[name](req, o),
-    });
-  };
-  return {
-    identity: id,
-    compute: lazy('compute', compute.ComputeServiceService),
-    image: lazy('image', image.ImageServiceService),
-    network: lazy('network', network.NetworkServiceService),
-    close: () => clients.forEach((c) => c.close()),
-  };
+  const client = <K extends 'compute' | 'image' | 'network'>(type: K) => serviceClient(type, { endpoints: async () => endpointsOf(await catalog(), type), token: () => undefined, connect });
+  const clients = { identity, compute: client('compute'), image: client('image'), network: client('network') };
+  return { ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
 }

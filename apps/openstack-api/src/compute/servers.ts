@@ -4,7 +4,8 @@ import type { CallContext } from '../backends';
 import type { ApiDeps } from '../deps';
 import { callContext, queryValue } from '../http/context';
 import { HttpError, invalidField } from '../http/errors';
-import { allPages, paginate } from '../http/pagination';
+import { listAll } from '@minicloud/client';
+import { paginate } from '../http/pagination';
 import { createServerBody, serverActionBody, type CreateServerBody } from './schemas';
 import { serverDetail, serverSummary, type ComputeUrls } from './views';
 
@@ -83,9 +84,9 @@ function filterServers(servers: compute.Server[], req: FastifyRequest): compute.
 export async function serverRoutes(app: FastifyInstance, deps: ApiDeps, urls: (req: FastifyRequest) => ComputeUrls): Promise<void> {
   const c = deps.backends.compute;
 
-  const listAll = async (req: FastifyRequest, ctx: CallContext) => {
+  const listFiltered = async (req: FastifyRequest, ctx: CallContext) => {
     const allTenants = ['1', 'true', 'True', ''].includes(queryValue(req, 'all_tenants') ?? 'no');
-    const servers = await allPages(async (pageToken) => {
+    const servers = await listAll(async (pageToken) => {
       const res = await c.listServers(
         { allProjects: allTenants, hostId: queryValue(req, 'host') ?? '', reservationId: queryValue(req, 'reservation_id') ?? '', page: { pageSize: 1000, pageToken } },
         ctx,
@@ -97,7 +98,7 @@ export async function serverRoutes(app: FastifyInstance, deps: ApiDeps, urls: (r
   };
   const listed = async (req: FastifyRequest, view: (s: compute.Server, u: ComputeUrls) => Record<string, unknown>) => {
     const u = urls(req);
-    const page = paginate(await listAll(req, callContext(req)), (s) => s.id, { limit: queryValue(req, 'limit'), marker: queryValue(req, 'marker') });
+    const page = paginate(await listFiltered(req, callContext(req)), (s) => s.id, { limit: queryValue(req, 'limit'), marker: queryValue(req, 'marker') });
     const path = req.url.split('?')[0].endsWith('/detail') ? 'servers/detail' : 'servers';
     const next = page.nextMarker ? [{ rel: 'next', href: `${u.versioned}/${path}?limit=${page.items.length}&marker=${page.nextMarker}` }] : undefined;
     return { servers: page.items.map((s) => view(s, u)), ...(next ? { servers_links: next } : {}) };

@@ -1,4 +1,4 @@
-import { allPages, paginate } from './pagination';
+import { paginate } from './pagination';
 
 describe('paginate (limit/marker)', () => {
   const items = ['a', 'b', 'c', 'd', 'e'];
@@ -16,12 +16,5 @@ describe('paginate (limit/marker)', () => {
     expect(() => paginate(items, id, { limit: 'x' })).toThrow(/limit/);
     expect(() => paginate(items, id, { limit: '-1' })).toThrow(/limit/);
     expect(() => paginate(items, id, { marker: 'z' })).toThrow('marker [z] not found');
-  });
-});
-
-describe('allPages', () => {
-  it('follows page tokens to the end', async () => {
-    const pages: Record<string, { items: number[]; next: string }> = { '': { items: [1, 2], next: 't1' }, t1: { items: [3], next: '' } };
-    expect(await allPages(async (t) => pages[t])).toEqual([1, 2, 3]);
   });
 });

@@ -28,16 +28,3 @@ export function paginate<T>(items: readonly T[], idOf: (t: T) => string, q: { li
   const full = page.length === limit && limit > 0 && start + limit < items.length;
   return { items: page, nextMarker: full ? idOf(page[page.length - 1]) : undefined };
 }
-
-/** Every item of a paged gRPC list (page tokens followed to the end, 1,000 at a time). */
-export async function allPages<T>(fetchPage: (pageToken: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token = '';
-  for (let i = 0; i < 10_000; i++) {
-    const { items, next } = await fetchPage(token);
-    out.push(...items);
-    if (!next) return out;
-    token = next;
-  }
-  return out;
-}

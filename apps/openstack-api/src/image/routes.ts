@@ -3,7 +3,8 @@ import { image } from '@minicloud/proto';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext, queryValue } from '../http/context';
 import { invalidField } from '../http/errors';
-import { allPages, paginate } from '../http/pagination';
+import { listAll } from '@minicloud/client';
+import { paginate } from '../http/pagination';
 import { imageSchema, imagesSchema } from './schemas';
 import { imageView, statusName, visibilityName } from './views';
 
@@ -31,7 +32,7 @@ export async function imageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     if (visibility !== undefined && !['public', 'private', 'shared', 'community', 'all'].includes(visibility)) {
       throw invalidField('visibility', `'${visibility}' is not one of public, private, shared, community, all.`);
     }
-    const all = await allPages(async (pageToken) => {
+    const all = await listAll(async (pageToken) => {
       const res = await deps.backends.image.listImages({ name: q('name') ?? '', page: { pageSize: 1000, pageToken } }, callContext(req));
       return { items: res.images, next: res.page?.nextPageToken ?? '' };
     });

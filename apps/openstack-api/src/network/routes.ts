@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext, queryValue } from '../http/context';
 import { HttpError } from '../http/errors';
-import { allPages, paginate } from '../http/pagination';
+import { listAll } from '@minicloud/client';
+import { paginate } from '../http/pagination';
 import { createNetworkBody, createPortBody, createSubnetBody, type CreateNetworkBody, type CreatePortBody, type CreateSubnetBody } from './schemas';
 import { filterViews, networkView, portView, projectFields, subnetView } from './views';
 
@@ -49,7 +50,7 @@ export async function networkRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       const shown = (req: FastifyRequest, view: Record<string, unknown>) => projectFields(view, (req.query as Query).fields);
 
       api.get('/networks', async (req) => {
-        const all = await allPages(async (pageToken) => {
+        const all = await listAll(async (pageToken) => {
           const res = await n.listNetworks({ page: { pageSize: 1000, pageToken } }, callContext(req));
           return { items: res.networks, next: res.page?.nextPageToken ?? '' };
         });
@@ -106,7 +107,7 @@ export async function networkRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       });
 
       api.get('/ports', async (req) => {
-        const all = await allPages(async (pageToken) => {
+        const all = await listAll(async (pageToken) => {
           const res = await n.listPorts(
             { networkId: queryValue(req, 'network_id') ?? '', deviceId: queryValue(req, 'device_id') ?? '', page: { pageSize: 1000, pageToken } },
             callContext(req),

@@ -57,7 +57,7 @@ async function main() {
     .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
     .option('--controllers <n>', 'controller replicas (one leader runs scheduler/HA loops; clients fail over between them)', '1')
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
-    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100..); 0 picks free ports', '5000')
+    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100.., OpenStack REST API +80); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')

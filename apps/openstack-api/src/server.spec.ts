@@ -75,6 +75,9 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
       },
       listServers: () => ({ servers: [server(), server({ id: 's2', name: 'db' }), server({ id: 's3', name: 'web-2' })], page: { nextPageToken: '' } }),
       createServer: () => ({ servers: [server()] }),
+      deleteServer: (req: { serverId: string }) => {
+        throw new NotFoundError('server', req.serverId);
+      },
       validateToken: () => {
         throw new UnauthenticatedError('token expired');
       },
@@ -118,6 +121,8 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     expect((await post(JSON.stringify({ server: { name: 'x' } }))).json().badRequest.message).toMatch(/server\.flavorRef.*required/);
     expect((await post(JSON.stringify({ server: { name: 'x', flavorRef: '1', bogus: 1 } }))).json().badRequest.message).toMatch(/server\.bogus/);
     expect((await post(JSON.stringify({ server: { name: 'x', flavorRef: '1', min_count: 0 } }))).statusCode).toBe(400);
+    const emptyDelete = await app.inject({ method: 'DELETE', url: '/compute/v2.1/servers/s9', headers: { 'content-type': 'application/json' } });
+    expect(emptyDelete.statusCode).toBe(404); // an empty JSON body is no body, as clients send it on DELETE
     const broken = await post('{"server": ');
     expect(broken.statusCode).toBe(400);
     expect(broken.json()).toHaveProperty('badRequest');

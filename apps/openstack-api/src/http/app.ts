@@ -52,6 +52,18 @@ export function createApp(opts: { logger: Logger; metrics?: ApiMetrics; keystone
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
 
+  // OpenStack clients send Content-Type: application/json on every request, DELETE and action-less
+  // POSTs included: an empty body is no body (a route with a body schema still refuses it, 400).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new HttpError(400, `Malformed request body: ${(e as Error).message}`, 'HTTPBadRequest'), undefined);
+    }
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-openstack-request-id', req.id);
     if (apiOf(req.url) === 'compute') reply.header('x-compute-request-id', req.id);

@@ -3,30 +3,37 @@
 const id = { type: 'string', minLength: 1, maxLength: 255 } as const;
 const name = { type: 'string', maxLength: 255 } as const;
 
-export const createNetworkBody = {
-  type: 'object',
-  required: ['network'],
-  properties: {
-    network: {
-      type: 'object',
-      properties: {
-        name,
-        admin_state_up: { type: 'boolean' },
-        shared: { type: 'boolean' },
-        'router:external': { type: 'boolean' },
-        mtu: { type: 'integer', minimum: 68, maximum: 9216 },
-        'provider:network_type': { type: 'string', enum: ['vxlan', 'flat'] },
-        'provider:segmentation_id': { type: 'integer', minimum: 1, maximum: 16777215 },
-        project_id: id,
-        tenant_id: id,
-        description: { type: 'string', maxLength: 255 },
-        port_security_enabled: { type: 'boolean' },
+/**
+ * The body of a Neutron create: `{"<resource>": {...}}` with the resource's own attributes plus the
+ * ones every resource takes (description, and project_id/tenant_id for an admin creating on behalf
+ * of a project); unknown attributes are refused (Neutron: "Unrecognized attribute(s)").
+ */
+function createBody<P extends Record<string, unknown>>(resource: string, required: readonly string[], properties: P) {
+  return {
+    type: 'object',
+    required: [resource],
+    properties: {
+      [resource]: {
+        type: 'object',
+        required,
+        properties: { ...properties, description: { type: 'string', maxLength: 255 }, project_id: id, tenant_id: id },
+        additionalProperties: false,
       },
-      additionalProperties: false,
     },
-  },
-  additionalProperties: false,
-} as const;
+    additionalProperties: false,
+  } as const;
+}
+
+export const createNetworkBody = createBody('network', [], {
+  name,
+  admin_state_up: { type: 'boolean' },
+  shared: { type: 'boolean' },
+  'router:external': { type: 'boolean' },
+  mtu: { type: 'integer', minimum: 68, maximum: 9216 },
+  'provider:network_type': { type: 'string', enum: ['vxlan', 'flat'] },
+  'provider:segmentation_id': { type: 'integer', minimum: 1, maximum: 16777215 },
+  port_security_enabled: { type: 'boolean' },
+});
 
 export interface CreateNetworkBody {
   network: {
@@ -44,32 +51,17 @@ export interface CreateNetworkBody {
 const pool = { type: 'object', required: ['start', 'end'], properties: { start: { type: 'string' }, end: { type: 'string' } }, additionalProperties: false } as const;
 const route = { type: 'object', required: ['destination', 'nexthop'], properties: { destination: { type: 'string' }, nexthop: { type: 'string' } }, additionalProperties: false } as const;
 
-export const createSubnetBody = {
-  type: 'object',
-  required: ['subnet'],
-  properties: {
-    subnet: {
-      type: 'object',
-      required: ['network_id', 'cidr'],
-      properties: {
-        network_id: id,
-        name,
-        cidr: { type: 'string', minLength: 1, maxLength: 64 },
-        ip_version: { type: 'integer', enum: [4, 6] },
-        gateway_ip: { type: ['string', 'null'], maxLength: 64 },
-        allocation_pools: { type: 'array', items: pool },
-        dns_nameservers: { type: 'array', items: { type: 'string', maxLength: 64 } },
-        host_routes: { type: 'array', items: route },
-        enable_dhcp: { type: 'boolean' },
-        description: { type: 'string', maxLength: 255 },
-        project_id: id,
-        tenant_id: id,
-      },
-      additionalProperties: false,
-    },
-  },
-  additionalProperties: false,
-} as const;
+export const createSubnetBody = createBody('subnet', ['network_id', 'cidr'], {
+  network_id: id,
+  name,
+  cidr: { type: 'string', minLength: 1, maxLength: 64 },
+  ip_version: { type: 'integer', enum: [4, 6] },
+  gateway_ip: { type: ['string', 'null'], maxLength: 64 },
+  allocation_pools: { type: 'array', items: pool },
+  dns_nameservers: { type: 'array', items: { type: 'string', maxLength: 64 } },
+  host_routes: { type: 'array', items: route },
+  enable_dhcp: { type: 'boolean' },
+});
 
 export interface CreateSubnetBody {
   subnet: {
@@ -85,35 +77,20 @@ export interface CreateSubnetBody {
   };
 }
 
-export const createPortBody = {
-  type: 'object',
-  required: ['port'],
-  properties: {
-    port: {
-      type: 'object',
-      required: ['network_id'],
-      properties: {
-        network_id: id,
-        name,
-        fixed_ips: {
-          type: 'array',
-          items: { type: 'object', properties: { subnet_id: id, ip_address: { type: 'string', maxLength: 64 } }, additionalProperties: false },
-        },
-        device_id: { type: 'string', maxLength: 255 },
-        device_owner: { type: 'string', maxLength: 255 },
-        security_groups: { type: 'array', items: id },
-        port_security_enabled: { type: 'boolean' },
-        mac_address: { type: 'string', maxLength: 32 },
-        admin_state_up: { type: 'boolean' },
-        description: { type: 'string', maxLength: 255 },
-        project_id: id,
-        tenant_id: id,
-      },
-      additionalProperties: false,
-    },
+export const createPortBody = createBody('port', ['network_id'], {
+  network_id: id,
+  name,
+  fixed_ips: {
+    type: 'array',
+    items: { type: 'object', properties: { subnet_id: id, ip_address: { type: 'string', maxLength: 64 } }, additionalProperties: false },
   },
-  additionalProperties: false,
-} as const;
+  device_id: { type: 'string', maxLength: 255 },
+  device_owner: { type: 'string', maxLength: 255 },
+  security_groups: { type: 'array', items: id },
+  port_security_enabled: { type: 'boolean' },
+  mac_address: { type: 'string', maxLength: 32 },
+  admin_state_up: { type: 'boolean' },
+});
 
 export interface CreatePortBody {
   port: {

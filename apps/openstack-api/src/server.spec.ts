@@ -74,7 +74,7 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
         return { server: server({ vmState: compute.VmState.VM_STATE_STOPPED, taskState: compute.TaskState.TASK_STATE_POWERING_ON, status: 'SHUTOFF' }) };
       },
       listServers: () => ({ servers: [server(), server({ id: 's2', name: 'db' }), server({ id: 's3', name: 'web-2' })], page: { nextPageToken: '' } }),
-      createServer: () => ({ servers: [server()] }),
+      createServer: () => ({ servers: [server(), server({ id: 's2' })], reservationId: 'r-1' }),
       deleteServer: (req: { serverId: string }) => {
         throw new NotFoundError('server', req.serverId);
       },
@@ -138,6 +138,28 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Keystone uri="http://api.test:5080/identity"');
     expect(res.json().error).toMatchObject({ code: 401, title: 'Unauthorized' });
+  });
+
+  it('create maps the body to CreateServer and answers 202 with Location; return_reservation_id answers the reservation', async () => {
+    const body = { server: { name: 'web', flavorRef: 1, imageRef: 'img', networks: [{ uuid: 'n1', fixed_ip: '10.0.0.9' }], min_count: '2', metadata: { k: 'v' }, user_data: Buffer.from('#!/bin/sh\necho hi').toString('base64') } };
+    const res = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', payload: body });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers.location).toBe('http://api.test:5080/compute/v2.1/servers/s1');
+    expect(res.json().server).toMatchObject({ id: 's1', 'OS-DCF:diskConfig': 'MANUAL' });
+    expect(calls.find((c) => c.method === 'createServer')?.req).toMatchObject({
+      name: 'web',
+      flavorRef: '1',
+      imageRef: 'img',
+      networks: [{ networkId: 'n1', portId: '', fixedIp: '10.0.0.9' }],
+      minCount: 2,
+      maxCount: 2,
+      metadata: { k: 'v' },
+      userData: '#!/bin/sh\necho hi',
+    });
+    const r = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', payload: { server: { ...body.server, return_reservation_id: true } } });
+    expect(r.json()).toEqual({ reservation_id: 'r-1' });
+    const badCount = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', payload: { server: { ...body.server, min_count: 3, max_count: 2 } } });
+    expect(badCount.json().badRequest.message).toMatch(/server\.max_count/);
   });
 
   it('an unsupported microversion is a 406; an unknown path a 404 in the API form', async () => {

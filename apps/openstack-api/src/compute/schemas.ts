@@ -67,6 +67,7 @@ export interface CreateServerBody {
     networks?: { uuid?: string; port?: string | null; fixed_ip?: string }[];
     min_count?: number | string;
     max_count?: number | string;
+    return_reservation_id?: boolean;
     availability_zone?: string;
     key_name?: string;
     user_data?: string;

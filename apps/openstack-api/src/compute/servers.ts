@@ -142,6 +142,8 @@ export async function serverRoutes(app: FastifyInstance, deps: ApiDeps, urls: (r
       },
       ctx,
     );
+    // Nova: a multi-create that asks for it answers with the reservation id alone
+    if (s.return_reservation_id) return reply.code(202).send({ reservation_id: res.reservationId });
     const first = res.servers[0];
     const u = urls(req);
     return reply

@@ -98,6 +98,7 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   });
   app.get('/v3/auth/tokens', async (req, reply) => {
     const { subject, info } = await validate(req);
+    // identity's tokens do not record the method that obtained them; "password" is the usual one
     return reply.header('x-subject-token', subject).send(await describe(req, info, subject, ['password']));
   });
   app.delete('/v3/auth/tokens', async (req, reply) => {

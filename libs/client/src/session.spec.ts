@@ -69,6 +69,14 @@ describe('Session', () => {
     expect(cloud.calls.filter((c) => c.startsWith('authenticate'))).toHaveLength(1);
   });
 
+  it('shares one login between concurrent callers', async () => {
+    const cloud = fakeCloud();
+    const grants: string[] = [];
+    const s = cloud.session(PASSWORD, { onGrant: (g) => grants.push(g.token) });
+    await Promise.all([s.client('compute').listHosts({}), s.client('compute').listHosts({}), s.grant()]);
+    expect(grants).toEqual(['tok-1']);
+  });
+
   it('logs in with an application credential', async () => {
     let request: Record<string, unknown> = {};
     const cloud = fakeCloud({ authenticate: (req) => (request = req) });

@@ -1,5 +1,6 @@
 import { MinicloudError, NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import type { CallOptions } from '@minicloud/platform-grpc';
+import type { identity } from '@minicloud/proto';
 import { endpointsOf, type CatalogEntry } from './catalog';
 import { connectGrpc, SERVICE_DEFINITIONS, serviceClient, withCallOptions, type CloudClients, type ConnectFn, type ServiceType } from './services';
 
@@ -26,21 +27,15 @@ export interface ProjectScope {
   projectDomainName?: string;
 }
 
-/** A token and what identity said about it. */
-export interface TokenGrant {
+/**
+ * A token and what identity said about it: TokenInfo's user, project, domain and effective roles
+ * (implied roles expanded), when it stops verifying, and the service catalog returned with it.
+ */
+export type TokenGrant = Pick<identity.TokenInfo, 'userId' | 'userName' | 'projectId' | 'projectName' | 'domainId' | 'roles'> & {
   token: string;
-  /** When the token stops verifying. */
   expiresAt: Date;
-  userId: string;
-  userName: string;
-  projectId: string;
-  projectName: string;
-  domainId: string;
-  /** Effective role names (implied roles expanded). */
-  roles: string[];
-  /** The service catalog returned with the token. */
   catalog: CatalogEntry[];
-}
+};
 
 /** Options of {@link Session}. */
 export interface SessionOptions {
@@ -73,6 +68,10 @@ export interface SessionOptions {
  * expires (a new login with `auth`), reads endpoints from the token's catalog, and builds one client
  * per service that fails over across the catalog's replicas and, when a call is refused
  * UNAUTHENTICATED (token revoked, signing key rotated), logs in again and retries it once.
+ *
+ * Acting for callers (a REST front): one Session per process with the service's own credentials
+ * (its catalog and channels are shared), and per request `client(type, { token: callerToken,
+ * requestId })`: calls carry the caller's token and request id, and are never re-authenticated.
  *
  * Errors: every client error is the service's typed error (@minicloud/domain-errors) with `service`
  * ({type, address}) attached; login errors are identity's (UNAUTHENTICATED for bad credentials).
@@ -121,12 +120,15 @@ export class Session {
    */
   async login(): Promise<TokenGrant> {
     if (!this.opts.auth) throw this.noCredentials(!!this.current);
-    this.pending ??= this.authenticate(this.opts.auth).finally(() => (this.pending = undefined));
-    const g = await this.pending;
-    this.current = g;
-    this.obtainedAtMs = this.now();
-    this.opts.onGrant?.(g);
-    return g;
+    this.pending ??= this.authenticate(this.opts.auth)
+      .then((g) => {
+        this.current = g;
+        this.obtainedAtMs = this.now();
+        this.opts.onGrant?.(g);
+        return g;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
   }
 
   /** The service catalog of the current grant (logging in first when needed). */
@@ -247,11 +249,7 @@ export class Session {
 }
 
 /** A {@link TokenGrant} from identity's TokenInfo and catalog (proto shapes). */
-export function grantOf(
-  token: string,
-  info: { userId: string; userName: string; projectId: string; projectName: string; domainId: string; roles: string[]; expiresAt?: Date } | undefined,
-  catalog: readonly CatalogEntry[],
-): TokenGrant {
+export function grantOf(token: string, info: identity.TokenInfo | undefined, catalog: readonly CatalogEntry[]): TokenGrant {
   return {
     token,
     expiresAt: info?.expiresAt ?? new Date(0),

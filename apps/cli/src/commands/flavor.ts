@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { collect, parseInteger, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type OutputOptions } from '../output';
 import { resolveFlavor } from '@minicloud/client';
 import { plainView } from '../views';
 import { registerListShowDelete } from './resource-commands';
@@ -55,8 +55,7 @@ export function registerFlavorCommands(program: Command, ctx: CommandContext): v
     noun: 'flavor',
     list: async () => (await compute().listFlavors({})).flavors,
     columns: [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'RAM', key: 'ram_mb' },
       { header: 'Disk', key: 'disk_gb' },
       { header: 'Ephemeral', key: 'ephemeral_gb' },

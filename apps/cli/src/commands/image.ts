@@ -5,7 +5,7 @@ import { image } from '@minicloud/proto';
 import { collect, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type OutputOptions } from '../output';
 import { pages, resolveImage } from '@minicloud/client';
 import { imageView } from '../views';
 import { registerListShowDelete } from './resource-commands';
@@ -96,8 +96,7 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
     noun: 'image',
     list: () => pages((page) => images().listImages({ page }), 'images'),
     columns: [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'Status', key: 'status' },
     ],
     view: imageView,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type OutputOptions } from '../output';
 import { pages, resolveNetwork, resolveServer, resolveSubnet } from '@minicloud/client';
 import { plainView, type View } from '../views';
 import { registerListShowDelete } from './resource-commands';
@@ -39,8 +39,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
     noun: 'network',
     list: () => pages((page) => networks().listNetworks({ page }), 'networks'),
     columns: [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'Subnets', key: 'subnet_ids' },
     ],
     view: plainView,
@@ -69,8 +68,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
       const networkId = o.network ? (await resolveNetwork(c, o.network)).id : '';
       const subnets = (await c.listSubnets({ networkId })).subnets;
       ctx.printList(subnets.map(plainView), [
-        { header: 'ID', key: 'id' },
-        { header: 'Name', key: 'name' },
+        ...ID_NAME,
         { header: 'Network', key: 'network_id' },
         { header: 'Subnet', key: 'cidr' },
       ], o);
@@ -86,8 +84,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
     const deviceId = o.server ? (await resolveServer(await ctx.session.client('compute'), o.server)).id : '';
     const ports = await pages((page) => c.listPorts({ networkId, deviceId, page }), 'ports');
     ctx.printList(ports.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'MAC Address', key: 'mac_address' },
       {
         header: 'Fixed IP Addresses',
@@ -136,7 +133,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
   });
   withOutputOptions(router.command('list').description('list routers')).action(async (o: OutputOptions) => {
     const routers = (await (await ctx.session.client('network')).listRouters({})).routers;
-    ctx.printList(routers.map(plainView), [{ header: 'ID', key: 'id' }, { header: 'Name', key: 'name' }, { header: 'External IP', key: 'external_ip' }], o);
+    ctx.printList(routers.map(plainView), [...ID_NAME, { header: 'External IP', key: 'external_ip' }], o);
   });
   withOutputOptions(router.command('add-subnet <router> <subnet>').description('attach a subnet (router interface on its gateway IP)')).action(async (r: string, sn: string, o: OutputOptions) => {
     const c = await ctx.session.client('network');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { pages, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type Column, type OutputOptions } from '../output';
 import { plainView, volumeView, type View } from '../views';
 import { registerListShowDelete } from './resource-commands';
 
@@ -43,8 +43,7 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
       return pages((page) => c.listVolumes({ page }), 'volumes');
     },
     columns: [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'Status', key: 'status' },
       { header: 'Size', key: 'size_gb' },
       { header: 'Type', key: 'volume_type' },
@@ -75,6 +74,13 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(volumeView((await c.retypeVolume({ volumeId: (await resolveVolume(c, ref)).id, newVolumeType: type })).volume!), o);
   });
 
+  /** `<parent> list [--volume <volume>]`: a volume's snapshots or backups, or all of the project's. */
+  const listOfVolume = <T extends object>(parent: Command, noun: string, list: (volumeId: string) => Promise<T[]>, columns: Column[]) =>
+    withOutputOptions(parent.command('list').description(`list ${noun}s`).option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
+      const volumeId = o.volume ? (await resolveVolume(vc(), o.volume)).id : '';
+      ctx.printList((await list(volumeId)).map(plainView), [...ID_NAME, { header: 'Volume', key: 'volume_id' }, ...columns], o);
+    });
+
   // ---- snapshots ----
   const snap = cmd.command('snapshot').description('volume snapshots (copy-on-write)');
   withOutputOptions(snap.command('create <volume>').description('snapshot a volume').option('--name <name>', 'snapshot name', '').option('--force', 'allow an in-use volume')).action(
@@ -83,17 +89,10 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
       ctx.printShow(plainView((await c.createSnapshot({ volumeId: (await resolveVolume(c, ref)).id, name: o.name, force: !!o.force })).snapshot!), o);
     },
   );
-  withOutputOptions(snap.command('list').description('list snapshots').option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
-    const c = await vc();
-    const volumeId = o.volume ? (await resolveVolume(c, o.volume)).id : '';
-    ctx.printList((await c.listSnapshots({ volumeId })).snapshots.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
-      { header: 'Volume', key: 'volume_id' },
-      { header: 'Status', key: 'status' },
-      { header: 'Size', key: 'size_gb' },
-    ], o);
-  });
+  listOfVolume(snap, 'snapshot', async (volumeId) => (await vc().listSnapshots({ volumeId })).snapshots, [
+    { header: 'Status', key: 'status' },
+    { header: 'Size', key: 'size_gb' },
+  ]);
   snap
     .command('delete <snapshot...>')
     .description('delete snapshots')
@@ -110,19 +109,12 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
       ctx.printShow(plainView((await c.createBackup({ volumeId: (await resolveVolume(c, ref)).id, name: o.name, incremental: !!o.incremental })).backup!), o);
     },
   );
-  withOutputOptions(backup.command('list').description('list backups').option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
-    const c = await vc();
-    const volumeId = o.volume ? (await resolveVolume(c, o.volume)).id : '';
-    ctx.printList((await c.listBackups({ volumeId })).backups.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
-      { header: 'Volume', key: 'volume_id' },
-      { header: 'Incremental', key: 'incremental' },
-      { header: 'Parent', key: 'parent_backup_id' },
-      { header: 'Blocks', key: 'block_count' },
-      { header: 'Bytes', key: 'size_bytes' },
-    ], o);
-  });
+  listOfVolume(backup, 'backup', async (volumeId) => (await vc().listBackups({ volumeId })).backups, [
+    { header: 'Incremental', key: 'incremental' },
+    { header: 'Parent', key: 'parent_backup_id' },
+    { header: 'Blocks', key: 'block_count' },
+    { header: 'Bytes', key: 'size_bytes' },
+  ]);
   withOutputOptions(backup.command('restore <backup>').description('restore a backup into a new volume').option('--name <name>', 'new volume name', '').option('--type <type>', 'volume type of the new volume')).action(
     async (id: string, o: OutputOptions & { name: string; type?: string }) => {
       const c = await vc();

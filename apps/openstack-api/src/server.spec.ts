@@ -82,6 +82,7 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
         throw new UnauthenticatedError('token expired');
       },
       listNetworks: () => ({ networks: [network.Network.fromPartial({ id: 'n1', name: 'a', projectId: 'p1' }), network.Network.fromPartial({ id: 'n2', name: 'b', projectId: 'p1', shared: true })] }),
+      createNetwork: (req: { name: string }) => ({ network: network.Network.fromPartial({ id: 'n3', name: req.name, projectId: 'p1', mtu: 1450, status: 'ACTIVE' }) }),
       authenticate: () => ({
         token: 'tok',
         info: identity.TokenInfo.fromPartial({ tokenId: 't1', userId: 'u1', userName: 'admin', projectId: 'p1', projectName: 'admin', domainId: 'default', roles: ['admin', 'member', 'reader'], issuedAt: new Date(0), expiresAt: new Date(3600_000) }),
@@ -198,6 +199,18 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const noCatalog = await app.inject({ method: 'POST', url: '/identity/v3/auth/tokens?nocatalog', payload: { auth: { identity: { methods: ['token'], token: { id: 'tok' } } } } });
     expect(noCatalog.json().token).not.toHaveProperty('catalog');
     expect(calls.filter((c) => c.method === 'authenticate')[1].req).toMatchObject({ token: { token: 'tok' } });
+  });
+
+  it("Neutron networks: attribute filters, fields, limit/marker with networks_links, create 201", async () => {
+    expect((await app.inject({ url: '/network/v2.0/networks?shared=True&fields=id' })).json()).toEqual({ networks: [{ id: 'n2' }] });
+    const page = (await app.inject({ url: '/network/v2.0/networks?limit=1' })).json();
+    expect(page.networks.map((x: { id: string }) => x.id)).toEqual(['n1']);
+    expect(page.networks_links[0].href).toBe('http://api.test:5080/network/v2.0/networks?limit=1&marker=n1');
+    const created = await app.inject({ method: 'POST', url: '/network/v2.0/networks', payload: { network: { name: 'net', 'router:external': false } } });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().network).toMatchObject({ id: 'n3', name: 'net', mtu: 1450, 'router:external': false, project_id: 'p1', tenant_id: 'p1' });
+    const unknownAttr = await app.inject({ method: 'POST', url: '/network/v2.0/networks', payload: { network: { name: 'net', colour: 'red' } } });
+    expect(unknownAttr.json().NeutronError.message).toMatch(/network\.colour/);
   });
 
   it('counts requests by route pattern and status, with a latency histogram', async () => {

@@ -78,9 +78,11 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
       deleteServer: (req: { serverId: string }) => {
         throw new NotFoundError('server', req.serverId);
       },
-      validateToken: () => {
+      validateToken: (req: { token: string }) => {
+        if (req.token === 'subject') return { info: identity.TokenInfo.fromPartial({ tokenId: 't2', userId: 'u1', userName: 'demo', projectId: 'p1', projectName: 'demo', domainId: 'default', roles: ['member'] }) };
         throw new UnauthenticatedError('token expired');
       },
+      revokeToken: () => ({}),
       listNetworks: () => ({ networks: [network.Network.fromPartial({ id: 'n1', name: 'a', projectId: 'p1' }), network.Network.fromPartial({ id: 'n2', name: 'b', projectId: 'p1', shared: true })] }),
       createNetwork: (req: { name: string }) => ({ network: network.Network.fromPartial({ id: 'n3', name: req.name, projectId: 'p1', mtu: 1450, status: 'ACTIVE' }) }),
       authenticate: () => ({
@@ -199,6 +201,21 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const noCatalog = await app.inject({ method: 'POST', url: '/identity/v3/auth/tokens?nocatalog', payload: { auth: { identity: { methods: ['token'], token: { id: 'tok' } } } } });
     expect(noCatalog.json().token).not.toHaveProperty('catalog');
     expect(calls.filter((c) => c.method === 'authenticate')[1].req).toMatchObject({ token: { token: 'tok' } });
+  });
+
+  it('GET/HEAD/DELETE /v3/auth/tokens validate, check and revoke the X-Subject-Token with the caller token', async () => {
+    const headers = { 'x-auth-token': 'caller', 'x-subject-token': 'subject' };
+    const got = await app.inject({ url: '/identity/v3/auth/tokens?nocatalog', headers });
+    expect(got.statusCode).toBe(200);
+    expect(got.headers['x-subject-token']).toBe('subject');
+    expect(got.json().token).toMatchObject({ user: { name: 'demo' }, project: { id: 'p1' }, roles: [{ name: 'member' }] });
+    expect(calls.find((c) => c.method === 'validateToken')).toMatchObject({ req: { token: 'subject' }, opts: { token: 'caller' } });
+    expect((await app.inject({ method: 'HEAD', url: '/identity/v3/auth/tokens', headers })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'DELETE', url: '/identity/v3/auth/tokens', headers })).statusCode).toBe(204);
+    expect(calls.find((c) => c.method === 'revokeToken')).toMatchObject({ req: { token: 'subject' }, opts: { token: 'caller' } });
+    const none = await app.inject({ url: '/identity/v3/auth/tokens', headers: { 'x-auth-token': 'caller' } });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error.message).toMatch(/X-Subject-Token/);
   });
 
   it("Neutron networks: attribute filters, fields, limit/marker with networks_links, create 201", async () => {

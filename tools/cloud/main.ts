@@ -41,7 +41,8 @@ export interface CloudManifest {
   nats_url: string;
   identity_url: string;
   admin: { user: string; password: string; project: string };
-  processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
+  /** `http_url` is set for the OpenStack REST front, which serves HTTP only (grpc_address empty). */
+  processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
   /** The OpenStack REST front (Keystone at `<url>/identity`) and the clouds.yaml that points at it. */
   openstack_api_url?: string;
@@ -228,8 +229,8 @@ function table(head: string[]) {
 }
 
 async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: CloudManifest, demo?: DemoResult) {
-  const svc = table(['Process', 'PID', 'gRPC', 'Metrics', 'Log']);
-  for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address, `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
+  const svc = table(['Process', 'PID', 'gRPC / HTTP', 'Metrics', 'Log']);
+  for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address || p.http_url || '', `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
   console.log(svc.toString());
   const hosts = await admin.compute.listHosts({});
   const ht = table(['Host', 'State', 'vCPUs used/total', 'RAM MB used/total', 'VMs', 'Epoch']);

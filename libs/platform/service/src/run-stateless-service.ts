@@ -36,8 +36,12 @@ export async function runStatelessService(opts: {
   metricsPort: number;
   metricsHost?: string;
   wire: (deps: StatelessServiceDeps) => Promise<StatelessServiceWiring>;
+  /** Stops the service like SIGTERM does (tests); default: only the signals. */
+  signal?: AbortSignal;
+  /** Default: pino JSON on stdout at `logLevel`. */
+  logger?: Logger;
 }): Promise<void> {
-  const logger = createLogger({ service: opts.name, level: opts.logLevel });
+  const logger = opts.logger ?? createLogger({ service: opts.name, level: opts.logLevel });
   const metrics = createProcessMetrics({ service: opts.name });
   const wiring = await opts.wire({ logger, metrics });
   const http = await startMetricsServer({ registry: metrics.registry, port: opts.metricsPort, host: opts.metricsHost, readiness: wiring.readiness });
@@ -46,6 +50,7 @@ export async function runStatelessService(opts: {
   logger.info({ http_url: url, metrics_url: http.url }, 'service ready');
   await runProcess({
     logger,
+    signal: opts.signal,
     runnables: wiring.runnables ?? [],
     beforeStop: [
       { name: 'not ready', run: () => http.setNotReady() },

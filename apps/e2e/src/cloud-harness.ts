@@ -14,6 +14,9 @@ export interface CloudManifest {
   admin: { user: string; password: string; project: string };
   processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
+  /** The OpenStack REST front's base URL and the clouds.yaml pointing at it (clouds minicloud, minicloud-demo). */
+  openstack_api_url?: string;
+  clouds_yaml?: string;
   /** With `--with-prometheus`: the local Prometheus scraping every process. */
   prometheus_url?: string;
   prometheus_pid?: number;

@@ -14,3 +14,17 @@ export async function listAll<T>(fetch: (pageToken: string) => Promise<{ items: 
   }
   return out;
 }
+
+/**
+ * Every item of a paginated List* call whose response holds the items under `key` and a `page`
+ * ({ nextPageToken }): `pages((page) => c.listServers({ name, page }), 'servers')`.
+ */
+export function pages<K extends string, R extends { [P in K]: unknown[] } & { page?: { nextPageToken: string } }>(
+  call: (page: { pageToken: string }) => Promise<R>,
+  key: K,
+): Promise<R[K]> {
+  return listAll(async (pageToken) => {
+    const res = await call({ pageToken });
+    return { items: res[key] ?? [], next: res.page?.nextPageToken };
+  }) as Promise<R[K]>;
+}

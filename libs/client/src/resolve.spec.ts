@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '@minicloud/domain-errors';
 import { compute, image } from '@minicloud/proto';
-import { resolveByIdOrName, resolveFlavor, resolveImage } from './resolve';
+import { AmbiguousNameError, resolveAggregate, resolveByIdOrName, resolveFlavor, resolveHost, resolveImage, resolveServerGroup } from './resolve';
 
 const img = (id: string, name: string) => image.Image.fromPartial({ id, name });
 
@@ -45,7 +45,8 @@ describe('name resolution', () => {
   it('reports an ambiguous name naming the ids, and an unknown one as NOT_FOUND', async () => {
     const f = fakeImages([img('i-1', 'cirros'), img('i-2', 'cirros')]);
     await expect(resolveImage(f.client, 'cirros')).rejects.toThrow(InvalidArgumentError);
-    await expect(resolveImage(f.client, 'cirros')).rejects.toThrow('2 images are named "cirros"; use an id (i-1, i-2)');
+    await expect(resolveImage(f.client, 'cirros')).rejects.toThrow('invalid image: multiple images match "cirros", use an id (i-1, i-2)');
+    await expect(resolveImage(f.client, 'cirros')).rejects.toMatchObject({ reason: 'ambiguous_name', ids: ['i-1', 'i-2'] });
     await expect(resolveImage(f.client, 'nope')).rejects.toThrow(new NotFoundError('image', 'nope').message);
   });
 
@@ -62,8 +63,31 @@ describe('name resolution', () => {
       getFlavor: async () => ({ flavor: flavors[0] }),
       listFlavors: async () => ({ flavors }),
     } as never;
-    await expect(resolveFlavor(client, 'small')).rejects.toThrow('2 flavors are named "small"');
+    await expect(resolveFlavor(client, 'small')).rejects.toThrow('multiple flavors match "small", use an id (f1, f2)');
     await expect(resolveFlavor(client, 'f1')).resolves.toMatchObject({ id: 'f1' });
+  });
+
+  it('lets an id win over another resource of that name', async () => {
+    // Server group g2 is named "g1": the id g1 still names group g1, as in Nova.
+    const groups = [compute.ServerGroup.fromPartial({ id: 'g1', name: 'web' }), compute.ServerGroup.fromPartial({ id: 'g2', name: 'g1' })];
+    const client = { getServerGroup: async (r: { serverGroupId: string }) => ({ serverGroup: groups.find((g) => g.id === r.serverGroupId) }), listServerGroups: async () => ({ serverGroups: groups }) } as never;
+    await expect(resolveServerGroup(client, 'g1')).resolves.toMatchObject({ id: 'g1' });
+    await expect(resolveServerGroup(client, 'web')).resolves.toMatchObject({ id: 'g1' });
+    await expect(resolveServerGroup(client, 'db')).rejects.toThrow('server group db not found');
+  });
+
+  it('resolves kinds without a get call by listing, ids first', async () => {
+    const aggregates = [compute.Aggregate.fromPartial({ id: 'a1', name: 'a2' }), compute.Aggregate.fromPartial({ id: 'a2', name: 'fast' }), compute.Aggregate.fromPartial({ id: 'a3', name: 'fast' })];
+    const client = { listAggregates: async () => ({ aggregates }) } as never;
+    await expect(resolveAggregate(client, 'a2')).resolves.toMatchObject({ id: 'a2' });
+    await expect(resolveAggregate(client, 'fast')).rejects.toBeInstanceOf(AmbiguousNameError);
+    await expect(resolveAggregate(client, 'slow')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('matches hosts by hostname', async () => {
+    const hosts = [compute.Host.fromPartial({ id: 'host-1', hostname: 'rack-a' }), compute.Host.fromPartial({ id: 'host-2', hostname: 'rack-b' })];
+    const client = { getHost: async () => ({ host: undefined }), listHosts: async () => ({ hosts }) } as never;
+    await expect(resolveHost(client, 'rack-b')).resolves.toMatchObject({ id: 'host-2' });
   });
 
   it('requires a reference', async () => {

@@ -7,6 +7,7 @@ import { LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/p
 import type { Logger } from '@minicloud/platform-logging';
 import type { Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
+import { AgentClient } from './agent/agent-client';
 import { computeService } from './api/compute-service';
 import { hostRegistryService } from './api/host-registry-service';
 import type { ControllerConfig } from './config';
@@ -73,6 +74,7 @@ export function createController(inp: ControllerInputs): Controller {
   const serverGroups = new ServerGroupStore(redis);
   const metrics = createControllerMetrics(inp.registry, { instances, hosts, allocations });
   const peers = new Peers(inp.credentials, { agentDeadlineMs: config.AGENT_DEADLINE_MS });
+  const agents = new AgentClient({ hosts, transport: (endpoint) => peers.agent(endpoint), shutdownTimeoutSeconds: 60 });
   const monitor = new HostMonitor({
     hosts,
     bus,
@@ -103,12 +105,12 @@ export function createController(inp: ControllerInputs): Controller {
     serverGroups,
     quotas,
     peers,
+    agents,
     bus,
     metrics,
     logger,
     nowMs,
     taskTimeoutMs: config.RESYNC_STUCK_AFTER_MS * 4,
-    shutdownTimeoutSeconds: 60,
     placement,
     maxBuildAttempts: config.SCHEDULER_MAX_ATTEMPTS,
   });
@@ -121,6 +123,7 @@ export function createController(inp: ControllerInputs): Controller {
     migrations: migrationRecords,
     serverGroups,
     peers,
+    agents,
     logger,
     nowMs,
     limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
@@ -139,7 +142,7 @@ export function createController(inp: ControllerInputs): Controller {
     serverGroups,
     placement,
     monitor,
-    peers,
+    agents,
     logger,
     registry: inp.registry,
     nowMs,
@@ -156,7 +159,7 @@ export function createController(inp: ControllerInputs): Controller {
     const policy = parsePolicyName(config.CONSOLIDATION_POLICY);
     if (policy.kind !== 'migration') throw new Error(`CONSOLIDATION_POLICY must name a migration policy, got ${config.CONSOLIDATION_POLICY}`);
     consolidation = new ConsolidationLoop({
-      redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, peers, logger, registry: inp.registry, nowMs,
+      redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, agents, logger, registry: inp.registry, nowMs,
       policy, maxConcurrentMigrations: config.CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS, dpm: config.DPM_ENABLED, minActiveHosts: config.DPM_MIN_ACTIVE_HOSTS,
       wakeGraceMs: Math.max(2 * config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 5000),
       standbySettleMs: Math.max(config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 2000),
@@ -219,7 +222,7 @@ export function createController(inp: ControllerInputs): Controller {
 
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
+      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, agents, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [

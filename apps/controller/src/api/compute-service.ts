@@ -14,6 +14,7 @@ import { service, type CallContext, type DeepPartial, type ServiceRegistration }
 import type { InstanceRecord } from '../domain/instance';
 import { checkNotLocked } from '../domain/lifecycle-rules';
 import { checkActionAllowed, type PowerAction } from '../domain/server-actions';
+import type { AgentClient } from '../agent/agent-client';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
@@ -46,6 +47,7 @@ export interface ComputeServiceDeps {
   conductor: Conductor;
   queue: KeyedWorkQueue;
   peers: Peers;
+  agents: AgentClient;
   metrics: ControllerMetrics;
   nowMs: () => number;
   /** HA admission control (ha/admission-guard.ts); throws RESOURCE_EXHAUSTED "admission control: ...". */

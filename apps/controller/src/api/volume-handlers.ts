@@ -49,7 +49,7 @@ export async function runVolumeAction(
   checkNotLocked(r, admin);
   const name = action === 'attachVolume' ? 'attach_volume' : 'detach_volume';
   checkVolumeActionAllowed(r, name);
-  const attacher = new VolumeAttacher({ instances: d.instances, hosts: d.hosts, peers: d.peers, nowMs: d.nowMs });
+  const attacher = new VolumeAttacher({ instances: d.instances, hosts: d.hosts, peers: d.peers, agents: d.agents, nowMs: d.nowMs });
   const vol = action === 'attachVolume' ? await resolveVolume(d, volumeId, ctx) : undefined;
   await d.instances.startAction(r.id, { requestId: ctx.requestId, action: name, userId: a.userId, projectId: a.projectId, startMs: d.nowMs(), result: '', message: '' });
   try {

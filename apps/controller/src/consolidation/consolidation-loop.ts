@@ -6,7 +6,7 @@ import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
 import type { InstanceRecord } from '../domain/instance';
-import type { Peers } from '../peers';
+import type { AgentClient } from '../agent/agent-client';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -31,7 +31,7 @@ export interface ConsolidationLoopDeps {
   migrations: Pick<MigrationWorker, 'startLive'>;
   placement: Pick<Placement, 'hostStates'>;
   monitor: Pick<HostMonitor, 'setState'>;
-  peers: Peers;
+  agents: Pick<AgentClient, 'setHostPower' | 'listInstances'>;
   logger: Logger;
   registry?: Registry;
   nowMs: () => number;
@@ -158,7 +158,7 @@ export class ConsolidationLoop {
 
   private async wake(h: HostRecord, cause: string): Promise<boolean> {
     try {
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false });
+      await this.d.agents.setHostPower(h, false);
     } catch (e) {
       this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: wake failed');
       return false;
@@ -196,7 +196,7 @@ export class ConsolidationLoop {
     }
     if (this.poweredOff.has(h.hostId) || now - this.markedAt.get(h.hostId)! < this.d.standbySettleMs) return;
     try {
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: true });
+      await this.d.agents.setHostPower(h, true);
       if (!h.usage?.standby) this.powerTransitions?.inc({ to: 'standby', cause: 'empty' });
       this.poweredOff.add(h.hostId);
     } catch (e) {
@@ -232,7 +232,7 @@ export class ConsolidationLoop {
     // An agent still powered off while its host is up (re-registered in standby, or a revert): power it on.
     for (const h of byId.values()) {
       if (h.state !== 'up' || !h.usage?.standby || plan.standby.includes(h.hostId)) continue;
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false }).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
+      await this.d.agents.setHostPower(h, false).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
     }
   }
 
@@ -243,8 +243,7 @@ export class ConsolidationLoop {
     await Promise.all(
       hosts.map(async (h) => {
         try {
-          const res = await this.d.peers.agent(h.agentEndpoint).listInstances({ hostId: h.hostId });
-          for (const i of res.instances) {
+          for (const i of await this.d.agents.listInstances(h)) {
             const cap = Math.max(1, i.vcpus) * (h.profile.cpuMhz || 1);
             now.push({ id: i.instanceId, u: Math.min(1, Math.max(0, i.cpuUsageMhz / cap)) });
           }

@@ -80,7 +80,7 @@ describe('HaManager (real Redis, fake clock)', () => {
           throw new ResourceExhaustedError('No valid host was found: h2 lacks ram_mb', 'no_valid_host');
         },
       },
-      peers: { agent: () => ({ executeCommand: async () => ({}) }) } as never,
+      agents: { probeEpoch: async () => undefined, destroy: async () => true, host: async (id: string) => ({ hostId: id, agentEndpoint: '', epoch: 0 }) } as never,
       enqueue: (id) => enqueued.push(id),
       transition: (id, mutate) => instances.update(id, mutate, now),
       selfFenceAfterMs: T.selfFenceAfterMs,

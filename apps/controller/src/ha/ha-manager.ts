@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-me
 import { defineLuaScript, HaProtocolKeys, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
 import { fenceDeadline, isHostDown, isolationFenceDecision, isPoweredOffByItsHost, partitionSuspected, powerOnAfterRejoin } from '../domain/host-liveness';
 import type { InstanceRecord } from '../domain/instance';
-import type { Peers } from '../peers';
+import type { AgentClient } from '../agent/agent-client';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -67,8 +67,8 @@ export interface HaManagerDeps {
   /** Scheduler + claim (workers/placement.ts). */
   placement: Pick<Placement, 'placeAll'>;
   monitor: HostMonitor;
-  /** Only `agent(endpoint).executeCommand` is used. */
-  peers: Pick<Peers, 'agent'>;
+  /** Commands to the agents: epoch probes and destroys of stale copies. */
+  agents: Pick<AgentClient, 'probeEpoch' | 'destroy' | 'host'>;
   logger: Logger;
   registry: Registry;
   nowMs: () => number;
@@ -232,11 +232,7 @@ export class HaManager {
       const at = this.d.monitor.staleHeartbeatAtMs(v.host.hostId);
       if (at === undefined || now - at > 5000 || now - (this.probedAtMs.get(v.host.hostId) ?? 0) < 2000) continue;
       this.probedAtMs.set(v.host.hostId, now);
-      try {
-        await this.d.peers.agent(v.host.agentEndpoint).executeCommand({ hostId: v.host.hostId, epoch: v.host.epoch, instanceId: 'ha-epoch-probe', requestId: `ha-probe-${now}`, destroy: {} });
-      } catch {
-        // expected: stale_epoch from the agent, which then re-registers
-      }
+      await this.d.agents.probeEpoch(v.host);
     }
   }
 
@@ -327,7 +323,7 @@ export class HaManager {
     if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) {
       // Its powered-off copy there goes too (it registered before this restart moved the instance, so
       // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory.
-      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(r.id, rec.fromHostId);
+      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(rec, rec.fromHostId);
       await this.d.allocations.release(rec.fromHostId, r.id);
     }
     const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
@@ -375,19 +371,15 @@ export class HaManager {
   }
 
   /** The failed host came back holding a (powered-off) copy: destroy it so the spawn starts afresh. */
-  private async destroyOldCopy(instanceId: string, hostId: string): Promise<void> {
-    const host = await this.d.hosts.get(hostId);
-    try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId, epoch: host.epoch, instanceId, requestId: `ha-destroy-${instanceId}-${host.epoch}`, destroy: {} });
-    } catch (e) {
-      if (!isMinicloudError(e) || e.code !== 'NOT_FOUND') throw e;
-    }
+  private async destroyOldCopy(rec: EvacuationRecord, hostId: string): Promise<void> {
+    const host = await this.d.agents.host(hostId);
+    await this.d.agents.destroy(host, rec.instanceId, { requestId: rec.requestId, step: `old-copy-${host.epoch}` });
   }
 
   /** Moves the instance to its new host; the conductor rebinds ports and spawns; the old claim goes when ACTIVE. */
   private async move(rec: EvacuationRecord, r: InstanceRecord, to: string): Promise<void> {
     if (rec.toHostId !== to) await this.save({ ...rec, toHostId: to });
-    if (to === rec.fromHostId) await this.destroyOldCopy(r.id, to);
+    if (to === rec.fromHostId) await this.destroyOldCopy(rec, to);
     const now = this.d.nowMs();
     await this.d.transition(r.id, (cur) =>
       cur.taskState === 'deleting'

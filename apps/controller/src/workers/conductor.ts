@@ -9,10 +9,11 @@ import type { InstancePort, InstanceRecord } from '../domain/instance';
 import { LIFECYCLE_TASK_STATES } from '../domain/lifecycle-rules';
 import { ruleForTaskState, type PowerActionRule } from '../domain/server-actions';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
+import { scopeOf, type AgentClient } from '../agent/agent-client';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
-import type { HostRecord, HostStore } from '../store/host-store';
+import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
@@ -30,6 +31,8 @@ export interface ConductorDeps {
   serverGroups: ServerGroupStore;
   quotas: Quotas;
   peers: Peers;
+  /** Commands to the agents (agent/agent-client.ts). */
+  agents: AgentClient;
   bus: Bus;
   metrics: ControllerMetrics;
   logger: Logger;
@@ -43,7 +46,6 @@ export interface ConductorDeps {
   placement?: Pick<Placement, 'placeAll'>;
   /** Nova's [scheduler] max_attempts: hosts tried in all by one first build (default 3). */
   maxBuildAttempts?: number;
-  shutdownTimeoutSeconds: number;
 }
 
 const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
@@ -229,14 +231,7 @@ export class Conductor {
 
   private async spawn(r0: InstanceRecord): Promise<void> {
     const r = await this.prepareVolumes(r0);
-    const host = await this.requireHost(r.hostId);
-    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand({
-      hostId: host.hostId,
-      epoch: host.epoch,
-      instanceId: r.id,
-      requestId: r.actionRequestId ?? randomUUID(),
-      spawn: { spec: this.instanceSpec(r) },
-    });
+    const res = await this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(r), scopeOf(r));
     // A report may have been missed: the runtime says it already runs.
     if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
   }
@@ -310,17 +305,7 @@ export class Conductor {
   // ---- power actions ----
 
   private async runPowerAction(r: InstanceRecord, rule: PowerActionRule): Promise<void> {
-    const host = await this.requireHost(r.hostId);
-    const command: DeepPartial<agent.ExecuteCommandRequest> = {
-      hostId: host.hostId,
-      epoch: host.epoch,
-      instanceId: r.id,
-      requestId: r.actionRequestId ?? randomUUID(),
-    };
-    if (rule.command === 'powerOff') command.powerOff = { timeoutSeconds: this.d.shutdownTimeoutSeconds };
-    else if (rule.command === 'reboot') command.reboot = { hard: rule.taskState === 'rebooting_hard' };
-    else command[rule.command] = {};
-    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand(command);
+    const res = await this.d.agents.power(r.hostId, r.id, rule.command, scopeOf(r), { hard: rule.taskState === 'rebooting_hard' });
     if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
   }
 
@@ -388,17 +373,10 @@ export class Conductor {
     const host = hostId ? await this.d.hosts.find(hostId) : undefined;
     if (!host) return;
     try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({
-        hostId: host.hostId,
-        epoch: host.epoch,
-        instanceId: r.id,
-        requestId: r.actionRequestId ?? randomUUID(),
-        destroy: {},
-      });
+      await this.d.agents.destroy(host, r.id, { requestId: r.actionRequestId, step: 'deleting' });
     } catch (e) {
       // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
-      const hostDown = isHostDown(host.state);
-      if (!(e instanceof NotFoundError) && !(hostDown && isTransient(e))) throw e;
+      if (!(isHostDown(host.state) && isTransient(e))) throw e;
     }
   }
 
@@ -436,12 +414,6 @@ export class Conductor {
   }
 
   // ---- helpers ----
-
-  private async requireHost(hostId: string): Promise<HostRecord> {
-    const host = await this.d.hosts.find(hostId);
-    if (!host) throw new NotFoundError('host', hostId);
-    return host;
-  }
 
   /** CAS update + InstanceStateChanged when any of the three states changed. */
   async transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined> {

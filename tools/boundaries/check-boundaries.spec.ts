@@ -29,6 +29,10 @@ describe('module boundaries', () => {
     });
     project(root, 'apps/a', '@minicloud/a', ['type:app'], { 'main.ts': "import '@minicloud/b';" });
     project(root, 'apps/b', '@minicloud/b', ['type:app', 'scope:b'], {});
+    project(root, 'apps/c', '@minicloud/c', ['type:app', 'scope:c'], {
+      'main.ts': "import { FakeB } from '@minicloud/b/testing';",
+      'main.spec.ts': "import { FakeB } from '@minicloud/b/testing';",
+    });
     const messages = checkBoundaries(root).map((v) => v.message);
     expect(messages).toEqual(
       expect.arrayContaining([
@@ -38,8 +42,9 @@ describe('module boundaries', () => {
         'domain library @minicloud/domain-bad reads the wall clock or Math.random (inject a Clock/Rng)',
         '@minicloud/a has no scope:* tag',
         '@minicloud/a (type:app) may not import @minicloud/b (type:app)',
+        'production code of @minicloud/c may not import @minicloud/b/testing (test doubles)',
       ]),
     );
-    expect(messages).toHaveLength(6);
+    expect(messages).toHaveLength(7);
   });
 });

@@ -73,7 +73,8 @@ function moduleName(spec: string): string {
  * Checks every project's TypeScript files against the rules: every project has exactly one
  * `type:*` tag and a `scope:*` tag; imports of other projects follow {@link ALLOWED_DEPENDENCIES};
  * domain libraries import no I/O module and do not read the wall clock or Math.random outside tests;
- * production code never imports @minicloud/testing.
+ * production code never imports @minicloud/testing nor another package's `testing` entry, which
+ * test code may import from any project.
  */
 export function checkBoundaries(root: string): Violation[] {
   const projects = listProjects(root);
@@ -100,8 +101,11 @@ export function checkBoundaries(root: string): Violation[] {
           const target = byName.get(mod);
           if (target && target.name !== project.name) {
             const targetType = target.tags.find((t) => t.startsWith('type:')) ?? '';
-            const ok = ALLOWED_DEPENDENCIES[type].includes(targetType) || (isTest && targetType === 'type:testing');
-            if (!ok) violations.push({ ...where, message: `${project.name} (${type}) may not import ${mod} (${targetType})` });
+            // A package's `testing` entry (its test doubles) is for other projects' test code only.
+            const testingEntry = spec === `${mod}/testing`;
+            const ok = testingEntry ? isTest : ALLOWED_DEPENDENCIES[type].includes(targetType) || (isTest && targetType === 'type:testing');
+            if (!ok && testingEntry) violations.push({ ...where, message: `production code of ${project.name} may not import ${spec} (test doubles)` });
+            else if (!ok) violations.push({ ...where, message: `${project.name} (${type}) may not import ${mod} (${targetType})` });
           }
           if (type === 'type:domain' && !isTest && DOMAIN_FORBIDDEN_MODULES.includes(mod)) {
             violations.push({ ...where, message: `domain library ${project.name} imports I/O module ${mod}` });

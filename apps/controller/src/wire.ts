@@ -3,7 +3,7 @@ import { defaultScheduler } from '@minicloud/domain-scheduler';
 import { events } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { ServiceRegistration } from '@minicloud/platform-grpc';
-import { LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
+import { KeyedWorkQueue, LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
@@ -26,7 +26,6 @@ import { ServerGroupStore } from './store/server-group-store';
 import { AggregateStore } from './store/aggregate-store';
 import { Quotas } from './workers/quota';
 import { Placement } from './workers/placement';
-import { KeyedWorkQueue } from './workers/work-queue';
 import { MigrationStore } from './store/migration-store';
 import { MigrationWorker } from './workers/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
@@ -72,7 +71,8 @@ export function createController(inp: ControllerInputs): Controller {
   const allocations = new AllocationStore(redis);
   const aggregates = new AggregateStore(redis);
   const serverGroups = new ServerGroupStore(redis);
-  const metrics = createControllerMetrics(inp.registry, { instances, hosts, allocations });
+  // Capacity gauges read the scheduler's HostState (placement is created below; read at scrape time).
+  const metrics = createControllerMetrics(inp.registry, { instances, hosts, hostStates: () => placement.hostStates() });
   const peers = new Peers(inp.credentials, { agentDeadlineMs: config.AGENT_DEADLINE_MS });
   const agents = new AgentClient({ hosts, transport: (endpoint) => peers.agent(endpoint), shutdownTimeoutSeconds: 60 });
   const monitor = new HostMonitor({
@@ -132,8 +132,8 @@ export function createController(inp: ControllerInputs): Controller {
     prepareVolumes: (r) => conductor.prepareVolumes(r),
   });
   conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
-  const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
-  const admission = new AdmissionGuard({ hosts, allocations, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
+  const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger, idField: 'instance_id', registry: inp.registry });
+  const admission = new AdmissionGuard({ hosts, placement, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
   const ha = new HaManager({
     redis,
     hosts,

@@ -23,8 +23,8 @@ import type { AggregateStore } from '../store/aggregate-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import type { Conductor } from '../workers/conductor';
 import type { Quotas } from '../workers/quota';
-import { DEFAULT_AVAILABILITY_ZONE, type Placement } from '../workers/placement';
-import type { KeyedWorkQueue } from '../workers/work-queue';
+import type { Placement } from '../workers/placement';
+import type { KeyedWorkQueue } from '@minicloud/platform-lifecycle';
 import { LIFECYCLE_FIELDS, runLifecycleAction } from './lifecycle-handlers';
 import { listLiveMigrations, runMigrationAction } from './migration-handlers';
 import type { MigrationStore } from '../store/migration-store';
@@ -213,7 +213,8 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
             d.metrics.placementSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
           }
           const now = d.nowMs();
-          const hostAz = new Map((await d.hosts.list()).map((h) => [h.hostId, h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE]));
+          // The zone is the host's (an aggregate's zone included), whether or not the request named one.
+          const zones = await d.placement.zonesOf([...new Set(placements.values())]);
           const records: InstanceRecord[] = ids.map((id, i) => ({
             id,
             name: maxCount > 1 ? `${req.name}-${i + 1}` : req.name,
@@ -230,7 +231,7 @@ export function computeService(d: ComputeServiceDeps): ServiceRegistration {
             taskState: 'networking',
             powerState: 'nostate',
             hostId: placements.get(id)!,
-            availabilityZone: req.availabilityZone || hostAz.get(placements.get(id)!) || DEFAULT_AVAILABILITY_ZONE,
+            availabilityZone: zones.get(placements.get(id)!)!,
             metadata: req.metadata,
             tags: req.tags,
             haEnabled: req.haEnabled ?? true,

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { hostAvailabilityZone } from '@minicloud/domain-scheduler';
 import { isAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import type { AggregateStore } from '../store/aggregate-store';
 import type { HostStore } from '../store/host-store';
 import type { ServerGroupRecord, ServerGroupStore } from '../store/server-group-store';
-import { DEFAULT_AVAILABILITY_ZONE } from '../workers/placement';
 import { aggregateToProto, serverGroupToProto } from './proto-mapping';
 
 export interface TopologyDeps {
@@ -66,7 +66,7 @@ export function topologyHandlers(d: TopologyDeps) {
       const byAz = new Map<string, { hostIds: string[]; available: boolean }>();
       for (const a of aggregates) if (a.availabilityZone && !byAz.has(a.availabilityZone)) byAz.set(a.availabilityZone, { hostIds: [], available: false });
       for (const h of hosts) {
-        const az = aggregates.find((a) => a.availabilityZone && a.hostIds.includes(h.hostId))?.availabilityZone || h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
+        const az = hostAvailabilityZone(h.hostId, h.profile.availabilityZone, aggregates);
         const e = byAz.get(az) ?? { hostIds: [], available: false };
         e.hostIds.push(h.hostId);
         e.available ||= h.enabled && h.state === 'up';

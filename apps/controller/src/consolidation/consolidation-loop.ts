@@ -292,12 +292,14 @@ function plannerHostOf(h: HostRecord, st: HostState, instanceIdsHere: ReadonlySe
 /** Hosts each instance may move to by availability zone, aggregate metadata and image properties (the scheduler's filters). */
 function allowedHosts(instances: readonly InstanceRecord[], states: readonly HostState[]): Map<string, ReadonlySet<string>> {
   const out = new Map<string, ReadonlySet<string>>();
+  const zones = new Map(states.map((h) => [h.hostId, h.availabilityZone]));
   for (const r of instances) {
     const spec: RequestSpec = {
       numInstances: 1,
       flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
       image: { properties: r.image.properties },
-      availabilityZone: r.availabilityZone,
+      // The instance's zone is its host's (Placement.instanceZone's rule, read from the same snapshot).
+      availabilityZone: zones.get(r.hostId) ?? r.availabilityZone,
       schedulerHints: {},
     };
     const { passed } = filterHosts(states as HostState[], [availabilityZoneFilter, aggregateInstanceExtraSpecsFilter, imagePropertiesFilter], spec);

@@ -73,6 +73,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       redis, hosts, instances, allocations, monitor, logger, registry, nowMs: () => now,
       // Places on h2 only (the scheduler is tested elsewhere): enough to see claims, order and recovery.
       placement: {
+        instanceZone: async () => 'nova',
         placeAll: async (spec, _req, o) => {
           requestedHosts.push(o?.requestedHostId);
           const id = spec.instanceUuids[0];

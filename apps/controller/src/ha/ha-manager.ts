@@ -64,7 +64,7 @@ export interface HaManagerDeps {
   allocations: AllocationStore;
   serverGroups?: ServerGroupStore;
   /** Scheduler + claim (workers/placement.ts). */
-  placement: Pick<Placement, 'placeAll'>;
+  placement: Pick<Placement, 'placeAll' | 'instanceZone'>;
   monitor: HostMonitor;
   /** Commands to the agents: epoch probes and destroys of stale copies. */
   agents: Pick<AgentClient, 'probeEpoch' | 'destroy' | 'host'>;

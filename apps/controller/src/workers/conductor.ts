@@ -4,6 +4,7 @@ import { FailedPreconditionError, isMinicloudError, NotFoundError, type Miniclou
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
+import { isTransientError } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
 import { scopeOf, type AgentClient } from '../agent/agent-client';
@@ -40,18 +41,14 @@ export interface ConductorDeps {
    * Reschedules a first build its host's agent refuses (Nova's build retry): without it, such a
    * build goes to ERROR at once.
    */
-  placement?: Pick<Placement, 'placeAll'>;
+  placement?: Pick<Placement, 'placeAll' | 'instanceZone'>;
   /** Nova's [scheduler] max_attempts: hosts tried in all by one first build (default 3). */
   maxBuildAttempts?: number;
 }
 
-const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
 
-/** True for errors worth retrying: unreachable peers, deadlines, an agent's stale_epoch (it re-registers). */
-export function isTransient(e: unknown): boolean {
-  if (!isMinicloudError(e)) return true;
-  return TRANSIENT.has(e.code) || e.reason === 'stale_epoch';
-}
+/** Lifecycle steps after which a failure leaves no guest behind: the instance goes to ERROR. */
+const BROKEN_BY_FAILURE: ReadonlySet<InstanceRecord['taskState']> = new Set(['rebuild_spawning', 'unshelving', 'resize_finish', 'resize_reverting', 'resize_migrating']);
 
 /** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
 function needsBlockDeviceMapping(r: InstanceRecord): boolean {
@@ -111,14 +108,18 @@ export class Conductor {
       }
     } catch (e) {
       const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
-      if (isTransient(e) && !timedOut) throw e;
+      if (isTransientError(e) && !timedOut) throw e;
+      // Not a known-transient error: the step fails now (retrying a bug would only repeat it).
+      const bug = !isMinicloudError(e);
+      if (bug) this.d.logger.error({ instance_id: r.id, task_state: r.taskState, err: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined }, 'instance step failed');
       // Only a spawn is refused this way (`r` may still say networking: the spawn follows in the same turn).
       if (r.vmState === 'building' && !r.launchedAtMs && isHostRefusal(e)) {
         const cur = await this.d.instances.find(r.id);
         if (cur?.taskState === 'spawning' && cur.hostId === r.hostId && (await this.reschedule(cur, e))) return 0;
       }
       if (r.vmState === 'building') await this.failBuild(r.id, e);
-      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e);
+      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e, bug);
+      else if (bug) await this.failWithFault(r.id, e);
       else await this.failAction(r.id, e);
     }
   }
@@ -314,6 +315,14 @@ export class Conductor {
     if (next && next.taskState === null && next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Success', '', this.d.nowMs());
   }
 
+  /** A power action failed unexpectedly (not a refusal): ERROR with a fault (Nova's instance fault), action logged as Error. */
+  private async failWithFault(id: string, e: unknown): Promise<void> {
+    const fault = faultOf(e);
+    const before = await this.d.instances.find(id);
+    const next = await this.transition(id, (cur) => (cur.taskState === before?.taskState ? { ...cur, vmState: 'error', taskState: null, fault, taskStartedAtMs: this.d.nowMs() } : undefined));
+    if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
+  }
+
   /** A power action the agent refused: task_state back to none, vm_state unchanged, action logged as Error. */
   private async failAction(id: string, e: unknown): Promise<void> {
     const fault = faultOf(e);
@@ -324,17 +333,18 @@ export class Conductor {
 
   /**
    * A lifecycle step failed for good: task_state back to None and the action logged as Error; an
-   * instance whose guest was already destroyed (rebuild/unshelve/resize spawning) goes to ERROR with
-   * a fault (Nova sets vm_state ERROR when a resize or rebuild fails on the compute host).
+   * instance whose guest was already destroyed (rebuild/unshelve/resize spawning), or any instance
+   * when `toError` (an unexpected error), goes to ERROR with a fault (Nova sets vm_state ERROR when a
+   * resize or rebuild fails on the compute host).
    */
-  private async failLifecycle(id: string, e: unknown): Promise<void> {
+  private async failLifecycle(id: string, e: unknown, toError = false): Promise<void> {
     const fault = faultOf(e);
     this.d.logger.warn({ instance_id: id, fault }, 'lifecycle action failed');
     const before = await this.d.instances.find(id);
-    const broken = new Set(['rebuild_spawning', 'unshelving', 'resize_finish', 'resize_reverting', 'resize_migrating']);
+    const broken = (t: InstanceRecord['taskState']) => toError || BROKEN_BY_FAILURE.has(t);
     const next = await this.transition(id, (cur) =>
       cur.taskState && LIFECYCLE_TASK_STATES.has(cur.taskState)
-        ? { ...cur, taskState: null, vmState: broken.has(cur.taskState) ? 'error' : cur.vmState, fault: broken.has(cur.taskState) ? fault : cur.fault, snapshotImageId: undefined, taskStartedAtMs: this.d.nowMs() }
+        ? { ...cur, taskState: null, vmState: broken(cur.taskState) ? 'error' : cur.vmState, fault: broken(cur.taskState) ? fault : cur.fault, snapshotImageId: undefined, taskStartedAtMs: this.d.nowMs() }
         : undefined,
     );
     if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
@@ -373,7 +383,7 @@ export class Conductor {
       await this.d.agents.destroy(host, r.id, { requestId: r.actionRequestId, step: 'deleting' });
     } catch (e) {
       // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
-      if (!(isHostDown(host.state) && isTransient(e))) throw e;
+      if (!(isHostDown(host.state) && isTransientError(e))) throw e;
     }
   }
 

@@ -244,12 +244,14 @@ export class MigrationWorker {
   /** Switch-over: instance on the destination, ports bound there (the FDB follows), volume attachments moved there, claims moved. Idempotent. */
   private async complete(m: MigrationRecord): Promise<void> {
     const now = this.d.nowMs();
+    // A destination the operator chose may be in another zone: the instance's zone is its host's.
+    const zone = (await this.d.placement.zonesOf([m.destHostId])).get(m.destHostId)!;
     const moved = await this.d.transition(m.instanceId, (cur) =>
       cur.taskState === 'deleting' || (cur.hostId !== m.sourceHostId && cur.hostId !== m.destHostId)
         ? undefined
         : cur.hostId === m.destHostId && cur.taskState === null
           ? undefined
-          : { ...cur, hostId: m.destHostId, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
+          : { ...cur, hostId: m.destHostId, availabilityZone: zone, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
     );
     const r = moved ?? (await this.d.instances.find(m.instanceId));
     if (!r || r.hostId !== m.destHostId) return;

@@ -9,7 +9,7 @@ import type { Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
 import { AgentClient } from './agent/agent-client';
 import { computeService } from './api/compute-service';
-import { hostRegistryService } from './api/host-registry-service';
+import { hostRegistryService } from './agent/host-registry-service';
 import type { ControllerConfig } from './config';
 import { createControllerMetrics } from './metrics';
 import { Peers, type PeerCredentials } from './peers';
@@ -18,16 +18,16 @@ import { FlavorStore } from './store/flavor-store';
 import { HostStore } from './store/host-store';
 import { InstanceStore } from './store/instance-store';
 import { Keys } from './store/keys';
-import { Conductor } from './workers/conductor';
-import { HostMonitor } from './workers/host-monitor';
-import { AdmissionGuard } from './ha/admission-guard';
+import { Conductor } from './build/conductor';
+import { HostMonitor } from './agent/host-monitor';
+import { AdmissionGuard } from './placement/admission-guard';
 import { HaManager } from './ha/ha-manager';
 import { ServerGroupStore } from './store/server-group-store';
 import { AggregateStore } from './store/aggregate-store';
-import { Quotas } from './workers/quota';
-import { Placement } from './workers/placement';
+import { Quotas } from './placement/quota';
+import { Placement } from './placement/placement';
 import { MigrationStore } from './store/migration-store';
-import { MigrationWorker } from './workers/migration-worker';
+import { MigrationWorker } from './migration/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
 import { ConsolidationLoop } from './consolidation/consolidation-loop';
 
@@ -222,7 +222,7 @@ export function createController(inp: ControllerInputs): Controller {
 
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, agents, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
+      computeService({ flavors, instances, hosts, allocations, placement, queue, peers, agents, metrics, transition: (id, mutate) => conductor.transition(id, mutate), publishState: (r, old) => conductor.publish(r, old), nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [

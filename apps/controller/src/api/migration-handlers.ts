@@ -4,10 +4,16 @@ import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { claimedDiskGb, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
-import { resizeConsumer } from '../workers/lifecycle-worker';
+import { resizeConsumer } from '../build/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
-import type { ComputeServiceDeps } from './compute-service';
-import { claimElsewhere, claimOnChosenHost } from '../workers/relocation';
+import type { ApiDeps } from './api-deps';
+
+/** What migrate and evacuate use. */
+export type MigrationActionDeps = Pick<
+  ApiDeps,
+  'instances' | 'hosts' | 'allocations' | 'serverGroups' | 'placement' | 'nowMs' | 'queue' | 'transition' | 'migrations' | 'migrationRecords' | 'evacuations'
+>;
+import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
 import { serverToProto } from './proto-mapping';
 import { requestEvacuation, type EvacuationRequestDeps } from '../ha/evacuation-request';
 
@@ -26,7 +32,7 @@ export type { EvacuationRequestDeps };
  *   {@link requestEvacuation}
  */
 export async function runMigrationAction(
-  d: ComputeServiceDeps,
+  d: MigrationActionDeps,
   r: InstanceRecord,
   action: 'migrate' | 'evacuate',
   req: compute.ServerActionRequest,
@@ -54,13 +60,13 @@ export async function runMigrationAction(
  * (ports rebound) and leaves the server in VERIFY_RESIZE until confirm_resize / revert_resize.
  * Allowed from ACTIVE or STOPPED. @throws as {@link runMigrationAction}
  */
-async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
+async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
   const rule = checkLifecycleAllowed('resize', r);
   const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) };
   const dest = hostId ? (await claimOnChosenHost(d, r, hostId, resizeConsumer(r.id))).hostId : await claimElsewhere({ instances: d.instances, placement: d.placement, serverGroups: d.serverGroups, migrations: d.migrationRecords }, r, '#resize');
   const info: ResizeInfo = { migrationId: randomUUID(), sourceHostId: r.hostId, destHostId: dest, oldFlavor: r.flavor, newFlavor: r.flavor, wasRunning: r.powerState === 'running', quotaDelta: { cores: 0, ramMb: 0 } };
   const now = d.nowMs();
-  const next = await d.conductor
+  const next = await d
     .transition(r.id, (cur) => {
       checkLifecycleAllowed('resize', cur);
       if (cur.hostId !== r.hostId) throw new FailedPreconditionError(`server ${r.id} moved meanwhile`, 'instance_moved');
@@ -84,7 +90,7 @@ async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: str
  * table makes ListMigrations admin-only; should that change, non-admins see only their project's
  * servers, with host ids blanked (hosts are admin-only data, as Nova).
  */
-export async function listLiveMigrations(d: ComputeServiceDeps, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
+export async function listLiveMigrations(d: Pick<ApiDeps, 'migrationRecords' | 'instances'>, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
   if (!d.migrationRecords) return [];
   const rows = await d.migrationRecords.list({ instanceId: req.serverId || undefined, hostId: req.hostId || undefined });
   if (isAdmin(ctx.auth)) return rows.map(migrationToProto);

@@ -21,7 +21,7 @@ function requireAdmin(ctx: CallContext): void {
 }
 
 /** A server group the caller may see (own project, or any for admin). @throws NotFoundError('server_group', id) */
-export async function scopedServerGroup(d: TopologyDeps, id: string, ctx: CallContext): Promise<ServerGroupRecord> {
+export async function scopedServerGroup(d: Pick<TopologyDeps, 'serverGroups'>, id: string, ctx: CallContext): Promise<ServerGroupRecord> {
   if (!id) throw new InvalidArgumentError('server_group_id', 'is required');
   const g = await d.serverGroups.find(id);
   if (!g || (!isAdmin(ctx.auth) && g.projectId !== ctx.auth?.projectId)) throw new NotFoundError('server_group', id);

@@ -13,9 +13,9 @@ import type { InstanceStore } from '../store/instance-store';
 import { Keys } from '../store/keys';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationStore } from '../store/migration-store';
 import type { ServerGroupStore } from '../store/server-group-store';
-import type { HostMonitor } from '../workers/host-monitor';
-import type { MigrationRequester, MigrationWorker } from '../workers/migration-worker';
-import type { Placement } from '../workers/placement';
+import type { HostMonitor } from '../agent/host-monitor';
+import type { MigrationRequester, MigrationWorker } from '../migration/migration-worker';
+import type { Placement } from '../placement/placement';
 
 /** CloudSim PowerVm.HISTORY_LENGTH. */
 const HISTORY_LENGTH = 30;

@@ -3,13 +3,13 @@ import { compute, image as imageProto, type agent } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import { scopeOf, type AgentClient } from '../agent/agent-client';
-import { flavorToProto } from '../api/proto-mapping';
+import { flavorToProto } from '../proto-states';
 import type { InstancePort, InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
-import type { Quotas } from './quota';
+import type { Quotas } from '../placement/quota';
 
 /** What the lifecycle worker borrows from the conductor. */
 export interface LifecycleHost {

@@ -15,20 +15,28 @@ export interface RelocationDeps {
   migrations?: Pick<MigrationStore, 'active'>;
 }
 
+/** A server group as the scheduler sees it: its spec, and members per host for the claim's bookkeeping. */
+export interface GroupPlacement {
+  spec: ServerGroupSpec;
+  members: { groupId: string; byHost: Map<string, number> };
+}
+
 /**
- * The instance's server group as the scheduler sees it: the hosts of its other members, where a member
- * being live-migrated also counts on its destination (its claim is there already).
- * @returns undefined when the instance is in no group
+ * Server group `groupId` as the scheduler sees it: the hosts of its members other than `excludeId`
+ * (the instance being placed or moved), where a member being live-migrated also counts on its
+ * destination (its claim is there already).
+ * @returns undefined when there is no such group
  */
 export async function groupPlacementOf(
-  d: RelocationDeps,
-  r: InstanceRecord,
-): Promise<{ spec: ServerGroupSpec; members: { groupId: string; byHost: Map<string, number> } } | undefined> {
-  const g = r.serverGroupId && d.serverGroups ? await d.serverGroups.find(r.serverGroupId) : undefined;
+  d: Pick<RelocationDeps, 'instances' | 'serverGroups' | 'migrations'>,
+  groupId: string | undefined,
+  excludeId?: string,
+): Promise<GroupPlacement | undefined> {
+  const g = groupId && d.serverGroups ? await d.serverGroups.find(groupId) : undefined;
   if (!g) return undefined;
   const byHost = new Map<string, number>();
   const add = (h: string) => byHost.set(h, (byHost.get(h) ?? 0) + 1);
-  for (const m of await d.instances.getMany(g.memberIds.filter((id) => id !== r.id))) {
+  for (const m of await d.instances.getMany(g.memberIds.filter((id) => id !== excludeId))) {
     if (m.hostId) add(m.hostId);
     const moving = m.taskState === 'migrating' && d.migrations ? await d.migrations.active(m.id) : undefined;
     if (moving && moving.destHostId !== m.hostId) add(moving.destHostId);
@@ -52,7 +60,7 @@ export async function groupPlacementOf(
 export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consumerSuffix: string, opts: { requestedHostId?: string; ignoreHostIds?: readonly string[] } = {}): Promise<string> {
   const zone = await d.placement.instanceZone(r);
   const place = async () => {
-    const group = await groupPlacementOf(d, r);
+    const group = await groupPlacementOf(d, r.serverGroupId, r.id);
     const placed = await d.placement.placeAll(
       {
         numInstances: 1,

@@ -1,7 +1,7 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import { isHostDown } from '@minicloud/domain-compute';
 import type { HostStore } from '../store/host-store';
-import type { Placement } from '../workers/placement';
+import type { Placement } from './placement';
 import { admissionHostOf, checkAdmission, type AdmissionRequest } from './admission-control';
 
 /**

@@ -11,8 +11,8 @@ import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationStore } from '../store/migration-store';
-import type { Placement } from './placement';
-import { claimElsewhere, claimOnChosenHost } from './relocation';
+import type { Placement } from '../placement/placement';
+import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
 
 /** Allocation consumer of the destination claim while a live migration runs (the source keeps `<id>`). */
 export const migrationConsumer = (instanceId: string): string => `${instanceId}#migration`;

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { defaultScheduler } from '@minicloud/domain-scheduler';
-import { events } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { Bus } from '@minicloud/platform-bus';
 import type { ServiceRegistration } from '@minicloud/platform-grpc';
 import { KeyedWorkQueue, LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
 import { AgentClient } from './agent/agent-client';
+import { migrationProgressConsumer, powerReportConsumer } from './agent/power-report-consumer';
 import { computeService } from './api/compute-service';
 import { hostRegistryService } from './agent/host-registry-service';
 import type { ControllerConfig } from './config';
@@ -31,10 +31,7 @@ import { MigrationWorker } from './migration/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
 import { ConsolidationLoop } from './consolidation/consolidation-loop';
 
-/** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
-export const POWER_REPORT_CONSUMER = 'controller-power-state';
-/** Durable JetStream consumer of source agents' MigrationProgressed events. */
-export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress';
+export { MIGRATION_PROGRESS_CONSUMER, POWER_REPORT_CONSUMER } from './agent/power-report-consumer';
 
 export interface ControllerInputs {
   config: ControllerConfig;
@@ -59,8 +56,10 @@ export interface Controller {
 
 /**
  * Builds the controller from its adapters (the part main.ts and integration tests share): stores,
- * scheduler + placement, conductor and its work queue, heartbeat monitor, the power-report consumer,
- * leader-only loops (host liveness, resync of instances stuck in a task_state) and both gRPC services.
+ * the agent command client, scheduler + placement (every replica schedules the requests it receives;
+ * claims are atomic Lua, so replicas cannot overbook), conductor and its work queue, heartbeat
+ * monitor, the power-report and migration-progress consumers, leader-only loops (host liveness and
+ * HA, consolidation, resync of instances stuck in a task_state) and both gRPC services.
  */
 export function createController(inp: ControllerInputs): Controller {
   const { config, redis, bus, logger } = inp;
@@ -153,7 +152,7 @@ export function createController(inp: ControllerInputs): Controller {
     restartBurst: config.HA_RESTART_BURST,
     enabled: config.HA_ENABLED,
   });
-  // DRS/DPM (issue 9): leader-only loop; its DPM also answers the scheduler's NoValidHost with a wake.
+  // DRS/DPM: leader-only loop; its DPM also answers the scheduler's NoValidHost with a wake.
   let consolidation: ConsolidationLoop | undefined;
   if (config.CONSOLIDATION_ENABLED) {
     const policy = parsePolicyName(config.CONSOLIDATION_POLICY);
@@ -188,38 +187,6 @@ export function createController(inp: ControllerInputs): Controller {
       unsubscribe();
     },
   };
-  const reports: Runnable = {
-    name: 'power-report-consumer',
-    async start(signal) {
-      const consumer = await bus.consumeEvents({
-        durable: POWER_REPORT_CONSUMER,
-        filterSubject: Subjects.powerStateReported,
-        type: events.InstancePowerStateReported,
-        handler: (ev) => conductor.handlePowerReport(ev),
-        ackWaitMs: 30_000,
-      });
-      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-      await consumer.stop();
-    },
-  };
-
-  const migrationProgress: Runnable = {
-    name: 'migration-progress-consumer',
-    async start(signal) {
-      const consumer = await bus.consumeEvents({
-        durable: MIGRATION_PROGRESS_CONSUMER,
-        filterSubject: Subjects.migrationProgressed,
-        type: events.MigrationProgressed,
-        handler: async (ev) => {
-          if (ev.migration) await migrations.onProgress(ev.migration);
-        },
-        ackWaitMs: 30_000,
-      });
-      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-      await consumer.stop();
-    },
-  };
-
   return {
     services: [
       computeService({ flavors, instances, hosts, allocations, placement, queue, peers, agents, metrics, transition: (id, mutate) => conductor.transition(id, mutate), publishState: (r, old) => conductor.publish(r, old), nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
@@ -228,13 +195,13 @@ export function createController(inp: ControllerInputs): Controller {
     runnables: [
       queue,
       heartbeats,
-      reports,
-      migrationProgress,
+      powerReportConsumer(bus, (ev) => conductor.handlePowerReport(ev)),
+      migrationProgressConsumer(bus, (m) => migrations.onProgress(m)),
       leaderOnly(elector, periodic('migration-watch', config.LIVENESS_INTERVAL_MS, () => migrations.watch(), onError('migration-watch'))),
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
-      // Attachments left `attaching` by a controller that died midway: completed or rolled back (issue #8).
+      // Attachments left `attaching` by a controller that died midway: completed or rolled back.
       leaderOnly(elector, periodic('volume-attaching-resync', config.RESYNC_INTERVAL_MS, async () => void (await conductor.volumes.resyncAttaching()), onError('volume-attaching-resync'))),
       ...(consolidation
         ? [leaderOnly(elector, periodic('consolidation', Math.max(50, config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE), () => consolidation!.tick().then(() => undefined), onError('consolidation')))]

@@ -42,10 +42,10 @@ export interface ApiDeps {
   admission?: { check(req: { vcpus: number; ramMb: number; diskGb: number }, count: number): Promise<void> };
   /** Nova's allow_resize_to_same_host. */
   allowResizeToSameHost: boolean;
-  /** Live migration (migration/migration-worker.ts); absent in a controller built without it (FAILED_PRECONDITION not_implemented). */
-  migrations?: MigrationWorker;
+  /** Live migration (migration/migration-worker.ts): ServerAction migrate{live}, maintenance drain. */
+  migrations: MigrationWorker;
   /** Migration records (ListMigrations history). */
-  migrationRecords?: MigrationStore;
-  /** ServerAction evacuate (ha/evacuation-request.ts); absent: FAILED_PRECONDITION not_implemented. */
-  evacuations?: EvacuationRequestDeps;
+  migrationRecords: MigrationStore;
+  /** ServerAction evacuate: opens the HA loop's evacuation record (ha/evacuation-request.ts). */
+  evacuations: EvacuationRequestDeps;
 }

@@ -29,7 +29,7 @@ export function hostHandlers(d: Pick<ApiDeps, 'hosts' | 'allocations' | 'migrati
         await d.hosts.setState(req.hostId, req.maintenance ? 'maintenance' : 'up');
         h = await d.hosts.get(req.hostId);
         // Drain (issue 9): live-migrate ACTIVE instances off, two at a time, in the background.
-        if (req.maintenance && d.migrations) void d.migrations.drainHost(req.hostId).catch(() => undefined);
+        if (req.maintenance) void d.migrations.drainHost(req.hostId).catch(() => undefined);
       }
       return { host: hostToProto(h, await d.allocations.get(h.hostId)) };
     },

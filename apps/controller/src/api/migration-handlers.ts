@@ -28,7 +28,7 @@ export type { EvacuationRequestDeps };
  * host) opens the HA loop's durable evacuation record ({@link requestEvacuation}); the leader fences
  * and restarts it elsewhere; the response carries the server as it is now.
  * @throws PermissionDeniedError for non-admins; FailedPreconditionError (instance_invalid_state,
- *   locked, not_implemented, host_in_use, ...); errors of {@link MigrationWorker.startLive} and
+ *   locked, host_in_use, ...); errors of {@link MigrationWorker.startLive} and
  *   {@link requestEvacuation}
  */
 export async function runMigrationAction(
@@ -42,12 +42,10 @@ export async function runMigrationAction(
   if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
   checkNotLocked(r, true);
   if (action === 'evacuate') {
-    if (!d.evacuations) throw new FailedPreconditionError('evacuate is not wired in this controller', 'not_implemented');
     await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId });
     return { server: serverToProto(r, { admin: true }) };
   }
   if (!req.migrate?.live) return coldMigrate(d, r, req.migrate?.hostId || undefined, ctx, a);
-  if (!d.migrations) throw new FailedPreconditionError('live migration is not wired in this controller', 'not_implemented');
   const m = await d.migrations.startLive(r, req.migrate.hostId || undefined, { requestId: ctx.requestId, userId: a.userId, projectId: r.projectId });
   const cur = (await d.instances.find(r.id)) ?? r;
   return { server: serverToProto(cur, { admin: true }), migrationId: m.id };
@@ -91,7 +89,6 @@ async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: st
  * servers, with host ids blanked (hosts are admin-only data, as Nova).
  */
 export async function listLiveMigrations(d: Pick<ApiDeps, 'migrationRecords' | 'instances'>, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
-  if (!d.migrationRecords) return [];
   const rows = await d.migrationRecords.list({ instanceId: req.serverId || undefined, hostId: req.hostId || undefined });
   if (isAdmin(ctx.auth)) return rows.map(migrationToProto);
   if (!ctx.auth || req.hostId) return [];

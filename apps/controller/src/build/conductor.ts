@@ -82,7 +82,7 @@ export class Conductor {
   /** Attachments that follow a moved instance, and the leader's resync of stale `attaching` entries. */
   readonly volumes: VolumeReconciler;
   private readonly blockDevices: BlockDeviceMapper;
-  /** Live migration's report hook (workers/migration-worker.ts); true = the report was consumed. */
+  /** Live migration's report hook (migration/migration-worker.ts); true = the report was consumed. */
   onMigrationReport?: (ev: events.InstancePowerStateReported, r: InstanceRecord) => Promise<boolean>;
 
   constructor(private readonly d: ConductorDeps) {

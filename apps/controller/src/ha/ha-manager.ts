@@ -57,7 +57,7 @@ export interface HaManagerDeps {
   instances: InstanceStore;
   allocations: AllocationStore;
   serverGroups?: ServerGroupStore;
-  /** Scheduler + claim (workers/placement.ts). */
+  /** Scheduler + claim (placement/placement.ts). */
   placement: Pick<Placement, 'placeAll' | 'instanceZone'>;
   monitor: HostMonitor;
   /** Commands to the agents: epoch probes and destroys of stale copies. */
@@ -346,7 +346,7 @@ export class HaManager {
     await this.move(placed, r, to);
   }
 
-  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (workers/relocation.ts). */
+  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (placement/relocation.ts). */
   private place(r: InstanceRecord, targetHostId?: string): Promise<string> {
     return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId });
   }

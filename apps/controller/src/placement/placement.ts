@@ -10,7 +10,8 @@ import type { HostStore } from '../store/host-store';
 export type Placements = Map<string, string>;
 
 /**
- * Scheduling plus claiming (Nova's conductor + scheduler + Placement): build HostState[] from Redis,
+ * Scheduling plus claiming (Nova's conductor + scheduler + Placement), run by whichever replica
+ * received the request (no leader involved): build HostState[] from Redis,
  * run the filter scheduler on that snapshot, then claim every selection with the atomic Lua script,
  * falling back to each selection's alternates; when a claim still fails (another replica won the
  * race) release everything claimed so far, refresh the snapshot and try again, up to `rounds` times.

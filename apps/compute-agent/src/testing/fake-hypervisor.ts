@@ -63,6 +63,7 @@ export class FakeHypervisor {
   /** Spawns refused for lack of RAM. */
   refusedSpawns = 0;
   private timer?: NodeJS.Timeout;
+  private registry?: ServiceClient<typeof agent.HostRegistryServiceService>;
 
   constructor(
     readonly hostId: string,
@@ -95,8 +96,27 @@ export class FakeHypervisor {
       logger: silentLogger(),
       services: [{ definition: agent.HypervisorServiceService as never, handlers: partial<Record<string, unknown>>(this.handlers()) } as never],
     });
+    this.registry = registry;
+    const res = await this.register();
+    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq, ...this.heartbeatExtra() });
+    beat();
+    this.timer = setInterval(beat, 300);
+    return res;
+  }
+
+  /** Registers again (a new epoch) holding the VMs defined now, as a restarted agent process does; drops those the controller names. */
+  async restart(): Promise<agent.RegisterHostResponse> {
+    return this.register();
+  }
+
+  /** More fields of every heartbeat (e.g. a VM inventory); none by default. */
+  protected heartbeatExtra(): Record<string, unknown> {
+    return {};
+  }
+
+  private async register(): Promise<agent.RegisterHostResponse> {
     const p = this.profile;
-    const res = await registry.registerHost({
+    const res = await this.registry!.registerHost({
       profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: p.cores, threadsPerCore: 1, ramMb: p.ramMb, diskGb: p.diskGb, hypervisorType: 'qemu', architecture: 'x86_64', availabilityZone: p.availabilityZone ?? '' },
       agentEndpoint: this.server.address,
       tunnelIp: '192.0.2.1',
@@ -104,9 +124,6 @@ export class FakeHypervisor {
     });
     this.epoch = res.epoch;
     for (const id of res.destroyInstanceIds) this.vms.delete(id);
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
     return res;
   }
 
@@ -120,7 +137,8 @@ export class FakeHypervisor {
   /** Publishes InstancePowerStateReported for `instanceId` after the report delay (as an agent reports after acting). */
   report(instanceId: string, powerState: compute.PowerState, reason: string, error = ''): void {
     setTimeout(() => {
-      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq });
+      // A command answered while the test closes reports after the bus is gone: nobody listens then.
+      this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq }).catch(() => undefined);
     }, this.reportDelayMs);
   }
 
@@ -177,11 +195,12 @@ export class FakeHypervisor {
     return this.runtime(id, vm, P.POWER_STATE_NOSTATE);
   }
 
-  private handlers(): Record<string, unknown> {
+  /** HypervisorService handlers by method name (a subclass may add or replace some). */
+  protected handlers(): Record<string, unknown> {
     return {
       executeCommand: async (req: agent.ExecuteCommandRequest) => this.execute(req),
       listInstances: async () => ({
-        instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()] })),
+        instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch })),
       }),
     };
   }

@@ -23,12 +23,12 @@ export function hostHandlers(d: Pick<ApiDeps, 'hosts' | 'allocations' | 'migrati
     async updateHost(req) {
       let h = await d.hosts.get(req.hostId);
       if (req.enabled !== undefined) h = await d.hosts.setEnabled(req.hostId, req.enabled, req.disabledReason);
-      // Maintenance (issue 5): disabled + state maintenance (HA ignores the host); draining by live migration is issue 9.
+      // Maintenance: disabled + state maintenance (HA ignores the host), then drained by live migration.
       if (req.maintenance !== undefined) {
         h = await d.hosts.setEnabled(req.hostId, !req.maintenance, req.maintenance ? req.disabledReason || 'maintenance' : '');
         await d.hosts.setState(req.hostId, req.maintenance ? 'maintenance' : 'up');
         h = await d.hosts.get(req.hostId);
-        // Drain (issue 9): live-migrate ACTIVE instances off, two at a time, in the background.
+        // Drain: live-migrate ACTIVE instances off, two at a time, in the background.
         if (req.maintenance) void d.migrations.drainHost(req.hostId).catch(() => undefined);
       }
       return { host: hostToProto(h, await d.allocations.get(h.hostId)) };

@@ -6,8 +6,8 @@ import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { ControllerConfig } from '../config';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
-import type { HostMonitor } from '../workers/host-monitor';
-import { powerStateFromProto } from './proto-mapping';
+import type { HostMonitor } from './host-monitor';
+import { powerStateFromProto } from '../proto-states';
 
 /**
  * minicloud.agent.v1.HostRegistryService (admin = the service token only). RegisterHost bumps the

@@ -1,3 +1,5 @@
+import { usableCapacity, type HostState } from '@minicloud/domain-scheduler';
+
 /**
  * HA admission control (pure), vSphere's "host failures cluster tolerates" with the cluster resource
  * percentage policy: the allocations of the cluster must still fit when the N largest hosts fail.
@@ -17,6 +19,23 @@ export interface AdmissionRequest {
   readonly vcpus: number;
   readonly ramMb: number;
   readonly diskGb: number;
+}
+
+/**
+ * A host as admission control counts it: capacities by the scheduler's one capacity rule
+ * (usableCapacity: (total - reserved) x the allocation ratio in force, aggregate overrides included),
+ * used amounts as claimed.
+ */
+export function admissionHostOf(h: HostState): AdmissionHost {
+  return {
+    hostId: h.hostId,
+    vcpusCapacity: usableCapacity(h, 'vcpu'),
+    ramMbCapacity: usableCapacity(h, 'ram'),
+    diskGbCapacity: usableCapacity(h, 'disk'),
+    vcpusUsed: h.vcpusUsed,
+    ramMbUsed: h.ramMbUsed,
+    diskGbUsed: h.diskGbUsed,
+  };
 }
 
 export type AdmissionResult = { ok: true } | { ok: false; reason: string };

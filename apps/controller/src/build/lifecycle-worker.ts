@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError } from '@minicloud/domain-errors';
 import { compute, image as imageProto, type agent } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
-import { flavorToProto } from '../api/proto-mapping';
+import { scopeOf, type AgentClient } from '../agent/agent-client';
+import { flavorToProto } from '../proto-states';
 import type { InstancePort, InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
-import type { HostRecord, HostStore } from '../store/host-store';
+import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
-import type { Quotas } from './quota';
+import type { Quotas } from '../placement/quota';
 
 /** What the lifecycle worker borrows from the conductor. */
 export interface LifecycleHost {
@@ -24,10 +24,10 @@ export interface LifecycleWorkerDeps {
   hosts: HostStore;
   allocations: AllocationStore;
   peers: Peers;
+  agents: AgentClient;
   quotas: Quotas;
   logger: Logger;
   nowMs: () => number;
-  shutdownTimeoutSeconds: number;
 }
 
 /** Allocation consumer of a resize's new flavor on the destination host. */
@@ -98,12 +98,12 @@ export class LifecycleWorker {
     }
     if (task === 'resize_finish') {
       const off = !r.resize!.wasRunning;
-      if (off) await this.agentCommand(r, { powerOff: { timeoutSeconds: this.d.shutdownTimeoutSeconds } });
+      if (off) await this.d.agents.power(r.hostId, r.id, 'powerOff', scopeOf(r));
       return this.finish(r.id, task, (cur) => ({ ...cur, vmState: 'resized', powerState: off ? 'shutdown' : 'running' }));
     }
     if (task === 'resize_reverting' && r.resize?.revertSpawning) {
       const off = !r.resize.wasRunning;
-      if (off) await this.agentCommand(r, { powerOff: { timeoutSeconds: this.d.shutdownTimeoutSeconds } });
+      if (off) await this.d.agents.power(r.hostId, r.id, 'powerOff', scopeOf(r));
       await this.d.quotas.release(r.projectId, { instances: 0, cores: r.resize.quotaDelta.cores, ramMb: r.resize.quotaDelta.ramMb });
       return this.finish(r.id, task, (cur) => ({ ...cur, vmState: off ? 'stopped' : 'active', powerState: off ? 'shutdown' : 'running', resize: undefined }));
     }
@@ -112,7 +112,7 @@ export class LifecycleWorker {
   // ---- steps ----
 
   private async rescue(r: InstanceRecord, into: boolean): Promise<void> {
-    const res = await this.agentCommand(r, { reboot: { hard: true } });
+    const res = await this.d.agents.power(r.hostId, r.id, 'reboot', scopeOf(r), { hard: true });
     if (res.instance?.powerState !== RUNNING) throw new FailedPreconditionError(`instance ${r.id} did not come back running after the ${into ? 'rescue' : 'unrescue'} reboot`, 'rescue_failed');
     await this.finish(r.id, r.taskState!, (cur) => ({ ...cur, vmState: into ? 'rescued' : 'active', powerState: 'running' }));
   }
@@ -126,8 +126,8 @@ export class LifecycleWorker {
   private async migrate(r: InstanceRecord): Promise<void> {
     const rs = r.resize!;
     if (rs.sourceHostId === rs.destHostId) {
-      await this.agentCommand(r, { resize: { flavor: flavorToProto(rs.newFlavor) } });
-      if (rs.wasRunning) await this.agentCommand(r, { powerOn: {} });
+      await this.d.agents.resize(r.hostId, r.id, flavorToProto(rs.newFlavor), scopeOf(r));
+      if (rs.wasRunning) await this.d.agents.power(r.hostId, r.id, 'powerOn', scopeOf(r));
       return this.finish(r.id, 'resize_migrating', (cur) => ({ ...cur, vmState: 'resized', flavor: rs.newFlavor, powerState: rs.wasRunning ? 'running' : 'shutdown' }));
     }
     await this.destroyOn(rs.sourceHostId, r);
@@ -173,7 +173,7 @@ export class LifecycleWorker {
     const imageId = r.snapshotImageId!;
     const img = await this.d.peers.image();
     const target = (await img.getImage({ imageId })).image;
-    if (r.hostId) await this.agentCommand(r, { snapshot: { imageId } }).catch((e) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
+    if (r.hostId) await this.d.agents.snapshot(r.hostId, r.id, imageId, scopeOf(r));
     if (target && target.status === imageProto.ImageStatus.IMAGE_STATUS_QUEUED) {
       // The simulated disk has no bytes of its own: the snapshot's bytes are the base image's.
       const base = r.image.id;
@@ -192,7 +192,7 @@ export class LifecycleWorker {
     const ports = await this.bindPorts(r);
     const n = await this.host.transition(r.id, (cur) => (cur.taskState === r.taskState && JSON.stringify(cur.ports) !== JSON.stringify(ports) ? { ...cur, ports } : undefined));
     const ready = await this.host.prepareVolumes(n ?? r);
-    const res = await this.agentCommand(ready, { spawn: { spec: this.host.instanceSpec(ready) } });
+    const res = await this.d.agents.spawn(ready.hostId, ready.id, this.host.instanceSpec(ready), scopeOf(ready));
     if (res.instance?.powerState === RUNNING) await this.onSpawned(ready);
   }
 
@@ -210,37 +210,11 @@ export class LifecycleWorker {
 
   private async powerOffIfOn(r: InstanceRecord): Promise<void> {
     if (r.powerState !== 'running' && r.powerState !== 'paused') return;
-    try {
-      await this.agentCommand(r, { powerOff: { timeoutSeconds: this.d.shutdownTimeoutSeconds } });
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
+    await this.d.agents.powerOffIfPresent(r.hostId, r.id, scopeOf(r));
   }
 
   private async destroyOn(hostId: string, r: InstanceRecord): Promise<void> {
-    if (!hostId) return;
-    try {
-      await this.agentCommand({ ...r, hostId }, { destroy: {} });
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
-  }
-
-  private async agentCommand(r: InstanceRecord, command: DeepPartial<agent.ExecuteCommandRequest>): Promise<agent.ExecuteCommandResponse> {
-    const host = await this.requireHost(r.hostId);
-    return this.d.peers.agent(host.agentEndpoint).executeCommand({
-      hostId: host.hostId,
-      epoch: host.epoch,
-      instanceId: r.id,
-      requestId: `${r.actionRequestId ?? randomUUID()}:${r.taskState}:${Object.keys(command)[0]}`,
-      ...command,
-    });
-  }
-
-  private async requireHost(hostId: string): Promise<HostRecord> {
-    const host = hostId ? await this.d.hosts.find(hostId) : undefined;
-    if (!host) throw new NotFoundError('host', hostId || '(none)');
-    return host;
+    if (hostId) await this.d.agents.destroy(hostId, r.id, scopeOf(r));
   }
 
   /** Moves to the next task_state if still in `from`, then continues with `then`. */

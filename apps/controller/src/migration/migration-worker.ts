@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, isMinicloudError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import { isHostDown, type InstanceRecord } from '@minicloud/domain-compute';
+import type { AgentClient } from '../agent/agent-client';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationStore } from '../store/migration-store';
-import type { Placement } from './placement';
-import { claimElsewhere, claimOnChosenHost } from './relocation';
+import type { Placement } from '../placement/placement';
+import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
 
 /** Allocation consumer of the destination claim while a live migration runs (the source keeps `<id>`). */
 export const migrationConsumer = (instanceId: string): string => `${instanceId}#migration`;
@@ -35,6 +36,7 @@ export interface MigrationWorkerDeps {
   migrations: MigrationStore;
   serverGroups: ServerGroupStore;
   peers: Peers;
+  agents: AgentClient;
   logger: Logger;
   nowMs: () => number;
   limits: MigrationLimits;
@@ -73,7 +75,7 @@ export class MigrationWorker {
    */
   async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester): Promise<MigrationRecord> {
     checkLiveMigratable(r);
-    const source = await this.requireHost(r.hostId);
+    const source = await this.d.agents.host(r.hostId);
     const dest = await this.claimDestination(r, destHostId);
     const now = this.d.nowMs();
     const m: MigrationRecord = {
@@ -107,29 +109,16 @@ export class MigrationWorker {
       await this.d.migrations.create(m);
       await this.d.instances.startAction(r.id, { requestId: who.requestId, action: 'live-migration', userId: who.userId, projectId: who.projectId, startMs: now, result: '', message: '' });
       await this.setStatus(m.id, 'preparing');
-      await this.d.peers.agent(dest.agentEndpoint).executeCommand({
-        hostId: dest.hostId,
-        epoch: dest.epoch,
-        instanceId: r.id,
-        requestId: `${m.id}-prepare`,
-        prepareMigrateIn: { migrationId: m.id, spec: this.d.instanceSpec(next) },
-      });
-      await this.d.peers.agent(source.agentEndpoint).executeCommand({
-        hostId: source.hostId,
-        epoch: source.epoch,
-        instanceId: r.id,
-        requestId: `${m.id}-out`,
-        migrateOut: {
-          migrationId: m.id,
-          destHostId: dest.hostId,
-          destEndpoint: dest.agentEndpoint,
-          destEpoch: dest.epoch,
-          maxBandwidthMbps: this.d.limits.maxBandwidthMbps,
-          maxDowntimeMs: this.d.limits.maxDowntimeMs,
-          autoConverge: this.d.limits.autoConverge,
-          postCopy: false,
-          timeoutSeconds: this.d.limits.timeoutSeconds,
-        },
+      await this.d.agents.prepareMigrateIn(dest, r.id, m.id, this.d.instanceSpec(next));
+      await this.d.agents.migrateOut(source, r.id, m.id, {
+        destHostId: dest.hostId,
+        destEndpoint: dest.agentEndpoint,
+        destEpoch: dest.epoch,
+        maxBandwidthMbps: this.d.limits.maxBandwidthMbps,
+        maxDowntimeMs: this.d.limits.maxDowntimeMs,
+        autoConverge: this.d.limits.autoConverge,
+        postCopy: false,
+        timeoutSeconds: this.d.limits.timeoutSeconds,
       });
       return (await this.setStatus(m.id, 'running', ['queued', 'preparing'])) ?? m;
     } catch (e) {
@@ -255,12 +244,14 @@ export class MigrationWorker {
   /** Switch-over: instance on the destination, ports bound there (the FDB follows), volume attachments moved there, claims moved. Idempotent. */
   private async complete(m: MigrationRecord): Promise<void> {
     const now = this.d.nowMs();
+    // A destination the operator chose may be in another zone: the instance's zone is its host's.
+    const zone = (await this.d.placement.zonesOf([m.destHostId])).get(m.destHostId)!;
     const moved = await this.d.transition(m.instanceId, (cur) =>
       cur.taskState === 'deleting' || (cur.hostId !== m.sourceHostId && cur.hostId !== m.destHostId)
         ? undefined
         : cur.hostId === m.destHostId && cur.taskState === null
           ? undefined
-          : { ...cur, hostId: m.destHostId, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
+          : { ...cur, hostId: m.destHostId, availabilityZone: zone, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
     );
     const r = moved ?? (await this.d.instances.find(m.instanceId));
     if (!r || r.hostId !== m.destHostId) return;
@@ -296,14 +287,13 @@ export class MigrationWorker {
   private async resolveSwitchOver(m: MigrationRecord): Promise<void> {
     const [src, dst] = await Promise.all([this.d.hosts.find(m.sourceHostId), this.d.hosts.find(m.destHostId)]);
     if (dst && !isHostDown(dst.state)) {
-      const runs = await this.d.peers
-        .agent(dst.agentEndpoint)
-        .listInstances({ hostId: dst.hostId })
-        .then((res) => res.instances.some((i) => i.instanceId === m.instanceId && i.powerState === compute.PowerState.POWER_STATE_RUNNING))
+      const runs = await this.d.agents
+        .listInstances(dst)
+        .then((instances) => instances.some((i) => i.instanceId === m.instanceId && i.powerState === compute.PowerState.POWER_STATE_RUNNING))
         .catch(() => false);
       if (!runs) return;
       await this.complete(m);
-      if (src) await this.destroyQuietly(src, m.instanceId, `${m.id}-destroy-source`);
+      if (src) await this.destroyQuietly(src, m.instanceId, m.id);
       return;
     }
     if (src) await this.sendAbort(src, m.instanceId, m.id);
@@ -319,7 +309,7 @@ export class MigrationWorker {
       await this.d.allocations.release(hostId, migrationConsumer(r.id));
       throw new ResourceExhaustedError(`No valid host other than the source was found for server ${r.id}`, 'no_valid_host');
     }
-    return this.requireHost(hostId);
+    return this.d.agents.host(hostId);
   }
 
   private async setStatus(id: string, status: MigrationStatus, from?: MigrationStatus[]): Promise<MigrationRecord | undefined> {
@@ -332,24 +322,19 @@ export class MigrationWorker {
 
   private async sendAbort(host: HostRecord, instanceId: string, migrationId: string): Promise<void> {
     try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId: host.hostId, epoch: host.epoch, instanceId, requestId: `${migrationId}-abort`, abortMigration: { migrationId } });
+      await this.d.agents.abortMigration(host, instanceId, migrationId);
     } catch (e) {
       this.d.logger.info({ host_id: host.hostId, migration_id: migrationId, err: e instanceof Error ? e.message : e }, 'abort_migration not delivered');
     }
   }
 
-  private async destroyQuietly(host: HostRecord, instanceId: string, requestId: string): Promise<void> {
+  /** The paused source copy left by a completed switch-over (the next watch tick retries a failure). */
+  private async destroyQuietly(host: HostRecord, instanceId: string, migrationId: string): Promise<void> {
     try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId: host.hostId, epoch: host.epoch, instanceId, requestId, destroy: {} });
-    } catch (e) {
-      if (!isMinicloudError(e) || e.code !== 'NOT_FOUND') this.d.logger.info({ host_id: host.hostId, instance_id: instanceId }, 'source copy not destroyed yet');
+      await this.d.agents.destroy(host, instanceId, { requestId: migrationId, step: 'source' });
+    } catch {
+      this.d.logger.info({ host_id: host.hostId, instance_id: instanceId }, 'source copy not destroyed yet');
     }
-  }
-
-  private async requireHost(hostId: string): Promise<HostRecord> {
-    const host = await this.d.hosts.find(hostId);
-    if (!host) throw new NotFoundError('host', hostId);
-    return host;
   }
 }
 

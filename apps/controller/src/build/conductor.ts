@@ -4,18 +4,20 @@ import { FailedPreconditionError, isMinicloudError, NotFoundError, type Miniclou
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
+import { isTransientError } from '@minicloud/platform-lifecycle';
 import { runWithRequestId, type Logger } from '@minicloud/platform-logging';
-import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
+import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../proto-states';
+import { scopeOf, type AgentClient } from '../agent/agent-client';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
-import type { HostRecord, HostStore } from '../store/host-store';
+import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
-import type { Placement } from './placement';
-import { claimElsewhere } from './relocation';
-import type { Quotas } from './quota';
+import type { Placement } from '../placement/placement';
+import { claimElsewhere } from '../placement/relocation';
+import type { Quotas } from '../placement/quota';
 import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
 import { VolumeReconciler } from './volume-reconcile';
@@ -27,6 +29,8 @@ export interface ConductorDeps {
   serverGroups: ServerGroupStore;
   quotas: Quotas;
   peers: Peers;
+  /** Commands to the agents (agent/agent-client.ts). */
+  agents: AgentClient;
   bus: Bus;
   metrics: ControllerMetrics;
   logger: Logger;
@@ -37,19 +41,14 @@ export interface ConductorDeps {
    * Reschedules a first build its host's agent refuses (Nova's build retry): without it, such a
    * build goes to ERROR at once.
    */
-  placement?: Pick<Placement, 'placeAll'>;
+  placement?: Pick<Placement, 'placeAll' | 'instanceZone'>;
   /** Nova's [scheduler] max_attempts: hosts tried in all by one first build (default 3). */
   maxBuildAttempts?: number;
-  shutdownTimeoutSeconds: number;
 }
 
-const TRANSIENT = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'ABORTED']);
 
-/** True for errors worth retrying: unreachable peers, deadlines, an agent's stale_epoch (it re-registers). */
-export function isTransient(e: unknown): boolean {
-  if (!isMinicloudError(e)) return true;
-  return TRANSIENT.has(e.code) || e.reason === 'stale_epoch';
-}
+/** Lifecycle steps after which a failure leaves no guest behind: the instance goes to ERROR. */
+const BROKEN_BY_FAILURE: ReadonlySet<InstanceRecord['taskState']> = new Set(['rebuild_spawning', 'unshelving', 'resize_finish', 'resize_reverting', 'resize_migrating']);
 
 /** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
 function needsBlockDeviceMapping(r: InstanceRecord): boolean {
@@ -83,7 +82,7 @@ export class Conductor {
   /** Attachments that follow a moved instance, and the leader's resync of stale `attaching` entries. */
   readonly volumes: VolumeReconciler;
   private readonly blockDevices: BlockDeviceMapper;
-  /** Live migration's report hook (workers/migration-worker.ts); true = the report was consumed. */
+  /** Live migration's report hook (migration/migration-worker.ts); true = the report was consumed. */
   onMigrationReport?: (ev: events.InstancePowerStateReported, r: InstanceRecord) => Promise<boolean>;
 
   constructor(private readonly d: ConductorDeps) {
@@ -117,14 +116,18 @@ export class Conductor {
       }
     } catch (e) {
       const timedOut = this.d.nowMs() - r.taskStartedAtMs > this.d.taskTimeoutMs;
-      if (isTransient(e) && !timedOut) throw e;
+      if (isTransientError(e) && !timedOut) throw e;
+      // Not a known-transient error: the step fails now (retrying a bug would only repeat it).
+      const bug = !isMinicloudError(e);
+      if (bug) this.d.logger.error({ instance_id: r.id, task_state: r.taskState, err: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined }, 'instance step failed');
       // Only a spawn is refused this way (`r` may still say networking: the spawn follows in the same turn).
       if (r.vmState === 'building' && !r.launchedAtMs && isHostRefusal(e)) {
         const cur = await this.d.instances.find(r.id);
         if (cur?.taskState === 'spawning' && cur.hostId === r.hostId && (await this.reschedule(cur, e))) return 0;
       }
       if (r.vmState === 'building') await this.failBuild(r.id, e);
-      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e);
+      else if (r.taskState && LIFECYCLE_TASK_STATES.has(r.taskState)) await this.failLifecycle(r.id, e, bug);
+      else if (bug) await this.failWithFault(r.id, e);
       else await this.failAction(r.id, e);
     }
   }
@@ -234,14 +237,7 @@ export class Conductor {
 
   private async spawn(r0: InstanceRecord): Promise<void> {
     const r = await this.prepareVolumes(r0);
-    const host = await this.requireHost(r.hostId);
-    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand({
-      hostId: host.hostId,
-      epoch: host.epoch,
-      instanceId: r.id,
-      requestId: r.actionRequestId ?? randomUUID(),
-      spawn: { spec: this.instanceSpec(r) },
-    });
+    const res = await this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(r), scopeOf(r));
     // A report may have been missed: the runtime says it already runs.
     if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
   }
@@ -318,17 +314,7 @@ export class Conductor {
   // ---- power actions ----
 
   private async runPowerAction(r: InstanceRecord, rule: PowerActionRule): Promise<void> {
-    const host = await this.requireHost(r.hostId);
-    const command: DeepPartial<agent.ExecuteCommandRequest> = {
-      hostId: host.hostId,
-      epoch: host.epoch,
-      instanceId: r.id,
-      requestId: r.actionRequestId ?? randomUUID(),
-    };
-    if (rule.command === 'powerOff') command.powerOff = { timeoutSeconds: this.d.shutdownTimeoutSeconds };
-    else if (rule.command === 'reboot') command.reboot = { hard: rule.taskState === 'rebooting_hard' };
-    else command[rule.command] = {};
-    const res = await this.d.peers.agent(host.agentEndpoint).executeCommand(command);
+    const res = await this.d.agents.power(r.hostId, r.id, rule.command, scopeOf(r), { hard: rule.taskState === 'rebooting_hard' });
     if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
   }
 
@@ -338,6 +324,14 @@ export class Conductor {
       return { ...cur, vmState: rule.toVmState, taskState: null, powerState: rule.toPowerState, taskStartedAtMs: this.d.nowMs() };
     });
     if (next && next.taskState === null && next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Success', '', this.d.nowMs());
+  }
+
+  /** A power action failed unexpectedly (not a refusal): ERROR with a fault (Nova's instance fault), action logged as Error. */
+  private async failWithFault(id: string, e: unknown): Promise<void> {
+    const fault = faultOf(e);
+    const before = await this.d.instances.find(id);
+    const next = await this.transition(id, (cur) => (cur.taskState === before?.taskState ? { ...cur, vmState: 'error', taskState: null, fault, taskStartedAtMs: this.d.nowMs() } : undefined));
+    if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
   }
 
   /** A power action the agent refused: task_state back to none, vm_state unchanged, action logged as Error. */
@@ -350,17 +344,18 @@ export class Conductor {
 
   /**
    * A lifecycle step failed for good: task_state back to None and the action logged as Error; an
-   * instance whose guest was already destroyed (rebuild/unshelve/resize spawning) goes to ERROR with
-   * a fault (Nova sets vm_state ERROR when a resize or rebuild fails on the compute host).
+   * instance whose guest was already destroyed (rebuild/unshelve/resize spawning), or any instance
+   * when `toError` (an unexpected error), goes to ERROR with a fault (Nova sets vm_state ERROR when a
+   * resize or rebuild fails on the compute host).
    */
-  private async failLifecycle(id: string, e: unknown): Promise<void> {
+  private async failLifecycle(id: string, e: unknown, toError = false): Promise<void> {
     const fault = faultOf(e);
     this.d.logger.warn({ instance_id: id, fault }, 'lifecycle action failed');
     const before = await this.d.instances.find(id);
-    const broken = new Set(['rebuild_spawning', 'unshelving', 'resize_finish', 'resize_reverting', 'resize_migrating']);
+    const broken = (t: InstanceRecord['taskState']) => toError || BROKEN_BY_FAILURE.has(t);
     const next = await this.transition(id, (cur) =>
       cur.taskState && LIFECYCLE_TASK_STATES.has(cur.taskState)
-        ? { ...cur, taskState: null, vmState: broken.has(cur.taskState) ? 'error' : cur.vmState, fault: broken.has(cur.taskState) ? fault : cur.fault, snapshotImageId: undefined, taskStartedAtMs: this.d.nowMs() }
+        ? { ...cur, taskState: null, vmState: broken(cur.taskState) ? 'error' : cur.vmState, fault: broken(cur.taskState) ? fault : cur.fault, snapshotImageId: undefined, taskStartedAtMs: this.d.nowMs() }
         : undefined,
     );
     if (next && before?.actionRequestId) await this.d.instances.finishAction(id, before.actionRequestId, 'Error', fault.message, this.d.nowMs());
@@ -396,17 +391,10 @@ export class Conductor {
     const host = hostId ? await this.d.hosts.find(hostId) : undefined;
     if (!host) return;
     try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({
-        hostId: host.hostId,
-        epoch: host.epoch,
-        instanceId: r.id,
-        requestId: r.actionRequestId ?? randomUUID(),
-        destroy: {},
-      });
+      await this.d.agents.destroy(host, r.id, { requestId: r.actionRequestId, step: 'deleting' });
     } catch (e) {
       // Nova's "local delete": a down host's VMs are cleaned when it registers again (destroy_instance_ids).
-      const hostDown = isHostDown(host.state);
-      if (!(e instanceof NotFoundError) && !(hostDown && isTransient(e))) throw e;
+      if (!(isHostDown(host.state) && isTransientError(e))) throw e;
     }
   }
 
@@ -444,12 +432,6 @@ export class Conductor {
   }
 
   // ---- helpers ----
-
-  private async requireHost(hostId: string): Promise<HostRecord> {
-    const host = await this.d.hosts.find(hostId);
-    if (!host) throw new NotFoundError('host', hostId);
-    return host;
-  }
 
   /** CAS update + InstanceStateChanged when any of the three states changed. */
   async transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined> {

@@ -1,6 +1,7 @@
 import { NotFoundError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
 import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
+import type { AgentClient } from '../agent/agent-client';
 import type { Peers } from '../peers';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -11,6 +12,7 @@ export interface VolumeReconcileDeps {
   instances: InstanceStore;
   hosts: HostStore;
   peers: Peers;
+  agents: Pick<AgentClient, 'listInstances' | 'detachVolume'>;
   nowMs: () => number;
   logger?: Logger;
   /** An `attaching` entry older than this has no live attach behind it (default STALE_ATTACHING_MS). */
@@ -120,7 +122,7 @@ export class VolumeReconciler {
     const host = r.hostId ? await this.d.hosts.find(r.hostId) : undefined;
     let agentHas = false;
     if (host) {
-      const rt = (await this.d.peers.agent(host.agentEndpoint).listInstances({ hostId: host.hostId })).instances.find((i) => i.instanceId === r.id);
+      const rt = (await this.d.agents.listInstances(host)).find((i) => i.instanceId === r.id);
       agentHas = !!rt?.volumeIds.includes(e.volumeId);
     }
     const same = (x: InstanceVolume) => x.status === 'attaching' && x.startedAtMs === e.startedAtMs;
@@ -132,10 +134,7 @@ export class VolumeReconciler {
       return next ? 'completed' : 'skipped';
     }
     if (agentHas && host) {
-      await this.d.peers
-        .agent(host.agentEndpoint)
-        .executeCommand({ hostId: host.hostId, epoch: host.epoch, instanceId: r.id, requestId: `attach-resync-${r.id}-${e.volumeId}-${e.startedAtMs}`, detachVolume: { volumeId: e.volumeId } })
-        .catch((x) => (x instanceof NotFoundError ? undefined : Promise.reject(x)));
+      await this.d.agents.detachVolume(host, r.id, e.volumeId, { requestId: `attach-resync-${r.id}-${e.volumeId}-${e.startedAtMs}` });
     }
     await client.deleteAttachment({ volumeId: e.volumeId, instanceId: r.id });
     const cur = await this.d.instances.update(

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { checkAdmission, type AdmissionHost } from './admission-control';
+import { makeHost } from '@minicloud/domain-scheduler/testing';
+import { admissionHostOf, checkAdmission, type AdmissionHost } from './admission-control';
 
 const host = (hostId: string, vcpus: number, ramMb: number, usedVcpus = 0, usedRam = 0): AdmissionHost => ({
   hostId, vcpusCapacity: vcpus, ramMbCapacity: ramMb, diskGbCapacity: 1000, vcpusUsed: usedVcpus, ramMbUsed: usedRam, diskGbUsed: 0,
@@ -36,5 +37,18 @@ describe('checkAdmission', () => {
         return caps.every((failed) => vcpus * count <= total - failed);
       }),
     );
+  });
+});
+
+describe('admissionHostOf', () => {
+  it('counts capacity by the scheduler rule, aggregate allocation-ratio overrides included', () => {
+    const st = makeHost({ hostId: 'h', vcpusTotal: 8, cpuAllocationRatio: 4, ramMbTotal: 16_384, ramMbReserved: 1024, ramAllocationRatio: 1.5, vcpusUsed: 3, ramMbUsed: 2048, aggregates: [{ id: 'a', metadata: { cpu_allocation_ratio: '1', ram_allocation_ratio: '1.0' } }] });
+    expect(admissionHostOf(st)).toEqual({ hostId: 'h', vcpusCapacity: 8, ramMbCapacity: 15_360, diskGbCapacity: 1000, vcpusUsed: 3, ramMbUsed: 2048, diskGbUsed: 0 });
+  });
+
+  it('an aggregate ratio below the host own refuses a boot the host ratio alone would admit', () => {
+    const hosts = ['a', 'b'].map((id) => makeHost({ hostId: id, vcpusTotal: 8, cpuAllocationRatio: 4, aggregates: [{ id: 'agg', metadata: { cpu_allocation_ratio: '1' } }] }));
+    // Host ratio 4: 32 usable after one failure; the aggregate's ratio 1 leaves 8.
+    expect(checkAdmission(hosts.map(admissionHostOf), { vcpus: 4, ramMb: 0, diskGb: 0 }, 3, 1)).toMatchObject({ ok: false, reason: expect.stringMatching(/^vcpus: 0 used \+ 12 requested > 8 usable/) });
   });
 });

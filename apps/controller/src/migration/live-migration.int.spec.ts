@@ -2,9 +2,9 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError, Permissio
 import { agent, compute } from '@minicloud/proto';
 import type { ServiceClient } from '@minicloud/platform-grpc';
 import { waitFor } from '@minicloud/testing';
-import type { AgentHandles } from '../../compute-agent/src/wire';
-import { ControllerHarness, type FakeNetwork } from './testing/controller-harness';
-import type { Controller } from './wire';
+import type { AgentHandles } from '../../../compute-agent/src/wire';
+import { ControllerHarness, type FakeNetwork } from '../testing/controller-harness';
+import type { Controller } from '../wire';
 
 jest.setTimeout(60_000);
 

@@ -4,7 +4,7 @@ import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus'
 import type { Logger } from '@minicloud/platform-logging';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '@minicloud/domain-compute';
-import { hostStateToProto } from '../api/proto-mapping';
+import { hostStateToProto } from '../proto-states';
 import type { HostRecord, HostStore, HostUsageRecord } from '../store/host-store';
 
 /** Parses an isolation record; undefined when absent or malformed. */

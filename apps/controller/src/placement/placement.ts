@@ -1,19 +1,17 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
-import { effectiveAllocationRatio, NoValidHostError, type HostState, type RequestSpec, type Scheduler } from '@minicloud/domain-scheduler';
+import { effectiveAllocationRatios, hostAvailabilityZone, NoValidHostError, type HostState, type RequestSpec, type Scheduler } from '@minicloud/domain-scheduler';
 import type { Logger } from '@minicloud/platform-logging';
 import { evaluateHostLiveness } from '@minicloud/domain-compute';
 import type { AggregateStore } from '../store/aggregate-store';
-import type { AllocationStore, ResourceRequest } from '../store/allocation-store';
+import type { AllocationStore, ClaimResult, ResourceRequest } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
-
-/** Nova's default_availability_zone for hosts in no AZ. */
-export const DEFAULT_AVAILABILITY_ZONE = 'nova';
 
 /** Where each instance landed: instance id -> host id. */
 export type Placements = Map<string, string>;
 
 /**
- * Scheduling plus claiming (Nova's conductor + scheduler + Placement): build HostState[] from Redis,
+ * Scheduling plus claiming (Nova's conductor + scheduler + Placement), run by whichever replica
+ * received the request (no leader involved): build HostState[] from Redis,
  * run the filter scheduler on that snapshot, then claim every selection with the atomic Lua script,
  * falling back to each selection's alternates; when a claim still fails (another replica won the
  * race) release everything claimed so far, refresh the snapshot and try again, up to `rounds` times.
@@ -57,7 +55,7 @@ export class Placement {
           { downAfterMs: this.deps.downAfterMs },
         );
         const mine = aggregates.filter((a) => a.hostIds.includes(h.hostId));
-        const az = mine.find((a) => a.availabilityZone)?.availabilityZone || h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
+        const az = hostAvailabilityZone(h.hostId, h.profile.availabilityZone, mine);
         const groupCount = groupMembers?.byHost.get(h.hostId) ?? 0;
         return {
           hostId: h.hostId,
@@ -86,6 +84,33 @@ export class Placement {
         } satisfies HostState;
       }),
     );
+  }
+
+  /**
+   * Availability zone of each of `hostIds` (hostAvailabilityZone: an aggregate's, else the agent's, else `nova`).
+   * @returns host id -> zone ('nova' for an unknown host)
+   */
+  async zonesOf(hostIds: readonly string[]): Promise<Map<string, string>> {
+    const [hosts, aggregates] = await Promise.all([Promise.all(hostIds.map((id) => this.deps.hosts.find(id))), this.deps.aggregates.list()]);
+    return new Map(hostIds.map((id, i) => [id, hostAvailabilityZone(id, hosts[i]?.profile.availabilityZone, aggregates)]));
+  }
+
+  /**
+   * The zone an instance is in, and must stay in when it moves (HA restart, migration, resize,
+   * reschedule): its host's zone, or the recorded one while it has no host (shelved offloaded).
+   */
+  async instanceZone(r: { hostId: string; availabilityZone: string }): Promise<string> {
+    return r.hostId ? (await this.zonesOf([r.hostId])).get(r.hostId)! : r.availabilityZone;
+  }
+
+  /**
+   * Claims `req` for `consumer` on `hostId` under the capacity rule every placement uses: the host's
+   * HostState, aggregate allocation-ratio overrides included (Nova's `migrate --host`, which bypasses
+   * the filters but not the claim).
+   */
+  async claimOn(hostId: string, consumer: string, req: ResourceRequest): Promise<ClaimResult> {
+    const host = (await this.hostStates()).find((h) => h.hostId === hostId);
+    return this.deps.allocations.claim(hostId, consumer, req, ratiosOf(host));
   }
 
   /**
@@ -150,7 +175,7 @@ export class Placement {
 /** Aggregate allocation-ratio overrides in force on `host` for the claim script (none: the host's own). */
 function ratiosOf(host: HostState | undefined): { cpu?: number; ram?: number; disk?: number } {
   if (!host || host.aggregates.length === 0) return {};
-  return { cpu: effectiveAllocationRatio(host, 'vcpu'), ram: effectiveAllocationRatio(host, 'ram'), disk: effectiveAllocationRatio(host, 'disk') };
+  return effectiveAllocationRatios(host);
 }
 
 export { NoValidHostError };

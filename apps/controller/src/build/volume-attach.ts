@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { agent, volume } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
-import type { HostStore } from '../store/host-store';
+import type { HostRecord, HostStore } from '../store/host-store';
+import type { AgentClient } from '../agent/agent-client';
 import type { InstanceStore } from '../store/instance-store';
 
 /** vm_states where attach/detach are allowed (Nova: ACTIVE, SHUTOFF; also paused/suspended there, kept narrower here). */
@@ -71,6 +72,7 @@ export interface VolumeAttachDeps {
   instances: InstanceStore;
   hosts: HostStore;
   peers: Peers;
+  agents: AgentClient;
   nowMs: () => number;
   logger?: Logger;
 }
@@ -119,7 +121,7 @@ export class VolumeAttacher {
       e.attachmentId = att.id;
       await this.setEntry(instanceId, vol.id, (x) => ({ ...x, attachmentId: att.id }));
       agentTouched = true;
-      await this.agentCommand(reserved, requestId, { attachVolume: { volume: volumeRefOf(e) } });
+      await this.d.agents.attachVolume(await this.hostOf(reserved), instanceId, volumeRefOf(e), { requestId, step: 'attach_volume' });
       await client.completeAttachment({ attachmentId: att.id });
       const done = await this.setEntry(instanceId, vol.id, (x) => ({ ...x, status: 'attached' }));
       if (!done) throw new NotFoundError('server', instanceId);
@@ -145,7 +147,7 @@ export class VolumeAttacher {
       throw new FailedPreconditionError(`volume ${volumeId} is being attached to server ${instanceId}`, 'volume_attaching');
     }
     // A VM the agent no longer has has no disk to unplug.
-    await this.agentCommand(r, requestId, { detachVolume: { volumeId } }).catch((x) => (x instanceof NotFoundError ? undefined : Promise.reject(x)));
+    await this.d.agents.detachVolume(await this.hostOf(r), instanceId, volumeId, { requestId, step: 'detach_volume' });
     await (await this.d.peers.volume()).deleteAttachment({ volumeId, instanceId });
     const next = await this.d.instances.update(instanceId, (cur) => ({ ...cur, volumesAttached: (cur.volumesAttached ?? []).filter((v) => v.volumeId !== volumeId) }), this.d.nowMs());
     if (!next) throw new NotFoundError('server', instanceId);
@@ -154,7 +156,7 @@ export class VolumeAttacher {
 
   private async undoAttach(r: InstanceRecord, e: InstanceVolume, agentTouched: boolean, requestId: string): Promise<void> {
     try {
-      if (agentTouched) await this.agentCommand(r, `${requestId}:undo`, { detachVolume: { volumeId: e.volumeId } }).catch((x) => (x instanceof NotFoundError ? undefined : Promise.reject(x)));
+      if (agentTouched) await this.d.agents.detachVolume(await this.hostOf(r), r.id, e.volumeId, { requestId, step: 'undo_attach' });
       await (await this.d.peers.volume()).deleteAttachment({ volumeId: e.volumeId, instanceId: r.id });
       await this.d.instances.update(r.id, (cur) => ({ ...cur, volumesAttached: (cur.volumesAttached ?? []).filter((v) => v.volumeId !== e.volumeId) }), this.d.nowMs());
     } catch (x) {
@@ -167,16 +169,10 @@ export class VolumeAttacher {
     return (await this.d.instances.updateVolumeEntry(instanceId, (v) => v.volumeId === volumeId, f, this.d.nowMs())).record;
   }
 
-  private async agentCommand(r: InstanceRecord, requestId: string, cmd: Pick<DeepPartial<agent.ExecuteCommandRequest>, 'attachVolume' | 'detachVolume'>): Promise<void> {
+  private async hostOf(r: InstanceRecord): Promise<HostRecord> {
     const host = await this.d.hosts.find(r.hostId);
     if (!host) throw new FailedPreconditionError(`server ${r.id} has no host`, 'instance_not_on_host');
-    try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId: host.hostId, epoch: host.epoch, instanceId: r.id, requestId, ...cmd });
-    } catch (err) {
-      // The agent's state machine refuses a repeated attach; the disk is there, which is what we want.
-      if (cmd.attachVolume && err instanceof AlreadyExistsError) return;
-      throw err;
-    }
+    return host;
   }
 }
 

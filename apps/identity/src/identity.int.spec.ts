@@ -169,7 +169,7 @@ describe('identity service', () => {
 
     it('quota: 50 concurrent reservations of 1 instance against limit 10 -> exactly 10 succeed', async () => {
       const results = await Promise.allSettled(
-        Array.from({ length: 50 }, () => client.reserveQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken))),
+        Array.from({ length: 50 }, () => client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin))),
       );
       const ok = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -180,31 +180,51 @@ describe('identity service', () => {
       expect(q?.reserved).toMatchObject({ instances: 10, cores: 10 });
       // commit one, roll back the rest -> in_use 1, reserved 0
       const ids = ok.map((r) => (r as PromiseFulfilledResult<identity.ReserveQuotaResponse>).value.reservationId);
-      await client.commitQuotaReservation({ reservationId: ids[0] }, as(aliceToken));
-      await Promise.all(ids.slice(1).map((reservationId) => client.rollbackQuotaReservation({ reservationId }, as(aliceToken))));
-      await expect(client.commitQuotaReservation({ reservationId: ids[1] }, as(aliceToken))).rejects.toBeInstanceOf(NotFoundError);
+      await client.commitQuotaReservation({ reservationId: ids[0] }, as(admin));
+      await Promise.all(ids.slice(1).map((reservationId) => client.rollbackQuotaReservation({ reservationId }, as(admin))));
+      await expect(client.commitQuotaReservation({ reservationId: ids[1] }, as(admin))).rejects.toBeInstanceOf(NotFoundError);
       const after = (await client.getQuota({ projectId: demo.id }, as(admin))).quota;
       expect(after?.inUse).toMatchObject({ instances: 1, cores: 1 });
       expect(after?.reserved).toMatchObject({ instances: 0, cores: 0 });
-      await client.releaseQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken));
+      await client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
       expect((await client.getQuota({}, as(aliceToken))).quota?.inUse).toMatchObject({ instances: 0 });
+    });
+
+    it('quota: reserve/commit/rollback/release are service-only; a member is refused and usage stays', async () => {
+      const r = await client.reserveQuota({ projectId: demo.id, deltas: { instances: 2, cores: 2 } }, as(admin));
+      const committed = await client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
+      await client.commitQuotaReservation({ reservationId: committed.reservationId }, as(admin));
+      const before = (await client.getQuota({ projectId: demo.id }, as(admin))).quota;
+      expect(before?.inUse).toMatchObject({ instances: 1, cores: 1 });
+      const attacks = [
+        () => client.releaseQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken)),
+        () => client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(aliceToken)),
+        () => client.rollbackQuotaReservation({ reservationId: r.reservationId }, as(aliceToken)),
+        () => client.commitQuotaReservation({ reservationId: r.reservationId }, as(aliceToken)),
+        () => client.reserveQuota({ deltas: { instances: -1 } }, as(aliceToken)),
+      ];
+      for (const attack of attacks) await expect(attack()).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota).toEqual(before);
+      await client.rollbackQuotaReservation({ reservationId: r.reservationId }, as(admin));
+      await client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota?.inUse).toMatchObject({ instances: 0, cores: 0 });
     });
 
     it('quota: all or nothing, expiry, admin-only limits and other projects', async () => {
       await client.setQuota({ projectId: demo.id, limits: { cores: 2 } }, as(admin));
-      await expect(client.reserveQuota({ deltas: { instances: 1, cores: 3 } }, as(aliceToken))).rejects.toThrow('quota exceeded for cores: limit 2, in use 0, requested 3');
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 3 } }, as(admin))).rejects.toThrow('quota exceeded for cores: limit 2, in use 0, requested 3');
       expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ instances: 0, cores: 0 });
-      await expect(client.reserveQuota({ deltas: { gpus: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { gpus: 1 } }, as(admin))).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(client.setQuota({ projectId: demo.id, limits: { cores: 5 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
       const adminProject = (await client.listProjects({}, as(admin))).projects.find((p) => p.name === 'admin') as identity.Project;
       await expect(client.reserveQuota({ projectId: adminProject.id, deltas: { instances: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
       await client.reserveQuota({ projectId: demo.id, deltas: { cores: 2 }, expireSeconds: 1 }, as(admin));
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).rejects.toBeInstanceOf(ResourceExhaustedError);
       // not yet expired at 999 ms; at 1001 ms the reservation is rolled back lazily on the next reserve
       clock.advance(999);
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).rejects.toBeInstanceOf(ResourceExhaustedError);
       clock.advance(2);
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).resolves.toMatchObject({ reservationId: expect.any(String) });
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).resolves.toMatchObject({ reservationId: expect.any(String) });
       expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ cores: 1 });
     });
   });

@@ -1,4 +1,5 @@
 import { network } from '@minicloud/proto';
+import { isAdmin } from '@minicloud/platform-auth';
 import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
@@ -49,19 +50,19 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         return {};
       },
 
-      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx))) }),
-      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value) }),
+      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx)), isAdmin(ctx.auth)) }),
+      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value, isAdmin(ctx.auth)) }),
       listPorts: async (req, ctx) => {
         const page = paginate(await l.ports.list(callerOf(ctx), req), req.page);
-        return { ports: page.items.map(toPort), page: { nextPageToken: page.nextPageToken } };
+        return { ports: page.items.map((p) => toPort(p, isAdmin(ctx.auth))), page: { nextPageToken: page.nextPageToken } };
       },
-      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx))) }),
+      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx)), isAdmin(ctx.auth)) }),
       deletePort: async (req, ctx) => {
         await l.ports.delete(req.portId, callerOf(ctx));
         return {};
       },
-      bindPort: async (req, ctx) => ({ port: toPort(await l.ports.bind(req.portId, req, callerOf(ctx))) }),
-      unbindPort: async (req, ctx) => ({ port: toPort(await l.ports.unbind(req.portId, callerOf(ctx))) }),
+      bindPort: async (req, ctx) => ({ port: toPort(await l.ports.bind(req.portId, req, callerOf(ctx)), true) }),
+      unbindPort: async (req, ctx) => ({ port: toPort(await l.ports.unbind(req.portId, callerOf(ctx)), true) }),
 
       createSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.create(req, callerOf(ctx))) }),
       getSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.get(req.securityGroupId, callerOf(ctx))) }),

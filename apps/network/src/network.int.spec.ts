@@ -189,6 +189,15 @@ describe("Neutron's admin-only attributes", () => {
   });
 });
 
+describe('input limits', () => {
+  it('refuses an oversized name and page size over gRPC with INVALID_ARGUMENT naming the field, creating nothing', async () => {
+    const before = (await client.listNetworks({}, as('admin'))).networks.length;
+    await expectError(client.createNetwork({ name: 'n'.repeat(256) }), 'INVALID_ARGUMENT', { field: 'name' });
+    await expectError(client.listPorts({ page: { pageSize: 1001, pageToken: '' } }), 'INVALID_ARGUMENT', { field: 'page.page_size' });
+    expect((await client.listNetworks({}, as('admin'))).networks.length).toBe(before);
+  });
+});
+
 describe('subnets', () => {
   it('validates the CIDR, refuses overlaps on one network, and fills gateway and pools', async () => {
     const { network: n } = await client.createNetwork({ name: 's' });

@@ -3,7 +3,7 @@ import { events, identity } from '@minicloud/proto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { Counter } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { AppCredentialStore } from '../app-credential-store';
@@ -77,7 +77,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
 
   return service({
     definition: identity.IdentityServiceService,
-    handlers: {
+    handlers: withInputLimits(identity.IdentityServiceService, {
       async authenticate(req, ctx) {
         const audit = (outcome: string, reason: string, userId: string, projectId: string) => {
           d.authentications.inc({ outcome: reason });
@@ -285,7 +285,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
           users: r.users.map((u) => ({ userId: u.userId, revokedBefore: new Date(u.beforeMs) })),
         };
       },
-    },
+    }),
   });
 
   async function reservationOf(id: string): Promise<string> {

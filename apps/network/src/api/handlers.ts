@@ -1,6 +1,6 @@
 import { network } from '@minicloud/proto';
 import { isAdmin } from '@minicloud/platform-auth';
-import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
 import type { Ports } from '../ports';
@@ -27,7 +27,7 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
   const withSubnets = async (n: Parameters<typeof toNetwork>[0]) => toNetwork(n, (await l.subnets.listOfNetwork(n.id)).map((s) => s.id));
   return service({
     definition: network.NetworkServiceService,
-    handlers: {
+    handlers: withInputLimits(network.NetworkServiceService, {
       createNetwork: async (req, ctx) => ({ network: await withSubnets(await l.networks.create(req, callerOf(ctx))) }),
       getNetwork: async (req, ctx) => ({ network: await withSubnets((await l.networks.get(req.networkId, callerOf(ctx))).value) }),
       listNetworks: async (req, ctx) => {
@@ -110,6 +110,6 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         const r = await l.l2pop.hostFdb(req.hostId);
         return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry) };
       },
-    },
+    }),
   });
 }

@@ -1,7 +1,7 @@
 import { volume } from '@minicloud/proto';
 import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { isAdmin } from '@minicloud/platform-auth';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { BackupManager } from '../backup-manager';
 import type { Caller, VolumeManager } from '../volume-manager';
 import { attachmentToProto, backupToProto, poolToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
@@ -20,7 +20,7 @@ export function volumeService(mgr: VolumeManager, backups: BackupManager): Servi
     volumeToProto(v, await mgr.listAttachments(caller, { volumeId: v.id }), await mgr.allocatedBytes(v));
   return service({
     definition: volume.VolumeServiceService,
-    handlers: {
+    handlers: withInputLimits(volume.VolumeServiceService, {
       async createVolume(req, ctx) {
         const caller = callerOf(ctx);
         if (req.projectId && !caller.admin) throw new PermissionDeniedError('project_id is admin only');
@@ -125,6 +125,6 @@ export function volumeService(mgr: VolumeManager, backups: BackupManager): Servi
       async readVolume(req, ctx) {
         return { data: await mgr.readData(callerOf(ctx), req.volumeId, Number(req.offsetBytes), Number(req.lengthBytes)) };
       },
-    },
+    }),
   });
 }

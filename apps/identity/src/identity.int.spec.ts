@@ -10,6 +10,7 @@ import { createProcessMetrics } from '@minicloud/platform-metrics';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
 import { FakeClock, startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
 import { identityConfigSchema } from './config';
+import { legacyScryptHash } from './password-hash';
 import { wireIdentity } from './wire';
 
 type Client = ServiceClient<typeof identity.IdentityServiceService>;
@@ -276,5 +277,73 @@ describe('identity service', () => {
     expect([...(info?.roles ?? [])].sort()).toEqual(['member', 'reader']);
     expect(res.document?.signature).toMatch(/^[\w-]+\.\.[\w-]+$/);
     await expect(client.issueInstanceCredential({ instanceId: 'i-2', projectId: admin.info?.projectId }, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe("Keystone's behaviours", () => {
+  let admin: string;
+  let proj: identity.Project;
+  const member = async (name: string, project = proj) => {
+    const u = (await client.createUser({ name, password: `pw-${name}`, defaultProjectId: project.id }, as(admin))).user as identity.User;
+    await client.assignRole({ assignment: { roleName: 'member', userId: u.id, projectId: project.id } }, as(admin));
+    return u;
+  };
+
+  beforeAll(async () => {
+    admin = (await login('admin', 'adm1n')).token;
+    proj = (await client.createProject({ name: 'kb' }, as(admin))).project as identity.Project;
+  });
+
+  it('an application credential cannot create another, and a password change ends it', async () => {
+    const u = await member('erin');
+    const { credential, secret } = await client.createApplicationCredential({ name: 'ci' }, as((await login('erin', 'pw-erin')).token));
+    const viaCred = (await client.authenticate({ applicationCredential: { id: credential?.id, secret } })).token;
+    await expect(client.createApplicationCredential({ name: 'forever' }, as(viaCred))).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect((await client.listApplicationCredentials({}, as(viaCred))).credentials).toHaveLength(1);
+    await client.updateUser({ userId: u.id, password: 'pw-erin-2' }, as(admin));
+    await expect(client.authenticate({ applicationCredential: { id: credential?.id, secret } })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(client.validateToken({}, as(viaCred))).rejects.toThrow(/revoked/);
+  });
+
+  it("DeleteProject revokes the tokens of the project's members (direct and via a group)", async () => {
+    const doomed = (await client.createProject({ name: 'doomed' }, as(admin))).project as identity.Project;
+    const frank = await member('frank', doomed);
+    const gina = (await client.createUser({ name: 'gina', password: 'pw-gina', defaultProjectId: doomed.id }, as(admin))).user as identity.User;
+    const { groupId } = await client.createGroup({ name: 'doomed-members' }, as(admin));
+    await client.addUserToGroup({ groupId, userId: gina.id }, as(admin));
+    await client.assignRole({ assignment: { roleName: 'member', groupId, projectId: doomed.id } }, as(admin));
+    const tokens = [(await login('frank', 'pw-frank')).token, (await login('gina', 'pw-gina')).token];
+    await client.deleteProject({ projectId: doomed.id }, as(admin));
+    for (const t of tokens) await expect(client.validateToken({}, as(t))).rejects.toThrow(/revoked/);
+    await waitFor(() => revokedEvents.some((e) => e.userId === frank.id) && revokedEvents.some((e) => e.userId === gina.id));
+  });
+
+  it('an old scrypt hash verifies once and is rehashed to argon2id on login', async () => {
+    const u = await member('hank');
+    const userKey = (await redis.keys('mc:identity:user:*')).find((k) => k.endsWith(u.id)) as string;
+    await redis.hset(userKey, 'password_hash', await legacyScryptHash('pw-old'));
+    await login('hank', 'pw-old');
+    expect(await redis.hget(userKey, 'password_hash')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    await expect(login('hank', 'pw-old')).resolves.toMatchObject({ info: { userId: u.id } });
+    await expect(login('hank', 'pw-older')).rejects.toThrow('invalid credentials');
+  });
+
+  it('locks a name after 6 failures for 1800 s after the last one (unknown names too, not the service user); others log in meanwhile', async () => {
+    await member('ivy');
+    await member('jack');
+    const failures = await Promise.allSettled(Array.from({ length: 20 }, () => login('ivy', 'guess')));
+    expect(failures.every((r) => r.status === 'rejected' && r.reason instanceof UnauthenticatedError)).toBe(true);
+    await expect(login('ivy', 'pw-ivy')).rejects.toThrow('account locked');
+    for (let i = 0; i < 6; i++) await login('nobody-here', 'guess').catch(() => undefined);
+    await expect(login('nobody-here', 'guess')).rejects.toThrow('account locked');
+    await expect(login('jack', 'pw-jack')).resolves.toMatchObject({ info: { userName: 'jack' } });
+    for (let i = 0; i < 8; i++) await login('minicloud', 'guess', 'service').catch(() => undefined);
+    await expect(login('minicloud', 'minicloud-service-secret', 'service')).resolves.toBeTruthy();
+    const locked = await metrics.registry.getSingleMetricAsString('minicloud_identity_authentications_total');
+    expect(locked).toMatch(/outcome="locked_out"[^\n]* [1-9]/);
+    clock.advance(1799_000);
+    await expect(login('ivy', 'pw-ivy')).rejects.toThrow('account locked');
+    clock.advance(2_000);
+    await expect(login('ivy', 'pw-ivy')).resolves.toMatchObject({ info: { userName: 'ivy' } });
   });
 });

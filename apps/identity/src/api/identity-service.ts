@@ -148,10 +148,18 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         const page = paginate(all, req.page);
         return { projects: page.items.map(toProject), page: { nextPageToken: page.nextPageToken } };
       },
-      async deleteProject(req) {
+      async deleteProject(req, ctx) {
         if (!req.projectId) throw new InvalidArgumentError('project_id', 'is required');
+        const assigned = await d.dir.listAssignments({ projectId: req.projectId });
+        const groups = new Set(assigned.map((a) => a.groupId).filter(Boolean));
+        const users = new Set(assigned.map((a) => a.userId).filter(Boolean));
+        if (groups.size) for (const u of await d.dir.listUsers()) if ((await d.dir.userGroups(u.id)).some((g) => groups.has(g))) users.add(u.id);
         await d.dir.deleteProject(req.projectId);
         await d.quotas.drop(req.projectId);
+        // tokens scoped to the project must not outlive it; a token names its user, not only its
+        // project, so every user who held a role there loses the tokens issued so far (Keystone
+        // revokes by project; the revocation list here is by token and by user)
+        for (const u of users) await revokeUser(ctx, u);
         return {};
       },
 
@@ -177,6 +185,8 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         const u = await d.dir.updateUser(req.userId, { enabled: req.enabled, password: req.password, email: req.email });
         // Keystone: disabling a user or changing the password invalidates their tokens
         if ((before.enabled && !u.enabled) || req.password !== undefined) await revokeUser(ctx, u.id);
+        // a new password ends the application credentials made under the old one
+        if (req.password !== undefined) await d.appCreds.deleteAllOf(u.id);
         return { user: toUser(u) };
       },
       async deleteUser(req, ctx) {
@@ -224,6 +234,8 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       async createApplicationCredential(req, ctx) {
         const a = auth(ctx);
         if (a.instanceId) throw new PermissionDeniedError('an instance credential cannot create application credentials');
+        // Keystone's default (restricted) application credential: it cannot mint more of itself
+        if (a.applicationCredentialId) throw new PermissionDeniedError('an application credential cannot create application credentials');
         const wanted = req.roles.length ? await d.dir.expand(req.roles) : a.roles;
         const missing = wanted.filter((r) => !a.roles.includes(r));
         if (missing.length) throw new InvalidArgumentError('roles', `not held by the caller on this project: ${missing.join(', ')}`);

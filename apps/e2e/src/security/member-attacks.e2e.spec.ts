@@ -4,19 +4,12 @@
  * refusal (status) and that nothing changed (state read before and after). The controls they prove
  * are listed in docs/security.md.
  */
-import { compute, identity, image, network, volume } from '@minicloud/proto';
+import { compute, identity, image } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { startCloud, type RunningCloud } from '../cloud-harness';
+import { serviceClients, type Clients } from '../service-clients';
 
 jest.setTimeout(120_000);
-
-type Clients = {
-  id: ServiceClient<typeof identity.IdentityServiceService>;
-  img: ServiceClient<typeof image.ImageServiceService>;
-  net: ServiceClient<typeof network.NetworkServiceService>;
-  vol: ServiceClient<typeof volume.VolumeServiceService>;
-  cmp: ServiceClient<typeof compute.ComputeServiceService>;
-};
 
 /** The gRPC status code name a call fails with ('OK' when it succeeds). */
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -40,18 +33,7 @@ describe('security: attacks by a project member', () => {
   let endpoints: Map<string, string>;
 
   const login = (userName: string, password: string, projectName = '') => anon.authenticate({ password: { userName, password, domainName: 'default' }, projectName });
-  const clientsFor = (token: string): Clients => {
-    const o = { token: () => token, deadlineMs: 20_000 };
-    const c = {
-      id: createServiceClient(identity.IdentityServiceService, endpoints.get('identity')!, o),
-      img: createServiceClient(image.ImageServiceService, endpoints.get('image')!, o),
-      net: createServiceClient(network.NetworkServiceService, endpoints.get('network')!, o),
-      vol: createServiceClient(volume.VolumeServiceService, endpoints.get('volume')!, o),
-      cmp: createServiceClient(compute.ComputeServiceService, endpoints.get('compute')!, o),
-    };
-    all.push(...Object.values(c));
-    return c;
-  };
+  const clientsFor = (token: string): Clients => serviceClients(endpoints, token, all);
   const quota = async () => (await admin.id.getQuota({ projectId: project })).quota;
   /** Polls the server (real cloud, real time) until it leaves BUILDING. */
   const settled = async (serverId: string) => {

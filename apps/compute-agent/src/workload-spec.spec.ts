@@ -17,9 +17,12 @@ describe('parseWorkload', () => {
     expect(w.kind === 'planetlab' && w.samplesPercent.slice(0, 3)).toEqual([0, 1, 2]);
   });
 
-  it('resolves trace:<day>/<file> by name in TRACE_DIR too', () => {
+  it('resolves trace:<day>/<file> by name in TRACE_DIR too, spaces in the file name included', () => {
     const w = parseWorkload('trace:20110303/vm-a', 1, 'f', dir);
     expect(w.kind === 'planetlab' && w.samplesPercent.length).toBe(288);
+    writeFileSync(join(dir, '20110303', 'uni-passau_de_ rnp'), Array.from({ length: 288 }, () => '5').join('\n'));
+    const spaced = parseWorkload('trace:20110303/uni-passau_de_ rnp', 1, 'f', dir);
+    expect(spaced.kind === 'planetlab' && spaced.samplesPercent[0]).toBe(5);
   });
 
   describe('refuses anything but a regular trace file inside TRACE_DIR', () => {

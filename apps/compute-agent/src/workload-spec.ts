@@ -17,8 +17,11 @@ export const DEFAULT_TRACE_DIR = resolve(__dirname, '../../../../shared/data/pla
  */
 export const MAX_TRACE_BYTES = 16 * 1024;
 
-/** A trace name: `<day>/<file>`, each part letters, digits, `_`, `-` and `.`, neither `.` nor `..`. */
-const TRACE_NAME = /^[\w.-]+\/[\w.-]+$/;
+/**
+ * A trace name: `<day>/<file>`, the day letters, digits, `_`, `-` and `.`, the file the same plus
+ * spaces (some PlanetLab file names have one), neither part `.` nor `..`.
+ */
+const TRACE_NAME = /^[\w.-]+\/[\w. -]+$/;
 
 /**
  * Parses a workload string: `idle` | `constant:<ratio>` | `random_walk:<initial_ratio>[:<max_step_ratio>]`

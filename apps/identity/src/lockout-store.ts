@@ -2,6 +2,19 @@ import type { Redis } from '@minicloud/platform-state';
 
 type Key = (...parts: (string | number)[]) => string;
 
+/** KEYS[1] the counter hash; ARGV now_ms, duration_ms, attempts. Returns 1 (counted, allowed) or 0 (locked). */
+const TRY_ATTEMPT_LUA = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local n = tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_failure_ms') or '0')
+if now - last >= window then n = 0 end
+if n >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'failures', n + 1, 'last_failure_ms', now)
+redis.call('PEXPIRE', KEYS[1], window)
+return 1
+`;
+
 /** Keystone's [security_compliance] lockout settings. */
 export interface LockoutPolicy {
   /** Failed logins in a row that lock the account (Keystone's lockout_failure_attempts); 0 = never. */
@@ -35,22 +48,24 @@ export class LockoutStore {
     return this.policy.failureAttempts > 0 && !this.policy.exemptUserNames.includes(userName);
   }
 
-  /** Whether the name is locked now (failures >= attempts and the last one within the duration). */
-  async isLocked(domainId: string, userName: string): Promise<boolean> {
-    if (!this.applies(userName)) return false;
-    const [failures, last] = await this.redis.hmget(this.k(domainId, userName), 'failures', 'last_failure_ms');
-    return Number(failures ?? 0) >= this.policy.failureAttempts && this.nowMs() - Number(last ?? 0) < this.policy.durationSeconds * 1000;
-  }
-
-  /** Counts one failed login (a count older than the duration starts again at 1). */
-  async recordFailure(domainId: string, userName: string): Promise<void> {
-    if (!this.applies(userName)) return;
-    const k = this.k(domainId, userName);
-    const now = this.nowMs();
-    const last = Number((await this.redis.hget(k, 'last_failure_ms')) ?? 0);
-    const tx = this.redis.multi();
-    if (now - last >= this.policy.durationSeconds * 1000) tx.hset(k, 'failures', 0);
-    await tx.hincrby(k, 'failures', 1).hset(k, 'last_failure_ms', now).expire(k, this.policy.durationSeconds).exec();
+  /**
+   * Takes one login attempt for the name, atomically (a Lua script): refused (false) while the name
+   * holds `failureAttempts` attempts within the duration; otherwise counted (as a failure until
+   * `reset` says it succeeded) and allowed. Counting before the password is checked is what keeps a
+   * concurrent flood from hashing more than `failureAttempts` times: the 7th of 1,000 simultaneous
+   * guesses is already refused.
+   */
+  async tryAttempt(domainId: string, userName: string): Promise<boolean> {
+    if (!this.applies(userName)) return true;
+    const allowed = await this.redis.eval(
+      TRY_ATTEMPT_LUA,
+      1,
+      this.k(domainId, userName),
+      String(this.nowMs()),
+      String(this.policy.durationSeconds * 1000),
+      String(this.policy.failureAttempts),
+    );
+    return allowed === 1;
   }
 
   /** A successful login clears the count. */

@@ -90,13 +90,10 @@ export class TokenService {
     const domain = await this.dir.domainByName(req.password.domainName || 'default');
     const domainId = domain?.id ?? '';
     const lockout = this.opts.lockout;
-    if (await lockout?.isLocked(domainId, userName)) throw new AuthFailure('locked_out', 'account locked after too many failed logins; try again later');
+    if (lockout && !(await lockout.tryAttempt(domainId, userName))) throw new AuthFailure('locked_out', 'account locked after too many failed logins; try again later');
     const user = domain && (await this.dir.userByName(domain.id, userName));
     const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
-    if (!user || !ok) {
-      await lockout?.recordFailure(domainId, userName);
-      throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
-    }
+    if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
     await lockout?.reset(domainId, userName);
     if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
     if (needsRehash(user.passwordHash)) await this.dir.updateUser(user.id, { password });

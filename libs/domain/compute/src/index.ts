@@ -5,3 +5,4 @@ export * from './lifecycle-rules';
 export * from './host-liveness';
 export * from './flavor-validation';
 export * from './flavor-extra-specs';
+export * from './reserved-metadata';

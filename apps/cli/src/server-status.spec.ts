@@ -1,10 +1,10 @@
 import { compute } from '@minicloud/proto';
-import { deriveServerStatus, isSettled, serverStatus } from './server-status';
+import { protoServerStatus, isSettled, serverStatus } from './server-status';
 
 const V = compute.VmState;
 const T = compute.TaskState;
 
-describe('deriveServerStatus (Nova status_from_state)', () => {
+describe('protoServerStatus (proto states through Nova _STATE_MAP)', () => {
   it.each([
     [V.VM_STATE_BUILDING, T.TASK_STATE_SPAWNING, 'BUILD'],
     [V.VM_STATE_ACTIVE, T.TASK_STATE_UNSPECIFIED, 'ACTIVE'],
@@ -24,11 +24,15 @@ describe('deriveServerStatus (Nova status_from_state)', () => {
     [V.VM_STATE_RESCUED, T.TASK_STATE_UNSPECIFIED, 'RESCUE'],
     [V.VM_STATE_ERROR, T.TASK_STATE_UNSPECIFIED, 'ERROR'],
     [V.VM_STATE_ERROR, T.TASK_STATE_REBUILDING, 'REBUILD'],
+    // Nova maps error + rebuild_spawning to REBUILD too; the CLI's own copy of the table said ERROR.
+    [V.VM_STATE_ERROR, T.TASK_STATE_REBUILD_SPAWNING, 'REBUILD'],
     [V.VM_STATE_DELETED, T.TASK_STATE_UNSPECIFIED, 'DELETED'],
     [V.VM_STATE_SHELVED_OFFLOADED, T.TASK_STATE_UNSPECIFIED, 'SHELVED_OFFLOADED'],
     [V.VM_STATE_UNSPECIFIED, T.TASK_STATE_UNSPECIFIED, 'UNKNOWN'],
+    [V.UNRECOGNIZED, T.TASK_STATE_UNSPECIFIED, 'UNKNOWN'],
+    [V.VM_STATE_ACTIVE, T.UNRECOGNIZED, 'ACTIVE'],
   ])('vm_state %i + task_state %i -> %s', (vm, task, status) => {
-    expect(deriveServerStatus(vm, task)).toBe(status);
+    expect(protoServerStatus(vm, task)).toBe(status);
   });
 
   it('prefers the status the API already sent', () => {

@@ -1,63 +1,34 @@
 import { compute } from '@minicloud/proto';
+import { deriveServerStatus as statusFromState, type TaskState, type VmState } from '@minicloud/domain-compute';
 
 const V = compute.VmState;
 const T = compute.TaskState;
 
-const RESIZE_TASKS = [T.TASK_STATE_RESIZE_PREP, T.TASK_STATE_RESIZE_MIGRATING, T.TASK_STATE_RESIZE_FINISH];
-
-/** Status by vm_state, then task_state overrides, after nova/api/openstack/common.py `_STATE_MAP`. */
-const STATE_MAP: ReadonlyMap<compute.VmState, { default: string; tasks?: ReadonlyMap<compute.TaskState, string> }> = new Map([
-  [
-    V.VM_STATE_ACTIVE,
-    {
-      default: 'ACTIVE',
-      tasks: new Map<compute.TaskState, string>([
-        [T.TASK_STATE_REBOOTING, 'REBOOT'],
-        [T.TASK_STATE_REBOOTING_HARD, 'HARD_REBOOT'],
-        [T.TASK_STATE_REBUILDING, 'REBUILD'],
-        [T.TASK_STATE_REBUILD_SPAWNING, 'REBUILD'],
-        [T.TASK_STATE_MIGRATING, 'MIGRATING'],
-        ...RESIZE_TASKS.map((t) => [t, 'RESIZE'] as [compute.TaskState, string]),
-      ]),
-    },
-  ],
-  [V.VM_STATE_BUILDING, { default: 'BUILD' }],
-  [
-    V.VM_STATE_STOPPED,
-    {
-      default: 'SHUTOFF',
-      tasks: new Map<compute.TaskState, string>([
-        [T.TASK_STATE_REBUILDING, 'REBUILD'],
-        [T.TASK_STATE_REBUILD_SPAWNING, 'REBUILD'],
-        ...RESIZE_TASKS.map((t) => [t, 'RESIZE'] as [compute.TaskState, string]),
-      ]),
-    },
-  ],
-  [V.VM_STATE_RESIZED, { default: 'VERIFY_RESIZE', tasks: new Map([[T.TASK_STATE_RESIZE_REVERTING, 'REVERT_RESIZE']]) }],
-  [V.VM_STATE_PAUSED, { default: 'PAUSED', tasks: new Map([[T.TASK_STATE_MIGRATING, 'MIGRATING']]) }],
-  [V.VM_STATE_SUSPENDED, { default: 'SUSPENDED' }],
-  [V.VM_STATE_RESCUED, { default: 'RESCUE' }],
-  [V.VM_STATE_ERROR, { default: 'ERROR', tasks: new Map([[T.TASK_STATE_REBUILDING, 'REBUILD']]) }],
-  [V.VM_STATE_DELETED, { default: 'DELETED' }],
-  [V.VM_STATE_SOFT_DELETED, { default: 'SOFT_DELETED' }],
-  [V.VM_STATE_SHELVED, { default: 'SHELVED' }],
-  [V.VM_STATE_SHELVED_OFFLOADED, { default: 'SHELVED_OFFLOADED' }],
-]);
-
-/**
- * The API `status` of a server derived from its vm_state and task_state exactly as Nova's API does
- * (`status_from_state`): e.g. active + rebooting -> REBOOT, stopped -> SHUTOFF, building -> BUILD;
- * an unknown vm_state -> UNKNOWN.
- */
-export function deriveServerStatus(vmState: compute.VmState, taskState: compute.TaskState): string {
-  const entry = STATE_MAP.get(vmState);
-  if (!entry) return 'UNKNOWN';
-  return entry.tasks?.get(taskState) ?? entry.default;
+/** The domain's vm_state name of a proto VmState (`VM_STATE_SHELVED_OFFLOADED` -> `shelved_offloaded`); undefined when unset or unknown. */
+function vmStateName(v: compute.VmState): VmState | undefined {
+  const name = V[v];
+  return name && v !== V.VM_STATE_UNSPECIFIED && v !== V.UNRECOGNIZED ? (name.slice('VM_STATE_'.length).toLowerCase() as VmState) : undefined;
 }
 
-/** The status to show: the server's own `status` field when set, otherwise {@link deriveServerStatus}. */
+/** The domain's task_state name of a proto TaskState; null for no task (unset or unknown). */
+function taskStateName(t: compute.TaskState): TaskState | null {
+  const name = T[t];
+  return name && t !== T.TASK_STATE_UNSPECIFIED && t !== T.UNRECOGNIZED ? (name.slice('TASK_STATE_'.length).toLowerCase() as TaskState) : null;
+}
+
+/**
+ * The API `status` of a server from its proto vm_state and task_state: the enums are named as the
+ * domain's states and handed to the one status map, `deriveServerStatus` of @minicloud/domain-compute
+ * (Nova's `_STATE_MAP`); an unset or unknown vm_state gives UNKNOWN.
+ */
+export function protoServerStatus(vmState: compute.VmState, taskState: compute.TaskState): string {
+  const vm = vmStateName(vmState);
+  return vm ? statusFromState(vm, taskStateName(taskState)) : 'UNKNOWN';
+}
+
+/** The status to show: the server's own `status` field when set, otherwise {@link protoServerStatus}. */
 export function serverStatus(s: Pick<compute.Server, 'status' | 'vmState' | 'taskState'>): string {
-  return s.status || deriveServerStatus(s.vmState, s.taskState);
+  return s.status || protoServerStatus(s.vmState, s.taskState);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { image as imageProto, volume, type compute } from '@minicloud/proto';
 import type { CallContext } from '@minicloud/platform-grpc';
-import type { InstanceVolume } from '../domain/instance';
+import type { InstanceVolume } from '@minicloud/domain-compute';
 import { chooseDeviceName, ROOT_DEVICE } from '../workers/volume-attach';
 import type { ComputeServiceDeps } from './compute-service';
 import { resolveImage } from './server-helpers';

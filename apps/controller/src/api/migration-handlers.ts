@@ -3,8 +3,7 @@ import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@
 import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
-import { claimedDiskGb, type InstanceRecord, type ResizeInfo } from '../domain/instance';
-import { checkLifecycleAllowed, checkNotLocked } from '../domain/lifecycle-rules';
+import { claimedDiskGb, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
 import { resizeConsumer } from '../workers/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
 import type { ComputeServiceDeps } from './compute-service';

@@ -1,8 +1,6 @@
 import { compute } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
-import { deriveServerStatus } from '../domain/instance-status';
-import type { FlavorRecord, InstanceRecord, PowerState, TaskState, VmState } from '../domain/instance';
-import type { HostLiveness } from '../domain/host-liveness';
+import { deriveServerStatus, type FlavorRecord, type InstanceRecord, type PowerState, type TaskState, type VmState, type HostLiveness } from '@minicloud/domain-compute';
 import type { HostAllocations } from '../store/allocation-store';
 import type { HostRecord } from '../store/host-store';
 import type { AggregateRecord } from '../store/aggregate-store';

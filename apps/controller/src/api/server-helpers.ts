@@ -4,7 +4,7 @@ import { isAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import { image as imageProto } from '@minicloud/proto';
-import type { RequestedNetwork } from '../domain/instance';
+import type { RequestedNetwork } from '@minicloud/domain-compute';
 import type { ComputeServiceDeps } from './compute-service';
 import { serverToProto } from './proto-mapping';
 

@@ -5,7 +5,7 @@ import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts,
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
-import type { InstanceRecord } from '../domain/instance';
+import type { InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';

@@ -1,5 +1,5 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
-import { isHostDown } from '../domain/host-liveness';
+import { isHostDown } from '@minicloud/domain-compute';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import { checkAdmission, type AdmissionHost, type AdmissionRequest } from './admission-control';

@@ -1,7 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
-import { isHostDown, isolationFenceDecision } from '../domain/host-liveness';
-import type { InstanceRecord } from '../domain/instance';
+import { isHostDown, isolationFenceDecision, type InstanceRecord } from '@minicloud/domain-compute';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { parseIsolationRecord } from '../workers/host-monitor';

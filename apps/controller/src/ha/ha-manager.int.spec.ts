@@ -4,7 +4,7 @@ import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
 import { connectRedis, HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { startRedisServer, type ServerHandle } from '@minicloud/testing';
-import type { InstanceRecord } from '../domain/instance';
+import type { InstanceRecord } from '@minicloud/domain-compute';
 import { AllocationStore } from '../store/allocation-store';
 import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';

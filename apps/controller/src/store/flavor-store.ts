@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
-import type { FlavorRecord } from '../domain/instance';
-import { validateFlavorInput, type FlavorInput } from '../domain/flavor-validation';
+import { type FlavorRecord, validateFlavorInput, type FlavorInput } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
 /**

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
-import type { HostLiveness } from '../domain/host-liveness';
+import type { HostLiveness } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
 /** A host's static facts from its registration (agent.v1 HostProfile, reduced to what we use). */

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@minicloud/domain-errors';
 import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
-import type { InstanceRecord, InstanceVolume } from '../domain/instance';
+import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
 // KEYS[1]=instance; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.

@@ -1,7 +1,7 @@
 import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
 import { volume } from '@minicloud/proto';
 import type { Logger } from '@minicloud/platform-logging';
-import type { InstanceRecord, InstanceVolume } from '../domain/instance';
+import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { InstanceStore } from '../store/instance-store';
 import { qosLimits } from './volume-attach';

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isHostDown } from '../domain/host-liveness';
+import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule } from '@minicloud/domain-compute';
 import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
-import type { InstancePort, InstanceRecord } from '../domain/instance';
-import { LIFECYCLE_TASK_STATES } from '../domain/lifecycle-rules';
-import { ruleForTaskState, type PowerActionRule } from '../domain/server-actions';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';

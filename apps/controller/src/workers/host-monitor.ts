@@ -3,7 +3,7 @@ import { events } from '@minicloud/proto';
 import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
-import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '../domain/host-liveness';
+import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '@minicloud/domain-compute';
 import { hostStateToProto } from '../api/proto-mapping';
 import type { HostRecord, HostStore, HostUsageRecord } from '../store/host-store';
 

@@ -4,7 +4,7 @@ import { compute, image as imageProto, type agent } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import { flavorToProto } from '../api/proto-mapping';
-import type { InstancePort, InstanceRecord } from '../domain/instance';
+import type { InstancePort, InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';

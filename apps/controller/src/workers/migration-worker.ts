@@ -3,8 +3,7 @@ import { FailedPreconditionError, isMinicloudError, NotFoundError, ResourceExhau
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
-import { isHostDown } from '../domain/host-liveness';
-import type { InstanceRecord } from '../domain/instance';
+import { isHostDown, type InstanceRecord } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';

@@ -1,7 +1,7 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import { effectiveAllocationRatio, NoValidHostError, type HostState, type RequestSpec, type Scheduler } from '@minicloud/domain-scheduler';
 import type { Logger } from '@minicloud/platform-logging';
-import { evaluateHostLiveness } from '../domain/host-liveness';
+import { evaluateHostLiveness } from '@minicloud/domain-compute';
 import type { AggregateStore } from '../store/aggregate-store';
 import type { AllocationStore, ResourceRequest } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
-import { claimedDiskGb, type InstanceRecord } from '../domain/instance';
+import { claimedDiskGb, type InstanceRecord } from '@minicloud/domain-compute';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';

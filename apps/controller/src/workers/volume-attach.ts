@@ -3,7 +3,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import type { agent, volume } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
-import type { InstanceRecord, InstanceVolume } from '../domain/instance';
+import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
-import type { InstanceRecord, InstanceVolume } from '../domain/instance';
+import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import type { Peers } from '../peers';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';

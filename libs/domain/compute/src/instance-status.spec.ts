@@ -20,11 +20,19 @@ describe('deriveServerStatus (Nova _STATE_MAP)', () => {
     ['deleted', null, 'DELETED'],
     ['resized', 'resize_reverting', 'REVERT_RESIZE'],
     ['shelved_offloaded', null, 'SHELVED_OFFLOADED'],
+    // Where an earlier copy of this table (the CLI's) differed from Nova: error + rebuild_spawning.
+    ['error', 'rebuild_spawning', 'REBUILD'],
+    ['error', 'rebuilding', 'REBUILD'],
+    ['error', 'spawning', 'ERROR'],
+    ['resized', 'resize_confirming', 'VERIFY_RESIZE'],
+    ['rescued', 'unrescuing', 'RESCUE'],
+    ['building', 'deleting', 'BUILD'],
   ] as const)('%s + %s -> %s', (vm, task, status) => {
     expect(deriveServerStatus(vm, task)).toBe(status);
   });
 
   it('gives UNKNOWN for a vm_state outside the table', () => {
     expect(deriveServerStatus('bogus' as never, null)).toBe('UNKNOWN');
+    expect(deriveServerStatus('constructor' as never, null)).toBe('UNKNOWN');
   });
 });

@@ -5,9 +5,12 @@ import type { TaskState, VmState } from './instance';
  * `nova/api/openstack/common.py` `_STATE_MAP` does: each vm_state has a default status and some
  * task_states override it (e.g. active + rebooting -> REBOOT, stopped + resize_prep -> RESIZE).
  * Unknown combinations fall back to the vm_state's default; an unknown vm_state gives UNKNOWN.
+ * Nova task states minicloud never sets (reboot_pending/started, resize_migrated, updating_password,
+ * rebuild_block_device_mapping) are left out. The one status map: the CLI and the controller both
+ * call this; a proto caller names its enums as these strings first.
  */
 export function deriveServerStatus(vmState: VmState, taskState: TaskState | null): string {
-  const row = STATE_MAP[vmState];
+  const row = Object.hasOwn(STATE_MAP, vmState) ? STATE_MAP[vmState] : undefined;
   if (!row) return 'UNKNOWN';
   return (taskState && row[taskState]) || row.default;
 }

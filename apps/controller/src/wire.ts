@@ -30,6 +30,7 @@ import { MigrationStore } from './store/migration-store';
 import { MigrationWorker } from './workers/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
 import { ConsolidationLoop } from './consolidation/consolidation-loop';
+import { PowerSync } from './agent/power-sync';
 
 /** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
 export const POWER_REPORT_CONSUMER = 'controller-power-state';
@@ -150,6 +151,12 @@ export function createController(inp: ControllerInputs): Controller {
     restartBurst: config.HA_RESTART_BURST,
     enabled: config.HA_ENABLED,
   });
+  const powerSync = new PowerSync({
+    hosts, instances, migrations: migrationRecords, redis, monitor, peers, logger, registry: inp.registry, nowMs,
+    transition: (id, mutate) => conductor.transition(id, mutate),
+    enqueue: (id) => queue.enqueue(id),
+    resumeGuestsStateOnHostBoot: config.RESUME_GUESTS_STATE_ON_HOST_BOOT,
+  });
   // DRS/DPM (issue 9): leader-only loop; its DPM also answers the scheduler's NoValidHost with a wake.
   let consolidation: ConsolidationLoop | undefined;
   if (config.CONSOLIDATION_ENABLED) {
@@ -220,10 +227,12 @@ export function createController(inp: ControllerInputs): Controller {
   return {
     services: [
       computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
-      hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
+      hostRegistryService({ config, hosts, instances, monitor, powerSync, bus, nowMs }),
     ],
     runnables: [
       queue,
+      powerSync.queue,
+      leaderOnly(elector, periodic('power-sync', config.POWER_SYNC_INTERVAL_MS, () => powerSync.checkReports(), onError('power-sync'))),
       heartbeats,
       reports,
       migrationProgress,

@@ -4,3 +4,4 @@ export * from './server-actions';
 export * from './lifecycle-rules';
 export * from './host-liveness';
 export * from './flavor-validation';
+export * from './power-sync';

@@ -172,7 +172,8 @@ export abstract class HypervisorDouble {
   /** Publishes InstancePowerStateReported for `instanceId` after `delayMs` (as an agent reports after acting). */
   protected report(instanceId: string, powerState: compute.PowerState, reason: string, error = '', delayMs = 20): void {
     setTimeout(() => {
-      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq });
+      // A command answered while the harness closes reports after the bus is gone: nobody listens then.
+      this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq }).catch(() => undefined);
     }, delayMs);
   }
 
@@ -186,10 +187,15 @@ export abstract class HypervisorDouble {
       tunnelIp: '192.0.2.1',
     });
     this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
+    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq, ...this.heartbeatExtra() });
     beat();
     this.timer = setInterval(beat, 300);
     return res;
+  }
+
+  /** More fields of every heartbeat (e.g. the VM inventory); none by default. */
+  protected heartbeatExtra(): Partial<events.Heartbeat> {
+    return {};
   }
 
   /** Stops heartbeating and serving. */

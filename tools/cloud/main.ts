@@ -58,7 +58,11 @@ async function main() {
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')
     .option('--log-level <level>', 'service log level', 'info')
-    .option('--keep-state', 'keep Redis/NATS data of a previous run (default: start fresh)', false)
+    .option(
+      '--keep-state',
+      'keep Redis/NATS/image data of a previous run (default: start fresh); the agents come back as the same hosts holding no VMs, and the power sync shows their servers SHUTOFF (or starts them again with RESUME_GUESTS_STATE_ON_HOST_BOOT=true)',
+      false,
+    )
     .option('--exit-when-ready', 'shut down as soon as the cloud is up and seeded (timing, smoke tests)', false)
     .option('--time-scale <x>', 'simulated time runs x times faster than real time', '1')
     .option(
@@ -156,7 +160,7 @@ async function main() {
     await Promise.all(agents.map((a) => a.proc.ready));
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', 'admin', 'admin');
-    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000);
+    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
     const manifest: CloudManifest = {
       redis_url: redisUrl,
       nats_url: natsUrl,

@@ -14,6 +14,7 @@ import { ManagedProcess, type ReadyInfo } from './managed-process';
 import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
 import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
 import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
+import type { CloudManifest } from './manifest';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -34,18 +35,7 @@ interface Options {
   prometheusPort: string;
 }
 
-/** What `<state-dir>/cloud.json` holds: how to reach (and kill) every part of the running cloud. */
-export interface CloudManifest {
-  redis_url: string;
-  nats_url: string;
-  identity_url: string;
-  admin: { user: string; password: string; project: string };
-  processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
-  ready_seconds: number;
-  /** Set with --with-prometheus: the local Prometheus scraping every process above. */
-  prometheus_url?: string;
-  prometheus_pid?: number;
-}
+export type { CloudManifest };
 
 async function main() {
   const program = new Command('cloud')

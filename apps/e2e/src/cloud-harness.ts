@@ -1,23 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { CloudManifest } from '../../../tools/cloud/manifest';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
-/** The bring-up's manifest (tools/cloud/main.ts `CloudManifest`). */
-export interface CloudManifest {
-  redis_url: string;
-  nats_url: string;
-  identity_url: string;
-  admin: { user: string; password: string; project: string };
-  processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
-  ready_seconds: number;
-  /** With `--with-prometheus`: the local Prometheus scraping every process. */
-  prometheus_url?: string;
-  prometheus_pid?: number;
-}
+export type { CloudManifest };
 
 /** A cloud started by the README's own bring-up command, in a temp state dir on free ports. */
 export interface RunningCloud {
@@ -28,6 +18,10 @@ export interface RunningCloud {
   readonly readyAtMs: number;
   /** Runs the `minicloud` CLI as a process, logged in as admin (env credentials). */
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** {@link cli} that must succeed: its stdout; throws naming the command, exit code and stderr otherwise. */
+  run(args: string[], env?: Record<string, string>): Promise<string>;
+  /** {@link run} with `-f json`, parsed. */
+  json<T = any>(args: string[], env?: Record<string, string>): Promise<T>;
   /**
    * Stops the whole cloud as Ctrl-C does and brings it up again with `--keep-state` in the same state
    * dir (the bring-up's other arguments as before; `env` replaces the extra environment of the
@@ -108,6 +102,20 @@ export async function startCloud(
   const args = ['--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.extraArgs ?? [])];
   let run = await bringUp(args, opts.env ?? {}, stateDir, opts.timeoutMs ?? 120_000);
   const cliConfigDir = path.join(stateDir, 'cli');
+  const cli = (cliArgs: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(cliArgs, {
+      MINICLOUD_URL: run.manifest.identity_url,
+      MINICLOUD_USER: run.manifest.admin.user,
+      MINICLOUD_PASSWORD: run.manifest.admin.password,
+      MINICLOUD_PROJECT: run.manifest.admin.project,
+      MINICLOUD_CONFIG_DIR: cliConfigDir,
+      ...extraEnv,
+    });
+  const ok = async (cliArgs: string[], extraEnv?: Record<string, string>) => {
+    const r = await cli(cliArgs, extraEnv);
+    if (r.code !== 0) throw new Error(`minicloud ${cliArgs.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
   return {
     get manifest() {
       return run.manifest;
@@ -116,15 +124,9 @@ export async function startCloud(
       return run.readyAtMs;
     },
     stateDir,
-    cli: (cliArgs, extraEnv = {}) =>
-      runCli(cliArgs, {
-        MINICLOUD_URL: run.manifest.identity_url,
-        MINICLOUD_USER: run.manifest.admin.user,
-        MINICLOUD_PASSWORD: run.manifest.admin.password,
-        MINICLOUD_PROJECT: run.manifest.admin.project,
-        MINICLOUD_CONFIG_DIR: cliConfigDir,
-        ...extraEnv,
-      }),
+    cli,
+    run: ok,
+    json: async (cliArgs, extraEnv) => JSON.parse(await ok([...cliArgs, '-f', 'json'], extraEnv)),
     async restart(o = {}) {
       await shutDown(run);
       run = await bringUp([...args, '--keep-state'], o.env ?? opts.env ?? {}, stateDir, o.timeoutMs ?? opts.timeoutMs ?? 120_000);
@@ -134,6 +136,21 @@ export async function startCloud(
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual seed of a test cloud, through the CLI (logged in): flavor m1.tiny (1 vCPU, 512 MB, 1 GB),
+ * a public qcow2 image `cirros` of `imageVirtualSize` (default 64M) made with qemu-img, and a network
+ * `network` with one subnet `cidr` (`shared` for every project).
+ * @returns the image's and the network's ids
+ */
+export async function seedTinyCloud(cloud: RunningCloud, o: { network: string; cidr: string; shared?: boolean; imageVirtualSize?: string }): Promise<{ imageId: string; networkId: string }> {
+  await cloud.run(['flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1']);
+  const file = path.join(cloud.stateDir, 'cirros.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, o.imageVirtualSize ?? '64M']);
+  const image = await cloud.json(['image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public']);
+  const network = await cloud.json(['network', 'create', o.network, '--subnet-range', o.cidr, ...(o.shared ? ['--shared'] : [])]);
+  return { imageId: image.id, networkId: network.id };
 }
 
 /** Runs the CLI as its own process. */

@@ -7,12 +7,11 @@
  * agent's ListInstances). Prints the time from the restarted cloud's "ready" to the last record made
  * true (from the instance actions log, the controller's own clock).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { agent, compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
-import { sampleSum, scrape, startCloud, type RunningCloud } from './cloud-harness';
+import { sampleSum, scrape, seedTinyCloud, startCloud, type RunningCloud } from './cloud-harness';
 import { until } from './chaos/chaos-kit';
 
 jest.setTimeout(600_000);
@@ -25,11 +24,7 @@ describe('whole-cloud restart with kept state', () => {
   /** Host of each server before the first restart (a restart never moves a server). */
   const hostOf = new Map<string, string>();
 
-  const cli = async (...args: string[]) => {
-    const r = await cloud.cli(args);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
+  const cli = (...args: string[]) => cloud.run(args);
   /** A fresh admin token (the CLI logs in against the current run). */
   const token = async () => {
     await cli('login');
@@ -86,11 +81,7 @@ describe('whole-cloud restart with kept state', () => {
   beforeAll(async () => {
     cloud = await startCloud({ agents: 3 });
     await cli('login');
-    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
-    const file = path.join(cloud.stateDir, 'cirros.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M']);
-    await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public');
-    await cli('network', 'create', 'restart-net', '--subnet-range', '10.40.0.0/24');
+    await seedTinyCloud(cloud, { network: 'restart-net', cidr: '10.40.0.0/24' });
     const created = JSON.parse(await cli('server', 'create', 'web', '--image', 'cirros', '--flavor', 'm1.tiny', '--network', 'restart-net', '--count', String(SERVERS), '--wait', '--timeout', '120', '-f', 'json'));
     ids = created.map((s: { id: string }) => s.id);
     for (const s of created as { id: string; host_id: string; status: string }[]) {

@@ -41,7 +41,7 @@ async function main() {
   const program = new Command('cloud')
     .description('Bring up a whole minicloud on this machine')
     .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
-    .option('--controllers <n>', 'controller replicas (one leader runs scheduler/HA loops; clients fail over between them)', '1')
+    .option('--controllers <n>', 'controller replicas (any one serves the API and schedules; one leader runs the HA loops; clients fail over between them)', '1')
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
     .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100..); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
@@ -112,8 +112,8 @@ async function main() {
       return p;
     };
 
-    // Controller replicas (--controllers N): one leader runs the scheduler/HA loops, any serves the API;
-    // each registers its own endpoint in the catalog (the last one wins there).
+    // Controller replicas (--controllers N): any serves the API and schedules in its request path, one
+    // leader runs the HA/resync/DRS loops; each adds its endpoint to the catalog (newest first).
     const launchControllers = async () => {
       const n = Math.max(1, Number(opts.controllers));
       const first = await launch('controller', 'controller', 4, withIdentity);

@@ -87,7 +87,7 @@ export const DASHBOARDS: DashboardDef[] = [
   {
     uid: 'minicloud-ha',
     title: 'minicloud / HA',
-    description: 'Host liveness, failures detected, fencing and restarts (HA, #5), admission-control reserve.',
+    description: 'Host liveness, failures detected, fencing and restarts (HA), admission-control reserve.',
     panels: [
       ts('Hosts by state', 'short', 'up, suspect (heartbeats late), failed (heartbeats and lease silent), fenced (epoch bumped, VMs restarted elsewhere), isolated, maintenance.', q('minicloud:hosts:by_state', '{{state}}')),
       ts('HA restarts by result', 'short', 'Restart attempts of the VMs of failed hosts over 10 minutes: placed, active (running again), no_capacity.', q('sum by (result) (increase(minicloud_ha_restarts_total[10m]))', '{{result}}')),

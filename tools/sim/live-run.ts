@@ -9,7 +9,7 @@ import { adminSession, uploadQcow2Image, type Session } from '../cloud/seed';
 import { loadPlanetLabDay, SHARED_DATA_DIR } from './workload';
 
 /**
- * The live consolidation run of issue 9 (`npm run bench:consolidation`): brings up a cloud with the
+ * The live consolidation run (`npm run bench:consolidation`): brings up a cloud with the
  * DRS/DPM loop on (CloudSim's hosts: HP ML110 G4/G5 alternating, TIME_SCALE x300 by default), boots
  * the first N VMs of a PlanetLab day with their traces (CloudSim's four VM types in contiguous blocks,
  * 1 vCPU), lets a span of virtual time pass, and prints the energy (from the agents' energy counters

@@ -1,5 +1,5 @@
 /**
- * Acceptance test of issue 4: 4 controller replicas (in-process, sharing one Redis and one NATS,
+ * Placement under concurrency: 4 controller replicas (in-process, sharing one Redis and one NATS,
  * each with its own gRPC server and worker queue) receive 500 creates at once for 10 hosts whose
  * capacity fits exactly 400 instances. Exactly 400 become ACTIVE, 100 are refused with NoValidHost
  * (RESOURCE_EXHAUSTED), and no host is overcommitted according to the agents' OWN accounting: each

@@ -58,7 +58,7 @@ export const controllerConfigSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Deadline of controller -> agent commands. */
   AGENT_DEADLINE_MS: msSchema.default(10_000),
-  // ---- live migration (issue 9; handed to the source agent's migrate_out) ----
+  // ---- live migration (handed to the source agent's migrate_out) ----
   /** Mbit/s; 0 = QEMU's 128 MiB/s capped at the NIC. */
   MIGRATION_MAX_BANDWIDTH_MBPS: z.coerce.number().int().min(0).default(0),
   /** 0 = QEMU's 300 ms. */
@@ -69,7 +69,7 @@ export const controllerConfigSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
-  // ---- HA (issue 5; apps/controller/src/ha) ----
+  // ---- HA (apps/controller/src/ha) ----
   /** Leader restarts VMs of failed hosts (fencing + evacuation). */
   HA_ENABLED: z
     .enum(['true', 'false', '1', '0'])
@@ -100,7 +100,7 @@ export const controllerConfigSchema = z.object({
    * Nova's sync_power_state_interval is 600 s; ours is cheap (heartbeats are already in memory).
    */
   POWER_SYNC_INTERVAL_MS: msSchema.default(10_000),
-  // ---- consolidation: DRS/DPM (issue 9; apps/controller/src/consolidation) ----
+  // ---- consolidation: DRS/DPM (apps/controller/src/consolidation) ----
   /** Leader runs the DRS/DPM loop (overload/underload detection, live migrations, standby). */
   CONSOLIDATION_ENABLED: z
     .enum(['true', 'false', '1', '0'])

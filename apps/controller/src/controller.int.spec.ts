@@ -190,6 +190,8 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     expect(await field(admin.createFlavor({ name: 'bad', vcpus: 0, ramMb: 512, diskGb: 1 }))).toBe('vcpus');
     expect(await field(admin.createFlavor({ name: 'bad', vcpus: 1, ramMb: -5, diskGb: 1 }))).toBe('ram_mb');
     expect(await field(admin.createFlavor({ name: 'bad', vcpus: 1, ramMb: 512, diskGb: -1 }))).toBe('disk_gb');
+    expect(await field(admin.createFlavor({ name: 'bad', vcpus: 1, ramMb: 512, diskGb: 1, extraSpecs: { 'quota:cpu_limit': 'fast' } }))).toBe('extra_specs.quota:cpu_limit');
+    expect(await field(admin.setFlavorExtraSpecs({ flavorId: 'm1.small', extraSpecs: { 'quota:cpu_shares_level': 'urgent' } }))).toBe('extra_specs.quota:cpu_shares_level');
     await expect(admin.createFlavor({ name: 'm1.small', vcpus: 1, ramMb: 512, diskGb: 1 })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
     await expect(alice.createFlavor({ name: 'mine', vcpus: 1, ramMb: 512, diskGb: 1 })).rejects.toThrow(/requires role admin/);
     await expect(noToken.listServers({})).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });

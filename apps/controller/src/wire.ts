@@ -157,7 +157,7 @@ export function createController(inp: ControllerInputs): Controller {
     enqueue: (id) => queue.enqueue(id),
     resumeGuestsStateOnHostBoot: config.RESUME_GUESTS_STATE_ON_HOST_BOOT,
   });
-  // DRS/DPM (issue 9): leader-only loop; its DPM also answers the scheduler's NoValidHost with a wake.
+  // DRS/DPM: leader-only (one planner, so no two replicas move the same VM); its DPM also answers the scheduler's NoValidHost with a wake.
   let consolidation: ConsolidationLoop | undefined;
   if (config.CONSOLIDATION_ENABLED) {
     const policy = parsePolicyName(config.CONSOLIDATION_POLICY);
@@ -240,7 +240,7 @@ export function createController(inp: ControllerInputs): Controller {
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,
       leaderOnly(elector, periodic('host-liveness', config.LIVENESS_INTERVAL_MS, () => ha.tick(), onError('host-liveness'))),
-      // Attachments left `attaching` by a controller that died midway: completed or rolled back (issue #8).
+      // Attachments left `attaching` by a controller that died midway: completed or rolled back, so no volume stays reserved by a half-done attach.
       leaderOnly(elector, periodic('volume-attaching-resync', config.RESYNC_INTERVAL_MS, async () => void (await conductor.volumes.resyncAttaching()), onError('volume-attaching-resync'))),
       ...(consolidation
         ? [leaderOnly(elector, periodic('consolidation', Math.max(50, config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE), () => consolidation!.tick().then(() => undefined), onError('consolidation')))]

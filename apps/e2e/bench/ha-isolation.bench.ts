@@ -1,5 +1,5 @@
 /**
- * HA isolation benchmark (issue 5): time from cutting one agent's NATS link (its Redis lease keeps
+ * HA isolation benchmark: time from cutting one agent's NATS link (its Redis lease keeps
  * renewing) to its VMs ACTIVE on other hosts, at the DEFAULT timings (heartbeat 1 s, suspect 2.5 s,
  * down 5 s, ISOLATION_AFTER_MS 5 s, ISOLATION_RESPONSE power_off). Real processes (3 agents + one
  * agent behind a TCP proxy, 2 controllers); per round: boot N VMs on the proxied agent, cut, wait

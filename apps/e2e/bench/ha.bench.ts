@@ -1,5 +1,5 @@
 /**
- * HA benchmark (issue 5): detection time and restart time, p50/p99 over 10 kills (kill -9) of a host
+ * HA benchmark: detection time and restart time, p50/p99 over 10 kills (kill -9) of a host
  * with 20 VMs, at the DEFAULT timings (heartbeat 1 s, host down after 5 s, lease TTL 3 s, self-fence
  * after 6 s). Real processes (tools/cloud bring-up, 3 agents, 2 controllers); the killed agent is
  * started again (same command line and env) before the next round.

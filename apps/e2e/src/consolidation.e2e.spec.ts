@@ -1,5 +1,5 @@
 /**
- * DRS/DPM end to end (issue 9): the cloud as processes with the consolidation loop on (thr-mmt-0.8,
+ * DRS/DPM end to end: the cloud as processes with the consolidation loop on (thr-mmt-0.8,
  * TIME_SCALE 300: a round every second), driven through the CLI. An empty cloud keeps one host on
  * and powers the others off (0 W, state standby, not failed); a boot nothing else can take wakes a
  * host; lightly loaded hosts are consolidated by live migration and the emptied host goes back to standby.

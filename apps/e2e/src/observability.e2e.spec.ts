@@ -81,7 +81,7 @@ describe('dashboards and recording rules against a real Prometheus', () => {
     const bad = await cloud.cli(['login'], { MINICLOUD_PASSWORD: 'wrong' });
     expect(bad.code).not.toBe(0);
 
-    // Kill the agent with the most running VMs (as its metrics say), so HA (#5) has work to do.
+    // Kill the agent with the most running VMs (as its metrics say), so HA has work to do.
     const [top] = await waitForSeries('topk(1, minicloud_host_running_vms)', 5000);
     const busiest = top.metric.host_id;
     const victim = cloud.manifest.processes.find((p) => p.host_ids?.includes(busiest));

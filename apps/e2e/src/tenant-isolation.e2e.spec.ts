@@ -1,5 +1,5 @@
 /**
- * Tenant isolation matrix (issue #6): on one cloud, project A owns one resource of every type of
+ * Tenant isolation matrix: on one cloud, project A owns one resource of every type of
  * every service; a member of project B can neither list, show, change nor use any of them (another
  * project's resource is NOT_FOUND, as OpenStack answers), while admin can see them all.
  */

@@ -1,5 +1,5 @@
 /**
- * Volume attach/detach end to end (issue #8): a real cloud (identity, image, volume, network,
+ * Volume attach/detach end to end: a real cloud (identity, image, volume, network,
  * controller, two agents: admission control needs a spare host); a project's server gets a volume attached (volume in-use, server shows it,
  * the agent's VM has the disk) and detached (available); another project's server cannot attach it
  * (NOT_FOUND); deleting a server with a volume attached frees the volume (available, kept). The

@@ -112,7 +112,7 @@ beforeAll(async () => {
   fixtures = createFixtureDir('image-int-fx-');
   fixtures.qemuCreate('x.qcow2', 'qcow2', '64M');
   qcow2 = fixtures.read('x.qcow2');
-  // One real file per format, as qemu-img / xorriso write them (issue #6 acceptance).
+  // One real file per format, as qemu-img / xorriso write them: the inspector must accept what the real tools produce.
   fixtures.qemuCreate('v2.qcow2', 'qcow2', '1G', 'compat=0.10');
   fixtures.qemuCreate('v3.qcow2', 'qcow2', '2G', 'compat=1.1');
   fixtures.qemuCreate('sparse.vmdk', 'vmdk', '512M');

@@ -4,7 +4,7 @@ import type { Networks } from './networks';
 import type { Ports } from './ports';
 import type { FloatingIpRecord } from './records';
 import type { Routers } from './routers';
-import { MAX_CAS_ATTEMPTS, type Caller, type StoreDeps } from './store/deps';
+import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
 import { keys } from './store/keys';
 import type { Subnets } from './subnets';
@@ -82,7 +82,7 @@ export class FloatingIps {
         throw new FailedPreconditionError(`port ${portId} already has a floating IP`, 'port_has_floating_ip');
       }
     }
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    return retryCas(`floating IP ${id}`, async () => {
       const s = await this.get(id, caller);
       const next: FloatingIpRecord = { ...s.value, ...target, status: target.portId ? 'ACTIVE' : 'DOWN' };
       const old = s.value.portId;
@@ -92,9 +92,8 @@ export class FloatingIps {
         next: JSON.stringify(next),
         ops: old && old !== target.portId ? [{ kind: 'delifeq', key: keys.floatingIpOfPort(old), a1: id }] : [],
       });
-      if (res.ok) return next;
-    }
-    throw new FailedPreconditionError(`floating IP ${id} is being changed concurrently; retry`, 'concurrent_update');
+      return res.ok ? next : undefined;
+    });
   }
 
   /** Disassociates, then frees the address (its port). @throws NotFoundError('floating_ip') */

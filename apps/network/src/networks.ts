@@ -2,7 +2,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotF
 import { MIN_IPV4_MTU_BYTES, assertValidVni, pickVni, tenantMtu, vniRangeSize, type VniRange } from '@minicloud/domain-network';
 import { Subjects } from '@minicloud/platform-bus';
 import type { NetworkRecord } from './records';
-import { MAX_CAS_ATTEMPTS, type Caller, type StoreDeps } from './store/deps';
+import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
 import { keys } from './store/keys';
 
@@ -164,7 +164,7 @@ export class Networks {
    * @throws NotFoundError('network'), PermissionDeniedError
    */
   async update(id: string, patch: { name?: string; shared?: boolean; adminStateUp?: boolean }, caller: Caller): Promise<NetworkRecord> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    return retryCas(`network ${id}`, async () => {
       const stored = await this.getOwned(id, caller);
       const next: NetworkRecord = {
         ...stored.value,
@@ -173,9 +173,8 @@ export class Networks {
         ...(patch.adminStateUp !== undefined ? { adminStateUp: patch.adminStateUp, status: patch.adminStateUp ? 'ACTIVE' : 'DOWN' } : {}),
       };
       const res = await this.d.transact({ key: keys.network(id), expected: stored.raw, next: JSON.stringify(next) });
-      if (res.ok) return next;
-    }
-    throw new FailedPreconditionError(`network ${id} is being changed concurrently; retry`, 'concurrent_update');
+      return res.ok ? next : undefined;
+    });
   }
 
   /**

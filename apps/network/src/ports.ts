@@ -5,7 +5,7 @@ import type { L2pop } from './l2pop';
 import type { Networks } from './networks';
 import type { FixedIpRecord, PortRecord, SubnetRecord } from './records';
 import type { SecurityGroups } from './security-groups';
-import { MAX_CAS_ATTEMPTS, type Caller, type StoreDeps } from './store/deps';
+import { MAX_CAS_ATTEMPTS, retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
 import { keys } from './store/keys';
 import { ANY, type Op } from './store/transact';
@@ -238,7 +238,7 @@ export class Ports {
     patch: { name?: string; adminStateUp?: boolean; portSecurityEnabled?: boolean; securityGroupIds: string[]; replaceSecurityGroups: boolean },
     caller: Caller,
   ): Promise<PortRecord> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    return retryCas(`port ${id}`, async () => {
       const stored = await this.get(id, caller);
       const cur = stored.value;
       const groups = patch.replaceSecurityGroups ? [...new Set(patch.securityGroupIds)] : [...new Set([...cur.securityGroupIds, ...patch.securityGroupIds])];
@@ -268,8 +268,8 @@ export class Ports {
       });
       if (res.ok) return next;
       if (!res.conflict) throw new NotFoundError('security_group', added[res.guardIndex]!);
-    }
-    throw new FailedPreconditionError(`port ${id} is being changed concurrently; retry`, 'concurrent_update');
+      return undefined;
+    });
   }
 
   /**
@@ -278,11 +278,7 @@ export class Ports {
    * @throws NotFoundError('port')
    */
   async delete(id: string, caller: Caller): Promise<void> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const stored = await this.get(id, caller);
-      if (await this.tryRemove(stored, caller.requestId)) return;
-    }
-    throw new FailedPreconditionError(`port ${id} is being changed concurrently; retry`, 'concurrent_update');
+    await retryCas(`port ${id}`, async () => (await this.tryRemove(await this.get(id, caller), caller.requestId)) || undefined);
   }
 
   /** @returns false when the record changed since it was read */
@@ -330,7 +326,7 @@ export class Ports {
   }
 
   private async rebind(id: string, caller: Caller, change: (cur: PortRecord) => PortRecord): Promise<PortRecord> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    return retryCas(`port ${id}`, async () => {
       const stored = await this.get(id, caller);
       const cur = stored.value;
       const next = change(cur);
@@ -344,15 +340,14 @@ export class Ports {
         if (next.deviceId) ops.push({ kind: 'sadd', key: keys.devicePorts(next.deviceId), a1: id });
       }
       const res = await this.d.transact({ key: keys.port(id), expected: stored.raw, next: JSON.stringify(next), guards: [], ops });
-      if (!res.ok) continue;
+      if (!res.ok) return undefined;
       if (cur.bindingHostId !== next.bindingHostId) {
         await this.bumpAround(cur.networkId, [cur.bindingHostId, next.bindingHostId], caller.requestId);
         const subject = next.bindingHostId ? Subjects.portBound : Subjects.portUnbound;
         await this.d.events.portChanged(subject, portEvent(next, cur.bindingHostId), caller.requestId);
       }
       return next;
-    }
-    throw new FailedPreconditionError(`port ${id} is being changed concurrently; retry`, 'concurrent_update');
+    });
   }
 
   private async bumpAround(networkId: string, extraHosts: string[], requestId?: string): Promise<void> {

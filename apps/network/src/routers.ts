@@ -2,7 +2,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@m
 import type { Networks } from './networks';
 import type { Ports } from './ports';
 import type { RouterRecord } from './records';
-import { MAX_CAS_ATTEMPTS, type Caller, type StoreDeps } from './store/deps';
+import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
 import { keys } from './store/keys';
 import type { Subnets } from './subnets';
@@ -128,11 +128,10 @@ export class Routers {
   }
 
   private async change(id: string, caller: Caller, f: (r: RouterRecord) => RouterRecord): Promise<RouterRecord> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    return retryCas(`router ${id}`, async () => {
       const s = await this.get(id, caller);
       const next = f(s.value);
-      if ((await this.d.transact({ key: keys.router(id), expected: s.raw, next: JSON.stringify(next) })).ok) return next;
-    }
-    throw new FailedPreconditionError(`router ${id} is being changed concurrently; retry`, 'concurrent_update');
+      return (await this.d.transact({ key: keys.router(id), expected: s.raw, next: JSON.stringify(next) })).ok ? next : undefined;
+    });
   }
 }

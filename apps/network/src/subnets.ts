@@ -2,7 +2,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@m
 import { assertNoCidrOverlap, buildSubnetLayout, isValidIpv4, parseCidr, type AllocationPool } from '@minicloud/domain-network';
 import { Networks, canSeeNetwork } from './networks';
 import type { NetworkRecord, SubnetRecord } from './records';
-import { MAX_CAS_ATTEMPTS, type Caller, type StoreDeps } from './store/deps';
+import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
 import { keys } from './store/keys';
 
@@ -133,12 +133,11 @@ export class Subnets {
    * @throws NotFoundError('subnet'); PermissionDeniedError; FailedPreconditionError('subnet_in_use')
    */
   async delete(id: string, caller: Caller): Promise<void> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    await retryCas(`subnet ${id}`, async () => {
       const stored = await this.get(id, caller);
       await this.networks.getOwned(stored.value.networkId, caller);
-      if (await this.tryRemove(stored)) return;
-    }
-    throw new FailedPreconditionError(`subnet ${id} is being changed concurrently; retry`, 'concurrent_update');
+      return (await this.tryRemove(stored)) || undefined;
+    });
   }
 
   /** @returns false on a concurrent change of the record; throws when IPs are allocated */

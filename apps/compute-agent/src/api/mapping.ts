@@ -1,7 +1,7 @@
 import { agent, compute } from '@minicloud/proto';
 import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
 import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
-import { vmControlsFromExtraSpecs } from '@minicloud/domain-hypervisor';
+import { readFlavorResourceControls } from '@minicloud/domain-compute';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import type { MigrateOutParams } from '../migration/live-migrations';
@@ -76,7 +76,7 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
     workload: workloadOf({ ...spec, instanceId: id }, traceDir),
     portIds: spec.ports.map((p) => p.portId),
     volumeIds: spec.volumes.map((v) => v.volumeId),
-    controls: vmControlsFromExtraSpecs(spec.flavor.extraSpecs ?? {}, spec.flavor.vcpus, {
+    controls: readFlavorResourceControls(spec.flavor.extraSpecs ?? {}, spec.flavor.vcpus, {
       reservationMhz: spec.cpuReservationMhz,
       limitMhz: spec.cpuLimitMhz,
       shares: spec.cpuShares,

@@ -52,7 +52,7 @@ export interface ConsolidationLoopDeps {
 }
 
 /**
- * The leader's DRS/DPM loop (issue 9), level-triggered: each round re-reads hosts, instances, claims
+ * The leader's DRS/DPM loop, level-triggered: each round re-reads hosts, instances, claims
  * and migrations, samples every VM's CPU utilisation from its agent (ListInstances: usage MHz /
  * (vCPUs x core MHz)) into a 30-sample history kept in Redis (so a new leader continues it), runs the
  * pure planner (`planConsolidation`: Beloglazov & Buyya's detectors, VM selection, PABFD, DPM) and

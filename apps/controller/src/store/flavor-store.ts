@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
-import { type FlavorRecord, validateFlavorInput, type FlavorInput } from '@minicloud/domain-compute';
+import { type FlavorRecord, validateFlavorInput, type FlavorInput, readFlavorResourceControls } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
 /**
@@ -12,10 +12,11 @@ export class FlavorStore {
   constructor(private readonly redis: Redis) {}
 
   /**
-   * @throws InvalidArgumentError naming the field; AlreadyExistsError for a taken name or id
+   * @throws InvalidArgumentError naming the field or a malformed `quota:*` extra spec; AlreadyExistsError for a taken name or id
    */
   async create(input: FlavorInput & { id?: string; isPublic: boolean; extraSpecs: Record<string, string> }): Promise<FlavorRecord> {
     validateFlavorInput(input);
+    readFlavorResourceControls(input.extraSpecs, input.vcpus);
     const flavor: FlavorRecord = {
       id: input.id?.trim() || randomUUID(),
       name: input.name.trim(),
@@ -72,11 +73,12 @@ export class FlavorStore {
     await this.redis.multi().del(Keys.flavor(flavor.id)).del(Keys.flavorByName(flavor.name)).srem(Keys.flavors(), flavor.id).exec();
   }
 
-  /** Sets then unsets extra specs. @throws NotFoundError */
+  /** Sets then unsets extra specs. @throws NotFoundError; InvalidArgumentError naming a malformed `quota:*` extra spec */
   async setExtraSpecs(id: string, set: Record<string, string>, unset: string[]): Promise<FlavorRecord> {
     const flavor = await this.get(id);
     const extraSpecs = { ...flavor.extraSpecs, ...set };
     for (const key of unset) delete extraSpecs[key];
+    readFlavorResourceControls(extraSpecs, flavor.vcpus);
     const next = { ...flavor, extraSpecs };
     await this.redis.set(Keys.flavor(flavor.id), JSON.stringify(next));
     return next;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule } from '@minicloud/domain-compute';
+import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule, readFlavorResourceControls } from '@minicloud/domain-compute';
 import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
-import type { Logger } from '@minicloud/platform-logging';
+import { runWithRequestId, type Logger } from '@minicloud/platform-logging';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../api/proto-mapping';
 import type { ControllerMetrics } from '../metrics';
 import type { Peers } from '../peers';
@@ -92,10 +92,18 @@ export class Conductor {
     this.lifecycle = new LifecycleWorker(d, this);
   }
 
-  /** Worker entry point. @returns ms to requeue after, or nothing */
+  /**
+   * Worker entry point. The step runs as part of the request that started the instance's current
+   * action (its log lines, agent and network calls and events carry that request id).
+   * @returns ms to requeue after, or nothing
+   */
   async reconcile(id: string): Promise<number | void> {
     const r = await this.d.instances.find(id);
     if (!r) return;
+    return runWithRequestId(r.actionRequestId, () => this.step(r));
+  }
+
+  private async step(r: InstanceRecord): Promise<number | void> {
     if (r.taskState === 'deleting') return this.deleteInstance(r);
     if (r.pendingCleanup) return this.cleanupAfterFailure(r);
     try {
@@ -238,8 +246,10 @@ export class Conductor {
     if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
   }
 
+  /** The agent's InstanceSpec of a record. @throws InvalidArgumentError naming a malformed `quota:*` extra spec */
   instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec> {
     const specs = r.flavor.extraSpecs;
+    const { cpu } = readFlavorResourceControls(specs, r.flavor.vcpus);
     return {
       instanceId: r.id,
       name: r.name,
@@ -250,9 +260,9 @@ export class Conductor {
       ports: r.ports.map((p) => ({ portId: p.portId, networkId: p.networkId, segmentationId: p.segmentationId, macAddress: p.macAddress, ipAddresses: p.ipAddresses, mtu: p.mtu })),
       metadata: r.metadata,
       workload: { model: r.metadata['minicloud:workload'] ?? specs['minicloud:workload'] ?? 'idle' },
-      cpuShares: Number(specs['quota:cpu_shares'] ?? 0) || 0,
-      cpuReservationMhz: Number(specs['quota:cpu_reservation_mhz'] ?? 0) || 0,
-      cpuLimitMhz: Number(specs['quota:cpu_limit'] ?? 0) || 0,
+      cpuShares: cpu?.shares ?? 0,
+      cpuReservationMhz: cpu?.reservationMhz ?? 0,
+      cpuLimitMhz: cpu?.limitMhz ?? 0,
       volumes: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map(volumeRefOf),
     };
   }
@@ -265,6 +275,7 @@ export class Conductor {
     });
     if (next?.vmState === 'active' && next.launchedAtMs === now) {
       this.d.metrics.bootSeconds.observe((now - next.createdAtMs) / 1000);
+      this.d.logger.info({ instance_id: id, host_id: next.hostId, boot_seconds: (now - next.createdAtMs) / 1000 }, 'instance active');
       if (next.actionRequestId) await this.d.instances.finishAction(id, next.actionRequestId, 'Success', '', now);
     }
   }

@@ -54,7 +54,7 @@ export interface MigrationRequester {
 }
 
 /**
- * Controller side of live migration (issue 9; contract in docs/agent-protocol.md "Live migration"):
+ * Controller side of live migration (contract in docs/agent-protocol.md "Live migration"):
  * claim on the destination (consumer `<id>#migration`), task_state MIGRATING, a migration record,
  * `prepare_migrate_in` on the destination then `migrate_out` on the source. The outcome arrives as
  * events: progress (`onProgress`) fills the record and rolls back on failed/cancelled; the

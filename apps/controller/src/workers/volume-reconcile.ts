@@ -29,7 +29,7 @@ const OWNED_BY_TASK = new Set<InstanceRecord['taskState']>(['block_device_mappin
 /**
  * Keeps the two records of an attachment (the instance's `volumesAttached` entry and the volume
  * service's attachment) in agreement when the instance moves or a controller dies midway
- * (issue #8, apps/volume/README.md):
+ * (apps/volume/README.md):
  * - {@link rehome}: before a respawn on another host (HA evacuation, cold migration, unshelve...),
  *   each attached volume's attachment is moved to the instance's current host: steps 1 and 3 of the
  *   attach flow run for the new host (CreateAttachment for the same volume and instance re-points the

@@ -1,5 +1,5 @@
 /**
- * Chaos scenario 5 of issue 5: two agents killed at once with admission control at 1 host failure
+ * Chaos, HA admission control: two agents killed at once with admission control at 1 host failure
  * (HA_HOST_FAILURES_TO_TOLERATE=1). Flavors of a quarter host: admission control admits 8 on 3 hosts
  * and refuses the 9th with RESOURCE_EXHAUSTED "admission control: ...". After killing host-1 and host-2
  * (2 high + 2 low each), every high-priority VM restarts on host-3; the low ones are ERROR with the

@@ -1,8 +1,8 @@
 /**
- * Chaos scenario 3 of issue 5: kill -9 the leader controller during a burst of 100 creates. A replica
+ * Chaos, controller failover: kill -9 the leader controller during a burst of 100 creates. A replica
  * takes over; every create that was acknowledged ends ACTIVE or in a clear ERROR; none stuck in a
  * task_state, none duplicated (client tokens make retries idempotent).
- * Then the CLI (issue 5's catalog of several endpoints): a new replica registers (first in the catalog),
+ * Then the CLI (a catalog with several compute endpoints): a new replica registers (first in the catalog),
  * the CLI logs in and uses it, the replica is killed, and the CLI's next commands fail over to the other.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Chaos scenarios 1 and 2 of issue 5, with real processes (one cloud: 4 agents, 2 controllers):
+ * Chaos, host failure and a frozen host, with real processes (one cloud: 4 agents, 2 controllers):
  * 1. kill -9 an agent hosting 20 HA VMs: all 20 ACTIVE on other hosts; the time from the kill to the
  *    last one ACTIVE is printed.
  * 2. SIGSTOP an agent past the fence timeout, then SIGCONT: its VMs were restarted elsewhere, it powered

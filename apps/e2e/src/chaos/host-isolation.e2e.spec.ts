@@ -1,5 +1,5 @@
 /**
- * Chaos scenarios of issue 5's isolation response, with real processes: an extra agent whose NATS link
+ * Chaos of HA's isolation response, with real processes: an extra agent whose NATS link
  * (and only it) goes through a TCP proxy the test cuts. NATS, Redis and every other process stay up; the
  * isolated agent keeps renewing its Redis lease and still answers gRPC.
  * 7. ISOLATION_RESPONSE=power_off: the agent powers its VMs off and records it in Redis; the controller

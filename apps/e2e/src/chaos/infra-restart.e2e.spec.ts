@@ -1,5 +1,5 @@
 /**
- * Chaos scenario 4 of issue 5: Redis (AOF, appendfsync always) and NATS (JetStream on disk) are killed
+ * Chaos, infrastructure restart: Redis (AOF, appendfsync always) and NATS (JetStream on disk) are killed
  * and started again during a load of creates. Services reconnect; no acknowledged write is lost: every
  * create that was acknowledged exists and ends ACTIVE or ERROR with a fault, none stuck.
  */

@@ -1,5 +1,5 @@
 /**
- * Chaos of issue 9 (live migration), real processes: 3 agents, 1 controller, migrations capped at
+ * Chaos of live migration, real processes: 3 agents, 1 controller, migrations capped at
  * 1000 Mbit/s (MIGRATION_MAX_BANDWIDTH_MBPS) so round 0 of a 512 MiB VM lasts ~4.3 s (TIME_SCALE 1).
  * 0. A clean live migration through the CLI (`server migrate --live --host --wait`): figures printed.
  * 1. kill -9 the SOURCE agent during round 0: the destination discards its incoming copy (stream

@@ -1,5 +1,5 @@
 /**
- * Chaos scenario 6 of issue 5: every host's heartbeats stop at once (NATS paused with SIGSTOP for
+ * Chaos, controller-side partition: every host's heartbeats stop at once (NATS paused with SIGSTOP for
  * longer than detection + fencing). The controller assumes it is the one cut off: it restarts nothing
  * (no host fenced, no evacuate action, no VM moved), says so in minicloud_ha_partition_suspected, and
  * everything is as before once NATS resumes.

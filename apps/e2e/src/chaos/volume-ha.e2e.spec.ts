@@ -1,5 +1,5 @@
 /**
- * Issue #8's end-to-end scenario, with real processes (3 agents, 2 controllers, the volume service):
+ * Volumes under HA, end to end, with real processes (3 agents, 2 controllers, the volume service):
  * boot from volume (image -> new root volume /dev/vda) on host-1, snapshot the root volume (forced:
  * in-use), clone it (volume from the snapshot), boot a second VM on host-2 and attach the clone to it,
  * kill -9 host-1's agent: the first VM is restarted on another host by HA with its root volume

@@ -1,14 +1,8 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
+import type { FlavorRecord } from './instance';
 
 /** Fields of a flavor to create, as the API gives them. */
-export interface FlavorInput {
-  name: string;
-  vcpus: number;
-  ramMb: number;
-  diskGb: number;
-  ephemeralGb: number;
-  swapMb: number;
-}
+export type FlavorInput = Pick<FlavorRecord, 'name' | 'vcpus' | 'ramMb' | 'diskGb' | 'ephemeralGb' | 'swapMb'>;
 
 /**
  * Nova's flavor checks: name 1..255 chars; vcpus and ram_mb integers >= 1; disk_gb, ephemeral_gb and

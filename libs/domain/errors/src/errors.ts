@@ -29,11 +29,17 @@ export abstract class MinicloudError extends Error {
   resourceId?: string;
   /** Machine-readable reason, e.g. "no_valid_host", "stale_epoch". */
   reason?: string;
+
+  /** `name` is the concrete class's name (e.g. "ConflictError"), so subclasses need not repeat it. */
+  constructor(message: string, reason?: string) {
+    super(message);
+    this.name = new.target.name;
+    if (reason !== undefined) this.reason = reason;
+  }
 }
 
 /** A request field is missing or malformed. The message names the field. */
 export class InvalidArgumentError extends MinicloudError {
-  override readonly name = 'InvalidArgumentError';
   readonly code = 'INVALID_ARGUMENT' as const;
   constructor(field: string, problem: string) {
     super(`invalid ${field}: ${problem}`);
@@ -43,7 +49,6 @@ export class InvalidArgumentError extends MinicloudError {
 
 /** A named resource does not exist (or belongs to another project: OpenStack answers 404 too). */
 export class NotFoundError extends MinicloudError {
-  override readonly name = 'NotFoundError';
   readonly code = 'NOT_FOUND' as const;
   constructor(resourceType: string, resourceId: string, detail?: string) {
     super(`${resourceType} ${resourceId} not found${detail ? `: ${detail}` : ''}`);
@@ -54,7 +59,6 @@ export class NotFoundError extends MinicloudError {
 
 /** A resource with that name or id exists already. */
 export class AlreadyExistsError extends MinicloudError {
-  override readonly name = 'AlreadyExistsError';
   readonly code = 'ALREADY_EXISTS' as const;
   constructor(resourceType: string, resourceId: string) {
     super(`${resourceType} ${resourceId} already exists`);
@@ -65,57 +69,41 @@ export class AlreadyExistsError extends MinicloudError {
 
 /** The resource is in a state that does not allow the operation; the message names the state. */
 export class FailedPreconditionError extends MinicloudError {
-  override readonly name = 'FailedPreconditionError';
   readonly code = 'FAILED_PRECONDITION' as const;
-  constructor(message: string, reason?: string) {
-    super(message);
-    this.reason = reason;
-  }
 }
 
 /** Quota or capacity exhausted (NoValidHost, pool full, quota exceeded). */
 export class ResourceExhaustedError extends MinicloudError {
-  override readonly name = 'ResourceExhaustedError';
   readonly code = 'RESOURCE_EXHAUSTED' as const;
-  constructor(message: string, reason?: string) {
-    super(message);
-    this.reason = reason;
-  }
 }
 
 /** No credentials, or credentials that do not verify (bad signature, expired, revoked). */
 export class UnauthenticatedError extends MinicloudError {
-  override readonly name = 'UnauthenticatedError';
   readonly code = 'UNAUTHENTICATED' as const;
 }
 
 /** Authenticated, but the caller's roles do not allow the call. */
 export class PermissionDeniedError extends MinicloudError {
-  override readonly name = 'PermissionDeniedError';
   readonly code = 'PERMISSION_DENIED' as const;
 }
 
 /** A concurrent change won (optimistic conflict); the caller may retry. */
 export class ConflictError extends MinicloudError {
-  override readonly name = 'ConflictError';
   readonly code = 'ABORTED' as const;
 }
 
 /** A dependency (service, Redis, NATS) cannot be reached now; retrying later may succeed. */
 export class UnavailableError extends MinicloudError {
-  override readonly name = 'UnavailableError';
   readonly code = 'UNAVAILABLE' as const;
 }
 
 /** An operation ran out of time. */
 export class DeadlineExceededError extends MinicloudError {
-  override readonly name = 'DeadlineExceededError';
   readonly code = 'DEADLINE_EXCEEDED' as const;
 }
 
 /** A bug or an unexpected failure; details are logged, not sent. */
 export class InternalError extends MinicloudError {
-  override readonly name = 'InternalError';
   readonly code = 'INTERNAL' as const;
 }
 

@@ -50,21 +50,25 @@ export interface MemoryVm {
   readonly balloonMb: number;
 }
 
-/** Per-VM outcome, MB. granted = touched - ballooned - compressed - swapped (pages the VM has in RAM, shared or not). */
-export interface MemoryVmResult {
-  readonly id: string;
+/** vSphere's per-VM memory counters, MB: for one VM, or summed over a host's VMs. */
+export interface MemoryCounters {
   readonly grantedMb: number;
   readonly activeMb: number;
   readonly sharedMb: number;
   readonly balloonedMb: number;
   readonly compressedMb: number;
   readonly swappedMb: number;
+}
+
+/** Per-VM outcome, MB. granted = touched - ballooned - compressed - swapped (pages the VM has in RAM, shared or not). */
+export interface MemoryVmResult extends MemoryCounters {
+  readonly id: string;
   /** Host RAM this VM costs: granted - its part of the sharing savings + compressed x compressionRatio. */
   readonly consumedMb: number;
 }
 
-/** Host outcome, MB. */
-export interface MemoryResult {
+/** Host outcome, MB; the counters are the sums over its VMs. */
+export interface MemoryResult extends MemoryCounters {
   readonly vms: readonly MemoryVmResult[];
   /** State from free memory after page sharing, before ballooning: what triggers reclamation. */
   readonly state: MemoryState;
@@ -74,12 +78,6 @@ export interface MemoryResult {
   readonly freeMb: number;
   readonly consumedMb: number;
   readonly sharedSavedMb: number;
-  readonly grantedMb: number;
-  readonly activeMb: number;
-  readonly sharedMb: number;
-  readonly balloonedMb: number;
-  readonly compressedMb: number;
-  readonly swappedMb: number;
 }
 
 /** The state for a free-memory amount: >= soft threshold is high, then soft, hard, low. */

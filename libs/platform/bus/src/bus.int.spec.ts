@@ -1,5 +1,5 @@
 import { events } from '@minicloud/proto';
-import { silentLogger } from '@minicloud/platform-logging';
+import { createLogger, currentRequestId, runWithRequestId, silentLogger } from '@minicloud/platform-logging';
 import { startNatsServer, waitFor, type NatsServerHandle } from '@minicloud/testing';
 import { connectBus, type Bus } from './bus';
 import { Subjects, heartbeatSubject, HEARTBEAT_WILDCARD } from './subjects';
@@ -84,5 +84,49 @@ describe('bus (real nats-server with JetStream)', () => {
     await waitFor(() => got.length === 1);
     expect(got[0]).toEqual({ hostId: 'host-9', sequence: 42 });
     expect(a.isConnected()).toBe(true);
+  });
+
+  it('carries the request id in a header from publish to consume and into the handler\'s log lines', async () => {
+    const producer = await open('producer-rid');
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'consumer', destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });
+    const consumer = await connectBus({ url: nats.url, name: 'consumer-rid', logger });
+    buses.push(consumer);
+    const seen: { id: string; header?: string; context?: string }[] = [];
+    const record = (id: string, header?: string) => {
+      seen.push({ id, header, context: currentRequestId() });
+      logger.info({ instance_id: id }, 'event handled');
+    };
+    await consumer.consumeEvents({
+      durable: 'test-request-id',
+      filterSubject: Subjects.instanceStateChanged,
+      type: events.InstanceStateChanged,
+      deliverNew: true,
+      handler: async (ev, env) => {
+        await new Promise((r) => setTimeout(r, 1));
+        record(ev.instanceId, env.requestId);
+      },
+    });
+    consumer.subscribe(heartbeatSubject('host-rid'), events.Heartbeat, (hb, env) => record(hb.hostId, env.requestId));
+    await consumer.nc.flush();
+
+    // JetStream: the id of the request being handled, and an explicit one.
+    await runWithRequestId('req-js-1', () => producer.publishEvent(Subjects.instanceStateChanged, events.InstanceStateChanged, { instanceId: 'i-1' }));
+    await producer.publishEvent(Subjects.instanceStateChanged, events.InstanceStateChanged, { instanceId: 'i-2' }, { requestId: 'req-js-2' });
+    // Core NATS: only while a request is handled.
+    runWithRequestId('req-core-1', () => producer.publishCore(heartbeatSubject('host-rid'), events.Heartbeat, { hostId: 'host-rid' }));
+    await waitFor(() => seen.length >= 3);
+
+    expect(seen).toHaveLength(3);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { id: 'i-1', header: 'req-js-1', context: 'req-js-1' },
+        { id: 'i-2', header: 'req-js-2', context: 'req-js-2' },
+        { id: 'host-rid', header: 'req-core-1', context: 'req-core-1' },
+      ]),
+    );
+    const logged = Object.fromEntries(lines.filter((l) => l.msg === 'event handled').map((l) => [l.instance_id, l.request_id]));
+    expect(logged).toEqual({ 'i-1': 'req-js-1', 'i-2': 'req-js-2', 'host-rid': 'req-core-1' });
+    expect(currentRequestId()).toBeUndefined();
   });
 });

@@ -9,16 +9,18 @@ import {
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from 'nats';
 import type { MessageType } from '@minicloud/proto';
-import type { Logger } from '@minicloud/platform-logging';
+import { currentRequestId, REQUEST_ID_HEADER, runWithRequestId, type Logger } from '@minicloud/platform-logging';
 import { EVENTS_STREAM, EVENTS_SUBJECTS } from './subjects';
 
 /** Metadata delivered with an event. */
 export interface EventEnvelope {
   subject: string;
+  /** From the message's `x-request-id` header; the handler also runs as part of this request. */
   requestId?: string;
   /** JetStream stream sequence, when the message came from the stream. */
   streamSequence?: number;
@@ -41,16 +43,20 @@ export interface EventConsumer {
 export interface Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
-  /** Publishes an event to JetStream and waits for the stream's ack. */
+  /**
+   * Publishes an event to JetStream and waits for the stream's ack. The `x-request-id` header is
+   * `opts.requestId`, else the request being handled, else a new id.
+   */
   publishEvent<T>(subject: string, type: MessageType<T>, event: unknown, opts?: { requestId?: string }): Promise<void>;
-  /** Fire-and-forget core NATS publish (heartbeats). */
+  /** Fire-and-forget core NATS publish (heartbeats); carries `x-request-id` when a request is being handled. */
   publishCore<T>(subject: string, type: MessageType<T>, message: unknown): void;
-  /** Core NATS subscription (at-most-once). */
+  /** Core NATS subscription (at-most-once); the handler runs as part of the message's request id. */
   subscribe<T>(subject: string, type: MessageType<T>, handler: EventHandler<T>): Subscription;
   /**
    * A durable JetStream consumer named `durable` over `filterSubject`; each message is acked after
    * the handler resolves and redelivered (after `ackWaitMs`) when it throws. A consumer that restarts
-   * resumes where it left off. `deliverNew` starts new consumers at the stream's end.
+   * resumes where it left off. `deliverNew` starts new consumers at the stream's end. The handler
+   * runs as part of the message's request id (its log lines and outgoing calls carry it).
    */
   consumeEvents<T>(opts: {
     durable: string;
@@ -64,6 +70,17 @@ export interface Bus {
   isConnected(): boolean;
   /** Drains subscriptions and closes. */
   close(): Promise<void>;
+}
+
+function requestHeaders(requestId: string): MsgHdrs {
+  const h = natsHeaders();
+  h.set(REQUEST_ID_HEADER, requestId);
+  return h;
+}
+
+/** The request id a message carries, if any. */
+function requestIdOf(h: MsgHdrs | undefined): string | undefined {
+  return h?.get(REQUEST_ID_HEADER) || undefined;
 }
 
 /** Creates (or updates) the EVENTS stream capturing `minicloud.evt.>`. Idempotent. */
@@ -112,12 +129,11 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
     nc,
     js,
     async publishEvent(subject, type, event, o = {}) {
-      const h = natsHeaders();
-      h.set('request_id', o.requestId ?? randomUUID());
-      await js.publish(subject, type.encode(type.fromPartial(event)).finish(), { headers: h });
+      await js.publish(subject, type.encode(type.fromPartial(event)).finish(), { headers: requestHeaders(o.requestId || currentRequestId() || randomUUID()) });
     },
     publishCore(subject, type, message) {
-      nc.publish(subject, type.encode(type.fromPartial(message)).finish());
+      const requestId = currentRequestId();
+      nc.publish(subject, type.encode(type.fromPartial(message)).finish(), requestId ? { headers: requestHeaders(requestId) } : undefined);
     },
     subscribe(subject, type, handler) {
       return nc.subscribe(subject, {
@@ -125,8 +141,11 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
           if (err) return;
           try {
             const ev = type.decode(msg.data);
-            Promise.resolve(handler(ev, { subject: msg.subject, requestId: msg.headers?.get('request_id'), redelivered: false })).catch((e) =>
-              opts.logger.error({ err: e, subject: msg.subject }, 'event handler failed'),
+            const requestId = requestIdOf(msg.headers);
+            runWithRequestId(requestId, () =>
+              Promise.resolve()
+                .then(() => handler(ev, { subject: msg.subject, requestId, redelivered: false }))
+                .catch((e) => opts.logger.error({ err: e, subject: msg.subject }, 'event handler failed')),
             );
           } catch (e) {
             opts.logger.warn({ err: e, subject: msg.subject }, 'undecodable message dropped');
@@ -163,18 +182,16 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
                 m.term();
                 continue;
               }
-              try {
-                await handler(ev as never, {
-                  subject: m.subject,
-                  requestId: m.headers?.get('request_id'),
-                  streamSequence: m.seq,
-                  redelivered: m.redelivered,
-                });
-                m.ack();
-              } catch (e) {
-                opts.logger.error({ err: e, subject: m.subject, durable }, 'event handler failed; will be redelivered');
-                m.nak(500);
-              }
+              const requestId = requestIdOf(m.headers);
+              await runWithRequestId(requestId, async () => {
+                try {
+                  await handler(ev as never, { subject: m.subject, requestId, streamSequence: m.seq, redelivered: m.redelivered });
+                  m.ack();
+                } catch (e) {
+                  opts.logger.error({ err: e, subject: m.subject, durable }, 'event handler failed; will be redelivered');
+                  m.nak(500);
+                }
+              });
             }
           } catch (e) {
             if (stopped) break;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { messageTypesByPath } from '@minicloud/proto';
+import { currentRequestId, REQUEST_ID_HEADER } from '@minicloud/platform-logging';
 import { fromServiceError } from './status-mapping';
 import type { CallOptions, MethodDefinition, ServiceClient, ServiceDefinition } from './types';
 
@@ -28,8 +29,9 @@ async function* toAsync<T>(src: AsyncIterable<T> | T[]): AsyncIterable<T> {
 /**
  * A promise-based client for a generated service definition. Requests may be partial (defaults are
  * filled with the request type's `fromPartial`); errors come back as typed minicloud errors
- * ({@link fromServiceError}); every call carries `authorization` and `x-request-id` metadata and a
- * deadline; idempotent unary calls are retried with backoff.
+ * ({@link fromServiceError}); every call carries `authorization` and `x-request-id` metadata (the
+ * call's `requestId`, else the request being handled, else a new id) and a deadline; idempotent
+ * unary calls are retried with backoff.
  * @param address host:port
  */
 export function createServiceClient<D extends ServiceDefinition>(definition: D, address: string, opts: ClientOptions = {}): ServiceClient<D> {
@@ -41,7 +43,7 @@ export function createServiceClient<D extends ServiceDefinition>(definition: D, 
 
   const metadataFor = async (callOpts: CallOptions = {}) => {
     const md = new Metadata();
-    md.set('x-request-id', callOpts.requestId ?? randomUUID());
+    md.set(REQUEST_ID_HEADER, callOpts.requestId || currentRequestId() || randomUUID());
     const token = callOpts.token ?? (await opts.token?.());
     if (token) md.set('authorization', `Bearer ${token}`);
     return md;

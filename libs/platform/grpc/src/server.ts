@@ -13,7 +13,7 @@ import {
 import { messageTypesByPath } from '@minicloud/proto';
 import { PermissionDeniedError, UnauthenticatedError, isMinicloudError } from '@minicloud/domain-errors';
 import { authorize, ruleForMethod, type AuthContext, type PolicyRule, type TokenVerifier } from '@minicloud/platform-auth';
-import type { Logger } from '@minicloud/platform-logging';
+import { REQUEST_ID_HEADER, runWithRequestId, type Logger } from '@minicloud/platform-logging';
 import type { Counter, GrpcServerMetrics } from '@minicloud/platform-metrics';
 import { statusName, toServiceError } from './status-mapping';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceHandlers } from './types';
@@ -100,6 +100,13 @@ export interface RunningGrpcServer {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * Methods that change nothing: their successful calls are logged at debug, every other call's at
+ * info (an access log of changes, as nova-api logs each request), so one request can be followed
+ * through the services' logs by its request_id.
+ */
+const READ_ONLY_METHOD = /^(get|list|download|read|validate|trace)[A-Z]/;
+
 function bearer(md: Metadata): string | undefined {
   const v = md.get('authorization')[0];
   if (typeof v !== 'string') return undefined;
@@ -115,7 +122,7 @@ async function* readStream<T>(stream: AsyncIterable<unknown>): AsyncIterable<T> 
  * Starts a gRPC server for the given services. Every call goes through the same pipeline: request id
  * (from `x-request-id` or new), auth (bearer token verified locally, then the method's policy rule),
  * the handler, typed-error -> status mapping ({@link toServiceError}), metrics and one log line per
- * failed call. Handlers are `async (req, ctx) => res` (streams as async iterables) and may return
+ * call (successful reads at debug), all carrying the call's request_id. Handlers are `async (req, ctx) => res` (streams as async iterables) and may return
  * partial messages: defaults are filled with the response type's `fromPartial`.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
@@ -168,16 +175,16 @@ function wrapMethod(
   opts.metrics?.handled.inc({ grpc_service: serviceName, grpc_method: name, grpc_code: 'OK' }, 0);
   opts.metrics?.handlingSeconds.zero({ grpc_service: serviceName, grpc_method: name });
   const responseType = messageTypesByPath.get(def.path)?.response;
+  const readOnly = READ_ONLY_METHOD.test(name);
   const complete = (res: unknown) => (responseType ? responseType.fromPartial(res ?? {}) : res);
 
-  const begin = async (call: { metadata: Metadata; on(ev: string, fn: () => void): unknown }): Promise<CallContext> => {
-    const requestId = (call.metadata.get('x-request-id')[0] as string | undefined) ?? randomUUID();
+  const begin = async (call: { metadata: Metadata; on(ev: string, fn: () => void): unknown }, requestId: string): Promise<CallContext> => {
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort());
     const ctx: CallContext = {
       method: name,
       requestId,
-      logger: opts.logger.child({ request_id: requestId, grpc_method: name }),
+      logger: opts.logger.child({ grpc_method: name }),
       metadata: call.metadata,
       signal: controller.signal,
     };
@@ -209,11 +216,10 @@ function wrapMethod(
     const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
     opts.metrics?.handled.inc({ grpc_service: serviceName, grpc_method: name, grpc_code: statusName(code) });
     opts.metrics?.handlingSeconds.observe({ grpc_service: serviceName, grpc_method: name }, seconds);
-    if (err) {
-      const log = ctx?.logger ?? opts.logger.child({ grpc_method: name });
-      if (isMinicloudError(err)) log.info({ grpc_code: statusName(code), err: err.message }, 'call failed');
-      else log.error({ err }, 'call failed with an unexpected error');
-    }
+    const log = ctx?.logger ?? opts.logger.child({ grpc_method: name });
+    if (!err) log[readOnly ? 'debug' : 'info']({ grpc_code: 'OK', duration_ms: Math.round(seconds * 1000) }, 'call handled');
+    else if (isMinicloudError(err)) log.info({ grpc_code: statusName(code), err: err.message }, 'call failed');
+    else log.error({ err }, 'call failed with an unexpected error');
   };
 
   const fail = (err: unknown, startNs: bigint, ctx?: CallContext) => {
@@ -222,7 +228,10 @@ function wrapMethod(
     return se;
   };
 
-  /** One call's pipeline, whatever its shape: begin (auth, policy), run, observe, answer or fail. */
+  /**
+   * One call's pipeline, whatever its shape: begin (auth, policy), run, observe, answer or fail; all of
+   * it runs as part of the call's request id (log lines carry it, outgoing calls and events pass it on).
+   */
   const run = (
     call: { metadata: Metadata; on(ev: string, fn: () => void): unknown },
     invoke: (ctx: CallContext) => Promise<unknown>,
@@ -231,18 +240,21 @@ function wrapMethod(
   ): void => {
     const start = process.hrtime.bigint();
     let ctx: CallContext | undefined;
-    begin(call)
-      .then((c) => {
-        ctx = c;
-        return invoke(c);
-      })
-      .then(
-        (res) => {
-          observe(start, status.OK);
-          done(res);
-        },
-        (err) => failed(fail(err, start, ctx)),
-      );
+    const requestId = (call.metadata.get(REQUEST_ID_HEADER)[0] as string | undefined) || randomUUID();
+    runWithRequestId(requestId, () =>
+      begin(call, requestId)
+        .then((c) => {
+          ctx = c;
+          return invoke(c);
+        })
+        .then(
+          (res) => {
+            observe(start, status.OK, undefined, ctx);
+            done(res);
+          },
+          (err) => failed(fail(err, start, ctx)),
+        ),
+    );
   };
   const writeAll = async (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, out: AsyncIterable<unknown>) => {
     for await (const msg of out) {

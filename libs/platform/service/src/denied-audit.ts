@@ -6,8 +6,8 @@ import type { Logger } from '@minicloud/platform-logging';
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 
 /**
- * The audit of refused calls every service shares (issue #6: "every denied call is an event and a
- * metric"): the counter `minicloud_auth_denied_total{grpc_method, reason}` on `registry`, and an
+ * The audit of refused calls every service shares (every denied call is an event and a metric, so
+ * probing another project's resources shows in the audit trail): the counter `minicloud_auth_denied_total{grpc_method, reason}` on `registry`, and an
  * `events.AuditRecorded` (kind "deny", outcome "failure", reason = the {@link DeniedCall} reason)
  * on Subjects.auditRecorded, published without waiting (a failed publish is logged at warn).
  * Pass both to startGrpcServer as `deniedCounter` / `onDenied`.

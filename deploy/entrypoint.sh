@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts the minicloud app named by MINICLOUD_APP (identity, image, volume, network, controller,
+# Starts the minicloud app named by MINICLOUD_APP (identity, image, volume, network, controller, openstack-api,
 # compute-agent) with the addresses a container needs:
 # - PUBLIC_HOST: what other containers dial (default: this container's hostname, which Docker's DNS
 #   resolves on the compose network); the service registers <PUBLIC_HOST>:<GRPC_PORT> in the catalog.

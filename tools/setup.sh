@@ -2,7 +2,9 @@
 # Installs what minicloud needs on a fresh Debian machine of this kind (Node 20 + npm present):
 # npm dependencies (when missing or out of date) and the Debian packages the cloud and the tests use
 # (redis-server, nats-server, qemu-utils for qemu-img, xorriso for ISO fixtures, prometheus for
-# promtool and `npm run cloud -- --with-prometheus`, docker-compose to validate deploy/) when absent.
+# promtool and `npm run cloud -- --with-prometheus`, docker-compose to validate deploy/, and Debian's
+# OpenStack clients python3-openstackclient and python3-openstacksdk that drive the OpenStack REST
+# front in the tests) when absent.
 # Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +16,9 @@ command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
 command -v xorriso >/dev/null 2>&1 || need_pkgs+=(xorriso)
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
+# Debian's own /usr/bin/openstack (a pyenv python3 earlier on PATH would not see the Debian modules)
+[ -x /usr/bin/openstack ] || need_pkgs+=(python3-openstackclient)
+/usr/bin/python3 -c 'import openstack' >/dev/null 2>&1 || need_pkgs+=(python3-openstacksdk)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

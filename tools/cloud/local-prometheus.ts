@@ -15,7 +15,7 @@ export interface ScrapeTarget {
 /**
  * Writes a Prometheus set-up into `dir`: `prometheus.yml` (deploy/prometheus/prometheus-file-sd.yml),
  * `rules/` (a copy of deploy/prometheus/rules) and `targets/<job>.json` file_sd lists, one per job
- * (identity, image, volume, network, controller, compute-agent), from `targets` (`kind` = job; each
+ * (identity, image, volume, network, controller, compute-agent, openstack-api), from `targets` (`kind` = job; each
  * target labelled `process=<name>`). Every job gets a file, empty when nothing of that kind runs.
  * @returns the path of prometheus.yml
  */
@@ -24,7 +24,7 @@ export function writePrometheusConfig(dir: string, targets: ScrapeTarget[]): str
   fs.cpSync(path.join(DEPLOY_PROMETHEUS, 'rules'), path.join(dir, 'rules'), { recursive: true });
   const configFile = path.join(dir, 'prometheus.yml');
   fs.copyFileSync(path.join(DEPLOY_PROMETHEUS, 'prometheus-file-sd.yml'), configFile);
-  const jobs = ['identity', 'image', 'volume', 'network', 'controller', 'compute-agent'];
+  const jobs = ['identity', 'image', 'volume', 'network', 'controller', 'compute-agent', 'openstack-api'];
   for (const job of new Set([...jobs, ...targets.map((t) => t.kind)])) {
     const groups = targets
       .filter((t) => t.kind === job)

@@ -15,6 +15,7 @@ import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './l
 import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
 import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
 import type { CloudManifest } from './manifest';
+import { writeCloudsYaml, type CloudEntry } from './clouds-yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -43,7 +44,7 @@ async function main() {
     .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
     .option('--controllers <n>', 'controller replicas (any one serves the API and schedules; one leader runs the HA loops; clients fail over between them)', '1')
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
-    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100..); 0 picks free ports', '5000')
+    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100.., OpenStack REST API +80); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')
@@ -81,7 +82,7 @@ async function main() {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log('\nminicloud: shutting down...');
-    const order = ['agent', 'controller', 'network', 'volume', 'image', 'identity'];
+    const order = ['openstack-api', 'agent', 'controller', 'network', 'volume', 'image', 'identity'];
     for (const prefix of order) await Promise.all(procs.filter((p) => p.name.startsWith(prefix)).map((p) => p.stop()));
     for (const s of infra.reverse()) await s.stop();
     console.log('minicloud: stopped');
@@ -148,6 +149,9 @@ async function main() {
       agents.push({ proc, hostIds });
     }
     await Promise.all(agents.map((a) => a.proc.ready));
+    // The OpenStack REST front (one HTTP port, devstack's path prefixes), base port + 80.
+    const openstackApi = await launch('openstack-api', 'openstack-api', 80, { ...withIdentity, HTTP_PORT: String(await port(80)) });
+    const openstackApiUrl = (await openstackApi.ready).http_url!;
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', 'admin', 'admin');
     await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
@@ -166,6 +170,7 @@ async function main() {
             pid: p.pid ?? 0,
             grpc_address: info.grpc_address,
             metrics_url: info.metrics_url,
+            ...(info.http_url ? { http_url: info.http_url } : {}),
             log: p.logFile,
             ...(agent ? { host_ids: agent.hostIds } : {}),
           };
@@ -182,6 +187,10 @@ async function main() {
     }
     let demo: DemoResult | undefined;
     if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers) });
+    const clouds: CloudEntry[] = [{ name: 'minicloud', user: 'admin', password: 'admin', project: 'admin' }];
+    if (demo) clouds.push({ name: 'minicloud-demo', user: 'demo', password: 'demo', project: 'demo' });
+    manifest.openstack_api_url = openstackApiUrl;
+    manifest.clouds_yaml = writeCloudsYaml(stateDir, openstackApiUrl, 'RegionOne', clouds);
     manifest.ready_seconds = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2));
     await printSummary(admin, manifest, demo);
@@ -210,8 +219,8 @@ function table(head: string[]) {
 }
 
 async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: CloudManifest, demo?: DemoResult) {
-  const svc = table(['Process', 'PID', 'gRPC', 'Metrics', 'Log']);
-  for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address, `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
+  const svc = table(['Process', 'PID', 'gRPC / HTTP', 'Metrics', 'Log']);
+  for (const p of m.processes) svc.push([p.name, p.pid, p.grpc_address || p.http_url || '', `${p.metrics_url}/metrics`, path.relative(process.cwd(), p.log)]);
   console.log(svc.toString());
   const hosts = await admin.compute.listHosts({});
   const ht = table(['Host', 'State', 'vCPUs used/total', 'RAM MB used/total', 'VMs', 'Epoch']);
@@ -238,6 +247,9 @@ async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: 
       `  export MINICLOUD_URL=${m.identity_url} MINICLOUD_USER=admin MINICLOUD_PASSWORD=admin MINICLOUD_PROJECT=admin`,
       '  npm run minicloud -- server list --all-projects',
       demo ? `  (demo user: MINICLOUD_USER=demo MINICLOUD_PASSWORD=demo MINICLOUD_PROJECT=demo)` : '',
+      ...(m.clouds_yaml
+        ? ['Use the openstack CLI (OpenStack APIs at ' + m.openstack_api_url + '):', `  export OS_CLIENT_CONFIG_FILE=${m.clouds_yaml} OS_CLOUD=minicloud`, '  openstack server list' + (demo ? '   (OS_CLOUD=minicloud-demo: the demo project)' : '')]
+        : []),
     ].join('\n'),
   );
 }

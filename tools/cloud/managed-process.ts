@@ -5,8 +5,11 @@ import readline from 'node:readline';
 
 /** What a minicloud service prints (one pino JSON line) once it serves. */
 export interface ReadyInfo {
+  /** Empty for a process that serves no gRPC (the OpenStack REST front). */
   grpc_address: string;
   metrics_url: string;
+  /** Set by an HTTP service (the OpenStack REST front): its base URL. */
+  http_url?: string;
 }
 
 /**
@@ -42,7 +45,7 @@ export class ManagedProcess {
         try {
           const j = JSON.parse(line);
           clearTimeout(timer);
-          resolve({ grpc_address: j.grpc_address, metrics_url: j.metrics_url });
+          resolve({ grpc_address: j.grpc_address ?? '', metrics_url: j.metrics_url, ...(j.http_url ? { http_url: j.http_url } : {}) });
         } catch {
           /* not JSON */
         }

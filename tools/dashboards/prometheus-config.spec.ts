@@ -110,9 +110,9 @@ describe('docker-compose.yml', () => {
     expect(() => compose('config', '-q')).not.toThrow();
   });
 
-  it('has the whole cloud, two controller replicas and named volumes for Redis, NATS and images', () => {
+  it('has the whole cloud, two controller and two OpenStack API replicas and named volumes for Redis, NATS and images', () => {
     expect(compose('config', '--services').trim().split('\n').sort()).toEqual(
-      ['compute-agent', 'controller-1', 'controller-2', 'grafana', 'identity', 'image', 'nats', 'network', 'prometheus', 'redis', 'volume'].sort(),
+      ['compute-agent', 'controller-1', 'controller-2', 'grafana', 'identity', 'image', 'nats', 'network', 'openstack-api-1', 'openstack-api-2', 'prometheus', 'redis', 'volume'].sort(),
     );
     expect(compose('config', '--volumes').trim().split('\n')).toEqual(expect.arrayContaining(['redis-data', 'nats-data', 'image-data']));
   });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from './io';
 import { renderList, renderShow, type Column, type OutputOptions } from './output';
-import type { Session } from './session';
+import type { Session } from '@minicloud/client';
 import type { View } from './views';
 
 /** What every command handler gets: the injected I/O, the session (token + clients) and printers. */

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { serviceOf } from '@minicloud/client';
 import { MinicloudError, UnavailableError } from '@minicloud/domain-errors';
 
 /**
@@ -25,18 +26,12 @@ export function formatError(e: unknown): string {
   if (e instanceof CommanderError) return `Error: ${oneLine(e.message.replace(/^error:\s*/i, ''))}`;
   if (e instanceof CliError) return `Error: ${oneLine(e.message)}${e.code ? ` (${e.code})` : ''}`;
   if (e instanceof MinicloudError) {
-    const svc = (e as MinicloudError & { service?: ServiceLocation }).service;
+    const svc = serviceOf(e);
     if (e instanceof UnavailableError && svc) return `Error: cannot reach ${svc.type} service at ${svc.address}${unreachableReason(e.message)} (UNAVAILABLE)`;
     return `Error: ${oneLine(e.message)} (${e.code})`;
   }
   if (e instanceof Error) return `Error: ${oneLine(e.message)}`;
   return `Error: ${oneLine(String(e))}`;
-}
-
-/** Which service an error came from; attached to client errors by the session. */
-export interface ServiceLocation {
-  type: string;
-  address: string;
 }
 
 const SOCKET_ERRORS: Record<string, string> = {

@@ -1,5 +1,6 @@
-import type { ServiceClient } from '@minicloud/platform-grpc';
-import type { compute, identity, image, network, volume } from '@minicloud/proto';
+import type { ConnectFn } from '@minicloud/client';
+
+export type { CloudClients, ConnectFn, ServiceType } from '@minicloud/client';
 
 /** Anything the CLI writes to: process.stdout/stderr, or a string buffer in tests. */
 export interface OutputStream {
@@ -7,24 +8,6 @@ export interface OutputStream {
   /** True when the stream is a terminal (progress bars are drawn only then). */
   isTTY?: boolean;
 }
-
-/** Promise clients of the five public APIs, keyed by catalog service type. */
-export interface CloudClients {
-  identity: ServiceClient<typeof identity.IdentityServiceService>;
-  image: ServiceClient<typeof image.ImageServiceService>;
-  volume: ServiceClient<typeof volume.VolumeServiceService>;
-  network: ServiceClient<typeof network.NetworkServiceService>;
-  compute: ServiceClient<typeof compute.ComputeServiceService>;
-}
-
-/** A catalog service type: identity, image, volume, network, compute. */
-export type ServiceType = keyof CloudClients;
-
-/**
- * Creates the client of one service at `address` (host:port); `token` supplies the bearer token per
- * call. The default is `createServiceClient` from @minicloud/platform-grpc; tests pass fakes.
- */
-export type ConnectFn = <K extends ServiceType>(type: K, address: string, token: () => string | undefined) => CloudClients[K];
 
 /**
  * Everything the CLI touches outside itself, injectable so `main(argv, io)` runs in-process in tests.

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { createContext, type CommandContext } from './context';
 import { formatError } from './errors';
 import type { CliIo } from './io';
-import { Session } from './session';
+import { openSession } from './credentials';
 import { registerAuthCommands } from './commands/auth';
 import { registerServerCommands } from './commands/server';
 import { registerServerGroupCommands } from './commands/server-group';
@@ -55,9 +55,10 @@ export function buildProgram(ctx: CommandContext): Command {
  * code: 0 on success, 1 on any failure after printing ONE line `Error: ...` on `io.stderr`.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const session = new Session(io);
-  const ctx = createContext(io, session);
+  let session: ReturnType<typeof openSession> | undefined;
   try {
+    session = openSession(io);
+    const ctx = createContext(io, session);
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e) {
@@ -65,7 +66,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`${formatError(e)}\n`);
     return 1;
   } finally {
-    session.close();
+    session?.close();
   }
 }
 

@@ -18,6 +18,12 @@ export interface Column {
   get?: (view: View) => unknown;
 }
 
+/** The leading ID and Name columns most lists start with. */
+export const ID_NAME: readonly Column[] = [
+  { header: 'ID', key: 'id' },
+  { header: 'Name', key: 'name' },
+];
+
 /** Checks `-f`; throws InvalidArgumentError naming --format for anything but table/json/value. */
 export function parseFormat(format: string | undefined): OutputFormat {
   const f = format ?? 'table';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { agent, image, network } from '@minicloud/proto';
 import type { Clock } from '@minicloud/domain-clock';
 import { DEFAULT_BOOT_MODEL, DEFAULT_HOST_MODEL_CONFIG, ImageCache, pickProfile, profileByName, type HostProfile } from '@minicloud/domain-hypervisor';
-import { createServiceClient } from '@minicloud/platform-grpc';
+import { createServiceClient, failoverClient } from '@minicloud/platform-grpc';
 import { scaledClock, systemClock } from '@minicloud/platform-lifecycle';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
 import { registerAgentMetrics, registerModelTickMetrics } from './agent-metrics';
@@ -150,33 +150,14 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
 }
 
 /**
- * RegisterHost over every controller replica in the catalog (re-read after a failure): the replica that
- * answered last is tried first; UNAVAILABLE moves to the next (RegisterHost is idempotent: each call
- * bumps the epoch and returns the host's state). The first error is thrown when none answers.
+ * RegisterHost over every controller replica in the catalog (re-read at every call), with the shared
+ * failoverClient: the replica that answered last is tried first; UNAVAILABLE moves to the next
+ * (RegisterHost is idempotent: each call bumps the epoch and returns the host's state). The first
+ * error is thrown when none answers; any other error at once.
  */
 export function failoverRegistry(
   connect: (url: string) => HostRegistryClient & { close(): void },
   endpoints: () => Promise<string[]>,
 ): HostRegistryClient {
-  const clients = new Map<string, HostRegistryClient & { close(): void }>();
-  let preferred: string | undefined;
-  return {
-    async registerHost(req) {
-      const urls = await endpoints();
-      const order = preferred && urls.includes(preferred) ? [preferred, ...urls.filter((u) => u !== preferred)] : urls;
-      let first: unknown;
-      for (const url of order) {
-        const client = clients.get(url) ?? clients.set(url, connect(url)).get(url)!;
-        try {
-          const res = await client.registerHost(req);
-          preferred = url;
-          return res;
-        } catch (e) {
-          if (!(e instanceof UnavailableError)) throw e;
-          first ??= e;
-        }
-      }
-      throw first;
-    },
-  };
+  return failoverClient({ endpoints, connect, retryable: (_method, e) => e instanceof UnavailableError });
 }

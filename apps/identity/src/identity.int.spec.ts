@@ -137,6 +137,26 @@ describe('identity service', () => {
       await expect(login('bob', 'pw-bob')).rejects.toMatchObject({ field: 'project_name' });
     });
 
+    it('token method: a valid token buys one of the same user and scope, expiring no later; a bad one is refused', async () => {
+      const first = await login('alice', 'pw-alice');
+      const again = await client.authenticate({ token: { token: first.token } });
+      expect(again.info).toMatchObject({ userId: alice.id, projectId: demo.id });
+      expect(again.info!.tokenId).not.toBe(first.info!.tokenId);
+      expect(again.info!.expiresAt!.getTime()).toBeLessThanOrEqual(first.info!.expiresAt!.getTime());
+      // re-scoping to a project the user has no role on is refused like a password login would be
+      await expect(client.authenticate({ token: { token: first.token }, projectName: 'admin' })).rejects.toBeInstanceOf(UnauthenticatedError);
+      await expect(client.authenticate({ token: { token: 'not-a-token' } })).rejects.toThrow('invalid credentials');
+    });
+
+    it('password by user id, and user and project domains by id', async () => {
+      const byId = await client.authenticate({ password: { userId: alice.id, password: 'pw-alice' }, projectName: 'demo', projectDomainId: 'default' });
+      expect(byId.info).toMatchObject({ userName: 'alice', projectId: demo.id });
+      const byDomainId = await client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainId: 'default' } });
+      expect(byDomainId.info?.userId).toBe(alice.id);
+      await expect(client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainId: 'nope' } })).rejects.toThrow('invalid credentials');
+      await expect(client.authenticate({ password: { userId: alice.id, password: 'wrong' } })).rejects.toThrow('invalid credentials');
+    });
+
     it('revocation: logout refuses the token at once and publishes token.revoked', async () => {
       const t = await login('alice', 'pw-alice');
       await client.revokeToken({}, as(t.token));

@@ -1,3 +1,4 @@
+import { resolveProject, Session } from '@minicloud/client';
 import { identity, network } from '@minicloud/proto';
 import { PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { RevocationList } from '@minicloud/platform-auth';
@@ -145,5 +146,41 @@ describe('tokens across services', () => {
     await expect(bClient(b.address, unknownKid).listNetworks({})).rejects.toThrow('token signed by an unknown key');
     // a project the user holds no role on: no token at all
     await expect(id.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainName: 'default' }, projectName: 'admin' })).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+});
+
+describe('@minicloud/client Session against identity', () => {
+  const alice = () => new Session({ authUrl: idServer.address, auth: { password: { userName: 'alice', password: 'pw-alice' } }, scope: { projectName: 'demo' } });
+
+  it('logs in with a password, reads its catalog and resolves a project by name', async () => {
+    const s = alice();
+    const g = await s.grant();
+    expect(g).toMatchObject({ userName: 'alice', projectName: 'demo', roles: expect.arrayContaining(['member']) });
+    expect(await s.endpoints('identity')).toEqual([idServer.address]);
+    expect((await resolveProject(s.client('identity'), 'demo')).id).toBe(g.projectId);
+    await expect(resolveProject(s.client('identity'), 'no-such-project')).rejects.toThrow('project no-such-project not found');
+    s.close();
+  });
+
+  it('logs in again once when its token is revoked, and the call succeeds', async () => {
+    const grants: string[] = [];
+    const s = new Session({ authUrl: idServer.address, auth: { password: { userName: 'alice', password: 'pw-alice' } }, onGrant: (g) => grants.push(g.token) });
+    await s.client('identity').validateToken({ token: await s.token() });
+    await id.revokeToken({}, { token: grants[0] });
+    const info = (await s.client('identity').validateToken({ token: '' })).info;
+    expect(grants).toHaveLength(2);
+    expect(info?.userName).toBe('alice');
+    s.close();
+  });
+
+  it('logs in with an application credential, and adopts an existing token without renewing it', async () => {
+    const s = alice();
+    const created = await s.client('identity').createApplicationCredential({ name: 'ci' });
+    const app = new Session({ authUrl: idServer.address, auth: { applicationCredential: { id: created.credential!.id, secret: created.secret } } });
+    expect(await app.grant()).toMatchObject({ userName: 'alice', projectId: created.credential!.projectId });
+    const adopted = new Session({ authUrl: idServer.address, auth: { token: await app.token() } });
+    expect((await adopted.grant()).token).toBe(await app.token());
+    expect(await adopted.catalog()).toEqual(await app.catalog());
+    for (const x of [s, app, adopted]) x.close();
   });
 });

@@ -18,11 +18,15 @@ export class AuthFailure extends UnauthenticatedError {
 }
 
 export interface AuthRequest {
-  password?: { userName: string; password: string; domainName: string };
+  /** The user by name in a domain (by name or id), or by `userId`. */
+  password?: { userName: string; password: string; domainName: string; userId?: string; domainId?: string };
   applicationCredential?: { id: string; secret: string };
+  /** Keystone's token method: a valid token, re-scoped to the requested project (default: its own). */
+  token?: { token: string };
   projectName: string;
   projectId: string;
   projectDomainName: string;
+  projectDomainId?: string;
 }
 
 export interface IssuedToken {
@@ -79,11 +83,11 @@ export class TokenService {
    */
   async authenticate(req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
     if (req.applicationCredential?.id) return this.authenticateAppCredential(req.applicationCredential);
-    if (!req.password) throw new InvalidArgumentError('method', 'password or application_credential is required');
-    const { userName, password } = req.password;
-    if (!userName) throw new InvalidArgumentError('password.user_name', 'is required');
-    const domain = await this.dir.domainByName(req.password.domainName || 'default');
-    const user = domain && (await this.dir.userByName(domain.id, userName));
+    if (req.token) return this.authenticateToken(req.token.token, req);
+    if (!req.password) throw new InvalidArgumentError('method', 'password, token or application_credential is required');
+    const { userName, password, userId } = req.password;
+    if (!userName && !userId) throw new InvalidArgumentError('password.user_name', 'is required (or password.user_id)');
+    const user = userId ? await this.dir.getUser(userId) : await this.userByName(userName, req.password.domainId, req.password.domainName);
     const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
     if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
     if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
@@ -93,6 +97,33 @@ export class TokenService {
     return { ...(await this.issue(user, project, roles)), user, project };
   }
 
+  private async userByName(name: string, domainId?: string, domainName?: string): Promise<UserRecord | undefined> {
+    const domain = domainId ? await this.dir.getDomain(domainId) : await this.dir.domainByName(domainName || 'default');
+    return domain && (await this.dir.userByName(domain.id, name));
+  }
+
+  /**
+   * Keystone's token method: the presented token (valid, not revoked) buys a token of the same user
+   * scoped to the requested project (default: the presented token's), expiring no later than it.
+   * Instance credentials cannot be exchanged.
+   */
+  private async authenticateToken(token: string, req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
+    const presented = await this.verifier.verify(token).catch(() => {
+      throw new AuthFailure('invalid_credentials', 'invalid credentials');
+    });
+    if (presented.instanceId) throw new AuthFailure('invalid_credentials', 'an instance credential cannot be exchanged for a token', presented.userId);
+    const user = await this.dir.getUser(presented.userId);
+    if (!user) throw new AuthFailure('invalid_credentials', 'invalid credentials');
+    if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
+    const scoped = req.projectId || req.projectName ? req : { ...req, projectId: presented.projectId };
+    const project = await this.scope(user, scoped);
+    const roles = await this.dir.effectiveRoles(user.id, project.id);
+    if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
+    const remainingSeconds = Math.floor((presented.expiresAtMs - this.opts.nowMs()) / 1000);
+    if (remainingSeconds < 1) throw new AuthFailure('invalid_credentials', 'invalid credentials', user.id);
+    return { ...(await this.issue(user, project, roles, Math.min(this.opts.tokenTtlSeconds, remainingSeconds))), user, project };
+  }
+
   private async scope(user: UserRecord, req: AuthRequest): Promise<ProjectRecord> {
     if (req.projectId) {
       const p = await this.dir.getProject(req.projectId);
@@ -100,7 +131,7 @@ export class TokenService {
       return p;
     }
     if (req.projectName) {
-      const domain = await this.dir.domainByName(req.projectDomainName || 'default');
+      const domain = req.projectDomainId ? await this.dir.getDomain(req.projectDomainId) : await this.dir.domainByName(req.projectDomainName || 'default');
       const p = domain && (await this.dir.projectByName(domain.id, req.projectName));
       if (!p) throw new AuthFailure('no_role', `user has no role on project ${req.projectName}`, user.id);
       return p;

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
+import { resolveAggregate } from '@minicloud/client';
 import { collect, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type OutputOptions } from '../output';
 import { plainView } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 const COLUMNS = [
-  { header: 'ID', key: 'id' },
-  { header: 'Name', key: 'name' },
+  ...ID_NAME,
   { header: 'Availability Zone', key: 'availability_zone' },
   { header: 'Hosts', key: 'host_ids' },
 ];
@@ -19,12 +20,7 @@ const COLUMNS = [
 export function registerAggregateCommands(program: Command, ctx: CommandContext): void {
   const agg = program.command('aggregate').description('host aggregates (ComputeService, admin)');
   const client = () => ctx.session.client('compute');
-  const find = async (ref: string) => {
-    const all = (await (await client()).listAggregates({})).aggregates;
-    const a = all.find((x) => x.id === ref || x.name === ref);
-    if (!a) throw new Error(`No aggregate with a name or ID of '${ref}' exists.`);
-    return a;
-  };
+  const find = (ref: string) => resolveAggregate(client(), ref);
 
   withOutputOptions(agg.command('create <name>').description('create an aggregate').option('--zone <az>', 'availability zone it exposes')).action(
     async (name: string, o: OutputOptions & { zone?: string }) => {
@@ -32,14 +28,14 @@ export function registerAggregateCommands(program: Command, ctx: CommandContext)
       ctx.printShow(plainView(a), o);
     },
   );
-  withOutputOptions(agg.command('list').description('list aggregates')).action(async (o: OutputOptions) => {
-    ctx.printList((await (await client()).listAggregates({})).aggregates.map(plainView), COLUMNS, o);
-  });
-  withOutputOptions(agg.command('show <aggregate>').description('show an aggregate')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(plainView(await find(ref)), o);
-  });
-  agg.command('delete <aggregate>').description('delete an empty aggregate').action(async (ref: string) => {
-    await (await client()).deleteAggregate({ aggregateId: (await find(ref)).id });
+  registerListShowDelete(agg, ctx, {
+    noun: 'aggregate',
+    list: async () => (await client().listAggregates({})).aggregates,
+    columns: COLUMNS,
+    view: plainView,
+    resolve: find,
+    // Only an empty aggregate can be deleted (Nova's rule, enforced by the service).
+    remove: (aggregateId) => client().deleteAggregate({ aggregateId }),
   });
   const add = agg.command('add').description('add to an aggregate');
   const remove = agg.command('remove').description('remove from an aggregate');

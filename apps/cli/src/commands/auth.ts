@@ -3,7 +3,7 @@ import { UnauthenticatedError } from '@minicloud/domain-errors';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { OutputOptions } from '../output';
-import { authenticate, DEFAULT_IDENTITY_URL, deleteCredentials, readCredentials, writeCredentials } from '../session';
+import { authenticate, DEFAULT_IDENTITY_URL, deleteCredentials, readCredentials, writeCredentials } from '../credentials';
 import { plainView } from '../views';
 
 /** `login`, `logout`, `token issue`. */
@@ -55,7 +55,7 @@ export function registerAuthCommands(program: Command, ctx: CommandContext): voi
 
   const token = program.command('token').description('tokens');
   withOutputOptions(token.command('issue').description('show the current token (IdentityService.ValidateToken)')).action(async (o: OutputOptions) => {
-    const creds = await ctx.session.credentials();
+    const creds = await ctx.session.grant();
     const identity = await ctx.session.client('identity');
     const info = (await identity.validateToken({ token: creds.token })).info;
     const v = plainView(info ?? {});

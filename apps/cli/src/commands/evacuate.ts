@@ -3,9 +3,8 @@ import { compute } from '@minicloud/proto';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { Column, OutputOptions } from '../output';
-import { resolveServer } from '../resolve';
+import { resolveServer, type CloudClients } from '@minicloud/client';
 import type { View } from '../views';
-import type { CloudClients } from '../io';
 
 /** The command `name` under `parent`, created when absent (`server`/`host` are shared with other files). */
 function group(parent: Command, name: string, description: string): Command {

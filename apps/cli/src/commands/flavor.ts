@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { collect, parseInteger, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
-import { resolveFlavor } from '../resolve';
+import { ID_NAME, type OutputOptions } from '../output';
+import { resolveFlavor } from '@minicloud/client';
 import { plainView } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 interface CreateOptions extends OutputOptions {
   vcpus: number;
@@ -49,29 +50,20 @@ export function registerFlavorCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(plainView(res.flavor ?? {}), o);
   });
 
-  withOutputOptions(cmd.command('list').description('list flavors')).action(async (o: OutputOptions) => {
-    const c = await ctx.session.client('compute');
-    const flavors = (await c.listFlavors({})).flavors;
-    ctx.printList(flavors.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+  const compute = () => ctx.session.client('compute');
+  registerListShowDelete(cmd, ctx, {
+    noun: 'flavor',
+    list: async () => (await compute().listFlavors({})).flavors,
+    columns: [
+      ...ID_NAME,
       { header: 'RAM', key: 'ram_mb' },
       { header: 'Disk', key: 'disk_gb' },
       { header: 'Ephemeral', key: 'ephemeral_gb' },
       { header: 'VCPUs', key: 'vcpus' },
       { header: 'Is Public', key: 'is_public' },
-    ], o);
+    ],
+    view: plainView,
+    resolve: (ref) => resolveFlavor(compute(), ref),
+    remove: (flavorId) => compute().deleteFlavor({ flavorId }),
   });
-
-  withOutputOptions(cmd.command('show <flavor>').description('show one flavor (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(plainView(await resolveFlavor(await ctx.session.client('compute'), ref)), o);
-  });
-
-  cmd
-    .command('delete <flavor...>')
-    .description('delete flavors')
-    .action(async (refs: string[]) => {
-      const c = await ctx.session.client('compute');
-      for (const ref of refs) await c.deleteFlavor({ flavorId: (await resolveFlavor(c, ref)).id });
-    });
 }

@@ -1,26 +1,15 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveProject } from '../resolve';
+import { ID_NAME, type OutputOptions } from '../output';
+import { pages, resolveProject } from '@minicloud/client';
 import { plainView } from '../views';
-
-const ID_NAME = [
-  { header: 'ID', key: 'id' },
-  { header: 'Name', key: 'name' },
-];
+import { registerList } from './resource-commands';
 
 /** `project list|create`, `user list|create` (IdentityService). */
 export function registerIdentityCommands(program: Command, ctx: CommandContext): void {
   const project = program.command('project').description('projects (IdentityService)');
-  withOutputOptions(project.command('list').description('list projects')).action(async (o: OutputOptions) => {
-    const c = await ctx.session.client('identity');
-    const projects = await listAll(async (pageToken) => {
-      const r = await c.listProjects({ page: { pageToken } });
-      return { items: r.projects, next: r.page?.nextPageToken };
-    });
-    ctx.printList(projects.map(plainView), ID_NAME, o);
-  });
+  const identity = () => ctx.session.client('identity');
+  registerList(project, ctx, { noun: 'project', list: () => pages((page) => identity().listProjects({ page }), 'projects'), columns: ID_NAME, view: plainView });
   withOutputOptions(
     project.command('create <name>').description('create a project').option('--description <text>', 'description').option('--domain <id>', 'domain id'),
   ).action(async (name: string, o: OutputOptions & { description?: string; domain?: string }) => {
@@ -30,14 +19,7 @@ export function registerIdentityCommands(program: Command, ctx: CommandContext):
   });
 
   const user = program.command('user').description('users (IdentityService)');
-  withOutputOptions(user.command('list').description('list users')).action(async (o: OutputOptions) => {
-    const c = await ctx.session.client('identity');
-    const users = await listAll(async (pageToken) => {
-      const r = await c.listUsers({ page: { pageToken } });
-      return { items: r.users, next: r.page?.nextPageToken };
-    });
-    ctx.printList(users.map(plainView), ID_NAME, o);
-  });
+  registerList(user, ctx, { noun: 'user', list: () => pages((page) => identity().listUsers({ page }), 'users'), columns: ID_NAME, view: plainView });
   withOutputOptions(
     user
       .command('create <name>')

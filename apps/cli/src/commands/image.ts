@@ -5,10 +5,10 @@ import { image } from '@minicloud/proto';
 import { collect, parseKeyValues } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
-import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveImage } from '../resolve';
+import { ID_NAME, type OutputOptions } from '../output';
+import { pages, resolveImage } from '@minicloud/client';
 import { imageView } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 /** Upload chunk size: the ImageService limit of 1 MiB per message. */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
@@ -91,28 +91,16 @@ export function registerImageCommands(program: Command, ctx: CommandContext): vo
     ctx.printShow(imageView(result), o);
   });
 
-  withOutputOptions(cmd.command('list').description('list images')).action(async (o: OutputOptions) => {
-    const c = await ctx.session.client('image');
-    const images = await listAll(async (pageToken) => {
-      const r = await c.listImages({ page: { pageToken } });
-      return { items: r.images, next: r.page?.nextPageToken };
-    });
-    ctx.printList(images.map(imageView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+  const images = () => ctx.session.client('image');
+  registerListShowDelete(cmd, ctx, {
+    noun: 'image',
+    list: () => pages((page) => images().listImages({ page }), 'images'),
+    columns: [
+      ...ID_NAME,
       { header: 'Status', key: 'status' },
-    ], o);
+    ],
+    view: imageView,
+    resolve: (ref) => resolveImage(images(), ref),
+    remove: (imageId) => images().deleteImage({ imageId }),
   });
-
-  withOutputOptions(cmd.command('show <image>').description('show one image (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(imageView(await resolveImage(await ctx.session.client('image'), ref)), o);
-  });
-
-  cmd
-    .command('delete <image...>')
-    .description('delete images')
-    .action(async (refs: string[]) => {
-      const c = await ctx.session.client('image');
-      for (const ref of refs) await c.deleteImage({ imageId: (await resolveImage(c, ref)).id });
-    });
 }

@@ -1,6 +1,5 @@
 import { compute } from '@minicloud/proto';
-import { NotFoundError } from '@minicloud/domain-errors';
-import { loggedInCli } from '../testing/fake-cli';
+import { fakeServerLookup, loggedInCli } from '../testing/fake-cli';
 
 /** In-process CLI against a fake compute whose migration goes running -> `final` over two polls. */
 async function loggedIn(final: 'completed' | 'failed') {
@@ -12,11 +11,7 @@ async function loggedIn(final: 'completed' | 'failed') {
     compute.Migration.fromPartial({ id: 'm1', instanceId: 's1', migrationType: 'live-migration', sourceHostId: 'h1', destHostId: 'h2', status, rounds: 3, transferredBytes: 300_000_000, totalTimeMs: 2500, downtimeMs: 120, error: status === 'failed' ? 'timeout' : '' });
   const fakes = {
     compute: {
-      getServer: (req: compute.GetServerRequest) => {
-        if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
-        return { server: srv };
-      },
-      listServers: (req: compute.ListServersRequest) => ({ servers: req.name === 'web' ? [srv] : [] }),
+      ...fakeServerLookup(srv),
       serverAction: (req: compute.ServerActionRequest) => {
         actions.push(req);
         return { server: srv, migrationId: 'm1' };

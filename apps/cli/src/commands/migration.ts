@@ -3,7 +3,7 @@ import type { compute } from '@minicloud/proto';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { Column, OutputOptions } from '../output';
-import { resolveServer } from '../resolve';
+import { resolveServer } from '@minicloud/client';
 import type { View } from '../views';
 
 /** The command `name` under `parent`, created when absent (`server` is shared with other files). */

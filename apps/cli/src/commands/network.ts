@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveNetwork, resolveServer, resolveSubnet } from '../resolve';
+import { ID_NAME, type OutputOptions } from '../output';
+import { pages, resolveNetwork, resolveServer, resolveSubnet } from '@minicloud/client';
 import { plainView, type View } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 /** `network create|list|show|delete|trace`, `subnet create|list`, `port list`, `router ...`, `floating ip ...`. */
 export function registerNetworkCommands(program: Command, ctx: CommandContext): void {
@@ -34,30 +34,18 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
     ctx.printShow(plainView(network), o);
   });
 
-  withOutputOptions(net.command('list').description('list networks')).action(async (o: OutputOptions) => {
-    const c = await ctx.session.client('network');
-    const networks = await listAll(async (pageToken) => {
-      const r = await c.listNetworks({ page: { pageToken } });
-      return { items: r.networks, next: r.page?.nextPageToken };
-    });
-    ctx.printList(networks.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+  const networks = () => ctx.session.client('network');
+  registerListShowDelete(net, ctx, {
+    noun: 'network',
+    list: () => pages((page) => networks().listNetworks({ page }), 'networks'),
+    columns: [
+      ...ID_NAME,
       { header: 'Subnets', key: 'subnet_ids' },
-    ], o);
+    ],
+    view: plainView,
+    resolve: (ref) => resolveNetwork(networks(), ref),
+    remove: (networkId) => networks().deleteNetwork({ networkId }),
   });
-
-  withOutputOptions(net.command('show <network>').description('show one network (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(plainView(await resolveNetwork(await ctx.session.client('network'), ref)), o);
-  });
-
-  net
-    .command('delete <network...>')
-    .description('delete networks')
-    .action(async (refs: string[]) => {
-      const c = await ctx.session.client('network');
-      for (const ref of refs) await c.deleteNetwork({ networkId: (await resolveNetwork(c, ref)).id });
-    });
 
   const subnet = program.command('subnet').description('subnets (NetworkService)');
   withOutputOptions(
@@ -80,8 +68,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
       const networkId = o.network ? (await resolveNetwork(c, o.network)).id : '';
       const subnets = (await c.listSubnets({ networkId })).subnets;
       ctx.printList(subnets.map(plainView), [
-        { header: 'ID', key: 'id' },
-        { header: 'Name', key: 'name' },
+        ...ID_NAME,
         { header: 'Network', key: 'network_id' },
         { header: 'Subnet', key: 'cidr' },
       ], o);
@@ -95,13 +82,9 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
     const c = await ctx.session.client('network');
     const networkId = o.network ? (await resolveNetwork(c, o.network)).id : '';
     const deviceId = o.server ? (await resolveServer(await ctx.session.client('compute'), o.server)).id : '';
-    const ports = await listAll(async (pageToken) => {
-      const r = await c.listPorts({ networkId, deviceId, page: { pageToken } });
-      return { items: r.ports, next: r.page?.nextPageToken };
-    });
+    const ports = await pages((page) => c.listPorts({ networkId, deviceId, page }), 'ports');
     ctx.printList(ports.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+      ...ID_NAME,
       { header: 'MAC Address', key: 'mac_address' },
       {
         header: 'Fixed IP Addresses',
@@ -150,7 +133,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
   });
   withOutputOptions(router.command('list').description('list routers')).action(async (o: OutputOptions) => {
     const routers = (await (await ctx.session.client('network')).listRouters({})).routers;
-    ctx.printList(routers.map(plainView), [{ header: 'ID', key: 'id' }, { header: 'Name', key: 'name' }, { header: 'External IP', key: 'external_ip' }], o);
+    ctx.printList(routers.map(plainView), [...ID_NAME, { header: 'External IP', key: 'external_ip' }], o);
   });
   withOutputOptions(router.command('add-subnet <router> <subnet>').description('attach a subnet (router interface on its gateway IP)')).action(async (r: string, sn: string, o: OutputOptions) => {
     const c = await ctx.session.client('network');

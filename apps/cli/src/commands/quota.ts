@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { resolveProject } from '../resolve';
+import { resolveProject } from '@minicloud/client';
 
 /** Flags of `quota set` -> identity's resource names (-1 = unlimited). */
 const LIMIT_FLAGS: [string, string, string][] = [
@@ -15,7 +15,7 @@ const LIMIT_FLAGS: [string, string, string][] = [
 export function registerQuotaCommands(program: Command, ctx: CommandContext): void {
   const quota = program.command('quota').description('project quotas (IdentityService)');
   const projectId = async (ref: string | undefined) => {
-    if (!ref) return (await ctx.session.credentials()).project_id;
+    if (!ref) return (await ctx.session.grant()).projectId;
     return (await resolveProject(await ctx.session.client('identity'), ref)).id;
   };
   const print = (q: { limits: Record<string, number>; inUse: Record<string, number>; reserved: Record<string, number> }, o: OutputOptions) =>

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
+import { resolveServerGroup } from '@minicloud/client';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
+import { ID_NAME, type OutputOptions } from '../output';
 import { plainView } from '../views';
+import { registerListShowDelete } from './resource-commands';
 
 const COLUMNS = [
-  { header: 'ID', key: 'id' },
-  { header: 'Name', key: 'name' },
+  ...ID_NAME,
   { header: 'Policy', key: 'policy' },
   { header: 'Members', key: 'member_ids' },
 ];
@@ -17,13 +18,6 @@ export function registerServerGroupCommands(program: Command, ctx: CommandContex
   const server = program.commands.find((c) => c.name() === 'server') ?? program.command('server');
   const group = server.command('group').description('server groups (affinity, anti-affinity, soft-affinity, soft-anti-affinity)');
   const client = () => ctx.session.client('compute');
-  const find = async (ref: string) => {
-    const c = await client();
-    const all = (await c.listServerGroups({})).serverGroups;
-    const g = all.find((x) => x.id === ref || x.name === ref);
-    if (!g) throw new Error(`No server group with a name or ID of '${ref}' exists.`);
-    return g;
-  };
   withOutputOptions(
     group
       .command('create <name>')
@@ -35,13 +29,13 @@ export function registerServerGroupCommands(program: Command, ctx: CommandContex
     const g = (await (await client()).createServerGroup({ name, policy: o.policy, maxServerPerHost: o.maxServerPerHost ?? 0 })).serverGroup!;
     ctx.printShow(plainView(g), o);
   });
-  withOutputOptions(group.command('list').description('list server groups')).action(async (o: OutputOptions) => {
-    ctx.printList((await (await client()).listServerGroups({})).serverGroups.map(plainView), COLUMNS, o);
-  });
-  withOutputOptions(group.command('show <group>').description('show a server group')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(plainView(await find(ref)), o);
-  });
-  group.command('delete <group>').description('delete a server group').action(async (ref: string) => {
-    await (await client()).deleteServerGroup({ serverGroupId: (await find(ref)).id });
+  registerListShowDelete(group, ctx, {
+    noun: 'server group',
+    arg: 'group',
+    list: async () => (await client().listServerGroups({})).serverGroups,
+    columns: COLUMNS,
+    view: plainView,
+    resolve: (ref) => resolveServerGroup(client(), ref),
+    remove: (serverGroupId) => client().deleteServerGroup({ serverGroupId }),
   });
 }

@@ -1,6 +1,6 @@
 import { compute, volume } from '@minicloud/proto';
 import { NotFoundError } from '@minicloud/domain-errors';
-import { catalogEntry, loggedInCli } from '../testing/fake-cli';
+import { catalogEntry, fakeServerLookup, loggedInCli } from '../testing/fake-cli';
 
 /** In-process CLI run against fake compute/volume clients (logged in first). */
 async function loggedIn() {
@@ -9,11 +9,7 @@ async function loggedIn() {
   const srv = compute.Server.fromPartial({ id: 's1', name: 'web', volumesAttached: [{ volumeId: 'v-old', deviceName: '/dev/vdc', attachmentId: 'a0' }] });
   const fakes = {
     compute: {
-      getServer: (req: compute.GetServerRequest) => {
-        if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
-        return { server: srv };
-      },
-      listServers: (req: compute.ListServersRequest) => ({ servers: req.name === 'web' ? [srv] : [] }),
+      ...fakeServerLookup(srv),
       getFlavor: () => ({ flavor: compute.Flavor.fromPartial({ id: 'f1', name: 'm1.small' }) }),
       createServer: (req: compute.CreateServerRequest) => {
         creates.push(req);

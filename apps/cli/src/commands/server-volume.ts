@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import type { OutputOptions } from '../output';
-import { resolveServer, resolveVolume } from '../resolve';
+import { resolveServer, resolveVolume } from '@minicloud/client';
 
 /** The command `name` under `parent`, created when absent (groups such as `server add` are shared). */
 function group(parent: Command, name: string, description: string): Command {

@@ -5,8 +5,7 @@ import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
 import { CliError } from '../errors';
 import type { Column, OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveFlavor, resolveImage, resolveNetwork, resolveServer, resolveVolume } from '../resolve';
+import { pages, resolveFlavor, resolveImage, resolveNetwork, resolveServer, resolveVolume } from '@minicloud/client';
 import { isSettled, serverStatus } from '../server-status';
 import { serverView, type View } from '../views';
 import { waitUntilSettled } from '../wait';
@@ -156,10 +155,7 @@ export function registerServerCommands(program: Command, ctx: CommandContext): v
       .option('--name <name>', 'only servers with this name'),
   ).action(async (o: OutputOptions & { allProjects?: boolean; host?: string; name?: string }) => {
     const c = await ctx.session.client('compute');
-    const servers = await listAll(async (pageToken) => {
-      const r = await c.listServers({ allProjects: !!o.allProjects, hostId: o.host ?? '', name: o.name ?? '', page: { pageToken } });
-      return { items: r.servers, next: r.page?.nextPageToken };
-    });
+    const servers = await pages((page) => c.listServers({ allProjects: !!o.allProjects, hostId: o.host ?? '', name: o.name ?? '', page }), 'servers');
     ctx.printList(servers.map(serverView), serverColumns(await imageNames(ctx)), o);
   });
 
@@ -321,10 +317,7 @@ async function waitForTask(ctx: CommandContext, id: string, timeout: number): Pr
 async function imageNames(ctx: CommandContext): Promise<Map<string, string>> {
   try {
     const c = await ctx.session.client('image');
-    const images = await listAll(async (pageToken) => {
-      const r = await c.listImages({ page: { pageToken } });
-      return { items: r.images, next: r.page?.nextPageToken };
-    });
+    const images = await pages((page) => c.listImages({ page }), 'images');
     return new Map(images.map((i) => [i.id, i.name]));
   } catch {
     return new Map();

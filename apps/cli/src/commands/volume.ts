@@ -1,26 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { volume } from '@minicloud/proto';
-import { CliError } from '../errors';
-import type { CloudClients } from '../io';
+import { pages, resolveImage, resolveSnapshot, resolveVolume } from '@minicloud/client';
 import { collect, parseKeyValues, parsePositiveInteger } from '../args';
 import { withOutputOptions, type CommandContext } from '../context';
-import type { OutputOptions } from '../output';
-import { listAll } from '../paging';
-import { resolveImage, resolveVolume } from '../resolve';
+import { ID_NAME, type Column, type OutputOptions } from '../output';
 import { plainView, volumeView, type View } from '../views';
-
-/** A snapshot by id, or by name among the project's snapshots. @throws CliError when none or several match */
-async function resolveSnapshot(c: Pick<CloudClients['volume'], 'getSnapshot' | 'listSnapshots'>, ref: string): Promise<volume.Snapshot> {
-  try {
-    return (await c.getSnapshot({ snapshotId: ref })).snapshot!;
-  } catch (e) {
-    if (!(e instanceof NotFoundError) && !(e instanceof InvalidArgumentError)) throw e;
-    const all = (await c.listSnapshots({})).snapshots.filter((s) => s.name === ref);
-    if (all.length !== 1) throw new CliError(all.length ? `more than one snapshot named ${ref}: use its id` : `no snapshot ${ref}`);
-    return all[0]!;
-  }
-}
+import { registerListShowDelete } from './resource-commands';
 
 /**
  * `volume create|list|show|delete|extend|retype`, `volume snapshot create|list|delete`,
@@ -52,15 +36,14 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(volumeView(res.volume ?? ({} as never)), o);
   });
 
-  withOutputOptions(cmd.command('list').description('list volumes')).action(async (o: OutputOptions) => {
-    const c = await vc();
-    const volumes = await listAll(async (pageToken) => {
-      const r = await c.listVolumes({ page: { pageToken } });
-      return { items: r.volumes, next: r.page?.nextPageToken };
-    });
-    ctx.printList(volumes.map(volumeView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
+  registerListShowDelete(cmd, ctx, {
+    noun: 'volume',
+    list: async () => {
+      const c = await vc();
+      return pages((page) => c.listVolumes({ page }), 'volumes');
+    },
+    columns: [
+      ...ID_NAME,
       { header: 'Status', key: 'status' },
       { header: 'Size', key: 'size_gb' },
       { header: 'Type', key: 'volume_type' },
@@ -70,20 +53,11 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
         key: 'attachments',
         get: (v) => ((v.attachments as View[] | undefined) ?? []).map((a) => `Attached to ${a.instance_id} on ${a.mountpoint}`).join('\n'),
       },
-    ], o);
+    ],
+    view: volumeView,
+    resolve: async (ref) => resolveVolume(await vc(), ref),
+    remove: async (volumeId) => (await vc()).deleteVolume({ volumeId }),
   });
-
-  withOutputOptions(cmd.command('show <volume>').description('show one volume (id or name)')).action(async (ref: string, o: OutputOptions) => {
-    ctx.printShow(volumeView(await resolveVolume(await vc(), ref)), o);
-  });
-
-  cmd
-    .command('delete <volume...>')
-    .description('delete volumes')
-    .action(async (refs: string[]) => {
-      const c = await vc();
-      for (const ref of refs) await c.deleteVolume({ volumeId: (await resolveVolume(c, ref)).id });
-    });
 
   withOutputOptions(
     cmd
@@ -100,6 +74,13 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
     ctx.printShow(volumeView((await c.retypeVolume({ volumeId: (await resolveVolume(c, ref)).id, newVolumeType: type })).volume!), o);
   });
 
+  /** `<parent> list [--volume <volume>]`: a volume's snapshots or backups, or all of the project's. */
+  const listOfVolume = <T extends object>(parent: Command, noun: string, list: (volumeId: string) => Promise<T[]>, columns: Column[]) =>
+    withOutputOptions(parent.command('list').description(`list ${noun}s`).option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
+      const volumeId = o.volume ? (await resolveVolume(vc(), o.volume)).id : '';
+      ctx.printList((await list(volumeId)).map(plainView), [...ID_NAME, { header: 'Volume', key: 'volume_id' }, ...columns], o);
+    });
+
   // ---- snapshots ----
   const snap = cmd.command('snapshot').description('volume snapshots (copy-on-write)');
   withOutputOptions(snap.command('create <volume>').description('snapshot a volume').option('--name <name>', 'snapshot name', '').option('--force', 'allow an in-use volume')).action(
@@ -108,17 +89,10 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
       ctx.printShow(plainView((await c.createSnapshot({ volumeId: (await resolveVolume(c, ref)).id, name: o.name, force: !!o.force })).snapshot!), o);
     },
   );
-  withOutputOptions(snap.command('list').description('list snapshots').option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
-    const c = await vc();
-    const volumeId = o.volume ? (await resolveVolume(c, o.volume)).id : '';
-    ctx.printList((await c.listSnapshots({ volumeId })).snapshots.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
-      { header: 'Volume', key: 'volume_id' },
-      { header: 'Status', key: 'status' },
-      { header: 'Size', key: 'size_gb' },
-    ], o);
-  });
+  listOfVolume(snap, 'snapshot', async (volumeId) => (await vc().listSnapshots({ volumeId })).snapshots, [
+    { header: 'Status', key: 'status' },
+    { header: 'Size', key: 'size_gb' },
+  ]);
   snap
     .command('delete <snapshot...>')
     .description('delete snapshots')
@@ -135,19 +109,12 @@ export function registerVolumeCommands(program: Command, ctx: CommandContext): v
       ctx.printShow(plainView((await c.createBackup({ volumeId: (await resolveVolume(c, ref)).id, name: o.name, incremental: !!o.incremental })).backup!), o);
     },
   );
-  withOutputOptions(backup.command('list').description('list backups').option('--volume <volume>', 'only this volume\'s')).action(async (o: OutputOptions & { volume?: string }) => {
-    const c = await vc();
-    const volumeId = o.volume ? (await resolveVolume(c, o.volume)).id : '';
-    ctx.printList((await c.listBackups({ volumeId })).backups.map(plainView), [
-      { header: 'ID', key: 'id' },
-      { header: 'Name', key: 'name' },
-      { header: 'Volume', key: 'volume_id' },
-      { header: 'Incremental', key: 'incremental' },
-      { header: 'Parent', key: 'parent_backup_id' },
-      { header: 'Blocks', key: 'block_count' },
-      { header: 'Bytes', key: 'size_bytes' },
-    ], o);
-  });
+  listOfVolume(backup, 'backup', async (volumeId) => (await vc().listBackups({ volumeId })).backups, [
+    { header: 'Incremental', key: 'incremental' },
+    { header: 'Parent', key: 'parent_backup_id' },
+    { header: 'Blocks', key: 'block_count' },
+    { header: 'Bytes', key: 'size_bytes' },
+  ]);
   withOutputOptions(backup.command('restore <backup>').description('restore a backup into a new volume').option('--name <name>', 'new volume name', '').option('--type <type>', 'volume type of the new volume')).action(
     async (id: string, o: OutputOptions & { name: string; type?: string }) => {
       const c = await vc();

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NotFoundError } from '@minicloud/domain-errors';
 import type { CliIo, ConnectFn } from '../io';
 import { main } from '../main';
 
@@ -78,4 +79,19 @@ export async function loggedInCli(opts: FakeCliOptions): Promise<FakeCli> {
   expect(await main(['login'], io)).toBe(0);
   out.stdout = '';
   return { out, io, run: (...argv: string[]) => main(argv, io) };
+}
+
+/**
+ * Fake compute GetServer/ListServers over fixed servers: GetServer by id (NOT_FOUND otherwise),
+ * ListServers by exact name, as the name-or-id resolution calls them.
+ */
+export function fakeServerLookup<S extends { id: string; name: string }>(...servers: S[]) {
+  return {
+    getServer: (req: { serverId: string }) => {
+      const server = servers.find((s) => s.id === req.serverId);
+      if (!server) throw new NotFoundError('server', req.serverId);
+      return { server };
+    },
+    listServers: (req: { name: string }) => ({ servers: servers.filter((s) => s.name === req.name) }),
+  };
 }

@@ -1,72 +1,45 @@
-import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
 import { agent, compute, events } from '@minicloud/proto';
-import type { ServiceClient } from '@minicloud/platform-grpc';
+import { FakeHypervisor, type FakeVm } from '@minicloud/compute-agent/testing';
 import { waitFor } from '@minicloud/testing';
-import { HaKeys } from '../ha/ha-manager';
+import { Keys } from '../store/keys';
 import { InstanceStore } from '../store/instance-store';
-import { ControllerHarness, HypervisorDouble } from '../testing/controller-harness';
+import { ControllerHarness } from '../testing/controller-harness';
 
 jest.setTimeout(60_000);
 
 const P = compute.PowerState;
 
-/**
- * An agent double whose VMs live in a map it lists (ListInstances, with its epoch): `restart()`
- * registers afresh holding whatever the map holds then (a restarted agent process holds nothing).
- */
-class ListingAgent extends HypervisorDouble {
-  vms = new Map<string, { powerState: compute.PowerState; migrating?: boolean }>();
-  /** Every command received, as `<command>:<instance>`. */
-  commands: string[] = [];
-  private registry?: ServiceClient<typeof agent.HostRegistryServiceService>;
+/** A VM defined on a {@link ListingAgent} without a spec (no accounting), in `powerState`. */
+const vm = (powerState: compute.PowerState): FakeVm => ({ powerState, volumes: new Map() });
 
-  override async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>): Promise<agent.RegisterHostResponse> {
-    this.registry = registry;
-    return super.start(registry);
+/**
+ * The agent double with a real agent's inventory: ListInstances answers with its epoch, every
+ * heartbeat carries the full VM list, and VMs in {@link migrating} are flagged as taking part in a
+ * live migration. `restart()` registers afresh holding whatever `vms` holds then (a restarted agent
+ * process holds nothing).
+ */
+class ListingAgent extends FakeHypervisor {
+  /** Ids of VMs in a live migration here (either side). */
+  readonly migrating = new Set<string>();
+
+  /** Every command received, as `<command>:<instance>`. */
+  ops(): string[] {
+    return this.commands.map((c) => `${c.spawn ? 'spawn' : c.destroy ? 'destroy' : c.powerOn ? 'powerOn' : c.powerOff ? 'powerOff' : 'other'}:${c.instanceId}`);
   }
 
-  /** Registers again (new epoch) with the VMs the map holds, as a restarted agent does. */
-  async restart(): Promise<void> {
-    const res = await this.registry!.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: 8, threadsPerCore: 1, ramMb: 16384, diskGb: 400 },
-      agentEndpoint: this.server.address,
-      instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, migrating: vm.migrating ?? false })),
-    });
-    this.epoch = res.epoch;
-    for (const id of res.destroyInstanceIds) this.vms.delete(id);
+  private inventory(): agent.HostInstance[] {
+    return [...this.vms].map(([instanceId, v]) => ({ instanceId, powerState: v.powerState, migrating: this.migrating.has(instanceId) }));
   }
 
   /** Every heartbeat carries the full inventory, as a real agent's does (the leader's periodic check reads it). */
   protected override heartbeatExtra(): Partial<events.Heartbeat> {
-    return { inventoryComplete: true, instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, powerState: vm.powerState, migrating: vm.migrating ?? false })) };
+    return { inventoryComplete: true, instances: this.inventory() };
   }
 
-  protected handlers() {
+  protected override handlers(): Record<string, unknown> {
     return {
-      listInstances: async () => ({ epoch: this.epoch, instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, migrating: vm.migrating ?? false, epoch: this.epoch })) }),
-      executeCommand: async (req: agent.ExecuteCommandRequest) => {
-        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-        const id = req.instanceId;
-        const kind = req.spawn ? 'spawn' : req.destroy ? 'destroy' : req.powerOn ? 'powerOn' : req.powerOff ? 'powerOff' : 'other';
-        this.commands.push(`${kind}:${id}`);
-        if (kind === 'spawn') {
-          if (!this.vms.has(id)) {
-            this.vms.set(id, { powerState: P.POWER_STATE_RUNNING });
-            this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-          }
-          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-        }
-        if (kind === 'destroy') {
-          this.vms.delete(id);
-          return {};
-        }
-        const vm = this.vms.get(id);
-        if (!vm) throw new NotFoundError('instance', id, `not on host ${this.hostId}`);
-        if (kind === 'powerOn') vm.powerState = P.POWER_STATE_RUNNING;
-        if (kind === 'powerOff') vm.powerState = P.POWER_STATE_SHUTDOWN;
-        this.report(id, vm.powerState, kind === 'powerOn' ? 'powered_on' : 'powered_off');
-        return { instance: { instanceId: id, hostId: this.hostId, powerState: vm.powerState } };
-      },
+      ...super.handlers(),
+      listInstances: async () => ({ epoch: this.epoch, instances: this.inventory().map((i) => ({ ...i, hostId: this.hostId, epoch: this.epoch })) }),
     };
   }
 }
@@ -128,7 +101,7 @@ describe('power sync (controller in-process, real Redis + NATS, listing agent do
     await c.admin.serverAction({ serverId: lost[0], start: {} });
     await waitFor(async () => (await c.servers([lost[0]]))[0].status === 'ACTIVE', { timeoutMs: 10_000 });
     expect((await c.servers([lost[0]]))[0]).toMatchObject({ hostId: 'h1', powerState: P.POWER_STATE_RUNNING, taskState: compute.TaskState.TASK_STATE_UNSPECIFIED });
-    expect(h1.commands.filter((x) => x.endsWith(lost[0])).slice(-2)).toEqual([`powerOn:${lost[0]}`, `spawn:${lost[0]}`]);
+    expect(h1.ops().filter((x) => x.endsWith(lost[0])).slice(-2)).toEqual([`powerOn:${lost[0]}`, `spawn:${lost[0]}`]);
     expect(h1.vms.get(lost[0])?.powerState).toBe(P.POWER_STATE_RUNNING);
   });
 
@@ -136,28 +109,30 @@ describe('power sync (controller in-process, real Redis + NATS, listing agent do
     const [busy, evacuating] = await c.boot(2, 'h2');
     const h2 = c.agents.get('h2')!;
     await c.records.update(busy, (r) => ({ ...r, taskState: 'powering_off' }));
-    await c.harness.redis.sadd(HaKeys.evacuations(), evacuating);
+    await c.harness.redis.sadd(Keys.evacuations(), evacuating);
     h2.vms.delete(busy);
     h2.vms.delete(evacuating);
     await h2.restart();
     // VMs that appear after the registration (its destroy_instance_ids covers those it held then).
-    h2.vms.set('ghost', { powerState: P.POWER_STATE_RUNNING });
-    h2.vms.set('incoming', { powerState: P.POWER_STATE_PAUSED, migrating: true });
+    h2.vms.set('ghost', vm(P.POWER_STATE_RUNNING));
+    h2.vms.set('incoming', vm(P.POWER_STATE_PAUSED));
+    h2.migrating.add('incoming');
     await waitFor(async () => !h2.vms.has('ghost'), { timeoutMs: 10_000 });
-    expect(h2.commands).toContain('destroy:ghost');
-    expect(h2.commands).not.toContain('destroy:incoming');
+    expect(h2.ops()).toContain('destroy:ghost');
+    expect(h2.ops()).not.toContain('destroy:incoming');
     expect(h2.vms.has('incoming')).toBe(true);
     expect(await c.records.get(busy)).toMatchObject({ vmState: 'active', taskState: 'powering_off', powerState: 'running' });
     expect(await c.records.get(evacuating)).toMatchObject({ vmState: 'active', taskState: null, powerState: 'running' });
     h2.vms.delete('incoming');
-    await c.harness.redis.srem(HaKeys.evacuations(), evacuating);
+    h2.migrating.delete('incoming');
+    await c.harness.redis.srem(Keys.evacuations(), evacuating);
   });
 
   it('a heartbeat whose inventory disagrees with the records is enough (no registration): the leader syncs that host', async () => {
     const [id] = await c.boot(1, 'h2');
     const h2 = c.agents.get('h2')!;
     h2.vms.delete(id);
-    h2.vms.set('stray', { powerState: P.POWER_STATE_SHUTDOWN });
+    h2.vms.set('stray', vm(P.POWER_STATE_SHUTDOWN));
     const epoch = h2.epoch;
     await waitFor(async () => (await c.servers([id]))[0].status === 'SHUTOFF' && !h2.vms.has('stray'), { timeoutMs: 10_000 });
     expect(h2.epoch).toBe(epoch);
@@ -179,7 +154,7 @@ describe('power sync with RESUME_GUESTS_STATE_ON_HOST_BOOT', () => {
     await waitFor(async () => (await c.servers([ids[2]]))[0].status === 'SHUTOFF', { timeoutMs: 10_000 });
     const h1 = c.agents.get('h1')!;
     h1.vms.clear();
-    h1.commands = [];
+    h1.commands.length = 0;
     await h1.restart();
     const startedAgain = async (id: string) => (await c.admin.listInstanceActions({ serverId: id })).actions.some((a) => a.action === 'start' && a.userId === 'power-sync' && a.result === 'Success');
     await waitFor(async () => (await Promise.all(ids.slice(0, 2).map(startedAgain))).every(Boolean), { timeoutMs: 10_000 });
@@ -190,7 +165,7 @@ describe('power sync with RESUME_GUESTS_STATE_ON_HOST_BOOT', () => {
     await waitFor(async () => (await c.servers([ids[2]]))[0].powerState === P.POWER_STATE_NOSTATE, { timeoutMs: 10_000 });
     expect((await c.servers([ids[2]]))[0]).toMatchObject({ status: 'SHUTOFF', hostId: 'h1' });
     expect([...h1.vms.keys()].sort()).toEqual(ids.slice(0, 2).sort());
-    expect(h1.commands.filter((x) => x.startsWith('spawn')).sort()).toEqual(ids.slice(0, 2).map((id) => `spawn:${id}`).sort());
+    expect(h1.ops().filter((x) => x.startsWith('spawn')).sort()).toEqual(ids.slice(0, 2).map((id) => `spawn:${id}`).sort());
     const actions = (await c.admin.listInstanceActions({ serverId: ids[0] })).actions;
     expect(actions.at(-1)).toMatchObject({ action: 'start', userId: 'power-sync', result: 'Success' });
   });

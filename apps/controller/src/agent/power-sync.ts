@@ -1,33 +1,30 @@
 import { planPowerSync, powerSyncAppliesTo, type InstanceRecord, type InventoryVm, type PowerSyncAction, type PowerSyncPlan, type SyncedInstance } from '@minicloud/domain-compute';
-import { isMinicloudError } from '@minicloud/domain-errors';
 import type { agent } from '@minicloud/proto';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
-import { powerStateFromProto } from '../api/proto-mapping';
-import { HaKeys } from '../ha/ha-manager';
-import type { Peers } from '../peers';
+import { isTransientError, KeyedWorkQueue } from '@minicloud/platform-lifecycle';
+import { powerStateFromProto } from '../proto-states';
+import { Keys } from '../store/keys';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationStore } from '../store/migration-store';
-import type { HostMonitor } from '../workers/host-monitor';
-import { KeyedWorkQueue } from '../workers/work-queue';
+import type { AgentClient } from './agent-client';
+import type { HostMonitor } from './host-monitor';
 
 /** The instance actions log's user for what the power sync does (Nova's periodic task runs as no user). */
 export const POWER_SYNC_USER = 'power-sync';
-
-/** Errors of an agent worth asking again (the agent is starting, or slow). */
-const TRANSIENT_CODES = new Set(['UNAVAILABLE', 'DEADLINE_EXCEEDED']);
 
 export interface PowerSyncDeps {
   hosts: Pick<HostStore, 'find' | 'list'>;
   instances: Pick<InstanceStore, 'list' | 'getMany' | 'startAction'>;
   migrations: Pick<MigrationStore, 'list'>;
-  /** HA's open evacuations (HaKeys.evacuations). */
+  /** HA's open evacuations (Keys.evacuations). */
   redis: Pick<Redis, 'smembers'>;
   /** Latest heartbeat inventory per host (this replica's memory). */
   monitor: Pick<HostMonitor, 'latestInventory'>;
-  peers: Pick<Peers, 'agent'>;
+  /** The controller's command client (ListInstances, destroy). */
+  agents: Pick<AgentClient, 'inventory' | 'destroy'>;
   logger: Logger;
   registry: Registry;
   nowMs: () => number;
@@ -112,9 +109,9 @@ export class PowerSync {
     const placedBefore = (await this.d.instances.list()).filter((r) => r.hostId === hostId).map(synced);
     let listed: agent.ListInstancesResponse;
     try {
-      listed = await this.d.peers.agent(host.agentEndpoint).listInstances({ hostId });
+      listed = await this.d.agents.inventory(host);
     } catch (e) {
-      if (isMinicloudError(e) && TRANSIENT_CODES.has(e.code)) throw e;
+      if (isTransientError(e)) throw e;
       this.d.logger.warn({ host_id: hostId, err: e instanceof Error ? e.message : String(e) }, 'power sync: the agent did not list its VMs; host left as recorded');
       return;
     }
@@ -161,9 +158,10 @@ export class PowerSync {
   private async applyOne(host: HostRecord, a: PowerSyncAction): Promise<boolean> {
     const now = this.d.nowMs();
     if (a.kind === 'destroy') {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId: host.hostId, epoch: host.epoch, instanceId: a.instanceId, requestId: `power-sync-destroy-${a.instanceId}-${host.epoch}`, destroy: {} });
-      this.d.logger.warn({ host_id: host.hostId, instance_id: a.instanceId, why: a.why }, 'power sync: destroyed a VM no record owns on this host');
-      return true;
+      // false: the agent no longer has it (gone meanwhile), nothing was done.
+      const destroyed = await this.d.agents.destroy(host, a.instanceId, { requestId: `power-sync-destroy-${a.instanceId}-${host.epoch}` });
+      if (destroyed) this.d.logger.warn({ host_id: host.hostId, instance_id: a.instanceId, why: a.why }, 'power sync: destroyed a VM no record owns on this host');
+      return destroyed;
     }
     const unchanged = (cur: InstanceRecord) =>
       cur.hostId === host.hostId && cur.taskState === null && !cur.resize && cur.vmState === a.from.vmState && cur.powerState === a.from.powerState;
@@ -192,7 +190,7 @@ export class PowerSync {
   }
 
   private async evacuating(): Promise<Set<string>> {
-    return new Set(await this.d.redis.smembers(HaKeys.evacuations()));
+    return new Set(await this.d.redis.smembers(Keys.evacuations()));
   }
 
   private async migrating(hostId: string): Promise<Set<string>> {

@@ -85,11 +85,15 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         };
         try {
           const r = await d.tokens.authenticate({
-            password: req.password ? { userName: req.password.userName, password: req.password.password, domainName: req.password.domainName } : undefined,
+            password: req.password
+              ? { userName: req.password.userName, password: req.password.password, domainName: req.password.domainName, userId: req.password.userId, domainId: req.password.domainId }
+              : undefined,
             applicationCredential: req.applicationCredential,
+            token: req.token,
             projectName: req.projectName,
             projectId: req.projectId,
             projectDomainName: req.projectDomainName,
+            projectDomainId: req.projectDomainId,
           });
           audit('success', 'success', r.user.id, r.project.id);
           return { token: r.token, info: toTokenInfo(r.context), catalog: await d.catalog.list() };

@@ -2,3 +2,4 @@ export * from './status-mapping';
 export * from './types';
 export * from './server';
 export * from './client';
+export * from './failover';

@@ -1,3 +1,4 @@
+import { endpointsOf } from '@minicloud/client';
 import { identity } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { createTokenVerifier, RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
@@ -59,8 +60,7 @@ export class ServiceCredentials {
   async endpoints(serviceType: string): Promise<string[]> {
     const res = await this.identity.getCatalog({});
     this.learn(res.catalog);
-    const mine = res.catalog.filter((e) => e.serviceType === serviceType);
-    const urls = [...new Set([...mine.filter((e) => e.interface === 'public'), ...mine.filter((e) => e.interface !== 'public')].map((e) => e.url))];
+    const urls = endpointsOf(res.catalog, serviceType);
     if (urls.length === 0) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
     return urls;
   }

@@ -99,6 +99,18 @@ export interface PasswordCredentials {
   password: string;
   /** Defaults to "default". */
   domainName: string;
+  /** The user by id instead of by name and domain (Keystone's password.user.id). */
+  userId: string;
+  /** The user's domain by id instead of by name (Keystone's password.user.domain.id). */
+  domainId: string;
+}
+
+/**
+ * Keystone's token method: an existing valid token buys a new one (re-scoping); the new token
+ * expires no later than the one presented.
+ */
+export interface TokenAuth {
+  token: string;
 }
 
 export interface ApplicationCredentialAuth {
@@ -108,13 +120,16 @@ export interface ApplicationCredentialAuth {
 
 export interface AuthenticateRequest {
   password?: PasswordCredentials | undefined;
-  applicationCredential?:
-    | ApplicationCredentialAuth
+  applicationCredential?: ApplicationCredentialAuth | undefined;
+  token?:
+    | TokenAuth
     | undefined;
-  /** Project scope; defaults to the user's default project. */
+  /** Project scope; defaults to the user's default project (token method: the presented token's project). */
   projectName: string;
   projectId: string;
   projectDomainName: string;
+  /** The scope project's domain by id instead of by name. */
+  projectDomainId: string;
 }
 
 export interface AuthenticateResponse {
@@ -1584,7 +1599,7 @@ export const TokenInfo: MessageFns<TokenInfo> = {
 };
 
 function createBasePasswordCredentials(): PasswordCredentials {
-  return { userName: "", password: "", domainName: "" };
+  return { userName: "", password: "", domainName: "", userId: "", domainId: "" };
 }
 
 export const PasswordCredentials: MessageFns<PasswordCredentials> = {
@@ -1597,6 +1612,12 @@ export const PasswordCredentials: MessageFns<PasswordCredentials> = {
     }
     if (message.domainName !== "") {
       writer.uint32(26).string(message.domainName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(34).string(message.userId);
+    }
+    if (message.domainId !== "") {
+      writer.uint32(42).string(message.domainId);
     }
     return writer;
   },
@@ -1638,6 +1659,22 @@ export const PasswordCredentials: MessageFns<PasswordCredentials> = {
             message.domainName = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1663,6 +1700,16 @@ export const PasswordCredentials: MessageFns<PasswordCredentials> = {
         : isSet(object.domain_name)
         ? globalThis.String(object.domain_name)
         : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
     };
   },
 
@@ -1677,6 +1724,12 @@ export const PasswordCredentials: MessageFns<PasswordCredentials> = {
     if (message.domainName !== "") {
       obj.domainName = message.domainName;
     }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
     return obj;
   },
 
@@ -1688,6 +1741,75 @@ export const PasswordCredentials: MessageFns<PasswordCredentials> = {
     message.userName = object.userName ?? "";
     message.password = object.password ?? "";
     message.domainName = object.domainName ?? "";
+    message.userId = object.userId ?? "";
+    message.domainId = object.domainId ?? "";
+    return message;
+  },
+};
+
+function createBaseTokenAuth(): TokenAuth {
+  return { token: "" };
+}
+
+export const TokenAuth: MessageFns<TokenAuth> = {
+  encode(message: TokenAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenAuth {
+    return { token: isSet(object.token) ? globalThis.String(object.token) : "" };
+  },
+
+  toJSON(message: TokenAuth): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TokenAuth>, I>>(base?: I): TokenAuth {
+    return TokenAuth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TokenAuth>, I>>(object: I): TokenAuth {
+    const message = createBaseTokenAuth();
+    message.token = object.token ?? "";
     return message;
   },
 };
@@ -1781,9 +1903,11 @@ function createBaseAuthenticateRequest(): AuthenticateRequest {
   return {
     password: undefined,
     applicationCredential: undefined,
+    token: undefined,
     projectName: "",
     projectId: "",
     projectDomainName: "",
+    projectDomainId: "",
   };
 }
 
@@ -1795,6 +1919,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     if (message.applicationCredential !== undefined) {
       ApplicationCredentialAuth.encode(message.applicationCredential, writer.uint32(18).fork()).join();
     }
+    if (message.token !== undefined) {
+      TokenAuth.encode(message.token, writer.uint32(50).fork()).join();
+    }
     if (message.projectName !== "") {
       writer.uint32(26).string(message.projectName);
     }
@@ -1803,6 +1930,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     }
     if (message.projectDomainName !== "") {
       writer.uint32(42).string(message.projectDomainName);
+    }
+    if (message.projectDomainId !== "") {
+      writer.uint32(58).string(message.projectDomainId);
     }
     return writer;
   },
@@ -1836,6 +1966,14 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
             message.applicationCredential = ApplicationCredentialAuth.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.token = TokenAuth.decode(reader, reader.uint32());
+            continue;
+          }
           case 3: {
             if (tag !== 26) {
               break;
@@ -1860,6 +1998,14 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
             message.projectDomainName = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.projectDomainId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1880,6 +2026,7 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
         : isSet(object.application_credential)
         ? ApplicationCredentialAuth.fromJSON(object.application_credential)
         : undefined,
+      token: isSet(object.token) ? TokenAuth.fromJSON(object.token) : undefined,
       projectName: isSet(object.projectName)
         ? globalThis.String(object.projectName)
         : isSet(object.project_name)
@@ -1895,6 +2042,11 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
         : isSet(object.project_domain_name)
         ? globalThis.String(object.project_domain_name)
         : "",
+      projectDomainId: isSet(object.projectDomainId)
+        ? globalThis.String(object.projectDomainId)
+        : isSet(object.project_domain_id)
+        ? globalThis.String(object.project_domain_id)
+        : "",
     };
   },
 
@@ -1906,6 +2058,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     if (message.applicationCredential !== undefined) {
       obj.applicationCredential = ApplicationCredentialAuth.toJSON(message.applicationCredential);
     }
+    if (message.token !== undefined) {
+      obj.token = TokenAuth.toJSON(message.token);
+    }
     if (message.projectName !== "") {
       obj.projectName = message.projectName;
     }
@@ -1914,6 +2069,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     }
     if (message.projectDomainName !== "") {
       obj.projectDomainName = message.projectDomainName;
+    }
+    if (message.projectDomainId !== "") {
+      obj.projectDomainId = message.projectDomainId;
     }
     return obj;
   },
@@ -1930,9 +2088,13 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
       (object.applicationCredential !== undefined && object.applicationCredential !== null)
         ? ApplicationCredentialAuth.fromPartial(object.applicationCredential)
         : undefined;
+    message.token = (object.token !== undefined && object.token !== null)
+      ? TokenAuth.fromPartial(object.token)
+      : undefined;
     message.projectName = object.projectName ?? "";
     message.projectId = object.projectId ?? "";
     message.projectDomainName = object.projectDomainName ?? "";
+    message.projectDomainId = object.projectDomainId ?? "";
     return message;
   },
 };
@@ -8693,7 +8855,7 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse> = {
 /** Keystone v3-like identity: domains, projects, users, roles, tokens, catalog, quotas. */
 export type IdentityServiceService = typeof IdentityServiceService;
 export const IdentityServiceService = {
-  /** Password or application-credential authentication; returns a signed, project-scoped token. */
+  /** Password, application-credential or token authentication; returns a signed, project-scoped token. */
   authenticate: {
     path: "/minicloud.identity.v1.IdentityService/Authenticate" as const,
     requestStream: false as const,
@@ -9072,7 +9234,7 @@ export const IdentityServiceService = {
 } as const;
 
 export interface IdentityServiceServer extends UntypedServiceImplementation {
-  /** Password or application-credential authentication; returns a signed, project-scoped token. */
+  /** Password, application-credential or token authentication; returns a signed, project-scoped token. */
   authenticate: handleUnaryCall<AuthenticateRequest, AuthenticateResponse>;
   /** Checks a token (signature, expiry, revocation) and returns what it carries. */
   validateToken: handleUnaryCall<ValidateTokenRequest, ValidateTokenResponse>;
@@ -9121,7 +9283,7 @@ export interface IdentityServiceServer extends UntypedServiceImplementation {
 }
 
 export interface IdentityServiceClient extends Client {
-  /** Password or application-credential authentication; returns a signed, project-scoped token. */
+  /** Password, application-credential or token authentication; returns a signed, project-scoped token. */
   authenticate(
     request: AuthenticateRequest,
     callback: (error: ServiceError | null, response: AuthenticateResponse) => void,

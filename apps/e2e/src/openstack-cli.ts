@@ -1,0 +1,29 @@
+import { spawn } from 'node:child_process';
+import type { CliResult } from './cloud-harness';
+
+/** Debian's openstack CLI (python3-openstackclient); tools/setup.sh installs it. */
+export const OPENSTACK_BIN = '/usr/bin/openstack';
+
+/**
+ * Runs the real `openstack` CLI against a cloud of `cloudsYaml` (OS_CLIENT_CONFIG_FILE, OS_CLOUD),
+ * with no other OS_* settings of the caller's environment leaking in.
+ */
+export function openstack(cloudsYaml: string, cloud: string, args: string[]): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('OS_')) env[k] = v;
+  return new Promise((resolve) => {
+    const child = spawn(OPENSTACK_BIN, args, { env: { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: cloud }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs `openstack ... -f json` and parses its output; throws with stderr when it exits non-zero. */
+export async function openstackJson<T = Record<string, unknown>>(cloudsYaml: string, cloud: string, args: string[]): Promise<T> {
+  const r = await openstack(cloudsYaml, cloud, [...args, '-f', 'json']);
+  if (r.code !== 0) throw new Error(`openstack ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { identity } from '@minicloud/proto';
+import type { CallContext } from '../backends';
+import type { ApiDeps } from '../deps';
+import { baseUrl, callContext, queryValue } from '../http/context';
+import { HttpError } from '../http/errors';
+import { authTokensBody, type AuthTokensBody } from './auth-schema';
+import { keystoneCatalog } from './catalog';
+import { collectionLinks, domainView, projectView, roleView, tokenBody, userView, type DomainNames } from './views';
+
+/** Keystone's v3 version document (identity API 3.14, as Keystone of the Zed release reports). */
+function v3Version(identityUrl: string): Record<string, unknown> {
+  return {
+    id: 'v3.14',
+    status: 'stable',
+    updated: '2020-04-07T00:00:00Z',
+    links: [{ rel: 'self', href: `${identityUrl}/v3/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+  };
+}
+
+/** The AuthenticateRequest for a POST /v3/auth/tokens body (one method; scope by project id or name). */
+export function authenticateRequest(body: AuthTokensBody): identity.AuthenticateRequest {
+  const { identity: who, scope } = body.auth;
+  const method = who.methods[0];
+  if (who.methods.length > 1) throw new HttpError(400, 'Only one authentication method per request is supported.');
+  if (scope && scope !== 'unscoped' && (scope.domain || scope.system)) {
+    throw new HttpError(400, 'Only project-scoped tokens are issued here; domain and system scopes are not supported.');
+  }
+  const project = scope && scope !== 'unscoped' ? scope.project : undefined;
+  const req: identity.AuthenticateRequest = {
+    projectId: project?.id ?? '',
+    projectName: project?.id ? '' : (project?.name ?? ''),
+    projectDomainName: project?.domain?.name ?? '',
+    projectDomainId: project?.domain?.id ?? '',
+  };
+  if (method === 'password') {
+    const user = who.password?.user;
+    if (!user) throw new HttpError(400, "Invalid input for field/attribute auth.identity.password. 'password' is a required property.");
+    if (!user.id && !user.name) throw new HttpError(400, "Invalid input for field/attribute auth.identity.password.user. 'id' or 'name' is required.");
+    req.password = { userName: user.name ?? '', userId: user.id ?? '', password: user.password, domainName: user.domain?.name ?? '', domainId: user.domain?.id ?? '' };
+  } else if (method === 'token') {
+    if (!who.token) throw new HttpError(400, "Invalid input for field/attribute auth.identity.token. 'token' is a required property.");
+    req.token = { token: who.token.id };
+  } else {
+    const c = who.application_credential;
+    if (!c?.id) throw new HttpError(400, "Invalid input for field/attribute auth.identity.application_credential.id. 'id' is a required property.");
+    req.applicationCredential = { id: c.id, secret: c.secret };
+  }
+  return req;
+}
+
+/**
+ * Keystone v3 under `/identity`: version discovery, tokens (issue with password, token or
+ * application credential; validate, check, revoke), the caller's catalog and projects, and reads of
+ * projects, users, roles and domains, each translated to IdentityService with the caller's token.
+ */
+export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const id = deps.backends.identity;
+  const identityUrl = (req: FastifyRequest) => `${baseUrl(req, deps.publicUrl)}/identity`;
+
+  app.get('/', async (req, reply) => reply.code(300).send({ versions: { values: [v3Version(identityUrl(req))] } }));
+  app.get('/v3', async (req) => ({ version: v3Version(identityUrl(req)) }));
+
+  /** Role ids by name and domain names by id, read with the token being described (reader suffices). */
+  const names = async (ctx: CallContext): Promise<{ roleIds: Map<string, string>; domains: DomainNames }> => {
+    const [roles, domains] = await Promise.all([id.listRoles({}, ctx).catch(() => ({ roles: [] })), id.listDomains({}, ctx).catch(() => ({ domains: [] }))]);
+    return { roleIds: new Map(roles.roles.map((r) => [r.name, r.id])), domains: new Map(domains.domains.map((d) => [d.id, d.name])) };
+  };
+  const describe = async (req: FastifyRequest, info: identity.TokenInfo, token: string, methods: string[]) => {
+    const { roleIds, domains } = await names({ token, requestId: String(req.id) });
+    const catalog = queryValue(req, 'nocatalog') === undefined ? keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region) : undefined;
+    return tokenBody(info, { methods, roleIds, domains, catalog });
+  };
+  const subjectToken = (req: FastifyRequest) => {
+    const t = req.headers['x-subject-token'];
+    const v = Array.isArray(t) ? t[0] : t;
+    if (!v) throw new HttpError(400, 'X-Subject-Token header is required.');
+    return v;
+  };
+
+  app.post('/v3/auth/tokens', { schema: { body: authTokensBody } }, async (req, reply) => {
+    const body = req.body as AuthTokensBody;
+    const res = await id.authenticate(authenticateRequest(body), { requestId: String(req.id) });
+    const out = await describe(req, res.info!, res.token, body.auth.identity.methods);
+    return reply.code(201).header('x-subject-token', res.token).send(out);
+  });
+
+  const validate = async (req: FastifyRequest) => {
+    const subject = subjectToken(req);
+    const info = (await id.validateToken({ token: subject }, callContext(req))).info!;
+    return { subject, info };
+  };
+  // HEAD first: fastify then does not derive one from the GET
+  app.head('/v3/auth/tokens', async (req, reply) => {
+    const { subject } = await validate(req);
+    return reply.code(200).header('x-subject-token', subject).send();
+  });
+  app.get('/v3/auth/tokens', async (req, reply) => {
+    const { subject, info } = await validate(req);
+    // identity's tokens do not record the method that obtained them; "password" is the usual one
+    return reply.header('x-subject-token', subject).send(await describe(req, info, subject, ['password']));
+  });
+  app.delete('/v3/auth/tokens', async (req, reply) => {
+    await id.revokeToken({ token: subjectToken(req) }, callContext(req));
+    return reply.code(204).send();
+  });
+
+  app.get('/v3/auth/catalog', async (req) => {
+    await id.validateToken({}, callContext(req));
+    return { catalog: keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region), links: collectionLinks(`${identityUrl(req)}/v3/auth/catalog`) };
+  });
+
+  app.get('/v3/auth/projects', async (req) => {
+    const ctx = callContext(req);
+    const me = (await id.validateToken({}, ctx)).info!;
+    const { assignments } = await id.listRoleAssignments({ userId: me.userId }, ctx);
+    const ids = [...new Set(assignments.map((a) => a.projectId).filter(Boolean))];
+    const projects = await Promise.all(ids.map((p) => id.getProject({ projectId: p }, ctx).then((r) => r.project!, () => undefined)));
+    const base = identityUrl(req);
+    return { projects: projects.filter((p): p is identity.Project => !!p).map((p) => projectView(p, base)), links: collectionLinks(`${base}/v3/auth/projects`) };
+  });
+
+  app.get('/v3/projects', async (req) => {
+    const ctx = callContext(req);
+    const res = await id.listProjects({ domainId: queryValue(req, 'domain_id') ?? '', page: { pageSize: 1000 } }, ctx);
+    const name = queryValue(req, 'name');
+    const base = identityUrl(req);
+    return { projects: res.projects.filter((p) => !name || p.name === name).map((p) => projectView(p, base)), links: collectionLinks(`${base}/v3/projects`) };
+  });
+  app.get<{ Params: { id: string } }>('/v3/projects/:id', async (req) => ({ project: projectView((await id.getProject({ projectId: req.params.id }, callContext(req))).project!, identityUrl(req)) }));
+
+  app.get('/v3/users', async (req) => {
+    const res = await id.listUsers({ domainId: queryValue(req, 'domain_id') ?? '', page: { pageSize: 1000 } }, callContext(req));
+    const name = queryValue(req, 'name');
+    const base = identityUrl(req);
+    return { users: res.users.filter((u) => !name || u.name === name).map((u) => userView(u, base)), links: collectionLinks(`${base}/v3/users`) };
+  });
+  app.get<{ Params: { id: string } }>('/v3/users/:id', async (req) => ({ user: userView((await id.getUser({ userId: req.params.id }, callContext(req))).user!, identityUrl(req)) }));
+
+  app.get('/v3/roles', async (req) => {
+    const res = await id.listRoles({}, callContext(req));
+    const name = queryValue(req, 'name');
+    const base = identityUrl(req);
+    return { roles: res.roles.filter((r) => !name || r.name === name).map((r) => roleView(r, base)), links: collectionLinks(`${base}/v3/roles`) };
+  });
+
+  app.get('/v3/domains', async (req) => {
+    const res = await id.listDomains({}, callContext(req));
+    const name = queryValue(req, 'name');
+    const base = identityUrl(req);
+    return { domains: res.domains.filter((d) => !name || d.name === name).map((d) => domainView(d, base)), links: collectionLinks(`${base}/v3/domains`) };
+  });
+  app.get<{ Params: { id: string } }>('/v3/domains/:id', async (req) => {
+    const res = await id.listDomains({}, callContext(req));
+    const d = res.domains.find((x) => x.id === req.params.id);
+    if (!d) throw new HttpError(404, `Could not find domain: ${req.params.id}.`);
+    return { domain: domainView(d, identityUrl(req)) };
+  });
+}

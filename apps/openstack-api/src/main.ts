@@ -1,0 +1,56 @@
+import { loadConfig } from '@minicloud/platform-config';
+import { runStatelessService, ServiceCredentials } from '@minicloud/platform-service';
+import { catalogBackends } from './backends';
+import { openstackApiConfigSchema, type OpenstackApiConfig } from './config';
+import { createApiMetrics } from './http/app';
+import { buildServer } from './server';
+
+export { buildServer } from './server';
+export { openstackApiConfigSchema, type OpenstackApiConfig } from './config';
+
+/** Catalog service type under which the REST front's replicas register (host:port, as every endpoint). */
+export const OPENSTACK_API_SERVICE_TYPE = 'openstack-api';
+
+/**
+ * Composition root of the OpenStack REST front: stateless; gRPC clients of identity and of the
+ * services in its catalog, the fastify server on HTTP_PORT, metrics on METRICS_PORT, and its
+ * endpoint registered in the catalog as one more replica of `openstack-api`.
+ */
+export async function main(config: OpenstackApiConfig = loadConfig(openstackApiConfigSchema, process.env)): Promise<void> {
+  await runStatelessService({
+    name: 'openstack-api',
+    logLevel: config.LOG_LEVEL,
+    metricsPort: config.METRICS_PORT,
+    metricsHost: config.HTTP_HOST,
+    wire: async ({ logger, metrics }) => {
+      const backends = catalogBackends(config.IDENTITY_URL, { deadlineMs: config.GRPC_DEADLINE_MS });
+      const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: config.SERVICE_PASSWORD, projectName: config.SERVICE_PROJECT });
+      const app = await buildServer({ backends, region: config.REGION, publicUrl: config.PUBLIC_URL, logger, metrics: createApiMetrics(metrics.registry), bodyLimitBytes: config.MAX_BODY_BYTES });
+      let listening = false;
+      return {
+        listen: async () => {
+          await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+          listening = true;
+          const port = (app.server.address() as { port: number }).port;
+          return { url: `http://${config.PUBLIC_HOST ?? config.HTTP_HOST}:${port}` };
+        },
+        close: () => app.close(),
+        readiness: { http: () => listening },
+        onListening: async (url) => {
+          await credentials.identity.registerEndpoint(
+            { endpoint: { serviceType: OPENSTACK_API_SERVICE_TYPE, url: new URL(url).host, region: config.REGION, interface: 'public' }, addReplica: true },
+            { token: await credentials.getToken(), retry: true },
+          );
+        },
+        afterStop: [{ name: 'grpc clients', run: () => (backends.close(), credentials.close()) }],
+      };
+    },
+  });
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

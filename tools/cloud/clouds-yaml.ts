@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** One cloud of a clouds.yaml: a user and project of the default domain. */
+export interface CloudEntry {
+  name: string;
+  user: string;
+  password: string;
+  project: string;
+}
+
+/**
+ * The clouds.yaml the `openstack` CLI and openstacksdk read (OS_CLIENT_CONFIG_FILE): one entry per
+ * cloud, Keystone v3 password auth against `<apiUrl>/identity`, user and project in the default
+ * domain (by id, so no name lookup), region and public interface.
+ */
+export function cloudsYaml(apiUrl: string, region: string, clouds: CloudEntry[]): string {
+  const q = (s: string) => JSON.stringify(s);
+  const lines = ['clouds:'];
+  for (const c of clouds) {
+    lines.push(
+      `  ${c.name}:`,
+      '    auth:',
+      `      auth_url: ${q(`${apiUrl}/identity`)}`,
+      `      username: ${q(c.user)}`,
+      `      password: ${q(c.password)}`,
+      `      project_name: ${q(c.project)}`,
+      '      user_domain_id: "default"',
+      '      project_domain_id: "default"',
+      `    region_name: ${q(region)}`,
+      '    interface: "public"',
+      '    identity_api_version: 3',
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Writes `<stateDir>/clouds.yaml` (mode 0600: it holds passwords) and returns its path. */
+export function writeCloudsYaml(stateDir: string, apiUrl: string, region: string, clouds: CloudEntry[]): string {
+  const file = path.join(stateDir, 'clouds.yaml');
+  fs.writeFileSync(file, cloudsYaml(apiUrl, region, clouds), { mode: 0o600 });
+  return file;
+}

@@ -6,3 +6,4 @@ export * from './host-liveness';
 export * from './flavor-validation';
 export * from './flavor-extra-specs';
 export * from './reserved-metadata';
+export * from './power-sync';

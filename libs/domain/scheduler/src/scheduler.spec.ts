@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
+import { thrownBy } from '@minicloud/testing';
 import { computeFilter } from './filters/compute-filter';
 import { ramFilter } from './filters/ram-filter';
 import { serverGroupAntiAffinityFilter } from './filters/server-group-anti-affinity-filter';
@@ -72,12 +73,7 @@ describe('createScheduler.selectDestinations', () => {
       makeHost({ hostId: 'b', ramMbTotal: 512 }),
       makeHost({ hostId: 'c', up: false }),
     ];
-    let error: unknown;
-    try {
-      scheduler().selectDestinations(input, makeSpec({ flavor: flavor(1024) }));
-    } catch (e) {
-      error = e;
-    }
+    const error = thrownBy(() => scheduler().selectDestinations(input, makeSpec({ flavor: flavor(1024) })));
     expect(error).toBeInstanceOf(NoValidHostError);
     expect(error).toBeInstanceOf(ResourceExhaustedError);
     const nvh = error as NoValidHostError;

@@ -76,11 +76,13 @@ describe('createScheduler.selectDestinations', () => {
     const error = thrownBy(() => scheduler().selectDestinations(input, makeSpec({ flavor: flavor(1024) })));
     expect(error).toBeInstanceOf(NoValidHostError);
     expect(error).toBeInstanceOf(ResourceExhaustedError);
+    expect(error).toMatchObject({
+      message: 'No valid host was found: 3 hosts: 2 lack RAM (RamFilter), 1 is disabled or down (ComputeFilter)',
+      name: 'NoValidHostError',
+      code: 'RESOURCE_EXHAUSTED',
+      reason: 'no_valid_host',
+    });
     const nvh = error as NoValidHostError;
-    expect(nvh.message).toBe('No valid host was found: 3 hosts: 2 lack RAM (RamFilter), 1 is disabled or down (ComputeFilter)');
-    expect(nvh.name).toBe('NoValidHostError');
-    expect(nvh.code).toBe('RESOURCE_EXHAUSTED');
-    expect(nvh.reason).toBe('no_valid_host');
     expect(nvh.rejections.map((r) => [r.hostId, r.filter])).toEqual([
       ['a', 'RamFilter'],
       ['b', 'RamFilter'],

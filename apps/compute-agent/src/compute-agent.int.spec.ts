@@ -1,65 +1,38 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { agent, compute, events } from '@minicloud/proto';
-import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
-import { createServiceClient, service, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
-import { createProcessMetrics } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { RevocationList } from '@minicloud/platform-auth';
-import { loadConfig } from '@minicloud/platform-config';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
-import { agentConfigSchema } from './config';
-import { wireComputeAgent } from './wire';
+import { compute, events } from '@minicloud/proto';
+import { heartbeatSubject, Subjects } from '@minicloud/platform-bus';
+import type { Redis } from '@minicloud/platform-state';
+import { waitFor } from '@minicloud/testing';
+import { startAgentBed, type AgentBed } from './testing/agent-bed';
 
 jest.setTimeout(60_000);
 
 describe('compute-agent (real Redis + NATS, fake controller and image service)', () => {
-  let redisSrv: ServerHandle, natsSrv: ServerHandle, redis: Redis, bus: Bus, controller: RunningGrpcServer, agentSrv: RunningGrpcServer;
-  const abort = new AbortController();
   const bytes = Buffer.from('qcow2-image-bytes'.repeat(1000));
   const sha = createHash('sha256').update(bytes).digest('hex');
   let epoch = 6;
-  let runnables: Promise<void>[] = [];
-  let client: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>>;
+  let bed: AgentBed;
+  let redis: Redis;
+  let client: AgentBed['client'];
   const heartbeats: events.Heartbeat[] = [];
   const reports: events.InstancePowerStateReported[] = [];
 
   beforeAll(async () => {
-    [redisSrv, natsSrv] = await Promise.all([startRedisServer(), startNatsServer()]);
-    const logger = silentLogger();
-    redis = await connectRedis({ url: redisSrv.url, name: 'test', logger });
-    bus = await connectBus({ url: natsSrv.url, name: 'test', logger });
-    controller = await startGrpcServer({
-      port: 0, logger,
-      services: [service({ definition: agent.HostRegistryServiceService, handlers: { registerHost: async () => ({ epoch: ++epoch, heartbeatIntervalMs: 100, leaseTtlMs: 900, selfFenceAfterMs: 2000 }) } })],
+    bed = await startAgentBed({
+      env: { HOST_ID: 'it-host', BOOT_TIME_MS: '50' },
+      registerHost: async () => ({ epoch: ++epoch, heartbeatIntervalMs: 100, leaseTtlMs: 900, selfFenceAfterMs: 2000 }),
+      overrides: { vtep: null, imageSource: async function* (id) { if (id !== 'img-1') throw new Error(`image ${id} not found`); yield bytes; } },
+      epoch: 7,
+      beforeStart: async (bus) => {
+        bus.subscribe(heartbeatSubject('it-host'), events.Heartbeat, (hb) => void heartbeats.push(hb));
+        await bus.consumeEvents({ durable: `it-${Date.now()}`, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
+      },
     });
-    const config = loadConfig(agentConfigSchema, { HOST_ID: 'it-host', CONTROLLER_URL: controller.address, AGENT_STATE_DIR: mkdtempSync(join(tmpdir(), 'agent-')), BOOT_TIME_MS: '50' });
-    const wiring = await wireComputeAgent(
-      { config, logger, metrics: createProcessMetrics({ service: 'compute-agent' }), redis, bus, revocations: new RevocationList() },
-      config,
-      { vtep: null, imageSource: async function* (id) { if (id !== 'img-1') throw new Error(`image ${id} not found`); yield bytes; } },
-    );
-    agentSrv = await startGrpcServer({ port: 0, logger, services: wiring.services });
-    await wiring.onListening?.(agentSrv);
-    bus.subscribe(heartbeatSubject('it-host'), events.Heartbeat, (hb) => void heartbeats.push(hb));
-    await bus.consumeEvents({ durable: `it-${Date.now()}`, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
-    runnables = (wiring.runnables ?? []).map((r) => r.start(abort.signal));
-    client = createServiceClient(agent.HypervisorServiceService, agentSrv.address);
-    await waitFor(() => wiring.handles.hosts[0].epoch === 7);
+    ({ redis, client } = bed);
   });
 
   afterAll(async () => {
-    abort.abort();
-    await Promise.all(runnables);
-    client?.close();
-    await agentSrv?.shutdown(1000);
-    await controller?.shutdown(1000);
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisSrv?.stop(), natsSrv?.stop()]);
+    await bed?.stop();
   });
 
   it('registers, heartbeats and renews its lease with the epoch', async () => {

@@ -1,5 +1,5 @@
 import { loadConfig } from '@minicloud/platform-config';
-import { runService } from '@minicloud/platform-service';
+import { runService, runWhenEntryPoint } from '@minicloud/platform-service';
 import { agentConfigSchema } from './config';
 import { wireComputeAgent } from './wire';
 
@@ -13,9 +13,4 @@ export async function main(): Promise<void> {
   await runService({ name: 'compute-agent', config, wire: (deps) => wireComputeAgent(deps, config) });
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runWhenEntryPoint(module, main);

@@ -1,18 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agent } from '@minicloud/proto';
-import { connectBus, type Bus } from '@minicloud/platform-bus';
-import { createServiceClient, service, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
-import { createProcessMetrics, startMetricsServer, type MetricsHttpServer } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { RevocationList } from '@minicloud/platform-auth';
-import { loadConfig } from '@minicloud/platform-config';
-import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
-import { agentConfigSchema } from './config';
+import { startMetricsServer, type MetricsHttpServer } from '@minicloud/platform-metrics';
+import { waitFor } from '@minicloud/testing';
+import { startAgentBed, type AgentBed } from './testing/agent-bed';
 import { DEFAULT_TRACE_DIR } from './workload-spec';
-import { wireComputeAgent } from './wire';
 
 jest.setTimeout(60_000);
 
@@ -43,49 +34,25 @@ function parseMetrics(text: string, name: string): Map<string, number> {
 }
 
 describe(`acceptance: PlanetLab ${DAY} replay, ${VMS} VMs on one host at TIME_SCALE=3600`, () => {
-  let redisSrv: ServerHandle, natsSrv: ServerHandle, redis: Redis, bus: Bus, controller: RunningGrpcServer, agentSrv: RunningGrpcServer, http: MetricsHttpServer;
-  const abort = new AbortController();
-  let runnables: Promise<void>[] = [];
-  let client: ReturnType<typeof createServiceClient<typeof agent.HypervisorServiceService>>;
+  let bed: AgentBed, http: MetricsHttpServer;
+  let client: AgentBed['client'];
   const files = readdirSync(join(DEFAULT_TRACE_DIR, DAY)).sort().slice(0, VMS);
   const traces = new Map(files.map((f, i) => [`vm-${i}`, readFileSync(join(DEFAULT_TRACE_DIR, DAY, f), 'utf8').trim().split(/\r?\n/).map(Number)]));
 
   beforeAll(async () => {
-    [redisSrv, natsSrv] = await Promise.all([startRedisServer(), startNatsServer()]);
-    const logger = silentLogger();
-    redis = await connectRedis({ url: redisSrv.url, name: 'test', logger });
-    bus = await connectBus({ url: natsSrv.url, name: 'test', logger });
-    controller = await startGrpcServer({
-      port: 0, logger,
-      services: [service({ definition: agent.HostRegistryServiceService, handlers: { registerHost: async () => ({ epoch: 1, heartbeatIntervalMs: 1000, leaseTtlMs: 3000, selfFenceAfterMs: 5000 }) } })],
+    bed = await startAgentBed({
+      env: { HOST_ID: 'replay-host', HOST_PROFILE: 'large-2s64c-512g', TIME_SCALE: '3600', BOOT_TIME_MS: '300' },
+      registerHost: async () => ({ epoch: 1, heartbeatIntervalMs: 1000, leaseTtlMs: 3000, selfFenceAfterMs: 5000 }),
+      overrides: { vtep: null, imageSource: async function* () { yield Buffer.from('base-image'); } },
+      epoch: 1,
     });
-    const config = loadConfig(agentConfigSchema, {
-      HOST_ID: 'replay-host', HOST_PROFILE: 'large-2s64c-512g', CONTROLLER_URL: controller.address, TIME_SCALE: '3600',
-      AGENT_STATE_DIR: mkdtempSync(join(tmpdir(), 'agent-')), BOOT_TIME_MS: '300',
-    });
-    const metrics = createProcessMetrics({ service: 'compute-agent' });
-    const wiring = await wireComputeAgent({ config, logger, metrics, redis, bus, revocations: new RevocationList() }, config, {
-      vtep: null,
-      imageSource: async function* () { yield Buffer.from('base-image'); },
-    });
-    agentSrv = await startGrpcServer({ port: 0, logger, services: wiring.services });
-    await wiring.onListening?.(agentSrv);
-    http = await startMetricsServer({ registry: metrics.registry, port: 0 });
-    runnables = (wiring.runnables ?? []).map((r) => r.start(abort.signal));
-    client = createServiceClient(agent.HypervisorServiceService, agentSrv.address);
-    await waitFor(() => wiring.handles.hosts[0].epoch === 1);
+    client = bed.client;
+    http = await startMetricsServer({ registry: bed.metrics.registry, port: 0 });
   });
 
   afterAll(async () => {
-    abort.abort();
-    await Promise.all(runnables);
-    client?.close();
     await http?.close();
-    await agentSrv?.shutdown(1000);
-    await controller?.shutdown(1000);
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisSrv?.stop(), natsSrv?.stop()]);
+    await bed?.stop();
   });
 
   it('exports per-VM CPU utilisation on /metrics that follows each VM\'s trace', async () => {

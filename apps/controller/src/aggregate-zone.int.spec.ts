@@ -32,10 +32,7 @@ describe('availability zone from an aggregate: HA restart (agent doubles)', () =
 
   beforeAll(async () => {
     h = await ControllerHarness.start('zone-ha-test');
-    const image = await h.startFakeImage();
-    const net = await h.startFakeNetwork();
-    const started = await h.startControllerUnderTest({
-      endpoints: { image: image.address, network: net.server.address },
+    const started = await h.startControllerWithFakePeers({
       // Fast failure detection: no heartbeat for 1.5 s and no lease (doubles hold none) -> failed, fenced soon after.
       config: { HOST_DOWN_AFTER_MS: '1500', SELF_FENCE_AFTER_MS: '300', LEASE_TTL_MS: '1000', LIVENESS_INTERVAL_MS: '200' },
     });
@@ -79,9 +76,7 @@ describe('availability zone from an aggregate: live migration (two real agents)'
 
   beforeAll(async () => {
     h = await ControllerHarness.start('zone-lm-test');
-    const image = await h.startFakeImage();
-    const net = await h.startFakeNetwork();
-    const started = await h.startControllerUnderTest({ endpoints: { image: image.address, network: net.server.address } });
+    const started = await h.startControllerWithFakePeers();
     admin = h.client(compute.ComputeServiceService, started.grpc.address, h.tokens.adminToken);
     const registry = h.client(agent.HostRegistryServiceService, started.grpc.address, h.tokens.adminToken);
     for (const id of ['src', 'dst']) await h.startInProcessAgent(id, registry);

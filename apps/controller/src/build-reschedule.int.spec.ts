@@ -22,12 +22,7 @@ describe('build reschedule when the host refuses the spawn (two real agents)', (
 
   beforeAll(async () => {
     h = await ControllerHarness.start('reschedule-test');
-    const fakeImage = await h.startFakeImage();
-    const fakeNetwork = await h.startFakeNetwork();
-    const started = await h.startControllerUnderTest({
-      endpoints: { image: fakeImage.address, network: fakeNetwork.server.address },
-      config: { RAM_ALLOCATION_RATIO: '3.0', SCHEDULER_MAX_ATTEMPTS: '3' },
-    });
+    const started = await h.startControllerWithFakePeers({ config: { RAM_ALLOCATION_RATIO: '3.0', SCHEDULER_MAX_ATTEMPTS: '3' } });
     controller = started.controller;
     admin = h.client(compute.ComputeServiceService, started.grpc.address, h.tokens.adminToken);
     const registry = h.client(agent.HostRegistryServiceService, started.grpc.address, h.tokens.adminToken);

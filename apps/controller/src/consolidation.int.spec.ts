@@ -21,12 +21,8 @@ describe('consolidation loop (DRS/DPM) with three real agents', () => {
   beforeAll(async () => {
     h = await ControllerHarness.start('lm-test');
     const { adminToken } = h.tokens;
-    const fakeImage = await h.startFakeImage();
-    const fakeNetwork = await h.startFakeNetwork();
-
     metricsRegistry = new Registry();
-    const { grpc } = await h.startControllerUnderTest({
-      endpoints: { image: fakeImage.address, network: fakeNetwork.server.address },
+    const { grpc } = await h.startControllerWithFakePeers({
       registry: metricsRegistry,
       config: { CONSOLIDATION_ENABLED: 'true', CONSOLIDATION_POLICY: 'thr-mmt-0.8', TIME_SCALE: '1000', DPM_MIN_ACTIVE_HOSTS: '1' },
     });

@@ -1,5 +1,5 @@
 import { loadConfig } from '@minicloud/platform-config';
-import { runService } from '@minicloud/platform-service';
+import { runService, runWhenEntryPoint } from '@minicloud/platform-service';
 import { controllerConfigSchema } from './config';
 import { createController } from './wire';
 
@@ -30,9 +30,4 @@ export async function main(): Promise<void> {
   });
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runWhenEntryPoint(module, main);

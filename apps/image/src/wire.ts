@@ -3,11 +3,12 @@ import type { TokenVerifier } from '@minicloud/platform-auth';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Registry } from '@minicloud/platform-metrics';
-import type { ServiceWiring } from '@minicloud/platform-service';
+import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
 import type { Redis } from '@minicloud/platform-state';
 import { events } from '@minicloud/proto';
 import { imageServiceRegistration } from './api/image-handlers';
 import { BlobStore } from './blob-store';
+import type { ImageConfig } from './config';
 import { createImageMetrics } from './image-metrics';
 import type { ImageRecord } from './image-record';
 import { ImageService } from './image-service';
@@ -71,5 +72,34 @@ export async function wireImageService(d: ImageWiringDeps): Promise<ServiceWirin
     verifier: d.verifier,
     images,
     blobs,
+  };
+}
+
+/**
+ * The image process's wiring for runService: {@link wireImageService} on the process's adapters and
+ * IMAGE_DATA_DIR / IMAGE_MAX_BYTES, and, once listening, its public endpoint registered in the catalog
+ * as `image` (skipped when the process runs without service credentials).
+ */
+export function wireImageProcess(config: ImageConfig) {
+  return async (deps: ServiceDeps): Promise<ServiceWiring> => {
+    const wiring = await wireImageService({
+      logger: deps.logger,
+      redis: deps.redis,
+      bus: deps.bus,
+      registry: deps.metrics.registry,
+      dataDir: config.IMAGE_DATA_DIR,
+      maxBytes: config.IMAGE_MAX_BYTES,
+    });
+    return {
+      services: wiring.services,
+      onListening: async (server) => {
+        if (!deps.credentials) return;
+        const token = await deps.credentials.getToken();
+        await deps.credentials.identity.registerEndpoint(
+          { endpoint: { serviceType: 'image', url: server.address, region: 'RegionOne', interface: 'public' } },
+          { token },
+        );
+      },
+    };
   };
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from '@minicloud/platform-config';
-import { runService } from '@minicloud/platform-service';
+import { runService, runWhenEntryPoint } from '@minicloud/platform-service';
 import { networkConfigSchema } from './config';
 import { wireNetwork } from './wire';
 
@@ -12,9 +12,4 @@ async function main(): Promise<void> {
   await runService({ name: 'network', config, wire: (deps) => wireNetwork(deps, config) });
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runWhenEntryPoint(module, main);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BLOCK_SIZE_BYTES, blocksTouched } from '@minicloud/domain-volume';
-import { defineLuaScript, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineLuaScripts, keyspace, type Redis } from '@minicloud/platform-state';
 
 const k = keyspace('volume');
 
@@ -85,14 +85,10 @@ export function blockId(block: Buffer): string {
  * another node gets the bytes copied. Allocation = blocks mapped x block size.
  */
 export class BlockStore {
-  private readonly put: LuaScript;
-  private readonly clone: LuaScript;
-  private readonly drop: LuaScript;
+  private readonly scripts;
 
   constructor(private readonly redis: Redis) {
-    this.put = defineLuaScript(redis, PUT_BLOCK);
-    this.clone = defineLuaScript(redis, CLONE_MAP);
-    this.drop = defineLuaScript(redis, DROP_MAP);
+    this.scripts = defineLuaScripts(redis, { put: PUT_BLOCK, clone: CLONE_MAP, drop: DROP_MAP });
   }
 
   /** Bytes of `copy` at [offset, offset+length); unmapped blocks read as zeros. */
@@ -120,7 +116,7 @@ export class BlockStore {
     for (let i = 0; i < idx.length; i++) {
       const block = current.subarray(i * BLOCK_SIZE_BYTES, (i + 1) * BLOCK_SIZE_BYTES);
       const sha = blockId(block);
-      for (const c of copies) await this.put([blockKeys.blocks(c.node), blockKeys.refs(c.node), blockKeys.map(c)], [String(idx[i]), sha, (sha ? Buffer.from(block) : '') as unknown as string]);
+      for (const c of copies) await this.scripts.put([blockKeys.blocks(c.node), blockKeys.refs(c.node), blockKeys.map(c)], [String(idx[i]), sha, (sha ? Buffer.from(block) : '') as unknown as string]);
     }
   }
 
@@ -142,7 +138,7 @@ export class BlockStore {
   /** Points `dst`'s block `index` at `bytes` (stored on dst's node); empty bytes discard the block. */
   async putBlock(dst: CopyRef, index: number, bytes: Buffer | undefined): Promise<void> {
     const sha = bytes ? blockId(bytes) : '';
-    await this.put([blockKeys.blocks(dst.node), blockKeys.refs(dst.node), blockKeys.map(dst)], [String(index), sha, (sha ? bytes! : '') as unknown as string]);
+    await this.scripts.put([blockKeys.blocks(dst.node), blockKeys.refs(dst.node), blockKeys.map(dst)], [String(index), sha, (sha ? bytes! : '') as unknown as string]);
   }
 
   /**
@@ -151,7 +147,7 @@ export class BlockStore {
    */
   async copy(src: CopyRef, dst: CopyRef): Promise<number> {
     await this.dropCopy(dst);
-    if (src.node === dst.node) return ((await this.clone([blockKeys.refs(src.node), blockKeys.map(src), blockKeys.map(dst)], [])) as number[])[0]!;
+    if (src.node === dst.node) return ((await this.scripts.clone([blockKeys.refs(src.node), blockKeys.map(src), blockKeys.map(dst)], [])) as number[])[0]!;
     const m = await this.map(src);
     for (const [i, sha] of Object.entries(m)) {
       const bytes = await this.block(src.node, sha);
@@ -162,7 +158,7 @@ export class BlockStore {
 
   /** Drops a copy, releasing its blocks (blocks no other copy references are deleted). */
   async dropCopy(copy: CopyRef): Promise<void> {
-    await this.drop([blockKeys.blocks(copy.node), blockKeys.refs(copy.node), blockKeys.map(copy)], []);
+    await this.scripts.drop([blockKeys.blocks(copy.node), blockKeys.refs(copy.node), blockKeys.map(copy)], []);
   }
 
   /** Blocks physically stored on a node (deduplicated), for pool allocation reporting and tests. */

@@ -1,5 +1,5 @@
 import { loadConfig } from '@minicloud/platform-config';
-import { runService } from '@minicloud/platform-service';
+import { runService, runWhenEntryPoint } from '@minicloud/platform-service';
 import { volumeConfigSchema } from './config';
 import { wireVolume } from './wire';
 
@@ -9,9 +9,4 @@ export async function main(): Promise<void> {
   await runService({ name: 'volume', config, wire: wireVolume(config) });
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runWhenEntryPoint(module, main);

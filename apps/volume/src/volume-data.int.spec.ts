@@ -44,12 +44,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   const seen: { volumeId: string; status: string }[] = [];
 
   const tokenFor = (projectId: string, roles: string[]) => bed.tokenFor(projectId, roles);
-  const clientFor = async (projectId: string, roles: string[]) => {
-    const token = await tokenFor(projectId, roles);
-    const c = createServiceClient(volume.VolumeServiceService, grpc.address, { token: () => token, deadlineMs: 30_000 });
-    clients.push(c);
-    return c;
-  };
+  const clientFor = (projectId: string, roles: string[]) => bed.volumeClient(grpc.address, projectId, roles, clients, 30_000);
 
   beforeAll(async () => {
     bed = await startVolumeTestBed('volume-data-test');

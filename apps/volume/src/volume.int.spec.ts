@@ -30,12 +30,7 @@ describe('volume service (real Redis and NATS)', () => {
   let anonymous: Client;
   const seen: { volumeId: string; status: string }[] = [];
 
-  const clientFor = async (projectId: string, roles: string[]) => {
-    const token = await bed.tokenFor(projectId, roles);
-    const c = createServiceClient(volume.VolumeServiceService, grpc.address, { token: () => token });
-    clients.push(c);
-    return c;
-  };
+  const clientFor = (projectId: string, roles: string[]) => bed.volumeClient(grpc.address, projectId, roles, clients);
 
   beforeAll(async () => {
     bed = await startVolumeTestBed('volume-test');

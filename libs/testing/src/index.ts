@@ -5,3 +5,4 @@ export * from './server-handle';
 export * from './redis-server';
 export * from './nats-server';
 export * from './tcp-proxy';
+export * from './thrown';

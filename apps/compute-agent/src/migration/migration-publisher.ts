@@ -1,6 +1,7 @@
 import { events } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
+import { createOrderedPublisher } from '../ordered-publisher';
 import type { MigrationRecord } from './live-migrations';
 
 /**
@@ -9,11 +10,11 @@ import type { MigrationRecord } from './live-migrations';
  * event_id = `<migration_id>:<n>` (n counts this process's updates of that migration).
  */
 export function createMigrationPublisher(bus: Bus, logger: Logger): { publish: (r: Readonly<MigrationRecord>) => void; flush: () => Promise<void> } {
-  let chain: Promise<void> = Promise.resolve();
+  const queue = createOrderedPublisher();
   const counts = new Map<string, number>();
-  const send = async (r: Readonly<MigrationRecord>, n: number) => {
+  const event = (r: Readonly<MigrationRecord>, n: number) => {
     const now = new Date();
-    const ev = {
+    return {
       meta: { eventId: `${r.id}:${n}`, occurredAt: now, source: 'compute-agent' },
       migration: {
         id: r.id, instanceId: r.instanceId, migrationType: 'live-migration', sourceHostId: r.sourceHostId, destHostId: r.destHostId,
@@ -21,22 +22,18 @@ export function createMigrationPublisher(bus: Bus, logger: Logger): { publish: (
         downtimeMs: r.downtimeMs, cpuThrottlePercentage: r.cpuThrottlePercentage, postCopy: r.postCopy, updatedAt: now, error: r.error,
       },
     };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await bus.publishEvent(Subjects.migrationProgressed, events.MigrationProgressed, ev);
-      } catch (e) {
-        if (attempt >= 5) return void logger.error({ err: e, migration_id: r.id, status: r.status }, 'migration progress event lost');
-        await new Promise((res) => setTimeout(res, 100 * 2 ** attempt));
-      }
-    }
   };
   return {
     publish: (r) => {
       const n = (counts.get(r.id) ?? 0) + 1;
       if (r.status === 'completed' || r.status === 'failed' || r.status === 'cancelled') counts.delete(r.id);
       else counts.set(r.id, n);
-      chain = chain.then(() => send(r, n));
+      queue.enqueue(
+        () => event(r, n),
+        (ev) => bus.publishEvent(Subjects.migrationProgressed, events.MigrationProgressed, ev),
+        (err) => logger.error({ err, migration_id: r.id, status: r.status }, 'migration progress event lost'),
+      );
     },
-    flush: () => chain,
+    flush: () => queue.flush(),
   };
 }

@@ -1,10 +1,7 @@
 import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
 import { volume } from '@minicloud/proto';
-import type { Logger } from '@minicloud/platform-logging';
 import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
-import type { Peers } from '../peers';
-import type { InstanceStore } from '../store/instance-store';
-import { qosLimits } from './volume-attach';
+import { qosLimits, type VolumeAttachDeps } from './volume-attach';
 
 /** Metadata keys on a volume the build created (find it again after a crash; operators see whose it is). */
 export const BOOT_INSTANCE_KEY = 'minicloud_boot_instance_id';
@@ -13,13 +10,8 @@ export const BOOT_DEVICE_KEY = 'minicloud_boot_device';
 /** How often the build re-reads a volume still `creating` (ms). */
 export const VOLUME_POLL_MS = 250;
 
-/** Stores and clients of {@link BlockDeviceMapper} (the conductor's own). */
-export interface BlockDeviceMapperDeps {
-  instances: InstanceStore;
-  peers: Peers;
-  nowMs: () => number;
-  logger?: Logger;
-}
+/** Stores and clients of {@link BlockDeviceMapper} (the conductor's own): those of the attacher but the host and agent. */
+export type BlockDeviceMapperDeps = Pick<VolumeAttachDeps, 'instances' | 'peers' | 'nowMs' | 'logger'>;
 
 /**
  * Nova's `_prep_block_device` for task_state block_device_mapping: for each `attaching` entry of a

@@ -25,13 +25,10 @@ describe('live migration, controller side (two real agents)', () => {
     h = await ControllerHarness.start('lm-test');
     const { adminToken, mint } = h.tokens;
     const memberToken = await mint('alice', 'service', ['member']);
-    const fakeImage = await h.startFakeImage();
-    const fakeNetwork = await h.startFakeNetwork();
-    ports = fakeNetwork.ports;
-    const started = await h.startControllerUnderTest({
-      endpoints: { image: fakeImage.address, network: fakeNetwork.server.address },
+    const started = await h.startControllerWithFakePeers({
       config: { MIGRATION_MAX_BANDWIDTH_MBPS: '400', MIGRATION_AUTO_CONVERGE: 'false', MIGRATION_TIMEOUT_SECONDS: '60' },
     });
+    ports = started.network.ports;
     controller = started.controller;
     admin = h.client(compute.ComputeServiceService, started.grpc.address, adminToken);
     member = h.client(compute.ComputeServiceService, started.grpc.address, memberToken);

@@ -1,4 +1,4 @@
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineLuaScripts, type Redis } from '@minicloud/platform-state';
 import { Keys } from './keys';
 
 /** Resources one instance consumes on a host (Placement's VCPU, MEMORY_MB, DISK_GB). */
@@ -79,14 +79,10 @@ export interface HostAllocations {
  * controller replicas.
  */
 export class AllocationStore {
-  private readonly claimScript: LuaScript;
-  private readonly releaseScript: LuaScript;
-  private readonly moveScript: LuaScript;
+  private readonly scripts;
 
   constructor(private readonly redis: Redis) {
-    this.claimScript = defineLuaScript(redis, CLAIM);
-    this.releaseScript = defineLuaScript(redis, RELEASE);
-    this.moveScript = defineLuaScript(redis, MOVE);
+    this.scripts = defineLuaScripts(redis, { claim: CLAIM, release: RELEASE, move: MOVE });
   }
 
   /**
@@ -96,7 +92,7 @@ export class AllocationStore {
    */
   async claim(hostId: string, instanceId: string, req: ResourceRequest, ratios: RatioOverrides = {}): Promise<ClaimResult> {
     const r = String(
-      await this.claimScript(
+      await this.scripts.claim(
         [Keys.host(hostId), Keys.hostUsage(hostId), Keys.hostAllocations(hostId)],
         [instanceId, req.vcpus, req.ramMb, req.diskGb, ratios.cpu ?? '', ratios.ram ?? '', ratios.disk ?? ''],
       ),
@@ -107,12 +103,12 @@ export class AllocationStore {
   /** Removes the instance's allocation on `hostId`; true when there was one. Idempotent. */
   async release(hostId: string, instanceId: string): Promise<boolean> {
     if (!hostId) return false;
-    return Number(await this.releaseScript([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId])) === 1;
+    return Number(await this.scripts.release([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId])) === 1;
   }
 
   /** Renames consumer `from` to `to` on `hostId` (sums unchanged); true when moved. */
   async move(hostId: string, from: string, to: string): Promise<boolean> {
-    return Number(await this.moveScript([Keys.hostAllocations(hostId)], [from, to])) === 1;
+    return Number(await this.scripts.move([Keys.hostAllocations(hostId)], [from, to])) === 1;
   }
 
   /**

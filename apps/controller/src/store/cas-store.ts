@@ -1,4 +1,4 @@
-import { ConflictError } from '@minicloud/domain-errors';
+import { ConflictError, NotFoundError } from '@minicloud/domain-errors';
 import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
 
 // KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
@@ -9,6 +9,15 @@ return 1
 `;
 
 /**
+ * `record`, when there is one: the `get` of a store whose `find` answers undefined for an absent record.
+ * @throws NotFoundError(kind, id) when `record` is undefined
+ */
+export function orNotFound<T>(record: T | undefined, kind: string, id: string): T {
+  if (!record) throw new NotFoundError(kind, id);
+  return record;
+}
+
+/**
  * Base of the stores that keep each record as one JSON value: the one optimistic read-modify-write
  * (compare-and-set in Lua against the exact JSON read), so concurrent replicas never lose an update.
  */
@@ -17,6 +26,12 @@ export abstract class CasStore {
 
   constructor(protected readonly redis: Redis) {
     this.cas = defineLuaScript(redis, CAS);
+  }
+
+  /** The record stored as JSON at `key`; undefined when absent. */
+  protected async readJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.redis.get(key);
+    return raw ? (JSON.parse(raw) as T) : undefined;
   }
 
   /**

@@ -1,6 +1,5 @@
-import { NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
-import { CasStore } from './cas-store';
+import { CasStore, orNotFound } from './cas-store';
 import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
@@ -40,15 +39,12 @@ export class InstanceStore extends CasStore {
   }
 
   async find(id: string): Promise<InstanceRecord | undefined> {
-    const raw = await this.redis.get(Keys.instance(id));
-    return raw ? (JSON.parse(raw) as InstanceRecord) : undefined;
+    return this.readJson<InstanceRecord>(Keys.instance(id));
   }
 
   /** @throws NotFoundError('server', id) */
   async get(id: string): Promise<InstanceRecord> {
-    const r = await this.find(id);
-    if (!r) throw new NotFoundError('server', id);
-    return r;
+    return orNotFound(await this.find(id), 'server', id);
   }
 
   async getMany(ids: string[]): Promise<InstanceRecord[]> {

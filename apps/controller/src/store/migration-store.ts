@@ -1,6 +1,5 @@
-import { NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
-import { CasStore } from './cas-store';
+import { CasStore, orNotFound } from './cas-store';
 import { Keys as MigrationKeys } from './keys';
 
 /** Nova's migration statuses as the agents publish them (compute.Migration.status). */
@@ -55,16 +54,12 @@ export class MigrationStore extends CasStore {
   }
 
   async find(id: string): Promise<MigrationRecord | undefined> {
-    if (!id) return undefined;
-    const raw = await this.redis.get(MigrationKeys.migration(id));
-    return raw ? (JSON.parse(raw) as MigrationRecord) : undefined;
+    return id ? this.readJson<MigrationRecord>(MigrationKeys.migration(id)) : undefined;
   }
 
   /** @throws NotFoundError('migration', id) */
   async get(id: string): Promise<MigrationRecord> {
-    const m = await this.find(id);
-    if (!m) throw new NotFoundError('migration', id);
-    return m;
+    return orNotFound(await this.find(id), 'migration', id);
   }
 
   /** Records, newest first, optionally of one instance and/or touching one host (source or destination). */

@@ -252,6 +252,16 @@ export class ControllerHarness {
   }
 
   /**
+   * {@link startControllerUnderTest} with a default fake image service and a fake network service
+   * (both shut down by {@link close}) as its `image` and `network` peers.
+   */
+  async startControllerWithFakePeers(opts: { config?: Record<string, string>; registry?: Registry; bus?: Bus } = {}): Promise<ControllerUnderTest & { network: FakeNetwork }> {
+    const image = await this.startFakeImage();
+    const network = await this.startFakeNetwork();
+    return { ...(await this.startControllerUnderTest({ ...opts, endpoints: { image: image.address, network: network.server.address } })), network };
+  }
+
+  /**
    * A real compute agent (wireComputeAgent) in-process as host `hostId`: its own temp state dir,
    * BOOT_TIME_MS 50, TIME_SCALE 1000, host profile 0 (each overridable in `env`), no VTEP, a 1-byte
    * image source, registering through `registry` and migrating with the admin token.

@@ -1,6 +1,6 @@
 import { AlreadyExistsError, ConflictError, FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
 import { IMAGE_STATUSES, type ImageStatus } from '@minicloud/domain-image';
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineLuaScripts, type Redis } from '@minicloud/platform-state';
 import { fromHashFields, toHashFields, type ImageRecord, type MemberStatus } from '../image-record';
 import { keys } from './keys';
 
@@ -70,14 +70,10 @@ export interface DeleteOutcome {
  * {@link mutate} re-reads and retries on conflict.
  */
 export class ImageRepository {
-  private readonly cas: LuaScript;
-  private readonly del: LuaScript;
-  private readonly updateMemberScript: LuaScript;
+  private readonly scripts;
 
   constructor(private readonly redis: Redis) {
-    this.cas = defineLuaScript(redis, CAS_LUA);
-    this.del = defineLuaScript(redis, DELETE_LUA);
-    this.updateMemberScript = defineLuaScript(redis, UPDATE_MEMBER_LUA);
+    this.scripts = defineLuaScripts(redis, { cas: CAS_LUA, delete: DELETE_LUA, updateMember: UPDATE_MEMBER_LUA });
   }
 
   /** Stores a new record (rev 1) and counts it in its status. */
@@ -121,7 +117,7 @@ export class ImageRepository {
       const fields = change(current);
       const args = Object.entries(toHashFields(fields)).flat();
       const blobKey = opts.refBlob ? keys.blob(opts.refBlob.sha256) : keys.blob('none');
-      const res = await this.cas(
+      const res = await this.scripts.cas(
         [keys.image(id), keys.statusCounts(), blobKey, keys.blobStoreBytes()],
         [String(current.rev), opts.refBlob ? '1' : '0', String(opts.refBlob?.sizeBytes ?? 0), ...args],
       );
@@ -136,7 +132,7 @@ export class ImageRepository {
    * @throws NotFoundError; FailedPreconditionError (reason "image_protected"); ConflictError when it changed since read
    */
   async delete(record: ImageRecord): Promise<DeleteOutcome> {
-    const res = await this.del(
+    const res = await this.scripts.delete(
       [
         keys.image(record.id),
         keys.statusCounts(),
@@ -191,7 +187,7 @@ export class ImageRepository {
 
   /** Sets a member's status; false when the project is not a member. */
   async updateMember(imageId: string, projectId: string, status: MemberStatus): Promise<boolean> {
-    return (await this.updateMemberScript([keys.members(imageId)], [projectId, status])) === 1;
+    return (await this.scripts.updateMember([keys.members(imageId)], [projectId, status])) === 1;
   }
 
   /** Removes a member; false when it was not one. */

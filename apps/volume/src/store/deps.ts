@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { transitionsOf, type VolumeEvent } from '@minicloud/domain-volume';
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineLuaScripts, type LuaScript, type Redis } from '@minicloud/platform-state';
 import * as lua from '../lua-scripts';
 
 /** Who calls: project scoping as OpenStack does it (admins see every project); `token` is the caller's bearer token. */
@@ -18,7 +18,7 @@ export type VolumeScripts = Record<keyof typeof lua, LuaScript>;
 
 /** Loads every script of lua-scripts.ts on `redis`. */
 export function loadVolumeScripts(redis: Redis): VolumeScripts {
-  return Object.fromEntries(Object.entries(lua).map(([name, src]) => [name, defineLuaScript(redis, src)])) as VolumeScripts;
+  return defineLuaScripts(redis, lua);
 }
 
 /** The status-transition table of `event` as the status scripts take it (JSON: from -> to). */

@@ -1,7 +1,9 @@
 import { createTokenVerifier, generateSigningKey, RevocationList, signToken, type TokenVerifier } from '@minicloud/platform-auth';
 import { connectBus, type Bus } from '@minicloud/platform-bus';
+import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger, type Logger } from '@minicloud/platform-logging';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
+import { volume } from '@minicloud/proto';
 import { startNatsServer, startRedisServer } from '@minicloud/testing';
 
 /** What a volume integration suite runs on: its own Redis and NATS, a signing key and the verifier that trusts it. */
@@ -12,6 +14,11 @@ export interface VolumeTestBed {
   readonly verifier: TokenVerifier;
   /** A token of a user of `projectId` with `roles`, signed by the bed's key (valid one hour). */
   tokenFor(projectId: string, roles: string[]): Promise<string>;
+  /**
+   * A VolumeService client of the server at `address` calling as such a user; it is also pushed on
+   * `track` (the suite closes those before stopping its server). `deadlineMs`: per-call deadline.
+   */
+  volumeClient(address: string, projectId: string, roles: string[], track: { close(): void }[], deadlineMs?: number): Promise<ServiceClient<typeof volume.VolumeServiceService>>;
   /** Closes the connections and stops both servers. */
   stop(): Promise<void>;
 }
@@ -23,13 +30,20 @@ export async function startVolumeTestBed(name: string): Promise<VolumeTestBed> {
   const redis = await connectRedis({ url: redisServer.url, name, logger });
   const bus = await connectBus({ url: natsServer.url, name, logger });
   const key = await generateSigningKey(Date.now());
+  const tokenFor = async (projectId: string, roles: string[]) =>
+    (await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
   return {
     redis,
     bus,
     logger,
     verifier: createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() }),
-    tokenFor: async (projectId, roles) =>
-      (await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 })).token,
+    tokenFor,
+    volumeClient: async (address, projectId, roles, track, deadlineMs) => {
+      const token = await tokenFor(projectId, roles);
+      const client = createServiceClient(volume.VolumeServiceService, address, { token: () => token, ...(deadlineMs === undefined ? {} : { deadlineMs }) });
+      track.push(client);
+      return client;
+    },
     stop: async () => {
       await bus.close();
       await redis.quit();

@@ -67,45 +67,39 @@ export class AlreadyExistsError extends MinicloudError {
   }
 }
 
-/** The resource is in a state that does not allow the operation; the message names the state. */
-export class FailedPreconditionError extends MinicloudError {
-  readonly code = 'FAILED_PRECONDITION' as const;
+/**
+ * Base of the errors that carry no field of their own (only a message and an optional reason):
+ * the subclass is `MinicloudError` with its code fixed.
+ */
+function errorWithCode<C extends ErrorCode>(code: C) {
+  return class extends MinicloudError {
+    readonly code = code;
+  };
 }
+
+/** The resource is in a state that does not allow the operation; the message names the state. */
+export class FailedPreconditionError extends errorWithCode('FAILED_PRECONDITION') {}
 
 /** Quota or capacity exhausted (NoValidHost, pool full, quota exceeded). */
-export class ResourceExhaustedError extends MinicloudError {
-  readonly code = 'RESOURCE_EXHAUSTED' as const;
-}
+export class ResourceExhaustedError extends errorWithCode('RESOURCE_EXHAUSTED') {}
 
 /** No credentials, or credentials that do not verify (bad signature, expired, revoked). */
-export class UnauthenticatedError extends MinicloudError {
-  readonly code = 'UNAUTHENTICATED' as const;
-}
+export class UnauthenticatedError extends errorWithCode('UNAUTHENTICATED') {}
 
 /** Authenticated, but the caller's roles do not allow the call. */
-export class PermissionDeniedError extends MinicloudError {
-  readonly code = 'PERMISSION_DENIED' as const;
-}
+export class PermissionDeniedError extends errorWithCode('PERMISSION_DENIED') {}
 
 /** A concurrent change won (optimistic conflict); the caller may retry. */
-export class ConflictError extends MinicloudError {
-  readonly code = 'ABORTED' as const;
-}
+export class ConflictError extends errorWithCode('ABORTED') {}
 
 /** A dependency (service, Redis, NATS) cannot be reached now; retrying later may succeed. */
-export class UnavailableError extends MinicloudError {
-  readonly code = 'UNAVAILABLE' as const;
-}
+export class UnavailableError extends errorWithCode('UNAVAILABLE') {}
 
 /** An operation ran out of time. */
-export class DeadlineExceededError extends MinicloudError {
-  readonly code = 'DEADLINE_EXCEEDED' as const;
-}
+export class DeadlineExceededError extends errorWithCode('DEADLINE_EXCEEDED') {}
 
 /** A bug or an unexpected failure; details are logged, not sent. */
-export class InternalError extends MinicloudError {
-  readonly code = 'INTERNAL' as const;
-}
+export class InternalError extends errorWithCode('INTERNAL') {}
 
 /** True when `e` is any minicloud typed error. */
 export function isMinicloudError(e: unknown): e is MinicloudError {

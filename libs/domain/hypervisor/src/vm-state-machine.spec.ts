@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { thrownBy } from '@minicloud/testing';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import {
   apply,
@@ -56,19 +57,17 @@ describe('vm state machine transition matrix', () => {
 
 describe('InvalidVmTransitionError', () => {
   it('names the command and the power state, and is a FailedPreconditionError', () => {
-    let err: unknown;
-    try {
-      apply(vmIn('shutdown'), { type: 'pause' });
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => apply(vmIn('shutdown'), { type: 'pause' }));
     expect(err).toBeInstanceOf(FailedPreconditionError);
-    const e = err as InvalidVmTransitionError;
-    expect(e.message).toBe('cannot pause instance abc: power_state is shutdown');
-    expect(e.name).toBe('InvalidVmTransitionError');
-    expect(e.code).toBe('FAILED_PRECONDITION');
-    expect(e.reason).toBe('invalid_vm_transition');
-    expect([e.instanceId, e.command, e.state]).toEqual(['abc', 'pause', 'shutdown']);
+    expect(err).toMatchObject({
+      message: 'cannot pause instance abc: power_state is shutdown',
+      name: 'InvalidVmTransitionError',
+      code: 'FAILED_PRECONDITION',
+      reason: 'invalid_vm_transition',
+      instanceId: 'abc',
+      command: 'pause',
+      state: 'shutdown',
+    });
   });
 
   it('reports building and gone VMs as nostate with the detail', () => {

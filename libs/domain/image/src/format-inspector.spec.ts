@@ -16,17 +16,9 @@ let fx: FixtureDir;
 
 beforeAll(() => {
   fx = createFixtureDir('minicloud-image-inspector-');
-  fx.qemuCreate('v2.qcow2', 'qcow2', '1G', 'compat=0.10');
-  fx.qemuCreate('v3.qcow2', 'qcow2', '1G', 'compat=1.1');
+  fx.qemuCreateAll();
   fx.qemuCreate('small-clusters.qcow2', 'qcow2', '100M', 'cluster_size=4096');
   fx.qemuCreate('child.qcow2', 'qcow2', '1G', undefined, ['-b', 'v3.qcow2', '-F', 'qcow2']);
-  fx.qemuCreate('sparse.vmdk', 'vmdk', '1G');
-  fx.qemuCreate('stream.vmdk', 'vmdk', '64M', 'subformat=streamOptimized');
-  fx.qemuCreate('flat.vmdk', 'vmdk', '10M', 'subformat=monolithicFlat');
-  fx.qemuCreate('dynamic.vhd', 'vpc', '1G', 'subformat=dynamic');
-  fx.qemuCreate('fixed.vhd', 'vpc', '10M', 'subformat=fixed');
-  fx.qemuCreate('disk.vhdx', 'vhdx', '1G');
-  fx.qemuCreate('disk.raw', 'raw', '10M');
   fx.makeIso('cd.iso', { 'README.txt': 'minicloud\n' });
   fx.qemuConvert('cd.iso', 'iso-in-fixed.vhd', 'vpc', 'subformat=fixed');
 });

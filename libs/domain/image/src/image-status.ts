@@ -10,22 +10,8 @@ export const IMAGE_STATUSES = ['queued', 'saving', 'importing', 'active', 'kille
 /** One of {@link IMAGE_STATUSES}. */
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 
-/**
- * Events that move an image: upload_started (PUT /file), import_started (POST /import),
- * upload_succeeded, upload_failed (back to queued: the client may retry), upload_killed (failure that
- * leaves the record unusable, e.g. a refused format), deactivate, reactivate, delete.
- */
-export type ImageEvent =
-  | 'upload_started'
-  | 'import_started'
-  | 'upload_succeeded'
-  | 'upload_failed'
-  | 'upload_killed'
-  | 'deactivate'
-  | 'reactivate'
-  | 'delete';
-
-const TRANSITIONS: Record<ImageEvent, Partial<Record<ImageStatus, ImageStatus>>> = {
+/** from -> to for each event; the table is the one list of events ({@link ImageEvent} is its keys). */
+const TRANSITION_TABLE = {
   upload_started: { queued: 'saving' },
   import_started: { queued: 'importing' },
   upload_succeeded: { saving: 'active', importing: 'active' },
@@ -41,7 +27,16 @@ const TRANSITIONS: Record<ImageEvent, Partial<Record<ImageStatus, ImageStatus>>>
     killed: 'deleted',
     deactivated: 'deleted',
   },
-};
+} satisfies Record<string, Partial<Record<ImageStatus, ImageStatus>>>;
+
+/**
+ * Events that move an image: upload_started (PUT /file), import_started (POST /import),
+ * upload_succeeded, upload_failed (back to queued: the client may retry), upload_killed (failure that
+ * leaves the record unusable, e.g. a refused format), deactivate, reactivate, delete.
+ */
+export type ImageEvent = keyof typeof TRANSITION_TABLE;
+
+const TRANSITIONS: Record<ImageEvent, Partial<Record<ImageStatus, ImageStatus>>> = TRANSITION_TABLE;
 
 /** The status `event` leads to from `from`, or undefined when Glance does not allow it. */
 export function nextImageStatus(from: ImageStatus, event: ImageEvent): ImageStatus | undefined {

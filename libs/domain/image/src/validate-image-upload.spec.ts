@@ -22,17 +22,9 @@ const refusedDiskFormat = (text: string | RegExp) =>
 
 beforeAll(() => {
   fx = createFixtureDir('minicloud-image-validate-');
-  fx.qemuCreate('v2.qcow2', 'qcow2', '1G', 'compat=0.10');
-  fx.qemuCreate('v3.qcow2', 'qcow2', '1G', 'compat=1.1');
+  fx.qemuCreateAll();
   fx.qemuCreate('child.qcow2', 'qcow2', '1G', undefined, ['-b', '/etc/passwd', '-F', 'raw']);
-  fx.qemuCreate('sparse.vmdk', 'vmdk', '1G');
-  fx.qemuCreate('stream.vmdk', 'vmdk', '64M', 'subformat=streamOptimized');
-  fx.qemuCreate('flat.vmdk', 'vmdk', '10M', 'subformat=monolithicFlat');
-  fx.qemuCreate('dynamic.vhd', 'vpc', '1G', 'subformat=dynamic');
-  fx.qemuCreate('fixed.vhd', 'vpc', '10M', 'subformat=fixed');
   fx.qemuCreate('child.vmdk', 'vmdk', '1G', undefined, ['-b', 'sparse.vmdk', '-F', 'vmdk']);
-  fx.qemuCreate('disk.vhdx', 'vhdx', '1G');
-  fx.qemuCreate('disk.raw', 'raw', '10M');
   fx.makeIso('cd.iso', { 'a.txt': 'a' });
 });
 

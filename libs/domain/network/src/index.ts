@@ -5,18 +5,7 @@
  */
 export { IPV4_ADDRESS_COUNT, intToIp, ipToInt, isValidIpv4 } from './ipv4';
 export { assertNoCidrOverlap, cidrContains, cidrsOverlap, parseCidr, prefixToMask, type Ipv4Cidr } from './cidr';
-export {
-  MAX_SUBNET_PREFIX_LENGTH,
-  buildSubnetLayout,
-  candidateIps,
-  defaultAllocationPools,
-  defaultGatewayIp,
-  nextFreeIp,
-  poolSize,
-  type AllocationPool,
-  type SubnetLayout,
-  type SubnetLayoutRequest,
-} from './ipam';
+export * from './ipam';
 export {
   VNI_MAX,
   VNI_MIN,

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
+import { thrownBy } from '@minicloud/testing';
 import { computeFilter } from './filters/compute-filter';
 import { ramFilter } from './filters/ram-filter';
 import { serverGroupAntiAffinityFilter } from './filters/server-group-anti-affinity-filter';
@@ -72,19 +73,16 @@ describe('createScheduler.selectDestinations', () => {
       makeHost({ hostId: 'b', ramMbTotal: 512 }),
       makeHost({ hostId: 'c', up: false }),
     ];
-    let error: unknown;
-    try {
-      scheduler().selectDestinations(input, makeSpec({ flavor: flavor(1024) }));
-    } catch (e) {
-      error = e;
-    }
+    const error = thrownBy(() => scheduler().selectDestinations(input, makeSpec({ flavor: flavor(1024) })));
     expect(error).toBeInstanceOf(NoValidHostError);
     expect(error).toBeInstanceOf(ResourceExhaustedError);
+    expect(error).toMatchObject({
+      message: 'No valid host was found: 3 hosts: 2 lack RAM (RamFilter), 1 is disabled or down (ComputeFilter)',
+      name: 'NoValidHostError',
+      code: 'RESOURCE_EXHAUSTED',
+      reason: 'no_valid_host',
+    });
     const nvh = error as NoValidHostError;
-    expect(nvh.message).toBe('No valid host was found: 3 hosts: 2 lack RAM (RamFilter), 1 is disabled or down (ComputeFilter)');
-    expect(nvh.name).toBe('NoValidHostError');
-    expect(nvh.code).toBe('RESOURCE_EXHAUSTED');
-    expect(nvh.reason).toBe('no_valid_host');
     expect(nvh.rejections.map((r) => [r.hostId, r.filter])).toEqual([
       ['a', 'RamFilter'],
       ['b', 'RamFilter'],

@@ -21,61 +21,8 @@ export const VOLUME_STATUSES = [
 /** One of {@link VOLUME_STATUSES}. */
 export type VolumeStatus = (typeof VOLUME_STATUSES)[number];
 
-/**
- * What moves a volume (Cinder's volume manager and attachment API):
- * - create_succeeded / create_failed: the backend finished or failed creating it;
- * - attachment_reserved: first attachment created (attachment_create);
- * - multiattach_reserved: a further attachment of a multiattach volume (status unchanged);
- * - attachment_completed: attachment_complete (the host connected it);
- * - detach_started: the host begins disconnecting (os-begin_detaching);
- * - last_attachment_deleted / attachment_deleted: an attachment went, and none (or some) remain;
- * - extend_started / extend_succeeded / extend_failed; retype_started / retype_finished;
- * - delete_started / delete_failed.
- */
-export type VolumeEvent =
-  | 'create_succeeded'
-  | 'create_failed'
-  | 'attachment_reserved'
-  | 'multiattach_reserved'
-  | 'attachment_completed'
-  | 'detach_started'
-  | 'attachment_deleted'
-  | 'last_attachment_deleted'
-  | 'extend_started'
-  | 'extend_succeeded'
-  | 'extend_failed'
-  | 'retype_started'
-  | 'retype_finished'
-  | 'snapshot_allowed'
-  | 'forced_snapshot_allowed'
-  | 'delete_started'
-  | 'delete_failed';
-
-/** Every {@link VolumeEvent}. */
-export const VOLUME_EVENTS: readonly VolumeEvent[] = [
-  'create_succeeded',
-  'create_failed',
-  'attachment_reserved',
-  'multiattach_reserved',
-  'attachment_completed',
-  'detach_started',
-  'attachment_deleted',
-  'last_attachment_deleted',
-  'extend_started',
-  'extend_succeeded',
-  'extend_failed',
-  'retype_started',
-  'retype_finished',
-  'snapshot_allowed',
-  'forced_snapshot_allowed',
-  'delete_started',
-  'delete_failed',
-];
-
-/** Statuses from which Cinder lets a volume be deleted without force (available, error, error_deleting). */
-export const DELETABLE_STATUSES: readonly VolumeStatus[] = ['available', 'error', 'error_deleting'];
-
-const TRANSITIONS: Record<VolumeEvent, Partial<Record<VolumeStatus, VolumeStatus>>> = {
+/** from -> to for each event; the table is the one list of events ({@link VolumeEvent} is its keys). */
+const TRANSITION_TABLE = {
   create_succeeded: { creating: 'available' },
   create_failed: { creating: 'error' },
   attachment_reserved: { available: 'attaching' },
@@ -94,7 +41,28 @@ const TRANSITIONS: Record<VolumeEvent, Partial<Record<VolumeStatus, VolumeStatus
   forced_snapshot_allowed: { available: 'available', 'in-use': 'in-use' },
   delete_started: { available: 'deleting', error: 'deleting', error_deleting: 'deleting' },
   delete_failed: { deleting: 'error_deleting' },
-};
+} satisfies Record<string, Partial<Record<VolumeStatus, VolumeStatus>>>;
+
+/**
+ * What moves a volume (Cinder's volume manager and attachment API):
+ * - create_succeeded / create_failed: the backend finished or failed creating it;
+ * - attachment_reserved: first attachment created (attachment_create);
+ * - multiattach_reserved: a further attachment of a multiattach volume (status unchanged);
+ * - attachment_completed: attachment_complete (the host connected it);
+ * - detach_started: the host begins disconnecting (os-begin_detaching);
+ * - last_attachment_deleted / attachment_deleted: an attachment went, and none (or some) remain;
+ * - extend_started / extend_succeeded / extend_failed; retype_started / retype_finished;
+ * - delete_started / delete_failed.
+ */
+export type VolumeEvent = keyof typeof TRANSITION_TABLE;
+
+/** Every {@link VolumeEvent}, in the table's order. */
+export const VOLUME_EVENTS = Object.keys(TRANSITION_TABLE) as readonly VolumeEvent[];
+
+const TRANSITIONS: Record<VolumeEvent, Partial<Record<VolumeStatus, VolumeStatus>>> = TRANSITION_TABLE;
+
+/** Statuses from which Cinder lets a volume be deleted without force (available, error, error_deleting). */
+export const DELETABLE_STATUSES: readonly VolumeStatus[] = ['available', 'error', 'error_deleting'];
 
 /** True when `s` is one of {@link VOLUME_STATUSES}. */
 export function isVolumeStatus(s: string): s is VolumeStatus {

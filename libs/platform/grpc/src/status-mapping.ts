@@ -54,13 +54,30 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: st
   return { code: status.INTERNAL, details: 'internal error', metadata, message: 'internal error' };
 }
 
+/** The structured fields of an error as they travel in the {@link ERROR_DETAIL_KEY} metadata. */
+type ErrorFields = { field?: string; resourceType?: string; resourceId?: string; reason?: string };
+
+/** The typed error for each status a minicloud error maps to (any other status becomes InternalError). */
+const FROM_STATUS: Partial<Record<status, (details: string, x: ErrorFields) => MinicloudError>> = {
+  [status.INVALID_ARGUMENT]: (_d, x) => new InvalidArgumentError(x.field ?? 'request', ''),
+  [status.NOT_FOUND]: (_d, x) => new NotFoundError(x.resourceType ?? 'resource', x.resourceId ?? ''),
+  [status.ALREADY_EXISTS]: (_d, x) => new AlreadyExistsError(x.resourceType ?? 'resource', x.resourceId ?? ''),
+  [status.FAILED_PRECONDITION]: (d, x) => new FailedPreconditionError(d, x.reason),
+  [status.RESOURCE_EXHAUSTED]: (d, x) => new ResourceExhaustedError(d, x.reason),
+  [status.UNAUTHENTICATED]: (d) => new UnauthenticatedError(d),
+  [status.PERMISSION_DENIED]: (d) => new PermissionDeniedError(d),
+  [status.ABORTED]: (d) => new ConflictError(d),
+  [status.UNAVAILABLE]: (d) => new UnavailableError(d),
+  [status.DEADLINE_EXCEEDED]: (d) => new DeadlineExceededError(d),
+};
+
 /**
  * Rebuilds a typed error from a gRPC client error, so callers `catch (e) { if (e instanceof
  * NotFoundError) ... }` across service boundaries.
  */
 export function fromServiceError(err: Partial<ServiceError>): MinicloudError {
   const details = err.details ?? err.message ?? 'unknown error';
-  let extra: { field?: string; resourceType?: string; resourceId?: string; reason?: string } = {};
+  let extra: ErrorFields = {};
   const raw = err.metadata?.get(ERROR_DETAIL_KEY)?.[0];
   if (typeof raw === 'string') {
     try {
@@ -69,41 +86,8 @@ export function fromServiceError(err: Partial<ServiceError>): MinicloudError {
       extra = {};
     }
   }
-  let e: MinicloudError;
-  switch (err.code) {
-    case status.INVALID_ARGUMENT:
-      e = new InvalidArgumentError(extra.field ?? 'request', '');
-      break;
-    case status.NOT_FOUND:
-      e = new NotFoundError(extra.resourceType ?? 'resource', extra.resourceId ?? '');
-      break;
-    case status.ALREADY_EXISTS:
-      e = new AlreadyExistsError(extra.resourceType ?? 'resource', extra.resourceId ?? '');
-      break;
-    case status.FAILED_PRECONDITION:
-      e = new FailedPreconditionError(details, extra.reason);
-      break;
-    case status.RESOURCE_EXHAUSTED:
-      e = new ResourceExhaustedError(details, extra.reason);
-      break;
-    case status.UNAUTHENTICATED:
-      e = new UnauthenticatedError(details);
-      break;
-    case status.PERMISSION_DENIED:
-      e = new PermissionDeniedError(details);
-      break;
-    case status.ABORTED:
-      e = new ConflictError(details);
-      break;
-    case status.UNAVAILABLE:
-      e = new UnavailableError(details);
-      break;
-    case status.DEADLINE_EXCEEDED:
-      e = new DeadlineExceededError(details);
-      break;
-    default:
-      e = new InternalError(details);
-  }
+  const make = err.code === undefined ? undefined : FROM_STATUS[err.code];
+  const e = make ? make(details, extra) : new InternalError(details);
   e.message = details;
   Object.assign(e, extra);
   return e;

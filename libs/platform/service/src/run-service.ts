@@ -106,3 +106,15 @@ export async function runService(opts: {
     ],
   });
 }
+
+/**
+ * Runs `main` when `entry` (the calling file's `module`) is the script node was started with, and not
+ * when a test or another module imports the file. A failure is printed and exits the process with 1.
+ */
+export function runWhenEntryPoint(entry: NodeModule, main: () => Promise<void>): void {
+  if (require.main !== entry) return;
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

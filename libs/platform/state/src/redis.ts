@@ -49,3 +49,11 @@ export function defineLuaScript(redis: Redis, lua: string): LuaScript {
     }
   };
 }
+
+/**
+ * {@link defineLuaScript} for each script of `sources` (name -> Lua source), under the same names:
+ * a store keeps its scripts as one record instead of a field and an assignment per script.
+ */
+export function defineLuaScripts<K extends string>(redis: Redis, sources: Record<K, string>): Record<K, LuaScript> {
+  return Object.fromEntries(Object.entries<string>(sources).map(([name, lua]) => [name, defineLuaScript(redis, lua)])) as Record<K, LuaScript>;
+}

@@ -17,9 +17,13 @@ export function hostLiveness(h: compute.Host): 'up' | 'down' {
 const used = (r: compute.ResourceInventory | undefined) => Number(r?.allocated ?? 0);
 const total = (r: compute.ResourceInventory | undefined) => Number(r?.total ?? 0);
 
-/** A hypervisor in a list (`GET /os-hypervisors`): id (the host id), hypervisor_hostname, state, status. */
+/**
+ * A hypervisor in a list (`GET /os-hypervisors`): id, hypervisor_hostname, state, status. The host id
+ * is also its name (service host, hypervisor_hostname), as in the servers' OS-EXT-SRV-ATTR:host:
+ * simulated hosts' hostnames need not be unique, Nova's service host names are.
+ */
 export function hypervisorSummary(h: compute.Host): Record<string, unknown> {
-  return { id: h.id, hypervisor_hostname: h.hostname || h.id, state: hostLiveness(h), status: h.enabled ? 'enabled' : 'disabled' };
+  return { id: h.id, hypervisor_hostname: h.id, state: hostLiveness(h), status: h.enabled ? 'enabled' : 'disabled' };
 }
 
 /**
@@ -45,7 +49,7 @@ export function hypervisorDetail(h: compute.Host): Record<string, unknown> {
     hypervisor_version: 1,
     host_ip: h.tunnelIp,
     cpu_info: JSON.stringify({ model: h.cpuModel, vendor: '', arch: 'x86_64', features: [], topology: {} }),
-    service: { host: h.hostname || h.id, id: h.id, disabled_reason: h.disabledReason || null },
+    service: { host: h.id, id: h.id, disabled_reason: h.disabledReason || null },
   };
 }
 
@@ -65,7 +69,7 @@ export function serviceView(h: compute.Host): Record<string, unknown> {
   return {
     id: h.id,
     binary: 'nova-compute',
-    host: h.hostname || h.id,
+    host: h.id,
     zone: h.availabilityZone || 'nova',
     status: h.enabled ? 'enabled' : 'disabled',
     state: hostLiveness(h),
@@ -74,14 +78,14 @@ export function serviceView(h: compute.Host): Record<string, unknown> {
   };
 }
 
-/** An aggregate as Nova shows it; `hostName` turns the controller's host ids into service host names. */
-export function aggregateView(a: compute.Aggregate, hostName: (id: string) => string): Record<string, unknown> {
+/** An aggregate as Nova shows it (hosts by their service host name, the controller's host id). */
+export function aggregateView(a: compute.Aggregate): Record<string, unknown> {
   return {
     id: a.id,
     uuid: a.id,
     name: a.name,
     availability_zone: a.availabilityZone || null,
-    hosts: a.hostIds.map(hostName),
+    hosts: a.hostIds,
     metadata: a.metadata,
     created_at: null,
     updated_at: null,
@@ -95,16 +99,16 @@ export function serverGroupView(g: compute.ServerGroup): Record<string, unknown>
   return { id: g.id, name: g.name, policies: [g.policy], members: g.memberIds, metadata: {} };
 }
 
-/** A migration at 2.1 (no migration_type or links before 2.23); `hostName` names the hosts. */
-export function migrationView(m: compute.Migration, hostName: (id: string) => string): Record<string, unknown> {
+/** A migration at 2.1 (no migration_type or links before 2.23). */
+export function migrationView(m: compute.Migration): Record<string, unknown> {
   return {
     id: m.id,
     instance_uuid: m.instanceId,
     status: m.status,
-    source_compute: hostName(m.sourceHostId),
-    source_node: hostName(m.sourceHostId),
-    dest_compute: m.destHostId ? hostName(m.destHostId) : null,
-    dest_node: m.destHostId ? hostName(m.destHostId) : null,
+    source_compute: m.sourceHostId,
+    source_node: m.sourceHostId,
+    dest_compute: m.destHostId || null,
+    dest_node: m.destHostId || null,
     dest_host: null,
     old_instance_type_id: null,
     new_instance_type_id: null,

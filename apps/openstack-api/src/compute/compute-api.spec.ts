@@ -167,6 +167,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       { live: true, hostId: '', blockMigration: true },
       { hostId: 'h-1' },
     ]);
+    // a host is named by id or by a unique hostname; an ambiguous or unknown one is refused
     const unknownHost = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'nowhere', block_migration: false, disk_over_commit: false } });
     expect(unknownHost.statusCode).toBe(404);
     const missing = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null } });
@@ -235,36 +236,37 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
 
   it('os-hypervisors list, detail, show, statistics; os-services; availability zones', async () => {
     expect((await admin.get('/os-hypervisors')).json().hypervisors).toEqual([
-      { id: 'h-1', hypervisor_hostname: 'compute-1', state: 'up', status: 'enabled' },
-      { id: 'h-2', hypervisor_hostname: 'compute-2', state: 'down', status: 'disabled' },
+      { id: 'h-1', hypervisor_hostname: 'h-1', state: 'up', status: 'enabled' },
+      { id: 'h-2', hypervisor_hostname: 'h-2', state: 'down', status: 'disabled' },
     ]);
     const detail = (await admin.get('/os-hypervisors/h-1')).json().hypervisor;
-    expect(detail).toMatchObject({ vcpus: 8, vcpus_used: 2, memory_mb: 16384, memory_mb_used: 1024, free_ram_mb: 15360, local_gb: 100, free_disk_gb: 90, running_vms: 2, service: { host: 'compute-1', id: 'h-1' } });
+    expect(detail).toMatchObject({ vcpus: 8, vcpus_used: 2, memory_mb: 16384, memory_mb_used: 1024, free_ram_mb: 15360, local_gb: 100, free_disk_gb: 90, running_vms: 2, service: { host: 'h-1', id: 'h-1' } });
     expect((await admin.get('/os-hypervisors/detail')).json().hypervisors).toHaveLength(2);
     expect((await admin.get('/os-hypervisors/statistics')).json().hypervisor_statistics).toMatchObject({ count: 2, vcpus: 16, vcpus_used: 4, running_vms: 4 });
     expect((await admin.get('/os-hypervisors/nope')).statusCode).toBe(404);
-    expect((await admin.get('/os-hypervisors/compute-2/search')).json().hypervisors.map((h: { id: string }) => h.id)).toEqual(['h-2']);
+    expect((await admin.get('/os-hypervisors/h-1/uptime')).json()).toEqual({ notImplemented: { code: 501, message: 'Virt driver does not implement uptime function.' } });
+    expect((await admin.get('/os-hypervisors/h-2/search')).json().hypervisors.map((h: { id: string }) => h.id)).toEqual(['h-2']);
 
     const services = (await admin.get('/os-services?binary=nova-compute')).json().services;
-    expect(services[1]).toEqual({ id: 'h-2', binary: 'nova-compute', host: 'compute-2', zone: 'nova', status: 'disabled', state: 'down', updated_at: '2026-01-01T00:00:00.000000', disabled_reason: 'maint' });
+    expect(services[1]).toEqual({ id: 'h-2', binary: 'nova-compute', host: 'h-2', zone: 'nova', status: 'disabled', state: 'down', updated_at: '2026-01-01T00:00:00.000000', disabled_reason: 'maint' });
     const disabled = await admin.put('/os-services/disable-log-reason', { host: 'compute-1', binary: 'nova-compute', disabled_reason: 'test' });
-    expect(disabled.json()).toEqual({ service: { host: 'compute-1', binary: 'nova-compute', status: 'disabled', disabled_reason: 'test' } });
+    expect(disabled.json()).toEqual({ service: { host: 'h-1', binary: 'nova-compute', status: 'disabled', disabled_reason: 'test' } });
     expect(sent('updateHost')[0]).toEqual({ hostId: 'h-1', enabled: false, disabledReason: 'test' });
 
     expect((await member.get('/os-availability-zone')).json()).toEqual({ availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true }, hosts: null }] });
     const az = (await admin.get('/os-availability-zone/detail')).json().availabilityZoneInfo[0];
-    expect(az.hosts['compute-1']).toEqual({ 'nova-compute': { available: true, active: true, updated_at: '2026-01-01T00:00:00.000000' } });
-    expect(az.hosts['compute-2']['nova-compute'].available).toBe(false);
+    expect(az.hosts['h-1']).toEqual({ 'nova-compute': { available: true, active: true, updated_at: '2026-01-01T00:00:00.000000' } });
+    expect(az.hosts['h-2']['nova-compute'].available).toBe(false);
   });
 
   it('os-aggregates: create, list, show by id or name, add/remove host by host name, set/unset metadata, delete; os-migrations', async () => {
     const created = await admin.post('/os-aggregates', { aggregate: { name: 'fast', availability_zone: null } });
     expect(created.json().aggregate).toMatchObject({ id: 'agg-uuid', name: 'fast', hosts: [], deleted: false });
     expect(sent('createAggregate')[0]).toEqual({ name: 'fast', availabilityZone: '' });
-    expect((await admin.get('/os-aggregates')).json().aggregates[0]).toMatchObject({ name: 'fast', availability_zone: 'az1', hosts: ['compute-1'], metadata: { ssd: 'true' } });
+    expect((await admin.get('/os-aggregates')).json().aggregates[0]).toMatchObject({ name: 'fast', availability_zone: 'az1', hosts: ['h-1'], metadata: { ssd: 'true' } });
     expect((await admin.get('/os-aggregates/fast')).json().aggregate.id).toBe('agg-uuid');
     const added = await admin.post('/os-aggregates/agg-uuid/action', { add_host: { host: 'compute-2' } });
-    expect(added.json().aggregate.hosts).toEqual(['compute-1', 'compute-2']);
+    expect(added.json().aggregate.hosts).toEqual(['h-1', 'h-2']);
     expect(sent('addAggregateHost')[0]).toEqual({ aggregateId: 'agg-uuid', hostId: 'h-2' });
     await admin.post('/os-aggregates/agg-uuid/action', { set_metadata: { metadata: { ssd: null, gpu: 'yes' } } });
     expect(sent('setAggregateMetadata')[0]).toEqual({ aggregateId: 'agg-uuid', metadata: { gpu: 'yes' }, unset: ['ssd'] });
@@ -273,8 +275,8 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect((await admin.del('/os-aggregates/agg-uuid')).statusCode).toBe(200);
     expect((await admin.get('/os-aggregates/none')).statusCode).toBe(404);
 
-    const migrations = (await admin.get('/os-migrations?host=compute-1&status=completed')).json().migrations;
-    expect(migrations).toEqual([expect.objectContaining({ id: 'm1', instance_uuid: 's1', source_compute: 'compute-1', dest_compute: 'compute-2', status: 'completed' })]);
+    const migrations = (await admin.get('/os-migrations?host=h-1&status=completed')).json().migrations;
+    expect(migrations).toEqual([expect.objectContaining({ id: 'm1', instance_uuid: 's1', source_compute: 'h-1', dest_compute: 'h-2', status: 'completed' })]);
     expect(migrations[0]).not.toHaveProperty('migration_type');
     expect(sent('listMigrations')[0]).toEqual({ serverId: '', hostId: 'h-1' });
     expect((await admin.get('/os-migrations?status=running')).json().migrations).toEqual([]);

@@ -22,26 +22,31 @@ type Id = { Params: { id: string } };
 
 /**
  * The operator's side of Nova 2.1 over the controller's hosts: os-hypervisors (list, detail, show,
- * statistics, search), os-services (list, enable, disable), os-availability-zone (list; detail with
+ * statistics, search, uptime as 501), os-services (list, enable, disable), os-availability-zone (list; detail with
  * each zone's hosts), os-aggregates (create, list, show, delete, add_host, remove_host,
  * set_metadata), os-migrations (list with Nova's filters) and os-server-groups (create, list, show,
  * delete). Host ids are the controller's host ids (strings; Nova's integer ids before 2.53 have no
- * counterpart); hosts in bodies are named by hostname as Nova's service host. Admin-only calls are
+ * counterpart), and a host id is also the host's name (service host, hypervisor_hostname); a host
+ * in a request body may be named by id or by a unique hostname. Admin-only calls are
  * refused by the gRPC policy, not here.
  */
 export async function infrastructureRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const c = deps.backends.compute;
   const hosts = async (req: FastifyRequest) => (await c.listHosts({}, callContext(req))).hosts;
   const bound = (req: FastifyRequest) => withContext(c, callContext(req));
-  const namer = (all: readonly compute.Host[]) => (id: string) => all.find((h) => h.id === id)?.hostname || id;
 
   app.get('/os-hypervisors', async (req) => ({ hypervisors: (await hosts(req)).map(hypervisorSummary) }));
   app.get('/os-hypervisors/detail', async (req) => ({ hypervisors: (await hosts(req)).map(hypervisorDetail) }));
   app.get('/os-hypervisors/statistics', async (req) => ({ hypervisor_statistics: hypervisorStatistics(await hosts(req)) }));
   app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/search', async (req) => {
-    const found = (await hosts(req)).filter((h) => (h.hostname || h.id).includes(req.params.pattern));
+    const found = (await hosts(req)).filter((h) => h.id.includes(req.params.pattern));
     if (!found.length) throw new HttpError(404, `No hypervisor matching '${req.params.pattern}' could be found.`);
     return { hypervisors: found.map(hypervisorSummary) };
+  });
+  // Nova answers 501 when the virt driver has no uptime; the simulated hosts have none (clients skip it)
+  app.get<Id>('/os-hypervisors/:id/uptime', async (req) => {
+    await c.getHost({ hostId: req.params.id }, callContext(req));
+    throw new HttpError(501, 'Virt driver does not implement uptime function.');
   });
   app.get<Id>('/os-hypervisors/:id', async (req) => ({ hypervisor: hypervisorDetail((await c.getHost({ hostId: req.params.id }, callContext(req))).host!) }));
 
@@ -60,7 +65,7 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: ApiDeps):
       const enabled = op === 'enable';
       const updated = (await c.updateHost({ hostId: h.id, enabled, disabledReason: enabled ? '' : (b.disabled_reason ?? '') }, callContext(req))).host!;
       const status = updated.enabled ? 'enabled' : 'disabled';
-      return { service: { host: b.host, binary: b.binary, status, ...(op === 'disable-log-reason' ? { disabled_reason: updated.disabledReason } : {}) } };
+      return { service: { host: h.id, binary: b.binary, status, ...(op === 'disable-log-reason' ? { disabled_reason: updated.disabledReason } : {}) } };
     });
   }
 
@@ -76,22 +81,19 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: ApiDeps):
         hosts: Object.fromEntries(
           all
             .filter((h) => z.hostIds.includes(h.id))
-            .map((h) => [h.hostname || h.id, { 'nova-compute': { available: h.enabled && hostLiveness(h) === 'up', active: h.enabled, updated_at: novaMicroTime(h.lastHeartbeatAt) } }]),
+            .map((h) => [h.id, { 'nova-compute': { available: h.enabled && hostLiveness(h) === 'up', active: h.enabled, updated_at: novaMicroTime(h.lastHeartbeatAt) } }]),
         ),
       })),
     };
   });
 
-  const aggregateBody = async (req: FastifyRequest, a: compute.Aggregate) => ({ aggregate: aggregateView(a, namer(await hosts(req))) });
-  app.get('/os-aggregates', async (req) => {
-    const [list, all] = await Promise.all([c.listAggregates({}, callContext(req)), hosts(req)]);
-    return { aggregates: list.aggregates.map((a) => aggregateView(a, namer(all))) };
-  });
+  const aggregateBody = (a: compute.Aggregate) => ({ aggregate: aggregateView(a) });
+  app.get('/os-aggregates', async (req) => ({ aggregates: (await c.listAggregates({}, callContext(req))).aggregates.map(aggregateView) }));
   app.post('/os-aggregates', { schema: { body: createAggregateBody } }, async (req) => {
     const { name, availability_zone } = (req.body as { aggregate: { name: string; availability_zone?: string | null } }).aggregate;
-    return aggregateBody(req, (await c.createAggregate({ name, availabilityZone: availability_zone ?? '' }, callContext(req))).aggregate!);
+    return aggregateBody((await c.createAggregate({ name, availabilityZone: availability_zone ?? '' }, callContext(req))).aggregate!);
   });
-  app.get<Id>('/os-aggregates/:id', async (req) => aggregateBody(req, await resolveAggregate(bound(req), req.params.id)));
+  app.get<Id>('/os-aggregates/:id', async (req) => aggregateBody(await resolveAggregate(bound(req), req.params.id)));
   app.delete<Id>('/os-aggregates/:id', async (req, reply) => {
     const a = await resolveAggregate(bound(req), req.params.id);
     await c.deleteAggregate({ aggregateId: a.id }, callContext(req));
@@ -105,22 +107,20 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: ApiDeps):
       const md = b.set_metadata.metadata;
       const set = Object.fromEntries(Object.entries(md).filter((e): e is [string, string] => e[1] !== null));
       const unset = Object.keys(md).filter((k) => md[k] === null);
-      return aggregateBody(req, (await c.setAggregateMetadata({ aggregateId: a.id, metadata: set, unset }, ctx)).aggregate!);
+      return aggregateBody((await c.setAggregateMetadata({ aggregateId: a.id, metadata: set, unset }, ctx)).aggregate!);
     }
     const host = await resolveHost(bound(req), (b.add_host ?? b.remove_host)!.host);
     const res = b.add_host ? await c.addAggregateHost({ aggregateId: a.id, hostId: host.id }, ctx) : await c.removeAggregateHost({ aggregateId: a.id, hostId: host.id }, ctx);
-    return aggregateBody(req, res.aggregate!);
+    return aggregateBody(res.aggregate!);
   });
 
   app.get('/os-migrations', async (req) => {
-    const all = await hosts(req);
-    const hostRef = queryValue(req, 'host') ?? queryValue(req, 'source_compute');
-    const hostId = hostRef ? (all.find((h) => h.hostname === hostRef || h.id === hostRef)?.id ?? hostRef) : '';
+    const hostId = queryValue(req, 'host') ?? queryValue(req, 'source_compute') ?? '';
     const list = (await c.listMigrations({ serverId: queryValue(req, 'instance_uuid') ?? '', hostId }, callContext(req))).migrations;
     const status = queryValue(req, 'status');
     const type = queryValue(req, 'migration_type');
     return {
-      migrations: list.filter((m) => (!status || m.status === status) && (!type || m.migrationType === type)).map((m) => migrationView(m, namer(all))),
+      migrations: list.filter((m) => (!status || m.status === status) && (!type || m.migrationType === type)).map(migrationView),
     };
   });
 

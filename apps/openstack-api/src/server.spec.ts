@@ -3,24 +3,9 @@ import { compute, identity, network } from '@minicloud/proto';
 import { NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
-import type { Backends } from './backends';
 import { createApiMetrics } from './http/app';
+import { fakeBackends, httpRequest as request, type RecordedCall as Call } from './http/test-kit';
 import { buildServer } from './server';
-
-/** Records every gRPC call the REST layer makes: method, request and call options. */
-type Call = { method: string; req: unknown; opts: { token?: string; requestId?: string } };
-
-function fakeBackends(calls: Call[], impl: Record<string, (req: never) => unknown>): Backends {
-  const client = new Proxy({} as Record<string, unknown>, {
-    get: (_t, method: string) => async (req: never, opts: Call['opts'] = {}) => {
-      calls.push({ method, req, opts });
-      const f = impl[method];
-      if (!f) throw new Error(`unexpected call ${method}`);
-      return f(req);
-    },
-  });
-  return { identity: client, compute: client, image: client, network: client } as unknown as Backends;
-}
 
 const server = (over: Partial<compute.Server> = {}): compute.Server =>
   compute.Server.fromPartial({
@@ -37,26 +22,6 @@ const server = (over: Partial<compute.Server> = {}): compute.Server =>
     createdAt: new Date('2026-01-01T00:00:00Z'),
     ...over,
   });
-
-/** A response as the tests read it. */
-interface Res {
-  statusCode: number;
-  headers: Record<string, string>;
-  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-/**
- * One request over a real socket (fastify's own inject needs an ESM-only dependency jest cannot
- * load here on Node 20). An object payload is sent as JSON.
- */
-async function request(app: FastifyInstance, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
-  const address = app.server.address() as { port: number };
-  const body = opts.payload === undefined ? undefined : typeof opts.payload === 'string' ? opts.payload : JSON.stringify(opts.payload);
-  const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
-  const res = await fetch(`http://127.0.0.1:${address.port}${opts.url}`, { method: opts.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { statusCode: res.status, headers: Object.fromEntries(res.headers.entries()), json: () => JSON.parse(text) };
-}
 
 describe('the REST front (real HTTP, fake gRPC)', () => {
   let server_: FastifyInstance;

@@ -4,6 +4,10 @@ import { baseUrl, callContext, queryValue } from '../http/context';
 import { HttpError, invalidField } from '../http/errors';
 import { paginate } from '../http/pagination';
 import { formatMicroversion, MAX_MICROVERSION, microversionHeaders, MIN_MICROVERSION, negotiateMicroversion } from './microversion';
+import { actionRoutes } from './actions';
+import { infrastructureRoutes } from './infrastructure';
+import { quotaRoutes } from './quotas';
+import { serverResourceRoutes } from './server-resources';
 import { serverRoutes } from './servers';
 import { flavorDetail, flavorSummary, type ComputeUrls } from './views';
 
@@ -26,7 +30,8 @@ function v21Version(versionedUrl: string): Record<string, unknown> {
 /**
  * Nova v2.1 under `/compute`: the versions list, the v2.1 version document, microversion
  * negotiation on every v2.1 call (Nova's headers on every answer), flavors (list, detail, show,
- * extra specs) and servers ({@link serverRoutes}).
+ * extra specs), servers ({@link serverRoutes}), their actions and resources, the operator's
+ * hosts, aggregates, zones, groups and migrations, limits, quotas and usage.
  */
 export async function computeRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const urls = (req: FastifyRequest): ComputeUrls => {
@@ -79,6 +84,10 @@ export async function computeRoutes(app: FastifyInstance, deps: ApiDeps): Promis
       });
 
       await serverRoutes(v21, deps, urls);
+      await actionRoutes(v21, deps, urls);
+      await serverResourceRoutes(v21, deps, urls);
+      await infrastructureRoutes(v21, deps);
+      await quotaRoutes(v21, deps);
     },
     { prefix: '/v2.1' },
   );

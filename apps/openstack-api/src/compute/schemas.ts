@@ -76,20 +76,3 @@ export interface CreateServerBody {
   'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
   'os:scheduler_hints'?: Record<string, unknown>;
 }
-
-/** POST /servers/{id}/action for the actions served: exactly one of them. */
-export const serverActionBody = {
-  type: 'object',
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    'os-start': { type: 'null' },
-    'os-stop': { type: 'null' },
-    reboot: {
-      type: 'object',
-      required: ['type'],
-      properties: { type: { type: 'string', enum: ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft'] } },
-      additionalProperties: false,
-    },
-  },
-} as const;

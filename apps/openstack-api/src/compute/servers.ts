@@ -6,7 +6,7 @@ import { callContext, queryValue } from '../http/context';
 import { HttpError, invalidField } from '../http/errors';
 import { listAll } from '@minicloud/client';
 import { paginate } from '../http/pagination';
-import { createServerBody, serverActionBody, type CreateServerBody } from './schemas';
+import { createServerBody, type CreateServerBody } from './schemas';
 import { serverDetail, serverSummary, type ComputeUrls } from './views';
 
 /**
@@ -79,7 +79,7 @@ function filterServers(servers: compute.Server[], req: FastifyRequest): compute.
 /**
  * Nova's servers (2.1): create (networks list or omitted, min/max_count, metadata, user_data,
  * key_name, availability_zone, scheduler hints), list and detail with Nova's common filters and
- * limit/marker, show, delete, and the actions os-start, os-stop and reboot.
+ * limit/marker, show and delete (actions: {@link actionRoutes}).
  */
 export async function serverRoutes(app: FastifyInstance, deps: ApiDeps, urls: (req: FastifyRequest) => ComputeUrls): Promise<void> {
   const c = deps.backends.compute;
@@ -162,15 +162,5 @@ export async function serverRoutes(app: FastifyInstance, deps: ApiDeps, urls: (r
   app.delete<{ Params: { id: string } }>('/servers/:id', async (req, reply) => {
     await c.deleteServer({ serverId: req.params.id }, callContext(req));
     return reply.code(204).send();
-  });
-
-  app.post<{ Params: { id: string } }>('/servers/:id/action', { schema: { body: serverActionBody } }, async (req, reply) => {
-    const body = req.body as Record<string, unknown>;
-    const [name] = Object.keys(body);
-    const action: Partial<compute.ServerActionRequest> =
-      name === 'os-start' ? { start: {} } : name === 'os-stop' ? { stop: {} } : name === 'reboot' ? { reboot: { type: String((body.reboot as { type: string }).type).toUpperCase() } } : {};
-    if (Object.keys(action).length === 0) throw new HttpError(400, `There is no such action: ${name}`);
-    await c.serverAction({ serverId: req.params.id, ...action }, callContext(req));
-    return reply.code(202).send();
   });
 }

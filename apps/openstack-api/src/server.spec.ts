@@ -3,24 +3,9 @@ import { compute, identity, network } from '@minicloud/proto';
 import { NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
-import type { Backends } from './backends';
 import { createApiMetrics } from './http/app';
 import { buildServer } from './server';
-
-/** Records every gRPC call the REST layer makes: method, request and call options. */
-type Call = { method: string; req: unknown; opts: { token?: string; requestId?: string } };
-
-function fakeBackends(calls: Call[], impl: Record<string, (req: never) => unknown>): Backends {
-  const client = new Proxy({} as Record<string, unknown>, {
-    get: (_t, method: string) => async (req: never, opts: Call['opts'] = {}) => {
-      calls.push({ method, req, opts });
-      const f = impl[method];
-      if (!f) throw new Error(`unexpected call ${method}`);
-      return f(req);
-    },
-  });
-  return { identity: client, compute: client, image: client, network: client } as unknown as Backends;
-}
+import { fakeBackends, request, type Call } from './testing/http';
 
 const server = (over: Partial<compute.Server> = {}): compute.Server =>
   compute.Server.fromPartial({
@@ -37,26 +22,6 @@ const server = (over: Partial<compute.Server> = {}): compute.Server =>
     createdAt: new Date('2026-01-01T00:00:00Z'),
     ...over,
   });
-
-/** A response as the tests read it. */
-interface Res {
-  statusCode: number;
-  headers: Record<string, string>;
-  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-/**
- * One request over a real socket (fastify's own inject needs an ESM-only dependency jest cannot
- * load here on Node 20). An object payload is sent as JSON.
- */
-async function request(app: FastifyInstance, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
-  const address = app.server.address() as { port: number };
-  const body = opts.payload === undefined ? undefined : typeof opts.payload === 'string' ? opts.payload : JSON.stringify(opts.payload);
-  const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
-  const res = await fetch(`http://127.0.0.1:${address.port}${opts.url}`, { method: opts.method ?? 'GET', headers, body });
-  const text = await res.text();
-  return { statusCode: res.status, headers: Object.fromEntries(res.headers.entries()), json: () => JSON.parse(text) };
-}
 
 describe('the REST front (real HTTP, fake gRPC)', () => {
   let server_: FastifyInstance;
@@ -196,7 +161,8 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const t = res.json().token;
     expect(t).toMatchObject({ methods: ['password'], expires_at: '1970-01-01T01:00:00.000000Z', project: { id: 'p1', name: 'admin', domain: { id: 'default', name: 'Default' } } });
     expect(t.roles).toContainEqual({ id: 'r-admin', name: 'admin' });
-    expect(t.catalog.map((c: { type: string }) => c.type)).toEqual(['identity', 'compute', 'image', 'network']);
+    expect(t.catalog.map((c: { type: string }) => c.type)).toEqual(['identity', 'compute', 'image', 'network', 'volumev3', 'block-storage']);
+    expect(t.catalog[4].endpoints[0].url).toBe('http://api.test:5080/volume/v3/p1');
     expect(t.catalog[1].endpoints).toContainEqual(expect.objectContaining({ interface: 'internal', region: 'RegionOne', region_id: 'RegionOne', url: 'http://api.test:5080/compute/v2.1' }));
     const noCatalog = await app.inject({ method: 'POST', url: '/identity/v3/auth/tokens?nocatalog', payload: { auth: { identity: { methods: ['token'], token: { id: 'tok' } } } } });
     expect(noCatalog.json().token).not.toHaveProperty('catalog');

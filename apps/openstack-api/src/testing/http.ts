@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { Backends } from '../backends';
+
+/** Records every gRPC call the REST layer makes: method, request and call options. */
+export type Call = { method: string; req: unknown; opts: { token?: string; requestId?: string } };
+
+/** Every backend as one fake client: each method call is recorded, then answered by `impl[method]` (unknown methods throw). */
+export function fakeBackends(calls: Call[], impl: Record<string, (req: never, opts: Call['opts']) => unknown>): Backends {
+  const client = new Proxy({} as Record<string, unknown>, {
+    // a server-streaming method's result (an async iterable) is returned as it is, as the real client does
+    get: (_t, method: string) => (req: never, opts: Call['opts'] = {}) => {
+      calls.push({ method, req, opts });
+      const f = impl[method];
+      if (!f) return Promise.reject(new Error(`unexpected call ${method}`));
+      try {
+        const r = f(req, opts);
+        return r && typeof r === 'object' && Symbol.asyncIterator in r ? r : Promise.resolve(r);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  });
+  return { identity: client, compute: client, image: client, network: client, volume: client } as unknown as Backends;
+}
+
+/** A response as the tests read it. */
+export interface Res {
+  statusCode: number;
+  headers: Record<string, string>;
+  json(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The body's bytes. */
+  raw: Buffer;
+}
+
+/**
+ * One request over a real socket (fastify's own inject needs an ESM-only dependency jest cannot
+ * load here on Node 20). An object payload is sent as JSON; a string or Buffer as it is.
+ */
+export async function request(app: FastifyInstance, opts: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }): Promise<Res> {
+  const address = app.server.address() as { port: number };
+  const p = opts.payload;
+  const body = p === undefined ? undefined : typeof p === 'string' || Buffer.isBuffer(p) ? p : JSON.stringify(p);
+  const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
+  const res = await fetch(`http://127.0.0.1:${address.port}${opts.url}`, { method: opts.method ?? 'GET', headers, body });
+  const raw = Buffer.from(await res.arrayBuffer());
+  return { statusCode: res.status, headers: Object.fromEntries(res.headers.entries()), json: () => JSON.parse(raw.toString()), raw };
+}
+

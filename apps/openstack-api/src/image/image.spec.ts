@@ -182,6 +182,7 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
     expect((await patch(id, [{ op: 'replace', path: '/min_disk', value: -1 }])).json().message).toMatch(/min_disk/);
     expect((await patch(id, [{ op: 'move', path: '/name' }])).statusCode).toBe(400);
     expect((await patch(id, [{ op: 'add', path: '/tags', value: ['x'] }])).statusCode).toBe(501);
+    expect((await patch(id, [{ op: 'add', path: '/tags/0', value: 'x' }])).statusCode).toBe(501);
     const json = await http({ method: 'PATCH', url: `/image/v2/images/${id}`, payload: [{ op: 'replace', path: '/name', value: 'c' }] });
     expect(json.statusCode).toBe(415);
   });

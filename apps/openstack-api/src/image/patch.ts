@@ -42,8 +42,9 @@ export function patchToUpdate(current: image.Image, ops: readonly PatchOp[]): im
   const req: image.UpdateImageRequest = { imageId: current.id, setProperties: {}, removeProperties: [] };
   const props = new Set(Object.keys(current.properties));
   for (const [i, o] of ops.entries()) {
+    // `/tags` and `/tags/<n>` (a client's list diff) alike
+    if (/^\/tags(\/|$)/.test(o.path)) throw new HttpError(501, 'Image tags are not supported by this cloud.');
     const attr = attributeOf(o.path);
-    if (attr === 'tags') throw new HttpError(501, 'Image tags are not supported by this cloud.');
     if (READ_ONLY.has(attr)) throw new HttpError(403, `Attribute '${attr}' is read-only.`);
     if (o.op === 'remove') {
       if (WRITABLE.has(attr)) throw new HttpError(403, `Property ${attr} may not be removed.`);

@@ -10,7 +10,7 @@ import { createVolumeBody, volumeActionBody } from './schemas';
 import { volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
 
 type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: { project_id: string } & P; Body: B }>;
-type Urls = (req: Req) => VolumeUrls;
+type Urls = (req: FastifyRequest<{ Params: { project_id: string } }>) => VolumeUrls;
 type Body = { volume: Record<string, unknown> };
 
 /** Cinder's list filters the service's records can answer (exact match; name also as display_name). */

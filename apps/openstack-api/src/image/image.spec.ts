@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { silentLogger } from '@minicloud/platform-logging';
+import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { image } from '@minicloud/proto';
-import { buildServer } from '../server';
-import { fakeBackends, request, type Call } from '../testing/http';
+import { fakeBackends, fakeCaller, listenFront, requestAs, type Call, type request } from '../testing/http';
 
 /** Tokens of the fake: project p1's member, project p2's member. */
 const TOKENS: Record<string, string> = { t1: 'p1', t2: 'p2' };
@@ -15,11 +13,7 @@ function fakeImages() {
   const data = new Map<string, Buffer>();
   const members = new Map<string, image.ImageMember[]>();
   let n = 0;
-  const caller = (opts: Call['opts']) => {
-    const p = TOKENS[opts.token ?? ''];
-    if (!p) throw new UnauthenticatedError('a token is required');
-    return p;
-  };
+  const caller = fakeCaller(TOKENS);
   const visible = (id: string, opts: Call['opts']) => {
     const p = caller(opts);
     const i = images.get(id);
@@ -108,15 +102,14 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
   let app: FastifyInstance;
   let calls: Call[];
   let fake: ReturnType<typeof fakeImages>;
-  const http = (opts: Parameters<typeof request>[1], token = 't1') => request(app, { ...opts, headers: { ...(token ? { 'x-auth-token': token } : {}), ...opts.headers } });
+  const http = (opts: Parameters<typeof request>[1], token = 't1') => requestAs(app, opts, token);
   const patch = (id: string, ops: unknown, token = 't1') => http({ method: 'PATCH', url: `/image/v2/images/${id}`, headers: { 'content-type': 'application/openstack-images-v2.1-json-patch' }, payload: ops }, token);
   const create = async (body: Record<string, unknown> = { name: 'cirros', disk_format: 'qcow2', container_format: 'bare' }) => (await http({ method: 'POST', url: '/image/v2/images', payload: body })).json();
 
   beforeEach(async () => {
     calls = [];
     fake = fakeImages();
-    app = await buildServer({ backends: fakeBackends(calls, fake.impl), region: 'RegionOne', publicUrl: 'http://api.test:5080', logger: silentLogger() });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    app = await listenFront(fakeBackends(calls, fake.impl));
   });
   afterEach(() => app.close());
 

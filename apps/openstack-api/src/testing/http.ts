@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { UnauthenticatedError } from '@minicloud/domain-errors';
+import { silentLogger } from '@minicloud/platform-logging';
 import type { Backends } from '../backends';
+import { buildServer } from '../server';
 
 /** Records every gRPC call the REST layer makes: method, request and call options. */
 export type Call = { method: string; req: unknown; opts: { token?: string; requestId?: string } };
@@ -46,3 +49,27 @@ export async function request(app: FastifyInstance, opts: { method?: string; url
   return { statusCode: res.status, headers: Object.fromEntries(res.headers.entries()), json: () => JSON.parse(raw.toString()), raw };
 }
 
+
+/**
+ * The caller a fake service sees: `tokens[opts.token]`, or UnauthenticatedError as the real
+ * services answer a call without a valid token.
+ */
+export function fakeCaller<T>(tokens: Record<string, T>): (opts: Call['opts']) => T {
+  return (opts) => {
+    const c = tokens[opts.token ?? ''];
+    if (c === undefined) throw new UnauthenticatedError('a token is required');
+    return c;
+  };
+}
+
+/** A request as the holder of `token` ('' sends none). */
+export function requestAs(app: FastifyInstance, opts: Parameters<typeof request>[1], token: string): Promise<Res> {
+  return request(app, { ...opts, headers: { ...(token ? { 'x-auth-token': token } : {}), ...opts.headers } });
+}
+
+/** The whole REST front over `backends`, listening on a free port of 127.0.0.1 (base URL http://api.test:5080). */
+export async function listenFront(backends: Backends): Promise<FastifyInstance> {
+  const app = await buildServer({ backends, region: 'RegionOne', publicUrl: 'http://api.test:5080', logger: silentLogger() });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return app;
+}

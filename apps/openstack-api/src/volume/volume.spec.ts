@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { silentLogger } from '@minicloud/platform-logging';
+import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { identity, volume } from '@minicloud/proto';
-import { buildServer } from '../server';
-import { fakeBackends, request, type Call } from '../testing/http';
+import { fakeBackends, fakeCaller, listenFront, requestAs, type Call, type request } from '../testing/http';
 
 /** Tokens of the fake: p1's member, p2's member, an admin of p1. */
 const TOKENS: Record<string, { projectId: string; admin: boolean }> = { t1: { projectId: 'p1', admin: false }, t2: { projectId: 'p2', admin: false }, adm: { projectId: 'p1', admin: true } };
@@ -14,11 +12,7 @@ function fakeVolumes() {
   const snaps = new Map<string, volume.Snapshot>();
   const types: volume.VolumeType[] = [{ id: 'vt-1', name: 'standard', extraSpecs: { volume_backend_name: 'sim' }, isPublic: true }];
   let n = 0;
-  const caller = (opts: Call['opts']) => {
-    const c = TOKENS[opts.token ?? ''];
-    if (!c) throw new UnauthenticatedError('a token is required');
-    return c;
-  };
+  const caller = fakeCaller(TOKENS);
   const mine = (id: string, opts: Call['opts']) => {
     const c = caller(opts);
     const v = vols.get(id);
@@ -107,7 +101,7 @@ describe('Cinder v3 (real HTTP, fake gRPC)', () => {
   let app: FastifyInstance;
   let calls: Call[];
   let fake: ReturnType<typeof fakeVolumes>;
-  const http = (opts: Parameters<typeof request>[1], token = 't1') => request(app, { ...opts, headers: { ...(token ? { 'x-auth-token': token } : {}), ...opts.headers } });
+  const http = (opts: Parameters<typeof request>[1], token = 't1') => requestAs(app, opts, token);
   const v3 = '/volume/v3/p1';
   /** cinderclient's create body: every key present, the unset ones null. */
   const createBody = (over: Record<string, unknown>) => ({
@@ -118,8 +112,7 @@ describe('Cinder v3 (real HTTP, fake gRPC)', () => {
   beforeEach(async () => {
     calls = [];
     fake = fakeVolumes();
-    app = await buildServer({ backends: fakeBackends(calls, fake.impl), region: 'RegionOne', publicUrl: 'http://api.test:5080', logger: silentLogger() });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    app = await listenFront(fakeBackends(calls, fake.impl));
   });
   afterEach(() => app.close());
 

@@ -12,6 +12,7 @@ function fakeImages() {
   const images = new Map<string, image.Image>();
   const data = new Map<string, Buffer>();
   const members = new Map<string, image.ImageMember[]>();
+  const chunkSizes: number[] = [];
   let n = 0;
   const caller = fakeCaller(TOKENS);
   const visible = (id: string, opts: Call['opts']) => {
@@ -36,7 +37,9 @@ function fakeImages() {
       let id = '';
       for await (const m of msgs) {
         if (m.imageId) id = m.imageId;
-        if (m.chunk) parts.push(Buffer.from(m.chunk));
+        if (!m.chunk) continue;
+        parts.push(Buffer.from(m.chunk));
+        chunkSizes.push(m.chunk.length);
       }
       const i = owned(id, opts);
       if (i.status !== image.ImageStatus.IMAGE_STATUS_QUEUED) throw new FailedPreconditionError(`image ${id} is not queued`);
@@ -95,7 +98,7 @@ function fakeImages() {
       return {};
     },
   };
-  return { impl: impl as unknown as Record<string, (req: never, opts: Call['opts']) => unknown>, images };
+  return { impl: impl as unknown as Record<string, (req: never, opts: Call['opts']) => unknown>, images, chunkSizes };
 }
 
 describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
@@ -151,6 +154,15 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
 
     const again = await http({ method: 'PUT', url: `/image/v2/images/${id}/file`, headers: { 'content-type': 'application/octet-stream' }, payload: bytes });
     expect(again.statusCode).toBe(409);
+  });
+
+  it('an upload larger than the JSON body limit streams through in chunks of at most 1 MiB', async () => {
+    const { id } = await create();
+    const big = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    const up = await http({ method: 'PUT', url: `/image/v2/images/${id}/file`, headers: { 'content-type': 'application/octet-stream' }, payload: big });
+    expect(up.statusCode).toBe(204);
+    expect(fake.images.get(id)?.sizeBytes).toBe(big.length);
+    expect(Math.max(...fake.chunkSizes)).toBeLessThanOrEqual(1024 * 1024);
   });
 
   it('JSON patch: replace/add/remove on core attributes and custom properties, with Glance\'s 403/409/415 answers', async () => {

@@ -2,7 +2,7 @@
  * Glance's and Cinder's writes through the OpenStack REST front on a real cloud, driven by Debian's
  * unchanged `openstack` CLI: a real qcow2 (made with qemu-img) uploaded, shown, saved byte for byte,
  * given a property and deleted; a volume created, listed, shown, snapshotted, cloned from the
- * snapshot and deleted. What the services cannot do (image tags, renaming a volume) is refused
+ * snapshot, one made from an image, and all deleted. What the services cannot do (image tags, renaming a volume) is refused
  * with the client's normal error and a non-zero exit.
  */
 import { execFileSync } from 'node:child_process';
@@ -64,7 +64,7 @@ describe('Glance and Cinder writes with the openstack CLI', () => {
     expect((await demoJson<{ ID: string }[]>(['image', 'list'])).map((i) => i.ID)).not.toContain(created.id);
   });
 
-  it('volume: create --size 1, list, show, set --name refused, snapshot, create --snapshot, delete; no token is 401', async () => {
+  it('volume: create --size 1, list, show, set --name refused, snapshot, create --snapshot, create --image (bootable), delete; no token is 401', async () => {
     const vol = await demoJson<{ id: string; size: number }>(['volume', 'create', '--size', '1', 'os-vol']);
     expect(vol.size).toBe(1);
     await until('volume', 'os-vol', 'available');
@@ -81,6 +81,11 @@ describe('Glance and Cinder writes with the openstack CLI', () => {
     expect(clone).toMatchObject({ size: 1, snapshot_id: snap.id });
     await until('volume', 'os-clone', 'available');
 
+    const boot = await demoJson<{ id: string }>(['volume', 'create', '--image', 'cirros', '--size', '1', 'os-boot']);
+    await until('volume', 'os-boot', 'available');
+    expect(await demoJson(['volume', 'show', 'os-boot'])).toMatchObject({ id: boot.id, bootable: 'true' });
+
+    expect((await demo(['volume', 'delete', 'os-boot'])).code).toBe(0);
     expect((await demo(['volume', 'delete', 'os-clone'])).code).toBe(0);
     expect((await demo(['volume', 'snapshot', 'delete', 'os-snap'])).code).toBe(0);
     expect((await demo(['volume', 'delete', 'os-vol'])).code).toBe(0);

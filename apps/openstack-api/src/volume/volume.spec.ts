@@ -237,6 +237,8 @@ describe('Cinder v3 (real HTTP, fake gRPC)', () => {
     expect((await http({ url: `${v3}/os-quota-sets/p1` })).json().quota_set).toMatchObject({ id: 'p1', volumes: 10, gigabytes: 1000, snapshots: -1 });
     expect((await http({ url: `${v3}/os-quota-sets/p1?usage=True` })).json().quota_set.volumes).toEqual({ limit: 10, in_use: 1, reserved: 0, allocated: 0 });
     expect((await http({ url: `${v3}/os-quota-sets/p1` }, 't2')).statusCode).toBe(403);
+    expect((await http({ url: `${v3}/os-quota-sets/p1/defaults` })).json().quota_set).toEqual({ id: 'p1', volumes: 10, gigabytes: 1000, snapshots: -1, backups: -1, backup_gigabytes: -1, per_volume_gigabytes: -1, groups: -1 });
+    expect((await http({ url: `${v3}/os-quota-sets/p1/defaults` }, '')).statusCode).toBe(401);
     expect((await http({ url: `${v3}/os-availability-zone` })).json()).toEqual({ availabilityZoneInfo: [{ zoneName: 'nova', zoneState: { available: true } }] });
     expect((await http({ url: `${v3}/extensions` })).json().extensions.map((e: { alias: string }) => e.alias)).toContain('os-volume-actions');
   });

@@ -46,6 +46,16 @@ function setup() {
 }
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** A host with the VMs `ids` spawned from a cached image and booted. */
+async function booted(ids: string[], over: Partial<VmSpec> = {}) {
+  const env = setup();
+  env.images.cache.add('img-1', 1000);
+  for (const id of ids) env.host.execute(3, id, { type: 'spawn', spec: spec(id, over) });
+  await flush();
+  env.clock.advance(400);
+  return env;
+}
+
 describe('SimulatedHost.execute', () => {
   it('refuses a stale or future epoch with FAILED_PRECONDITION stale_epoch, and asks to re-register on a newer one', () => {
     const { host, newer } = setup();
@@ -117,11 +127,7 @@ describe('SimulatedHost.execute', () => {
   });
 
   it('applies power commands synchronously with reasons; repeats are no-ops; invalid ones name the power state', async () => {
-    const { host, images, clock, reports } = setup();
-    images.cache.add('img-1', 1000);
-    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
-    await flush();
-    clock.advance(400);
+    const { host, reports } = await booted(['i1']);
     expect(host.execute(3, 'i1', { type: 'power_off' }).powerState).toBe('shutdown');
     expect(host.execute(3, 'i1', { type: 'power_off' }).powerState).toBe('shutdown');
     expect(() => host.execute(3, 'i1', { type: 'pause' })).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('shutdown') }));
@@ -134,26 +140,13 @@ describe('SimulatedHost.execute', () => {
   });
 
   it('self-fencing powers off running VMs and reports self_fenced', async () => {
-    const { host, images, clock, reports } = setup();
-    images.cache.add('img-1', 1000);
-    host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });
-    await flush();
-    clock.advance(400);
+    const { host, reports } = await booted(['i1']);
     expect(host.powerOffAll('self_fenced')).toEqual(['i1']);
     expect(reports.at(-1)).toMatchObject({ reason: 'self_fenced', powerState: 'shutdown' });
   });
 });
 
 describe('SimulatedHost models', () => {
-  async function booted(ids: string[], over: Partial<VmSpec> = {}) {
-    const env = setup();
-    env.images.cache.add('img-1', 1000);
-    for (const id of ids) env.host.execute(3, id, { type: 'spawn', spec: spec(id, over) });
-    await flush();
-    env.clock.advance(400);
-    return env;
-  }
-
   it('overcommitted VMs share the 2 G4 cores and report ready time through runtimes', async () => {
     // two 2-vCPU VMs at 100 % demand 7440 MHz on 3720 MHz: each runs 1860 MHz, ready 50 %
     const { host, clock } = await booted(['a', 'b'], { workload: { kind: 'constant', utilizationRatio: 1 } });

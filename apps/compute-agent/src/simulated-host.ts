@@ -21,13 +21,13 @@ import {
   type VmRecord,
   type WorkloadModel,
 } from '@minicloud/domain-hypervisor';
+import { alreadyDone, REPORT_REASONS, type VmHostCommand } from './host-command';
 import type { AcquiredImage, ImageWant } from './image-store';
+import { goneRuntime, vmRuntime, type HostUsageReport, type PowerReport, type VmRuntime } from './vm-runtime';
 import type { VmSpec } from './vm-spec';
 
-/** A command from the controller, after proto mapping. `spawn` carries the VM's spec. */
-export type HostCommand =
-  | { type: 'spawn'; spec: VmSpec }
-  | Exclude<VmCommand, { type: 'spawn' | 'boot_complete' | 'migrate_in' | 'migrate_out' | 'crash' }>;
+export type { HostCommand, VmHostCommand } from './host-command';
+export type { HostUsageReport, PowerReport, VmRuntime } from './vm-runtime';
 
 /** The base-image cache as the host uses it (ImageStore in production, a fake in unit tests). */
 export interface ImageProvider {
@@ -35,52 +35,6 @@ export interface ImageProvider {
   release(imageId: string): void;
   cachedImageIds(): string[];
   readonly cache: { readonly usedBytes: number };
-}
-
-/** A power-state report (events.InstancePowerStateReported without meta); sequence is per host. */
-export interface PowerReport {
-  readonly hostId: string;
-  readonly instanceId: string;
-  readonly epoch: number;
-  readonly powerState: PowerState;
-  readonly reason: string;
-  readonly error: string;
-  readonly sequence: number;
-}
-
-/** What the hypervisor knows of one VM (domain view of agent.v1.InstanceRuntime). Times in clock ms. */
-export interface VmRuntime {
-  readonly instanceId: string;
-  readonly hostId: string;
-  readonly powerState: PowerState;
-  readonly building: boolean;
-  readonly vcpus: number;
-  readonly ramMb: number;
-  readonly diskGb: number;
-  readonly cpuUsageMhz: number;
-  readonly cpuReadyRatio: number;
-  readonly memoryActiveMb: number;
-  readonly diskAllocatedBytes: number;
-  readonly portIds: readonly string[];
-  readonly volumeIds: readonly string[];
-  readonly launchedAtMs?: number;
-  readonly cpuUtilizationRatio: number;
-  readonly epoch: number;
-}
-
-/** Host usage (domain view of agent.v1.HostUsage). */
-export interface HostUsageReport {
-  readonly vcpusUsed: number;
-  readonly ramMbUsed: number;
-  readonly diskGbUsed: number;
-  readonly cpuUtilizationRatio: number;
-  readonly powerWatts: number;
-  readonly runningVms: number;
-  readonly imageCacheBytes: number;
-  /** DPM standby: powered off, 0 W. */
-  readonly standby: boolean;
-  /** Energy since the agent started, joules (model clock). */
-  readonly energyJoulesTotal: number;
 }
 
 export interface SimulatedHostDeps {
@@ -113,34 +67,6 @@ interface VmEntry {
   /** Live migration: 'incoming' on the destination until the switch-over; 'outgoing' on the source while it runs. */
   migration?: { readonly role: 'incoming' | 'outgoing'; readonly migrationId: string; pausedBySwitchover?: boolean };
 }
-
-/** Reason reported after each synchronous command (nova's instance action names, past tense). */
-const REASONS: Record<Exclude<HostCommand['type'], 'spawn'>, string> = {
-  destroy: 'destroyed',
-  power_off: 'powered_off',
-  power_on: 'powered_on',
-  reboot: 'rebooted',
-  pause: 'paused',
-  unpause: 'unpaused',
-  suspend: 'suspended',
-  resume: 'resumed',
-  snapshot: 'snapshotted',
-  attach_volume: 'volume_attached',
-  detach_volume: 'volume_detached',
-  attach_interface: 'interface_attached',
-  detach_interface: 'interface_detached',
-  resize: 'resized',
-};
-
-/** Commands that are no-ops (idempotent success, no report) when the VM is already in this state. */
-const TARGET_STATE: Partial<Record<HostCommand['type'], VmRecord['state']>> = {
-  power_off: 'shutdown',
-  power_on: 'running',
-  pause: 'paused',
-  unpause: 'running',
-  suspend: 'suspended',
-  resume: 'running',
-};
 
 /**
  * One simulated hypervisor host: its epoch, its VMs (one state machine each, from
@@ -222,7 +148,7 @@ export class SimulatedHost {
    *   cannot hold; NotFoundError ("instance") for a non-spawn/destroy command on an unknown VM;
    *   InvalidVmTransitionError (FAILED_PRECONDITION naming the power state) for a refused transition.
    */
-  execute(epoch: number, instanceId: string, command: HostCommand, requestId = ''): VmRuntime {
+  execute(epoch: number, instanceId: string, command: VmHostCommand, requestId = ''): VmRuntime {
     this.assertEpoch(epoch);
     if (command.type !== 'destroy' && command.type !== 'power_off') this.assertNotIsolated();
     if (command.type === 'spawn') return this.spawn(command.spec);
@@ -230,19 +156,16 @@ export class SimulatedHost {
     const entry = this.vms.get(instanceId);
     if (!entry) throw new NotFoundError('instance', instanceId, `not on host ${this.hostId}`);
     if (requestId && entry.lastRequest?.requestId === requestId && entry.lastRequest.type === command.type) return this.runtimeOf(entry);
-    if (this.alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
-    entry.vm = apply(entry.vm, command);
-    this.closeInterval();
-    if (command.type === 'power_on' || command.type === 'reboot') entry.launchedAtMs = this.deps.clock.nowMs();
-    this.syncModel(entry, command.type === 'power_on' || command.type === 'reboot');
+    if (alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
+    const boots = command.type === 'power_on' || command.type === 'reboot';
+    this.update(entry, command, { launchedAtMs: boots ? this.deps.clock.nowMs() : undefined });
     if (this.model.has(instanceId)) {
       if (command.type === 'snapshot') this.model.disk(instanceId).snapshot();
       if (command.type === 'attach_interface') this.model.setVnic(instanceId, command.portId, true);
       if (command.type === 'detach_interface') this.model.setVnic(instanceId, command.portId, false);
     }
-    this.modelDirty = true;
     entry.lastRequest = { requestId, type: command.type };
-    this.emit(instanceId, powerStateOf(entry.vm), REASONS[command.type]);
+    this.emit(instanceId, powerStateOf(entry.vm), REPORT_REASONS[command.type]);
     return this.runtimeOf(entry);
   }
 
@@ -275,16 +198,9 @@ export class SimulatedHost {
     }
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
-    const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'migrate_in', powerState: 'paused' });
-    const entry: VmEntry = { vm, spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, migration: { role: 'incoming', migrationId } };
-    this.closeInterval();
+    const entry: VmEntry = { vm: defineVm(spec.instanceId, spec.flavor), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, migration: { role: 'incoming', migrationId } };
+    this.update(entry, { type: 'migrate_in', powerState: 'paused' }, { join: true });
     this.vms.set(spec.instanceId, entry);
-    this.model.addVm({
-      instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
-      imageId: spec.image?.imageId, imageSizeBytes: 0, workload, portIds: spec.portIds, cpu: spec.controls?.cpu, diskIo: spec.controls?.diskIo,
-    });
-    this.syncModel(entry, false);
-    this.modelDirty = true;
     return this.runtimeOf(entry);
   }
 
@@ -300,12 +216,8 @@ export class SimulatedHost {
    */
   commitIncoming(instanceId: string, migrationId: string, launchedAtMs?: number): VmRuntime {
     const entry = this.incomingEntry(instanceId, migrationId);
-    this.closeInterval();
-    entry.vm = apply(entry.vm, { type: 'unpause' });
+    this.update(entry, { type: 'unpause' }, { launchedAtMs: launchedAtMs ?? this.deps.clock.nowMs() });
     entry.migration = undefined;
-    entry.launchedAtMs = launchedAtMs ?? this.deps.clock.nowMs();
-    this.syncModel(entry, true);
-    this.modelDirty = true;
     this.emit(instanceId, 'running', 'migrated_in');
     return this.runtimeOf(entry);
   }
@@ -322,11 +234,7 @@ export class SimulatedHost {
   crash(instanceId: string, reason: string, error = ''): void {
     const entry = this.vms.get(instanceId);
     if (!entry || entry.vm.state !== 'running') return;
-    this.closeInterval();
-    entry.vm = apply(entry.vm, { type: 'crash' });
-    this.syncModel(entry, false);
-    this.modelDirty = true;
-    this.emit(instanceId, 'crashed', reason, error);
+    this.update(entry, { type: 'crash' }, { report: { reason, error } });
   }
 
   /**
@@ -350,11 +258,8 @@ export class SimulatedHost {
   pauseForSwitchover(instanceId: string): void {
     const entry = this.vms.get(instanceId);
     if (!entry?.migration || entry.vm.state !== 'running') return;
-    this.closeInterval();
-    entry.vm = apply(entry.vm, { type: 'pause' });
+    this.update(entry, { type: 'pause' });
     entry.migration.pausedBySwitchover = true;
-    this.syncModel(entry, false);
-    this.modelDirty = true;
   }
 
   /**
@@ -366,27 +271,13 @@ export class SimulatedHost {
     if (entry?.migration?.role !== 'outgoing') return;
     const paused = entry.migration.pausedBySwitchover;
     entry.migration = undefined;
-    if (paused && entry.vm.state === 'paused') {
-      this.closeInterval();
-      entry.vm = apply(entry.vm, { type: 'unpause' });
-      this.syncModel(entry, false);
-      this.modelDirty = true;
-      this.emit(instanceId, 'running', reason);
-    }
+    if (paused && entry.vm.state === 'paused') this.update(entry, { type: 'unpause' }, { report: { reason } });
   }
 
   /** Source: the destination runs the VM now; the local copy is removed (reported `nostate`, `migrated_out`). */
   completeOutgoing(instanceId: string): void {
     const entry = this.vms.get(instanceId);
-    if (!entry) return;
-    this.closeInterval();
-    entry.vm = apply(entry.vm, { type: 'migrate_out' });
-    entry.cancelled = true;
-    this.model.removeVm(instanceId);
-    this.modelDirty = true;
-    this.releaseImage(entry);
-    this.vms.delete(instanceId);
-    this.emit(instanceId, 'nostate', 'migrated_out');
+    if (entry) this.update(entry, { type: 'migrate_out' }, { report: { reason: 'migrated_out' } });
   }
 
   /** The guest's current (unthrottled) memory dirty rate from its workload model, bytes/s (0 when not running). */
@@ -412,11 +303,7 @@ export class SimulatedHost {
     const done: string[] = [];
     for (const entry of this.vms.values()) {
       if (entry.vm.state !== 'running' && entry.vm.state !== 'paused') continue;
-      entry.vm = apply(entry.vm, { type: 'power_off' });
-      this.closeInterval();
-      this.syncModel(entry, false);
-      this.modelDirty = true;
-      this.emit(entry.vm.instanceId, 'shutdown', reason);
+      this.update(entry, { type: 'power_off' }, { report: { reason } });
       done.push(entry.vm.instanceId);
     }
     return done;
@@ -518,50 +405,55 @@ export class SimulatedHost {
     entry.bootTimer = undefined;
     if (entry.cancelled) return;
     const now = this.deps.clock.nowMs();
-    entry.vm = apply(entry.vm, { type: 'boot_complete' });
-    entry.launchedAtMs = now;
-    this.closeInterval();
-    const { spec } = entry;
-    this.model.addVm({
-      instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
-      imageId: spec.image?.imageId, imageSizeBytes: entry.imageSizeBytes, workload: entry.workload, portIds: spec.portIds, cpu: spec.controls?.cpu, diskIo: spec.controls?.diskIo,
-    });
-    this.syncModel(entry, true);
-    this.modelDirty = true;
-    this.emit(entry.vm.instanceId, 'running', 'spawned');
+    this.update(entry, { type: 'boot_complete' }, { launchedAtMs: now, join: true, report: { reason: 'spawned' } });
     this.deps.onSpawnSeconds?.((now - startedMs) / 1000);
   }
 
   private destroy(instanceId: string, reason: string): VmRuntime {
     const entry = this.vms.get(instanceId);
-    if (entry) {
-      entry.cancelled = true;
-      if (entry.bootTimer) this.deps.clock.clearTimeout(entry.bootTimer);
-      entry.vm = apply(entry.vm, { type: 'destroy' });
-      this.closeInterval();
-      this.model.removeVm(instanceId);
-      this.modelDirty = true;
-      this.releaseImage(entry);
-      this.vms.delete(instanceId);
-    }
+    if (entry) this.update(entry, { type: 'destroy' });
     // Reported even for an unknown VM, so a controller waiting on the report after our restart finishes.
     this.emit(instanceId, 'nostate', reason);
-    return entry ? this.runtimeOf(entry) : this.goneRuntime(instanceId);
-  }
-
-  private alreadyDone(vm: VmRecord, cmd: HostCommand): boolean {
-    if (vm.gone) return false;
-    if (TARGET_STATE[cmd.type] === vm.state) return true;
-    if (cmd.type === 'attach_volume') return vm.volumeIds.includes(cmd.volumeId);
-    if (cmd.type === 'detach_volume') return !vm.volumeIds.includes(cmd.volumeId);
-    if (cmd.type === 'attach_interface') return vm.interfaces.some((i) => i.portId === cmd.portId);
-    if (cmd.type === 'detach_interface') return !vm.interfaces.some((i) => i.portId === cmd.portId);
-    return false;
+    return entry ? this.runtimeOf(entry) : goneRuntime(instanceId, this);
   }
 
   private releaseImage(entry: VmEntry): void {
     if (entry.imagePinned && entry.spec.image) this.deps.images.release(entry.spec.image.imageId);
     entry.imagePinned = false;
+  }
+
+  /**
+   * The one way a VM's state changes: the models are integrated up to now under the old state, the
+   * command is applied to the VM's state machine, then the model learns the new state (a VM that is
+   * gone leaves the model, its image pin and the host; `join` adds it to the model first, with its
+   * workload restarting at `launchedAtMs` when given) and, with `report`, the new power state is
+   * reported. @throws InvalidVmTransitionError as domain-hypervisor's `apply`, before anything changed
+   */
+  private update(entry: VmEntry, cmd: VmCommand, o: { launchedAtMs?: number; join?: boolean; report?: { reason: string; error?: string } } = {}): void {
+    this.closeInterval();
+    entry.vm = apply(entry.vm, cmd);
+    const id = entry.vm.instanceId;
+    if (o.launchedAtMs !== undefined) entry.launchedAtMs = o.launchedAtMs;
+    if (entry.vm.gone) {
+      entry.cancelled = true;
+      if (entry.bootTimer) this.deps.clock.clearTimeout(entry.bootTimer);
+      this.model.removeVm(id);
+      this.releaseImage(entry);
+      this.vms.delete(id);
+    } else {
+      if (o.join) this.joinModel(entry);
+      this.syncModel(entry, o.launchedAtMs !== undefined);
+    }
+    this.modelDirty = true;
+    if (o.report) this.emit(id, powerStateOf(entry.vm), o.report.reason, o.report.error);
+  }
+
+  private joinModel(entry: VmEntry): void {
+    const { spec } = entry;
+    this.model.addVm({
+      instanceId: spec.instanceId, vcpus: spec.flavor.vcpus, ramMb: spec.flavor.ramMb, diskGb: spec.flavor.diskGb,
+      imageId: spec.image?.imageId, imageSizeBytes: entry.imageSizeBytes, workload: entry.workload, portIds: spec.portIds, cpu: spec.controls?.cpu, diskIo: spec.controls?.diskIo,
+    });
   }
 
   private emit(instanceId: string, powerState: PowerState, reason: string, error = ''): void {
@@ -582,32 +474,7 @@ export class SimulatedHost {
   }
 
   private runtimeOf(e: VmEntry): VmRuntime {
-    const m = this.modelSnapshot().vms.get(e.vm.instanceId);
-    return {
-      instanceId: e.vm.instanceId,
-      hostId: this.hostId,
-      powerState: powerStateOf(e.vm),
-      building: e.vm.state === 'building',
-      vcpus: e.vm.flavor.vcpus,
-      ramMb: e.vm.flavor.ramMb,
-      diskGb: e.vm.flavor.diskGb,
-      cpuUtilizationRatio: m?.cpuUtilizationRatio ?? 0,
-      cpuUsageMhz: m?.cpu.usageMhz ?? 0,
-      cpuReadyRatio: m?.cpu.readyRatio ?? 0,
-      memoryActiveMb: Math.round(m?.memory.activeMb ?? 0),
-      diskAllocatedBytes: m?.disk.chainAllocatedBytes ?? 0,
-      portIds: [...e.spec.portIds, ...e.vm.interfaces.map((i) => i.portId).filter((id) => !e.spec.portIds.includes(id))],
-      volumeIds: e.vm.volumeIds.length ? e.vm.volumeIds : e.spec.volumeIds,
-      launchedAtMs: e.launchedAtMs,
-      epoch: this.epochValue,
-    };
-  }
-
-  private goneRuntime(instanceId: string): VmRuntime {
-    return {
-      instanceId, hostId: this.hostId, powerState: 'nostate', building: false, vcpus: 0, ramMb: 0, diskGb: 0, cpuUtilizationRatio: 0,
-      cpuUsageMhz: 0, cpuReadyRatio: 0, memoryActiveMb: 0, diskAllocatedBytes: 0, portIds: [], volumeIds: [], epoch: this.epochValue,
-    };
+    return vmRuntime(e, this.modelSnapshot().vms.get(e.vm.instanceId), this);
   }
 }
 

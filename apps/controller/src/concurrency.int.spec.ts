@@ -5,12 +5,13 @@
  * (RESOURCE_EXHAUSTED), and no host is overcommitted according to the agents' OWN accounting: each
  * fake agent counts what it was asked to spawn and refuses what does not fit on its hardware.
  */
-import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { agent, compute, image, network } from '@minicloud/proto';
 import type { Bus } from '@minicloud/platform-bus';
 import type { RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, HypervisorDouble, partial } from './testing/controller-harness';
+import { FakeHypervisor } from '@minicloud/compute-agent/testing';
+import { ControllerHarness, partial } from './testing/controller-harness';
 
 jest.setTimeout(90_000);
 
@@ -18,55 +19,10 @@ jest.setTimeout(90_000);
 const HOST = { cores: 10, ramMb: 40 * 512, diskGb: 100 };
 const FLAVOR = { vcpus: 1, ramMb: 512, diskGb: 1 };
 
-/** A fake hypervisor with its own accounting (it is the judge of overcommit). */
-class AccountingAgent extends HypervisorDouble {
-  readonly vms = new Map<string, { vcpus: number; ramMb: number; diskGb: number }>();
-  refusedSpawns = 0;
-  constructor(hostId: string, bus: Bus) {
-    super(hostId, bus, HOST);
-  }
-
-  used() {
-    let ramMb = 0;
-    let vcpus = 0;
-    for (const v of this.vms.values()) {
-      ramMb += v.ramMb;
-      vcpus += v.vcpus;
-    }
-    return { ramMb, vcpus, count: this.vms.size };
-  }
-
-  protected handlers() {
-    return {
-      executeCommand: async (req: agent.ExecuteCommandRequest) => {
-        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-        const id = req.instanceId;
-        if (req.spawn) {
-          if (!this.vms.has(id)) {
-            const f = req.spawn.spec!.flavor!;
-            if (this.used().ramMb + f.ramMb > HOST.ramMb) {
-              this.refusedSpawns++;
-              throw new ResourceExhaustedError(`host ${this.hostId} out of RAM`, 'host_ram_exhausted');
-            }
-            this.vms.set(id, { vcpus: f.vcpus, ramMb: f.ramMb, diskGb: f.diskGb });
-            this.report(id, compute.PowerState.POWER_STATE_RUNNING, 'spawned', '', 5);
-          }
-          return { instance: { instanceId: id, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_NOSTATE } };
-        }
-        if (req.destroy) {
-          this.vms.delete(id);
-          return {};
-        }
-        throw new FailedPreconditionError('accounting agent: command not supported');
-      },
-    };
-  }
-}
-
 describe('4 controller replicas, 500 concurrent creates, capacity for 400', () => {
   let harness: ControllerHarness;
   const buses: Bus[] = [];
-  const agents: AccountingAgent[] = [];
+  const agents: FakeHypervisor[] = [];
   let computeClients: ServiceClient<typeof compute.ComputeServiceService>[] = [];
 
   beforeAll(async () => {
@@ -99,7 +55,7 @@ describe('4 controller replicas, 500 concurrent creates, capacity for 400', () =
     const registry = harness.client(agent.HostRegistryServiceService, replicas[0].address, adminToken);
     harness.addDouble({ stop: async () => void (await Promise.all(agents.map((a) => a.stop()))) });
     for (let h = 0; h < 10; h++) {
-      const a = new AccountingAgent(`host-${h}`, buses[h % 4]);
+      const a = new FakeHypervisor(`host-${h}`, buses[h % 4], HOST, 5);
       await a.start(registry);
       agents.push(a);
     }

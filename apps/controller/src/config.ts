@@ -3,6 +3,13 @@ import { commonConfigShape, msSchema, portSchema } from '@minicloud/platform-con
 
 const ratio = z.coerce.number().positive();
 
+/** An on/off setting: 'true' or '1', 'false' or '0' (anything else is a configuration error). */
+const flag = (byDefault: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(byDefault ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
 /**
  * Environment of the controller (Nova API + scheduler + conductor).
  * Allocation ratios default to Nova's `initial_cpu_allocation_ratio` 4.0, `initial_ram_allocation_ratio`
@@ -47,15 +54,9 @@ export const controllerConfigSchema = z.object({
    */
   SCHEDULER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Check and reserve instances/cores/ram_mb quota in identity (off only for tests without identity). */
-  QUOTAS_ENABLED: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
+  QUOTAS_ENABLED: flag(true),
   /** Nova's allow_resize_to_same_host (Nova defaults to false; a one-host cloud needs true). */
-  ALLOW_RESIZE_TO_SAME_HOST: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
+  ALLOW_RESIZE_TO_SAME_HOST: flag(true),
   /** Deadline of controller -> agent commands. */
   AGENT_DEADLINE_MS: msSchema.default(10_000),
   // ---- live migration (handed to the source agent's migrate_out) ----
@@ -65,16 +66,10 @@ export const controllerConfigSchema = z.object({
   MIGRATION_MAX_DOWNTIME_MS: z.coerce.number().int().min(0).default(0),
   /** 0 = Nova's 800 s per GiB of RAM. */
   MIGRATION_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
-  MIGRATION_AUTO_CONVERGE: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
+  MIGRATION_AUTO_CONVERGE: flag(true),
   // ---- HA (apps/controller/src/ha) ----
   /** Leader restarts VMs of failed hosts (fencing + evacuation). */
-  HA_ENABLED: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
+  HA_ENABLED: flag(true),
   /** Heartbeat silence after which an up host is suspect (default HOST_DOWN_AFTER_MS / 2). */
   HOST_SUSPECT_AFTER_MS: msSchema.optional(),
   /** Silence allowed after a registration before the first heartbeat (vSphere's longer grace for a new host). */
@@ -86,10 +81,7 @@ export const controllerConfigSchema = z.object({
   HA_RESTART_BURST: z.coerce.number().int().min(1).default(40),
   // ---- consolidation: DRS/DPM (apps/controller/src/consolidation) ----
   /** Leader runs the DRS/DPM loop (overload/underload detection, live migrations, standby). */
-  CONSOLIDATION_ENABLED: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
+  CONSOLIDATION_ENABLED: flag(false),
   /** `<thr|iqr|mad|lr|lrr>-<mmt|mu|rs|mc>-<param>` (Beloglazov & Buyya 2012), e.g. lr-mmt-1.2, thr-mmt-0.8, mad-mc-2.5. */
   CONSOLIDATION_POLICY: z.string().default('lr-mmt-1.2'),
   /** Round period in simulated ms (CloudSim's 300 s); the loop runs every CONSOLIDATION_INTERVAL_MS / TIME_SCALE of wall time. */
@@ -97,10 +89,7 @@ export const controllerConfigSchema = z.object({
   /** Live migrations in flight at once (all causes) the loop fills up to. */
   CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS: z.coerce.number().int().min(1).default(8),
   /** DPM: put empty hosts in standby and wake them when capacity is needed (with CONSOLIDATION_ENABLED). */
-  DPM_ENABLED: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((v) => v === 'true' || v === '1'),
+  DPM_ENABLED: flag(true),
   /** DPM keeps at least this many hosts powered on. */
   DPM_MIN_ACTIVE_HOSTS: z.coerce.number().int().min(0).default(1),
   /** Simulated-time speed-up of the agents (the same TIME_SCALE they get); scales the consolidation period. */

@@ -3,63 +3,15 @@ import { agent, compute, image } from '@minicloud/proto';
 import type { DeepPartial, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, HypervisorDouble, type FakeNetwork } from './testing/controller-harness';
+import { FakeHypervisor } from '@minicloud/compute-agent/testing';
+import { ControllerHarness, type FakeNetwork } from './testing/controller-harness';
 
 jest.setTimeout(60_000);
-
-interface FakeVm {
-  powerState: compute.PowerState;
-  spec?: agent.InstanceSpec;
-}
-
-/** An in-test agent double: spawn/destroy and the power actions, each with a power-state report. */
-class FakeAgent extends HypervisorDouble {
-  vms = new Map<string, FakeVm>();
-
-  protected handlers() {
-    const P = compute.PowerState;
-    const set = (id: string, ps: compute.PowerState, reason: string) => {
-      const vm = this.vms.get(id);
-      if (!vm) throw new NotFoundError('instance', id);
-      vm.powerState = ps;
-      this.report(id, ps, reason);
-      return { instance: { instanceId: id, hostId: this.hostId, powerState: ps } };
-    };
-    return {
-      executeCommand: async (req: agent.ExecuteCommandRequest) => {
-        if (req.hostId !== this.hostId) throw new NotFoundError('host', req.hostId);
-        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-        const id = req.instanceId;
-        if (req.spawn) {
-          if (!this.vms.has(id)) {
-            this.vms.set(id, { powerState: P.POWER_STATE_NOSTATE, spec: req.spawn.spec });
-            if (req.spawn.spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
-            else {
-              this.vms.get(id)!.powerState = P.POWER_STATE_RUNNING;
-              this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-            }
-          }
-          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-        }
-        if (req.destroy) {
-          this.vms.delete(id);
-          return {};
-        }
-        if (req.powerOff) return set(id, P.POWER_STATE_SHUTDOWN, 'powered_off');
-        if (req.powerOn) return set(id, P.POWER_STATE_RUNNING, 'powered_on');
-        if (req.reboot) return set(id, P.POWER_STATE_RUNNING, 'rebooted');
-        if (req.pause) return set(id, P.POWER_STATE_PAUSED, 'paused');
-        if (req.unpause) return set(id, P.POWER_STATE_RUNNING, 'unpaused');
-        throw new FailedPreconditionError('fake agent: command not supported');
-      },
-    };
-  }
-}
 
 describe('controller (in-process, real Redis + NATS, fake image/network/agents)', () => {
   let harness: ControllerHarness;
   let redis: Redis;
-  const agents: FakeAgent[] = [];
+  const agents: FakeHypervisor[] = [];
   let ports: FakeNetwork['ports'];
 
   let admin: ServiceClient<typeof compute.ComputeServiceService>;
@@ -97,7 +49,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     // Agents are stopped after the controller closes; tests may add more to `agents`.
     harness.addDouble({ stop: async () => void (await Promise.all(agents.map((a) => a.stop()))) });
     for (const id of ['h1', 'h2', 'h3']) {
-      const a = new FakeAgent(id, harness.bus, { cores: 8, ramMb: 16384, diskGb: 400 });
+      const a = new FakeHypervisor(id, harness.bus, { cores: 8, ramMb: 16384, diskGb: 400 });
       await a.start(registry);
       agents.push(a);
     }
@@ -319,7 +271,7 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
 
   it('10 concurrent creates racing for a host that fits 5: exactly 5 claimed, the rest NoValidHost', async () => {
     for (const id of ['h1', 'h2', 'h3']) await admin.updateHost({ hostId: id, enabled: false, disabledReason: 'race test' });
-    const small = new FakeAgent('h-small', harness.bus, { cores: 8, ramMb: 5 * 1024, diskGb: 100 });
+    const small = new FakeHypervisor('h-small', harness.bus, { cores: 8, ramMb: 5 * 1024, diskGb: 100 });
     agents.push(small);
     await small.start(registry);
     const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => boot(bob, { name: `race-${i}` })));

@@ -1,12 +1,13 @@
+import { usableCapacity, type HostState, type ResourceKind } from '@minicloud/domain-scheduler';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
-import type { AllocationStore, HostAllocations } from './store/allocation-store';
 import type { HostRecord, HostStore } from './store/host-store';
 import type { InstanceStore } from './store/instance-store';
 
 /** The controller's metrics; gauges are computed from Redis at scrape time, so every replica reports the same. */
 interface HostSnapshot {
   host: HostRecord;
-  alloc: HostAllocations;
+  /** The scheduler's view of the host (capacity and claims), absent for a host registered since the read. */
+  state?: HostState;
 }
 
 export interface ControllerMetrics {
@@ -20,11 +21,15 @@ export interface ControllerMetrics {
 /**
  * Registers: minicloud_compute_instances{vm_state}, minicloud_compute_hosts{state},
  * minicloud_compute_host_vcpus / _ram_mb / _disk_gb {host_id, kind=capacity|allocated} (capacity =
- * (total - reserved) * allocation_ratio), minicloud_scheduler_placement_seconds,
+ * (total - reserved) * the allocation ratio in force, aggregate overrides included: the scheduler's
+ * HostState), minicloud_scheduler_placement_seconds,
  * minicloud_scheduler_no_valid_host_total, minicloud_compute_boot_seconds (create -> ACTIVE),
  * minicloud_cloud_power_watts and minicloud_cloud_energy_joules_total (sums over hosts).
  */
-export function createControllerMetrics(registry: Registry, stores: { instances: InstanceStore; hosts: HostStore; allocations: AllocationStore }): ControllerMetrics {
+export function createControllerMetrics(
+  registry: Registry,
+  stores: { instances: InstanceStore; hosts: HostStore; hostStates: () => Promise<HostState[]> },
+): ControllerMetrics {
   new Gauge({
     name: 'minicloud_compute_instances',
     help: 'Instances by vm_state.',
@@ -44,9 +49,9 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       snapshot = {
         at: now,
         hosts: (async () => {
-          const out: HostSnapshot[] = [];
-          for (const h of await stores.hosts.list()) out.push({ host: h, alloc: await stores.allocations.get(h.hostId) });
-          return out;
+          const [hosts, states] = await Promise.all([stores.hosts.list(), stores.hostStates()]);
+          const byId = new Map(states.map((s) => [s.hostId, s]));
+          return hosts.map((host) => ({ host, state: byId.get(host.hostId) }));
         })(),
       };
     }
@@ -62,12 +67,8 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       for (const { host } of await hostSnapshot()) this.inc({ state: host.state });
     },
   });
-  const resources = {
-    vcpus: (h: HostRecord) => h.vcpusTotal * h.cpuAllocationRatio,
-    ram_mb: (h: HostRecord) => (h.ramMbTotal - h.ramMbReserved) * h.ramAllocationRatio,
-    disk_gb: (h: HostRecord) => h.diskGbTotal * h.diskAllocationRatio,
-  };
-  const allocated = { vcpus: (a: HostAllocations) => a.vcpus, ram_mb: (a: HostAllocations) => a.ramMb, disk_gb: (a: HostAllocations) => a.diskGb };
+  const kinds: Record<'vcpus' | 'ram_mb' | 'disk_gb', ResourceKind> = { vcpus: 'vcpu', ram_mb: 'ram', disk_gb: 'disk' };
+  const allocated = { vcpus: (s: HostState) => s.vcpusUsed, ram_mb: (s: HostState) => s.ramMbUsed, disk_gb: (s: HostState) => s.diskGbUsed };
   for (const kind of ['vcpus', 'ram_mb', 'disk_gb'] as const) {
     new Gauge({
       name: `minicloud_compute_host_${kind}`,
@@ -76,9 +77,10 @@ export function createControllerMetrics(registry: Registry, stores: { instances:
       registers: [registry],
       async collect() {
         this.reset();
-        for (const { host, alloc } of await hostSnapshot()) {
-          this.set({ host_id: host.hostId, kind: 'capacity' }, resources[kind](host));
-          this.set({ host_id: host.hostId, kind: 'allocated' }, allocated[kind](alloc));
+        for (const { host, state } of await hostSnapshot()) {
+          if (!state) continue;
+          this.set({ host_id: host.hostId, kind: 'capacity' }, usableCapacity(state, kinds[kind]));
+          this.set({ host_id: host.hostId, kind: 'allocated' }, allocated[kind](state));
         }
       },
     });

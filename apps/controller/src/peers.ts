@@ -30,29 +30,26 @@ export class Peers {
     return this.creds.getToken();
   }
 
-  async image(): Promise<ImageClient> {
-    return this.cached(`image@${await this.creds.endpoint('image')}`, (addr) =>
-      createServiceClient(image.ImageServiceService, addr, { token: () => this.creds.getToken() }),
-    );
+  image(): Promise<ImageClient> {
+    return this.service('image', image.ImageServiceService);
   }
 
-  async network(): Promise<NetworkClient> {
-    return this.cached(`network@${await this.creds.endpoint('network')}`, (addr) =>
-      createServiceClient(network.NetworkServiceService, addr, { token: () => this.creds.getToken() }),
-    );
+  network(): Promise<NetworkClient> {
+    return this.service('network', network.NetworkServiceService);
   }
 
-  async identity(): Promise<IdentityClient> {
-    return this.cached(`identity@${await this.creds.endpoint('identity')}`, (addr) =>
-      createServiceClient(identity.IdentityServiceService, addr, { token: () => this.creds.getToken() }),
-    );
+  identity(): Promise<IdentityClient> {
+    return this.service('identity', identity.IdentityServiceService);
   }
 
   /** Volume service (Cinder's role): attachments for attach/detach and delete. */
-  async volume(): Promise<VolumeClient> {
-    return this.cached(`volume@${await this.creds.endpoint('volume')}`, (addr) =>
-      createServiceClient(volume.VolumeServiceService, addr, { token: () => this.creds.getToken() }),
-    );
+  volume(): Promise<VolumeClient> {
+    return this.service('volume', volume.VolumeServiceService);
+  }
+
+  /** The client of catalog service `type` (the controller's service token), cached per address. */
+  private async service<D extends Parameters<typeof createServiceClient>[0]>(type: string, definition: D): Promise<ServiceClient<D>> {
+    return this.cached(`${type}@${await this.creds.endpoint(type)}`, (addr) => createServiceClient(definition, addr, { token: () => this.creds.getToken() }) as ServiceClient<D>);
   }
 
   /** @param endpoint the agent's host:port from its registration */

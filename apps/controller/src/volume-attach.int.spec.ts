@@ -1,11 +1,12 @@
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { agent, compute, image, network, volume } from '@minicloud/proto';
 import { isAdmin } from '@minicloud/platform-auth';
 import type { Bus } from '@minicloud/platform-bus';
 import type { CallContext, RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
-import { ControllerHarness, HypervisorDouble, partial } from './testing/controller-harness';
+import { FakeHypervisor } from '@minicloud/compute-agent/testing';
+import { ControllerHarness, partial } from './testing/controller-harness';
 import type { Controller } from './wire';
 
 jest.setTimeout(60_000);
@@ -79,51 +80,6 @@ class FakeVolumes {
   }
 }
 
-/** Agent double: spawn/destroy with reports, attach/detach of volumes; attaches of `failAttach` ids fail. */
-class FakeAgent extends HypervisorDouble {
-  vms = new Map<string, { volumes: Map<string, agent.VolumeRef>; spec?: agent.InstanceSpec }>();
-  failAttach = new Set<string>();
-  constructor(hostId: string, bus: Bus) {
-    super(hostId, bus, { cores: 8, ramMb: 16384, diskGb: 400 });
-  }
-  protected handlers() {
-    const P = compute.PowerState;
-    return {
-      listInstances: async () => ({
-        instances: [...this.vms.entries()].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: compute.PowerState.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] })),
-      }),
-      executeCommand: async (req: agent.ExecuteCommandRequest) => {
-        if (req.epoch !== this.epoch) throw new FailedPreconditionError('stale epoch', 'stale_epoch');
-        const id = req.instanceId;
-        if (req.spawn) {
-          if (!this.vms.has(id)) {
-            this.vms.set(id, { volumes: new Map((req.spawn.spec?.volumes ?? []).map((v) => [v.volumeId, v])), spec: req.spawn.spec });
-            this.report(id, P.POWER_STATE_RUNNING, 'spawned');
-          }
-          return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_NOSTATE } };
-        }
-        if (req.destroy) {
-          this.vms.delete(id);
-          return {};
-        }
-        const vm = this.vms.get(id);
-        if (!vm) throw new NotFoundError('instance', id);
-        if (req.attachVolume) {
-          const ref = req.attachVolume.volume!;
-          if (this.failAttach.has(ref.volumeId)) throw new FailedPreconditionError('fake agent: attach failed');
-          if (vm.volumes.has(ref.volumeId)) throw new AlreadyExistsError('volume_attachment', `${id}/${ref.volumeId}`);
-          vm.volumes.set(ref.volumeId, ref);
-        } else if (req.detachVolume) vm.volumes.delete(req.detachVolume.volumeId);
-        else throw new FailedPreconditionError('fake agent: command not supported');
-        return { instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_RUNNING, volumeIds: [...vm.volumes.keys()] } };
-      },
-    };
-  }
-  volumesOf(instanceId: string): agent.VolumeRef[] {
-    return [...(this.vms.get(instanceId)?.volumes.values() ?? [])];
-  }
-}
-
 describe('controller volume attach/detach (in-process, real Redis + NATS, fake volume/image/network/agent)', () => {
   let harness: ControllerHarness;
   let controller: Controller;
@@ -131,8 +87,8 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
   let bus: Bus;
   const fakes: RunningGrpcServer[] = [];
   const volumes = new FakeVolumes();
-  let hostAgent: FakeAgent;
-  let otherAgent: FakeAgent | undefined;
+  let hostAgent: FakeHypervisor;
+  let otherAgent: FakeHypervisor | undefined;
   let hostRegistry: ServiceClient<typeof agent.HostRegistryServiceService>;
   let alice: ServiceClient<typeof compute.ComputeServiceService>;
   let bob: ServiceClient<typeof compute.ComputeServiceService>;
@@ -183,7 +139,7 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
         await otherAgent?.stop();
       },
     });
-    hostAgent = new FakeAgent('h1', bus);
+    hostAgent = new FakeHypervisor('h1', bus, { cores: 8, ramMb: 16384, diskGb: 400 });
     await hostAgent.start(registry);
     await admin.createFlavor({ name: 'm1.small', vcpus: 1, ramMb: 1024, diskGb: 10 });
   });
@@ -454,7 +410,7 @@ describe('controller volume attach/detach (in-process, real Redis + NATS, fake v
     await alice.serverAction({ serverId: id, attachVolume: { volumeId: vol.id } });
     expect(vol.attachments).toEqual([expect.objectContaining({ hostId: 'h1', attachStatus: 'attached' })]);
     const attachmentBefore = vol.attachments[0].id;
-    otherAgent = new FakeAgent('h2', bus);
+    otherAgent = new FakeHypervisor('h2', bus, { cores: 8, ramMb: 16384, diskGb: 400 });
     await otherAgent.start(hostRegistry);
     // What ha-manager's move() writes, then enqueue (the conductor's respawn path).
     await controller.stores.instances.update(id, (r) => ({ ...r, hostId: 'h2', vmState: 'building', taskState: 'networking', powerState: 'nostate', taskStartedAtMs: Date.now() }));

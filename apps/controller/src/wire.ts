@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { defaultScheduler } from '@minicloud/domain-scheduler';
-import { events } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { Bus } from '@minicloud/platform-bus';
 import type { ServiceRegistration } from '@minicloud/platform-grpc';
-import { LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
+import { KeyedWorkQueue, LeaderElector, leaderOnly, periodic, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
+import { AgentClient } from './agent/agent-client';
+import { migrationProgressConsumer, powerReportConsumer } from './agent/power-report-consumer';
 import { computeService } from './api/compute-service';
-import { hostRegistryService } from './api/host-registry-service';
+import { hostRegistryService } from './agent/host-registry-service';
 import type { ControllerConfig } from './config';
 import { createControllerMetrics } from './metrics';
 import { Peers, type PeerCredentials } from './peers';
@@ -17,24 +18,20 @@ import { FlavorStore } from './store/flavor-store';
 import { HostStore } from './store/host-store';
 import { InstanceStore } from './store/instance-store';
 import { Keys } from './store/keys';
-import { Conductor } from './workers/conductor';
-import { HostMonitor } from './workers/host-monitor';
-import { AdmissionGuard } from './ha/admission-guard';
+import { Conductor } from './build/conductor';
+import { HostMonitor } from './agent/host-monitor';
+import { AdmissionGuard } from './placement/admission-guard';
 import { HaManager } from './ha/ha-manager';
 import { ServerGroupStore } from './store/server-group-store';
 import { AggregateStore } from './store/aggregate-store';
-import { Quotas } from './workers/quota';
-import { Placement } from './workers/placement';
-import { KeyedWorkQueue } from './workers/work-queue';
+import { Quotas } from './placement/quota';
+import { Placement } from './placement/placement';
 import { MigrationStore } from './store/migration-store';
-import { MigrationWorker } from './workers/migration-worker';
+import { MigrationWorker } from './migration/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
 import { ConsolidationLoop } from './consolidation/consolidation-loop';
 
-/** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
-export const POWER_REPORT_CONSUMER = 'controller-power-state';
-/** Durable JetStream consumer of source agents' MigrationProgressed events. */
-export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress';
+export { MIGRATION_PROGRESS_CONSUMER, POWER_REPORT_CONSUMER } from './agent/power-report-consumer';
 
 export interface ControllerInputs {
   config: ControllerConfig;
@@ -59,8 +56,10 @@ export interface Controller {
 
 /**
  * Builds the controller from its adapters (the part main.ts and integration tests share): stores,
- * scheduler + placement, conductor and its work queue, heartbeat monitor, the power-report consumer,
- * leader-only loops (host liveness, resync of instances stuck in a task_state) and both gRPC services.
+ * the agent command client, scheduler + placement (every replica schedules the requests it receives;
+ * claims are atomic Lua, so replicas cannot overbook), conductor and its work queue, heartbeat
+ * monitor, the power-report and migration-progress consumers, leader-only loops (host liveness and
+ * HA, consolidation, resync of instances stuck in a task_state) and both gRPC services.
  */
 export function createController(inp: ControllerInputs): Controller {
   const { config, redis, bus, logger } = inp;
@@ -71,8 +70,10 @@ export function createController(inp: ControllerInputs): Controller {
   const allocations = new AllocationStore(redis);
   const aggregates = new AggregateStore(redis);
   const serverGroups = new ServerGroupStore(redis);
-  const metrics = createControllerMetrics(inp.registry, { instances, hosts, allocations });
+  // Capacity gauges read the scheduler's HostState (placement is created below; read at scrape time).
+  const metrics = createControllerMetrics(inp.registry, { instances, hosts, hostStates: () => placement.hostStates() });
   const peers = new Peers(inp.credentials, { agentDeadlineMs: config.AGENT_DEADLINE_MS });
+  const agents = new AgentClient({ hosts, transport: (endpoint) => peers.agent(endpoint), shutdownTimeoutSeconds: 60 });
   const monitor = new HostMonitor({
     hosts,
     bus,
@@ -103,12 +104,12 @@ export function createController(inp: ControllerInputs): Controller {
     serverGroups,
     quotas,
     peers,
+    agents,
     bus,
     metrics,
     logger,
     nowMs,
     taskTimeoutMs: config.RESYNC_STUCK_AFTER_MS * 4,
-    shutdownTimeoutSeconds: 60,
     placement,
     maxBuildAttempts: config.SCHEDULER_MAX_ATTEMPTS,
   });
@@ -121,6 +122,7 @@ export function createController(inp: ControllerInputs): Controller {
     migrations: migrationRecords,
     serverGroups,
     peers,
+    agents,
     logger,
     nowMs,
     limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
@@ -129,8 +131,8 @@ export function createController(inp: ControllerInputs): Controller {
     prepareVolumes: (r) => conductor.prepareVolumes(r),
   });
   conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
-  const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger });
-  const admission = new AdmissionGuard({ hosts, allocations, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
+  const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger, idField: 'instance_id', registry: inp.registry });
+  const admission = new AdmissionGuard({ hosts, placement, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
   const ha = new HaManager({
     redis,
     hosts,
@@ -139,7 +141,7 @@ export function createController(inp: ControllerInputs): Controller {
     serverGroups,
     placement,
     monitor,
-    peers,
+    agents,
     logger,
     registry: inp.registry,
     nowMs,
@@ -156,7 +158,7 @@ export function createController(inp: ControllerInputs): Controller {
     const policy = parsePolicyName(config.CONSOLIDATION_POLICY);
     if (policy.kind !== 'migration') throw new Error(`CONSOLIDATION_POLICY must name a migration policy, got ${config.CONSOLIDATION_POLICY}`);
     consolidation = new ConsolidationLoop({
-      redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, peers, logger, registry: inp.registry, nowMs,
+      redis, hosts, instances, allocations, serverGroups, migrationRecords, migrations, placement, monitor, agents, logger, registry: inp.registry, nowMs,
       policy, maxConcurrentMigrations: config.CONSOLIDATION_MAX_CONCURRENT_MIGRATIONS, dpm: config.DPM_ENABLED, minActiveHosts: config.DPM_MIN_ACTIVE_HOSTS,
       wakeGraceMs: Math.max(2 * config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 5000),
       standbySettleMs: Math.max(config.CONSOLIDATION_INTERVAL_MS / config.TIME_SCALE, 2000),
@@ -185,48 +187,16 @@ export function createController(inp: ControllerInputs): Controller {
       unsubscribe();
     },
   };
-  const reports: Runnable = {
-    name: 'power-report-consumer',
-    async start(signal) {
-      const consumer = await bus.consumeEvents({
-        durable: POWER_REPORT_CONSUMER,
-        filterSubject: Subjects.powerStateReported,
-        type: events.InstancePowerStateReported,
-        handler: (ev) => conductor.handlePowerReport(ev),
-        ackWaitMs: 30_000,
-      });
-      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-      await consumer.stop();
-    },
-  };
-
-  const migrationProgress: Runnable = {
-    name: 'migration-progress-consumer',
-    async start(signal) {
-      const consumer = await bus.consumeEvents({
-        durable: MIGRATION_PROGRESS_CONSUMER,
-        filterSubject: Subjects.migrationProgressed,
-        type: events.MigrationProgressed,
-        handler: async (ev) => {
-          if (ev.migration) await migrations.onProgress(ev.migration);
-        },
-        ackWaitMs: 30_000,
-      });
-      await new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
-      await consumer.stop();
-    },
-  };
-
   return {
     services: [
-      computeService({ flavors, instances, hosts, allocations, placement, conductor, queue, peers, metrics, nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
+      computeService({ flavors, instances, hosts, allocations, placement, queue, peers, agents, metrics, transition: (id, mutate) => conductor.transition(id, mutate), publishState: (r, old) => conductor.publish(r, old), nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
       hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
     ],
     runnables: [
       queue,
       heartbeats,
-      reports,
-      migrationProgress,
+      powerReportConsumer(bus, (ev) => conductor.handlePowerReport(ev)),
+      migrationProgressConsumer(bus, (m) => migrations.onProgress(m)),
       leaderOnly(elector, periodic('migration-watch', config.LIVENESS_INTERVAL_MS, () => migrations.watch(), onError('migration-watch'))),
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,

@@ -36,33 +36,25 @@ export const DEFAULT_VOLUME_TYPES: Record<string, Record<string, string>> = {
   replicated: { replication_count: '2', 'qos:total_bytes_sec': '100000000' },
 };
 
-const typesFromJson = z
-  .string()
-  .optional()
-  .transform((s, ctx) => {
-    if (!s) return DEFAULT_VOLUME_TYPES;
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'VOLUME_TYPES must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string(), z.record(z.string(), z.string())));
+/** An env var holding JSON, parsed then validated by `schema`; `fallback` when unset or empty. */
+function jsonEnv<T extends z.ZodTypeAny>(name: string, fallback: unknown, schema: T) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return fallback;
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
 
-const poolsFromJson = z
-  .string()
-  .optional()
-  .transform((s, ctx) => {
-    if (!s) return DEFAULT_POOLS;
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'POOLS must be JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(poolConfigSchema).min(1));
+const typesFromJson = jsonEnv('VOLUME_TYPES', DEFAULT_VOLUME_TYPES, z.record(z.string(), z.record(z.string(), z.string())));
+const poolsFromJson = jsonEnv('POOLS', DEFAULT_POOLS, z.array(poolConfigSchema).min(1));
 
 /**
  * The volume service's env: the common settings plus POOLS (JSON array of pools), DEFAULT_VOLUME_TYPE,

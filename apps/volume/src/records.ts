@@ -63,45 +63,6 @@ export interface VolumeTypeRecord {
   isPublic: boolean;
 }
 
-/** Field/value pairs for HSET. */
-export function volumeToHash(v: VolumeRecord): string[] {
-  return [
-    'id', v.id, 'name', v.name, 'project_id', v.projectId, 'status', v.status, 'size_gb', String(v.sizeGb),
-    'volume_type', v.volumeType, 'pool', v.pool, 'availability_zone', v.availabilityZone,
-    'bootable', v.bootable ? '1' : '0', 'multiattach', v.multiattach ? '1' : '0',
-    'source_image_id', v.sourceImageId, 'source_snapshot_id', v.sourceSnapshotId, 'source_volume_id', v.sourceVolumeId,
-    'metadata', JSON.stringify(v.metadata), 'created_at_ms', String(v.createdAtMs),
-    'source_backup_id', v.sourceBackupId, 'replication_count', String(v.replicationCount),
-    'replicas', JSON.stringify(v.replicas), 'qos', JSON.stringify(v.qos), 'fault', v.fault,
-  ];
-}
-
-export function volumeFromHash(h: Record<string, string>): VolumeRecord | undefined {
-  if (!h.id) return undefined;
-  return {
-    id: h.id,
-    name: h.name ?? '',
-    projectId: h.project_id ?? '',
-    status: (h.status ?? 'error') as VolumeStatus,
-    sizeGb: Number(h.size_gb ?? 0),
-    volumeType: h.volume_type ?? '',
-    pool: h.pool ?? '',
-    availabilityZone: h.availability_zone ?? '',
-    bootable: h.bootable === '1',
-    multiattach: h.multiattach === '1',
-    sourceImageId: h.source_image_id ?? '',
-    sourceSnapshotId: h.source_snapshot_id ?? '',
-    sourceVolumeId: h.source_volume_id ?? '',
-    metadata: h.metadata ? (JSON.parse(h.metadata) as Record<string, string>) : {},
-    createdAtMs: Number(h.created_at_ms ?? 0),
-    sourceBackupId: h.source_backup_id ?? '',
-    replicationCount: Number(h.replication_count ?? 1),
-    replicas: h.replicas ? (JSON.parse(h.replicas) as ReplicaState[]) : [],
-    qos: h.qos ? (JSON.parse(h.qos) as VolumeQos) : NO_QOS,
-    fault: h.fault ?? '',
-  };
-}
-
 /** QoS with every limit 0 (unlimited). */
 export const NO_QOS: VolumeQos = { readIopsSec: 0, writeIopsSec: 0, totalIopsSec: 0, readBytesSec: 0, writeBytesSec: 0, totalBytesSec: 0 };
 
@@ -137,77 +98,71 @@ export interface BackupRecord {
   seq: number;
 }
 
-export function backupToHash(b: BackupRecord): string[] {
-  return [
-    'id', b.id, 'volume_id', b.volumeId, 'project_id', b.projectId, 'name', b.name, 'status', b.status,
-    'incremental', b.incremental ? '1' : '0', 'parent_backup_id', b.parentBackupId, 'image_id', b.imageId,
-    'size_bytes', String(b.sizeBytes), 'block_count', String(b.blockCount), 'volume_size_gb', String(b.volumeSizeGb),
-    'map', JSON.stringify(b.map), 'delta', JSON.stringify(b.delta), 'created_at_ms', String(b.createdAtMs), 'seq', String(b.seq),
-  ];
+/**
+ * How one record field is stored in a Redis hash field (its name in snake_case): `str` as is, `num`
+ * as a decimal string, `flag` as '1'/'0', `json` as JSON; `missing` is what an absent field reads as.
+ */
+type Field<T> = { kind: 'str' | 'num' | 'flag' | 'json'; missing: T };
+const str = <T extends string = string>(missing = '' as T): Field<T> => ({ kind: 'str', missing });
+const num = (missing = 0): Field<number> => ({ kind: 'num', missing });
+const flag: Field<boolean> = { kind: 'flag', missing: false };
+const json = <T>(missing: T): Field<T> => ({ kind: 'json', missing });
+
+/** A record type's hash layout: `toHash` gives field/value pairs for HSET, `fromHash` undefined for a hash without `id`. */
+export interface HashCodec<R> {
+  toHash(r: Partial<R>): string[];
+  fromHash(h: Record<string, string>): R | undefined;
 }
 
-export function backupFromHash(h: Record<string, string>): BackupRecord | undefined {
-  if (!h.id) return undefined;
+const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function hashCodec<R>(fields: { [K in keyof R]: Field<R[K]> }): HashCodec<R> {
+  const entries = Object.entries(fields) as [keyof R & string, Field<unknown>][];
   return {
-    id: h.id,
-    volumeId: h.volume_id ?? '',
-    projectId: h.project_id ?? '',
-    name: h.name ?? '',
-    status: h.status ?? 'error',
-    incremental: h.incremental === '1',
-    parentBackupId: h.parent_backup_id ?? '',
-    imageId: h.image_id ?? '',
-    sizeBytes: Number(h.size_bytes ?? 0),
-    blockCount: Number(h.block_count ?? 0),
-    volumeSizeGb: Number(h.volume_size_gb ?? 0),
-    map: h.map ? (JSON.parse(h.map) as Record<string, string>) : {},
-    delta: h.delta ? (JSON.parse(h.delta) as Record<string, string>) : {},
-    createdAtMs: Number(h.created_at_ms ?? 0),
-    seq: Number(h.seq ?? 0),
+    toHash: (r) =>
+      entries.flatMap(([k, f]) => {
+        const v = r[k];
+        if (v === undefined) return [];
+        return [snake(k), f.kind === 'json' ? JSON.stringify(v) : f.kind === 'flag' ? (v ? '1' : '0') : String(v)];
+      }),
+    fromHash: (h) => {
+      if (!h.id) return undefined;
+      const out: Record<string, unknown> = {};
+      for (const [k, f] of entries) {
+        const raw = h[snake(k)];
+        if (raw === undefined || (f.kind === 'json' && raw === '')) out[k] = f.kind === 'json' ? structuredClone(f.missing) : f.missing;
+        else out[k] = f.kind === 'num' ? Number(raw) : f.kind === 'flag' ? raw === '1' : f.kind === 'json' ? JSON.parse(raw) : raw;
+      }
+      return out as R;
+    },
   };
 }
 
-export function attachmentToHash(a: AttachmentRecord): string[] {
-  return [
-    'id', a.id, 'volume_id', a.volumeId, 'project_id', a.projectId, 'instance_id', a.instanceId, 'host_id', a.hostId,
-    'mountpoint', a.mountpoint, 'attach_status', a.attachStatus, 'attached_at_ms', String(a.attachedAtMs),
-  ];
-}
+/** `mc:volume:volume:<id>`. */
+export const volumeHash = hashCodec<VolumeRecord>({
+  id: str(), name: str(), projectId: str(), status: str<VolumeStatus>('error'), sizeGb: num(), volumeType: str(), pool: str(),
+  availabilityZone: str(), bootable: flag, multiattach: flag, sourceImageId: str(), sourceSnapshotId: str(), sourceVolumeId: str(),
+  metadata: json({}), createdAtMs: num(), sourceBackupId: str(), replicationCount: num(1), replicas: json<ReplicaState[]>([]),
+  qos: json(NO_QOS), fault: str(),
+});
 
-export function attachmentFromHash(h: Record<string, string>): AttachmentRecord | undefined {
-  if (!h.id) return undefined;
-  return {
-    id: h.id,
-    volumeId: h.volume_id ?? '',
-    projectId: h.project_id ?? '',
-    instanceId: h.instance_id ?? '',
-    hostId: h.host_id ?? '',
-    mountpoint: h.mountpoint ?? '',
-    attachStatus: (h.attach_status ?? 'reserved') as AttachStatus,
-    attachedAtMs: Number(h.attached_at_ms ?? 0),
-  };
-}
+/** `mc:volume:attachment:<id>`. */
+export const attachmentHash = hashCodec<AttachmentRecord>({
+  id: str(), volumeId: str(), projectId: str(), instanceId: str(), hostId: str(), mountpoint: str(),
+  attachStatus: str<AttachStatus>('reserved'), attachedAtMs: num(),
+});
 
-/** Snapshot fields except size_gb (the create script takes the size from the volume). */
-export function snapshotToHash(s: Omit<SnapshotRecord, 'sizeGb' | 'copies'>): string[] {
-  // copies are written once the blocks are copied (HSET copies).
-  return [
-    'id', s.id, 'volume_id', s.volumeId, 'project_id', s.projectId, 'name', s.name, 'status', s.status,
-    'pool', s.pool, 'created_at_ms', String(s.createdAtMs),
-  ];
-}
+/**
+ * `mc:volume:snapshot:<id>`. The create script takes size_gb from the volume, and `copies` are
+ * written once the blocks are copied (HSET copies): callers leave both out of `toHash`.
+ */
+export const snapshotHash = hashCodec<SnapshotRecord>({
+  id: str(), volumeId: str(), projectId: str(), name: str(), status: str('error'), sizeGb: num(), pool: str(), createdAtMs: num(),
+  copies: json<SnapshotRecord['copies']>([]),
+});
 
-export function snapshotFromHash(h: Record<string, string>): SnapshotRecord | undefined {
-  if (!h.id) return undefined;
-  return {
-    id: h.id,
-    volumeId: h.volume_id ?? '',
-    projectId: h.project_id ?? '',
-    name: h.name ?? '',
-    status: h.status ?? 'error',
-    sizeGb: Number(h.size_gb ?? 0),
-    pool: h.pool ?? '',
-    createdAtMs: Number(h.created_at_ms ?? 0),
-    copies: h.copies ? (JSON.parse(h.copies) as SnapshotRecord['copies']) : [],
-  };
-}
+/** `mc:volume:backup:<id>`. */
+export const backupHash = hashCodec<BackupRecord>({
+  id: str(), volumeId: str(), projectId: str(), name: str(), status: str('error'), incremental: flag, parentBackupId: str(),
+  imageId: str(), sizeBytes: num(), blockCount: num(), volumeSizeGb: num(), map: json({}), delta: json({}), createdAtMs: num(), seq: num(),
+});

@@ -2,20 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { image as imagePb, volume } from '@minicloud/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { BLOCK_SIZE_BYTES } from '@minicloud/domain-volume';
-import { createTokenVerifier, generateSigningKey, RevocationList, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { RevocationList } from '@minicloud/platform-auth';
+import { Subjects } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
+import type { Redis } from '@minicloud/platform-state';
 import { events } from '@minicloud/proto';
-import { FakeClock, startNatsServer, startRedisServer, waitFor, type NatsServerHandle, type RedisServerHandle } from '@minicloud/testing';
+import { FakeClock, waitFor } from '@minicloud/testing';
 import { volumeConfigSchema } from './config';
 import { grpcImageStore } from './image-store';
 import { fakeImageService } from './testing/fake-image-server';
-import type { VolumeManager } from './volume-manager';
-import { wireVolume } from './wire';
+import { startVolumeTestBed, type VolumeTestBed } from './testing/test-bed';
+import { wireVolume, type VolumeModules } from './wire';
 
 jest.setTimeout(60_000);
 
@@ -29,17 +28,14 @@ const B = BLOCK_SIZE_BYTES;
  * incremental) and restore, retype with migration.
  */
 describe('volume data: images, clones, replicas, backups (real Redis and NATS)', () => {
-  let redisServer: RedisServerHandle;
-  let natsServer: NatsServerHandle;
+  let bed: VolumeTestBed;
   let redis: Redis;
-  let bus: Bus;
   let grpc: RunningGrpcServer;
   let imageGrpc: RunningGrpcServer;
-  let manager: VolumeManager;
+  let modules: VolumeModules;
   let metrics: ReturnType<typeof createProcessMetrics>;
   const fakeImages = fakeImageService();
   const clock = new FakeClock();
-  let key: SigningKeyPair;
   const clients: { close(): void }[] = [];
   let alice: Client;
   let admin: Client;
@@ -47,8 +43,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   let bobImages: ServiceClient<typeof imagePb.ImageServiceService>;
   const seen: { volumeId: string; status: string }[] = [];
 
-  const tokenFor = async (projectId: string, roles: string[]) =>
-    (await signToken(key, { userId: `u-${projectId}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+  const tokenFor = (projectId: string, roles: string[]) => bed.tokenFor(projectId, roles);
   const clientFor = async (projectId: string, roles: string[]) => {
     const token = await tokenFor(projectId, roles);
     const c = createServiceClient(volume.VolumeServiceService, grpc.address, { token: () => token, deadlineMs: 30_000 });
@@ -57,12 +52,9 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   };
 
   beforeAll(async () => {
-    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-    const logger = silentLogger();
-    redis = await connectRedis({ url: redisServer.url, name: 'volume-data-test', logger });
-    bus = await connectBus({ url: natsServer.url, name: 'volume-data-test', logger });
-    key = await generateSigningKey(Date.now());
-    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
+    bed = await startVolumeTestBed('volume-data-test');
+    const { bus, logger, verifier } = bed;
+    redis = bed.redis;
     imageGrpc = await startGrpcServer({ port: 0, services: [fakeImages.registration], logger, verifier, maxMessageBytes: 16 * 1024 * 1024 });
     const serviceToken = await tokenFor('service', ['admin', 'member', 'reader']);
     const images = grpcImageStore({ endpoint: async () => imageGrpc.address, serviceToken: async () => serviceToken });
@@ -83,7 +75,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     });
     metrics = createProcessMetrics({ service: 'volume' });
     const wiring = await wireVolume(config, { clock, verifier, images })({ config, logger, metrics, redis, bus, revocations: new RevocationList() });
-    manager = wiring.manager;
+    modules = wiring.modules;
     grpc = await startGrpcServer({ port: 0, services: wiring.services, logger, verifier: wiring.verifier });
     bus.subscribe(Subjects.volumeStatusChanged, events.VolumeStatusChanged, (ev) => void seen.push({ volumeId: ev.volumeId, status: ev.status }));
     alice = await clientFor('p1', ['member', 'reader']);
@@ -96,13 +88,11 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   });
 
   afterAll(async () => {
-    manager?.stop();
+    modules?.creation.stop();
     clients.forEach((c) => c.close());
     await grpc?.shutdown(1000);
     await imageGrpc?.shutdown(1000);
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+    await bed?.stop();
   });
 
   const createAvailable = async (req: Parameters<Client['createVolume']>[0]) => {
@@ -224,7 +214,7 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     expect((await read(v.id, 7 * B, 3 * B)).equals(data)).toBe(true);
     expect((await read(v.id, 20 * B, B)).equals(more)).toBe(true);
     for (const n of ['storage-1', 'storage-2', 'storage-3']) await admin.setPoolState({ storageNode: n, up: true });
-    await manager.resync();
+    await modules.resync.run();
     await alice.deleteVolume({ volumeId: v.id });
     expect((await admin.listPools({})).pools.every((p) => p.provisionedCapacityGb === 0)).toBe(true);
     expect((await redis.keys('mc:volume:node:*')).length).toBe(0);

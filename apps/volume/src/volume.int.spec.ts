@@ -1,17 +1,16 @@
 import { volume } from '@minicloud/proto';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { createTokenVerifier, generateSigningKey, RevocationList, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { RevocationList } from '@minicloud/platform-auth';
+import { Subjects } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
-import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
-import { connectRedis, type Redis } from '@minicloud/platform-state';
-import { FakeClock, startNatsServer, startRedisServer, waitFor, type NatsServerHandle, type RedisServerHandle } from '@minicloud/testing';
+import type { Redis } from '@minicloud/platform-state';
+import { FakeClock, waitFor } from '@minicloud/testing';
 import { events } from '@minicloud/proto';
 import { volumeConfigSchema } from './config';
-import type { VolumeManager } from './volume-manager';
-import { wireVolume } from './wire';
+import { startVolumeTestBed, type VolumeTestBed } from './testing/test-bed';
+import { wireVolume, type VolumeModules } from './wire';
 
 jest.setTimeout(60_000);
 
@@ -19,14 +18,11 @@ type Client = ServiceClient<typeof volume.VolumeServiceService>;
 const S = volume.VolumeStatus;
 
 describe('volume service (real Redis and NATS)', () => {
-  let redisServer: RedisServerHandle;
-  let natsServer: NatsServerHandle;
+  let bed: VolumeTestBed;
   let redis: Redis;
-  let bus: Bus;
   let grpc: RunningGrpcServer;
-  let manager: VolumeManager;
+  let modules: VolumeModules;
   const clock = new FakeClock();
-  let key: SigningKeyPair;
   const clients: Client[] = [];
   let alice: Client; // member of project p1
   let bob: Client; // member of project p2
@@ -35,19 +31,16 @@ describe('volume service (real Redis and NATS)', () => {
   const seen: { volumeId: string; status: string }[] = [];
 
   const clientFor = async (projectId: string, roles: string[]) => {
-    const { token } = await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 });
+    const token = await bed.tokenFor(projectId, roles);
     const c = createServiceClient(volume.VolumeServiceService, grpc.address, { token: () => token });
     clients.push(c);
     return c;
   };
 
   beforeAll(async () => {
-    [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-    const logger = silentLogger();
-    redis = await connectRedis({ url: redisServer.url, name: 'volume-test', logger });
-    bus = await connectBus({ url: natsServer.url, name: 'volume-test', logger });
-    key = await generateSigningKey(Date.now());
-    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
+    bed = await startVolumeTestBed('volume-test');
+    const { bus, logger, verifier } = bed;
+    redis = bed.redis;
     const config = loadConfig(volumeConfigSchema, {
       POOLS: JSON.stringify([
         { name: 'lvm@small', total_capacity_gb: 100, max_over_subscription_ratio: 2.0, volume_types: ['ssd'], storage_node: 'storage-1' },
@@ -56,7 +49,7 @@ describe('volume service (real Redis and NATS)', () => {
       VOLUME_CREATE_DELAY_MS: '500',
     });
     const wiring = await wireVolume(config, { clock, verifier })({ config, logger, metrics: createProcessMetrics({ service: 'volume' }), redis, bus, revocations: new RevocationList() });
-    manager = wiring.manager;
+    modules = wiring.modules;
     grpc = await startGrpcServer({ port: 0, services: wiring.services, logger, verifier: wiring.verifier });
     bus.subscribe(Subjects.volumeStatusChanged, events.VolumeStatusChanged, (ev) => void seen.push({ volumeId: ev.volumeId, status: ev.status }));
     alice = await clientFor('p1', ['member', 'reader']);
@@ -67,12 +60,10 @@ describe('volume service (real Redis and NATS)', () => {
   });
 
   afterAll(async () => {
-    manager?.stop();
+    modules?.creation.stop();
     clients.forEach((c) => c.close());
     await grpc?.shutdown(1000);
-    await bus?.close();
-    await redis?.quit();
-    await Promise.all([redisServer?.stop(), natsServer?.stop()]);
+    await bed?.stop();
   });
 
   /** Creates a volume and lets the simulated backend finish it (fake clock, no sleeps). */
@@ -85,6 +76,53 @@ describe('volume service (real Redis and NATS)', () => {
   };
 
   const volumeKeys = async () => (await redis.keys('mc:volume:*')).filter((k) => !k.startsWith('mc:volume:pool:') && k !== 'mc:volume:types');
+
+  /** Reserve, complete (two rounds in three), detach; a refusal of the reservation counts as 'refused'. */
+  const attachRound = async (volumeId: string, i: number, hostId?: string) => {
+    try {
+      const { attachment } = await alice.createAttachment({ volumeId, instanceId: `vm-${i % 7}`, hostId });
+      if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
+      await alice.deleteAttachment({ attachmentId: attachment!.id });
+      return 'attached';
+    } catch (e) {
+      if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
+      throw e;
+    }
+  };
+
+  /**
+   * Samples the volumes `ids()` names until `work` settles, each as one MULTI (status, attachments,
+   * multiattach: an atomic snapshot), and lists every broken attachment invariant seen.
+   */
+  const watchAttachInvariants = async <T>(ids: () => string[], work: () => Promise<T>) => {
+    const violations: string[] = [];
+    let samples = 0;
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        for (const id of ids()) {
+          const r = (await redis.multi().hget(`mc:volume:volume:${id}`, 'status').hvals(`mc:volume:volume:${id}:attachments`).hget(`mc:volume:volume:${id}`, 'multiattach').exec())!;
+          const status = r[0]![1] as string | null;
+          const atts = r[1]![1] as string[];
+          const multi = r[2]![1] === '1';
+          samples++;
+          if (!multi && atts.length > 1) violations.push(`${id} attached twice: ${atts.join(',')}`);
+          if (status === 'in-use' && !atts.includes('attached')) violations.push(`${id} in-use with ${JSON.stringify(atts)}`);
+          if (status === 'attaching' && (atts.length === 0 || atts.includes('attached'))) violations.push(`${id} attaching with ${JSON.stringify(atts)}`);
+          if ((status === 'available' || status === 'creating') && atts.length > 0) violations.push(`${id} ${status} with ${JSON.stringify(atts)}`);
+        }
+      }
+    })();
+    let results: T;
+    try {
+      results = await work();
+    } finally {
+      running = false;
+      await sampler;
+    }
+    // Read after the sampler's last pass: it counts too.
+    return { results, violations, samples };
+  };
 
   it('creating -> available on the clock, with status events', async () => {
     const v = await createAvailable(alice, { name: 'a', sizeGb: 10 });
@@ -186,36 +224,10 @@ describe('volume service (real Redis and NATS)', () => {
 
   it('100 concurrent attach/detach never leave a volume in-use without an attachment or attached twice', async () => {
     const v = await createAvailable(alice, { sizeGb: 1 });
-    const round = async (i: number) => {
-      try {
-        const { attachment } = await alice.createAttachment({ volumeId: v.id, instanceId: `vm-${i % 7}` });
-        if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
-        await alice.deleteAttachment({ attachmentId: attachment!.id });
-        return 'attached';
-      } catch (e) {
-        if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
-        throw e;
-      }
-    };
-    // Sampler: reads status and attachments in one MULTI (an atomic snapshot) while the rounds run.
-    const violations: string[] = [];
-    let samples = 0;
-    let running = true;
-    const sampler = (async () => {
-      while (running) {
-        const r = (await redis.multi().hget(`mc:volume:volume:${v.id}`, 'status').hvals(`mc:volume:volume:${v.id}:attachments`).exec())!;
-        const status = r[0]![1] as string;
-        const atts = r[1]![1] as string[];
-        samples++;
-        if (atts.length > 1) violations.push(`attached twice: ${atts.join(',')}`);
-        if (status === 'in-use' && !atts.includes('attached')) violations.push(`in-use with ${JSON.stringify(atts)}`);
-        if (status === 'attaching' && atts.join() !== 'reserved') violations.push(`attaching with ${JSON.stringify(atts)}`);
-        if (status === 'available' && atts.length > 0) violations.push(`available with ${JSON.stringify(atts)}`);
-      }
-    })();
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => round(i)));
-    running = false;
-    await sampler;
+    const { results, violations, samples } = await watchAttachInvariants(
+      () => [v.id],
+      () => Promise.all(Array.from({ length: 100 }, (_, i) => attachRound(v.id, i))),
+    );
     expect(violations).toEqual([]);
     expect(samples).toBeGreaterThan(5);
     expect(results.filter((r) => r === 'attached').length).toBeGreaterThan(0);
@@ -285,40 +297,14 @@ describe('volume service (real Redis and NATS)', () => {
       const own = (await alice.createVolume({ sizeGb: 1, volumeType: i % 4 === 0 ? 'shared' : '' })).volume!;
       known.push(own.id);
       await waitFor(async () => (await alice.getVolume({ volumeId: own.id })).volume!.status === S.VOLUME_STATUS_AVAILABLE, { timeoutMs: 20_000 });
-      const target = i % 2 === 0 ? own.id : contended[i % contended.length]!.id;
-      try {
-        const { attachment } = await alice.createAttachment({ volumeId: target, instanceId: `vm-${i % 7}`, hostId: `h${i % 3}` });
-        if (i % 3 !== 0) await alice.completeAttachment({ attachmentId: attachment!.id });
-        await alice.deleteAttachment({ attachmentId: attachment!.id });
-        return 'attached';
-      } catch (e) {
-        if (e instanceof FailedPreconditionError || e instanceof AlreadyExistsError || e instanceof NotFoundError) return 'refused';
-        throw e;
-      }
+      return attachRound(i % 2 === 0 ? own.id : contended[i % contended.length]!.id, i, `h${i % 3}`);
     };
-    // Sampler: per volume, status + attachments + multiattach in one MULTI (an atomic snapshot).
-    const violations: string[] = [];
-    let samples = 0;
-    let running = true;
-    const sampler = (async () => {
-      while (running) {
-        for (const id of [...known]) {
-          const r = (await redis.multi().hget(`mc:volume:volume:${id}`, 'status').hvals(`mc:volume:volume:${id}:attachments`).hget(`mc:volume:volume:${id}`, 'multiattach').exec())!;
-          const status = r[0]![1] as string | null;
-          const atts = r[1]![1] as string[];
-          const multi = r[2]![1] === '1';
-          samples++;
-          if (!multi && atts.length > 1) violations.push(`${id} attached twice: ${atts.join(',')}`);
-          if (status === 'in-use' && !atts.includes('attached')) violations.push(`${id} in-use with ${JSON.stringify(atts)}`);
-          if (status === 'attaching' && (atts.length === 0 || atts.includes('attached'))) violations.push(`${id} attaching with ${JSON.stringify(atts)}`);
-          if ((status === 'available' || status === 'creating') && atts.length > 0) violations.push(`${id} ${status} with ${JSON.stringify(atts)}`);
-        }
-      }
-    })();
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => round(i)));
-    running = false;
+    const { results, violations, samples } = await watchAttachInvariants(
+      () => [...known],
+      () => Promise.all(Array.from({ length: 100 }, (_, i) => round(i))),
+    );
     ticking = false;
-    await Promise.all([sampler, ticker]);
+    await ticker;
     expect(violations).toEqual([]);
     expect(samples).toBeGreaterThan(100);
     expect(results.filter((r) => r === 'attached').length).toBeGreaterThanOrEqual(50); // every own-volume round attaches
@@ -372,14 +358,14 @@ describe('volume service (real Redis and NATS)', () => {
 
   it('resync finishes a volume left in creating (timer lost in a restart) and one left in deleting', async () => {
     const { volume: v } = await alice.createVolume({ sizeGb: 1 });
-    manager.stop();
-    expect((await manager.resync()).created).toEqual([]);
+    modules.creation.stop();
+    expect((await modules.resync.run()).created).toEqual([]);
     await clock.advanceAsync(500);
     expect((await alice.getVolume({ volumeId: v!.id })).volume!.status).toBe(S.VOLUME_STATUS_CREATING);
-    expect((await manager.resync()).created).toEqual([v!.id]);
+    expect((await modules.resync.run()).created).toEqual([v!.id]);
     expect((await alice.getVolume({ volumeId: v!.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
     await redis.hset(`mc:volume:volume:${v!.id}`, 'status', 'deleting');
-    expect((await manager.resync()).deleted).toEqual([v!.id]);
+    expect((await modules.resync.run()).deleted).toEqual([v!.id]);
     await expect(alice.getVolume({ volumeId: v!.id })).rejects.toBeInstanceOf(NotFoundError);
     expect((await admin.listPools({})).pools.find((p) => p.name === 'lvm@small')!.provisionedCapacityGb).toBe(0);
     expect(await volumeKeys()).toEqual([]);

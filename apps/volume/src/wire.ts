@@ -6,12 +6,25 @@ import type { TokenVerifier } from '@minicloud/platform-auth';
 import { Subjects } from '@minicloud/platform-bus';
 import { periodic, systemClock } from '@minicloud/platform-lifecycle';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
-import { volumeService } from './api/volume-handlers';
-import { BackupManager } from './backup-manager';
+import type { Logger } from '@minicloud/platform-logging';
+import type { Redis } from '@minicloud/platform-state';
+import { volumeService, type VolumeLogic } from './api/volume-handlers';
+import { Attachments } from './attachments';
+import { Backups } from './backups';
+import { BlockStore } from './block-store';
 import type { VolumeConfig } from './config';
 import { grpcImageStore, type ImageStore } from './image-store';
-import { registerVolumeMetrics } from './volume-metrics';
-import { VolumeManager } from './volume-manager';
+import { KeyedMutex } from './keyed-mutex';
+import { Pools } from './pools';
+import { Replication, type VolumeCounters } from './replication';
+import { VolumeResync } from './resync';
+import { Snapshots } from './snapshots';
+import { loadVolumeScripts, type StatusPublisher } from './store/deps';
+import { VolumeCreation } from './volume-creation';
+import { VolumeData } from './volume-data';
+import { registerVolumeCounters, registerVolumeGauges } from './volume-metrics';
+import { VolumeTypes } from './volume-types';
+import { Volumes } from './volumes';
 
 /** Test seams: a clock (FakeClock), a token verifier signed by a test key, an image store. */
 export interface VolumeWireOverrides {
@@ -26,60 +39,89 @@ const unavailable = async (): Promise<never> => {
 /** An image store that refuses everything (no credentials: tests without images). */
 const noImages: ImageStore = { getImage: unavailable, download: () => ({ [Symbol.asyncIterator]: () => ({ next: unavailable }) }), upload: unavailable, delete: unavailable };
 
+/** The resource modules plus the resync and the block store (metrics read it). */
+export interface VolumeModules extends VolumeLogic {
+  resync: VolumeResync;
+  blocks: BlockStore;
+}
+
 /**
- * Builds the volume service on shared deps: the manager (block store, replication), the backup
- * manager (objects in the image service through the service token), its gRPC service, metrics, the
+ * Builds the resource modules on one Redis connection, each with the narrow deps it uses; they share
+ * one block store and one per-volume lock (a volume's data and copies change under it).
+ */
+export function buildVolumeModules(
+  redis: Redis,
+  config: Pick<VolumeConfig, 'POOLS' | 'DEFAULT_VOLUME_TYPE' | 'VOLUME_CREATE_DELAY_MS' | 'CAPACITY_WEIGHT_MULTIPLIER' | 'VOLUME_TYPES'>,
+  io: { clock: Clock; logger: Logger; images: ImageStore; publish: StatusPublisher; counters?: VolumeCounters },
+): VolumeModules {
+  const { clock, logger, images, publish, counters } = io;
+  const scripts = loadVolumeScripts(redis);
+  const blocks = new BlockStore(redis);
+  const locks = new KeyedMutex();
+  const capacityWeightMultiplier = config.CAPACITY_WEIGHT_MULTIPLIER;
+  const createDelayMs = config.VOLUME_CREATE_DELAY_MS;
+  const pools = new Pools(redis, config.POOLS);
+  const types = new VolumeTypes(redis, { defaultVolumeType: config.DEFAULT_VOLUME_TYPE, seedTypes: config.VOLUME_TYPES, poolTypes: config.POOLS.flatMap((p) => p.volume_types) });
+  const volumes = new Volumes({ redis, scripts, locks, blocks, pools, types, publish, capacityWeightMultiplier });
+  const snapshots = new Snapshots({ redis, scripts, volumes, pools, blocks, locks, clock });
+  const creation = new VolumeCreation({ redis, scripts, locks, blocks, pools, types, volumes, snapshots, images, clock, logger, publish, createDelayMs, capacityWeightMultiplier });
+  const replication = new Replication({ redis, scripts, volumes, types, pools, blocks, locks, logger, publish, counters, capacityWeightMultiplier });
+  return {
+    blocks,
+    types,
+    pools,
+    volumes,
+    creation,
+    snapshots,
+    replication,
+    data: new VolumeData({ volumes, pools, blocks, locks }),
+    attachments: new Attachments({ redis, scripts, volumes, clock, publish }),
+    backups: new Backups({ redis, volumes, creation, blocks, locks, images, clock }),
+    resync: new VolumeResync({ redis, scripts, creation, volumes, replication, clock, createDelayMs }),
+  };
+}
+
+/**
+ * Builds the volume service on shared deps: the resource modules (block store, replication), backups
+ * (objects in the image service through the service token), its gRPC service, metrics, the
  * periodic resync (RESYNC_INTERVAL_MS) and the endpoint registration in identity's catalog (skipped
  * when a verifier override is given, i.e. in tests).
- * @returns the wiring for runService, plus the managers for tests
+ * @returns the wiring for runService, plus the modules for tests
  */
 export function wireVolume(config: VolumeConfig, overrides: VolumeWireOverrides = {}) {
-  return async (deps: ServiceDeps): Promise<ServiceWiring & { manager: VolumeManager; backups: BackupManager }> => {
+  return async (deps: ServiceDeps): Promise<ServiceWiring & { modules: VolumeModules }> => {
     const clock = overrides.clock ?? systemClock;
     const creds = deps.credentials;
     const remote = !overrides.images && creds ? grpcImageStore({ endpoint: () => creds.endpoint('image'), serviceToken: () => creds.getToken() }) : undefined;
     const images = overrides.images ?? remote ?? noImages;
-    let manager: VolumeManager | undefined;
-    const counters = registerVolumeMetrics(deps.metrics.registry, () => manager!);
-    manager = new VolumeManager(deps.redis, {
-      pools: config.POOLS,
-      defaultVolumeType: config.DEFAULT_VOLUME_TYPE,
-      createDelayMs: config.VOLUME_CREATE_DELAY_MS,
-      capacityWeightMultiplier: config.CAPACITY_WEIGHT_MULTIPLIER,
-      seedTypes: config.VOLUME_TYPES,
-      clock,
-      logger: deps.logger,
-      images,
-      counters,
-      publish: async ({ volumeId, projectId, status, instanceId }) => {
-        try {
-          await deps.bus.publishEvent(Subjects.volumeStatusChanged, events.VolumeStatusChanged, {
-            meta: { eventId: randomUUID(), occurredAt: new Date(clock.nowMs()), source: 'volume' },
-            volumeId,
-            projectId,
-            status,
-            instanceId: instanceId ?? '',
-          });
-        } catch (e) {
-          deps.logger.warn({ err: e, volume_id: volumeId, status }, 'publishing volume status event failed');
-        }
-      },
-    });
-    const backups = new BackupManager(deps.redis, manager, images, clock);
-    await manager.seedVolumeTypes();
-    const mgr = manager;
+    const publish: StatusPublisher = async ({ volumeId, projectId, status, instanceId }) => {
+      try {
+        await deps.bus.publishEvent(Subjects.volumeStatusChanged, events.VolumeStatusChanged, {
+          meta: { eventId: randomUUID(), occurredAt: new Date(clock.nowMs()), source: 'volume' },
+          volumeId,
+          projectId,
+          status,
+          instanceId: instanceId ?? '',
+        });
+      } catch (e) {
+        deps.logger.warn({ err: e, volume_id: volumeId, status }, 'publishing volume status event failed');
+      }
+    };
+    const counters = registerVolumeCounters(deps.metrics.registry);
+    const m = buildVolumeModules(deps.redis, config, { clock, logger: deps.logger, images, publish, counters });
+    registerVolumeGauges(deps.metrics.registry, m);
+    await m.types.seed();
     return {
-      manager: mgr,
-      backups,
-      services: [volumeService(mgr, backups)],
+      modules: m,
+      services: [volumeService(m)],
       verifier: overrides.verifier,
       runnables: [
         periodic('volume resync', config.RESYNC_INTERVAL_MS, async () => {
-          const r = await mgr.resync();
+          const r = await m.resync.run();
           if (r.created.length + r.deleted.length + r.repaired.length > 0) deps.logger.info({ ...r }, 'volume resync finished stuck volumes');
         }, (e) => deps.logger.warn({ err: e }, 'volume resync failed')),
       ],
-      afterStop: [{ name: 'volume creation timers', run: () => { mgr.stop(); remote?.close(); } }],
+      afterStop: [{ name: 'volume creation timers', run: () => { m.creation.stop(); remote?.close(); } }],
       onListening: overrides.verifier
         ? undefined
         : async (server) => {

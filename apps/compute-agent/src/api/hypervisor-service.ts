@@ -1,10 +1,11 @@
 import { agent } from '@minicloud/proto';
-import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { HostProfile } from '@minicloud/domain-hypervisor';
+import { isMigrationCommand } from '../host-command';
 import type { SimulatedHost } from '../simulated-host';
 import type { LiveMigrations } from '../migration/live-migrations';
-import { toHostCommand, toMigrationCommand, toProtoRuntime, toProtoUsage } from './mapping';
+import { toHostCommand, toProtoRuntime, toProtoUsage } from './mapping';
 
 /** HostProfile -> agent.v1.HostProfile, with the rack's zone and id. */
 export function toProtoProfile(p: HostProfile, extra: { hostname: string; availabilityZone: string; rackId: string }): agent.HostProfile {
@@ -38,21 +39,19 @@ export function hypervisorService(
       executeCommand: async (req) => {
         const host = hostOf(req.hostId);
         if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
-        const mig = opts.migrations && toMigrationCommand(req, opts.traceDir);
-        if (mig && opts.migrations) {
-          host.assertEpoch(Number(req.epoch));
-          host.assertNotIsolated();
-          const m = opts.migrations;
-          const runtime =
-            mig.type === 'prepare_migrate_in'
-              ? m.prepareIn(host, mig.migrationId, mig.spec)
-              : mig.type === 'migrate_out'
-                ? m.migrateOut(host, req.instanceId, mig.params)
-                : m.abort(host, req.instanceId, mig.migrationId);
-          return { instance: runtime && toProtoRuntime(runtime) };
-        }
         const cmd = toHostCommand(req, opts.traceDir);
-        return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
+        if (!isMigrationCommand(cmd)) return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
+        const m = opts.migrations;
+        if (!m) throw new FailedPreconditionError('live migration is not implemented by this agent', 'not_implemented');
+        host.assertEpoch(Number(req.epoch));
+        host.assertNotIsolated();
+        const runtime =
+          cmd.type === 'prepare_migrate_in'
+            ? m.prepareIn(host, cmd.migrationId, cmd.spec)
+            : cmd.type === 'migrate_out'
+              ? m.migrateOut(host, req.instanceId, cmd.params)
+              : m.abort(host, req.instanceId, cmd.migrationId);
+        return { instance: runtime && toProtoRuntime(runtime) };
       },
       getHostStatus: async (req) => {
         const host = hostOf(req.hostId);

@@ -1,10 +1,9 @@
 import { agent, compute } from '@minicloud/proto';
-import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
+import { InvalidArgumentError } from '@minicloud/domain-errors';
 import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import { readFlavorResourceControls } from '@minicloud/domain-compute';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
-import type { MigrateOutParams } from '../migration/live-migrations';
 import { parseWorkload, seedOf, WORKLOAD_KEY } from '../workload-spec';
 
 const POWER: Record<PowerState, compute.PowerState> = {
@@ -84,44 +83,10 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
   };
 }
 
-/** A live-migration command of ExecuteCommandRequest (handled by LiveMigrations, not the VM dispatcher). */
-export type MigrationCommand =
-  | { type: 'prepare_migrate_in'; migrationId: string; spec: VmSpec }
-  | { type: 'migrate_out'; params: MigrateOutParams }
-  | { type: 'abort_migration'; migrationId: string };
-
 /**
- * The live-migration commands of the oneof, or undefined for the others.
- * @throws InvalidArgumentError naming `prepare_migrate_in.spec.*` / `abort_migration.migration_id`.
- */
-export function toMigrationCommand(req: agent.ExecuteCommandRequest, traceDir?: string): MigrationCommand | undefined {
-  if (req.prepareMigrateIn) {
-    const spec = req.prepareMigrateIn.spec;
-    if (!spec) throw new InvalidArgumentError('prepare_migrate_in.spec', 'must be set');
-    return { type: 'prepare_migrate_in', migrationId: req.prepareMigrateIn.migrationId, spec: toVmSpec(req.instanceId, spec, traceDir) };
-  }
-  if (req.migrateOut) {
-    const m = req.migrateOut;
-    return {
-      type: 'migrate_out',
-      params: {
-        migrationId: m.migrationId, destHostId: m.destHostId, destEndpoint: m.destEndpoint, destEpoch: Number(m.destEpoch),
-        maxBandwidthMbps: Number(m.maxBandwidthMbps), maxDowntimeMs: m.maxDowntimeMs, autoConverge: m.autoConverge, postCopy: m.postCopy,
-        timeoutSeconds: m.timeoutSeconds,
-      },
-    };
-  }
-  if (req.abortMigration) {
-    if (!req.abortMigration.migrationId) throw new InvalidArgumentError('abort_migration.migration_id', 'must not be empty');
-    return { type: 'abort_migration', migrationId: req.abortMigration.migrationId };
-  }
-  return undefined;
-}
-
-/**
- * The oneof of ExecuteCommandRequest -> HostCommand.
- * @throws InvalidArgumentError (`command`) when none is set; FailedPreconditionError reason
- *   "not_implemented" for the live-migration commands (see toMigrationCommand) when reached here.
+ * The oneof of ExecuteCommandRequest -> HostCommand (the live-migration commands included).
+ * @throws InvalidArgumentError (`command`) when none is set, naming `resize.flavor`,
+ *   `prepare_migrate_in.spec` or `abort_migration.migration_id` when those are missing.
  */
 export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: string): HostCommand {
   if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec, traceDir) };
@@ -145,8 +110,25 @@ export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: strin
     if (!f) throw new InvalidArgumentError('resize.flavor', 'must be set');
     return { type: 'resize', flavor: { vcpus: f.vcpus, ramMb: f.ramMb, diskGb: f.diskGb } };
   }
-  if (req.migrateOut || req.prepareMigrateIn || req.abortMigration) {
-    throw new FailedPreconditionError('live migration is not implemented by this agent yet', 'not_implemented');
+  if (req.prepareMigrateIn) {
+    const spec = req.prepareMigrateIn.spec;
+    if (!spec) throw new InvalidArgumentError('prepare_migrate_in.spec', 'must be set');
+    return { type: 'prepare_migrate_in', migrationId: req.prepareMigrateIn.migrationId, spec: toVmSpec(req.instanceId, spec, traceDir) };
+  }
+  if (req.migrateOut) {
+    const m = req.migrateOut;
+    return {
+      type: 'migrate_out',
+      params: {
+        migrationId: m.migrationId, destHostId: m.destHostId, destEndpoint: m.destEndpoint, destEpoch: Number(m.destEpoch),
+        maxBandwidthMbps: Number(m.maxBandwidthMbps), maxDowntimeMs: m.maxDowntimeMs, autoConverge: m.autoConverge, postCopy: m.postCopy,
+        timeoutSeconds: m.timeoutSeconds,
+      },
+    };
+  }
+  if (req.abortMigration) {
+    if (!req.abortMigration.migrationId) throw new InvalidArgumentError('abort_migration.migration_id', 'must not be empty');
+    return { type: 'abort_migration', migrationId: req.abortMigration.migrationId };
   }
   throw new InvalidArgumentError('command', 'one command must be set');
 }

@@ -4,6 +4,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@m
 import { PreCopyMigration, QEMU_MIGRATION_DEFAULTS } from '@minicloud/domain-migration';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
+import type { MigrateOutParams } from '../host-command';
 import type { SimulatedHost, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import { AsyncQueue } from './async-queue';
@@ -34,22 +35,6 @@ export interface MigrationRecord {
   cpuThrottlePercentage: number;
   readonly postCopy: boolean;
   error: string;
-}
-
-/** MigrateOutCommand, as the agent reads it. 0 / false = default. */
-export interface MigrateOutParams {
-  readonly migrationId: string;
-  readonly destHostId: string;
-  readonly destEndpoint: string;
-  readonly destEpoch: number;
-  /** Megabits per second (10^6 bit/s); 0: QEMU's 128 MiB/s capped at the source NIC. */
-  readonly maxBandwidthMbps: number;
-  /** 0: QEMU's 300 ms. */
-  readonly maxDowntimeMs: number;
-  readonly autoConverge: boolean;
-  readonly postCopy: boolean;
-  /** 0: Nova's live_migration_completion_timeout, 800 s per GiB of RAM (at least 800 s). */
-  readonly timeoutSeconds: number;
 }
 
 export interface LiveMigrationsDeps {

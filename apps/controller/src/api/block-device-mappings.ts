@@ -2,8 +2,8 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@m
 import { image as imageProto, volume, type compute } from '@minicloud/proto';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { InstanceVolume } from '@minicloud/domain-compute';
-import { chooseDeviceName, ROOT_DEVICE } from '../workers/volume-attach';
-import type { ComputeServiceDeps } from './compute-service';
+import { chooseDeviceName, ROOT_DEVICE } from '../build/volume-attach';
+import type { ApiDeps } from './api-deps';
 import { resolveImage } from './server-helpers';
 
 const GIB = 1024 ** 3;
@@ -45,7 +45,7 @@ export interface BlockDevicePlan {
  *   NotFoundError image/volume/snapshot (another project's reads as missing);
  *   FailedPreconditionError volume_not_available / image_not_active / snapshot_not_available
  */
-export async function planBlockDevices(d: ComputeServiceDeps, req: compute.CreateServerRequest, count: number, ctx: CallContext): Promise<BlockDevicePlan> {
+export async function planBlockDevices(d: Pick<ApiDeps, 'peers'>, req: compute.CreateServerRequest, count: number, ctx: CallContext): Promise<BlockDevicePlan> {
   const raw = req.blockDeviceMappings;
   const f = (i: number, field: string) => `block_device_mappings[${i}].${field}`;
   const templates: BdmTemplate[] = [];

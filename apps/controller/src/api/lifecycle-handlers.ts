@@ -5,9 +5,16 @@ import { image as imageProto, type compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { claimedDiskGb, isVolumeBacked, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked, type LifecycleAction } from '@minicloud/domain-compute';
-import type { ComputeServiceDeps } from './compute-service';
+import type { ApiDeps } from './api-deps';
+
+/** What the lifecycle actions use. */
+export type LifecycleActionDeps = Pick<
+  ApiDeps,
+  'flavors' | 'instances' | 'allocations' | 'serverGroups' | 'placement' | 'quotas' | 'peers' | 'metrics' | 'nowMs' | 'queue' | 'transition' | 'allowResizeToSameHost' | 'migrationRecords'
+>;
 import { serverToProto } from './proto-mapping';
-import { resolveImage, serverGroupPlacement } from './server-helpers';
+import { groupPlacementOf } from '../placement/relocation';
+import { resolveImage } from './server-helpers';
 
 /** The ServerActionRequest fields handled here, with their rule names. */
 export const LIFECYCLE_FIELDS: [keyof compute.ServerActionRequest, LifecycleAction][] = [
@@ -33,7 +40,7 @@ export const LIFECYCLE_FIELDS: [keyof compute.ServerActionRequest, LifecycleActi
  *   InvalidArgumentError naming the field; ResourceExhaustedError from quota
  */
 export async function runLifecycleAction(
-  d: ComputeServiceDeps,
+  d: LifecycleActionDeps,
   r: InstanceRecord,
   action: LifecycleAction,
   req: compute.ServerActionRequest,
@@ -79,14 +86,14 @@ export async function runLifecycleAction(
     const qres = await d.quotas.reserve(r.projectId, { instances: 0, ...quotaDelta });
     let dest: string;
     try {
-      const group = await serverGroupPlacement(d, r.serverGroupId, r.id);
+      const group = await groupPlacementOf({ ...d, migrations: d.migrationRecords }, r.serverGroupId, r.id);
       const placements = await d.placement.placeAll(
         {
           numInstances: 1,
           instanceUuids: [r.id],
           flavor: { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb, extraSpecs: flavor.extraSpecs },
           image: { properties: r.image.properties },
-          availabilityZone: r.availabilityZone,
+          availabilityZone: await d.placement.instanceZone(r),
           schedulerHints: d.allowResizeToSameHost ? {} : { differentHost: [r.id] },
           serverGroup: group?.spec,
         },
@@ -116,7 +123,7 @@ export async function runLifecycleAction(
     };
     response = { migrationId: info.migrationId };
   } else if (action === 'unshelve') {
-    const group = await serverGroupPlacement(d, r.serverGroupId, r.id);
+    const group = await groupPlacementOf({ ...d, migrations: d.migrationRecords }, r.serverGroupId, r.id);
     let placements;
     try {
       placements = await d.placement.placeAll(
@@ -125,7 +132,7 @@ export async function runLifecycleAction(
           instanceUuids: [r.id],
           flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
           image: { properties: r.image.properties },
-          availabilityZone: r.availabilityZone,
+          availabilityZone: await d.placement.instanceZone(r),
           schedulerHints: {},
           serverGroup: group?.spec,
         },
@@ -170,7 +177,7 @@ export async function runLifecycleAction(
     response = { imageId: created.id };
   }
 
-  const next = await d.conductor.transition(r.id, (cur) => {
+  const next = await d.transition(r.id, (cur) => {
     checkNotLocked(cur, admin);
     checkLifecycleAllowed(action, cur);
     return { ...cur, ...extra, taskState: rule.taskState, taskStartedAtMs: now, actionRequestId: ctx.requestId };

@@ -4,10 +4,16 @@ import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { claimedDiskGb, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
-import { resizeConsumer } from '../workers/lifecycle-worker';
+import { resizeConsumer } from '../build/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
-import type { ComputeServiceDeps } from './compute-service';
-import { claimElsewhere, claimOnChosenHost } from '../workers/relocation';
+import type { ApiDeps } from './api-deps';
+
+/** What migrate and evacuate use. */
+export type MigrationActionDeps = Pick<
+  ApiDeps,
+  'instances' | 'hosts' | 'allocations' | 'serverGroups' | 'placement' | 'nowMs' | 'queue' | 'transition' | 'migrations' | 'migrationRecords' | 'evacuations'
+>;
+import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
 import { serverToProto } from './proto-mapping';
 import { requestEvacuation, type EvacuationRequestDeps } from '../ha/evacuation-request';
 
@@ -22,11 +28,11 @@ export type { EvacuationRequestDeps };
  * host) opens the HA loop's durable evacuation record ({@link requestEvacuation}); the leader fences
  * and restarts it elsewhere; the response carries the server as it is now.
  * @throws PermissionDeniedError for non-admins; FailedPreconditionError (instance_invalid_state,
- *   locked, not_implemented, host_in_use, ...); errors of {@link MigrationWorker.startLive} and
+ *   locked, host_in_use, ...); errors of {@link MigrationWorker.startLive} and
  *   {@link requestEvacuation}
  */
 export async function runMigrationAction(
-  d: ComputeServiceDeps,
+  d: MigrationActionDeps,
   r: InstanceRecord,
   action: 'migrate' | 'evacuate',
   req: compute.ServerActionRequest,
@@ -36,12 +42,10 @@ export async function runMigrationAction(
   if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
   checkNotLocked(r, true);
   if (action === 'evacuate') {
-    if (!d.evacuations) throw new FailedPreconditionError('evacuate is not wired in this controller', 'not_implemented');
     await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId });
     return { server: serverToProto(r, { admin: true }) };
   }
   if (!req.migrate?.live) return coldMigrate(d, r, req.migrate?.hostId || undefined, ctx, a);
-  if (!d.migrations) throw new FailedPreconditionError('live migration is not wired in this controller', 'not_implemented');
   const m = await d.migrations.startLive(r, req.migrate.hostId || undefined, { requestId: ctx.requestId, userId: a.userId, projectId: r.projectId });
   const cur = (await d.instances.find(r.id)) ?? r;
   return { server: serverToProto(cur, { admin: true }), migrationId: m.id };
@@ -54,13 +58,13 @@ export async function runMigrationAction(
  * (ports rebound) and leaves the server in VERIFY_RESIZE until confirm_resize / revert_resize.
  * Allowed from ACTIVE or STOPPED. @throws as {@link runMigrationAction}
  */
-async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
+async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
   const rule = checkLifecycleAllowed('resize', r);
   const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) };
   const dest = hostId ? (await claimOnChosenHost(d, r, hostId, resizeConsumer(r.id))).hostId : await claimElsewhere({ instances: d.instances, placement: d.placement, serverGroups: d.serverGroups, migrations: d.migrationRecords }, r, '#resize');
   const info: ResizeInfo = { migrationId: randomUUID(), sourceHostId: r.hostId, destHostId: dest, oldFlavor: r.flavor, newFlavor: r.flavor, wasRunning: r.powerState === 'running', quotaDelta: { cores: 0, ramMb: 0 } };
   const now = d.nowMs();
-  const next = await d.conductor
+  const next = await d
     .transition(r.id, (cur) => {
       checkLifecycleAllowed('resize', cur);
       if (cur.hostId !== r.hostId) throw new FailedPreconditionError(`server ${r.id} moved meanwhile`, 'instance_moved');
@@ -84,8 +88,7 @@ async function coldMigrate(d: ComputeServiceDeps, r: InstanceRecord, hostId: str
  * table makes ListMigrations admin-only; should that change, non-admins see only their project's
  * servers, with host ids blanked (hosts are admin-only data, as Nova).
  */
-export async function listLiveMigrations(d: ComputeServiceDeps, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
-  if (!d.migrationRecords) return [];
+export async function listLiveMigrations(d: Pick<ApiDeps, 'migrationRecords' | 'instances'>, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
   const rows = await d.migrationRecords.list({ instanceId: req.serverId || undefined, hostId: req.hostId || undefined });
   if (isAdmin(ctx.auth)) return rows.map(migrationToProto);
   if (!ctx.auth || req.hostId) return [];

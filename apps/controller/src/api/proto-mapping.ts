@@ -1,54 +1,12 @@
 import { compute } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
-import { deriveServerStatus, type FlavorRecord, type InstanceRecord, type PowerState, type TaskState, type VmState, type HostLiveness } from '@minicloud/domain-compute';
+import { deriveServerStatus, type InstanceRecord } from '@minicloud/domain-compute';
+import { flavorToProto, hostStateToProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../proto-states';
 import type { HostAllocations } from '../store/allocation-store';
 import type { HostRecord } from '../store/host-store';
 import type { AggregateRecord } from '../store/aggregate-store';
 import type { ServerGroupRecord } from '../store/server-group-store';
 import type { InstanceActionRecord } from '../store/instance-store';
-
-const enumKey = (s: string) => s.toUpperCase();
-
-export function vmStateToProto(s: VmState): compute.VmState {
-  return compute.VmState[`VM_STATE_${enumKey(s)}` as keyof typeof compute.VmState] ?? compute.VmState.VM_STATE_UNSPECIFIED;
-}
-
-export function vmStateFromProto(s: compute.VmState): VmState | undefined {
-  const name = compute.VmState[s];
-  return name && s !== compute.VmState.VM_STATE_UNSPECIFIED ? (name.replace('VM_STATE_', '').toLowerCase() as VmState) : undefined;
-}
-
-export function taskStateToProto(s: TaskState | null): compute.TaskState {
-  if (!s) return compute.TaskState.TASK_STATE_UNSPECIFIED;
-  return compute.TaskState[`TASK_STATE_${enumKey(s)}` as keyof typeof compute.TaskState] ?? compute.TaskState.TASK_STATE_UNSPECIFIED;
-}
-
-export function powerStateToProto(s: PowerState): compute.PowerState {
-  return compute.PowerState[`POWER_STATE_${enumKey(s)}` as keyof typeof compute.PowerState] ?? compute.PowerState.POWER_STATE_UNSPECIFIED;
-}
-
-export function powerStateFromProto(s: compute.PowerState): PowerState {
-  const name = compute.PowerState[s];
-  return !name || s === compute.PowerState.POWER_STATE_UNSPECIFIED ? 'nostate' : (name.replace('POWER_STATE_', '').toLowerCase() as PowerState);
-}
-
-export function hostStateToProto(s: HostLiveness): compute.HostState {
-  const byState: Record<HostLiveness, compute.HostState> = {
-    up: compute.HostState.HOST_STATE_UP,
-    suspect: compute.HostState.HOST_STATE_SUSPECT,
-    failed: compute.HostState.HOST_STATE_FAILED,
-    isolated: compute.HostState.HOST_STATE_ISOLATED,
-    fenced: compute.HostState.HOST_STATE_FENCED,
-    maintenance: compute.HostState.HOST_STATE_MAINTENANCE,
-    standby: compute.HostState.HOST_STATE_STANDBY,
-    down: compute.HostState.HOST_STATE_DOWN,
-  };
-  return byState[s] ?? compute.HostState.HOST_STATE_DOWN;
-}
-
-export function flavorToProto(f: FlavorRecord): DeepPartial<compute.Flavor> {
-  return { ...f };
-}
 
 /** A server as the API shows it; `hostId` only for admins (OS-EXT-SRV-ATTR:host). */
 export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): DeepPartial<compute.Server> {

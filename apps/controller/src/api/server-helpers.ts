@@ -1,34 +1,11 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
 import { isAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import { image as imageProto } from '@minicloud/proto';
 import type { RequestedNetwork } from '@minicloud/domain-compute';
-import type { ComputeServiceDeps } from './compute-service';
+import type { ApiDeps } from './api-deps';
 import { serverToProto } from './proto-mapping';
-
-/**
- * The scheduler's view of a server group: its policy, the hosts its members run on and members per
- * host (`exclude`: the instance being moved). undefined when no group.
- */
-export async function serverGroupPlacement(
-  d: ComputeServiceDeps,
-  groupId: string | undefined,
-  exclude?: string,
-): Promise<{ spec: ServerGroupSpec; members: { groupId: string; byHost: Map<string, number> } } | undefined> {
-  if (!groupId) return undefined;
-  const g = await d.serverGroups.find(groupId);
-  if (!g) return undefined;
-  const byHost = new Map<string, number>();
-  for (const m of await d.instances.getMany(g.memberIds.filter((id) => id !== exclude))) {
-    if (m.hostId) byHost.set(m.hostId, (byHost.get(m.hostId) ?? 0) + 1);
-  }
-  return {
-    spec: { id: g.id, policy: g.policy, hostIds: [...byHost.keys()], maxServerPerHost: g.maxServerPerHost },
-    members: { groupId: g.id, byHost },
-  };
-}
 
 /** A comma-joined scheduler hint as a list. */
 export function splitHint(v: string | undefined): string[] | undefined {
@@ -36,7 +13,7 @@ export function splitHint(v: string | undefined): string[] | undefined {
 }
 
 /** By id, else by exact name among the images the caller sees (caller's token). @throws NotFoundError('image', ref) */
-export async function resolveImage(d: ComputeServiceDeps, ref: string, ctx: CallContext): Promise<imageProto.Image> {
+export async function resolveImage(d: Pick<ApiDeps, 'peers'>, ref: string, ctx: CallContext): Promise<imageProto.Image> {
   const client = await d.peers.image();
   try {
     const res = await client.getImage({ imageId: ref }, { token: ctx.token, requestId: ctx.requestId });
@@ -52,7 +29,7 @@ export async function resolveImage(d: ComputeServiceDeps, ref: string, ctx: Call
 }
 
 /** Each requested network, read with the caller's token. @throws NotFoundError('network', id) */
-export async function resolveNetworks(d: ComputeServiceDeps, reqs: compute.NetworkRequest[], ctx: CallContext): Promise<RequestedNetwork[]> {
+export async function resolveNetworks(d: Pick<ApiDeps, 'peers'>, reqs: compute.NetworkRequest[], ctx: CallContext): Promise<RequestedNetwork[]> {
   const client = await d.peers.network();
   return Promise.all(
     reqs.map(async (n) => {
@@ -70,7 +47,7 @@ export async function resolveNetworks(d: ComputeServiceDeps, reqs: compute.Netwo
 }
 
 /** A repeated create with the same client token: the first request's servers (waits briefly while it is still placing). */
-export async function waitForReservation(d: ComputeServiceDeps, reservationId: string, ctx: CallContext) {
+export async function waitForReservation(d: Pick<ApiDeps, 'instances'>, reservationId: string, ctx: CallContext) {
   for (let i = 0; i < 100; i++) {
     const members = await d.instances.reservationMembers(reservationId);
     if (members.length > 0) return members.map((r) => serverToProto(r, { admin: isAdmin(ctx.auth) }));

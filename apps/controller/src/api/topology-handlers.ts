@@ -1,11 +1,11 @@
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { hostAvailabilityZone } from '@minicloud/domain-scheduler';
 import { isAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import type { AggregateStore } from '../store/aggregate-store';
 import type { HostStore } from '../store/host-store';
 import type { ServerGroupRecord, ServerGroupStore } from '../store/server-group-store';
-import { DEFAULT_AVAILABILITY_ZONE } from '../workers/placement';
 import { aggregateToProto, serverGroupToProto } from './proto-mapping';
 
 export interface TopologyDeps {
@@ -21,7 +21,7 @@ function requireAdmin(ctx: CallContext): void {
 }
 
 /** A server group the caller may see (own project, or any for admin). @throws NotFoundError('server_group', id) */
-export async function scopedServerGroup(d: TopologyDeps, id: string, ctx: CallContext): Promise<ServerGroupRecord> {
+export async function scopedServerGroup(d: Pick<TopologyDeps, 'serverGroups'>, id: string, ctx: CallContext): Promise<ServerGroupRecord> {
   if (!id) throw new InvalidArgumentError('server_group_id', 'is required');
   const g = await d.serverGroups.find(id);
   if (!g || (!isAdmin(ctx.auth) && g.projectId !== ctx.auth?.projectId)) throw new NotFoundError('server_group', id);
@@ -66,7 +66,7 @@ export function topologyHandlers(d: TopologyDeps) {
       const byAz = new Map<string, { hostIds: string[]; available: boolean }>();
       for (const a of aggregates) if (a.availabilityZone && !byAz.has(a.availabilityZone)) byAz.set(a.availabilityZone, { hostIds: [], available: false });
       for (const h of hosts) {
-        const az = aggregates.find((a) => a.availabilityZone && a.hostIds.includes(h.hostId))?.availabilityZone || h.profile.availabilityZone || DEFAULT_AVAILABILITY_ZONE;
+        const az = hostAvailabilityZone(h.hostId, h.profile.availabilityZone, aggregates);
         const e = byAz.get(az) ?? { hostIds: [], available: false };
         e.hostIds.push(h.hostId);
         e.available ||= h.enabled && h.state === 'up';

@@ -3,15 +3,18 @@ import type { compute, volume } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { type InstanceRecord, checkNotLocked } from '@minicloud/domain-compute';
-import { checkVolumeActionAllowed, VolumeAttacher } from '../workers/volume-attach';
-import type { ComputeServiceDeps } from './compute-service';
+import { checkVolumeActionAllowed, VolumeAttacher } from '../build/volume-attach';
+import type { ApiDeps } from './api-deps';
+
+/** What the volume actions use. */
+export type VolumeActionDeps = Pick<ApiDeps, 'instances' | 'hosts' | 'peers' | 'agents' | 'nowMs'>;
 import { serverToProto } from './proto-mapping';
 
 /**
  * The volume as the caller sees it (GetVolume with the caller's token, so project scoping is the
  * volume service's). @throws NotFoundError('volume', id) when absent or another project's
  */
-export async function resolveVolume(d: ComputeServiceDeps, volumeId: string, ctx: CallContext): Promise<volume.Volume> {
+export async function resolveVolume(d: Pick<ApiDeps, 'peers'>, volumeId: string, ctx: CallContext): Promise<volume.Volume> {
   const client = await d.peers.volume();
   try {
     const res = await client.getVolume({ volumeId }, { token: ctx.token, requestId: ctx.requestId });
@@ -34,7 +37,7 @@ export async function resolveVolume(d: ComputeServiceDeps, volumeId: string, ctx
  *   volume_already_attached, the volume service's refusal of a volume in use)
  */
 export async function runVolumeAction(
-  d: ComputeServiceDeps,
+  d: VolumeActionDeps,
   r: InstanceRecord,
   action: 'attachVolume' | 'detachVolume',
   req: compute.ServerActionRequest,
@@ -48,7 +51,7 @@ export async function runVolumeAction(
   checkNotLocked(r, admin);
   const name = action === 'attachVolume' ? 'attach_volume' : 'detach_volume';
   checkVolumeActionAllowed(r, name);
-  const attacher = new VolumeAttacher({ instances: d.instances, hosts: d.hosts, peers: d.peers, nowMs: d.nowMs });
+  const attacher = new VolumeAttacher({ instances: d.instances, hosts: d.hosts, peers: d.peers, agents: d.agents, nowMs: d.nowMs });
   const vol = action === 'attachVolume' ? await resolveVolume(d, volumeId, ctx) : undefined;
   await d.instances.startAction(r.id, { requestId: ctx.requestId, action: name, userId: a.userId, projectId: a.projectId, startMs: d.nowMs(), result: '', message: '' });
   try {

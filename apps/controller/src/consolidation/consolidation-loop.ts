@@ -6,16 +6,16 @@ import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
 import type { InstanceRecord } from '@minicloud/domain-compute';
-import type { Peers } from '../peers';
+import type { AgentClient } from '../agent/agent-client';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { Keys } from '../store/keys';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationStore } from '../store/migration-store';
 import type { ServerGroupStore } from '../store/server-group-store';
-import type { HostMonitor } from '../workers/host-monitor';
-import type { MigrationRequester, MigrationWorker } from '../workers/migration-worker';
-import type { Placement } from '../workers/placement';
+import type { HostMonitor } from '../agent/host-monitor';
+import type { MigrationRequester, MigrationWorker } from '../migration/migration-worker';
+import type { Placement } from '../placement/placement';
 
 /** CloudSim PowerVm.HISTORY_LENGTH. */
 const HISTORY_LENGTH = 30;
@@ -31,7 +31,7 @@ export interface ConsolidationLoopDeps {
   migrations: Pick<MigrationWorker, 'startLive'>;
   placement: Pick<Placement, 'hostStates'>;
   monitor: Pick<HostMonitor, 'setState'>;
-  peers: Peers;
+  agents: Pick<AgentClient, 'setHostPower' | 'listInstances'>;
   logger: Logger;
   registry?: Registry;
   nowMs: () => number;
@@ -158,7 +158,7 @@ export class ConsolidationLoop {
 
   private async wake(h: HostRecord, cause: string): Promise<boolean> {
     try {
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false });
+      await this.d.agents.setHostPower(h, false);
     } catch (e) {
       this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: wake failed');
       return false;
@@ -196,7 +196,7 @@ export class ConsolidationLoop {
     }
     if (this.poweredOff.has(h.hostId) || now - this.markedAt.get(h.hostId)! < this.d.standbySettleMs) return;
     try {
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: true });
+      await this.d.agents.setHostPower(h, true);
       if (!h.usage?.standby) this.powerTransitions?.inc({ to: 'standby', cause: 'empty' });
       this.poweredOff.add(h.hostId);
     } catch (e) {
@@ -232,7 +232,7 @@ export class ConsolidationLoop {
     // An agent still powered off while its host is up (re-registered in standby, or a revert): power it on.
     for (const h of byId.values()) {
       if (h.state !== 'up' || !h.usage?.standby || plan.standby.includes(h.hostId)) continue;
-      await this.d.peers.agent(h.agentEndpoint).setHostPower({ hostId: h.hostId, epoch: h.epoch, standby: false }).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
+      await this.d.agents.setHostPower(h, false).catch((e: unknown) => this.d.logger.info({ host_id: h.hostId, err: errText(e) }, 'DPM: power-on not delivered'));
     }
   }
 
@@ -243,8 +243,7 @@ export class ConsolidationLoop {
     await Promise.all(
       hosts.map(async (h) => {
         try {
-          const res = await this.d.peers.agent(h.agentEndpoint).listInstances({ hostId: h.hostId });
-          for (const i of res.instances) {
+          for (const i of await this.d.agents.listInstances(h)) {
             const cap = Math.max(1, i.vcpus) * (h.profile.cpuMhz || 1);
             now.push({ id: i.instanceId, u: Math.min(1, Math.max(0, i.cpuUsageMhz / cap)) });
           }
@@ -293,12 +292,14 @@ function plannerHostOf(h: HostRecord, st: HostState, instanceIdsHere: ReadonlySe
 /** Hosts each instance may move to by availability zone, aggregate metadata and image properties (the scheduler's filters). */
 function allowedHosts(instances: readonly InstanceRecord[], states: readonly HostState[]): Map<string, ReadonlySet<string>> {
   const out = new Map<string, ReadonlySet<string>>();
+  const zones = new Map(states.map((h) => [h.hostId, h.availabilityZone]));
   for (const r of instances) {
     const spec: RequestSpec = {
       numInstances: 1,
       flavor: { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: r.flavor.diskGb, extraSpecs: r.flavor.extraSpecs },
       image: { properties: r.image.properties },
-      availabilityZone: r.availabilityZone,
+      // The instance's zone is its host's (Placement.instanceZone's rule, read from the same snapshot).
+      availabilityZone: zones.get(r.hostId) ?? r.availabilityZone,
       schedulerHints: {},
     };
     const { passed } = filterHosts(states as HostState[], [availabilityZoneFilter, aggregateInstanceExtraSpecsFilter, imagePropertiesFilter], spec);

@@ -3,8 +3,9 @@ import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { isHostDown, isolationFenceDecision, type InstanceRecord } from '@minicloud/domain-compute';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
-import { parseIsolationRecord } from '../workers/host-monitor';
-import { HaKeys, type EvacuationRecord } from './ha-manager';
+import { parseIsolationRecord } from '../agent/host-monitor';
+import { Keys } from '../store/keys';
+import type { EvacuationRecord } from './ha-manager';
 
 /** What {@link requestEvacuation} reads and writes: the HA keys in Redis, hosts and the instance actions log. */
 export interface EvacuationRequestDeps {
@@ -67,7 +68,7 @@ export async function requestEvacuation(
     attempts: 0,
   };
   // Record and index together (an open evacuation is indexed already, so the SADD is harmless then).
-  const [created] = (await d.redis.multi().set(HaKeys.evacuation(r.id), JSON.stringify(rec), 'NX').sadd(HaKeys.evacuations(), r.id).exec()) ?? [];
+  const [created] = (await d.redis.multi().set(Keys.evacuation(r.id), JSON.stringify(rec), 'NX').sadd(Keys.evacuations(), r.id).exec()) ?? [];
   if (created?.[1] !== 'OK') throw new FailedPreconditionError(`server ${r.id} is already being evacuated`, 'evacuation_in_progress');
   await d.instances.startAction(r.id, { requestId: opts.requestId, action: 'evacuate', userId: opts.userId, projectId: r.projectId, startMs: now, result: '', message: '' });
   return rec;

@@ -8,8 +8,9 @@ import type { InstanceRecord } from '@minicloud/domain-compute';
 import { AllocationStore } from '../store/allocation-store';
 import { HostStore } from '../store/host-store';
 import { InstanceStore } from '../store/instance-store';
-import { HostMonitor } from '../workers/host-monitor';
-import { HaKeys, HaManager } from './ha-manager';
+import { HostMonitor } from '../agent/host-monitor';
+import { HaManager } from './ha-manager';
+import { Keys } from '../store/keys';
 import { requestEvacuation } from './evacuation-request';
 
 const logger = silentLogger();
@@ -73,6 +74,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       redis, hosts, instances, allocations, monitor, logger, registry, nowMs: () => now,
       // Places on h2 only (the scheduler is tested elsewhere): enough to see claims, order and recovery.
       placement: {
+        instanceZone: async () => 'nova',
         placeAll: async (spec, _req, o) => {
           requestedHosts.push(o?.requestedHostId);
           const id = spec.instanceUuids[0];
@@ -80,7 +82,7 @@ describe('HaManager (real Redis, fake clock)', () => {
           throw new ResourceExhaustedError('No valid host was found: h2 lacks ram_mb', 'no_valid_host');
         },
       },
-      peers: { agent: () => ({ executeCommand: async () => ({}) }) } as never,
+      agents: { probeEpoch: async () => undefined, destroy: async () => true, host: async (id: string) => ({ hostId: id, agentEndpoint: '', epoch: 0 }) } as never,
       enqueue: (id) => enqueued.push(id),
       transition: (id, mutate) => instances.update(id, mutate, now),
       selfFenceAfterMs: T.selfFenceAfterMs,
@@ -134,8 +136,8 @@ describe('HaManager (real Redis, fake clock)', () => {
     await ha.tick();
     expect((await allocations.get('h1')).byInstance.has('b-high')).toBe(false);
     expect((await instances.listActions('b-high'))[0].result).toBe('Success');
-    expect(await redis.sismember(HaKeys.evacuations(), 'b-high')).toBe(0);
-    expect(await redis.sismember(HaKeys.evacuations(), 'a-low')).toBe(1);
+    expect(await redis.sismember(Keys.evacuations(), 'b-high')).toBe(0);
+    expect(await redis.sismember(Keys.evacuations(), 'a-low')).toBe(1);
   });
 
   it('a new leader adopts a claim its predecessor made before crashing (no second claim), and puts what does not fit in ERROR', async () => {
@@ -144,8 +146,8 @@ describe('HaManager (real Redis, fake clock)', () => {
     await redis.incr('mc:controller:host:h1:epoch');
     // The old leader opened both, claimed x on h2, and died before recording it.
     for (const id of ['x', 'y']) {
-      await redis.set(HaKeys.evacuation(id), JSON.stringify({ instanceId: id, fromHostId: 'h1', fencedEpoch: 2, requestId: `req-evacuate-${id}-2`, startedAtMs: now, attempts: 0 }));
-      await redis.sadd(HaKeys.evacuations(), id);
+      await redis.set(Keys.evacuation(id), JSON.stringify({ instanceId: id, fromHostId: 'h1', fencedEpoch: 2, requestId: `req-evacuate-${id}-2`, startedAtMs: now, attempts: 0 }));
+      await redis.sadd(Keys.evacuations(), id);
     }
     await allocations.claim('h2', 'x', req);
     // h2 has room for x and y only.
@@ -249,8 +251,8 @@ describe('HaManager (real Redis, fake clock)', () => {
       instance('stopped', 'h1', 'high', 2, { vmState: 'stopped', powerState: 'shutdown' }),
       instance('moving', 'h1', 'high', 3, { powerState: 'shutdown' }),
     ]);
-    await redis.set(HaKeys.evacuation('moving'), JSON.stringify({ instanceId: 'moving', fromHostId: 'h1', fencedEpoch: 1, requestId: 'r', startedAtMs: now, attempts: 0 }));
-    await redis.sadd(HaKeys.evacuations(), 'moving');
+    await redis.set(Keys.evacuation('moving'), JSON.stringify({ instanceId: 'moving', fromHostId: 'h1', fencedEpoch: 1, requestId: 'r', startedAtMs: now, attempts: 0 }));
+    await redis.sadd(Keys.evacuations(), 'moving');
     const { ha } = manager();
     // Registered (new epoch) but no heartbeat yet: wait, it may still be cut off.
     await redis.set(HaProtocolKeys.lease('h1'), '1', 'PX', T.leaseTtlMs);
@@ -324,7 +326,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       const { ha } = manager();
       await at(100, ['h1', 'h2']);
       await ha.tick();
-      expect(await redis.sismember(HaKeys.evacuations(), 'e3')).toBe(0);
+      expect(await redis.sismember(Keys.evacuations(), 'e3')).toBe(0);
       expect((await instances.listActions('e3'))[0]).toMatchObject({ action: 'evacuate', result: 'Error', message: 'evacuation abandoned: host h1 is up again' });
       expect((await instances.get('e3')).hostId).toBe('h1');
     });

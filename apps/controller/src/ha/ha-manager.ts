@@ -1,31 +1,25 @@
 import { isMinicloudError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
-import { defineLuaScript, HaProtocolKeys, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineLuaScript, HaProtocolKeys, type LuaScript, type Redis } from '@minicloud/platform-state';
 import { fenceDeadline, isHostDown, isolationFenceDecision, isPoweredOffByItsHost, partitionSuspected, powerOnAfterRejoin, type InstanceRecord } from '@minicloud/domain-compute';
-import type { Peers } from '../peers';
+import type { AgentClient } from '../agent/agent-client';
 import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { Keys } from '../store/keys';
 import type { ServerGroupStore } from '../store/server-group-store';
-import type { HostMonitor, HostView } from '../workers/host-monitor';
-import type { Placement } from '../workers/placement';
+import type { HostMonitor, HostView } from '../agent/host-monitor';
+import type { Placement } from '../placement/placement';
 import { isRestartable, orderRestarts, ZoneRateLimiter } from './restart-policy';
-import { claimElsewhere } from '../workers/relocation';
+import { claimElsewhere } from '../placement/relocation';
 
-const k = keyspace('controller');
-
-/**
- * HA's own keys: `ha:evacuation:<instance>` (JSON EvacuationRecord), `ha:evacuations` (set of ids),
- * and the cluster view the leader writes every tick for the agents (HaProtocolKeys.clusterView in
- * platform-state: agents read it before applying their isolation response, as a vSphere host checks a
- * master is responsible for its VMs).
+/*
+ * HA's own keys live in store/keys.ts: `ha:evacuation:<instance>` (JSON EvacuationRecord) and
+ * `ha:evacuations` (set of ids); the cluster view the leader writes every tick for the agents is
+ * HaProtocolKeys.clusterView in platform-state (agents read it before applying their isolation
+ * response, as a vSphere host checks a master is responsible for its VMs).
  */
-export const HaKeys = {
-  evacuation: (id: string) => k('ha', 'evacuation', id),
-  evacuations: () => k('ha', 'evacuations'),
-};
 
 /**
  * Fencing as one atomic step: bumps the epoch and stores state `fenced` only if the epoch is still the
@@ -63,11 +57,11 @@ export interface HaManagerDeps {
   instances: InstanceStore;
   allocations: AllocationStore;
   serverGroups?: ServerGroupStore;
-  /** Scheduler + claim (workers/placement.ts). */
-  placement: Pick<Placement, 'placeAll'>;
+  /** Scheduler + claim (placement/placement.ts). */
+  placement: Pick<Placement, 'placeAll' | 'instanceZone'>;
   monitor: HostMonitor;
-  /** Only `agent(endpoint).executeCommand` is used. */
-  peers: Pick<Peers, 'agent'>;
+  /** Commands to the agents: epoch probes and destroys of stale copies. */
+  agents: Pick<AgentClient, 'probeEpoch' | 'destroy' | 'host'>;
   logger: Logger;
   registry: Registry;
   nowMs: () => number;
@@ -132,7 +126,7 @@ export class HaManager {
     // Manual evacuations (ServerAction evacuate) run even with HA disabled: their hosts get fenced by
     // the same rules (failed: after the fence deadline; isolated: once its VMs are off).
     const manualFrom = new Set((await this.evacuations()).filter(({ rec }) => rec.manual && rec.fencedEpoch === 0).map(({ rec }) => rec.fromHostId));
-    if (!this.d.enabled && manualFrom.size === 0 && (await this.d.redis.scard(HaKeys.evacuations())) === 0) return;
+    if (!this.d.enabled && manualFrom.size === 0 && (await this.d.redis.scard(Keys.evacuations())) === 0) return;
     const fencing = (hostId: string) => this.d.enabled || manualFrom.has(hostId);
     const partition = partitionSuspected(views.map((v) => v.state));
     if (partition !== this.partitioned) {
@@ -197,7 +191,7 @@ export class HaManager {
   private async powerOnRejoined(views: HostView[], all: InstanceRecord[]): Promise<void> {
     const up = new Set(views.filter((v) => v.state === 'up' && (v.lastHeartbeatAtMs ?? 0) >= v.host.registeredAtMs).map((v) => v.host.hostId));
     if (up.size === 0) return;
-    const evacuating = new Set(await this.d.redis.smembers(HaKeys.evacuations()));
+    const evacuating = new Set(await this.d.redis.smembers(Keys.evacuations()));
     for (const r of powerOnAfterRejoin(all, up, evacuating)) {
       const requestId = `req-ha-power-on-${r.id}-${this.d.nowMs()}`;
       const next = await this.d.transition(r.id, (cur) =>
@@ -231,11 +225,7 @@ export class HaManager {
       const at = this.d.monitor.staleHeartbeatAtMs(v.host.hostId);
       if (at === undefined || now - at > 5000 || now - (this.probedAtMs.get(v.host.hostId) ?? 0) < 2000) continue;
       this.probedAtMs.set(v.host.hostId, now);
-      try {
-        await this.d.peers.agent(v.host.agentEndpoint).executeCommand({ hostId: v.host.hostId, epoch: v.host.epoch, instanceId: 'ha-epoch-probe', requestId: `ha-probe-${now}`, destroy: {} });
-      } catch {
-        // expected: stale_epoch from the agent, which then re-registers
-      }
+      await this.d.agents.probeEpoch(v.host);
     }
   }
 
@@ -243,18 +233,18 @@ export class HaManager {
   private async open(r: InstanceRecord, fencedEpoch: number): Promise<void> {
     const requestId = `req-evacuate-${r.id}-${fencedEpoch}`;
     const rec: EvacuationRecord = { instanceId: r.id, fromHostId: r.hostId, fencedEpoch, requestId, startedAtMs: this.d.nowMs(), attempts: 0 };
-    const ok = await this.d.redis.set(HaKeys.evacuation(r.id), JSON.stringify(rec), 'NX');
+    const ok = await this.d.redis.set(Keys.evacuation(r.id), JSON.stringify(rec), 'NX');
     if (ok !== 'OK') return;
-    await this.d.redis.sadd(HaKeys.evacuations(), r.id);
+    await this.d.redis.sadd(Keys.evacuations(), r.id);
     await this.d.instances.startAction(r.id, { requestId, action: 'evacuate', userId: 'ha', projectId: r.projectId, startMs: rec.startedAtMs, result: '', message: '' });
     this.d.logger.info({ instance_id: r.id, host_id: r.hostId, epoch: fencedEpoch }, 'HA restart scheduled');
   }
 
   /** All open evacuations with their instances, in restart order. */
   async evacuations(): Promise<{ rec: EvacuationRecord; r?: InstanceRecord }[]> {
-    const ids = await this.d.redis.smembers(HaKeys.evacuations());
+    const ids = await this.d.redis.smembers(Keys.evacuations());
     if (ids.length === 0) return [];
-    const raws = await this.d.redis.mget(ids.map((id) => HaKeys.evacuation(id)));
+    const raws = await this.d.redis.mget(ids.map((id) => Keys.evacuation(id)));
     const recs = raws.map((raw, i) => (raw ? (JSON.parse(raw) as EvacuationRecord) : { instanceId: ids[i], fromHostId: '', fencedEpoch: 0, requestId: '', startedAtMs: 0, attempts: -1 }));
     const instances = new Map((await this.d.instances.getMany(ids)).map((r) => [r.id, r]));
     const withInstance = recs.filter((rec) => instances.has(rec.instanceId)).map((rec) => ({ rec, r: instances.get(rec.instanceId)!, ...instances.get(rec.instanceId)! }));
@@ -280,11 +270,11 @@ export class HaManager {
 
   private async close(rec: EvacuationRecord): Promise<void> {
     if (rec.fromHostId) await this.d.allocations.release(rec.fromHostId, rec.instanceId);
-    await this.d.redis.multi().del(HaKeys.evacuation(rec.instanceId)).srem(HaKeys.evacuations(), rec.instanceId).exec();
+    await this.d.redis.multi().del(Keys.evacuation(rec.instanceId)).srem(Keys.evacuations(), rec.instanceId).exec();
   }
 
   private async save(rec: EvacuationRecord): Promise<void> {
-    await this.d.redis.set(HaKeys.evacuation(rec.instanceId), JSON.stringify(rec));
+    await this.d.redis.set(Keys.evacuation(rec.instanceId), JSON.stringify(rec));
   }
 
   private async step(rec: EvacuationRecord, r: InstanceRecord | undefined, byHost: Map<string, HostView>, settling: boolean): Promise<void> {
@@ -326,7 +316,7 @@ export class HaManager {
     if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) {
       // Its powered-off copy there goes too (it registered before this restart moved the instance, so
       // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory.
-      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(r.id, rec.fromHostId);
+      if (r.hostId === rec.fromHostId) await this.destroyOldCopy(rec, rec.fromHostId);
       await this.d.allocations.release(rec.fromHostId, r.id);
     }
     const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
@@ -356,14 +346,14 @@ export class HaManager {
     await this.move(placed, r, to);
   }
 
-  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (workers/relocation.ts). */
+  /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (placement/relocation.ts). */
   private place(r: InstanceRecord, targetHostId?: string): Promise<string> {
     return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId });
   }
 
   /** A manual evacuation whose host came back before it was fenced: nothing to restart; the action fails. */
   private async abandon(rec: EvacuationRecord, r: InstanceRecord, why: string): Promise<void> {
-    await this.d.redis.multi().del(HaKeys.evacuation(rec.instanceId)).srem(HaKeys.evacuations(), rec.instanceId).exec();
+    await this.d.redis.multi().del(Keys.evacuation(rec.instanceId)).srem(Keys.evacuations(), rec.instanceId).exec();
     await this.d.instances.finishAction(r.id, rec.requestId, 'Error', `evacuation abandoned: ${why}`, this.d.nowMs());
     this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, why }, 'manual evacuation abandoned');
   }
@@ -374,19 +364,15 @@ export class HaManager {
   }
 
   /** The failed host came back holding a (powered-off) copy: destroy it so the spawn starts afresh. */
-  private async destroyOldCopy(instanceId: string, hostId: string): Promise<void> {
-    const host = await this.d.hosts.get(hostId);
-    try {
-      await this.d.peers.agent(host.agentEndpoint).executeCommand({ hostId, epoch: host.epoch, instanceId, requestId: `ha-destroy-${instanceId}-${host.epoch}`, destroy: {} });
-    } catch (e) {
-      if (!isMinicloudError(e) || e.code !== 'NOT_FOUND') throw e;
-    }
+  private async destroyOldCopy(rec: EvacuationRecord, hostId: string): Promise<void> {
+    const host = await this.d.agents.host(hostId);
+    await this.d.agents.destroy(host, rec.instanceId, { requestId: rec.requestId, step: `old-copy-${host.epoch}` });
   }
 
   /** Moves the instance to its new host; the conductor rebinds ports and spawns; the old claim goes when ACTIVE. */
   private async move(rec: EvacuationRecord, r: InstanceRecord, to: string): Promise<void> {
     if (rec.toHostId !== to) await this.save({ ...rec, toHostId: to });
-    if (to === rec.fromHostId) await this.destroyOldCopy(r.id, to);
+    if (to === rec.fromHostId) await this.destroyOldCopy(rec, to);
     const now = this.d.nowMs();
     await this.d.transition(r.id, (cur) =>
       cur.taskState === 'deleting'

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import type { Redis } from '@minicloud/platform-state';
+import { CasStore } from './cas-store';
 import { Keys } from './keys';
 
 /** A host aggregate (Nova's os-aggregates); `availabilityZone` mirrors metadata `availability_zone`. */
@@ -15,22 +16,14 @@ export interface AggregateRecord {
 /** Metadata keys whose values must be positive numbers (allocation ratios, weight multipliers: any number). */
 const RATIO_KEYS = ['cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio'];
 
-// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON (compare-and-set).
-const CAS = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-`;
 
 /**
  * Host aggregates: `aggregate:<id>` (JSON, compare-and-set updates) and `aggregates` (id set).
  * Nova's rule: a host is in at most one availability zone.
  */
-export class AggregateStore {
-  private readonly cas: LuaScript;
-
-  constructor(private readonly redis: Redis) {
-    this.cas = defineLuaScript(redis, CAS);
+export class AggregateStore extends CasStore {
+  constructor(redis: Redis) {
+    super(redis);
   }
 
   /** @throws InvalidArgumentError('name'); AlreadyExistsError on a duplicate name */
@@ -106,12 +99,8 @@ export class AggregateStore {
   }
 
   private async update(id: string, mutate: (a: AggregateRecord) => AggregateRecord): Promise<AggregateRecord> {
-    for (let i = 0; i < 20; i++) {
-      const raw = await this.redis.get(Keys.aggregate(id));
-      if (!raw) throw new NotFoundError('aggregate', id);
-      const next = mutate(JSON.parse(raw) as AggregateRecord);
-      if (Number(await this.cas([Keys.aggregate(id)], [raw, JSON.stringify(next)])) === 1) return next;
-    }
-    throw new Error(`aggregate ${id}: too many concurrent updates`);
+    const next = await this.casUpdate<AggregateRecord>(Keys.aggregate(id), mutate, `aggregate ${id}`, 20);
+    if (!next) throw new NotFoundError('aggregate', id);
+    return next;
   }
 }

@@ -1,14 +1,9 @@
 import { NotFoundError } from '@minicloud/domain-errors';
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import type { Redis } from '@minicloud/platform-state';
+import { CasStore } from './cas-store';
 import type { InstanceRecord, InstanceVolume } from '@minicloud/domain-compute';
 import { Keys } from './keys';
 
-// KEYS[1]=instance; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
-const CAS = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-`;
 
 /** One entry of the instance actions log (Nova's os-instance-actions). */
 export interface InstanceActionRecord {
@@ -28,11 +23,9 @@ export interface InstanceActionRecord {
  * `project:<p>:instances` (id sets), `instance:<id>:actions` (hash request id -> action JSON),
  * `reservation:<r>` (set of ids), `client_token:<p>:<t>` -> reservation id.
  */
-export class InstanceStore {
-  private readonly cas: LuaScript;
-
-  constructor(private readonly redis: Redis) {
-    this.cas = defineLuaScript(redis, CAS);
+export class InstanceStore extends CasStore {
+  constructor(redis: Redis) {
+    super(redis);
   }
 
   async createMany(records: InstanceRecord[]): Promise<void> {
@@ -106,16 +99,10 @@ export class InstanceStore {
    * @returns the stored record (new or unchanged), or undefined when the instance is gone
    */
   async update(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, nowMs = Date.now()): Promise<InstanceRecord | undefined> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const raw = await this.redis.get(Keys.instance(id));
-      if (!raw) return undefined;
-      const cur = JSON.parse(raw) as InstanceRecord;
-      const next = mutate(structuredClone(cur));
-      if (!next) return cur;
-      next.updatedAtMs = nowMs;
-      if (Number(await this.cas([Keys.instance(id)], [raw, JSON.stringify(next)])) === 1) return next;
-    }
-    throw new Error(`instance ${id}: too many concurrent updates`);
+    return this.casUpdate<InstanceRecord>(Keys.instance(id), (cur) => {
+      const next = mutate(cur);
+      return next && { ...next, updatedAtMs: nowMs };
+    }, `instance ${id}`);
   }
 
   /** Deletes every key of the instance (record, set memberships, actions log, its client token when the reservation empties). */

@@ -30,4 +30,12 @@ export const Keys = {
   serverGroupLock: (id: string) => k('server_group', id, 'lock'),
   /** List of a VM's CPU utilisation ratios, newest first (one per consolidation round; CloudSim's 30-sample history). */
   consolidationHistory: (instanceId: string) => k('consolidation', 'history', instanceId),
+  /** A migration record (JSON; live and cold migrations, kept after completion for ListMigrations). */
+  migration: (id: string) => k('migration', id),
+  migrations: () => k('migrations'),
+  instanceMigrations: (instanceId: string) => k('instance', instanceId, 'migrations'),
+  /** HA: one restart in progress (JSON EvacuationRecord), durable so a new leader finishes it. */
+  evacuation: (instanceId: string) => k('ha', 'evacuation', instanceId),
+  /** HA: ids of the open evacuations. */
+  evacuations: () => k('ha', 'evacuations'),
 };

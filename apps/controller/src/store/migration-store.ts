@@ -1,14 +1,7 @@
 import { NotFoundError } from '@minicloud/domain-errors';
-import { defineLuaScript, keyspace, type LuaScript, type Redis } from '@minicloud/platform-state';
-
-const k = keyspace('controller');
-
-/** Redis keys of migration records (`mc:controller:migration:*`), kept here to leave store/keys.ts to its owners. */
-export const MigrationKeys = {
-  migration: (id: string) => k('migration', id),
-  migrations: () => k('migrations'),
-  instanceMigrations: (instanceId: string) => k('instance', instanceId, 'migrations'),
-};
+import type { Redis } from '@minicloud/platform-state';
+import { CasStore } from './cas-store';
+import { Keys as MigrationKeys } from './keys';
 
 /** Nova's migration statuses as the agents publish them (compute.Migration.status). */
 export type MigrationStatus = 'queued' | 'preparing' | 'running' | 'post-migrating' | 'completed' | 'failed' | 'error' | 'cancelled';
@@ -42,22 +35,14 @@ export interface MigrationRecord {
   updatedAtMs: number;
 }
 
-// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
-const CAS = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-`;
 
 /**
  * Migration records: `migration:<id>` (JSON, updated by compare-and-set), `migrations` (id set) and
  * `instance:<id>:migrations` (id set). Records are kept after completion (ListMigrations history).
  */
-export class MigrationStore {
-  private readonly cas: LuaScript;
-
-  constructor(private readonly redis: Redis) {
-    this.cas = defineLuaScript(redis, CAS);
+export class MigrationStore extends CasStore {
+  constructor(redis: Redis) {
+    super(redis);
   }
 
   async create(m: MigrationRecord): Promise<void> {
@@ -104,15 +89,9 @@ export class MigrationStore {
    * the record unchanged. @returns the stored record, or undefined when it does not exist
    */
   async update(id: string, mutate: (m: MigrationRecord) => MigrationRecord | undefined, nowMs: number): Promise<MigrationRecord | undefined> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const raw = await this.redis.get(MigrationKeys.migration(id));
-      if (!raw) return undefined;
-      const cur = JSON.parse(raw) as MigrationRecord;
+    return this.casUpdate<MigrationRecord>(MigrationKeys.migration(id), (cur) => {
       const next = mutate(cur);
-      if (!next) return cur;
-      const stored = { ...next, updatedAtMs: nowMs };
-      if (Number(await this.cas([MigrationKeys.migration(id)], [raw, JSON.stringify(stored)])) === 1) return stored;
-    }
-    throw new Error(`migration ${id}: too many concurrent updates`);
+      return next && { ...next, updatedAtMs: nowMs };
+    }, `migration ${id}`);
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError } from '@minicloud/domain-errors';
 import type { ServerGroupPolicy } from '@minicloud/domain-scheduler';
 import type { Redis } from '@minicloud/platform-state';
+import { CasStore } from './cas-store';
 import { Keys } from './keys';
 
 /** A server group (Nova's os-server-groups, microversion 2.64 shape). */
@@ -22,8 +23,10 @@ const POLICIES: readonly ServerGroupPolicy[] = ['affinity', 'anti-affinity', 'so
  * sets). Members are added under a per-group lock held by the placing replica (see `withLock`), so
  * two concurrent creates in one anti-affinity group cannot both see the same free host.
  */
-export class ServerGroupStore {
-  constructor(private readonly redis: Redis) {}
+export class ServerGroupStore extends CasStore {
+  constructor(redis: Redis) {
+    super(redis);
+  }
 
   /** @throws InvalidArgumentError('name' | 'policy' | 'max_server_per_host') */
   async create(projectId: string, name: string, policy: string, maxServerPerHost: number): Promise<ServerGroupRecord> {
@@ -55,22 +58,7 @@ export class ServerGroupStore {
 
   /** Adds/removes members; call with the group's lock held for adds (removes are safe anytime). */
   async changeMembers(id: string, add: readonly string[], remove: readonly string[]): Promise<void> {
-    for (let i = 0; i < 50; i++) {
-      const raw = await this.redis.get(Keys.serverGroup(id));
-      if (!raw) return;
-      const g = JSON.parse(raw) as ServerGroupRecord;
-      g.memberIds = [...new Set([...g.memberIds, ...add])].filter((m) => !remove.includes(m));
-      // Optimistic: only write if unchanged since read.
-      const res = await this.redis.eval(
-        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end redis.call('SET', KEYS[1], ARGV[2]) return 1",
-        1,
-        Keys.serverGroup(id),
-        raw,
-        JSON.stringify(g),
-      );
-      if (Number(res) === 1) return;
-    }
-    throw new Error(`server group ${id}: too many concurrent updates`);
+    await this.casUpdate<ServerGroupRecord>(Keys.serverGroup(id), (g) => ({ ...g, memberIds: [...new Set([...g.memberIds, ...add])].filter((m) => !remove.includes(m)) }), `server group ${id}`);
   }
 
   /**

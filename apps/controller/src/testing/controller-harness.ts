@@ -1,7 +1,8 @@
 /**
  * Test-only harness for the controller's integration tests: the controller in-process over its own
  * Redis and NATS (libs/testing), fake image/network gRPC services, minted tokens and, when a test
- * needs real hypervisors, in-process compute agents (wireComputeAgent).
+ * needs real hypervisors, in-process compute agents (wireComputeAgent); the agent double is
+ * @minicloud/compute-agent/testing's FakeHypervisor.
  *
  * Lives under `testing/` so the boundary check (tools/boundaries/check-boundaries.ts) treats it as
  * test code: it may import @minicloud/testing, and production code must never import it.
@@ -17,16 +18,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
-import { agent, compute, events, image, network } from '@minicloud/proto';
+import { NotFoundError } from '@minicloud/domain-errors';
+import { agent, image, network } from '@minicloud/proto';
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken, type TokenVerifier } from '@minicloud/platform-auth';
-import { connectBus, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, type Bus } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
 import { createServiceClient, startGrpcServer, type ClientOptions, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics, Registry } from '@minicloud/platform-metrics';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
 import { startNatsServer, startRedisServer, type ServerHandle } from '@minicloud/testing';
+import { partial } from '@minicloud/compute-agent/testing';
 import { agentConfigSchema } from '../../../compute-agent/src/config';
 import { wireComputeAgent, type AgentHandles } from '../../../compute-agent/src/wire';
 import { controllerConfigSchema } from '../config';
@@ -34,12 +36,6 @@ import { createController, type Controller } from '../wire';
 
 /** The logger every harness part uses (silent). */
 export const testLogger = silentLogger();
-
-/** Handlers for the methods a fake implements; every other method answers FAILED_PRECONDITION ("fake: <method> not faked"). */
-export const partial = <T extends object>(impl: Partial<T>): T =>
-  new Proxy(impl, {
-    get: (t, k) => (t as Record<string | symbol, unknown>)[k] ?? (async () => Promise.reject(new FailedPreconditionError(`fake: ${String(k)} not faked`))),
-  }) as T;
 
 /** The controller settings every integration test starts from; a test's `config` overrides them key by key. */
 export const BASE_CONTROLLER_ENV: Record<string, string> = {
@@ -138,65 +134,6 @@ export async function startFakeNetwork(opts: { verifier?: TokenVerifier } = {}):
     opts,
   );
   return { server, ports, bindings };
-}
-
-/** Hardware a {@link HypervisorDouble} registers: cores (1 socket, 1 thread per core), RAM in MB, disk in GB. */
-export interface DoubleProfile {
-  cores: number;
-  ramMb: number;
-  diskGb: number;
-}
-
-/**
- * Base of the in-test agent doubles: serves HypervisorService with the subclass's {@link handlers}
- * (methods not given answer FAILED_PRECONDITION), registers with the controller (qemu, x86_64,
- * tunnel 192.0.2.1), heartbeats on core NATS every 300 ms, and publishes power-state reports.
- * Subclasses decide what each command does and keep their own accounting.
- */
-export abstract class HypervisorDouble {
-  /** The epoch the controller granted at registration (commands with another epoch are stale). */
-  epoch = 0;
-  /** Sequence shared by heartbeats and reports. */
-  seq = 0;
-  server!: RunningGrpcServer;
-  private timer?: NodeJS.Timeout;
-  constructor(
-    readonly hostId: string,
-    protected readonly bus: Bus,
-    protected readonly profile: DoubleProfile,
-  ) {}
-
-  /** HypervisorService handlers by method name. */
-  protected abstract handlers(): Record<string, unknown>;
-
-  /** Publishes InstancePowerStateReported for `instanceId` after `delayMs` (as an agent reports after acting). */
-  protected report(instanceId: string, powerState: compute.PowerState, reason: string, error = '', delayMs = 20): void {
-    setTimeout(() => {
-      void this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq });
-    }, delayMs);
-  }
-
-  /** Serves, registers through `registry`, takes the epoch and starts heartbeating; returns the registration answer. */
-  async start(registry: ServiceClient<typeof agent.HostRegistryServiceService>): Promise<agent.RegisterHostResponse> {
-    this.server = await startGrpcServer({ port: 0, logger: testLogger, services: [{ definition: agent.HypervisorServiceService as never, handlers: partial<Record<string, unknown>>(this.handlers()) } as never] });
-    const p = this.profile;
-    const res = await registry.registerHost({
-      profile: { hostId: this.hostId, hostname: this.hostId, sockets: 1, coresPerSocket: p.cores, threadsPerCore: 1, ramMb: p.ramMb, diskGb: p.diskGb, hypervisorType: 'qemu', architecture: 'x86_64' },
-      agentEndpoint: this.server.address,
-      tunnelIp: '192.0.2.1',
-    });
-    this.epoch = res.epoch;
-    const beat = () => this.bus.publishCore(heartbeatSubject(this.hostId), events.Heartbeat, { hostId: this.hostId, epoch: this.epoch, sequence: ++this.seq });
-    beat();
-    this.timer = setInterval(beat, 300);
-    return res;
-  }
-
-  /** Stops heartbeating and serving. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.server?.shutdown(100);
-  }
 }
 
 /** A controller replica started by {@link ControllerHarness.startControllerUnderTest}. */
@@ -348,3 +285,5 @@ export class ControllerHarness {
     await Promise.all([this.redisServer.stop(), this.natsServer.stop()]);
   }
 }
+
+export { partial };

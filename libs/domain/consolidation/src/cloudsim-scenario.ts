@@ -1,6 +1,6 @@
 import { HP_PROLIANT_ML110_G4_POWER, HP_PROLIANT_ML110_G5_POWER } from '@minicloud/domain-hypervisor';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { DatacenterScenario, SimHostSpec, SimVmSpec } from './cloudsim-datacenter';
+import { DatacenterScenario, SimHostSpec, SimVmSpec } from './cloudsim-types';
 
 /**
  * CloudSim examples/power/Constants.java: VM types (MIPS, RAM MB), 1 vCPU, 100 Mbit/s each, and the

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { ConsolidationPolicy } from './cloudsim-datacenter';
+import { ConsolidationPolicy } from './cloudsim-types';
 import { createOverloadDetector } from './overload-detection';
 import { maximumCorrelation, minimumMigrationTime, minimumUtilization, randomSelection, VmSelectionPolicy } from './vm-selection';
 

@@ -1,2 +1,3 @@
+export * from './migration-parameters';
 export * from './pre-copy';
 export * from './pre-copy-stepper';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { QEMU_MIGRATION_DEFAULTS, type MigrationParameters, type MigrationRound } from './pre-copy';
+import { QEMU_MIGRATION_DEFAULTS, type MigrationParameters, type MigrationRound } from './migration-parameters';
 
 /** What the step-wise migration needs up front: RAM and device-state sizes (the dirty rate is given per step). */
 export interface PreCopySizes {

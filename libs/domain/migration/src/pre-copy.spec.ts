@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { QEMU_MIGRATION_DEFAULTS, simulatePreCopyMigration } from './pre-copy';
+import { QEMU_MIGRATION_DEFAULTS } from './migration-parameters';
+import { simulatePreCopyMigration } from './pre-copy';
 
 const MiB = 1024 * 1024;
 

@@ -1,4 +1,4 @@
-import { effectiveAllocationRatio, freeCapacity, usableCapacity } from './capacity';
+import { effectiveAllocationRatio, effectiveAllocationRatios, freeCapacity, usableCapacity } from './capacity';
 import { makeHost } from './testing';
 
 describe('capacity (Placement: (total - reserved) * allocation_ratio)', () => {
@@ -23,5 +23,10 @@ describe('capacity (Placement: (total - reserved) * allocation_ratio)', () => {
   ])('effective cpu ratio with aggregates $metas = $expected', ({ metas, expected }) => {
     const h = makeHost({ hostId: 'h', cpuAllocationRatio: 16, aggregates: metas.map((metadata, i) => ({ id: `${i}`, metadata })) });
     expect(effectiveAllocationRatio(h, 'vcpu')).toBe(expected);
+  });
+
+  it('gives the ratios a claim checks: aggregate overrides per class, else the host own', () => {
+    const h = makeHost({ hostId: 'h', cpuAllocationRatio: 16, ramAllocationRatio: 1.5, diskAllocationRatio: 1, aggregates: [{ id: 'a', metadata: { ram_allocation_ratio: '1.0', disk_allocation_ratio: '2' } }] });
+    expect(effectiveAllocationRatios(h)).toEqual({ cpu: 16, ram: 1, disk: 2 });
   });
 });

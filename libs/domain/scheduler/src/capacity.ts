@@ -22,6 +22,11 @@ export function effectiveAllocationRatio(host: HostState, kind: ResourceKind): n
   return fromAggregates > 0 ? fromAggregates : own;
 }
 
+/** The allocation ratios in force on `host` per class ({@link effectiveAllocationRatio}): what a claim on it must check against. */
+export function effectiveAllocationRatios(host: HostState): { cpu: number; ram: number; disk: number } {
+  return { cpu: effectiveAllocationRatio(host, 'vcpu'), ram: effectiveAllocationRatio(host, 'ram'), disk: effectiveAllocationRatio(host, 'disk') };
+}
+
 /** Total, reserved and used amounts of one resource (vCPUs, MB of RAM or GB of disk). */
 export function rawAmounts(host: HostState, kind: ResourceKind): { total: number; reserved: number; used: number } {
   switch (kind) {

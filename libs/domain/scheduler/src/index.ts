@@ -1,6 +1,7 @@
 export * from './host-state';
 export * from './request-spec';
 export * from './capacity';
+export * from './availability-zone';
 export * from './aggregate-metadata';
 export * from './host-filter';
 export * from './host-weigher';

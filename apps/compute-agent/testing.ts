@@ -1,0 +1,2 @@
+// Resolves `@minicloud/compute-agent/testing` (test code only).
+export * from './src/testing';

@@ -1,0 +1,49 @@
+import { events, type MessageType } from '@minicloud/proto';
+import { Subjects, type Bus } from '@minicloud/platform-bus';
+import type { Runnable } from '@minicloud/platform-lifecycle';
+
+/** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
+export const POWER_REPORT_CONSUMER = 'controller-power-state';
+/** Durable JetStream consumer of source agents' MigrationProgressed events. */
+export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress';
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r(), { once: true })));
+}
+
+/**
+ * A Runnable consuming one durable JetStream consumer of agent events until aborted (a handler's
+ * throw leaves the event unacked: it is redelivered after `ackWaitMs`, 30 s).
+ */
+export function agentEventConsumer<T>(name: string, bus: Bus, opts: { durable: string; filterSubject: string; type: MessageType<T>; handler: (ev: T) => Promise<void> }): Runnable {
+  return {
+    name,
+    async start(signal) {
+      const consumer = await bus.consumeEvents({ durable: opts.durable, filterSubject: opts.filterSubject, type: opts.type, handler: opts.handler, ackWaitMs: 30_000 });
+      await aborted(signal);
+      await consumer.stop();
+    },
+  };
+}
+
+/**
+ * The power-report consumer: every InstancePowerStateReported an agent publishes (spawned,
+ * spawn_failed, powered_off, migrated_in...) goes to `apply` (Conductor.handlePowerReport: ignored
+ * when its epoch is stale, else completes the build or action, or updates power_state).
+ */
+export function powerReportConsumer(bus: Bus, apply: (ev: events.InstancePowerStateReported) => Promise<void>): Runnable {
+  return agentEventConsumer('power-report-consumer', bus, { durable: POWER_REPORT_CONSUMER, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, handler: apply });
+}
+
+/** The live-migration progress consumer: source agents' MigrationProgressed go to `apply` (MigrationWorker.onProgress). */
+export function migrationProgressConsumer(bus: Bus, apply: (m: NonNullable<events.MigrationProgressed['migration']>) => Promise<void>): Runnable {
+  return agentEventConsumer('migration-progress-consumer', bus, {
+    durable: MIGRATION_PROGRESS_CONSUMER,
+    filterSubject: Subjects.migrationProgressed,
+    type: events.MigrationProgressed,
+    handler: async (ev) => {
+      if (ev.migration) await apply(ev.migration);
+    },
+  });
+}

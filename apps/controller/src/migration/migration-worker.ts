@@ -1,0 +1,345 @@
+import { randomUUID } from 'node:crypto';
+import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { compute, type agent, type events } from '@minicloud/proto';
+import type { DeepPartial } from '@minicloud/platform-grpc';
+import type { Logger } from '@minicloud/platform-logging';
+import { isHostDown, type InstanceRecord } from '@minicloud/domain-compute';
+import type { AgentClient } from '../agent/agent-client';
+import type { Peers } from '../peers';
+import type { AllocationStore } from '../store/allocation-store';
+import type { HostRecord, HostStore } from '../store/host-store';
+import type { InstanceStore } from '../store/instance-store';
+import type { ServerGroupStore } from '../store/server-group-store';
+import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationStore } from '../store/migration-store';
+import type { Placement } from '../placement/placement';
+import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
+
+/** Allocation consumer of the destination claim while a live migration runs (the source keeps `<id>`). */
+export const migrationConsumer = (instanceId: string): string => `${instanceId}#migration`;
+
+/** Knobs handed to the source agent's `migrate_out` (docs/agent-protocol.md "Live migration"). */
+export interface MigrationLimits {
+  /** Mbit/s; 0 = QEMU's 128 MiB/s capped at the NIC. */
+  maxBandwidthMbps: number;
+  /** 0 = QEMU's 300 ms. */
+  maxDowntimeMs: number;
+  autoConverge: boolean;
+  /** 0 = Nova's 800 s per GiB of RAM. */
+  timeoutSeconds: number;
+}
+
+export interface MigrationWorkerDeps {
+  instances: InstanceStore;
+  hosts: HostStore;
+  allocations: AllocationStore;
+  placement: Placement;
+  migrations: MigrationStore;
+  serverGroups: ServerGroupStore;
+  peers: Peers;
+  agents: AgentClient;
+  logger: Logger;
+  nowMs: () => number;
+  limits: MigrationLimits;
+  /** Conductor's CAS update + InstanceStateChanged. */
+  transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined>;
+  /** Conductor's agent spec of an instance. */
+  instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec>;
+  /** Moves the instance's volume attachments to its current host (conductor.prepareVolumes); absent: not moved. */
+  prepareVolumes?(r: InstanceRecord): Promise<InstanceRecord>;
+}
+
+/** Who asked for a migration (the instance action's owner). */
+export interface MigrationRequester {
+  requestId: string;
+  userId: string;
+  projectId: string;
+}
+
+/**
+ * Controller side of live migration (contract in docs/agent-protocol.md "Live migration"):
+ * claim on the destination (consumer `<id>#migration`), task_state MIGRATING, a migration record,
+ * `prepare_migrate_in` on the destination then `migrate_out` on the source. The outcome arrives as
+ * events: progress (`onProgress`) fills the record and rolls back on failed/cancelled; the
+ * destination's `migrated_in` report (`onPowerReport`) moves the instance (host, ports, claims).
+ * `watch()` (leader, periodic) resolves migrations whose instance, source or destination vanished.
+ */
+export class MigrationWorker {
+  constructor(private readonly d: MigrationWorkerDeps) {}
+
+  /**
+   * Starts a live migration of `r` to `destHostId` (checked and claimed) or to a host the scheduler
+   * picks excluding the source. Returns once both agents accepted their commands.
+   * @throws FailedPreconditionError unless ACTIVE (running or paused) with no task; InvalidArgumentError
+   *   ('migrate.host_id') for the source itself or a host that is not up and enabled; NotFoundError
+   *   ('host'); ResourceExhaustedError (no_valid_host, NoValidHostError from the scheduler) when nothing fits; agent errors (rolled back)
+   */
+  async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester): Promise<MigrationRecord> {
+    checkLiveMigratable(r);
+    const source = await this.d.agents.host(r.hostId);
+    const dest = await this.claimDestination(r, destHostId);
+    const now = this.d.nowMs();
+    const m: MigrationRecord = {
+      id: randomUUID(),
+      instanceId: r.id,
+      migrationType: 'live-migration',
+      sourceHostId: source.hostId,
+      destHostId: dest.hostId,
+      status: 'queued',
+      rounds: 0,
+      transferredBytes: 0,
+      remainingBytes: 0,
+      totalTimeMs: 0,
+      downtimeMs: 0,
+      cpuThrottlePercentage: 0,
+      postCopy: false,
+      error: '',
+      requestId: who.requestId,
+      createdAtMs: now,
+      updatedAtMs: now,
+    };
+    let entered = false;
+    try {
+      const next = await this.d.transition(r.id, (cur) => {
+        checkLiveMigratable(cur);
+        if (cur.hostId !== source.hostId) throw new FailedPreconditionError(`server ${r.id} moved meanwhile`, 'instance_moved');
+        return { ...cur, taskState: 'migrating', taskStartedAtMs: now, actionRequestId: who.requestId };
+      });
+      if (!next) throw new NotFoundError('server', r.id);
+      entered = true;
+      await this.d.migrations.create(m);
+      await this.d.instances.startAction(r.id, { requestId: who.requestId, action: 'live-migration', userId: who.userId, projectId: who.projectId, startMs: now, result: '', message: '' });
+      await this.setStatus(m.id, 'preparing');
+      await this.d.agents.prepareMigrateIn(dest, r.id, m.id, this.d.instanceSpec(next));
+      await this.d.agents.migrateOut(source, r.id, m.id, {
+        destHostId: dest.hostId,
+        destEndpoint: dest.agentEndpoint,
+        destEpoch: dest.epoch,
+        maxBandwidthMbps: this.d.limits.maxBandwidthMbps,
+        maxDowntimeMs: this.d.limits.maxDowntimeMs,
+        autoConverge: this.d.limits.autoConverge,
+        postCopy: false,
+        timeoutSeconds: this.d.limits.timeoutSeconds,
+      });
+      return (await this.setStatus(m.id, 'running', ['queued', 'preparing'])) ?? m;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.d.logger.warn({ instance_id: r.id, migration_id: m.id, err: message }, 'live migration could not start');
+      await this.sendAbort(dest, r.id, m.id);
+      if (entered) await this.rollback(m.id, r.id, 'failed', `could not start: ${message}`);
+      else await this.d.allocations.release(dest.hostId, migrationConsumer(r.id));
+      throw e;
+    }
+  }
+
+  /** Applies a source agent's MigrationProgressed: counters, then rollback on failed/cancelled. */
+  async onProgress(p: compute.Migration): Promise<void> {
+    const status = p.status as MigrationStatus;
+    const next = await this.d.migrations.update(
+      p.id,
+      (cur) =>
+        TERMINAL_MIGRATION_STATUSES.has(cur.status)
+          ? undefined
+          : {
+              ...cur,
+              // Terminal statuses are set by complete()/rollback() (completed is confirmed by the
+              // destination's migrated_in report, not by the source).
+              status: !status || TERMINAL_MIGRATION_STATUSES.has(status) ? cur.status : status,
+              rounds: p.rounds,
+              transferredBytes: Number(p.transferredBytes),
+              remainingBytes: Number(p.remainingBytes),
+              totalTimeMs: Number(p.totalTimeMs),
+              downtimeMs: Number(p.downtimeMs),
+              cpuThrottlePercentage: p.cpuThrottlePercentage,
+              postCopy: p.postCopy,
+              error: p.error || cur.error,
+            },
+      this.d.nowMs(),
+    );
+    if (!next || TERMINAL_MIGRATION_STATUSES.has(next.status)) return;
+    if (status === 'failed' || status === 'cancelled') await this.rollback(next.id, next.instanceId, status, p.error || status);
+    else if (status === 'error') await this.resolveSwitchOver(next);
+  }
+
+  /**
+   * Hook for the conductor's power-report consumer. Handles the reports a migration produces and
+   * @returns true when the report was consumed (the conductor must not apply it):
+   * - `migrated_in` from the destination: instance moves there (host, ports, claims), record completed;
+   * - `migrated_out` from the source: the copy left, the instance is NOT deleted (ignored);
+   * - `migration_aborted` from the source: the VM stays there (running), rollback;
+   * - any other report from the destination while migrating (its incoming copy): ignored.
+   */
+  async onPowerReport(ev: events.InstancePowerStateReported, r: InstanceRecord): Promise<boolean> {
+    if (ev.reason === 'migrated_out') return true;
+    if (r.taskState !== 'migrating' && ev.reason !== 'migrated_in' && ev.reason !== 'migration_aborted') return false;
+    const m = (await this.d.migrations.active(r.id)) ?? (ev.reason === 'migrated_in' ? await this.latest(r.id) : undefined);
+    if (!m) return ev.reason === 'migrated_in' || (ev.reason === 'migration_aborted' && ev.hostId !== r.hostId);
+    if (ev.hostId === m.destHostId) {
+      if (ev.reason === 'migrated_in') await this.complete(m);
+      return true;
+    }
+    if (ev.hostId === m.sourceHostId && ev.reason === 'migration_aborted') {
+      await this.rollback(m.id, r.id, 'cancelled', 'migration aborted on the source');
+      await this.d.transition(r.id, (cur) => (cur.hostId === ev.hostId && cur.powerState !== 'running' && ev.powerState === compute.PowerState.POWER_STATE_RUNNING ? { ...cur, powerState: 'running' } : undefined));
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Leader loop: resolves active migrations left hanging. Instance gone, deleting or moved by HA ->
+   * failed (destination claim released); source host down -> failed and task_state cleared so HA
+   * restarts the VM; status `error` (switch-over unresolved) -> {@link resolveSwitchOver}.
+   */
+  async watch(): Promise<void> {
+    for (const m of await this.d.migrations.list()) {
+      if (TERMINAL_MIGRATION_STATUSES.has(m.status)) continue;
+      try {
+        const r = await this.d.instances.find(m.instanceId);
+        if (!r || r.taskState === 'deleting' || r.hostId !== m.sourceHostId || (r.taskState !== 'migrating' && m.status !== 'queued')) {
+          if (r && r.hostId === m.destHostId && r.taskState === 'migrating') await this.complete(m);
+          else await this.rollback(m.id, m.instanceId, 'failed', 'instance left the migration (deleted, or restarted elsewhere by HA)');
+          continue;
+        }
+        const src = await this.d.hosts.find(m.sourceHostId);
+        if (!src || isHostDown(src.state)) {
+          await this.rollback(m.id, m.instanceId, 'failed', `source host ${m.sourceHostId} is down`);
+          continue;
+        }
+        if (m.status === 'error') await this.resolveSwitchOver(m);
+      } catch (e) {
+        this.d.logger.warn({ migration_id: m.id, err: e instanceof Error ? e.message : e }, 'migration watch failed');
+      }
+    }
+  }
+
+  /**
+   * ServerAction migrate on every ACTIVE instance of `hostId`, `parallel` at a time (maintenance
+   * drain). Instances nothing fits for stay (logged). @returns ids migrated away
+   */
+  async drainHost(hostId: string, parallel = 2, timeoutMs = 600_000): Promise<string[]> {
+    const moved: string[] = [];
+    const queue = (await this.d.instances.list()).filter((r) => r.hostId === hostId && r.vmState === 'active' && r.taskState === null);
+    const worker = async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) {
+        try {
+          const m = await this.startLive(r, undefined, { requestId: `drain-${randomUUID()}`, userId: 'minicloud', projectId: r.projectId });
+          const deadline = this.d.nowMs() + timeoutMs;
+          let cur = m;
+          while (!TERMINAL_MIGRATION_STATUSES.has(cur.status) && this.d.nowMs() < deadline) {
+            await new Promise((res) => setTimeout(res, 200));
+            cur = (await this.d.migrations.find(m.id)) ?? { ...cur, status: 'failed' };
+          }
+          if (cur.status === 'completed') moved.push(r.id);
+        } catch (e) {
+          this.d.logger.warn({ instance_id: r.id, host_id: hostId, err: e instanceof Error ? e.message : e }, 'drain: instance stays');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
+    return moved;
+  }
+
+  // ---- steps ----
+
+  /** Switch-over: instance on the destination, ports bound there (the FDB follows), volume attachments moved there, claims moved. Idempotent. */
+  private async complete(m: MigrationRecord): Promise<void> {
+    const now = this.d.nowMs();
+    // A destination the operator chose may be in another zone: the instance's zone is its host's.
+    const zone = (await this.d.placement.zonesOf([m.destHostId])).get(m.destHostId)!;
+    const moved = await this.d.transition(m.instanceId, (cur) =>
+      cur.taskState === 'deleting' || (cur.hostId !== m.sourceHostId && cur.hostId !== m.destHostId)
+        ? undefined
+        : cur.hostId === m.destHostId && cur.taskState === null
+          ? undefined
+          : { ...cur, hostId: m.destHostId, availabilityZone: zone, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
+    );
+    const r = moved ?? (await this.d.instances.find(m.instanceId));
+    if (!r || r.hostId !== m.destHostId) return;
+    const net = await this.d.peers.network();
+    const deviceOwner = `compute:${r.availabilityZone}`;
+    for (const p of r.ports) await net.bindPort({ portId: p.portId, hostId: m.destHostId, deviceId: r.id, deviceOwner });
+    // The volume attachments follow (Nova re-points them at the destination after the switch-over).
+    await this.d.prepareVolumes?.(r);
+    await this.d.allocations.release(m.sourceHostId, r.id);
+    await this.d.allocations.move(m.destHostId, migrationConsumer(r.id), r.id);
+    const done = await this.d.migrations.update(m.id, (cur) => (cur.status === 'completed' ? undefined : { ...cur, status: 'completed', remainingBytes: 0 }), this.d.nowMs());
+    if (done) await this.d.instances.finishAction(r.id, m.requestId, 'Success', '', this.d.nowMs());
+    this.d.logger.info({ instance_id: r.id, migration_id: m.id, from: m.sourceHostId, to: m.destHostId }, 'live migration completed');
+  }
+
+  /** The VM stays on the source: destination claim released, task_state none, record terminal, action Error. */
+  private async rollback(migrationId: string, instanceId: string, status: 'failed' | 'cancelled', error: string): Promise<void> {
+    const m = await this.d.migrations.find(migrationId);
+    if (!m) return;
+    await this.d.allocations.release(m.destHostId, migrationConsumer(instanceId));
+    await this.d.transition(instanceId, (cur) => (cur.taskState === 'migrating' && cur.hostId === m.sourceHostId ? { ...cur, taskState: null, taskStartedAtMs: this.d.nowMs() } : undefined));
+    const ended = await this.d.migrations.update(migrationId, (cur) => (TERMINAL_MIGRATION_STATUSES.has(cur.status) ? undefined : { ...cur, status, error }), this.d.nowMs());
+    const stillThere = await this.d.instances.find(instanceId);
+    if (stillThere && ended?.status === status && ended.error === error) await this.d.instances.finishAction(instanceId, m.requestId, 'Error', error, this.d.nowMs());
+    this.d.logger.warn({ instance_id: instanceId, migration_id: migrationId, status, error }, 'live migration rolled back');
+  }
+
+  /**
+   * Source said `complete` but never heard `resumed`: if the destination runs the VM, complete
+   * (and destroy the paused source copy); if the destination is down, abort on the source (it resumes
+   * there and reports `migration_aborted`). Otherwise wait for the next watch tick.
+   */
+  private async resolveSwitchOver(m: MigrationRecord): Promise<void> {
+    const [src, dst] = await Promise.all([this.d.hosts.find(m.sourceHostId), this.d.hosts.find(m.destHostId)]);
+    if (dst && !isHostDown(dst.state)) {
+      const runs = await this.d.agents
+        .listInstances(dst)
+        .then((instances) => instances.some((i) => i.instanceId === m.instanceId && i.powerState === compute.PowerState.POWER_STATE_RUNNING))
+        .catch(() => false);
+      if (!runs) return;
+      await this.complete(m);
+      if (src) await this.destroyQuietly(src, m.instanceId, m.id);
+      return;
+    }
+    if (src) await this.sendAbort(src, m.instanceId, m.id);
+  }
+
+  // ---- helpers ----
+
+  private async claimDestination(r: InstanceRecord, destHostId: string | undefined): Promise<HostRecord> {
+    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id));
+    const hostId = await claimElsewhere(this.d, r, '#migration');
+    if (!hostId) throw new ResourceExhaustedError(`No valid host was found for server ${r.id}`, 'no_valid_host');
+    if (hostId === r.hostId) {
+      await this.d.allocations.release(hostId, migrationConsumer(r.id));
+      throw new ResourceExhaustedError(`No valid host other than the source was found for server ${r.id}`, 'no_valid_host');
+    }
+    return this.d.agents.host(hostId);
+  }
+
+  private async setStatus(id: string, status: MigrationStatus, from?: MigrationStatus[]): Promise<MigrationRecord | undefined> {
+    return this.d.migrations.update(id, (cur) => (from && !from.includes(cur.status)) || TERMINAL_MIGRATION_STATUSES.has(cur.status) ? undefined : { ...cur, status }, this.d.nowMs());
+  }
+
+  private async latest(instanceId: string): Promise<MigrationRecord | undefined> {
+    return (await this.d.migrations.list({ instanceId }))[0];
+  }
+
+  private async sendAbort(host: HostRecord, instanceId: string, migrationId: string): Promise<void> {
+    try {
+      await this.d.agents.abortMigration(host, instanceId, migrationId);
+    } catch (e) {
+      this.d.logger.info({ host_id: host.hostId, migration_id: migrationId, err: e instanceof Error ? e.message : e }, 'abort_migration not delivered');
+    }
+  }
+
+  /** The paused source copy left by a completed switch-over (the next watch tick retries a failure). */
+  private async destroyQuietly(host: HostRecord, instanceId: string, migrationId: string): Promise<void> {
+    try {
+      await this.d.agents.destroy(host, instanceId, { requestId: migrationId, step: 'source' });
+    } catch {
+      this.d.logger.info({ host_id: host.hostId, instance_id: instanceId }, 'source copy not destroyed yet');
+    }
+  }
+}
+
+/** Nova: live migration needs vm_state ACTIVE (running) or PAUSED and no task. @throws FailedPreconditionError */
+export function checkLiveMigratable(r: InstanceRecord): void {
+  const ok = (r.vmState === 'active' || r.vmState === 'paused') && r.taskState === null;
+  if (!ok) throw new FailedPreconditionError(`Cannot 'migrate' server ${r.id} while it is in vm_state ${r.vmState}, task_state ${r.taskState ?? 'none'}`, 'instance_invalid_state');
+}

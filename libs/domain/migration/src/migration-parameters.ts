@@ -1,0 +1,62 @@
+// QEMU migration vocabulary shared by the one-shot simulation (pre-copy.ts) and the step-wise
+// stepper (pre-copy-stepper.ts): its own module so those two do not import each other.
+
+/**
+ * QEMU's live-migration defaults (qemu/migration/options.c, `migration_properties`):
+ * downtime-limit 300 ms, max-bandwidth 128 MiB/s (MAX_THROTTLE = 128 << 20 bytes/s),
+ * cpu-throttle-initial 20 %, cpu-throttle-increment 10 %, max-cpu-throttle 99 %,
+ * throttle-trigger-threshold 50 %.
+ */
+export const QEMU_MIGRATION_DEFAULTS = Object.freeze({
+  downtimeLimitMs: 300,
+  maxBandwidthBytesPerSecond: 128 * 1024 * 1024,
+  cpuThrottleInitialPct: 20,
+  cpuThrottleIncrementPct: 10,
+  maxCpuThrottlePct: 99,
+  throttleTriggerThresholdPct: 50,
+});
+
+/** What is being migrated and how fast the guest writes memory. */
+export interface MigrationWorkload {
+  /** Guest RAM, bytes (> 0). */
+  readonly ramBytes: number;
+  /**
+   * Dirty-page rate of the unthrottled guest, bytes/s (>= 0). With a vCPU throttle of p %, the
+   * guest runs (100 - p) % of the time and dirties proportionally less (QEMU cpu_throttle).
+   */
+  readonly dirtyRateBytesPerSecond: number;
+  /** Device state sent during the stop-and-copy, bytes (default 0). */
+  readonly deviceStateBytes?: number;
+}
+
+/** Migration parameters (`migrate-set-parameters`); every field optional, QEMU defaults apply. */
+export interface MigrationParameters {
+  readonly maxBandwidthBytesPerSecond?: number;
+  readonly downtimeLimitMs?: number;
+  /** `migrate-set-capabilities auto-converge on`. */
+  readonly autoConverge?: boolean;
+  readonly cpuThrottleInitialPct?: number;
+  readonly cpuThrottleIncrementPct?: number;
+  readonly maxCpuThrottlePct?: number;
+  readonly throttleTriggerThresholdPct?: number;
+  /**
+   * Post-copy: after this many pre-copy rounds without convergence the VM resumes on the
+   * destination and the remaining pages are pulled on demand (`migrate-start-postcopy`).
+   * Undefined = no post-copy.
+   */
+  readonly postcopyAfterRounds?: number;
+  /** Abort (VM keeps running on the source) when the migration has not finished after this long, ms. */
+  readonly timeoutMs?: number;
+  /** Safety stop for the round loop (default 10,000). */
+  readonly maxRounds?: number;
+}
+
+/** One pre-copy round: what was sent, how long it took, what the guest dirtied meanwhile. */
+export interface MigrationRound {
+  readonly index: number;
+  readonly sentBytes: number;
+  readonly durationMs: number;
+  readonly dirtiedBytes: number;
+  /** vCPU throttle in force during the round, percent. */
+  readonly throttlePct: number;
+}

@@ -1,9 +1,10 @@
 /**
  * Glance's and Cinder's writes through the OpenStack REST front on a real cloud, driven by Debian's
  * unchanged `openstack` CLI: a real qcow2 (made with qemu-img) uploaded, shown, saved byte for byte,
- * given a property and deleted; a volume created, listed, shown, snapshotted, cloned from the
- * snapshot, one made from an image, and all deleted. What the services cannot do (image tags, renaming a volume) is refused
- * with the client's normal error and a non-zero exit.
+ * given a property and deleted; a volume created, listed, shown, renamed, given and stripped of a
+ * property, snapshotted, cloned from the
+ * snapshot, one made from an image, and all deleted. What the image service cannot do (tags) is
+ * refused with the client's normal error and a non-zero exit.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -64,16 +65,18 @@ describe('Glance and Cinder writes with the openstack CLI', () => {
     expect((await demoJson<{ ID: string }[]>(['image', 'list'])).map((i) => i.ID)).not.toContain(created.id);
   });
 
-  it('volume: create --size 1, list, show, set --name refused, snapshot, create --snapshot, create --image (bootable), delete; no token is 401', async () => {
+  it('volume: create --size 1, list, show, set --name/--property, unset --property, snapshot, create --snapshot, create --image (bootable), delete; no token is 401', async () => {
     const vol = await demoJson<{ id: string; size: number }>(['volume', 'create', '--size', '1', 'os-vol']);
     expect(vol.size).toBe(1);
     await until('volume', 'os-vol', 'available');
     expect(await demoJson<{ ID: string; Name: string; Size: number }[]>(['volume', 'list'])).toContainEqual(expect.objectContaining({ ID: vol.id, Name: 'os-vol', Size: 1 }));
     expect(await demoJson(['volume', 'show', 'os-vol'])).toMatchObject({ id: vol.id, name: 'os-vol', status: 'available', bootable: 'false' });
 
-    const rename = await demo(['volume', 'set', '--name', 'renamed', 'os-vol']);
-    expect(rename.code).not.toBe(0);
-    expect(rename.stderr).toMatch(/not supported by this cloud/);
+    expect((await demo(['volume', 'set', '--name', 'os-vol-2', '--property', 'tier=gold', 'os-vol'])).code).toBe(0);
+    expect(await demoJson(['volume', 'show', vol.id])).toMatchObject({ name: 'os-vol-2', properties: expect.objectContaining({ tier: 'gold' }) });
+    expect((await demo(['volume', 'unset', '--property', 'tier', 'os-vol-2'])).code).toBe(0);
+    expect((await demoJson<{ properties: unknown }>(['volume', 'show', 'os-vol-2'])).properties).not.toHaveProperty('tier');
+    expect((await demo(['volume', 'set', '--name', 'os-vol', 'os-vol-2'])).code).toBe(0);
 
     const snap = await demoJson<{ id: string }>(['volume', 'snapshot', 'create', '--volume', 'os-vol', 'os-snap']);
     await until('volume snapshot', 'os-snap', 'available');

@@ -108,3 +108,34 @@ export const volumeActionBody = {
   },
   additionalProperties: { type: ['object', 'null'] },
 };
+
+/** `PUT /volumes/{id}`: name (or display_name) and metadata (replaces all); descriptions only empty. */
+export const updateVolumeBody = {
+  type: 'object',
+  required: ['volume'],
+  properties: {
+    volume: {
+      type: 'object',
+      properties: {
+        name,
+        display_name: name,
+        description: { type: ['string', 'null'], maxLength: 0 },
+        display_description: { type: ['string', 'null'], maxLength: 0 },
+        metadata,
+      },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+};
+
+/** `POST|PUT /volumes/{id}/metadata`. */
+export const metadataBody = { type: 'object', required: ['metadata'], properties: { metadata }, additionalProperties: false };
+
+/** `PUT /volumes/{id}/metadata/{key}`: exactly the one key of the URL. */
+export const metaItemBody = {
+  type: 'object',
+  required: ['meta'],
+  properties: { meta: { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: { type: 'string', maxLength: 255 } } },
+  additionalProperties: false,
+};

@@ -43,6 +43,13 @@ function fakeVolumes() {
       vols.delete(v.id);
       return {};
     },
+    updateVolume: (req: volume.UpdateVolumeRequest, opts: Call['opts']) => {
+      const v = mine(req.volumeId, opts);
+      if (req.name !== undefined) v.name = req.name;
+      for (const k of req.removeMetadata) delete v.metadata[k];
+      Object.assign(v.metadata, req.setMetadata);
+      return { volume: v };
+    },
     extendVolume: (req: { volumeId: string; newSizeGb: number }, opts: Call['opts']) => {
       const v = mine(req.volumeId, opts);
       if (req.newSizeGb <= v.sizeGb) throw new FailedPreconditionError('new size must be larger');
@@ -176,6 +183,26 @@ describe('Cinder v3 (real HTTP, fake gRPC)', () => {
     expect((await http({ url: `${v3}/volumes/v1` })).json().volume).toMatchObject({ id: 'v1', status: 'available' });
     expect((await http({ method: 'DELETE', url: `${v3}/volumes/v1` })).statusCode).toBe(202);
     expect((await http({ url: `${v3}/volumes/v1` })).statusCode).toBe(404);
+  });
+
+  it('update (name, display_name, metadata replaced) and volume metadata (merge, replace, one key) as UpdateVolume calls', async () => {
+    await create({ metadata: { a: '1', b: '2' } });
+    const put = await http({ method: 'PUT', url: `${v3}/volumes/v1`, payload: { volume: { display_name: 'renamed' } } });
+    expect(put.statusCode).toBe(200);
+    expect(put.json().volume).toMatchObject({ name: 'renamed', metadata: { a: '1', b: '2' } });
+    expect(calls.find((c) => c.method === 'updateVolume')?.req).toEqual({ volumeId: 'v1', name: 'renamed', setMetadata: {}, removeMetadata: [] });
+    expect((await http({ method: 'PUT', url: `${v3}/volumes/v1`, payload: { volume: { metadata: { c: '3' } } } })).json().volume.metadata).toEqual({ c: '3' });
+    expect((await http({ method: 'POST', url: `${v3}/volumes/v1/metadata`, payload: { metadata: { d: '4' } } })).json()).toEqual({ metadata: { c: '3', d: '4' } });
+    expect((await http({ url: `${v3}/volumes/v1/metadata/d` })).json()).toEqual({ meta: { d: '4' } });
+    expect((await http({ method: 'PUT', url: `${v3}/volumes/v1/metadata/d`, payload: { meta: { d: '5' } } })).json()).toEqual({ meta: { d: '5' } });
+    expect((await http({ method: 'PUT', url: `${v3}/volumes/v1/metadata/d`, payload: { meta: { e: '5' } } })).statusCode).toBe(400);
+    expect((await http({ method: 'DELETE', url: `${v3}/volumes/v1/metadata/c` })).statusCode).toBe(200);
+    expect((await http({ method: 'DELETE', url: `${v3}/volumes/v1/metadata/c` })).statusCode).toBe(404);
+    expect((await http({ url: `${v3}/volumes/v1/metadata` })).json()).toEqual({ metadata: { d: '5' } });
+    expect((await http({ method: 'PUT', url: `${v3}/volumes/v1`, payload: { volume: { description: 'kept nowhere' } } })).json().badRequest.message).toMatch(/volume\.description/);
+    expect((await http({ method: 'PUT', url: `${v3}/volumes/v1`, payload: { volume: { name: 'theirs' } } }, 't2')).statusCode).toBe(404);
+    expect((await http({ method: 'POST', url: `${v3}/volumes/v1/metadata`, payload: { metadata: { x: 1 } } })).statusCode).toBe(400);
+    expect(fake.vols.get('v1')).toMatchObject({ name: 'renamed', metadata: { d: '5' } });
   });
 
   it('actions: os-extend, os-attach (reserve + complete) and os-detach as Nova\'s legacy flow; unsupported actions 501, unknown 400', async () => {

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps';
 import { callContext, queryValue } from '../http/context';
 import { HttpError, invalidField } from '../http/errors';
 import { paginate } from '../http/pagination';
+import { volumeMetadataRoutes } from './metadata';
 import { flag } from './query';
 import { createVolumeBody, volumeActionBody } from './schemas';
 import { volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
@@ -42,7 +43,8 @@ const UNSUPPORTED_ACTIONS: Record<string, string> = {
 /**
  * Cinder v3.0 volumes: create (from nothing, an image, a snapshot or a volume; 202), list and
  * detail (filters, sort by creation, limit/marker with volumes_links, all_tenants for admins), show,
- * delete (202), and actions (os-extend, os-retype, os-attach/os-detach as Nova's legacy flow uses them).
+ * update and metadata ({@link volumeMetadataRoutes}), delete (202), and actions (os-extend,
+ * os-retype, os-attach/os-detach as Nova's legacy flow uses them).
  */
 export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: Urls): Promise<void> {
   const volumes = deps.backends.volume;
@@ -109,10 +111,7 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
     return reply.code(202).send({ volume: volumeDetail(created.volume!, urls(req)) });
   });
 
-  app.put<{ Params: { project_id: string; id: string } }>('/volumes/:id', async (req) => {
-    await volumes.getVolume({ volumeId: req.params.id }, callContext(req)); // 404 first, as Cinder
-    throw new HttpError(501, 'Updating a volume (name, description, metadata) is not supported by this cloud.');
-  });
+  await volumeMetadataRoutes(app, deps, urls);
 
   app.delete<{ Params: { project_id: string; id: string } }>('/volumes/:id', async (req, reply) => {
     if (flag(req, 'cascade') || flag(req, 'force')) throw new HttpError(501, 'cascade and force deletes are not supported by this cloud.');

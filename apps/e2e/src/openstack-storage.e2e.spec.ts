@@ -2,8 +2,7 @@
  * Glance's and Cinder's writes through the OpenStack REST front on a real cloud, driven by Debian's
  * unchanged `openstack` CLI: a real qcow2 (made with qemu-img) uploaded, shown, saved byte for byte,
  * given a property and deleted; a volume created, listed, shown, renamed, given and stripped of a
- * property, snapshotted, cloned from the
- * snapshot, one made from an image, and all deleted. What the image service cannot do (tags) is
+ * property, snapshotted and cloned from the snapshot, one made from an image, and all deleted. What the image service cannot do (tags) is
  * refused with the client's normal error and a non-zero exit.
  */
 import { execFileSync } from 'node:child_process';

@@ -69,6 +69,7 @@ function fakeImages() {
       if (req.minRamMb !== undefined) i.minRamMb = req.minRamMb;
       for (const k of req.removeProperties) delete i.properties[k];
       Object.assign(i.properties, req.setProperties);
+      i.tags = [...new Set([...i.tags.filter((t) => !req.removeTags.includes(t)), ...req.addTags])];
       return { image: i };
     },
     deleteImage: (req: { imageId: string }, opts: Call['opts']) => {
@@ -177,7 +178,7 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ name: 'b', os_distro: 'cirros', min_ram: 256, protected: true });
     expect(res.json()).not.toHaveProperty('hw_disk_bus');
-    expect(calls.find((c) => c.method === 'updateImage')?.req).toEqual({ imageId: id, name: 'b', minRamMb: 256, protected: true, setProperties: { os_distro: 'cirros' }, removeProperties: ['hw_disk_bus'] });
+    expect(calls.find((c) => c.method === 'updateImage')?.req).toEqual({ imageId: id, name: 'b', minRamMb: 256, protected: true, setProperties: { os_distro: 'cirros' }, removeProperties: ['hw_disk_bus'], addTags: [], removeTags: [] });
 
     expect((await patch(id, [{ op: 'replace', path: '/status', value: 'active' }])).statusCode).toBe(403);
     expect((await patch(id, [{ op: 'remove', path: '/name' }])).statusCode).toBe(403);
@@ -186,10 +187,28 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
     expect(absent.json().message).toBe('Property nope does not exist.');
     expect((await patch(id, [{ op: 'replace', path: '/min_disk', value: -1 }])).json().message).toMatch(/min_disk/);
     expect((await patch(id, [{ op: 'move', path: '/name' }])).statusCode).toBe(400);
-    expect((await patch(id, [{ op: 'add', path: '/tags', value: ['x'] }])).statusCode).toBe(501);
-    expect((await patch(id, [{ op: 'add', path: '/tags/0', value: 'x' }])).statusCode).toBe(501);
+    expect((await patch(id, [{ op: 'remove', path: '/tags' }])).statusCode).toBe(403);
     const json = await http({ method: 'PATCH', url: `/image/v2/images/${id}`, payload: [{ op: 'replace', path: '/name', value: 'c' }] });
     expect(json.statusCode).toBe(415);
+  });
+
+  it('tags: create with tags, PUT/DELETE /tags/{tag} (204; an absent tag 404), JSON patch on /tags and /tags/<n>, the tag filter', async () => {
+    const { id, tags } = await create({ name: 't', tags: ['a'] });
+    expect(tags).toEqual(['a']);
+    expect((await http({ method: 'PUT', url: `/image/v2/images/${id}/tags/b` })).statusCode).toBe(204);
+    expect((await http({ method: 'PUT', url: `/image/v2/images/${id}/tags/b` })).statusCode).toBe(204); // already there: no change
+    expect((await http({ url: `/image/v2/images/${id}` })).json().tags).toEqual(['a', 'b']);
+    expect((await http({ method: 'DELETE', url: `/image/v2/images/${id}/tags/a` })).statusCode).toBe(204);
+    expect((await http({ method: 'DELETE', url: `/image/v2/images/${id}/tags/a` })).statusCode).toBe(404);
+    expect((await patch(id, [{ op: 'add', path: '/tags/-', value: 'c' }])).json().tags).toEqual(['b', 'c']);
+    expect((await patch(id, [{ op: 'replace', path: '/tags', value: ['c', 'd'] }])).json().tags).toEqual(['c', 'd']);
+    expect(calls.filter((c) => c.method === 'updateImage').pop()?.req).toMatchObject({ addTags: ['d'], removeTags: ['b'] });
+    expect((await patch(id, [{ op: 'remove', path: '/tags/0' }])).json().tags).toEqual(['d']);
+    expect((await patch(id, [{ op: 'add', path: '/tags/7', value: 'x' }])).statusCode).toBe(400);
+    expect((await patch(id, [{ op: 'add', path: '/tags/-', value: 5 }])).statusCode).toBe(400);
+    await create({ name: 'u' });
+    expect((await http({ url: '/image/v2/images?tag=d' })).json().images.map((i: { name: string }) => i.name)).toEqual(['t']);
+    expect((await http({ method: 'PUT', url: `/image/v2/images/${id}/tags/z` }, 't2')).statusCode).toBe(404);
   });
 
   it('delete is 204, 403 when protected; deactivate/reactivate are 204 and a deactivated image is not downloadable (403)', async () => {

@@ -67,10 +67,11 @@ function intParam(name: string, v: string | undefined): number | undefined {
 /**
  * Glance's list filters over the images the caller can see: status, visibility (default: all but
  * community, as Glance lists), owner, disk_format, container_format, protected, size_min/size_max,
- * and any other parameter as a custom-property filter (`?os_distro=cirros`). Deleted images never show.
+ * `tag` (repeated: every one), and any other parameter as a custom-property filter
+ * (`?os_distro=cirros`). Deleted images never show.
  * @throws HttpError 400 naming a bad visibility, protected or size bound
  */
-export function imageFilter(q: Record<string, string | undefined>): (i: image.Image) => boolean {
+export function imageFilter(q: Record<string, string | undefined>, tags: readonly string[] = []): (i: image.Image) => boolean {
   const visibility = q.visibility;
   if (visibility !== undefined && !['public', 'private', 'shared', 'community', 'all'].includes(visibility)) {
     throw invalidField('visibility', `'${visibility}' is not one of public, private, shared, community, all.`);
@@ -89,5 +90,6 @@ export function imageFilter(q: Record<string, string | undefined>): (i: image.Im
     (q.protected === undefined || String(i.protected) === q.protected.toLowerCase()) &&
     (sizeMin === undefined || i.sizeBytes >= sizeMin) &&
     (sizeMax === undefined || i.sizeBytes <= sizeMax) &&
-    props.every(([k, v]) => i.properties[k] === v);
+    props.every(([k, v]) => i.properties[k] === v) &&
+    tags.every((t) => i.tags.includes(t));
 }

@@ -35,15 +35,18 @@ function nonNegativeInt(field: string, v: unknown): number {
  * value) set it (`replace` of an absent custom property is 409 "Property x does not exist.");
  * `remove` drops a custom property (409 when absent; a core attribute "may not be removed", 403);
  * a read-only attribute (status, checksum, size, owner, disk_format after creation...) is 403.
- * Tags are refused (501): the image service keeps no tags.
+ * `/tags` and `/tags/<index>` change the tag list, sent as the tags added and removed.
  * @throws HttpError 400 (bad op, path or value, naming the field), 403, 409, 501
  */
 export function patchToUpdate(current: image.Image, ops: readonly PatchOp[]): image.UpdateImageRequest {
-  const req: image.UpdateImageRequest = { imageId: current.id, setProperties: {}, removeProperties: [] };
+  const req: image.UpdateImageRequest = { imageId: current.id, setProperties: {}, removeProperties: [], addTags: [], removeTags: [] };
   const props = new Set(Object.keys(current.properties));
+  let tags = [...current.tags];
   for (const [i, o] of ops.entries()) {
-    // `/tags` and `/tags/<n>` (a client's list diff) alike
-    if (/^\/tags(\/|$)/.test(o.path)) throw new HttpError(501, 'Image tags are not supported by this cloud.');
+    if (/^\/tags(\/|$)/.test(o.path)) {
+      tags = patchTags(tags, o, i);
+      continue;
+    }
     const attr = attributeOf(o.path);
     if (READ_ONLY.has(attr)) throw new HttpError(403, `Attribute '${attr}' is read-only.`);
     if (o.op === 'remove') {
@@ -78,5 +81,31 @@ export function patchToUpdate(current: image.Image, ops: readonly PatchOp[]): im
       req.setProperties[attr] = v;
     }
   }
+  req.removeTags = current.tags.filter((t) => !tags.includes(t));
+  req.addTags = tags.filter((t) => !current.tags.includes(t));
   return req;
+}
+
+/**
+ * One patch operation on `/tags` (the whole list: add or replace) or `/tags/<index>` (`-` appends;
+ * add or remove one), as a client's list diff sends them; tags stay unique.
+ * @throws HttpError 400 for a bad value or index, 403 for removing the whole list
+ */
+function patchTags(tags: string[], o: PatchOp, i: number): string[] {
+  const str = (v: unknown) => {
+    if (typeof v !== 'string' || !v || v.length > 255) throw invalidField(`[${i}].value`, 'a tag is a string of 1..255 characters.');
+    return v;
+  };
+  if (o.path === '/tags') {
+    if (o.op === 'remove') throw new HttpError(403, 'Property tags may not be removed.');
+    if (!Array.isArray(o.value)) throw invalidField('tags', "'tags' must be a list of strings.");
+    return [...new Set(o.value.map(str))];
+  }
+  const at = o.path.slice('/tags/'.length);
+  const index = at === '-' ? tags.length : /^\d+$/.test(at) ? Number(at) : -1;
+  if (index < 0 || index > tags.length || (o.op !== 'add' && index === tags.length)) throw new HttpError(400, `Invalid JSON pointer for this resource: '${o.path}'`);
+  if (o.op === 'remove') return tags.filter((_, k) => k !== index);
+  const v = str(o.value);
+  const next = o.op === 'replace' ? tags.map((t, k) => (k === index ? v : t)) : [...tags.slice(0, index), v, ...tags.slice(index)];
+  return [...new Set(next)];
 }

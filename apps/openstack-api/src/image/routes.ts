@@ -32,7 +32,7 @@ export async function imageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
     const q = (k: string) => queryValue(req, k);
     const list = (k: string) => [query[k] ?? []].flat();
     const order = sortOrder({ sort: q('sort'), sort_key: list('sort_key'), sort_dir: list('sort_dir') });
-    const keep = imageFilter(Object.fromEntries(Object.keys(query).map((k) => [k, q(k)])));
+    const keep = imageFilter(Object.fromEntries(Object.keys(query).map((k) => [k, q(k)])), list('tag'));
     const all = await listAll(async (pageToken) => {
       const res = await deps.backends.image.listImages({ name: q('name') ?? '', page: { pageSize: 1000, pageToken } }, callContext(req));
       return { items: res.images, next: res.page?.nextPageToken ?? '' };

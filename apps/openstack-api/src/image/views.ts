@@ -45,7 +45,7 @@ export function imageView(i: image.Image): Record<string, unknown> {
     container_format: i.containerFormat || null,
     created_at: glanceTime(i.createdAt),
     updated_at: glanceTime(i.updatedAt ?? i.createdAt),
-    tags: [],
+    tags: i.tags,
     self: `/v2/images/${i.id}`,
     file: `/v2/images/${i.id}/file`,
     schema: '/v2/schemas/image',

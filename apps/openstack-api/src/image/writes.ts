@@ -32,11 +32,10 @@ function mediaType(req: FastifyRequest): string {
   return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** The CreateImage request of a Glance create body. @throws HttpError 403 (read-only attribute), 400 (custom id), 501 (tags, os_hidden) */
+/** The CreateImage request of a Glance create body. @throws HttpError 403 (read-only attribute), 400 (custom id), 501 (os_hidden) */
 export function createRequest(body: Record<string, unknown>): image.CreateImageRequest {
   for (const k of Object.keys(body)) if (READ_ONLY.has(k) && k !== 'id' && k !== 'disk_format' && k !== 'container_format' && k !== 'os_hidden') throw new HttpError(403, `Attribute '${k}' is read-only.`);
   if (body.id !== undefined) throw invalidField('id', 'Images with a caller-chosen id are not supported by this cloud.');
-  if (Array.isArray(body.tags) && body.tags.length > 0) throw new HttpError(501, 'Image tags are not supported by this cloud.');
   if (body.os_hidden === true) throw new HttpError(501, 'Hidden images (os_hidden) are not supported by this cloud.');
   const properties: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (!CORE.has(k)) properties[k] = v as string;
@@ -50,6 +49,7 @@ export function createRequest(body: Record<string, unknown>): image.CreateImageR
     minDiskGb: (body.min_disk as number | undefined) ?? 0,
     properties,
     sourceInstanceId: '',
+    tags: (body.tags as string[] | undefined) ?? [],
   };
 }
 
@@ -57,7 +57,7 @@ export function createRequest(body: Record<string, unknown>): image.CreateImageR
  * Glance v2's image writes: create (201, status queued, Location), data upload (PUT .../file,
  * application/octet-stream, streamed to UploadImage as it arrives; 204) and download (GET .../file,
  * streamed, Content-MD5 = checksum; 204 when there is no data), JSON-patch update, delete (204; 403
- * when protected), deactivate/reactivate (204), and tags (the service keeps none: 501).
+ * when protected), deactivate/reactivate (204), and tags (PUT/DELETE .../tags/{tag}, 204).
  */
 export async function imageWriteRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const images = deps.backends.image;
@@ -93,12 +93,18 @@ export async function imageWriteRoutes(app: FastifyInstance, deps: ApiDeps): Pro
     return reply.code(204).send();
   });
 
-  const noTags = async (req: FastifyRequest<Id>) => {
-    await images.getImage({ imageId: req.params.id }, callContext(req)); // 404 first, as Glance
-    throw new HttpError(501, 'Image tags are not supported by this cloud.');
-  };
-  app.put<Id>('/v2/images/:id/tags/:tag', noTags);
-  app.delete<Id>('/v2/images/:id/tags/:tag', noTags);
+  type Tag = { Params: { id: string; tag: string } };
+  const tagUpdate = (imageId: string, add: string[], remove: string[]): image.UpdateImageRequest => ({ imageId, setProperties: {}, removeProperties: [], addTags: add, removeTags: remove });
+  app.put<Tag>('/v2/images/:id/tags/:tag', async (req, reply) => {
+    await images.updateImage(tagUpdate(req.params.id, [req.params.tag], []), callContext(req));
+    return reply.code(204).send();
+  });
+  app.delete<Tag>('/v2/images/:id/tags/:tag', async (req, reply) => {
+    const { image: img } = await images.getImage({ imageId: req.params.id }, callContext(req));
+    if (!img!.tags.includes(req.params.tag)) throw new HttpError(404, `Tag ${req.params.tag} not found.`);
+    await images.updateImage(tagUpdate(req.params.id, [], [req.params.tag]), callContext(req));
+    return reply.code(204).send();
+  });
 
   app.put<Id & { Body: Readable }>('/v2/images/:id/file', async (req, reply) => {
     if (mediaType(req) !== 'application/octet-stream') throw new HttpError(415, 'Unsupported Content-Type: image data is application/octet-stream.');

@@ -4,6 +4,20 @@ const name = { type: ['string', 'null'], maxLength: 255 };
 const size = { type: ['integer', 'string', 'null'], pattern: '^[0-9]+$', minimum: 1, maximum: 2147483647 };
 const id = { type: ['string', 'null'], maxLength: 255 };
 const metadata = { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 255 } };
+/** Name under Cinder's two spellings; descriptions only empty (the service keeps none). */
+const naming = {
+  name,
+  display_name: name,
+  description: { type: ['string', 'null'], maxLength: 0 },
+  display_description: { type: ['string', 'null'], maxLength: 0 },
+};
+/** `{ "<key>": {...} }`, the one wrapper object every Cinder body has. */
+const wrapped = (key: string, properties: Record<string, unknown>, required: string[] = []) => ({
+  type: 'object',
+  required: [key],
+  properties: { [key]: { type: 'object', required, properties, additionalProperties: false } },
+  additionalProperties: false,
+});
 
 /**
  * `POST /volumes`: cinderclient sends every key, unset ones as null. `description` is accepted only
@@ -17,10 +31,7 @@ export const createVolumeBody = {
       type: 'object',
       properties: {
         size,
-        name,
-        display_name: name,
-        description: { type: ['string', 'null'], maxLength: 0 },
-        display_description: { type: ['string', 'null'], maxLength: 0 },
+        ...naming,
         volume_type: id,
         availability_zone: id,
         snapshot_id: id,
@@ -110,24 +121,7 @@ export const volumeActionBody = {
 };
 
 /** `PUT /volumes/{id}`: name (or display_name) and metadata (replaces all); descriptions only empty. */
-export const updateVolumeBody = {
-  type: 'object',
-  required: ['volume'],
-  properties: {
-    volume: {
-      type: 'object',
-      properties: {
-        name,
-        display_name: name,
-        description: { type: ['string', 'null'], maxLength: 0 },
-        display_description: { type: ['string', 'null'], maxLength: 0 },
-        metadata,
-      },
-      additionalProperties: false,
-    },
-  },
-  additionalProperties: false,
-};
+export const updateVolumeBody = wrapped('volume', { ...naming, metadata });
 
 /** `POST|PUT /volumes/{id}/metadata`. */
 export const metadataBody = { type: 'object', required: ['metadata'], properties: { metadata }, additionalProperties: false };

@@ -14,6 +14,7 @@ import { ManagedProcess, type ReadyInfo } from './managed-process';
 import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
 import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
 import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
+import type { CloudManifest } from './manifest';
 import { writeCloudsYaml, type CloudEntry } from './clouds-yaml';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -35,22 +36,7 @@ interface Options {
   prometheusPort: string;
 }
 
-/** What `<state-dir>/cloud.json` holds: how to reach (and kill) every part of the running cloud. */
-export interface CloudManifest {
-  redis_url: string;
-  nats_url: string;
-  identity_url: string;
-  admin: { user: string; password: string; project: string };
-  /** `http_url` is set for the OpenStack REST front, which serves HTTP only (grpc_address empty). */
-  processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
-  ready_seconds: number;
-  /** The OpenStack REST front (Keystone at `<url>/identity`) and the clouds.yaml that points at it. */
-  openstack_api_url?: string;
-  clouds_yaml?: string;
-  /** Set with --with-prometheus: the local Prometheus scraping every process above. */
-  prometheus_url?: string;
-  prometheus_pid?: number;
-}
+export type { CloudManifest };
 
 async function main() {
   const program = new Command('cloud')
@@ -63,7 +49,11 @@ async function main() {
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')
     .option('--log-level <level>', 'service log level', 'info')
-    .option('--keep-state', 'keep Redis/NATS data of a previous run (default: start fresh)', false)
+    .option(
+      '--keep-state',
+      'keep Redis/NATS/image data of a previous run (default: start fresh); the agents come back as the same hosts holding no VMs, and the power sync shows their servers SHUTOFF (or starts them again with RESUME_GUESTS_STATE_ON_HOST_BOOT=true)',
+      false,
+    )
     .option('--exit-when-ready', 'shut down as soon as the cloud is up and seeded (timing, smoke tests)', false)
     .option('--time-scale <x>', 'simulated time runs x times faster than real time', '1')
     .option(
@@ -164,7 +154,7 @@ async function main() {
     const openstackApiUrl = (await openstackApi.ready).http_url!;
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', 'admin', 'admin');
-    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000);
+    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
     const manifest: CloudManifest = {
       redis_url: redisUrl,
       nats_url: natsUrl,

@@ -42,12 +42,17 @@ export async function adminSession(identityUrl: string, user: string, password: 
   return s;
 }
 
-/** Waits until the controller lists `count` hosts in state UP (or in DPM standby: registered, powered off). */
-export async function waitForHosts(admin: Session, count: number, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the controller lists `count` hosts in state UP (or in DPM standby: registered, powered
+ * off) that registered at or after `registeredSinceMs` (default 0: any time). With kept state the
+ * hosts of the previous run are still listed UP until their agents register again.
+ */
+export async function waitForHosts(admin: Session, count: number, timeoutMs: number, registeredSinceMs = 0): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await admin.compute.listHosts({});
-    const up = res.hosts.filter((h) => h.state === compute.HostState.HOST_STATE_UP || h.state === compute.HostState.HOST_STATE_STANDBY).length;
+    const fresh = res.hosts.filter((h) => (h.registeredAt?.getTime() ?? 0) >= registeredSinceMs);
+    const up = fresh.filter((h) => h.state === compute.HostState.HOST_STATE_UP || h.state === compute.HostState.HOST_STATE_STANDBY).length;
     if (up >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${up} of ${count} hosts are up after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
@@ -109,7 +114,8 @@ export interface DemoResult {
 /**
  * The demo: flavors m1.tiny..m1.xlarge, project `demo` with user demo/demo (member), a real qcow2
  * image `cirros`, network `demo-net` with subnet 10.0.0.0/24, and `servers` m1.tiny servers booted as
- * the demo user and waited for ACTIVE.
+ * the demo user and waited for ACTIVE. Idempotent: with kept state only the servers the demo project
+ * lacks are booted (the ones it has are left as they are).
  */
 export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number }): Promise<DemoResult> {
   await seedFlavors(admin);
@@ -130,14 +136,15 @@ export async function seedDemo(admin: Session, opts: { imageDir: string; servers
       await demo.network.createSubnet({ networkId: net.id, name: 'demo-subnet', cidr: '10.0.0.0/24', dnsNameservers: ['10.0.0.2'] });
     }
     const serverIds: string[] = [];
-    if (opts.servers > 0) {
+    const missing = opts.servers - (await demo.compute.listServers({})).servers.length;
+    if (missing > 0) {
       const res = await demo.compute.createServer({
         name: 'demo',
         flavorRef: 'm1.tiny',
         imageRef: imageId,
         networks: [{ networkId: net.id }],
-        minCount: opts.servers,
-        maxCount: opts.servers,
+        minCount: missing,
+        maxCount: missing,
       });
       serverIds.push(...res.servers.map((s) => s.id));
       const deadline = Date.now() + 60_000;

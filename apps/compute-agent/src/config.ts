@@ -15,8 +15,9 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
  * - AGENT_METRICS_MAX_INSTANCES: cap of per-instance metric series per host (label cardinality).
  * - MODEL_TICK_MS: simulated ms between model ticks (CPU/memory/disk/vNIC models of every VM);
  *   MODEL_TICK_MIN_WALL_MS: real ms between ticks at least (a tick then covers TIME_SCALE x this).
- * - TRACE_DIR: directory of PlanetLab days for `planetlab:<day>/<file>` workloads (default
- *   ../shared/data/planetlab beside the repo checkout).
+ * - TRACE_DIR: the only directory workload traces are read from: `trace:<day>/<file>` (or
+ *   `planetlab:<day>/<file>`) names a file in it, never a path (default ../shared/data/planetlab
+ *   beside the repo checkout, the PlanetLab data set the bring-up uses).
  * - MEMORY_SHARE_RATIO: TPS share ratio of VMs booted from the same image (0..1).
  * - ISOLATION_RESPONSE: what a host does when it finds itself isolated (NATS round trips failing for
  *   ISOLATION_AFTER_MS while its Redis lease renews, and the HA leader sees other hosts up): `power_off`

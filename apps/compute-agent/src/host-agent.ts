@@ -5,7 +5,8 @@ import { sleepUntilAborted, type Runnable } from '@minicloud/platform-lifecycle'
 import type { Logger } from '@minicloud/platform-logging';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { toProtoProfile } from './api/hypervisor-service';
-import { toProtoRuntime, toProtoUsage } from './api/mapping';
+import { toProtoUsage } from './api/mapping';
+import { inventoryOf, runtimesOf } from './inventory';
 import type { SimulatedHost } from './simulated-host';
 import { evaluateIsolation, shutdownPlan, type ClusterView, type IsolationResponse } from './isolation';
 
@@ -100,7 +101,7 @@ export class HostAgent implements Runnable {
           profile: toProtoProfile(this.d.host.profile, this.d.profileExtra),
           agentEndpoint: this.d.agentEndpoint(),
           tunnelIp: this.d.tunnelIp,
-          instances: this.d.host.runtimes().map(toProtoRuntime),
+          instances: runtimesOf(this.d.host),
         });
         this.d.host.setEpoch(Number(res.epoch));
         this.timings = {
@@ -137,6 +138,7 @@ export class HostAgent implements Runnable {
     this.d.bus.publishCore(heartbeatSubject(h.hostId), events.Heartbeat, {
       hostId: h.hostId, epoch: h.epoch, sequence: this.hbSequence, sentAt: new Date(),
       usage: toProtoUsage(h.usage()), runningInstanceIds: h.runningIds(),
+      instances: inventoryOf(h), inventoryComplete: true,
     });
   }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { DEFAULT_TRACE_DIR, parseWorkload } from './workload-spec';
+import { DEFAULT_TRACE_DIR, MAX_TRACE_BYTES, parseWorkload } from './workload-spec';
 import { modelTickIntervalMs } from './model-ticker';
 
 describe('parseWorkload', () => {
@@ -14,6 +15,44 @@ describe('parseWorkload', () => {
     const w = parseWorkload('planetlab:20110303/vm-a', 1, 'f', dir);
     expect(w).toMatchObject({ kind: 'planetlab' });
     expect(w.kind === 'planetlab' && w.samplesPercent.slice(0, 3)).toEqual([0, 1, 2]);
+  });
+
+  it('resolves trace:<day>/<file> by name in TRACE_DIR too, spaces in the file name included', () => {
+    const w = parseWorkload('trace:20110303/vm-a', 1, 'f', dir);
+    expect(w.kind === 'planetlab' && w.samplesPercent.length).toBe(288);
+    writeFileSync(join(dir, '20110303', 'uni-passau_de_ rnp'), Array.from({ length: 288 }, () => '5').join('\n'));
+    const spaced = parseWorkload('trace:20110303/uni-passau_de_ rnp', 1, 'f', dir);
+    expect(spaced.kind === 'planetlab' && spaced.samplesPercent[0]).toBe(5);
+  });
+
+  describe('refuses anything but a regular trace file inside TRACE_DIR', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'outside-'));
+    writeFileSync(join(outside, 'secret'), Array.from({ length: 288 }, () => '7').join('\n'));
+    symlinkSync(join(outside, 'secret'), join(dir, '20110303', 'escape'));
+    symlinkSync(outside, join(dir, 'linkday'));
+    mkdirSync(join(dir, '20110303', 'subdir'));
+    writeFileSync(join(dir, '20110303', 'huge'), '1\n'.repeat(MAX_TRACE_BYTES));
+    writeFileSync(join(dir, '20110303', 'short'), '1\n2\n');
+    execFileSync('mkfifo', [join(dir, '20110303', 'fifo')]);
+    const field = 'spawn.spec.metadata.minicloud:workload';
+    it.each([
+      ['trace:/etc/shadow', /not a path/],
+      ['trace:/dev/zero', /not a path/],
+      ['trace:../../../etc/passwd', /not a path/],
+      ['trace:20110303/../vm-a', /not a path/],
+      ['trace:./vm-a', /not a path/],
+      ['trace:20110303/escape', /leaves the trace directory/],
+      ['trace:linkday/secret', /leaves the trace directory/],
+      ['trace:20110303/subdir', /not a regular file/],
+      ['trace:20110303/fifo', /not a regular file/],
+      ['trace:20110303/huge', /more than 16384/],
+      ['trace:20110303/short', /not a PlanetLab trace.*288 lines/],
+      ['trace:20110303/missing', /no trace "20110303\/missing"/],
+    ])('%s -> InvalidArgumentError %s', (t, why) => {
+      expect(() => parseWorkload(t, 1, field, dir)).toThrow(InvalidArgumentError);
+      expect(() => parseWorkload(t, 1, field, dir)).toThrow(why);
+      expect(() => parseWorkload(t, 1, field, dir)).toThrow(/minicloud:workload/);
+    });
   });
 
   it('defaults TRACE_DIR to ../shared/data/planetlab beside the repo', () => {

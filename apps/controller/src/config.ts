@@ -79,6 +79,19 @@ export const controllerConfigSchema = z.object({
   /** Per-zone restart rate limit (token bucket). */
   HA_RESTARTS_PER_ZONE_PER_SECOND: z.coerce.number().positive().default(20),
   HA_RESTART_BURST: z.coerce.number().int().min(1).default(40),
+  // ---- power sync (agent/power-sync.ts: records vs the VMs each agent holds) ----
+  /**
+   * Nova's resume_guests_state_on_host_boot: a guest that was running and that its host no longer
+   * holds (the agent restarted) is started again there from its record. Off (Nova's default): the
+   * instance is left stopped (vm_state stopped, power_state nostate) for its owner to start.
+   */
+  RESUME_GUESTS_STATE_ON_HOST_BOOT: flag(false),
+  /**
+   * How often the leader compares each host's latest heartbeat inventory with the records (a host
+   * that disagrees is synced against its agent's ListInstances). A registration syncs at once.
+   * Nova's sync_power_state_interval is 600 s; ours is cheap (heartbeats are already in memory).
+   */
+  POWER_SYNC_INTERVAL_MS: msSchema.default(10_000),
   // ---- consolidation: DRS/DPM (apps/controller/src/consolidation) ----
   /** Leader runs the DRS/DPM loop (overload/underload detection, live migrations, standby). */
   CONSOLIDATION_ENABLED: flag(false),

@@ -30,6 +30,7 @@ import { MigrationStore } from './store/migration-store';
 import { MigrationWorker } from './migration/migration-worker';
 import { parsePolicyName } from '@minicloud/domain-consolidation';
 import { ConsolidationLoop } from './consolidation/consolidation-loop';
+import { PowerSync } from './agent/power-sync';
 
 export { MIGRATION_PROGRESS_CONSUMER, POWER_REPORT_CONSUMER } from './agent/power-report-consumer';
 
@@ -152,6 +153,12 @@ export function createController(inp: ControllerInputs): Controller {
     restartBurst: config.HA_RESTART_BURST,
     enabled: config.HA_ENABLED,
   });
+  const powerSync = new PowerSync({
+    hosts, instances, migrations: migrationRecords, redis, monitor, agents, logger, registry: inp.registry, nowMs,
+    transition: (id, mutate) => conductor.transition(id, mutate),
+    enqueue: (id) => queue.enqueue(id),
+    resumeGuestsStateOnHostBoot: config.RESUME_GUESTS_STATE_ON_HOST_BOOT,
+  });
   // DRS/DPM: leader-only (one planner, so no two replicas move the same VM); its DPM also answers the scheduler's NoValidHost with a wake.
   let consolidation: ConsolidationLoop | undefined;
   if (config.CONSOLIDATION_ENABLED) {
@@ -190,10 +197,12 @@ export function createController(inp: ControllerInputs): Controller {
   return {
     services: [
       computeService({ flavors, instances, hosts, allocations, placement, queue, peers, agents, metrics, transition: (id, mutate) => conductor.transition(id, mutate), publishState: (r, old) => conductor.publish(r, old), nowMs, admission, aggregates, serverGroups, quotas, allowResizeToSameHost: config.ALLOW_RESIZE_TO_SAME_HOST, migrations, migrationRecords, evacuations: { redis, hosts, instances, nowMs } }),
-      hostRegistryService({ config, hosts, instances, monitor, bus, nowMs }),
+      hostRegistryService({ config, hosts, instances, monitor, powerSync, bus, nowMs }),
     ],
     runnables: [
       queue,
+      powerSync.queue,
+      leaderOnly(elector, periodic('power-sync', config.POWER_SYNC_INTERVAL_MS, () => powerSync.checkReports(), onError('power-sync'))),
       heartbeats,
       powerReportConsumer(bus, (ev) => conductor.handlePowerReport(ev)),
       migrationProgressConsumer(bus, (m) => migrations.onProgress(m)),

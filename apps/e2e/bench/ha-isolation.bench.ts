@@ -10,15 +10,12 @@
  * Run: npx tsx apps/e2e/bench/ha-isolation.bench.ts [--rounds 5] [--vms 10]
  */
 import { compute } from '@minicloud/proto';
-import { bootOnHost, quantile, startChaosCloud, startProxiedAgent, until } from '../src/chaos/chaos-kit';
+import { bootOnHost, startChaosCloud, startProxiedAgent, until } from '../src/chaos/chaos-kit';
+import { numberArg, runBench, summary, watchRestarts } from './bench-kit';
 
 async function main(): Promise<void> {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  const rounds = arg('rounds', 5);
-  const vms = arg('vms', 10);
+  const rounds = numberArg('rounds', 5);
+  const vms = numberArg('vms', 10);
   const cc = await startChaosCloud({ agents: 3, controllers: 2, defaultTimings: true });
   const isolated: number[] = [];
   const perVm: number[] = [];
@@ -33,27 +30,11 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       a.proxy.cut();
       cc.checker.hostCutOff(hostId);
-      const done = new Map<string, number>();
-      let isolatedAt = 0;
-      await until(
-        `round ${round}: ${vms} VMs ACTIVE elsewhere`,
-        async () => {
-          const now = Date.now();
-          if (!isolatedAt) {
-            // Isolated, or already fenced (isolated and fenced within one liveness tick).
-            const st = (await cc.compute.getHost({ hostId })).host!.state;
-            if (st === compute.HostState.HOST_STATE_ISOLATED || st === compute.HostState.HOST_STATE_FENCED) isolatedAt = now;
-          }
-          for (const s of (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers) {
-            if (ids.includes(s.id) && !done.has(s.id) && s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId !== hostId) done.set(s.id, now);
-          }
-          return done.size === ids.length;
-        },
-        120_000,
-        100,
-      );
-      isolated.push(((isolatedAt || Date.now()) - t0) / 1000);
-      const times = [...done.values()].map((t) => (t - t0) / 1000);
+      // Isolated, or already fenced (isolated and fenced within one liveness tick).
+      const cutOff = [compute.HostState.HOST_STATE_ISOLATED, compute.HostState.HOST_STATE_FENCED];
+      const { hostStateAtMs, activeAtMs } = await watchRestarts(cc, hostId, ids, cutOff, { what: `round ${round}: ${vms} VMs ACTIVE elsewhere`, timeoutMs: 120_000 });
+      isolated.push(((hostStateAtMs || Date.now()) - t0) / 1000);
+      const times = [...activeAtMs.values()].map((t) => (t - t0) / 1000);
       perVm.push(...times);
       lastVm.push(Math.max(...times));
       const t1 = Date.now();
@@ -66,12 +47,11 @@ async function main(): Promise<void> {
       console.log(`round ${round}: isolated ${isolated.at(-1)!.toFixed(2)} s, last VM ACTIVE ${lastVm.at(-1)!.toFixed(2)} s, rejoined ${rejoin.at(-1)!.toFixed(2)} s`);
       for (const id of ids) await cc.compute.deleteServer({ serverId: id });
     }
-    const fmt = (xs: number[]) => `p50 ${quantile(xs, 0.5).toFixed(2)} s, p99 ${quantile(xs, 0.99).toFixed(2)} s, max ${Math.max(...xs).toFixed(2)} s (n=${xs.length})`;
     console.log('\nHA isolation bench at default timings (heartbeat 1 s, down after 5 s, isolation after 5 s, power_off):');
-    console.log(`  cut -> host isolated (controller):  ${fmt(isolated)}`);
-    console.log(`  cut -> VM ACTIVE elsewhere:         ${fmt(perVm)}`);
-    console.log(`  cut -> last of ${vms} ACTIVE:           ${fmt(lastVm)}`);
-    console.log(`  restore -> rejoined clean:          ${fmt(rejoin)}`);
+    console.log(`  cut -> host isolated (controller):  ${summary(isolated)}`);
+    console.log(`  cut -> VM ACTIVE elsewhere:         ${summary(perVm)}`);
+    console.log(`  cut -> last of ${vms} ACTIVE:           ${summary(lastVm)}`);
+    console.log(`  restore -> rejoined clean:          ${summary(rejoin)}`);
     console.log(`  violations seen by the invariant checker: ${cc.checker.violations.length}`);
   } finally {
     await a.stop();
@@ -79,7 +59,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -12,15 +12,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { ROOT } from '../src/cloud-harness';
-import { bootOnHost, processSpec, quantile, startChaosCloud, until } from '../src/chaos/chaos-kit';
+import { bootOnHost, processSpec, startChaosCloud, until } from '../src/chaos/chaos-kit';
+import { numberArg, runBench, summary, watchRestarts } from './bench-kit';
 
 async function main(): Promise<void> {
-  const arg = (name: string, dflt: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : dflt;
-  };
-  const rounds = arg('rounds', 10);
-  const vms = arg('vms', 20);
+  const rounds = numberArg('rounds', 10);
+  const vms = numberArg('vms', 20);
   const cc = await startChaosCloud({ agents: 3, controllers: 2, defaultTimings: true });
   const extra: ChildProcess[] = [];
   const detection: number[] = [];
@@ -36,26 +33,10 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       process.kill(pid, 'SIGKILL');
       cc.checker.hostKilled(hostId);
-      const done = new Map<string, number>();
-      let detectedAt = 0;
-      await until(
-        `round ${round}: ${vms} VMs ACTIVE elsewhere`,
-        async () => {
-          const now = Date.now();
-          if (!detectedAt) {
-            const st = (await cc.compute.getHost({ hostId })).host!.state;
-            if (st === compute.HostState.HOST_STATE_FAILED || st === compute.HostState.HOST_STATE_FENCED) detectedAt = now;
-          }
-          for (const s of (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers) {
-            if (ids.includes(s.id) && !done.has(s.id) && s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId !== hostId) done.set(s.id, now);
-          }
-          return done.size === ids.length;
-        },
-        180_000,
-        100,
-      );
-      detection.push((detectedAt - t0) / 1000);
-      const times = [...done.values()].map((t) => (t - t0) / 1000);
+      const failed = [compute.HostState.HOST_STATE_FAILED, compute.HostState.HOST_STATE_FENCED];
+      const { hostStateAtMs, activeAtMs } = await watchRestarts(cc, hostId, ids, failed, { what: `round ${round}: ${vms} VMs ACTIVE elsewhere`, timeoutMs: 180_000 });
+      detection.push((hostStateAtMs - t0) / 1000);
+      const times = [...activeAtMs.values()].map((t) => (t - t0) / 1000);
       perVm.push(...times);
       lastVm.push(Math.max(...times));
       console.log(`round ${round}: ${hostId} detection ${detection.at(-1)!.toFixed(2)} s, last VM ACTIVE ${lastVm.at(-1)!.toFixed(2)} s`);
@@ -67,11 +48,10 @@ async function main(): Promise<void> {
       const p = cc.cloud.manifest.processes.find((x) => (x.host_ids ?? []).includes(hostId))!;
       p.pid = child.pid!;
     }
-    const fmt = (xs: number[]) => `p50 ${quantile(xs, 0.5).toFixed(2)} s, p99 ${quantile(xs, 0.99).toFixed(2)} s, max ${Math.max(...xs).toFixed(2)} s (n=${xs.length})`;
     console.log('\nHA bench at default timings (heartbeat 1 s, down after 5 s, lease TTL 3 s, self-fence 6 s):');
-    console.log(`  detection (kill -> host failed):        ${fmt(detection)}`);
-    console.log(`  restart per VM (kill -> VM ACTIVE):     ${fmt(perVm)}`);
-    console.log(`  restart of a host (kill -> last of ${vms}): ${fmt(lastVm)}`);
+    console.log(`  detection (kill -> host failed):        ${summary(detection)}`);
+    console.log(`  restart per VM (kill -> VM ACTIVE):     ${summary(perVm)}`);
+    console.log(`  restart of a host (kill -> last of ${vms}): ${summary(lastVm)}`);
     console.log(`  violations seen by the invariant checker: ${cc.checker.violations.length}`);
   } finally {
     for (const c of extra) c.kill('SIGKILL');
@@ -79,7 +59,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -23,12 +23,8 @@ describe('boot 20 servers through the CLI and delete them', () => {
   const serverIds: string[] = [];
   const portIds: string[] = [];
 
-  const cli = async (...args: string[]) => {
-    const r = await cloud.cli(args);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await cli(...args, '-f', 'json'));
+  const cli = (...args: string[]) => cloud.run(args);
+  const json = (...args: string[]) => cloud.json(args);
 
   beforeAll(async () => {
     cloud = await startCloud({ agents: 3 });

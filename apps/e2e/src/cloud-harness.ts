@@ -1,33 +1,33 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { CloudManifest } from '../../../tools/cloud/manifest';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
-/** The bring-up's manifest (tools/cloud/main.ts `CloudManifest`). */
-export interface CloudManifest {
-  redis_url: string;
-  nats_url: string;
-  identity_url: string;
-  admin: { user: string; password: string; project: string };
-  processes: { name: string; kind: string; pid: number; grpc_address: string; metrics_url: string; log: string; host_ids?: string[] }[];
-  ready_seconds: number;
-  /** The OpenStack REST front's base URL and the clouds.yaml pointing at it (clouds minicloud, minicloud-demo). */
-  openstack_api_url?: string;
-  clouds_yaml?: string;
-  /** With `--with-prometheus`: the local Prometheus scraping every process. */
-  prometheus_url?: string;
-  prometheus_pid?: number;
-}
+export type { CloudManifest };
 
 /** A cloud started by the README's own bring-up command, in a temp state dir on free ports. */
 export interface RunningCloud {
-  manifest: CloudManifest;
+  /** The current run's manifest (a restart replaces it: new ports and pids). */
+  readonly manifest: CloudManifest;
   stateDir: string;
+  /** Date.now() when the current run printed "minicloud ready". */
+  readonly readyAtMs: number;
   /** Runs the `minicloud` CLI as a process, logged in as admin (env credentials). */
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** {@link cli} that must succeed: its stdout; throws naming the command, exit code and stderr otherwise. */
+  run(args: string[], env?: Record<string, string>): Promise<string>;
+  /** {@link run} with `-f json`, parsed. */
+  json<T = any>(args: string[], env?: Record<string, string>): Promise<T>;
+  /**
+   * Stops the whole cloud as Ctrl-C does and brings it up again with `--keep-state` in the same state
+   * dir (the bring-up's other arguments as before; `env` replaces the extra environment of the
+   * processes). Resolves when the new run is ready.
+   */
+  restart(opts?: { env?: Record<string, string>; timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +35,59 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** One run of tools/cloud/main.ts, up to its "minicloud ready" line. */
+interface BringUp {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  manifest: CloudManifest;
+  readyAtMs: number;
+}
+
+/** Starts the bring-up with `args` and resolves when it prints "minicloud ready"; rejects with the tail of its output. */
+async function bringUp(args: string[], env: Record<string, string>, stateDir: string, timeoutMs: number): Promise<BringUp> {
+  const fullEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete fullEnv.REDIS_URL;
+  delete fullEnv.NATS_URL;
+  const child: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', 'tools/cloud/main.ts', ...args], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const readyAtMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cloud not ready in time:\n${output.slice(-40).join('\n')}`)), timeoutMs);
+    readline.createInterface({ input: child.stderr! }).on('line', (l) => output.push(l));
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+      output.push(l);
+      if (l.startsWith('minicloud ready')) {
+        clearTimeout(timer);
+        resolve(Date.now());
+      }
+    });
+    exited.then((c) => {
+      clearTimeout(timer);
+      reject(new Error(`cloud exited (${c}) before ready:\n${output.slice(-40).join('\n')}`));
+    });
+  });
+  const manifest = JSON.parse(fs.readFileSync(path.join(stateDir, 'cloud.json'), 'utf8')) as CloudManifest;
+  return { child, exited, manifest, readyAtMs };
+}
+
+/** SIGTERM to the bring-up (it stops every process in order), then SIGKILL to anything left of that run. */
+async function shutDown(run: BringUp): Promise<void> {
+  if (run.child.exitCode === null) {
+    run.child.kill('SIGTERM');
+    const t = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
+    await run.exited;
+    clearTimeout(t);
+  }
+  // Kill anything the bring-up could not stop (never leave processes behind).
+  for (const pid of [...run.manifest.processes.map((p) => p.pid), ...(run.manifest.prometheus_pid ? [run.manifest.prometheus_pid] : [])]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
 /**
@@ -46,63 +99,58 @@ export async function startCloud(
   opts: { agents?: number; timeoutMs?: number; extraArgs?: string[]; demo?: boolean; controllers?: number; env?: Record<string, string> } = {},
 ): Promise<RunningCloud> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minicloud-e2e-'));
-  const env = { ...process.env, ...(opts.env ?? {}) };
-  delete env.REDIS_URL;
-  delete env.NATS_URL;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--require', 'tsx/cjs', 'tools/cloud/main.ts', '--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.extraArgs ?? [])],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output: string[] = [];
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cloud not ready in time:\n${output.slice(-40).join('\n')}`)), opts.timeoutMs ?? 120_000);
-    readline.createInterface({ input: child.stderr! }).on('line', (l) => output.push(l));
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => {
-      output.push(l);
-      if (l.startsWith('minicloud ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    exited.then((c) => {
-      clearTimeout(timer);
-      reject(new Error(`cloud exited (${c}) before ready:\n${output.slice(-40).join('\n')}`));
-    });
-  });
-  const manifest = JSON.parse(fs.readFileSync(path.join(stateDir, 'cloud.json'), 'utf8')) as CloudManifest;
+  const args = ['--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.extraArgs ?? [])];
+  let run = await bringUp(args, opts.env ?? {}, stateDir, opts.timeoutMs ?? 120_000);
   const cliConfigDir = path.join(stateDir, 'cli');
+  const cli = (cliArgs: string[], extraEnv: Record<string, string> = {}) =>
+    runCli(cliArgs, {
+      MINICLOUD_URL: run.manifest.identity_url,
+      MINICLOUD_USER: run.manifest.admin.user,
+      MINICLOUD_PASSWORD: run.manifest.admin.password,
+      MINICLOUD_PROJECT: run.manifest.admin.project,
+      MINICLOUD_CONFIG_DIR: cliConfigDir,
+      ...extraEnv,
+    });
+  const ok = async (cliArgs: string[], extraEnv?: Record<string, string>) => {
+    const r = await cli(cliArgs, extraEnv);
+    if (r.code !== 0) throw new Error(`minicloud ${cliArgs.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
   return {
-    manifest,
+    get manifest() {
+      return run.manifest;
+    },
+    get readyAtMs() {
+      return run.readyAtMs;
+    },
     stateDir,
-    cli: (args, extraEnv = {}) =>
-      runCli(args, {
-        MINICLOUD_URL: manifest.identity_url,
-        MINICLOUD_USER: manifest.admin.user,
-        MINICLOUD_PASSWORD: manifest.admin.password,
-        MINICLOUD_PROJECT: manifest.admin.project,
-        MINICLOUD_CONFIG_DIR: cliConfigDir,
-        ...extraEnv,
-      }),
+    cli,
+    run: ok,
+    json: async (cliArgs, extraEnv) => JSON.parse(await ok([...cliArgs, '-f', 'json'], extraEnv)),
+    async restart(o = {}) {
+      await shutDown(run);
+      run = await bringUp([...args, '--keep-state'], o.env ?? opts.env ?? {}, stateDir, o.timeoutMs ?? opts.timeoutMs ?? 120_000);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(t);
-      }
-      // Kill anything the bring-up could not stop (never leave processes behind).
-      for (const pid of [...manifest.processes.map((p) => p.pid), ...(manifest.prometheus_pid ? [manifest.prometheus_pid] : [])]) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
+      await shutDown(run);
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The usual seed of a test cloud, through the CLI (logged in): flavor m1.tiny (1 vCPU, 512 MB, 1 GB),
+ * a public qcow2 image `cirros` of `imageVirtualSize` (default 64M) made with qemu-img, and a network
+ * `network` with one subnet `cidr` (`shared` for every project).
+ * @returns the image's and the network's ids
+ */
+export async function seedTinyCloud(cloud: RunningCloud, o: { network: string; cidr: string; shared?: boolean; imageVirtualSize?: string }): Promise<{ imageId: string; networkId: string }> {
+  await cloud.run(['flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1']);
+  const file = path.join(cloud.stateDir, 'cirros.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, o.imageVirtualSize ?? '64M']);
+  const image = await cloud.json(['image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public']);
+  const network = await cloud.json(['network', 'create', o.network, '--subnet-range', o.cidr, ...(o.shared ? ['--shared'] : [])]);
+  return { imageId: image.id, networkId: network.id };
 }
 
 /** Runs the CLI as its own process. */

@@ -5,21 +5,15 @@
  * host; lightly loaded hosts are consolidated by live migration and the emptied host goes back to standby.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { waitFor } from '@minicloud/testing';
-import { sampleSum, scrape, startCloud, type RunningCloud } from './cloud-harness';
+import { sampleSum, scrape, seedTinyCloud, startCloud, type RunningCloud } from './cloud-harness';
 
 jest.setTimeout(240_000);
 
 describe('consolidation: DPM standby, wake on demand, DRS live migrations', () => {
   let cloud: RunningCloud;
-  const cli = async (...args: string[]) => {
-    const r = await cloud.cli(args);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await cli(...args, '-f', 'json'));
+  const cli = (...args: string[]) => cloud.run(args);
+  const json = (...args: string[]) => cloud.json(args);
   const hosts = async (): Promise<{ id: string; state: string }[]> => json('host', 'list');
   const standby = async () => (await hosts()).filter((h) => h.state === 'standby').map((h) => h.id);
   const agentMetrics = async () => (await Promise.all(cloud.manifest.processes.filter((p) => p.kind === 'compute-agent').map((p) => scrape(p.metrics_url)))).join('\n');
@@ -34,13 +28,9 @@ describe('consolidation: DPM standby, wake on demand, DRS live migrations', () =
     });
     await cli('login');
     await cli('quota', 'set', 'admin', '--instances=-1', '--cores=-1', '--ram=-1');
-    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
+    await seedTinyCloud(cloud, { network: 'drs-net', cidr: '10.30.0.0/24' });
     // More than half of a std-2s32c-256g host's 262,144 MB: two never share a host.
     await cli('flavor', 'create', 'm1.huge', '--vcpus', '1', '--ram', '150000', '--disk', '1');
-    const file = path.join(cloud.stateDir, 'cirros.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M']);
-    await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public');
-    await cli('network', 'create', 'drs-net', '--subnet-range', '10.30.0.0/24');
   });
 
   afterAll(async () => {

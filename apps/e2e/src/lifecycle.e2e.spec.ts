@@ -8,10 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { compute, identity } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
-import { startCloud, type CliResult, type RunningCloud } from './cloud-harness';
+import { seedTinyCloud, startCloud, type CliResult, type RunningCloud } from './cloud-harness';
 
 jest.setTimeout(600_000);
 
@@ -21,12 +20,8 @@ describe('instance lifecycle through the CLI', () => {
   let bobEnv: Record<string, string> = {};
 
   const run = (args: string[], env?: Record<string, string>) => cloud.cli(args, env);
-  const cli = async (...args: string[]) => {
-    const r = await run(args);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await cli(...args, '-f', 'json'));
+  const cli = (...args: string[]) => cloud.run(args);
+  const json = (...args: string[]) => cloud.json(args);
   const refused = async (args: string[], pattern: RegExp, env?: Record<string, string>): Promise<CliResult> => {
     const r = await run(args, env);
     expect(r.code).toBe(1);
@@ -46,12 +41,8 @@ describe('instance lifecycle through the CLI', () => {
     const token = JSON.parse(fs.readFileSync(path.join(cloud.stateDir, 'cli', 'credentials.json'), 'utf8')).token;
     const controller = cloud.manifest.processes.find((p) => p.name === 'controller')!;
     admin = createServiceClient(compute.ComputeServiceService, controller.grpc_address, { token: () => token });
-    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
+    await seedTinyCloud(cloud, { network: 'lc-net', cidr: '10.30.0.0/24', shared: true });
     await cli('flavor', 'create', 'm1.small', '--vcpus', '2', '--ram', '1024', '--disk', '2');
-    const file = path.join(cloud.stateDir, 'cirros.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M']);
-    await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public');
-    await cli('network', 'create', 'lc-net', '--subnet-range', '10.30.0.0/24', '--shared');
 
     // A member of another project, for lock and quota.
     const idc = createServiceClient(identity.IdentityServiceService, cloud.manifest.identity_url, { token: () => token });

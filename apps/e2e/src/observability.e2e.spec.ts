@@ -54,11 +54,7 @@ describe('dashboards and recording rules against a real Prometheus', () => {
       await new Promise((res) => setTimeout(res, 250));
     }
   };
-  const cli = async (args: string[], env: Record<string, string> = {}) => {
-    const r = await cloud.cli(args, env);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
+  const cli = (args: string[], env: Record<string, string> = {}) => cloud.run(args, env);
 
   beforeAll(async () => {
     cloud = await startCloud({ agents: 3, demo: true, extraArgs: ['--with-prometheus', '--demo-servers', '3'] });

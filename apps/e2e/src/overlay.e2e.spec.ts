@@ -3,29 +3,19 @@
  * crosses processes: the network service asks the source host's agent, whose VTEP sends the frame over
  * NATS to the destination host's VTEP, which evaluates ingress and answers.
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startCloud, type RunningCloud } from './cloud-harness';
+import { seedTinyCloud, startCloud, type RunningCloud } from './cloud-harness';
 
 jest.setTimeout(180_000);
 
 describe('overlay traces through the CLI', () => {
   let cloud: RunningCloud;
-  const cli = async (...args: string[]) => {
-    const r = await cloud.cli(args);
-    if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await cli(...args, '-f', 'json'));
+  const cli = (...args: string[]) => cloud.run(args);
+  const json = (...args: string[]) => cloud.json(args);
 
   beforeAll(async () => {
     cloud = await startCloud({ agents: 2 });
     await cli('login');
-    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
-    const file = path.join(cloud.stateDir, 'cirros.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '1G']);
-    await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public');
-    await cli('network', 'create', 'blue', '--subnet-range', '10.30.0.0/24');
+    await seedTinyCloud(cloud, { network: 'blue', cidr: '10.30.0.0/24', imageVirtualSize: '1G' });
     await cli('network', 'create', 'green', '--subnet-range', '10.30.0.0/24');
     // anti-affinity by hint: the second server must land on another host than the first
     await cli('server', 'create', 'b1', '--image', 'cirros', '--flavor', 'm1.tiny', '--network', 'blue', '--wait');

@@ -3,20 +3,13 @@
  * every service; a member of project B can neither list, show, change nor use any of them (another
  * project's resource is NOT_FOUND, as OpenStack answers), while admin can see them all.
  */
-import { compute, identity, image, network, volume } from '@minicloud/proto';
+import { identity, volume } from '@minicloud/proto';
 import { NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
+import { createServiceClient } from '@minicloud/platform-grpc';
 import { startCloud, type RunningCloud } from './cloud-harness';
+import { serviceClients, type Clients } from './service-clients';
 
 jest.setTimeout(120_000);
-
-type Clients = {
-  id: ServiceClient<typeof identity.IdentityServiceService>;
-  img: ServiceClient<typeof image.ImageServiceService>;
-  net: ServiceClient<typeof network.NetworkServiceService>;
-  vol: ServiceClient<typeof volume.VolumeServiceService>;
-  cmp: ServiceClient<typeof compute.ComputeServiceService>;
-};
 
 /** Expects another project's resource to be invisible: NOT_FOUND, never PERMISSION_DENIED or success. */
 async function notFound(p: Promise<unknown>): Promise<void> {
@@ -37,18 +30,7 @@ describe('tenant isolation', () => {
   let bNetwork = '';
   const A = { project: '', user: '', image: '', network: '', subnet: '', port: '', sg: '', volume: '', snapshot: '', server: '', flavor: '', appCred: '' };
 
-  const clientsFor = (endpoints: Map<string, string>, token: string): Clients => {
-    const o = { token: () => token, deadlineMs: 20_000 };
-    const c = {
-      id: createServiceClient(identity.IdentityServiceService, endpoints.get('identity')!, o),
-      img: createServiceClient(image.ImageServiceService, endpoints.get('image')!, o),
-      net: createServiceClient(network.NetworkServiceService, endpoints.get('network')!, o),
-      vol: createServiceClient(volume.VolumeServiceService, endpoints.get('volume')!, o),
-      cmp: createServiceClient(compute.ComputeServiceService, endpoints.get('compute')!, o),
-    };
-    all.push(...Object.values(c));
-    return c;
-  };
+  const clientsFor = (endpoints: Map<string, string>, token: string): Clients => serviceClients(endpoints, token, all);
 
   beforeAll(async () => {
     cloud = await startCloud({ agents: 2 });

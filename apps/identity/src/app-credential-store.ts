@@ -22,7 +22,7 @@ export class AppCredentialStore {
   constructor(private readonly redis: Redis, private readonly key: (...p: string[]) => string, private readonly nowMs: () => number) {}
 
   /**
-   * Creates a credential; the secret (32 random bytes, base64url) is returned once and stored scrypt-hashed.
+   * Creates a credential; the secret (32 random bytes, base64url) is returned once and stored argon2id-hashed.
    * @throws InvalidArgumentError('name'|'expires_at')
    */
   async create(c: Omit<AppCredentialRecord, 'id' | 'secretHash'>): Promise<{ credential: AppCredentialRecord; secret: string }> {

@@ -145,7 +145,7 @@ export class DirectoryStore {
   // ---- users
 
   /**
-   * Creates a user with a scrypt-hashed password.
+   * Creates a user with an argon2id-hashed password.
    * @throws InvalidArgumentError('name'|'password'), NotFoundError('domain'|'project'), AlreadyExistsError('user', name)
    */
   async createUser(u: { name: string; password: string; domainId: string; defaultProjectId?: string; email?: string }): Promise<UserRecord> {

@@ -10,6 +10,7 @@ import { createProcessMetrics } from '@minicloud/platform-metrics';
 import { connectRedis, type Redis } from '@minicloud/platform-state';
 import { FakeClock, startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@minicloud/testing';
 import { identityConfigSchema } from './config';
+import { legacyScryptHash } from './password-hash';
 import { wireIdentity } from './wire';
 
 type Client = ServiceClient<typeof identity.IdentityServiceService>;
@@ -189,7 +190,7 @@ describe('identity service', () => {
 
     it('quota: 50 concurrent reservations of 1 instance against limit 10 -> exactly 10 succeed', async () => {
       const results = await Promise.allSettled(
-        Array.from({ length: 50 }, () => client.reserveQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken))),
+        Array.from({ length: 50 }, () => client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin))),
       );
       const ok = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -200,31 +201,51 @@ describe('identity service', () => {
       expect(q?.reserved).toMatchObject({ instances: 10, cores: 10 });
       // commit one, roll back the rest -> in_use 1, reserved 0
       const ids = ok.map((r) => (r as PromiseFulfilledResult<identity.ReserveQuotaResponse>).value.reservationId);
-      await client.commitQuotaReservation({ reservationId: ids[0] }, as(aliceToken));
-      await Promise.all(ids.slice(1).map((reservationId) => client.rollbackQuotaReservation({ reservationId }, as(aliceToken))));
-      await expect(client.commitQuotaReservation({ reservationId: ids[1] }, as(aliceToken))).rejects.toBeInstanceOf(NotFoundError);
+      await client.commitQuotaReservation({ reservationId: ids[0] }, as(admin));
+      await Promise.all(ids.slice(1).map((reservationId) => client.rollbackQuotaReservation({ reservationId }, as(admin))));
+      await expect(client.commitQuotaReservation({ reservationId: ids[1] }, as(admin))).rejects.toBeInstanceOf(NotFoundError);
       const after = (await client.getQuota({ projectId: demo.id }, as(admin))).quota;
       expect(after?.inUse).toMatchObject({ instances: 1, cores: 1 });
       expect(after?.reserved).toMatchObject({ instances: 0, cores: 0 });
-      await client.releaseQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken));
+      await client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
       expect((await client.getQuota({}, as(aliceToken))).quota?.inUse).toMatchObject({ instances: 0 });
+    });
+
+    it('quota: reserve/commit/rollback/release are service-only; a member is refused and usage stays', async () => {
+      const r = await client.reserveQuota({ projectId: demo.id, deltas: { instances: 2, cores: 2 } }, as(admin));
+      const committed = await client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
+      await client.commitQuotaReservation({ reservationId: committed.reservationId }, as(admin));
+      const before = (await client.getQuota({ projectId: demo.id }, as(admin))).quota;
+      expect(before?.inUse).toMatchObject({ instances: 1, cores: 1 });
+      const attacks = [
+        () => client.releaseQuota({ deltas: { instances: 1, cores: 1 } }, as(aliceToken)),
+        () => client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(aliceToken)),
+        () => client.rollbackQuotaReservation({ reservationId: r.reservationId }, as(aliceToken)),
+        () => client.commitQuotaReservation({ reservationId: r.reservationId }, as(aliceToken)),
+        () => client.reserveQuota({ deltas: { instances: -1 } }, as(aliceToken)),
+      ];
+      for (const attack of attacks) await expect(attack()).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota).toEqual(before);
+      await client.rollbackQuotaReservation({ reservationId: r.reservationId }, as(admin));
+      await client.releaseQuota({ projectId: demo.id, deltas: { instances: 1, cores: 1 } }, as(admin));
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota?.inUse).toMatchObject({ instances: 0, cores: 0 });
     });
 
     it('quota: all or nothing, expiry, admin-only limits and other projects', async () => {
       await client.setQuota({ projectId: demo.id, limits: { cores: 2 } }, as(admin));
-      await expect(client.reserveQuota({ deltas: { instances: 1, cores: 3 } }, as(aliceToken))).rejects.toThrow('quota exceeded for cores: limit 2, in use 0, requested 3');
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { instances: 1, cores: 3 } }, as(admin))).rejects.toThrow('quota exceeded for cores: limit 2, in use 0, requested 3');
       expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ instances: 0, cores: 0 });
-      await expect(client.reserveQuota({ deltas: { gpus: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { gpus: 1 } }, as(admin))).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(client.setQuota({ projectId: demo.id, limits: { cores: 5 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
       const adminProject = (await client.listProjects({}, as(admin))).projects.find((p) => p.name === 'admin') as identity.Project;
       await expect(client.reserveQuota({ projectId: adminProject.id, deltas: { instances: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
       await client.reserveQuota({ projectId: demo.id, deltas: { cores: 2 }, expireSeconds: 1 }, as(admin));
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).rejects.toBeInstanceOf(ResourceExhaustedError);
       // not yet expired at 999 ms; at 1001 ms the reservation is rolled back lazily on the next reserve
       clock.advance(999);
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).rejects.toBeInstanceOf(ResourceExhaustedError);
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).rejects.toBeInstanceOf(ResourceExhaustedError);
       clock.advance(2);
-      await expect(client.reserveQuota({ deltas: { cores: 1 } }, as(aliceToken))).resolves.toMatchObject({ reservationId: expect.any(String) });
+      await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).resolves.toMatchObject({ reservationId: expect.any(String) });
       expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ cores: 1 });
     });
   });
@@ -276,5 +297,79 @@ describe('identity service', () => {
     expect([...(info?.roles ?? [])].sort()).toEqual(['member', 'reader']);
     expect(res.document?.signature).toMatch(/^[\w-]+\.\.[\w-]+$/);
     await expect(client.issueInstanceCredential({ instanceId: 'i-2', projectId: admin.info?.projectId }, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+  });
+});
+
+describe("Keystone's behaviours", () => {
+  let admin: string;
+  let proj: identity.Project;
+  const member = async (name: string, project = proj) => {
+    const u = (await client.createUser({ name, password: `pw-${name}`, defaultProjectId: project.id }, as(admin))).user as identity.User;
+    await client.assignRole({ assignment: { roleName: 'member', userId: u.id, projectId: project.id } }, as(admin));
+    return u;
+  };
+
+  beforeAll(async () => {
+    admin = (await login('admin', 'adm1n')).token;
+    proj = (await client.createProject({ name: 'kb' }, as(admin))).project as identity.Project;
+  });
+
+  it('an application credential cannot create another, and a password change ends it', async () => {
+    const u = await member('erin');
+    const { credential, secret } = await client.createApplicationCredential({ name: 'ci' }, as((await login('erin', 'pw-erin')).token));
+    const viaCred = (await client.authenticate({ applicationCredential: { id: credential?.id, secret } })).token;
+    await expect(client.createApplicationCredential({ name: 'forever' }, as(viaCred))).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect((await client.listApplicationCredentials({}, as(viaCred))).credentials).toHaveLength(1);
+    await client.updateUser({ userId: u.id, password: 'pw-erin-2' }, as(admin));
+    await expect(client.authenticate({ applicationCredential: { id: credential?.id, secret } })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(client.validateToken({}, as(viaCred))).rejects.toThrow(/revoked/);
+  });
+
+  it("DeleteProject revokes the tokens of the project's members (direct and via a group)", async () => {
+    const doomed = (await client.createProject({ name: 'doomed' }, as(admin))).project as identity.Project;
+    const frank = await member('frank', doomed);
+    const gina = (await client.createUser({ name: 'gina', password: 'pw-gina', defaultProjectId: doomed.id }, as(admin))).user as identity.User;
+    const { groupId } = await client.createGroup({ name: 'doomed-members' }, as(admin));
+    await client.addUserToGroup({ groupId, userId: gina.id }, as(admin));
+    await client.assignRole({ assignment: { roleName: 'member', groupId, projectId: doomed.id } }, as(admin));
+    const tokens = [(await login('frank', 'pw-frank')).token, (await login('gina', 'pw-gina')).token];
+    await client.deleteProject({ projectId: doomed.id }, as(admin));
+    for (const t of tokens) await expect(client.validateToken({}, as(t))).rejects.toThrow(/revoked/);
+    await waitFor(() => revokedEvents.some((e) => e.userId === frank.id) && revokedEvents.some((e) => e.userId === gina.id));
+  });
+
+  it('an old scrypt hash verifies once and is rehashed to argon2id on login', async () => {
+    const u = await member('hank');
+    const userKey = (await redis.keys('mc:identity:user:*')).find((k) => k.endsWith(u.id)) as string;
+    await redis.hset(userKey, 'password_hash', await legacyScryptHash('pw-old'));
+    await login('hank', 'pw-old');
+    expect(await redis.hget(userKey, 'password_hash')).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    await expect(login('hank', 'pw-old')).resolves.toMatchObject({ info: { userId: u.id } });
+    await expect(login('hank', 'pw-older')).rejects.toThrow('invalid credentials');
+  });
+
+  it('locks a name after 6 failures for 1800 s after the last one (unknown names too, not the service user); others log in meanwhile', async () => {
+    await member('ivy');
+    await member('jack');
+    const outcomes = async () => {
+      const values = (await metrics.registry.getSingleMetric('minicloud_identity_authentications_total')!.get()).values;
+      const of = (outcome: string) => values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+      return { invalid: of('invalid_credentials'), locked: of('locked_out') };
+    };
+    const before = await outcomes();
+    // a flood of 1,000 simultaneous guesses: only the first 6 reach password hashing, the rest are refused before it
+    const failures = await Promise.allSettled(Array.from({ length: 1000 }, () => login('ivy', 'guess')));
+    expect(failures.every((r) => r.status === 'rejected' && r.reason instanceof UnauthenticatedError)).toBe(true);
+    expect(await outcomes()).toEqual({ invalid: before.invalid + 6, locked: before.locked + 994 });
+    await expect(login('ivy', 'pw-ivy')).rejects.toThrow('account locked');
+    for (let i = 0; i < 6; i++) await login('nobody-here', 'guess').catch(() => undefined);
+    await expect(login('nobody-here', 'guess')).rejects.toThrow('account locked');
+    await expect(login('jack', 'pw-jack')).resolves.toMatchObject({ info: { userName: 'jack' } });
+    for (let i = 0; i < 8; i++) await login('minicloud', 'guess', 'service').catch(() => undefined);
+    await expect(login('minicloud', 'minicloud-service-secret', 'service')).resolves.toBeTruthy();
+    clock.advance(1799_000);
+    await expect(login('ivy', 'pw-ivy')).rejects.toThrow('account locked');
+    clock.advance(2_000);
+    await expect(login('ivy', 'pw-ivy')).resolves.toMatchObject({ info: { userName: 'ivy' } });
   });
 });

@@ -3,12 +3,13 @@ import { InvalidArgumentError, NotFoundError, PermissionDeniedError, Unauthentic
 import { TOKEN_ALG, createTokenVerifier, expandRoles, isAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
 import type { AppCredentialStore } from './app-credential-store';
 import type { DirectoryStore, ProjectRecord, UserRecord } from './directory-store';
-import { dummySecretHash, verifySecret } from './password-hash';
+import type { LockoutStore } from './lockout-store';
+import { dummySecretHash, needsRehash, verifySecret } from './password-hash';
 import type { RevocationStore } from './revocation-store';
 import type { SigningKeyStore } from './signing-key-store';
 
 /** Why an authentication failed (metric label `outcome`, audit `reason`). */
-export type AuthOutcome = 'success' | 'invalid_credentials' | 'user_disabled' | 'no_role' | 'bad_request' | 'credential_expired';
+export type AuthOutcome = 'success' | 'invalid_credentials' | 'user_disabled' | 'no_role' | 'bad_request' | 'credential_expired' | 'locked_out';
 
 /** Authentication failure carrying its outcome label. */
 export class AuthFailure extends UnauthenticatedError {
@@ -58,10 +59,10 @@ export class TokenService {
     private readonly keys: SigningKeyStore,
     private readonly revocations: RevocationStore,
     list: RevocationList,
-    private readonly opts: { tokenTtlSeconds: number; nowMs: () => number },
+    private readonly opts: { tokenTtlSeconds: number; nowMs: () => number; lockout?: LockoutStore },
   ) {
     const base = createTokenVerifier({
-      keys: async () => (await keys.verifyingKeys()).map((k) => ({ kid: k.kid, jwk: k.publicJwk })),
+      keys: async () => (await keys.verifyingKeys()).map((k) => ({ kid: k.kid, jwk: k.publicJwk, notAfterMs: k.notAfterMs })),
       revocations: list,
       nowMs: opts.nowMs,
       // keys come from local Redis: refetch on every unknown kid so a rotation on another replica is seen at once
@@ -78,8 +79,12 @@ export class TokenService {
 
   /**
    * Authenticates and issues a project-scoped token.
+   * A password login that succeeds with a hash of older parameters rehashes it (argon2id). After
+   * the lockout policy's failures in a row, the name is refused (before any hashing) until the
+   * lockout duration has passed since the last failure.
    * @throws InvalidArgumentError('method'|'project_name'), AuthFailure (UNAUTHENTICATED) "invalid credentials"
-   *   for an unknown user or wrong password alike, "user disabled", or no role on the project
+   *   for an unknown user or wrong password alike, "account locked" (outcome locked_out), "user
+   *   disabled", or no role on the project
    */
   async authenticate(req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
     if (req.applicationCredential?.id) return this.authenticateAppCredential(req.applicationCredential);
@@ -88,9 +93,17 @@ export class TokenService {
     const { userName, password, userId } = req.password;
     if (!userName && !userId) throw new InvalidArgumentError('password.user_name', 'is required (or password.user_id)');
     const user = userId ? await this.dir.getUser(userId) : await this.userByName(userName, req.password.domainId, req.password.domainName);
+    // One count per user however it is named (by id or by name in its domain); a name that matches
+    // no user is counted under that name, so guessing at unknown names is limited too.
+    const domainId = user?.domainId ?? '';
+    const lockName = user?.name ?? (userName || userId || '');
+    const lockout = this.opts.lockout;
+    if (lockout && !(await lockout.tryAttempt(domainId, lockName))) throw new AuthFailure('locked_out', 'account locked after too many failed logins; try again later');
     const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
     if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
+    await lockout?.reset(domainId, lockName);
     if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
+    if (needsRehash(user.passwordHash)) await this.dir.updateUser(user.id, { password });
     const project = await this.scope(user, req);
     const roles = await this.dir.effectiveRoles(user.id, project.id);
     if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
@@ -155,14 +168,14 @@ export class TokenService {
     if (!project || !cred.roles.length || cred.roles.some((r) => !current.includes(r))) {
       throw new AuthFailure('no_role', 'application credential roles are no longer held by its user', user.id);
     }
-    return { ...(await this.issue(user, project, cred.roles)), user, project };
+    return { ...(await this.issue(user, project, cred.roles, this.opts.tokenTtlSeconds, cred.id)), user, project };
   }
 
-  private async issue(user: UserRecord, project: ProjectRecord, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds): Promise<IssuedToken> {
+  private async issue(user: UserRecord, project: ProjectRecord, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds, applicationCredentialId = ''): Promise<IssuedToken> {
     const key = await this.keys.ensureActive();
     return signToken(
       key,
-      { userId: user.id, userName: user.name, projectId: project.id, projectName: project.name, domainId: project.domainId, roles },
+      { userId: user.id, userName: user.name, projectId: project.id, projectName: project.name, domainId: project.domainId, roles, ...(applicationCredentialId ? { applicationCredentialId } : {}) },
       { nowMs: this.opts.nowMs(), ttlSeconds },
     );
   }

@@ -10,6 +10,7 @@ import type { IdentityConfig } from './config';
 import { DirectoryStore } from './directory-store';
 import { QuotaStore } from './quota-store';
 import { RevocationStore } from './revocation-store';
+import { LockoutStore } from './lockout-store';
 import { seedDirectory } from './seed';
 import { SigningKeyStore } from './signing-key-store';
 import { TokenService } from './token-service';
@@ -28,7 +29,13 @@ export function wireIdentity(config: IdentityConfig, opts: { clock?: Pick<Clock,
     const appCreds = new AppCredentialStore(deps.redis, key, nowMs);
     const keys = new SigningKeyStore(deps.redis, key, ttl);
     const revocations = new RevocationStore(deps.redis, key, deps.revocations, ttl);
-    const tokens = new TokenService(dir, appCreds, keys, revocations, deps.revocations, { tokenTtlSeconds: config.TOKEN_TTL_SECONDS, nowMs });
+    const lockout = new LockoutStore(
+      deps.redis,
+      key,
+      { failureAttempts: config.LOCKOUT_FAILURE_ATTEMPTS, durationSeconds: config.LOCKOUT_DURATION_SECONDS, exemptUserNames: [config.SERVICE_USER] },
+      nowMs,
+    );
+    const tokens = new TokenService(dir, appCreds, keys, revocations, deps.revocations, { tokenTtlSeconds: config.TOKEN_TTL_SECONDS, nowMs, lockout });
     const catalog = new CatalogStore(deps.redis, key);
     const quotas = new QuotaStore(deps.redis, key, nowMs);
 

@@ -115,7 +115,7 @@ describe('networks', () => {
 
   it('scopes networks by project: another project gets NOT_FOUND, shared networks are visible but not writable', async () => {
     const { network: mine } = await client.createNetwork({ name: 'private' });
-    const { network: shared } = await client.createNetwork({ name: 'shared', shared: true });
+    const { network: shared } = await client.createNetwork({ name: 'shared', shared: true, projectId: 'p-alice' }, as('admin'));
     await expectError(client.getNetwork({ networkId: mine!.id }, as('bob')), 'NOT_FOUND', { resourceType: 'network' });
     await expectError(client.deleteNetwork({ networkId: mine!.id }, as('bob')), 'NOT_FOUND');
     await expectError(client.createSubnet({ networkId: mine!.id, cidr: '10.9.0.0/24' }, as('bob')), 'NOT_FOUND');
@@ -132,6 +132,69 @@ describe('networks', () => {
     await expectError(client.getNetwork({ networkId: mine!.id }, { token: 'garbage' }), 'UNAUTHENTICATED');
     await client.deleteNetwork({ networkId: mine!.id });
     await client.deleteNetwork({ networkId: shared!.id });
+  });
+});
+
+describe("Neutron's admin-only attributes", () => {
+  const ids = async (who: keyof typeof tokens) => (await client.listNetworks({}, as(who))).networks.map((n) => n.id).sort();
+
+  it('refuses a member shared, router:external and provider attributes on create and shared on update; an admin may', async () => {
+    const before = await ids('admin');
+    for (const req of [{ shared: true }, { routerExternal: true }, { networkType: 'flat' }, { segmentationId: 4242 }, { projectId: 'p-bob' }]) {
+      await expectError(client.createNetwork({ name: 'x', ...req }), 'PERMISSION_DENIED');
+    }
+    expect(await ids('admin')).toEqual(before);
+    const { network: mine } = await client.createNetwork({ name: 'mine' });
+    await expectError(client.updateNetwork({ networkId: mine!.id, shared: true }), 'PERMISSION_DENIED');
+    expect((await client.getNetwork({ networkId: mine!.id })).network!.shared).toBe(false);
+    await expectError(client.getNetwork({ networkId: mine!.id }, as('bob')), 'NOT_FOUND');
+    expect((await client.updateNetwork({ networkId: mine!.id, shared: true }, as('admin'))).network!.shared).toBe(true);
+    const { network: s } = await client.createNetwork({ name: 's', shared: true }, as('admin'));
+    expect(s!.shared).toBe(true);
+    await client.deleteNetwork({ networkId: mine!.id });
+    await client.deleteNetwork({ networkId: s!.id }, as('admin'));
+  });
+
+  it('refuses a member network:/compute: device owners, binding:host_id and chosen addresses on a shared network; an admin may', async () => {
+    const { network: own } = await client.createNetwork({ name: 'own' });
+    await client.createSubnet({ networkId: own!.id, cidr: '10.77.0.0/24' });
+    const { network: shared } = await client.createNetwork({ name: 'sh', shared: true, projectId: 'p-bob' }, as('admin'));
+    const { subnet: sharedSubnet } = await client.createSubnet({ networkId: shared!.id, cidr: '10.78.0.0/24' }, as('admin'));
+    const { network: ext } = await client.createNetwork({ name: 'ext', routerExternal: true }, as('admin'));
+    await client.createSubnet({ networkId: ext!.id, cidr: '203.0.113.0/24' }, as('admin'));
+    const portCount = async () => (await client.listPorts({}, as('admin'))).ports.length;
+    const before = await portCount();
+    await expectError(client.createPort({ networkId: own!.id, deviceOwner: 'network:router_interface' }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: own!.id, deviceOwner: 'compute:nova' }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: shared!.id, fixedIps: [{ subnetId: sharedSubnet!.id, ipAddress: '10.78.0.9' }] }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: shared!.id, macAddress: 'fa:16:3e:01:02:03' }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: shared!.id, portSecurityEnabled: false }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: ext!.id }), 'PERMISSION_DENIED');
+    await expectError(client.createPort({ networkId: ext!.id, fixedIps: [{ ipAddress: '203.0.113.10' }] }), 'PERMISSION_DENIED');
+    expect(await portCount()).toBe(before);
+    // allowed: a subnet (not an address) on a shared network, any attribute on an own network
+    const { port: onShared } = await client.createPort({ networkId: shared!.id, fixedIps: [{ subnetId: sharedSubnet!.id, ipAddress: '' }] });
+    await expectError(client.updatePort({ portId: onShared!.id, portSecurityEnabled: false, securityGroupIds: [], replaceSecurityGroups: true }), 'PERMISSION_DENIED');
+    const { port: chosen } = await client.createPort({ networkId: own!.id, fixedIps: [{ ipAddress: '10.77.0.9' }], macAddress: 'fa:16:3e:01:02:04' });
+    await expectError(client.bindPort({ portId: chosen!.id, hostId: 'h9', deviceId: 'vm-9', deviceOwner: 'compute:nova' }), 'PERMISSION_DENIED');
+    expect((await client.getPort({ portId: chosen!.id })).port).toMatchObject({ bindingHostId: '', deviceOwner: '' });
+    // an admin may do all of it; the bound host is shown to admins only (get_port:binding:host_id)
+    const { port: adminPort } = await client.createPort({ networkId: ext!.id, fixedIps: [{ ipAddress: '203.0.113.10' }], deviceOwner: 'network:router_gateway' }, as('admin'));
+    await client.bindPort({ portId: chosen!.id, hostId: 'h9', deviceId: 'vm-9', deviceOwner: 'compute:nova' }, as('admin'));
+    expect((await client.getPort({ portId: chosen!.id }, as('admin'))).port!.bindingHostId).toBe('h9');
+    expect((await client.getPort({ portId: chosen!.id })).port!.bindingHostId).toBe('');
+    expect((await client.listPorts({ deviceId: 'vm-9' })).ports.map((p) => p.bindingHostId)).toEqual(['']);
+    for (const p of [onShared!, chosen!, adminPort!]) await client.deletePort({ portId: p.id }, as('admin'));
+    for (const n of [own!, shared!, ext!]) await client.deleteNetwork({ networkId: n.id }, as('admin'));
+  });
+});
+
+describe('input limits', () => {
+  it('refuses an oversized name and page size over gRPC with INVALID_ARGUMENT naming the field, creating nothing', async () => {
+    const before = (await client.listNetworks({}, as('admin'))).networks.length;
+    await expectError(client.createNetwork({ name: 'n'.repeat(256) }), 'INVALID_ARGUMENT', { field: 'name' });
+    await expectError(client.listPorts({ page: { pageSize: 1001, pageToken: '' } }), 'INVALID_ARGUMENT', { field: 'page.page_size' });
+    expect((await client.listNetworks({}, as('admin'))).networks.length).toBe(before);
   });
 });
 

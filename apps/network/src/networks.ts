@@ -36,7 +36,9 @@ export class Networks {
   /**
    * Creates a network. vxlan: VNI claimed with SET NX on `vni:<vni>` (retrying another candidate on
    * conflict), MTU = underlay - 50. flat: no VNI, MTU = underlay. Provider attributes (network_type
-   * flat, segmentation_id, router_external, project_id) need admin.
+   * flat, segmentation_id, router_external, project_id) and `shared` need admin (Neutron's
+   * create_network:shared / router:external / provider:* defaults: sharing a network exposes it
+   * to every project).
    * @throws PermissionDeniedError for provider attributes without admin; InvalidArgumentError
    *   ('network_type' | 'segmentation_id' | 'mtu'); AlreadyExistsError('segmentation_id') when the
    *   requested VNI is in use; ResourceExhaustedError('no_free_segmentation_id')
@@ -47,7 +49,13 @@ export class Networks {
       throw new InvalidArgumentError('network_type', `"${input.networkType}" is not supported (vxlan, flat)`);
     }
     if (!caller.isAdmin) {
-      const provider = networkType === 'flat' ? 'network_type' : input.segmentationId ? 'segmentation_id' : input.routerExternal ? 'router_external' : input.projectId && input.projectId !== caller.projectId ? 'project_id' : '';
+      const provider =
+        networkType === 'flat' ? 'network_type'
+        : input.segmentationId ? 'segmentation_id'
+        : input.routerExternal ? 'router_external'
+        : input.shared ? 'shared'
+        : input.projectId && input.projectId !== caller.projectId ? 'project_id'
+        : '';
       if (provider) throw new PermissionDeniedError(`setting ${provider} requires role admin`);
     }
     if (networkType === 'flat' && input.segmentationId) {
@@ -160,10 +168,12 @@ export class Networks {
   }
 
   /**
-   * Updates name / shared / admin_state_up (owner or admin).
+   * Updates name / admin_state_up (owner or admin) and shared (admin only, Neutron's
+   * update_network:shared).
    * @throws NotFoundError('network'), PermissionDeniedError
    */
   async update(id: string, patch: { name?: string; shared?: boolean; adminStateUp?: boolean }, caller: Caller): Promise<NetworkRecord> {
+    if (patch.shared !== undefined && !caller.isAdmin) throw new PermissionDeniedError('setting shared requires role admin');
     return retryCas(`network ${id}`, async () => {
       const stored = await this.getOwned(id, caller);
       const next: NetworkRecord = {

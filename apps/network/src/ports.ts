@@ -69,6 +69,7 @@ export class Ports {
     if (network.routerExternal && network.projectId !== caller.projectId && !caller.isAdmin) {
       throw new PermissionDeniedError(`network ${network.id} is external: its ports are made by routers and floating IPs (or an admin)`);
     }
+    checkPortAttributes(input, network.projectId, caller);
     const portSecurityEnabled = input.portSecurityEnabled ?? true;
     let securityGroupIds: string[] = [];
     if (!portSecurityEnabled) {
@@ -241,6 +242,10 @@ export class Ports {
     return retryCas(`port ${id}`, async () => {
       const stored = await this.get(id, caller);
       const cur = stored.value;
+      if (patch.portSecurityEnabled !== undefined && !caller.isAdmin) {
+        const network = (await this.networks.get(cur.networkId, caller)).value;
+        if (network.projectId !== caller.projectId) throw new PermissionDeniedError(`setting port_security_enabled on network ${network.id} requires role admin or owning the network`);
+      }
       const groups = patch.replaceSecurityGroups ? [...new Set(patch.securityGroupIds)] : [...new Set([...cur.securityGroupIds, ...patch.securityGroupIds])];
       const added = groups.filter((g) => !cur.securityGroupIds.includes(g));
       const removed = cur.securityGroupIds.filter((g) => !groups.includes(g));
@@ -394,4 +399,23 @@ function ipReleaseOps(portId: string, f: FixedIpRecord): Op[] {
 
 function portEvent(p: PortRecord, oldBindingHostId: string) {
   return { portId: p.id, networkId: p.networkId, projectId: p.projectId, deviceId: p.deviceId, bindingHostId: p.bindingHostId, oldBindingHostId };
+}
+
+/** device_owner prefixes the cloud's own services set (router and floating-IP ports, VM vNICs). */
+const RESERVED_DEVICE_OWNER = /^(network|compute):/;
+
+/**
+ * Neutron's create_port field rules for a caller who is not admin: device_owner `network:*` (and
+ * `compute:*`, which only the compute service's bind sets here) is admin-only, and on a network of
+ * another project (a shared one) a chosen IP address, MAC address or port_security_enabled is
+ * admin-or-network-owner; only a subnet id may be named there (create_port:fixed_ips:subnet_id allows
+ * `shared`).
+ * @throws PermissionDeniedError naming the field.
+ */
+function checkPortAttributes(input: CreatePortInput, networkProjectId: string, caller: Caller): void {
+  if (caller.isAdmin) return;
+  if (RESERVED_DEVICE_OWNER.test(input.deviceOwner)) throw new PermissionDeniedError(`setting device_owner "${input.deviceOwner}" requires role admin`);
+  if (networkProjectId === caller.projectId) return;
+  const field = input.fixedIps.some((f) => f.ipAddress) ? 'fixed_ips.ip_address' : input.macAddress ? 'mac_address' : input.portSecurityEnabled !== undefined ? 'port_security_enabled' : '';
+  if (field) throw new PermissionDeniedError(`setting ${field} on another project's network requires role admin or owning the network`);
 }

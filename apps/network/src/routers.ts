@@ -60,7 +60,8 @@ export class Routers {
     }
     const port = await this.ports.create(
       { networkId: subnet.networkId, name: '', fixedIps: [{ subnetId, ipAddress: subnet.gatewayIp }], deviceId: routerId, deviceOwner: 'network:router_interface', securityGroupIds: [], portSecurityEnabled: false, macAddress: '', projectId: '', takeGatewayIp: true },
-      caller,
+      // the router's own port: network:* device owners are the service's to set (the caller owns the network, checked above)
+      asService(caller),
     );
     try {
       return await this.change(routerId, caller, (r) => ({ ...r, interfaces: [...r.interfaces, { subnetId, portId: port.id }] }));

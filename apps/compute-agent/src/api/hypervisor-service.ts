@@ -6,6 +6,7 @@ import { isMigrationCommand } from '../host-command';
 import type { SimulatedHost } from '../simulated-host';
 import type { LiveMigrations } from '../migration/live-migrations';
 import { toHostCommand, toProtoRuntime, toProtoUsage } from './mapping';
+import { runtimesOf } from '../inventory';
 
 /** HostProfile -> agent.v1.HostProfile, with the rack's zone and id. */
 export function toProtoProfile(p: HostProfile, extra: { hostname: string; availabilityZone: string; rackId: string }): agent.HostProfile {
@@ -62,7 +63,10 @@ export function hypervisorService(
           cachedImageIds: host.cachedImageIds(),
         };
       },
-      listInstances: async (req) => ({ instances: hostOf(req.hostId).runtimes().map(toProtoRuntime) }),
+      listInstances: async (req) => {
+        const host = hostOf(req.hostId);
+        return { instances: runtimesOf(host), epoch: host.epoch };
+      },
       setHostPower: async (req) => ({ usage: toProtoUsage(hostOf(req.hostId).setStandby(Number(req.epoch), req.standby)) }),
     },
   });

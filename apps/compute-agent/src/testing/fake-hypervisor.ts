@@ -200,6 +200,7 @@ export class FakeHypervisor {
     return {
       executeCommand: async (req: agent.ExecuteCommandRequest) => this.execute(req),
       listInstances: async () => ({
+        epoch: this.epoch,
         instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch })),
       }),
     };

@@ -15,7 +15,7 @@ function fakeTransport(answer: (req: DeepPartial<agent.ExecuteCommandRequest>) =
       if (a instanceof Error) throw a;
       return a as agent.ExecuteCommandResponse;
     },
-    listInstances: async () => ({ instances: [] }),
+    listInstances: async () => ({ instances: [], epoch: 0 }),
     setHostPower: async (req) => {
       calls.push({ endpoint, req: req as never });
       return { usage: undefined };

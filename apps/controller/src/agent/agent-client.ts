@@ -147,8 +147,13 @@ export class AgentClient {
 
   /** The VMs the agent runs. */
   async listInstances(host: AgentHost | string): Promise<agent.InstanceRuntime[]> {
+    return (await this.inventory(host)).instances;
+  }
+
+  /** The agent's ListInstances answer: its VMs and the epoch it runs on (0 when it does not say). */
+  async inventory(host: AgentHost | string): Promise<agent.ListInstancesResponse> {
     const h = await this.resolve(host);
-    return (await this.d.transport(h.agentEndpoint).listInstances({ hostId: h.hostId })).instances;
+    return this.d.transport(h.agentEndpoint).listInstances({ hostId: h.hostId });
   }
 
   /** DPM: power the host off into standby (refused with FAILED_PRECONDITION host_not_empty while it holds VMs) or back on. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { events } from '@minicloud/proto';
+import { events, type agent } from '@minicloud/proto';
 import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
@@ -53,12 +53,15 @@ export interface HostMonitorDeps {
  * changes and publishes host.state_changed.
  */
 export class HostMonitor {
-  private readonly latest = new Map<string, { atMs: number; epoch: number; usage: HostUsageRecord }>();
+  private readonly latest = new Map<string, { atMs: number; epoch: number; usage: HostUsageRecord; inventory?: agent.HostInstance[] }>();
   private readonly epochs = new Map<string, number>();
   private readonly stale = new Map<string, number>();
   private readonly leaseMissingSince = new Map<string, number>();
+  private readonly startedAtMs: number;
 
-  constructor(private readonly d: HostMonitorDeps) {}
+  constructor(private readonly d: HostMonitorDeps) {
+    this.startedAtMs = d.nowMs();
+  }
 
   /** Starts the heartbeat subscription; returns an unsubscribe. */
   subscribe(): () => void {
@@ -82,6 +85,7 @@ export class HostMonitor {
           standby: hb.usage?.standby ?? false,
           energyJoulesTotal: hb.usage?.energyJoulesTotal ?? 0,
         },
+        inventory: hb.inventoryComplete ? hb.instances : undefined,
       });
     });
     return () => sub.unsubscribe();
@@ -97,6 +101,11 @@ export class HostMonitor {
   /** Latest usage a current-epoch heartbeat of the host carried (this replica's memory). */
   latestUsage(hostId: string): HostUsageRecord | undefined {
     return this.latest.get(hostId)?.usage;
+  }
+
+  /** Every VM the host's latest current-epoch heartbeat listed (undefined: none, or an agent that does not send it). */
+  latestInventory(hostId: string): readonly agent.HostInstance[] | undefined {
+    return this.latest.get(hostId)?.inventory;
   }
 
   lastHeartbeatAtMs(hostId: string): number | undefined {
@@ -147,7 +156,12 @@ export class HostMonitor {
       const leaseRenewedAtMs = leases.get(h.hostId);
       if (leaseRenewedAtMs !== undefined || this.d.leaseTtlMs === undefined) this.leaseMissingSince.delete(h.hostId);
       else if (!this.leaseMissingSince.has(h.hostId)) this.leaseMissingSince.set(h.hostId, now);
-      const decision = evaluateHostLiveness({ state: h.state, registeredAtMs: h.registeredAtMs, lastHeartbeatAtMs, leaseRenewedAtMs, nowMs: now }, policy);
+      // A host nobody heard from since this process started (the whole control plane restarted with
+      // kept state) gets a new host's grace from that start, as Kubernetes' node lifecycle controller
+      // counts silence from its own first look: its agent may not be up yet.
+      const unheard = (lastHeartbeatAtMs ?? 0) < this.startedAtMs;
+      const registeredAtMs = unheard ? Math.max(h.registeredAtMs, this.startedAtMs) : h.registeredAtMs;
+      const decision = evaluateHostLiveness({ state: h.state, registeredAtMs, lastHeartbeatAtMs, leaseRenewedAtMs, nowMs: now }, policy);
       views.push({ host: h, state: decision.state, leaseMissingSinceMs: this.leaseMissingSince.get(h.hostId), lastHeartbeatAtMs });
       if (decision.state !== h.state) await this.setState(h, decision.state, decision.reason, { silent_for_ms: decision.silentForMs });
     }

@@ -7,22 +7,24 @@ import type { ControllerConfig } from '../config';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { HostMonitor } from './host-monitor';
-import { powerStateFromProto } from '../proto-states';
+import type { PowerSync } from './power-sync';
 
 /**
  * minicloud.agent.v1.HostRegistryService (admin = the service token only). RegisterHost bumps the
  * host's epoch, stores profile, endpoint and inventory (vcpus = sockets * cores * threads, allocation
  * ratios from config), returns the timings and `destroy_instance_ids`: instances the agent holds that
- * the controller does not place on this host. The power state of the instances it keeps is synced from
- * the agent's runtimes (Nova's sync_power_states at init_host): reports of the old epoch are ignored, so
- * a VM the agent powered off by itself (self-fencing, isolation response) is known to be off and the
- * HA loop powers it on again (ha-manager.ts powerOnRejoined).
+ * the controller does not place on this host. Then the host's power sync runs (agent/power-sync.ts,
+ * Nova's sync_power_states at init_host): reports of the old epoch are ignored, so it reads the
+ * agent's VMs afresh; a VM the agent powered off by itself (self-fencing, isolation response) is known
+ * to be off and the HA loop powers it on again (ha-manager.ts powerOnRejoined); instances recorded
+ * here that the agent no longer holds are stopped (or started again, resume_guests_state_on_host_boot).
  */
 export function hostRegistryService(d: {
   config: Pick<ControllerConfig, 'CPU_ALLOCATION_RATIO' | 'RAM_ALLOCATION_RATIO' | 'DISK_ALLOCATION_RATIO' | 'RESERVED_HOST_MEMORY_MB' | 'HEARTBEAT_INTERVAL_MS' | 'LEASE_TTL_MS' | 'SELF_FENCE_AFTER_MS'>;
   hosts: HostStore;
   instances: InstanceStore;
   monitor: HostMonitor;
+  powerSync: Pick<PowerSync, 'hostRegistered'>;
   bus: Bus;
   nowMs: () => number;
 }): ServiceRegistration {
@@ -70,12 +72,7 @@ export function hostRegistryService(d: {
         const records = await d.instances.getMany(held);
         const placedHere = new Set(records.filter((r) => r.hostId === p.hostId && r.taskState !== 'deleting').map((r) => r.id));
         const destroy = held.filter((id) => !placedHere.has(id));
-        for (const rt of req.instances) {
-          if (!placedHere.has(rt.instanceId)) continue;
-          const power = powerStateFromProto(rt.powerState);
-          if (power !== 'shutdown' && power !== 'crashed') continue;
-          await d.instances.update(rt.instanceId, (cur) => (cur.hostId === p.hostId && cur.taskState === null && cur.powerState !== power ? { ...cur, powerState: power } : undefined), d.nowMs());
-        }
+        d.powerSync.hostRegistered(p.hostId);
         await d.bus.publishEvent(
           Subjects.hostRegistered,
           events.HostRegistered,

@@ -1,5 +1,5 @@
 import { compute } from '@minicloud/proto';
-import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, withInputLimits, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { ApiDeps } from './api-deps';
 import { createServerHandler } from './create-server';
 import { flavorHandlers } from './flavor-handlers';
@@ -16,19 +16,20 @@ export type { ApiDeps as ComputeServiceDeps } from './api-deps';
  * (resize/confirm/revert, rebuild, shelve/unshelve, rescue/unrescue, createImage, lock/unlock),
  * migrate and evacuate, volume attach/detach, the actions log (server-handlers.ts and the action
  * modules); server groups, host aggregates and availability zones (topology-handlers.ts); hosts
- * (host-handlers.ts). Roles come from libs/platform/auth's policy table; aggregate calls additionally
+ * (host-handlers.ts). Every request passes the shared input limits first (names, metadata, user_data,
+ * page size: libs/platform/grpc input-limits.ts). Roles come from libs/platform/auth's policy table; aggregate calls additionally
  * require admin here (Nova os-aggregates). Not implemented (FAILED_PRECONDITION not_implemented):
  * interface attach.
  */
 export function computeService(d: ApiDeps): ServiceRegistration {
   return service({
     definition: compute.ComputeServiceService,
-    handlers: {
+    handlers: withInputLimits(compute.ComputeServiceService, {
       ...topologyHandlers(d),
       ...flavorHandlers(d),
       createServer: createServerHandler(d),
       ...serverHandlers(d),
       ...hostHandlers(d),
-    },
+    }),
   });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import type { FlavorRecord, InstanceRecord, RequestedNetwork } from '@minicloud/domain-compute';
+import { checkReservedMetadata, type FlavorRecord, type InstanceRecord, type RequestedNetwork } from '@minicloud/domain-compute';
 import { compute, image as imageProto } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
@@ -124,6 +124,8 @@ export function createServerHandler(d: CreateServerDeps) {
   return async function createServer(req: compute.CreateServerRequest, ctx: CallContext): Promise<DeepPartial<compute.CreateServerResponse>> {
     const caller = auth(ctx);
     const { count } = validateCreateServer(req);
+    // Workload metadata (`minicloud:*`) makes the agent read a trace: an operator's choice.
+    checkReservedMetadata(req.metadata, isAdmin(caller));
     const { flavor, bdm } = await resolveSources(d, req, count, ctx);
     // Nova claims no local root disk for a server booted from volume.
     const rootDiskGb = bdm.bootFromVolume ? 0 : flavor.diskGb;

@@ -1,4 +1,4 @@
-import { checkActionAllowed, checkNotLocked, type PowerAction } from '@minicloud/domain-compute';
+import { checkActionAllowed, checkNotLocked, checkReservedMetadata, type PowerAction } from '@minicloud/domain-compute';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
 import { isAdmin } from '@minicloud/platform-auth';
@@ -110,6 +110,7 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
     async updateServer(req, ctx) {
       const r = await getScoped(d, req.serverId, ctx);
       checkNotLocked(r, isAdmin(ctx.auth));
+      checkReservedMetadata(req.setMetadata, isAdmin(ctx.auth), req.removeMetadata);
       if (req.name !== undefined && !req.name.trim()) throw new InvalidArgumentError('name', 'must not be empty');
       for (const t of req.addTags) if (!t.trim() || t.length > 60 || t.includes(',') || t.includes('/')) throw new InvalidArgumentError('add_tags', `invalid tag '${t}' (1..60 characters, no ',' or '/')`);
       if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);

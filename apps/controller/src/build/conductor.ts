@@ -314,7 +314,13 @@ export class Conductor {
   // ---- power actions ----
 
   private async runPowerAction(r: InstanceRecord, rule: PowerActionRule): Promise<void> {
-    const res = await this.d.agents.power(r.hostId, r.id, rule.command, scopeOf(r), { hard: rule.taskState === 'rebooting_hard' });
+    const scope = scopeOf(r);
+    const res = await this.d.agents.power(r.hostId, r.id, rule.command, scope, { hard: rule.taskState === 'rebooting_hard' }).catch(async (e: unknown) => {
+      // The host has no such VM (its hypervisor lost it): a start re-creates the guest from the record,
+      // as Nova's power_on does with libvirt (a hard reboot defines the domain afresh). Completed by `spawned`.
+      if (rule.command !== 'powerOn' || !(e instanceof NotFoundError)) throw e;
+      return this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(await this.prepareVolumes(r)), scope);
+    });
     if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
   }
 
@@ -421,11 +427,14 @@ export class Conductor {
       if (ev.reason === 'spawn_failed') return this.failLifecycle(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));
       return;
     }
+    const rule = ruleForTaskState(r.taskState);
+    // A start that had to re-create a lost guest (runPowerAction) ends with the spawn's outcome.
+    if (rule?.command === 'powerOn' && ev.reason === 'spawned') return this.completeAction(r.id, rule);
+    if (rule?.command === 'powerOn' && ev.reason === 'spawn_failed') return this.failAction(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));
     if (ev.reason === 'spawned') return this.markSpawned(r.id);
     if (ev.reason === 'spawn_failed') {
       return this.failBuild(r.id, new Error(`spawn failed on host ${ev.hostId}: ${ev.error || 'unknown error'}`));
     }
-    const rule = ruleForTaskState(r.taskState);
     if (rule && rule.completedBy === ev.reason) return this.completeAction(r.id, rule);
     const power = powerStateFromProto(ev.powerState);
     await this.transition(r.id, (cur) => (cur.powerState === power ? undefined : { ...cur, powerState: power }));

@@ -245,6 +245,22 @@ describe('HaManager (real Redis, fake clock)', () => {
     expect(await instances.get('lr')).toMatchObject({ hostId: 'h1', vmState: 'active' });
   });
 
+  it('a controller started long after the hosts were last heard (whole cloud restarted with kept state) gives them a new host\'s grace from its start', async () => {
+    await at(0, ['h1', 'h2']);
+    await redis.del(HaProtocolKeys.lease('h1'), HaProtocolKeys.lease('h2'));
+    now = 1_000_000 + 600_000; // ten minutes later the control plane starts again; no agent is back yet (no lease)
+    const { ha } = manager();
+    await ha.tick();
+    expect([(await hosts.get('h1')).state, (await hosts.get('h2')).state]).toEqual(['up', 'up']);
+    now += 9_000; // within the grace (2 x HOST_DOWN_AFTER_MS by default)
+    await ha.tick();
+    expect([(await hosts.get('h1')).state, (await hosts.get('h2')).state]).toEqual(['up', 'up']);
+    now += 2_000; // past it, still silent, no lease: failed (both at once: the partition guard holds restarts)
+    await ha.tick();
+    expect([(await hosts.get('h1')).state, (await hosts.get('h2')).state]).toEqual(['failed', 'failed']);
+    expect(enqueued).toEqual([]);
+  });
+
   it('VMs a host powered off by itself come back on it once it rejoins unfenced and heartbeats; never one with an open evacuation', async () => {
     await instances.createMany([
       instance('back', 'h1', 'high', 1, { powerState: 'shutdown' }),

@@ -15,6 +15,7 @@
  *   ...
  *   afterAll(() => h.close());
  */
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,8 @@ export class ControllerHarness {
     readonly tokens: TestTokens,
   ) {
     this.buses.push(bus);
+    // The runnables of every controller and agent a test starts listen on this one signal, by design.
+    setMaxListeners(0, this.ac.signal);
   }
 
   /** Starts Redis and NATS on free ports, connects to both as `name`, and mints tokens. */

@@ -128,7 +128,7 @@ export function recordingAgents(answer?: (req: DeepPartial<agent.ExecuteCommandR
       return agent.ExecuteCommandResponse.fromPartial(a as DeepPartial<agent.ExecuteCommandResponse>);
     },
     async listInstances() {
-      return { instances: [] };
+      return { instances: [], epoch: 0 };
     },
     async setHostPower() {
       return { usage: undefined };

@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { agent, compute } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { findFreePort, startTcpProxy, type TcpProxy } from '@minicloud/testing';
-import { ROOT, startCloud, type RunningCloud } from '../cloud-harness';
+import { ROOT, seedTinyCloud, startCloud, type RunningCloud } from '../cloud-harness';
 import { InvariantChecker } from './invariant-checker';
 
 /**
@@ -49,17 +49,8 @@ export async function startChaosCloud(opts: { agents: number; controllers?: numb
   const checker = new InvariantChecker();
   try {
     await checker.start(cloud.manifest.nats_url, cloud.manifest.redis_url);
-    const cli = async (...args: string[]) => {
-      const r = await cloud.cli(args);
-      if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-      return r.stdout;
-    };
-    await cli('login');
-    await cli('flavor', 'create', 'm1.tiny', '--vcpus', '1', '--ram', '512', '--disk', '1');
-    const file = path.join(cloud.stateDir, 'cirros.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M']);
-    const imageId = JSON.parse(await cli('image', 'create', 'cirros', '--file', file, '--disk-format', 'qcow2', '--public', '-f', 'json')).id;
-    const networkId = JSON.parse(await cli('network', 'create', 'chaos-net', '--subnet-range', '10.30.0.0/16', '-f', 'json')).id;
+    await cloud.run(['login']);
+    const { imageId, networkId } = await seedTinyCloud(cloud, { network: 'chaos-net', cidr: '10.30.0.0/16' });
     const token = JSON.parse(fs.readFileSync(path.join(cloud.stateDir, 'cli', 'credentials.json'), 'utf8')).token as string;
     // Every controller replica (grpc-js "ipv4:a,b" target, pick_first): the client fails over when one dies.
     const computeUrl = `ipv4:${cloud.manifest.processes.filter((p) => p.kind === 'controller').map((p) => p.grpc_address).join(',')}`;
@@ -115,6 +106,11 @@ export async function bootOnHost(cc: ChaosCloud, hostId: string, count: number, 
   }
   await waitAll(cc, ids, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId === hostId, 60_000, `${count} servers ACTIVE on ${hostId}`);
   return ids;
+}
+
+/** A create that settled: no task left, and ACTIVE, or ERROR with a fault saying why (never stuck, never silent). */
+export function activeOrFaulted(s: compute.Server): boolean {
+  return s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED && (s.vmState === compute.VmState.VM_STATE_ACTIVE || (s.vmState === compute.VmState.VM_STATE_ERROR && !!s.fault?.message));
 }
 
 /** Waits until every id satisfies `ok`. */

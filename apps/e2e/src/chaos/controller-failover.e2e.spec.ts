@@ -14,7 +14,7 @@ import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { findFreePort } from '@minicloud/testing';
 import { ROOT } from '../cloud-harness';
-import { processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
+import { activeOrFaulted, processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
 
 jest.setTimeout(180_000);
 
@@ -85,13 +85,7 @@ describe('chaos: leader controller killed during a burst of creates', () => {
     const ids = [...acked.values()];
     expect(new Set(ids).size).toBe(acked.size);
     expect(acked.size).toBeGreaterThanOrEqual(95);
-    const settled = await waitAll(
-      cc,
-      ids,
-      (s) => s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED && (s.vmState === compute.VmState.VM_STATE_ACTIVE || (s.vmState === compute.VmState.VM_STATE_ERROR && !!s.fault?.message)),
-      90_000,
-      '100 creates ACTIVE or ERROR with a fault',
-    );
+    const settled = await waitAll(cc, ids, activeOrFaulted, 90_000, '100 creates ACTIVE or ERROR with a fault');
     const errors = settled.filter((s) => s.vmState === compute.VmState.VM_STATE_ERROR);
     console.log(`chaos 3: ${settled.length - errors.length} ACTIVE, ${errors.length} ERROR (${[...new Set(errors.map((e) => e.fault?.message))].join('; ')})`);
     const all = (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers.filter((s) => s.name.startsWith('burst-'));

@@ -43,20 +43,20 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
     expect(cc.checker.violations).toEqual([]);
   });
 
-  async function startIsolatableAgent(hostId: string, response: string, n: number, link: 'nats' | 'redis' = 'nats'): Promise<ProxiedAgent> {
+  /** Agent `hostId` with its `link` behind a proxy and ISOLATION_RESPONSE `response`, `vms` servers booted on it, and its epoch then. */
+  async function isolatableAgentWithVms(hostId: string, response: string, n: number, vms: number, link: 'nats' | 'redis' = 'nats'): Promise<ProxiedAgent & { ids: string[]; epochBefore: number }> {
     const a = await startProxiedAgent(cc, hostId, n, { link, env: { ISOLATION_RESPONSE: response } });
     agents.push(a);
-    return a;
+    const ids = await bootOnHost(cc, hostId, vms);
+    acked.push(...ids);
+    return Object.assign(a, { ids, epochBefore: (await cc.compute.getHost({ hostId })).host!.epoch });
   }
 
   const runningThere = async (c: { listInstances: (r: { hostId: string }) => Promise<agent.ListInstancesResponse> }, hostId: string) =>
     new Set((await c.listInstances({ hostId })).instances.filter((i) => i.powerState === RUNNING).map((i) => i.instanceId));
 
   it('7. power_off: VMs off on the isolated host, then ACTIVE elsewhere; it rejoins clean', async () => {
-    const { proxy, agentClient } = await startIsolatableAgent('host-iso', 'power_off', 7);
-    const ids = await bootOnHost(cc, 'host-iso', 4);
-    acked.push(...ids);
-    const epochBefore = (await cc.compute.getHost({ hostId: 'host-iso' })).host!.epoch;
+    const { proxy, agentClient, ids, epochBefore } = await isolatableAgentWithVms('host-iso', 'power_off', 7, 4);
     proxy.cut();
     cc.checker.hostCutOff('host-iso');
     const t0 = Date.now();
@@ -103,10 +103,7 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
   });
 
   it('8. leave_running: nothing restarts, the VMs keep running, the host is never fenced', async () => {
-    const { proxy, agentClient } = await startIsolatableAgent('host-stay', 'leave_running', 8);
-    const ids = await bootOnHost(cc, 'host-stay', 2);
-    acked.push(...ids);
-    const epochBefore = (await cc.compute.getHost({ hostId: 'host-stay' })).host!.epoch;
+    const { proxy, agentClient, ids, epochBefore } = await isolatableAgentWithVms('host-stay', 'leave_running', 8, 2);
     proxy.cut();
     cc.checker.hostCutOff('host-stay');
     await until('host-stay isolated', async () => (await cc.compute.getHost({ hostId: 'host-stay' })).host!.state === compute.HostState.HOST_STATE_ISOLATED, 20_000);
@@ -127,10 +124,7 @@ describe('chaos: host isolation (only the agent NATS link cut)', () => {
   });
 
   it('9. Redis blip past self_fence_after, host never fenced: the self-fenced VMs are powered on again there', async () => {
-    const { proxy, agentClient } = await startIsolatableAgent('host-blip', 'power_off', 9, 'redis');
-    const ids = await bootOnHost(cc, 'host-blip', 2);
-    acked.push(...ids);
-    const epochBefore = (await cc.compute.getHost({ hostId: 'host-blip' })).host!.epoch;
+    const { proxy, agentClient, ids, epochBefore } = await isolatableAgentWithVms('host-blip', 'power_off', 9, 2, 'redis');
     proxy.cut();
     await until('self_fenced reports', async () => ids.every((id) => cc.checker.reportsOf('host-blip', id).some((r) => r.reason === 'self_fenced')), 15_000, 100);
     proxy.restore();

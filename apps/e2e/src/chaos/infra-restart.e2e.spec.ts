@@ -9,8 +9,8 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
-import { portOpen } from './port-open';
-import { pidsMatching, processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
+import { portOpen } from '../../../../tools/cloud/local-servers';
+import { activeOrFaulted, pidsMatching, processSpec, startChaosCloud, until, waitAll, type ChaosCloud } from './chaos-kit';
 
 jest.setTimeout(240_000);
 
@@ -80,13 +80,7 @@ describe('chaos: Redis and NATS restarted under load', () => {
     client.close();
     console.log(`chaos 4: ${acked.length} creates acknowledged, ${failed} refused during the restarts`);
     expect(acked.length).toBeGreaterThan(10);
-    const servers = await waitAll(
-      cc,
-      acked,
-      (s) => s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED && (s.vmState === compute.VmState.VM_STATE_ACTIVE || (s.vmState === compute.VmState.VM_STATE_ERROR && !!s.fault?.message)),
-      120_000,
-      'every acknowledged create ACTIVE or ERROR with a fault',
-    );
+    const servers = await waitAll(cc, acked, activeOrFaulted, 120_000, 'every acknowledged create ACTIVE or ERROR with a fault');
     const active = servers.filter((s) => s.vmState === compute.VmState.VM_STATE_ACTIVE).length;
     console.log(`chaos 4: ${active} ACTIVE, ${servers.length - active} ERROR`);
     cc.checker.checkAcknowledged(acked, servers);

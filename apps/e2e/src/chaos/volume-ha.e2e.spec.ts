@@ -97,16 +97,12 @@ describe('chaos: a server booted from volume survives the loss of its host', () 
   });
 
   it('the CLI boots from a new volume (--boot-from-volume) and from an existing one (--volume)', async () => {
-    const cli = async (...args: string[]) => {
-      const r = await cc.cloud.cli(args);
-      if (r.code !== 0) throw new Error(`minicloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-      return JSON.parse(r.stdout) as Record<string, unknown>;
-    };
-    const a = await cli('server', 'create', 'cli-bfv', '--image', 'cirros', '--boot-from-volume', '1', '--flavor', 'm1.tiny', '--network', 'chaos-net', '--wait', '-f', 'json');
+    const cli = (...args: string[]) => cc.cloud.json<Record<string, unknown>>(args);
+    const a = await cli('server', 'create', 'cli-bfv', '--image', 'cirros', '--boot-from-volume', '1', '--flavor', 'm1.tiny', '--network', 'chaos-net', '--wait');
     expect(a).toMatchObject({ status: 'ACTIVE', image_id: 'N/A (booted from volume)', volumes_attached: [expect.objectContaining({ device_name: '/dev/vda' })] });
     const spare = (await vol.createVolume({ name: 'spare-root', sizeGb: 1, imageId: cc.imageId })).volume!.id;
     await waitVolume(spare, VS.VOLUME_STATUS_AVAILABLE, 'spare root volume available');
-    const b = await cli('server', 'create', 'cli-bfv-2', '--volume', 'spare-root', '--flavor', 'm1.tiny', '--network', 'chaos-net', '--wait', '-f', 'json');
+    const b = await cli('server', 'create', 'cli-bfv-2', '--volume', 'spare-root', '--flavor', 'm1.tiny', '--network', 'chaos-net', '--wait');
     expect(b).toMatchObject({ status: 'ACTIVE', volumes_attached: [expect.objectContaining({ volume_id: spare, device_name: '/dev/vda' })] });
     expect((await volumeOf(spare)).attachments).toEqual([expect.objectContaining({ instanceId: b.id, mountpoint: '/dev/vda', attachStatus: 'attached' })]);
     expect(cc.checker.violations).toEqual([]);

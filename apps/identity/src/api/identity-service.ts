@@ -3,7 +3,7 @@ import { events, identity } from '@minicloud/proto';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { Counter } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { AppCredentialStore } from '../app-credential-store';
@@ -77,7 +77,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
 
   return service({
     definition: identity.IdentityServiceService,
-    handlers: {
+    handlers: withInputLimits(identity.IdentityServiceService, {
       async authenticate(req, ctx) {
         const audit = (outcome: string, reason: string, userId: string, projectId: string) => {
           d.authentications.inc({ outcome: reason });
@@ -152,10 +152,18 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         const page = paginate(all, req.page);
         return { projects: page.items.map(toProject), page: { nextPageToken: page.nextPageToken } };
       },
-      async deleteProject(req) {
+      async deleteProject(req, ctx) {
         if (!req.projectId) throw new InvalidArgumentError('project_id', 'is required');
+        const assigned = await d.dir.listAssignments({ projectId: req.projectId });
+        const groups = new Set(assigned.map((a) => a.groupId).filter(Boolean));
+        const users = new Set(assigned.map((a) => a.userId).filter(Boolean));
+        if (groups.size) for (const u of await d.dir.listUsers()) if ((await d.dir.userGroups(u.id)).some((g) => groups.has(g))) users.add(u.id);
         await d.dir.deleteProject(req.projectId);
         await d.quotas.drop(req.projectId);
+        // tokens scoped to the project must not outlive it; a token names its user, not only its
+        // project, so every user who held a role there loses the tokens issued so far (Keystone
+        // revokes by project; the revocation list here is by token and by user)
+        for (const u of users) await revokeUser(ctx, u);
         return {};
       },
 
@@ -181,6 +189,8 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
         const u = await d.dir.updateUser(req.userId, { enabled: req.enabled, password: req.password, email: req.email });
         // Keystone: disabling a user or changing the password invalidates their tokens
         if ((before.enabled && !u.enabled) || req.password !== undefined) await revokeUser(ctx, u.id);
+        // a new password ends the application credentials made under the old one
+        if (req.password !== undefined) await d.appCreds.deleteAllOf(u.id);
         return { user: toUser(u) };
       },
       async deleteUser(req, ctx) {
@@ -228,6 +238,8 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       async createApplicationCredential(req, ctx) {
         const a = auth(ctx);
         if (a.instanceId) throw new PermissionDeniedError('an instance credential cannot create application credentials');
+        // Keystone's default (restricted) application credential: it cannot mint more of itself
+        if (a.applicationCredentialId) throw new PermissionDeniedError('an application credential cannot create application credentials');
         const wanted = req.roles.length ? await d.dir.expand(req.roles) : a.roles;
         const missing = wanted.filter((r) => !a.roles.includes(r));
         if (missing.length) throw new InvalidArgumentError('roles', `not held by the caller on this project: ${missing.join(', ')}`);
@@ -289,7 +301,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
           users: r.users.map((u) => ({ userId: u.userId, revokedBefore: new Date(u.beforeMs) })),
         };
       },
-    },
+    }),
   });
 
   async function reservationOf(id: string): Promise<string> {

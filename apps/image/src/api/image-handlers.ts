@@ -1,6 +1,6 @@
 import { UnauthenticatedError } from '@minicloud/domain-errors';
 import { isAdmin } from '@minicloud/platform-auth';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import { image as pb } from '@minicloud/proto';
 import type { Caller, ImageService } from '../image-service';
 import { imageToPb, memberStatusFromPb, memberToPb, statusFromPb, visibilityFromPb } from './image-mapping';
@@ -14,7 +14,7 @@ function callerOf(ctx: CallContext): Caller {
 export function imageServiceRegistration(images: ImageService): ServiceRegistration {
   return service({
     definition: pb.ImageServiceService,
-    handlers: {
+    handlers: withInputLimits(pb.ImageServiceService, {
       createImage: async (req, ctx) => ({
         image: imageToPb(
           await images.create(callerOf(ctx), {
@@ -82,6 +82,6 @@ export function imageServiceRegistration(images: ImageService): ServiceRegistrat
         return {};
       },
       listImageMembers: async (req, ctx) => ({ members: (await images.listMembers(callerOf(ctx), req.imageId)).map(memberToPb) }),
-    },
+    }),
   });
 }

@@ -1,5 +1,6 @@
 import { network } from '@minicloud/proto';
-import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { isAdmin } from '@minicloud/platform-auth';
+import { service, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
 import type { Ports } from '../ports';
@@ -26,7 +27,7 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
   const withSubnets = async (n: Parameters<typeof toNetwork>[0]) => toNetwork(n, (await l.subnets.listOfNetwork(n.id)).map((s) => s.id));
   return service({
     definition: network.NetworkServiceService,
-    handlers: {
+    handlers: withInputLimits(network.NetworkServiceService, {
       createNetwork: async (req, ctx) => ({ network: await withSubnets(await l.networks.create(req, callerOf(ctx))) }),
       getNetwork: async (req, ctx) => ({ network: await withSubnets((await l.networks.get(req.networkId, callerOf(ctx))).value) }),
       listNetworks: async (req, ctx) => {
@@ -49,19 +50,19 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         return {};
       },
 
-      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx))) }),
-      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value) }),
+      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx)), isAdmin(ctx.auth)) }),
+      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value, isAdmin(ctx.auth)) }),
       listPorts: async (req, ctx) => {
         const page = paginate(await l.ports.list(callerOf(ctx), req), req.page);
-        return { ports: page.items.map(toPort), page: { nextPageToken: page.nextPageToken } };
+        return { ports: page.items.map((p) => toPort(p, isAdmin(ctx.auth))), page: { nextPageToken: page.nextPageToken } };
       },
-      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx))) }),
+      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx)), isAdmin(ctx.auth)) }),
       deletePort: async (req, ctx) => {
         await l.ports.delete(req.portId, callerOf(ctx));
         return {};
       },
-      bindPort: async (req, ctx) => ({ port: toPort(await l.ports.bind(req.portId, req, callerOf(ctx))) }),
-      unbindPort: async (req, ctx) => ({ port: toPort(await l.ports.unbind(req.portId, callerOf(ctx))) }),
+      bindPort: async (req, ctx) => ({ port: toPort(await l.ports.bind(req.portId, req, callerOf(ctx)), true) }),
+      unbindPort: async (req, ctx) => ({ port: toPort(await l.ports.unbind(req.portId, callerOf(ctx)), true) }),
 
       createSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.create(req, callerOf(ctx))) }),
       getSecurityGroup: async (req, ctx) => ({ securityGroup: toSecurityGroup(await l.securityGroups.get(req.securityGroupId, callerOf(ctx))) }),
@@ -109,6 +110,6 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         const r = await l.l2pop.hostFdb(req.hostId);
         return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry) };
       },
-    },
+    }),
   });
 }

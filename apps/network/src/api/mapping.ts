@@ -46,7 +46,7 @@ export function toSubnet(s: SubnetRecord): network.Subnet {
   };
 }
 
-export function toPort(p: PortRecord): network.Port {
+export function toPort(p: PortRecord, admin: boolean): network.Port {
   return {
     id: p.id,
     name: p.name,
@@ -56,7 +56,8 @@ export function toPort(p: PortRecord): network.Port {
     fixedIps: p.fixedIps,
     deviceId: p.deviceId,
     deviceOwner: p.deviceOwner,
-    bindingHostId: p.bindingHostId,
+    // Neutron's get_port:binding:host_id is admin-only: a member does not learn the cloud's hosts.
+    bindingHostId: admin ? p.bindingHostId : '',
     status: p.status,
     securityGroupIds: p.securityGroupIds,
     portSecurityEnabled: p.portSecurityEnabled,

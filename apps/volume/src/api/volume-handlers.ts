@@ -1,7 +1,7 @@
 import { volume } from '@minicloud/proto';
 import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { isAdmin } from '@minicloud/platform-auth';
-import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
+import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { Attachments } from '../attachments';
 import type { Backups } from '../backups';
 import type { Pools } from '../pools';
@@ -41,7 +41,7 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
     volumeToProto(v, await l.attachments.list(caller, { volumeId: v.id }), await l.volumes.allocatedBytes(v));
   return service({
     definition: volume.VolumeServiceService,
-    handlers: {
+    handlers: withInputLimits(volume.VolumeServiceService, {
       async createVolume(req, ctx) {
         const caller = callerOf(ctx);
         if (req.projectId && !caller.admin) throw new PermissionDeniedError('project_id is admin only');
@@ -150,6 +150,6 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
       async readVolume(req, ctx) {
         return { data: await l.data.read(callerOf(ctx), req.volumeId, Number(req.offsetBytes), Number(req.lengthBytes)) };
       },
-    },
+    }),
   });
 }

@@ -5,3 +5,5 @@ export * from './lifecycle-rules';
 export * from './host-liveness';
 export * from './flavor-validation';
 export * from './flavor-extra-specs';
+export * from './reserved-metadata';
+export * from './power-sync';

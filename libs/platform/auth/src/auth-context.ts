@@ -14,6 +14,8 @@ export interface AuthContext {
   expiresAtMs: number;
   /** Set when the token is an instance identity credential. */
   instanceId?: string;
+  /** Set when the token came from an application credential (which may not create another one). */
+  applicationCredentialId?: string;
 }
 
 /** The built-in roles and what each implies (Keystone's default implied roles). */

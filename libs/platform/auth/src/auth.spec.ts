@@ -1,3 +1,4 @@
+import type { JWK as JsonWebKey } from 'jose';
 import { generateSigningKey, signToken } from './token-signer';
 import { createTokenVerifier, RevocationList } from './token-verifier';
 import { authorize, defaultRuleFor } from './policy';
@@ -13,6 +14,31 @@ const claims = {
 };
 
 describe('tokens', () => {
+  it('retires a rotated-out key: verifies its tokens until notAfter, never one expiring later, then forgets it', async () => {
+    let now = 1_700_000_000_000;
+    const old = await generateSigningKey(now);
+    const published: { kid: string; jwk: JsonWebKey; notAfterMs?: number }[] = [{ kid: old.kid, jwk: old.publicJwk }];
+    const verifier = createTokenVerifier({ keys: async () => published.map((k) => ({ ...k })), revocations: new RevocationList(), nowMs: () => now, minRefetchIntervalMs: 0 });
+    const t1 = await signToken(old, claims, { nowMs: now, ttlSeconds: 3600 });
+    await expect(verifier.verify(t1.token)).resolves.toBeTruthy();
+    // identity rotates: the old key is retired now, published with notAfter = retirement + max TTL
+    const fresh = await generateSigningKey(now);
+    published[0].notAfterMs = now + 3600_000;
+    published.push({ kid: fresh.kid, jwk: fresh.publicJwk });
+    await verifier.verify((await signToken(fresh, claims, { nowMs: now, ttlSeconds: 3600 })).token); // refetch learns notAfter
+    await expect(verifier.verify(t1.token)).resolves.toBeTruthy();
+    // a token the leaked old key signs after retirement, expiring after notAfter, is refused
+    now += 60_000;
+    const forged = await signToken(old, claims, { nowMs: now, ttlSeconds: 3600 });
+    await expect(verifier.verify(forged.token)).rejects.toThrow('token outlives its retired key');
+    // past notAfter the key is gone from the verifier
+    now += 3600_000;
+    await expect(verifier.verify(t1.token)).rejects.toThrow('token expired (its signing key is retired)');
+    published.shift();
+    await expect(verifier.verify(t1.token)).rejects.toThrow('token signed by an unknown key');
+  });
+
+
   it('verify, expire, revoke and rotate', async () => {
     let now = 1_700_000_000_000;
     const k1 = await generateSigningKey(now);

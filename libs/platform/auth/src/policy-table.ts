@@ -83,10 +83,13 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   '/minicloud.identity.v1.IdentityService/DeleteApplicationCredential': 'authenticated',
   '/minicloud.identity.v1.IdentityService/GetQuota': 'reader',
   '/minicloud.identity.v1.IdentityService/SetQuota': 'admin',
-  '/minicloud.identity.v1.IdentityService/ReserveQuota': 'member',
-  '/minicloud.identity.v1.IdentityService/CommitQuotaReservation': 'member',
-  '/minicloud.identity.v1.IdentityService/RollbackQuotaReservation': 'member',
-  '/minicloud.identity.v1.IdentityService/ReleaseQuota': 'member',
+  // Quota accounting is service-to-service (the controller reserves when it admits a build and
+  // releases when it deletes, with its service credentials): a member who could call these would
+  // release its project's usage and then create without limit.
+  '/minicloud.identity.v1.IdentityService/ReserveQuota': 'admin',
+  '/minicloud.identity.v1.IdentityService/CommitQuotaReservation': 'admin',
+  '/minicloud.identity.v1.IdentityService/RollbackQuotaReservation': 'admin',
+  '/minicloud.identity.v1.IdentityService/ReleaseQuota': 'admin',
   '/minicloud.identity.v1.IdentityService/IssueInstanceCredential': 'admin',
   '/minicloud.identity.v1.IdentityService/ListRevocations': 'admin',
   // ---- minicloud.image.v1.ImageService ----

@@ -44,6 +44,7 @@ export async function signToken(
     domain_id: claims.domainId,
     roles: claims.roles,
     ...(claims.instanceId ? { instance_id: claims.instanceId } : {}),
+    ...(claims.applicationCredentialId ? { app_cred_id: claims.applicationCredentialId } : {}),
   })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

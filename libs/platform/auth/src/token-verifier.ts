@@ -3,8 +3,12 @@ import { UnauthenticatedError, UnavailableError } from '@minicloud/domain-errors
 import type { AuthContext } from './auth-context';
 import { TOKEN_ALG, TOKEN_ISSUER } from './token-signer';
 
-/** Where a verifier gets identity's public keys (GetPublicKeys over gRPC in services). */
-export type PublicKeySource = () => Promise<{ kid: string; jwk: JWK }[]>;
+/**
+ * Where a verifier gets identity's public keys (GetPublicKeys over gRPC in services). `notAfterMs`
+ * (retired keys): the time after which no token the key signed can still be valid (its retirement
+ * plus the max token lifetime); the verifier drops the key then.
+ */
+export type PublicKeySource = () => Promise<{ kid: string; jwk: JWK; notAfterMs?: number }[]>;
 
 /**
  * Revoked tokens known to this process, fed by identity's `token.revoked` events: single token ids,
@@ -46,7 +50,8 @@ export interface TokenVerifier {
  * A verifier with a key cache: an unknown `kid` triggers one refetch (key rotation: a new key is
  * fetched at its first use, however recent the last fetch). A fetch that did not find the wanted
  * kid is not repeated for `minRefetchIntervalMs` (default 1000), so a flood of forged kids costs one
- * fetch a second. Expiry is checked against the injected clock.
+ * fetch a second. Expiry is checked against the injected clock. A retired key (with `notAfterMs`) is
+ * dropped once that time has passed, and never verifies a token expiring after it.
  */
 export function createTokenVerifier(opts: {
   keys: PublicKeySource;
@@ -54,7 +59,7 @@ export function createTokenVerifier(opts: {
   nowMs: () => number;
   minRefetchIntervalMs?: number;
 }): TokenVerifier {
-  const cache = new Map<string, KeyLike | Uint8Array>();
+  const cache = new Map<string, { key: KeyLike | Uint8Array; notAfterMs?: number }>();
   let lastMissMs = -Infinity;
   let inflight: Promise<void> | undefined;
   // Concurrent verifications of a token with a new kid share one fetch; a fetch that did not find a
@@ -64,8 +69,13 @@ export function createTokenVerifier(opts: {
     if (opts.nowMs() - lastMissMs < (opts.minRefetchIntervalMs ?? 1000)) return;
     inflight = (async () => {
       try {
-        for (const { kid, jwk } of await opts.keys()) {
-          if (!cache.has(kid)) cache.set(kid, await importJWK(jwk, TOKEN_ALG));
+        const fetched = await opts.keys();
+        // identity no longer publishes a key once its tokens have all expired: forget it too
+        for (const kid of cache.keys()) if (!fetched.some((k) => k.kid === kid)) cache.delete(kid);
+        for (const { kid, jwk, notAfterMs } of fetched) {
+          const hit = cache.get(kid);
+          if (hit) hit.notAfterMs = notAfterMs;
+          else cache.set(kid, { key: await importJWK(jwk, TOKEN_ALG), notAfterMs });
         }
         if (!cache.has(wanted)) lastMissMs = opts.nowMs();
       } finally {
@@ -90,8 +100,14 @@ export function createTokenVerifier(opts: {
           throw new UnavailableError('cannot fetch the token signing keys from identity');
         }
       }
-      const key = cache.get(kid);
-      if (!key) throw new UnauthenticatedError('token signed by an unknown key');
+      const entry = cache.get(kid);
+      if (!entry) throw new UnauthenticatedError('token signed by an unknown key');
+      if (entry.notAfterMs !== undefined && entry.notAfterMs < opts.nowMs()) {
+        // every token the key signed has expired (none outlives notAfter): forget the key
+        cache.delete(kid);
+        throw new UnauthenticatedError('token expired (its signing key is retired)');
+      }
+      const key = entry.key;
       let payload;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -114,7 +130,10 @@ export function createTokenVerifier(opts: {
         issuedAtMs: (payload.iat ?? 0) * 1000,
         expiresAtMs: (payload.exp ?? 0) * 1000,
         ...(payload.instance_id ? { instanceId: String(payload.instance_id) } : {}),
+        ...(payload.app_cred_id ? { applicationCredentialId: String(payload.app_cred_id) } : {}),
       };
+      // a retired key signed nothing that outlives notAfter: a later expiry means a key that leaked
+      if (entry.notAfterMs !== undefined && ctx.expiresAtMs > entry.notAfterMs) throw new UnauthenticatedError('token outlives its retired key');
       if (opts.revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
       return ctx;
     },

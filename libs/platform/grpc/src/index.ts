@@ -3,3 +3,4 @@ export * from './types';
 export * from './server';
 export * from './client';
 export * from './failover';
+export * from './input-limits';

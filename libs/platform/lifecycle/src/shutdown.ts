@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Runnable } from './runnable';
 
@@ -23,6 +24,8 @@ export async function runProcess(opts: {
   signal?: AbortSignal;
 }): Promise<void> {
   const controller = new AbortController();
+  // Every runnable listens on this one signal (a few listeners each, by design): no leak to warn of.
+  setMaxListeners(10 + 4 * opts.runnables.length, controller.signal);
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;

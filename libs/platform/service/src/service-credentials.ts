@@ -83,7 +83,7 @@ export class ServiceCredentials {
 /** A token verifier that fetches identity's public keys over gRPC; `nowMs` (default wall clock) checks expiry. */
 export function remoteTokenVerifier(client: IdentityClient, revocations: RevocationList, nowMs: () => number = () => Date.now()): TokenVerifier {
   return createTokenVerifier({
-    keys: async () => (await client.getPublicKeys({})).keys.map((k) => ({ kid: k.kid, jwk: JSON.parse(k.jwkJson) })),
+    keys: async () => (await client.getPublicKeys({})).keys.map((k) => ({ kid: k.kid, jwk: JSON.parse(k.jwkJson), notAfterMs: k.notAfter?.getTime() })),
     revocations,
     nowMs,
   });

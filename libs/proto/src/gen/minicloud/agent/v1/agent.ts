@@ -257,6 +257,19 @@ export interface InstanceRuntime {
   volumeIds: string[];
   launchedAt?: Date | undefined;
   epoch: number;
+  /**
+   * The VM takes part in a live migration on this host (incoming or outgoing): no record owns it
+   * here alone, so the controller's power sync leaves it to the migration.
+   */
+  migrating: boolean;
+}
+
+/** One VM defined on a host, in any power state: an entry of the host's VM inventory (heartbeats). */
+export interface HostInstance {
+  instanceId: string;
+  powerState: PowerState;
+  /** As InstanceRuntime.migrating. */
+  migrating: boolean;
 }
 
 export interface ExecuteCommandResponse {
@@ -308,6 +321,8 @@ export interface ListInstancesRequest {
 
 export interface ListInstancesResponse {
   instances: InstanceRuntime[];
+  /** The host's current epoch (RegisterHost), so an empty list still says which registration it is. */
+  epoch: number;
 }
 
 export interface MigrationBegin {
@@ -4135,6 +4150,7 @@ function createBaseInstanceRuntime(): InstanceRuntime {
     volumeIds: [],
     launchedAt: undefined,
     epoch: 0,
+    migrating: false,
   };
 }
 
@@ -4181,6 +4197,9 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     }
     if (message.epoch !== 0) {
       writer.uint32(112).int64(message.epoch);
+    }
+    if (message.migrating !== false) {
+      writer.uint32(120).bool(message.migrating);
     }
     return writer;
   },
@@ -4310,6 +4329,14 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
             message.epoch = longToNumber(reader.int64());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.migrating = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4386,6 +4413,7 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
         ? fromJsonTimestamp(object.launched_at)
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      migrating: isSet(object.migrating) ? globalThis.Boolean(object.migrating) : false,
     };
   },
 
@@ -4433,6 +4461,9 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     if (message.epoch !== 0) {
       obj.epoch = Math.round(message.epoch);
     }
+    if (message.migrating !== false) {
+      obj.migrating = message.migrating;
+    }
     return obj;
   },
 
@@ -4455,6 +4486,116 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     message.volumeIds = object.volumeIds?.map((e) => e) || [];
     message.launchedAt = object.launchedAt ?? undefined;
     message.epoch = object.epoch ?? 0;
+    message.migrating = object.migrating ?? false;
+    return message;
+  },
+};
+
+function createBaseHostInstance(): HostInstance {
+  return { instanceId: "", powerState: 0, migrating: false };
+}
+
+export const HostInstance: MessageFns<HostInstance> = {
+  encode(message: HostInstance, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.instanceId !== "") {
+      writer.uint32(10).string(message.instanceId);
+    }
+    if (message.powerState !== 0) {
+      writer.uint32(16).int32(message.powerState);
+    }
+    if (message.migrating !== false) {
+      writer.uint32(24).bool(message.migrating);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostInstance {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostInstance();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.powerState = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.migrating = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostInstance {
+    return {
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      powerState: isSet(object.powerState)
+        ? powerStateFromJSON(object.powerState)
+        : isSet(object.power_state)
+        ? powerStateFromJSON(object.power_state)
+        : 0,
+      migrating: isSet(object.migrating) ? globalThis.Boolean(object.migrating) : false,
+    };
+  },
+
+  toJSON(message: HostInstance): unknown {
+    const obj: any = {};
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.powerState !== 0) {
+      obj.powerState = powerStateToJSON(message.powerState);
+    }
+    if (message.migrating !== false) {
+      obj.migrating = message.migrating;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostInstance>, I>>(base?: I): HostInstance {
+    return HostInstance.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostInstance>, I>>(object: I): HostInstance {
+    const message = createBaseHostInstance();
+    message.instanceId = object.instanceId ?? "";
+    message.powerState = object.powerState ?? 0;
+    message.migrating = object.migrating ?? false;
     return message;
   },
 };
@@ -5276,13 +5417,16 @@ export const ListInstancesRequest: MessageFns<ListInstancesRequest> = {
 };
 
 function createBaseListInstancesResponse(): ListInstancesResponse {
-  return { instances: [] };
+  return { instances: [], epoch: 0 };
 }
 
 export const ListInstancesResponse: MessageFns<ListInstancesResponse> = {
   encode(message: ListInstancesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.instances) {
       InstanceRuntime.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).int64(message.epoch);
     }
     return writer;
   },
@@ -5308,6 +5452,14 @@ export const ListInstancesResponse: MessageFns<ListInstancesResponse> = {
             message.instances.push(InstanceRuntime.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5325,6 +5477,7 @@ export const ListInstancesResponse: MessageFns<ListInstancesResponse> = {
       instances: globalThis.Array.isArray(object?.instances)
         ? object.instances.map((e: any) => InstanceRuntime.fromJSON(e))
         : [],
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
     };
   },
 
@@ -5332,6 +5485,9 @@ export const ListInstancesResponse: MessageFns<ListInstancesResponse> = {
     const obj: any = {};
     if (message.instances?.length) {
       obj.instances = message.instances.map((e) => InstanceRuntime.toJSON(e));
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
     }
     return obj;
   },
@@ -5342,6 +5498,7 @@ export const ListInstancesResponse: MessageFns<ListInstancesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListInstancesResponse>, I>>(object: I): ListInstancesResponse {
     const message = createBaseListInstancesResponse();
     message.instances = object.instances?.map((e) => InstanceRuntime.fromPartial(e)) || [];
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };

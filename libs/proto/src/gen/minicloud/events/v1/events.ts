@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../../google/protobuf/timestamp";
-import { HostProfile, HostUsage } from "../../agent/v1/agent";
+import { HostInstance, HostProfile, HostUsage } from "../../agent/v1/agent";
 import {
   HostState,
   hostStateFromJSON,
@@ -90,6 +90,13 @@ export interface Heartbeat {
   sentAt?: Date | undefined;
   usage?: HostUsage | undefined;
   runningInstanceIds: string[];
+  /**
+   * Every VM defined on the host, in any power state (the full inventory the controller's power
+   * sync compares with its records); meaningful only when inventory_complete is set.
+   */
+  instances: HostInstance[];
+  /** True when `instances` is the full inventory (an agent that does not send it leaves it false). */
+  inventoryComplete: boolean;
 }
 
 /** minicloud.evt.network.port.{created,bound,unbound,deleted} (network). */
@@ -995,7 +1002,16 @@ export const HostStateChanged: MessageFns<HostStateChanged> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { hostId: "", epoch: 0, sequence: 0, sentAt: undefined, usage: undefined, runningInstanceIds: [] };
+  return {
+    hostId: "",
+    epoch: 0,
+    sequence: 0,
+    sentAt: undefined,
+    usage: undefined,
+    runningInstanceIds: [],
+    instances: [],
+    inventoryComplete: false,
+  };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -1017,6 +1033,12 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     for (const v of message.runningInstanceIds) {
       writer.uint32(50).string(v!);
+    }
+    for (const v of message.instances) {
+      HostInstance.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.inventoryComplete !== false) {
+      writer.uint32(64).bool(message.inventoryComplete);
     }
     return writer;
   },
@@ -1082,6 +1104,22 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.runningInstanceIds.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.instances.push(HostInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.inventoryComplete = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1114,6 +1152,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : globalThis.Array.isArray(object?.running_instance_ids)
         ? object.running_instance_ids.map((e: any) => globalThis.String(e))
         : [],
+      instances: globalThis.Array.isArray(object?.instances)
+        ? object.instances.map((e: any) => HostInstance.fromJSON(e))
+        : [],
+      inventoryComplete: isSet(object.inventoryComplete)
+        ? globalThis.Boolean(object.inventoryComplete)
+        : isSet(object.inventory_complete)
+        ? globalThis.Boolean(object.inventory_complete)
+        : false,
     };
   },
 
@@ -1137,6 +1183,12 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.runningInstanceIds?.length) {
       obj.runningInstanceIds = message.runningInstanceIds;
     }
+    if (message.instances?.length) {
+      obj.instances = message.instances.map((e) => HostInstance.toJSON(e));
+    }
+    if (message.inventoryComplete !== false) {
+      obj.inventoryComplete = message.inventoryComplete;
+    }
     return obj;
   },
 
@@ -1153,6 +1205,8 @@ export const Heartbeat: MessageFns<Heartbeat> = {
       ? HostUsage.fromPartial(object.usage)
       : undefined;
     message.runningInstanceIds = object.runningInstanceIds?.map((e) => e) || [];
+    message.instances = object.instances?.map((e) => HostInstance.fromPartial(e)) || [];
+    message.inventoryComplete = object.inventoryComplete ?? false;
     return message;
   },
 };

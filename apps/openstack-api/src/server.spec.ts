@@ -4,8 +4,8 @@ import { NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
 import { createApiMetrics } from './http/app';
+import { fakeBackends, httpRequest as request, type RecordedCall as Call } from './http/test-kit';
 import { buildServer } from './server';
-import { fakeBackends, request, type Call } from './testing/http';
 
 const server = (over: Partial<compute.Server> = {}): compute.Server =>
   compute.Server.fromPartial({

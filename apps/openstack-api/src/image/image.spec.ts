@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { image } from '@minicloud/proto';
-import { fakeBackends, fakeCaller, listenFront, requestAs, type Call, type request } from '../testing/http';
+import { fakeBackends, fakeCaller, listenFront, requestAs, type httpRequest as request, type RecordedCall as Call } from '../http/test-kit';
 
 /** Tokens of the fake: project p1's member, project p2's member. */
 const TOKENS: Record<string, string> = { t1: 'p1', t2: 'p2' };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { identity, volume } from '@minicloud/proto';
-import { fakeBackends, fakeCaller, listenFront, requestAs, type Call, type request } from '../testing/http';
+import { fakeBackends, fakeCaller, listenFront, requestAs, type httpRequest as request, type RecordedCall as Call } from '../http/test-kit';
 
 /** Tokens of the fake: p1's member, p2's member, an admin of p1. */
 const TOKENS: Record<string, { projectId: string; admin: boolean }> = { t1: { projectId: 'p1', admin: false }, t2: { projectId: 'p2', admin: false }, adm: { projectId: 'p1', admin: true } };

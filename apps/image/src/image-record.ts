@@ -31,6 +31,8 @@ export interface ImageRecord {
   minRamMb: number;
   minDiskGb: number;
   properties: Record<string, string>;
+  /** Glance's tags, each once, in the order first added. */
+  tags: string[];
   createdAtMs: number;
   updatedAtMs: number;
   sourceInstanceId: string;
@@ -60,6 +62,7 @@ export function toHashFields(r: Partial<Omit<ImageRecord, 'rev'>>): Record<strin
   put('min_ram_mb', r.minRamMb);
   put('min_disk_gb', r.minDiskGb);
   put('properties', r.properties);
+  put('tags', r.tags);
   put('created_at_ms', r.createdAtMs);
   put('updated_at_ms', r.updatedAtMs);
   put('source_instance_id', r.sourceInstanceId);
@@ -88,6 +91,7 @@ export function fromHashFields(h: Record<string, string>): ImageRecord | undefin
     minRamMb: n('min_ram_mb'),
     minDiskGb: n('min_disk_gb'),
     properties: h.properties ? (JSON.parse(h.properties) as Record<string, string>) : {},
+    tags: h.tags ? (JSON.parse(h.tags) as string[]) : [],
     createdAtMs: n('created_at_ms'),
     updatedAtMs: n('updated_at_ms'),
     sourceInstanceId: h.source_instance_id ?? '',

@@ -17,12 +17,11 @@ import {
 import type { BlobDigest, BlobStore, BlobWriter } from './blob-store';
 import { canModifyImage, canSeeImage, isListedFor, type Viewer } from './image-access';
 import type { ImageRecord, ImageVisibility, MemberStatus } from './image-record';
+import { checkMinimums, checkName, checkProperties, checkTags, nextTags } from './image-validation';
 import type { ImageRepository } from './store/image-repository';
 
 /** Glance's container formats we accept; '' at create means bare. */
 export const CONTAINER_FORMATS = ['bare', 'ovf'] as const;
-/** Longest image name (Glance: 255). */
-export const MAX_NAME_LENGTH = 255;
 /** Default and largest page of ListImages (Glance: limit default 25, api_limit_max 1000; we default to 100). */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -45,6 +44,7 @@ export interface CreateImageInput {
   minDiskGb: number;
   properties: Record<string, string>;
   sourceInstanceId: string;
+  tags?: string[];
 }
 
 /** UpdateImage: undefined fields are left alone. */
@@ -56,6 +56,8 @@ export interface UpdateImageInput {
   minDiskGb?: number;
   setProperties: Record<string, string>;
   removeProperties: string[];
+  addTags?: string[];
+  removeTags?: string[];
 }
 
 /** One message of an upload stream: the first carries `imageId`, the others `chunk`. */
@@ -121,6 +123,7 @@ export class ImageService {
     }
     checkMinimums(input);
     checkProperties(input.properties);
+    checkTags(input.tags ?? [], 'tags');
     const visibility = input.visibility ?? 'private';
     if (visibility === 'public' && !caller.viewer.admin) throw new PermissionDeniedError('only an admin may publish a public image');
     const now = this.d.nowMs();
@@ -141,6 +144,7 @@ export class ImageService {
       minRamMb: input.minRamMb,
       minDiskGb: input.minDiskGb,
       properties: input.sourceInstanceId ? { ...input.properties, image_type: 'snapshot', instance_uuid: input.sourceInstanceId } : input.properties,
+      tags: nextTags([], input.tags ?? [], [], 'tags'),
       createdAtMs: now,
       updatedAtMs: now,
       sourceInstanceId: input.sourceInstanceId,
@@ -305,6 +309,7 @@ export class ImageService {
     if (patch.name !== undefined) checkName(patch.name);
     checkMinimums({ minRamMb: patch.minRamMb ?? 0, minDiskGb: patch.minDiskGb ?? 0 });
     checkProperties(patch.setProperties);
+    checkTags(patch.addTags ?? [], 'add_tags');
     if (patch.visibility === 'public' && !caller.viewer.admin) throw new PermissionDeniedError('only an admin may publish a public image');
     await this.modifiable(caller, imageId);
     return this.d.repo.mutate(imageId, (cur) => {
@@ -317,6 +322,7 @@ export class ImageService {
         ...(patch.minRamMb !== undefined ? { minRamMb: patch.minRamMb } : {}),
         ...(patch.minDiskGb !== undefined ? { minDiskGb: patch.minDiskGb } : {}),
         properties,
+        tags: nextTags(cur.tags, patch.addTags ?? [], patch.removeTags ?? []),
         updatedAtMs: this.d.nowMs(),
       };
     });
@@ -430,22 +436,6 @@ export class ImageService {
     const image = await this.d.repo.mutate(imageId, (cur) => ({ status: transition(cur.status, event), updatedAtMs: this.d.nowMs() }));
     await this.d.onStatusChanged(image, caller.requestId);
     return image;
-  }
-}
-
-function checkName(name: string): void {
-  if (name.length > MAX_NAME_LENGTH) throw new InvalidArgumentError('name', `is longer than ${MAX_NAME_LENGTH} characters`);
-}
-
-function checkMinimums(x: { minRamMb: number; minDiskGb: number }): void {
-  if (x.minRamMb < 0) throw new InvalidArgumentError('min_ram_mb', 'must not be negative');
-  if (x.minDiskGb < 0) throw new InvalidArgumentError('min_disk_gb', 'must not be negative');
-}
-
-function checkProperties(props: Record<string, string>): void {
-  for (const [k, v] of Object.entries(props)) {
-    if (!k || k.length > 255) throw new InvalidArgumentError('properties', `key "${k}" must be 1..255 characters`);
-    if (v.length > 65535) throw new InvalidArgumentError('properties', `value of "${k}" is longer than 65535 characters`);
   }
 }
 

@@ -411,6 +411,24 @@ describe('image service (in-process, real Redis/NATS, temp data dir)', () => {
     expect((await failure(reader.createImage({ name: 'r' }))).code).toBe('PERMISSION_DENIED');
   });
 
+  it('tags: set at create, added and removed by UpdateImage (each once); another project, no token and bad tags refused with nothing changed', async () => {
+    const a = await clientFor('project-a');
+    const img = (await a.createImage({ name: 'tagged', tags: ['base', 'base'] })).image!;
+    expect(img.tags).toEqual(['base']);
+    const u = (await a.updateImage({ imageId: img.id, addTags: ['golden', 'base'], removeTags: [] })).image!;
+    expect(u.tags).toEqual(['base', 'golden']);
+    expect((await a.updateImage({ imageId: img.id, addTags: [], removeTags: ['base', 'absent'] })).image!.tags).toEqual(['golden']);
+    const b = await clientFor('project-b');
+    expect((await failure(b.updateImage({ imageId: img.id, addTags: ['mine'] }))).code).toBe('NOT_FOUND');
+    const anon = createServiceClient(pb.ImageServiceService, server.address, {});
+    clients.push(anon);
+    expect((await failure(anon.updateImage({ imageId: img.id, addTags: ['anon'] }))).code).toBe('UNAUTHENTICATED');
+    expect(await failure(a.updateImage({ imageId: img.id, addTags: ['x'.repeat(256)] }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'add_tags' });
+    expect(await failure(a.updateImage({ imageId: img.id, addTags: Array.from({ length: 128 }, (_, i) => `t${i}`) }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'add_tags' });
+    expect(await failure(a.createImage({ name: 'bad', tags: [''] }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'tags' });
+    expect((await a.getImage({ imageId: img.id })).image!.tags).toEqual(['golden']);
+  });
+
   it('pages the image list oldest first', async () => {
     const a = await clientFor('project-a');
     const ids: string[] = [];

@@ -2,7 +2,7 @@ import { endpointsOf, SERVICE_DEFINITIONS, serviceClient, type CloudClients, typ
 import { createServiceClient, type CallOptions } from '@minicloud/platform-grpc';
 
 /** The gRPC services the REST front translates to, as typed clients of the shared client library. */
-export type Backends = Pick<CloudClients, 'identity' | 'compute' | 'image' | 'network'>;
+export type Backends = Pick<CloudClients, 'identity' | 'compute' | 'image' | 'network' | 'volume'>;
 
 /** Per-call options the REST layer passes to gRPC: the caller's own token and the request id. */
 export type CallContext = Pick<CallOptions, 'token' | 'requestId'>;
@@ -28,7 +28,7 @@ export function catalogBackends(identityUrl: string, opts: { catalogTtlMs?: numb
     }
     return cached.catalog;
   };
-  const client = <K extends 'compute' | 'image' | 'network'>(type: K) => serviceClient(type, { endpoints: async () => endpointsOf(await catalog(), type), token: () => undefined, connect });
-  const clients = { identity, compute: client('compute'), image: client('image'), network: client('network') };
+  const client = <K extends 'compute' | 'image' | 'network' | 'volume'>(type: K) => serviceClient(type, { endpoints: async () => endpointsOf(await catalog(), type), token: () => undefined, connect });
+  const clients = { identity, compute: client('compute'), image: client('image'), network: client('network'), volume: client('volume') };
   return { ...clients, close: () => Object.values(clients).forEach((c) => c.close()) };
 }

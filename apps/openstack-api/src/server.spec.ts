@@ -161,7 +161,8 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const t = res.json().token;
     expect(t).toMatchObject({ methods: ['password'], expires_at: '1970-01-01T01:00:00.000000Z', project: { id: 'p1', name: 'admin', domain: { id: 'default', name: 'Default' } } });
     expect(t.roles).toContainEqual({ id: 'r-admin', name: 'admin' });
-    expect(t.catalog.map((c: { type: string }) => c.type)).toEqual(['identity', 'compute', 'image', 'network']);
+    expect(t.catalog.map((c: { type: string }) => c.type)).toEqual(['identity', 'compute', 'image', 'network', 'volumev3', 'block-storage']);
+    expect(t.catalog[4].endpoints[0].url).toBe('http://api.test:5080/volume/v3/p1');
     expect(t.catalog[1].endpoints).toContainEqual(expect.objectContaining({ interface: 'internal', region: 'RegionOne', region_id: 'RegionOne', url: 'http://api.test:5080/compute/v2.1' }));
     const noCatalog = await app.inject({ method: 'POST', url: '/identity/v3/auth/tokens?nocatalog', payload: { auth: { identity: { methods: ['token'], token: { id: 'tok' } } } } });
     expect(noCatalog.json().token).not.toHaveProperty('catalog');

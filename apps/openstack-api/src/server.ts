@@ -7,10 +7,11 @@ import { baseUrl } from './http/context';
 import { identityRoutes } from './identity/routes';
 import { imageRoutes } from './image/routes';
 import { networkRoutes } from './network/routes';
+import { volumeRoutes } from './volume/routes';
 
 /**
  * The whole REST front on one fastify instance, at devstack's path prefixes: `/identity`
- * (Keystone v3), `/compute` (Nova v2.1), `/image` (Glance v2), `/network` (Neutron v2.0).
+ * (Keystone v3), `/compute` (Nova v2.1), `/image` (Glance v2), `/network` (Neutron v2.0), `/volume` (Cinder v3).
  */
 export async function buildServer(deps: ApiDeps & { logger: Logger; metrics?: ApiMetrics; bodyLimitBytes?: number }): Promise<FastifyInstance> {
   const app = createApp({ logger: deps.logger, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes, keystoneUrl: (req) => `${baseUrl(req, deps.publicUrl)}/identity` });
@@ -18,5 +19,6 @@ export async function buildServer(deps: ApiDeps & { logger: Logger; metrics?: Ap
   await app.register((s) => computeRoutes(s, deps), { prefix: '/compute' });
   await app.register((s) => imageRoutes(s, deps), { prefix: '/image' });
   await app.register((s) => networkRoutes(s, deps), { prefix: '/network' });
+  await app.register((s) => volumeRoutes(s, deps), { prefix: '/volume' });
   return app;
 }

@@ -186,6 +186,21 @@ describe('volume service (real Redis and NATS)', () => {
     await alice.deleteVolume({ volumeId: v.id });
   });
 
+  it('update renames and sets/removes metadata atomically; another project, no credentials and bad input are refused with nothing changed', async () => {
+    const v = await createAvailable(alice, { name: 'a', sizeGb: 1, metadata: { tier: 'gold', keep: 'x' } });
+    const { volume: u } = await alice.updateVolume({ volumeId: v.id, name: 'b', setMetadata: { owner: 'ops' }, removeMetadata: ['tier'] });
+    expect(u).toMatchObject({ name: 'b', metadata: { keep: 'x', owner: 'ops' } });
+    const { volume: same } = await alice.updateVolume({ volumeId: v.id, setMetadata: {}, removeMetadata: [] });
+    expect(same!.name).toBe('b'); // an unset name stays
+    await expect(bob.updateVolume({ volumeId: v.id, name: 'mine', setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(anonymous.updateVolume({ volumeId: v.id, name: 'anon', setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(alice.updateVolume({ volumeId: v.id, name: 'x'.repeat(256), setMetadata: {}, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'name' });
+    const many = Object.fromEntries(Array.from({ length: 127 }, (_, i) => [`k${i}`, 'v']));
+    await expect(alice.updateVolume({ volumeId: v.id, setMetadata: many, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'metadata' });
+    expect((await alice.getVolume({ volumeId: v.id })).volume).toMatchObject({ name: 'b', metadata: { keep: 'x', owner: 'ops' } });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('attach lifecycle; delete refused while in use or with snapshots; extend only when available', async () => {
     const v = await createAvailable(alice, { sizeGb: 5 });
     const { attachment: a } = await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-1', hostId: 'h1', mountpoint: '/dev/vdb' });

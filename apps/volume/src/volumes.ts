@@ -9,10 +9,13 @@ import { transitionArg, visibleTo, type Caller, type StatusPublisher, type Volum
 import { keys } from './store/keys';
 import type { VolumeTypes } from './volume-types';
 
+/** Most metadata items a volume keeps (Nova's and Cinder's quota metadata_items default). */
+export const MAX_METADATA_ITEMS = 128;
+
 /** What {@link Volumes} uses. */
 export interface VolumesDeps {
   redis: Redis;
-  scripts: Pick<VolumeScripts, 'DELETE_VOLUME' | 'FINISH_DELETE' | 'EXTEND_VOLUME' | 'TRANSITION' | 'CLAIM_POOLS' | 'RELEASE_POOLS'>;
+  scripts: Pick<VolumeScripts, 'DELETE_VOLUME' | 'FINISH_DELETE' | 'EXTEND_VOLUME' | 'TRANSITION' | 'CLAIM_POOLS' | 'RELEASE_POOLS' | 'UPDATE_VOLUME'>;
   /** Per-volume lock shared by every module that changes a volume's data or copies. */
   locks: KeyedMutex;
   blocks: BlockStore;
@@ -99,6 +102,22 @@ export class Volumes {
       )) as number[];
       if (res[0] === 1) await this.d.publish({ volumeId: id, projectId: v.projectId, status: 'deleted' });
     });
+  }
+
+  /**
+   * Renames a volume and removes, then sets, metadata keys, in one atomic step (any status but deleting).
+   * At most {@link MAX_METADATA_ITEMS} keys remain (Nova's and Cinder's metadata_items default).
+   * @throws NotFoundError (also another project's), InvalidArgumentError('name') over 255 characters,
+   *   InvalidArgumentError('metadata') over the item limit, InvalidVolumeStatusError when deleting
+   */
+  async update(caller: Caller, id: string, patch: { name?: string; setMetadata: Record<string, string>; removeMetadata: string[] }): Promise<VolumeRecord> {
+    if (patch.name !== undefined && patch.name.length > 255) throw new InvalidArgumentError('name', 'is longer than 255 characters');
+    await this.get(caller, id);
+    const res = (await this.d.scripts.UPDATE_VOLUME([keys.volume(id)], [patch.name === undefined ? '0' : '1', patch.name ?? '', JSON.stringify(patch.removeMetadata), JSON.stringify(patch.setMetadata), MAX_METADATA_ITEMS])) as [number, string | number];
+    if (res[0] === -1) throw new NotFoundError('volume', id);
+    if (res[0] === 0) throw new InvalidVolumeStatusError(String(res[1]), 'update');
+    if (res[0] === 2) throw new InvalidArgumentError('metadata', `would hold ${res[1]} items, more than ${MAX_METADATA_ITEMS}`);
+    return this.get(caller, id);
   }
 
   /**

@@ -5,4 +5,5 @@ export * from './paging';
 export * from './resolve';
 export * from './services';
 export * from './session';
+export * from './streams';
 export { failoverClient, neverConnected, safeToFailOver, type FailoverOptions, type CallOptions } from '@minicloud/platform-grpc';

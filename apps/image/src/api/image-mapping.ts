@@ -77,6 +77,7 @@ export function imageToPb(r: ImageRecord): pb.Image {
     minRamMb: r.minRamMb,
     minDiskGb: r.minDiskGb,
     properties: r.properties,
+    tags: r.tags,
     createdAt: new Date(r.createdAtMs),
     updatedAt: new Date(r.updatedAtMs),
     sourceInstanceId: r.sourceInstanceId,

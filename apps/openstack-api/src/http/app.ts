@@ -55,14 +55,7 @@ export function createApp(opts: { logger: Logger; metrics?: ApiMetrics; keystone
   // OpenStack clients send Content-Type: application/json on every request, DELETE and action-less
   // POSTs included: an empty body is no body (a route with a body schema still refuses it, 400).
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (e) {
-      done(new HttpError(400, `Malformed request body: ${(e as Error).message}`, 'HTTPBadRequest'), undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-openstack-request-id', req.id);
@@ -91,6 +84,19 @@ export function createApp(opts: { logger: Logger; metrics?: ApiMetrics; keystone
     sendError(reply, api, 404, 'The resource could not be found.', new HttpError(404, 'not found', 'HTTPNotFound'));
   });
   return app;
+}
+
+/**
+ * The JSON body parser of every JSON media type (application/json, Glance's JSON-patch type): an
+ * empty body is no body; malformed JSON is a 400 HttpError.
+ */
+export function parseJsonBody(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  if (body === '' || body.length === 0) return done(null, undefined);
+  try {
+    done(null, JSON.parse(body.toString()));
+  } catch (e) {
+    done(new HttpError(400, `Malformed request body: ${(e as Error).message}`, 'HTTPBadRequest'), undefined);
+  }
 }
 
 /** Writes an error in `api`'s form; a 401 also says where to authenticate (WWW-Authenticate). */

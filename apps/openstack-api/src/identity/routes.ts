@@ -69,7 +69,7 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   };
   const describe = async (req: FastifyRequest, info: identity.TokenInfo, token: string, methods: string[]) => {
     const { roleIds, domains } = await names({ token, requestId: String(req.id) });
-    const catalog = queryValue(req, 'nocatalog') === undefined ? keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region) : undefined;
+    const catalog = queryValue(req, 'nocatalog') === undefined ? keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region, info.projectId || undefined) : undefined;
     return tokenBody(info, { methods, roleIds, domains, catalog });
   };
   const subjectToken = (req: FastifyRequest) => {
@@ -107,8 +107,8 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   });
 
   app.get('/v3/auth/catalog', async (req) => {
-    await id.validateToken({}, callContext(req));
-    return { catalog: keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region), links: collectionLinks(`${identityUrl(req)}/v3/auth/catalog`) };
+    const { info } = await id.validateToken({}, callContext(req));
+    return { catalog: keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region, info?.projectId || undefined), links: collectionLinks(`${identityUrl(req)}/v3/auth/catalog`) };
   });
 
   app.get('/v3/auth/projects', async (req) => {

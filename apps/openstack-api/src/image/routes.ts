@@ -1,20 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { image } from '@minicloud/proto';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext, queryValue } from '../http/context';
-import { invalidField } from '../http/errors';
 import { listAll } from '@minicloud/client';
 import { paginate } from '../http/pagination';
 import { imageSchema, imagesSchema } from './schemas';
-import { imageView, statusName, visibilityName } from './views';
+import { imageFilter, sortImages, sortOrder } from './list';
+import { imageMemberRoutes } from './members';
+import { imageView } from './views';
+import { imageWriteRoutes } from './writes';
 
 /** Glance's image API versions this front answers to (all served by the same v2 routes). */
 const VERSIONS = ['2.9', '2.8', '2.7', '2.6', '2.5', '2.4', '2.3', '2.2', '2.1', '2.0'];
 
 /**
- * Glance v2 under `/image`: the versions list (300, as Glance answers), images list (filters
- * name, status, visibility, owner; limit/marker; Glance's `first`/`next` links) and show, and the
- * schemas clients fetch.
+ * Glance v2 under `/image`: the versions list (300, as Glance answers), images list (Glance's
+ * filters, sort_key/sort_dir or sort=, limit/marker with `first`/`next` links) and show, the schemas
+ * clients fetch, and the writes ({@link imageWriteRoutes}) and members ({@link imageMemberRoutes}).
  */
 export async function imageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const versions = (req: FastifyRequest) => ({
@@ -27,33 +28,27 @@ export async function imageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.get('/v2/schemas/images', async () => imagesSchema);
 
   app.get('/v2/images', async (req) => {
+    const query = req.query as Record<string, string | string[] | undefined>;
     const q = (k: string) => queryValue(req, k);
-    const visibility = q('visibility');
-    if (visibility !== undefined && !['public', 'private', 'shared', 'community', 'all'].includes(visibility)) {
-      throw invalidField('visibility', `'${visibility}' is not one of public, private, shared, community, all.`);
-    }
+    const list = (k: string) => [query[k] ?? []].flat();
+    const order = sortOrder({ sort: q('sort'), sort_key: list('sort_key'), sort_dir: list('sort_dir') });
+    const keep = imageFilter(Object.fromEntries(Object.keys(query).map((k) => [k, q(k)])), list('tag'));
     const all = await listAll(async (pageToken) => {
       const res = await deps.backends.image.listImages({ name: q('name') ?? '', page: { pageSize: 1000, pageToken } }, callContext(req));
       return { items: res.images, next: res.page?.nextPageToken ?? '' };
     });
-    const status = q('status');
-    const owner = q('owner');
-    const filtered = all.filter(
-      (i) =>
-        (status === undefined || statusName(i.status) === status) &&
-        (visibility === undefined || visibility === 'all' || visibilityName(i.visibility) === visibility) &&
-        (owner === undefined || i.ownerProjectId === owner) &&
-        i.status !== image.ImageStatus.IMAGE_STATUS_DELETED,
-    );
-    filtered.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0) || b.id.localeCompare(a.id));
-    const page = paginate(filtered, (i) => i.id, { limit: q('limit'), marker: q('marker') }, 1000);
+    const page = paginate(sortImages(all.filter(keep), order), (i) => i.id, { limit: q('limit'), marker: q('marker') }, 1000);
+    const rest = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (k === 'marker' || k === 'limit' ? [] : [v ?? []].flat().map((x): [string, string] => [k, x]))));
+    const more = rest.toString() ? `&${rest}` : '';
     return {
       images: page.items.map(imageView),
-      first: '/v2/images',
+      first: `/v2/images${more ? `?${rest}` : ''}`,
       schema: '/v2/schemas/images',
-      ...(page.nextMarker ? { next: `/v2/images?marker=${page.nextMarker}&limit=${page.items.length}` } : {}),
+      ...(page.nextMarker ? { next: `/v2/images?marker=${page.nextMarker}&limit=${page.items.length}${more}` } : {}),
     };
   });
 
   app.get<{ Params: { id: string } }>('/v2/images/:id', async (req) => imageView((await deps.backends.image.getImage({ imageId: req.params.id }, callContext(req))).image!));
+  await imageWriteRoutes(app, deps);
+  await imageMemberRoutes(app, deps);
 }

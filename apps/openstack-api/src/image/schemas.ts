@@ -53,3 +53,67 @@ export const imagesSchema = {
     { rel: 'describedby', href: '{schema}' },
   ],
 };
+
+/** Body of `POST /v2/images`: Glance's core attributes typed, any other key a custom property (a string). */
+export const createImageBody = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: ['null', 'string'], maxLength: 255 },
+    disk_format: imageProperties.disk_format,
+    container_format: imageProperties.container_format,
+    visibility: imageProperties.visibility,
+    protected: { type: 'boolean' },
+    os_hidden: { type: 'boolean' },
+    min_ram: { type: 'integer', minimum: 0, maximum: 2147483647 },
+    min_disk: { type: 'integer', minimum: 0, maximum: 2147483647 },
+    tags: { type: 'array', items: { type: 'string', maxLength: 255 }, maxItems: 128 },
+  },
+  additionalProperties: { type: 'string', maxLength: 65535 },
+  maxProperties: 128,
+};
+
+/** Body of `PATCH /v2/images/{id}` (application/openstack-images-v2.1-json-patch): a list of add/replace/remove. */
+export const patchImageBody = {
+  type: 'array',
+  maxItems: 128,
+  items: {
+    type: 'object',
+    required: ['op', 'path'],
+    properties: { op: { enum: ['add', 'replace', 'remove'] }, path: { type: 'string', maxLength: 255 }, value: {} },
+    additionalProperties: false,
+  },
+};
+
+/** Body of `POST /v2/images/{id}/members`. */
+export const createMemberBody = {
+  type: 'object',
+  required: ['member'],
+  properties: { member: { type: 'string', minLength: 1, maxLength: 255 } },
+  additionalProperties: false,
+};
+
+/** Body of `PUT /v2/images/{id}/members/{member_id}`. */
+export const updateMemberBody = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { enum: ['pending', 'accepted', 'rejected'] } },
+  additionalProperties: false,
+};
+
+const memberProperties = {
+  image_id: { type: 'string', description: 'An identifier for the image' },
+  member_id: { type: 'string', description: 'An identifier for the image member (tenantId)' },
+  status: { type: 'string', description: 'The status of this image member', enum: ['pending', 'accepted', 'rejected'] },
+  created_at: { type: 'string', description: 'Date and time of image member creation' },
+  updated_at: { type: 'string', description: 'Date and time of last modification of image member' },
+  schema: { type: 'string', readOnly: true },
+};
+
+/** Glance's `/v2/schemas/member` and `/v2/schemas/members` documents. */
+export const memberSchema = { name: 'member', properties: memberProperties };
+export const membersSchema = {
+  name: 'members',
+  properties: { members: { type: 'array', items: memberSchema }, schema: { type: 'string' } },
+  links: [{ rel: 'describedby', href: '{schema}' }],
+};

@@ -45,9 +45,34 @@ export function imageView(i: image.Image): Record<string, unknown> {
     container_format: i.containerFormat || null,
     created_at: glanceTime(i.createdAt),
     updated_at: glanceTime(i.updatedAt ?? i.createdAt),
-    tags: [],
+    tags: i.tags,
     self: `/v2/images/${i.id}`,
     file: `/v2/images/${i.id}/file`,
     schema: '/v2/schemas/image',
+  };
+}
+
+/** The ImageVisibility of a Glance visibility name (public, private, shared, community), or undefined. */
+export function visibilityFromName(name: string): image.ImageVisibility | undefined {
+  return ['public', 'private', 'shared', 'community'].includes(name) ? image.ImageVisibility[`IMAGE_VISIBILITY_${name.toUpperCase()}` as keyof typeof image.ImageVisibility] : undefined;
+}
+
+/** Glance's member status name (`pending`, `accepted`, `rejected`). */
+export function memberStatusName(s: image.ImageMemberStatus): string {
+  return enumName(image.ImageMemberStatus, s, 'IMAGE_MEMBER_STATUS_');
+}
+
+/**
+ * An image member as Glance v2 shows it (`GET /v2/images/{id}/members/{member}`); the service
+ * keeps no membership timestamps, so both are the image's own update time.
+ */
+export function memberView(m: image.ImageMember, at: Date | undefined): Record<string, unknown> {
+  return {
+    image_id: m.imageId,
+    member_id: m.memberProjectId,
+    status: memberStatusName(m.status),
+    created_at: glanceTime(at),
+    updated_at: glanceTime(at),
+    schema: '/v2/schemas/member',
   };
 }

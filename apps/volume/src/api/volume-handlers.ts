@@ -72,6 +72,10 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
         await l.volumes.delete(callerOf(ctx), req.volumeId);
         return {};
       },
+      async updateVolume(req, ctx) {
+        const c = callerOf(ctx);
+        return { volume: await withAttachments(c, await l.volumes.update(c, req.volumeId, { name: req.name, setMetadata: req.setMetadata, removeMetadata: req.removeMetadata })) };
+      },
       async extendVolume(req, ctx) {
         const c = callerOf(ctx);
         return { volume: await withAttachments(c, await l.volumes.extend(c, req.volumeId, req.newSizeGb)) };

@@ -149,6 +149,7 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   '/minicloud.volume.v1.VolumeService/ListVolumes': 'reader',
   '/minicloud.volume.v1.VolumeService/DeleteVolume': 'member',
   '/minicloud.volume.v1.VolumeService/ExtendVolume': 'member',
+  '/minicloud.volume.v1.VolumeService/UpdateVolume': 'member',
   '/minicloud.volume.v1.VolumeService/RetypeVolume': 'member',
   '/minicloud.volume.v1.VolumeService/CreateAttachment': 'member',
   '/minicloud.volume.v1.VolumeService/CompleteAttachment': 'member',

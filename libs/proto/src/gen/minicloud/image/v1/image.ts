@@ -221,6 +221,8 @@ export interface Image {
     | undefined;
   /** Set for images made from an instance snapshot. */
   sourceInstanceId: string;
+  /** Glance's image tags: free-form strings, each at most once, in the order first added. */
+  tags: string[];
 }
 
 export interface Image_PropertiesEntry {
@@ -239,6 +241,7 @@ export interface CreateImageRequest {
   minDiskGb: number;
   properties: { [key: string]: string };
   sourceInstanceId: string;
+  tags: string[];
 }
 
 export interface CreateImageRequest_PropertiesEntry {
@@ -297,6 +300,9 @@ export interface UpdateImageRequest {
   minDiskGb?: number | undefined;
   setProperties: { [key: string]: string };
   removeProperties: string[];
+  /** Tags added (after remove_tags); a tag already present or absent is no change. */
+  addTags: string[];
+  removeTags: string[];
 }
 
 export interface UpdateImageRequest_SetPropertiesEntry {
@@ -393,6 +399,7 @@ function createBaseImage(): Image {
     createdAt: undefined,
     updatedAt: undefined,
     sourceInstanceId: "",
+    tags: [],
   };
 }
 
@@ -454,6 +461,9 @@ export const Image: MessageFns<Image> = {
     }
     if (message.sourceInstanceId !== "") {
       writer.uint32(154).string(message.sourceInstanceId);
+    }
+    for (const v of message.tags) {
+      writer.uint32(162).string(v!);
     }
     return writer;
   },
@@ -626,6 +636,14 @@ export const Image: MessageFns<Image> = {
             message.sourceInstanceId = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -724,6 +742,9 @@ export const Image: MessageFns<Image> = {
         : isSet(object.source_instance_id)
         ? globalThis.String(object.source_instance_id)
         : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -792,6 +813,9 @@ export const Image: MessageFns<Image> = {
     if (message.sourceInstanceId !== "") {
       obj.sourceInstanceId = message.sourceInstanceId;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
     return obj;
   },
 
@@ -827,6 +851,7 @@ export const Image: MessageFns<Image> = {
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
     message.sourceInstanceId = object.sourceInstanceId ?? "";
+    message.tags = object.tags?.map((e) => e) || [];
     return message;
   },
 };
@@ -927,6 +952,7 @@ function createBaseCreateImageRequest(): CreateImageRequest {
     minDiskGb: 0,
     properties: {},
     sourceInstanceId: "",
+    tags: [],
   };
 }
 
@@ -958,6 +984,9 @@ export const CreateImageRequest: MessageFns<CreateImageRequest> = {
     });
     if (message.sourceInstanceId !== "") {
       writer.uint32(74).string(message.sourceInstanceId);
+    }
+    for (const v of message.tags) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -1050,6 +1079,14 @@ export const CreateImageRequest: MessageFns<CreateImageRequest> = {
             message.sourceInstanceId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1106,6 +1143,9 @@ export const CreateImageRequest: MessageFns<CreateImageRequest> = {
         : isSet(object.source_instance_id)
         ? globalThis.String(object.source_instance_id)
         : "",
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1144,6 +1184,9 @@ export const CreateImageRequest: MessageFns<CreateImageRequest> = {
     if (message.sourceInstanceId !== "") {
       obj.sourceInstanceId = message.sourceInstanceId;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
     return obj;
   },
 
@@ -1169,6 +1212,7 @@ export const CreateImageRequest: MessageFns<CreateImageRequest> = {
       {},
     );
     message.sourceInstanceId = object.sourceInstanceId ?? "";
+    message.tags = object.tags?.map((e) => e) || [];
     return message;
   },
 };
@@ -1981,6 +2025,8 @@ function createBaseUpdateImageRequest(): UpdateImageRequest {
     minDiskGb: undefined,
     setProperties: {},
     removeProperties: [],
+    addTags: [],
+    removeTags: [],
   };
 }
 
@@ -2009,6 +2055,12 @@ export const UpdateImageRequest: MessageFns<UpdateImageRequest> = {
     });
     for (const v of message.removeProperties) {
       writer.uint32(66).string(v!);
+    }
+    for (const v of message.addTags) {
+      writer.uint32(74).string(v!);
+    }
+    for (const v of message.removeTags) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -2093,6 +2145,22 @@ export const UpdateImageRequest: MessageFns<UpdateImageRequest> = {
             message.removeProperties.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.addTags.push(reader.string());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.removeTags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2157,6 +2225,16 @@ export const UpdateImageRequest: MessageFns<UpdateImageRequest> = {
         : globalThis.Array.isArray(object?.remove_properties)
         ? object.remove_properties.map((e: any) => globalThis.String(e))
         : [],
+      addTags: globalThis.Array.isArray(object?.addTags)
+        ? object.addTags.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.add_tags)
+        ? object.add_tags.map((e: any) => globalThis.String(e))
+        : [],
+      removeTags: globalThis.Array.isArray(object?.removeTags)
+        ? object.removeTags.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_tags)
+        ? object.remove_tags.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2192,6 +2270,12 @@ export const UpdateImageRequest: MessageFns<UpdateImageRequest> = {
     if (message.removeProperties?.length) {
       obj.removeProperties = message.removeProperties;
     }
+    if (message.addTags?.length) {
+      obj.addTags = message.addTags;
+    }
+    if (message.removeTags?.length) {
+      obj.removeTags = message.removeTags;
+    }
     return obj;
   },
 
@@ -2216,6 +2300,8 @@ export const UpdateImageRequest: MessageFns<UpdateImageRequest> = {
       {},
     );
     message.removeProperties = object.removeProperties?.map((e) => e) || [];
+    message.addTags = object.addTags?.map((e) => e) || [];
+    message.removeTags = object.removeTags?.map((e) => e) || [];
     return message;
   },
 };

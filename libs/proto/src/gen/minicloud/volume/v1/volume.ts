@@ -243,6 +243,26 @@ export interface DeleteVolumeRequest {
 export interface DeleteVolumeResponse {
 }
 
+export interface UpdateVolumeRequest {
+  volumeId: string;
+  /** Unset: the name stays. */
+  name?:
+    | string
+    | undefined;
+  /** Keys set (added or replaced); applied after remove_metadata. */
+  setMetadata: { [key: string]: string };
+  removeMetadata: string[];
+}
+
+export interface UpdateVolumeRequest_SetMetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface UpdateVolumeResponse {
+  volume?: Volume | undefined;
+}
+
 export interface ExtendVolumeRequest {
   volumeId: string;
   newSizeGb: number;
@@ -2417,6 +2437,332 @@ export const DeleteVolumeResponse: MessageFns<DeleteVolumeResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DeleteVolumeResponse>, I>>(_: I): DeleteVolumeResponse {
     const message = createBaseDeleteVolumeResponse();
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeRequest(): UpdateVolumeRequest {
+  return { volumeId: "", name: undefined, setMetadata: {}, removeMetadata: [] };
+}
+
+export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
+  encode(message: UpdateVolumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    globalThis.Object.entries(message.setMetadata).forEach(([key, value]: [string, string]) => {
+      UpdateVolumeRequest_SetMetadataEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    for (const v of message.removeMetadata) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = UpdateVolumeRequest_SetMetadataEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.setMetadata[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.removeMetadata.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      setMetadata: isObject(object.setMetadata)
+        ? (globalThis.Object.entries(object.setMetadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.set_metadata)
+        ? (globalThis.Object.entries(object.set_metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      removeMetadata: globalThis.Array.isArray(object?.removeMetadata)
+        ? object.removeMetadata.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_metadata)
+        ? object.remove_metadata.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateVolumeRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.setMetadata) {
+      const entries = globalThis.Object.entries(message.setMetadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.setMetadata = {};
+        entries.forEach(([k, v]) => {
+          obj.setMetadata[k] = v;
+        });
+      }
+    }
+    if (message.removeMetadata?.length) {
+      obj.removeMetadata = message.removeMetadata;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeRequest>, I>>(base?: I): UpdateVolumeRequest {
+    return UpdateVolumeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeRequest>, I>>(object: I): UpdateVolumeRequest {
+    const message = createBaseUpdateVolumeRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.name = object.name ?? undefined;
+    message.setMetadata = (globalThis.Object.entries(object.setMetadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.removeMetadata = object.removeMetadata?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeRequest_SetMetadataEntry(): UpdateVolumeRequest_SetMetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateVolumeRequest_SetMetadataEntry: MessageFns<UpdateVolumeRequest_SetMetadataEntry> = {
+  encode(message: UpdateVolumeRequest_SetMetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeRequest_SetMetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeRequest_SetMetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeRequest_SetMetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateVolumeRequest_SetMetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeRequest_SetMetadataEntry>, I>>(
+    base?: I,
+  ): UpdateVolumeRequest_SetMetadataEntry {
+    return UpdateVolumeRequest_SetMetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeRequest_SetMetadataEntry>, I>>(
+    object: I,
+  ): UpdateVolumeRequest_SetMetadataEntry {
+    const message = createBaseUpdateVolumeRequest_SetMetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeResponse(): UpdateVolumeResponse {
+  return { volume: undefined };
+}
+
+export const UpdateVolumeResponse: MessageFns<UpdateVolumeResponse> = {
+  encode(message: UpdateVolumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeResponse {
+    return { volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined };
+  },
+
+  toJSON(message: UpdateVolumeResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeResponse>, I>>(base?: I): UpdateVolumeResponse {
+    return UpdateVolumeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeResponse>, I>>(object: I): UpdateVolumeResponse {
+    const message = createBaseUpdateVolumeResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
     return message;
   },
 };
@@ -6938,6 +7284,17 @@ export const VolumeServiceService = {
       Buffer.from(ExtendVolumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExtendVolumeResponse => ExtendVolumeResponse.decode(value),
   },
+  /** Renames a volume and sets or removes metadata keys (Cinder's volume update and volume metadata). */
+  updateVolume: {
+    path: "/minicloud.volume.v1.VolumeService/UpdateVolume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateVolumeRequest): Buffer => Buffer.from(UpdateVolumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateVolumeRequest => UpdateVolumeRequest.decode(value),
+    responseSerialize: (value: UpdateVolumeResponse): Buffer =>
+      Buffer.from(UpdateVolumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateVolumeResponse => UpdateVolumeResponse.decode(value),
+  },
   retypeVolume: {
     path: "/minicloud.volume.v1.VolumeService/RetypeVolume" as const,
     requestStream: false as const,
@@ -7155,6 +7512,8 @@ export interface VolumeServiceServer extends UntypedServiceImplementation {
   listVolumes: handleUnaryCall<ListVolumesRequest, ListVolumesResponse>;
   deleteVolume: handleUnaryCall<DeleteVolumeRequest, DeleteVolumeResponse>;
   extendVolume: handleUnaryCall<ExtendVolumeRequest, ExtendVolumeResponse>;
+  /** Renames a volume and sets or removes metadata keys (Cinder's volume update and volume metadata). */
+  updateVolume: handleUnaryCall<UpdateVolumeRequest, UpdateVolumeResponse>;
   retypeVolume: handleUnaryCall<RetypeVolumeRequest, RetypeVolumeResponse>;
   /** Attachment API (Cinder v3 attachments): create reserves (attaching), complete makes it in-use. */
   createAttachment: handleUnaryCall<CreateAttachmentRequest, CreateAttachmentResponse>;
@@ -7259,6 +7618,22 @@ export interface VolumeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExtendVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /** Renames a volume and sets or removes metadata keys (Cinder's volume update and volume metadata). */
+  updateVolume(
+    request: UpdateVolumeRequest,
+    callback: (error: ServiceError | null, response: UpdateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  updateVolume(
+    request: UpdateVolumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateVolumeResponse) => void,
+  ): ClientUnaryCall;
+  updateVolume(
+    request: UpdateVolumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateVolumeResponse) => void,
   ): ClientUnaryCall;
   retypeVolume(
     request: RetypeVolumeRequest,

@@ -1,0 +1,97 @@
+import { volume } from '@minicloud/proto';
+
+/** Cinder's timestamp form: ISO 8601 with microseconds and no zone ("2026-12-07T01:02:03.000000"). */
+export function cinderTime(d: Date | undefined): string | null {
+  return d ? d.toISOString().replace(/\.(\d{3})Z$/, '.$1000') : null;
+}
+
+/** Cinder's status name of a volume (`available`, `in-use`, `backing-up`, `error_deleting`...). */
+export function volumeStatusName(s: volume.VolumeStatus): string {
+  const name = (volume.VolumeStatus[s] ?? '').replace('VOLUME_STATUS_', '').toLowerCase();
+  return ({ in_use: 'in-use', backing_up: 'backing-up', restoring_backup: 'restoring-backup', unspecified: '' } as Record<string, string>)[name] ?? name;
+}
+
+/** The VolumeStatus of a Cinder status name, or undefined for one the service does not have. */
+export function volumeStatusFromName(name: string): volume.VolumeStatus | undefined {
+  const key = `VOLUME_STATUS_${name.toUpperCase().replace(/-/g, '_')}` as keyof typeof volume.VolumeStatus;
+  const v = volume.VolumeStatus[key];
+  return typeof v === 'number' && v !== volume.VolumeStatus.VOLUME_STATUS_UNSPECIFIED ? v : undefined;
+}
+
+/** Where a volume's links point: the versioned project URL (`.../volume/v3/<project>`) and the unversioned bookmark. */
+export interface VolumeUrls {
+  versioned: string;
+  bookmark: string;
+}
+
+function links(urls: VolumeUrls, kind: string, id: string) {
+  return [
+    { href: `${urls.versioned}/${kind}/${id}`, rel: 'self' },
+    { href: `${urls.bookmark}/${kind}/${id}`, rel: 'bookmark' },
+  ];
+}
+
+/** A volume in a summary list (`GET /volumes`): id, name, links. */
+export function volumeSummary(v: volume.Volume, urls: VolumeUrls): Record<string, unknown> {
+  return { id: v.id, name: v.name || null, links: links(urls, 'volumes', v.id) };
+}
+
+/**
+ * A volume as Cinder v3.0 shows it (`GET /volumes/{id}`, `/volumes/detail`): `bootable` is the
+ * string "true"/"false" as Cinder sends it; attachments in Cinder's legacy form (server_id,
+ * attachment_id, device, host_name); the pool as `os-vol-host-attr:host` in Cinder's host@backend#pool form (host: the storage node).
+ * The service keeps no description or update time (null).
+ */
+export function volumeDetail(v: volume.Volume, urls: VolumeUrls): Record<string, unknown> {
+  const [backend, pool] = v.pool.split('@', 2);
+  return {
+    ...volumeSummary(v, urls),
+    status: volumeStatusName(v.status),
+    size: v.sizeGb,
+    availability_zone: v.availabilityZone || 'nova',
+    created_at: cinderTime(v.createdAt),
+    updated_at: null,
+    description: null,
+    volume_type: v.volumeType || null,
+    snapshot_id: v.sourceSnapshotId || null,
+    source_volid: v.sourceVolumeId || null,
+    metadata: v.metadata,
+    bootable: String(v.bootable),
+    encrypted: false,
+    multiattach: v.multiattach,
+    replication_status: v.replicationStatus || 'disabled',
+    consistencygroup_id: null,
+    migration_status: null,
+    user_id: null,
+    'os-vol-tenant-attr:tenant_id': v.projectId,
+    'os-vol-host-attr:host': v.pool ? `${v.replicas[0]?.storageNode || 'minicloud'}@${backend}#${pool ?? backend}` : null,
+    'os-vol-mig-status-attr:migstat': null,
+    'os-vol-mig-status-attr:name_id': null,
+    ...(v.sourceImageId ? { volume_image_metadata: { image_id: v.sourceImageId } } : {}),
+    attachments: v.attachments
+      .filter((a) => a.attachStatus === 'attached')
+      .map((a) => ({ id: v.id, attachment_id: a.id, volume_id: v.id, server_id: a.instanceId, host_name: a.hostId || null, device: a.mountpoint, attached_at: cinderTime(a.attachedAt) })),
+  };
+}
+
+/** A snapshot as Cinder v3.0 shows it (detail form; the summary list shows the same). */
+export function snapshotView(s: volume.Snapshot): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name || null,
+    description: null,
+    status: s.status,
+    size: s.sizeGb,
+    volume_id: s.volumeId,
+    metadata: {},
+    created_at: cinderTime(s.createdAt),
+    updated_at: null,
+    'os-extended-snapshot-attributes:project_id': s.projectId,
+    'os-extended-snapshot-attributes:progress': s.status === 'available' ? '100%' : '0%',
+  };
+}
+
+/** A volume type as Cinder shows it (`GET /types/{id}`), extra specs included. */
+export function volumeTypeView(t: volume.VolumeType): Record<string, unknown> {
+  return { id: t.id, name: t.name, description: null, is_public: t.isPublic, 'os-volume-type-access:is_public': t.isPublic, qos_specs_id: null, extra_specs: t.extraSpecs };
+}

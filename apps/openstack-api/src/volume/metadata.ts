@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps';
 import { callContext } from '../http/context';
 import { invalidField } from '../http/errors';
 import { metadataBody, metaItemBody, updateVolumeBody } from './schemas';
-import { volumeDetail, type VolumeUrls } from './views';
+import { volumeBody, type VolumeUrls } from './views';
 
 type Id = { Params: { project_id: string; id: string } };
 type Key = { Params: { project_id: string; id: string; key: string } };
@@ -27,7 +27,7 @@ export async function volumeMetadataRoutes(app: FastifyInstance, deps: ApiDeps, 
     const b = req.body.volume;
     const name = b.name !== undefined ? b.name : b.display_name;
     const v = await write(req, b.metadata ?? {}, { replace: b.metadata !== undefined, name: name === undefined ? undefined : (name ?? '') });
-    return { volume: volumeDetail(v, urls(req)) };
+    return { volume: volumeBody(v, urls(req)) };
   });
 
   app.get<Id>('/volumes/:id/metadata', async (req) => ({ metadata: (await current(req)).metadata }));

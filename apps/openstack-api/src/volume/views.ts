@@ -45,6 +45,24 @@ export function volumeSummary(v: volume.Volume, urls: VolumeUrls): Record<string
 export function volumeDetail(v: volume.Volume, urls: VolumeUrls): Record<string, unknown> {
   const [backend, pool] = v.pool.split('@', 2);
   return {
+    ...volumeBody(v, urls),
+    // Cinder's volume_tenant_attribute, volume_host_attribute, volume_mig_status_attribute and
+    // volume_image_metadata extensions decorate show and detail only.
+    'os-vol-tenant-attr:tenant_id': v.projectId,
+    'os-vol-host-attr:host': v.pool ? `${v.replicas[0]?.storageNode || 'minicloud'}@${backend}#${pool ?? backend}` : null,
+    'os-vol-mig-status-attr:migstat': null,
+    'os-vol-mig-status-attr:name_id': null,
+    ...(v.sourceImageId ? { volume_image_metadata: { image_id: v.sourceImageId } } : {}),
+  };
+}
+
+/**
+ * A volume as Cinder v3.0 answers a create or an update (`POST /volumes`, `PUT /volumes/{id}`): the
+ * show body without the extension attributes (tenant, host, migration status, image metadata), which
+ * Cinder adds to show and detail only.
+ */
+export function volumeBody(v: volume.Volume, urls: VolumeUrls): Record<string, unknown> {
+  return {
     ...volumeSummary(v, urls),
     status: volumeStatusName(v.status),
     size: v.sizeGb,
@@ -63,11 +81,6 @@ export function volumeDetail(v: volume.Volume, urls: VolumeUrls): Record<string,
     consistencygroup_id: null,
     migration_status: null,
     user_id: null,
-    'os-vol-tenant-attr:tenant_id': v.projectId,
-    'os-vol-host-attr:host': v.pool ? `${v.replicas[0]?.storageNode || 'minicloud'}@${backend}#${pool ?? backend}` : null,
-    'os-vol-mig-status-attr:migstat': null,
-    'os-vol-mig-status-attr:name_id': null,
-    ...(v.sourceImageId ? { volume_image_metadata: { image_id: v.sourceImageId } } : {}),
     attachments: v.attachments
       .filter((a) => a.attachStatus === 'attached')
       .map((a) => ({ id: v.id, attachment_id: a.id, volume_id: v.id, server_id: a.instanceId, host_name: a.hostId || null, device: a.mountpoint, attached_at: cinderTime(a.attachedAt) })),

@@ -141,9 +141,14 @@ describe('Cinder v3 (real HTTP, fake gRPC)', () => {
     const res = await create({ metadata: { tier: 'gold' } });
     expect(res.statusCode).toBe(202);
     const v = res.json().volume;
-    expect(v).toMatchObject({ id: 'v1', name: 'vol', size: 1, status: 'available', bootable: 'false', volume_type: 'standard', metadata: { tier: 'gold' }, 'os-vol-tenant-attr:tenant_id': 'p1', 'os-vol-host-attr:host': 'minicloud@sim#pool-a', created_at: '2026-01-01T00:00:00.000000', attachments: [] });
+    expect(v).toMatchObject({ id: 'v1', name: 'vol', size: 1, status: 'available', bootable: 'false', volume_type: 'standard', metadata: { tier: 'gold' }, created_at: '2026-01-01T00:00:00.000000', attachments: [] });
+    // Cinder's tenant/host/migration/image-metadata extensions decorate show and detail, not the create response.
+    for (const ext of ['os-vol-tenant-attr:tenant_id', 'os-vol-host-attr:host', 'os-vol-mig-status-attr:migstat', 'os-vol-mig-status-attr:name_id', 'volume_image_metadata']) expect(v).not.toHaveProperty([ext]);
     expect(v.links[0]).toEqual({ rel: 'self', href: 'http://api.test:5080/volume/v3/p1/volumes/v1' });
-    expect((await create({ imageRef: 'img-1', size: 2 })).json().volume).toMatchObject({ bootable: 'true', volume_image_metadata: { image_id: 'img-1' } });
+    expect((await http({ url: `${v3}/volumes/v1` })).json().volume).toMatchObject({ 'os-vol-tenant-attr:tenant_id': 'p1', 'os-vol-host-attr:host': 'minicloud@sim#pool-a', 'os-vol-mig-status-attr:migstat': null });
+    const fromImage = (await create({ imageRef: 'img-1', size: 2 })).json().volume;
+    expect(fromImage).toMatchObject({ bootable: 'true' });
+    expect((await http({ url: `${v3}/volumes/${fromImage.id}` })).json().volume).toMatchObject({ volume_image_metadata: { image_id: 'img-1' } });
     const snap = (await http({ method: 'POST', url: `${v3}/snapshots`, payload: { snapshot: { volume_id: 'v1', name: 's', force: false, description: null, metadata: {} } } })).json().snapshot;
     const fromSnap = await create({ snapshot_id: snap.id, size: null });
     expect(fromSnap.json().volume).toMatchObject({ snapshot_id: snap.id, size: 1 });

@@ -8,7 +8,7 @@ import { paginate } from '../http/pagination';
 import { volumeMetadataRoutes } from './metadata';
 import { flag } from './query';
 import { createVolumeBody, volumeActionBody } from './schemas';
-import { volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
+import { volumeBody, volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
 
 type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: { project_id: string } & P; Body: B }>;
 type Urls = (req: FastifyRequest<{ Params: { project_id: string } }>) => VolumeUrls;
@@ -108,7 +108,7 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
       },
       ctx,
     );
-    return reply.code(202).send({ volume: volumeDetail(created.volume!, urls(req)) });
+    return reply.code(202).send({ volume: volumeBody(created.volume!, urls(req)) });
   });
 
   await volumeMetadataRoutes(app, deps, urls);

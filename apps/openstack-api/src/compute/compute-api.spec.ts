@@ -132,6 +132,8 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     for (const [body, status] of [
       [{ pause: null }, 202],
       [{ unpause: null }, 202],
+      [{ 'os-stop': {} }, 202],
+      [{ 'os-start': {} }, 202],
       [{ suspend: null }, 202],
       [{ resume: null }, 202],
       [{ lock: null }, 202],
@@ -148,9 +150,9 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       expect([JSON.stringify(body), (await member.post('/servers/s1/action', body)).statusCode]).toEqual([JSON.stringify(body), status]);
     }
     expect(sent('serverAction').map((r) => Object.keys(r as object).find((k) => k !== 'serverId' && (r as Record<string, unknown>)[k] !== undefined))).toEqual([
-      'pause', 'unpause', 'suspend', 'resume', 'lock', 'unlock', 'shelve', 'unshelve', 'resize', 'confirmResize', 'revertResize', 'migrate', 'rescue', 'unrescue',
+      'pause', 'unpause', 'stop', 'start', 'suspend', 'resume', 'lock', 'unlock', 'shelve', 'unshelve', 'resize', 'confirmResize', 'revertResize', 'migrate', 'rescue', 'unrescue',
     ]);
-    expect(sent('serverAction')[8]).toMatchObject({ serverId: 's1', resize: { flavorRef: 'm1.small' } });
+    expect(sent('serverAction')[10]).toMatchObject({ serverId: 's1', resize: { flavorRef: 'm1.small' } });
     const image = await member.post('/servers/s1/action', { createImage: { name: 'snap', metadata: { k: 'v' } } });
     expect(image.statusCode).toBe(202);
     expect(image.headers.location).toBe('http://api.test:5080/image/v2/images/img-9');
@@ -180,7 +182,8 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect(res.statusCode).toBe(409);
     expect(res.json()).toEqual({ conflictingRequest: { code: 409, message: "Cannot 'pause' instance s1 while it is in vm_state stopped" } });
     expect((await member.post('/servers/s1/action', { resize: {} })).json().badRequest.message).toMatch(/resize\.flavorRef.*required/);
-    expect((await member.post('/servers/s1/action', { pause: {} })).json().badRequest.message).toMatch(/pause/);
+    expect((await member.post('/servers/s1/action', { pause: 'now' })).json().badRequest.message).toMatch(/pause/);
+    expect((await member.post('/servers/s1/action', { pause: { at: 'now' } })).json().badRequest.message).toMatch(/pause/);
     expect((await member.post('/servers/s1/action', { pause: null, unpause: null })).statusCode).toBe(400);
     expect((await member.post('/servers/s1/action', { 'os-resetState': { state: 'active' } })).json().badRequest.message).toBe('There is no such action: os-resetState');
     expect((await member.post('/servers/s1/action', { rebuild: { imageRef: 'img', name: 12 } })).json().badRequest.message).toMatch(/rebuild\.name/);

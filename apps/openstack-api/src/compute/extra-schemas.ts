@@ -15,7 +15,12 @@ export const metadataMap = {
   additionalProperties: false,
 } as const;
 
-const noBody = { type: 'null' } as const;
+/**
+ * The value of an action that takes no arguments. Nova 2.1 validates no body for these actions and
+ * ignores the value, and clients send either null (the API reference) or {} (openstacksdk, tempest):
+ * both are accepted; anything else is a 400 naming the action.
+ */
+const noBody = { type: ['null', 'object'], maxProperties: 0 } as const;
 
 /** PUT /servers/{id} at 2.1: only `name` is kept (accessIPv4/6 and diskConfig have nothing behind them). */
 export const updateServerBody = {

@@ -3,7 +3,6 @@ import {
   DEFAULT_PROBE_SIZE_BYTES,
   isValidIpv4,
   type FloatingIpView,
-  type L3Context,
   type OverlayTraceReply,
   type OverlayTraceRequest,
   type PortFirewall,

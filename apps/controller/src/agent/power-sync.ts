@@ -15,6 +15,7 @@ import type { HostMonitor } from './host-monitor';
 /** The instance actions log's user for what the power sync does (Nova's periodic task runs as no user). */
 export const POWER_SYNC_USER = 'power-sync';
 
+/** Stores, the agent command client, the work queue and settings that {@link PowerSync} uses. */
 export interface PowerSyncDeps {
   hosts: Pick<HostStore, 'find' | 'list'>;
   instances: Pick<InstanceStore, 'list' | 'getMany' | 'startAction'>;

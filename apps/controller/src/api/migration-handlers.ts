@@ -3,7 +3,7 @@ import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@
 import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
-import { claimedDiskGb, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
+import { type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
 import { resizeConsumer } from '../build/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
 import type { ApiDeps } from './api-deps';
@@ -60,7 +60,6 @@ export async function runMigrationAction(
  */
 async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: string | undefined, ctx: CallContext, a: AuthContext): Promise<DeepPartial<compute.ServerActionResponse>> {
   const rule = checkLifecycleAllowed('resize', r);
-  const req = { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) };
   const dest = hostId ? (await claimOnChosenHost(d, r, hostId, resizeConsumer(r.id))).hostId : await claimElsewhere({ instances: d.instances, placement: d.placement, serverGroups: d.serverGroups, migrations: d.migrationRecords }, r, '#resize');
   const info: ResizeInfo = { migrationId: randomUUID(), sourceHostId: r.hostId, destHostId: dest, oldFlavor: r.flavor, newFlavor: r.flavor, wasRunning: r.powerState === 'running', quotaDelta: { cores: 0, ramMb: 0 } };
   const now = d.nowMs();

@@ -46,6 +46,7 @@ export function toSubnet(s: SubnetRecord): network.Subnet {
   };
 }
 
+/** A port record -> the proto Port; `binding_host_id` only for an admin caller (Neutron's policy hides the host from members). */
 export function toPort(p: PortRecord, admin: boolean): network.Port {
   return {
     id: p.id,

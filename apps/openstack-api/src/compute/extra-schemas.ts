@@ -17,7 +17,7 @@ export const metadataMap = {
 
 /**
  * The value of an action that takes no arguments. Nova 2.1 validates no body for these actions and
- * ignores the value, and clients send either null (the API reference) or {} (openstacksdk, tempest):
+ * ignores the value; clients send either null (as the API reference shows) or {}:
  * both are accepted; anything else is a 400 naming the action.
  */
 const noBody = { type: ['null', 'object'], maxProperties: 0 } as const;

@@ -4,7 +4,7 @@
 # (redis-server, nats-server, qemu-utils for qemu-img, xorriso for ISO fixtures, prometheus for
 # promtool and `npm run cloud -- --with-prometheus`, docker-compose to validate deploy/, and Debian's
 # OpenStack clients python3-openstackclient and python3-openstacksdk that drive the OpenStack REST
-# front in the tests) when absent.
+# front in the tests, and tempest for the interoperability tests) when absent.
 # Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ command -v docker-compose >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 # Debian's own /usr/bin/openstack (a pyenv python3 earlier on PATH would not see the Debian modules)
 [ -x /usr/bin/openstack ] || need_pkgs+=(python3-openstackclient)
 /usr/bin/python3 -c 'import openstack' >/dev/null 2>&1 || need_pkgs+=(python3-openstacksdk)
+# tempest 33 (Debian's) runs the OpenStack interoperability tests (`npm run test:interop`)
+[ -x /usr/bin/tempest ] || need_pkgs+=(tempest)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_pkgs[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`): set-up, generated-code freshness, module boundaries, typecheck,
 # then every Jest project: unit, integration (real Redis/NATS servers started per suite) and
-# end-to-end (the whole cloud as processes), in that order. Extra arguments go to Jest.
+# end-to-end (the whole cloud as processes), in that order, then the OpenStack interoperability tests
+# (tempest against a cloud of its own; tools/interop/run.ts), which must pass at least as many tests as
+# tools/interop/min-passed records (every listed test once the guideline is met). Extra arguments go
+# to Jest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -20,4 +23,5 @@ echo "== module boundaries"; npx tsx tools/boundaries/check-boundaries.ts
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== unit + integration tests"; npx jest --selectProjects unit integration --ci --json --outputFile="$results/1.json" "$@"
 echo "== end-to-end tests"; npx jest --selectProjects e2e --ci --runInBand --json --outputFile="$results/2.json" "$@"
+echo "== OpenStack interoperability (tempest)"; node --require tsx/cjs tools/interop/run.ts --min "$(cat tools/interop/min-passed)" --concurrency 4 --work-dir "$(mktemp -d)"
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -3,18 +3,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -57,21 +45,29 @@ const stopper = (child: ChildProcess) => async () => {
 
 /**
  * Starts the bring-up's own `redis-server` (AOF on, appendfsync everysec, data in `dir`) on `port`,
- * for when no REDIS_URL is given.
+ * for when no REDIS_URL is given. With `aclFile` its users come from that file (the bring-up's
+ * disables the default user, so every client must authenticate); the URL returned carries no
+ * credentials.
  */
-export async function startLocalRedis(dir: string, logDir: string, port: number): Promise<LocalServer> {
+export async function startLocalRedis(dir: string, logDir: string, port: number, opts: { aclFile?: string } = {}): Promise<LocalServer> {
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(logDir, 'redis.log');
-  const child = start('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], logFile);
+  const acl = opts.aclFile ? ['--aclfile', opts.aclFile] : [];
+  const child = start('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', ...acl], logFile);
   await waitPort(port, child, 'redis-server', logFile);
   return { name: 'redis', url: `redis://127.0.0.1:${port}`, child, stop: stopper(child) };
 }
 
-/** Starts the bring-up's own `nats-server -js` (store in `dir`) on `port`, for when no NATS_URL is given. */
-export async function startLocalNats(dir: string, logDir: string, port: number): Promise<LocalServer> {
+/**
+ * Starts the bring-up's own `nats-server -js` (store in `dir`) on `port`, for when no NATS_URL is
+ * given. With `configFile` (users and permissions) every client must authenticate; the URL returned
+ * carries no credentials.
+ */
+export async function startLocalNats(dir: string, logDir: string, port: number, opts: { configFile?: string } = {}): Promise<LocalServer> {
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(logDir, 'nats.log');
-  const child = start('nats', 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], logFile);
+  const conf = opts.configFile ? ['-c', opts.configFile] : [];
+  const child = start('nats', 'nats-server', [...conf, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], logFile);
   await waitPort(port, child, 'nats-server', logFile);
   return { name: 'nats', url: `nats://127.0.0.1:${port}`, child, stop: stopper(child) };
 }

@@ -4,29 +4,33 @@
  * volume, network, the controller and N compute agents — seeds a demo, prints where everything is,
  * and runs until Ctrl-C, then shuts everything down in reverse order.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { compute } from '@minicloud/proto';
 import { ManagedProcess, type ReadyInfo } from './managed-process';
-import { freePort, startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
-import { adminSession, seedDemo, waitForHosts, type DemoResult } from './seed';
+import { findFreePort as freePort } from '@minicloud/testing';
+import { startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
+import { adminSession, DEFAULT_PUBLIC_CIDR, randomPublicCidr, seedDemo, waitForHosts, type DemoResult } from './seed';
 import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
 import type { CloudManifest } from './manifest';
 import { writeCloudsYaml, type CloudEntry } from './clouds-yaml';
+import { accountNameOf, withCredentials, writeCloudSecrets, type AgentPrincipal } from './secrets';
+import { startTcpBalancer, type TcpBalancer } from './tcp-balancer';
 
 const ROOT = path.resolve(__dirname, '../..');
 
 interface Options {
   agents: string;
   controllers: string;
+  apiReplicas: string;
   hostsPerAgent: string;
   basePort: string;
   stateDir: string;
   demo: boolean;
   demoServers: string;
+  publicCidr?: string;
   logLevel: string;
   keepState: boolean;
   exitWhenReady: boolean;
@@ -43,11 +47,20 @@ async function main() {
     .description('Bring up a whole minicloud on this machine')
     .option('--agents <n>', 'compute agent processes (each one simulated host unless --hosts-per-agent)', '3')
     .option('--controllers <n>', 'controller replicas (any one serves the API and schedules; one leader runs the HA loops; clients fail over between them)', '1')
+    .option(
+      '--api-replicas <n>',
+      'OpenStack REST front replicas; with more than one, a TCP round-robin balancer on the one published port (base port + 80) spreads connections over them (each on base port + 81.., its own metrics port) and skips one that is not ready',
+      '1',
+    )
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
     .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100.., OpenStack REST API +80); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')
+    .option(
+      '--public-cidr <cidr>',
+      `subnet of the external network \`public\` (floating IPs, router gateways); in 127.0.0.0/8 a floating IP is reachable from this machine (guests answer SSH on it); default ${DEFAULT_PUBLIC_CIDR}, or with --base-port 0 a random /24 of 127.100.0.0-127.249.255.255 (clouds side by side do not share addresses)`,
+    )
     .option('--log-level <level>', 'service log level', 'info')
     .option(
       '--keep-state',
@@ -65,6 +78,8 @@ async function main() {
     .option('--prometheus-port <port>', 'port of the local prometheus (with --with-prometheus); 0 picks a free one; default base port + 4090');
   program.parse();
   const opts = program.opts<Options>();
+  const apiReplicas = Number(opts.apiReplicas);
+  if (!Number.isInteger(apiReplicas) || apiReplicas < 1 || apiReplicas > 19) program.error(`--api-replicas must be an integer from 1 to 19 (their ports are base port + 81..99), not '${opts.apiReplicas}'`);
   const t0 = Date.now();
   const stateDir = path.resolve(opts.stateDir);
   const logDir = path.join(stateDir, 'logs');
@@ -77,11 +92,13 @@ async function main() {
 
   const infra: LocalServer[] = [];
   const procs: ManagedProcess[] = [];
+  let apiBalancer: TcpBalancer | undefined;
   let shuttingDown = false;
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
     console.log('\nminicloud: shutting down...');
+    await apiBalancer?.close();
     const order = ['openstack-api', 'agent', 'controller', 'network', 'volume', 'image', 'identity'];
     for (const prefix of order) await Promise.all(procs.filter((p) => p.name.startsWith(prefix)).map((p) => p.stop()));
     for (const s of infra.reverse()) await s.stop();
@@ -92,22 +109,45 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const redisUrl = process.env.REDIS_URL ?? (await startAndTrack(infra, async () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? await freePort() : basePort + 379))).url;
-    const natsUrl = process.env.NATS_URL ?? (await startAndTrack(infra, async () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? await freePort() : basePort + 422))).url;
-    const servicePassword = randomBytes(18).toString('base64url');
+    const agentCount = Number(opts.agents);
+    const hostsPerAgent = Number(opts.hostsPerAgent);
+    // Agent i runs host-i, or the rack host-i-0..host-i-(N-1) (apps/compute-agent hostIdsOf), on tunnel IP 127.0.1.i.
+    const agentPlan: AgentPrincipal[] = Array.from({ length: agentCount }, (_, k) => {
+      const hostId = `host-${k + 1}`;
+      return {
+        name: `agent-${k + 1}`,
+        hostIds: hostsPerAgent > 1 ? Array.from({ length: hostsPerAgent }, (_, j) => `${hostId}-${j}`) : [hostId],
+        tunnelIps: [`127.0.1.${k + 1}`],
+      };
+    });
+    // Secrets are generated for every run (kept with --keep-state): the admin, demo and service
+    // passwords and one Redis/NATS user per service and agent, in <state-dir>/secrets (0600).
+    const { secrets, files: secretFiles } = writeCloudSecrets(stateDir, agentPlan, { keep: opts.keepState });
+    const ownRedis = process.env.REDIS_URL ? undefined : await startAndTrack(infra, async () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? await freePort() : basePort + 379, { aclFile: secretFiles.redisAcl }));
+    const ownNats = process.env.NATS_URL ? undefined : await startAndTrack(infra, async () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? await freePort() : basePort + 422, { configFile: secretFiles.natsConf }));
+    /** REDIS_URL and NATS_URL of one Redis/NATS user (given URLs are used as they are, by everyone). */
+    const infraEnv = (user: string) => ({
+      REDIS_URL: ownRedis ? withCredentials(ownRedis.url, user, secrets.infra[user]) : process.env.REDIS_URL!,
+      NATS_URL: ownNats ? withCredentials(ownNats.url, user, secrets.infra[user]) : process.env.NATS_URL!,
+    });
+    const { REDIS_URL: redisUrl, NATS_URL: natsUrl } = infraEnv('operator');
+    // Nova's metadata_proxy_shared_secret: the controllers' metadata API checks the agents' signatures with it.
+    const metadataSecret = secrets.metadata_proxy_secret;
     const common = {
-      REDIS_URL: redisUrl,
-      NATS_URL: natsUrl,
       LOG_LEVEL: opts.logLevel,
-      SERVICE_PASSWORD: servicePassword,
-      ADMIN_PASSWORD: 'admin',
+      SERVICE_PASSWORD: secrets.service_password,
       TIME_SCALE: opts.timeScale,
     };
-    const launch = async (name: string, app: string, offset: number, env: Record<string, string> = {}) => {
+    /**
+     * Launches apps/<app> as `name`, logged in to Redis and NATS as `infraUser` (none for the stateless
+     * REST front) and to identity as its own user (`account`: the service's, or the agent's).
+     */
+    const launch = async (name: string, app: string, offset: number, env: Record<string, string> = {}, infraUser: string | undefined = app, account = accountNameOf(app)) => {
+      const login: Record<string, string> = secrets.accounts[account] ? { SERVICE_USER: account, SERVICE_PASSWORD: secrets.accounts[account] } : {};
       const p = new ManagedProcess(name, path.join(ROOT, 'apps', app, 'src/main.ts'), {
         cwd: ROOT,
         logDir,
-        env: { ...common, GRPC_PORT: String(await port(offset)), METRICS_PORT: String(await port(offset + 4100)), ...env },
+        env: { ...common, ...login, ...(infraUser ? infraEnv(infraUser) : {}), GRPC_PORT: String(await port(offset)), METRICS_PORT: String(await port(offset + 4100)), ...env },
       });
       procs.push(p);
       return p;
@@ -117,11 +157,26 @@ async function main() {
     // leader runs the HA/resync/DRS loops; each adds its endpoint to the catalog (newest first).
     const launchControllers = async () => {
       const n = Math.max(1, Number(opts.controllers));
-      const first = await launch('controller', 'controller', 4, withIdentity);
-      const more = await Promise.all(Array.from({ length: n - 1 }, (_, i) => launch(`controller-${i + 2}`, 'controller', 60 + i, withIdentity)));
+      // Each replica serves the metadata API (Nova's nova-api-metadata) at base port + 75 + i.
+      const metadataEnv = async (i: number) => {
+        const metadataPort = await port(75 + i);
+        metadataUrls[i] = `http://127.0.0.1:${metadataPort}`;
+        return { ...withIdentity, METADATA_PORT: String(metadataPort), METADATA_PROXY_SHARED_SECRET: metadataSecret };
+      };
+      const first = await launch('controller', 'controller', 4, await metadataEnv(0));
+      const more = await Promise.all(Array.from({ length: n - 1 }, async (_, i) => launch(`controller-${i + 2}`, 'controller', 60 + i, await metadataEnv(i + 1))));
       return [first, ...more];
     };
-    const identity = await launch('identity', 'identity', 0);
+    // Every replica's metadata API: agents try the next when one is down.
+    const metadataUrls: string[] = [];
+    const identity = await launch('identity', 'identity', 0, {
+      ADMIN_PASSWORD: secrets.admin_password,
+      SIGNING_KEY_ENCRYPTION_KEY: secrets.signing_key_encryption_key,
+      // Every service's and agent's own login: services admin on the service project, agents compute_agent.
+      SERVICE_ACCOUNTS: JSON.stringify(
+        Object.entries(secrets.accounts).map(([accountName, password]) => ({ name: accountName, password, role: agentPlan.some((a) => a.name === accountName) ? 'compute_agent' : 'admin' })),
+      ),
+    });
     const identityInfo = await identity.ready;
     const withIdentity = { IDENTITY_URL: identityInfo.grpc_address };
     const services = await Promise.all([
@@ -132,41 +187,60 @@ async function main() {
     ]);
     await Promise.all(services.map((s) => s.ready));
 
-    const agentCount = Number(opts.agents);
-    const hostsPerAgent = Number(opts.hostsPerAgent);
     const agents: { proc: ManagedProcess; hostIds: string[] }[] = [];
     for (let i = 1; i <= agentCount; i++) {
       const hostId = `host-${i}`;
-      const hostIds = hostsPerAgent > 1 ? Array.from({ length: hostsPerAgent }, (_, j) => `${hostId}-${j + 1}`) : [hostId];
+      const { hostIds, tunnelIps } = agentPlan[i - 1];
       const proc = await launch(`agent-${i}`, 'compute-agent', 100 + i - 1, {
         ...withIdentity,
         HOST_ID: hostId,
         AGENT_HOSTS: String(hostsPerAgent),
         ...(opts.hostProfile === 'mixed' ? { HOST_PROFILE_INDEX: String(i - 1) } : { HOST_PROFILE: opts.hostProfile }),
-        TUNNEL_IP: `127.0.1.${i}`,
+        TUNNEL_IP: tunnelIps[0],
         AGENT_STATE_DIR: path.join(stateDir, 'agents', hostId),
-      });
+        // The agent plays Neutron's metadata proxy for its guests' cloud-init.
+        METADATA_URL: metadataUrls.join(','),
+        METADATA_PROXY_SHARED_SECRET: metadataSecret,
+      }, agentPlan[i - 1].name, agentPlan[i - 1].name);
       agents.push({ proc, hostIds });
     }
     await Promise.all(agents.map((a) => a.proc.ready));
-    // The OpenStack REST front (one HTTP port, devstack's path prefixes), base port + 80.
-    const openstackApi = await launch('openstack-api', 'openstack-api', 80, { ...withIdentity, HTTP_PORT: String(await port(80)) });
-    const openstackApiUrl = (await openstackApi.ready).http_url!;
+    // The OpenStack REST front (one HTTP port, devstack's path prefixes), base port + 80: the one
+    // replica itself, or a TCP balancer over --api-replicas replicas (stateless; any serves any request).
+    const apiOffset = (i: number) => (apiReplicas === 1 ? 80 : 81 + i);
+    const openstackApis = await Promise.all(
+      Array.from({ length: apiReplicas }, async (_, i) =>
+        launch(i === 0 ? 'openstack-api' : `openstack-api-${i + 1}`, 'openstack-api', apiOffset(i), { ...withIdentity, HTTP_PORT: String(await port(apiOffset(i))) }, undefined),
+      ),
+    );
+    const apiInfos = await Promise.all(openstackApis.map((p) => p.ready));
+    let openstackApiUrl = apiInfos[0].http_url!;
+    if (apiReplicas > 1) {
+      apiBalancer = await startTcpBalancer(
+        apiInfos.map((info) => {
+          const u = new URL(info.http_url!);
+          return { host: u.hostname, port: Number(u.port), healthUrl: `${info.metrics_url}/readyz` };
+        }),
+        { port: await port(80) },
+      );
+      openstackApiUrl = apiBalancer.url;
+    }
 
-    const admin = await adminSession(identityInfo.grpc_address, 'admin', 'admin', 'admin');
+    const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin');
     await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
     const manifest: CloudManifest = {
       redis_url: redisUrl,
       nats_url: natsUrl,
       identity_url: identityInfo.grpc_address,
-      admin: { user: 'admin', password: 'admin', project: 'admin' },
+      admin: { user: 'admin', password: secrets.admin_password, project: 'admin' },
+      secrets_dir: secretFiles.dir,
       processes: await Promise.all(
         procs.map(async (p) => {
           const info: ReadyInfo = await p.ready;
           const agent = agents.find((a) => a.proc === p);
           return {
             name: p.name,
-            kind: agent ? 'compute-agent' : p.name.startsWith('controller') ? 'controller' : p.name,
+            kind: agent ? 'compute-agent' : p.name.startsWith('controller') ? 'controller' : p.name.startsWith('openstack-api') ? 'openstack-api' : p.name,
             pid: p.pid ?? 0,
             grpc_address: info.grpc_address,
             metrics_url: info.metrics_url,
@@ -186,14 +260,25 @@ async function main() {
       manifest.prometheus_pid = prom.child.pid;
     }
     let demo: DemoResult | undefined;
-    if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers) });
-    const clouds: CloudEntry[] = [{ name: 'minicloud', user: 'admin', password: 'admin', project: 'admin' }];
-    if (demo) clouds.push({ name: 'minicloud-demo', user: 'demo', password: 'demo', project: 'demo' });
+    if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers), demoPassword: secrets.demo_password, publicCidr: opts.publicCidr ?? (basePort === 0 ? randomPublicCidr() : DEFAULT_PUBLIC_CIDR) });
+    const clouds: CloudEntry[] = [{ name: 'minicloud', user: 'admin', password: secrets.admin_password, project: 'admin' }];
+    if (demo) {
+      clouds.push({ name: 'minicloud-demo', user: 'demo', password: secrets.demo_password, project: 'demo' });
+      manifest.demo = { user: 'demo', password: secrets.demo_password, project: 'demo' };
+    }
     manifest.openstack_api_url = openstackApiUrl;
+    if (apiBalancer) manifest.openstack_api_replicas = apiInfos.map((info) => ({ http_url: info.http_url!, metrics_url: info.metrics_url }));
+    manifest.metadata_url = metadataUrls[0];
     manifest.clouds_yaml = writeCloudsYaml(stateDir, openstackApiUrl, 'RegionOne', clouds);
     manifest.ready_seconds = (Date.now() - t0) / 1000;
-    fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2));
+    // cloud.json holds the operator's Redis/NATS credentials and the admin password: owner-only.
+    fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2), { mode: 0o600 });
+    fs.chmodSync(path.join(stateDir, 'cloud.json'), 0o600);
     await printSummary(admin, manifest, demo);
+    if (manifest.openstack_api_replicas) {
+      console.log(`OpenStack REST front: ${manifest.openstack_api_url} balances TCP connections round-robin over ${manifest.openstack_api_replicas.length} replicas:`);
+      for (const r of manifest.openstack_api_replicas) console.log(`  ${r.http_url}  metrics ${r.metrics_url}/metrics`);
+    }
     if (manifest.prometheus_url) console.log(`Prometheus: ${manifest.prometheus_url} (config and rules: ${path.join(stateDir, 'prometheus')})`);
     console.log(`minicloud ready in ${manifest.ready_seconds.toFixed(1)} s (manifest: ${path.join(stateDir, 'cloud.json')})`);
     admin.close();
@@ -243,10 +328,11 @@ async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: 
   }
   console.log(
     [
+      `Secrets (generated for this cloud; admin, demo and service passwords, Redis/NATS users): ${m.secrets_dir}/secrets.json`,
       'Use the CLI:',
-      `  export MINICLOUD_URL=${m.identity_url} MINICLOUD_USER=admin MINICLOUD_PASSWORD=admin MINICLOUD_PROJECT=admin`,
+      `  export MINICLOUD_URL=${m.identity_url} MINICLOUD_USER=admin MINICLOUD_PASSWORD="$(node -p "require('${m.secrets_dir}/secrets.json').admin_password")" MINICLOUD_PROJECT=admin`,
       '  npm run minicloud -- server list --all-projects',
-      demo ? `  (demo user: MINICLOUD_USER=demo MINICLOUD_PASSWORD=demo MINICLOUD_PROJECT=demo)` : '',
+      demo ? `  (demo user: MINICLOUD_USER=demo MINICLOUD_PROJECT=demo, MINICLOUD_PASSWORD: demo_password in secrets.json)` : '',
       ...(m.clouds_yaml
         ? ['Use the openstack CLI (OpenStack APIs at ' + m.openstack_api_url + '):', `  export OS_CLIENT_CONFIG_FILE=${m.clouds_yaml} OS_CLOUD=minicloud`, '  openstack server list' + (demo ? '   (OS_CLOUD=minicloud-demo: the demo project)' : '')]
         : []),

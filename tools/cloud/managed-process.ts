@@ -3,6 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
+/**
+ * `node --cpu-prof` flags for a process named in MINICLOUD_CPU_PROF (comma-separated name prefixes,
+ * e.g. `controller,network,identity`), writing node's `CPU.<date>.<time>.<pid>...cpuprofile` into
+ * `<MINICLOUD_CPU_PROF_DIR>/<name>/` (default dir: the working directory) when the process exits; none when unset. For profiling runs
+ * such as bench:boot.
+ */
+function cpuProfileFlags(name: string): string[] {
+  const wanted = (process.env.MINICLOUD_CPU_PROF ?? '').split(',').filter(Boolean);
+  if (!wanted.some((w) => name.startsWith(w))) return [];
+  const dir = process.env.MINICLOUD_CPU_PROF_DIR ?? process.cwd();
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, name)}`];
+}
+
 /** What a minicloud service prints (one pino JSON line) once it serves. */
 export interface ReadyInfo {
   /** Empty for a process that serves no gRPC (the OpenStack REST front). */
@@ -29,18 +42,27 @@ export class ManagedProcess {
   ) {
     this.logFile = path.join(opts.logDir, `${name}.log`);
     const log = fs.createWriteStream(this.logFile, { flags: 'a' });
-    this.child = spawn(process.execPath, ['--require', 'tsx/cjs', entry, ...(opts.args ?? [])], {
+    this.child = spawn(process.execPath, [...cpuProfileFlags(name), '--require', 'tsx/cjs', entry, ...(opts.args ?? [])], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stderr?.pipe(log);
+    // The last lines the process wrote, so that a failure at start-up says why without opening the log
+    // (a CI run's state dir is gone by the time anyone reads its output).
+    const lastLines: string[] = [];
+    const remember = (line: string) => {
+      lastLines.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+      if (lastLines.length > 8) lastLines.shift();
+    };
+    readline.createInterface({ input: this.child.stderr! }).on('line', remember);
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
     this.ready = new Promise<ReadyInfo>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} not ready within ${opts.readyTimeoutMs ?? 60_000} ms; see ${this.logFile}`)), opts.readyTimeoutMs ?? 60_000);
       const rl = readline.createInterface({ input: this.child.stdout! });
       rl.on('line', (line) => {
         log.write(line + '\n');
+        remember(line);
         if (!line.includes('"service ready"')) return;
         try {
           const j = JSON.parse(line);
@@ -52,7 +74,7 @@ export class ManagedProcess {
       });
       this.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`${name} exited with code ${code} before it was ready; see ${this.logFile}`));
+        reject(new Error(`${name} exited with code ${code} before it was ready; see ${this.logFile}; its last lines:\n${lastLines.join('\n')}`));
       });
     });
     this.ready.catch(() => undefined);

@@ -3,16 +3,28 @@
  * (tools/cloud/main.ts) started. Read by the e2e harness and the CLI's chaos commands.
  */
 export interface CloudManifest {
+  /** Redis and NATS as the `operator` user (full rights; the URLs carry its password). */
   redis_url: string;
   nats_url: string;
   identity_url: string;
   admin: { user: string; password: string; project: string };
+  /** The demo project's user (set when the demo was seeded; its password is generated like the admin's). */
+  demo?: { user: string; password: string; project: string };
+  /** Where the bring-up generated this cloud's secrets (secrets.json, Redis ACL file, NATS config). */
+  secrets_dir?: string;
   /** `http_url` is set for the OpenStack REST front, which serves HTTP only (grpc_address empty). */
   processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
   /** The OpenStack REST front (Keystone at `<url>/identity`) and the clouds.yaml that points at it. */
   openstack_api_url?: string;
+  /**
+   * Set with --api-replicas above 1: each replica of the REST front (its own HTTP and metrics URL);
+   * `openstack_api_url` is then the bring-up's TCP balancer over them.
+   */
+  openstack_api_replicas?: { http_url: string; metrics_url: string }[];
   clouds_yaml?: string;
+  /** The first controller's metadata API (Nova's; only signed requests of the agents are answered). */
+  metadata_url?: string;
   /** Set with --with-prometheus: the local Prometheus scraping every process above. */
   prometheus_url?: string;
   prometheus_pid?: number;

@@ -108,32 +108,75 @@ export interface DemoResult {
   projectId: string;
   imageId: string;
   networkId: string;
+  /** The external network `public` (router:external) that floating IPs and router gateways use. */
+  publicNetworkId: string;
   serverIds: string[];
 }
 
 /**
- * The demo: flavors m1.tiny..m1.xlarge, project `demo` with user demo/demo (member), a real qcow2
- * image `cirros`, network `demo-net` with subnet 10.0.0.0/24, and `servers` m1.tiny servers booted as
+ * The external network's default subnet: devstack's 172.24.4.0/24 moved into 127.0.0.0/8, which Linux
+ * routes to the loopback, so a floating IP is an address this machine answers on, as devstack's
+ * br-ex makes its floating IPs reachable from the host (guests' sshd listen on them).
+ */
+export const DEFAULT_PUBLIC_CIDR = '127.24.4.0/24';
+
+/** A /24 of 127.100.0.0-127.249.255.255 picked at random: a test cloud's floating IPs, apart from other clouds on the machine. */
+export function randomPublicCidr(): string {
+  return `127.${100 + Math.floor(Math.random() * 150)}.${Math.floor(Math.random() * 256)}.0/24`;
+}
+
+/** Gateway (first address) and allocation pool (second to last before broadcast) of an IPv4 CIDR of /8../29. @throws Error when not such a CIDR */
+export function publicSubnetPlan(cidr: string): { cidr: string; gatewayIp: string; pool: { start: string; end: string } } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const bits = m ? Number(m[5]) : 0;
+  if (!m || octets.some((o) => o > 255) || bits < 8 || bits > 29) throw new Error(`--public-cidr ${cidr}: an IPv4 CIDR of /8 to /29 is needed`);
+  const base = (octets.reduce((a, o) => a * 256 + o, 0) & (0xffffffff << (32 - bits))) >>> 0;
+  const size = 2 ** (32 - bits);
+  const ip = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+  return { cidr: `${ip(base)}/${bits}`, gatewayIp: ip(base + 1), pool: { start: ip(base + 2), end: ip(base + size - 2) } };
+}
+
+/**
+ * The external network `public` as devstack makes it: router:external, not shared, one subnet
+ * (default {@link DEFAULT_PUBLIC_CIDR}) whose first address is the gateway and the rest the pool for
+ * router gateways and floating IPs. Idempotent.
+ */
+async function seedPublicNetwork(admin: Session, cidr: string): Promise<string> {
+  const found = (await admin.network.listNetworks({ name: 'public' })).networks.find((n) => n.routerExternal);
+  if (found) return found.id;
+  const plan = publicSubnetPlan(cidr);
+  const net = (await admin.network.createNetwork({ name: 'public', routerExternal: true })).network!;
+  await admin.network.createSubnet({ networkId: net.id, name: 'public-subnet', cidr: plan.cidr, gatewayIp: plan.gatewayIp, allocationPools: [plan.pool], enableDhcp: false });
+  return net.id;
+}
+
+/**
+ * The demo: flavors m1.tiny..m1.xlarge, project `demo` with user `demo` (member, password `demoPassword`), a real qcow2
+ * image `cirros`, the external network `public` (subnet `publicCidr`), network `demo-net` with subnet 10.0.0.0/24 and router
+ * `router1` (gateway on `public`, an interface on demo-subnet), and `servers` m1.tiny servers booted as
  * the demo user and waited for ACTIVE. Idempotent: with kept state only the servers the demo project
  * lacks are booted (the ones it has are left as they are).
  */
-export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number }): Promise<DemoResult> {
+export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number; demoPassword: string; publicCidr?: string }): Promise<DemoResult> {
   await seedFlavors(admin);
-  const imageId = await uploadQcow2Image(admin, opts.imageDir, 'cirros');
+  const [imageId, publicNetworkId] = await Promise.all([uploadQcow2Image(admin, opts.imageDir, 'cirros'), seedPublicNetwork(admin, opts.publicCidr ?? DEFAULT_PUBLIC_CIDR)]);
   const project =
     (await ignoreExists(admin.identity.createProject({ name: 'demo', domainId: 'default', description: 'minicloud demo' })))?.project ??
     (await admin.identity.listProjects({})).projects.find((p) => p.name === 'demo')!;
   const user =
-    (await ignoreExists(admin.identity.createUser({ name: 'demo', password: 'demo', domainId: 'default', defaultProjectId: project.id })))?.user ??
+    (await ignoreExists(admin.identity.createUser({ name: 'demo', password: opts.demoPassword, domainId: 'default', defaultProjectId: project.id })))?.user ??
     (await admin.identity.listUsers({})).users.find((u) => u.name === 'demo')!;
   await ignoreExists(admin.identity.assignRole({ assignment: { roleName: 'member', userId: user.id, projectId: project.id } }));
   const identityUrl = (await admin.identity.getCatalog({})).catalog.find((c) => c.serviceType === 'identity')!.url;
-  const demo = await adminSession(identityUrl, 'demo', 'demo', 'demo');
+  const demo = await adminSession(identityUrl, 'demo', opts.demoPassword, 'demo');
   try {
     let net = (await demo.network.listNetworks({ name: 'demo-net' })).networks[0];
     if (!net) {
       net = (await demo.network.createNetwork({ name: 'demo-net' })).network!;
-      await demo.network.createSubnet({ networkId: net.id, name: 'demo-subnet', cidr: '10.0.0.0/24', dnsNameservers: ['10.0.0.2'] });
+      const subnet = (await demo.network.createSubnet({ networkId: net.id, name: 'demo-subnet', cidr: '10.0.0.0/24', dnsNameservers: ['10.0.0.2'] })).subnet!;
+      const router = (await demo.network.createRouter({ name: 'router1', externalNetworkId: publicNetworkId })).router!;
+      await demo.network.addRouterInterface({ routerId: router.id, subnetId: subnet.id });
     }
     const serverIds: string[] = [];
     const missing = opts.servers - (await demo.compute.listServers({})).servers.length;
@@ -158,7 +201,7 @@ export async function seedDemo(admin: Session, opts: { imageDir: string; servers
         }
       }
     }
-    return { projectId: project.id, imageId, networkId: net.id, serverIds };
+    return { projectId: project.id, imageId, networkId: net.id, publicNetworkId, serverIds };
   } finally {
     demo.close();
   }

@@ -112,9 +112,26 @@ describe('docker-compose.yml', () => {
 
   it('has the whole cloud, two controller and two OpenStack API replicas and named volumes for Redis, NATS and images', () => {
     expect(compose('config', '--services').trim().split('\n').sort()).toEqual(
-      ['compute-agent', 'controller-1', 'controller-2', 'grafana', 'identity', 'image', 'nats', 'network', 'openstack-api-1', 'openstack-api-2', 'prometheus', 'redis', 'volume'].sort(),
+      ['compute-agent', 'controller-1', 'controller-2', 'grafana', 'identity', 'image', 'nats', 'network', 'openstack-api', 'openstack-api-1', 'openstack-api-2', 'prometheus', 'redis', 'volume'].sort(),
     );
     expect(compose('config', '--volumes').trim().split('\n')).toEqual(expect.arrayContaining(['redis-data', 'nats-data', 'image-data']));
+  });
+
+  it('serves the OpenStack APIs on one published port: HAProxy balancing over both replicas, which publish none and name that port', () => {
+    const services = compose('config').split(/\n  (?=[a-z0-9-]+:\n)/);
+    const service = (name: string) => services.find((s) => s.startsWith(`${name}:`))!;
+    expect(service('openstack-api')).toMatch(/\n    ports:\n    - published: 5080\n      target: 5080\n/);
+    expect(service('openstack-api')).toMatch(/haproxy\.cfg:\/usr\/local\/etc\/haproxy\/haproxy\.cfg:ro/);
+    const cfg = fs.readFileSync(path.join(DEPLOY, 'haproxy/haproxy.cfg'), 'utf8');
+    expect(cfg).toMatch(/\n  mode tcp\n/);
+    expect(cfg).toMatch(/\n  bind :5080\n/);
+    expect(cfg).toMatch(/\n  option httpchk GET \/readyz\n/);
+    for (const replica of ['openstack-api-1', 'openstack-api-2']) {
+      expect(service(replica)).not.toMatch(/\n    ports:/);
+      expect(service(replica)).toMatch(/PUBLIC_URL: http:\/\/localhost:5080\n/);
+      expect(service(replica)).toMatch(/HTTP_PORT: '5080'\n/);
+      expect(cfg).toContain(`\n  server ${replica} ${replica}:5080\n`);
+    }
   });
 
   it('leaves compute agents scalable: no fixed hostname, container name or host port', () => {

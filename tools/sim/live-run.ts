@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let admin: Session | undefined;
   try {
     console.log(`cloud up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    admin = await adminSession(cloud.manifest.identity_url, 'admin', 'admin', 'admin');
+    admin = await adminSession(cloud.manifest.identity_url, cloud.manifest.admin.user, cloud.manifest.admin.password, cloud.manifest.admin.project);
     await admin.identity.setQuota({ projectId: admin.projectId, limits: { instances: -1, cores: -1, ram_mb: -1 } });
     for (const [i, t] of CLOUDSIM_VM_TYPES.entries()) {
       const ramMb = o.vmRamMb ? Number(o.vmRamMb) : t.ramMb;

@@ -219,6 +219,40 @@ describe('minicloud main(argv, io)', () => {
       expect(fs.existsSync(path.join(h.dir, 'credentials.json'))).toBe(false);
     });
 
+    it('flavor create --private --project grants access; set/unset --project and --property', async () => {
+      const sentReqs: [string, unknown][] = [];
+      const rec = (name: string, answer: unknown) => (req: never) => (sentReqs.push([name, req]), answer);
+      const flavor = { id: 'f9', name: 'm1.secret', vcpus: 1, ramMb: 512, diskGb: 1, isPublic: false };
+      const h = await loggedIn({
+        compute: {
+          createFlavor: rec('createFlavor', { flavor }),
+          getFlavor: rec('getFlavor', { flavor }),
+          addFlavorAccess: rec('addFlavorAccess', { projectIds: ['p1'] }),
+          removeFlavorAccess: rec('removeFlavorAccess', { projectIds: [] }),
+          setFlavorExtraSpecs: rec('setFlavorExtraSpecs', { flavor }),
+        },
+      });
+      expect(await h.run('flavor', 'create', 'm1.secret', '--vcpus', '1', '--ram', '512', '--disk', '1', '--private', '--project', 'p1', '-f', 'value', '-c', 'id')).toBe(0);
+      expect(sentReqs.map(([m]) => m)).toEqual(['createFlavor', 'addFlavorAccess']);
+      expect(sentReqs[1][1]).toEqual({ flavorId: 'f9', projectId: 'p1' });
+      sentReqs.length = 0;
+      expect(await h.run('flavor', 'set', 'f9', '--project', 'p2', '--property', 'hw:cpu_policy=dedicated')).toBe(0);
+      expect(sentReqs.slice(1)).toEqual([
+        ['setFlavorExtraSpecs', { flavorId: 'f9', extraSpecs: { 'hw:cpu_policy': 'dedicated' }, unset: [] }],
+        ['addFlavorAccess', { flavorId: 'f9', projectId: 'p2' }],
+      ]);
+      sentReqs.length = 0;
+      expect(await h.run('flavor', 'unset', 'f9', '--project', 'p2', '--property', 'hw:cpu_policy')).toBe(0);
+      expect(sentReqs.slice(1)).toEqual([
+        ['setFlavorExtraSpecs', { flavorId: 'f9', extraSpecs: {}, unset: ['hw:cpu_policy'] }],
+        ['removeFlavorAccess', { flavorId: 'f9', projectId: 'p2' }],
+      ]);
+      sentReqs.length = 0;
+      expect(await h.run('flavor', 'create', 'pub', '--vcpus', '1', '--ram', '512', '--disk', '1', '--project', 'p1')).toBe(1);
+      expect(h.out.stderr).toMatch(/--project: only a --private flavor has an access list/);
+      expect(sentReqs).toEqual([]);
+    });
+
     it('host list shows used/total and epoch', async () => {
       const h = await loggedIn({
         compute: {

@@ -17,8 +17,10 @@ import { registerVolumeCommands } from './commands/volume';
 import { registerIdentityCommands } from './commands/identity';
 import { registerSimCommands } from './commands/sim';
 import { registerServerVolumeCommands } from './commands/server-volume';
+import { registerServerInterfaceCommands } from './commands/server-interface';
 import { registerMigrationCommands } from './commands/migration';
 import { registerEvacuateCommands } from './commands/evacuate';
+import { registerConsoleLogCommands } from './commands/console-log';
 
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
@@ -45,8 +47,10 @@ export function buildProgram(ctx: CommandContext): Command {
   registerIdentityCommands(program, ctx);
   registerSimCommands(program, ctx);
   registerServerVolumeCommands(program, ctx);
+  registerServerInterfaceCommands(program, ctx);
   registerMigrationCommands(program, ctx);
   registerEvacuateCommands(program, ctx);
+  registerConsoleLogCommands(program, ctx);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compute, events } from '@minicloud/proto';
-import { heartbeatSubject, Subjects } from '@minicloud/platform-bus';
+import { heartbeatSubject, POWER_STATE_REPORTED_WILDCARD } from '@minicloud/platform-bus';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
 import { startAgentBed, type AgentBed } from './testing/agent-bed';
@@ -25,7 +25,7 @@ describe('compute-agent (real Redis + NATS, fake controller and image service)',
       epoch: 7,
       beforeStart: async (bus) => {
         bus.subscribe(heartbeatSubject('it-host'), events.Heartbeat, (hb) => void heartbeats.push(hb));
-        await bus.consumeEvents({ durable: `it-${Date.now()}`, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
+        await bus.consumeEvents({ durable: `it-${Date.now()}`, filterSubject: POWER_STATE_REPORTED_WILDCARD, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
       },
     });
     ({ redis, client } = bed);
@@ -63,6 +63,23 @@ describe('compute-agent (real Redis + NATS, fake controller and image service)',
     await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-2', spawn: { spec: { ...spec, image: { imageId: 'img-missing', sha256: '' } } } });
     await waitFor(() => reports.some((r) => r.instanceId === 'vm-2' && r.reason === 'spawn_failed'));
     expect(reports.find((r) => r.instanceId === 'vm-2')?.error).toContain('img-missing');
+  });
+
+  it("boots the guest with the spawn's admin_pass (the console logs that root's password was set, not the password); set_admin_password only on a running VM", async () => {
+    const spec = { instanceId: 'vm-3', name: 'pw', flavor: { vcpus: 1, ramMb: 512, diskGb: 1 }, image: { imageId: 'img-1', sha256: sha }, adminPass: 'Zq7vX2mPk9Ta' };
+    await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', spawn: { spec } });
+    await waitFor(() => reports.some((r) => r.instanceId === 'vm-3' && r.reason === 'spawned'));
+    const out = (await client.getConsoleOutput({ hostId: 'it-host', instanceId: 'vm-3' })).output;
+    expect(out).toContain("cc_set_passwords.py[DEBUG]: Changing password for ['root']:");
+    expect(out).not.toContain('Zq7vX2mPk9Ta');
+    const set = await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', setAdminPassword: { adminPass: 'n3w-Secret' } });
+    expect(set.instance?.powerState).toBe(compute.PowerState.POWER_STATE_RUNNING);
+    await expect(client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', setAdminPassword: { adminPass: '' } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'set_admin_password.admin_pass' });
+    await expect(client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'nope', setAdminPassword: { adminPass: 'x' } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.executeCommand({ hostId: 'it-host', epoch: 6, instanceId: 'vm-3', setAdminPassword: { adminPass: 'x' } })).rejects.toMatchObject({ reason: 'stale_epoch' });
+    await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', powerOff: { timeoutSeconds: 0 } });
+    await expect(client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', setAdminPassword: { adminPass: 'x' } })).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'instance_not_running' });
+    await client.executeCommand({ hostId: 'it-host', epoch: 7, instanceId: 'vm-3', destroy: {} });
   });
 
   it('refuses a stale epoch and an unknown host', async () => {

@@ -24,6 +24,16 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
  *   (default, hard power-off), `shutdown` (guest shutdown, GUEST_SHUTDOWN_MS of simulated guest time,
  *   powered off hard after ISOLATION_SHUTDOWN_TIMEOUT_MS, vSphere's default 300 s) or `leave_running`.
  *   See apps/controller/src/ha/README.md.
+ * - METADATA_URL: base URL of the metadata API (the controller's METADATA_PORT listener), or a
+ *   comma-separated list, one per controller replica, tried in turn when one is down; the agent
+ *   plays Neutron's metadata proxy for its guests' cloud-init, signing each request with
+ *   METADATA_PROXY_SHARED_SECRET. Either unset: cloud-init logs the metadata service as unreachable
+ *   and boots from the config drive (the spawn command's data).
+ * - GUEST_SSH: `on` (default): each running guest with a floating IP answers SSH on that address, as
+ *   a DVR compute node serves its ports' floating IPs (the address must be on this machine: the
+ *   bring-up's external network is in 127.0.0.0/8); `off`: no guest answers.
+ *   GUEST_SSH_PORT: the guests' sshd port (22; binding it needs root or CAP_NET_BIND_SERVICE; 0 picks
+ *   a free port per guest, for tests).
  */
 export const agentConfigShape = {
   ...commonConfigShape,
@@ -47,6 +57,17 @@ export const agentConfigShape = {
   ISOLATION_AFTER_MS: msSchema.default(5000),
   ISOLATION_SHUTDOWN_TIMEOUT_MS: msSchema.default(300_000),
   GUEST_SHUTDOWN_MS: msSchema.default(1000),
+  METADATA_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const urls = (v ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+      for (const u of urls) if (!z.string().url().safeParse(u).success) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a URL: ${u}` });
+      return urls.length ? urls : undefined;
+    }),
+  METADATA_PROXY_SHARED_SECRET: z.string().min(16).optional(),
+  GUEST_SSH: z.enum(['on', 'off']).default('on'),
+  GUEST_SSH_PORT: z.coerce.number().int().min(0).max(65535).default(22),
 };
 
 export const agentConfigSchema = z.object(agentConfigShape);

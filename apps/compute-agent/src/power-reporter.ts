@@ -1,5 +1,5 @@
 import { events } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { powerStateReportedSubject, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import { toProtoPowerState } from './api/mapping';
 import { createOrderedPublisher } from './ordered-publisher';
@@ -20,7 +20,7 @@ export function createPowerReporter(bus: Bus, logger: Logger): { report: (r: Pow
           instanceId: r.instanceId, hostId: r.hostId, epoch: r.epoch, powerState: toProtoPowerState(r.powerState),
           reason: r.reason, error: r.error, sequence: r.sequence,
         }),
-        (ev) => bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, ev),
+        (ev) => bus.publishEvent(powerStateReportedSubject(ev.hostId), events.InstancePowerStateReported, ev),
         (err) => logger.error({ err, instance_id: r.instanceId, reason: r.reason }, 'power-state report lost'),
       );
     },

@@ -139,6 +139,30 @@ describe('SimulatedHost.execute', () => {
     expect(() => host.execute(3, 'nope', { type: 'pause' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
+  it('hot-plugs and unplugs vNICs on a running or shut-off VM: the runtime and the model gain and lose the NIC; repeats are no-ops', async () => {
+    const { host, reports } = await booted(['i1']);
+    expect(host.runtime('i1')!.portIds).toEqual(['p1']);
+    expect(host.execute(3, 'i1', { type: 'attach_interface', portId: 'p2', macAddress: 'fa:16:3e:00:00:02' }).portIds).toEqual(['p1', 'p2']);
+    expect(host.modelSnapshot().vms.get('i1')!.vnics.map((n) => n.portId)).toEqual(['p1', 'p2']);
+    host.execute(3, 'i1', { type: 'attach_interface', portId: 'p2', macAddress: 'fa:16:3e:00:00:02' });
+    // a boot-time vNIC goes as a hot-plugged one does
+    expect(host.execute(3, 'i1', { type: 'detach_interface', portId: 'p1' }).portIds).toEqual(['p2']);
+    expect(host.modelSnapshot().vms.get('i1')!.vnics.map((n) => n.portId)).toEqual(['p2']);
+    host.execute(3, 'i1', { type: 'detach_interface', portId: 'p1' });
+    host.execute(3, 'i1', { type: 'power_off' });
+    expect(host.execute(3, 'i1', { type: 'attach_interface', portId: 'p3', macAddress: 'fa:16:3e:00:00:03' }).portIds).toEqual(['p2', 'p3']);
+    expect(host.execute(3, 'i1', { type: 'detach_interface', portId: 'p2' }).portIds).toEqual(['p3']);
+    expect(reports.map((r) => r.reason)).toEqual(['spawned', 'interface_attached', 'interface_detached', 'powered_off', 'interface_attached', 'interface_detached']);
+  });
+
+  it('refuses a hot-plug on a paused VM naming its power state, and on an unknown VM with NOT_FOUND', async () => {
+    const { host } = await booted(['i1']);
+    host.execute(3, 'i1', { type: 'pause' });
+    expect(() => host.execute(3, 'i1', { type: 'attach_interface', portId: 'p2', macAddress: '' })).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', message: expect.stringContaining('paused') }));
+    expect(host.runtime('i1')!.portIds).toEqual(['p1']);
+    expect(() => host.execute(3, 'nope', { type: 'attach_interface', portId: 'p2', macAddress: '' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
   it('self-fencing powers off running VMs and reports self_fenced', async () => {
     const { host, reports } = await booted(['i1']);
     expect(host.powerOffAll('self_fenced')).toEqual(['i1']);

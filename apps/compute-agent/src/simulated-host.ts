@@ -23,6 +23,7 @@ import {
 } from '@minicloud/domain-hypervisor';
 import { alreadyDone, REPORT_REASONS, type VmHostCommand } from './host-command';
 import type { AcquiredImage, ImageWant } from './image-store';
+import type { GuestConsoles } from './guest/guest-consoles';
 import { goneRuntime, vmRuntime, type HostUsageReport, type PowerReport, type VmRuntime } from './vm-runtime';
 import type { VmSpec } from './vm-spec';
 
@@ -52,6 +53,10 @@ export interface SimulatedHostDeps {
   /** Duration of each successful spawn, seconds of clock time. */
   readonly onSpawnSeconds?: (seconds: number) => void;
   readonly onError?: (e: unknown, instanceId: string) => void;
+  /** The guests' consoles and cloud-init (a VM whose spec has a guest boots one); none: consoles stay empty. */
+  readonly guests?: GuestConsoles;
+  /** Called after any VM's state changed (or it left the host): what serves its guest (sshd) re-reads. */
+  readonly onVmChanged?: (instanceId: string) => void;
 }
 
 interface VmEntry {
@@ -64,6 +69,8 @@ interface VmEntry {
   bootTimer?: TimerHandle;
   cancelled: boolean;
   lastRequest?: { requestId: string; type: string };
+  /** Sizes (GiB) of the volumes the guest sees, by volume id (the spawn's volumes, then each attach's). */
+  readonly volumeSizesGb: Map<string, number>;
   /** Live migration: 'incoming' on the destination until the switch-over; 'outgoing' on the source while it runs. */
   migration?: { readonly role: 'incoming' | 'outgoing'; readonly migrationId: string; pausedBySwitchover?: boolean };
 }
@@ -159,8 +166,10 @@ export class SimulatedHost {
     if (alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
     const boots = command.type === 'power_on' || command.type === 'reboot';
     this.update(entry, command, { launchedAtMs: boots ? this.deps.clock.nowMs() : undefined });
+    if (boots && entry.spec.guest) this.deps.guests?.boot(entry.spec.guest, this.deps.clock.nowMs());
     if (this.model.has(instanceId)) {
       if (command.type === 'snapshot') this.model.disk(instanceId).snapshot();
+      if (command.type === 'attach_volume' && command.sizeGb) entry.volumeSizesGb.set(command.volumeId, command.sizeGb);
       if (command.type === 'attach_interface') this.model.setVnic(instanceId, command.portId, true);
       if (command.type === 'detach_interface') this.model.setVnic(instanceId, command.portId, false);
     }
@@ -198,9 +207,10 @@ export class SimulatedHost {
     }
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
-    const entry: VmEntry = { vm: defineVm(spec.instanceId, spec.flavor), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, migration: { role: 'incoming', migrationId } };
+    const entry: VmEntry = { vm: withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, volumeSizesGb: volumeSizesOf(spec), migration: { role: 'incoming', migrationId } };
     this.update(entry, { type: 'migrate_in', powerState: 'paused' }, { join: true });
     this.vms.set(spec.instanceId, entry);
+    if (spec.guest) this.deps.guests?.adoptMigrated(spec.guest);
     return this.runtimeOf(entry);
   }
 
@@ -309,6 +319,32 @@ export class SimulatedHost {
     return done;
   }
 
+  /**
+   * Sets the running guest's root password (libvirt's set_user_password through the guest agent).
+   * Not reported: the power state does not change.
+   * @throws FailedPreconditionError ("stale_epoch", "host_isolated", or "instance_not_running" when the
+   *   guest agent cannot answer: the VM is not running); NotFoundError ("instance") for a VM not on this host
+   */
+  setAdminPassword(epoch: number, instanceId: string, password: string): VmRuntime {
+    this.assertEpoch(epoch);
+    this.assertNotIsolated();
+    const entry = this.vms.get(instanceId);
+    if (!entry) throw new NotFoundError('instance', instanceId, `not on host ${this.hostId}`);
+    if (entry.vm.state !== 'running' || !this.deps.guests?.setRootPassword(instanceId, password)) {
+      throw new FailedPreconditionError(`instance ${instanceId} is ${entry.vm.state}: its guest agent cannot set a password`, 'instance_not_running');
+    }
+    return this.runtimeOf(entry);
+  }
+
+  /**
+   * The tail of a VM's serial console (GuestConsoles.output: undefined or -1 all, 0 nothing, N last lines).
+   * @throws NotFoundError ("instance") for a VM not on this host
+   */
+  consoleOutput(instanceId: string, length?: number): string {
+    if (!this.vms.has(instanceId)) throw new NotFoundError('instance', instanceId, `not on host ${this.hostId}`);
+    return this.deps.guests?.output(instanceId, length) ?? '';
+  }
+
   /** Runtimes of every VM on the host (building ones included). */
   runtimes(): VmRuntime[] {
     return [...this.vms.values()].map((e) => this.runtimeOf(e));
@@ -317,6 +353,26 @@ export class SimulatedHost {
   runtime(instanceId: string): VmRuntime | undefined {
     const e = this.vms.get(instanceId);
     return e && this.runtimeOf(e);
+  }
+
+  /** The running VM one of whose vNICs is this port (its boot completed), or undefined. Reads no model. */
+  runningVmOfPort(portId: string): string | undefined {
+    for (const e of this.vms.values()) {
+      if (e.vm.state === 'running' && (e.spec.portIds.includes(portId) || e.vm.interfaces.some((i) => i.portId === portId))) return e.vm.instanceId;
+    }
+    return undefined;
+  }
+
+  /**
+   * The disks the VM's guest sees, in bus order (vda, vdb, ...): the image's root disk at the
+   * flavor's size, then each attached volume (a size never given: 1 GiB). [] for an unknown VM.
+   */
+  guestDisks(instanceId: string): { device: string; sizeGb: number }[] {
+    const e = this.vms.get(instanceId);
+    if (!e) return [];
+    const volumeIds = e.vm.volumeIds.length ? e.vm.volumeIds : e.spec.volumeIds;
+    const sizes = [...(e.spec.image ? [e.spec.flavor.diskGb] : []), ...volumeIds.map((id) => e.volumeSizesGb.get(id) ?? 1)];
+    return sizes.map((sizeGb, i) => ({ device: `vd${String.fromCharCode(97 + (i % 26))}`, sizeGb }));
   }
 
   /** Ids of VMs whose power state is running. */
@@ -368,10 +424,10 @@ export class SimulatedHost {
     const existing = this.vms.get(spec.instanceId);
     if (existing) return this.runtimeOf(existing);
     this.assertPoweredOn();
-    const vm = apply(defineVm(spec.instanceId, spec.flavor), { type: 'spawn' });
+    const vm = apply(withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
-    const entry: VmEntry = { vm, spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false };
+    const entry: VmEntry = { vm, spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, volumeSizesGb: volumeSizesOf(spec) };
     this.vms.set(spec.instanceId, entry);
     void this.runSpawn(entry);
     return this.runtimeOf(entry);
@@ -381,8 +437,11 @@ export class SimulatedHost {
     const { clock } = this.deps;
     const startedMs = clock.nowMs();
     const id = entry.spec.instanceId;
+    // The guest's datasource is read while the image arrives (never throws: it falls back to the config drive).
+    const guestReady = entry.spec.guest ? this.deps.guests?.prepare(entry.spec.guest) : undefined;
     try {
       const image = entry.spec.image ? await this.deps.images.acquire(entry.spec.image) : { cached: true, sizeBytes: 0 };
+      await guestReady;
       if (entry.spec.image) entry.imagePinned = true;
       entry.imageSizeBytes = image.sizeBytes;
       if (entry.cancelled) {
@@ -397,6 +456,7 @@ export class SimulatedHost {
       this.deps.onError?.(e, id);
       this.releaseImage(entry);
       this.vms.delete(id);
+      this.deps.guests?.drop(id);
       this.emit(id, 'nostate', 'spawn_failed', e instanceof Error ? e.message : String(e));
     }
   }
@@ -405,6 +465,8 @@ export class SimulatedHost {
     entry.bootTimer = undefined;
     if (entry.cancelled) return;
     const now = this.deps.clock.nowMs();
+    // The console holds the boot before the VM is reported running, so a caller that saw it running reads the whole boot.
+    if (entry.spec.guest) this.deps.guests?.boot(entry.spec.guest, now);
     this.update(entry, { type: 'boot_complete' }, { launchedAtMs: now, join: true, report: { reason: 'spawned' } });
     this.deps.onSpawnSeconds?.((now - startedMs) / 1000);
   }
@@ -440,12 +502,14 @@ export class SimulatedHost {
       this.model.removeVm(id);
       this.releaseImage(entry);
       this.vms.delete(id);
+      this.deps.guests?.drop(id);
     } else {
       if (o.join) this.joinModel(entry);
       this.syncModel(entry, o.launchedAtMs !== undefined);
     }
     this.modelDirty = true;
     if (o.report) this.emit(id, powerStateOf(entry.vm), o.report.reason, o.report.error);
+    this.deps.onVmChanged?.(id);
   }
 
   private joinModel(entry: VmEntry): void {
@@ -478,3 +542,18 @@ export class SimulatedHost {
   }
 }
 
+/**
+ * The VM with one vNIC per port of its spec (the NICs it is defined with, MACs from the guest's
+ * hardware when modelled), so that a later detach_interface finds a boot-time port as it finds a
+ * hot-plugged one.
+ */
+function withSpecInterfaces(vm: VmRecord, spec: VmSpec): VmRecord {
+  return { ...vm, interfaces: spec.portIds.map((portId, i) => ({ portId, macAddress: spec.guest?.nics[i]?.macAddress ?? '' })) };
+}
+
+/** The spawn's volumes' sizes (GiB) by id, from the guest's disks (the image's root disk first when there is one). */
+function volumeSizesOf(spec: VmSpec): Map<string, number> {
+  const disks = spec.guest?.disks ?? [];
+  const offset = spec.image ? 1 : 0;
+  return new Map(spec.volumeIds.flatMap((id, i) => (disks[offset + i] ? [[id, disks[offset + i].sizeGb] as [string, number]] : [])));
+}

@@ -66,7 +66,7 @@ export function vmRuntime(e: { vm: VmRecord; spec: VmSpec; launchedAtMs?: number
     cpuReadyRatio: m?.cpu.readyRatio ?? 0,
     memoryActiveMb: Math.round(m?.memory.activeMb ?? 0),
     diskAllocatedBytes: m?.disk.chainAllocatedBytes ?? 0,
-    portIds: [...e.spec.portIds, ...e.vm.interfaces.map((i) => i.portId).filter((id) => !e.spec.portIds.includes(id))],
+    portIds: e.vm.interfaces.map((i) => i.portId),
     volumeIds: e.vm.volumeIds.length ? e.vm.volumeIds : e.spec.volumeIds,
     launchedAtMs: e.launchedAtMs,
     epoch: host.epoch,

@@ -1,5 +1,6 @@
 import type { VmControls, VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import type { ImageWant } from './image-store';
+import type { GuestSpec } from './guest/guest-spec';
 
 /** What the host needs to build one VM (the domain view of agent.v1.InstanceSpec). */
 export interface VmSpec {
@@ -12,4 +13,6 @@ export interface VmSpec {
   readonly volumeIds: readonly string[];
   /** CPU shares/reservation/limit and disk IO limits (flavor extra specs `quota:*`, or the spec's own fields). */
   readonly controls?: VmControls;
+  /** The guest's config drive and virtual hardware (cloud-init and the console log); undefined: no guest modelled. */
+  readonly guest?: GuestSpec;
 }

@@ -19,7 +19,10 @@ import { ImageStore, type ImageSource } from './image-store';
 import { modelTicker, modelTickIntervalMs } from './model-ticker';
 import { createPowerReporter } from './power-reporter';
 import { SimulatedHost } from './simulated-host';
+import { GuestConsoles } from './guest/guest-consoles';
+import { metadataReader, type MetadataReader } from './guest/metadata-client';
 import { OverlayAgent } from './overlay';
+import { GuestSshServers, newGuestHostKeys } from './guest/guest-ssh';
 
 /** Replacements for tests (fake controller / image service / clock). */
 export interface AgentOverrides {
@@ -31,6 +34,8 @@ export interface AgentOverrides {
   verifier?: ServiceWiring['verifier'];
   /** Token the source sends on MigrationService streams (default: the service credentials' token). */
   migrationToken?: () => Promise<string | undefined>;
+  /** The guests' metadata source (default: the metadata API at METADATA_URL when configured). */
+  metadata?: MetadataReader;
 }
 
 /** Everything wiring made, for tests. */
@@ -41,6 +46,8 @@ export interface AgentHandles {
   overlays: OverlayAgent[];
   /** Live migrations of the rack's hosts (both sides). */
   migrations: LiveMigrations;
+  /** Per-host guest sshd listeners on the floating IPs of running VMs; empty when GUEST_SSH is off. */
+  guestSsh: GuestSshServers[];
   flushReports: () => Promise<void>;
 }
 
@@ -85,11 +92,13 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
           : undefined;
 
   const reporter = createPowerReporter(deps.bus, deps.logger);
+  const metadata = o.metadata ?? (config.METADATA_URL && config.METADATA_PROXY_SHARED_SECRET ? metadataReader(config.METADATA_URL, config.METADATA_PROXY_SHARED_SECRET) : undefined);
   const ids = hostIdsOf(config);
   const rackId = config.HOST_ID ?? ids[0];
   const stateDir = config.AGENT_STATE_DIR ?? join(tmpdir(), 'minicloud', 'agent');
   const agents: HostAgent[] = [];
   const overlays: OverlayAgent[] = [];
+  const guestSsh: GuestSshServers[] = [];
   const hosts: SimulatedHost[] = [];
   const byId = new Map<string, SimulatedHost>();
   let endpoint = '';
@@ -103,7 +112,12 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     const profile: HostProfile = names.length > 0 ? profileByName(names[i % names.length], hostId) : pickProfile(config.HOST_PROFILE_INDEX + i, hostId);
     const images = new ImageStore(join(stateDir, hostId), new ImageCache(config.IMAGE_CACHE_MB * 2 ** 20), imageSource);
     let hostAgent: HostAgent | undefined;
-    const host = new SimulatedHost({
+    let ssh: GuestSshServers | undefined;
+    const guests = new GuestConsoles(metadata);
+    const host: SimulatedHost = new SimulatedHost({
+      guests,
+      // after the change is complete: the sshd of a VM that stopped or left closes, one that booted opens
+      onVmChanged: () => ssh && queueMicrotask(() => ssh!.reconcile()),
       profile,
       clock,
       images,
@@ -123,7 +137,26 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     hosts.push(host);
     byId.set(hostId, host);
     agents.push(hostAgent);
-    if (vtep) overlays.push(new OverlayAgent({ hostId, tunnelIp, vtep, bus: deps.bus, logger: deps.logger }));
+    if (vtep && config.GUEST_SSH === 'on') {
+      ssh = new GuestSshServers({
+        hostId,
+        logger: deps.logger,
+        port: config.GUEST_SSH_PORT,
+        host: {
+          guestOfPort: (portId) => {
+            const instanceId = host.runningVmOfPort(portId);
+            const view = instanceId ? guests.view(instanceId) : undefined;
+            if (!instanceId || !view || view.boots === 0) return undefined;
+            return { instanceId, view, cpuMhz: profile.cpuMhz, cpuUtilizationRatio: host.runtime(instanceId)?.cpuUtilizationRatio ?? 0, disks: host.guestDisks(instanceId) };
+          },
+          hostKeys: (instanceId) => guests.hostKeys(instanceId, newGuestHostKeys),
+          nowMs: () => clock.nowMs(),
+        },
+      });
+      guestSsh.push(ssh);
+    }
+    const served = ssh;
+    if (vtep) overlays.push(new OverlayAgent({ hostId, tunnelIp, vtep, bus: deps.bus, logger: deps.logger, onFloatingIps: served && ((fips) => served.setFloatingIps(fips)) }));
   });
   histogram = registerAgentMetrics(deps.metrics.registry, hosts, () => overlays, config.AGENT_METRICS_MAX_INSTANCES);
   const tickInterval = modelTickIntervalMs(config.MODEL_TICK_MS, config.TIME_SCALE, config.MODEL_TICK_MIN_WALL_MS);
@@ -144,8 +177,12 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
     onListening: async (server) => {
       endpoint = server.address;
     },
-    afterStop: [{ name: 'power reports', run: () => reporter.flush() }, { name: 'migration events', run: () => migrationPublisher.flush() }],
-    handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations },
+    afterStop: [
+      { name: 'power reports', run: () => reporter.flush() },
+      { name: 'migration events', run: () => migrationPublisher.flush() },
+      { name: 'guest sshd', run: async () => void (await Promise.all(guestSsh.map((g) => g.stop()))) },
+    ],
+    handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations, guestSsh },
   };
 }
 

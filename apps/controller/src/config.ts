@@ -39,6 +39,12 @@ export const controllerConfigSchema = z.object({
   LEADER_TTL_MS: msSchema.default(5000),
   /** Instances built/acted on at once by this replica. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).default(16),
+  /**
+   * Full reload period of the scheduler's in-memory host state (placement/host-state-cache.ts): how
+   * long another replica's claims, host changes or heartbeat flushes can go unseen by this one's
+   * scheduler (never by the claims, which check Redis). Kept under HOST_DOWN_AFTER_MS.
+   */
+  HOST_STATE_RESYNC_MS: msSchema.default(2000),
   /** Nova's host_subset_size. */
   SCHEDULER_HOST_SUBSET_SIZE: z.coerce.number().int().min(1).default(1),
   /**
@@ -55,10 +61,26 @@ export const controllerConfigSchema = z.object({
   SCHEDULER_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(3),
   /** Check and reserve instances/cores/ram_mb quota in identity (off only for tests without identity). */
   QUOTAS_ENABLED: flag(true),
+  /**
+   * How long a create may hold a client token before writing its servers; after it, a retry with the
+   * same token takes the holder for dead and creates them (default 30 s, above the clients' deadline).
+   */
+  CLIENT_TOKEN_LEASE_SECONDS: z.coerce.number().int().min(1).default(30),
+  /** Nova's quota key_pairs: most SSH key pairs one user may hold (Nova's default 100). */
+  KEY_PAIRS_QUOTA: z.coerce.number().int().min(0).default(100),
   /** Nova's allow_resize_to_same_host (Nova defaults to false; a one-host cloud needs true). */
   ALLOW_RESIZE_TO_SAME_HOST: flag(true),
   /** Deadline of controller -> agent commands. */
   AGENT_DEADLINE_MS: msSchema.default(10_000),
+  // ---- metadata API (apps/controller/src/metadata; Nova's nova-api-metadata) ----
+  /** Port of the metadata API listener (0: any free port); unset: no metadata API in this process. */
+  METADATA_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address the metadata API binds (loopback: its callers are the agents on this machine). */
+  METADATA_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Nova's metadata_proxy_shared_secret: the agents sign X-Instance-ID with it; required with METADATA_PORT. */
+  METADATA_PROXY_SHARED_SECRET: z.string().min(16).optional(),
+  /** Lifetime of the instance identity credential vendor_data2.json hands out, seconds. */
+  METADATA_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
   // ---- live migration (handed to the source agent's migrate_out) ----
   /** Mbit/s; 0 = QEMU's 128 MiB/s capped at the NIC. */
   MIGRATION_MAX_BANDWIDTH_MBPS: z.coerce.number().int().min(0).default(0),

@@ -59,7 +59,7 @@ export class Peers {
         token: () => this.creds.getToken(),
         deadlineMs: this.opts.agentDeadlineMs,
         // Commands are idempotent by (instance_id, command) per docs/agent-protocol.md.
-        idempotent: ['executeCommand', 'getHostStatus', 'listInstances'],
+        idempotent: ['executeCommand', 'getHostStatus', 'listInstances', 'getConsoleOutput'],
       }),
     );
   }

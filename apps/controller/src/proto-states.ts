@@ -54,5 +54,5 @@ export function hostStateToProto(s: HostLiveness): compute.HostState {
 
 /** A flavor record (vcpus, ram_mb, disk_gb, extra specs) -> the proto Flavor the API and the agent's InstanceSpec carry. */
 export function flavorToProto(f: FlavorRecord): DeepPartial<compute.Flavor> {
-  return { ...f };
+  return { ...f, rxtxFactor: f.rxtxFactor ?? 1 };
 }

@@ -96,10 +96,10 @@ async function shutDown(run: BringUp): Promise<void> {
  * resolves when it prints "minicloud ready". Rejects with the tail of its output when it fails.
  */
 export async function startCloud(
-  opts: { agents?: number; timeoutMs?: number; extraArgs?: string[]; demo?: boolean; controllers?: number; env?: Record<string, string> } = {},
+  opts: { agents?: number; timeoutMs?: number; extraArgs?: string[]; demo?: boolean; controllers?: number; apiReplicas?: number; env?: Record<string, string> } = {},
 ): Promise<RunningCloud> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minicloud-e2e-'));
-  const args = ['--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.extraArgs ?? [])];
+  const args = ['--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.apiReplicas ? ['--api-replicas', String(opts.apiReplicas)] : []), ...(opts.extraArgs ?? [])];
   let run = await bringUp(args, opts.env ?? {}, stateDir, opts.timeoutMs ?? 120_000);
   const cliConfigDir = path.join(stateDir, 'cli');
   const cli = (cliArgs: string[], extraEnv: Record<string, string> = {}) =>

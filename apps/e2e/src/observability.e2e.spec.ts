@@ -75,7 +75,7 @@ describe('dashboards and recording rules against a real Prometheus', () => {
   });
 
   it('runs the scenario: boots, a delete, a failed login, an agent killed with SIGKILL', async () => {
-    const demo = { MINICLOUD_USER: 'demo', MINICLOUD_PASSWORD: 'demo', MINICLOUD_PROJECT: 'demo' };
+    const demo = { MINICLOUD_USER: cloud.manifest.demo!.user, MINICLOUD_PASSWORD: cloud.manifest.demo!.password, MINICLOUD_PROJECT: cloud.manifest.demo!.project };
     await cli(['server', 'create', 'obs', '--image', 'cirros', '--flavor', 'm1.tiny', '--network', 'demo-net', '--count', '2', '--wait', '--timeout', '60'], demo);
     await cli(['server', 'delete', 'obs-1', '--wait'], demo);
     const bad = await cloud.cli(['login'], { MINICLOUD_PASSWORD: 'wrong' });

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CliResult } from './cloud-harness';
 
 /** Debian's openstack CLI (python3-openstackclient); tools/setup.sh installs it. */
@@ -26,4 +28,15 @@ export async function openstackJson<T = Record<string, unknown>>(cloudsYaml: str
   const r = await openstack(cloudsYaml, cloud, [...args, '-f', 'json']);
   if (r.code !== 0) throw new Error(`openstack ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/**
+ * Writes `<dir>/<user>.yaml`, a clouds.yaml with one cloud named `user`: `user` of the default domain
+ * in `project`, against the REST front at `apiUrl` (Keystone at `<apiUrl>/identity`). Returns its path.
+ */
+export function cloudsYamlFor(dir: string, apiUrl: string, user: string, password: string, project: string): string {
+  const file = join(dir, `${user}.yaml`);
+  const auth = { auth_url: `${apiUrl}/identity`, username: user, password, project_name: project, user_domain_id: 'default', project_domain_id: 'default' };
+  writeFileSync(file, JSON.stringify({ clouds: { user: { auth, region_name: 'RegionOne', interface: 'public', identity_api_version: 3 } } }), { mode: 0o600 });
+  return file;
 }

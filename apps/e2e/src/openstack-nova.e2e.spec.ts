@@ -2,8 +2,8 @@
  * Nova's second slice through the REST front on a real cloud, driven by Debian's unchanged
  * `openstack` CLI: a tenant's server through pause/unpause (and a 409 for the wrong state), lock,
  * properties, resize and confirm, its event list; limits; server groups; an operator's
- * hypervisors, compute services, zones, aggregates, quotas and a live migration that moves the
- * server to the other host.
+ * hypervisors, compute services, zones, aggregates, quotas, a private flavor granted to a project,
+ * and a live migration that moves the server to the other host.
  */
 import { waitFor } from '@minicloud/testing';
 import { startCloud, type RunningCloud } from './cloud-harness';
@@ -120,6 +120,16 @@ describe('Nova actions and operator APIs with the openstack CLI', () => {
     expect(quotas).toEqual([expect.objectContaining({ Cores: 30, Instances: 12, Ram: 51200 })]);
     const demoLimits = await demoJson<{ Name: string; Value: number }[]>(['limits', 'show', '--absolute']);
     expect(demoLimits).toContainEqual({ Name: 'maxTotalCores', Value: 30 });
+
+    // a private flavor with extra specs, granted to the demo project: the demo member sees it; delete is the admin's
+    const flavor = await adminJson<Record<string, unknown>>(['flavor', 'create', '--ram', '256', '--vcpus', '1', '--disk', '1', '--private', '--project', 'demo', '--property', 'hw:cpu_policy=shared', 'e2e.private']);
+    expect(flavor).toMatchObject({ name: 'e2e.private', 'os-flavor-access:is_public': false, ram: 256 });
+    expect((await demoJson<{ Name: string }[]>(['flavor', 'list', '--all'])).map((f) => f.Name)).toContain('e2e.private');
+    expect(await demoJson<Record<string, unknown>>(['flavor', 'show', 'e2e.private'])).toMatchObject({ properties: expect.objectContaining({ 'hw:cpu_policy': 'shared' }) });
+    expect((await demo(['flavor', 'delete', 'e2e.private'])).stderr).toMatch(/403/);
+    expect((await admin(['flavor', 'unset', '--project', 'demo', 'e2e.private'])).code).toBe(0);
+    expect((await demoJson<{ Name: string }[]>(['flavor', 'list', '--all'])).map((f) => f.Name)).not.toContain('e2e.private');
+    expect((await admin(['flavor', 'delete', 'e2e.private'])).code).toBe(0);
 
     // a member of the demo project is refused the operator's APIs (403 from the gRPC policy)
     const refused = await demo(['hypervisor', 'list']);

@@ -3,7 +3,9 @@
  * unchanged `openstack` CLI: a real qcow2 (made with qemu-img) uploaded, shown, saved byte for byte,
  * given a property and a tag (and the tag taken away), deleted; a volume created, listed, shown,
  * renamed, given and stripped of a property, snapshotted and cloned from the snapshot, one made from
- * an image, and all deleted.
+ * an image, and all deleted; a volume's description, bootable and read-only flags, a snapshot's
+ * name, description and properties set, the volume uploaded to an image; an `ami` image created
+ * and uploaded.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -97,5 +99,39 @@ describe('Glance and Cinder writes with the openstack CLI', () => {
 
     const noToken = await fetch(`${api}/volume/v3/any/volumes`);
     expect(noToken.status).toBe(401);
+  });
+
+  it('volume create --description, set --bootable/--read-only, snapshot set, image create --volume; image create --disk-format ami', async () => {
+    await demoJson(['volume', 'create', '--size', '1', '--description', 'scratch space', 'os-desc']);
+    await until('volume', 'os-desc', 'available');
+    expect(await demoJson(['volume', 'show', 'os-desc'])).toMatchObject({ description: 'scratch space', bootable: 'false' });
+    expect((await demo(['volume', 'set', '--description', 'logs', '--bootable', '--read-only', 'os-desc'])).code).toBe(0);
+    const flagged = await demoJson<{ description: string; bootable: string; properties: Record<string, string> }>(['volume', 'show', 'os-desc']);
+    expect(flagged).toMatchObject({ description: 'logs', bootable: 'true' });
+    expect(flagged.properties).toMatchObject({ readonly: 'True' });
+    expect((await demo(['volume', 'set', '--non-bootable', '--read-write', 'os-desc'])).code).toBe(0);
+    expect(await demoJson(['volume', 'show', 'os-desc'])).toMatchObject({ bootable: 'false', properties: expect.objectContaining({ readonly: 'False' }) });
+
+    await demoJson(['volume', 'snapshot', 'create', '--volume', 'os-desc', '--description', 'before', 'os-desc-snap']);
+    await until('volume snapshot', 'os-desc-snap', 'available');
+    expect((await demo(['volume', 'snapshot', 'set', '--name', 'os-desc-snap2', '--description', 'after', '--property', 'k=v', 'os-desc-snap'])).code).toBe(0);
+    expect(await demoJson(['volume', 'snapshot', 'show', 'os-desc-snap2'])).toMatchObject({ name: 'os-desc-snap2', description: 'after', properties: expect.objectContaining({ k: 'v' }) });
+    expect((await demo(['volume', 'snapshot', 'delete', 'os-desc-snap2'])).code).toBe(0);
+
+    // Cinder answers once the image is queued; the volume is uploading until the bytes are in
+    const uploaded = await demoJson<{ image_id: string; status: string }>(['image', 'create', '--volume', 'os-desc', '--disk-format', 'raw', '--container-format', 'bare', 'os-from-volume']);
+    expect(uploaded.status).toBe('uploading');
+    await waitFor(async () => (await demoJson<{ status: string }>(['image', 'show', uploaded.image_id])).status === 'active', { timeoutMs: 120_000, intervalMs: 1000, message: 'image from the volume not active' });
+    expect(await demoJson(['image', 'show', uploaded.image_id])).toMatchObject({ name: 'os-from-volume', disk_format: 'raw', size: 1024 ** 3 });
+    await until('volume', 'os-desc', 'available');
+    expect((await demo(['image', 'delete', uploaded.image_id])).code).toBe(0);
+    expect((await demo(['volume', 'delete', 'os-desc'])).code).toBe(0);
+
+    // Glance does not inspect Amazon kernel/ramdisk/machine images: the declared format stays
+    const kernel = path.join(dir, 'vmlinuz');
+    fs.writeFileSync(kernel, Buffer.alloc(4096, 1));
+    await demoJson(['image', 'create', '--file', kernel, '--disk-format', 'aki', '--container-format', 'aki', 'os-kernel']);
+    expect(await demoJson(['image', 'show', 'os-kernel'])).toMatchObject({ status: 'active', disk_format: 'aki', container_format: 'aki', size: 4096 });
+    expect((await demo(['image', 'delete', 'os-kernel'])).code).toBe(0);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The overlay end to end: servers on two hosts of a real cloud, traced through the CLI. The trace
  * crosses processes: the network service asks the source host's agent, whose VTEP sends the frame over
- * NATS to the destination host's VTEP, which evaluates ingress and answers.
+ * NATS to the destination host's VTEP, which evaluates ingress and answers. A router's static route
+ * takes a packet to the VM that is its nexthop.
  */
 import { seedTinyCloud, startCloud, type RunningCloud } from './cloud-harness';
 
@@ -57,5 +58,21 @@ describe('overlay traces through the CLI', () => {
     const out = await cli('network', 'trace', '--from', 'b1', '--to', greenIp, '--proto', 'tcp', '--port', '22');
     expect(out).toMatch(/DROPPED/);
     expect(out).not.toContain(g1.id);
+  });
+
+  it('follows a static route: a router on blue sends 192.168.70.0/24 to b2, the VM acting as its gateway', async () => {
+    const b2 = await json('server', 'show', 'b2');
+    const b2Ip = b2.addresses[0].ip_address;
+    const router = await json('router', 'create', 'r-static');
+    await cli('router', 'add-subnet', router.id, 'blue-subnet');
+    const routed = await json('router', 'add-route', router.id, '192.168.70.0/24', b2Ip);
+    expect(routed.routes).toEqual([{ destination: '192.168.70.0/24', nexthop: b2Ip }]);
+    const out = await cli('network', 'trace', '--from', 'b1', '--to', '192.168.70.5', '--proto', 'icmp');
+    expect(out).toMatch(/DELIVERED/);
+    expect(out).toContain(`static route 192.168.70.0/24 via ${b2Ip}`);
+    const hops = await json('network', 'trace', '--from', 'b1', '--to', '192.168.70.5', '--proto', 'icmp');
+    expect(hops.at(-1)).toMatchObject({ stage: 'vnic', host: b2.host_id });
+    expect((await json('router', 'remove-route', router.id, '192.168.70.0/24', b2Ip)).routes ?? []).toEqual([]);
+    expect(await cli('network', 'trace', '--from', 'b1', '--to', '192.168.70.5', '--proto', 'icmp')).toMatch(/DROPPED/);
   });
 });

@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { COMPUTE_AGENT_ROLE } from '@minicloud/platform-auth';
 import { commonConfigShape, portSchema } from '@minicloud/platform-config';
+import type { ServiceAccount } from './seed';
 
 /**
- * Identity's settings: the common ones plus ADMIN_PASSWORD (seeded admin user, default "admin"),
+ * Identity's settings: the common ones plus ADMIN_PASSWORD (the seeded admin user's password: required,
+ * no default; the bring-up and compose generate it), SIGNING_KEY_ENCRYPTION_KEY (see below),
  * TOKEN_TTL_SECONDS (Keystone's [token] expiration, default 3600), IDENTITY_PUBLIC_URL (host:port put
  * in the catalog; default: the gRPC server's own address), REGION, QUOTA_SWEEP_INTERVAL_MS, and
  * Keystone's [security_compliance] lockout: LOCKOUT_FAILURE_ATTEMPTS failed logins in a row lock a
@@ -12,10 +15,44 @@ import { commonConfigShape, portSchema } from '@minicloud/platform-config';
  * as Keystone's guide exempts service users (ignore_lockout_failure_attempts), so guessing at it
  * cannot stop the cloud.
  */
+/** `JSON.parse`, or undefined when `s` is not JSON. */
+function parseJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}
+
+const serviceAccountsSchema = z.array(z.object({ name: z.string().min(1).max(255), password: z.string().min(1), role: z.enum(['admin', COMPUTE_AGENT_ROLE]) }));
+
 export const identityConfigSchema = z.object({
   ...commonConfigShape,
   GRPC_PORT: portSchema.default(5000),
-  ADMIN_PASSWORD: z.string().min(1).default('admin'),
+  ADMIN_PASSWORD: z.string().min(1),
+  /**
+   * 32 bytes in base64: identity's signing private keys are stored in Redis sealed with AES-256-GCM
+   * under this key (the bring-up generates it into the state dir). Unset: stored in clear text, with
+   * only Redis's ACLs keeping other services out.
+   */
+  SIGNING_KEY_ENCRYPTION_KEY: z.string().min(1).optional(),
+  /**
+   * Per-service and per-agent identity users, seeded at start on the service project and exempt from
+   * lockout like SERVICE_USER: JSON `[{"name","password","role":"admin"|"compute_agent"}]`. The
+   * bring-up gives each service (admin) and each compute agent (compute_agent) its own.
+   */
+  SERVICE_ACCOUNTS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return [] as ServiceAccount[];
+      const parsed = serviceAccountsSchema.safeParse(parseJson(s));
+      if (!parsed.success) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a JSON array of {name, password, role: "admin" | "compute_agent"}' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   IDENTITY_PUBLIC_URL: z.string().optional(),
   REGION: z.string().default('RegionOne'),

@@ -1,6 +1,6 @@
 import { importJWK, jwtVerify } from 'jose';
 import { events, identity } from '@minicloud/proto';
-import { InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { RevocationList } from '@minicloud/platform-auth';
 import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
@@ -35,7 +35,14 @@ const as = (token: string) => ({ token });
 
 beforeAll(async () => {
   [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-  const config = loadConfig(identityConfigSchema, { REDIS_URL: redisServer.url, NATS_URL: natsServer.url, GRPC_PORT: '0', ADMIN_PASSWORD: 'adm1n' });
+  const config = loadConfig(identityConfigSchema, { REDIS_URL: redisServer.url, NATS_URL: natsServer.url, GRPC_PORT: '0',
+    ADMIN_PASSWORD: 'adm1n',
+    SERVICE_PASSWORD: 'minicloud-service-secret',
+    SERVICE_ACCOUNTS: JSON.stringify([
+      { name: 'svc-image', password: 'image-secret-1', role: 'admin' },
+      { name: 'agent-7', password: 'agent-secret-7', role: 'compute_agent' },
+    ]),
+  });
   const logger = silentLogger();
   redis = await connectRedis({ url: redisServer.url, name: 'identity-test', logger });
   bus = await connectBus({ url: natsServer.url, name: 'identity-test', logger });
@@ -82,6 +89,15 @@ describe('identity service', () => {
   it('the service user logs in to the service project', async () => {
     const res = await login('minicloud', 'minicloud-service-secret', 'service');
     expect(res.info?.roles).toContain('admin');
+  });
+
+  it("each service and agent account is seeded with its own password and role: a service's admin, an agent's compute_agent (reader, not admin)", async () => {
+    expect((await login('svc-image', 'image-secret-1', 'service')).info?.roles).toContain('admin');
+    const agentLogin = await login('agent-7', 'agent-secret-7', 'service');
+    expect([...(agentLogin.info?.roles ?? [])].sort()).toEqual(['compute_agent', 'reader']);
+    await expect(login('agent-7', 'image-secret-1', 'service')).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(client.listRevocations({}, as(agentLogin.token))).resolves.toBeTruthy();
+    await expect(client.createUser({ name: 'x', password: 'x-password-1' }, as(agentLogin.token))).rejects.toThrow(/requires role admin/);
   });
 
   it('wrong password and unknown user fail alike with UNAUTHENTICATED "invalid credentials"', async () => {
@@ -135,7 +151,16 @@ describe('identity service', () => {
       await client.addUserToGroup({ groupId, userId: bob.id }, as(admin));
       await client.assignRole({ assignment: { roleName: 'reader', groupId, projectId: demo.id } }, as(admin));
       expect((await login('bob', 'pw-bob', 'demo')).info?.roles).toEqual(['reader']);
-      await expect(login('bob', 'pw-bob')).rejects.toMatchObject({ field: 'project_name' });
+      // no scope and no default project: Keystone's unscoped token, no project and no roles
+      const unscoped = await login('bob', 'pw-bob');
+      expect(unscoped.info).toMatchObject({ userId: bob.id, projectId: '', roles: [] });
+      // it lists its projects and re-scopes with the token method; alone it may do nothing else
+      expect((await client.listProjects({}, as(unscoped.token))).projects.map((p) => p.name)).toEqual(['demo']);
+      expect((await client.authenticate({ token: { token: unscoped.token }, projectName: 'demo' })).info?.roles).toEqual(['reader']);
+      expect((await client.authenticate({ token: { token: unscoped.token } })).info?.projectId).toBe('');
+      await expect(client.listRoles({}, as(unscoped.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+      // asked for explicitly, even with a default project
+      expect((await client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainName: 'default' }, unscoped: true })).info?.projectId).toBe('');
     });
 
     it('token method: a valid token buys one of the same user and scope, expiring no later; a bad one is refused', async () => {
@@ -155,6 +180,9 @@ describe('identity service', () => {
       const byDomainId = await client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainId: 'default' } });
       expect(byDomainId.info?.userId).toBe(alice.id);
       await expect(client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainId: 'nope' } })).rejects.toThrow('invalid credentials');
+      // Keystone's default domain is named "Default"; names match without regard to case.
+      const byDomainName = await client.authenticate({ password: { userName: 'alice', password: 'pw-alice', domainName: 'Default' }, projectName: 'demo', projectDomainName: 'DEFAULT' });
+      expect(byDomainName.info).toMatchObject({ userId: alice.id, projectId: demo.id });
       await expect(client.authenticate({ password: { userId: alice.id, password: 'wrong' } })).rejects.toThrow('invalid credentials');
     });
 
@@ -162,7 +190,9 @@ describe('identity service', () => {
       const t = await login('alice', 'pw-alice');
       await client.revokeToken({}, as(t.token));
       await expect(client.validateToken({}, as(t.token))).rejects.toThrow(/revoked/);
-      await expect(client.validateToken({ token: t.token }, as(admin))).rejects.toThrow(/revoked/);
+      // a bad subject token is not found; the caller's own token was fine
+      await expect(client.validateToken({ token: t.token }, as(admin))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/revoked/) });
+      await expect(client.revokeToken({ token: 'not-a-token' }, as(admin))).rejects.toBeInstanceOf(NotFoundError);
       await waitFor(() => revokedEvents.some((e) => e.tokenId === t.info?.tokenId));
       // someone else's token: only admin
       const other = await login('admin', 'adm1n');
@@ -247,6 +277,71 @@ describe('identity service', () => {
       clock.advance(2);
       await expect(client.reserveQuota({ projectId: demo.id, deltas: { cores: 1 } }, as(admin))).resolves.toMatchObject({ reservationId: expect.any(String) });
       expect((await client.getQuota({}, as(aliceToken))).quota?.reserved).toMatchObject({ cores: 1 });
+    });
+
+    it('quota reset: the named resources return to their defaults, in one call with new limits; admin only; unknown names refused', async () => {
+      await client.setQuota({ projectId: demo.id, limits: { volumes: 15, gigabytes: 20 } }, as(admin));
+      await expect(client.setQuota({ projectId: demo.id, limits: {}, reset: ['volumes'] }, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+      await expect(client.setQuota({ projectId: demo.id, limits: {}, reset: ['volumes', 'gpus'] }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'reset.gpus' });
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota?.limits).toMatchObject({ volumes: 15, gigabytes: 20 });
+      const after = await client.setQuota({ projectId: demo.id, limits: { gigabytes: 30 }, reset: ['volumes', 'gigabytes'] }, as(admin));
+      expect(after.quota?.limits).toMatchObject({ volumes: 10, gigabytes: 30 });
+      await client.setQuota({ projectId: demo.id, limits: {}, reset: ['gigabytes'] }, as(admin));
+      expect((await client.getQuota({ projectId: demo.id }, as(admin))).quota?.limits).toMatchObject({ volumes: 10, gigabytes: 1000 });
+    });
+
+    it('Keystone service catalog: seeded once; writes admin-only with cascades; region cycles and regions with endpoints refused; anonymous refused', async () => {
+      const seed = {
+        regions: [{ id: 'RegionOne', description: '', parentRegionId: '' }],
+        services: [{ id: 'svc-compute', type: 'compute', name: 'nova', description: '', enabled: true }],
+        endpoints: [{ id: 'ep-compute', serviceId: 'svc-compute', regionId: 'RegionOne', interface: 'public', url: '$(public_url)s/compute/v2.1', enabled: true }],
+      };
+      expect(await client.listServiceCatalog({}, as(aliceToken))).toEqual({ regions: [], services: [], endpoints: [] });
+      await expect(client.seedServiceCatalog(seed, as(aliceToken))).rejects.toBeInstanceOf(PermissionDeniedError);
+      expect(await client.seedServiceCatalog(seed, as(admin))).toEqual({ seeded: true });
+      expect(await client.seedServiceCatalog({ ...seed, services: [] }, as(admin))).toEqual({ seeded: false });
+      expect(await client.listServiceCatalog({}, as(aliceToken))).toEqual(seed);
+      await expect(client.listServiceCatalog({})).rejects.toBeInstanceOf(UnauthenticatedError);
+
+      const { service } = await client.createCatalogService({ type: 'dns', name: 'designate', description: '', enabled: true }, as(admin));
+      await expect(client.createCatalogEndpoint({ serviceId: service!.id, regionId: 'RegionTwo', interface: 'public', url: 'http://dns:9001', enabled: true }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'region_id' });
+      const { endpoint } = await client.createCatalogEndpoint({ serviceId: service!.id, regionId: 'RegionTwo', interface: 'public', url: 'http://dns:9001', enabled: true, createRegion: true }, as(admin));
+      await expect(client.createCatalogEndpoint({ serviceId: 'nope', regionId: '', interface: 'public', url: 'http://x', enabled: true }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'service_id' });
+      await expect(client.createCatalogEndpoint({ serviceId: service!.id, regionId: '', interface: 'sideways', url: 'http://x', enabled: true }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'interface' });
+      await client.createRegion({ id: 'RegionTwoA', description: 'a', parentRegionId: 'RegionTwo' }, as(admin));
+      await expect(client.createRegion({ id: 'RegionTwoA', description: '', parentRegionId: '' }, as(admin))).rejects.toBeInstanceOf(AlreadyExistsError);
+      await expect(client.createRegion({ id: 'R3', description: '', parentRegionId: 'nope' }, as(admin))).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'region' });
+      await expect(client.updateRegion({ regionId: 'RegionTwo', parentRegionId: 'RegionTwoA' }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'parent_region_id' });
+      await expect(client.deleteRegion({ regionId: 'RegionTwo' }, as(admin))).rejects.toMatchObject({ constructor: FailedPreconditionError, reason: 'region_has_endpoints' });
+
+      for (const attempt of [
+        () => client.createRegion({ id: 'R9', description: '', parentRegionId: '' }, as(aliceToken)),
+        () => client.updateRegion({ regionId: 'RegionOne', description: 'x' }, as(aliceToken)),
+        () => client.deleteRegion({ regionId: 'RegionTwoA' }, as(aliceToken)),
+        () => client.createCatalogService({ type: 'x', name: '', description: '', enabled: true }, as(aliceToken)),
+        () => client.updateCatalogService({ serviceId: service!.id, enabled: false }, as(aliceToken)),
+        () => client.deleteCatalogService({ serviceId: service!.id }, as(aliceToken)),
+        () => client.createCatalogEndpoint({ serviceId: service!.id, regionId: '', interface: 'public', url: 'http://evil', enabled: true }, as(aliceToken)),
+        () => client.updateCatalogEndpoint({ endpointId: endpoint!.id, url: 'http://evil' }, as(aliceToken)),
+        () => client.deleteCatalogEndpoint({ endpointId: endpoint!.id }, as(aliceToken)),
+      ]) {
+        await expect(attempt()).rejects.toBeInstanceOf(PermissionDeniedError);
+      }
+      await expect(client.deleteCatalogEndpoint({ endpointId: endpoint!.id })).rejects.toBeInstanceOf(UnauthenticatedError);
+
+      expect((await client.updateCatalogEndpoint({ endpointId: endpoint!.id, url: 'http://dns:9002', enabled: false }, as(admin))).endpoint).toMatchObject({ url: 'http://dns:9002', enabled: false, regionId: 'RegionTwo' });
+      await expect(client.updateCatalogEndpoint({ endpointId: endpoint!.id, regionId: 'RegionNine' }, as(admin))).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'region_id' });
+      expect((await client.updateCatalogEndpoint({ endpointId: endpoint!.id, regionId: 'RegionNine', createRegion: true }, as(admin))).endpoint).toMatchObject({ regionId: 'RegionNine' });
+      await client.updateCatalogEndpoint({ endpointId: endpoint!.id, regionId: 'RegionTwo' }, as(admin));
+      await client.deleteRegion({ regionId: 'RegionNine' }, as(admin));
+      expect((await client.updateCatalogService({ serviceId: service!.id, name: 'dns' }, as(admin))).service).toMatchObject({ name: 'dns', type: 'dns', enabled: true });
+      await client.deleteCatalogService({ serviceId: service!.id }, as(admin));
+      await client.deleteRegion({ regionId: 'RegionTwo' }, as(admin)); // and its child RegionTwoA
+      await expect(client.deleteCatalogEndpoint({ endpointId: endpoint!.id }, as(admin))).rejects.toMatchObject({ constructor: NotFoundError, resourceType: 'endpoint' });
+      expect(await client.listServiceCatalog({}, as(aliceToken))).toEqual(seed);
+      // a concurrent burst of writes loses none (compare-and-set of the one document)
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.createRegion({ id: `burst-${i}`, description: '', parentRegionId: '' }, as(admin))));
+      expect((await client.listServiceCatalog({}, as(admin))).regions).toHaveLength(21);
     });
   });
 

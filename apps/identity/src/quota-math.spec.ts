@@ -3,7 +3,7 @@ import { DEFAULT_QUOTA_LIMITS, QUOTA_RESOURCES, effectiveLimits, firstOverrun, q
 
 describe('quota arithmetic', () => {
   it('defaults follow Nova/Cinder/Neutron', () => {
-    expect(effectiveLimits({})).toEqual({ instances: 10, cores: 20, ram_mb: 51200, volumes: 10, gigabytes: 1000, networks: 100, ports: 500, floating_ips: 50 });
+    expect(effectiveLimits({})).toEqual({ instances: 10, cores: 20, ram_mb: 51200, volumes: 10, gigabytes: 1000, networks: 100, subnets: 100, ports: 500, routers: 10, floating_ips: 50, security_groups: 10, security_group_rules: 100 });
     expect(effectiveLimits({ instances: 3 }).instances).toBe(3);
     expect(effectiveLimits({ instances: 3 }).cores).toBe(20);
   });

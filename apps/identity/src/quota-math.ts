@@ -1,7 +1,23 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 
-/** Quota resources (Nova: instances, cores, ram; Cinder: volumes, gigabytes; Neutron: networks, ports, floatingip). */
-export const QUOTA_RESOURCES = ['instances', 'cores', 'ram_mb', 'volumes', 'gigabytes', 'networks', 'ports', 'floating_ips'] as const;
+/**
+ * Quota resources (Nova: instances, cores, ram; Cinder: volumes, gigabytes; Neutron: network,
+ * subnet, port, router, floatingip, security_group, security_group_rule).
+ */
+export const QUOTA_RESOURCES = [
+  'instances',
+  'cores',
+  'ram_mb',
+  'volumes',
+  'gigabytes',
+  'networks',
+  'subnets',
+  'ports',
+  'routers',
+  'floating_ips',
+  'security_groups',
+  'security_group_rules',
+] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 export type QuotaCounts = Partial<Record<string, number>>;
 
@@ -10,7 +26,8 @@ export const UNLIMITED = -1;
 
 /**
  * Default limits per project, as Nova (instances 10, cores 20, ram 51200 MB), Cinder (volumes 10,
- * gigabytes 1000) and Neutron (network 100, port 500, floatingip 50) ship them.
+ * gigabytes 1000) and Neutron (network 100, subnet 100, port 500, router 10, floatingip 50,
+ * security_group 10, security_group_rule 100: neutron's [quotas] defaults) ship them.
  */
 export const DEFAULT_QUOTA_LIMITS: Readonly<Record<QuotaResource, number>> = {
   instances: 10,
@@ -19,10 +36,15 @@ export const DEFAULT_QUOTA_LIMITS: Readonly<Record<QuotaResource, number>> = {
   volumes: 10,
   gigabytes: 1000,
   networks: 100,
+  subnets: 100,
   ports: 500,
+  routers: 10,
   floating_ips: 50,
+  security_groups: 10,
+  security_group_rules: 100,
 };
 
+/** Whether `name` is one of the quota resources identity enforces (the keys of the default limits above). */
 export function isQuotaResource(name: string): name is QuotaResource {
   return (QUOTA_RESOURCES as readonly string[]).includes(name);
 }

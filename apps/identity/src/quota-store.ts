@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
-import { DEFAULT_QUOTA_LIMITS, QUOTA_RESOURCES, effectiveLimits, quotaExceededMessage, validateDeltas, validateLimits, type QuotaResource } from './quota-math';
+import { DEFAULT_QUOTA_LIMITS, QUOTA_RESOURCES, effectiveLimits, isQuotaResource, quotaExceededMessage, validateDeltas, validateLimits, type QuotaResource } from './quota-math';
 
 /** Limits and usage of one project, every resource filled in. */
 export interface QuotaView {
@@ -102,10 +102,19 @@ export class QuotaStore {
     return { projectId, limits: effectiveLimits(lim), inUse: this.counts(inUse), reserved: this.counts(reserved) };
   }
 
-  /** Sets some limits (others keep theirs). @throws InvalidArgumentError naming `limits.<resource>` */
-  async setLimits(projectId: string, limits: Record<string, number>): Promise<QuotaView> {
+  /**
+   * Sets some limits (others keep theirs), after returning the `reset` resources to their defaults;
+   * both in one transaction.
+   * @throws InvalidArgumentError naming `limits.<resource>` or `reset.<resource>`
+   */
+  async setLimits(projectId: string, limits: Record<string, number>, reset: readonly string[] = []): Promise<QuotaView> {
     const valid = validateLimits(limits);
-    if (Object.keys(valid).length) await this.redis.hset(this.key('quota', projectId, 'limits'), valid);
+    for (const r of reset) if (!isQuotaResource(r)) throw new InvalidArgumentError(`reset.${r}`, `unknown quota resource (one of ${QUOTA_RESOURCES.join(', ')})`);
+    const key = this.key('quota', projectId, 'limits');
+    const tx = this.redis.multi();
+    if (reset.length) tx.hdel(key, ...reset);
+    if (Object.keys(valid).length) tx.hset(key, valid);
+    await tx.exec();
     return this.get(projectId);
   }
 

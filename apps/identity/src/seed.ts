@@ -1,4 +1,5 @@
 import { AlreadyExistsError } from '@minicloud/domain-errors';
+import { COMPUTE_AGENT_ROLE } from '@minicloud/platform-auth';
 import type { DirectoryStore, ProjectRecord, RoleRecord, UserRecord } from './directory-store';
 import { verifySecret } from './password-hash';
 
@@ -8,6 +9,15 @@ export interface SeedSpec {
   serviceUser: string;
   servicePassword: string;
   serviceProject: string;
+  /** More service users, each with its own password and role on the service project (per-service and per-agent credentials). */
+  serviceAccounts?: readonly ServiceAccount[];
+}
+
+/** A service's or a compute agent's own identity user: `admin` (a service) or `compute_agent` (an agent) on the service project. */
+export interface ServiceAccount {
+  name: string;
+  password: string;
+  role: 'admin' | typeof COMPUTE_AGENT_ROLE;
 }
 
 async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
@@ -23,12 +33,13 @@ async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promi
 }
 
 /**
- * Idempotent bootstrap: domain `default` (id "default"), projects admin and the service project,
- * roles admin -> member -> reader, user admin (admin on project admin) and the service user (admin on
- * the service project). Passwords are reset to the configured ones when they differ, as bootstrap does.
+ * Idempotent bootstrap: domain `Default` (id "default", as Keystone names it), projects admin and the service project,
+ * roles admin -> member -> reader and compute_agent -> reader, user admin (admin on project admin),
+ * the service user (admin on the service project) and each of `serviceAccounts` (its role on the
+ * service project). Passwords are reset to the configured ones when they differ, as bootstrap does.
  */
 export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promise<{ admin: UserRecord; adminProject: ProjectRecord }> {
-  const domain = await ensure(() => dir.getDomain('default'), () => dir.createDomain('default', 'default'));
+  const domain = await ensure(() => dir.getDomain('default'), () => dir.createDomain('Default', 'default'));
   const project = (name: string) => ensure(() => dir.projectByName(domain.id, name), () => dir.createProject({ name, domainId: domain.id, description: `${name} project` }));
   const adminProject = await project('admin');
   const serviceProject = await project(spec.serviceProject);
@@ -36,13 +47,15 @@ export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promis
   await role('reader', []);
   await role('member', ['reader']);
   const admin = await role('admin', ['member']);
-  const user = async (name: string, password: string, p: ProjectRecord) => {
+  const agentRole = await role(COMPUTE_AGENT_ROLE, ['reader']);
+  const user = async (name: string, password: string, p: ProjectRecord, r: RoleRecord = admin) => {
     const u = await ensure(() => dir.userByName(domain.id, name), () => dir.createUser({ name, password, domainId: domain.id, defaultProjectId: p.id }));
     if (!(await verifySecret(password, u.passwordHash))) await dir.updateUser(u.id, { password });
-    await dir.assign({ roleId: admin.id, userId: u.id, groupId: '', projectId: p.id, domainId: '' });
+    await dir.assign({ roleId: r.id, userId: u.id, groupId: '', projectId: p.id, domainId: '' });
     return u;
   };
   const adminUser = await user('admin', spec.adminPassword, adminProject);
   await user(spec.serviceUser, spec.servicePassword, serviceProject);
+  for (const a of spec.serviceAccounts ?? []) await user(a.name, a.password, serviceProject, a.role === 'admin' ? admin : agentRole);
   return { admin: adminUser, adminProject };
 }

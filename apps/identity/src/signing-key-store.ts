@@ -1,5 +1,6 @@
 import { generateSigningKey, type SigningKeyPair } from '@minicloud/platform-auth';
 import type { Redis } from '@minicloud/platform-state';
+import { plainSealer, type KeySealer } from './key-sealing';
 
 /** A stored key: the pair, and when it stopped signing (undefined while active). */
 export interface StoredSigningKey extends SigningKeyPair {
@@ -12,18 +13,30 @@ type Key = (...parts: (string | number)[]) => string;
  * Ed25519 signing keys in Redis (`mc:identity:signing-keys` hash kid -> JSON,
  * `mc:identity:signing-key:active` -> kid), shared by every identity replica and kept across restarts.
  * A retired key is still published until `retiredAtMs + maxTokenTtlSeconds`, so tokens it signed keep
- * verifying until they expire; after that it is pruned.
+ * verifying until they expire; after that it is pruned. Each stored value goes through `sealer`
+ * (AES-GCM with a key from identity's environment when configured), so that Redis, its AOF and its
+ * backups hold no usable private key; Redis ACLs also keep every other service's user out of
+ * `mc:identity:*`.
  */
 export class SigningKeyStore {
   constructor(
     private readonly redis: Redis,
     private readonly key: Key,
     private readonly opts: { maxTokenTtlSeconds: number; nowMs: () => number },
+    private readonly sealer: KeySealer = plainSealer,
   ) {}
+
+  private encode(k: StoredSigningKey): string {
+    return this.sealer.seal(JSON.stringify(k));
+  }
+
+  private decode(stored: string): StoredSigningKey {
+    return JSON.parse(this.sealer.open(stored)) as StoredSigningKey;
+  }
 
   private async read(): Promise<StoredSigningKey[]> {
     const raw = await this.redis.hgetall(this.key('signing-keys'));
-    return Object.values(raw).map((v) => JSON.parse(v) as StoredSigningKey);
+    return Object.values(raw).map((v) => this.decode(v));
   }
 
   /** Makes sure an active key exists (first replica to start wins; losers discard theirs). */
@@ -31,7 +44,7 @@ export class SigningKeyStore {
     const current = await this.active();
     if (current) return current;
     const k = await generateSigningKey(this.opts.nowMs());
-    await this.redis.hset(this.key('signing-keys'), k.kid, JSON.stringify(k));
+    await this.redis.hset(this.key('signing-keys'), k.kid, this.encode(k));
     const won = await this.redis.set(this.key('signing-key:active'), k.kid, 'NX');
     if (won !== 'OK') await this.redis.hdel(this.key('signing-keys'), k.kid);
     return (await this.active()) as StoredSigningKey;
@@ -42,7 +55,7 @@ export class SigningKeyStore {
     const kid = await this.redis.get(this.key('signing-key:active'));
     if (!kid) return undefined;
     const raw = await this.redis.hget(this.key('signing-keys'), kid);
-    return raw ? (JSON.parse(raw) as StoredSigningKey) : undefined;
+    return raw ? this.decode(raw) : undefined;
   }
 
   /**
@@ -65,8 +78,8 @@ export class SigningKeyStore {
   async rotate(): Promise<StoredSigningKey> {
     const k = await generateSigningKey(this.opts.nowMs());
     const old = await this.active();
-    const tx = this.redis.multi().hset(this.key('signing-keys'), k.kid, JSON.stringify(k)).set(this.key('signing-key:active'), k.kid);
-    if (old) tx.hset(this.key('signing-keys'), old.kid, JSON.stringify({ ...old, retiredAtMs: this.opts.nowMs() }));
+    const tx = this.redis.multi().hset(this.key('signing-keys'), k.kid, this.encode(k)).set(this.key('signing-key:active'), k.kid);
+    if (old) tx.hset(this.key('signing-keys'), old.kid, this.encode({ ...old, retiredAtMs: this.opts.nowMs() }));
     await tx.exec();
     return k;
   }

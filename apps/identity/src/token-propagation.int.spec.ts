@@ -61,7 +61,7 @@ const login = async (userName: string, password: string) => id.authenticate({ pa
 
 beforeAll(async () => {
   [redisServer, natsServer] = await Promise.all([startRedisServer(), startNatsServer()]);
-  const config = loadConfig(identityConfigSchema, { REDIS_URL: redisServer.url, NATS_URL: natsServer.url, GRPC_PORT: '0', ADMIN_PASSWORD: 'adm1n', TOKEN_TTL_SECONDS: '600' });
+  const config = loadConfig(identityConfigSchema, { REDIS_URL: redisServer.url, NATS_URL: natsServer.url, GRPC_PORT: '0', ADMIN_PASSWORD: 'adm1n', SERVICE_PASSWORD: 'minicloud-service-secret', TOKEN_TTL_SECONDS: '600' });
   redis = await connectRedis({ url: redisServer.url, name: 'identity-test', logger });
   const bus = await connectBus({ url: natsServer.url, name: 'identity-test', logger });
   buses.push(bus);

@@ -28,6 +28,8 @@ export interface AuthRequest {
   projectId: string;
   projectDomainName: string;
   projectDomainId?: string;
+  /** Keystone's explicit `"scope": "unscoped"`. */
+  unscoped?: boolean;
 }
 
 export interface IssuedToken {
@@ -86,7 +88,7 @@ export class TokenService {
    *   for an unknown user or wrong password alike, "account locked" (outcome locked_out), "user
    *   disabled", or no role on the project
    */
-  async authenticate(req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
+  async authenticate(req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project?: ProjectRecord }> {
     if (req.applicationCredential?.id) return this.authenticateAppCredential(req.applicationCredential);
     if (req.token) return this.authenticateToken(req.token.token, req);
     if (!req.password) throw new InvalidArgumentError('method', 'password, token or application_credential is required');
@@ -102,12 +104,29 @@ export class TokenService {
     const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
     if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
     await lockout?.reset(domainId, lockName);
-    if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
+    if (!user.enabled || !(await this.dir.getDomain(user.domainId))?.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
     if (needsRehash(user.passwordHash)) await this.dir.updateUser(user.id, { password });
+    if (this.isUnscoped(user, req)) return { ...(await this.issue(user, undefined, [])), user };
     const project = await this.scope(user, req);
     const roles = await this.dir.effectiveRoles(user.id, project.id);
     if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
     return { ...(await this.issue(user, project, roles)), user, project };
+  }
+
+  /**
+   * Checks a user's current password under the same lockout as logins (Keystone's self-service
+   * password change proves who you are with the original password, not a token).
+   * @throws AuthFailure "invalid credentials" for an unknown user or a wrong password alike, locked_out
+   */
+  async checkPassword(userId: string, password: string): Promise<UserRecord> {
+    const user = await this.dir.getUser(userId);
+    const lockout = this.opts.lockout;
+    const lockName = user?.name ?? userId;
+    if (lockout && !(await lockout.tryAttempt(user?.domainId ?? '', lockName))) throw new AuthFailure('locked_out', 'account locked after too many failed logins; try again later');
+    const ok = await verifySecret(password, user ? user.passwordHash : await dummySecretHash());
+    if (!user || !ok) throw new AuthFailure('invalid_credentials', 'invalid credentials', user?.id);
+    await lockout?.reset(user.domainId, lockName);
+    return user;
   }
 
   private async userByName(name: string, domainId?: string, domainName?: string): Promise<UserRecord | undefined> {
@@ -120,7 +139,7 @@ export class TokenService {
    * scoped to the requested project (default: the presented token's), expiring no later than it.
    * Instance credentials cannot be exchanged.
    */
-  private async authenticateToken(token: string, req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project: ProjectRecord }> {
+  private async authenticateToken(token: string, req: AuthRequest): Promise<IssuedToken & { user: UserRecord; project?: ProjectRecord }> {
     const presented = await this.verifier.verify(token).catch(() => {
       throw new AuthFailure('invalid_credentials', 'invalid credentials');
     });
@@ -128,16 +147,32 @@ export class TokenService {
     const user = await this.dir.getUser(presented.userId);
     if (!user) throw new AuthFailure('invalid_credentials', 'invalid credentials');
     if (!user.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
-    const scoped = req.projectId || req.projectName ? req : { ...req, projectId: presented.projectId };
+    const remainingSeconds = Math.floor((presented.expiresAtMs - this.opts.nowMs()) / 1000);
+    if (remainingSeconds < 1) throw new AuthFailure('invalid_credentials', 'invalid credentials', user.id);
+    const ttlSeconds = Math.min(this.opts.tokenTtlSeconds, remainingSeconds);
+    const named = !!(req.projectId || req.projectName);
+    // no scope asked for: the presented token's scope, unscoped included
+    if (req.unscoped || (!named && !presented.projectId)) return { ...(await this.issue(user, undefined, [], ttlSeconds)), user };
+    const scoped = named ? req : { ...req, projectId: presented.projectId };
     const project = await this.scope(user, scoped);
     const roles = await this.dir.effectiveRoles(user.id, project.id);
     if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
-    const remainingSeconds = Math.floor((presented.expiresAtMs - this.opts.nowMs()) / 1000);
-    if (remainingSeconds < 1) throw new AuthFailure('invalid_credentials', 'invalid credentials', user.id);
-    return { ...(await this.issue(user, project, roles, Math.min(this.opts.tokenTtlSeconds, remainingSeconds))), user, project };
+    return { ...(await this.issue(user, project, roles, ttlSeconds)), user, project };
   }
 
+  /** Keystone's unscoped token: asked for, or no project named and no default project to fall back on. */
+  private isUnscoped(user: UserRecord, req: AuthRequest): boolean {
+    return !!req.unscoped || (!req.projectId && !req.projectName && !user.defaultProjectId);
+  }
+
+  /** The scope project, which must be enabled (Keystone refuses a token for a disabled project). */
   private async scope(user: UserRecord, req: AuthRequest): Promise<ProjectRecord> {
+    const p = await this.scopeProject(user, req);
+    if (!p.enabled) throw new AuthFailure('no_role', `project ${p.name} is disabled`, user.id);
+    return p;
+  }
+
+  private async scopeProject(user: UserRecord, req: AuthRequest): Promise<ProjectRecord> {
     if (req.projectId) {
       const p = await this.dir.getProject(req.projectId);
       if (!p) throw new AuthFailure('no_role', `user has no role on project ${req.projectId}`, user.id);
@@ -171,11 +206,20 @@ export class TokenService {
     return { ...(await this.issue(user, project, cred.roles, this.opts.tokenTtlSeconds, cred.id)), user, project };
   }
 
-  private async issue(user: UserRecord, project: ProjectRecord, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds, applicationCredentialId = ''): Promise<IssuedToken> {
+  /** Signs a token of `user` scoped to `project` (undefined: unscoped, in the user's domain, with no roles). */
+  private async issue(user: UserRecord, project: ProjectRecord | undefined, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds, applicationCredentialId = ''): Promise<IssuedToken> {
     const key = await this.keys.ensureActive();
     return signToken(
       key,
-      { userId: user.id, userName: user.name, projectId: project.id, projectName: project.name, domainId: project.domainId, roles, ...(applicationCredentialId ? { applicationCredentialId } : {}) },
+      {
+        userId: user.id,
+        userName: user.name,
+        projectId: project?.id ?? '',
+        projectName: project?.name ?? '',
+        domainId: project?.domainId ?? user.domainId,
+        roles,
+        ...(applicationCredentialId ? { applicationCredentialId } : {}),
+      },
       { nowMs: this.opts.nowMs(), ttlSeconds },
     );
   }

@@ -1,4 +1,5 @@
 import type { Clock } from '@minicloud/domain-clock';
+import { requireSecret } from '@minicloud/platform-config';
 import { periodic, systemClock } from '@minicloud/platform-lifecycle';
 import { Counter } from '@minicloud/platform-metrics';
 import type { ServiceDeps, ServiceWiring } from '@minicloud/platform-service';
@@ -6,6 +7,7 @@ import { keyspace } from '@minicloud/platform-state';
 import { identityService } from './api/identity-service';
 import { AppCredentialStore } from './app-credential-store';
 import { CatalogStore } from './catalog-store';
+import { ServiceCatalogStore } from './service-catalog-store';
 import type { IdentityConfig } from './config';
 import { DirectoryStore } from './directory-store';
 import { QuotaStore } from './quota-store';
@@ -13,6 +15,7 @@ import { RevocationStore } from './revocation-store';
 import { LockoutStore } from './lockout-store';
 import { seedDirectory } from './seed';
 import { SigningKeyStore } from './signing-key-store';
+import { keySealerFor } from './key-sealing';
 import { TokenService } from './token-service';
 
 /**
@@ -27,23 +30,25 @@ export function wireIdentity(config: IdentityConfig, opts: { clock?: Pick<Clock,
     const ttl = { maxTokenTtlSeconds: config.TOKEN_TTL_SECONDS, nowMs };
     const dir = new DirectoryStore(deps.redis, key);
     const appCreds = new AppCredentialStore(deps.redis, key, nowMs);
-    const keys = new SigningKeyStore(deps.redis, key, ttl);
+    const keys = new SigningKeyStore(deps.redis, key, ttl, keySealerFor(config.SIGNING_KEY_ENCRYPTION_KEY));
     const revocations = new RevocationStore(deps.redis, key, deps.revocations, ttl);
     const lockout = new LockoutStore(
       deps.redis,
       key,
-      { failureAttempts: config.LOCKOUT_FAILURE_ATTEMPTS, durationSeconds: config.LOCKOUT_DURATION_SECONDS, exemptUserNames: [config.SERVICE_USER] },
+      { failureAttempts: config.LOCKOUT_FAILURE_ATTEMPTS, durationSeconds: config.LOCKOUT_DURATION_SECONDS, exemptUserNames: [config.SERVICE_USER, ...config.SERVICE_ACCOUNTS.map((a) => a.name)] },
       nowMs,
     );
     const tokens = new TokenService(dir, appCreds, keys, revocations, deps.revocations, { tokenTtlSeconds: config.TOKEN_TTL_SECONDS, nowMs, lockout });
     const catalog = new CatalogStore(deps.redis, key);
+    const serviceCatalog = new ServiceCatalogStore(deps.redis, key);
     const quotas = new QuotaStore(deps.redis, key, nowMs);
 
     await seedDirectory(dir, {
       adminPassword: config.ADMIN_PASSWORD,
       serviceUser: config.SERVICE_USER,
-      servicePassword: config.SERVICE_PASSWORD,
+      servicePassword: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD),
       serviceProject: config.SERVICE_PROJECT,
+      serviceAccounts: config.SERVICE_ACCOUNTS,
     });
     await keys.ensureActive();
 
@@ -55,7 +60,7 @@ export function wireIdentity(config: IdentityConfig, opts: { clock?: Pick<Clock,
     });
 
     return {
-      services: [identityService({ dir, appCreds, keys, revocations, tokens, catalog, quotas, bus: deps.bus, logger: deps.logger, authentications, nowMs })],
+      services: [identityService({ dir, appCreds, keys, revocations, tokens, catalog, serviceCatalog, quotas, bus: deps.bus, logger: deps.logger, authentications, nowMs })],
       verifier: tokens.verifier,
       runnables: [
         periodic('quota-reservation-sweep', config.QUOTA_SWEEP_INTERVAL_MS, async () => void (await quotas.expireDue()), (e) =>

@@ -8,7 +8,9 @@ import {
 } from '@minicloud/domain-errors';
 import {
   createFormatInspector,
-  isDiskFormat,
+  GLANCE_CONTAINER_FORMATS,
+  isGlanceDiskFormat,
+  isUninspectedDiskFormat,
   transition,
   validateImageUpload,
   type ImageEvent,
@@ -20,8 +22,8 @@ import type { ImageRecord, ImageVisibility, MemberStatus } from './image-record'
 import { checkMinimums, checkName, checkProperties, checkTags, nextTags } from './image-validation';
 import type { ImageRepository } from './store/image-repository';
 
-/** Glance's container formats we accept; '' at create means bare. */
-export const CONTAINER_FORMATS = ['bare', 'ovf'] as const;
+/** Glance's container formats (a label nothing inspects); '' at create means bare. */
+export const CONTAINER_FORMATS = GLANCE_CONTAINER_FORMATS;
 /** Default and largest page of ListImages (Glance: limit default 25, api_limit_max 1000; we default to 100). */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -88,6 +90,8 @@ export interface ImageServiceDeps {
   blobs: BlobStore;
   /** Upload size cap in bytes (IMAGE_MAX_BYTES). */
   maxBytes: number;
+  /** Glance's require_image_format_match (IMAGE_REQUIRE_FORMAT_MATCH): false keeps a mismatched declared format. */
+  requireFormatMatch: boolean;
   nowMs: () => number;
   newId: () => string;
   /** Told after every status change (publishes events.ImageStatusChanged); must not throw. */
@@ -108,13 +112,15 @@ export class ImageService {
    * Creates an image record in status queued, owned by the caller's project. With
    * `sourceInstanceId` it is an instance snapshot (Nova's createImage: the controller creates the
    * record, then uploads the snapshot bytes, e.g. `buildSnapshotQcow2` of the root disk): the
-   * properties `image_type=snapshot` and `instance_uuid=<id>` are set, as Nova sets them.
+   * properties `image_type=snapshot` and `instance_uuid=<id>` are set unless the request's
+   * properties give them (Nova lays the snapshot request's metadata over its own, so a caller's
+   * image_type wins).
    * @throws InvalidArgumentError naming name | disk_format | container_format | min_ram_mb | min_disk_gb | properties;
    *   PermissionDeniedError when a non-admin asks for visibility public
    */
   async create(caller: Caller, input: CreateImageInput): Promise<ImageRecord> {
     checkName(input.name);
-    if (input.diskFormat !== '' && !isDiskFormat(input.diskFormat)) {
+    if (input.diskFormat !== '' && !isGlanceDiskFormat(input.diskFormat)) {
       throw new InvalidArgumentError('disk_format', `unsupported disk format "${input.diskFormat}"`);
     }
     const containerFormat = input.containerFormat || 'bare';
@@ -143,7 +149,7 @@ export class ImageService {
       ownerProjectId: caller.viewer.projectId,
       minRamMb: input.minRamMb,
       minDiskGb: input.minDiskGb,
-      properties: input.sourceInstanceId ? { ...input.properties, image_type: 'snapshot', instance_uuid: input.sourceInstanceId } : input.properties,
+      properties: input.sourceInstanceId ? { image_type: 'snapshot', instance_uuid: input.sourceInstanceId, ...input.properties } : input.properties,
       tags: nextTags([], input.tags ?? [], [], 'tags'),
       createdAtMs: now,
       updatedAtMs: now,
@@ -207,9 +213,14 @@ export class ImageService {
         detected,
         totalBytes: writer.sizeBytes,
         maxBytes: this.d.maxBytes,
+        requireFormatMatch: this.d.requireFormatMatch,
       });
       failure = 'upload_failed';
-      return await this.activate(caller, imageId, writer, digest, detected.format, detected.virtualSizeBytes);
+      // a declared format the inspector cannot read (ami, vdi...), or one the operator lets differ
+      // from the bytes, stays what the owner said it is
+      const keepDeclared = image.diskFormat !== '' && (isUninspectedDiskFormat(image.diskFormat) || !this.d.requireFormatMatch);
+      const diskFormat = keepDeclared ? image.diskFormat : detected.format;
+      return await this.activate(caller, imageId, writer, digest, diskFormat, detected.virtualSizeBytes);
     } catch (e) {
       await writer?.abort();
       // Only from saving (transition refuses otherwise, e.g. when the image was deleted meanwhile).

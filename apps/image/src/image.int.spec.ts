@@ -122,6 +122,7 @@ beforeAll(async () => {
   fixtures.qemuCreate('disk.vhdx', 'vhdx', '3G');
   fixtures.qemuCreate('disk.raw', 'raw', '3M');
   fixtures.makeIso('cd.iso', { 'README.txt': 'minicloud\n' });
+  fixtures.qemuCreate('child.qcow2', 'qcow2', '64M', undefined, ['-b', '/etc/passwd', '-F', 'raw']);
 }, 60_000);
 
 afterAll(async () => {
@@ -201,6 +202,33 @@ describe('image service (in-process, real Redis/NATS, temp data dir)', () => {
     expect(storedFiles()).toEqual([]);
     expect(await registry.metrics()).toContain('minicloud_image_blob_store_bytes 0');
     expect((await failure(b.getImage({ imageId: two.id }))).code).toBe('NOT_FOUND');
+  });
+
+  it('keeps an ami/aki/ari image as declared (Glance does not inspect them) and still reports what the bytes hold', async () => {
+    const a = await clientFor('project-a');
+    const img = (await a.createImage({ name: 'kernel', diskFormat: 'aki', containerFormat: 'aki' })).image!;
+    expect(img).toMatchObject({ diskFormat: 'aki', containerFormat: 'aki' });
+    const raw = Buffer.alloc(4096, 7);
+    const done = await upload(a, img.id, raw);
+    expect(done).toMatchObject({ status: IMAGE_STATUS_ACTIVE, diskFormat: 'aki', sizeBytes: 4096, virtualSizeBytes: 4096 });
+    const machine = (await a.createImage({ name: 'machine', diskFormat: 'ami', containerFormat: 'ami' })).image!;
+    expect((await upload(a, machine.id, qcow2))?.virtualSizeBytes).toBeGreaterThan(qcow2.length); // the qcow2 header's size, not the file's
+  });
+
+  it('with require_image_format_match off (an operator setting), a mismatched upload keeps its declared format; unsafe bytes are still refused', async () => {
+    const relaxed = (await wireImageService({ logger: silentLogger(), redis, bus, registry: new Registry(), dataDir, maxBytes: MAX_BYTES, requireFormatMatch: false })).images;
+    const caller = { viewer: { projectId: 'project-a', admin: false }, requestId: 'relaxed' };
+    const input = { name: 'random-as-vhd', diskFormat: 'vhd', containerFormat: 'bare', protected: false, minRamMb: 0, minDiskGb: 0, properties: {}, sourceInstanceId: '' };
+    async function* parts(id: string, bytes: Uint8Array) {
+      yield { imageId: id };
+      yield { chunk: bytes };
+    }
+    const img = await relaxed.create(caller, input);
+    const done = await relaxed.upload(caller, parts(img.id, Buffer.alloc(2048, 3)));
+    expect(done).toMatchObject({ status: 'active', diskFormat: 'vhd', sizeBytes: 2048 });
+    const child = await relaxed.create(caller, { ...input, name: 'child-as-raw', diskFormat: 'raw' });
+    const backed = fixtures.read('child.qcow2');
+    expect(await failure(relaxed.upload(caller, parts(child.id, backed)))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'disk_format' });
   });
 
   it('refuses a declared format that differs from the bytes: INVALID_ARGUMENT disk_format, image killed, nothing stored', async () => {
@@ -287,6 +315,9 @@ describe('image service (in-process, real Redis/NATS, temp data dir)', () => {
     const done = await upload(a, created.id, buildSnapshotQcow2(20 * 1024 ** 3));
     expect(done).toMatchObject({ status: IMAGE_STATUS_ACTIVE, diskFormat: 'qcow2', virtualSizeBytes: 20 * 1024 ** 3, sourceInstanceId: 'vm-1' });
     expect((await a.getImage({ imageId: created.id })).image?.properties).toMatchObject({ image_type: 'snapshot', instance_uuid: 'vm-1' });
+    // the request's own image_type wins, as in Nova's createImage metadata
+    const typed = (await a.createImage({ name: 'vm-1-typed', diskFormat: 'qcow2', sourceInstanceId: 'vm-1', properties: { image_type: 'backup' } })).image!;
+    expect(typed.properties).toMatchObject({ image_type: 'backup', instance_uuid: 'vm-1' });
   });
 
   it('leaves the image queued and no temp file when the client cancels midway', async () => {
@@ -401,7 +432,7 @@ describe('image service (in-process, real Redis/NATS, temp data dir)', () => {
   it('validates requests and authentication', async () => {
     const a = await clientFor('project-a');
     expect(await failure(a.createImage({ diskFormat: 'floppy' }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'disk_format' });
-    expect(await failure(a.createImage({ containerFormat: 'docker' }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'container_format' });
+    expect(await failure(a.createImage({ containerFormat: 'tarball' }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'container_format' });
     expect(await failure(a.uploadImage([{ chunk: Buffer.from('x') }]))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'image_id' });
     expect(await failure(a.listImages({ page: { pageToken: 'garbage' } }))).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'page.page_token' });
     const anon = createServiceClient(pb.ImageServiceService, server.address, {});

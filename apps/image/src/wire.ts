@@ -24,6 +24,8 @@ export interface ImageWiringDeps {
   dataDir: string;
   /** IMAGE_MAX_BYTES. */
   maxBytes: number;
+  /** IMAGE_REQUIRE_FORMAT_MATCH (default true). */
+  requireFormatMatch?: boolean;
   /** Overrides the remote verifier (tests sign tokens with their own key). */
   verifier?: TokenVerifier;
   nowMs?: () => number;
@@ -62,6 +64,7 @@ export async function wireImageService(d: ImageWiringDeps): Promise<ServiceWirin
     repo,
     blobs,
     maxBytes: d.maxBytes,
+    requireFormatMatch: d.requireFormatMatch ?? true,
     nowMs,
     newId: randomUUID,
     onStatusChanged,
@@ -89,6 +92,7 @@ export function wireImageProcess(config: ImageConfig) {
       registry: deps.metrics.registry,
       dataDir: config.IMAGE_DATA_DIR,
       maxBytes: config.IMAGE_MAX_BYTES,
+      requireFormatMatch: config.IMAGE_REQUIRE_FORMAT_MATCH,
     });
     return {
       services: wiring.services,

@@ -1,6 +1,7 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { MIN_IPV4_MTU_BYTES, assertValidVni, pickVni, tenantMtu, vniRangeSize, type VniRange } from '@minicloud/domain-network';
 import { Subjects } from '@minicloud/platform-bus';
+import type { NetworkQuotas } from './quotas';
 import type { NetworkRecord } from './records';
 import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
@@ -18,6 +19,7 @@ export interface CreateNetworkInput {
   routerExternal: boolean;
   /** Admin only: owner project; '' = caller's. */
   projectId: string;
+  description?: string;
 }
 
 /** Upper bound of claim attempts for one VNI allocation (each conflict walks on to another VNI). */
@@ -31,6 +33,7 @@ export class Networks {
   constructor(
     private readonly d: StoreDeps,
     private readonly cfg: { vniRanges: readonly VniRange[]; underlayMtu: number },
+    private readonly quotas?: NetworkQuotas,
   ) {}
 
   /**
@@ -66,6 +69,7 @@ export class Networks {
     if (input.mtu && (input.mtu < MIN_IPV4_MTU_BYTES || input.mtu > maxMtu)) {
       throw new InvalidArgumentError('mtu', `${input.mtu} must be within ${MIN_IPV4_MTU_BYTES}..${maxMtu} for a ${networkType} network`);
     }
+    await this.quotas?.assertRoom(input.projectId || caller.projectId, 'networks');
     const id = this.d.newId();
     let segmentationId = 0;
     if (networkType === 'vxlan') {
@@ -83,6 +87,7 @@ export class Networks {
       adminStateUp: true,
       status: 'ACTIVE',
       createdAtMs: this.d.nowMs(),
+      description: input.description ?? '',
     };
     const res = await this.d.transact({
       key: keys.network(id),
@@ -172,13 +177,14 @@ export class Networks {
    * update_network:shared).
    * @throws NotFoundError('network'), PermissionDeniedError
    */
-  async update(id: string, patch: { name?: string; shared?: boolean; adminStateUp?: boolean }, caller: Caller): Promise<NetworkRecord> {
+  async update(id: string, patch: { name?: string; description?: string; shared?: boolean; adminStateUp?: boolean }, caller: Caller): Promise<NetworkRecord> {
     if (patch.shared !== undefined && !caller.isAdmin) throw new PermissionDeniedError('setting shared requires role admin');
     return retryCas(`network ${id}`, async () => {
       const stored = await this.getOwned(id, caller);
       const next: NetworkRecord = {
         ...stored.value,
         ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
         ...(patch.shared !== undefined ? { shared: patch.shared } : {}),
         ...(patch.adminStateUp !== undefined ? { adminStateUp: patch.adminStateUp, status: patch.adminStateUp ? 'ACTIVE' : 'DOWN' } : {}),
       };
@@ -216,4 +222,13 @@ export class Networks {
 /** Admin, the owner project, a shared network, or an external one (Neutron shows router:external networks to all). */
 export function canSeeNetwork(n: NetworkRecord, caller: Caller): boolean {
   return caller.isAdmin || n.projectId === caller.projectId || n.shared || n.routerExternal;
+}
+
+/**
+ * Whether the caller may see the subnets of network `n`: Neutron's get_subnet policy (admin, the
+ * owner, or a shared network). An external network that is not shared is visible to everyone, as a
+ * floating IP pool and a router gateway, but its subnets (its address plan) are not.
+ */
+export function canSeeSubnetsOf(n: NetworkRecord, caller: Caller): boolean {
+  return caller.isAdmin || n.projectId === caller.projectId || n.shared;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { network } from '@minicloud/proto';
-import { computeHostFdb, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
+import { computeHostFdb, networksReachedByRouters, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
 import { RevocationList, createTokenVerifier, generateSigningKey, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
 import { connectBus, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
@@ -82,7 +82,10 @@ async function expectedFdbs(): Promise<Map<HostId, FdbEntry[]>> {
     for (const f of p.fixedIps) bindings.push({ portId: p.id, networkId: p.networkId, segmentationId: vni.get(p.networkId)!, macAddress: p.macAddress, ipAddress: f.ipAddress, hostId: p.bindingHostId });
   }
   const vteps = new Map(Object.entries(HOSTS));
-  return new Map((Object.keys(HOSTS) as HostId[]).map((h) => [h, computeHostFdb(h, bindings, vteps)]));
+  const ports = new Map((await client.listPorts({}, as('admin'))).ports.map((p) => [p.id, p.networkId]));
+  const routers = (await client.listRouters({}, as('admin'))).routers.filter((r) => r.interfaces.length > 1).map((r) => [...new Set(r.interfaces.map((i) => ports.get(i.portId)!))]);
+  const routed = (h: HostId) => networksReachedByRouters(new Set(bindings.filter((b) => b.hostId === h).map((b) => b.networkId)), routers);
+  return new Map((Object.keys(HOSTS) as HostId[]).map((h) => [h, computeHostFdb(h, bindings, vteps, routed(h))]));
 }
 
 async function allOverlaysMatch(): Promise<boolean> {
@@ -184,16 +187,71 @@ describe('overlay: traces across real overlay modules over NATS', () => {
     // Egress from a port with a floating IP is 1:1 NAT to it, not SNAT.
     const out = await trace({ fromPortId: a1.id, toIp: '198.51.100.7' });
     expect(out.hops.find((h) => h.stage === 'snat')!.fields).toMatchObject({ translated_src_ip: fip2.floatingIpAddress, nat: 'floating_ip' });
+    // DVR: each host is told the floating IPs of its own ports (it serves them), and follows (dis)association.
+    const served = (h: HostId) => overlays.get(h)!.agent.floatingIps.map((f) => `${f.floatingIpAddress}>${f.fixedIpAddress}@${f.portId}`).sort();
+    await waitFor(() => served('h1').length === 1 && served('h2').length === 1, { timeoutMs: 5000 });
+    expect(served('h1')).toEqual([`${fip2.floatingIpAddress}>10.0.0.11@${a1.id}`]);
+    expect(served('h2')).toEqual([`${fip.floatingIpAddress}>10.0.0.14@${a4.id}`]);
+    expect(served('h3')).toEqual([]);
+    await client.updateFloatingIp({ floatingIpId: fip2.id, portId: '' }, as('alice'));
+    await waitFor(() => served('h1').length === 0, { timeoutMs: 5000 });
+    await client.updateFloatingIp({ floatingIpId: fip2.id, portId: a1.id }, as('alice'));
+    await waitFor(() => served('h1').length === 1, { timeoutMs: 5000 });
+    expect(served('h2')).toEqual([`${fip.floatingIpAddress}>10.0.0.14@${a4.id}`]);
   });
 
   it('refuses a floating IP for a port no router connects, and a second one for the same port', async () => {
     const lone = (await client.createNetwork({ name: 'lone' }, as('alice'))).network!;
     await client.createSubnet({ networkId: lone.id, cidr: '10.9.0.0/24' }, as('alice'));
     const p = (await client.createPort({ networkId: lone.id }, as('alice'))).port!;
-    await expect(client.createFloatingIp({ floatingNetworkId: ext.id, portId: p.id }, as('alice'))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await expect(client.createFloatingIp({ floatingNetworkId: ext.id, portId: p.id }, as('alice'))).rejects.toMatchObject({ code: 'NOT_FOUND', resourceType: 'external_gateway_for_floating_ip' });
     await expect(client.createFloatingIp({ floatingNetworkId: ext.id, portId: a4.id }, as('alice'))).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
     expect((await client.listFloatingIps({}, as('alice'))).floatingIps).toHaveLength(2);
     await expect(client.createPort({ networkId: ext.id }, as('alice'))).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+  });
+
+  it('east-west between two subnets through a router interface made from a port, and not once the router is down', async () => {
+    const router = (await client.listRouters({}, as('alice'))).routers.find((r) => r.interfaces.some((i) => i.subnetId === subnetA.id))!;
+    const netC = (await client.createNetwork({ name: 'alice-net-c' }, as('alice'))).network!;
+    const subnetC = (await client.createSubnet({ networkId: netC.id, cidr: '10.1.0.0/24' }, as('alice'))).subnet!;
+    const c1 = await port(netC.id, '10.1.0.5', 'alice', 'h2');
+    // not yet on the router: 10.1.0.5 is just an outside address, SNATed out of the gateway
+    const before = await trace({ fromPortId: a1.id, toIp: '10.1.0.5' });
+    expect(before.hops.map((h) => h.stage)).toContain('snat');
+    expect(before.hops.at(-1)!.stage).toBe('underlay');
+    const ifacePort = (await client.createPort({ networkId: netC.id, fixedIps: [{ subnetId: subnetC.id, ipAddress: '10.1.0.254' }] }, as('alice'))).port!;
+    const added = await client.addRouterInterface({ routerId: router.id, portId: ifacePort.id }, as('alice'));
+    expect(added).toMatchObject({ interface: { subnetId: subnetC.id, portId: ifacePort.id }, networkId: netC.id });
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+    const r = await trace({ fromPortId: a1.id, toIp: '10.1.0.5' });
+    expect({ delivered: r.delivered, dropReason: r.dropReason }).toEqual({ delivered: true, dropReason: '' });
+    expect(r.hops.map((h) => h.stage)).toContain('router');
+    expect(r.hops.map((h) => h.stage)).not.toContain('snat');
+    expect(r.hops.at(-1)).toMatchObject({ stage: 'vnic', hostId: 'h2' });
+    // h1 has no port on netC: the router's interface there (distributed) brought netC's entries into its FDB
+    expect(r.hops.find((h) => h.stage === 'vtep_encap')).toMatchObject({ hostId: 'h1' });
+    await client.updateRouter({ routerId: router.id, adminStateUp: false }, as('alice'));
+    expect((await trace({ fromPortId: a1.id, toIp: '10.1.0.5' })).delivered).toBe(false);
+    await client.updateRouter({ routerId: router.id, adminStateUp: true }, as('alice'));
+    await client.removeRouterInterface({ routerId: router.id, portId: ifacePort.id }, as('alice'));
+    await expect(client.getPort({ portId: ifacePort.id }, as('alice'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+    expect(overlays.get('h1')!.agent.vswitch.fdb.some((e) => e.networkId === netC.id)).toBe(false);
+    await client.deletePort({ portId: c1.id }, as('alice'));
+  });
+
+  it('a static route sends the packet to the VM that is its nexthop, on another host; without the route it leaves by SNAT', async () => {
+    const router = (await client.listRouters({}, as('alice'))).routers.find((r) => r.interfaces.some((i) => i.subnetId === subnetA.id))!;
+    expect((await trace({ fromPortId: a1.id, toIp: '192.168.50.7' })).hops.map((h) => h.stage)).toContain('snat');
+    await client.updateRouter({ routerId: router.id, routes: [{ destination: '192.168.50.0/24', nexthop: a3.fixedIps[0]!.ipAddress }], routesUpdate: network.RoutesUpdate.ROUTES_UPDATE_REPLACE }, as('alice'));
+    const r = await trace({ fromPortId: a1.id, toIp: '192.168.50.7', protocol: 'icmp' });
+    expect({ delivered: r.delivered, dropReason: r.dropReason }).toEqual({ delivered: true, dropReason: '' });
+    expect(r.hops.find((h) => h.fields.nexthop)).toMatchObject({ stage: 'router', hostId: 'h1', fields: { destination: '192.168.50.0/24', nexthop: '10.0.0.13' } });
+    expect(r.hops.map((h) => h.stage)).not.toContain('snat');
+    expect(r.hops.find((h) => h.stage === 'vtep_encap')).toMatchObject({ hostId: 'h1' });
+    expect(r.hops.at(-1)).toMatchObject({ stage: 'vnic', hostId: 'h2', fields: { port_id: a3.id } });
+    await client.updateRouter({ routerId: router.id, routes: [], routesUpdate: network.RoutesUpdate.ROUTES_UPDATE_REPLACE }, as('alice'));
+    expect((await trace({ fromPortId: a1.id, toIp: '192.168.50.7' })).hops.map((h) => h.stage)).toContain('snat');
   });
 
   it('the FDB follows a rebind (migration / HA restart) on every host within a second', async () => {

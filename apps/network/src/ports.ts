@@ -4,6 +4,7 @@ import { Subjects } from '@minicloud/platform-bus';
 import type { L2pop } from './l2pop';
 import type { Networks } from './networks';
 import type { FixedIpRecord, PortRecord, SubnetRecord } from './records';
+import type { NetworkQuotas } from './quotas';
 import type { SecurityGroups } from './security-groups';
 import { MAX_CAS_ATTEMPTS, retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
@@ -18,13 +19,16 @@ export interface CreatePortInput {
   fixedIps: { subnetId: string; ipAddress: string }[];
   deviceId: string;
   deviceOwner: string;
-  /** Empty: the project's default group (none when port security is off). */
+  /** Empty: the project's default group (none when port security is off), unless explicitSecurityGroups. */
   securityGroupIds: string[];
+  /** The list is meant as given even when empty: a port in no group. */
+  explicitSecurityGroups?: boolean;
   portSecurityEnabled?: boolean;
   /** '' = generated from BASE_MAC. */
   macAddress: string;
   /** Admin only; '' = the caller's project. */
   projectId: string;
+  description?: string;
   /** Internal (routers): the port may take its subnet's gateway IP. */
   takeGatewayIp?: boolean;
 }
@@ -33,6 +37,8 @@ export interface PortFilters {
   networkId: string;
   deviceId: string;
   bindingHostId: string;
+  /** Non-empty: ports whose device is any of these. */
+  deviceIds?: string[];
 }
 
 /** Attempts at a generated MAC before giving up (a collision in 2^24 is rare; 16 in a row means a full space). */
@@ -50,6 +56,7 @@ export class Ports {
     private readonly subnets: Subnets,
     private readonly securityGroups: SecurityGroups,
     private readonly l2pop: L2pop,
+    private readonly quotas?: NetworkQuotas,
   ) {}
 
   /**
@@ -74,12 +81,13 @@ export class Ports {
     let securityGroupIds: string[] = [];
     if (!portSecurityEnabled) {
       if (input.securityGroupIds.length) throw new InvalidArgumentError('security_group_ids', 'a port without port security cannot have security groups');
-    } else if (input.securityGroupIds.length) {
+    } else if (input.securityGroupIds.length || input.explicitSecurityGroups) {
       securityGroupIds = [...new Set(input.securityGroupIds)];
       await this.securityGroups.assertUsable(securityGroupIds, projectId, caller);
     } else {
       securityGroupIds = [await this.securityGroups.ensureDefault(projectId)];
     }
+    await this.quotas?.assertRoom(projectId, 'ports');
     const id = this.d.newId();
     let macAddress = '';
     const fixedIps: FixedIpRecord[] = [];
@@ -106,6 +114,7 @@ export class Ports {
         portSecurityEnabled,
         adminStateUp: true,
         createdAtMs: this.d.nowMs(),
+        description: input.description ?? '',
       };
       const res = await this.d.transact({
         key: keys.port(id),
@@ -212,10 +221,18 @@ export class Ports {
     return stored;
   }
 
-  /** The caller's ports matching every non-empty filter, oldest first. */
+  /** The caller's ports matching every non-empty filter (device_ids: any of them), oldest first. */
   async list(caller: Caller, f: PortFilters): Promise<PortRecord[]> {
-    const index = f.networkId ? keys.networkPorts(f.networkId) : f.deviceId ? keys.devicePorts(f.deviceId) : f.bindingHostId ? keys.hostPorts(f.bindingHostId) : keys.ports();
-    const ids = await this.d.redis.smembers(index);
+    const deviceIds = new Set(f.deviceIds ?? []);
+    let ids: string[];
+    if (deviceIds.size > 0 && !f.networkId && !f.deviceId) {
+      // One index read per device, in one round trip.
+      const sets = await Promise.all([...deviceIds].map((d) => this.d.redis.smembers(keys.devicePorts(d))));
+      ids = [...new Set(sets.flat())];
+    } else {
+      const index = f.networkId ? keys.networkPorts(f.networkId) : f.deviceId ? keys.devicePorts(f.deviceId) : f.bindingHostId ? keys.hostPorts(f.bindingHostId) : keys.ports();
+      ids = await this.d.redis.smembers(index);
+    }
     const ports = await readJsonMany<PortRecord>(this.d.redis, ids.map(keys.port));
     return ports
       .filter(
@@ -223,23 +240,44 @@ export class Ports {
           (caller.isAdmin || p.projectId === caller.projectId) &&
           (!f.networkId || p.networkId === f.networkId) &&
           (!f.deviceId || p.deviceId === f.deviceId) &&
+          (deviceIds.size === 0 || deviceIds.has(p.deviceId)) &&
           (!f.bindingHostId || p.bindingHostId === f.bindingHostId),
       )
       .sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
   }
 
   /**
-   * Updates name, admin_state_up, port_security_enabled and security groups
-   * (replace_security_groups: set exactly the list; otherwise a non-empty list is added).
+   * Updates name, admin_state_up, device_id, device_owner, port_security_enabled, security groups
+   * (replace_security_groups: set exactly the list; otherwise a non-empty list is added) and fixed
+   * IPs (replace_fixed_ips: the whole list, as Neutron's update: an entry naming an address the
+   * port holds, or only a subnet the port has an address on, keeps it; others are claimed as on
+   * create; addresses left out are freed). A bound port's hosts get their FDB bumped when its
+   * addresses change.
    * @throws NotFoundError('port' | 'security_group'); InvalidArgumentError('port_security_enabled')
-   *   when disabling port security on a port that keeps security groups
+   *   when disabling port security on a port that keeps security groups, or naming a bad
+   *   'fixed_ips[i]...'; AlreadyExistsError('ip_address') for an address in use;
+   *   PermissionDeniedError for a reserved device_owner without admin (as on create)
    */
   async update(
     id: string,
-    patch: { name?: string; adminStateUp?: boolean; portSecurityEnabled?: boolean; securityGroupIds: string[]; replaceSecurityGroups: boolean },
+    patch: {
+      name?: string;
+      adminStateUp?: boolean;
+      portSecurityEnabled?: boolean;
+      securityGroupIds: string[];
+      replaceSecurityGroups: boolean;
+      deviceId?: string;
+      deviceOwner?: string;
+      fixedIps?: { subnetId: string; ipAddress: string }[];
+      replaceFixedIps?: boolean;
+      description?: string;
+    },
     caller: Caller,
   ): Promise<PortRecord> {
-    return retryCas(`port ${id}`, async () => {
+    if (patch.deviceOwner !== undefined && !caller.isAdmin && RESERVED_DEVICE_OWNER.test(patch.deviceOwner)) {
+      throw new PermissionDeniedError(`setting device_owner "${patch.deviceOwner}" requires role admin`);
+    }
+    const updated = await retryCas(`port ${id}`, async () => {
       const stored = await this.get(id, caller);
       const cur = stored.value;
       if (patch.portSecurityEnabled !== undefined && !caller.isAdmin) {
@@ -254,13 +292,26 @@ export class Ports {
       if (!portSecurityEnabled && groups.length) {
         throw new InvalidArgumentError('port_security_enabled', 'remove the security groups of a port before disabling its port security');
       }
+      const { fixedIps, claimed } = patch.replaceFixedIps ? await this.claimUpdatedIps(cur, patch.fixedIps ?? []) : { fixedIps: cur.fixedIps, claimed: [] };
+      const freed = cur.fixedIps.filter((f) => !fixedIps.some((n) => n.subnetId === f.subnetId && n.ipAddress === f.ipAddress));
       const next: PortRecord = {
         ...cur,
         name: patch.name ?? cur.name,
         adminStateUp: patch.adminStateUp ?? cur.adminStateUp,
+        deviceId: patch.deviceId ?? cur.deviceId,
+        deviceOwner: patch.deviceOwner ?? cur.deviceOwner,
+        description: patch.description ?? cur.description,
         portSecurityEnabled,
         securityGroupIds: groups,
+        fixedIps,
       };
+      const deviceOps: Op[] =
+        next.deviceId === cur.deviceId
+          ? []
+          : [
+              ...(cur.deviceId ? [{ kind: 'srem' as const, key: keys.devicePorts(cur.deviceId), a1: id }] : []),
+              ...(next.deviceId ? [{ kind: 'sadd' as const, key: keys.devicePorts(next.deviceId), a1: id }] : []),
+            ];
       const res = await this.d.transact({
         key: keys.port(id),
         expected: stored.raw,
@@ -269,12 +320,46 @@ export class Ports {
         ops: [
           ...added.map((g) => ({ kind: 'sadd' as const, key: keys.securityGroupPorts(g), a1: id })),
           ...removed.map((g) => ({ kind: 'srem' as const, key: keys.securityGroupPorts(g), a1: id })),
+          ...deviceOps,
+          ...freed.flatMap((f) => ipReleaseOps(id, f)),
         ],
       });
-      if (res.ok) return next;
+      if (res.ok) return { next, addressesChanged: claimed.length > 0 || freed.length > 0 };
+      await this.releaseIps(id, claimed);
       if (!res.conflict) throw new NotFoundError('security_group', added[res.guardIndex]!);
       return undefined;
     });
+    const { next, addressesChanged } = updated;
+    if (addressesChanged && next.bindingHostId) await this.bumpAround(next.networkId, [next.bindingHostId], caller.requestId);
+    return next;
+  }
+
+  /** Frees addresses claimed for an existing port whose update did not go through (its record is left alone). */
+  private async releaseIps(portId: string, fixedIps: FixedIpRecord[]): Promise<void> {
+    if (fixedIps.length) await this.d.transact({ key: keys.port(portId), expected: ANY, next: ANY, ops: fixedIps.flatMap((f) => ipReleaseOps(portId, f)) }).catch(() => undefined);
+  }
+
+  /** The port's new fixed IPs for an update: kept ones, then fresh claims (released again on failure). */
+  private async claimUpdatedIps(cur: PortRecord, requested: { subnetId: string; ipAddress: string }[]): Promise<{ fixedIps: FixedIpRecord[]; claimed: FixedIpRecord[] }> {
+    const subnets = await this.subnets.listOfNetwork(cur.networkId);
+    const fixedIps: FixedIpRecord[] = [];
+    const claimed: FixedIpRecord[] = [];
+    try {
+      for (const [i, fi] of requested.entries()) {
+        const kept = cur.fixedIps.find((f) => (fi.ipAddress ? f.ipAddress === fi.ipAddress && (!fi.subnetId || f.subnetId === fi.subnetId) : f.subnetId === fi.subnetId) && !fixedIps.includes(f));
+        if (kept) {
+          fixedIps.push(kept);
+          continue;
+        }
+        const fresh = await this.claimRequestedIp(cur.id, subnets, fi, i, false);
+        claimed.push(fresh);
+        fixedIps.push(fresh);
+      }
+    } catch (e) {
+      await this.releaseIps(cur.id, claimed);
+      throw e;
+    }
+    return { fixedIps, claimed };
   }
 
   /**
@@ -312,22 +397,33 @@ export class Ports {
   /**
    * Binds a port to a host (binding:host_id) and device; status ACTIVE. Rebinding to another host
    * (migration) is allowed. Bumps the FDB generation of every host on the network plus old and new host.
-   * @throws InvalidArgumentError('host_id'); NotFoundError('port')
+   * With `claim`, a port whose device_id is already another device is refused in the same
+   * compare-and-set (a user's port attached to two servers at once goes to one).
+   * @throws InvalidArgumentError('host_id'); NotFoundError('port'); FailedPreconditionError('port_in_use') on a lost claim
    */
-  async bind(id: string, b: { hostId: string; deviceId: string; deviceOwner: string }, caller: Caller): Promise<PortRecord> {
+  async bind(id: string, b: { hostId: string; deviceId: string; deviceOwner: string; claim?: boolean }, caller: Caller): Promise<PortRecord> {
     if (!b.hostId) throw new InvalidArgumentError('host_id', 'is required');
-    return this.rebind(id, caller, (cur) => ({
-      ...cur,
-      bindingHostId: b.hostId,
-      deviceId: b.deviceId || cur.deviceId,
-      deviceOwner: b.deviceOwner || cur.deviceOwner,
-      status: 'ACTIVE',
-    }));
+    return this.rebind(id, caller, (cur) => {
+      if (b.claim && cur.deviceId && cur.deviceId !== b.deviceId) throw new FailedPreconditionError(`Port ${id} is still in use.`, 'port_in_use');
+      return { ...cur, bindingHostId: b.hostId, deviceId: b.deviceId || cur.deviceId, deviceOwner: b.deviceOwner || cur.deviceOwner, status: 'ACTIVE' };
+    });
   }
 
   /** Clears binding:host_id (device_id is kept); status DOWN. Idempotent. @throws NotFoundError('port') */
   unbind(id: string, caller: Caller): Promise<PortRecord> {
     return this.rebind(id, caller, (cur) => ({ ...cur, bindingHostId: '', status: 'DOWN' }));
+  }
+
+  /**
+   * Sets device_id and device_owner when `expect` holds for the port as it is (checked in the same
+   * compare-and-set, so two routers cannot both take a port). @throws NotFoundError('port');
+   * FailedPreconditionError('port_in_use') when `expect` refuses the port
+   */
+  setDevice(id: string, deviceId: string, deviceOwner: string, caller: Caller, expect: (cur: PortRecord) => boolean = () => true): Promise<PortRecord> {
+    return this.rebind(id, caller, (cur) => {
+      if (!expect(cur)) throw new FailedPreconditionError(`port ${id} is in use by device ${cur.deviceId} (${cur.deviceOwner})`, 'port_in_use');
+      return { ...cur, deviceId, deviceOwner };
+    });
   }
 
   private async rebind(id: string, caller: Caller, change: (cur: PortRecord) => PortRecord): Promise<PortRecord> {

@@ -15,6 +15,8 @@ export interface NetworkRecord {
   adminStateUp: boolean;
   status: string;
   createdAtMs: number;
+  /** Absent in records written before descriptions were kept. */
+  description?: string;
 }
 
 /** A subnet (`mc:network:subnet:<id>`, JSON); its allocated IPs are the set `subnet:<id>:ips`. */
@@ -31,6 +33,27 @@ export interface SubnetRecord {
   dnsNameservers: string[];
   hostRoutes: { destination: string; nexthop: string }[];
   enableDhcp: boolean;
+  createdAtMs: number;
+  /** Absent in records written before descriptions were kept. */
+  description?: string;
+  /** The subnet pool the CIDR came from; absent when none. */
+  subnetpoolId?: string;
+}
+
+/** A subnet pool (`mc:network:subnetpool:<id>`, JSON), with the CIDRs allocated from it. */
+export interface SubnetPoolRecord {
+  id: string;
+  name: string;
+  projectId: string;
+  /** Canonical IPv4 CIDRs. */
+  prefixes: string[];
+  defaultPrefixlen: number;
+  minPrefixlen: number;
+  maxPrefixlen: number;
+  shared: boolean;
+  isDefault: boolean;
+  /** CIDR -> the subnet id it was allocated to. */
+  allocations: Record<string, string>;
   createdAtMs: number;
 }
 
@@ -57,6 +80,8 @@ export interface PortRecord {
   portSecurityEnabled: boolean;
   adminStateUp: boolean;
   createdAtMs: number;
+  /** Absent in records written before descriptions were kept. */
+  description?: string;
 }
 
 /** A security group (`mc:network:sg:<id>`, JSON); its rules are the hash `sg:<id>:rules`. */
@@ -75,7 +100,8 @@ export interface SecurityGroupRuleRecord {
   securityGroupId: string;
   direction: 'ingress' | 'egress';
   ethertype: 'IPv4' | 'IPv6';
-  protocol: 'tcp' | 'udp' | 'icmp' | null;
+  /** A protocol name (lower case) or number, as domain-network's RuleProtocol. */
+  protocol: string | null;
   portRangeMin: number | null;
   portRangeMax: number | null;
   remoteIpPrefix: string | null;
@@ -92,8 +118,14 @@ export interface RouterRecord {
   externalNetworkId: string;
   externalIp: string;
   externalPortId: string;
+  /** The external subnet holding externalIp; absent in records written before it was kept. */
+  externalSubnetId?: string;
   enableSnat: boolean;
+  /** Absent in records written before it was kept: up. */
+  adminStateUp?: boolean;
   interfaces: { subnetId: string; portId: string }[];
+  /** Static routes (Neutron's extraroute); absent in records written before they were kept: none. */
+  routes?: { destination: string; nexthop: string }[];
   status: 'ACTIVE';
   createdAtMs: number;
 }
@@ -112,4 +144,6 @@ export interface FloatingIpRecord {
   routerId: string;
   status: 'ACTIVE' | 'DOWN';
   createdAtMs: number;
+  /** Counted in the project's floating_ips quota (released on delete); absent: not counted. */
+  quotaCounted?: boolean;
 }

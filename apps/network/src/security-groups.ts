@@ -1,7 +1,16 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { DEFAULT_SECURITY_GROUP_NAME, defaultSecurityGroupRules, validateSecurityGroupRule, type SecurityGroupRule } from '@minicloud/domain-network';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
+import {
+  DEFAULT_SECURITY_GROUP_NAME,
+  defaultSecurityGroupRules,
+  newSecurityGroupRules,
+  normaliseRemoteIpPrefix,
+  ruleIdentity,
+  validateSecurityGroupRule,
+  type SecurityGroupRule,
+} from '@minicloud/domain-network';
+import type { NetworkQuotas } from './quotas';
 import type { SecurityGroupRecord, SecurityGroupRuleRecord } from './records';
-import type { Caller, StoreDeps } from './store/deps';
+import { retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany } from './store/json';
 import { keys } from './store/keys';
 
@@ -10,14 +19,14 @@ export interface SecurityGroupView extends SecurityGroupRecord {
   rules: SecurityGroupRuleRecord[];
 }
 
-/** Input of a rule; '' / 0 mean "not set" as on the wire. */
+/** Input of a rule; '' (and an absent port) means "not set" as on the wire. */
 export interface RuleInput {
   securityGroupId: string;
   direction: string;
   ethertype: string;
   protocol: string;
-  portRangeMin: number;
-  portRangeMax: number;
+  portRangeMin?: number;
+  portRangeMax?: number;
   remoteIpPrefix: string;
   remoteGroupId: string;
   description: string;
@@ -28,7 +37,10 @@ export interface RuleInput {
  * "default" group the first time it needs one (allow all egress, ingress from the same group).
  */
 export class SecurityGroups {
-  constructor(private readonly d: StoreDeps) {}
+  constructor(
+    private readonly d: StoreDeps,
+    private readonly quotas?: NetworkQuotas,
+  ) {}
 
   /**
    * The project's default group id, created on first use. Concurrent first uses agree: the group is
@@ -47,17 +59,46 @@ export class SecurityGroups {
     return winner;
   }
 
-  /** Creates a group with Neutron's two default egress rules (IPv4 allow-all egress). */
-  async create(input: { name: string; description: string }, caller: Caller): Promise<SecurityGroupView> {
-    if (!input.name) throw new InvalidArgumentError('name', 'is required');
+  /**
+   * Creates a group with Neutron's default rules for a new group (all egress, IPv4 and IPv6). An
+   * admin may create it in another project (`projectId`).
+   * @throws InvalidArgumentError('name'); AlreadyExistsError('security_group') for the name
+   *   "default" (Neutron's SecurityGroupDefaultAlreadyExists); PermissionDeniedError (project_id without admin)
+   */
+  async create(input: { name: string; description: string; projectId?: string }, caller: Caller): Promise<SecurityGroupView> {
     if (input.name === DEFAULT_SECURITY_GROUP_NAME) {
-      throw new InvalidArgumentError('name', `"${DEFAULT_SECURITY_GROUP_NAME}" is reserved for the project's default group`);
+      throw new AlreadyExistsError('security_group', DEFAULT_SECURITY_GROUP_NAME);
     }
-    await this.ensureDefault(caller.projectId);
-    const group = await this.write(caller.projectId, input.name, input.description, (id) => [
-      toRecord({ id: this.d.newId(), direction: 'egress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId: null }, id, ''),
-    ]);
-    return group;
+    if (input.projectId && input.projectId !== caller.projectId && !caller.isAdmin) {
+      throw new PermissionDeniedError('setting project_id requires role admin');
+    }
+    const projectId = input.projectId || caller.projectId;
+    await this.ensureDefault(projectId);
+    await this.quotas?.assertRoom(projectId, 'security_groups');
+    return this.write(projectId, input.name, input.description, (id) => newSecurityGroupRules(id, this.d.newId).map((r) => toRecord(r, id, '')));
+  }
+
+  /**
+   * Renames a group or changes its description. The default group keeps its name (Neutron's
+   * SecurityGroupCannotUpdateDefault) and no other group may take it.
+   * @throws NotFoundError('security_group'); FailedPreconditionError('default_security_group_update');
+   *   AlreadyExistsError('security_group') for a rename to "default"
+   */
+  async update(id: string, patch: { name?: string; description?: string }, caller: Caller): Promise<SecurityGroupView> {
+    return retryCas(`security group ${id}`, async () => {
+      const current = await this.get(id, caller);
+      const { rules, ...record } = current;
+      const isDefault = (await this.d.redis.get(keys.defaultSecurityGroup(record.projectId))) === id;
+      if (patch.name !== undefined && patch.name !== record.name) {
+        if (isDefault) throw new FailedPreconditionError('Updating default security group not allowed.', 'default_security_group_update');
+        if (patch.name === DEFAULT_SECURITY_GROUP_NAME) throw new AlreadyExistsError('security_group', DEFAULT_SECURITY_GROUP_NAME);
+      }
+      const next: SecurityGroupRecord = { ...record, name: patch.name ?? record.name, description: patch.description ?? record.description };
+      const expected = (await this.d.redis.get(keys.securityGroup(id))) ?? '';
+      if (!expected) throw new NotFoundError('security_group', id);
+      const res = await this.d.transact({ key: keys.securityGroup(id), expected, next: JSON.stringify(next), ops: [] });
+      return res.ok ? { ...next, rules } : undefined;
+    });
   }
 
   private async write(projectId: string, name: string, description: string, rules: (id: string) => SecurityGroupRuleRecord[]): Promise<SecurityGroupView> {
@@ -113,14 +154,14 @@ export class SecurityGroups {
   }
 
   /**
-   * Deletes a group that no port uses. The default group may be deleted by an admin only (Neutron
-   * forbids it to project members).
-   * @throws NotFoundError; PermissionDeniedError (default group); FailedPreconditionError('security_group_in_use')
+   * Deletes a group that no port uses. The default group may be deleted by an admin only (Neutron's
+   * SecurityGroupCannotRemoveDefault, a conflict, for project members).
+   * @throws NotFoundError; FailedPreconditionError('default_security_group' | 'security_group_in_use')
    */
   async delete(id: string, caller: Caller): Promise<void> {
     const group = await this.get(id, caller);
     const isDefault = (await this.d.redis.get(keys.defaultSecurityGroup(group.projectId))) === id;
-    if (isDefault && !caller.isAdmin) throw new PermissionDeniedError('the default security group can only be deleted by an admin');
+    if (isDefault && !caller.isAdmin) throw new FailedPreconditionError('Removing default security group not allowed.', 'default_security_group');
     await this.remove(id, group.projectId);
   }
 
@@ -145,30 +186,37 @@ export class SecurityGroups {
   }
 
   /**
-   * Adds a rule to a group of the caller's project, validated by domain-network.
-   * @throws InvalidArgumentError naming the field ('rule.security_group_id', 'direction', 'protocol',
-   *   'port_range_min', 'remote_ip_prefix', ...); NotFoundError('security_group')
+   * Adds a rule to a group of the caller's project, validated by domain-network; the remote prefix
+   * is stored in its canonical form, the protocol in lower case.
+   * @throws InvalidArgumentError naming the field ('security_group_id', 'direction', 'protocol',
+   *   'port_range_min', 'remote_ip_prefix', ...); NotFoundError('security_group') for the group or
+   *   the remote group; AlreadyExistsError('security_group_rule') naming the rule it duplicates
+   *   (Neutron's SecurityGroupRuleExists)
    */
   async createRule(input: RuleInput, caller: Caller): Promise<SecurityGroupRuleRecord> {
     if (!input.securityGroupId) throw new InvalidArgumentError('security_group_id', 'is required');
-    await this.get(input.securityGroupId, caller);
+    const group = await this.get(input.securityGroupId, caller);
     if (input.remoteGroupId) await this.get(input.remoteGroupId, caller).catch(() => { throw new NotFoundError('security_group', input.remoteGroupId); });
-    const protocol = input.protocol === '' ? null : input.protocol;
-    // 0/0 on the wire means "no range"; icmp uses min/max as type/code.
-    const hasRange = protocol !== null && (input.portRangeMin !== 0 || input.portRangeMax !== 0);
+    const protocol = input.protocol === '' || input.protocol.toLowerCase() === 'any' ? null : input.protocol.toLowerCase();
+    const ethertype = input.ethertype || 'IPv4';
     const rule = {
       id: this.d.newId(),
       securityGroupId: input.securityGroupId,
       direction: input.direction,
-      ethertype: input.ethertype || 'IPv4',
+      ethertype,
       protocol,
-      portRangeMin: hasRange ? input.portRangeMin : null,
-      portRangeMax: hasRange ? input.portRangeMax : null,
+      portRangeMin: input.portRangeMin ?? null,
+      portRangeMax: input.portRangeMax ?? null,
       remoteIpPrefix: input.remoteIpPrefix || null,
       remoteGroupId: input.remoteGroupId || null,
     } as SecurityGroupRule;
     validateSecurityGroupRule(rule);
-    const record = toRecord(rule, input.securityGroupId, input.description);
+    const canonical = { ...rule, remoteIpPrefix: rule.remoteIpPrefix === null ? null : normaliseRemoteIpPrefix(rule.remoteIpPrefix, rule.ethertype) };
+    const identity = ruleIdentity(canonical);
+    const duplicate = group.rules.find((r) => ruleIdentity(r as SecurityGroupRule) === identity);
+    if (duplicate) throw new AlreadyExistsError('security_group_rule', duplicate.id);
+    await this.quotas?.assertRoom(group.projectId, 'security_group_rules');
+    const record = toRecord(canonical, input.securityGroupId, input.description);
     const res = await this.d.transact({
       key: keys.securityGroupRule(record.id),
       expected: '',

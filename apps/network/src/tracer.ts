@@ -1,6 +1,7 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import {
   DEFAULT_PROBE_SIZE_BYTES,
+  inCidr,
   isValidIpv4,
   type FloatingIpView,
   type OverlayTraceReply,
@@ -69,7 +70,9 @@ export class Tracer {
     if (!src) throw new InvalidArgumentError('from_port_id', 'give from_port_id, from_instance_id or from_ip');
     if (!src.bindingHostId) return dropped(`port ${src.id} is not bound to a host (no vNIC plugged anywhere)`);
     const srcSubnet = src.fixedIps[0] ? (await readJson<SubnetRecord>(this.d.redis, keys.subnet(src.fixedIps[0].subnetId)))?.value : undefined;
-    const fixedTargets = new Set([dstIp, ...fips.filter((f) => f.floatingIp === dstIp).map((f) => f.fixedIp)]);
+    // a static route's nexthop may receive the packet too
+    const nexthops = routers.flatMap((r) => (r.routes ?? []).map((x) => x.nexthop));
+    const fixedTargets = new Set([dstIp, ...nexthops, ...fips.filter((f) => f.floatingIp === dstIp).map((f) => f.fixedIp)]);
     const all = await readJsonMany<PortRecord>(this.d.redis, (await this.d.redis.smembers(keys.ports())).map(keys.port));
     const candidates = all.filter((p) => p.fixedIps.some((f) => fixedTargets.has(f.ipAddress)));
     const firewalls = await this.firewallsOf([src, ...candidates]);
@@ -95,7 +98,8 @@ export class Tracer {
 
   private async routerViews(): Promise<RouterView[]> {
     const out: RouterView[] = [];
-    for (const r of await this.routers.list(internal)) out.push(await this.routerView(r));
+    // an administratively down router forwards nothing
+    for (const r of await this.routers.list(internal)) if (r.adminStateUp !== false) out.push(await this.routerView(r));
     return out;
   }
 
@@ -105,16 +109,16 @@ export class Tracer {
       const subnet = (await readJson<SubnetRecord>(this.d.redis, keys.subnet(i.subnetId)))?.value;
       const port = (await readJson<PortRecord>(this.d.redis, keys.port(i.portId)))?.value;
       const net = subnet && (await readJson<NetworkRecord>(this.d.redis, keys.network(subnet.networkId)))?.value;
-      if (subnet && port && net) interfaces.push({ subnetId: subnet.id, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp ?? '', networkId: net.id, segmentationId: net.segmentationId, macAddress: port.macAddress });
+      if (subnet && port && net) interfaces.push({ subnetId: subnet.id, cidr: subnet.cidr, gatewayIp: port.fixedIps.find((f) => f.subnetId === subnet.id)?.ipAddress ?? subnet.gatewayIp ?? '', networkId: net.id, segmentationId: net.segmentationId, macAddress: port.macAddress });
     }
     let gateway: RouterView['gateway'] = null;
     if (r.externalNetworkId) {
       const subnetIds = await this.d.redis.smembers(keys.networkSubnets(r.externalNetworkId));
       const subnets = await readJsonMany<SubnetRecord>(this.d.redis, subnetIds.map(keys.subnet));
-      const cidr = subnets.find((s) => s.cidr && r.externalIp)?.cidr ?? '';
+      const cidr = (subnets.find((s) => s.id === r.externalSubnetId) ?? subnets.find((s) => r.externalIp && inCidr(r.externalIp, s.cidr)))?.cidr ?? '';
       gateway = { networkId: r.externalNetworkId, externalIp: r.externalIp, cidr, enableSnat: r.enableSnat };
     }
-    return { id: r.id, name: r.name, interfaces, gateway };
+    return { id: r.id, name: r.name, interfaces, gateway, routes: r.routes ?? [] };
   }
 
   /** The firewall of each port: its groups' rules, their names, and the member IPs of every remote group. */

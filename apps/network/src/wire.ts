@@ -14,8 +14,11 @@ import { Ports } from './ports';
 import { SecurityGroups } from './security-groups';
 import { createClaim, createTransact } from './store/transact';
 import type { StoreDeps } from './store/deps';
+import { SubnetPools } from './subnet-pools';
 import { Subnets } from './subnets';
 import { FloatingIps } from './floating-ips';
+import { NetworkQuotas, type LimitsOf } from './quotas';
+import { identityFloatingIpQuota, type FloatingIpQuota } from './floating-ip-quota';
 import { Routers } from './routers';
 import { Tracer, type OverlayTransport } from './tracer';
 
@@ -28,6 +31,21 @@ export interface NetworkWireOptions {
   overlayTransport?: OverlayTransport;
   /** Deadline of one trace request to an agent (ms), default 5000. */
   traceTimeoutMs?: number;
+  /** A project's quota limits (identity's); without it nothing is limited. */
+  limitsOf?: LimitsOf;
+  /** The floating_ips quota; default: identity's, through the service's credentials when it has them. */
+  floatingIpQuota?: FloatingIpQuota;
+}
+
+/**
+ * Quota limits read from identity with the service's own credentials (identity owns quotas).
+ * Identity answers defaults for a project it stores nothing for.
+ */
+export function identityLimits(credentials: NonNullable<ServiceDeps['credentials']>): LimitsOf {
+  return async (projectId) => {
+    const q = (await credentials.identity.getQuota({ projectId }, { token: await credentials.getToken() })).quota;
+    return Object.fromEntries(Object.entries(q?.limits ?? {}).map(([k, v]) => [k, Number(v)]));
+  };
 }
 
 /**
@@ -50,7 +68,7 @@ export function natsOverlayTransport(bus: ServiceDeps['bus'], timeoutMs: number)
  * and integration tests both use it).
  * @throws InvalidArgumentError('vni_ranges' | 'underlay_mtu') on bad configuration
  */
-export function buildNetworkLogic(deps: Pick<ServiceDeps, 'redis' | 'bus' | 'logger' | 'metrics'>, config: Pick<NetworkConfig, 'VNI_RANGES' | 'UNDERLAY_MTU' | 'BASE_MAC'>, opts: NetworkWireOptions = {}): NetworkLogic {
+export function buildNetworkLogic(deps: Pick<ServiceDeps, 'redis' | 'bus' | 'logger' | 'metrics'> & Partial<Pick<ServiceDeps, 'credentials'>>, config: Pick<NetworkConfig, 'VNI_RANGES' | 'UNDERLAY_MTU' | 'BASE_MAC'>, opts: NetworkWireOptions = {}): NetworkLogic {
   const vniRanges = config.VNI_RANGES.split(',').map((r) => parseVniRange(r));
   tenantMtu(config.UNDERLAY_MTU);
   const nowMs = opts.nowMs ?? (() => Date.now());
@@ -64,20 +82,23 @@ export function buildNetworkLogic(deps: Pick<ServiceDeps, 'redis' | 'bus' | 'log
     events: busEventPublisher(deps.bus, deps.logger, randomUUID, nowMs),
   };
   const observeFdb = registerNetworkMetrics(deps.metrics.registry, deps.redis);
-  const networks = new Networks(d, { vniRanges, underlayMtu: config.UNDERLAY_MTU });
-  const subnets = new Subnets(d, networks);
-  const securityGroups = new SecurityGroups(d);
+  const quotas = new NetworkQuotas(d, opts.limitsOf);
+  const networks = new Networks(d, { vniRanges, underlayMtu: config.UNDERLAY_MTU }, quotas);
+  const subnetPools = new SubnetPools(d);
+  const subnets = new Subnets(d, networks, quotas, subnetPools);
+  const securityGroups = new SecurityGroups(d, quotas);
   const l2pop = new L2pop(d, observeFdb);
-  const ports = new Ports(d, { baseMac: config.BASE_MAC }, networks, subnets, securityGroups, l2pop);
-  const routers = new Routers(d, networks, subnets, ports);
-  const floatingIps = new FloatingIps(d, networks, subnets, ports, routers);
+  const ports = new Ports(d, { baseMac: config.BASE_MAC }, networks, subnets, securityGroups, l2pop, quotas);
+  const routers = new Routers(d, networks, subnets, ports, l2pop);
+  const quota = opts.floatingIpQuota ?? (deps.credentials ? identityFloatingIpQuota(deps.credentials) : undefined);
+  const floatingIps = new FloatingIps(d, networks, subnets, ports, routers, quota, l2pop);
   const tracer = new Tracer(d, ports, routers, floatingIps, opts.overlayTransport ?? natsOverlayTransport(deps.bus, opts.traceTimeoutMs ?? 5000));
-  return { networks, subnets, ports, securityGroups, l2pop, routers, floatingIps, tracer };
+  return { networks, subnets, subnetPools, ports, securityGroups, l2pop, routers, floatingIps, tracer, quotas };
 }
 
 /** The `wire` function for runService: gRPC service, and catalog registration once listening. */
 export async function wireNetwork(deps: ServiceDeps, config: NetworkConfig, opts: NetworkWireOptions = {}): Promise<ServiceWiring> {
-  const logic = buildNetworkLogic(deps, config, opts);
+  const logic = buildNetworkLogic(deps, config, { limitsOf: deps.credentials ? identityLimits(deps.credentials) : undefined, ...opts });
   return {
     services: [networkServiceRegistration(logic)],
     verifier: opts.verifier,

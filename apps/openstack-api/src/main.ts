@@ -1,8 +1,9 @@
-import { loadConfig } from '@minicloud/platform-config';
+import { loadConfig, requireSecret } from '@minicloud/platform-config';
 import { runStatelessService, ServiceCredentials } from '@minicloud/platform-service';
 import { catalogBackends } from './backends';
 import { openstackApiConfigSchema, type OpenstackApiConfig } from './config';
 import { createApiMetrics } from './http/app';
+import { catalogSeed } from './identity/catalog';
 import { buildServer } from './server';
 
 export { buildServer } from './server';
@@ -14,7 +15,9 @@ export const OPENSTACK_API_SERVICE_TYPE = 'openstack-api';
 /**
  * Composition root of the OpenStack REST front: stateless; gRPC clients of identity and of the
  * services in its catalog, the fastify server on HTTP_PORT, metrics on METRICS_PORT, and its
- * endpoint registered in the catalog as one more replica of `openstack-api`.
+ * endpoint registered in the catalog as one more replica of `openstack-api`. Once listening it seeds
+ * identity's Keystone catalog with what it serves (a no-op after the cloud's first start) and only
+ * then reports ready, so no token is issued from an empty catalog.
  */
 export async function main(config: OpenstackApiConfig = loadConfig(openstackApiConfigSchema, process.env)): Promise<void> {
   await runStatelessService({
@@ -24,9 +27,10 @@ export async function main(config: OpenstackApiConfig = loadConfig(openstackApiC
     metricsHost: config.HTTP_HOST,
     wire: async ({ logger, metrics }) => {
       const backends = catalogBackends(config.IDENTITY_URL, { deadlineMs: config.GRPC_DEADLINE_MS });
-      const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: config.SERVICE_PASSWORD, projectName: config.SERVICE_PROJECT });
+      const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });
       const app = await buildServer({ backends, region: config.REGION, publicUrl: config.PUBLIC_URL, logger, metrics: createApiMetrics(metrics.registry), bodyLimitBytes: config.MAX_BODY_BYTES });
       let listening = false;
+      let seeded = false;
       return {
         listen: async () => {
           await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
@@ -35,8 +39,10 @@ export async function main(config: OpenstackApiConfig = loadConfig(openstackApiC
           return { url: `http://${config.PUBLIC_HOST ?? config.HTTP_HOST}:${port}` };
         },
         close: () => app.close(),
-        readiness: { http: () => listening },
+        readiness: { http: () => listening && seeded },
         onListening: async (url) => {
+          await credentials.identity.seedServiceCatalog(catalogSeed(config.REGION), { token: await credentials.getToken(), retry: true });
+          seeded = true;
           await credentials.identity.registerEndpoint(
             { endpoint: { serviceType: OPENSTACK_API_SERVICE_TYPE, url: new URL(url).host, region: config.REGION, interface: 'public' }, addReplica: true },
             { token: await credentials.getToken(), retry: true },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { compute, identity, network } from '@minicloud/proto';
-import { NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { InvalidArgumentError, NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import { Registry } from '@minicloud/platform-metrics';
 import { createApiMetrics } from './http/app';
@@ -38,8 +38,30 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
         if (req.serverId !== 's1') throw new NotFoundError('server', req.serverId);
         return { server: server({ vmState: compute.VmState.VM_STATE_STOPPED, taskState: compute.TaskState.TASK_STATE_POWERING_ON, status: 'SHUTOFF' }) };
       },
-      listServers: () => ({ servers: [server(), server({ id: 's2', name: 'db' }), server({ id: 's3', name: 'web-2' })], page: { nextPageToken: '' } }),
-      createServer: () => ({ servers: [server(), server({ id: 's2' })], reservationId: 'r-1' }),
+      // pages as the controller does: after `marker` (unknown: INVALID_ARGUMENT naming it), page_size at a time
+      listServers: (req: { marker?: string; page?: { pageSize?: number } }) => {
+        const all = [server(), server({ id: 's2', name: 'db' }), server({ id: 's3', name: 'web-2' })];
+        const start = req.marker ? all.findIndex((s) => s.id === req.marker) + 1 : 0;
+        if (req.marker && start === 0) throw new InvalidArgumentError('marker', `marker [${req.marker}] not found`);
+        const size = req.page?.pageSize || 100;
+        return { servers: all.slice(start, start + size), page: { nextPageToken: start + size < all.length ? String(start + size) : '' } };
+      },
+      // s1 has two ports, in the groups web and default; the others have none
+      listPorts: (req: { deviceIds: string[] }) => ({
+        ports: [
+          { id: 'p1', deviceId: 's1', securityGroupIds: ['sg-web'] },
+          { id: 'p2', deviceId: 's1', securityGroupIds: ['sg-default', 'sg-web'] },
+        ].filter((p) => req.deviceIds.includes(p.deviceId)),
+        page: { nextPageToken: '' },
+      }),
+      listSecurityGroups: () => ({ securityGroups: [{ id: 'sg-web', name: 'web' }, { id: 'sg-default', name: 'default' }] }),
+      // no floating IP is associated: server views list the fixed addresses only
+      listFloatingIps: () => ({ floatingIps: [] }),
+      createServer: (_req: unknown, opts?: { token?: string }) => {
+        // as every gRPC service: a token identity refused is UNAUTHENTICATED
+        if (opts?.token === 'expired') throw new UnauthenticatedError('token expired');
+        return { servers: [server(), server({ id: 's2' })], reservationId: 'r-1' };
+      },
       deleteServer: (req: { serverId: string }) => {
         throw new NotFoundError('server', req.serverId);
       },
@@ -76,6 +98,8 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const s = (await app.inject({ url: '/compute/v2.1/servers/s1' })).json().server;
     expect(s).toMatchObject({ status: 'SHUTOFF', 'OS-EXT-STS:vm_state': 'stopped', 'OS-EXT-STS:task_state': 'powering_on', 'OS-EXT-STS:power_state': 1 });
     expect(s.addresses).toEqual({ 'demo-net': [{ version: 4, addr: '10.0.0.5', 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': 'fa:16:3e:00:00:01' }] });
+    // the union of its ports' groups, by name, in port order
+    expect(s.security_groups).toEqual([{ name: 'web' }, { name: 'default' }]);
     const other = await app.inject({ url: '/compute/v2.1/servers/s9' });
     expect(other.statusCode).toBe(404);
     expect(other.json()).toEqual({ itemNotFound: { code: 404, message: 'server s9 not found' } });
@@ -101,15 +125,16 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
   });
 
   it('a refused token is a 401 with keystonemiddleware\'s body and WWW-Authenticate', async () => {
-    const res = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', payload: { server: { name: 'x', flavorRef: 'm1.tiny' } } });
-    // omitted networks: the REST layer asks who the caller is first; identity refuses the token
+    const res = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', headers: { 'x-auth-token': 'expired' }, payload: { server: { name: 'x', flavorRef: 'm1.tiny' } } });
+    // the REST layer passes the token on; the service refuses it
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Keystone uri="http://api.test:5080/identity"');
     expect(res.json().error).toMatchObject({ code: 401, title: 'Unauthorized' });
   });
 
   it('create maps the body to CreateServer and answers 202 with Location; return_reservation_id answers the reservation', async () => {
-    const body = { server: { name: 'web', flavorRef: 1, imageRef: 'img', networks: [{ uuid: 'n1', fixed_ip: '10.0.0.9' }], min_count: '2', metadata: { k: 'v' }, user_data: Buffer.from('#!/bin/sh\necho hi').toString('base64') } };
+    const NET_ID = '0b6ac1f7-2f3b-4f3e-9b1e-5f7b8c1d2e3f';
+    const body = { server: { name: 'web', flavorRef: 1, imageRef: 'img', networks: [{ uuid: NET_ID, fixed_ip: '10.0.0.9' }], min_count: '2', metadata: { k: 'v' }, user_data: Buffer.from('#!/bin/sh\necho hi').toString('base64') } };
     const res = await app.inject({ method: 'POST', url: '/compute/v2.1/servers', payload: body });
     expect(res.statusCode).toBe(202);
     expect(res.headers.location).toBe('http://api.test:5080/compute/v2.1/servers/s1');
@@ -118,7 +143,7 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
       name: 'web',
       flavorRef: '1',
       imageRef: 'img',
-      networks: [{ networkId: 'n1', portId: '', fixedIp: '10.0.0.9' }],
+      networks: [{ networkId: NET_ID, portId: '', fixedIp: '10.0.0.9' }],
       minCount: 2,
       maxCount: 2,
       metadata: { k: 'v' },
@@ -133,7 +158,7 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
   it('an unsupported microversion is a 406; an unknown path a 404 in the API form', async () => {
     const res = await app.inject({ url: '/compute/v2.1/servers', headers: { 'openstack-api-version': 'compute 2.90' } });
     expect(res.statusCode).toBe(406);
-    expect(res.json().notAcceptable.message).toBe('Version 2.90 is not supported by the API. Minimum is 2.1 and maximum is 2.1.');
+    expect(res.json().notAcceptable.message).toBe('Version 2.90 is not supported by the API. Minimum is 2.1 and maximum is 2.2.');
     const missing = await app.inject({ url: '/network/v2.0/nothing-here' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toHaveProperty('NeutronError');
@@ -145,6 +170,21 @@ describe('the REST front (real HTTP, fake gRPC)', () => {
     const page = (await app.inject({ url: '/compute/v2.1/servers/detail?limit=1&marker=s1' })).json();
     expect(page.servers.map((s: { id: string }) => s.id)).toEqual(['s2']);
     expect(page.servers_links[0].href).toBe('http://api.test:5080/compute/v2.1/servers/detail?limit=1&marker=s2');
+    expect(page.servers[0].security_groups).toEqual([]);
+    // without a filter it serves itself, the page is the controller's: limit and marker passed through
+    expect(calls.filter((c) => c.method === 'listServers').at(-1)?.req).toEqual(expect.objectContaining({ marker: 's1', page: { pageSize: 1 } }));
+    const last = (await app.inject({ url: '/compute/v2.1/servers?limit=1&marker=s2' })).json();
+    expect([last.servers.map((s: { id: string }) => s.id), last.servers_links]).toEqual([['s3'], undefined]);
+    // a detailed page reads its servers' groups in one ListPorts and one ListSecurityGroups, not one per server
+    calls.length = 0;
+    const all = (await app.inject({ url: '/compute/v2.1/servers/detail' })).json().servers;
+    expect(all.map((s: { security_groups: unknown }) => s.security_groups)).toEqual([[{ name: 'web' }, { name: 'default' }], [], []]);
+    expect(calls.filter((c) => c.method === 'listPorts').map((c) => c.req)).toEqual([expect.objectContaining({ deviceIds: ['s1', 's2', 's3'] })]);
+    expect(calls.filter((c) => c.method === 'listSecurityGroups')).toHaveLength(1);
+    // the summary list reads no ports
+    calls.length = 0;
+    await app.inject({ url: '/compute/v2.1/servers' });
+    expect(calls.filter((c) => c.method === 'listPorts')).toHaveLength(0);
     expect((await app.inject({ url: '/compute/v2.1/servers?marker=nope' })).statusCode).toBe(400);
     expect((await app.inject({ url: '/compute/v2.1/servers?limit=-1' })).json().badRequest.message).toMatch(/limit/);
   });

@@ -24,6 +24,10 @@ export interface ImageStore {
   upload(name: string, properties: Record<string, string>, bytes: Buffer): Promise<string>;
   /** Deletes an image (missing: no-op). */
   delete(imageId: string): Promise<void>;
+  /** Creates an image (queued) with the user's token, so it belongs to the user's project; returns its id. */
+  createAs(userToken: string | undefined, meta: { name: string; diskFormat: string; containerFormat: string; properties: Record<string, string> }): Promise<string>;
+  /** Uploads `bytes` into an image created by {@link createAs} with the same token. @throws when it is not active after */
+  uploadInto(userToken: string | undefined, imageId: string, bytes: AsyncIterable<Buffer>): Promise<void>;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -56,6 +60,20 @@ export function grpcImageStore(opts: { endpoint: () => Promise<string>; serviceT
       const res = await c.uploadImage(parts, meta);
       if (res.image?.status !== image.ImageStatus.IMAGE_STATUS_ACTIVE) throw new FailedPreconditionError(`backup image ${created!.id} not active after upload`, 'backup_upload_failed');
       return created!.id;
+    },
+    async createAs(userToken, meta) {
+      const c = await get();
+      const { image: created } = await c.createImage({ ...meta, visibility: image.ImageVisibility.IMAGE_VISIBILITY_PRIVATE }, userToken ? { token: userToken } : await svc());
+      return created!.id;
+    },
+    async uploadInto(userToken, imageId, bytes) {
+      const c = await get();
+      async function* parts(): AsyncIterable<image.UploadImageRequest> {
+        yield { imageId };
+        for await (const chunk of bytes) yield { chunk };
+      }
+      const res = await c.uploadImage(parts(), userToken ? { token: userToken, deadlineMs: 3_600_000 } : await svc());
+      if (res.image?.status !== image.ImageStatus.IMAGE_STATUS_ACTIVE) throw new FailedPreconditionError(`image ${imageId} not active after upload`, 'image_upload_failed');
     },
     async delete(imageId) {
       const c = await get();

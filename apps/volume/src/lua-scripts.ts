@@ -55,9 +55,10 @@ return {1, st, to}
 `;
 
 /**
- * KEYS: volume. ARGV: '1' to rename (else '0'), the new name, JSON list of metadata keys to remove,
- * JSON object of metadata to set (after the removals), max metadata items. A deleting volume is
- * refused. Reply {1} | {0, status} | {-1} | {2, item count} over the max (nothing written).
+ * KEYS: a volume's or a snapshot's hash. ARGV: JSON object of hash fields to set (name,
+ * description, flags, updated_at_ms), JSON list of metadata keys to remove, JSON object of metadata
+ * to set (after the removals), max metadata items. A deleting record is refused. Reply {1} |
+ * {0, status} | {-1} | {2, item count} over the max (nothing written).
  */
 export const UPDATE_VOLUME = `
 local st = redis.call('HGET', KEYS[1], 'status')
@@ -66,16 +67,15 @@ if st == 'deleting' then return {0, st} end
 local raw = redis.call('HGET', KEYS[1], 'metadata')
 local m = {}
 if raw and raw ~= '' then m = cjson.decode(raw) end
-for _, k in ipairs(cjson.decode(ARGV[3])) do m[k] = nil end
-for k, v in pairs(cjson.decode(ARGV[4])) do m[k] = v end
+for _, k in ipairs(cjson.decode(ARGV[2])) do m[k] = nil end
+for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
 local n = 0
 for _ in pairs(m) do n = n + 1 end
-if n > tonumber(ARGV[5]) then return {2, n} end
-if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'name', ARGV[2]) end
+if n > tonumber(ARGV[4]) then return {2, n} end
+for k, v in pairs(cjson.decode(ARGV[1])) do redis.call('HSET', KEYS[1], k, v) end
 if n == 0 then redis.call('HSET', KEYS[1], 'metadata', '{}') else redis.call('HSET', KEYS[1], 'metadata', cjson.encode(m)) end
 return {1}
 `;
-
 /**
  * KEYS: volume, then the pools of its copies. ARGV: extend_started JSON, new size_gb, one max
  * provisioned gb per pool. Reply {1, from, to, old_size} | {0, status} | {-1} | {2, old_size} not

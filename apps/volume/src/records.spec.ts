@@ -5,7 +5,7 @@ const volume: VolumeRecord = {
   availabilityZone: 'nova', bootable: true, multiattach: false, sourceImageId: 'img', sourceSnapshotId: '', sourceVolumeId: '',
   metadata: { k: 'v' }, createdAtMs: 1234, sourceBackupId: '', replicationCount: 2,
   replicas: [{ pool: 'lvm@a', storageNode: 's1', state: 'ok' }, { pool: 'lvm@b', storageNode: 's2', state: 'lost' }],
-  qos: { ...NO_QOS, readIopsSec: 500 }, fault: '',
+  qos: { ...NO_QOS, readIopsSec: 500 }, fault: '', description: 'scratch space', userId: 'u1', updatedAtMs: 2345, readOnly: true, quotaAccounted: true,
 };
 
 /** HSET pairs as Redis hands them back (HGETALL). */
@@ -20,7 +20,7 @@ describe('record hashes', () => {
 
   it('absent fields read as their defaults (status error, one copy, no QoS), and a hash without id as undefined', () => {
     const v = volumeHash.fromHash({ id: 'v2' })!;
-    expect(v).toMatchObject({ status: 'error', replicationCount: 1, replicas: [], metadata: {}, qos: NO_QOS, bootable: false, sizeGb: 0 });
+    expect(v).toMatchObject({ status: 'error', replicationCount: 1, replicas: [], metadata: {}, qos: NO_QOS, bootable: false, sizeGb: 0, quotaAccounted: false });
     v.metadata.x = 'y';
     expect(volumeHash.fromHash({ id: 'v3' })!.metadata).toEqual({});
     expect(volumeHash.fromHash({})).toBeUndefined();

@@ -1,4 +1,4 @@
-import type { AttachStatus, ReplicaState, VolumeQos, VolumeStatus } from '@minicloud/domain-volume';
+import type { AttachStatus, QosConsumer, ReplicaState, VolumeQos, VolumeStatus } from '@minicloud/domain-volume';
 
 /** A volume as stored in `mc:volume:volume:<id>` (a hash). Sizes in GB, times in ms since the epoch. */
 export interface VolumeRecord {
@@ -27,6 +27,16 @@ export interface VolumeRecord {
   qos: VolumeQos;
   /** Why the volume went to error ('' otherwise). */
   fault: string;
+  /** Cinder's description ('' when none). */
+  description: string;
+  /** The user who created it ('' when not known). */
+  userId: string;
+  /** Last change made through UpdateVolume (0: never). */
+  updatedAtMs: number;
+  /** Cinder's readonly flag; null until first set. */
+  readOnly: boolean | null;
+  /** Its volume and its size are counted in the project's quota usage (released when it is deleted). */
+  quotaAccounted: boolean;
 }
 
 /** An attachment (Cinder v3 attachment API), `mc:volume:attachment:<id>`. */
@@ -53,6 +63,10 @@ export interface SnapshotRecord {
   createdAtMs: number;
   /** Pools (with their storage node) holding a copy of the snapshot's blocks. */
   copies: { pool: string; storageNode: string }[];
+  description: string;
+  metadata: Record<string, string>;
+  /** Last change made through UpdateSnapshot (0: never). */
+  updatedAtMs: number;
 }
 
 /** A volume type, JSON in the hash `mc:volume:types` keyed by name. */
@@ -61,6 +75,19 @@ export interface VolumeTypeRecord {
   name: string;
   extraSpecs: Record<string, string>;
   isPublic: boolean;
+  /** Cinder's description (absent in types stored before descriptions were kept: none). */
+  description?: string;
+  /** The associated QoS specs' id (absent or '': none). */
+  qosSpecsId?: string;
+}
+
+/** A QoS specs, JSON in the hash `mc:volume:qos_specs` keyed by id. */
+export interface QosSpecsRecord {
+  id: string;
+  name: string;
+  consumer: QosConsumer;
+  specs: Record<string, string>;
+  createdAtMs: number;
 }
 
 /** QoS with every limit 0 (unlimited). */
@@ -143,7 +170,8 @@ export const volumeHash = hashCodec<VolumeRecord>({
   id: str(), name: str(), projectId: str(), status: str<VolumeStatus>('error'), sizeGb: num(), volumeType: str(), pool: str(),
   availabilityZone: str(), bootable: flag, multiattach: flag, sourceImageId: str(), sourceSnapshotId: str(), sourceVolumeId: str(),
   metadata: json({}), createdAtMs: num(), sourceBackupId: str(), replicationCount: num(1), replicas: json<ReplicaState[]>([]),
-  qos: json(NO_QOS), fault: str(),
+  qos: json(NO_QOS), fault: str(), description: str(), userId: str(), updatedAtMs: num(), readOnly: json<boolean | null>(null),
+  quotaAccounted: flag,
 });
 
 /** `mc:volume:attachment:<id>`. */
@@ -158,7 +186,7 @@ export const attachmentHash = hashCodec<AttachmentRecord>({
  */
 export const snapshotHash = hashCodec<SnapshotRecord>({
   id: str(), volumeId: str(), projectId: str(), name: str(), status: str('error'), sizeGb: num(), pool: str(), createdAtMs: num(),
-  copies: json<SnapshotRecord['copies']>([]),
+  copies: json<SnapshotRecord['copies']>([]), description: str(), metadata: json({}), updatedAtMs: num(),
 });
 
 /** `mc:volume:backup:<id>`. */

@@ -5,6 +5,7 @@ import { transitionArg, type VolumeScripts } from './store/deps';
 import { keys } from './store/keys';
 import type { VolumeCreation } from './volume-creation';
 import type { Volumes } from './volumes';
+import type { VolumeUpload } from './volume-upload';
 
 /** What {@link VolumeResync} uses. */
 export interface VolumeResyncDeps {
@@ -13,6 +14,7 @@ export interface VolumeResyncDeps {
   creation: Pick<VolumeCreation, 'finish' | 'isPending'>;
   volumes: Pick<Volumes, 'finishDeletion'>;
   replication: Pick<Replication, 'repairAll'>;
+  upload: Pick<VolumeUpload, 'abandonIfLeft'>;
   clock: Clock;
   /** The creation delay, ms: a volume creating for longer with no local timer was left by a restart. */
   createDelayMs: number;
@@ -25,7 +27,7 @@ export class VolumeResync {
   /**
    * One pass (safe to run on every instance): finishes volumes left in creating (no local creation
    * timer and older than the creation delay) or deleting by a restart, ends an extend interrupted
-   * after its claim, and repairs lost copies.
+   * after its claim, gives up an upload to an image a restart left, and repairs lost copies.
    * @returns what it did, for logs and tests
    */
   async run(): Promise<{ created: string[]; deleted: string[]; repaired: string[] }> {
@@ -40,6 +42,8 @@ export class VolumeResync {
       } else if (st[0] === 'deleting') {
         await this.d.volumes.finishDeletion(id);
         deleted.push(id);
+      } else if (st[0] === 'uploading') {
+        await this.d.upload.abandonIfLeft(id);
       } else if (st[0] === 'extending') {
         await this.d.scripts.TRANSITION([keys.volume(id)], [transitionArg('extend_succeeded')]);
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@minicloud/domain-clock';
-import { NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { InvalidVolumeStatusError } from '@minicloud/domain-volume';
 import type { Redis } from '@minicloud/platform-state';
 import type { BlockStore } from './block-store';
@@ -9,12 +9,12 @@ import type { Pools } from './pools';
 import { snapshotCopy, snapshotHash, volumeCopy, type SnapshotRecord } from './records';
 import { transitionArg, visibleTo, type Caller, type VolumeScripts } from './store/deps';
 import { keys } from './store/keys';
-import type { Volumes } from './volumes';
+import { MAX_METADATA_ITEMS, type Volumes } from './volumes';
 
 /** What {@link Snapshots} uses. */
 export interface SnapshotsDeps {
   redis: Redis;
-  scripts: Pick<VolumeScripts, 'CREATE_SNAPSHOT' | 'DELETE_SNAPSHOT'>;
+  scripts: Pick<VolumeScripts, 'CREATE_SNAPSHOT' | 'DELETE_SNAPSHOT' | 'UPDATE_VOLUME'>;
   volumes: Pick<Volumes, 'get' | 'read'>;
   pools: Pick<Pools, 'limitOf' | 'upNames'>;
   blocks: BlockStore;
@@ -31,11 +31,13 @@ export class Snapshots {
    * snapshot's copies are copy-on-write clones of the volume's reachable copies (no bytes copied).
    * @throws InvalidVolumeStatusError naming the status, ResourceExhaustedError naming the pool
    */
-  async create(caller: Caller, input: { volumeId: string; name: string; force: boolean }): Promise<SnapshotRecord> {
+  async create(caller: Caller, input: { volumeId: string; name: string; force: boolean; description?: string; metadata?: Record<string, string> }): Promise<SnapshotRecord> {
+    const metadata = input.metadata ?? {};
+    if (Object.keys(metadata).length > MAX_METADATA_ITEMS) throw new InvalidArgumentError('metadata', `has more than ${MAX_METADATA_ITEMS} items`);
     const v = await this.d.volumes.get(caller, input.volumeId);
     return this.d.locks.run(v.id, async () => {
       const cur = (await this.d.volumes.read(v.id)) ?? v;
-      const snap = { id: randomUUID(), volumeId: v.id, projectId: v.projectId, name: input.name, status: 'available', pool: cur.pool, createdAtMs: this.d.clock.nowMs() };
+      const snap = { id: randomUUID(), volumeId: v.id, projectId: v.projectId, name: input.name, status: 'available', pool: cur.pool, createdAtMs: this.d.clock.nowMs(), description: input.description ?? '', metadata, updatedAtMs: 0 };
       const limit = this.d.pools.limitOf(cur.pool);
       const res = (await this.d.scripts.CREATE_SNAPSHOT(
         [keys.volume(v.id), keys.pool(cur.pool), keys.snapshot(snap.id), keys.volumeSnapshots(v.id), keys.projectSnapshots(v.projectId)],
@@ -62,6 +64,26 @@ export class Snapshots {
     const ids = volumeId ? await this.d.redis.smembers(keys.volumeSnapshots((await this.d.volumes.get(caller, volumeId)).id)) : await this.d.redis.smembers(keys.projectSnapshots(caller.projectId));
     const all = await Promise.all(ids.map(async (id) => snapshotHash.fromHash(await this.d.redis.hgetall(keys.snapshot(id)))));
     return all.filter((s): s is SnapshotRecord => !!s).sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Renames, describes and changes the metadata of a snapshot in one atomic step (any status but
+   * deleting), as {@link Volumes.update} does for volumes; the update time is set.
+   * @throws NotFoundError (also another project's), InvalidArgumentError('name' | 'description') over 255
+   *   characters, InvalidArgumentError('metadata') over {@link MAX_METADATA_ITEMS} items
+   */
+  async update(caller: Caller, id: string, patch: { name?: string; description?: string; setMetadata: Record<string, string>; removeMetadata: string[] }): Promise<SnapshotRecord> {
+    if (patch.name !== undefined && patch.name.length > 255) throw new InvalidArgumentError('name', 'is longer than 255 characters');
+    if (patch.description !== undefined && patch.description.length > 255) throw new InvalidArgumentError('description', 'is longer than 255 characters');
+    await this.get(caller, id);
+    const fields: Record<string, string> = { updated_at_ms: String(this.d.clock.nowMs()) };
+    if (patch.name !== undefined) fields.name = patch.name;
+    if (patch.description !== undefined) fields.description = patch.description;
+    const res = (await this.d.scripts.UPDATE_VOLUME([keys.snapshot(id)], [JSON.stringify(fields), JSON.stringify(patch.removeMetadata), JSON.stringify(patch.setMetadata), MAX_METADATA_ITEMS])) as [number, string | number];
+    if (res[0] === -1) throw new NotFoundError('snapshot', id);
+    if (res[0] === 0) throw new FailedPreconditionError(`snapshot ${id} is ${res[1]}`, 'snapshot_deleting');
+    if (res[0] === 2) throw new InvalidArgumentError('metadata', `would hold ${res[1]} items, more than ${MAX_METADATA_ITEMS}`);
+    return this.get(caller, id);
   }
 
   /** Deletes a snapshot: drops its copies and releases its pool capacity. */

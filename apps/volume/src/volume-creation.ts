@@ -8,11 +8,12 @@ import type { BlockStore, CopyRef } from './block-store';
 import type { ImageStore } from './image-store';
 import type { KeyedMutex } from './keyed-mutex';
 import type { Pools } from './pools';
-import { snapshotCopy, snapshotHash, volumeCopy, volumeHash, type SnapshotRecord, type VolumeRecord } from './records';
+import { snapshotCopy, snapshotHash, volumeCopy, volumeHash, type SnapshotRecord, type VolumeRecord, type VolumeTypeRecord } from './records';
 import { transitionArg, type Caller, type StatusPublisher, type VolumeScripts } from './store/deps';
 import { keys } from './store/keys';
 import type { Volumes } from './volumes';
 import type { VolumeTypes } from './volume-types';
+import type { VolumeQuota } from './volume-quota';
 
 /** A create request (CreateVolume, or RestoreBackup with `backupId`). */
 export interface CreateVolumeInput {
@@ -27,6 +28,8 @@ export interface CreateVolumeInput {
   /** Internal: restore of a backup (RestoreBackup). */
   backupId?: string;
   metadata: Record<string, string>;
+  /** Cinder's description (at most 255 characters, checked by the input limits). */
+  description?: string;
 }
 
 /** Fills a new volume's copies from a backup chain (the backups module). */
@@ -39,7 +42,7 @@ export interface VolumeCreationDeps {
   locks: KeyedMutex;
   blocks: BlockStore;
   pools: Pools;
-  types: Pick<VolumeTypes, 'getOrDefault'>;
+  types: Pick<VolumeTypes, 'getOrDefault' | 'specOf'>;
   volumes: Pick<Volumes, 'get' | 'read' | 'readableCopy'>;
   snapshots: { get(caller: Caller, id: string): Promise<SnapshotRecord> };
   images?: ImageStore;
@@ -50,6 +53,8 @@ export interface VolumeCreationDeps {
   createDelayMs: number;
   /** Cinder's capacity_weight_multiplier (1 spreads, -1 stacks). */
   capacityWeightMultiplier: number;
+  /** The project quota (volumes, gigabytes); none: nothing is limited or counted. */
+  quota?: VolumeQuota;
 }
 
 const GIB = 1024 ** 3;
@@ -74,16 +79,35 @@ export class VolumeCreation {
   /**
    * Schedules pool(s) — one, or `replication_count` pools on distinct storage nodes — and claims
    * `sizeGb` on each atomically (a single-copy volume falls back to the alternates when a concurrent
-   * claim took the room), then stores the volume in status creating.
+   * claim took the room), then stores the volume in status creating. The project's quota (one volume,
+   * `sizeGb` gigabytes) is reserved first, committed once the volume is stored, rolled back otherwise.
    * @throws InvalidArgumentError('size_gb') (also when smaller than the image's virtual size or the
    *   source's size), InvalidArgumentError('image_id') for an image not active,
-   *   NotFoundError('volume_type' | 'snapshot' | 'volume' | 'image'), ResourceExhaustedError naming the pool(s)
+   *   NotFoundError('volume_type' | 'snapshot' | 'volume' | 'image'), ResourceExhaustedError naming the pool(s),
+   *   or from identity when the project is over its volumes or gigabytes quota
    */
   async create(caller: Caller, input: CreateVolumeInput): Promise<VolumeRecord> {
     if (!Number.isInteger(input.sizeGb) || input.sizeGb <= 0) throw new InvalidArgumentError('size_gb', 'must be a positive number of GB');
     const type = await this.d.types.getOrDefault(input.volumeType);
     await this.checkSource(caller, input);
-    const spec: VolumeTypeSpec = { name: type.name, extraSpecs: type.extraSpecs };
+    const quota = this.d.quota;
+    const reservationId = await quota?.reserve(caller.projectId, { volumes: 1, gigabytes: input.sizeGb });
+    let made: VolumeRecord;
+    try {
+      made = await this.place(caller, input, type);
+    } catch (e) {
+      if (reservationId) await quota!.rollback(reservationId);
+      throw e;
+    }
+    if (reservationId) {
+      // Stored and scheduled: a commit that fails leaves usage low until identity's reservation expires, never a volume lost.
+      await quota!.commit(reservationId).catch((e) => this.d.logger.warn({ err: e, volume_id: made.id }, 'committing the volume quota reservation failed'));
+    }
+    return made;
+  }
+
+  private async place(caller: Caller, input: CreateVolumeInput, type: VolumeTypeRecord): Promise<VolumeRecord> {
+    const spec: VolumeTypeSpec = await this.d.types.specOf(type);
     const count = replicationCountOf(spec);
     const base = {
       id: randomUUID(),
@@ -104,6 +128,11 @@ export class VolumeCreation {
       replicationCount: count,
       qos: qosOf(spec),
       fault: '',
+      description: input.description ?? '',
+      userId: caller.userId ?? '',
+      updatedAtMs: 0,
+      readOnly: null,
+      quotaAccounted: !!this.d.quota,
     };
     const req = { sizeGb: input.sizeGb, volumeType: spec };
     const wm = { capacityWeightMultiplier: this.d.capacityWeightMultiplier };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { image as imagePb, volume } from '@minicloud/proto';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { BLOCK_SIZE_BYTES } from '@minicloud/domain-volume';
 import { RevocationList } from '@minicloud/platform-auth';
 import { Subjects } from '@minicloud/platform-bus';
@@ -14,6 +14,7 @@ import { volumeConfigSchema } from './config';
 import { grpcImageStore } from './image-store';
 import { fakeImageService } from './testing/fake-image-server';
 import { startVolumeTestBed, type VolumeTestBed } from './testing/test-bed';
+import { UPLOAD_DEADLINE_MS } from './volume-upload';
 import { wireVolume, type VolumeModules } from './wire';
 
 jest.setTimeout(60_000);
@@ -41,6 +42,8 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
   let admin: Client;
   let aliceImages: ServiceClient<typeof imagePb.ImageServiceService>;
   let bobImages: ServiceClient<typeof imagePb.ImageServiceService>;
+  let bob: Client; // member of project p2
+  let anonymous: Client;
   const seen: { volumeId: string; status: string }[] = [];
 
   const tokenFor = (projectId: string, roles: string[]) => bed.tokenFor(projectId, roles);
@@ -75,6 +78,9 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     bus.subscribe(Subjects.volumeStatusChanged, events.VolumeStatusChanged, (ev) => void seen.push({ volumeId: ev.volumeId, status: ev.status }));
     alice = await clientFor('p1', ['member', 'reader']);
     admin = await clientFor('p-admin', ['admin', 'member', 'reader']);
+    bob = await clientFor('p2', ['member', 'reader']);
+    anonymous = createServiceClient(volume.VolumeServiceService, grpc.address);
+    clients.push(anonymous);
     const aliceToken = await tokenFor('p1', ['member', 'reader']);
     const bobToken = await tokenFor('p2', ['member', 'reader']);
     aliceImages = createServiceClient(imagePb.ImageServiceService, imageGrpc.address, { token: () => aliceToken });
@@ -276,6 +282,52 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     expect(fakeImages.images.has(full.imageId) || fakeImages.images.has(inc.imageId)).toBe(false);
     expect((await alice.listBackups({})).backups).toEqual([]);
     for (const id of [r0.id, r1.id]) await alice.deleteVolume({ volumeId: id });
+  });
+
+  it('upload to an image: the volume\'s raw bytes become an image of the caller\'s project (uploading, then available); refusals leave nothing', async () => {
+    const v = await createAvailable({ sizeGb: 1, volumeType: 'hdd' });
+    const data = randomBytes(3000);
+    await write(v.id, 5 * B + 7, data);
+    const before = seen.length;
+    const { volume: started, imageId } = await alice.uploadVolumeToImage({ volumeId: v.id, imageName: 'from-volume', diskFormat: 'raw', containerFormat: 'bare' });
+    expect(started!.status).toBe(S.VOLUME_STATUS_UPLOADING);
+    await expect(alice.deleteVolume({ volumeId: v.id })).rejects.toBeInstanceOf(FailedPreconditionError); // not while uploading
+    await modules.upload.settled(v.id);
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    await waitFor(async () => seen.slice(before).filter((e) => e.volumeId === v.id).length >= 2);
+    expect(seen.slice(before).filter((e) => e.volumeId === v.id).map((e) => e.status)).toEqual(['uploading', 'available']);
+    const img = fakeImages.images.get(imageId)!;
+    expect(img.image).toMatchObject({ name: 'from-volume', diskFormat: 'raw', containerFormat: 'bare', ownerProjectId: 'p1', sizeBytes: 1024 ** 3, status: imagePb.ImageStatus.IMAGE_STATUS_ACTIVE });
+    expect(img.nonZeroChunks!.size).toBe(1);
+    const [[offset, chunk]] = [...img.nonZeroChunks!.entries()];
+    expect(chunk.subarray(5 * B + 7 - offset, 5 * B + 7 - offset + data.length).equals(data)).toBe(true);
+    // refusals: another project, no credentials, a format it cannot write, an empty name, a volume not available, the image service refusing
+    await expect(bob.uploadVolumeToImage({ volumeId: v.id, imageName: 'x', diskFormat: '', containerFormat: '' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(anonymous.uploadVolumeToImage({ volumeId: v.id, imageName: 'x', diskFormat: '', containerFormat: '' })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(alice.uploadVolumeToImage({ volumeId: v.id, imageName: 'x', diskFormat: 'vmdk', containerFormat: '' })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'disk_format' });
+    await expect(alice.uploadVolumeToImage({ volumeId: v.id, imageName: '', diskFormat: '', containerFormat: '' })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'image_name' });
+    const imagesBefore = fakeImages.images.size;
+    const refused = await alice.uploadVolumeToImage({ volumeId: v.id, imageName: 'refuse-upload', diskFormat: 'raw', containerFormat: 'bare' });
+    // the image was queued (an id answered at once); the copy then fails in the background, so
+    // whether the image is still there at this instant is a race: what matters is the end state
+    expect(refused.imageId).toMatch(/\S/);
+    await modules.upload.settled(v.id);
+    expect(fakeImages.images.size).toBe(imagesBefore); // the refused image was deleted
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    const { attachment } = await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-up', hostId: 'h1' });
+    await expect(alice.uploadVolumeToImage({ volumeId: v.id, imageName: 'busy', diskFormat: '', containerFormat: '' })).rejects.toMatchObject({ constructor: FailedPreconditionError });
+    await alice.deleteAttachment({ attachmentId: attachment!.id });
+    // an upload a restart left (uploading, nothing running, past the deadline) is given up by the resync
+    const left = (await aliceImages.createImage({ name: 'left-behind' })).image!.id;
+    await redis.hset(`mc:volume:volume:${v.id}`, 'status', 'uploading', 'upload_image_id', left, 'upload_started_at_ms', String(clock.nowMs()));
+    await modules.resync.run();
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_UPLOADING); // within the deadline: may still run elsewhere
+    clock.advance(UPLOAD_DEADLINE_MS);
+    await modules.resync.run();
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    expect(fakeImages.images.has(left)).toBe(false);
+    fakeImages.images.delete(imageId);
+    await alice.deleteVolume({ volumeId: v.id });
   });
 
   it('retype: in place when the pool serves the new type, migrated (data kept, capacity moved) otherwise', async () => {

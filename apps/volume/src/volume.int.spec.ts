@@ -201,6 +201,59 @@ describe('volume service (real Redis and NATS)', () => {
     await alice.deleteVolume({ volumeId: v.id });
   });
 
+  it('description, creator, bootable and readonly flags: kept, changed by UpdateVolume with the update time; refused for another project, no credentials, bad input', async () => {
+    const v = await createAvailable(alice, { name: 'd', sizeGb: 1, description: 'scratch space' });
+    expect(v).toMatchObject({ description: 'scratch space', bootable: false, readOnly: undefined, updatedAt: undefined });
+    expect(v.userId).not.toBe('');
+    clock.advance(1000);
+    const { volume: u } = await alice.updateVolume({ volumeId: v.id, description: 'logs', bootable: true, readOnly: true, setMetadata: {}, removeMetadata: [] });
+    expect(u).toMatchObject({ name: 'd', description: 'logs', bootable: true, readOnly: true });
+    expect(u!.updatedAt!.getTime()).toBe(clock.nowMs());
+    const { volume: back } = await alice.updateVolume({ volumeId: v.id, bootable: false, readOnly: false, setMetadata: {}, removeMetadata: [] });
+    expect(back).toMatchObject({ description: 'logs', bootable: false, readOnly: false });
+    await expect(bob.updateVolume({ volumeId: v.id, bootable: true, setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(anonymous.updateVolume({ volumeId: v.id, readOnly: true, setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(alice.updateVolume({ volumeId: v.id, description: 'x'.repeat(256), setMetadata: {}, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'description' });
+    await expect(alice.createVolume({ name: 'long', sizeGb: 1, description: 'x'.repeat(256), metadata: {} })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'description' });
+    expect((await alice.getVolume({ volumeId: v.id })).volume).toMatchObject({ description: 'logs', bootable: false, readOnly: false });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('ResetVolumeStatus (admin) sets a status without a transition; a member, another project, no credentials and an unknown status are refused with nothing changed', async () => {
+    const v = await createAvailable(alice, { name: 'r', sizeGb: 1, metadata: {} });
+    await expect(alice.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_ERROR })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(bob.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_ERROR })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(anonymous.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_ERROR })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(admin.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_UNSPECIFIED })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'status' });
+    await expect(admin.resetVolumeStatus({ volumeId: 'nope', status: S.VOLUME_STATUS_ERROR })).rejects.toBeInstanceOf(NotFoundError);
+    expect((await alice.getVolume({ volumeId: v.id })).volume!.status).toBe(S.VOLUME_STATUS_AVAILABLE);
+    expect((await admin.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_ERROR })).volume!.status).toBe(S.VOLUME_STATUS_ERROR);
+    await waitFor(async () => seen.some((e) => e.volumeId === v.id && e.status === 'error'));
+    await admin.resetVolumeStatus({ volumeId: v.id, status: S.VOLUME_STATUS_AVAILABLE });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
+  it('snapshots keep a description and metadata; UpdateSnapshot renames, describes and changes metadata; another project, no credentials and bad input are refused with nothing changed', async () => {
+    const v = await createAvailable(alice, { name: 'src', sizeGb: 1, metadata: {} });
+    const { snapshot: s } = await alice.createSnapshot({ volumeId: v.id, name: 's', description: 'before', metadata: { k: 'v' } });
+    expect(s).toMatchObject({ name: 's', description: 'before', metadata: { k: 'v' }, updatedAt: undefined });
+    clock.advance(1000);
+    const { snapshot: u } = await alice.updateSnapshot({ snapshotId: s!.id, name: 's2', description: 'after', setMetadata: { a: '1' }, removeMetadata: ['k'] });
+    expect(u).toMatchObject({ name: 's2', description: 'after', metadata: { a: '1' } });
+    expect(u!.updatedAt!.getTime()).toBe(clock.nowMs());
+    const { snapshot: same } = await alice.updateSnapshot({ snapshotId: s!.id, setMetadata: {}, removeMetadata: [] });
+    expect(same).toMatchObject({ name: 's2', description: 'after' }); // unset fields stay
+    await expect(bob.updateSnapshot({ snapshotId: s!.id, name: 'mine', setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(anonymous.updateSnapshot({ snapshotId: s!.id, name: 'anon', setMetadata: {}, removeMetadata: [] })).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(alice.updateSnapshot({ snapshotId: s!.id, name: 'x'.repeat(256), setMetadata: {}, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'name' });
+    await expect(alice.updateSnapshot({ snapshotId: '', setMetadata: {}, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'snapshot_id' });
+    const many = Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`k${i}`, 'v']));
+    await expect(alice.updateSnapshot({ snapshotId: s!.id, setMetadata: many, removeMetadata: [] })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'metadata' });
+    expect((await alice.getSnapshot({ snapshotId: s!.id })).snapshot).toMatchObject({ name: 's2', description: 'after', metadata: { a: '1' } });
+    await alice.deleteSnapshot({ snapshotId: s!.id });
+    await alice.deleteVolume({ volumeId: v.id });
+  });
+
   it('attach lifecycle; delete refused while in use or with snapshots; extend only when available', async () => {
     const v = await createAvailable(alice, { sizeGb: 5 });
     const { attachment: a } = await alice.createAttachment({ volumeId: v.id, instanceId: 'vm-1', hostId: 'h1', mountpoint: '/dev/vdb' });

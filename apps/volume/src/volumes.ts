@@ -1,5 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { BLOCK_SIZE_BYTES, InvalidVolumeStatusError, isMultiattachType, placeReplicas, poolServesType, qosOf, replicationCountOf, type PoolState, type ReplicaState, type VolumeStatus, type VolumeTypeSpec } from '@minicloud/domain-volume';
+import type { Clock } from '@minicloud/domain-clock';
 import type { Redis } from '@minicloud/platform-state';
 import type { BlockStore, CopyRef } from './block-store';
 import type { KeyedMutex } from './keyed-mutex';
@@ -8,9 +9,21 @@ import { volumeCopy, volumeHash, type VolumeRecord } from './records';
 import { transitionArg, visibleTo, type Caller, type StatusPublisher, type VolumeScripts } from './store/deps';
 import { keys } from './store/keys';
 import type { VolumeTypes } from './volume-types';
+import type { VolumeQuota } from './volume-quota';
+import type { Logger } from '@minicloud/platform-logging';
 
 /** Most metadata items a volume keeps (Nova's and Cinder's quota metadata_items default). */
 export const MAX_METADATA_ITEMS = 128;
+
+/** A change to a volume's attributes: unset fields stay; metadata keys are removed, then set. */
+export interface VolumePatch {
+  name?: string;
+  description?: string;
+  bootable?: boolean;
+  readOnly?: boolean;
+  setMetadata: Record<string, string>;
+  removeMetadata: string[];
+}
 
 /** What {@link Volumes} uses. */
 export interface VolumesDeps {
@@ -20,10 +33,14 @@ export interface VolumesDeps {
   locks: KeyedMutex;
   blocks: BlockStore;
   pools: Pools;
-  types: Pick<VolumeTypes, 'get'>;
+  types: Pick<VolumeTypes, 'get' | 'specOf'>;
   publish: StatusPublisher;
   /** Cinder's capacity_weight_multiplier (1 spreads, -1 stacks), for the pools a migrating retype picks. */
   capacityWeightMultiplier: number;
+  clock: Clock;
+  /** The project quota (volumes, gigabytes); none: nothing is limited or counted. */
+  quota?: VolumeQuota;
+  logger?: Logger;
 }
 
 /**
@@ -100,20 +117,29 @@ export class Volumes {
         [keys.volume(id), keys.volumeAttachments(id), keys.volumeInstances(id), keys.volumeSnapshots(id), keys.projectVolumes(v.projectId), keys.allVolumes(), ...v.replicas.map((r) => keys.pool(r.pool))],
         [id],
       )) as number[];
-      if (res[0] === 1) await this.d.publish({ volumeId: id, projectId: v.projectId, status: 'deleted' });
+      if (res[0] !== 1) return;
+      await this.d.publish({ volumeId: id, projectId: v.projectId, status: 'deleted' });
+      if (v.quotaAccounted && this.d.quota) {
+        await this.d.quota.release(v.projectId, { volumes: 1, gigabytes: v.sizeGb }).catch((e) => this.d.logger?.warn({ err: e, volume_id: id }, 'releasing the volume quota failed'));
+      }
     });
   }
 
   /**
-   * Renames a volume and removes, then sets, metadata keys, in one atomic step (any status but deleting).
-   * At most {@link MAX_METADATA_ITEMS} keys remain (Nova's and Cinder's metadata_items default).
-   * @throws NotFoundError (also another project's), InvalidArgumentError('name') over 255 characters,
-   *   InvalidArgumentError('metadata') over the item limit, InvalidVolumeStatusError when deleting
+   * Renames, describes, flags (bootable, read-only) a volume and removes, then sets, metadata keys, in
+   * one atomic step (any status but deleting); the update time is set. At most
+   * {@link MAX_METADATA_ITEMS} keys remain (Nova's and Cinder's metadata_items default).
+   * @throws NotFoundError (also another project's), InvalidArgumentError('name' | 'description') over 255
+   *   characters, InvalidArgumentError('metadata') over the item limit, InvalidVolumeStatusError when deleting
    */
-  async update(caller: Caller, id: string, patch: { name?: string; setMetadata: Record<string, string>; removeMetadata: string[] }): Promise<VolumeRecord> {
+  async update(caller: Caller, id: string, patch: VolumePatch): Promise<VolumeRecord> {
     if (patch.name !== undefined && patch.name.length > 255) throw new InvalidArgumentError('name', 'is longer than 255 characters');
+    if (patch.description !== undefined && patch.description.length > 255) throw new InvalidArgumentError('description', 'is longer than 255 characters');
     await this.get(caller, id);
-    const res = (await this.d.scripts.UPDATE_VOLUME([keys.volume(id)], [patch.name === undefined ? '0' : '1', patch.name ?? '', JSON.stringify(patch.removeMetadata), JSON.stringify(patch.setMetadata), MAX_METADATA_ITEMS])) as [number, string | number];
+    const fields = Object.fromEntries(
+      volumeHash.toHash({ name: patch.name, description: patch.description, bootable: patch.bootable, readOnly: patch.readOnly, updatedAtMs: this.d.clock.nowMs() }).flatMap((x, i, a) => (i % 2 ? [] : [[x, a[i + 1]]])),
+    );
+    const res = (await this.d.scripts.UPDATE_VOLUME([keys.volume(id)], [JSON.stringify(fields), JSON.stringify(patch.removeMetadata), JSON.stringify(patch.setMetadata), MAX_METADATA_ITEMS])) as [number, string | number];
     if (res[0] === -1) throw new NotFoundError('volume', id);
     if (res[0] === 0) throw new InvalidVolumeStatusError(String(res[1]), 'update');
     if (res[0] === 2) throw new InvalidArgumentError('metadata', `would hold ${res[1]} items, more than ${MAX_METADATA_ITEMS}`);
@@ -121,8 +147,25 @@ export class Volumes {
   }
 
   /**
+   * Sets a volume's status as an admin repairs one (Cinder's os-reset_status): no transition check,
+   * attachments and data untouched; the change is published.
+   * @throws NotFoundError
+   */
+  async resetStatus(caller: Caller, id: string, status: VolumeStatus): Promise<VolumeRecord> {
+    const v = await this.get(caller, id);
+    await this.d.locks.run(id, async () => {
+      if (!(await this.read(id))) throw new NotFoundError('volume', id);
+      await this.d.redis.hset(keys.volume(id), 'status', status, 'updated_at_ms', String(this.d.clock.nowMs()));
+    });
+    await this.d.publish({ volumeId: id, projectId: v.projectId, status });
+    return this.get(caller, id);
+  }
+
+  /**
    * Grows an available volume, claiming the delta on the pool of every copy: available -> extending -> available.
-   * @throws InvalidArgumentError('new_size_gb') when not larger, InvalidVolumeStatusError, ResourceExhaustedError naming the pool
+   * The delta's gigabytes are reserved in the project's quota first, committed when the volume grew.
+   * @throws InvalidArgumentError('new_size_gb') when not larger, InvalidVolumeStatusError, ResourceExhaustedError
+   *   naming the pool, or from identity when the project is over its gigabytes quota
    */
   async extend(caller: Caller, id: string, newSizeGb: number): Promise<VolumeRecord> {
     const v = await this.get(caller, id);
@@ -131,7 +174,19 @@ export class Volumes {
       const cur = (await this.read(id)) ?? v;
       const pools = cur.replicas.map((r) => r.pool);
       const limits = pools.map((p) => this.d.pools.limitOf(p));
-      const res = (await this.d.scripts.EXTEND_VOLUME([keys.volume(id), ...pools.map((p) => keys.pool(p))], [transitionArg('extend_started'), newSizeGb, ...limits])) as [number, string | number, number?];
+      const quota = cur.quotaAccounted && newSizeGb > cur.sizeGb ? this.d.quota : undefined;
+      const reservationId = await quota?.reserve(cur.projectId, { gigabytes: newSizeGb - cur.sizeGb });
+      let res: [number, string | number, number?];
+      try {
+        res = (await this.d.scripts.EXTEND_VOLUME([keys.volume(id), ...pools.map((p) => keys.pool(p))], [transitionArg('extend_started'), newSizeGb, ...limits])) as [number, string | number, number?];
+      } catch (e) {
+        if (reservationId) await quota!.rollback(reservationId);
+        throw e;
+      }
+      if (reservationId) {
+        if (res[0] === 1) await quota!.commit(reservationId).catch((e) => this.d.logger?.warn({ err: e, volume_id: id }, 'committing the extend quota reservation failed'));
+        else await quota!.rollback(reservationId);
+      }
       if (res[0] === -1) throw new NotFoundError('volume', id);
       if (res[0] === 0) throw new InvalidVolumeStatusError(String(res[1]), 'extend');
       if (res[0] === 2) throw new InvalidArgumentError('new_size_gb', `must be larger than the current ${res[1]} GB`);
@@ -159,7 +214,7 @@ export class Volumes {
     const v = await this.get(caller, id);
     const type = await this.d.types.get(newType);
     if (type.name === v.volumeType) throw new InvalidArgumentError('new_volume_type', `volume is already of type ${newType}`);
-    const spec: VolumeTypeSpec = { name: type.name, extraSpecs: type.extraSpecs };
+    const spec: VolumeTypeSpec = await this.d.types.specOf(type);
     const count = replicationCountOf(spec);
     await this.d.locks.run(id, async () => {
       const cur = (await this.read(id)) ?? v;

@@ -14,8 +14,10 @@ import { Backups } from './backups';
 import { BlockStore } from './block-store';
 import type { VolumeConfig } from './config';
 import { grpcImageStore, type ImageStore } from './image-store';
+import { VolumeUpload } from './volume-upload';
 import { KeyedMutex } from './keyed-mutex';
 import { Pools } from './pools';
+import { QosSpecsStore } from './qos-specs';
 import { Replication, type VolumeCounters } from './replication';
 import { VolumeResync } from './resync';
 import { Snapshots } from './snapshots';
@@ -25,19 +27,22 @@ import { VolumeData } from './volume-data';
 import { registerVolumeCounters, registerVolumeGauges } from './volume-metrics';
 import { VolumeTypes } from './volume-types';
 import { Volumes } from './volumes';
+import { identityVolumeQuota, type VolumeQuota } from './volume-quota';
 
 /** Test seams: a clock (FakeClock), a token verifier signed by a test key, an image store. */
 export interface VolumeWireOverrides {
   clock?: Clock;
   verifier?: TokenVerifier;
   images?: ImageStore;
+  /** The project quota; default identity's through the service credentials (none without them). */
+  quota?: VolumeQuota;
 }
 
 const unavailable = async (): Promise<never> => {
   throw new FailedPreconditionError('the image service is not reachable (no service credentials)', 'no_image_service');
 };
 /** An image store that refuses everything (no credentials: tests without images). */
-const noImages: ImageStore = { getImage: unavailable, download: () => ({ [Symbol.asyncIterator]: () => ({ next: unavailable }) }), upload: unavailable, delete: unavailable };
+const noImages: ImageStore = { getImage: unavailable, download: () => ({ [Symbol.asyncIterator]: () => ({ next: unavailable }) }), upload: unavailable, delete: unavailable, createAs: unavailable, uploadInto: unavailable };
 
 /** The resource modules plus the resync and the block store (metrics read it). */
 export interface VolumeModules extends VolumeLogic {
@@ -52,9 +57,9 @@ export interface VolumeModules extends VolumeLogic {
 export function buildVolumeModules(
   redis: Redis,
   config: Pick<VolumeConfig, 'POOLS' | 'DEFAULT_VOLUME_TYPE' | 'VOLUME_CREATE_DELAY_MS' | 'CAPACITY_WEIGHT_MULTIPLIER' | 'VOLUME_TYPES'>,
-  io: { clock: Clock; logger: Logger; images: ImageStore; publish: StatusPublisher; counters?: VolumeCounters },
+  io: { clock: Clock; logger: Logger; images: ImageStore; publish: StatusPublisher; counters?: VolumeCounters; quota?: VolumeQuota },
 ): VolumeModules {
-  const { clock, logger, images, publish, counters } = io;
+  const { clock, logger, images, publish, counters, quota } = io;
   const scripts = loadVolumeScripts(redis);
   const blocks = new BlockStore(redis);
   const locks = new KeyedMutex();
@@ -62,13 +67,15 @@ export function buildVolumeModules(
   const createDelayMs = config.VOLUME_CREATE_DELAY_MS;
   const pools = new Pools(redis, config.POOLS);
   const types = new VolumeTypes(redis, { defaultVolumeType: config.DEFAULT_VOLUME_TYPE, seedTypes: config.VOLUME_TYPES, poolTypes: config.POOLS.flatMap((p) => p.volume_types) });
-  const volumes = new Volumes({ redis, scripts, locks, blocks, pools, types, publish, capacityWeightMultiplier });
+  const volumes = new Volumes({ redis, scripts, locks, blocks, pools, types, publish, capacityWeightMultiplier, clock, quota, logger });
   const snapshots = new Snapshots({ redis, scripts, volumes, pools, blocks, locks, clock });
-  const creation = new VolumeCreation({ redis, scripts, locks, blocks, pools, types, volumes, snapshots, images, clock, logger, publish, createDelayMs, capacityWeightMultiplier });
+  const creation = new VolumeCreation({ redis, scripts, locks, blocks, pools, types, volumes, snapshots, images, clock, logger, publish, createDelayMs, capacityWeightMultiplier, quota });
+  const upload = new VolumeUpload({ redis, scripts, volumes, blocks, images, publish, logger, clock });
   const replication = new Replication({ redis, scripts, volumes, types, pools, blocks, locks, logger, publish, counters, capacityWeightMultiplier });
   return {
     blocks,
     types,
+    qos: new QosSpecsStore({ redis, types, clock }),
     pools,
     volumes,
     creation,
@@ -77,7 +84,9 @@ export function buildVolumeModules(
     data: new VolumeData({ volumes, pools, blocks, locks }),
     attachments: new Attachments({ redis, scripts, volumes, clock, publish }),
     backups: new Backups({ redis, volumes, creation, blocks, locks, images, clock }),
-    resync: new VolumeResync({ redis, scripts, creation, volumes, replication, clock, createDelayMs }),
+
+    upload,
+    resync: new VolumeResync({ redis, scripts, creation, volumes, replication, upload, clock, createDelayMs }),
   };
 }
 
@@ -108,7 +117,8 @@ export function wireVolume(config: VolumeConfig, overrides: VolumeWireOverrides 
       }
     };
     const counters = registerVolumeCounters(deps.metrics.registry);
-    const m = buildVolumeModules(deps.redis, config, { clock, logger: deps.logger, images, publish, counters });
+    const quota = overrides.quota ?? (creds ? identityVolumeQuota(creds) : undefined);
+    const m = buildVolumeModules(deps.redis, config, { clock, logger: deps.logger, images, publish, counters, quota });
     registerVolumeGauges(deps.metrics.registry, m);
     await m.types.seed();
     return {

@@ -45,6 +45,9 @@ class LocalServer implements ServerHandle {
   /** Spawns the binary and waits until the probe answers; on failure kills it and throws with its output. */
   async start(): Promise<void> {
     const { command, args } = this.spec;
+    // A server that answers before ours is spawned belongs to someone else (the port was taken while
+    // ours was down): readiness probes would otherwise take its answers for ours.
+    if (await this.spec.probe('127.0.0.1', this.spec.port)) throw this.failure('cannot start: another process already serves the port');
     this.output = '';
     this.spawnError = undefined;
     const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });

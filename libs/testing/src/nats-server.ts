@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { containerRuntime } from './container-runtime';
 import { startContainerServer } from './container-server';
 import { findFreePort } from './free-port';
@@ -10,6 +12,20 @@ import { externalServerHandle, type NatsServerHandle } from './server-handle';
 export interface NatsServerOptions {
   /** JetStream store dir (default: a fresh temp dir removed at process exit); kept across restart. */
   storeDir?: string;
+  /**
+   * nats-server configuration text (JSON is accepted), e.g. `{"authorization":{"users":[...]}}` with
+   * per-user permissions: the server then requires authentication. Runs the local binary (the file
+   * is written to a temp dir); NATS_URL is then ignored.
+   */
+  config?: string;
+}
+
+/** `-c <temp file>` holding `config` (removed at process exit), or nothing. */
+function configArgs(config: string | undefined): string[] {
+  if (config === undefined) return [];
+  const file = path.join(makeOwnedTempDir('nats-conf'), 'nats.conf');
+  fs.writeFileSync(file, config, { mode: 0o600 });
+  return ['-c', file];
 }
 
 /** Image used when a container engine is reachable (same minor as the local nats-server 2.9). */
@@ -26,9 +42,9 @@ export const NATS_IMAGE = 'nats:2.9';
  */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const external = process.env.NATS_URL;
-  if (external) return externalServerHandle(external, 4222);
+  if (external && opts.config === undefined) return externalServerHandle(external, 4222);
 
-  const tc = await containerRuntime();
+  const tc = opts.config === undefined ? await containerRuntime() : undefined;
   if (tc) {
     return startContainerServer(tc, {
       image: NATS_IMAGE,
@@ -43,7 +59,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const storeDir = opts.storeDir ?? makeOwnedTempDir('nats');
   return startLocalServer({
     command: 'nats-server',
-    args: ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir],
+    args: [...configArgs(opts.config), '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir],
     port,
     url: `nats://127.0.0.1:${port}`,
     probe: probeNats,

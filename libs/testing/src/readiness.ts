@@ -32,8 +32,11 @@ function tcpExchange(host: string, port: number, request: string | undefined, ac
   });
 }
 
-/** Redis is ready when an inline PING gets "+PONG" (not "-LOADING" while the AOF replays). */
-export const probeRedis: Probe = (host, port) => tcpExchange(host, port, 'PING\r\n', (text) => text.startsWith('+PONG'), 1000);
+/**
+ * Redis is ready when an inline PING gets "+PONG", or "-NOAUTH" from a server that requires
+ * authentication (not "-LOADING" while the AOF replays).
+ */
+export const probeRedis: Probe = (host, port) => tcpExchange(host, port, 'PING\r\n', (text) => text.startsWith('+PONG') || text.startsWith('-NOAUTH'), 1000);
 
 /**
  * NATS is ready when it sends its "INFO {...}" banner with `"jetstream":true` (the server enables

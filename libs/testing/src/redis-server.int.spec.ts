@@ -48,6 +48,18 @@ describe('startRedisServer (local redis-server)', () => {
     expect(await redis.get('mc:test:k')).toBe('v1');
   });
 
+  it('with an ACL, refuses unauthenticated clients (NOAUTH) and keeps each user to its key patterns', async () => {
+    const server = await start({ acl: 'user default off\nuser svc on >svc-pw resetkeys ~mc:svc:* +@all -@dangerous\n' });
+    const anon = connect(server);
+    await expect(anon.get('mc:svc:k')).rejects.toThrow(/^NOAUTH/);
+    const svc = new Redis(server.url.replace('redis://', 'redis://svc:svc-pw@'), { maxRetriesPerRequest: 1 });
+    clients.push(svc);
+    await svc.set('mc:svc:k', 'v');
+    expect(await svc.get('mc:svc:k')).toBe('v');
+    await expect(svc.get('mc:other:k')).rejects.toThrow(/^NOPERM/);
+    await expect(svc.flushall()).rejects.toThrow(/^NOPERM/);
+  });
+
   it('with appendOnly, kill -9 then restart keeps acknowledged writes, on the same port', async () => {
     const server = await start({ appendOnly: true });
     const { port, pid: firstPid } = server;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { containerRuntime } from './container-runtime';
 import { startContainerServer } from './container-server';
 import { findFreePort } from './free-port';
@@ -12,6 +14,20 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** Data dir for the AOF (default: a fresh temp dir removed at process exit). Ignored without appendOnly locally. */
   dir?: string;
+  /**
+   * Redis 7 ACL file text (`user <name> on >password ~pattern +@category ...`): the server requires
+   * authentication as these users (write `user default off` to refuse unauthenticated clients).
+   * Runs the local binary (the file is written to a temp dir); REDIS_URL is then ignored.
+   */
+  acl?: string;
+}
+
+/** `--aclfile <temp file>` holding `acl` (removed at process exit), or nothing. */
+function aclArgs(acl: string | undefined): string[] {
+  if (acl === undefined) return [];
+  const file = path.join(makeOwnedTempDir('redis-acl'), 'users.acl');
+  fs.writeFileSync(file, acl, { mode: 0o600 });
+  return ['--aclfile', file];
 }
 
 /** Image used when a container engine is reachable (same major as the local redis-server 7.0). */
@@ -29,11 +45,11 @@ export const REDIS_IMAGE = 'redis:7';
  */
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
   const external = process.env.REDIS_URL;
-  if (external) return externalServerHandle(external, 6379);
+  if (external && opts.acl === undefined) return externalServerHandle(external, 6379);
   const persistence = (dir: string) =>
     opts.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : ['--appendonly', 'no'];
 
-  const tc = await containerRuntime();
+  const tc = opts.acl === undefined ? await containerRuntime() : undefined;
   if (tc) {
     return startContainerServer(tc, {
       image: REDIS_IMAGE,
@@ -48,7 +64,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const dir = opts.appendOnly ? (opts.dir ?? makeOwnedTempDir('redis')) : '';
   return startLocalServer({
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence(dir)],
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence(dir), ...aclArgs(opts.acl)],
     port,
     url: `redis://127.0.0.1:${port}`,
     probe: probeRedis,

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withOutputOptions, type CommandContext } from '../context';
 import { ID_NAME, type OutputOptions } from '../output';
 import { pages, resolveNetwork, resolveServer, resolveSubnet } from '@minicloud/client';
+import { network } from '@minicloud/proto';
 import { plainView, type View } from '../views';
 import { registerListShowDelete } from './resource-commands';
 
@@ -145,6 +146,16 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
       ctx.printShow(plainView((await c.setRouterGateway({ routerId: r, externalNetworkId: (await resolveNetwork(c, ext)).id, enableSnat: !o.disableSnat })).router ?? {}), o);
     },
   );
+
+  for (const [verb, routesUpdate, what] of [
+    ['add-route', network.RoutesUpdate.ROUTES_UPDATE_ADD, 'add a static route: packets for <destination> (CIDR) go to <nexthop>, an address on a subnet of the router'],
+    ['remove-route', network.RoutesUpdate.ROUTES_UPDATE_REMOVE, 'remove a static route'],
+  ] as const) {
+    withOutputOptions(router.command(`${verb} <router> <destination> <nexthop>`).description(what)).action(async (r: string, destination: string, nexthop: string, o: OutputOptions) => {
+      const c = await ctx.session.client('network');
+      ctx.printShow(plainView((await c.updateRouter({ routerId: r, routes: [{ destination, nexthop }], routesUpdate })).router ?? {}), o);
+    });
+  }
 
   const fip = program.command('floating-ip').description('floating IPs (NetworkService)');
   withOutputOptions(fip.command('create <external-network>').description('allocate a floating IP').option('--port <port>', 'associate to this port')).action(

@@ -239,7 +239,7 @@ export function registerServerLifecycleCommands(server: Command, ctx: CommandCon
     async (ref: string, o: { image?: string; wait?: boolean; timeout: number }) => {
       let imageRef = '';
       if (o.image) imageRef = (await resolveImage(await ctx.session.client('image'), o.image)).id;
-      await act(ref, { rebuild: { imageRef } }, o.wait ? o : undefined);
+      await act(ref, { rebuild: { imageRef, adminPass: '' } }, o.wait ? o : undefined);
     },
   );
   server
@@ -248,7 +248,7 @@ export function registerServerLifecycleCommands(server: Command, ctx: CommandCon
     .option('--reason <text>', 'why')
     .action(async (ref: string, o: { reason?: string }) => void (await act(ref, { lock: { reason: o.reason ?? '' } })));
   waitOpts(server.command('rescue <server>').description('reboot into a rescue image').option('--image <image>', 'rescue image')).action(
-    async (ref: string, o: { image?: string; wait?: boolean; timeout: number }) => void (await act(ref, { rescue: { rescueImageRef: o.image ?? '' } }, o.wait ? o : undefined)),
+    async (ref: string, o: { image?: string; wait?: boolean; timeout: number }) => void (await act(ref, { rescue: { rescueImageRef: o.image ?? '', adminPass: '' } }, o.wait ? o : undefined)),
   );
   const image = server.command('image').description('server snapshots');
   withOutputOptions(waitOpts(image.command('create <server>').description('snapshot the server into a new image').option('--name <name>', 'image name'))).action(

@@ -21,6 +21,8 @@ export function toProtoProfile(p: HostProfile, extra: { hostname: string; availa
 /**
  * The HypervisorService of one agent process: every call names its host (`host_id`). Admin only (the
  * controller calls with its service token).
+ * GetConsoleOutput answers the tail of a VM's console (SimulatedHost.consoleOutput); the
+ * set_admin_password command sets a running guest's root password (SimulatedHost.setAdminPassword).
  * @throws NotFoundError ("host") for a host this process does not run; see SimulatedHost.execute.
  */
 export function hypervisorService(
@@ -40,6 +42,10 @@ export function hypervisorService(
       executeCommand: async (req) => {
         const host = hostOf(req.hostId);
         if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
+        if (req.setAdminPassword) {
+          if (!req.setAdminPassword.adminPass) throw new InvalidArgumentError('set_admin_password.admin_pass', 'must not be empty');
+          return { instance: toProtoRuntime(host.setAdminPassword(Number(req.epoch), req.instanceId, req.setAdminPassword.adminPass)) };
+        }
         const cmd = toHostCommand(req, opts.traceDir);
         if (!isMigrationCommand(cmd)) return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
         const m = opts.migrations;
@@ -66,6 +72,12 @@ export function hypervisorService(
       listInstances: async (req) => {
         const host = hostOf(req.hostId);
         return { instances: runtimesOf(host), epoch: host.epoch };
+      },
+      getConsoleOutput: async (req) => {
+        const host = hostOf(req.hostId);
+        if (!req.instanceId) throw new InvalidArgumentError('instance_id', 'must not be empty');
+        if (req.length !== undefined && req.length < -1) throw new InvalidArgumentError('length', `must be -1 or more, got ${req.length}`);
+        return { output: host.consoleOutput(req.instanceId, req.length) };
       },
       setHostPower: async (req) => ({ usage: toProtoUsage(hostOf(req.hostId).setStandby(Number(req.epoch), req.standby)) }),
     },

@@ -5,6 +5,8 @@ import { readFlavorResourceControls } from '@minicloud/domain-compute';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import { parseWorkload, seedOf, WORKLOAD_KEY } from '../workload-spec';
+import { sanitizeHostname } from '@minicloud/domain-guest';
+import type { GuestSpec } from '../guest/guest-spec';
 
 const POWER: Record<PowerState, compute.PowerState> = {
   nostate: compute.PowerState.POWER_STATE_NOSTATE,
@@ -80,6 +82,35 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
       limitMhz: spec.cpuLimitMhz,
       shares: spec.cpuShares,
     }),
+    guest: guestOf(id, spec),
+  };
+}
+
+/** The /dev/ name's last part ("/dev/vdb" -> "vdb"). */
+const deviceOf = (name: string, i: number) => name.split('/').pop() || `vd${String.fromCharCode(98 + i)}`;
+
+/**
+ * The guest of an InstanceSpec: the config drive's data (hostname: spec.hostname, else Nova's
+ * sanitized name; user data; key pair; admin_pass) and the virtual hardware (vda from the image at the flavor's
+ * disk size, then attached volumes; one NIC per port with its first IPv4 address; subnets are /24
+ * unless known, as the spec carries no prefix).
+ */
+export function guestOf(instanceId: string, spec: agent.InstanceSpec): GuestSpec {
+  const flavor = spec.flavor!;
+  const root = spec.image?.imageId ? [{ device: 'vda', sizeGb: flavor.diskGb }] : [];
+  return {
+    instanceId,
+    name: spec.name,
+    hostname: spec.hostname || sanitizeHostname(spec.name, `Server-${instanceId}`),
+    projectId: spec.projectId,
+    userData: spec.userData,
+    keyName: spec.keyName,
+    publicKey: spec.publicKey,
+    adminPass: spec.adminPass,
+    vcpus: flavor.vcpus,
+    ramMb: flavor.ramMb,
+    disks: [...root, ...spec.volumes.map((v, i) => ({ device: deviceOf(v.deviceName, i), sizeGb: v.sizeGb }))],
+    nics: spec.ports.map((p) => ({ macAddress: p.macAddress, ipv4: p.ipAddresses.find((ip) => !ip.includes(':')), prefixLength: 24, ...(p.mtu ? { mtu: p.mtu } : {}) })),
   };
 }
 
@@ -99,7 +130,10 @@ export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: strin
   if (req.suspend) return { type: 'suspend' };
   if (req.resume) return { type: 'resume' };
   if (req.snapshot) return { type: 'snapshot' };
-  if (req.attachVolume) return { type: 'attach_volume', volumeId: req.attachVolume.volume?.volumeId ?? '' };
+  if (req.attachVolume) {
+    const v = req.attachVolume.volume;
+    return { type: 'attach_volume', volumeId: v?.volumeId ?? '', ...(v?.sizeGb ? { sizeGb: v.sizeGb } : {}) };
+  }
   if (req.detachVolume) return { type: 'detach_volume', volumeId: req.detachVolume.volumeId };
   if (req.attachInterface) {
     return { type: 'attach_interface', portId: req.attachInterface.port?.portId ?? '', macAddress: req.attachInterface.port?.macAddress ?? '' };

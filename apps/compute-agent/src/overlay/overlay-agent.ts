@@ -30,6 +30,8 @@ export interface OverlayAgentDeps {
   logger: Logger;
   /** Deadline of a frame sent to a remote VTEP (ms), default 3000. */
   frameTimeoutMs?: number;
+  /** Told the floating IPs of the host's own ports after every read of its tables (DVR: the host serves them). */
+  onFloatingIps?: (fips: readonly network.HostFloatingIp[]) => void;
 }
 
 const enc = new TextEncoder();
@@ -86,6 +88,7 @@ export class OverlayAgent implements Runnable {
       try {
         const res = await (await this.d.vtep()).registerVtep({ hostId: this.d.hostId, tunnelIp: this.d.tunnelIp, udpPort: 4789 });
         this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration), true);
+        this.setFloatingIps(res.floatingIps);
         this.registered = true;
         return;
       } catch (e) {
@@ -94,6 +97,18 @@ export class OverlayAgent implements Runnable {
         await sleepUntilAborted(delay, signal);
       }
     }
+  }
+
+  private fips: readonly network.HostFloatingIp[] = [];
+
+  /** The floating IPs associated with this host's ports, as of the last read of its tables. */
+  get floatingIps(): readonly network.HostFloatingIp[] {
+    return this.fips;
+  }
+
+  private setFloatingIps(fips: readonly network.HostFloatingIp[] | undefined): void {
+    this.fips = fips ?? [];
+    this.d.onFloatingIps?.(this.fips);
   }
 
   private refreshing?: Promise<void>;
@@ -115,6 +130,7 @@ export class OverlayAgent implements Runnable {
         try {
           const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.hostId });
           this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration));
+          this.setFloatingIps(res.floatingIps);
         } catch (e) {
           this.d.logger.warn({ host_id: this.d.hostId, err: (e as Error).message }, 'overlay GetHostFdb failed');
         }

@@ -70,6 +70,7 @@ export async function startAgentBed(opts: {
     stop: async () => {
       abort.abort();
       await Promise.all(runnables);
+      await Promise.all(wiring.handles.guestSsh.map((g) => g.stop()));
       client.close();
       await agentSrv.shutdown(1000);
       await controller.shutdown(1000);

@@ -1,6 +1,6 @@
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { agent, compute, events } from '@minicloud/proto';
-import { heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
+import { heartbeatSubject, powerStateReportedSubject, type Bus } from '@minicloud/platform-bus';
 import { startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 
@@ -18,11 +18,12 @@ export interface FakeHypervisorProfile {
   availabilityZone?: string;
 }
 
-/** One VM of a {@link FakeHypervisor}: its power state, the spec it was spawned from, its attached volumes. */
+/** One VM of a {@link FakeHypervisor}: its power state, the spec it was spawned from, its attached volumes and its vNICs by port id. */
 export interface FakeVm {
   powerState: compute.PowerState;
   spec?: agent.InstanceSpec;
   volumes: Map<string, agent.VolumeRef>;
+  interfaces: Map<string, agent.PortBinding>;
 }
 
 const P = compute.PowerState;
@@ -46,8 +47,10 @@ const POWER: [keyof agent.ExecuteCommandRequest, compute.PowerState, string][] =
  * spawn that does not fit its RAM is refused with RESOURCE_EXHAUSTED host_ram_exhausted.
  * Commands: spawn (a spec whose name contains `failme` reports spawn_failed), destroy, the power
  * commands, attach/detach volume (ids in {@link failAttach} fail; a repeated attach is
- * ALREADY_EXISTS); a wrong host id is NOT_FOUND host, a wrong epoch FAILED_PRECONDITION stale_epoch,
- * an unknown VM NOT_FOUND instance. Every command is recorded in {@link commands}.
+ * ALREADY_EXISTS), attach/detach interface (a port or network id in {@link failInterfaceAttach} fails;
+ * a repeated attach is ALREADY_EXISTS; a VM neither running nor shut down is refused, as the agent's
+ * state machine does; detaching an absent vNIC is NOT_FOUND interface_attachment); a wrong host id is NOT_FOUND host, a wrong epoch FAILED_PRECONDITION stale_epoch,
+ * an unknown VM NOT_FOUND instance; set_admin_password succeeds on a running VM only. Every command is recorded in {@link commands}.
  */
 export class FakeHypervisor {
   /** The epoch the controller granted at registration (commands with another epoch are stale). */
@@ -58,6 +61,8 @@ export class FakeHypervisor {
   readonly vms = new Map<string, FakeVm>();
   /** Volume ids whose attach fails (FAILED_PRECONDITION). */
   readonly failAttach = new Set<string>();
+  /** Port or network ids whose interface attach fails (FAILED_PRECONDITION), as a hypervisor refusing the hot-plug. */
+  readonly failInterfaceAttach = new Set<string>();
   /** Every ExecuteCommand received, in order. */
   readonly commands: agent.ExecuteCommandRequest[] = [];
   /** Spawns refused for lack of RAM. */
@@ -87,6 +92,11 @@ export class FakeHypervisor {
   /** Volumes attached to `instanceId` here. */
   volumesOf(instanceId: string): agent.VolumeRef[] {
     return [...(this.vms.get(instanceId)?.volumes.values() ?? [])];
+  }
+
+  /** Port ids of the vNICs of `instanceId` here (spawned with or hot-plugged). */
+  interfacesOf(instanceId: string): string[] {
+    return [...(this.vms.get(instanceId)?.interfaces.keys() ?? [])];
   }
 
   /** Serves, registers through `registry`, takes the epoch and starts heartbeating; returns the registration answer. */
@@ -138,12 +148,12 @@ export class FakeHypervisor {
   report(instanceId: string, powerState: compute.PowerState, reason: string, error = ''): void {
     setTimeout(() => {
       // A command answered while the test closes reports after the bus is gone: nobody listens then.
-      this.bus.publishEvent(Subjects.powerStateReported, events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq }).catch(() => undefined);
+      this.bus.publishEvent(powerStateReportedSubject(this.hostId), events.InstancePowerStateReported, { instanceId, hostId: this.hostId, epoch: this.epoch, powerState, reason, error, sequence: ++this.seq }).catch(() => undefined);
     }, this.reportDelayMs);
   }
 
   private runtime(id: string, vm: FakeVm | undefined, powerState = vm?.powerState ?? P.POWER_STATE_NOSTATE): agent.ExecuteCommandResponse {
-    return agent.ExecuteCommandResponse.fromPartial({ instance: { instanceId: id, hostId: this.hostId, powerState, volumeIds: [...(vm?.volumes.keys() ?? [])] } });
+    return agent.ExecuteCommandResponse.fromPartial({ instance: { instanceId: id, hostId: this.hostId, powerState, volumeIds: [...(vm?.volumes.keys() ?? [])], portIds: [...(vm?.interfaces.keys() ?? [])] } });
   }
 
   private execute(req: agent.ExecuteCommandRequest): agent.ExecuteCommandResponse {
@@ -175,6 +185,23 @@ export class FakeHypervisor {
       vm.volumes.delete(req.detachVolume.volumeId);
       return this.runtime(id, vm);
     }
+    if (req.attachInterface) {
+      const port = req.attachInterface.port!;
+      if (this.failInterfaceAttach.has(port.portId) || this.failInterfaceAttach.has(port.networkId)) throw new FailedPreconditionError('fake agent: interface attach failed');
+      if (vm.powerState !== P.POWER_STATE_RUNNING && vm.powerState !== P.POWER_STATE_SHUTDOWN) throw new FailedPreconditionError(`cannot attach_interface in power state ${vm.powerState}`, 'invalid_vm_transition');
+      if (vm.interfaces.has(port.portId)) throw new AlreadyExistsError('interface_attachment', `${id}/${port.portId}`);
+      vm.interfaces.set(port.portId, port);
+      return this.runtime(id, vm);
+    }
+    if (req.detachInterface) {
+      if (!vm.interfaces.delete(req.detachInterface.portId)) throw new NotFoundError('interface_attachment', `${id}/${req.detachInterface.portId}`);
+      return this.runtime(id, vm);
+    }
+    if (req.setAdminPassword) {
+      if (vm.powerState !== P.POWER_STATE_RUNNING) throw new FailedPreconditionError(`instance ${id} is not running`, 'instance_not_running');
+      return this.runtime(id, vm);
+    }
+    if (req.snapshot) return this.runtime(id, vm); // the disk's bytes are the base image's: nothing to write here
     throw new FailedPreconditionError('fake agent: command not supported');
   }
 
@@ -185,7 +212,12 @@ export class FakeHypervisor {
       this.refusedSpawns++;
       throw new ResourceExhaustedError(`host ${this.hostId} out of RAM`, 'host_ram_exhausted');
     }
-    const vm: FakeVm = { powerState: P.POWER_STATE_NOSTATE, spec, volumes: new Map((spec?.volumes ?? []).map((v) => [v.volumeId, v])) };
+    const vm: FakeVm = {
+      powerState: P.POWER_STATE_NOSTATE,
+      spec,
+      volumes: new Map((spec?.volumes ?? []).map((v) => [v.volumeId, v])),
+      interfaces: new Map((spec?.ports ?? []).map((p) => [p.portId, p])),
+    };
     this.vms.set(id, vm);
     if (spec?.name.includes('failme')) this.report(id, P.POWER_STATE_NOSTATE, 'spawn_failed', 'image checksum mismatch');
     else {
@@ -199,6 +231,12 @@ export class FakeHypervisor {
   protected handlers(): Record<string, unknown> {
     return {
       executeCommand: async (req: agent.ExecuteCommandRequest) => this.execute(req),
+      // A one-line console naming what the spawn carried (the real guest model is GuestConsoles).
+      getConsoleOutput: async (req: agent.GetConsoleOutputRequest) => {
+        const vm = this.vms.get(req.instanceId);
+        if (!vm) throw new NotFoundError('instance', req.instanceId);
+        return { output: `fake console of ${vm.spec?.name ?? req.instanceId}: user_data ${vm.spec?.userData.length ?? 0} characters, key ${vm.spec?.keyName || '-'}\n` };
+      },
       listInstances: async () => ({
         epoch: this.epoch,
         instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch })),

@@ -20,6 +20,10 @@ function fakeTransport(answer: (req: DeepPartial<agent.ExecuteCommandRequest>) =
       calls.push({ endpoint, req: req as never });
       return { usage: undefined };
     },
+    getConsoleOutput: async (req) => {
+      calls.push({ endpoint, req: req as never });
+      return { output: `console of ${req.instanceId} on ${req.hostId}, length ${req.length}` };
+    },
   });
   return { calls, transport };
 }
@@ -37,6 +41,13 @@ function client(answer?: (req: DeepPartial<agent.ExecuteCommandRequest>) => unkn
 }
 
 describe('AgentClient', () => {
+  it('reads a console from the host that holds the VM, with the length asked', async () => {
+    const { c, calls } = client();
+    expect(await c.getConsoleOutput('h1', 'i-1', 10)).toBe('console of i-1 on h1, length 10');
+    expect(calls).toEqual([{ endpoint: 'agent-1:5005', req: { hostId: 'h1', instanceId: 'i-1', length: 10 } }]);
+    await expect(c.getConsoleOutput('h9', 'i-1')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('stamps host, epoch and a request id derived from the scope on every command', async () => {
     const { c, calls } = client();
     await c.spawn('h1', 'i-1', { instanceId: 'i-1' }, { requestId: 'req-a', step: 'spawning' });
@@ -73,11 +84,17 @@ describe('AgentClient', () => {
 
   it('maps "already so" answers to results: destroy/detach of an absent VM, a repeated attach', async () => {
     const { c } = client((req) =>
-      req.destroy || req.detachVolume ? new NotFoundError('instance', 'i-1') : req.attachVolume ? new AlreadyExistsError('volume_attachment', 'v-1') : {},
+      req.destroy || req.detachVolume || req.detachInterface
+        ? new NotFoundError('instance', 'i-1')
+        : req.attachVolume || req.attachInterface
+          ? new AlreadyExistsError('volume_attachment', 'v-1')
+          : {},
     );
     await expect(c.destroy(HOST, 'i-1', {})).resolves.toBe(false);
     await expect(c.detachVolume(HOST, 'i-1', 'v-1', {})).resolves.toBe(false);
     await expect(c.attachVolume(HOST, 'i-1', { volumeId: 'v-1' }, {})).resolves.toBeUndefined();
+    await expect(c.detachInterface(HOST, 'i-1', 'p-1', {})).resolves.toBe(false);
+    await expect(c.attachInterface(HOST, 'i-1', { portId: 'p-1' }, {})).resolves.toBeUndefined();
     await expect(c.powerOffIfPresent(HOST, 'i-2', {})).resolves.toBe(true);
   });
 

@@ -12,6 +12,7 @@ export interface AgentTransport {
   executeCommand(req: DeepPartial<agent.ExecuteCommandRequest>, opts?: CallOptions): Promise<agent.ExecuteCommandResponse>;
   listInstances(req: DeepPartial<agent.ListInstancesRequest>, opts?: CallOptions): Promise<agent.ListInstancesResponse>;
   setHostPower(req: DeepPartial<agent.SetHostPowerRequest>, opts?: CallOptions): Promise<agent.SetHostPowerResponse>;
+  getConsoleOutput(req: DeepPartial<agent.GetConsoleOutputRequest>, opts?: CallOptions): Promise<agent.GetConsoleOutputResponse>;
 }
 
 /**
@@ -121,6 +122,32 @@ export class AgentClient {
     return ifPresent(this.execute(host, instanceId, { detachVolume: { volumeId } }, scope));
   }
 
+  /**
+   * Hot-plugs a vNIC for `port` (already bound to the host, so the host's FDB learns it); a vNIC the
+   * agent already has is success. @throws NotFoundError('instance') when the agent has no such VM;
+   *   FailedPreconditionError when the VM's power state refuses a hot-plug
+   */
+  async attachInterface(host: AgentHost | string, instanceId: string, port: DeepPartial<agent.PortBinding>, scope: CommandScope): Promise<void> {
+    try {
+      await this.execute(host, instanceId, { attachInterface: { port } }, scope);
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+    }
+  }
+
+  /** Unplugs a vNIC. @returns false when the agent has no such VM or no such vNIC (nothing to unplug) */
+  async detachInterface(host: AgentHost | string, instanceId: string, portId: string, scope: CommandScope): Promise<boolean> {
+    return ifPresent(this.execute(host, instanceId, { detachInterface: { portId } }, scope));
+  }
+
+  /**
+   * Sets the running guest's root password (Nova's set_admin_password through the guest agent).
+   * @throws FailedPreconditionError from the agent when the VM is not running; NotFoundError('instance') when it has no such VM
+   */
+  setAdminPassword(host: AgentHost | string, instanceId: string, adminPass: string, scope: CommandScope): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { setAdminPassword: { adminPass } }, scope);
+  }
+
   /** Live migration, destination side: get ready to receive `migrationId`. */
   prepareMigrateIn(host: AgentHost | string, instanceId: string, migrationId: string, spec: DeepPartial<agent.InstanceSpec>): Promise<agent.ExecuteCommandResponse> {
     return this.execute(host, instanceId, { prepareMigrateIn: { migrationId, spec } }, { requestId: migrationId });
@@ -154,6 +181,15 @@ export class AgentClient {
   async inventory(host: AgentHost | string): Promise<agent.ListInstancesResponse> {
     const h = await this.resolve(host);
     return this.d.transport(h.agentEndpoint).listInstances({ hostId: h.hostId });
+  }
+
+  /**
+   * The tail of a VM's serial console (`length` lines; undefined or -1: all kept). Read-only: no epoch.
+   * @throws NotFoundError ('instance') when the VM is not on that host
+   */
+  async getConsoleOutput(host: AgentHost | string, instanceId: string, length?: number): Promise<string> {
+    const h = await this.resolve(host);
+    return (await this.d.transport(h.agentEndpoint).getConsoleOutput({ hostId: h.hostId, instanceId, length })).output;
   }
 
   /** DPM: power the host off into standby (refused with FAILED_PRECONDITION host_not_empty while it holds VMs) or back on. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { events, type agent } from '@minicloud/proto';
-import { HEARTBEAT_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
+import { HEARTBEAT_WILDCARD, heartbeatSubject, Subjects, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
+import type { LeaderFence } from '@minicloud/platform-lifecycle';
 import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { evaluateHostLiveness, type HostLiveness, type HostLivenessPolicy, type IsolationRecord } from '@minicloud/domain-compute';
 import { hostStateToProto } from '../proto-states';
@@ -65,7 +66,10 @@ export class HostMonitor {
 
   /** Starts the heartbeat subscription; returns an unsubscribe. */
   subscribe(): () => void {
-    const sub = this.d.bus.subscribe(HEARTBEAT_WILDCARD, events.Heartbeat, async (hb) => {
+    const sub = this.d.bus.subscribe(HEARTBEAT_WILDCARD, events.Heartbeat, async (hb, env) => {
+      // Each agent may publish only its own hosts' heartbeat subjects (NATS permissions); a payload
+      // naming another host than its subject would let it keep a dead host alive, so it is ignored.
+      if (env.subject !== heartbeatSubject(hb.hostId)) return;
       let epoch = this.epochs.get(hb.hostId);
       if (epoch === undefined || hb.epoch > epoch) {
         epoch = await this.d.hosts.epoch(hb.hostId);
@@ -139,8 +143,12 @@ export class HostMonitor {
     return out;
   }
 
-  /** Leader: evaluates every host, records/publishes state changes, returns the views. */
-  async evaluate(): Promise<HostView[]> {
+  /**
+   * Leader: evaluates every host, records/publishes state changes, returns the views. `fence`: each
+   * state change is written only under this replica's fencing token, and only over the state read.
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads
+   */
+  async evaluate(fence?: LeaderFence): Promise<HostView[]> {
     const hosts = await this.d.hosts.list();
     const leases = await this.leases(hosts);
     const policy: HostLivenessPolicy = {
@@ -163,7 +171,7 @@ export class HostMonitor {
       const registeredAtMs = unheard ? Math.max(h.registeredAtMs, this.startedAtMs) : h.registeredAtMs;
       const decision = evaluateHostLiveness({ state: h.state, registeredAtMs, lastHeartbeatAtMs, leaseRenewedAtMs, nowMs: now }, policy);
       views.push({ host: h, state: decision.state, leaseMissingSinceMs: this.leaseMissingSince.get(h.hostId), lastHeartbeatAtMs });
-      if (decision.state !== h.state) await this.setState(h, decision.state, decision.reason, { silent_for_ms: decision.silentForMs });
+      if (decision.state !== h.state) await this.setState(h, decision.state, decision.reason, { silent_for_ms: decision.silentForMs }, fence);
     }
     const isolated = views.filter((v) => v.state === 'isolated');
     if (isolated.length > 0 && this.d.redis) {
@@ -173,10 +181,19 @@ export class HostMonitor {
     return views;
   }
 
-  /** Stores a host state and publishes events.HostStateChanged (also used by HA for `fenced`). */
-  async setState(h: HostRecord, state: HostLiveness, reason: string, log: Record<string, unknown> = {}, epoch = h.epoch): Promise<void> {
-    await this.d.hosts.setState(h.hostId, state);
-    this.announce(h, state, reason, log, epoch);
+  /**
+   * Stores a host state over the one `h` holds (compare-and-set) and publishes events.HostStateChanged.
+   * `fence`: a leader loop's write (liveness, DPM), made only under this replica's fencing token.
+   * @returns false when the host's state changed meanwhile (nothing stored or published)
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads: nothing stored
+   */
+  async setState(h: HostRecord, state: HostLiveness, reason: string, log: Record<string, unknown> = {}, fence?: LeaderFence): Promise<boolean> {
+    if (!(await this.d.hosts.setState(h.hostId, state, { expected: h.state, fence }))) {
+      this.d.logger.info({ host_id: h.hostId, from: h.state, to: state, reason }, 'host state not changed: it changed meanwhile');
+      return false;
+    }
+    this.announce(h, state, reason, log);
+    return true;
   }
 
   /** Logs and publishes a state change already stored (fencing stores it atomically with the epoch). */

@@ -1,5 +1,5 @@
 import { events, type MessageType } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { POWER_STATE_REPORTED_WILDCARD, powerStateReportedSubject, Subjects, type Bus, type EventEnvelope } from '@minicloud/platform-bus';
 import type { Runnable } from '@minicloud/platform-lifecycle';
 
 /** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
@@ -16,11 +16,23 @@ function aborted(signal: AbortSignal): Promise<void> {
  * A Runnable consuming one durable JetStream consumer of agent events until aborted (a handler's
  * throw leaves the event unacked: it is redelivered after `ackWaitMs`, 30 s).
  */
-export function agentEventConsumer<T>(name: string, bus: Bus, opts: { durable: string; filterSubject: string; type: MessageType<T>; handler: (ev: T) => Promise<void> }): Runnable {
+export function agentEventConsumer<T>(
+  name: string,
+  bus: Bus,
+  opts: { durable: string; filterSubject: string; type: MessageType<T>; handler: (ev: T, env: EventEnvelope) => Promise<void>; concurrency?: number; keyOf?: (ev: T) => string },
+): Runnable {
   return {
     name,
     async start(signal) {
-      const consumer = await bus.consumeEvents({ durable: opts.durable, filterSubject: opts.filterSubject, type: opts.type, handler: opts.handler, ackWaitMs: 30_000 });
+      const consumer = await bus.consumeEvents({
+        durable: opts.durable,
+        filterSubject: opts.filterSubject,
+        type: opts.type,
+        handler: opts.handler,
+        ackWaitMs: 30_000,
+        concurrency: opts.concurrency,
+        keyOf: opts.keyOf,
+      });
       await aborted(signal);
       await consumer.stop();
     },
@@ -31,9 +43,27 @@ export function agentEventConsumer<T>(name: string, bus: Bus, opts: { durable: s
  * The power-report consumer: every InstancePowerStateReported an agent publishes (spawned,
  * spawn_failed, powered_off, migrated_in...) goes to `apply` (Conductor.handlePowerReport: ignored
  * when its epoch is stale, else completes the build or action, or updates power_state).
+ * Up to `concurrency` reports are applied at once, one instance's reports still in order: one at a
+ * time, the reports of a burst of builds queued behind each other's Redis and NATS round trips.
  */
-export function powerReportConsumer(bus: Bus, apply: (ev: events.InstancePowerStateReported) => Promise<void>): Runnable {
-  return agentEventConsumer('power-report-consumer', bus, { durable: POWER_REPORT_CONSUMER, filterSubject: Subjects.powerStateReported, type: events.InstancePowerStateReported, handler: apply });
+export function powerReportConsumer(
+  bus: Bus,
+  apply: (ev: events.InstancePowerStateReported) => Promise<void>,
+  opts: { concurrency?: number; onForged?: (ev: events.InstancePowerStateReported, subject: string) => void } = {},
+): Runnable {
+  return agentEventConsumer('power-report-consumer', bus, {
+    durable: POWER_REPORT_CONSUMER,
+    filterSubject: POWER_STATE_REPORTED_WILDCARD,
+    type: events.InstancePowerStateReported,
+    // The NATS server lets an agent publish only on its own hosts' subjects; a payload naming another
+    // host than its subject is a forgery (or a bug) and is dropped, acked, never applied.
+    handler: async (ev, env) => {
+      if (env.subject !== powerStateReportedSubject(ev.hostId)) return opts.onForged?.(ev, env.subject);
+      await apply(ev);
+    },
+    concurrency: opts.concurrency ?? 1,
+    keyOf: (ev) => ev.instanceId,
+  });
 }
 
 /** The live-migration progress consumer: source agents' MigrationProgressed go to `apply` (MigrationWorker.onProgress). */

@@ -10,7 +10,7 @@ jest.setTimeout(60_000);
 const P = compute.PowerState;
 
 /** A VM defined on a {@link ListingAgent} without a spec (no accounting), in `powerState`. */
-const vm = (powerState: compute.PowerState): FakeVm => ({ powerState, volumes: new Map() });
+const vm = (powerState: compute.PowerState): FakeVm => ({ powerState, volumes: new Map(), interfaces: new Map() });
 
 /**
  * The agent double with a real agent's inventory: ListInstances answers with its epoch, every

@@ -3,7 +3,7 @@ import type { agent } from '@minicloud/proto';
 import type { Logger } from '@minicloud/platform-logging';
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Redis } from '@minicloud/platform-state';
-import { isTransientError, KeyedWorkQueue } from '@minicloud/platform-lifecycle';
+import { isLeaderFenceLost, isTransientError, KeyedWorkQueue, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { powerStateFromProto } from '../proto-states';
 import { Keys } from '../store/keys';
 import type { HostRecord, HostStore } from '../store/host-store';
@@ -29,8 +29,14 @@ export interface PowerSyncDeps {
   logger: Logger;
   registry: Registry;
   nowMs: () => number;
-  /** CAS transition that publishes instance.state_changed (Conductor.transition). */
-  transition: (id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined) => Promise<InstanceRecord | undefined>;
+  /** CAS transition that publishes instance.state_changed (Conductor.transition); `fence` makes it a leader write. */
+  transition: (id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, fence?: LeaderFence) => Promise<InstanceRecord | undefined>;
+  /**
+   * The leader lease and this replica's fencing token: the corrections of a sync the leader's periodic
+   * check asked for land only under that token (a registration's sync, which any replica runs, is not
+   * a leader write). Unset in tests without an election.
+   */
+  leaderFence?: LeaderFence;
   /** Hands an instance to the conductor's work queue (a respawn runs as a start). */
   enqueue: (instanceId: string) => void;
   /** Nova's resume_guests_state_on_host_boot (config RESUME_GUESTS_STATE_ON_HOST_BOOT). */
@@ -58,6 +64,8 @@ export class PowerSync {
   /** Host ids to sync (deduplicated; a failure retries with backoff). */
   readonly queue: KeyedWorkQueue;
   private readonly actions: Counter<string>;
+  /** Hosts whose queued sync the leader's periodic check asked for (its corrections are fenced). */
+  private readonly leaderRequested = new Set<string>();
 
   constructor(private readonly d: PowerSyncDeps) {
     this.queue = new KeyedWorkQueue('power-sync', (hostId) => this.syncHost(hostId), { concurrency: d.concurrency ?? 4, logger: d.logger });
@@ -71,18 +79,22 @@ export class PowerSync {
 
   /** An agent registered (new epoch): sync its host against the VMs it holds. */
   hostRegistered(hostId: string): void {
+    // Any replica syncs a registration: not a leader write (it re-reads everything it decides on).
+    this.leaderRequested.delete(hostId);
     this.queue.enqueue(hostId);
   }
 
   /**
    * Leader, periodic: compares each host's latest heartbeat inventory with the records and queues a
    * sync of every host where the plan is not empty (the sync itself asks the agent again, so a
-   * heartbeat older than a record change only costs one ListInstances).
+   * heartbeat older than a record change only costs one ListInstances). The syncs it queues correct
+   * records under the leader's fence. Stops when `signal` (the leadership's) aborts.
    */
-  async checkReports(): Promise<void> {
+  async checkReports(signal?: AbortSignal): Promise<void> {
     const [hosts, records, evacuating] = await Promise.all([this.d.hosts.list(), this.d.instances.list(), this.evacuating()]);
     const owners = new Map(records.map((r) => [r.id, synced(r)]));
     for (const h of hosts) {
+      if (signal?.aborted) return;
       const inventory = this.d.monitor.latestInventory(h.hostId);
       if (!inventory) continue;
       const plan = planPowerSync({
@@ -95,7 +107,10 @@ export class PowerSync {
         migrating: new Set(),
         resumeGuestsStateOnHostBoot: this.d.resumeGuestsStateOnHostBoot,
       });
-      if (plan.actions.length > 0) this.queue.enqueue(h.hostId);
+      if (plan.actions.length > 0) {
+        if (this.d.leaderFence) this.leaderRequested.add(h.hostId);
+        this.queue.enqueue(h.hostId);
+      }
     }
   }
 
@@ -105,6 +120,19 @@ export class PowerSync {
    * @throws transient agent errors (the queue retries with backoff)
    */
   async syncHost(hostId: string): Promise<number | void> {
+    const fence = this.leaderRequested.has(hostId) ? this.d.leaderFence : undefined;
+    try {
+      const requeue = await this.syncHostOnce(hostId, fence);
+      if (requeue === undefined) this.leaderRequested.delete(hostId);
+      return requeue;
+    } catch (e) {
+      if (!isLeaderFenceLost(e)) throw e;
+      this.leaderRequested.delete(hostId);
+      this.d.logger.warn({ host_id: hostId, err: e.message }, 'power sync dropped: this replica no longer leads (the leader syncs again)');
+    }
+  }
+
+  private async syncHostOnce(hostId: string, fence: LeaderFence | undefined): Promise<number | void> {
     const host = await this.d.hosts.find(hostId);
     if (!host || !powerSyncAppliesTo(host.state)) return;
     const placedBefore = (await this.d.instances.list()).filter((r) => r.hostId === hostId).map(synced);
@@ -135,18 +163,19 @@ export class PowerSync {
       migrating,
       resumeGuestsStateOnHostBoot: this.d.resumeGuestsStateOnHostBoot,
     });
-    await this.apply(host, plan);
+    await this.apply(host, plan, fence);
   }
 
-  private async apply(host: HostRecord, plan: PowerSyncPlan): Promise<void> {
+  private async apply(host: HostRecord, plan: PowerSyncPlan, fence: LeaderFence | undefined): Promise<void> {
     const done: Record<string, number> = {};
     for (const a of plan.actions) {
       try {
-        if (await this.applyOne(host, a)) {
+        if (await this.applyOne(host, a, fence)) {
           done[a.kind] = (done[a.kind] ?? 0) + 1;
           this.actions.inc({ action: a.kind });
         }
       } catch (e) {
+        if (isLeaderFenceLost(e)) throw e;
         this.d.logger.warn({ host_id: host.hostId, instance_id: a.instanceId, action: a.kind, err: e instanceof Error ? e.message : String(e) }, 'power sync: change not applied; the next sync decides again');
       }
     }
@@ -156,7 +185,7 @@ export class PowerSync {
   }
 
   /** @returns true when the change was made (the record still said what the decision saw) */
-  private async applyOne(host: HostRecord, a: PowerSyncAction): Promise<boolean> {
+  private async applyOne(host: HostRecord, a: PowerSyncAction, fence: LeaderFence | undefined): Promise<boolean> {
     const now = this.d.nowMs();
     if (a.kind === 'destroy') {
       // false: the agent no longer has it (gone meanwhile), nothing was done.
@@ -174,7 +203,7 @@ export class PowerSync {
       else if (a.kind === 'stop') changed = { ...cur, vmState: 'stopped', powerState: 'nostate', taskStartedAtMs: now };
       else changed = { ...cur, taskState: 'powering_on', powerState: 'nostate', actionRequestId: requestId, taskStartedAtMs: now };
       return changed;
-    });
+    }, fence);
     if (!changed) return false;
     const r = changed;
     if (a.kind === 'stop') {

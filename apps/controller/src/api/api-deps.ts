@@ -12,6 +12,7 @@ import type { AllocationStore } from '../store/allocation-store';
 import type { FlavorStore } from '../store/flavor-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
+import type { KeypairStore } from '../store/keypair-store';
 import type { MigrationStore } from '../store/migration-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 
@@ -26,6 +27,10 @@ export interface ApiDeps {
   allocations: AllocationStore;
   aggregates: AggregateStore;
   serverGroups: ServerGroupStore;
+  /** SSH key pairs, per user (os-keypairs). */
+  keypairs: KeypairStore;
+  /** Nova's key_pairs quota: most key pairs one user may hold (config KEY_PAIRS_QUOTA, Nova's default 100). */
+  keyPairsQuota: number;
   placement: Placement;
   quotas: Quotas;
   peers: Peers;

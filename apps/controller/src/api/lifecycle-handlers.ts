@@ -12,6 +12,7 @@ export type LifecycleActionDeps = Pick<
   ApiDeps,
   'flavors' | 'instances' | 'allocations' | 'serverGroups' | 'placement' | 'quotas' | 'peers' | 'metrics' | 'nowMs' | 'queue' | 'transition' | 'allowResizeToSameHost' | 'migrationRecords'
 >;
+import { findVisibleFlavor } from './flavor-handlers';
 import { serverToProto } from './proto-mapping';
 import { groupPlacementOf } from '../placement/relocation';
 import { resolveImage } from './server-helpers';
@@ -78,7 +79,7 @@ export async function runLifecycleAction(
   if (action === 'resize') {
     const ref = req.resize?.flavorRef;
     if (!ref) throw new InvalidArgumentError('resize.flavor_ref', 'is required');
-    const flavor = await d.flavors.find(ref);
+    const flavor = await findVisibleFlavor(d.flavors, ref, ctx.auth);
     if (!flavor) throw new NotFoundError('flavor', ref);
     if (flavor.id === r.flavor.id) throw new InvalidArgumentError('resize.flavor_ref', 'is the current flavor (Nova: CannotResizeToSameFlavor)');
     if (flavor.diskGb < r.flavor.diskGb) throw new InvalidArgumentError('resize.flavor_ref', `disk_gb ${flavor.diskGb} is smaller than the current ${r.flavor.diskGb} (disks are not shrunk)`);
@@ -152,29 +153,26 @@ export async function runLifecycleAction(
     const img = await resolveImage(d, ref, ctx);
     if (img.status !== imageProto.ImageStatus.IMAGE_STATUS_ACTIVE) throw new FailedPreconditionError(`image ${img.id} is not active`, 'image_not_active');
     extra.image = { id: img.id, diskFormat: img.diskFormat, sizeBytes: img.sizeBytes, virtualSizeBytes: img.virtualSizeBytes, sha256: img.osHashValue, properties: img.properties };
+    // Nova's rebuild of a stopped instance leaves it stopped (compute manager: stop after rebuild)
+    extra.rebuildFromStopped = r.vmState === 'stopped' || undefined;
+    extra.adminPass = req.rebuild?.adminPass || undefined;
+  } else if (action === 'rescue') {
+    extra.adminPass = req.rescue?.adminPass || undefined;
   } else if (action === 'create_image') {
     if (isVolumeBacked(r)) throw new FailedPreconditionError(`server ${r.id} boots from volume: snapshot its volume instead`, 'volume_backed');
     const name = req.createImage?.name?.trim();
     if (!name) throw new InvalidArgumentError('create_image.name', 'is required');
-    const client = await d.peers.image();
-    const base = await client.getImage({ imageId: r.image.id }).then((x) => x.image).catch(() => undefined);
-    const created = (
-      await client.createImage(
-        {
-          name,
-          diskFormat: r.image.diskFormat,
-          containerFormat: base?.containerFormat || 'bare',
-          minRamMb: base?.minRamMb ?? 0,
-          minDiskGb: base?.minDiskGb ?? 0,
-          properties: { ...r.image.properties, ...req.createImage?.metadata, image_type: 'snapshot', instance_uuid: r.id, base_image_ref: r.image.id },
-          sourceInstanceId: r.id,
-        },
-        { token: ctx.token, requestId: ctx.requestId },
-      )
-    ).image!;
+    const created = await createSnapshotImage(d, r, name, req.createImage?.metadata ?? {}, ctx);
     extra.snapshotImageId = created.id;
-    undo = async () => void (await client.deleteImage({ imageId: created.id }, { token: ctx.token }).catch(() => undefined));
+    undo = created.undo;
     response = { imageId: created.id };
+  } else if (action === 'shelve' && !isVolumeBacked(r)) {
+    // Nova's shelve of an image-backed server snapshots it to `<name>-shelved` (shelved_image_id),
+    // which unshelve boots from and then deletes; a volume-backed server keeps its disk on the volume.
+    const created = await createSnapshotImage(d, r, `${r.name}-shelved`, {}, ctx);
+    extra.snapshotImageId = created.id;
+    extra.shelvedImageId = created.id;
+    undo = created.undo;
   }
 
   const next = await d.transition(r.id, (cur) => {
@@ -192,4 +190,36 @@ export async function runLifecycleAction(
   await logStart(rule.actionName);
   d.queue.enqueue(r.id);
   return { ...response, server: serverToProto(next, { admin }) };
+}
+
+/**
+ * Creates the queued image a snapshot of `r` will fill (create_image, shelve), in the caller's
+ * project, with Nova's snapshot properties: the base image's, then image_type snapshot,
+ * instance_uuid and base_image_ref, then `metadata` over them (an image_type given wins).
+ * @returns the new image's id and an undo that deletes it
+ */
+async function createSnapshotImage(
+  d: LifecycleActionDeps,
+  r: InstanceRecord,
+  name: string,
+  metadata: Record<string, string>,
+  ctx: CallContext,
+): Promise<{ id: string; undo: () => Promise<void> }> {
+  const client = await d.peers.image();
+  const base = await client.getImage({ imageId: r.image.id }).then((x) => x.image).catch(() => undefined);
+  const created = (
+    await client.createImage(
+      {
+        name,
+        diskFormat: r.image.diskFormat,
+        containerFormat: base?.containerFormat || 'bare',
+        minRamMb: base?.minRamMb ?? 0,
+        minDiskGb: base?.minDiskGb ?? 0,
+        properties: { ...r.image.properties, image_type: 'snapshot', instance_uuid: r.id, base_image_ref: r.image.id, ...metadata },
+        sourceInstanceId: r.id,
+      },
+      { token: ctx.token, requestId: ctx.requestId },
+    )
+  ).image!;
+  return { id: created.id, undo: async () => void (await client.deleteImage({ imageId: created.id }, { token: ctx.token }).catch(() => undefined)) };
 }

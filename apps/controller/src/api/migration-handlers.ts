@@ -42,7 +42,7 @@ export async function runMigrationAction(
   if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
   checkNotLocked(r, true);
   if (action === 'evacuate') {
-    await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId });
+    await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId, adminPass: req.evacuate?.adminPass || undefined });
     return { server: serverToProto(r, { admin: true }) };
   }
   if (!req.migrate?.live) return coldMigrate(d, r, req.migrate?.hostId || undefined, ctx, a);

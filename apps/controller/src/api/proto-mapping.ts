@@ -22,7 +22,7 @@ export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): Deep
     powerState: powerStateToProto(r.powerState),
     hostId: opts.admin ? r.hostId : '',
     availabilityZone: r.availabilityZone,
-    addresses: r.ports.flatMap((p) =>
+    addresses: r.ports.filter((p) => p.attachingSinceMs === undefined).flatMap((p) =>
       p.ipAddresses.map((ip) => ({ networkId: p.networkId, networkName: p.networkName, portId: p.portId, ipAddress: ip, macAddress: p.macAddress, type: 'fixed' })),
     ),
     metadata: r.metadata,
@@ -32,6 +32,8 @@ export function serverToProto(r: InstanceRecord, opts: { admin: boolean }): Deep
     restartPriority: r.restartPriority,
     reservationId: r.reservationId,
     keyName: r.keyName,
+    accessIpV4: r.accessIpV4 ?? '',
+    accessIpV6: r.accessIpV6 ?? '',
     locked: !!r.locked,
     lockedReason: r.lockedReason ?? '',
     serverGroupId: r.serverGroupId ?? '',
@@ -66,6 +68,7 @@ export function hostToProto(h: HostRecord, alloc: HostAllocations): DeepPartial<
     rackId: h.profile.rackId,
     lastHeartbeatAt: h.lastHeartbeatAtMs ? new Date(h.lastHeartbeatAtMs) : undefined,
     registeredAt: new Date(h.registeredAtMs),
+    serviceId: h.serviceId ?? 0,
   };
 }
 
@@ -85,7 +88,16 @@ export function actionToProto(instanceId: string, a: InstanceActionRecord): Deep
 
 /** Aggregate record -> proto. */
 export function aggregateToProto(a: AggregateRecord): DeepPartial<compute.Aggregate> {
-  return { id: a.id, name: a.name, availabilityZone: a.availabilityZone, hostIds: a.hostIds, metadata: a.metadata };
+  return {
+    id: a.id,
+    numericId: a.numericId ?? 0,
+    name: a.name,
+    availabilityZone: a.availabilityZone,
+    hostIds: a.hostIds,
+    metadata: a.metadata,
+    createdAt: a.createdAtMs !== undefined ? new Date(a.createdAtMs) : undefined,
+    updatedAt: a.updatedAtMs !== undefined ? new Date(a.updatedAtMs) : undefined,
+  };
 }
 
 /** Server group record -> proto. */

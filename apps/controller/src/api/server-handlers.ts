@@ -1,21 +1,24 @@
-import { checkActionAllowed, checkNotLocked, checkReservedMetadata, type PowerAction } from '@minicloud/domain-compute';
+import { checkActionAllowed, checkNotLocked, checkReservedMetadata, type InstanceRecord, type PowerAction } from '@minicloud/domain-compute';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import { parseRestartPriority, RESTART_PRIORITIES } from '../ha/restart-policy';
 import { vmStateFromProto } from '../proto-states';
 import type { ApiDeps } from './api-deps';
 import { LIFECYCLE_FIELDS, runLifecycleAction, type LifecycleActionDeps } from './lifecycle-handlers';
 import { listLiveMigrations, runMigrationAction, type MigrationActionDeps } from './migration-handlers';
+import { canonicalIpv6, checkAccessIps } from './create-server';
 import { actionToProto, serverToProto } from './proto-mapping';
 import { auth, getScoped } from './scoping';
 import { runVolumeAction, type VolumeActionDeps } from './volume-handlers';
+import { runInterfaceAction, type InterfaceActionDeps } from './interface-handlers';
+import type { AgentClient } from '../agent/agent-client';
 
 type Handlers = ServiceHandlers<typeof compute.ComputeServiceService>;
 
 /** What the server handlers use (the actions' own deps included). */
-export type ServerHandlersDeps = Pick<ApiDeps, 'instances' | 'nowMs' | 'queue' | 'transition' | 'migrationRecords'> & LifecycleActionDeps & MigrationActionDeps & VolumeActionDeps;
+export type ServerHandlersDeps = Pick<ApiDeps, 'instances' | 'nowMs' | 'queue' | 'transition' | 'migrationRecords'> & { agents: Pick<AgentClient, 'setAdminPassword'> } & LifecycleActionDeps & MigrationActionDeps & VolumeActionDeps & InterfaceActionDeps;
 
 const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][] = [
   ['stop', 'stop'],
@@ -30,7 +33,7 @@ const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][
 /**
  * Server handlers but create (api/create-server.ts): get/list (project-scoped; admins see hosts),
  * delete (task_state deleting, the worker destroys), ServerAction (power actions here; lifecycle,
- * migrate/evacuate and volume actions in their modules), update (name, metadata, tags, HA settings),
+ * migrate/evacuate, volume and interface actions in their modules), update (name, metadata, tags, HA settings),
  * the instance actions log and ListMigrations.
  */
 export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer' | 'listServers' | 'deleteServer' | 'serverAction' | 'updateServer' | 'listInstanceActions' | 'listMigrations'> {
@@ -42,19 +45,29 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
     async listServers(req, ctx) {
       const a = auth(ctx);
       const admin = isAdmin(a);
-      const all = admin && req.allProjects ? await d.instances.list() : await d.instances.list(a.projectId);
+      const projectId = admin && req.allProjects ? undefined : a.projectId;
       const vm = vmStateFromProto(req.vmState);
-      const filtered = all
+      const size = Math.min(1000, req.page?.pageSize || 100);
+      const offset = Number(req.page?.pageToken || 0) || 0;
+      const toProto = (page: InstanceRecord[], nextOffset: number | undefined) => ({ servers: page.map((r) => serverToProto(r, { admin })), page: { nextPageToken: nextOffset === undefined ? '' : String(nextOffset) } });
+      if (!req.name && !vm && !req.hostId && !req.reservationId) {
+        // No filter: the page comes from the created-at index, without reading every record.
+        const p = await d.instances.pageByCreated(projectId, req.marker ? { afterId: req.marker } : { start: offset }, size);
+        return toProto(p.records, p.more ? p.start + size : undefined);
+      }
+      const filtered = (await d.instances.list(projectId))
         .filter((r) => !req.name || r.name.includes(req.name))
         .filter((r) => !vm || r.vmState === vm)
         .filter((r) => !req.hostId || (admin && r.hostId === req.hostId))
         .filter((r) => !req.reservationId || r.reservationId === req.reservationId)
-        .sort((x, y) => y.createdAtMs - x.createdAtMs || x.id.localeCompare(y.id));
-      const size = Math.min(1000, req.page?.pageSize || 100);
-      const offset = Number(req.page?.pageToken || 0) || 0;
-      const page = filtered.slice(offset, offset + size);
-      const next = offset + size < filtered.length ? String(offset + size) : '';
-      return { servers: page.map((r) => serverToProto(r, { admin })), page: { nextPageToken: next } };
+        .sort(newestFirst);
+      let start = offset;
+      if (req.marker) {
+        const i = filtered.findIndex((r) => r.id === req.marker);
+        if (i < 0) throw new InvalidArgumentError('marker', `marker [${req.marker}] not found`);
+        start = i + 1;
+      }
+      return toProto(filtered.slice(start, start + size), start + size < filtered.length ? start + size : undefined);
     },
 
     async deleteServer(req, ctx) {
@@ -81,6 +94,9 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
       if (req.evacuate) return runMigrationAction(d, r, 'evacuate', req, ctx, a);
       if (req.attachVolume) return runVolumeAction(d, r, 'attachVolume', req, ctx, a);
       if (req.detachVolume) return runVolumeAction(d, r, 'detachVolume', req, ctx, a);
+      if (req.attachInterface) return runInterfaceAction(d, r, 'attachInterface', req, ctx, a);
+      if (req.detachInterface) return runInterfaceAction(d, r, 'detachInterface', req, ctx, a);
+      if (req.changePassword) return changePassword(d, r, req.changePassword.adminPass, ctx.requestId, a);
       const field = POWER_FIELDS.find(([f]) => req[f] !== undefined);
       if (!field) {
         const other = Object.keys(req).find((k) => k !== 'serverId' && (req as unknown as Record<string, unknown>)[k] !== undefined);
@@ -114,6 +130,7 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
       if (req.name !== undefined && !req.name.trim()) throw new InvalidArgumentError('name', 'must not be empty');
       for (const t of req.addTags) if (!t.trim() || t.length > 60 || t.includes(',') || t.includes('/')) throw new InvalidArgumentError('add_tags', `invalid tag '${t}' (1..60 characters, no ',' or '/')`);
       if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);
+      checkAccessIps(req.accessIpV4, req.accessIpV6);
       const next = await d.instances.update(
         r.id,
         (cur) => {
@@ -127,6 +144,9 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
             tags,
             haEnabled: req.haEnabled ?? cur.haEnabled,
             restartPriority: req.restartPriority ?? cur.restartPriority,
+            // an empty string clears the address (Nova stores null)
+            accessIpV4: req.accessIpV4 === undefined ? cur.accessIpV4 : req.accessIpV4 || undefined,
+            accessIpV6: req.accessIpV6 === undefined ? cur.accessIpV6 : canonicalIpv6(req.accessIpV6) || undefined,
           };
         },
         d.nowMs(),
@@ -157,4 +177,41 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
       };
     },
   };
+}
+
+/**
+ * ServerAction `change_password` (Nova's set_admin_password): the server must be unlocked (or the
+ * caller an admin) and ACTIVE with no task; the agent sets the guest's root password before the
+ * answer (Nova's compute RPC is a call), logged as the `changePassword` instance action. The password
+ * is passed on, never stored.
+ * @throws InvalidArgumentError (`change_password.admin_pass`) when empty; FailedPreconditionError
+ *   (instance_locked, instance_invalid_state), or the agent's when the guest is not running
+ */
+async function changePassword(
+  d: ServerHandlersDeps,
+  r: InstanceRecord,
+  adminPass: string,
+  requestId: string,
+  a: AuthContext,
+): Promise<DeepPartial<compute.ServerActionResponse>> {
+  if (!adminPass) throw new InvalidArgumentError('change_password.admin_pass', 'must not be empty');
+  checkNotLocked(r, isAdmin(a));
+  if (r.vmState !== 'active' || r.taskState !== null) {
+    throw new FailedPreconditionError(`Cannot 'changePassword' instance ${r.id} while it is in vm_state ${r.vmState}${r.taskState ? `, task_state ${r.taskState}` : ''}`, 'instance_invalid_state');
+  }
+  const now = d.nowMs();
+  await d.instances.startAction(r.id, { requestId, action: 'changePassword', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
+  try {
+    await d.agents.setAdminPassword(r.hostId, r.id, adminPass, { requestId, step: 'updating_password' });
+  } catch (e) {
+    await d.instances.finishAction(r.id, requestId, 'Error', e instanceof Error ? e.message : String(e), d.nowMs());
+    throw e;
+  }
+  await d.instances.finishAction(r.id, requestId, 'Success', '', d.nowMs());
+  return { server: serverToProto(r, { admin: isAdmin(a) }) };
+}
+
+/** Nova's default list order: created_at descending, then id descending (the created-at index's order too). */
+function newestFirst(x: InstanceRecord, y: InstanceRecord): number {
+  return y.createdAtMs - x.createdAtMs || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0);
 }

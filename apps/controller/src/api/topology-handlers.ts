@@ -48,6 +48,10 @@ export function topologyHandlers(d: TopologyDeps) {
       await d.aggregates.delete(req.aggregateId);
       return {};
     },
+    async updateAggregate(req: compute.UpdateAggregateRequest, ctx: CallContext) {
+      requireAdmin(ctx);
+      return { aggregate: aggregateToProto(await d.aggregates.rename(req.aggregateId, { name: req.name, availabilityZone: req.availabilityZone })) };
+    },
     async addAggregateHost(req: compute.AddAggregateHostRequest, ctx: CallContext) {
       requireAdmin(ctx);
       await d.hosts.get(req.hostId);

@@ -5,6 +5,8 @@ import { silentLogger } from '@minicloud/platform-logging';
 import { AgentClient } from '../agent/agent-client';
 import { makeInstance, memoryInstances, memoryNetwork, recordingAgents } from '../testing/unit-fakes';
 import { Conductor } from './conductor';
+import { serverToProto } from '../api/proto-mapping';
+import { metadataSourceOf } from '../metadata/metadata-service';
 
 const HOSTS = { h1: { hostId: 'h1', agentEndpoint: 'agent-1', epoch: 4, state: 'up' } };
 const P = compute.PowerState;
@@ -84,5 +86,57 @@ describe('Conductor (unit, in-memory fakes)', () => {
     expect(w.instances.byId.get('i-1')).toMatchObject({ vmState: 'error', taskState: null, fault: { code: 'INTERNAL', message: 'bad spec' }, pendingCleanup: false, ports: [] });
     expect(w.net.ports.size).toBe(0);
     expect(w.released).toEqual(['h1/i-1']);
+  });
+
+  describe('guest password (admin_pass)', () => {
+    const PASS = 'Zq7vX2mPk9Ta';
+
+    it('goes to the agent in the spawn and leaves the record once the spawn is sent; never in the server view or the metadata source', async () => {
+      const w = world([makeInstance({ adminPass: PASS })]);
+      expect(JSON.stringify(serverToProto(w.instances.byId.get('i-1')!, { admin: true }))).not.toContain(PASS);
+      expect(JSON.stringify(metadataSourceOf(w.instances.byId.get('i-1')!))).not.toContain(PASS);
+      await w.conductor.reconcile('i-1');
+      expect(w.agents.commands[0].spawn!.spec).toMatchObject({ instanceId: 'i-1', adminPass: PASS });
+      expect(w.instances.byId.get('i-1')).toMatchObject({ vmState: 'building', taskState: 'spawning' });
+      expect(w.instances.byId.get('i-1')?.adminPass).toBeUndefined();
+      expect(JSON.stringify(w.instances.byId.get('i-1'))).not.toContain(PASS);
+    });
+
+    it('stays for a retried spawn (transient error) and goes with a build that fails', async () => {
+      let fail: Error | undefined = new UnavailableError('agent unreachable');
+      const w = world([makeInstance({ adminPass: PASS })], (req) => (req.spawn ? fail : undefined));
+      await expect(w.conductor.reconcile('i-1')).rejects.toBeInstanceOf(UnavailableError);
+      expect(w.instances.byId.get('i-1')?.adminPass).toBe(PASS);
+      fail = new FailedPreconditionError('image unusable', 'spawn_refused');
+      await w.conductor.reconcile('i-1');
+      expect(w.instances.byId.get('i-1')).toMatchObject({ vmState: 'error', taskState: null });
+      expect(w.instances.byId.get('i-1')?.adminPass).toBeUndefined();
+    });
+
+    it('a spawn with no password sends an empty admin_pass (the guest gets none)', async () => {
+      const w = world([makeInstance()]);
+      await w.conductor.reconcile('i-1');
+      expect(w.agents.commands[0].spawn!.spec!.adminPass).toBe('');
+    });
+
+    it('rebuild: the new spawn carries it, then the record drops it', async () => {
+      const w = world([makeInstance({ vmState: 'active', taskState: 'rebuilding', powerState: 'running', adminPass: PASS, actionRequestId: 'req-rb' })]);
+      await w.conductor.reconcile('i-1');
+      expect(w.agents.commands.map((c) => Object.keys(c).find((k) => ['destroy', 'spawn'].includes(k)))).toEqual(['destroy', 'spawn']);
+      expect(w.agents.commands[1].spawn!.spec!.adminPass).toBe(PASS);
+      expect(w.instances.byId.get('i-1')?.adminPass).toBeUndefined();
+    });
+
+    it('rescue: after the rescue reboot the agent sets the password, then the record drops it', async () => {
+      const running = { instance: { instanceId: 'i-1', powerState: P.POWER_STATE_RUNNING } };
+      const w = world([makeInstance({ vmState: 'active', taskState: 'rescuing', powerState: 'running', adminPass: PASS, actionRequestId: 'req-rs' })], () => running);
+      await w.conductor.reconcile('i-1');
+      expect(w.agents.commands.map((c) => [c.requestId, c.reboot ?? c.setAdminPassword])).toEqual([
+        ['req-rs:rescuing:reboot', { hard: true }],
+        ['req-rs:rescuing:setAdminPassword', { adminPass: PASS }],
+      ]);
+      expect(w.instances.byId.get('i-1')).toMatchObject({ vmState: 'rescued', taskState: null });
+      expect(w.instances.byId.get('i-1')?.adminPass).toBeUndefined();
+    });
   });
 });

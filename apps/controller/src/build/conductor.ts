@@ -4,7 +4,7 @@ import { FailedPreconditionError, isMinicloudError, NotFoundError, type Miniclou
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
-import { isTransientError } from '@minicloud/platform-lifecycle';
+import { isTransientError, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { runWithRequestId, type Logger } from '@minicloud/platform-logging';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../proto-states';
 import { scopeOf, type AgentClient } from '../agent/agent-client';
@@ -14,12 +14,13 @@ import type { AllocationStore } from '../store/allocation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
-import { LifecycleWorker, resizeConsumer } from './lifecycle-worker';
+import { deleteShelvedImage, LifecycleWorker, resizeConsumer } from './lifecycle-worker';
 import type { Placement } from '../placement/placement';
 import { claimElsewhere } from '../placement/relocation';
 import type { Quotas } from '../placement/quota';
 import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
+import { releasePort } from './interface-attach';
 import { VolumeReconciler } from './volume-reconcile';
 
 export interface ConductorDeps {
@@ -140,7 +141,8 @@ export class Conductor {
     const used = new Set<string>();
     const deviceOwner = `compute:${r.availabilityZone}`;
     const ports: InstancePort[] = [];
-    for (const rn of r.requestedNetworks) {
+    // A guest that ran before (an HA restart elsewhere) keeps the ports it has now, attached or detached since boot.
+    for (const rn of r.launchedAtMs ? [] : r.requestedNetworks) {
       let port = existing.find((p) => p.networkId === rn.networkId && !used.has(p.id));
       if (!port) {
         port = (
@@ -150,6 +152,7 @@ export class Conductor {
             deviceId: r.id,
             deviceOwner,
             fixedIps: rn.fixedIp ? [{ ipAddress: rn.fixedIp }] : [],
+            securityGroupIds: r.securityGroupIds ?? [],
           })
         ).port!;
       }
@@ -164,6 +167,10 @@ export class Conductor {
         segmentationId: rn.segmentationId,
         mtu: rn.mtu,
       });
+    }
+    for (const p of r.launchedAtMs ? r.ports : []) {
+      const bound = (await net.bindPort({ portId: p.portId, hostId: r.hostId, deviceId: r.id, deviceOwner })).port;
+      ports.push(bound ? { ...p, macAddress: bound.macAddress, ipAddresses: bound.fixedIps.map((f) => f.ipAddress) } : p);
     }
     const next = await this.transition(r.id, (cur) => {
       if (cur.taskState !== 'networking') return undefined;
@@ -238,8 +245,14 @@ export class Conductor {
   private async spawn(r0: InstanceRecord): Promise<void> {
     const r = await this.prepareVolumes(r0);
     const res = await this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(r), scopeOf(r));
+    await this.forgetAdminPass(r.id);
     // A report may have been missed: the runtime says it already runs.
     if (res.instance?.powerState === compute.PowerState.POWER_STATE_RUNNING) await this.markSpawned(r.id);
+  }
+
+  /** Drops the guest password from the record once the agent has it (the spawn or password command was sent). */
+  async forgetAdminPass(id: string): Promise<void> {
+    await this.transition(id, (cur) => (cur.adminPass === undefined ? undefined : { ...cur, adminPass: undefined }));
   }
 
   /** The agent's InstanceSpec of a record. @throws InvalidArgumentError naming a malformed `quota:*` extra spec */
@@ -260,6 +273,7 @@ export class Conductor {
       cpuReservationMhz: cpu?.reservationMhz ?? 0,
       cpuLimitMhz: cpu?.limitMhz ?? 0,
       volumes: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map(volumeRefOf),
+      ...guestFieldsOf(r),
     };
   }
 
@@ -296,18 +310,16 @@ export class Conductor {
     await this.d.instances.update(r.id, (cur) => (cur.pendingCleanup ? { ...cur, pendingCleanup: false, ports: [] } : undefined), this.d.nowMs());
   }
 
-  /** Deletes the instance's ports (by record and by device_id) and releases its claim. Idempotent. */
+  /**
+   * Gives the instance's ports back (by record and by device_id: ports made for it are deleted, ports
+   * the user attached are unbound and keep living, as Nova's preserve_on_delete) and releases its
+   * claim. Idempotent.
+   */
   private async releaseResources(r: InstanceRecord): Promise<void> {
     const net = await this.d.peers.network();
-    const ids = new Set(r.ports.map((p) => p.portId));
-    for (const p of (await net.listPorts({ deviceId: r.id })).ports) ids.add(p.id);
-    for (const portId of ids) {
-      try {
-        await net.deletePort({ portId });
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-      }
-    }
+    const ports = new Map<string, Pick<InstancePort, 'portId' | 'preserveOnDelete'>>(r.ports.map((p) => [p.portId, p]));
+    for (const p of (await net.listPorts({ deviceId: r.id })).ports) if (!ports.has(p.id)) ports.set(p.id, { portId: p.id });
+    for (const p of ports.values()) await releasePort(this.d.peers, p, r.id);
     await this.d.allocations.release(r.hostId, r.id);
   }
 
@@ -388,6 +400,7 @@ export class Conductor {
       await this.d.instances.update(r.id, (cur) => ({ ...cur, quota: undefined }), this.d.nowMs());
     }
     if (r.serverGroupId) await this.d.serverGroups.changeMembers(r.serverGroupId, [], [r.id]);
+    if (r.shelvedImageId) await deleteShelvedImage(this.d.peers, r.shelvedImageId, this.d.logger);
     await this.publish({ ...r, vmState: 'deleted', taskState: null, powerState: 'nostate' }, r.vmState);
     await this.d.instances.remove(r);
   }
@@ -442,16 +455,23 @@ export class Conductor {
 
   // ---- helpers ----
 
-  /** CAS update + InstanceStateChanged when any of the three states changed. */
-  async transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined> {
+  /**
+   * CAS update + InstanceStateChanged when any of the three states changed. `fence`: a leader loop's
+   * write (HA, power sync, consolidation), which lands only under this replica's fencing token.
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads: nothing written, nothing published
+   */
+  async transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, fence?: LeaderFence): Promise<InstanceRecord | undefined> {
     let old: InstanceRecord | undefined;
     const next = await this.d.instances.update(
       id,
       (cur) => {
         old = cur;
-        return mutate(cur);
+        const next = mutate(cur);
+        // The guest password lives only while the task that hands it over does (a build that failed, an action that ended).
+        return next && next.taskState === null && next.adminPass !== undefined ? { ...next, adminPass: undefined } : next;
       },
       this.d.nowMs(),
+      fence,
     );
     if (next && old && (old.vmState !== next.vmState || old.taskState !== next.taskState || old.powerState !== next.powerState)) {
       await this.publish(next, old.vmState);
@@ -472,4 +492,9 @@ export class Conductor {
       oldVmState: vmStateToProto(oldVmState),
     });
   }
+}
+
+/** What the guest's cloud-init reads (the config drive's data): user data (base64), the key pair and the zone. */
+function guestFieldsOf(r: InstanceRecord): Pick<agent.InstanceSpec, 'userData' | 'keyName' | 'publicKey' | 'availabilityZone' | 'adminPass'> {
+  return { userData: r.userData, keyName: r.keyName, publicKey: r.keyData ?? '', availabilityZone: r.availabilityZone, adminPass: r.adminPass ?? '' };
 }

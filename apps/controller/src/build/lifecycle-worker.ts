@@ -1,4 +1,4 @@
-import { FailedPreconditionError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
 import { compute, image as imageProto, type agent } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
@@ -17,6 +17,8 @@ export interface LifecycleHost {
   instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec>;
   /** Moves the instance's volume attachments to its current host before a spawn there. */
   prepareVolumes(r: InstanceRecord): Promise<InstanceRecord>;
+  /** Drops the guest password from the record once the agent has it. */
+  forgetAdminPass(id: string): Promise<void>;
 }
 
 export interface LifecycleWorkerDeps {
@@ -39,7 +41,8 @@ const RUNNING = compute.PowerState.POWER_STATE_RUNNING;
  * The multi-step actions, one idempotent step per task_state (level-triggered: a step re-run after
  * a crash repeats idempotent agent commands and Lua claims/releases):
  * - rescuing/unrescuing: hard reboot (into / out of the rescue image) -> rescued / active.
- * - rebuilding: destroy -> rebuild_spawning: spawn with the new image on the same host -> ACTIVE on `spawned`.
+ * - rebuilding: destroy -> rebuild_spawning: spawn with the new image on the same host -> ACTIVE on `spawned`
+ *   (STOPPED again, powered off, when the rebuild started from stopped, as Nova does).
  * - shelving: power off -> shelving_offloading: destroy, release the claim, host '' -> SHELVED_OFFLOADED.
  * - unshelving (host already claimed by the API): bind ports to the new host, spawn -> ACTIVE on `spawned`.
  * - resize_prep: power off -> resize_migrating: same host: agent `resize` (+ power on); other host:
@@ -69,7 +72,8 @@ export class LifecycleWorker {
         return this.spawn(r);
       case 'shelving':
         await this.powerOffIfOn(r);
-        return this.next(r, 'shelving', (cur) => ({ ...cur, vmState: 'shelved', powerState: 'shutdown', taskState: 'shelving_offloading' }), (n) => this.step(n));
+        if (r.snapshotImageId) await this.writeSnapshot(r, r.snapshotImageId);
+        return this.next(r, 'shelving', (cur) => ({ ...cur, vmState: 'shelved', powerState: 'shutdown', taskState: 'shelving_offloading', snapshotImageId: undefined }), (n) => this.step(n));
       case 'shelving_offloading':
         return this.offload(r);
       case 'resize_prep': {
@@ -93,8 +97,18 @@ export class LifecycleWorker {
   /** An agent's `spawned` report for an instance in a lifecycle task. */
   async onSpawned(r: InstanceRecord): Promise<void> {
     const task = r.taskState;
-    if (task === 'rebuild_spawning' || task === 'unshelving') {
+    if (task === 'rebuild_spawning' && r.rebuildFromStopped) {
+      await this.d.agents.power(r.hostId, r.id, 'powerOff', scopeOf(r));
+      return this.finish(r.id, task, (cur) => ({ ...cur, vmState: 'stopped', powerState: 'shutdown', fault: undefined, rebuildFromStopped: undefined }));
+    }
+    if (task === 'rebuild_spawning') {
       return this.finish(r.id, task, (cur) => ({ ...cur, vmState: 'active', powerState: 'running', fault: undefined }));
+    }
+    if (task === 'unshelving') {
+      await this.finish(r.id, task, (cur) => ({ ...cur, vmState: 'active', powerState: 'running', fault: undefined, shelvedImageId: undefined }));
+      // Nova deletes the shelve snapshot once the unshelved guest runs.
+      if (r.shelvedImageId) await deleteShelvedImage(this.d.peers, r.shelvedImageId, this.d.logger);
+      return;
     }
     if (task === 'resize_finish') {
       const off = !r.resize!.wasRunning;
@@ -114,6 +128,11 @@ export class LifecycleWorker {
   private async rescue(r: InstanceRecord, into: boolean): Promise<void> {
     const res = await this.d.agents.power(r.hostId, r.id, 'reboot', scopeOf(r), { hard: true });
     if (res.instance?.powerState !== RUNNING) throw new FailedPreconditionError(`instance ${r.id} did not come back running after the ${into ? 'rescue' : 'unrescue'} reboot`, 'rescue_failed');
+    // The rescue guest's root password (Nova writes it to the rescue boot's config drive).
+    if (into && r.adminPass) {
+      await this.d.agents.setAdminPassword(r.hostId, r.id, r.adminPass, scopeOf(r));
+      await this.host.forgetAdminPass(r.id);
+    }
     await this.finish(r.id, r.taskState!, (cur) => ({ ...cur, vmState: into ? 'rescued' : 'active', powerState: 'running' }));
   }
 
@@ -170,7 +189,12 @@ export class LifecycleWorker {
   }
 
   private async snapshot(r: InstanceRecord): Promise<void> {
-    const imageId = r.snapshotImageId!;
+    await this.writeSnapshot(r, r.snapshotImageId!);
+    await this.finish(r.id, 'image_snapshot', (cur) => ({ ...cur, snapshotImageId: undefined }));
+  }
+
+  /** The agent snapshots the guest's disk into `imageId`, whose bytes are then uploaded unless already there (idempotent). */
+  private async writeSnapshot(r: InstanceRecord, imageId: string): Promise<void> {
     const img = await this.d.peers.image();
     const target = (await img.getImage({ imageId })).image;
     if (r.hostId) await this.d.agents.snapshot(r.hostId, r.id, imageId, scopeOf(r));
@@ -183,7 +207,6 @@ export class LifecycleWorker {
       }
       await img.uploadImage(parts(), { deadlineMs: 600_000 });
     }
-    await this.finish(r.id, 'image_snapshot', (cur) => ({ ...cur, snapshotImageId: undefined }));
   }
 
   // ---- helpers ----
@@ -193,6 +216,7 @@ export class LifecycleWorker {
     const n = await this.host.transition(r.id, (cur) => (cur.taskState === r.taskState && JSON.stringify(cur.ports) !== JSON.stringify(ports) ? { ...cur, ports } : undefined));
     const ready = await this.host.prepareVolumes(n ?? r);
     const res = await this.d.agents.spawn(ready.hostId, ready.id, this.host.instanceSpec(ready), scopeOf(ready));
+    await this.host.forgetAdminPass(ready.id);
     if (res.instance?.powerState === RUNNING) await this.onSpawned(ready);
   }
 
@@ -227,5 +251,17 @@ export class LifecycleWorker {
   private async finish(id: string, from: InstanceRecord['taskState'], mutate: (cur: InstanceRecord) => InstanceRecord): Promise<void> {
     const n = await this.host.transition(id, (cur) => (cur.taskState === from ? { ...mutate(cur), taskState: null, taskStartedAtMs: this.d.nowMs() } : undefined));
     if (n && n.taskState === null && n.actionRequestId) await this.d.instances.finishAction(id, n.actionRequestId, 'Success', '', this.d.nowMs());
+  }
+}
+
+/**
+ * Deletes a shelve snapshot (Nova's shelved_image_id) after unshelve or with its server. Best effort,
+ * as Nova's: an image already gone, or one its owner deleted, is not an error; others are logged.
+ */
+export async function deleteShelvedImage(peers: Peers, imageId: string, logger: Logger): Promise<void> {
+  try {
+    await (await peers.image()).deleteImage({ imageId });
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) logger.warn({ image_id: imageId, err: (e as Error).message }, 'shelved image not deleted');
   }
 }

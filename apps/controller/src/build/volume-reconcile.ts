@@ -87,13 +87,15 @@ export class VolumeReconciler {
   /**
    * One pass over every instance: each `attaching` entry older than the stale limit, on an instance
    * whose own task does not own it, is resolved with {@link resolveAttaching}. Errors on one entry
-   * (agent unreachable, volume service down) leave it for the next pass.
+   * (agent unreachable, volume service down) leave it for the next pass. Stops when `signal` (the
+   * leadership's) aborts.
    */
-  async resyncAttaching(): Promise<AttachingResync> {
+  async resyncAttaching(signal?: AbortSignal): Promise<AttachingResync> {
     const out: AttachingResync = { completed: [], rolledBack: [] };
     const now = this.d.nowMs();
     const limit = this.d.staleAttachingMs ?? STALE_ATTACHING_MS;
     for (const r of await this.d.instances.list()) {
+      if (signal?.aborted) break;
       if (OWNED_BY_TASK.has(r.taskState)) continue;
       for (const e of r.volumesAttached ?? []) {
         if (e.status !== 'attaching' || now - e.startedAtMs < limit) continue;

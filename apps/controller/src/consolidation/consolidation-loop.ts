@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { planConsolidation, type ConsolidationPlan, type ConsolidationPolicy, type PlannerHost, type PlannerVm } from '@minicloud/domain-consolidation';
 import { isMinicloudError } from '@minicloud/domain-errors';
 import { aggregateInstanceExtraSpecsFilter, availabilityZoneFilter, filterHosts, imagePropertiesFilter, usableCapacity, type HostState, type RequestSpec } from '@minicloud/domain-scheduler';
+import { defineFenceableLuaScript, isLeaderFenceLost, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { Counter, type Registry } from '@minicloud/platform-metrics';
 import type { Logger } from '@minicloud/platform-logging';
 import type { Redis } from '@minicloud/platform-state';
@@ -19,6 +20,12 @@ import type { Placement } from '../placement/placement';
 
 /** CloudSim PowerVm.HISTORY_LENGTH. */
 const HISTORY_LENGTH = 30;
+
+// KEYS: a VM's utilisation history. ARGV: the new sample, the length kept, TTL ms. Returns the history, newest first.
+const APPEND_SAMPLE = `redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('LRANGE', KEYS[1], 0, -1)`;
 
 /** Stores, clients and settings of {@link ConsolidationLoop} (wired in wire.ts from CONSOLIDATION_* and DPM_* config). */
 export interface ConsolidationLoopDeps {
@@ -49,6 +56,12 @@ export interface ConsolidationLoopDeps {
    * scheduled on a snapshot taken just before the mark has claimed by then (and the host is kept on).
    */
   standbySettleMs: number;
+  /**
+   * The leader lease and this replica's fencing token: a round's writes (utilisation samples, the
+   * destination claims and instance moves of its migrations, DPM's host states) land only under that
+   * token. DPM's wake for the scheduler (any replica's NoValidHost) is not a leader write. Unset in tests without an election.
+   */
+  leaderFence?: LeaderFence;
 }
 
 /**
@@ -70,16 +83,23 @@ export class ConsolidationLoop {
   private wakeLock: Promise<unknown> = Promise.resolve();
   private readonly started?: Counter<string>;
   private readonly powerTransitions?: Counter<string>;
+  private readonly appendSample: FenceableLuaScript;
 
   constructor(private readonly d: ConsolidationLoopDeps) {
+    this.appendSample = defineFenceableLuaScript(d.redis, APPEND_SAMPLE, 1, 3);
     if (d.registry) {
       this.started = new Counter({ name: 'minicloud_consolidation_migrations_total', help: 'Live migrations the consolidation loop started, by reason (overload, underload).', labelNames: ['reason'], registers: [d.registry] });
       this.powerTransitions = new Counter({ name: 'minicloud_dpm_host_power_transitions_total', help: 'DPM host power transitions: to=standby (host shutdowns) or to=up (wakes), by cause.', labelNames: ['to', 'cause'], registers: [d.registry] });
     }
   }
 
-  /** One round: gather, plan, execute. @returns the plan (for tests and logs) */
-  async tick(): Promise<ConsolidationPlan> {
+  /**
+   * One round: gather, plan, execute. Stops before executing when `signal` (the leadership's) aborted;
+   * a write the leader's fence refuses ends the round.
+   * @returns the plan (for tests and logs)
+   * @throws LeaderFenceLostError when this replica no longer leads
+   */
+  async tick(signal?: AbortSignal): Promise<ConsolidationPlan> {
     const hosts = await this.d.hosts.list();
     const instances = (await this.d.instances.list()).filter((r) => r.hostId && r.vmState !== 'deleted');
     const migrationsInFlight = (await this.d.migrationRecords.list()).filter((m) => !TERMINAL_MIGRATION_STATUSES.has(m.status));
@@ -125,7 +145,8 @@ export class ConsolidationLoop {
       minActiveHosts: this.d.minActiveHosts,
       dpm: this.d.dpm,
     });
-    await this.execute(plan, byId, instances);
+    if (signal?.aborted) return plan;
+    await this.execute(plan, byId, instances, signal);
     if (plan.migrations.length + plan.standby.length + plan.wake.length > 0) {
       this.d.logger.info(
         { migrations: plan.migrations.length, standby: plan.standby, wake: plan.wake, overloaded: plan.overloadedHostIds, evacuated: plan.evacuatedHostIds },
@@ -156,14 +177,15 @@ export class ConsolidationLoop {
     return run;
   }
 
-  private async wake(h: HostRecord, cause: string): Promise<boolean> {
+  /** `fence`: a wake the leader's round decided (a wake for the scheduler's NoValidHost is not a leader write). */
+  private async wake(h: HostRecord, cause: string, fence?: LeaderFence): Promise<boolean> {
     try {
       await this.d.agents.setHostPower(h, false);
     } catch (e) {
       this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: wake failed');
       return false;
     }
-    await this.d.monitor.setState(h, 'up', `dpm_wake_${cause}`);
+    await this.d.monitor.setState(h, 'up', `dpm_wake_${cause}`, {}, fence);
     this.poweredOff.delete(h.hostId);
     this.markedAt.delete(h.hostId);
     this.lastWakeAtMs = this.d.nowMs();
@@ -176,7 +198,7 @@ export class ConsolidationLoop {
   private async markStandby(h: HostRecord): Promise<void> {
     const woken = this.wokenAt.get(h.hostId);
     if (woken !== undefined && this.d.nowMs() - woken < this.d.wakeGraceMs) return;
-    await this.d.monitor.setState(h, 'standby', 'dpm_standby');
+    if (!(await this.d.monitor.setState(h, 'standby', 'dpm_standby', {}, this.d.leaderFence))) return;
     this.markedAt.set(h.hostId, this.d.nowMs());
     this.poweredOff.delete(h.hostId);
   }
@@ -190,8 +212,8 @@ export class ConsolidationLoop {
     if (!this.markedAt.has(h.hostId)) this.markedAt.set(h.hostId, h.usage?.standby ? -Infinity : now);
     const alloc = await this.d.allocations.get(h.hostId);
     if (alloc.byInstance.size > 0) {
-      if (this.poweredOff.has(h.hostId) || h.usage?.standby) await this.wake(h, 'claimed');
-      else await this.d.monitor.setState(h, 'up', 'dpm_standby_aborted_busy');
+      if (this.poweredOff.has(h.hostId) || h.usage?.standby) await this.wake(h, 'claimed', this.d.leaderFence);
+      else await this.d.monitor.setState(h, 'up', 'dpm_standby_aborted_busy', {}, this.d.leaderFence);
       return;
     }
     if (this.poweredOff.has(h.hostId) || now - this.markedAt.get(h.hostId)! < this.d.standbySettleMs) return;
@@ -201,28 +223,33 @@ export class ConsolidationLoop {
       this.poweredOff.add(h.hostId);
     } catch (e) {
       this.d.logger.warn({ host_id: h.hostId, err: errText(e) }, 'DPM: standby refused');
-      await this.d.monitor.setState(h, 'up', 'dpm_standby_refused');
+      await this.d.monitor.setState(h, 'up', 'dpm_standby_refused', {}, this.d.leaderFence);
     }
   }
 
-  private async execute(plan: ConsolidationPlan, byId: Map<string, HostRecord>, instances: InstanceRecord[]): Promise<void> {
+  private async execute(plan: ConsolidationPlan, byId: Map<string, HostRecord>, instances: InstanceRecord[], signal?: AbortSignal): Promise<void> {
     const byInstance = new Map(instances.map((r) => [r.id, r]));
+    const fence = this.d.leaderFence;
+    let fenceLost: unknown;
     await Promise.all(
       plan.migrations.map(async (m) => {
         const r = byInstance.get(m.instanceId);
         if (!r) return;
         const who: MigrationRequester = { requestId: `req-drs-${randomUUID()}`, userId: 'minicloud-drs', projectId: r.projectId };
         try {
-          await this.d.migrations.startLive(r, m.destHostId, who);
+          await this.d.migrations.startLive(r, m.destHostId, who, fence);
           this.started?.inc({ reason: m.reason });
         } catch (e) {
-          this.d.logger.info({ instance_id: m.instanceId, dest_host_id: m.destHostId, err: errText(e) }, 'consolidation: migration not started');
+          if (isLeaderFenceLost(e)) fenceLost = e;
+          else this.d.logger.info({ instance_id: m.instanceId, dest_host_id: m.destHostId, err: errText(e) }, 'consolidation: migration not started');
         }
       }),
     );
+    if (fenceLost) throw fenceLost;
+    if (signal?.aborted) return;
     for (const id of plan.wake) {
       const h = byId.get(id);
-      if (h) await this.wakeLock.then(() => this.wake(h, 'overload'));
+      if (h) await this.wakeLock.then(() => this.wake(h, 'overload', fence));
     }
     for (const id of plan.standby) {
       const h = byId.get(id);
@@ -253,15 +280,11 @@ export class ConsolidationLoop {
       }),
     );
     if (now.length === 0) return out;
-    const pipe = this.d.redis.pipeline();
-    for (const s of now) {
-      pipe.lpush(Keys.consolidationHistory(s.id), String(s.u)).ltrim(Keys.consolidationHistory(s.id), 0, HISTORY_LENGTH - 1).pexpire(Keys.consolidationHistory(s.id), 24 * 3600 * 1000).lrange(Keys.consolidationHistory(s.id), 0, -1);
-    }
-    const res = (await pipe.exec()) ?? [];
-    now.forEach((s, i) => {
-      const hist = ((res[4 * i + 3]?.[1] as string[] | undefined) ?? []).map(Number);
-      out.set(s.id, { utilizationRatio: s.u, history: hist });
-    });
+    // Sent together (ioredis pipelines commands issued in the same tick), each fenced on its own.
+    const hists = await Promise.all(
+      now.map((s) => this.appendSample([Keys.consolidationHistory(s.id)], [String(s.u), HISTORY_LENGTH, 24 * 3600 * 1000], this.d.leaderFence, `utilisation history of ${s.id}`)),
+    );
+    now.forEach((s, i) => out.set(s.id, { utilizationRatio: s.u, history: ((hists[i] as string[] | undefined) ?? []).map(Number) }));
     return out;
   }
 

@@ -5,7 +5,7 @@ import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { parseIsolationRecord } from '../agent/host-monitor';
 import { Keys } from '../store/keys';
-import type { EvacuationRecord } from './ha-manager';
+import type { EvacuationRecord } from '../store/evacuation-store';
 
 /** What {@link requestEvacuation} reads and writes: the HA keys in Redis, hosts and the instance actions log. */
 export interface EvacuationRequestDeps {
@@ -21,7 +21,8 @@ export interface EvacuationRequestDeps {
  * first when it is not fenced yet (by the HA rules: a failed host after lease_ttl + self_fence_after,
  * an isolated one once its agent recorded its VMs off), then claims a destination through Placement
  * (the target host, if given, must pass the scheduler's filters), moves the instance and releases the
- * old claim when ACTIVE; a leader that dies mid-way is finished by the next.
+ * old claim when ACTIVE; a leader that dies mid-way is finished by the next. `adminPass` (the
+ * rebuilt guest's root password) rides on the evacuation record until the instance moves.
  * @throws FailedPreconditionError reason `host_in_use` when the instance's host is not down (Nova:
  *   "Compute service of <host> is still in use."), `host_isolated_vms_running` for an isolated host whose
  *   agent did not record its VMs off (leave_running), `instance_invalid_state` unless vm_state is
@@ -32,7 +33,7 @@ export interface EvacuationRequestDeps {
 export async function requestEvacuation(
   d: EvacuationRequestDeps,
   r: InstanceRecord,
-  opts: { targetHostId?: string; requestId: string; userId: string },
+  opts: { targetHostId?: string; requestId: string; userId: string; adminPass?: string },
 ): Promise<EvacuationRecord> {
   const host = r.hostId ? await d.hosts.find(r.hostId) : undefined;
   if (!host) throw new FailedPreconditionError(`server ${r.id} has no host to evacuate from`, 'instance_invalid_state');
@@ -66,6 +67,7 @@ export async function requestEvacuation(
     requestId: opts.requestId,
     startedAtMs: now,
     attempts: 0,
+    adminPass: opts.adminPass,
   };
   // Record and index together (an open evacuation is indexed already, so the SADD is harmless then).
   const [created] = (await d.redis.multi().set(Keys.evacuation(r.id), JSON.stringify(rec), 'NX').sadd(Keys.evacuations(), r.id).exec()) ?? [];

@@ -284,7 +284,8 @@ describe('HaManager (real Redis, fake clock)', () => {
   });
 
   describe('ServerAction evacuate (manual, through the same evacuation record)', () => {
-    const evac = (r: InstanceRecord, targetHostId?: string) => requestEvacuation({ redis, hosts, instances, nowMs: () => now }, r, { targetHostId, requestId: `req-${r.id}`, userId: 'admin' });
+    const evac = (r: InstanceRecord, targetHostId?: string, adminPass?: string) =>
+      requestEvacuation({ redis, hosts, instances, nowMs: () => now }, r, { targetHostId, requestId: `req-${r.id}`, userId: 'admin', adminPass });
 
     it('is refused while the host is up, for an isolated host whose VMs may run, in a wrong state, to the same host, and twice', async () => {
       const r = instance('e1', 'h1', 'high', 1);
@@ -302,7 +303,7 @@ describe('HaManager (real Redis, fake clock)', () => {
       expect((await instances.listActions('e1')).map((a) => [a.action, a.userId])).toEqual([['evacuate', 'admin']]);
     });
 
-    it('with HA disabled: the leader fences the failed host only at its fence deadline, then restarts it on the target host', async () => {
+    it('with HA disabled: the leader fences the failed host only at its fence deadline, then restarts it on the target host (the guest password riding along)', async () => {
       const r = instance('e2', 'h1', 'high', 1);
       await instances.createMany([r]);
       await allocations.claim('h1', 'e2', req);
@@ -315,7 +316,8 @@ describe('HaManager (real Redis, fake clock)', () => {
       await at(5500, ['h2']);
       await ha.tick();
       expect((await hosts.get('h1')).state).toBe('failed');
-      await evac((await instances.get('e2'))!, 'h2');
+      await evac((await instances.get('e2'))!, 'h2', 'Ev4c-Pass');
+      expect((await instances.get('e2'))?.adminPass).toBeUndefined();
       await at(8999, ['h2']);
       await ha.tick();
       expect(await hosts.epoch('h1')).toBe(1); // not before lease loss + self_fence_after
@@ -326,12 +328,13 @@ describe('HaManager (real Redis, fake clock)', () => {
       await at(9250, ['h2']);
       await ha.tick(); // placed and moved
       expect(requestedHosts).toEqual(['h2']);
-      expect(await instances.get('e2')).toMatchObject({ hostId: 'h2', vmState: 'building', taskState: 'networking', actionRequestId: 'req-e2' });
+      expect(await instances.get('e2')).toMatchObject({ hostId: 'h2', vmState: 'building', taskState: 'networking', actionRequestId: 'req-e2', adminPass: 'Ev4c-Pass' });
       await instances.update('e2', (x) => ({ ...x, vmState: 'active', taskState: null }), now);
       await at(9500, ['h2']);
       await ha.tick();
       expect((await instances.listActions('e2'))[0]).toMatchObject({ action: 'evacuate', result: 'Success' });
       expect((await allocations.get('h1')).byInstance.has('e2')).toBe(false);
+      expect(await redis.get(Keys.evacuation('e2'))).toBeNull();
     });
 
     it('is abandoned (action Error) when the host comes back before it was fenced', async () => {

@@ -1,10 +1,12 @@
 import { isMinicloudError } from '@minicloud/domain-errors';
 import type { Logger } from '@minicloud/platform-logging';
+import { defineFenceableLuaScript, isLeaderFenceLost, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { Counter, Gauge, Histogram, type Registry } from '@minicloud/platform-metrics';
-import { defineLuaScript, HaProtocolKeys, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { HaProtocolKeys, type Redis } from '@minicloud/platform-state';
 import { fenceDeadline, isHostDown, isolationFenceDecision, isPoweredOffByItsHost, partitionSuspected, powerOnAfterRejoin, type InstanceRecord } from '@minicloud/domain-compute';
 import type { AgentClient } from '../agent/agent-client';
 import type { AllocationStore } from '../store/allocation-store';
+import { EvacuationStore, type EvacuationRecord } from '../store/evacuation-store';
 import type { HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
 import { Keys } from '../store/keys';
@@ -16,10 +18,13 @@ import { claimElsewhere } from '../placement/relocation';
 
 /*
  * HA's own keys live in store/keys.ts: `ha:evacuation:<instance>` (JSON EvacuationRecord) and
- * `ha:evacuations` (set of ids); the cluster view the leader writes every tick for the agents is
- * HaProtocolKeys.clusterView in platform-state (agents read it before applying their isolation
- * response, as a vSphere host checks a master is responsible for its VMs).
+ * `ha:evacuations` (set of ids), written through store/evacuation-store.ts; the cluster view the
+ * leader writes every tick for the agents is HaProtocolKeys.clusterView in platform-state (agents read
+ * it before applying their isolation response, as a vSphere host checks a master is responsible for
+ * its VMs). Every write of the loop carries the leader's fence (see HaManagerDeps.leaderFence).
  */
+
+export type { EvacuationRecord } from '../store/evacuation-store';
 
 /**
  * Fencing as one atomic step: bumps the epoch and stores state `fenced` only if the epoch is still the
@@ -31,25 +36,9 @@ local e = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], 'state', 'fenced')
 return e`;
 
-/** One restart in progress (durable in Redis, so a new leader finishes it). */
-export interface EvacuationRecord {
-  instanceId: string;
-  fromHostId: string;
-  /** Epoch the from-host was fenced at; 0 for a manual evacuation whose host the leader has not fenced yet. */
-  fencedEpoch: number;
-  /** Opened by an operator (ServerAction evacuate), not by the HA loop. */
-  manual?: boolean;
-  /** Operator's target host (Nova's `evacuate --host`): the scheduler's filters still apply. */
-  targetHostId?: string;
-  /** Set once a claim on the destination exists (before the instance record moves). */
-  toHostId?: string;
-  /** Request id of the `evacuate` instance action. */
-  requestId: string;
-  startedAtMs: number;
-  attempts: number;
-  /** Why the last attempt could not place it. */
-  lastError?: string;
-}
+// KEYS: cluster view. ARGV: JSON, TTL ms. (A script so that the leader's fence can guard it.)
+const CLUSTER_VIEW_LUA = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
 
 export interface HaManagerDeps {
   redis: Redis;
@@ -67,14 +56,22 @@ export interface HaManagerDeps {
   nowMs: () => number;
   /** Hands an instance to the conductor's work queue. */
   enqueue: (id: string) => void;
-  /** CAS transition that publishes instance.state_changed (Conductor.transition). */
-  transition: (id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined) => Promise<InstanceRecord | undefined>;
+  /** CAS transition that publishes instance.state_changed (Conductor.transition); `fence` makes it a leader write. */
+  transition: (id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, fence?: LeaderFence) => Promise<InstanceRecord | undefined>;
   selfFenceAfterMs: number;
   restartsPerZonePerSecond: number;
   restartBurst: number;
   enabled: boolean;
   /** TTL of the cluster view the agents read (ms; default 5000: a few ticks, so a dead leader's view expires soon). */
   clusterViewTtlMs?: number;
+  /**
+   * The leader lease and this replica's fencing token. Every write of the loop (host states, the
+   * fencing epoch bump, the cluster view, evacuation records, destination claims, the instance moves
+   * and corrections) then lands only while this replica still holds that token, checked in the same
+   * Lua script as the write, so a leader that stalled past its lease changes nothing when it wakes.
+   * Unset in tests that drive the manager without an election.
+   */
+  leaderFence?: LeaderFence;
 }
 
 /**
@@ -95,7 +92,8 @@ export class HaManager {
   private readonly limiter: ZoneRateLimiter;
   private partitioned = false;
   private readonly probedAtMs = new Map<string, number>();
-  private readonly fenceScript: LuaScript;
+  private readonly scripts: { fence: FenceableLuaScript; clusterView: FenceableLuaScript };
+  private readonly evacs: EvacuationStore;
   private readonly m: {
     partition: Gauge<string>;
     fencings: Counter<string>;
@@ -107,7 +105,8 @@ export class HaManager {
 
   constructor(private readonly d: HaManagerDeps) {
     this.limiter = new ZoneRateLimiter({ perSecond: d.restartsPerZonePerSecond, burst: d.restartBurst });
-    this.fenceScript = defineLuaScript(d.redis, FENCE_LUA);
+    this.scripts = { fence: defineFenceableLuaScript(d.redis, FENCE_LUA, 2, 1), clusterView: defineFenceableLuaScript(d.redis, CLUSTER_VIEW_LUA, 1, 2) };
+    this.evacs = new EvacuationStore(d.redis);
     const r = [d.registry];
     this.m = {
       partition: new Gauge({ name: 'minicloud_ha_partition_suspected', help: '1 while every host looks down at once (the controller assumes it is cut off and restarts nothing).', registers: r }),
@@ -120,9 +119,23 @@ export class HaManager {
     this.m.partition.set(0);
   }
 
-  /** One leader tick (see the class doc). Errors of one instance do not stop the others. */
-  async tick(): Promise<void> {
-    const views = await this.d.monitor.evaluate();
+  /**
+   * One leader tick (see the class doc). Errors of one instance do not stop the others; a write the
+   * leader's fence refuses, or `signal` (the leadership's) aborting, ends the tick at once.
+   */
+  async tick(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.tickUnder(signal ?? new AbortController().signal);
+    } catch (e) {
+      if (!isLeaderFenceLost(e)) throw e;
+      this.d.logger.warn({ err: e.message }, 'HA tick stopped: a write was refused by the leader fence (this replica no longer leads)');
+    }
+  }
+
+  private async tickUnder(signal: AbortSignal): Promise<void> {
+    const fence = this.d.leaderFence;
+    const views = await this.d.monitor.evaluate(fence);
+    if (signal.aborted) return;
     // Manual evacuations (ServerAction evacuate) run even with HA disabled: their hosts get fenced by
     // the same rules (failed: after the fence deadline; isolated: once its VMs are off).
     const manualFrom = new Set((await this.evacuations()).filter(({ rec }) => rec.manual && rec.fencedEpoch === 0).map(({ rec }) => rec.fromHostId));
@@ -137,8 +150,9 @@ export class HaManager {
     }
     // No cluster view with HA disabled: nobody would restart an isolated host's VMs.
     if (this.d.enabled) await this.publishClusterView(partition ? [] : views.filter((v) => v.state === 'up').map((v) => v.host.hostId));
-    if (partition) return;
+    if (partition || signal.aborted) return;
     for (const v of views) {
+      if (signal.aborted) return;
       if (v.state === 'failed' && fencing(v.host.hostId)) await this.maybeFence(v);
       if (v.state === 'isolated' && fencing(v.host.hostId)) await this.maybeFenceIsolated(v);
     }
@@ -146,21 +160,28 @@ export class HaManager {
     const all = this.d.enabled ? await this.d.instances.list() : [];
     const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
     for (const r of all) {
+      if (signal.aborted) return;
       const from = fenced.get(r.hostId);
       if (from && isRestartable(r)) await this.open(r, from.epoch);
     }
-    await this.drive(views);
-    if (this.d.enabled) await this.powerOnRejoined(views, all);
+    await this.drive(views, signal);
+    if (this.d.enabled && !signal.aborted) await this.powerOnRejoined(views, all, signal);
   }
 
   /** The leader's cluster view for the agents' isolation check (hosts it sees up; none while partitioned). */
   private async publishClusterView(hostsUp: string[]): Promise<void> {
-    await this.d.redis.set(HaProtocolKeys.clusterView(), JSON.stringify({ hosts_up: hostsUp, at_ms: this.d.nowMs() }), 'PX', this.d.clusterViewTtlMs ?? 5000);
+    await this.scripts.clusterView([HaProtocolKeys.clusterView()], [JSON.stringify({ hosts_up: hostsUp, at_ms: this.d.nowMs() }), this.d.clusterViewTtlMs ?? 5000], this.d.leaderFence, 'HA cluster view');
   }
 
-  /** Epoch bump + `fenced`, atomically and only from the epoch the decision saw. @returns the new epoch or undefined */
+  /**
+   * Epoch bump + `fenced`, atomically and only from the epoch the decision saw.
+   * @returns the new epoch or undefined
+   * @throws LeaderFenceLostError when this replica no longer leads (nothing fenced)
+   */
   private async fence(v: HostView, reason: string): Promise<number | undefined> {
-    const epoch = Number(await this.fenceScript([Keys.hostEpoch(v.host.hostId), Keys.host(v.host.hostId)], [v.host.epoch]));
+    const epoch = Number(await this.scripts.fence([Keys.hostEpoch(v.host.hostId), Keys.host(v.host.hostId)], [v.host.epoch], this.d.leaderFence, `fencing of host ${v.host.hostId}`));
+    // The script wrote the host's state: the scheduler's host-state cache reloads.
+    this.d.hosts.onChange?.();
     if (epoch < 0) {
       this.d.logger.info({ host_id: v.host.hostId, epoch: v.host.epoch }, 'not fenced: the host registered again meanwhile');
       return undefined;
@@ -188,16 +209,17 @@ export class HaManager {
    * were never restarted elsewhere come back on that host once it re-registered and heartbeats with
    * its new epoch (vSphere/Proxmox HA restart them); never while an evacuation is open for them.
    */
-  private async powerOnRejoined(views: HostView[], all: InstanceRecord[]): Promise<void> {
+  private async powerOnRejoined(views: HostView[], all: InstanceRecord[], signal: AbortSignal): Promise<void> {
     const up = new Set(views.filter((v) => v.state === 'up' && (v.lastHeartbeatAtMs ?? 0) >= v.host.registeredAtMs).map((v) => v.host.hostId));
     if (up.size === 0) return;
     const evacuating = new Set(await this.d.redis.smembers(Keys.evacuations()));
     for (const r of powerOnAfterRejoin(all, up, evacuating)) {
+      if (signal.aborted) return;
       const requestId = `req-ha-power-on-${r.id}-${this.d.nowMs()}`;
-      const next = await this.d.transition(r.id, (cur) =>
-        cur.hostId === r.hostId && isPoweredOffByItsHost(cur)
-          ? { ...cur, taskState: 'powering_on', actionRequestId: requestId, taskStartedAtMs: this.d.nowMs() }
-          : undefined,
+      const next = await this.d.transition(
+        r.id,
+        (cur) => (cur.hostId === r.hostId && isPoweredOffByItsHost(cur) ? { ...cur, taskState: 'powering_on', actionRequestId: requestId, taskStartedAtMs: this.d.nowMs() } : undefined),
+        this.d.leaderFence,
       );
       if (!next) continue;
       await this.d.instances.startAction(r.id, { requestId, action: 'start', userId: 'ha', projectId: r.projectId, startMs: this.d.nowMs(), result: '', message: '' });
@@ -229,30 +251,27 @@ export class HaManager {
     }
   }
 
-  /** Opens an evacuation (idempotent) and logs the `evacuate` action. */
+  /** Opens an evacuation (idempotent) and logs the `evacuate` action, in one fenced step. */
   private async open(r: InstanceRecord, fencedEpoch: number): Promise<void> {
     const requestId = `req-evacuate-${r.id}-${fencedEpoch}`;
     const rec: EvacuationRecord = { instanceId: r.id, fromHostId: r.hostId, fencedEpoch, requestId, startedAtMs: this.d.nowMs(), attempts: 0 };
-    const ok = await this.d.redis.set(Keys.evacuation(r.id), JSON.stringify(rec), 'NX');
-    if (ok !== 'OK') return;
-    await this.d.redis.sadd(Keys.evacuations(), r.id);
-    await this.d.instances.startAction(r.id, { requestId, action: 'evacuate', userId: 'ha', projectId: r.projectId, startMs: rec.startedAtMs, result: '', message: '' });
+    const action = { requestId, action: 'evacuate', userId: 'ha', projectId: r.projectId, startMs: rec.startedAtMs, result: '', message: '' };
+    if (!(await this.evacs.open(rec, action, this.d.leaderFence))) return;
     this.d.logger.info({ instance_id: r.id, host_id: r.hostId, epoch: fencedEpoch }, 'HA restart scheduled');
   }
 
   /** All open evacuations with their instances, in restart order. */
   async evacuations(): Promise<{ rec: EvacuationRecord; r?: InstanceRecord }[]> {
-    const ids = await this.d.redis.smembers(Keys.evacuations());
+    const ids = await this.evacs.ids();
     if (ids.length === 0) return [];
-    const raws = await this.d.redis.mget(ids.map((id) => Keys.evacuation(id)));
-    const recs = raws.map((raw, i) => (raw ? (JSON.parse(raw) as EvacuationRecord) : { instanceId: ids[i], fromHostId: '', fencedEpoch: 0, requestId: '', startedAtMs: 0, attempts: -1 }));
+    const recs = (await this.evacs.getMany(ids)).map((rec, i) => rec ?? { instanceId: ids[i], fromHostId: '', fencedEpoch: 0, requestId: '', startedAtMs: 0, attempts: -1 });
     const instances = new Map((await this.d.instances.getMany(ids)).map((r) => [r.id, r]));
     const withInstance = recs.filter((rec) => instances.has(rec.instanceId)).map((rec) => ({ rec, r: instances.get(rec.instanceId)!, ...instances.get(rec.instanceId)! }));
     const gone = recs.filter((rec) => !instances.has(rec.instanceId)).map((rec) => ({ rec, r: undefined }));
     return [...gone, ...orderRestarts(withInstance).map(({ rec, r }) => ({ rec, r }))];
   }
 
-  private async drive(views: HostView[]): Promise<void> {
+  private async drive(views: HostView[], signal: AbortSignal): Promise<void> {
     const evs = await this.evacuations();
     this.m.pending.set(evs.length);
     const byHost = new Map(views.map((v) => [v.host.hostId, v]));
@@ -260,25 +279,34 @@ export class HaManager {
     // priority holds across hosts failing together (a low one must not take a high one's place).
     const settling = views.some((v) => v.state === 'failed');
     for (const { rec, r } of evs) {
+      if (signal.aborted) return;
       try {
         await this.step(rec, r, byHost, settling);
       } catch (e) {
+        if (isLeaderFenceLost(e)) throw e;
         this.d.logger.warn({ instance_id: rec.instanceId, err: e instanceof Error ? e.message : String(e) }, 'HA restart step failed; retrying next tick');
       }
     }
   }
 
-  private async close(rec: EvacuationRecord): Promise<void> {
-    if (rec.fromHostId) await this.d.allocations.release(rec.fromHostId, rec.instanceId);
-    await this.d.redis.multi().del(Keys.evacuation(rec.instanceId)).srem(Keys.evacuations(), rec.instanceId).exec();
+  /** Ends the evacuation `rec` (as read) and releases the old claim, in one fenced step. @returns false when the record changed meanwhile */
+  private async close(rec: EvacuationRecord): Promise<boolean> {
+    const closed = await this.evacs.close(rec, { releaseFrom: true }, this.d.leaderFence);
+    if (closed && rec.fromHostId) this.d.allocations.onChange?.(rec.fromHostId);
+    return closed;
   }
 
-  private async save(rec: EvacuationRecord): Promise<void> {
-    await this.d.redis.set(Keys.evacuation(rec.instanceId), JSON.stringify(rec));
+  /** Compare-and-set of the evacuation record `read` to `next` (fenced). @returns false when it changed meanwhile */
+  private replace(read: EvacuationRecord, next: EvacuationRecord): Promise<boolean> {
+    return this.evacs.replace(read, next, this.d.leaderFence);
   }
 
+  /**
+   * One step of one evacuation, from `rec` and `r` as read this tick: each write is compare-and-set
+   * against them (a record or instance that changed meanwhile is left to the next tick) and fenced.
+   */
   private async step(rec: EvacuationRecord, r: InstanceRecord | undefined, byHost: Map<string, HostView>, settling: boolean): Promise<void> {
-    if (!r || r.taskState === 'deleting') return this.close(rec); // deleted meanwhile
+    if (!r || r.taskState === 'deleting') return void (await this.close(rec)); // deleted meanwhile
     const now = this.d.nowMs();
     if (rec.fencedEpoch === 0) {
       // A manual evacuation waits for its host to be fenced (the tick fences it when that is safe).
@@ -287,12 +315,13 @@ export class HaManager {
         if (from && !isHostDown(from.state)) return this.abandon(rec, r, `host ${rec.fromHostId} is ${from.state} again`);
         return;
       }
-      rec = { ...rec, fencedEpoch: from.host.epoch };
-      await this.save(rec);
+      const next = { ...rec, fencedEpoch: from.host.epoch };
+      if (!(await this.replace(rec, next))) return;
+      rec = next;
     }
     if (rec.toHostId) {
       if (r.hostId === rec.toHostId && r.vmState === 'active' && r.taskState === null) {
-        await this.close(rec);
+        if (!(await this.close(rec))) return;
         await this.d.instances.finishAction(r.id, rec.requestId, 'Success', '', now);
         this.m.restarts.inc({ result: 'active' });
         this.m.restartSeconds.observe(Math.max(0, now - rec.startedAtMs) / 1000);
@@ -302,25 +331,26 @@ export class HaManager {
       if (r.hostId === rec.toHostId && r.vmState === 'building') return; // the conductor is on it
       if (r.hostId === rec.toHostId && r.vmState === 'error') {
         if (r.pendingCleanup) return;
-        await this.save({ ...rec, toHostId: undefined, lastError: r.fault?.message ?? 'spawn failed' });
+        await this.replace(rec, { ...rec, toHostId: undefined, lastError: r.fault?.message ?? 'spawn failed' });
         return;
       }
       if (r.hostId !== rec.toHostId && r.hostId === rec.fromHostId) {
         // Crash between the claim and moving the record: adopt the claim.
         return this.move(rec, r, rec.toHostId);
       }
-      return this.close(rec); // someone else moved it (user action): nothing left to restart
+      return void (await this.close(rec)); // someone else moved it (user action): nothing left to restart
     }
     // Not placed yet. A host that came back (new epoch) frees the old claim so it can take it again.
     const fromView = byHost.get(rec.fromHostId);
     if (fromView && fromView.state === 'up' && fromView.host.epoch > rec.fencedEpoch) {
       // Its powered-off copy there goes too (it registered before this restart moved the instance, so
-      // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory.
+      // its destroy_instance_ids did not name it), so it cannot linger holding the host's memory. The
+      // fenced release comes first: a stale leader is stopped there, before it commands the agent.
+      await this.d.allocations.release(rec.fromHostId, r.id, this.d.leaderFence);
       if (r.hostId === rec.fromHostId) await this.destroyOldCopy(rec, rec.fromHostId);
-      await this.d.allocations.release(rec.fromHostId, r.id);
     }
     const adopted = await this.findClaim(r.id, rec.fromHostId, byHost);
-    if (adopted) return this.move({ ...rec, toHostId: adopted }, r, adopted);
+    if (adopted) return this.move(rec, r, adopted);
     if (settling) return;
     const zone = r.availabilityZone || 'nova';
     if (!this.limiter.tryTake(zone, now)) return;
@@ -332,28 +362,32 @@ export class HaManager {
       this.m.restarts.inc({ result: 'no_capacity' });
       const message = `HA restart from failed host ${rec.fromHostId}: ${e.message}; retried when capacity returns`;
       if (rec.lastError !== e.message) {
-        await this.save({ ...rec, attempts: rec.attempts + 1, lastError: e.message });
+        if (!(await this.replace(rec, { ...rec, attempts: rec.attempts + 1, lastError: e.message }))) return;
         this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, reason: e.message }, 'HA restart has no capacity');
       }
-      await this.d.transition(r.id, (cur) =>
-        cur.vmState === 'error' && cur.fault?.message === message ? undefined : { ...cur, vmState: 'error', taskState: null, powerState: 'nostate', fault: { code: 'RESOURCE_EXHAUSTED', message } },
+      await this.d.transition(
+        r.id,
+        (cur) =>
+          cur.vmState === 'error' && cur.fault?.message === message ? undefined : { ...cur, vmState: 'error', taskState: null, powerState: 'nostate', fault: { code: 'RESOURCE_EXHAUSTED', message } },
+        this.d.leaderFence,
       );
       return;
     }
     this.m.restarts.inc({ result: 'placed' });
     const placed = { ...rec, toHostId: to, attempts: rec.attempts + 1 };
-    await this.save(placed);
+    // Changed meanwhile: the claim stays, and the next tick adopts it (findClaim), so none is left behind.
+    if (!(await this.replace(rec, placed))) return;
     await this.move(placed, r, to);
   }
 
   /** Claim through Placement: failed host excluded, server group honoured, the operator's target host if any (placement/relocation.ts). */
   private place(r: InstanceRecord, targetHostId?: string): Promise<string> {
-    return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId });
+    return claimElsewhere(this.d, r, '', { requestedHostId: targetHostId, fence: this.d.leaderFence });
   }
 
   /** A manual evacuation whose host came back before it was fenced: nothing to restart; the action fails. */
   private async abandon(rec: EvacuationRecord, r: InstanceRecord, why: string): Promise<void> {
-    await this.d.redis.multi().del(Keys.evacuation(rec.instanceId)).srem(Keys.evacuations(), rec.instanceId).exec();
+    if (!(await this.evacs.close(rec, { releaseFrom: false }, this.d.leaderFence))) return;
     await this.d.instances.finishAction(r.id, rec.requestId, 'Error', `evacuation abandoned: ${why}`, this.d.nowMs());
     this.d.logger.warn({ instance_id: r.id, host_id: rec.fromHostId, why }, 'manual evacuation abandoned');
   }
@@ -369,16 +403,36 @@ export class HaManager {
     await this.d.agents.destroy(host, rec.instanceId, { requestId: rec.requestId, step: `old-copy-${host.epoch}` });
   }
 
-  /** Moves the instance to its new host; the conductor rebinds ports and spawns; the old claim goes when ACTIVE. */
+  /**
+   * Moves the instance to its new host (`rec` as stored; its destination recorded first); the
+   * conductor rebinds ports and spawns; the old claim goes when ACTIVE. The instance record's host
+   * change is the write that makes the move visible: fenced, and only over the instance as `r` read
+   * it, so a stale leader's move can neither land nor redo one already made.
+   */
   private async move(rec: EvacuationRecord, r: InstanceRecord, to: string): Promise<void> {
-    if (rec.toHostId !== to) await this.save({ ...rec, toHostId: to });
+    if (rec.toHostId !== to) {
+      const next = { ...rec, toHostId: to };
+      if (!(await this.replace(rec, next))) return;
+      rec = next;
+    } else if (to === rec.fromHostId && !(await this.replace(rec, rec))) {
+      // Back to the host it came from: before the agent is told to destroy the old copy, a fenced
+      // compare-and-set shows this replica still leads and the record is still the one it decided on.
+      return;
+    }
     if (to === rec.fromHostId) await this.destroyOldCopy(rec, to);
     const now = this.d.nowMs();
-    await this.d.transition(r.id, (cur) =>
-      cur.taskState === 'deleting'
-        ? undefined
-        : { ...cur, hostId: to, vmState: 'building', taskState: 'networking', powerState: 'nostate', fault: undefined, actionRequestId: rec.requestId, taskStartedAtMs: now, pendingCleanup: false },
+    let moved = false;
+    await this.d.transition(
+      r.id,
+      (cur) => {
+        moved = !(cur.taskState === 'deleting' || cur.hostId !== r.hostId || cur.vmState !== r.vmState || cur.taskState !== r.taskState);
+        return moved
+          ? { ...cur, hostId: to, vmState: 'building', taskState: 'networking', powerState: 'nostate', fault: undefined, actionRequestId: rec.requestId, taskStartedAtMs: now, pendingCleanup: false, adminPass: rec.adminPass }
+          : undefined;
+      },
+      this.d.leaderFence,
     );
+    if (!moved) return;
     this.d.logger.info({ instance_id: r.id, from: rec.fromHostId, to }, 'HA restart: evacuating');
     this.d.enqueue(r.id);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
+import { isLeaderFenceLost, type LeaderFence } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import { isHostDown, type InstanceRecord } from '@minicloud/domain-compute';
 import type { AgentClient } from '../agent/agent-client';
@@ -40,8 +41,13 @@ export interface MigrationWorkerDeps {
   logger: Logger;
   nowMs: () => number;
   limits: MigrationLimits;
-  /** Conductor's CAS update + InstanceStateChanged. */
-  transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined): Promise<InstanceRecord | undefined>;
+  /** Conductor's CAS update + InstanceStateChanged; `fence` makes it a leader write. */
+  transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, fence?: LeaderFence): Promise<InstanceRecord | undefined>;
+  /**
+   * The leader lease and this replica's fencing token, for the leader's `watch()`: the moves and
+   * rollbacks it makes land only under that token. Unset in tests without an election.
+   */
+  leaderFence?: LeaderFence;
   /** Conductor's agent spec of an instance. */
   instanceSpec(r: InstanceRecord): DeepPartial<agent.InstanceSpec>;
   /** Moves the instance's volume attachments to its current host (conductor.prepareVolumes); absent: not moved. */
@@ -71,12 +77,15 @@ export class MigrationWorker {
    * picks excluding the source. Returns once both agents accepted their commands.
    * @throws FailedPreconditionError unless ACTIVE (running or paused) with no task; InvalidArgumentError
    *   ('migrate.host_id') for the source itself or a host that is not up and enabled; NotFoundError
-   *   ('host'); ResourceExhaustedError (no_valid_host, NoValidHostError from the scheduler) when nothing fits; agent errors (rolled back)
+   *   ('host'); ResourceExhaustedError (no_valid_host, NoValidHostError from the scheduler) when nothing fits; agent errors (rolled back);
+   *   LeaderFenceLostError (with `fence`) when this replica no longer leads (nothing started)
+   * @param fence a leader loop's migration (DRS): the destination claim and the instance's move into
+   *   task_state migrating land only under this replica's fencing token, before any agent is commanded
    */
-  async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester): Promise<MigrationRecord> {
+  async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester, fence?: LeaderFence): Promise<MigrationRecord> {
     checkLiveMigratable(r);
     const source = await this.d.agents.host(r.hostId);
-    const dest = await this.claimDestination(r, destHostId);
+    const dest = await this.claimDestination(r, destHostId, fence);
     const now = this.d.nowMs();
     const m: MigrationRecord = {
       id: randomUUID(),
@@ -103,7 +112,7 @@ export class MigrationWorker {
         checkLiveMigratable(cur);
         if (cur.hostId !== source.hostId) throw new FailedPreconditionError(`server ${r.id} moved meanwhile`, 'instance_moved');
         return { ...cur, taskState: 'migrating', taskStartedAtMs: now, actionRequestId: who.requestId };
-      });
+      }, fence);
       if (!next) throw new NotFoundError('server', r.id);
       entered = true;
       await this.d.migrations.create(m);
@@ -124,7 +133,8 @@ export class MigrationWorker {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.d.logger.warn({ instance_id: r.id, migration_id: m.id, err: message }, 'live migration could not start');
-      await this.sendAbort(dest, r.id, m.id);
+      // No agent was commanded before the fenced move: a stale leader has nothing to abort.
+      if (!isLeaderFenceLost(e)) await this.sendAbort(dest, r.id, m.id);
       if (entered) await this.rollback(m.id, r.id, 'failed', `could not start: ${message}`);
       else await this.d.allocations.release(dest.hostId, migrationConsumer(r.id));
       throw e;
@@ -188,25 +198,32 @@ export class MigrationWorker {
   /**
    * Leader loop: resolves active migrations left hanging. Instance gone, deleting or moved by HA ->
    * failed (destination claim released); source host down -> failed and task_state cleared so HA
-   * restarts the VM; status `error` (switch-over unresolved) -> {@link resolveSwitchOver}.
+   * restarts the VM; status `error` (switch-over unresolved) -> {@link resolveSwitchOver}. Its writes
+   * carry the leader's fence; it stops when `signal` (the leadership's) aborts or a write is refused.
    */
-  async watch(): Promise<void> {
+  async watch(signal?: AbortSignal): Promise<void> {
+    const fence = this.d.leaderFence;
     for (const m of await this.d.migrations.list()) {
+      if (signal?.aborted) return;
       if (TERMINAL_MIGRATION_STATUSES.has(m.status)) continue;
       try {
         const r = await this.d.instances.find(m.instanceId);
         if (!r || r.taskState === 'deleting' || r.hostId !== m.sourceHostId || (r.taskState !== 'migrating' && m.status !== 'queued')) {
-          if (r && r.hostId === m.destHostId && r.taskState === 'migrating') await this.complete(m);
-          else await this.rollback(m.id, m.instanceId, 'failed', 'instance left the migration (deleted, or restarted elsewhere by HA)');
+          if (r && r.hostId === m.destHostId && r.taskState === 'migrating') await this.complete(m, fence);
+          else await this.rollback(m.id, m.instanceId, 'failed', 'instance left the migration (deleted, or restarted elsewhere by HA)', fence);
           continue;
         }
         const src = await this.d.hosts.find(m.sourceHostId);
         if (!src || isHostDown(src.state)) {
-          await this.rollback(m.id, m.instanceId, 'failed', `source host ${m.sourceHostId} is down`);
+          await this.rollback(m.id, m.instanceId, 'failed', `source host ${m.sourceHostId} is down`, fence);
           continue;
         }
-        if (m.status === 'error') await this.resolveSwitchOver(m);
+        if (m.status === 'error') await this.resolveSwitchOver(m, fence);
       } catch (e) {
+        if (isLeaderFenceLost(e)) {
+          this.d.logger.warn({ migration_id: m.id, err: e.message }, 'migration watch stopped: this replica no longer leads');
+          return;
+        }
         this.d.logger.warn({ migration_id: m.id, err: e instanceof Error ? e.message : e }, 'migration watch failed');
       }
     }
@@ -242,7 +259,8 @@ export class MigrationWorker {
   // ---- steps ----
 
   /** Switch-over: instance on the destination, ports bound there (the FDB follows), volume attachments moved there, claims moved. Idempotent. */
-  private async complete(m: MigrationRecord): Promise<void> {
+  /** `fence`: the leader's watch (the instance's move to the destination is the fenced write; the rest follows it). */
+  private async complete(m: MigrationRecord, fence?: LeaderFence): Promise<void> {
     const now = this.d.nowMs();
     // A destination the operator chose may be in another zone: the instance's zone is its host's.
     const zone = (await this.d.placement.zonesOf([m.destHostId])).get(m.destHostId)!;
@@ -252,6 +270,7 @@ export class MigrationWorker {
         : cur.hostId === m.destHostId && cur.taskState === null
           ? undefined
           : { ...cur, hostId: m.destHostId, availabilityZone: zone, vmState: 'active', taskState: null, powerState: 'running', taskStartedAtMs: now },
+      fence,
     );
     const r = moved ?? (await this.d.instances.find(m.instanceId));
     if (!r || r.hostId !== m.destHostId) return;
@@ -267,12 +286,12 @@ export class MigrationWorker {
     this.d.logger.info({ instance_id: r.id, migration_id: m.id, from: m.sourceHostId, to: m.destHostId }, 'live migration completed');
   }
 
-  /** The VM stays on the source: destination claim released, task_state none, record terminal, action Error. */
-  private async rollback(migrationId: string, instanceId: string, status: 'failed' | 'cancelled', error: string): Promise<void> {
+  /** The VM stays on the source: destination claim released, task_state none, record terminal, action Error. `fence`: the leader's watch. */
+  private async rollback(migrationId: string, instanceId: string, status: 'failed' | 'cancelled', error: string, fence?: LeaderFence): Promise<void> {
     const m = await this.d.migrations.find(migrationId);
     if (!m) return;
-    await this.d.allocations.release(m.destHostId, migrationConsumer(instanceId));
-    await this.d.transition(instanceId, (cur) => (cur.taskState === 'migrating' && cur.hostId === m.sourceHostId ? { ...cur, taskState: null, taskStartedAtMs: this.d.nowMs() } : undefined));
+    await this.d.allocations.release(m.destHostId, migrationConsumer(instanceId), fence);
+    await this.d.transition(instanceId, (cur) => (cur.taskState === 'migrating' && cur.hostId === m.sourceHostId ? { ...cur, taskState: null, taskStartedAtMs: this.d.nowMs() } : undefined), fence);
     const ended = await this.d.migrations.update(migrationId, (cur) => (TERMINAL_MIGRATION_STATUSES.has(cur.status) ? undefined : { ...cur, status, error }), this.d.nowMs());
     const stillThere = await this.d.instances.find(instanceId);
     if (stillThere && ended?.status === status && ended.error === error) await this.d.instances.finishAction(instanceId, m.requestId, 'Error', error, this.d.nowMs());
@@ -284,7 +303,7 @@ export class MigrationWorker {
    * (and destroy the paused source copy); if the destination is down, abort on the source (it resumes
    * there and reports `migration_aborted`). Otherwise wait for the next watch tick.
    */
-  private async resolveSwitchOver(m: MigrationRecord): Promise<void> {
+  private async resolveSwitchOver(m: MigrationRecord, fence?: LeaderFence): Promise<void> {
     const [src, dst] = await Promise.all([this.d.hosts.find(m.sourceHostId), this.d.hosts.find(m.destHostId)]);
     if (dst && !isHostDown(dst.state)) {
       const runs = await this.d.agents
@@ -292,7 +311,7 @@ export class MigrationWorker {
         .then((instances) => instances.some((i) => i.instanceId === m.instanceId && i.powerState === compute.PowerState.POWER_STATE_RUNNING))
         .catch(() => false);
       if (!runs) return;
-      await this.complete(m);
+      await this.complete(m, fence);
       if (src) await this.destroyQuietly(src, m.instanceId, m.id);
       return;
     }
@@ -301,9 +320,9 @@ export class MigrationWorker {
 
   // ---- helpers ----
 
-  private async claimDestination(r: InstanceRecord, destHostId: string | undefined): Promise<HostRecord> {
-    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id));
-    const hostId = await claimElsewhere(this.d, r, '#migration');
+  private async claimDestination(r: InstanceRecord, destHostId: string | undefined, fence?: LeaderFence): Promise<HostRecord> {
+    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id), fence);
+    const hostId = await claimElsewhere(this.d, r, '#migration', { fence });
     if (!hostId) throw new ResourceExhaustedError(`No valid host was found for server ${r.id}`, 'no_valid_host');
     if (hostId === r.hostId) {
       await this.d.allocations.release(hostId, migrationConsumer(r.id));

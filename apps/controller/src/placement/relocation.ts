@@ -1,3 +1,4 @@
+import type { LeaderFence } from '@minicloud/platform-lifecycle';
 import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
 import { claimedDiskGb, type InstanceRecord } from '@minicloud/domain-compute';
@@ -52,12 +53,19 @@ export async function groupPlacementOf(
  * and live migration and by HA evacuation.
  * @param consumerSuffix the claim's consumer is `<instance id><suffix>` ('#resize', '#migration'; '' for evacuation)
  * @param opts.ignoreHostIds hosts never considered (Nova's ignore_hosts; a build's reschedule)
+ * @param opts.fence a leader loop's claim (HA restart): made only under this replica's fencing token
  * @param opts.requestedHostId only this host is considered (Nova's RequestSpec.requested_destination:
  *   the filters still run, so a host that does not pass them gives NoValidHost naming why)
  * @returns the chosen host id (claimed)
- * @throws NoValidHostError when no other host fits; ResourceExhaustedError when claims keep losing races
+ * @throws NoValidHostError when no other host fits; ResourceExhaustedError when claims keep losing races;
+ *   LeaderFenceLostError (with `opts.fence`) when this replica no longer leads
  */
-export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consumerSuffix: string, opts: { requestedHostId?: string; ignoreHostIds?: readonly string[] } = {}): Promise<string> {
+export async function claimElsewhere(
+  d: RelocationDeps,
+  r: InstanceRecord,
+  consumerSuffix: string,
+  opts: { requestedHostId?: string; ignoreHostIds?: readonly string[]; fence?: LeaderFence } = {},
+): Promise<string> {
   const zone = await d.placement.instanceZone(r);
   const place = async () => {
     const group = await groupPlacementOf(d, r.serverGroupId, r.id);
@@ -72,7 +80,7 @@ export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consu
         serverGroup: group?.spec,
       },
       { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) },
-      { consumerSuffix, groupMembers: group?.members, requestedHostId: opts.requestedHostId, ignoreHostIds: opts.ignoreHostIds },
+      { consumerSuffix, groupMembers: group?.members, requestedHostId: opts.requestedHostId, ignoreHostIds: opts.ignoreHostIds, fence: opts.fence },
     );
     return placed.get(r.id)!;
   };
@@ -83,6 +91,7 @@ export async function claimElsewhere(d: RelocationDeps, r: InstanceRecord, consu
  * Claims a host the operator chose for moving `r` (Nova's `migrate --host`, which bypasses the
  * scheduler's filters but not the claim).
  * @param consumer the claim's consumer id, e.g. `<id>#migration`
+ * @param fence a leader loop's claim (DRS): made only under this replica's fencing token
  * @throws InvalidArgumentError ('migrate.host_id') for the current host or one that is not up and enabled;
  *   NotFoundError ('host'); ResourceExhaustedError (no_valid_host) naming the resource it lacks
  */
@@ -91,12 +100,13 @@ export async function claimOnChosenHost(
   r: InstanceRecord,
   hostId: string,
   consumer: string,
+  fence?: LeaderFence,
 ): Promise<HostRecord> {
   if (hostId === r.hostId) throw new InvalidArgumentError('migrate.host_id', `is the server's current host ${r.hostId}`);
   const host = await d.hosts.find(hostId);
   if (!host) throw new NotFoundError('host', hostId);
   if (!host.enabled || host.state !== 'up') throw new InvalidArgumentError('migrate.host_id', `host ${hostId} is not up and enabled (state ${host.state})`);
-  const claimed = await d.placement.claimOn(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) });
+  const claimed = await d.placement.claimOn(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) }, fence);
   if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
   return host;
 }

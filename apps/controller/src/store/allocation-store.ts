@@ -1,3 +1,4 @@
+import { defineFenceableLuaScript, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { defineLuaScripts, type Redis } from '@minicloud/platform-state';
 import { Keys } from './keys';
 
@@ -36,17 +37,30 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. ',' .. ARGV[3] .. ',' .. ARGV[4]
 return 'ok'
 `;
 
-// KEYS[1]=usage hash, KEYS[2]=allocations hash; ARGV[1]=instance id. Idempotent: 0 when nothing held.
-const RELEASE = `
-local a = redis.call('HGET', KEYS[2], ARGV[1])
-if not a then return 0 end
-local v, r, d = string.match(a, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
-redis.call('HINCRBY', KEYS[1], 'vcpus', 0 - tonumber(v))
-redis.call('HINCRBY', KEYS[1], 'ram_mb', 0 - tonumber(r))
-redis.call('HINCRBY', KEYS[1], 'disk_gb', 0 - tonumber(d))
-redis.call('HDEL', KEYS[2], ARGV[1])
-return 1
+/**
+ * Lua that releases consumer ARGV[idArg]'s claim held in allocations hash KEYS[allocKey] and takes it
+ * off the sums in KEYS[usageKey]; the local `released` is true when there was one. The one release
+ * rule, shared by {@link AllocationStore.release} and scripts that release as part of a bigger step
+ * (closing an HA evacuation).
+ */
+export function releaseClaimLua(usageKey: number, allocKey: number, idArg: number): string {
+  return `local released = false
+do
+  local a = redis.call('HGET', KEYS[${allocKey}], ARGV[${idArg}])
+  if a then
+    local v, r, d = string.match(a, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+    redis.call('HINCRBY', KEYS[${usageKey}], 'vcpus', 0 - tonumber(v))
+    redis.call('HINCRBY', KEYS[${usageKey}], 'ram_mb', 0 - tonumber(r))
+    redis.call('HINCRBY', KEYS[${usageKey}], 'disk_gb', 0 - tonumber(d))
+    redis.call('HDEL', KEYS[${allocKey}], ARGV[${idArg}])
+    released = true
+  end
+end
 `;
+}
+
+// KEYS[1]=usage hash, KEYS[2]=allocations hash; ARGV[1]=instance id. Idempotent: 0 when nothing held.
+const RELEASE = releaseClaimLua(1, 2, 1) + 'if released then return 1 end return 0';
 
 // KEYS[1]=allocations hash; ARGV[1]=from consumer, ARGV[2]=to consumer. Moves an allocation without
 // touching the sums (resize confirm: '<id>#resize' becomes '<id>'). 1 moved, 0 nothing to move.
@@ -80,35 +94,55 @@ export interface HostAllocations {
  */
 export class AllocationStore {
   private readonly scripts;
+  private readonly claimScript: FenceableLuaScript;
+  private readonly releaseScript: FenceableLuaScript;
+  /** Called after a claim, release or move changed a host's allocations (the scheduler's host-state cache). */
+  onChange?: (hostId: string) => void;
 
   constructor(private readonly redis: Redis) {
-    this.scripts = defineLuaScripts(redis, { claim: CLAIM, release: RELEASE, move: MOVE });
+    this.scripts = defineLuaScripts(redis, { move: MOVE });
+    this.claimScript = defineFenceableLuaScript(redis, CLAIM, 3, 7);
+    this.releaseScript = defineFenceableLuaScript(redis, RELEASE, 2, 1);
   }
 
   /**
    * Claims `req` for consumer `instanceId` (an instance id, or `<id>#resize` for a resize's new
    * flavor) on `hostId` if it fits under the host's ratios, or `ratios` when an aggregate overrides
-   * them (atomic, idempotent).
+   * them (atomic, idempotent). `fence`: a leader loop's claim (an HA restart's destination), made only
+   * under this replica's fencing token, so a stale leader cannot leave a claim behind.
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads: nothing claimed
    */
-  async claim(hostId: string, instanceId: string, req: ResourceRequest, ratios: RatioOverrides = {}): Promise<ClaimResult> {
+  async claim(hostId: string, instanceId: string, req: ResourceRequest, ratios: RatioOverrides = {}, fence?: LeaderFence): Promise<ClaimResult> {
     const r = String(
-      await this.scripts.claim(
+      await this.claimScript(
         [Keys.host(hostId), Keys.hostUsage(hostId), Keys.hostAllocations(hostId)],
         [instanceId, req.vcpus, req.ramMb, req.diskGb, ratios.cpu ?? '', ratios.ram ?? '', ratios.disk ?? ''],
+        fence,
+        `claim of ${instanceId} on ${hostId}`,
       ),
     );
-    return r === 'ok' ? { ok: true } : { ok: false, reason: r as 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
+    if (r !== 'ok') return { ok: false, reason: r as 'vcpus' | 'ram_mb' | 'disk_gb' | 'no_host' };
+    this.onChange?.(hostId);
+    return { ok: true };
   }
 
-  /** Removes the instance's allocation on `hostId`; true when there was one. Idempotent. */
-  async release(hostId: string, instanceId: string): Promise<boolean> {
+  /**
+   * Removes the instance's allocation on `hostId`; true when there was one. Idempotent. `fence`: a
+   * leader loop's release, made only under this replica's fencing token.
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads: nothing released
+   */
+  async release(hostId: string, instanceId: string, fence?: LeaderFence): Promise<boolean> {
     if (!hostId) return false;
-    return Number(await this.scripts.release([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId])) === 1;
+    const released = Number(await this.releaseScript([Keys.hostUsage(hostId), Keys.hostAllocations(hostId)], [instanceId], fence, `release of ${instanceId} on ${hostId}`)) === 1;
+    if (released) this.onChange?.(hostId);
+    return released;
   }
 
   /** Renames consumer `from` to `to` on `hostId` (sums unchanged); true when moved. */
   async move(hostId: string, from: string, to: string): Promise<boolean> {
-    return Number(await this.scripts.move([Keys.hostAllocations(hostId)], [from, to])) === 1;
+    const moved = Number(await this.scripts.move([Keys.hostAllocations(hostId)], [from, to])) === 1;
+    if (moved) this.onChange?.(hostId);
+    return moved;
   }
 
   /**

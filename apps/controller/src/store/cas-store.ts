@@ -1,7 +1,9 @@
 import { ConflictError, NotFoundError } from '@minicloud/domain-errors';
-import { defineLuaScript, type LuaScript, type Redis } from '@minicloud/platform-state';
+import { defineFenceableLuaScript, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
+import type { Redis } from '@minicloud/platform-state';
 
-// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record.
+// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record
+// (a leader write adds the leader fence: KEYS[2] lease, ARGV[3] token; -2 when refused).
 const CAS = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
@@ -22,10 +24,10 @@ export function orNotFound<T>(record: T | undefined, kind: string, id: string): 
  * (compare-and-set in Lua against the exact JSON read), so concurrent replicas never lose an update.
  */
 export abstract class CasStore {
-  private readonly cas: LuaScript;
+  private readonly cas: FenceableLuaScript;
 
   constructor(protected readonly redis: Redis) {
-    this.cas = defineLuaScript(redis, CAS);
+    this.cas = defineFenceableLuaScript(redis, CAS, 1, 2);
   }
 
   /** The record stored as JSON at `key`; undefined when absent. */
@@ -38,16 +40,19 @@ export abstract class CasStore {
    * Reads the record at `key`, applies `mutate` (undefined = leave it) and writes it back if nobody
    * wrote in between, else retries on the fresh value.
    * @returns the stored record (new, or as read when `mutate` left it), undefined when `key` is absent
-   * @throws ConflictError (ABORTED, "<what>: too many concurrent updates") after `attempts` lost races
+   * @param fence a leader-only write: the compare-and-set lands only while the leader lease holds
+   *   this replica's fencing token (checked in the same script)
+   * @throws ConflictError (ABORTED, "<what>: too many concurrent updates") after `attempts` lost races;
+   *   LeaderFenceLostError (fenced writes) when this replica no longer leads: nothing written
    */
-  protected async casUpdate<T>(key: string, mutate: (cur: T) => T | undefined, what: string, attempts = 50): Promise<T | undefined> {
+  protected async casUpdate<T>(key: string, mutate: (cur: T) => T | undefined, what: string, attempts = 50, fence?: LeaderFence): Promise<T | undefined> {
     for (let i = 0; i < attempts; i++) {
       const raw = await this.redis.get(key);
       if (!raw) return undefined;
       const cur = JSON.parse(raw) as T;
       const next = mutate(structuredClone(cur));
       if (next === undefined) return cur;
-      if (Number(await this.cas([key], [raw, JSON.stringify(next)])) === 1) return next;
+      if (Number(await this.cas([key], [raw, JSON.stringify(next)], fence, what)) === 1) return next;
     }
     throw new ConflictError(`${what}: too many concurrent updates`);
   }

@@ -1,4 +1,5 @@
 import { NotFoundError } from '@minicloud/domain-errors';
+import { defineFenceableLuaScript, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
 import type { Redis } from '@minicloud/platform-state';
 import type { HostLiveness } from '@minicloud/domain-compute';
 import { Keys } from './keys';
@@ -54,14 +55,33 @@ export interface HostRecord {
   lastHeartbeatAtMs?: number;
   usage?: HostUsageRecord;
   epoch: number;
+  /** The compute service's integer id (Nova's os-services id): set at the first registration, kept across re-registrations. */
+  serviceId?: number;
 }
 
 /**
  * Registered hosts: `host:<id>` hash (flat fields the claim script reads: *_total, *_reserved,
- * *_allocation_ratio), `host:<id>:epoch` (INCR per registration), `hosts` (set of ids).
+ * *_allocation_ratio; `service_id` from the `host_service_seq` counter), `host:<id>:epoch` (INCR per
+ * registration), `hosts` (set of ids).
  */
+// KEYS[1]=host hash; ARGV[1]=new state, ARGV[2]=the state the decision saw ('' = any). 1 set, 0 when
+// the host is gone or its state changed meanwhile (a leader write adds the fence: -2 when refused).
+const SET_STATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] ~= '' and (redis.call('HGET', KEYS[1], 'state') or 'up') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1])
+return 1
+`;
+
 export class HostStore {
-  constructor(private readonly redis: Redis) {}
+  /** Called after a registration, enable/disable or state change (the scheduler's host-state cache). */
+  onChange?: () => void;
+
+  private readonly setStateScript: FenceableLuaScript;
+
+  constructor(private readonly redis: Redis) {
+    this.setStateScript = defineFenceableLuaScript(redis, SET_STATE, 1, 2);
+  }
 
   /**
    * Stores a (re-)registration and bumps the epoch. Keeps `enabled`/`disabled_reason` of an existing
@@ -70,6 +90,10 @@ export class HostStore {
    */
   async register(h: Omit<HostRecord, 'enabled' | 'disabledReason' | 'epoch' | 'lastHeartbeatAtMs' | 'usage' | 'state'>): Promise<number> {
     const epoch = await this.redis.incr(Keys.hostEpoch(h.hostId));
+    // A number is drawn only for a host without one; HSETNX keeps the first should two registrations race.
+    if (!(await this.redis.hexists(Keys.host(h.hostId), 'service_id'))) {
+      await this.redis.hsetnx(Keys.host(h.hostId), 'service_id', String(await this.redis.incr(Keys.hostServiceSequence())));
+    }
     await this.redis
       .multi()
       .hset(Keys.host(h.hostId), {
@@ -92,6 +116,7 @@ export class HostStore {
       .hsetnx(Keys.host(h.hostId), 'enabled', '1')
       .sadd(Keys.hosts(), h.hostId)
       .exec();
+    this.onChange?.();
     return epoch;
   }
 
@@ -121,11 +146,21 @@ export class HostStore {
   async setEnabled(hostId: string, enabled: boolean, reason: string): Promise<HostRecord> {
     await this.get(hostId);
     await this.redis.hset(Keys.host(hostId), { enabled: enabled ? '1' : '0', disabled_reason: enabled ? '' : reason });
+    this.onChange?.();
     return this.get(hostId);
   }
 
-  async setState(hostId: string, state: HostLiveness): Promise<void> {
-    await this.redis.hset(Keys.host(hostId), 'state', state);
+  /**
+   * Stores the host's liveness state. `opts.expected`: only if the state is still the one the decision
+   * saw (compare-and-set); `opts.fence`: a leader loop's write (liveness, DPM), made only under this
+   * replica's fencing token.
+   * @returns false when the host is gone or its state changed meanwhile (nothing written)
+   * @throws LeaderFenceLostError (with `opts.fence`) when this replica no longer leads: nothing written
+   */
+  async setState(hostId: string, state: HostLiveness, opts: { expected?: HostLiveness; fence?: LeaderFence } = {}): Promise<boolean> {
+    const set = Number(await this.setStateScript([Keys.host(hostId)], [state, opts.expected ?? ''], opts.fence, `state ${state} of host ${hostId}`)) === 1;
+    if (set) this.onChange?.();
+    return set;
   }
 
   /** Writes the latest heartbeat times/usage seen by this replica (only moves forward). */
@@ -161,5 +196,6 @@ function toRecord(h: Record<string, string>, epoch: number): HostRecord {
     lastHeartbeatAtMs: h.last_heartbeat_ms ? Number(h.last_heartbeat_ms) : undefined,
     usage: h.usage ? (JSON.parse(h.usage) as HostUsageRecord) : undefined,
     epoch,
+    serviceId: h.service_id ? Number(h.service_id) : undefined,
   };
 }

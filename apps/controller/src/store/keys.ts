@@ -7,6 +7,12 @@ export const Keys = {
   flavor: (id: string) => k('flavor', id),
   flavorByName: (name: string) => k('flavor_name', name),
   flavors: () => k('flavors'),
+  /** Set of project ids granted a private flavor (Nova's flavor access). */
+  flavorProjects: (id: string) => k('flavor', id, 'projects'),
+  /** Counter of hosts' integer service ids (Nova's os-services id). */
+  hostServiceSequence: () => k('host_service_seq'),
+  /** Counter of aggregates' integer ids (Nova's aggregate id). */
+  aggregateSequence: () => k('aggregate_seq'),
   host: (hostId: string) => k('host', hostId),
   hostEpoch: (hostId: string) => k('host', hostId, 'epoch'),
   /** Hash {vcpus, ram_mb, disk_gb}: sum of the host's claims. */
@@ -18,8 +24,13 @@ export const Keys = {
   instanceActions: (id: string) => k('instance', id, 'actions'),
   instances: () => k('instances'),
   projectInstances: (projectId: string) => k('project', projectId, 'instances'),
+  /** Sorted sets of instance ids scored by created-at ms: the list order, paged without reading every record. */
+  instancesByCreated: () => k('instances', 'by_created'),
+  projectInstancesByCreated: (projectId: string) => k('project', projectId, 'instances', 'by_created'),
   reservation: (reservationId: string) => k('reservation', reservationId),
   clientToken: (projectId: string, token: string) => k('client_token', projectId, token),
+  /** The lease of the create that holds a client token, while it has made no server yet. */
+  clientTokenLease: (projectId: string, token: string) => k('client_token', projectId, token, 'lease'),
   leader: () => k('leader'),
   aggregate: (id: string) => k('aggregate', id),
   aggregates: () => k('aggregates'),
@@ -38,4 +49,8 @@ export const Keys = {
   evacuation: (instanceId: string) => k('ha', 'evacuation', instanceId),
   /** HA: ids of the open evacuations. */
   evacuations: () => k('ha', 'evacuations'),
+  /** Hash key pair name -> JSON KeypairRecord: one user's SSH key pairs (Nova keeps key pairs per user). */
+  userKeypairs: (userId: string) => k('user', userId, 'keypairs'),
+  /** Counter of key pair ids. */
+  keypairSequence: () => k('keypair_seq'),
 };

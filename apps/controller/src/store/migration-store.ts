@@ -1,3 +1,4 @@
+import type { LeaderFence } from '@minicloud/platform-lifecycle';
 import type { Redis } from '@minicloud/platform-state';
 import { CasStore, orNotFound } from './cas-store';
 import { Keys as MigrationKeys } from './keys';
@@ -81,12 +82,14 @@ export class MigrationStore extends CasStore {
 
   /**
    * Read-modify-write with compare-and-set, retried on conflict. `mutate` returning undefined leaves
-   * the record unchanged. @returns the stored record, or undefined when it does not exist
+   * the record unchanged; `fence` makes it a leader write (see CasStore.casUpdate).
+   * @returns the stored record, or undefined when it does not exist
+   * @throws LeaderFenceLostError (with `fence`) when this replica no longer leads: nothing written
    */
-  async update(id: string, mutate: (m: MigrationRecord) => MigrationRecord | undefined, nowMs: number): Promise<MigrationRecord | undefined> {
+  async update(id: string, mutate: (m: MigrationRecord) => MigrationRecord | undefined, nowMs: number, fence?: LeaderFence): Promise<MigrationRecord | undefined> {
     return this.casUpdate<MigrationRecord>(MigrationKeys.migration(id), (cur) => {
       const next = mutate(cur);
       return next && { ...next, updatedAtMs: nowMs };
-    }, `migration ${id}`);
+    }, `migration ${id}`, 50, fence);
   }
 }

@@ -96,8 +96,21 @@ export interface FakeNetwork {
 }
 
 /**
+ * The security groups the fake network service lists to every caller: p-alice's default, web and
+ * two named dup, and p-bob's web.
+ */
+export const FAKE_SECURITY_GROUPS: network.SecurityGroup[] = [
+  { id: 'sg-default', name: 'default', projectId: 'p-alice' },
+  { id: 'sg-web', name: 'web', projectId: 'p-alice' },
+  { id: 'sg-dup-1', name: 'dup', projectId: 'p-alice' },
+  { id: 'sg-dup-2', name: 'dup', projectId: 'p-alice' },
+  { id: 'sg-bob-web', name: 'web', projectId: 'p-bob' },
+].map((g) => network.SecurityGroup.fromPartial(g));
+
+/**
  * Starts a {@link FakeNetwork}: network `net-1` (VNI 1001, MTU 1450; other ids NOT_FOUND), and
- * createPort/bindPort/listPorts(by device)/deletePort over the in-memory ports (unknown port NOT_FOUND).
+ * createPort (no security group: sg-default)/bindPort/listPorts(by device)/deletePort over the
+ * in-memory ports (unknown port NOT_FOUND), listSecurityGroups answering {@link FAKE_SECURITY_GROUPS}.
  */
 export async function startFakeNetwork(opts: { verifier?: TokenVerifier } = {}): Promise<FakeNetwork> {
   const ports = new Map<string, network.Port>();
@@ -115,6 +128,8 @@ export async function startFakeNetwork(opts: { verifier?: TokenVerifier } = {}):
         const port = network.Port.fromPartial({
           id: `port-${n}`, networkId: req.networkId, projectId: req.projectId, deviceId: req.deviceId, deviceOwner: req.deviceOwner,
           macAddress: `fa:16:3e:00:00:${(n % 256).toString(16).padStart(2, '0')}`, fixedIps: [{ subnetId: 's', ipAddress: `10.0.0.${n}` }],
+          // as the network service: no group named is the project's default group
+          securityGroupIds: req.securityGroupIds.length > 0 ? req.securityGroupIds : ['sg-default'],
         });
         ports.set(port.id, port);
         return { port };
@@ -126,6 +141,7 @@ export async function startFakeNetwork(opts: { verifier?: TokenVerifier } = {}):
         bindings.push({ portId: req.portId, hostId: req.hostId });
         return { port: p };
       },
+      listSecurityGroups: async () => ({ securityGroups: FAKE_SECURITY_GROUPS }),
       listPorts: async (req: network.ListPortsRequest) => ({ ports: [...ports.values()].filter((p) => !req.deviceId || p.deviceId === req.deviceId) }),
       deletePort: async (req: network.DeletePortRequest) => {
         if (!ports.delete(req.portId)) throw new NotFoundError('port', req.portId);

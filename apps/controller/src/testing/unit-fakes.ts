@@ -120,6 +120,8 @@ export function memoryNetwork() {
  */
 export function recordingAgents(answer?: (req: DeepPartial<agent.ExecuteCommandRequest>) => unknown) {
   const commands: DeepPartial<agent.ExecuteCommandRequest>[] = [];
+  /** Console output per instance id, answered by getConsoleOutput. */
+  const consoles = new Map<string, string>();
   const transport = (): AgentTransport => ({
     async executeCommand(req) {
       commands.push(req);
@@ -133,6 +135,9 @@ export function recordingAgents(answer?: (req: DeepPartial<agent.ExecuteCommandR
     async setHostPower() {
       return { usage: undefined };
     },
+    async getConsoleOutput(req) {
+      return { output: consoles.get(req.instanceId ?? '') ?? '' };
+    },
   });
-  return { commands, transport };
+  return { commands, consoles, transport };
 }

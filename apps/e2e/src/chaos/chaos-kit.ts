@@ -42,10 +42,13 @@ export interface ChaosCloud {
   stop(): Promise<void>;
 }
 
-/** Starts a cloud for chaos (2 controllers by default), seeds flavor/image/network via the CLI, starts the checker. */
-export async function startChaosCloud(opts: { agents: number; controllers?: number; env?: Record<string, string>; defaultTimings?: boolean }): Promise<ChaosCloud> {
+/**
+ * Starts a cloud for chaos (2 controllers by default; `apiReplicas` replicas of the OpenStack REST
+ * front, default 1), seeds flavor/image/network via the CLI, starts the checker.
+ */
+export async function startChaosCloud(opts: { agents: number; controllers?: number; apiReplicas?: number; env?: Record<string, string>; defaultTimings?: boolean }): Promise<ChaosCloud> {
   const timings = opts.defaultTimings ? { QUOTAS_ENABLED: 'false' } : CHAOS_TIMINGS;
-  const cloud = await startCloud({ agents: opts.agents, controllers: opts.controllers ?? 2, env: { ...timings, ...(opts.env ?? {}) } });
+  const cloud = await startCloud({ agents: opts.agents, controllers: opts.controllers ?? 2, apiReplicas: opts.apiReplicas, env: { ...timings, ...(opts.env ?? {}) } });
   const checker = new InvariantChecker();
   try {
     await checker.start(cloud.manifest.nats_url, cloud.manifest.redis_url);
@@ -180,10 +183,21 @@ export async function startProxiedAgent(cc: ChaosCloud, hostId: string, n: numbe
   const proxy = await startTcpProxy(target);
   const spec = processSpec(cc.agentPid('host-1'));
   const grpcPort = await findFreePort();
+  // An agent the bring-up did not plan has no Redis/NATS user of its own (their permissions name the
+  // planned hosts): it connects as the operator, through the proxy on the cut link.
+  const m = cc.cloud.manifest;
+  const viaProxy = (proxied: string, manifestUrl: string) => {
+    const u = new URL(proxied);
+    const creds = new URL(manifestUrl);
+    u.username = creds.username;
+    u.password = creds.password;
+    return u.toString().replace(/\/$/, '');
+  };
   const env = {
     ...spec.env,
     HOST_ID: hostId,
-    ...(link === 'nats' ? { NATS_URL: proxy.url('nats') } : { REDIS_URL: proxy.url('redis') }),
+    NATS_URL: link === 'nats' ? viaProxy(proxy.url('nats'), m.nats_url) : m.nats_url,
+    REDIS_URL: link === 'redis' ? viaProxy(proxy.url('redis'), m.redis_url) : m.redis_url,
     GRPC_PORT: String(grpcPort),
     METRICS_PORT: String(await findFreePort()),
     TUNNEL_IP: `127.0.1.${n}`,

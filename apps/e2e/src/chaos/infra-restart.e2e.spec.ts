@@ -72,7 +72,7 @@ describe('chaos: Redis and NATS restarted under load', () => {
     })();
     await until('some creates acknowledged', async () => acked.length >= 5, 60_000, 50);
     // redis-server rewrites its process title: restart it from its known command line (tools/cloud/local-servers.ts).
-    await restart(redisPid, 'redis', Number(redisPort), [], ['redis-server', '--port', redisPort, '--bind', '127.0.0.1', '--dir', path.join(cc.cloud.stateDir, 'redis'), '--appendonly', 'yes', '--appendfsync', 'always', '--save', '']);
+    await restart(redisPid, 'redis', Number(redisPort), [], ['redis-server', '--port', redisPort, '--bind', '127.0.0.1', '--dir', path.join(cc.cloud.stateDir, 'redis'), '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--aclfile', path.join(cc.cloud.manifest.secrets_dir!, 'redis-users.acl')]);
     await new Promise((r) => setTimeout(r, 1500));
     await restart(natsPid, 'nats', Number(natsPort));
     await load;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { compute, events } from '@minicloud/proto';
-import { connectBus, Subjects, type Bus, type EventConsumer } from '@minicloud/platform-bus';
+import { connectBus, POWER_STATE_REPORTED_WILDCARD, type Bus, type EventConsumer } from '@minicloud/platform-bus';
 import { silentLogger } from '@minicloud/platform-logging';
 
 /** One violation of the HA safety invariants, with the evidence. */
 export interface Violation {
-  kind: 'double_running' | 'stale_epoch_running' | 'over_allocated' | 'lost' | 'stuck';
+  kind: 'double_running' | 'stale_epoch_running' | 'over_allocated' | 'lost' | 'stuck' | 'leaked_claim' | 'missing_claim';
   detail: string;
 }
 
@@ -20,6 +20,7 @@ export interface Violation {
  *   its first report of each frozen VM must not be running with the old epoch (it must self-fence).
  * - over_allocated: a host's claimed vcpus/ram_mb/disk_gb above (total - reserved) * ratio.
  * - lost / stuck: checked at the end with `checkAcknowledged` against the API's view.
+ * - leaked_claim / missing_claim: checked at the end with `checkClaims` once everything settled.
  */
 export class InvariantChecker {
   readonly violations: Violation[] = [];
@@ -38,7 +39,7 @@ export class InvariantChecker {
     this.bus = await connectBus({ url: natsUrl, name: 'chaos-invariant-checker', logger: silentLogger() });
     this.consumer = await this.bus.consumeEvents({
       durable: `chaos-checker-${randomUUID().slice(0, 8)}`,
-      filterSubject: Subjects.powerStateReported,
+      filterSubject: POWER_STATE_REPORTED_WILDCARD,
       type: events.InstancePowerStateReported,
       handler: (ev) => this.onReport(ev),
     });
@@ -143,6 +144,29 @@ export class InvariantChecker {
         const cap = (Number(h[total] ?? 0) - Number(h[reserved] ?? 0)) * Number(h[ratio] ?? 1);
         if (Number(u[used] ?? 0) > cap + 1e-9) this.violations.push({ kind: 'over_allocated', detail: `host ${id} ${used} ${u[used]} > capacity ${cap}` });
       }
+    }
+  }
+
+  /**
+   * End-of-scenario check of the controller's claims (Placement allocations in Redis) once nothing
+   * is in flight: each of `servers` with a host holds exactly one claim, on that host (a claim left on
+   * another host is leaked, e.g. by an HA restart done twice); no host holds a claim of one of them
+   * under any other consumer (`<id>#migration`, `<id>#resize`).
+   */
+  async checkClaims(servers: readonly compute.Server[]): Promise<void> {
+    const r = this.redis!;
+    const byId = new Map(servers.map((s) => [s.id, s]));
+    const holders = new Map<string, string[]>();
+    for (const host of await r.smembers('mc:controller:hosts')) {
+      for (const consumer of Object.keys(await r.hgetall(`mc:controller:host:${host}:allocations`))) {
+        const id = consumer.split('#')[0];
+        if (!byId.has(id)) continue;
+        if (consumer !== id || byId.get(id)!.hostId !== host) this.violations.push({ kind: 'leaked_claim', detail: `host ${host} holds claim ${consumer} of a server on ${byId.get(id)!.hostId || 'no host'}` });
+        else holders.set(id, [...(holders.get(id) ?? []), host]);
+      }
+    }
+    for (const s of servers) {
+      if (s.hostId && (holders.get(s.id) ?? []).length !== 1) this.violations.push({ kind: 'missing_claim', detail: `${s.id} on ${s.hostId} holds ${(holders.get(s.id) ?? []).length} claim(s) there` });
     }
   }
 

@@ -4,7 +4,7 @@
  * refusal (status) and that nothing changed (state read before and after). The controls they prove
  * are listed in docs/security.md.
  */
-import { compute, identity, image } from '@minicloud/proto';
+import { compute, identity, image, volume } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { startCloud, type RunningCloud } from '../cloud-harness';
 import { serviceClients, type Clients } from '../service-clients';
@@ -115,11 +115,49 @@ describe('security: attacks by a project member', () => {
     expect(await codeOf(mal.net.createPort({ networkId: extNet, fixedIps: [{ ipAddress: '203.0.113.10' }] }))).toBe('PERMISSION_DENIED');
     expect(await codeOf(mal.net.createPort({ networkId: net, deviceOwner: 'network:router_gateway' }))).toBe('PERMISSION_DENIED');
     expect(await codeOf(mal.net.bindPort({ portId: 'x', hostId: 'h', deviceId: 'd', deviceOwner: 'compute:nova' }))).toBe('PERMISSION_DENIED');
+    // Nor through a server, whose ports the controller makes with its own rights (Nova's network:attach_external_network)
+    const servers = async () => (await admin.cmp.listServers({ allProjects: true })).servers.map((x) => x.id).sort();
+    const serversBefore = await servers();
+    expect(await codeOf(mal.cmp.createServer({ name: 'on-ext', flavorRef: flavor, imageRef: img, networks: [{ networkId: extNet }] }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(mal.cmp.createServer({ name: 'on-ext-ip', flavorRef: flavor, imageRef: img, networks: [{ networkId: extNet, fixedIp: '203.0.113.11' }] }))).toBe('PERMISSION_DENIED');
+    expect(await servers()).toEqual(serversBefore);
     expect(await networks()).toEqual(netsBefore);
     expect(await ports()).toEqual(portsBefore);
     const bound = (await admin.net.listPorts({})).ports.find((p) => p.bindingHostId && p.projectId === project);
     expect(bound).toBeDefined();
     expect((await mal.net.getPort({ portId: bound!.id })).port?.bindingHostId).toBe('');
+  });
+
+  it('volume quotas: volumes and gigabytes are counted, a create or extend over them is refused, and a delete gives them back', async () => {
+    const usage = async () => {
+      const q = (await quota())!;
+      return { volumes: Number(q.inUse.volumes ?? 0), gigabytes: Number(q.inUse.gigabytes ?? 0), reserved: Number(q.reserved.volumes ?? 0) + Number(q.reserved.gigabytes ?? 0) };
+    };
+    const volumeIds = async () => (await admin.vol.listVolumes({})).volumes.map((v) => v.id).sort();
+    const available = async (id: string) => {
+      for (let i = 0; i < 300 && (await mal.vol.getVolume({ volumeId: id })).volume!.status !== volume.VolumeStatus.VOLUME_STATUS_AVAILABLE; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    await admin.id.setQuota({ projectId: project, limits: { volumes: 2, gigabytes: 3 } });
+    try {
+      const before = await usage();
+      const first = (await mal.vol.createVolume({ name: 'q-1', sizeGb: 2 })).volume!.id;
+      expect(await usage()).toEqual({ volumes: before.volumes + 1, gigabytes: before.gigabytes + 2, reserved: 0 });
+      const ids = await volumeIds();
+      // 2 + 2 GB > 3: refused on gigabytes though a volume is left; nothing is made or held
+      expect(await codeOf(mal.vol.createVolume({ name: 'q-big', sizeGb: 2 }))).toBe('RESOURCE_EXHAUSTED');
+      await available(first);
+      expect(await codeOf(mal.vol.extendVolume({ volumeId: first, newSizeGb: 4 }))).toBe('RESOURCE_EXHAUSTED');
+      expect((await mal.vol.getVolume({ volumeId: first })).volume!.sizeGb).toBe(2);
+      const second = (await mal.vol.createVolume({ name: 'q-2', sizeGb: 1 })).volume!.id;
+      expect(await codeOf(mal.vol.createVolume({ name: 'q-3', sizeGb: 1 }))).toBe('RESOURCE_EXHAUSTED');
+      expect(await volumeIds()).toEqual([...ids, second].sort());
+      expect(await usage()).toEqual({ volumes: before.volumes + 2, gigabytes: before.gigabytes + 3, reserved: 0 });
+      await available(second);
+      for (const id of [first, second]) await mal.vol.deleteVolume({ volumeId: id });
+      expect(await usage()).toEqual(before);
+    } finally {
+      await admin.id.setQuota({ projectId: project, limits: { volumes: 10, gigabytes: 1000 } });
+    }
   });
 
   it('input limits: oversized names, metadata, properties and pages are INVALID_ARGUMENT naming the field, and create nothing', async () => {

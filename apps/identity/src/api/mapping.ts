@@ -2,12 +2,13 @@ import type { identity } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import type { AuthContext } from '@minicloud/platform-auth';
 import type { AppCredentialRecord } from '../app-credential-store';
-import type { AssignmentRecord, DomainRecord, ProjectRecord, RoleRecord, UserRecord } from '../directory-store';
+import type { AssignmentRecord, DomainRecord, GroupRecord, ProjectRecord, RoleRecord, UserRecord } from '../directory-store';
 import type { QuotaView } from '../quota-store';
 
-export const toDomain = (d: DomainRecord): identity.Domain => ({ id: d.id, name: d.name, enabled: d.enabled });
+export const toDomain = (d: DomainRecord): identity.Domain => ({ id: d.id, name: d.name, enabled: d.enabled, description: d.description });
+export const toGroup = (g: GroupRecord): identity.Group => ({ ...g });
 export const toProject = (p: ProjectRecord): identity.Project => ({ ...p });
-export const toUser = (u: UserRecord): identity.User => ({ id: u.id, name: u.name, domainId: u.domainId, defaultProjectId: u.defaultProjectId, enabled: u.enabled, email: u.email });
+export const toUser = (u: UserRecord): identity.User => ({ id: u.id, name: u.name, domainId: u.domainId, defaultProjectId: u.defaultProjectId, enabled: u.enabled, email: u.email, description: u.description, extraJson: Object.keys(u.extra).length ? JSON.stringify(u.extra) : '' });
 export const toRole = (r: RoleRecord): identity.Role => ({ id: r.id, name: r.name, implies: r.implies });
 export const toAssignment = (a: AssignmentRecord, roleName: string): identity.RoleAssignment => ({ ...a, roleName });
 export const toQuota = (q: QuotaView): identity.Quota => ({ projectId: q.projectId, limits: q.limits, inUse: q.inUse, reserved: q.reserved });

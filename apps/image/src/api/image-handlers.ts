@@ -1,13 +1,18 @@
 import { UnauthenticatedError } from '@minicloud/domain-errors';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isAdmin, isComputeAgent } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import { image as pb } from '@minicloud/proto';
 import type { Caller, ImageService } from '../image-service';
 import { imageToPb, memberStatusFromPb, memberToPb, statusFromPb, visibilityFromPb } from './image-mapping';
 
+/**
+ * The caller of an image RPC. A compute agent sees every image as an admin does: it downloads the
+ * image of whatever server it boots, in any project (nova-compute's service user); the policy
+ * table lets its role (which implies reader only) make no change.
+ */
 function callerOf(ctx: CallContext): Caller {
   if (!ctx.auth) throw new UnauthenticatedError('a token is required');
-  return { viewer: { projectId: ctx.auth.projectId, admin: isAdmin(ctx.auth) }, requestId: ctx.requestId, signal: ctx.signal };
+  return { viewer: { projectId: ctx.auth.projectId, admin: isAdmin(ctx.auth) || isComputeAgent(ctx.auth) }, requestId: ctx.requestId, signal: ctx.signal };
 }
 
 /** gRPC registration of minicloud.image.v1.ImageService over an {@link ImageService}. */

@@ -19,10 +19,11 @@ describe('paginate', () => {
 });
 
 describe('mapping', () => {
-  it('maps null ("any") rule fields to the wire defaults', () => {
-    expect(
-      toRule({ id: 'r', securityGroupId: 'g', direction: 'egress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId: null, description: '' }),
-    ).toMatchObject({ protocol: '', portRangeMin: 0, portRangeMax: 0, remoteIpPrefix: '', remoteGroupId: '' });
+  it('maps null ("any") rule fields to the wire defaults, and keeps a port 0 (ICMP echo reply) apart from no port', () => {
+    const any = toRule({ id: 'r', securityGroupId: 'g', direction: 'egress', ethertype: 'IPv4', protocol: null, portRangeMin: null, portRangeMax: null, remoteIpPrefix: null, remoteGroupId: null, description: '' });
+    expect(any).toMatchObject({ protocol: '', portRangeMin: undefined, portRangeMax: undefined, remoteIpPrefix: '', remoteGroupId: '' });
+    const echoReply = toRule({ id: 'r', securityGroupId: 'g', direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', portRangeMin: 0, portRangeMax: 0, remoteIpPrefix: null, remoteGroupId: null, description: '' });
+    expect(echoReply).toMatchObject({ portRangeMin: 0, portRangeMax: 0 });
   });
   it('maps a subnet without gateway to an empty gateway_ip', () => {
     const s = toSubnet({ id: 's', networkId: 'n', projectId: 'p', name: '', cidr: '10.0.0.0/24', ipVersion: 4, gatewayIp: null, allocationPools: [], dnsNameservers: [], hostRoutes: [], enableDhcp: false, createdAtMs: 0 });

@@ -1,10 +1,11 @@
-import type { network } from '@minicloud/proto';
+import { network } from '@minicloud/proto';
 import type { FdbEntry } from '@minicloud/domain-network';
 import type { AuthContext } from '@minicloud/platform-auth';
 import { isAdmin } from '@minicloud/platform-auth';
 import { InvalidArgumentError, UnauthenticatedError } from '@minicloud/domain-errors';
-import type { FloatingIpRecord, NetworkRecord, PortRecord, RouterRecord, SecurityGroupRuleRecord, SubnetRecord } from '../records';
+import type { FloatingIpRecord, NetworkRecord, PortRecord, RouterRecord, SecurityGroupRuleRecord, SubnetPoolRecord, SubnetRecord } from '../records';
 import type { SecurityGroupView } from '../security-groups';
+import type { InterfaceChange, RoutesChange } from '../routers';
 import type { Caller } from '../store/deps';
 
 /** The caller of a gRPC call (the platform guarantees auth on non-public methods). */
@@ -27,6 +28,7 @@ export function toNetwork(n: NetworkRecord, subnetIds: string[]): network.Networ
     status: n.status,
     subnetIds,
     createdAt: new Date(n.createdAtMs),
+    description: n.description ?? '',
   };
 }
 
@@ -38,11 +40,13 @@ export function toSubnet(s: SubnetRecord): network.Subnet {
     name: s.name,
     cidr: s.cidr,
     ipVersion: s.ipVersion,
+    subnetpoolId: s.subnetpoolId ?? '',
     gatewayIp: s.gatewayIp ?? '',
     allocationPools: s.allocationPools.map((p) => ({ start: p.start, end: p.end })),
     dnsNameservers: s.dnsNameservers,
     hostRoutes: s.hostRoutes,
     enableDhcp: s.enableDhcp,
+    description: s.description ?? '',
   };
 }
 
@@ -64,6 +68,7 @@ export function toPort(p: PortRecord, admin: boolean): network.Port {
     portSecurityEnabled: p.portSecurityEnabled,
     adminStateUp: p.adminStateUp,
     createdAt: new Date(p.createdAtMs),
+    description: p.description ?? '',
   };
 }
 
@@ -74,8 +79,8 @@ export function toRule(r: SecurityGroupRuleRecord): network.SecurityGroupRule {
     direction: r.direction,
     ethertype: r.ethertype,
     protocol: r.protocol ?? '',
-    portRangeMin: r.portRangeMin ?? 0,
-    portRangeMax: r.portRangeMax ?? 0,
+    portRangeMin: r.portRangeMin ?? undefined,
+    portRangeMax: r.portRangeMax ?? undefined,
     remoteIpPrefix: r.remoteIpPrefix ?? '',
     remoteGroupId: r.remoteGroupId ?? '',
     description: r.description,
@@ -106,9 +111,64 @@ export function paginate<T>(items: T[], page?: { pageSize: number; pageToken: st
 }
 
 export function toRouter(r: RouterRecord): network.Router {
-  return { id: r.id, name: r.name, projectId: r.projectId, externalNetworkId: r.externalNetworkId, externalIp: r.externalIp, enableSnat: r.enableSnat, interfaces: r.interfaces.map((i) => ({ subnetId: i.subnetId, portId: i.portId })), status: r.status };
+  return {
+    id: r.id,
+    name: r.name,
+    projectId: r.projectId,
+    externalNetworkId: r.externalNetworkId,
+    externalIp: r.externalIp,
+    enableSnat: r.enableSnat,
+    interfaces: r.interfaces.map((i) => ({ subnetId: i.subnetId, portId: i.portId })),
+    routes: (r.routes ?? []).map((x) => ({ destination: x.destination, nexthop: x.nexthop })),
+    status: r.status,
+    adminStateUp: r.adminStateUp ?? true,
+    externalPortId: r.externalPortId,
+    externalSubnetId: r.externalSubnetId ?? '',
+    createdAt: new Date(r.createdAtMs),
+  };
+}
+
+/**
+ * UpdateRouter's routes and routes_update as the routers' change.
+ * @throws InvalidArgumentError('routes_update') for an unknown mode, or routes without a mode
+ */
+export function routesChangeOf(req: { routes: network.RouterRoute[]; routesUpdate: network.RoutesUpdate }): RoutesChange {
+  const modes: Partial<Record<network.RoutesUpdate, 'replace' | 'add' | 'remove'>> = {
+    [network.RoutesUpdate.ROUTES_UPDATE_REPLACE]: 'replace',
+    [network.RoutesUpdate.ROUTES_UPDATE_ADD]: 'add',
+    [network.RoutesUpdate.ROUTES_UPDATE_REMOVE]: 'remove',
+  };
+  if (req.routesUpdate === network.RoutesUpdate.ROUTES_UPDATE_UNSPECIFIED) {
+    if (req.routes.length) throw new InvalidArgumentError('routes_update', 'routes are given but not whether they replace, add to or remove from the router\'s');
+    return { mode: 'keep' };
+  }
+  const mode = modes[req.routesUpdate];
+  if (!mode) throw new InvalidArgumentError('routes_update', `${String(req.routesUpdate)} is not a routes update mode`);
+  return { mode, routes: req.routes.map((r) => ({ destination: r.destination, nexthop: r.nexthop })) };
+}
+
+/** An interface added or removed, as AddRouterInterface/RemoveRouterInterface answer it. */
+export function toInterfaceChange(c: InterfaceChange): { router: network.Router; interface: network.RouterInterface; networkId: string } {
+  return { router: toRouter(c.router), interface: { subnetId: c.subnetId, portId: c.portId }, networkId: c.networkId };
+}
+
+/** A subnet pool as the API shows it (allocations stay internal). */
+export function toSubnetPool(p: SubnetPoolRecord): network.SubnetPool {
+  return {
+    id: p.id,
+    name: p.name,
+    projectId: p.projectId,
+    prefixes: p.prefixes,
+    defaultPrefixlen: p.defaultPrefixlen,
+    minPrefixlen: p.minPrefixlen,
+    maxPrefixlen: p.maxPrefixlen,
+    shared: p.shared,
+    isDefault: p.isDefault,
+    ipVersion: 4,
+    createdAt: new Date(p.createdAtMs),
+  };
 }
 
 export function toFloatingIp(f: FloatingIpRecord): network.FloatingIp {
-  return { id: f.id, projectId: f.projectId, floatingNetworkId: f.floatingNetworkId, floatingIpAddress: f.floatingIpAddress, portId: f.portId, fixedIpAddress: f.fixedIpAddress, routerId: f.routerId, status: f.status };
+  return { id: f.id, projectId: f.projectId, floatingNetworkId: f.floatingNetworkId, floatingIpAddress: f.floatingIpAddress, portId: f.portId, fixedIpAddress: f.fixedIpAddress, routerId: f.routerId, status: f.status, createdAt: new Date(f.createdAtMs) };
 }

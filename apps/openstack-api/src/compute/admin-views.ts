@@ -49,7 +49,7 @@ export function hypervisorDetail(h: compute.Host): Record<string, unknown> {
     hypervisor_version: 1,
     host_ip: h.tunnelIp,
     cpu_info: JSON.stringify({ model: h.cpuModel, vendor: '', arch: 'x86_64', features: [], topology: {} }),
-    service: { host: h.id, id: h.id, disabled_reason: h.disabledReason || null },
+    service: { host: h.id, id: Number(h.serviceId), disabled_reason: h.disabledReason || null },
   };
 }
 
@@ -64,10 +64,13 @@ export function hypervisorStatistics(hosts: readonly compute.Host[]): Record<str
   return { count: hosts.length, ...out };
 }
 
-/** A host's compute service as Nova's os-services shows it (binary nova-compute, zone, status, state). */
+/**
+ * A host's compute service as Nova's os-services shows it before 2.53 (integer id, binary
+ * nova-compute, zone, status, state).
+ */
 export function serviceView(h: compute.Host): Record<string, unknown> {
   return {
-    id: h.id,
+    id: Number(h.serviceId),
     binary: 'nova-compute',
     host: h.id,
     zone: h.availabilityZone || 'nova',
@@ -78,20 +81,22 @@ export function serviceView(h: compute.Host): Record<string, unknown> {
   };
 }
 
-/** An aggregate as Nova shows it (hosts by their service host name, the controller's host id). */
-export function aggregateView(a: compute.Aggregate): Record<string, unknown> {
-  return {
-    id: a.id,
-    uuid: a.id,
+/**
+ * An aggregate as Nova shows it before 2.41 (integer id, no uuid): the create answer has no hosts or
+ * metadata (`created`), every other answer lists hosts by their service host name (the controller's
+ * host id) and the metadata.
+ */
+export function aggregateView(a: compute.Aggregate, form: 'full' | 'created' = 'full'): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    id: Number(a.numericId),
     name: a.name,
     availability_zone: a.availabilityZone || null,
-    hosts: a.hostIds,
-    metadata: a.metadata,
-    created_at: null,
-    updated_at: null,
+    created_at: novaMicroTime(a.createdAt),
+    updated_at: novaMicroTime(a.updatedAt),
     deleted_at: null,
     deleted: false,
   };
+  return form === 'created' ? base : { ...base, hosts: a.hostIds, metadata: a.metadata };
 }
 
 /** A server group at 2.1: `policies` is a list of one policy; metadata is always empty. */

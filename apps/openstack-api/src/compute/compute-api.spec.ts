@@ -10,7 +10,7 @@ import { buildServer } from '../server';
  * decide it: token "admin" (project p1, admin), "member" (p1), "other" (p2, member); no token is
  * UNAUTHENTICATED; another project's server is NOT_FOUND; admin-only calls are PERMISSION_DENIED.
  */
-const ADMIN_ONLY = new Set(['listHosts', 'getHost', 'updateHost', 'listMigrations', 'createAggregate', 'listAggregates', 'deleteAggregate', 'addAggregateHost', 'removeAggregateHost', 'setAggregateMetadata', 'setQuota']);
+const ADMIN_ONLY = new Set(['listHosts', 'getHost', 'updateHost', 'listMigrations', 'createAggregate', 'listAggregates', 'deleteAggregate', 'updateAggregate', 'addAggregateHost', 'removeAggregateHost', 'setAggregateMetadata', 'setQuota']);
 const WHO: Record<string, { projectId: string; admin: boolean }> = { admin: { projectId: 'p1', admin: true }, member: { projectId: 'p1', admin: false }, other: { projectId: 'p2', admin: false } };
 
 const host = (id: string, hostname: string, over: Partial<compute.Host> = {}) =>
@@ -64,8 +64,16 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
         createdAt: new Date('2026-01-01T00:00:00Z'),
         launchedAt: new Date('2026-01-01T00:00:00Z'),
       });
-    const hosts = [host('h-1', 'compute-1'), host('h-2', 'compute-2', { enabled: false, disabledReason: 'maint', state: compute.HostState.HOST_STATE_DOWN })];
-    const aggregate = compute.Aggregate.fromPartial({ id: 'agg-uuid', name: 'fast', availabilityZone: 'az1', hostIds: ['h-1'], metadata: { ssd: 'true' } });
+    const hosts = [host('h-1', 'compute-1', { serviceId: 1 }), host('h-2', 'compute-2', { serviceId: 2, enabled: false, disabledReason: 'maint', state: compute.HostState.HOST_STATE_DOWN })];
+    const aggregate = compute.Aggregate.fromPartial({
+      id: 'agg-uuid',
+      numericId: 7,
+      name: 'fast',
+      availabilityZone: 'az1',
+      hostIds: ['h-1'],
+      metadata: { ssd: 'true' },
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+    });
     const quota = identity.Quota.fromPartial({ projectId: 'p1', limits: { instances: 10, cores: 20, ram_mb: 51200, floating_ips: 50 }, inUse: { instances: 1, cores: 1, ram_mb: 512 } });
     const impl: Record<string, (r: never) => unknown> = {
       validateToken: () => ({ info: identity.TokenInfo.fromPartial({ projectId: 'p1', roles: ['member'] }) }),
@@ -78,7 +86,12 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       },
       serverAction: (r: compute.ServerActionRequest) => {
         if (r.pause && vmState !== compute.VmState.VM_STATE_ACTIVE) throw new FailedPreconditionError("Cannot 'pause' instance s1 while it is in vm_state stopped", 'instance_invalid_state');
+        if (r.changePassword && vmState !== compute.VmState.VM_STATE_ACTIVE) throw new FailedPreconditionError("Cannot 'changePassword' instance s1 while it is in vm_state stopped", 'instance_invalid_state');
         return { server: server(), imageId: r.createImage ? 'img-9' : '' };
+      },
+      getConsoleOutput: (r: compute.GetConsoleOutputRequest) => {
+        if (vmState === compute.VmState.VM_STATE_SHELVED_OFFLOADED) throw new FailedPreconditionError('Instance s1 is not ready', 'instance_not_ready');
+        return { output: `boot\x1b[0m line\ttab\nlength ${r.length ?? 'all'}\n` };
       },
       listInstanceActions: () => ({
         actions: [
@@ -100,6 +113,9 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       removeAggregateHost: () => ({ aggregate: { ...aggregate, hostIds: [] } }),
       setAggregateMetadata: (r: compute.SetAggregateMetadataRequest) => ({ aggregate: { ...aggregate, metadata: r.metadata } }),
       deleteAggregate: () => ({}),
+      updateAggregate: (r: compute.UpdateAggregateRequest) => ({
+        aggregate: { ...aggregate, name: r.name ?? aggregate.name, availabilityZone: r.availabilityZone ?? aggregate.availabilityZone, updatedAt: new Date('2026-01-02T00:00:00Z') },
+      }),
       listMigrations: () => ({
         migrations: [compute.Migration.fromPartial({ id: 'm1', instanceId: 's1', migrationType: 'live-migration', sourceHostId: 'h-1', destHostId: 'h-2', status: 'completed' })],
       }),
@@ -163,17 +179,52 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-2', block_migration: false, disk_over_commit: 'False' } })).statusCode).toBe(202);
     expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null, block_migration: 'True', disk_over_commit: false } })).statusCode).toBe(202);
     const evac = await admin.post('/servers/s1/action', { evacuate: { host: 'compute-1', onSharedStorage: false } });
-    expect([evac.statusCode, evac.json()]).toEqual([200, {}]);
+    expect([evac.statusCode, Object.keys(evac.json())]).toEqual([200, ['adminPass']]);
     expect(sent('serverAction').map((r) => (r as compute.ServerActionRequest).migrate ?? (r as compute.ServerActionRequest).evacuate)).toEqual([
       { live: true, hostId: 'h-2', blockMigration: false },
       { live: true, hostId: '', blockMigration: true },
-      { hostId: 'h-1' },
+      { hostId: 'h-1', adminPass: evac.json().adminPass },
     ]);
-    // a host is named by id or by a unique hostname; an ambiguous or unknown one is refused
+    // a host is named by id or by a unique hostname; an unknown one is 400 to os-migrateLive, 404 to evacuate (as Nova)
     const unknownHost = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'nowhere', block_migration: false, disk_over_commit: false } });
-    expect(unknownHost.statusCode).toBe(404);
+    expect(unknownHost.statusCode).toBe(400);
+    expect(unknownHost.json().badRequest.message).toMatch(/nowhere/);
+    expect((await admin.post('/servers/s1/action', { evacuate: { host: 'nowhere', onSharedStorage: false } })).json().itemNotFound.code).toBe(404);
     const missing = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null } });
     expect(missing.json().badRequest.message).toMatch(/os-migrateLive\.block_migration.*required/);
+  });
+
+  it('guest passwords: rescue and evacuate answer {"adminPass"} (given, or generated as Nova does), passed to the controller; shared storage keeps the guest\'s own', async () => {
+    const given = await member.post('/servers/s1/action', { rescue: { adminPass: 'MySecretPass' } });
+    expect([given.statusCode, given.json()]).toEqual([200, { adminPass: 'MySecretPass' }]);
+    const generated = await member.post('/servers/s1/action', { rescue: null });
+    expect(generated.json().adminPass).toMatch(/^[2-9A-HJ-NP-Za-km-z]{12}$/);
+    const shared = await admin.post('/servers/s1/action', { evacuate: { onSharedStorage: 'True' } });
+    expect([shared.statusCode, shared.json()]).toEqual([200, { adminPass: null }]);
+    const sharedGiven = await admin.post('/servers/s1/action', { evacuate: { onSharedStorage: true, adminPass: 'Kept-0n-Disk' } });
+    expect(sharedGiven.json()).toEqual({ adminPass: 'Kept-0n-Disk' });
+    expect(sent('serverAction').map((r) => (r as compute.ServerActionRequest).rescue?.adminPass ?? (r as compute.ServerActionRequest).evacuate?.adminPass)).toEqual([
+      'MySecretPass',
+      generated.json().adminPass,
+      '',
+      'Kept-0n-Disk',
+    ]);
+  });
+
+  it('changePassword: 202 passing adminPass on; 409 unless ACTIVE; 404 for another project; 401 without a token; 400 for a malformed body', async () => {
+    const ok = await member.post('/servers/s1/action', { changePassword: { adminPass: 'n3w-Secret' } });
+    expect([ok.statusCode, ok.text]).toEqual([202, '']);
+    expect(sent('serverAction').at(-1)).toEqual({ serverId: 's1', changePassword: { adminPass: 'n3w-Secret' } });
+    expect((await as('other').post('/servers/s1/action', { changePassword: { adminPass: 'x' } })).statusCode).toBe(404);
+    const anon = await req(undefined, 'POST', '/servers/s1/action', { changePassword: { adminPass: 'x' } });
+    expect(anon.statusCode).toBe(401);
+    for (const bad of [{ changePassword: {} }, { changePassword: { adminPass: 12 } }, { changePassword: { adminPass: 'x', extra: 1 } }, { changePassword: null }]) {
+      const res = await member.post('/servers/s1/action', bad);
+      expect([JSON.stringify(bad), res.statusCode, res.json().badRequest.message]).toEqual([JSON.stringify(bad), 400, expect.stringMatching(/changePassword/)]);
+    }
+    vmState = compute.VmState.VM_STATE_STOPPED;
+    const stopped = await member.post('/servers/s1/action', { changePassword: { adminPass: 'x' } });
+    expect([stopped.statusCode, stopped.json().conflictingRequest.message]).toEqual([409, "Cannot 'changePassword' instance s1 while it is in vm_state stopped"]);
   });
 
   it('a wrong state is 409 conflictingRequest with the controller message; a bad body 400 naming the field; unknown action 400', async () => {
@@ -187,6 +238,29 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect((await member.post('/servers/s1/action', { pause: null, unpause: null })).statusCode).toBe(400);
     expect((await member.post('/servers/s1/action', { 'os-resetState': { state: 'active' } })).json().badRequest.message).toBe('There is no such action: os-resetState');
     expect((await member.post('/servers/s1/action', { rebuild: { imageRef: 'img', name: 12 } })).json().badRequest.message).toMatch(/rebuild\.name/);
+  });
+
+  it('os-getConsoleOutput answers 200 {"output"} with Nova\'s length forms, control characters removed; 409 without a console', async () => {
+    const res = await member.post('/servers/s1/action', { 'os-getConsoleOutput': { length: 50 } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ output: 'boot[0m line\ttab\nlength 50\n' });
+    for (const [length, want] of [[null, undefined], [-1, undefined], ['7', 7], [0, 0]] as const) {
+      expect((await member.post('/servers/s1/action', { 'os-getConsoleOutput': { length } })).statusCode).toBe(200);
+      expect((sent('getConsoleOutput').at(-1) as compute.GetConsoleOutputRequest).length).toBe(want);
+    }
+    expect((await member.post('/servers/s1/action', { 'os-getConsoleOutput': {} })).json().output).toMatch(/length all/);
+    for (const length of [-2, '-2', 'ten', 1.5, true]) {
+      const bad = await member.post('/servers/s1/action', { 'os-getConsoleOutput': { length } });
+      expect([length, bad.statusCode]).toEqual([length, 400]);
+      expect(bad.json().badRequest.message).toMatch(/length/);
+    }
+    expect((await member.post('/servers/s1/action', { 'os-getConsoleOutput': { length: 1, extra: 1 } })).statusCode).toBe(400);
+    expect((await req(undefined, 'POST', '/servers/s1/action', { 'os-getConsoleOutput': {} })).statusCode).toBe(401);
+    expect((await as('other').post('/servers/s1/action', { 'os-getConsoleOutput': {} })).statusCode).toBe(404);
+    vmState = compute.VmState.VM_STATE_SHELVED_OFFLOADED;
+    const conflict = await member.post('/servers/s1/action', { 'os-getConsoleOutput': {} });
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toEqual({ conflictingRequest: { code: 409, message: 'Instance s1 is not ready' } });
   });
 
   it('rebuild with a name and metadata rebuilds, then renames and replaces the metadata; 202 with the server', async () => {
@@ -243,7 +317,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       { id: 'h-2', hypervisor_hostname: 'h-2', state: 'down', status: 'disabled' },
     ]);
     const detail = (await admin.get('/os-hypervisors/h-1')).json().hypervisor;
-    expect(detail).toMatchObject({ vcpus: 8, vcpus_used: 2, memory_mb: 16384, memory_mb_used: 1024, free_ram_mb: 15360, local_gb: 100, free_disk_gb: 90, running_vms: 2, service: { host: 'h-1', id: 'h-1' } });
+    expect(detail).toMatchObject({ vcpus: 8, vcpus_used: 2, memory_mb: 16384, memory_mb_used: 1024, free_ram_mb: 15360, local_gb: 100, free_disk_gb: 90, running_vms: 2, service: { host: 'h-1', id: 1 } });
     expect((await admin.get('/os-hypervisors/detail')).json().hypervisors).toHaveLength(2);
     expect((await admin.get('/os-hypervisors/statistics')).json().hypervisor_statistics).toMatchObject({ count: 2, vcpus: 16, vcpus_used: 4, running_vms: 4 });
     expect((await admin.get('/os-hypervisors/nope')).statusCode).toBe(404);
@@ -251,7 +325,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect((await admin.get('/os-hypervisors/h-2/search')).json().hypervisors.map((h: { id: string }) => h.id)).toEqual(['h-2']);
 
     const services = (await admin.get('/os-services?binary=nova-compute')).json().services;
-    expect(services[1]).toEqual({ id: 'h-2', binary: 'nova-compute', host: 'h-2', zone: 'nova', status: 'disabled', state: 'down', updated_at: '2026-01-01T00:00:00.000000', disabled_reason: 'maint' });
+    expect(services[1]).toEqual({ id: 2, binary: 'nova-compute', host: 'h-2', zone: 'nova', status: 'disabled', state: 'down', updated_at: '2026-01-01T00:00:00.000000', disabled_reason: 'maint' });
     const disabled = await admin.put('/os-services/disable-log-reason', { host: 'compute-1', binary: 'nova-compute', disabled_reason: 'test' });
     expect(disabled.json()).toEqual({ service: { host: 'h-1', binary: 'nova-compute', status: 'disabled', disabled_reason: 'test' } });
     expect(sent('updateHost')[0]).toEqual({ hostId: 'h-1', enabled: false, disabledReason: 'test' });
@@ -264,18 +338,47 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
 
   it('os-aggregates: create, list, show by id or name, add/remove host by host name, set/unset metadata, delete; os-migrations', async () => {
     const created = await admin.post('/os-aggregates', { aggregate: { name: 'fast', availability_zone: null } });
-    expect(created.json().aggregate).toMatchObject({ id: 'agg-uuid', name: 'fast', hosts: [], deleted: false });
+    // Nova's 2.1 create answer: integer id, no hosts, metadata or uuid
+    expect(created.json().aggregate).toEqual({
+      id: 7,
+      name: 'fast',
+      availability_zone: 'az1',
+      created_at: '2026-01-01T00:00:00.000000',
+      updated_at: null,
+      deleted_at: null,
+      deleted: false,
+    });
     expect(sent('createAggregate')[0]).toEqual({ name: 'fast', availabilityZone: '' });
-    expect((await admin.get('/os-aggregates')).json().aggregates[0]).toMatchObject({ name: 'fast', availability_zone: 'az1', hosts: ['h-1'], metadata: { ssd: 'true' } });
-    expect((await admin.get('/os-aggregates/fast')).json().aggregate.id).toBe('agg-uuid');
-    const added = await admin.post('/os-aggregates/agg-uuid/action', { add_host: { host: 'compute-2' } });
+    expect((await admin.get('/os-aggregates')).json().aggregates[0]).toEqual({
+      id: 7,
+      name: 'fast',
+      availability_zone: 'az1',
+      hosts: ['h-1'],
+      metadata: { ssd: 'true' },
+      created_at: '2026-01-01T00:00:00.000000',
+      updated_at: null,
+      deleted_at: null,
+      deleted: false,
+    });
+    expect((await admin.get('/os-aggregates/fast')).json().aggregate.id).toBe(7);
+    expect((await admin.get('/os-aggregates/7')).json().aggregate.name).toBe('fast');
+    const added = await admin.post('/os-aggregates/7/action', { add_host: { host: 'compute-2' } });
     expect(added.json().aggregate.hosts).toEqual(['h-1', 'h-2']);
     expect(sent('addAggregateHost')[0]).toEqual({ aggregateId: 'agg-uuid', hostId: 'h-2' });
-    await admin.post('/os-aggregates/agg-uuid/action', { set_metadata: { metadata: { ssd: null, gpu: 'yes' } } });
+    await admin.post('/os-aggregates/7/action', { set_metadata: { metadata: { ssd: null, gpu: 'yes' } } });
     expect(sent('setAggregateMetadata')[0]).toEqual({ aggregateId: 'agg-uuid', metadata: { gpu: 'yes' }, unset: ['ssd'] });
-    expect((await admin.post('/os-aggregates/agg-uuid/action', { remove_host: { host: 'compute-1' } })).statusCode).toBe(200);
-    expect((await admin.post('/os-aggregates/agg-uuid/action', { grow: {} })).statusCode).toBe(400);
-    expect((await admin.del('/os-aggregates/agg-uuid')).statusCode).toBe(200);
+    expect((await admin.post('/os-aggregates/7/action', { remove_host: { host: 'compute-1' } })).statusCode).toBe(200);
+    expect((await admin.post('/os-aggregates/7/action', { grow: {} })).statusCode).toBe(400);
+
+    const updated = await admin.put('/os-aggregates/7', { aggregate: { name: 'faster', availability_zone: null } });
+    expect(updated.statusCode).toBe(200);
+    expect(updated.json().aggregate).toMatchObject({ id: 7, name: 'faster', updated_at: '2026-01-02T00:00:00.000000', hosts: ['h-1'] });
+    expect(sent('updateAggregate')[0]).toEqual({ aggregateId: 'agg-uuid', name: 'faster', availabilityZone: '' });
+    expect((await admin.put('/os-aggregates/7', { aggregate: {} })).json().badRequest.code).toBe(400);
+    expect((await admin.put('/os-aggregates/7', { aggregate: { name: '' } })).statusCode).toBe(400);
+    expect((await member.put('/os-aggregates/7', { aggregate: { name: 'x' } })).statusCode).toBe(403);
+    expect((await req(undefined, 'PUT', '/os-aggregates/7', { aggregate: { name: 'x' } })).statusCode).toBe(401);
+    expect((await admin.del('/os-aggregates/7')).statusCode).toBe(200);
     expect((await admin.get('/os-aggregates/none')).statusCode).toBe(404);
 
     const migrations = (await admin.get('/os-migrations?host=h-1&status=completed')).json().migrations;
@@ -307,6 +410,9 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect(sent('setQuota')[0]).toEqual({ projectId: 'p1', limits: { cores: 40, ram_mb: 1024 } });
     expect((await admin.put('/os-quota-sets/p1', { quota_set: { key_pairs: 5 } })).json().badRequest.message).toMatch(/quota_set\.key_pairs/);
     expect((await member.put('/os-quota-sets/p1', { quota_set: { cores: 40 } })).statusCode).toBe(403);
+    expect((await admin.del('/os-quota-sets/p1')).statusCode).toBe(202);
+    expect(sent('setQuota').at(-1)).toEqual({ projectId: 'p1', limits: {}, reset: ['instances', 'cores', 'ram_mb', 'floating_ips'] });
+    expect((await member.del('/os-quota-sets/p1')).statusCode).toBe(403);
 
     const usage = (await admin.get('/os-simple-tenant-usage/p1?start=2026-01-01T00:00:00&end=2026-01-01T10:00:00')).json().tenant_usage;
     expect(usage).toMatchObject({ tenant_id: 'p1', total_hours: 10, total_vcpus_usage: 10, total_memory_mb_usage: 5120, total_local_gb_usage: 10 });

@@ -22,11 +22,20 @@ export const metadataMap = {
  */
 const noBody = { type: ['null', 'object'], maxProperties: 0 } as const;
 
-/** PUT /servers/{id} at 2.1: only `name` is kept (accessIPv4/6 and diskConfig have nothing behind them). */
+/** accessIPv4/accessIPv6 (the controller checks the address). */
+const accessIp = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+/** PUT /servers/{id} at 2.1: `name`, `accessIPv4`, `accessIPv6`; `OS-DCF:diskConfig` accepted (MANUAL is the only layout). */
 export const updateServerBody = {
   type: 'object',
   required: ['server'],
-  properties: { server: { type: 'object', properties: { name }, additionalProperties: false } },
+  properties: {
+    server: {
+      type: 'object',
+      properties: { name, accessIPv4: accessIp, accessIPv6: accessIp, 'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] } },
+      additionalProperties: false,
+    },
+  },
   additionalProperties: false,
 } as const;
 
@@ -66,7 +75,16 @@ export const ACTION_SCHEMAS: Record<string, object> = {
   rebuild: {
     type: 'object',
     required: ['imageRef'],
-    properties: { imageRef: { type: 'string', minLength: 1, maxLength: 255 }, name, metadata: metadataMap, preserve_ephemeral: { type: 'boolean' } },
+    properties: {
+      imageRef: { type: 'string', minLength: 1, maxLength: 255 },
+      name,
+      metadata: metadataMap,
+      preserve_ephemeral: { type: 'boolean' },
+      adminPass: { type: 'string' },
+      accessIPv4: accessIp,
+      accessIPv6: accessIp,
+      'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+    },
     additionalProperties: false,
   },
   resize: {
@@ -93,13 +111,34 @@ export const ACTION_SCHEMAS: Record<string, object> = {
     properties: { host: hostName, onSharedStorage: boolish, adminPass: { type: 'string' } },
     additionalProperties: false,
   },
+  // Nova's set_admin_password schema: adminPass a string (its length is the controller's input limit)
+  changePassword: {
+    type: 'object',
+    required: ['adminPass'],
+    properties: { adminPass: { type: 'string' } },
+    additionalProperties: false,
+  },
+  // Nova's get_console_output schema: an integer of at least -1, a string of digits, or null; -1 and null mean all.
+  'os-getConsoleOutput': {
+    type: 'object',
+    properties: { length: { anyOf: [{ type: 'integer', minimum: -1, maximum: 2147483647 }, { type: 'string', pattern: '^-?[0-9]{1,10}$' }, { type: 'null' }] } },
+    additionalProperties: false,
+  },
   rescue: {
     anyOf: [
       noBody,
       { type: 'object', properties: { adminPass: { type: 'string' }, rescue_image_ref: { type: 'string', minLength: 1, maxLength: 255 } }, additionalProperties: false },
     ],
   },
+  // Nova's security_groups add/remove schema: a group name (or id) of 1..255 characters.
+  addSecurityGroup: securityGroupAction(),
+  removeSecurityGroup: securityGroupAction(),
 };
+
+/** The body of addSecurityGroup / removeSecurityGroup: `{"name": "<group name or id>"}`. */
+function securityGroupAction(): object {
+  return { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 255 } }, additionalProperties: false };
+}
 
 /** POST /servers/{id}/action: one action, its body checked against its own schema. */
 export const serverActionBody = {
@@ -135,6 +174,21 @@ export const createAggregateBody = {
     aggregate: {
       type: 'object',
       required: ['name'],
+      properties: { name, availability_zone: { anyOf: [name, { type: 'null' }] } },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/** PUT /os-aggregates/{id}: a new name and/or availability zone (null: none), at least one of them. */
+export const updateAggregateBody = {
+  type: 'object',
+  required: ['aggregate'],
+  properties: {
+    aggregate: {
+      type: 'object',
+      minProperties: 1,
       properties: { name, availability_zone: { anyOf: [name, { type: 'null' }] } },
       additionalProperties: false,
     },
@@ -198,5 +252,39 @@ export const serviceUpdateBody = {
   type: 'object',
   required: ['host', 'binary'],
   properties: { host: hostName, binary: { type: 'string', minLength: 1, maxLength: 255 }, disabled_reason: { type: 'string', minLength: 1, maxLength: 255 } },
+  additionalProperties: false,
+} as const;
+
+/** A network or port id as Nova's `parameter_types.network_id` / `network_port_id` (format uuid: hyphens optional, any case). */
+const uuidLike = { type: 'string', pattern: '^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$' } as const;
+
+/**
+ * POST /servers/{id}/os-interface at 2.1 (nova/api/openstack/compute/schemas/attach_interfaces.py):
+ * `interfaceAttachment` with `net_id` or `port_id` and at most one `fixed_ips` entry; the body and
+ * the attachment may both be absent or empty (the project's one network).
+ */
+export const attachInterfaceBody = {
+  type: 'object',
+  properties: {
+    interfaceAttachment: {
+      type: 'object',
+      properties: {
+        net_id: uuidLike,
+        port_id: uuidLike,
+        fixed_ips: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 1,
+          items: {
+            type: 'object',
+            required: ['ip_address'],
+            properties: { ip_address: { type: 'string', minLength: 1, maxLength: 64 } },
+            additionalProperties: false,
+          },
+        },
+      },
+      additionalProperties: false,
+    },
+  },
   additionalProperties: false,
 } as const;

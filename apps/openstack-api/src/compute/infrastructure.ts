@@ -16,17 +16,18 @@ import {
   serviceView,
 } from './admin-views';
 import { withContext } from './actions';
-import { aggregateActionBody, createAggregateBody, createServerGroupBody, serviceUpdateBody } from './extra-schemas';
+import { aggregateActionBody, createAggregateBody, createServerGroupBody, serviceUpdateBody, updateAggregateBody } from './extra-schemas';
 
 type Id = { Params: { id: string } };
 
 /**
  * The operator's side of Nova 2.1 over the controller's hosts: os-hypervisors (list, detail, show,
- * statistics, search, uptime as 501), os-services (list, enable, disable), os-availability-zone (list; detail with
- * each zone's hosts), os-aggregates (create, list, show, delete, add_host, remove_host,
- * set_metadata), os-migrations (list with Nova's filters) and os-server-groups (create, list, show,
- * delete). Host ids are the controller's host ids (strings; Nova's integer ids before 2.53 have no
- * counterpart), and a host id is also the host's name (service host, hypervisor_hostname); a host
+ * statistics, search, uptime as 501), os-services (list, enable, disable, disable-log-reason; a
+ * service's integer id is its host's), os-availability-zone (list; detail with each zone's hosts),
+ * os-aggregates (create, list, show, update, delete, add_host, remove_host, set_metadata; named by
+ * their integer id), os-migrations (list with Nova's filters) and os-server-groups (create, list, show,
+ * delete). Hypervisor ids are the controller's host ids (strings, which Nova's 2.1 schema allows),
+ * and a host id is also the host's name (service host, hypervisor_hostname); a host
  * in a request body may be named by id or by a unique hostname. Admin-only calls are
  * refused by the gRPC policy, not here.
  */
@@ -88,21 +89,32 @@ export async function infrastructureRoutes(app: FastifyInstance, deps: ApiDeps):
   });
 
   const aggregateBody = (a: compute.Aggregate) => ({ aggregate: aggregateView(a) });
-  app.get('/os-aggregates', async (req) => ({ aggregates: (await c.listAggregates({}, callContext(req))).aggregates.map(aggregateView) }));
+  // Nova names an aggregate by its integer id; the controller's uuid and the name serve too
+  const aggregate = async (req: FastifyRequest, ref: string) => {
+    const all = (await c.listAggregates({}, callContext(req))).aggregates;
+    return all.find((a) => String(a.numericId) === ref || a.id === ref) ?? (await resolveAggregate(bound(req), ref));
+  };
+  app.get('/os-aggregates', async (req) => ({ aggregates: (await c.listAggregates({}, callContext(req))).aggregates.map((a) => aggregateView(a)) }));
   app.post('/os-aggregates', { schema: { body: createAggregateBody } }, async (req) => {
     const { name, availability_zone } = (req.body as { aggregate: { name: string; availability_zone?: string | null } }).aggregate;
-    return aggregateBody((await c.createAggregate({ name, availabilityZone: availability_zone ?? '' }, callContext(req))).aggregate!);
+    return { aggregate: aggregateView((await c.createAggregate({ name, availabilityZone: availability_zone ?? '' }, callContext(req))).aggregate!, 'created') };
   });
-  app.get<Id>('/os-aggregates/:id', async (req) => aggregateBody(await resolveAggregate(bound(req), req.params.id)));
+  app.get<Id>('/os-aggregates/:id', async (req) => aggregateBody(await aggregate(req, req.params.id)));
+  app.put<Id>('/os-aggregates/:id', { schema: { body: updateAggregateBody } }, async (req) => {
+    const b = (req.body as { aggregate: { name?: string; availability_zone?: string | null } }).aggregate;
+    const a = await aggregate(req, req.params.id);
+    const availabilityZone = b.availability_zone === undefined ? undefined : (b.availability_zone ?? '');
+    return aggregateBody((await c.updateAggregate({ aggregateId: a.id, name: b.name, availabilityZone }, callContext(req))).aggregate!);
+  });
   app.delete<Id>('/os-aggregates/:id', async (req, reply) => {
-    const a = await resolveAggregate(bound(req), req.params.id);
+    const a = await aggregate(req, req.params.id);
     await c.deleteAggregate({ aggregateId: a.id }, callContext(req));
     return reply.code(200).send();
   });
   app.post<Id>('/os-aggregates/:id/action', { schema: { body: aggregateActionBody } }, async (req) => {
     const b = req.body as { add_host?: { host: string }; remove_host?: { host: string }; set_metadata?: { metadata: Record<string, string | null> } };
     const ctx = callContext(req);
-    const a = await resolveAggregate(bound(req), req.params.id);
+    const a = await aggregate(req, req.params.id);
     if (b.set_metadata) {
       const md = b.set_metadata.metadata;
       const set = Object.fromEntries(Object.entries(md).filter((e): e is [string, string] => e[1] !== null));

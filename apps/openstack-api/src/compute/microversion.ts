@@ -7,17 +7,38 @@ export interface Microversion {
 }
 
 /**
- * The microversions this front honours. Only 2.1 for now: every behaviour served is 2.1's (e.g.
- * `networks` may be omitted; "auto"/"none" need 2.37). Raise MAX_MICROVERSION only together with the
- * behaviour changes of each version in between.
+ * The microversions this front honours: 2.1 and 2.2 (key pair `type`, ssh or x509; create answers
+ * 201 and delete 204). Everything else served is 2.1's (e.g. `networks` may be omitted; "auto"/"none"
+ * need 2.37). Raise MAX_MICROVERSION only together with the behaviour changes of each version in
+ * between (Nova's api-ref, "REST API Version History").
  */
 export const MIN_MICROVERSION: Microversion = { major: 2, minor: 1 };
-export const MAX_MICROVERSION: Microversion = { major: 2, minor: 1 };
+export const MAX_MICROVERSION: Microversion = { major: 2, minor: 2 };
 
+/** The microversion each request was answered at (set by the v2.1 mount's hook). */
+const negotiated = new WeakMap<object, Microversion>();
+
+/** Records the microversion `req` is answered at. */
+export function setRequestMicroversion(req: object, v: Microversion): void {
+  negotiated.set(req, v);
+}
+
+/** The microversion `req` is answered at: the negotiated one, or the minimum (the legacy /v2 mount). */
+export function microversionOf(req: object): Microversion {
+  return negotiated.get(req) ?? MIN_MICROVERSION;
+}
+
+/** Is `req` answered at `minor` (2.minor) or later? */
+export function atLeast(req: object, minor: number): boolean {
+  return compareMicroversion(microversionOf(req), { major: 2, minor }) >= 0;
+}
+
+/** "2.<minor>", as the version headers carry it. */
 export function formatMicroversion(v: Microversion): string {
   return `${v.major}.${v.minor}`;
 }
 
+/** Negative, zero or positive as `a` is older than, the same as, or newer than `b`. */
 export function compareMicroversion(a: Microversion, b: Microversion): number {
   return a.major - b.major || a.minor - b.minor;
 }

@@ -11,8 +11,10 @@ import { updateQuotaSetBody } from './extra-schemas';
 const ENFORCED: Record<string, string> = { instances: 'instances', cores: 'cores', ram: 'ram_mb', floating_ips: 'floating_ips' };
 
 /**
- * Nova's defaults for the 2.1 quotas minicloud does not enforce (nova/conf/quota.py): shown so
- * clients find every key, never enforced. security_groups/rules are Neutron's in minicloud.
+ * Nova's defaults for the 2.1 quotas identity does not keep (nova/conf/quota.py): shown so
+ * clients find every key. key_pairs is enforced per user by the controller at its KEY_PAIRS_QUOTA
+ * (Nova's default, 100, shown here); the others are not enforced. security_groups/rules are
+ * Neutron's in minicloud.
  */
 const UNENFORCED_DEFAULTS: Record<string, number> = {
   metadata_items: 128,
@@ -115,7 +117,7 @@ export function tenantUsage(projectId: string, servers: readonly compute.Server[
 /**
  * Nova's quota-facing APIs over identity's quotas: GET /limits (absolute limits and usage of the
  * caller's project, or `tenant_id`'s for admins), os-quota-sets (show, detail, defaults, update by
- * admins) and os-simple-tenant-usage (from the servers' records; deleted servers are gone from
+ * admins, and DELETE by admins: the enforced limits back to the defaults, 202) and os-simple-tenant-usage (from the servers' records; deleted servers are gone from
  * them and count no more).
  */
 export async function quotaRoutes(app: FastifyInstance, deps: ApiDeps, nowMs: () => number = () => Date.now()): Promise<void> {
@@ -146,6 +148,10 @@ export async function quotaRoutes(app: FastifyInstance, deps: ApiDeps, nowMs: ()
     for (const [k, v] of Object.entries(body)) if (k in ENFORCED) limits[ENFORCED[k]] = Number(v);
     const q = (await id.setQuota({ projectId: req.params.project, limits }, callContext(req))).quota;
     return { quota_set: quotaSetView(q) };
+  });
+  app.delete<P>('/os-quota-sets/:project', async (req, reply) => {
+    await id.setQuota({ projectId: req.params.project, limits: {}, reset: Object.values(ENFORCED) }, callContext(req));
+    return reply.code(202).send();
   });
 
   const usage = async (req: FastifyRequest, project: string | undefined) => {

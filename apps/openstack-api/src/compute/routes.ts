@@ -1,15 +1,37 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps';
-import { baseUrl, callContext, queryValue } from '../http/context';
-import { HttpError, invalidField } from '../http/errors';
-import { paginate } from '../http/pagination';
-import { formatMicroversion, MAX_MICROVERSION, microversionHeaders, MIN_MICROVERSION, negotiateMicroversion } from './microversion';
+import { baseUrl } from '../http/context';
+import { formatMicroversion, MAX_MICROVERSION, microversionHeaders, MIN_MICROVERSION, negotiateMicroversion, setRequestMicroversion } from './microversion';
 import { actionRoutes } from './actions';
+import { novaImageRoutes } from './images';
 import { infrastructureRoutes } from './infrastructure';
+import { keypairRoutes } from './keypairs';
 import { quotaRoutes } from './quotas';
 import { serverResourceRoutes } from './server-resources';
+import { interfaceRoutes } from './interfaces';
+import { serverSecurityGroupRoutes } from './security-groups';
 import { serverRoutes } from './servers';
-import { flavorDetail, flavorSummary, type ComputeUrls } from './views';
+import { flavorRoutes } from './flavors';
+import type { ComputeUrls } from './views';
+
+/**
+ * Nova's v2.0 version document at `versionedUrl`: the legacy v2 API, which Nova serves with the v2.1
+ * code and no microversions (status SUPPORTED, empty version fields, as Nova's versions view).
+ */
+function v20Version(versionedUrl: string): Record<string, unknown> {
+  return {
+    id: 'v2.0',
+    status: 'SUPPORTED',
+    version: '',
+    min_version: '',
+    updated: '2011-01-21T11:33:21Z',
+    links: [
+      { rel: 'self', href: `${versionedUrl}/` },
+      { rel: 'describedby', type: 'text/html', href: 'https://docs.openstack.org/' },
+    ],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2' }],
+  };
+}
 
 /** Nova's v2.1 version document at `versionedUrl`. */
 function v21Version(versionedUrl: string): Record<string, unknown> {
@@ -28,67 +50,45 @@ function v21Version(versionedUrl: string): Record<string, unknown> {
 }
 
 /**
- * Nova v2.1 under `/compute`: the versions list, the v2.1 version document, microversion
- * negotiation on every v2.1 call (Nova's headers on every answer), flavors (list, detail, show,
- * extra specs), servers ({@link serverRoutes}), their actions and resources, the operator's
- * hosts, aggregates, zones, groups and migrations, limits, quotas and usage.
+ * Nova under `/compute`: the versions list (v2.0 and v2.1, as Nova lists them), and the API at
+ * `/compute/v2.1` with microversion negotiation on every call (Nova's headers on every answer) and
+ * at `/compute/v2` (the legacy v2.0: the same routes, no microversions, as Nova serves v2.0 with its
+ * v2.1 code): flavors ({@link flavorRoutes}), servers ({@link serverRoutes}), their
+ * actions and resources, key pairs, the image proxy, the operator's hosts, aggregates, zones,
+ * groups and migrations, limits, quotas and usage.
  */
 export async function computeRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const urls = (req: FastifyRequest): ComputeUrls => {
+  const urlsAt = (version: 'v2' | 'v2.1') => (req: FastifyRequest): ComputeUrls => {
     const bookmark = `${baseUrl(req, deps.publicUrl)}/compute`;
-    return { bookmark, versioned: `${bookmark}/v2.1` };
+    return { bookmark, versioned: `${bookmark}/${version}` };
   };
 
-  app.get('/', async (req, reply) => reply.code(200).send({ versions: [v21Version(urls(req).versioned)] }));
-
-  await app.register(
-    async (v21) => {
-      v21.addHook('onRequest', async (req, reply) => {
-        reply.headers(microversionHeaders(negotiateMicroversion(req.headers)));
-      });
-      v21.get('/', async (req) => ({ version: v21Version(urls(req).versioned) }));
-
-      const flavors = async (req: FastifyRequest) => {
-        const all = (await deps.backends.compute.listFlavors({}, callContext(req))).flavors;
-        const minRam = queryValue(req, 'minRam');
-        const minDisk = queryValue(req, 'minDisk');
-        for (const [k, v] of [['minRam', minRam], ['minDisk', minDisk]] as const) {
-          if (v !== undefined && !/^\d+$/.test(v)) throw invalidField(k, `'${v}' is not a non-negative integer.`);
-        }
-        const sorted = all
-          .filter((f) => (minRam === undefined || f.ramMb >= Number(minRam)) && (minDisk === undefined || f.diskGb >= Number(minDisk)))
-          .sort((a, b) => a.id.localeCompare(b.id));
-        return paginate(sorted, (f) => f.id, { limit: queryValue(req, 'limit'), marker: queryValue(req, 'marker') });
-      };
-      const flavorsLinks = (req: FastifyRequest, path: string, next?: string, count = 0) =>
-        next ? { flavors_links: [{ rel: 'next', href: `${urls(req).versioned}/${path}?limit=${count}&marker=${next}` }] } : {};
-
-      v21.get('/flavors', async (req) => {
-        const page = await flavors(req);
-        return { flavors: page.items.map((f) => flavorSummary(f, urls(req))), ...flavorsLinks(req, 'flavors', page.nextMarker, page.items.length) };
-      });
-      v21.get('/flavors/detail', async (req) => {
-        const page = await flavors(req);
-        return { flavors: page.items.map((f) => flavorDetail(f, urls(req))), ...flavorsLinks(req, 'flavors/detail', page.nextMarker, page.items.length) };
-      });
-      v21.get<{ Params: { id: string } }>('/flavors/:id', async (req) => ({
-        flavor: flavorDetail((await deps.backends.compute.getFlavor({ flavorRef: req.params.id }, callContext(req))).flavor!, urls(req)),
-      }));
-      v21.get<{ Params: { id: string } }>('/flavors/:id/os-extra_specs', async (req) => ({
-        extra_specs: (await deps.backends.compute.getFlavor({ flavorRef: req.params.id }, callContext(req))).flavor!.extraSpecs,
-      }));
-      v21.get<{ Params: { id: string; key: string } }>('/flavors/:id/os-extra_specs/:key', async (req) => {
-        const specs = (await deps.backends.compute.getFlavor({ flavorRef: req.params.id }, callContext(req))).flavor!.extraSpecs;
-        if (!(req.params.key in specs)) throw new HttpError(404, `Flavor ${req.params.id} has no extra specs with key ${req.params.key}.`);
-        return { [req.params.key]: specs[req.params.key] };
-      });
-
-      await serverRoutes(v21, deps, urls);
-      await actionRoutes(v21, deps, urls);
-      await serverResourceRoutes(v21, deps, urls);
-      await infrastructureRoutes(v21, deps);
-      await quotaRoutes(v21, deps);
-    },
-    { prefix: '/v2.1' },
+  app.get('/', async (req, reply) =>
+    reply.code(200).send({ versions: [v20Version(urlsAt('v2')(req).versioned), v21Version(urlsAt('v2.1')(req).versioned)] }),
   );
+
+  const mount = async (api: FastifyInstance, version: 'v2' | 'v2.1') => {
+    const urls = urlsAt(version);
+    if (version === 'v2.1') {
+      api.addHook('onRequest', async (req, reply) => {
+        const v = negotiateMicroversion(req.headers);
+        setRequestMicroversion(req, v);
+        reply.headers(microversionHeaders(v));
+      });
+    }
+    api.get('/', async (req) => ({ version: version === 'v2.1' ? v21Version(urls(req).versioned) : v20Version(urls(req).versioned) }));
+
+    await flavorRoutes(api, deps, urls);
+    await serverRoutes(api, deps, urls);
+    await actionRoutes(api, deps, urls);
+    await serverResourceRoutes(api, deps, urls);
+    await serverSecurityGroupRoutes(api, deps);
+    await interfaceRoutes(api, deps);
+    await keypairRoutes(api, deps);
+    await novaImageRoutes(api, deps, urls);
+    await infrastructureRoutes(api, deps);
+    await quotaRoutes(api, deps);
+  };
+  await app.register((scope) => mount(scope, 'v2.1'), { prefix: '/v2.1' });
+  await app.register((scope) => mount(scope, 'v2'), { prefix: '/v2' });
 }

@@ -4,13 +4,14 @@ import { callContext } from '../http/context';
 import { HttpError } from '../http/errors';
 import { instanceActionView, volumeAttachmentView } from './admin-views';
 import { attachVolumeBody, metadataBody, metadataItemBody, updateServerBody } from './extra-schemas';
-import { serverDetail, type ComputeUrls } from './views';
+import { ipsView, serverBasic, type ComputeUrls } from './views';
 
 type Id = { Params: { id: string } };
 type IdKey = { Params: { id: string; key: string } };
 
 /**
- * A server's own resources under /servers/{id}: update (PUT, name at 2.1), metadata (the whole map:
+ * A server's own resources under /servers/{id}: update (PUT: name, accessIPv4/6), ips (all, or one
+ * network by label), metadata (the whole map:
  * GET, PUT replaces, POST merges; one item: GET, PUT, DELETE), os-instance-actions (list newest
  * first, show with its event) and os-volume_attachments (list, show, attach, detach). Every call
  * goes to the controller with the caller's token: another project's server is its NOT_FOUND, 404.
@@ -22,9 +23,20 @@ export async function serverResourceRoutes(app: FastifyInstance, deps: ApiDeps, 
     (await c.updateServer({ serverId: req.params.id, setMetadata: set, removeMetadata: remove }, callContext(req))).server!;
 
   app.put<Id>('/servers/:id', { schema: { body: updateServerBody } }, async (req) => {
-    const { server } = req.body as { server: { name?: string } };
-    const res = await c.updateServer({ serverId: req.params.id, name: server.name, setMetadata: {}, removeMetadata: [] }, callContext(req));
-    return { server: serverDetail(res.server!, urls(req)) };
+    const { server } = req.body as { server: { name?: string; accessIPv4?: string; accessIPv6?: string } };
+    const res = await c.updateServer(
+      { serverId: req.params.id, name: server.name, accessIpV4: server.accessIPv4, accessIpV6: server.accessIPv6, setMetadata: {}, removeMetadata: [] },
+      callContext(req),
+    );
+    return { server: serverBasic(res.server!, urls(req)) };
+  });
+
+  // Nova's ips: the addresses of the server (as in its view), all or one network's, by label
+  app.get<Id>('/servers/:id/ips', async (req) => ({ addresses: ipsView((await getServer(req)).addresses) }));
+  app.get<{ Params: { id: string; label: string } }>('/servers/:id/ips/:label', async (req) => {
+    const addresses = ipsView((await c.getServer({ serverId: req.params.id }, callContext(req))).server!.addresses);
+    if (!(req.params.label in addresses)) throw new HttpError(404, 'Instance is not a member of specified network');
+    return { [req.params.label]: addresses[req.params.label] };
   });
 
   app.get<Id>('/servers/:id/metadata', async (req) => ({ metadata: (await getServer(req)).metadata }));

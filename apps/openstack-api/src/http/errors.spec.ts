@@ -1,4 +1,4 @@
-import { ConflictError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from '@minicloud/domain-errors';
+import { AlreadyExistsError, ConflictError, FailedPreconditionError, InternalError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError } from '@minicloud/domain-errors';
 import { errorBody, httpStatusOf, HttpError, publicMessage } from './errors';
 
 describe('httpStatusOf (the one gRPC -> HTTP mapping)', () => {
@@ -43,6 +43,11 @@ describe('errorBody (each API its own form)', () => {
     expect(errorBody('network', 404, 'gone', new NotFoundError('security_group', 's1')).NeutronError).toMatchObject({ type: 'SecurityGroupNotFound' });
     expect(errorBody('network', 400, 'bad', new HttpError(400, 'bad', 'HTTPBadRequest')).NeutronError).toMatchObject({ type: 'HTTPBadRequest' });
     expect(errorBody('network', 409, 'quota', new ResourceExhaustedError('quota')).NeutronError).toMatchObject({ type: 'OverQuota' });
+    expect(errorBody('network', 409, 'in use', new FailedPreconditionError('in use', 'security_group_in_use')).NeutronError).toMatchObject({ type: 'SecurityGroupInUse' });
+    expect(errorBody('network', 409, 'no', new FailedPreconditionError('no', 'default_security_group')).NeutronError).toMatchObject({ type: 'SecurityGroupCannotRemoveDefault' });
+    expect(errorBody('network', 409, 'dup', new AlreadyExistsError('security_group_rule', 'r1')).NeutronError).toMatchObject({ type: 'SecurityGroupRuleExists' });
+    expect(errorBody('network', 400, 'bad', new InvalidArgumentError('protocol', 'bad')).NeutronError).toMatchObject({ type: 'InvalidInput' });
+    expect(errorBody('network', 409, 'other', new FailedPreconditionError('other')).NeutronError).toMatchObject({ type: 'Conflict' });
   });
 
   it("Glance: webob's JSON error", () => {

@@ -84,14 +84,38 @@ const NOVA_FAULTS: Record<number, string> = {
   503: 'serviceUnavailable',
 };
 
+/**
+ * neutron-lib's exception names for the network service's error reasons (and for not-found resource
+ * types whose Neutron name is not their CamelCase), where they differ from the generic ones.
+ */
+const NEUTRON_TYPES: Record<string, string> = {
+  router_in_use: 'RouterInUse',
+  router_interface_in_use: 'RouterInterfaceInUseByFloatingIP',
+  router_interface_in_use_by_route: 'RouterInterfaceInUseByRoute',
+  gateway_in_use: 'RouterExternalGatewayInUseByFloatingIp',
+  port_in_use: 'PortInUse',
+  port_has_floating_ip: 'FloatingIPPortAlreadyAssociated',
+  floating_ip: 'FloatingIPNotFound',
+  external_gateway_for_floating_ip: 'ExternalGatewayForFloatingIPNotFound',
+  security_group_in_use: 'SecurityGroupInUse',
+  default_security_group: 'SecurityGroupCannotRemoveDefault',
+  default_security_group_update: 'SecurityGroupCannotUpdateDefault',
+  network_in_use: 'NetworkInUse',
+  subnet_in_use: 'SubnetInUse',
+};
+
 /** Neutron's exception type for an error without one of its own (neutron-lib's exception names). */
 function neutronType(status: number, err: unknown): string {
   if (err instanceof HttpError && err.type) return err.type;
+  const known = err instanceof MinicloudError ? NEUTRON_TYPES[(err.code === 'NOT_FOUND' ? err.resourceType : err.reason) ?? ''] : undefined;
+  if (known) return known;
   if (err instanceof MinicloudError && err.code === 'NOT_FOUND') {
     const kind = (err.resourceType ?? 'resource').replace(/(^|[_\s-])(\w)/g, (_, __, c: string) => c.toUpperCase());
     return `${kind}NotFound`;
   }
   if (err instanceof MinicloudError && err.code === 'RESOURCE_EXHAUSTED') return 'OverQuota';
+  if (err instanceof MinicloudError && err.code === 'ALREADY_EXISTS' && err.resourceType === 'security_group_rule') return 'SecurityGroupRuleExists';
+  if (err instanceof MinicloudError && err.code === 'INVALID_ARGUMENT') return 'InvalidInput';
   return { 400: 'HTTPBadRequest', 401: 'HTTPUnauthorized', 403: 'HTTPForbidden', 404: 'HTTPNotFound', 409: 'Conflict', 503: 'ServiceUnavailable' }[status] ?? 'HTTPInternalServerError';
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import type { Backends } from '../backends';
+import { catalogSeed } from '../identity/catalog';
 import { buildServer } from '../server';
 
 /** One gRPC call the REST layer made, as fake backends record it: method, request and call options. */
@@ -9,14 +10,15 @@ export type RecordedCall = { method: string; req: unknown; opts: { token?: strin
 
 /**
  * Fake gRPC clients for HTTP specs: every method of every service records its call in `calls` and
- * answers with `impl[method]` (an unexpected method throws).
+ * answers with `impl[method]` (an unexpected method throws). Identity's Keystone catalog, unless
+ * `impl` answers it, is the one a fresh cloud's front seeds in RegionOne.
  */
 export function fakeBackends(calls: RecordedCall[], impl: Record<string, (req: never, opts: RecordedCall['opts']) => unknown>): Backends {
   const client = new Proxy({} as Record<string, unknown>, {
     // a server-streaming method's result (an async iterable) is returned as it is, as the real client does
     get: (_t, method: string) => (req: never, opts: RecordedCall['opts'] = {}) => {
       calls.push({ method, req, opts });
-      const f = impl[method];
+      const f = impl[method] ?? (method === 'listServiceCatalog' ? () => catalogSeed('RegionOne') : undefined);
       if (!f) return Promise.reject(new Error(`unexpected call ${method}`));
       try {
         const r = f(req, opts);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { identity } from '@minicloud/proto';
 
 /**
  * One OpenStack API this front serves: Keystone service type and name, and its path under the base
@@ -15,8 +16,9 @@ export interface ServedApi {
 export const PROJECT_ID_PLACEHOLDER = '$(project_id)s';
 
 /**
- * What this front serves, at devstack's path prefixes. The Keystone catalog lists exactly these (an
- * API is added here when its routes are). Compute's endpoint is versioned as devstack registers it.
+ * What this front serves, at devstack's path prefixes: the Keystone catalog a cloud starts with
+ * ({@link catalogSeed}; an API is added here when its routes are). Compute's endpoint is versioned as
+ * devstack registers it.
  */
 export const SERVED_APIS: readonly ServedApi[] = [
   { type: 'identity', name: 'keystone', path: '/identity' },
@@ -36,6 +38,33 @@ export function stableId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 32);
 }
 
+/**
+ * Placeholder for this front's own base URL in a stored endpoint URL: the catalog is seeded with it
+ * (the front answers at whatever base URL the request, or PUBLIC_URL, names), and the front puts its
+ * base URL in whenever it shows an endpoint.
+ */
+export const PUBLIC_URL_PLACEHOLDER = '$(public_url)s';
+
+/**
+ * The catalog identity keeps at first start: what this front serves (SERVED_APIS) in `region`,
+ * every interface, with the ids the front has always given them (derived from type, interface and
+ * region), so a fresh cloud's catalog is the one it served before the catalog could be changed.
+ */
+export function catalogSeed(region: string): identity.SeedServiceCatalogRequest {
+  return {
+    regions: [{ id: region, description: '', parentRegionId: '' }],
+    services: SERVED_APIS.map((api) => ({ id: stableId('service', api.type), type: api.type, name: api.name, description: '', enabled: true })),
+    endpoints: SERVED_APIS.flatMap((api) =>
+      INTERFACES.map((iface) => ({ id: stableId('endpoint', api.type, iface, region), serviceId: stableId('service', api.type), regionId: region, interface: iface, url: `${PUBLIC_URL_PLACEHOLDER}${api.path}`, enabled: true })),
+    ),
+  };
+}
+
+/** A stored endpoint URL with this front's base URL put in (`$(project_id)s` is left as Keystone shows it outside a token). */
+export function endpointUrl(url: string, baseUrl: string): string {
+  return url.split(PUBLIC_URL_PLACEHOLDER).join(baseUrl);
+}
+
 /** One Keystone v3 catalog entry (`token.catalog[]`, `GET /v3/auth/catalog`). */
 export interface KeystoneCatalogEntry {
   id: string;
@@ -45,15 +74,20 @@ export interface KeystoneCatalogEntry {
 }
 
 /**
- * The Keystone catalog of this front at `baseUrl` in `region`: every served API, every interface;
- * `projectId` (the token's project) fills `$(project_id)s`, and without one such APIs are left out.
+ * The Keystone catalog of a token from identity's catalog, at this front's `baseUrl`: every enabled
+ * service with its enabled endpoints, as Keystone lists them; `projectId` (the token's project)
+ * fills `$(project_id)s`, and without one such endpoints are left out, as is a service left with none.
  */
-export function keystoneCatalog(baseUrl: string, region: string, projectId?: string): KeystoneCatalogEntry[] {
-  const served = SERVED_APIS.filter((api) => projectId || !api.path.includes(PROJECT_ID_PLACEHOLDER)).map((api) => ({ ...api, path: api.path.split(PROJECT_ID_PLACEHOLDER).join(projectId ?? '') }));
-  return served.map((api) => ({
-    id: stableId('service', api.type),
-    type: api.type,
-    name: api.name,
-    endpoints: INTERFACES.map((iface) => ({ id: stableId('endpoint', api.type, iface, region), interface: iface, region, region_id: region, url: `${baseUrl}${api.path}` })),
-  }));
+export function keystoneCatalog(cat: identity.ListServiceCatalogResponse, baseUrl: string, projectId?: string): KeystoneCatalogEntry[] {
+  return cat.services
+    .filter((s) => s.enabled)
+    .map((s) => ({
+      id: s.id,
+      type: s.type,
+      name: s.name,
+      endpoints: cat.endpoints
+        .filter((e) => e.serviceId === s.id && e.enabled && (projectId || !e.url.includes(PROJECT_ID_PLACEHOLDER)))
+        .map((e) => ({ id: e.id, interface: e.interface, region: e.regionId, region_id: e.regionId, url: endpointUrl(e.url, baseUrl).split(PROJECT_ID_PLACEHOLDER).join(projectId ?? '') })),
+    }))
+    .filter((s) => s.endpoints.length > 0);
 }

@@ -6,7 +6,11 @@ import { baseUrl, callContext, queryValue } from '../http/context';
 import { HttpError } from '../http/errors';
 import { authTokensBody, type AuthTokensBody } from './auth-schema';
 import { keystoneCatalog } from './catalog';
-import { collectionLinks, domainView, projectView, roleView, tokenBody, userView, type DomainNames } from './views';
+import { appCredentialRoutes } from './app-credentials';
+import { catalogRoutes } from './catalog-routes';
+import { directoryRoutes } from './directory';
+import { roleRoutes } from './roles';
+import { collectionLinks, domainView, projectView, tokenBody, type DomainNames } from './views';
 
 /** Keystone's v3 version document (identity API 3.14, as Keystone of the Zed release reports). */
 function v3Version(identityUrl: string): Record<string, unknown> {
@@ -33,6 +37,7 @@ export function authenticateRequest(body: AuthTokensBody): identity.Authenticate
     projectName: project?.id ? '' : (project?.name ?? ''),
     projectDomainName: project?.domain?.name ?? '',
     projectDomainId: project?.domain?.id ?? '',
+    unscoped: scope === 'unscoped',
   };
   if (method === 'password') {
     const user = who.password?.user;
@@ -69,7 +74,11 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   };
   const describe = async (req: FastifyRequest, info: identity.TokenInfo, token: string, methods: string[]) => {
     const { roleIds, domains } = await names({ token, requestId: String(req.id) });
-    const catalog = queryValue(req, 'nocatalog') === undefined ? keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region, info.projectId || undefined) : undefined;
+    // an unscoped token has no catalog (Keystone's)
+    const catalog =
+      queryValue(req, 'nocatalog') === undefined && info.projectId
+        ? keystoneCatalog(await id.listServiceCatalog({}, { token, requestId: String(req.id) }), baseUrl(req, deps.publicUrl), info.projectId || undefined)
+        : undefined;
     return tokenBody(info, { methods, roleIds, domains, catalog });
   };
   const subjectToken = (req: FastifyRequest) => {
@@ -108,53 +117,32 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
 
   app.get('/v3/auth/catalog', async (req) => {
     const { info } = await id.validateToken({}, callContext(req));
-    return { catalog: keystoneCatalog(baseUrl(req, deps.publicUrl), deps.region, info?.projectId || undefined), links: collectionLinks(`${identityUrl(req)}/v3/auth/catalog`) };
+    const cat = await id.listServiceCatalog({}, callContext(req));
+    return { catalog: keystoneCatalog(cat, baseUrl(req, deps.publicUrl), info?.projectId || undefined), links: collectionLinks(`${identityUrl(req)}/v3/auth/catalog`) };
   });
 
   app.get('/v3/auth/projects', async (req) => {
     const ctx = callContext(req);
     const me = (await id.validateToken({}, ctx)).info!;
-    const { assignments } = await id.listRoleAssignments({ userId: me.userId }, ctx);
+    const { assignments } = await id.listRoleAssignments({ userId: me.userId, effective: true }, ctx);
     const ids = [...new Set(assignments.map((a) => a.projectId).filter(Boolean))];
     const projects = await Promise.all(ids.map((p) => id.getProject({ projectId: p }, ctx).then((r) => r.project!, () => undefined)));
     const base = identityUrl(req);
     return { projects: projects.filter((p): p is identity.Project => !!p).map((p) => projectView(p, base)), links: collectionLinks(`${base}/v3/auth/projects`) };
   });
 
-  app.get('/v3/projects', async (req) => {
+  app.get('/v3/auth/domains', async (req) => {
     const ctx = callContext(req);
-    const res = await id.listProjects({ domainId: queryValue(req, 'domain_id') ?? '', page: { pageSize: 1000 } }, ctx);
-    const name = queryValue(req, 'name');
+    const me = (await id.validateToken({}, ctx)).info!;
+    const { assignments } = await id.listRoleAssignments({ userId: me.userId, effective: true }, ctx);
+    const mine = new Set(assignments.map((a) => a.domainId).filter(Boolean));
+    const { domains } = await id.listDomains({}, ctx);
     const base = identityUrl(req);
-    return { projects: res.projects.filter((p) => !name || p.name === name).map((p) => projectView(p, base)), links: collectionLinks(`${base}/v3/projects`) };
-  });
-  app.get<{ Params: { id: string } }>('/v3/projects/:id', async (req) => ({ project: projectView((await id.getProject({ projectId: req.params.id }, callContext(req))).project!, identityUrl(req)) }));
-
-  app.get('/v3/users', async (req) => {
-    const res = await id.listUsers({ domainId: queryValue(req, 'domain_id') ?? '', page: { pageSize: 1000 } }, callContext(req));
-    const name = queryValue(req, 'name');
-    const base = identityUrl(req);
-    return { users: res.users.filter((u) => !name || u.name === name).map((u) => userView(u, base)), links: collectionLinks(`${base}/v3/users`) };
-  });
-  app.get<{ Params: { id: string } }>('/v3/users/:id', async (req) => ({ user: userView((await id.getUser({ userId: req.params.id }, callContext(req))).user!, identityUrl(req)) }));
-
-  app.get('/v3/roles', async (req) => {
-    const res = await id.listRoles({}, callContext(req));
-    const name = queryValue(req, 'name');
-    const base = identityUrl(req);
-    return { roles: res.roles.filter((r) => !name || r.name === name).map((r) => roleView(r, base)), links: collectionLinks(`${base}/v3/roles`) };
+    return { domains: domains.filter((d) => mine.has(d.id) && d.enabled).map((d) => domainView(d, base)), links: collectionLinks(`${base}/v3/auth/domains`) };
   });
 
-  app.get('/v3/domains', async (req) => {
-    const res = await id.listDomains({}, callContext(req));
-    const name = queryValue(req, 'name');
-    const base = identityUrl(req);
-    return { domains: res.domains.filter((d) => !name || d.name === name).map((d) => domainView(d, base)), links: collectionLinks(`${base}/v3/domains`) };
-  });
-  app.get<{ Params: { id: string } }>('/v3/domains/:id', async (req) => {
-    const res = await id.listDomains({}, callContext(req));
-    const d = res.domains.find((x) => x.id === req.params.id);
-    if (!d) throw new HttpError(404, `Could not find domain: ${req.params.id}.`);
-    return { domain: domainView(d, identityUrl(req)) };
-  });
+  await directoryRoutes(app, deps);
+  await roleRoutes(app, deps);
+  await appCredentialRoutes(app, deps);
+  await catalogRoutes(app, deps);
 }

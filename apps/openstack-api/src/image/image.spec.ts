@@ -268,10 +268,33 @@ describe('Glance v2 writes (real HTTP, fake gRPC)', () => {
     expect(await names('?sort=disk_format:asc,name:desc')).toEqual(['c', 'a', 'b']);
     expect(await names('?os_distro=ubuntu&sort=name:asc')).toEqual(['b', 'c']);
     expect(await names('?disk_format=qcow2&sort_key=name&sort_dir=asc')).toEqual(['a', 'c']);
+    expect(await names('?size=0')).toEqual([]); // no data yet: no size to match
+    expect((await http({ url: '/image/v2/images?size=big' })).json().message).toMatch(/size/);
     const page = (await http({ url: '/image/v2/images?sort_key=name&sort_dir=asc&limit=2' })).json();
     expect(page.next).toMatch(/^\/v2\/images\?marker=[0-9a-f-]+&limit=2&sort_key=name&sort_dir=asc$/);
     expect((await http({ url: '/image/v2/images?sort_key=colour' })).json().message).toMatch(/sort key/i);
     expect((await http({ url: '/image/v2/images?sort=name&sort_key=name' })).statusCode).toBe(400);
     expect((await http({ url: '/image/v2/schemas/member' })).json().name).toBe('member');
+    // an empty id names no image: 404, not the list
+    expect((await http({ url: '/image/v2/images/' })).statusCode).toBe(404);
+  });
+
+  it('JSON patch in Glance v2.0\'s media type (`{"replace": "/name", "value": ...}`) is applied as v2.1\'s; a malformed v2.0 op is 400', async () => {
+    const { id } = await create();
+    const res = await http({ method: 'PATCH', url: `/image/v2/images/${id}`, headers: { 'content-type': 'application/openstack-images-v2.0-json-patch' }, payload: JSON.stringify([{ replace: '/name', value: 'renamed' }]) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().name).toBe('renamed');
+    const bad = await http({ method: 'PATCH', url: `/image/v2/images/${id}`, headers: { 'content-type': 'application/openstack-images-v2.0-json-patch' }, payload: JSON.stringify([{ replace: '/name', add: '/x', value: 'y' }]) });
+    expect(bad.statusCode).toBe(400);
+    expect(fake.images.get(id)?.name).toBe('renamed');
+  });
+
+  it('create passes every Glance disk and container format to the image service (ami, aki, ari, vdi, ploop; ova, docker, compressed)', async () => {
+    for (const [disk, container] of [['ami', 'ami'], ['aki', 'aki'], ['ari', 'ari'], ['vdi', 'ova'], ['ploop', 'docker'], ['raw', 'compressed']]) {
+      const res = await http({ method: 'POST', url: '/image/v2/images', payload: { name: disk, disk_format: disk, container_format: container } });
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ disk_format: disk, container_format: container });
+    }
+    expect((await http({ method: 'POST', url: '/image/v2/images', payload: { disk_format: 'floppy' } })).statusCode).toBe(400);
   });
 });

@@ -7,7 +7,7 @@ const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 
 type SortKey = (typeof SORT_KEYS)[number];
 
 /** Query parameters that are not property filters. */
-const RESERVED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'name', 'status', 'visibility', 'owner', 'member_status', 'tag', 'size_min', 'size_max', 'disk_format', 'container_format', 'protected', 'os_hidden']);
+const RESERVED = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'sort', 'name', 'status', 'visibility', 'owner', 'member_status', 'tag', 'size_min', 'size_max', 'disk_format', 'container_format', 'protected', 'os_hidden', 'size', 'id', 'checksum', 'min_ram', 'min_disk']);
 
 function keyValue(i: image.Image, k: SortKey): string | number {
   switch (k) {
@@ -67,6 +67,7 @@ function intParam(name: string, v: string | undefined): number | undefined {
 /**
  * Glance's list filters over the images the caller can see: status, visibility (default: all but
  * community, as Glance lists), owner, disk_format, container_format, protected, size_min/size_max,
+ * exact size, id, checksum, min_ram and min_disk,
  * `tag` (repeated: every one), and any other parameter as a custom-property filter
  * (`?os_distro=cirros`). Deleted images never show.
  * @throws HttpError 400 naming a bad visibility, protected or size bound
@@ -79,6 +80,9 @@ export function imageFilter(q: Record<string, string | undefined>, tags: readonl
   if (q.protected !== undefined && !['true', 'false'].includes(q.protected.toLowerCase())) throw invalidField('protected', `'${q.protected}' is not a boolean.`);
   const sizeMin = intParam('size_min', q.size_min);
   const sizeMax = intParam('size_max', q.size_max);
+  const size = intParam('size', q.size);
+  const minRam = intParam('min_ram', q.min_ram);
+  const minDisk = intParam('min_disk', q.min_disk);
   const props = Object.entries(q).filter(([k, v]) => !RESERVED.has(k) && v !== undefined);
   return (i) =>
     i.status !== image.ImageStatus.IMAGE_STATUS_DELETED &&
@@ -90,6 +94,11 @@ export function imageFilter(q: Record<string, string | undefined>, tags: readonl
     (q.protected === undefined || String(i.protected) === q.protected.toLowerCase()) &&
     (sizeMin === undefined || i.sizeBytes >= sizeMin) &&
     (sizeMax === undefined || i.sizeBytes <= sizeMax) &&
+    (size === undefined || (i.sizeBytes > 0 && i.sizeBytes === size)) &&
+    (q.id === undefined || i.id === q.id) &&
+    (q.checksum === undefined || i.checksumMd5 === q.checksum) &&
+    (minRam === undefined || i.minRamMb === minRam) &&
+    (minDisk === undefined || i.minDiskGb === minDisk) &&
     props.every(([k, v]) => i.properties[k] === v) &&
     tags.every((t) => i.tags.includes(t));
 }

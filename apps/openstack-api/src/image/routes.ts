@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext, queryValue } from '../http/context';
 import { listAll } from '@minicloud/client';
+import { HttpError } from '../http/errors';
 import { paginate } from '../http/pagination';
 import { imageSchema, imagesSchema } from './schemas';
 import { imageFilter, sortImages, sortOrder } from './list';
@@ -28,6 +29,8 @@ export async function imageRoutes(app: FastifyInstance, deps: ApiDeps): Promise<
   app.get('/v2/schemas/images', async () => imagesSchema);
 
   app.get('/v2/images', async (req) => {
+    // an empty image id (`/v2/images/`) names no image: Glance's router answers 404, not the list
+    if (req.url.split('?')[0].endsWith('/')) throw new HttpError(404, 'The resource could not be found.');
     const query = req.query as Record<string, string | string[] | undefined>;
     const q = (k: string) => queryValue(req, k);
     const list = (k: string) => [query[k] ?? []].flat();

@@ -11,8 +11,26 @@ import { patchToUpdate, READ_ONLY, type PatchOp } from './patch';
 import { createImageBody, patchImageBody } from './schemas';
 import { imageView, visibilityFromName } from './views';
 
-/** Glance v2.1's JSON-patch media type, the only one PATCH accepts here. */
+/** Glance v2.1's JSON-patch media type (RFC 6902 operations: `{op, path, value}`). */
 export const JSON_PATCH_TYPE = 'application/openstack-images-v2.1-json-patch';
+/** Glance v2.0's JSON-patch media type (the draft-10 form: `{"replace": "/name", "value": ...}`), still accepted by Glance. */
+export const JSON_PATCH_V20_TYPE = 'application/openstack-images-v2.0-json-patch';
+
+/**
+ * The v2.1 form of a v2.0 patch body: each `{<op>: <path>, value}` with exactly one of add, replace,
+ * remove becomes `{op, path, value}`; anything else is left for the schema to refuse.
+ */
+export function patchV20ToV21(body: unknown): unknown {
+  if (!Array.isArray(body)) return body;
+  return body.map((item) => {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) return item;
+    const ops = (['add', 'replace', 'remove'] as const).filter((op) => op in item);
+    const extra = Object.keys(item).filter((k) => k !== 'value' && !ops.includes(k as never));
+    if (ops.length !== 1 || extra.length) return item;
+    const { value, ...rest } = item as Record<string, unknown>;
+    return { op: ops[0], path: rest[ops[0]], ...('value' in item ? { value } : {}) };
+  });
+}
 
 /** Core attributes of a create body; every other key is a custom property. */
 const CORE = new Set(['name', 'disk_format', 'container_format', 'visibility', 'protected', 'min_ram', 'min_disk', 'tags', 'os_hidden', 'id']);
@@ -64,6 +82,7 @@ export async function imageWriteRoutes(app: FastifyInstance, deps: ApiDeps): Pro
   // the upload body is not read here: the route streams it to the image service
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   app.addContentTypeParser(JSON_PATCH_TYPE, { parseAs: 'string' }, parseJsonBody);
+  app.addContentTypeParser(JSON_PATCH_V20_TYPE, { parseAs: 'string' }, (req, body, done) => parseJsonBody(req, body, (err, parsed) => done(err, patchV20ToV21(parsed))));
 
   app.post<{ Body: Record<string, unknown> }>('/v2/images', { schema: { body: createImageBody } }, async (req, reply) => {
     const created = (await images.createImage(createRequest(req.body ?? {}), callContext(req))).image!;
@@ -72,7 +91,7 @@ export async function imageWriteRoutes(app: FastifyInstance, deps: ApiDeps): Pro
   });
 
   app.patch<Id & { Body: PatchOp[] }>('/v2/images/:id', { schema: { body: patchImageBody } }, async (req) => {
-    if (mediaType(req) !== JSON_PATCH_TYPE) throw new HttpError(415, `Unsupported Content-Type: PATCH takes ${JSON_PATCH_TYPE}.`);
+    if (mediaType(req) !== JSON_PATCH_TYPE && mediaType(req) !== JSON_PATCH_V20_TYPE) throw new HttpError(415, `Unsupported Content-Type: PATCH takes ${JSON_PATCH_TYPE} or ${JSON_PATCH_V20_TYPE}.`);
     if (!Array.isArray(req.body)) throw invalidField('body', 'the body must be a JSON-patch list.');
     const current = (await images.getImage({ imageId: req.params.id }, callContext(req))).image!;
     if (req.body.length === 0) return imageView(current);

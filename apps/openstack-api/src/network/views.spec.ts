@@ -14,6 +14,17 @@ describe("Neutron's list filters and fields", () => {
     expect(filterViews(nets, { limit: '1', fields: 'id' })).toHaveLength(2);
   });
 
+  it('filters a list of objects (fixed_ips) by key=value and key_substr=value', () => {
+    const ports = [
+      { id: 'p1', fixed_ips: [{ subnet_id: 's1', ip_address: '10.0.0.5' }] },
+      { id: 'p2', fixed_ips: [{ subnet_id: 's2', ip_address: '10.0.1.50' }] },
+    ];
+    expect(filterViews(ports, { fixed_ips: 'ip_address=10.0.0.5' }).map((p) => p.id)).toEqual(['p1']);
+    expect(filterViews(ports, { fixed_ips: 'ip_address_substr=.5' }).map((p) => p.id)).toEqual(['p1', 'p2']);
+    expect(filterViews(ports, { fixed_ips: 'subnet_id=s2' }).map((p) => p.id)).toEqual(['p2']);
+    expect(filterViews(ports, { fixed_ips: 'subnet_id=s9' })).toEqual([]);
+  });
+
   it('fields keeps only the named attributes', () => {
     expect(projectFields(nets[0], ['id', 'name'])).toEqual({ id: 'a', name: 'x' });
     expect(projectFields(nets[0], 'id,shared')).toEqual({ id: 'a', shared: false });

@@ -40,7 +40,6 @@ export function volumeSummary(v: volume.Volume, urls: VolumeUrls): Record<string
  * A volume as Cinder v3.0 shows it (`GET /volumes/{id}`, `/volumes/detail`): `bootable` is the
  * string "true"/"false" as Cinder sends it; attachments in Cinder's legacy form (server_id,
  * attachment_id, device, host_name); the pool as `os-vol-host-attr:host` in Cinder's host@backend#pool form (host: the storage node).
- * The service keeps no description or update time (null).
  */
 export function volumeDetail(v: volume.Volume, urls: VolumeUrls): Record<string, unknown> {
   const [backend, pool] = v.pool.split('@', 2);
@@ -68,43 +67,67 @@ export function volumeBody(v: volume.Volume, urls: VolumeUrls): Record<string, u
     size: v.sizeGb,
     availability_zone: v.availabilityZone || 'nova',
     created_at: cinderTime(v.createdAt),
-    updated_at: null,
-    description: null,
+    updated_at: cinderTime(v.updatedAt),
+    description: v.description || null,
     volume_type: v.volumeType || null,
     snapshot_id: v.sourceSnapshotId || null,
     source_volid: v.sourceVolumeId || null,
-    metadata: v.metadata,
+    // the readonly flag is admin metadata that Cinder merges into the shown metadata once it is set
+    metadata: v.readOnly === undefined ? v.metadata : { ...v.metadata, readonly: v.readOnly ? 'True' : 'False' },
     bootable: String(v.bootable),
     encrypted: false,
     multiattach: v.multiattach,
     replication_status: v.replicationStatus || 'disabled',
     consistencygroup_id: null,
     migration_status: null,
-    user_id: null,
+    user_id: v.userId || null,
     attachments: v.attachments
       .filter((a) => a.attachStatus === 'attached')
       .map((a) => ({ id: v.id, attachment_id: a.id, volume_id: v.id, server_id: a.instanceId, host_name: a.hostId || null, device: a.mountpoint, attached_at: cinderTime(a.attachedAt) })),
   };
 }
 
-/** A snapshot as Cinder v3.0 shows it (detail form; the summary list shows the same). */
-export function snapshotView(s: volume.Snapshot): Record<string, unknown> {
+/** A snapshot as Cinder v3.0 answers a create or an update and lists it without detail (`GET /snapshots`). */
+export function snapshotSummary(s: volume.Snapshot): Record<string, unknown> {
   return {
     id: s.id,
     name: s.name || null,
-    description: null,
+    description: s.description || null,
     status: s.status,
     size: s.sizeGb,
     volume_id: s.volumeId,
-    metadata: {},
+    metadata: s.metadata,
     created_at: cinderTime(s.createdAt),
-    updated_at: null,
+    updated_at: cinderTime(s.updatedAt),
+  };
+}
+
+/** A snapshot as Cinder v3.0 shows it (`GET /snapshots/{id}`, `/snapshots/detail`): the extended-attributes extension's project and progress too. */
+export function snapshotView(s: volume.Snapshot): Record<string, unknown> {
+  return {
+    ...snapshotSummary(s),
     'os-extended-snapshot-attributes:project_id': s.projectId,
     'os-extended-snapshot-attributes:progress': s.status === 'available' ? '100%' : '0%',
   };
 }
 
-/** A volume type as Cinder shows it (`GET /types/{id}`), extra specs included. */
+/**
+ * A volume type as Cinder's create answers it (`POST /types`): id, name, description (null when
+ * none), is_public, the type-access extension's is_public and extra specs; no QoS specs id.
+ */
+export function volumeTypeCreatedView(t: volume.VolumeType): Record<string, unknown> {
+  return { id: t.id, name: t.name, description: t.description || null, is_public: t.isPublic, 'os-volume-type-access:is_public': t.isPublic, extra_specs: t.extraSpecs };
+}
+
+/**
+ * A volume type as Cinder v3 shows and lists it (`GET /types/{id}`, `GET /types`): the create
+ * answer's fields plus `qos_specs_id` (null when none) when the service gives it, i.e. to admins only.
+ */
 export function volumeTypeView(t: volume.VolumeType): Record<string, unknown> {
-  return { id: t.id, name: t.name, description: null, is_public: t.isPublic, 'os-volume-type-access:is_public': t.isPublic, qos_specs_id: null, extra_specs: t.extraSpecs };
+  return { ...volumeTypeCreatedView(t), ...(t.qosSpecsId !== undefined ? { qos_specs_id: t.qosSpecsId || null } : {}) };
+}
+
+/** A QoS specs as Cinder shows it (the `qos_specs` member of list, show and create answers). */
+export function qosSpecsView(q: volume.QosSpecs): Record<string, unknown> {
+  return { id: q.id, name: q.name, consumer: q.consumer, specs: q.specs };
 }

@@ -1,14 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listAll } from '@minicloud/client';
+import { NotFoundError } from '@minicloud/domain-errors';
 import type { volume } from '@minicloud/proto';
 import type { ApiDeps } from '../deps';
 import { callContext, queryValue } from '../http/context';
 import { HttpError, invalidField } from '../http/errors';
 import { paginate } from '../http/pagination';
 import { volumeMetadataRoutes } from './metadata';
-import { flag } from './query';
+import { cinderSortOrder, flag, sortBy } from './query';
 import { createVolumeBody, volumeActionBody } from './schemas';
-import { volumeBody, volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
+import { cinderTime, volumeBody, volumeDetail, volumeStatusFromName, volumeStatusName, volumeSummary, type VolumeUrls } from './views';
 
 type Req<P = unknown, B = unknown> = FastifyRequest<{ Params: { project_id: string } & P; Body: B }>;
 type Urls = (req: FastifyRequest<{ Params: { project_id: string } }>) => VolumeUrls;
@@ -25,16 +26,30 @@ const FILTERS: Record<string, (v: volume.Volume) => string> = {
   project_id: (v) => v.projectId,
 };
 
+/** Cinder's osapi_max_limit: the largest page. */
+const MAX_LIMIT = 1000;
+
+/** Sort keys (Cinder sorts by any volume column; these are the ones the records carry). */
+const SORT_KEYS: Record<string, (v: volume.Volume) => string | number> = {
+  id: (v) => v.id,
+  name: (v) => v.name,
+  display_name: (v) => v.name,
+  status: (v) => volumeStatusName(v.status),
+  size: (v) => v.sizeGb,
+  created_at: (v) => v.createdAt?.getTime() ?? 0,
+  updated_at: (v) => (v.updatedAt ?? v.createdAt)?.getTime() ?? 0,
+  availability_zone: (v) => v.availabilityZone,
+  volume_type: (v) => v.volumeType,
+  bootable: (v) => String(v.bootable),
+  project_id: (v) => v.projectId,
+};
+
 /** Actions Cinder has that the volume service cannot do (no state behind them): 501, naming the way that works. */
 const UNSUPPORTED_ACTIONS: Record<string, string> = {
   'os-reserve': 'attach with os-attach, which reserves and attaches at once',
   'os-unreserve': 'attach with os-attach, which reserves and attaches at once',
   'os-begin_detaching': 'detach with os-detach',
   'os-roll_detaching': 'detach with os-detach',
-  'os-set_bootable': 'the service sets bootable when a volume is made from an image',
-  'os-update_readonly_flag': 'volumes are read-write',
-  'os-reset_status': 'the service keeps the status itself',
-  'os-volume_upload_image': 'upload images through the image API',
   'os-force_detach': 'detach with os-detach',
   'os-initialize_connection': 'the compute service connects volumes itself',
   'os-terminate_connection': 'the compute service connects volumes itself',
@@ -44,7 +59,9 @@ const UNSUPPORTED_ACTIONS: Record<string, string> = {
  * Cinder v3.0 volumes: create (from nothing, an image, a snapshot or a volume; 202), list and
  * detail (filters, sort by creation, limit/marker with volumes_links, all_tenants for admins), show,
  * update and metadata ({@link volumeMetadataRoutes}), delete (202), and actions (os-extend,
- * os-retype, os-attach/os-detach as Nova's legacy flow uses them).
+ * os-retype, os-attach/os-detach as Nova's legacy flow uses them, os-set_bootable,
+ * os-update_readonly_flag, os-volume_upload_image: raw/bare only, the volume's bytes unconverted;
+ * os-reset_status, admin).
  */
 export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: Urls): Promise<void> {
   const volumes = deps.backends.volume;
@@ -58,13 +75,17 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
     // an admin sees every project's volumes only with all_tenants, as Cinder lists
     const mine = flag(req, 'all_tenants') ? undefined : (await deps.backends.identity.validateToken({}, ctx)).info?.projectId;
     const filters = Object.keys(FILTERS).flatMap((k) => (queryValue(req, k) === undefined ? [] : [[k, queryValue(req, k)!] as const]));
-    const status = queryValue(req, 'status');
-    if (status !== undefined && volumeStatusFromName(status) === undefined) throw invalidField('status', `'${status}' is not a volume status.`);
+    const order = cinderSortOrder(req, Object.keys(SORT_KEYS));
+    const meta = metadataFilter(queryValue(req, 'metadata'));
     const kept = all
       .filter((v) => mine === undefined || v.projectId === mine)
       .filter((v) => filters.every(([k, want]) => FILTERS[k](v) === want))
-      .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0) || b.id.localeCompare(a.id));
-    return paginate(kept, (v) => v.id, { limit: queryValue(req, 'limit'), marker: queryValue(req, 'marker') }, 1000);
+      .filter((v) => Object.entries(meta).every(([k, want]) => v.metadata[k] === want));
+    const limit = queryValue(req, 'limit');
+    const p = paginate(sortBy(kept, order, (v, k) => SORT_KEYS[k](v)), (v) => v.id, { limit, marker: queryValue(req, 'marker') }, MAX_LIMIT);
+    // Cinder links a next page whenever a page is full, even when nothing follows it
+    const full = p.items.length > 0 && p.items.length === Math.min(limit === undefined ? MAX_LIMIT : Number(limit), MAX_LIMIT);
+    return { items: p.items, nextMarker: full ? p.items[p.items.length - 1].id : undefined };
   };
   const page = async (req: Req, view: (v: volume.Volume, u: VolumeUrls) => Record<string, unknown>, path: string) => {
     const p = await list(req);
@@ -74,7 +95,11 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
       ...(p.nextMarker ? { volumes_links: [{ rel: 'next', href: `${u.versioned}/${path}?limit=${p.items.length}&marker=${p.nextMarker}` }] } : {}),
     };
   };
-  app.get('/volumes', async (req) => page(req as Req, volumeSummary, 'volumes'));
+  app.get('/volumes', async (req) => {
+    // `/volumes/` names a volume with an empty id (the router ignores the slash): Cinder answers 404
+    if (req.url.split('?')[0].endsWith('/')) throw new NotFoundError('volume', '');
+    return page(req as Req, volumeSummary, 'volumes');
+  });
   app.get('/volumes/detail', async (req) => page(req as Req, volumeDetail, 'volumes/detail'));
 
   app.get<{ Params: { project_id: string; id: string } }>('/volumes/:id', async (req) => ({ volume: volumeDetail((await volumes.getVolume({ volumeId: req.params.id }, callContext(req))).volume!, urls(req)) }));
@@ -97,6 +122,7 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
     const created = await volumes.createVolume(
       {
         name: str('name') ?? str('display_name') ?? '',
+        description: str('description') ?? str('display_description') ?? '',
         sizeGb,
         volumeType: str('volume_type') ?? '',
         availabilityZone: str('availability_zone') ?? '',
@@ -140,6 +166,34 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
           await volumes.deleteAttachment({ attachmentId: attachment!.id, volumeId: '', instanceId: '' }, ctx).catch(() => undefined);
           throw e;
         }
+      } else if (action === 'os-volume_upload_image') {
+        const { volume: v, imageId } = await volumes.uploadVolumeToImage(
+          { volumeId, imageName: String(arg!.image_name), diskFormat: (arg!.disk_format as string | undefined) ?? 'raw', containerFormat: (arg!.container_format as string | undefined) ?? 'bare' },
+          ctx,
+        );
+        return reply.code(202).send({
+          'os-volume_upload_image': {
+            id: v!.id,
+            updated_at: cinderTime(v!.updatedAt),
+            status: volumeStatusName(v!.status),
+            display_description: v!.description || null,
+            size: v!.sizeGb,
+            volume_type: null,
+            image_id: imageId,
+            container_format: (arg!.container_format as string | undefined) ?? 'bare',
+            disk_format: (arg!.disk_format as string | undefined) ?? 'raw',
+            image_name: arg!.image_name,
+          },
+        });
+      } else if (action === 'os-reset_status') {
+        const status = volumeStatusFromName(String(arg!.status));
+        if (status === undefined) throw invalidField('os-reset_status.status', `'${String(arg!.status)}' is not a volume status.`);
+        await volumes.resetVolumeStatus({ volumeId, status }, ctx);
+      } else if (action === 'os-set_bootable') {
+        await volumes.updateVolume({ volumeId, bootable: truthy(arg!.bootable), setMetadata: {}, removeMetadata: [] }, ctx);
+        return reply.code(200).send(); // Cinder answers this action 200, the others 202
+      } else if (action === 'os-update_readonly_flag') {
+        await volumes.updateVolume({ volumeId, readOnly: truthy(arg!.readonly), setMetadata: {}, removeMetadata: [] }, ctx);
       } else if (action === 'os-detach') {
         await detach(volumes, volumeId, (arg?.attachment_id as string | null | undefined) ?? undefined, ctx);
       } else if (action in UNSUPPORTED_ACTIONS) {
@@ -150,6 +204,35 @@ export async function volumeRoutesV3(app: FastifyInstance, deps: ApiDeps, urls: 
       return reply.code(202).send();
     },
   );
+}
+
+/**
+ * Cinder's `metadata` list filter: a dict literal of the items a volume must have, as JSON or in
+ * Python's form (`{'Type': 'work'}`, which Cinder reads with ast.literal_eval and clients send).
+ * @throws HttpError 400 naming metadata when it is not such an object of strings
+ */
+export function metadataFilter(raw: string | undefined): Record<string, string> {
+  if (raw === undefined || raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    try {
+      // single-quoted Python strings as JSON strings (a quote inside one is escaped as \')
+      parsed = JSON.parse(raw.replace(/'((?:[^'\\]|\\.)*)'/g, (_m, body: string) => JSON.stringify(body.replace(/\\'/g, "'"))));
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.values(parsed).every((x) => typeof x === 'string')) {
+    throw invalidField('metadata', `'${raw}' is not a dict of strings.`);
+  }
+  return parsed as Record<string, string>;
+}
+
+/** A boolean action argument as Cinder's strutils.bool_from_string reads it (the schema admits only its forms). */
+function truthy(v: unknown): boolean {
+  return v === true || ['true', '1', 'yes', 'on', 'y', 't'].includes(String(v).toLowerCase());
 }
 
 /**

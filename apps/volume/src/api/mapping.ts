@@ -1,7 +1,7 @@
 import { volume } from '@minicloud/proto';
 import { freeCapacityGb, isVolumeStatus, type PoolState, type VolumeStatus } from '@minicloud/domain-volume';
 import { replicationStatusOf } from '@minicloud/domain-volume';
-import type { AttachmentRecord, BackupRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../records';
+import type { AttachmentRecord, BackupRecord, QosSpecsRecord, SnapshotRecord, VolumeRecord, VolumeTypeRecord } from '../records';
 
 /** 'in-use' -> VOLUME_STATUS_IN_USE. */
 export function statusToProto(s: VolumeStatus): volume.VolumeStatus {
@@ -55,15 +55,35 @@ export function volumeToProto(v: VolumeRecord, attachments: AttachmentRecord[] =
     replicationCount: v.replicationCount,
     replicationStatus: replicationStatusOf(v.replicas, v.replicationCount),
     replicas: v.replicas.map((r) => ({ pool: r.pool, storageNode: r.storageNode, state: r.state })),
+    description: v.description,
+    userId: v.userId,
+    updatedAt: v.updatedAtMs ? new Date(v.updatedAtMs) : undefined,
+    readOnly: v.readOnly ?? undefined,
   };
 }
 
 export function snapshotToProto(s: SnapshotRecord): volume.Snapshot {
-  return { id: s.id, volumeId: s.volumeId, projectId: s.projectId, name: s.name, status: s.status, sizeGb: s.sizeGb, createdAt: new Date(s.createdAtMs) };
+  return {
+    id: s.id,
+    volumeId: s.volumeId,
+    projectId: s.projectId,
+    name: s.name,
+    status: s.status,
+    sizeGb: s.sizeGb,
+    createdAt: new Date(s.createdAtMs),
+    description: s.description,
+    metadata: s.metadata,
+    updatedAt: s.updatedAtMs ? new Date(s.updatedAtMs) : undefined,
+  };
 }
 
-export function volumeTypeToProto(t: VolumeTypeRecord): volume.VolumeType {
-  return { id: t.id, name: t.name, extraSpecs: t.extraSpecs, isPublic: t.isPublic };
+/** A type as the caller may see it: its QoS specs id only for an admin (Cinder's volume_type qos policy). */
+export function volumeTypeToProto(t: VolumeTypeRecord, admin = false): volume.VolumeType {
+  return { id: t.id, name: t.name, extraSpecs: t.extraSpecs, isPublic: t.isPublic, description: t.description ?? '', ...(admin ? { qosSpecsId: t.qosSpecsId ?? '' } : {}) };
+}
+
+export function qosSpecsToProto(q: QosSpecsRecord): volume.QosSpecs {
+  return { id: q.id, name: q.name, consumer: q.consumer, specs: q.specs };
 }
 
 export function poolToProto(p: PoolState): volume.Pool {
@@ -82,6 +102,7 @@ export function poolToProto(p: PoolState): volume.Pool {
   };
 }
 
+/** A backup record as VolumeService answers it (size in bytes, times as timestamps). */
 export function backupToProto(b: BackupRecord): volume.Backup {
   return {
     id: b.id,

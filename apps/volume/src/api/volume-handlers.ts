@@ -5,22 +5,25 @@ import { service, type CallContext, type ServiceRegistration, withInputLimits } 
 import type { Attachments } from '../attachments';
 import type { Backups } from '../backups';
 import type { Pools } from '../pools';
+import type { QosSpecsStore } from '../qos-specs';
 import type { Replication } from '../replication';
 import type { Snapshots } from '../snapshots';
 import type { Caller } from '../store/deps';
 import type { VolumeCreation } from '../volume-creation';
 import type { VolumeData } from '../volume-data';
 import type { VolumeTypes } from '../volume-types';
+import type { VolumeUpload } from '../volume-upload';
 import type { Volumes } from '../volumes';
-import { attachmentToProto, backupToProto, poolToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
+import { attachmentToProto, backupToProto, poolToProto, qosSpecsToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
 
 function callerOf(ctx: CallContext): Caller {
-  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth), token: ctx.token };
+  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth), token: ctx.token, userId: ctx.auth?.userId ?? '' };
 }
 
 /** The resource modules the handlers call (built by wire.ts). */
 export interface VolumeLogic {
   types: VolumeTypes;
+  qos: QosSpecsStore;
   pools: Pools;
   volumes: Volumes;
   creation: VolumeCreation;
@@ -29,14 +32,16 @@ export interface VolumeLogic {
   snapshots: Snapshots;
   backups: Backups;
   replication: Replication;
+  upload: VolumeUpload;
 }
 
 /**
  * minicloud.volume.v1.VolumeService over the resource modules.
- * Roles come from the central policy table (libs/platform/auth): CreateVolumeType, ListPools,
- * SetPoolState and ForceDetach need admin; reads (and ReadVolume) reader; the rest member.
+ * Roles come from the central policy table (libs/platform/auth): volume type writes, QoS specs,
+ * ListPools, SetPoolState, ForceDetach and ResetVolumeStatus need admin; reads (and ReadVolume) reader; the rest member.
  */
 export function volumeService(l: VolumeLogic): ServiceRegistration {
+  const typeInUse = async (name: string) => (await l.volumes.list({ projectId: '', admin: true })).some((v) => v.volumeType === name);
   const withAttachments = async (caller: Caller, v: Awaited<ReturnType<Volumes['get']>>) =>
     volumeToProto(v, await l.attachments.list(caller, { volumeId: v.id }), await l.volumes.allocatedBytes(v));
   return service({
@@ -54,6 +59,7 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
           snapshotId: req.snapshotId || undefined,
           sourceVolumeId: req.sourceVolumeId || undefined,
           metadata: req.metadata,
+          description: req.description,
         });
         return { volume: volumeToProto(v) };
       },
@@ -74,7 +80,7 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
       },
       async updateVolume(req, ctx) {
         const c = callerOf(ctx);
-        return { volume: await withAttachments(c, await l.volumes.update(c, req.volumeId, { name: req.name, setMetadata: req.setMetadata, removeMetadata: req.removeMetadata })) };
+        return { volume: await withAttachments(c, await l.volumes.update(c, req.volumeId, { name: req.name, description: req.description, bootable: req.bootable, readOnly: req.readOnly, setMetadata: req.setMetadata, removeMetadata: req.removeMetadata })) };
       },
       async extendVolume(req, ctx) {
         const c = callerOf(ctx);
@@ -83,6 +89,17 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
       async retypeVolume(req, ctx) {
         const c = callerOf(ctx);
         return { volume: await withAttachments(c, await l.volumes.retype(c, req.volumeId, req.newVolumeType)) };
+      },
+      async resetVolumeStatus(req, ctx) {
+        const c = callerOf(ctx);
+        const status = statusFromProto(req.status);
+        if (!status) throw new InvalidArgumentError('status', 'unknown volume status');
+        return { volume: await withAttachments(c, await l.volumes.resetStatus(c, req.volumeId, status)) };
+      },
+      async uploadVolumeToImage(req, ctx) {
+        const c = callerOf(ctx);
+        const { volume: v, imageId } = await l.upload.start(c, { volumeId: req.volumeId, imageName: req.imageName, diskFormat: req.diskFormat, containerFormat: req.containerFormat });
+        return { volume: await withAttachments(c, v), imageId };
       },
       async createAttachment(req, ctx) {
         const a = await l.attachments.create(callerOf(ctx), { volumeId: req.volumeId, instanceId: req.instanceId, hostId: req.hostId, mountpoint: req.mountpoint });
@@ -100,7 +117,7 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
         return { attachments: list.map(attachmentToProto) };
       },
       async createSnapshot(req, ctx) {
-        return { snapshot: snapshotToProto(await l.snapshots.create(callerOf(ctx), { volumeId: req.volumeId, name: req.name, force: req.force })) };
+        return { snapshot: snapshotToProto(await l.snapshots.create(callerOf(ctx), { volumeId: req.volumeId, name: req.name, force: req.force, description: req.description, metadata: req.metadata })) };
       },
       async getSnapshot(req, ctx) {
         return { snapshot: snapshotToProto(await l.snapshots.get(callerOf(ctx), req.snapshotId)) };
@@ -108,15 +125,56 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
       async listSnapshots(req, ctx) {
         return { snapshots: (await l.snapshots.list(callerOf(ctx), req.volumeId || undefined)).map(snapshotToProto) };
       },
+      async updateSnapshot(req, ctx) {
+        const patch = { name: req.name, description: req.description, setMetadata: req.setMetadata, removeMetadata: req.removeMetadata };
+        return { snapshot: snapshotToProto(await l.snapshots.update(callerOf(ctx), req.snapshotId, patch)) };
+      },
       async deleteSnapshot(req, ctx) {
         await l.snapshots.delete(callerOf(ctx), req.snapshotId);
         return {};
       },
-      async createVolumeType(req) {
-        return { volumeType: volumeTypeToProto(await l.types.create(req.name, req.extraSpecs)) };
+      async createVolumeType(req, ctx) {
+        return { volumeType: volumeTypeToProto(await l.types.create(req.name, req.extraSpecs, req.description), isAdmin(ctx.auth)) };
       },
-      async listVolumeTypes() {
-        return { volumeTypes: (await l.types.list()).map(volumeTypeToProto) };
+      async listVolumeTypes(_req, ctx) {
+        const admin = isAdmin(ctx.auth);
+        return { volumeTypes: (await l.types.list()).map((t) => volumeTypeToProto(t, admin)) };
+      },
+      async updateVolumeType(req) {
+        const change = { name: req.name, description: req.description, set: req.setExtraSpecs, remove: req.removeExtraSpecs };
+        return { volumeType: volumeTypeToProto(await l.types.update(req.volumeTypeId, change, typeInUse), true) };
+      },
+      async deleteVolumeType(req) {
+        await l.types.delete(req.volumeTypeId, typeInUse);
+        return {};
+      },
+      async createQosSpecs(req) {
+        return { qosSpecs: qosSpecsToProto(await l.qos.create({ name: req.name, consumer: req.consumer, specs: req.specs })) };
+      },
+      async getQosSpecs(req) {
+        return { qosSpecs: qosSpecsToProto(await l.qos.get(req.qosSpecsId)) };
+      },
+      async listQosSpecs() {
+        return { qosSpecs: (await l.qos.list()).map(qosSpecsToProto) };
+      },
+      async updateQosSpecs(req) {
+        return { qosSpecs: qosSpecsToProto(await l.qos.update(req.qosSpecsId, { consumer: req.consumer, set: req.setSpecs, remove: req.removeKeys })) };
+      },
+      async deleteQosSpecs(req) {
+        await l.qos.delete(req.qosSpecsId, req.force);
+        return {};
+      },
+      async associateQosSpecs(req) {
+        await l.qos.associate(req.qosSpecsId, req.volumeTypeId);
+        return {};
+      },
+      async disassociateQosSpecs(req) {
+        await l.qos.disassociate(req.qosSpecsId, req.all ? undefined : req.volumeTypeId);
+        return {};
+      },
+      async listQosSpecsAssociations(req) {
+        await l.qos.get(req.qosSpecsId);
+        return { volumeTypes: (await l.qos.associations(req.qosSpecsId)).map((t) => volumeTypeToProto(t, true)) };
       },
       async listPools() {
         return { pools: (await l.pools.list()).map(poolToProto) };

@@ -8,6 +8,8 @@ export interface Caller {
   projectId: string;
   admin: boolean;
   token?: string;
+  /** The calling user ('' for a caller without one, e.g. a service acting for a project). */
+  userId?: string;
 }
 
 /** Publishes a volume status change (events are hints; failures are logged, not raised). */

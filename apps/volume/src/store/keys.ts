@@ -6,6 +6,8 @@ const k = keyspace('volume');
 export const keys = {
   pool: (name: string) => k('pool', name),
   types: () => k('types'),
+  /** QoS specs by id (JSON). */
+  qosSpecs: () => k('qos_specs'),
   volume: (id: string) => k('volume', id),
   volumeAttachments: (id: string) => k('volume', id, 'attachments'),
   volumeInstances: (id: string) => k('volume', id, 'instances'),

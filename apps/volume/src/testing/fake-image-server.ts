@@ -1,20 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { image } from '@minicloud/proto';
 import { isAdmin } from '@minicloud/platform-auth';
-import { NotFoundError } from '@minicloud/domain-errors';
+import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
 
 /** An image as the fake holds it. */
 export interface FakeImage {
   image: image.Image;
+  /** The bytes, for uploads up to {@link SPARSE_ABOVE_BYTES}; larger ones keep only their non-zero chunks in `nonZeroChunks`. */
   bytes: Buffer;
+  /** Offset -> chunk, for uploads larger than {@link SPARSE_ABOVE_BYTES} (a 1 GB volume is mostly zeros). */
+  nonZeroChunks?: Map<number, Buffer>;
 }
+
+/** Uploads larger than this are kept sparse (not downloadable from the fake). */
+export const SPARSE_ABOVE_BYTES = 64 * 1024 * 1024;
 
 /**
  * A small in-memory stand-in for the image service's gRPC API (GetImage, DownloadImage, CreateImage,
  * UploadImage, DeleteImage with Glance's owner/public visibility), so the volume service's image
  * adapter is exercised over real gRPC in its integration tests without importing another app.
- * `virtualSizeBytes` of an upload can be forced through the `test_virtual_size_bytes` property.
+ * `virtualSizeBytes` of an upload can be forced through the `test_virtual_size_bytes` property, and
+ * an upload fails at once (INVALID_ARGUMENT, as a refused format would) for an image named `refuse-upload`.
  */
 export function fakeImageService(): { registration: ServiceRegistration; images: Map<string, FakeImage>; downloads: string[] } {
   const images = new Map<string, FakeImage>();
@@ -49,14 +56,25 @@ export function fakeImageService(): { registration: ServiceRegistration; images:
       async uploadImage(reqs, ctx) {
         let id = '';
         const parts: Buffer[] = [];
+        const nonZero = new Map<number, Buffer>();
+        const hash = createHash('sha256');
+        let size = 0;
         for await (const r of reqs) {
           if (r.imageId) id = r.imageId;
-          if (r.chunk) parts.push(Buffer.from(r.chunk));
+          if (images.get(id)?.image.name === 'refuse-upload') throw new InvalidArgumentError('disk_format', 'refused by the fake');
+          if (!r.chunk || r.chunk.length === 0) continue;
+          const chunk = Buffer.from(r.chunk);
+          hash.update(chunk);
+          if (!chunk.equals(Buffer.alloc(chunk.length))) nonZero.set(size, chunk);
+          size += chunk.length;
+          if (size <= SPARSE_ABOVE_BYTES) parts.push(chunk);
+          else parts.length = 0;
         }
         const img = find(id, ctx);
-        img.bytes = Buffer.concat(parts);
+        img.bytes = size <= SPARSE_ABOVE_BYTES ? Buffer.concat(parts) : Buffer.alloc(0);
+        if (size > SPARSE_ABOVE_BYTES) img.nonZeroChunks = nonZero;
         const forced = Number(img.image.properties.test_virtual_size_bytes ?? 0);
-        img.image = { ...img.image, status: image.ImageStatus.IMAGE_STATUS_ACTIVE, sizeBytes: img.bytes.length, virtualSizeBytes: forced || img.bytes.length, osHashAlgo: 'sha256', osHashValue: createHash('sha256').update(img.bytes).digest('hex') };
+        img.image = { ...img.image, status: image.ImageStatus.IMAGE_STATUS_ACTIVE, sizeBytes: size, virtualSizeBytes: forced || size, osHashAlgo: 'sha256', osHashValue: hash.digest('hex') };
         return { image: img.image };
       },
       async *downloadImage(req, ctx) {

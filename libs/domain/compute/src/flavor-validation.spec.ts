@@ -7,6 +7,7 @@ describe('validateFlavorInput', () => {
   it('accepts a normal flavor and disk 0', () => {
     expect(() => validateFlavorInput(ok)).not.toThrow();
     expect(() => validateFlavorInput({ ...ok, diskGb: 0 })).not.toThrow();
+    expect(() => validateFlavorInput({ ...ok, rxtxFactor: 2.5, ramMb: 2147483647 })).not.toThrow();
   });
   it.each([
     [{ name: '  ' }, 'name'],
@@ -16,6 +17,12 @@ describe('validateFlavorInput', () => {
     [{ diskGb: -1 }, 'disk_gb'],
     [{ swapMb: -1 }, 'swap_mb'],
     [{ ephemeralGb: -5 }, 'ephemeral_gb'],
+    [{ name: ' lead' }, 'name'],
+    [{ name: 'x'.repeat(256) }, 'name'],
+    [{ ramMb: 2147483648 }, 'ram_mb'],
+    [{ vcpus: 1.5 }, 'vcpus'],
+    [{ rxtxFactor: 0 }, 'rxtx_factor'],
+    [{ rxtxFactor: -1 }, 'rxtx_factor'],
   ] as [Partial<FlavorInput>, string][])('refuses %j naming %s', (patch, field) => {
     try {
       validateFlavorInput({ ...ok, ...patch });

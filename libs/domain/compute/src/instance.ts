@@ -60,6 +60,8 @@ export interface FlavorRecord {
   swapMb: number;
   isPublic: boolean;
   extraSpecs: Record<string, string>;
+  /** Nova's rxtx_factor (> 0); absent in flavors stored before it was kept, which means 1.0. */
+  rxtxFactor?: number;
 }
 
 /** A NIC the user asked for. */
@@ -71,7 +73,7 @@ export interface RequestedNetwork {
   fixedIp?: string;
 }
 
-/** A port the controller created and bound for the instance. */
+/** A port bound to the instance: created by the controller (boot, attach by network) or brought by the user (attach by port). */
 export interface InstancePort {
   portId: string;
   networkId: string;
@@ -80,6 +82,16 @@ export interface InstancePort {
   ipAddresses: string[];
   segmentationId: number;
   mtu: number;
+  /**
+   * The user brought the port (interface attach by port_id): a detach or the server's delete unbinds
+   * it and clears its device_id instead of deleting it (Nova's preserve_on_delete). Absent: ours.
+   */
+  preserveOnDelete?: boolean;
+  /**
+   * Set (to when it began, ms) while an interface attach runs: the entry reserves the port on the
+   * instance before it is bound and plugged, so a concurrent delete knows of it; not shown as an address.
+   */
+  attachingSinceMs?: number;
 }
 
 /** Image facts the agent needs to fetch and verify the image. */
@@ -107,6 +119,11 @@ export interface InstanceRecord {
   flavor: FlavorRecord;
   image: InstanceImage;
   requestedNetworks: RequestedNetwork[];
+  /**
+   * Security group ids the create resolved from its `security_groups`, given to each port the build
+   * creates; absent or empty: the network service's default group of the project.
+   */
+  securityGroupIds?: string[];
   ports: InstancePort[];
   vmState: VmState;
   taskState: TaskState | null;
@@ -122,8 +139,23 @@ export interface InstanceRecord {
   reservationId: string;
   /** The create's idempotency key, if any (its Redis key is removed with the last instance). */
   clientToken?: string;
+  /** Name of the SSH key pair the server was created with ('' for none), as Nova's instance.key_name. */
   keyName: string;
+  /**
+   * The OpenSSH public key of that pair, copied at create (Nova's instance.key_data): what the guest
+   * installs, unchanged when the pair is later deleted or replaced. Absent without a key.
+   */
+  keyData?: string;
+  /** Nova's accessIPv4/accessIPv6: addresses the owner sets as the server's public ones (stored only). */
+  accessIpV4?: string;
+  accessIpV6?: string;
   userData: string;
+  /**
+   * The guest root password a create, rebuild, rescue or evacuate asked for (Nova's adminPass), held
+   * only until the spawn (or the rescue's password command) is sent and dropped whenever the task
+   * ends: Nova never stores it. Never in a view, a log or the metadata API. Absent: none.
+   */
+  adminPass?: string;
   createdAtMs: number;
   updatedAtMs: number;
   launchedAtMs?: number;
@@ -146,8 +178,16 @@ export interface InstanceRecord {
   serverGroupId?: string;
   /** A resize in progress or awaiting confirm/revert (Nova's Migration record, reduced). */
   resize?: ResizeInfo;
-  /** Image being written by a create_image in progress. */
+  /** A rebuild in progress started from vm_state stopped: Nova stops the rebuilt guest again. */
+  rebuildFromStopped?: boolean;
+  /** Image being written by a create_image or a shelve in progress. */
   snapshotImageId?: string;
+  /**
+   * Nova's system_metadata shelved_image_id: the snapshot (`<server name>-shelved`, in the server's
+   * project) a shelve of an image-backed server took. Unshelve deletes it once the guest runs again,
+   * as does deleting the shelved server. Volume-backed servers shelve without one.
+   */
+  shelvedImageId?: string;
   /** Quota (instances 1, cores, ram_mb) committed in identity for this instance; released on delete. */
   quota?: { cores: number; ramMb: number };
   /** Volumes attached or being attached (Nova's block device mappings of destination volume); absent = none. */

@@ -55,7 +55,7 @@ export type VmCommand =
   | { type: 'suspend' }
   | { type: 'resume' }
   | { type: 'snapshot' }
-  | { type: 'attach_volume'; volumeId: string }
+  | { type: 'attach_volume'; volumeId: string; /** The volume's size (GiB), for the guest's view of its disk; absent: unknown. */ sizeGb?: number }
   | { type: 'detach_volume'; volumeId: string }
   | { type: 'attach_interface'; portId: string; macAddress: string }
   | { type: 'detach_interface'; portId: string }

@@ -1,4 +1,4 @@
-export { DISK_FORMATS, isDiskFormat } from './disk-format';
+export { DISK_FORMATS, GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS, isDiskFormat, isGlanceDiskFormat, isUninspectedDiskFormat } from './disk-format';
 export type { DiskFormat } from './disk-format';
 export type {
   ImageInspection,

@@ -6,11 +6,11 @@ const MAX = 1024 ** 3;
 let fx: FixtureDir;
 
 /** Inspects the file and validates it as if uploaded with `declaredFormat`; `cutBytes` drops the end. */
-function upload(file: string, declaredFormat: string, opts: { cutBytes?: number; maxBytes?: number } = {}): void {
+function upload(file: string, declaredFormat: string, opts: { cutBytes?: number; maxBytes?: number; requireFormatMatch?: boolean } = {}): void {
   const all = fx.read(file);
   const bytes = all.subarray(0, all.length - (opts.cutBytes ?? 0));
   const detected = inspectImageBytes(bytes);
-  validateImageUpload({ declaredFormat, detected, totalBytes: bytes.length, maxBytes: opts.maxBytes ?? MAX });
+  validateImageUpload({ declaredFormat, detected, totalBytes: bytes.length, maxBytes: opts.maxBytes ?? MAX, requireFormatMatch: opts.requireFormatMatch });
 }
 
 const refusedDiskFormat = (text: string | RegExp) =>
@@ -54,6 +54,27 @@ describe('validateImageUpload', () => {
     ['disk.vhdx', 'vhd', 'declared vhd but the image data is vhdx'],
   ])('refuses %s renamed and declared as %s', (file, format, message) => {
     expect(() => upload(file, format)).toThrow(refusedDiskFormat(message));
+  });
+
+  it.each([
+    ['disk.raw', 'ami'],
+    ['disk.raw', 'aki'],
+    ['v3.qcow2', 'ari'],
+    ['disk.raw', 'vdi'],
+    ['disk.raw', 'ploop'],
+  ])('accepts %s declared as %s, a format Glance does not compare with the bytes', (file, format) => {
+    expect(() => upload(file, format)).not.toThrow();
+  });
+
+  it('still refuses what the bytes are when the declared format is not compared: a qcow2 with a backing file as ami', () => {
+    expect(() => upload('child.qcow2', 'ami')).toThrow(refusedDiskFormat('backing file "/etc/passwd"'));
+  });
+
+  it('with require_image_format_match off, accepts bytes that are not the declared format but still refuses unsafe or truncated ones', () => {
+    expect(() => upload('disk.raw', 'vhd', { requireFormatMatch: false })).not.toThrow();
+    expect(() => upload('v3.qcow2', 'raw', { requireFormatMatch: false })).not.toThrow();
+    expect(() => upload('child.qcow2', 'raw', { requireFormatMatch: false })).toThrow(refusedDiskFormat('backing file "/etc/passwd"'));
+    expect(() => upload('disk.raw', 'floppy', { requireFormatMatch: false })).toThrow(refusedDiskFormat('unsupported disk format "floppy"'));
   });
 
   it('refuses an unknown disk format', () => {

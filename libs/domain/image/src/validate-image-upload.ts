@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ResourceExhaustedError } from '@minicloud/domain-errors';
-import { isDiskFormat } from './disk-format';
+import { isDiskFormat, isUninspectedDiskFormat } from './disk-format';
 import type { ImageInspection } from './image-inspection';
 
 /** VMDK create types Glance accepts (oslo format_inspector VMDKInspector, after CVE-2024-32498). */
@@ -14,6 +14,11 @@ export interface ImageUploadCheck {
   totalBytes: number;
   /** image_size_cap: the largest upload accepted. */
   maxBytes: number;
+  /**
+   * Glance's `[image_format] require_image_format_match` (default true): false accepts a declared
+   * format the bytes are not; the safety and truncation checks of what the bytes are still apply.
+   */
+  requireFormatMatch?: boolean;
 }
 
 /**
@@ -21,7 +26,9 @@ export interface ImageUploadCheck {
  * Throws:
  * - ResourceExhaustedError (reason "image_size_cap") when totalBytes > maxBytes;
  * - InvalidArgumentError('disk_format') when the declared format is unknown or differs from the
- *   detected one (a qcow2 uploaded as "raw" would otherwise be booted as raw, or the reverse);
+ *   detected one (a qcow2 uploaded as "raw" would otherwise be booted as raw, or the reverse). A
+ *   declared format the inspector cannot read (ami, ari, aki, vdi, ploop) is not compared, as Glance
+ *   does not compare it, but the checks below still apply to what the bytes are;
  * - InvalidArgumentError('disk_format') for images that reference other files: a qcow2 backing file or
  *   external data file, a VHD/VHDX differencing disk, a VMDK with a parent or a create type other than
  *   monolithicSparse/streamOptimized (e.g. monolithicFlat names a separate extent file). Such a
@@ -31,17 +38,17 @@ export interface ImageUploadCheck {
  *   cut before its metadata region, an ISO shorter than its volume space (ECMA-119 volume space size
  *   x logical block size).
  */
-export function validateImageUpload({ declaredFormat, detected, totalBytes, maxBytes }: ImageUploadCheck): void {
+export function validateImageUpload({ declaredFormat, detected, totalBytes, maxBytes, requireFormatMatch = true }: ImageUploadCheck): void {
   if (totalBytes > maxBytes) {
     throw new ResourceExhaustedError(
       `image of ${totalBytes} bytes exceeds the upload limit of ${maxBytes} bytes`,
       'image_size_cap',
     );
   }
-  if (!isDiskFormat(declaredFormat)) {
+  if (!isDiskFormat(declaredFormat) && !isUninspectedDiskFormat(declaredFormat)) {
     throw new InvalidArgumentError('disk_format', `unsupported disk format "${declaredFormat}"`);
   }
-  if (detected.format !== declaredFormat) {
+  if (requireFormatMatch && isDiskFormat(declaredFormat) && detected.format !== declaredFormat) {
     throw new InvalidArgumentError(
       'disk_format',
       `declared ${declaredFormat} but the image data is ${detected.format}`,

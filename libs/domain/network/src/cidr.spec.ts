@@ -58,7 +58,7 @@ describe('overlap', () => {
   it('assertNoCidrOverlap names the clashing subnet', () => {
     expect(() => assertNoCidrOverlap('10.0.1.0/24', ['10.0.0.0/24', '10.0.2.0/24'])).not.toThrow();
     expect(() => assertNoCidrOverlap('10.0.0.0/16', ['192.168.0.0/24', '10.0.2.0/24'])).toThrow(
-      'invalid cidr: 10.0.0.0/16 overlaps subnet 10.0.2.0/24 on the same network',
+      'invalid cidr: 10.0.0.0/16 overlaps with another subnet (10.0.2.0/24) on the same network',
     );
   });
 });

@@ -72,7 +72,7 @@ export function assertNoCidrOverlap(candidate: string, existing: readonly string
   const parsed = parseCidr(candidate);
   for (const other of existing) {
     if (cidrsOverlap(parsed, parseCidr(other))) {
-      throw new InvalidArgumentError('cidr', `${parsed.text} overlaps subnet ${other} on the same network`);
+      throw new InvalidArgumentError('cidr', `${parsed.text} overlaps with another subnet (${other}) on the same network`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FLOODING_IP, FLOODING_MAC, computeFdb, computeHostFdb, type FdbEntry, type PortBinding } from './fdb';
+import { FLOODING_IP, FLOODING_MAC, computeFdb, computeHostFdb, networksReachedByRouters, type FdbEntry, type PortBinding } from './fdb';
 import { applyFdbDiff, diffFdb } from './fdb-diff';
 import { arpResponderFromFdb, computeArpResponder } from './arp-responder';
 
@@ -51,6 +51,19 @@ describe('computeHostFdb (l2pop)', () => {
     expect(computeHostFdb('h1', [bind('p1', 'netA', 'h1', 1)], vteps)).toEqual([]);
     expect(computeHostFdb('h3', [bind('p1', 'netA', 'h1', 1), bind('p2', 'netA', 'h2', 2)], vteps)).toEqual([]);
     expect(computeHostFdb('h9', [...bindings, bind('p9', 'netA', 'h9', 9)], vteps)).toEqual([]);
+  });
+
+  it('a distributed router: h1 (netA only) also gets netB\'s remote ports when a router joins netA and netB', () => {
+    const routed = networksReachedByRouters(['netA'], [['netA', 'netB'], ['netC', 'netD']]);
+    expect([...routed]).toEqual(['netB']);
+    expect(computeHostFdb('h1', bindings, vteps, routed)).toEqual([
+      ...computeHostFdb('h1', bindings, vteps),
+      flood('netB', 1002, '192.0.2.2'),
+      { networkId: 'netB', segmentationId: 1002, tunnelIp: '192.0.2.2', macAddress: 'fa:16:3e:00:00:04', ipAddress: '10.0.0.4', portId: 'p4' },
+      flood('netB', 1002, '192.0.2.3'),
+      { networkId: 'netB', segmentationId: 1002, tunnelIp: '192.0.2.3', macAddress: 'fa:16:3e:00:00:05', ipAddress: '10.0.0.5', portId: 'p5' },
+    ]);
+    expect([...networksReachedByRouters(['netA'], [['netB', 'netC']])]).toEqual([]);
   });
 
   it('ignores ports on hosts without a VTEP', () => {

@@ -70,11 +70,15 @@ function cmp(a: string, b: string): number {
  * - nothing for the host's own ports (they are local on its switch).
  * Bindings on a host that has no registered VTEP in `vteps` are ignored (it cannot be tunnelled to,
  * nor receive), and so is a host with no VTEP asking for its table: it gets [].
+ * `routedNetworks`: networks the host reaches through a distributed router (Neutron DVR's l2pop: the
+ * router's interface on every network it joins lives on each host with a port on one of them); they
+ * count as the host's own networks.
  * @returns entries sorted by {@link compareFdbEntries}
  */
-export function computeHostFdb(hostId: string, bindings: readonly PortBinding[], vteps: VtepMap): FdbEntry[] {
+export function computeHostFdb(hostId: string, bindings: readonly PortBinding[], vteps: VtepMap, routedNetworks: ReadonlySet<string> = new Set()): FdbEntry[] {
   if (!vteps.has(hostId)) return [];
   const localNetworks = new Set(bindings.filter((b) => b.hostId === hostId).map((b) => b.networkId));
+  for (const n of routedNetworks) localNetworks.add(n);
   const entries = new Map<string, FdbEntry>();
   for (const b of bindings) {
     const tunnelIp = vteps.get(b.hostId);
@@ -101,4 +105,16 @@ export function computeFdb(bindings: readonly PortBinding[], vteps: VtepMap): Ma
   const result = new Map<string, FdbEntry[]>();
   for (const hostId of vteps.keys()) result.set(hostId, computeHostFdb(hostId, bindings, vteps));
   return result;
+}
+
+/**
+ * The networks a distributed router brings to a host: every network joined by one router to one of
+ * `localNetworks` (one hop, as routers forward between their own interfaces only), less the local ones.
+ * @param routers each router's networks (those of its interface ports)
+ */
+export function networksReachedByRouters(localNetworks: Iterable<string>, routers: readonly (readonly string[])[]): Set<string> {
+  const local = new Set(localNetworks);
+  const out = new Set<string>();
+  for (const nets of routers) if (nets.some((n) => local.has(n))) for (const n of nets) if (!local.has(n)) out.add(n);
+  return out;
 }

@@ -5,6 +5,7 @@
  */
 export { IPV4_ADDRESS_COUNT, intToIp, ipToInt, isValidIpv4 } from './ipv4';
 export { assertNoCidrOverlap, cidrContains, cidrsOverlap, parseCidr, prefixToMask, type Ipv4Cidr } from './cidr';
+export { allocateSubnetCidr, cidrWithin } from './subnet-allocation';
 export * from './ipam';
 export {
   VNI_MAX,
@@ -24,6 +25,7 @@ export {
   compareFdbEntries,
   computeFdb,
   computeHostFdb,
+  networksReachedByRouters,
   fdbEntryKey,
   isFloodingEntry,
   type FdbEntry,
@@ -34,6 +36,8 @@ export { applyFdbDiff, diffFdb, type FdbDiff } from './fdb-diff';
 export { arpResponderFromFdb, computeArpResponder, type ArpResponderTable } from './arp-responder';
 export {
   evaluate,
+  normaliseRemoteIpPrefix,
+  ruleIdentity,
   ruleMatches,
   validateSecurityGroupRule,
   type Direction,
@@ -44,7 +48,9 @@ export {
   type SecurityGroupRule,
   type Verdict,
 } from './security-group';
-export { DEFAULT_SECURITY_GROUP_NAME, defaultSecurityGroupRules } from './default-security-group';
+export { IP_PROTOCOL_NUMBERS, ipProtocolNumber, isIcmp, takesPortRange } from './ip-protocol';
+export { formatIpv6Cidr, parseIpv6, parseIpv6Cidr, type Ipv6Cidr } from './ipv6';
+export { DEFAULT_SECURITY_GROUP_NAME, defaultSecurityGroupRules, newSecurityGroupRules } from './default-security-group';
 export { computeHostLocalPorts } from './local-ports';
 export { DEFAULT_PROBE_SIZE_BYTES, encapsulate, flowSourcePort, type InnerFrame, type VxlanFrame } from './vxlan-encap';
 export { checkFirewall, describeRule, type FirewallDecision, type PortFirewall } from './firewall';
@@ -62,3 +68,14 @@ export {
   type TraceStep,
 } from './trace';
 export { overlayTraceSubject, vtepSubject, type OverlayTraceReply, type OverlayTraceRequest, type VtepFrameMessage } from './overlay-protocol';
+export {
+  MAX_ROUTES,
+  lookupRoute,
+  normaliseRoutes,
+  routesVia,
+  validateRoutes,
+  type ConnectedNetworks,
+  type RouteEntry,
+  type RouteOrigin,
+  type StaticRoute,
+} from './routing-table';

@@ -81,6 +81,16 @@ export function traceFromVnic(sw: SwitchView, srcPortId: string, probe: Probe, l
     case 'east_west':
       hops.push(hop('router', sw.hostId, `out of interface ${route.iface.gatewayIp} on subnet ${route.iface.cidr} (VNI ${route.iface.segmentationId})`, { subnet_id: route.iface.subnetId, vni: route.iface.segmentationId }));
       return forwardL2(sw, hops, route.iface.segmentationId, { ...inner, srcMac: route.iface.macAddress }, firewalls);
+    case 'static_route':
+      hops.push(
+        hop('router', sw.hostId, `static route ${route.route.destination} via ${route.route.nexthop}: out of interface ${route.iface.gatewayIp} on subnet ${route.iface.cidr} (VNI ${route.iface.segmentationId}) to the nexthop`, {
+          destination: route.route.destination,
+          nexthop: route.route.nexthop,
+          subnet_id: route.iface.subnetId,
+          vni: route.iface.segmentationId,
+        }),
+      );
+      return forwardL2(sw, hops, route.iface.segmentationId, { ...inner, srcMac: route.iface.macAddress }, firewalls, route.route.nexthop);
     case 'floating_ip':
       hops.push(hop('dnat', sw.hostId, `floating IP ${route.fip.floatingIp} -> fixed IP ${route.fip.fixedIp}`, { floating_ip: route.fip.floatingIp, fixed_ip: route.fip.fixedIp }));
       return forwardL2(sw, hops, route.fip.segmentationId, { ...inner, dstIp: route.fip.fixedIp }, firewalls);
@@ -116,20 +126,21 @@ export function traceFromExternal(sw: SwitchView, srcIp: string, probe: Probe, l
  * The local switch on one VNI: a local vNIC with the destination IP gets the frame directly; else
  * the ARP responder (from l2pop) gives the MAC and the FDB the VTEP, and the frame is encapsulated.
  * No entry on this VNI means no port with that address on this network: dropped (frames never
- * leave their VNI).
+ * leave their VNI). `l2DstIp` is the address whose MAC the frame goes to: the packet's destination,
+ * or a static route's nexthop (the packet keeps its destination IP).
  */
-function forwardL2(sw: SwitchView, hops: TraceHop[], vni: number, inner: Omit<InnerFrame, 'dstMac'>, firewalls: Firewalls): TraceStep {
-  const local = sw.vnics.find((v) => v.segmentationId === vni && v.ipAddress === inner.dstIp);
+function forwardL2(sw: SwitchView, hops: TraceHop[], vni: number, inner: Omit<InnerFrame, 'dstMac'>, firewalls: Firewalls, l2DstIp = inner.dstIp): TraceStep {
+  const local = sw.vnics.find((v) => v.segmentationId === vni && v.ipAddress === l2DstIp);
   if (local) {
-    hops.push(hop('vswitch', sw.hostId, `${inner.dstIp} is local port ${local.portId} (${local.macAddress}) on VNI ${vni}: switched locally, no tunnel`, { vni, dst_mac: local.macAddress, port_id: local.portId! }));
+    hops.push(hop('vswitch', sw.hostId, `${l2DstIp} is local port ${local.portId} (${local.macAddress}) on VNI ${vni}: switched locally, no tunnel`, { vni, dst_mac: local.macAddress, port_id: local.portId! }));
     return deliverLocal(sw, hops, local, { ...inner, dstMac: local.macAddress }, firewalls);
   }
-  const arp = sw.fdb.find((e) => e.segmentationId === vni && e.ipAddress === inner.dstIp);
+  const arp = sw.fdb.find((e) => e.segmentationId === vni && e.ipAddress === l2DstIp);
   if (!arp) {
-    return drop(hops, sw.hostId, `no port with ${inner.dstIp} on VNI ${vni}: the ARP responder and the FDB of host ${sw.hostId} have no entry for it (frames never leave their VNI)`, { vni, dst_ip: inner.dstIp });
+    return drop(hops, sw.hostId, `no port with ${l2DstIp} on VNI ${vni}: the ARP responder and the FDB of host ${sw.hostId} have no entry for it (frames never leave their VNI)`, { vni, dst_ip: l2DstIp });
   }
   const frame = encapsulate({ ...inner, dstMac: arp.macAddress }, sw.tunnelIp, arp.tunnelIp, vni);
-  hops.push(hop('vswitch', sw.hostId, `ARP responder: ${inner.dstIp} is at ${arp.macAddress}; FDB: ${arp.macAddress} on VNI ${vni} is behind VTEP ${arp.tunnelIp}`, { vni, dst_mac: arp.macAddress, remote_vtep: arp.tunnelIp }));
+  hops.push(hop('vswitch', sw.hostId, `ARP responder: ${l2DstIp} is at ${arp.macAddress}; FDB: ${arp.macAddress} on VNI ${vni} is behind VTEP ${arp.tunnelIp}`, { vni, dst_mac: arp.macAddress, remote_vtep: arp.tunnelIp }));
   hops.push(
     hop('vtep_encap', sw.hostId, `VXLAN encapsulation: outer ${frame.outerSrcIp} -> ${frame.outerDstIp}, UDP ${frame.udpSrcPort} -> ${frame.udpDstPort}, VNI ${vni}`, {
       outer_src_ip: frame.outerSrcIp,

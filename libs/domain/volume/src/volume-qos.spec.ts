@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import { qosOf, replicationCountOf, validateExtraSpecs } from './volume-qos';
+import { qosOf, replicationCountOf, validateExtraSpecs, validateQosSpecs } from './volume-qos';
 
 const type = (extraSpecs: Record<string, string>) => ({ name: 't', extraSpecs });
 
@@ -37,5 +37,36 @@ describe('volume type QoS and replication specs', () => {
 
   it.each([['0'], ['6'], ['two']])('replication_count %s is refused', (v) => {
     expect(() => validateExtraSpecs(type({ replication_count: v }))).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('QoS specs associated with a volume type', () => {
+  const typed = (consumer: 'front-end' | 'back-end' | 'both', specs: Record<string, string>) => ({ name: 't', extraSpecs: { 'qos:read_iops_sec': '100', 'qos:total_bytes_sec': '5000' }, qosSpecs: { consumer, specs } });
+
+  it.each([['front-end'], ['both']] as const)('a %s specs limits the volume, its keys before the extra specs', (consumer) => {
+    expect(qosOf(typed(consumer, { read_iops_sec: '2000', total_iops_sec: '700', iops_bytes: '9' }))).toEqual({
+      readIopsSec: 2000,
+      writeIopsSec: 0,
+      totalIopsSec: 700,
+      readBytesSec: 0,
+      writeBytesSec: 0,
+      totalBytesSec: 5000,
+    });
+  });
+
+  it('a back-end specs is the backend\'s: the volume keeps the extra specs\' limits', () => {
+    expect(qosOf(typed('back-end', { read_iops_sec: '2000' })).readIopsSec).toBe(100);
+  });
+
+  it('refuses a bad value of an enforced key naming it, keeps other keys as given', () => {
+    expect(() => validateQosSpecs({ iops_bytes: 'anything', read_bytes_sec: '10' })).not.toThrow();
+    let err: unknown;
+    try {
+      validateQosSpecs({ total_iops_sec: '-5' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).field).toBe('qos_specs.total_iops_sec');
   });
 });

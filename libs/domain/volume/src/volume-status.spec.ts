@@ -14,6 +14,8 @@ describe('volume status machine', () => {
     ['available', 'extend_started', 'extending'],
     ['extending', 'extend_succeeded', 'available'],
     ['available', 'retype_started', 'retyping'],
+    ['available', 'upload_started', 'uploading'],
+    ['uploading', 'upload_finished', 'available'],
     ['error', 'delete_started', 'deleting'],
     ['deleting', 'delete_failed', 'error_deleting'],
     ['error_deleting', 'delete_started', 'deleting'],
@@ -31,6 +33,9 @@ describe('volume status machine', () => {
     ['in-use', 'extend_started'],
     ['available', 'attachment_completed'],
     ['in-use', 'snapshot_allowed'],
+    ['in-use', 'upload_started'],
+    ['uploading', 'delete_started'],
+    ['uploading', 'attachment_reserved'],
   ];
   it.each(refused)('refuses %s --%s--> with a FailedPreconditionError naming the status', (from, event) => {
     let err: unknown;

@@ -3,7 +3,7 @@ import { FailedPreconditionError } from '@minicloud/domain-errors';
 /**
  * Cinder volume statuses (https://docs.openstack.org/api-ref/block-storage/v3/#volumes-volumes):
  * creating, available, attaching (an attachment is reserved), in-use, detaching, extending, error,
- * deleting, error_deleting, retyping.
+ * deleting, error_deleting, retyping, uploading (its data is copied into an image).
  */
 export const VOLUME_STATUSES = [
   'creating',
@@ -16,6 +16,7 @@ export const VOLUME_STATUSES = [
   'deleting',
   'error_deleting',
   'retyping',
+  'uploading',
 ] as const;
 
 /** One of {@link VOLUME_STATUSES}. */
@@ -36,6 +37,8 @@ const TRANSITION_TABLE = {
   extend_failed: { extending: 'error' },
   retype_started: { available: 'retyping' },
   retype_finished: { retyping: 'available' },
+  upload_started: { available: 'uploading' },
+  upload_finished: { uploading: 'available' },
   // Snapshots leave the volume's status unchanged; these rows say from where they are allowed.
   snapshot_allowed: { available: 'available' },
   forced_snapshot_allowed: { available: 'available', 'in-use': 'in-use' },
@@ -52,6 +55,7 @@ const TRANSITION_TABLE = {
  * - detach_started: the host begins disconnecting (os-begin_detaching);
  * - last_attachment_deleted / attachment_deleted: an attachment went, and none (or some) remain;
  * - extend_started / extend_succeeded / extend_failed; retype_started / retype_finished;
+ * - upload_started / upload_finished: os-volume_upload_image copies the data into an image (either way back to available);
  * - delete_started / delete_failed.
  */
 export type VolumeEvent = keyof typeof TRANSITION_TABLE;

@@ -1,9 +1,25 @@
 import type { PoolState } from './pool';
 
-/** A volume type (Cinder's): a name and extra specs (volume_backend_name, multiattach "<is> True", qos). */
+/** The side that enforces a QoS specs (Cinder's `consumer`): the hypervisor, the storage backend, or both. */
+export type QosConsumer = 'front-end' | 'back-end' | 'both';
+
+/** Cinder's QoS consumers; a specs made without one is `back-end` (Cinder's default). */
+export const QOS_CONSUMERS: readonly QosConsumer[] = ['front-end', 'back-end', 'both'];
+
+/** A QoS specs associated with a volume type: who enforces it and its key/value limits (Cinder's qos-specs). */
+export interface TypeQosSpecs {
+  readonly consumer: QosConsumer;
+  readonly specs: Readonly<Record<string, string>>;
+}
+
+/**
+ * A volume type (Cinder's): a name, extra specs (volume_backend_name, multiattach "<is> True", qos)
+ * and, when one is associated, its QoS specs.
+ */
 export interface VolumeTypeSpec {
   readonly name: string;
   readonly extraSpecs: Readonly<Record<string, string>>;
+  readonly qosSpecs?: TypeQosSpecs;
 }
 
 /** True when the type's `multiattach` extra spec is `<is> True` (Cinder's syntax; "True" also accepted). */

@@ -18,11 +18,19 @@ export interface AuthContext {
   applicationCredentialId?: string;
 }
 
-/** The built-in roles and what each implies (Keystone's default implied roles). */
+/**
+ * The role of a compute agent's own identity user (nova-compute's service user, narrowed): it may
+ * call what agents call (host registration, VTEP/FDB, live-migration streams between agents,
+ * revocations, image reads) and nothing only the controller or an operator may call.
+ */
+export const COMPUTE_AGENT_ROLE = 'compute_agent';
+
+/** The built-in roles and what each implies (Keystone's default implied roles; a compute agent reads). */
 export const IMPLIED_ROLES: Readonly<Record<string, readonly string[]>> = {
   admin: ['member', 'reader'],
   member: ['reader'],
   reader: [],
+  [COMPUTE_AGENT_ROLE]: ['reader'],
 };
 
 /** Expands a role list with the roles they imply (transitively), without duplicates. */
@@ -39,4 +47,9 @@ export function expandRoles(roles: readonly string[], implied: Readonly<Record<s
 
 export function isAdmin(ctx: AuthContext | undefined): boolean {
   return !!ctx?.roles.includes('admin');
+}
+
+/** Whether the caller is a compute agent's own user ({@link COMPUTE_AGENT_ROLE}). */
+export function isComputeAgent(ctx: AuthContext | undefined): boolean {
+  return !!ctx?.roles.includes(COMPUTE_AGENT_ROLE);
 }

@@ -76,6 +76,22 @@ describe('tokens', () => {
     await expect(verifier.verify(t2.token)).rejects.toThrow(/expired/);
   });
 
+  it('remembers verified tokens, yet refuses one later revoked (per user too) or expired, even when the cache is full', async () => {
+    let now = 1_700_000_000_000;
+    const k = await generateSigningKey(now);
+    const revocations = new RevocationList();
+    const verifier = createTokenVerifier({ keys: async () => [{ kid: k.kid, jwk: k.publicJwk }], revocations, nowMs: () => now, maxVerifiedTokens: 2 });
+    const tokens = await Promise.all(['u1', 'u2', 'u3'].map(async (userId) => (await signToken(k, { ...claims, userId }, { nowMs: now, ttlSeconds: 60 })).token));
+    for (const t of [...tokens, ...tokens]) await expect(verifier.verify(t)).resolves.toBeTruthy();
+    const ctx = await verifier.verify(tokens[0]);
+    ctx.roles.push('admin');
+    expect((await verifier.verify(tokens[0])).roles).toEqual(['member', 'reader']);
+    revocations.revokeUserBefore('u2', now);
+    await expect(verifier.verify(tokens[1])).rejects.toThrow(/revoked/);
+    now += 60_000;
+    await expect(verifier.verify(tokens[2])).rejects.toThrow(/expired/);
+  });
+
   it('authorizes by role', () => {
     expect(defaultRuleFor('listServers')).toBe('reader');
     expect(defaultRuleFor('createServer')).toBe('member');

@@ -30,9 +30,10 @@ describe('the policy table', () => {
     expect(Object.keys(POLICY_TABLE).filter((p) => !known.has(p))).toEqual([]);
   });
 
-  it('makes only the login/bootstrap calls public', () => {
+  it('makes only the login/bootstrap calls public (and the password change, proven by the password as a login is)', () => {
     expect(Object.entries(POLICY_TABLE).filter(([, r]) => r === 'public').map(([p]) => p.split('/')[2]).sort()).toEqual([
       'Authenticate',
+      'ChangePassword',
       'GetCatalog',
       'GetPublicKeys',
     ]);
@@ -46,9 +47,11 @@ describe('the policy table', () => {
     ['/minicloud.image.v1.ImageService/DownloadImage', 'reader', ['reader'], []],
     ['/minicloud.network.v1.NetworkService/BindPort', 'admin', ['admin'], ['member']],
     ['/minicloud.volume.v1.VolumeService/CreateAttachment', 'member', ['member'], ['reader']],
-    ['/minicloud.identity.v1.IdentityService/ListRevocations', 'admin', ['admin'], ['member']],
+    ['/minicloud.identity.v1.IdentityService/ListRevocations', 'agent', ['admin', 'compute_agent'], ['member']],
+    ['/minicloud.agent.v1.HostRegistryService/RegisterHost', 'agent', ['admin', 'compute_agent'], ['member']],
+    ['/minicloud.compute.v1.ComputeService/UpdateHost', 'admin', ['admin'], ['member', 'compute_agent']],
     ['/minicloud.identity.v1.IdentityService/SetQuota', 'admin', ['admin'], ['member']],
-    ['/minicloud.agent.v1.HypervisorService/ExecuteCommand', 'admin', ['admin'], ['member']],
+    ['/minicloud.agent.v1.HypervisorService/ExecuteCommand', 'admin', ['admin'], ['member', 'compute_agent']],
   ])('%s needs %s', (path, rule, allowed, refused) => {
     expect(ruleForMethod(path)).toBe(rule);
     const ctx = (roles: string[]) => ({ tokenId: 't', userId: 'u', userName: 'u', projectId: 'p', projectName: 'p', domainId: 'd', roles: expandRoles(roles), issuedAtMs: 0, expiresAtMs: 0 });

@@ -51,13 +51,17 @@ export interface TokenVerifier {
  * fetched at its first use, however recent the last fetch). A fetch that did not find the wanted
  * kid is not repeated for `minRefetchIntervalMs` (default 1000), so a flood of forged kids costs one
  * fetch a second. Expiry is checked against the injected clock. A retired key (with `notAfterMs`) is
- * dropped once that time has passed, and never verifies a token expiring after it.
+ * dropped once that time has passed, and never verifies a token expiring after it. A token whose
+ * signature verified is remembered (up to `maxVerifiedTokens`), so its next calls cost no signature
+ * check; expiry, key retirement and revocation are still checked on each.
  */
 export function createTokenVerifier(opts: {
   keys: PublicKeySource;
   revocations: RevocationList;
   nowMs: () => number;
   minRefetchIntervalMs?: number;
+  /** Verified tokens remembered (the oldest forgotten first; default 10,000). */
+  maxVerifiedTokens?: number;
 }): TokenVerifier {
   const cache = new Map<string, { key: KeyLike | Uint8Array; notAfterMs?: number }>();
   let lastMissMs = -Infinity;
@@ -84,6 +88,18 @@ export function createTokenVerifier(opts: {
     })();
     return inflight;
   };
+  // Tokens whose signature and claims verified, by their exact text (keystonemiddleware's token
+  // cache): a service sees the same token on call after call, and the signature check is most of
+  // the CPU of a small call. Expiry, the key's retirement and revocation are checked on every call.
+  const verified = new Map<string, { key: KeyLike | Uint8Array; ctx: AuthContext }>();
+  const maxVerified = opts.maxVerifiedTokens ?? 10_000;
+  const accept = (ctx: AuthContext, entry: { notAfterMs?: number }): AuthContext => {
+    if (ctx.expiresAtMs <= opts.nowMs()) throw new UnauthenticatedError('token expired');
+    // a retired key signed nothing that outlives notAfter: a later expiry means a key that leaked
+    if (entry.notAfterMs !== undefined && ctx.expiresAtMs > entry.notAfterMs) throw new UnauthenticatedError('token outlives its retired key');
+    if (opts.revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
+    return { ...ctx, roles: [...ctx.roles] };
+  };
   return {
     async verify(token: string): Promise<AuthContext> {
       let kid: string | undefined;
@@ -108,6 +124,8 @@ export function createTokenVerifier(opts: {
         throw new UnauthenticatedError('token expired (its signing key is retired)');
       }
       const key = entry.key;
+      const known = verified.get(token);
+      if (known && known.key === key) return accept(known.ctx, entry);
       let payload;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -132,10 +150,10 @@ export function createTokenVerifier(opts: {
         ...(payload.instance_id ? { instanceId: String(payload.instance_id) } : {}),
         ...(payload.app_cred_id ? { applicationCredentialId: String(payload.app_cred_id) } : {}),
       };
-      // a retired key signed nothing that outlives notAfter: a later expiry means a key that leaked
-      if (entry.notAfterMs !== undefined && ctx.expiresAtMs > entry.notAfterMs) throw new UnauthenticatedError('token outlives its retired key');
-      if (opts.revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
-      return ctx;
+      const accepted = accept(ctx, entry);
+      if (verified.size >= maxVerified) verified.delete(verified.keys().next().value!);
+      verified.set(token, { key, ctx });
+      return accepted;
     },
   };
 }

@@ -74,6 +74,40 @@ describe('bus (real nats-server with JetStream)', () => {
     expect(attempts).toBe(2);
   });
 
+  it('with concurrency, overlaps the handlers of different keys and keeps one key\'s events in stream order', async () => {
+    const producer = await open('producer-conc');
+    const consumer = await open('consumer-conc');
+    const order: string[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    // Key a's first event is held until key b's event has run: possible only when keys overlap.
+    let releaseA!: () => void;
+    const aHeld = new Promise<void>((r) => (releaseA = r));
+    await consumer.consumeEvents({
+      durable: 'test-concurrent',
+      filterSubject: Subjects.instanceStateChanged,
+      // Not the earlier tests' events on this subject.
+      deliverNew: true,
+      type: events.InstanceStateChanged,
+      concurrency: 4,
+      keyOf: (ev) => ev.instanceId,
+      handler: async (ev) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        if (ev.instanceId === 'a' && ev.hostId === '1') await aHeld;
+        if (ev.instanceId === 'b') releaseA();
+        order.push(`${ev.instanceId}${ev.hostId}`);
+        running--;
+      },
+    });
+    for (const [instanceId, hostId] of [['a', '1'], ['a', '2'], ['b', '1']]) {
+      await producer.publishEvent(Subjects.instanceStateChanged, events.InstanceStateChanged, { instanceId, hostId });
+    }
+    await waitFor(() => order.length === 3);
+    expect(order).toEqual(['b1', 'a1', 'a2']);
+    expect(maxRunning).toBe(2);
+  });
+
   it('carries heartbeats on core NATS', async () => {
     const a = await open('agent');
     const c = await open('controller');

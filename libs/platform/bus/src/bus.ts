@@ -65,6 +65,14 @@ export interface Bus {
     handler: EventHandler<T>;
     ackWaitMs?: number;
     deliverNew?: boolean;
+    /**
+     * Handlers running at once (default 1: one message at a time). Above 1, messages with the same
+     * `keyOf` still run one after another, in stream order; others overlap (as they would on two
+     * replicas sharing the durable).
+     */
+    concurrency?: number;
+    /** The ordering key of an event (e.g. its instance id); without it every message is its own key. */
+    keyOf?: (event: T) => string;
   }): Promise<EventConsumer>;
   /** True while connected to the server (readiness). */
   isConnected(): boolean;
@@ -83,7 +91,11 @@ function requestIdOf(h: MsgHdrs | undefined): string | undefined {
   return h?.get(REQUEST_ID_HEADER) || undefined;
 }
 
-/** Creates (or updates) the EVENTS stream capturing `minicloud.evt.>`. Idempotent. */
+/**
+ * Creates the EVENTS stream capturing `minicloud.evt.>`, or updates it when its subjects or max age
+ * differ. Idempotent. A stream that already has this configuration is left alone, so a NATS user
+ * allowed only to read stream info (a compute agent) connects once a service has created it.
+ */
 export async function ensureEventsStream(jsm: JetStreamManager, opts: { maxAgeMs?: number } = {}): Promise<void> {
   const config = {
     name: EVENTS_STREAM,
@@ -92,21 +104,57 @@ export async function ensureEventsStream(jsm: JetStreamManager, opts: { maxAgeMs
     storage: StorageType.File,
     max_age: (opts.maxAgeMs ?? 24 * 3600 * 1000) * 1_000_000,
   };
+  let current: Awaited<ReturnType<JetStreamManager['streams']['info']>> | undefined;
   try {
-    await jsm.streams.info(EVENTS_STREAM);
-    await jsm.streams.update(EVENTS_STREAM, config);
+    current = await jsm.streams.info(EVENTS_STREAM);
   } catch {
     await jsm.streams.add(config);
+    return;
   }
+  const same = current.config.max_age === config.max_age && current.config.subjects?.length === 1 && current.config.subjects[0] === EVENTS_SUBJECTS;
+  if (!same) await jsm.streams.update(EVENTS_STREAM, config);
+}
+
+/**
+ * Splits `nats://user:password@host:port` into the server URL and the credentials, which the nats
+ * client takes as options (it does not read them from the URL). Several comma-separated servers
+ * share the credentials of the first one that carries any.
+ */
+export function natsConnectionOptions(url: string): { servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(',').map((raw) => {
+    const s = raw.trim();
+    const m = /^([a-z]+:\/\/)([^@/]*)@(.*)$/i.exec(s);
+    if (!m) return s;
+    const [name, ...rest] = m[2].split(':');
+    if (user === undefined && name) {
+      user = decodeURIComponent(name);
+      pass = rest.length ? decodeURIComponent(rest.join(':')) : undefined;
+    }
+    return m[1] + m[3];
+  });
+  return { servers, ...(user !== undefined ? { user } : {}), ...(pass !== undefined ? { pass } : {}) };
+}
+
+/**
+ * The inbox prefix of a NATS user: `_INBOX_<user>` (or the client's default `_INBOX` without a user),
+ * so that the server's permissions can let each user subscribe to its own replies only.
+ */
+export function inboxPrefixOf(user: string | undefined): string {
+  return user ? `_INBOX_${user.replace(/[^A-Za-z0-9_-]/g, '_')}` : '_INBOX';
 }
 
 /**
  * Connects to NATS (reconnecting forever with a 250 ms wait) and makes sure the EVENTS stream exists.
- * @param url e.g. nats://127.0.0.1:4222
+ * @param url e.g. nats://127.0.0.1:4222, or nats://user:password@127.0.0.1:4222 for a server that
+ *   requires authentication (replies then come on the user's own inbox prefix, {@link inboxPrefixOf})
  */
 export async function connectBus(opts: { url: string; name: string; logger: Logger }): Promise<Bus> {
+  const { servers, user, pass } = natsConnectionOptions(opts.url);
   const nc = await connect({
-    servers: opts.url,
+    servers,
+    ...(user !== undefined ? { user, pass, inboxPrefix: inboxPrefixOf(user) } : {}),
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -153,7 +201,7 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
         },
       });
     },
-    async consumeEvents({ durable, filterSubject, type, handler, ackWaitMs, deliverNew }) {
+    async consumeEvents({ durable, filterSubject, type, handler, ackWaitMs, deliverNew, concurrency = 1, keyOf }) {
       try {
         await jsm.consumers.info(EVENTS_STREAM, durable);
       } catch {
@@ -169,6 +217,8 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
       const consumer = await js.consumers.get(EVENTS_STREAM, durable);
       let messages: ConsumerMessages | undefined;
       let stopped = false;
+      const inFlight = new Set<Promise<void>>();
+      const tails = new Map<string, Promise<void>>();
       const done = (async () => {
         while (!stopped) {
           try {
@@ -183,14 +233,29 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
                 continue;
               }
               const requestId = requestIdOf(m.headers);
-              await runWithRequestId(requestId, async () => {
-                try {
-                  await handler(ev as never, { subject: m.subject, requestId, streamSequence: m.seq, redelivered: m.redelivered });
-                  m.ack();
-                } catch (e) {
-                  opts.logger.error({ err: e, subject: m.subject, durable }, 'event handler failed; will be redelivered');
-                  m.nak(500);
-                }
+              // Never rejects: a failed handler naks its message.
+              const run = () =>
+                runWithRequestId(requestId, async () => {
+                  try {
+                    await handler(ev as never, { subject: m.subject, requestId, streamSequence: m.seq, redelivered: m.redelivered });
+                    m.ack();
+                  } catch (e) {
+                    opts.logger.error({ err: e, subject: m.subject, durable }, 'event handler failed; will be redelivered');
+                    m.nak(500);
+                  }
+                });
+              if (concurrency <= 1) {
+                await run();
+                continue;
+              }
+              while (inFlight.size >= concurrency) await Promise.race(inFlight);
+              const key = keyOf ? keyOf(ev as never) : `seq:${m.seq}`;
+              const p: Promise<void> = (tails.get(key) ?? Promise.resolve()).then(run);
+              tails.set(key, p);
+              inFlight.add(p);
+              void p.then(() => {
+                inFlight.delete(p);
+                if (tails.get(key) === p) tails.delete(key);
               });
             }
           } catch (e) {
@@ -199,6 +264,7 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
             await new Promise((r) => setTimeout(r, 250));
           }
         }
+        await Promise.all(inFlight);
       })();
       const c: EventConsumer = {
         done,

@@ -10,6 +10,7 @@ export const Subjects = {
   hostStateChanged: 'minicloud.evt.compute.host.state_changed',
   migrationProgressed: 'minicloud.evt.compute.migration.progressed',
   hostRegistered: 'minicloud.evt.agent.host.registered',
+  /** Prefix only: agents publish on {@link powerStateReportedSubject}(host_id); consumers filter on {@link POWER_STATE_REPORTED_WILDCARD}. */
   powerStateReported: 'minicloud.evt.agent.instance.power_state_reported',
   portCreated: 'minicloud.evt.network.port.created',
   portBound: 'minicloud.evt.network.port.bound',
@@ -32,3 +33,16 @@ export function heartbeatSubject(hostId: string): string {
 
 /** Wildcard for every host's heartbeat. */
 export const HEARTBEAT_WILDCARD = 'minicloud.hb.host.*';
+
+/**
+ * JetStream subject of one host's InstancePowerStateReported events:
+ * `minicloud.evt.agent.instance.power_state_reported.<host_id>`. The host id is in the subject (not
+ * only in the payload) so that the NATS server can let each agent publish its own hosts' reports
+ * only, and the controller drops a report whose payload names another host than its subject.
+ */
+export function powerStateReportedSubject(hostId: string): string {
+  return `${Subjects.powerStateReported}.${hostId}`;
+}
+
+/** Filter subject for every host's power-state reports (see {@link powerStateReportedSubject}). */
+export const POWER_STATE_REPORTED_WILDCARD = `${Subjects.powerStateReported}.>`;

@@ -12,9 +12,12 @@ export const boolSchema = z
   .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase())));
 
 /**
- * Settings every minicloud process shares. Defaults match the machine's own Redis and NATS.
+ * Settings every minicloud process shares. Defaults match the machine's own Redis and NATS
+ * (REDIS_URL and NATS_URL may carry a user and password: `redis://user:pw@host:port`).
  * `SERVICE_PASSWORD` is the password of the `minicloud` service user that services use to call each
- * other (Nova's service user), seeded by identity.
+ * other (Nova's service user), seeded by identity. It has no default: a process that logs in (or
+ * identity, which seeds it) refuses to start without it ({@link requireSecret}); the bring-up and
+ * compose generate it.
  */
 export const commonConfigShape = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -31,7 +34,7 @@ export const commonConfigShape = {
   METRICS_PORT: portSchema.default(0),
   IDENTITY_URL: z.string().default('127.0.0.1:5000'),
   SERVICE_USER: z.string().default('minicloud'),
-  SERVICE_PASSWORD: z.string().default('minicloud-service-secret'),
+  SERVICE_PASSWORD: z.string().min(1).optional(),
   SERVICE_PROJECT: z.string().default('service'),
   /** Where a process writes "<service> ready <grpc> <metrics>" as one JSON line when ready (bring-up reads it). */
   READY_FILE: z.string().optional(),

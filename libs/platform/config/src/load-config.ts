@@ -9,6 +9,15 @@ export class ConfigError extends Error {
 }
 
 /**
+ * A secret setting that has no default (a password): its value, or a ConfigError naming it.
+ * @throws ConfigError when `value` is undefined or empty
+ */
+export function requireSecret(name: string, value: string | undefined): string {
+  if (!value) throw new ConfigError([`${name}: required (a secret has no default; the bring-up generates it)`]);
+  return value;
+}
+
+/**
  * Validates an environment-like record against a zod schema (one schema per app, keys are the env
  * variable names, e.g. `REDIS_URL`). Only `main.ts` passes `process.env`; tests pass plain objects.
  * @throws ConfigError listing every invalid or missing variable, not just the first.

@@ -26,7 +26,12 @@ describe('checkInputLimits', () => {
         metadata: map(128, 255),
         removeMetadata: Array.from({ length: 128 }, () => x(255)),
         userData: x(65_535),
+        publicKey: x(16_384),
+        adminPass: x(255),
         page: { pageSize: 1000 },
+        routes: Array.from({ length: 128 }, () => ({ destination: '10.0.0.0/8', nexthop: '10.0.0.1' })),
+        securityGroups: Array.from({ length: 128 }, () => x(255)),
+        deviceIds: Array.from({ length: 1000 }, () => x(36)),
         chunk: new Uint8Array(1 << 20),
       }),
     ).not.toThrow();
@@ -43,9 +48,18 @@ describe('checkInputLimits', () => {
     ['extra_specs', { extraSpecs: map(129) }],
     ['remove_properties', { removeProperties: Array.from({ length: 129 }, () => 'k') }],
     ['user_data', { userData: x(65_536) }],
+    ['public_key', { publicKey: x(16_385) }],
+    ['admin_pass', { adminPass: x(256) }],
+    ['rebuild.admin_pass', { rebuild: { imageRef: 'img', adminPass: x(256) } }],
+    ['change_password.admin_pass', { changePassword: { adminPass: x(256) } }],
     ['page.page_size', { page: { pageSize: 1001 } }],
+    ['security_groups', { securityGroups: Array.from({ length: 129 }, () => 'g') }],
+    ['security_groups', { securityGroups: ['ok', x(256)] }],
+    ['device_ids', { deviceIds: Array.from({ length: 1001 }, () => 'd') }],
+    ['device_ids', { deviceIds: [x(256)] }],
     ['assignment.role_name', { assignment: { roleName: x(256) } }],
     ['rules[1].name', { rules: [{ name: 'ok' }, { name: x(256) }] }],
+    ['routes', { routes: Array.from({ length: 129 }, () => ({ destination: '10.0.0.0/8', nexthop: '10.0.0.1' })) }],
   ])('refuses an oversized %s, naming it', (field, req) => refused(req, field));
 
   it('is what the standard limits say', () => {

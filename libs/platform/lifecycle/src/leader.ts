@@ -30,6 +30,70 @@ end
 return 0
 `;
 
+/**
+ * A Lua prologue for a leader-only write script: returns -2 (and writes nothing) unless the leader
+ * lease `KEYS[keyIndex]` is held with fencing token `ARGV[argIndex]`, so a stale leader (one that
+ * stalled past its lease while a successor took over) cannot write. Put it first in the script; the
+ * check and the write are one atomic script (Kleppmann's fencing token, checked where the write lands).
+ */
+export function leaderFenceCheckLua(keyIndex: number, argIndex: number): string {
+  return `do
+  local lease = redis.call('GET', KEYS[${keyIndex}])
+  if not lease or string.match(lease, '|(%d+)$') ~= tostring(ARGV[${argIndex}]) then return -2 end
+end
+`;
+}
+
+/** Where a leader-only write checks the fencing token: the lease key and the token this replica holds now. */
+export interface LeaderFence {
+  key: string;
+  /** The current fencing token, or undefined when this replica does not lead. */
+  token: () => number | undefined;
+}
+
+/**
+ * A leader-only write was refused: this replica does not lead any more, or the lease holds another
+ * (newer) fencing token. Nothing was written; the loop that tried stops its tick (its leadership's
+ * signal aborts soon, if it has not yet).
+ */
+export class LeaderFenceLostError extends Error {
+  override readonly name = 'LeaderFenceLostError';
+  constructor(what: string, readonly fencingToken?: number) {
+    super(`${what}: not written, this replica no longer holds the leader lease${fencingToken === undefined ? '' : ` with fencing token ${fencingToken}`}`);
+  }
+}
+
+/** True for a {@link LeaderFenceLostError} (also across module copies). */
+export function isLeaderFenceLost(e: unknown): e is LeaderFenceLostError {
+  return e instanceof Error && e.name === 'LeaderFenceLostError';
+}
+
+/**
+ * A script that writes with or without the leader's fence: `run(keys, args)` is the plain script;
+ * `run(keys, args, fence, what)` runs the same script behind {@link leaderFenceCheckLua}, in the same
+ * atomic step, with the lease key appended to `keys` and the token to `args`.
+ * @throws LeaderFenceLostError (fenced runs) when this replica holds no token, or the lease holds another one
+ */
+export type FenceableLuaScript = (keys: string[], args: (string | number)[], fence?: LeaderFence, what?: string) => Promise<unknown>;
+
+/**
+ * Defines a {@link FenceableLuaScript} from `lua`, which takes exactly `keyCount` KEYS and `argCount`
+ * ARGV of its own and never returns -2 itself (-2 is the fence's refusal).
+ */
+export function defineFenceableLuaScript(redis: Redis, lua: string, keyCount: number, argCount: number): FenceableLuaScript {
+  const plain = defineLuaScript(redis, lua);
+  const fenced = defineLuaScript(redis, leaderFenceCheckLua(keyCount + 1, argCount + 1) + lua);
+  return async (keys, args, fence, what = 'leader write') => {
+    if (!fence) return plain(keys, args);
+    if (keys.length !== keyCount || args.length !== argCount) throw new Error(`${what}: fenced script expects ${keyCount} keys and ${argCount} args, got ${keys.length} and ${args.length}`);
+    const token = fence.token();
+    if (token === undefined) throw new LeaderFenceLostError(what);
+    const res = await fenced([...keys, fence.key], [...args, token]);
+    if (Number(res) === -2) throw new LeaderFenceLostError(what, token);
+    return res;
+  };
+}
+
 /** The current leadership: a fencing token that increases with each new leader. */
 export interface Leadership {
   fencingToken: number;
@@ -51,7 +115,7 @@ export class LeaderElector implements Runnable {
   private readonly release;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly opts: { key: string; ttlMs: number; logger: Logger; holderId?: string },
   ) {
     this.name = `leader-elector(${opts.key})`;

@@ -1,6 +1,6 @@
 import { RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
 import { connectBus, type Bus } from '@minicloud/platform-bus';
-import type { CommonConfig } from '@minicloud/platform-config';
+import { requireSecret, type CommonConfig } from '@minicloud/platform-config';
 import { startGrpcServer, type RunningGrpcServer, type ServiceRegistration } from '@minicloud/platform-grpc';
 import { runProcess, type Runnable, type ShutdownStep } from '@minicloud/platform-lifecycle';
 import { createLogger, type Logger } from '@minicloud/platform-logging';
@@ -57,7 +57,7 @@ export async function runService(opts: {
   const revocations = new RevocationList();
   const credentials = opts.selfAuthenticating
     ? undefined
-    : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: config.SERVICE_PASSWORD, projectName: config.SERVICE_PROJECT });
+    : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });
   // Revocations from NATS events, plus (except identity, which reads its own store) those already in
   // force, so a restarted service refuses tokens revoked while it was down.
   await syncRevocations({

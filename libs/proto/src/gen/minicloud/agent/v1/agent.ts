@@ -132,6 +132,16 @@ export interface InstanceSpec {
   cpuLimitMhz: number;
   cpuShares: number;
   pinnedCpus: number[];
+  /** User data (the decoded text the controller stores), read by the guest's cloud-init; empty: none. */
+  userData: string;
+  /** The key pair named at create and its OpenSSH public key (the config drive's public_keys). */
+  keyName: string;
+  publicKey: string;
+  /** Nova's instance.hostname (sanitized display name); the agent derives it from `name` when empty. */
+  hostname: string;
+  availabilityZone: string;
+  /** The root password the guest's cloud-init sets (the config drive's admin_pass); empty: none. */
+  adminPass: string;
 }
 
 export interface InstanceSpec_MetadataEntry {
@@ -215,6 +225,11 @@ export interface AbortMigrationCommand {
   migrationId: string;
 }
 
+/** Sets the running guest's root password (libvirt's set_user_password through the guest agent). */
+export interface SetAdminPasswordCommand {
+  adminPass: string;
+}
+
 export interface ExecuteCommandRequest {
   hostId: string;
   epoch: number;
@@ -239,6 +254,7 @@ export interface ExecuteCommandRequest {
   migrateOut?: MigrateOutCommand | undefined;
   prepareMigrateIn?: PrepareMigrateInCommand | undefined;
   abortMigration?: AbortMigrationCommand | undefined;
+  setAdminPassword?: SetAdminPasswordCommand | undefined;
 }
 
 /** What the hypervisor knows of one VM. */
@@ -302,6 +318,17 @@ export interface SetHostPowerRequest {
 
 export interface SetHostPowerResponse {
   usage?: HostUsage | undefined;
+}
+
+export interface GetConsoleOutputRequest {
+  hostId: string;
+  instanceId: string;
+  /** Lines from the end (Nova's tail); absent or -1: the whole kept log; 0: nothing. */
+  length?: number | undefined;
+}
+
+export interface GetConsoleOutputResponse {
+  output: string;
 }
 
 export interface GetHostStatusRequest {
@@ -1849,6 +1876,12 @@ function createBaseInstanceSpec(): InstanceSpec {
     cpuLimitMhz: 0,
     cpuShares: 0,
     pinnedCpus: [],
+    userData: "",
+    keyName: "",
+    publicKey: "",
+    hostname: "",
+    availabilityZone: "",
+    adminPass: "",
   };
 }
 
@@ -1896,6 +1929,24 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.userData !== "") {
+      writer.uint32(114).string(message.userData);
+    }
+    if (message.keyName !== "") {
+      writer.uint32(122).string(message.keyName);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(130).string(message.publicKey);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(138).string(message.hostname);
+    }
+    if (message.availabilityZone !== "") {
+      writer.uint32(146).string(message.availabilityZone);
+    }
+    if (message.adminPass !== "") {
+      writer.uint32(154).string(message.adminPass);
     }
     return writer;
   },
@@ -2030,6 +2081,54 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
 
             break;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.userData = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.keyName = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.availabilityZone = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2094,6 +2193,32 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
         : globalThis.Array.isArray(object?.pinned_cpus)
         ? object.pinned_cpus.map((e: any) => globalThis.Number(e))
         : [],
+      userData: isSet(object.userData)
+        ? globalThis.String(object.userData)
+        : isSet(object.user_data)
+        ? globalThis.String(object.user_data)
+        : "",
+      keyName: isSet(object.keyName)
+        ? globalThis.String(object.keyName)
+        : isSet(object.key_name)
+        ? globalThis.String(object.key_name)
+        : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      availabilityZone: isSet(object.availabilityZone)
+        ? globalThis.String(object.availabilityZone)
+        : isSet(object.availability_zone)
+        ? globalThis.String(object.availability_zone)
+        : "",
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
     };
   },
 
@@ -2144,6 +2269,24 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     if (message.pinnedCpus?.length) {
       obj.pinnedCpus = message.pinnedCpus.map((e) => Math.round(e));
     }
+    if (message.userData !== "") {
+      obj.userData = message.userData;
+    }
+    if (message.keyName !== "") {
+      obj.keyName = message.keyName;
+    }
+    if (message.publicKey !== "") {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.availabilityZone !== "") {
+      obj.availabilityZone = message.availabilityZone;
+    }
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
+    }
     return obj;
   },
 
@@ -2179,6 +2322,12 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     message.cpuLimitMhz = object.cpuLimitMhz ?? 0;
     message.cpuShares = object.cpuShares ?? 0;
     message.pinnedCpus = object.pinnedCpus?.map((e) => e) || [];
+    message.userData = object.userData ?? "";
+    message.keyName = object.keyName ?? "";
+    message.publicKey = object.publicKey ?? "";
+    message.hostname = object.hostname ?? "";
+    message.availabilityZone = object.availabilityZone ?? "";
+    message.adminPass = object.adminPass ?? "";
     return message;
   },
 };
@@ -3622,6 +3771,79 @@ export const AbortMigrationCommand: MessageFns<AbortMigrationCommand> = {
   },
 };
 
+function createBaseSetAdminPasswordCommand(): SetAdminPasswordCommand {
+  return { adminPass: "" };
+}
+
+export const SetAdminPasswordCommand: MessageFns<SetAdminPasswordCommand> = {
+  encode(message: SetAdminPasswordCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adminPass !== "") {
+      writer.uint32(10).string(message.adminPass);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetAdminPasswordCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetAdminPasswordCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetAdminPasswordCommand {
+    return {
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
+    };
+  },
+
+  toJSON(message: SetAdminPasswordCommand): unknown {
+    const obj: any = {};
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetAdminPasswordCommand>, I>>(base?: I): SetAdminPasswordCommand {
+    return SetAdminPasswordCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetAdminPasswordCommand>, I>>(object: I): SetAdminPasswordCommand {
+    const message = createBaseSetAdminPasswordCommand();
+    message.adminPass = object.adminPass ?? "";
+    return message;
+  },
+};
+
 function createBaseExecuteCommandRequest(): ExecuteCommandRequest {
   return {
     hostId: "",
@@ -3646,6 +3868,7 @@ function createBaseExecuteCommandRequest(): ExecuteCommandRequest {
     migrateOut: undefined,
     prepareMigrateIn: undefined,
     abortMigration: undefined,
+    setAdminPassword: undefined,
   };
 }
 
@@ -3716,6 +3939,9 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     }
     if (message.abortMigration !== undefined) {
       AbortMigrationCommand.encode(message.abortMigration, writer.uint32(218).fork()).join();
+    }
+    if (message.setAdminPassword !== undefined) {
+      SetAdminPasswordCommand.encode(message.setAdminPassword, writer.uint32(226).fork()).join();
     }
     return writer;
   },
@@ -3909,6 +4135,14 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
             message.abortMigration = AbortMigrationCommand.decode(reader, reader.uint32());
             continue;
           }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.setAdminPassword = SetAdminPasswordCommand.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3993,6 +4227,11 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
         : isSet(object.abort_migration)
         ? AbortMigrationCommand.fromJSON(object.abort_migration)
         : undefined,
+      setAdminPassword: isSet(object.setAdminPassword)
+        ? SetAdminPasswordCommand.fromJSON(object.setAdminPassword)
+        : isSet(object.set_admin_password)
+        ? SetAdminPasswordCommand.fromJSON(object.set_admin_password)
+        : undefined,
     };
   },
 
@@ -4064,6 +4303,9 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     if (message.abortMigration !== undefined) {
       obj.abortMigration = AbortMigrationCommand.toJSON(message.abortMigration);
     }
+    if (message.setAdminPassword !== undefined) {
+      obj.setAdminPassword = SetAdminPasswordCommand.toJSON(message.setAdminPassword);
+    }
     return obj;
   },
 
@@ -4129,6 +4371,9 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
       : undefined;
     message.abortMigration = (object.abortMigration !== undefined && object.abortMigration !== null)
       ? AbortMigrationCommand.fromPartial(object.abortMigration)
+      : undefined;
+    message.setAdminPassword = (object.setAdminPassword !== undefined && object.setAdminPassword !== null)
+      ? SetAdminPasswordCommand.fromPartial(object.setAdminPassword)
       : undefined;
     return message;
   },
@@ -5141,6 +5386,182 @@ export const SetHostPowerResponse: MessageFns<SetHostPowerResponse> = {
     message.usage = (object.usage !== undefined && object.usage !== null)
       ? HostUsage.fromPartial(object.usage)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseGetConsoleOutputRequest(): GetConsoleOutputRequest {
+  return { hostId: "", instanceId: "", length: undefined };
+}
+
+export const GetConsoleOutputRequest: MessageFns<GetConsoleOutputRequest> = {
+  encode(message: GetConsoleOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostId !== "") {
+      writer.uint32(10).string(message.hostId);
+    }
+    if (message.instanceId !== "") {
+      writer.uint32(18).string(message.instanceId);
+    }
+    if (message.length !== undefined) {
+      writer.uint32(24).int32(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsoleOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsoleOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.instanceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsoleOutputRequest {
+    return {
+      hostId: isSet(object.hostId)
+        ? globalThis.String(object.hostId)
+        : isSet(object.host_id)
+        ? globalThis.String(object.host_id)
+        : "",
+      instanceId: isSet(object.instanceId)
+        ? globalThis.String(object.instanceId)
+        : isSet(object.instance_id)
+        ? globalThis.String(object.instance_id)
+        : "",
+      length: isSet(object.length) ? globalThis.Number(object.length) : undefined,
+    };
+  },
+
+  toJSON(message: GetConsoleOutputRequest): unknown {
+    const obj: any = {};
+    if (message.hostId !== "") {
+      obj.hostId = message.hostId;
+    }
+    if (message.instanceId !== "") {
+      obj.instanceId = message.instanceId;
+    }
+    if (message.length !== undefined) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConsoleOutputRequest>, I>>(base?: I): GetConsoleOutputRequest {
+    return GetConsoleOutputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConsoleOutputRequest>, I>>(object: I): GetConsoleOutputRequest {
+    const message = createBaseGetConsoleOutputRequest();
+    message.hostId = object.hostId ?? "";
+    message.instanceId = object.instanceId ?? "";
+    message.length = object.length ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetConsoleOutputResponse(): GetConsoleOutputResponse {
+  return { output: "" };
+}
+
+export const GetConsoleOutputResponse: MessageFns<GetConsoleOutputResponse> = {
+  encode(message: GetConsoleOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output !== "") {
+      writer.uint32(10).string(message.output);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsoleOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsoleOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsoleOutputResponse {
+    return { output: isSet(object.output) ? globalThis.String(object.output) : "" };
+  },
+
+  toJSON(message: GetConsoleOutputResponse): unknown {
+    const obj: any = {};
+    if (message.output !== "") {
+      obj.output = message.output;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConsoleOutputResponse>, I>>(base?: I): GetConsoleOutputResponse {
+    return GetConsoleOutputResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConsoleOutputResponse>, I>>(object: I): GetConsoleOutputResponse {
+    const message = createBaseGetConsoleOutputResponse();
+    message.output = object.output ?? "";
     return message;
   },
 };
@@ -6410,6 +6831,18 @@ export const HypervisorServiceService = {
       Buffer.from(SetHostPowerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetHostPowerResponse => SetHostPowerResponse.decode(value),
   },
+  /** The tail of a VM's serial console log (the guest's boot log: kernel and cloud-init lines). */
+  getConsoleOutput: {
+    path: "/minicloud.agent.v1.HypervisorService/GetConsoleOutput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConsoleOutputRequest): Buffer =>
+      Buffer.from(GetConsoleOutputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConsoleOutputRequest => GetConsoleOutputRequest.decode(value),
+    responseSerialize: (value: GetConsoleOutputResponse): Buffer =>
+      Buffer.from(GetConsoleOutputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConsoleOutputResponse => GetConsoleOutputResponse.decode(value),
+  },
 } as const;
 
 export interface HypervisorServiceServer extends UntypedServiceImplementation {
@@ -6419,6 +6852,8 @@ export interface HypervisorServiceServer extends UntypedServiceImplementation {
   listInstances: handleUnaryCall<ListInstancesRequest, ListInstancesResponse>;
   /** DPM: enter standby (power the host off; refused while it holds VMs) or leave it (power on). */
   setHostPower: handleUnaryCall<SetHostPowerRequest, SetHostPowerResponse>;
+  /** The tail of a VM's serial console log (the guest's boot log: kernel and cloud-init lines). */
+  getConsoleOutput: handleUnaryCall<GetConsoleOutputRequest, GetConsoleOutputResponse>;
 }
 
 export interface HypervisorServiceClient extends Client {
@@ -6483,6 +6918,22 @@ export interface HypervisorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetHostPowerResponse) => void,
+  ): ClientUnaryCall;
+  /** The tail of a VM's serial console log (the guest's boot log: kernel and cloud-init lines). */
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
+  ): ClientUnaryCall;
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
+  ): ClientUnaryCall;
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
   ): ClientUnaryCall;
 }
 

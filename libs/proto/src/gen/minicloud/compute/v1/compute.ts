@@ -476,6 +476,8 @@ export interface Flavor {
   isPublic: boolean;
   /** hw:cpu_policy, quota:cpu_shares, aggregate_instance_extra_specs:*, minicloud:workload, ... */
   extraSpecs: { [key: string]: string };
+  /** Nova's rxtx_factor: the relative bandwidth share of the flavor's vNICs (> 0; 1.0 unless set). */
+  rxtxFactor: number;
 }
 
 export interface Flavor_ExtraSpecsEntry {
@@ -494,7 +496,11 @@ export interface CreateFlavorRequest {
   id: string;
   extraSpecs: { [key: string]: string };
   /** Nova's os-flavor-access:is_public; unset means public. */
-  isPublic?: boolean | undefined;
+  isPublic?:
+    | boolean
+    | undefined;
+  /** Unset means 1.0; must be > 0. */
+  rxtxFactor?: number | undefined;
 }
 
 export interface CreateFlavorRequest_ExtraSpecsEntry {
@@ -516,6 +522,12 @@ export interface GetFlavorResponse {
 }
 
 export interface ListFlavorsRequest {
+  /**
+   * Admins only (others always see the public flavors and the private ones their project was granted,
+   * as Nova): true lists the public flavors and the private ones granted to the caller's project,
+   * false only the private flavors, unset every flavor the caller may see.
+   */
+  isPublic?: boolean | undefined;
 }
 
 export interface ListFlavorsResponse {
@@ -542,6 +554,33 @@ export interface SetFlavorExtraSpecsRequest_ExtraSpecsEntry {
 
 export interface SetFlavorExtraSpecsResponse {
   flavor?: Flavor | undefined;
+}
+
+export interface ListFlavorAccessRequest {
+  flavorId: string;
+}
+
+/** The projects granted a private flavor, sorted. */
+export interface ListFlavorAccessResponse {
+  projectIds: string[];
+}
+
+export interface AddFlavorAccessRequest {
+  flavorId: string;
+  projectId: string;
+}
+
+export interface AddFlavorAccessResponse {
+  projectIds: string[];
+}
+
+export interface RemoveFlavorAccessRequest {
+  flavorId: string;
+  projectId: string;
+}
+
+export interface RemoveFlavorAccessResponse {
+  projectIds: string[];
 }
 
 /** A requested NIC: an existing port, or a new port on a network (optionally with a fixed IP). */
@@ -580,6 +619,7 @@ export interface CreateServerRequest {
   schedulerHints: { [key: string]: string };
   blockDeviceMappings: BlockDeviceMapping[];
   userData: string;
+  /** Security group names or ids, resolved among the groups the caller sees; empty: the project's default group. */
   securityGroups: string[];
   /** Idempotency key: a second create with the same token returns the first's servers. */
   clientToken: string;
@@ -591,6 +631,14 @@ export interface CreateServerRequest {
   restartPriority: string;
   tags: string[];
   keyName: string;
+  /** Nova's accessIPv4/accessIPv6: addresses the owner says reach the server (stored, not configured). */
+  accessIpV4: string;
+  accessIpV6: string;
+  /**
+   * Nova's adminPass: the guest's root password, handed to the guest at spawn (config drive) and
+   * never stored past it nor shown; empty: the guest gets none (the REST front generates one).
+   */
+  adminPass: string;
 }
 
 export interface CreateServerRequest_MetadataEntry {
@@ -655,6 +703,8 @@ export interface Server {
   lockedReason: string;
   /** Nova's "status" as the API shows it (ACTIVE, BUILD, SHUTOFF, ERROR, ...), derived from the states. */
   status: string;
+  accessIpV4: string;
+  accessIpV6: string;
 }
 
 export interface Server_MetadataEntry {
@@ -677,7 +727,14 @@ export interface ListServersRequest {
   /** Admin: list across projects. */
   allProjects: boolean;
   reservationId: string;
-  page?: PageRequest | undefined;
+  page?:
+    | PageRequest
+    | undefined;
+  /**
+   * Nova's marker: the id of the last server of the previous page; the page starts after it (and
+   * page.page_token is ignored). A server that is not in the listing: INVALID_ARGUMENT naming marker.
+   */
+  marker: string;
 }
 
 export interface ListServersResponse {
@@ -705,6 +762,8 @@ export interface ResizeAction {
 
 export interface RebuildAction {
   imageRef: string;
+  /** The rebuilt guest's root password (as CreateServerRequest.admin_pass); empty: none. */
+  adminPass: string;
 }
 
 export interface LockAction {
@@ -713,6 +772,8 @@ export interface LockAction {
 
 export interface RescueAction {
   rescueImageRef: string;
+  /** The rescue guest's root password; empty: none. */
+  adminPass: string;
 }
 
 export interface CreateImageAction {
@@ -734,6 +795,13 @@ export interface MigrateAction {
 
 export interface EvacuateAction {
   hostId: string;
+  /** The evacuated guest's root password (it is rebuilt on the new host); empty: none. */
+  adminPass: string;
+}
+
+/** Nova's changePassword: sets the root password of the running guest through its agent. */
+export interface ChangePasswordAction {
+  adminPass: string;
 }
 
 export interface AttachVolumeAction {
@@ -745,13 +813,43 @@ export interface DetachVolumeAction {
   volumeId: string;
 }
 
+/**
+ * Nova's os-interface attach: exactly one of network_id (a port is created there for the server's
+ * project and deleted again at detach) or port_id (an unbound port of the server's project, kept at
+ * detach); neither: the one network the project can use (its own, else a shared one).
+ */
 export interface AttachInterfaceAction {
   networkId: string;
   portId: string;
+  /** With network_id: the IPv4 address the new port takes (Nova's fixed_ips[0].ip_address); empty: allocated. */
+  fixedIpAddress: string;
 }
 
 export interface DetachInterfaceAction {
   portId: string;
+}
+
+export interface InterfaceFixedIp {
+  subnetId: string;
+  ipAddress: string;
+}
+
+/** One vNIC of a server as Nova's os-interface shows it: the network service's port with device_id = server id. */
+export interface InterfaceAttachment {
+  portId: string;
+  networkId: string;
+  macAddress: string;
+  /** The port's status: ACTIVE, DOWN or BUILD. */
+  portState: string;
+  fixedIps: InterfaceFixedIp[];
+}
+
+export interface ListInterfacesRequest {
+  serverId: string;
+}
+
+export interface ListInterfacesResponse {
+  interfaceAttachments: InterfaceAttachment[];
 }
 
 export interface Empty {
@@ -783,6 +881,7 @@ export interface ServerActionRequest {
   detachVolume?: DetachVolumeAction | undefined;
   attachInterface?: AttachInterfaceAction | undefined;
   detachInterface?: DetachInterfaceAction | undefined;
+  changePassword?: ChangePasswordAction | undefined;
 }
 
 export interface ServerActionResponse {
@@ -793,6 +892,8 @@ export interface ServerActionResponse {
   imageId: string;
   /** Set by migrate/resize/evacuate. */
   migrationId: string;
+  /** Set by attach_interface: the vNIC attached. */
+  interfaceAttachment?: InterfaceAttachment | undefined;
 }
 
 export interface UpdateServerRequest {
@@ -803,7 +904,12 @@ export interface UpdateServerRequest {
   addTags: string[];
   removeTags: string[];
   haEnabled?: boolean | undefined;
-  restartPriority?: string | undefined;
+  restartPriority?:
+    | string
+    | undefined;
+  /** An empty string clears the address. */
+  accessIpV4?: string | undefined;
+  accessIpV6?: string | undefined;
 }
 
 export interface UpdateServerRequest_SetMetadataEntry {
@@ -922,6 +1028,16 @@ export interface Aggregate {
   hostIds: string[];
   /** cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, *_weight_multiplier, filter keys. */
   metadata: { [key: string]: string };
+  /**
+   * The aggregate as an integer (Nova's aggregate `id`; `id` above is Nova's `uuid`): assigned at
+   * create, never reused. Wherever an aggregate is named, this number (as a string) serves too.
+   */
+  numericId: number;
+  createdAt?:
+    | Date
+    | undefined;
+  /** Unset until the first change after create. */
+  updatedAt?: Date | undefined;
 }
 
 export interface Aggregate_MetadataEntry {
@@ -950,6 +1066,20 @@ export interface DeleteAggregateRequest {
 }
 
 export interface DeleteAggregateResponse {
+}
+
+/** Renames an aggregate and/or sets its availability zone (Nova's PUT /os-aggregates/{id}). */
+export interface UpdateAggregateRequest {
+  aggregateId: string;
+  name?:
+    | string
+    | undefined;
+  /** Empty: the aggregate no longer exposes an availability zone. */
+  availabilityZone?: string | undefined;
+}
+
+export interface UpdateAggregateResponse {
+  aggregate?: Aggregate | undefined;
 }
 
 export interface AddAggregateHostRequest {
@@ -1030,7 +1160,14 @@ export interface Host {
   hypervisorType: string;
   rackId: string;
   lastHeartbeatAt?: Date | undefined;
-  registeredAt?: Date | undefined;
+  registeredAt?:
+    | Date
+    | undefined;
+  /**
+   * The host's compute service as an integer (Nova's os-services and hypervisor id before 2.53):
+   * assigned at the host's first registration, never reused.
+   */
+  serviceId: number;
 }
 
 export interface ListHostsRequest {
@@ -1059,6 +1196,89 @@ export interface UpdateHostResponse {
   host?: Host | undefined;
 }
 
+/** A key pair (Nova's keypair): an SSH key (type ssh) or an X.509 certificate (type x509, Nova 2.2). */
+export interface Keypair {
+  name: string;
+  userId: string;
+  /** "ssh" or "x509". */
+  type: string;
+  /** ssh: OpenSSH one-line public key ("ssh-rsa AAAA... comment"); x509: the PEM certificate. */
+  publicKey: string;
+  /**
+   * ssh: MD5 of the public key blob (as Nova and ssh-keygen -E md5 give it); x509: SHA-1 of the DER
+   * certificate. Colon-separated lower-case hex.
+   */
+  fingerprint: string;
+  createdAt?:
+    | Date
+    | undefined;
+  /** A number unique among key pairs, in creation order (Nova 2.1 shows its database id). */
+  id: number;
+}
+
+export interface CreateKeypairRequest {
+  /** Nova 2.1's rules: 1..255 characters of letters, digits, spaces, '-' and '_', not only spaces. */
+  name: string;
+  /** Absent: generate an RSA 2048 pair. Present: an OpenSSH public key to import (empty is invalid). */
+  publicKey?:
+    | string
+    | undefined;
+  /** Admin: create the pair for this user; empty = the caller. */
+  userId: string;
+  /**
+   * "ssh" (the default when empty) or "x509": generate a key and a self-signed certificate, or import
+   * a PEM certificate.
+   */
+  type: string;
+}
+
+export interface CreateKeypairResponse {
+  keypair?:
+    | Keypair
+    | undefined;
+  /** Private key of a generated pair (OpenSSH for ssh, PKCS#8 PEM for x509); empty for an import. Never stored. */
+  privateKey: string;
+}
+
+export interface GetKeypairRequest {
+  name: string;
+  /** Admin: another user's pair; empty = the caller. */
+  userId: string;
+}
+
+export interface GetKeypairResponse {
+  keypair?: Keypair | undefined;
+}
+
+export interface ListKeypairsRequest {
+  /** Admin: another user's pairs; empty = the caller. */
+  userId: string;
+}
+
+export interface ListKeypairsResponse {
+  /** Sorted by name. */
+  keypairs: Keypair[];
+}
+
+export interface DeleteKeypairRequest {
+  name: string;
+  /** Admin: another user's pair; empty = the caller. */
+  userId: string;
+}
+
+export interface DeleteKeypairResponse {
+}
+
+export interface GetConsoleOutputRequest {
+  serverId: string;
+  /** Lines from the end; absent or -1: the whole log; 0: nothing; below -1: INVALID_ARGUMENT. */
+  length?: number | undefined;
+}
+
+export interface GetConsoleOutputResponse {
+  output: string;
+}
+
 function createBaseFlavor(): Flavor {
   return {
     id: "",
@@ -1070,6 +1290,7 @@ function createBaseFlavor(): Flavor {
     swapMb: 0,
     isPublic: false,
     extraSpecs: {},
+    rxtxFactor: 0,
   };
 }
 
@@ -1102,6 +1323,9 @@ export const Flavor: MessageFns<Flavor> = {
     globalThis.Object.entries(message.extraSpecs).forEach(([key, value]: [string, string]) => {
       Flavor_ExtraSpecsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.rxtxFactor !== 0) {
+      writer.uint32(81).double(message.rxtxFactor);
+    }
     return writer;
   },
 
@@ -1193,6 +1417,14 @@ export const Flavor: MessageFns<Flavor> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.rxtxFactor = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1262,6 +1494,11 @@ export const Flavor: MessageFns<Flavor> = {
           {},
         )
         : {},
+      rxtxFactor: isSet(object.rxtxFactor)
+        ? globalThis.Number(object.rxtxFactor)
+        : isSet(object.rxtx_factor)
+        ? globalThis.Number(object.rxtx_factor)
+        : 0,
     };
   },
 
@@ -1300,6 +1537,9 @@ export const Flavor: MessageFns<Flavor> = {
         });
       }
     }
+    if (message.rxtxFactor !== 0) {
+      obj.rxtxFactor = floatToJson(message.rxtxFactor);
+    }
     return obj;
   },
 
@@ -1325,6 +1565,7 @@ export const Flavor: MessageFns<Flavor> = {
       },
       {},
     );
+    message.rxtxFactor = object.rxtxFactor ?? 0;
     return message;
   },
 };
@@ -1425,6 +1666,7 @@ function createBaseCreateFlavorRequest(): CreateFlavorRequest {
     id: "",
     extraSpecs: {},
     isPublic: undefined,
+    rxtxFactor: undefined,
   };
 }
 
@@ -1456,6 +1698,9 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
     });
     if (message.isPublic !== undefined) {
       writer.uint32(72).bool(message.isPublic);
+    }
+    if (message.rxtxFactor !== undefined) {
+      writer.uint32(81).double(message.rxtxFactor);
     }
     return writer;
   },
@@ -1548,6 +1793,14 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
             message.isPublic = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.rxtxFactor = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1617,6 +1870,11 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
         : isSet(object.is_public)
         ? globalThis.Boolean(object.is_public)
         : undefined,
+      rxtxFactor: isSet(object.rxtxFactor)
+        ? globalThis.Number(object.rxtxFactor)
+        : isSet(object.rxtx_factor)
+        ? globalThis.Number(object.rxtx_factor)
+        : undefined,
     };
   },
 
@@ -1655,6 +1913,9 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
     if (message.isPublic !== undefined) {
       obj.isPublic = message.isPublic;
     }
+    if (message.rxtxFactor !== undefined) {
+      obj.rxtxFactor = floatToJson(message.rxtxFactor);
+    }
     return obj;
   },
 
@@ -1680,6 +1941,7 @@ export const CreateFlavorRequest: MessageFns<CreateFlavorRequest> = {
       {},
     );
     message.isPublic = object.isPublic ?? undefined;
+    message.rxtxFactor = object.rxtxFactor ?? undefined;
     return message;
   },
 };
@@ -1985,11 +2247,14 @@ export const GetFlavorResponse: MessageFns<GetFlavorResponse> = {
 };
 
 function createBaseListFlavorsRequest(): ListFlavorsRequest {
-  return {};
+  return { isPublic: undefined };
 }
 
 export const ListFlavorsRequest: MessageFns<ListFlavorsRequest> = {
-  encode(_: ListFlavorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListFlavorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.isPublic !== undefined) {
+      writer.uint32(8).bool(message.isPublic);
+    }
     return writer;
   },
 
@@ -2006,6 +2271,14 @@ export const ListFlavorsRequest: MessageFns<ListFlavorsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.isPublic = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2018,20 +2291,30 @@ export const ListFlavorsRequest: MessageFns<ListFlavorsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListFlavorsRequest {
-    return {};
+  fromJSON(object: any): ListFlavorsRequest {
+    return {
+      isPublic: isSet(object.isPublic)
+        ? globalThis.Boolean(object.isPublic)
+        : isSet(object.is_public)
+        ? globalThis.Boolean(object.is_public)
+        : undefined,
+    };
   },
 
-  toJSON(_: ListFlavorsRequest): unknown {
+  toJSON(message: ListFlavorsRequest): unknown {
     const obj: any = {};
+    if (message.isPublic !== undefined) {
+      obj.isPublic = message.isPublic;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListFlavorsRequest>, I>>(base?: I): ListFlavorsRequest {
     return ListFlavorsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListFlavorsRequest>, I>>(_: I): ListFlavorsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListFlavorsRequest>, I>>(object: I): ListFlavorsRequest {
     const message = createBaseListFlavorsRequest();
+    message.isPublic = object.isPublic ?? undefined;
     return message;
   },
 };
@@ -2536,6 +2819,484 @@ export const SetFlavorExtraSpecsResponse: MessageFns<SetFlavorExtraSpecsResponse
   },
 };
 
+function createBaseListFlavorAccessRequest(): ListFlavorAccessRequest {
+  return { flavorId: "" };
+}
+
+export const ListFlavorAccessRequest: MessageFns<ListFlavorAccessRequest> = {
+  encode(message: ListFlavorAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.flavorId !== "") {
+      writer.uint32(10).string(message.flavorId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFlavorAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFlavorAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.flavorId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFlavorAccessRequest {
+    return {
+      flavorId: isSet(object.flavorId)
+        ? globalThis.String(object.flavorId)
+        : isSet(object.flavor_id)
+        ? globalThis.String(object.flavor_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListFlavorAccessRequest): unknown {
+    const obj: any = {};
+    if (message.flavorId !== "") {
+      obj.flavorId = message.flavorId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFlavorAccessRequest>, I>>(base?: I): ListFlavorAccessRequest {
+    return ListFlavorAccessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFlavorAccessRequest>, I>>(object: I): ListFlavorAccessRequest {
+    const message = createBaseListFlavorAccessRequest();
+    message.flavorId = object.flavorId ?? "";
+    return message;
+  },
+};
+
+function createBaseListFlavorAccessResponse(): ListFlavorAccessResponse {
+  return { projectIds: [] };
+}
+
+export const ListFlavorAccessResponse: MessageFns<ListFlavorAccessResponse> = {
+  encode(message: ListFlavorAccessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.projectIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListFlavorAccessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListFlavorAccessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListFlavorAccessResponse {
+    return {
+      projectIds: globalThis.Array.isArray(object?.projectIds)
+        ? object.projectIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.project_ids)
+        ? object.project_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListFlavorAccessResponse): unknown {
+    const obj: any = {};
+    if (message.projectIds?.length) {
+      obj.projectIds = message.projectIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListFlavorAccessResponse>, I>>(base?: I): ListFlavorAccessResponse {
+    return ListFlavorAccessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListFlavorAccessResponse>, I>>(object: I): ListFlavorAccessResponse {
+    const message = createBaseListFlavorAccessResponse();
+    message.projectIds = object.projectIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAddFlavorAccessRequest(): AddFlavorAccessRequest {
+  return { flavorId: "", projectId: "" };
+}
+
+export const AddFlavorAccessRequest: MessageFns<AddFlavorAccessRequest> = {
+  encode(message: AddFlavorAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.flavorId !== "") {
+      writer.uint32(10).string(message.flavorId);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(18).string(message.projectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddFlavorAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddFlavorAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.flavorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddFlavorAccessRequest {
+    return {
+      flavorId: isSet(object.flavorId)
+        ? globalThis.String(object.flavorId)
+        : isSet(object.flavor_id)
+        ? globalThis.String(object.flavor_id)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AddFlavorAccessRequest): unknown {
+    const obj: any = {};
+    if (message.flavorId !== "") {
+      obj.flavorId = message.flavorId;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddFlavorAccessRequest>, I>>(base?: I): AddFlavorAccessRequest {
+    return AddFlavorAccessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddFlavorAccessRequest>, I>>(object: I): AddFlavorAccessRequest {
+    const message = createBaseAddFlavorAccessRequest();
+    message.flavorId = object.flavorId ?? "";
+    message.projectId = object.projectId ?? "";
+    return message;
+  },
+};
+
+function createBaseAddFlavorAccessResponse(): AddFlavorAccessResponse {
+  return { projectIds: [] };
+}
+
+export const AddFlavorAccessResponse: MessageFns<AddFlavorAccessResponse> = {
+  encode(message: AddFlavorAccessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.projectIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddFlavorAccessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddFlavorAccessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddFlavorAccessResponse {
+    return {
+      projectIds: globalThis.Array.isArray(object?.projectIds)
+        ? object.projectIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.project_ids)
+        ? object.project_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddFlavorAccessResponse): unknown {
+    const obj: any = {};
+    if (message.projectIds?.length) {
+      obj.projectIds = message.projectIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddFlavorAccessResponse>, I>>(base?: I): AddFlavorAccessResponse {
+    return AddFlavorAccessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddFlavorAccessResponse>, I>>(object: I): AddFlavorAccessResponse {
+    const message = createBaseAddFlavorAccessResponse();
+    message.projectIds = object.projectIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveFlavorAccessRequest(): RemoveFlavorAccessRequest {
+  return { flavorId: "", projectId: "" };
+}
+
+export const RemoveFlavorAccessRequest: MessageFns<RemoveFlavorAccessRequest> = {
+  encode(message: RemoveFlavorAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.flavorId !== "") {
+      writer.uint32(10).string(message.flavorId);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(18).string(message.projectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveFlavorAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveFlavorAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.flavorId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveFlavorAccessRequest {
+    return {
+      flavorId: isSet(object.flavorId)
+        ? globalThis.String(object.flavorId)
+        : isSet(object.flavor_id)
+        ? globalThis.String(object.flavor_id)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RemoveFlavorAccessRequest): unknown {
+    const obj: any = {};
+    if (message.flavorId !== "") {
+      obj.flavorId = message.flavorId;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveFlavorAccessRequest>, I>>(base?: I): RemoveFlavorAccessRequest {
+    return RemoveFlavorAccessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveFlavorAccessRequest>, I>>(object: I): RemoveFlavorAccessRequest {
+    const message = createBaseRemoveFlavorAccessRequest();
+    message.flavorId = object.flavorId ?? "";
+    message.projectId = object.projectId ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveFlavorAccessResponse(): RemoveFlavorAccessResponse {
+  return { projectIds: [] };
+}
+
+export const RemoveFlavorAccessResponse: MessageFns<RemoveFlavorAccessResponse> = {
+  encode(message: RemoveFlavorAccessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.projectIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveFlavorAccessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveFlavorAccessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveFlavorAccessResponse {
+    return {
+      projectIds: globalThis.Array.isArray(object?.projectIds)
+        ? object.projectIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.project_ids)
+        ? object.project_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveFlavorAccessResponse): unknown {
+    const obj: any = {};
+    if (message.projectIds?.length) {
+      obj.projectIds = message.projectIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveFlavorAccessResponse>, I>>(base?: I): RemoveFlavorAccessResponse {
+    return RemoveFlavorAccessResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveFlavorAccessResponse>, I>>(object: I): RemoveFlavorAccessResponse {
+    const message = createBaseRemoveFlavorAccessResponse();
+    message.projectIds = object.projectIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseNetworkRequest(): NetworkRequest {
   return { networkId: "", portId: "", fixedIp: "" };
 }
@@ -2865,6 +3626,9 @@ function createBaseCreateServerRequest(): CreateServerRequest {
     restartPriority: "",
     tags: [],
     keyName: "",
+    accessIpV4: "",
+    accessIpV6: "",
+    adminPass: "",
   };
 }
 
@@ -2920,6 +3684,15 @@ export const CreateServerRequest: MessageFns<CreateServerRequest> = {
     }
     if (message.keyName !== "") {
       writer.uint32(138).string(message.keyName);
+    }
+    if (message.accessIpV4 !== "") {
+      writer.uint32(146).string(message.accessIpV4);
+    }
+    if (message.accessIpV6 !== "") {
+      writer.uint32(154).string(message.accessIpV6);
+    }
+    if (message.adminPass !== "") {
+      writer.uint32(162).string(message.adminPass);
     }
     return writer;
   },
@@ -3079,6 +3852,30 @@ export const CreateServerRequest: MessageFns<CreateServerRequest> = {
             message.keyName = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.accessIpV4 = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.accessIpV6 = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3201,6 +3998,21 @@ export const CreateServerRequest: MessageFns<CreateServerRequest> = {
         : isSet(object.key_name)
         ? globalThis.String(object.key_name)
         : "",
+      accessIpV4: isSet(object.accessIpV4)
+        ? globalThis.String(object.accessIpV4)
+        : isSet(object.access_ip_v4)
+        ? globalThis.String(object.access_ip_v4)
+        : "",
+      accessIpV6: isSet(object.accessIpV6)
+        ? globalThis.String(object.accessIpV6)
+        : isSet(object.access_ip_v6)
+        ? globalThis.String(object.access_ip_v6)
+        : "",
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
     };
   },
 
@@ -3269,6 +4081,15 @@ export const CreateServerRequest: MessageFns<CreateServerRequest> = {
     if (message.keyName !== "") {
       obj.keyName = message.keyName;
     }
+    if (message.accessIpV4 !== "") {
+      obj.accessIpV4 = message.accessIpV4;
+    }
+    if (message.accessIpV6 !== "") {
+      obj.accessIpV6 = message.accessIpV6;
+    }
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
+    }
     return obj;
   },
 
@@ -3310,6 +4131,9 @@ export const CreateServerRequest: MessageFns<CreateServerRequest> = {
     message.restartPriority = object.restartPriority ?? "";
     message.tags = object.tags?.map((e) => e) || [];
     message.keyName = object.keyName ?? "";
+    message.accessIpV4 = object.accessIpV4 ?? "";
+    message.accessIpV6 = object.accessIpV6 ?? "";
+    message.adminPass = object.adminPass ?? "";
     return message;
   },
 };
@@ -3912,6 +4736,8 @@ function createBaseServer(): Server {
     keyName: "",
     lockedReason: "",
     status: "",
+    accessIpV4: "",
+    accessIpV6: "",
   };
 }
 
@@ -3997,6 +4823,12 @@ export const Server: MessageFns<Server> = {
     }
     if (message.status !== "") {
       writer.uint32(218).string(message.status);
+    }
+    if (message.accessIpV4 !== "") {
+      writer.uint32(226).string(message.accessIpV4);
+    }
+    if (message.accessIpV6 !== "") {
+      writer.uint32(234).string(message.accessIpV6);
     }
     return writer;
   },
@@ -4233,6 +5065,22 @@ export const Server: MessageFns<Server> = {
             message.status = reader.string();
             continue;
           }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.accessIpV4 = reader.string();
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.accessIpV6 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4363,6 +5211,16 @@ export const Server: MessageFns<Server> = {
         ? globalThis.String(object.locked_reason)
         : "",
       status: isSet(object.status) ? globalThis.String(object.status) : "",
+      accessIpV4: isSet(object.accessIpV4)
+        ? globalThis.String(object.accessIpV4)
+        : isSet(object.access_ip_v4)
+        ? globalThis.String(object.access_ip_v4)
+        : "",
+      accessIpV6: isSet(object.accessIpV6)
+        ? globalThis.String(object.accessIpV6)
+        : isSet(object.access_ip_v6)
+        ? globalThis.String(object.access_ip_v6)
+        : "",
     };
   },
 
@@ -4455,6 +5313,12 @@ export const Server: MessageFns<Server> = {
     if (message.status !== "") {
       obj.status = message.status;
     }
+    if (message.accessIpV4 !== "") {
+      obj.accessIpV4 = message.accessIpV4;
+    }
+    if (message.accessIpV6 !== "") {
+      obj.accessIpV6 = message.accessIpV6;
+    }
     return obj;
   },
 
@@ -4500,6 +5364,8 @@ export const Server: MessageFns<Server> = {
     message.keyName = object.keyName ?? "";
     message.lockedReason = object.lockedReason ?? "";
     message.status = object.status ?? "";
+    message.accessIpV4 = object.accessIpV4 ?? "";
+    message.accessIpV6 = object.accessIpV6 ?? "";
     return message;
   },
 };
@@ -4732,7 +5598,7 @@ export const GetServerResponse: MessageFns<GetServerResponse> = {
 };
 
 function createBaseListServersRequest(): ListServersRequest {
-  return { name: "", vmState: 0, hostId: "", allProjects: false, reservationId: "", page: undefined };
+  return { name: "", vmState: 0, hostId: "", allProjects: false, reservationId: "", page: undefined, marker: "" };
 }
 
 export const ListServersRequest: MessageFns<ListServersRequest> = {
@@ -4754,6 +5620,9 @@ export const ListServersRequest: MessageFns<ListServersRequest> = {
     }
     if (message.page !== undefined) {
       PageRequest.encode(message.page, writer.uint32(50).fork()).join();
+    }
+    if (message.marker !== "") {
+      writer.uint32(58).string(message.marker);
     }
     return writer;
   },
@@ -4819,6 +5688,14 @@ export const ListServersRequest: MessageFns<ListServersRequest> = {
             message.page = PageRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.marker = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4855,6 +5732,7 @@ export const ListServersRequest: MessageFns<ListServersRequest> = {
         ? globalThis.String(object.reservation_id)
         : "",
       page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+      marker: isSet(object.marker) ? globalThis.String(object.marker) : "",
     };
   },
 
@@ -4878,6 +5756,9 @@ export const ListServersRequest: MessageFns<ListServersRequest> = {
     if (message.page !== undefined) {
       obj.page = PageRequest.toJSON(message.page);
     }
+    if (message.marker !== "") {
+      obj.marker = message.marker;
+    }
     return obj;
   },
 
@@ -4894,6 +5775,7 @@ export const ListServersRequest: MessageFns<ListServersRequest> = {
     message.page = (object.page !== undefined && object.page !== null)
       ? PageRequest.fromPartial(object.page)
       : undefined;
+    message.marker = object.marker ?? "";
     return message;
   },
 };
@@ -5267,13 +6149,16 @@ export const ResizeAction: MessageFns<ResizeAction> = {
 };
 
 function createBaseRebuildAction(): RebuildAction {
-  return { imageRef: "" };
+  return { imageRef: "", adminPass: "" };
 }
 
 export const RebuildAction: MessageFns<RebuildAction> = {
   encode(message: RebuildAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.imageRef !== "") {
       writer.uint32(10).string(message.imageRef);
+    }
+    if (message.adminPass !== "") {
+      writer.uint32(18).string(message.adminPass);
     }
     return writer;
   },
@@ -5299,6 +6184,14 @@ export const RebuildAction: MessageFns<RebuildAction> = {
             message.imageRef = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5318,6 +6211,11 @@ export const RebuildAction: MessageFns<RebuildAction> = {
         : isSet(object.image_ref)
         ? globalThis.String(object.image_ref)
         : "",
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
     };
   },
 
@@ -5325,6 +6223,9 @@ export const RebuildAction: MessageFns<RebuildAction> = {
     const obj: any = {};
     if (message.imageRef !== "") {
       obj.imageRef = message.imageRef;
+    }
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
     }
     return obj;
   },
@@ -5335,6 +6236,7 @@ export const RebuildAction: MessageFns<RebuildAction> = {
   fromPartial<I extends Exact<DeepPartial<RebuildAction>, I>>(object: I): RebuildAction {
     const message = createBaseRebuildAction();
     message.imageRef = object.imageRef ?? "";
+    message.adminPass = object.adminPass ?? "";
     return message;
   },
 };
@@ -5407,13 +6309,16 @@ export const LockAction: MessageFns<LockAction> = {
 };
 
 function createBaseRescueAction(): RescueAction {
-  return { rescueImageRef: "" };
+  return { rescueImageRef: "", adminPass: "" };
 }
 
 export const RescueAction: MessageFns<RescueAction> = {
   encode(message: RescueAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.rescueImageRef !== "") {
       writer.uint32(10).string(message.rescueImageRef);
+    }
+    if (message.adminPass !== "") {
+      writer.uint32(18).string(message.adminPass);
     }
     return writer;
   },
@@ -5439,6 +6344,14 @@ export const RescueAction: MessageFns<RescueAction> = {
             message.rescueImageRef = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5458,6 +6371,11 @@ export const RescueAction: MessageFns<RescueAction> = {
         : isSet(object.rescue_image_ref)
         ? globalThis.String(object.rescue_image_ref)
         : "",
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
     };
   },
 
@@ -5465,6 +6383,9 @@ export const RescueAction: MessageFns<RescueAction> = {
     const obj: any = {};
     if (message.rescueImageRef !== "") {
       obj.rescueImageRef = message.rescueImageRef;
+    }
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
     }
     return obj;
   },
@@ -5475,6 +6396,7 @@ export const RescueAction: MessageFns<RescueAction> = {
   fromPartial<I extends Exact<DeepPartial<RescueAction>, I>>(object: I): RescueAction {
     const message = createBaseRescueAction();
     message.rescueImageRef = object.rescueImageRef ?? "";
+    message.adminPass = object.adminPass ?? "";
     return message;
   },
 };
@@ -5791,13 +6713,16 @@ export const MigrateAction: MessageFns<MigrateAction> = {
 };
 
 function createBaseEvacuateAction(): EvacuateAction {
-  return { hostId: "" };
+  return { hostId: "", adminPass: "" };
 }
 
 export const EvacuateAction: MessageFns<EvacuateAction> = {
   encode(message: EvacuateAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.hostId !== "") {
       writer.uint32(10).string(message.hostId);
+    }
+    if (message.adminPass !== "") {
+      writer.uint32(18).string(message.adminPass);
     }
     return writer;
   },
@@ -5823,6 +6748,14 @@ export const EvacuateAction: MessageFns<EvacuateAction> = {
             message.hostId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5842,6 +6775,11 @@ export const EvacuateAction: MessageFns<EvacuateAction> = {
         : isSet(object.host_id)
         ? globalThis.String(object.host_id)
         : "",
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
     };
   },
 
@@ -5849,6 +6787,9 @@ export const EvacuateAction: MessageFns<EvacuateAction> = {
     const obj: any = {};
     if (message.hostId !== "") {
       obj.hostId = message.hostId;
+    }
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
     }
     return obj;
   },
@@ -5859,6 +6800,80 @@ export const EvacuateAction: MessageFns<EvacuateAction> = {
   fromPartial<I extends Exact<DeepPartial<EvacuateAction>, I>>(object: I): EvacuateAction {
     const message = createBaseEvacuateAction();
     message.hostId = object.hostId ?? "";
+    message.adminPass = object.adminPass ?? "";
+    return message;
+  },
+};
+
+function createBaseChangePasswordAction(): ChangePasswordAction {
+  return { adminPass: "" };
+}
+
+export const ChangePasswordAction: MessageFns<ChangePasswordAction> = {
+  encode(message: ChangePasswordAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adminPass !== "") {
+      writer.uint32(10).string(message.adminPass);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangePasswordAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangePasswordAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.adminPass = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangePasswordAction {
+    return {
+      adminPass: isSet(object.adminPass)
+        ? globalThis.String(object.adminPass)
+        : isSet(object.admin_pass)
+        ? globalThis.String(object.admin_pass)
+        : "",
+    };
+  },
+
+  toJSON(message: ChangePasswordAction): unknown {
+    const obj: any = {};
+    if (message.adminPass !== "") {
+      obj.adminPass = message.adminPass;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangePasswordAction>, I>>(base?: I): ChangePasswordAction {
+    return ChangePasswordAction.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangePasswordAction>, I>>(object: I): ChangePasswordAction {
+    const message = createBaseChangePasswordAction();
+    message.adminPass = object.adminPass ?? "";
     return message;
   },
 };
@@ -6030,7 +7045,7 @@ export const DetachVolumeAction: MessageFns<DetachVolumeAction> = {
 };
 
 function createBaseAttachInterfaceAction(): AttachInterfaceAction {
-  return { networkId: "", portId: "" };
+  return { networkId: "", portId: "", fixedIpAddress: "" };
 }
 
 export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
@@ -6040,6 +7055,9 @@ export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
     }
     if (message.portId !== "") {
       writer.uint32(18).string(message.portId);
+    }
+    if (message.fixedIpAddress !== "") {
+      writer.uint32(26).string(message.fixedIpAddress);
     }
     return writer;
   },
@@ -6073,6 +7091,14 @@ export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
             message.portId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fixedIpAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6097,6 +7123,11 @@ export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
         : isSet(object.port_id)
         ? globalThis.String(object.port_id)
         : "",
+      fixedIpAddress: isSet(object.fixedIpAddress)
+        ? globalThis.String(object.fixedIpAddress)
+        : isSet(object.fixed_ip_address)
+        ? globalThis.String(object.fixed_ip_address)
+        : "",
     };
   },
 
@@ -6108,6 +7139,9 @@ export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
     if (message.portId !== "") {
       obj.portId = message.portId;
     }
+    if (message.fixedIpAddress !== "") {
+      obj.fixedIpAddress = message.fixedIpAddress;
+    }
     return obj;
   },
 
@@ -6118,6 +7152,7 @@ export const AttachInterfaceAction: MessageFns<AttachInterfaceAction> = {
     const message = createBaseAttachInterfaceAction();
     message.networkId = object.networkId ?? "";
     message.portId = object.portId ?? "";
+    message.fixedIpAddress = object.fixedIpAddress ?? "";
     return message;
   },
 };
@@ -6191,6 +7226,398 @@ export const DetachInterfaceAction: MessageFns<DetachInterfaceAction> = {
   fromPartial<I extends Exact<DeepPartial<DetachInterfaceAction>, I>>(object: I): DetachInterfaceAction {
     const message = createBaseDetachInterfaceAction();
     message.portId = object.portId ?? "";
+    return message;
+  },
+};
+
+function createBaseInterfaceFixedIp(): InterfaceFixedIp {
+  return { subnetId: "", ipAddress: "" };
+}
+
+export const InterfaceFixedIp: MessageFns<InterfaceFixedIp> = {
+  encode(message: InterfaceFixedIp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetId !== "") {
+      writer.uint32(10).string(message.subnetId);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(18).string(message.ipAddress);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InterfaceFixedIp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInterfaceFixedIp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InterfaceFixedIp {
+    return {
+      subnetId: isSet(object.subnetId)
+        ? globalThis.String(object.subnetId)
+        : isSet(object.subnet_id)
+        ? globalThis.String(object.subnet_id)
+        : "",
+      ipAddress: isSet(object.ipAddress)
+        ? globalThis.String(object.ipAddress)
+        : isSet(object.ip_address)
+        ? globalThis.String(object.ip_address)
+        : "",
+    };
+  },
+
+  toJSON(message: InterfaceFixedIp): unknown {
+    const obj: any = {};
+    if (message.subnetId !== "") {
+      obj.subnetId = message.subnetId;
+    }
+    if (message.ipAddress !== "") {
+      obj.ipAddress = message.ipAddress;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InterfaceFixedIp>, I>>(base?: I): InterfaceFixedIp {
+    return InterfaceFixedIp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InterfaceFixedIp>, I>>(object: I): InterfaceFixedIp {
+    const message = createBaseInterfaceFixedIp();
+    message.subnetId = object.subnetId ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    return message;
+  },
+};
+
+function createBaseInterfaceAttachment(): InterfaceAttachment {
+  return { portId: "", networkId: "", macAddress: "", portState: "", fixedIps: [] };
+}
+
+export const InterfaceAttachment: MessageFns<InterfaceAttachment> = {
+  encode(message: InterfaceAttachment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.portId !== "") {
+      writer.uint32(10).string(message.portId);
+    }
+    if (message.networkId !== "") {
+      writer.uint32(18).string(message.networkId);
+    }
+    if (message.macAddress !== "") {
+      writer.uint32(26).string(message.macAddress);
+    }
+    if (message.portState !== "") {
+      writer.uint32(34).string(message.portState);
+    }
+    for (const v of message.fixedIps) {
+      InterfaceFixedIp.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InterfaceAttachment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInterfaceAttachment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.portId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.macAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.portState = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fixedIps.push(InterfaceFixedIp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InterfaceAttachment {
+    return {
+      portId: isSet(object.portId)
+        ? globalThis.String(object.portId)
+        : isSet(object.port_id)
+        ? globalThis.String(object.port_id)
+        : "",
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      macAddress: isSet(object.macAddress)
+        ? globalThis.String(object.macAddress)
+        : isSet(object.mac_address)
+        ? globalThis.String(object.mac_address)
+        : "",
+      portState: isSet(object.portState)
+        ? globalThis.String(object.portState)
+        : isSet(object.port_state)
+        ? globalThis.String(object.port_state)
+        : "",
+      fixedIps: globalThis.Array.isArray(object?.fixedIps)
+        ? object.fixedIps.map((e: any) => InterfaceFixedIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.fixed_ips)
+        ? object.fixed_ips.map((e: any) => InterfaceFixedIp.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: InterfaceAttachment): unknown {
+    const obj: any = {};
+    if (message.portId !== "") {
+      obj.portId = message.portId;
+    }
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.macAddress !== "") {
+      obj.macAddress = message.macAddress;
+    }
+    if (message.portState !== "") {
+      obj.portState = message.portState;
+    }
+    if (message.fixedIps?.length) {
+      obj.fixedIps = message.fixedIps.map((e) => InterfaceFixedIp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InterfaceAttachment>, I>>(base?: I): InterfaceAttachment {
+    return InterfaceAttachment.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InterfaceAttachment>, I>>(object: I): InterfaceAttachment {
+    const message = createBaseInterfaceAttachment();
+    message.portId = object.portId ?? "";
+    message.networkId = object.networkId ?? "";
+    message.macAddress = object.macAddress ?? "";
+    message.portState = object.portState ?? "";
+    message.fixedIps = object.fixedIps?.map((e) => InterfaceFixedIp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListInterfacesRequest(): ListInterfacesRequest {
+  return { serverId: "" };
+}
+
+export const ListInterfacesRequest: MessageFns<ListInterfacesRequest> = {
+  encode(message: ListInterfacesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverId !== "") {
+      writer.uint32(10).string(message.serverId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInterfacesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInterfacesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInterfacesRequest {
+    return {
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListInterfacesRequest): unknown {
+    const obj: any = {};
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListInterfacesRequest>, I>>(base?: I): ListInterfacesRequest {
+    return ListInterfacesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListInterfacesRequest>, I>>(object: I): ListInterfacesRequest {
+    const message = createBaseListInterfacesRequest();
+    message.serverId = object.serverId ?? "";
+    return message;
+  },
+};
+
+function createBaseListInterfacesResponse(): ListInterfacesResponse {
+  return { interfaceAttachments: [] };
+}
+
+export const ListInterfacesResponse: MessageFns<ListInterfacesResponse> = {
+  encode(message: ListInterfacesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.interfaceAttachments) {
+      InterfaceAttachment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListInterfacesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListInterfacesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interfaceAttachments.push(InterfaceAttachment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListInterfacesResponse {
+    return {
+      interfaceAttachments: globalThis.Array.isArray(object?.interfaceAttachments)
+        ? object.interfaceAttachments.map((e: any) => InterfaceAttachment.fromJSON(e))
+        : globalThis.Array.isArray(object?.interface_attachments)
+        ? object.interface_attachments.map((e: any) => InterfaceAttachment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListInterfacesResponse): unknown {
+    const obj: any = {};
+    if (message.interfaceAttachments?.length) {
+      obj.interfaceAttachments = message.interfaceAttachments.map((e) => InterfaceAttachment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListInterfacesResponse>, I>>(base?: I): ListInterfacesResponse {
+    return ListInterfacesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListInterfacesResponse>, I>>(object: I): ListInterfacesResponse {
+    const message = createBaseListInterfacesResponse();
+    message.interfaceAttachments = object.interfaceAttachments?.map((e) => InterfaceAttachment.fromPartial(e)) || [];
     return message;
   },
 };
@@ -6274,6 +7701,7 @@ function createBaseServerActionRequest(): ServerActionRequest {
     detachVolume: undefined,
     attachInterface: undefined,
     detachInterface: undefined,
+    changePassword: undefined,
   };
 }
 
@@ -6353,6 +7781,9 @@ export const ServerActionRequest: MessageFns<ServerActionRequest> = {
     }
     if (message.detachInterface !== undefined) {
       DetachInterfaceAction.encode(message.detachInterface, writer.uint32(202).fork()).join();
+    }
+    if (message.changePassword !== undefined) {
+      ChangePasswordAction.encode(message.changePassword, writer.uint32(210).fork()).join();
     }
     return writer;
   },
@@ -6570,6 +8001,14 @@ export const ServerActionRequest: MessageFns<ServerActionRequest> = {
             message.detachInterface = DetachInterfaceAction.decode(reader, reader.uint32());
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.changePassword = ChangePasswordAction.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6640,6 +8079,11 @@ export const ServerActionRequest: MessageFns<ServerActionRequest> = {
         ? DetachInterfaceAction.fromJSON(object.detachInterface)
         : isSet(object.detach_interface)
         ? DetachInterfaceAction.fromJSON(object.detach_interface)
+        : undefined,
+      changePassword: isSet(object.changePassword)
+        ? ChangePasswordAction.fromJSON(object.changePassword)
+        : isSet(object.change_password)
+        ? ChangePasswordAction.fromJSON(object.change_password)
         : undefined,
     };
   },
@@ -6721,6 +8165,9 @@ export const ServerActionRequest: MessageFns<ServerActionRequest> = {
     if (message.detachInterface !== undefined) {
       obj.detachInterface = DetachInterfaceAction.toJSON(message.detachInterface);
     }
+    if (message.changePassword !== undefined) {
+      obj.changePassword = ChangePasswordAction.toJSON(message.changePassword);
+    }
     return obj;
   },
 
@@ -6796,12 +8243,15 @@ export const ServerActionRequest: MessageFns<ServerActionRequest> = {
     message.detachInterface = (object.detachInterface !== undefined && object.detachInterface !== null)
       ? DetachInterfaceAction.fromPartial(object.detachInterface)
       : undefined;
+    message.changePassword = (object.changePassword !== undefined && object.changePassword !== null)
+      ? ChangePasswordAction.fromPartial(object.changePassword)
+      : undefined;
     return message;
   },
 };
 
 function createBaseServerActionResponse(): ServerActionResponse {
-  return { server: undefined, imageId: "", migrationId: "" };
+  return { server: undefined, imageId: "", migrationId: "", interfaceAttachment: undefined };
 }
 
 export const ServerActionResponse: MessageFns<ServerActionResponse> = {
@@ -6814,6 +8264,9 @@ export const ServerActionResponse: MessageFns<ServerActionResponse> = {
     }
     if (message.migrationId !== "") {
       writer.uint32(26).string(message.migrationId);
+    }
+    if (message.interfaceAttachment !== undefined) {
+      InterfaceAttachment.encode(message.interfaceAttachment, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -6855,6 +8308,14 @@ export const ServerActionResponse: MessageFns<ServerActionResponse> = {
             message.migrationId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.interfaceAttachment = InterfaceAttachment.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6880,6 +8341,11 @@ export const ServerActionResponse: MessageFns<ServerActionResponse> = {
         : isSet(object.migration_id)
         ? globalThis.String(object.migration_id)
         : "",
+      interfaceAttachment: isSet(object.interfaceAttachment)
+        ? InterfaceAttachment.fromJSON(object.interfaceAttachment)
+        : isSet(object.interface_attachment)
+        ? InterfaceAttachment.fromJSON(object.interface_attachment)
+        : undefined,
     };
   },
 
@@ -6894,6 +8360,9 @@ export const ServerActionResponse: MessageFns<ServerActionResponse> = {
     if (message.migrationId !== "") {
       obj.migrationId = message.migrationId;
     }
+    if (message.interfaceAttachment !== undefined) {
+      obj.interfaceAttachment = InterfaceAttachment.toJSON(message.interfaceAttachment);
+    }
     return obj;
   },
 
@@ -6907,6 +8376,9 @@ export const ServerActionResponse: MessageFns<ServerActionResponse> = {
       : undefined;
     message.imageId = object.imageId ?? "";
     message.migrationId = object.migrationId ?? "";
+    message.interfaceAttachment = (object.interfaceAttachment !== undefined && object.interfaceAttachment !== null)
+      ? InterfaceAttachment.fromPartial(object.interfaceAttachment)
+      : undefined;
     return message;
   },
 };
@@ -6921,6 +8393,8 @@ function createBaseUpdateServerRequest(): UpdateServerRequest {
     removeTags: [],
     haEnabled: undefined,
     restartPriority: undefined,
+    accessIpV4: undefined,
+    accessIpV6: undefined,
   };
 }
 
@@ -6949,6 +8423,12 @@ export const UpdateServerRequest: MessageFns<UpdateServerRequest> = {
     }
     if (message.restartPriority !== undefined) {
       writer.uint32(66).string(message.restartPriority);
+    }
+    if (message.accessIpV4 !== undefined) {
+      writer.uint32(74).string(message.accessIpV4);
+    }
+    if (message.accessIpV6 !== undefined) {
+      writer.uint32(82).string(message.accessIpV6);
     }
     return writer;
   },
@@ -7033,6 +8513,22 @@ export const UpdateServerRequest: MessageFns<UpdateServerRequest> = {
             message.restartPriority = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.accessIpV4 = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.accessIpV6 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7105,6 +8601,16 @@ export const UpdateServerRequest: MessageFns<UpdateServerRequest> = {
         : isSet(object.restart_priority)
         ? globalThis.String(object.restart_priority)
         : undefined,
+      accessIpV4: isSet(object.accessIpV4)
+        ? globalThis.String(object.accessIpV4)
+        : isSet(object.access_ip_v4)
+        ? globalThis.String(object.access_ip_v4)
+        : undefined,
+      accessIpV6: isSet(object.accessIpV6)
+        ? globalThis.String(object.accessIpV6)
+        : isSet(object.access_ip_v6)
+        ? globalThis.String(object.access_ip_v6)
+        : undefined,
     };
   },
 
@@ -7140,6 +8646,12 @@ export const UpdateServerRequest: MessageFns<UpdateServerRequest> = {
     if (message.restartPriority !== undefined) {
       obj.restartPriority = message.restartPriority;
     }
+    if (message.accessIpV4 !== undefined) {
+      obj.accessIpV4 = message.accessIpV4;
+    }
+    if (message.accessIpV6 !== undefined) {
+      obj.accessIpV6 = message.accessIpV6;
+    }
     return obj;
   },
 
@@ -7164,6 +8676,8 @@ export const UpdateServerRequest: MessageFns<UpdateServerRequest> = {
     message.removeTags = object.removeTags?.map((e) => e) || [];
     message.haEnabled = object.haEnabled ?? undefined;
     message.restartPriority = object.restartPriority ?? undefined;
+    message.accessIpV4 = object.accessIpV4 ?? undefined;
+    message.accessIpV6 = object.accessIpV6 ?? undefined;
     return message;
   },
 };
@@ -8979,7 +10493,16 @@ export const DeleteServerGroupResponse: MessageFns<DeleteServerGroupResponse> = 
 };
 
 function createBaseAggregate(): Aggregate {
-  return { id: "", name: "", availabilityZone: "", hostIds: [], metadata: {} };
+  return {
+    id: "",
+    name: "",
+    availabilityZone: "",
+    hostIds: [],
+    metadata: {},
+    numericId: 0,
+    createdAt: undefined,
+    updatedAt: undefined,
+  };
 }
 
 export const Aggregate: MessageFns<Aggregate> = {
@@ -8999,6 +10522,15 @@ export const Aggregate: MessageFns<Aggregate> = {
     globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
       Aggregate_MetadataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.numericId !== 0) {
+      writer.uint32(48).int64(message.numericId);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(66).fork()).join();
+    }
     return writer;
   },
 
@@ -9058,6 +10590,30 @@ export const Aggregate: MessageFns<Aggregate> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.numericId = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9098,6 +10654,21 @@ export const Aggregate: MessageFns<Aggregate> = {
           {},
         )
         : {},
+      numericId: isSet(object.numericId)
+        ? globalThis.Number(object.numericId)
+        : isSet(object.numeric_id)
+        ? globalThis.Number(object.numeric_id)
+        : 0,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
     };
   },
 
@@ -9124,6 +10695,15 @@ export const Aggregate: MessageFns<Aggregate> = {
         });
       }
     }
+    if (message.numericId !== 0) {
+      obj.numericId = Math.round(message.numericId);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
     return obj;
   },
 
@@ -9145,6 +10725,9 @@ export const Aggregate: MessageFns<Aggregate> = {
       },
       {},
     );
+    message.numericId = object.numericId ?? 0;
+    message.createdAt = object.createdAt ?? undefined;
+    message.updatedAt = object.updatedAt ?? undefined;
     return message;
   },
 };
@@ -9636,6 +11219,184 @@ export const DeleteAggregateResponse: MessageFns<DeleteAggregateResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<DeleteAggregateResponse>, I>>(_: I): DeleteAggregateResponse {
     const message = createBaseDeleteAggregateResponse();
+    return message;
+  },
+};
+
+function createBaseUpdateAggregateRequest(): UpdateAggregateRequest {
+  return { aggregateId: "", name: undefined, availabilityZone: undefined };
+}
+
+export const UpdateAggregateRequest: MessageFns<UpdateAggregateRequest> = {
+  encode(message: UpdateAggregateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.aggregateId !== "") {
+      writer.uint32(10).string(message.aggregateId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.availabilityZone !== undefined) {
+      writer.uint32(26).string(message.availabilityZone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAggregateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAggregateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.aggregateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.availabilityZone = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateAggregateRequest {
+    return {
+      aggregateId: isSet(object.aggregateId)
+        ? globalThis.String(object.aggregateId)
+        : isSet(object.aggregate_id)
+        ? globalThis.String(object.aggregate_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      availabilityZone: isSet(object.availabilityZone)
+        ? globalThis.String(object.availabilityZone)
+        : isSet(object.availability_zone)
+        ? globalThis.String(object.availability_zone)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateAggregateRequest): unknown {
+    const obj: any = {};
+    if (message.aggregateId !== "") {
+      obj.aggregateId = message.aggregateId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.availabilityZone !== undefined) {
+      obj.availabilityZone = message.availabilityZone;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateAggregateRequest>, I>>(base?: I): UpdateAggregateRequest {
+    return UpdateAggregateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateAggregateRequest>, I>>(object: I): UpdateAggregateRequest {
+    const message = createBaseUpdateAggregateRequest();
+    message.aggregateId = object.aggregateId ?? "";
+    message.name = object.name ?? undefined;
+    message.availabilityZone = object.availabilityZone ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateAggregateResponse(): UpdateAggregateResponse {
+  return { aggregate: undefined };
+}
+
+export const UpdateAggregateResponse: MessageFns<UpdateAggregateResponse> = {
+  encode(message: UpdateAggregateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.aggregate !== undefined) {
+      Aggregate.encode(message.aggregate, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAggregateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAggregateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.aggregate = Aggregate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateAggregateResponse {
+    return { aggregate: isSet(object.aggregate) ? Aggregate.fromJSON(object.aggregate) : undefined };
+  },
+
+  toJSON(message: UpdateAggregateResponse): unknown {
+    const obj: any = {};
+    if (message.aggregate !== undefined) {
+      obj.aggregate = Aggregate.toJSON(message.aggregate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateAggregateResponse>, I>>(base?: I): UpdateAggregateResponse {
+    return UpdateAggregateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateAggregateResponse>, I>>(object: I): UpdateAggregateResponse {
+    const message = createBaseUpdateAggregateResponse();
+    message.aggregate = (object.aggregate !== undefined && object.aggregate !== null)
+      ? Aggregate.fromPartial(object.aggregate)
+      : undefined;
     return message;
   },
 };
@@ -10633,6 +12394,7 @@ function createBaseHost(): Host {
     rackId: "",
     lastHeartbeatAt: undefined,
     registeredAt: undefined,
+    serviceId: 0,
   };
 }
 
@@ -10700,6 +12462,9 @@ export const Host: MessageFns<Host> = {
     }
     if (message.registeredAt !== undefined) {
       Timestamp.encode(toTimestamp(message.registeredAt), writer.uint32(170).fork()).join();
+    }
+    if (message.serviceId !== 0) {
+      writer.uint32(176).int64(message.serviceId);
     }
     return writer;
   },
@@ -10885,6 +12650,14 @@ export const Host: MessageFns<Host> = {
             message.registeredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.serviceId = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10980,6 +12753,11 @@ export const Host: MessageFns<Host> = {
         : isSet(object.registered_at)
         ? fromJsonTimestamp(object.registered_at)
         : undefined,
+      serviceId: isSet(object.serviceId)
+        ? globalThis.Number(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.Number(object.service_id)
+        : 0,
     };
   },
 
@@ -11048,6 +12826,9 @@ export const Host: MessageFns<Host> = {
     if (message.registeredAt !== undefined) {
       obj.registeredAt = message.registeredAt.toISOString();
     }
+    if (message.serviceId !== 0) {
+      obj.serviceId = Math.round(message.serviceId);
+    }
     return obj;
   },
 
@@ -11083,6 +12864,7 @@ export const Host: MessageFns<Host> = {
     message.rackId = object.rackId ?? "";
     message.lastHeartbeatAt = object.lastHeartbeatAt ?? undefined;
     message.registeredAt = object.registeredAt ?? undefined;
+    message.serviceId = object.serviceId ?? 0;
     return message;
   },
 };
@@ -11538,6 +13320,996 @@ export const UpdateHostResponse: MessageFns<UpdateHostResponse> = {
   },
 };
 
+function createBaseKeypair(): Keypair {
+  return { name: "", userId: "", type: "", publicKey: "", fingerprint: "", createdAt: undefined, id: 0 };
+}
+
+export const Keypair: MessageFns<Keypair> = {
+  encode(message: Keypair, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(34).string(message.publicKey);
+    }
+    if (message.fingerprint !== "") {
+      writer.uint32(42).string(message.fingerprint);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    if (message.id !== 0) {
+      writer.uint32(56).int64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Keypair {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeypair();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.id = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Keypair {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+    };
+  },
+
+  toJSON(message: Keypair): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.publicKey !== "") {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.fingerprint !== "") {
+      obj.fingerprint = message.fingerprint;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Keypair>, I>>(base?: I): Keypair {
+    return Keypair.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Keypair>, I>>(object: I): Keypair {
+    const message = createBaseKeypair();
+    message.name = object.name ?? "";
+    message.userId = object.userId ?? "";
+    message.type = object.type ?? "";
+    message.publicKey = object.publicKey ?? "";
+    message.fingerprint = object.fingerprint ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateKeypairRequest(): CreateKeypairRequest {
+  return { name: "", publicKey: undefined, userId: "", type: "" };
+}
+
+export const CreateKeypairRequest: MessageFns<CreateKeypairRequest> = {
+  encode(message: CreateKeypairRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.publicKey !== undefined) {
+      writer.uint32(18).string(message.publicKey);
+    }
+    if (message.userId !== "") {
+      writer.uint32(26).string(message.userId);
+    }
+    if (message.type !== "") {
+      writer.uint32(34).string(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateKeypairRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateKeypairRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateKeypairRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : undefined,
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+    };
+  },
+
+  toJSON(message: CreateKeypairRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.publicKey !== undefined) {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateKeypairRequest>, I>>(base?: I): CreateKeypairRequest {
+    return CreateKeypairRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateKeypairRequest>, I>>(object: I): CreateKeypairRequest {
+    const message = createBaseCreateKeypairRequest();
+    message.name = object.name ?? "";
+    message.publicKey = object.publicKey ?? undefined;
+    message.userId = object.userId ?? "";
+    message.type = object.type ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateKeypairResponse(): CreateKeypairResponse {
+  return { keypair: undefined, privateKey: "" };
+}
+
+export const CreateKeypairResponse: MessageFns<CreateKeypairResponse> = {
+  encode(message: CreateKeypairResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keypair !== undefined) {
+      Keypair.encode(message.keypair, writer.uint32(10).fork()).join();
+    }
+    if (message.privateKey !== "") {
+      writer.uint32(18).string(message.privateKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateKeypairResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateKeypairResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keypair = Keypair.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.privateKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateKeypairResponse {
+    return {
+      keypair: isSet(object.keypair) ? Keypair.fromJSON(object.keypair) : undefined,
+      privateKey: isSet(object.privateKey)
+        ? globalThis.String(object.privateKey)
+        : isSet(object.private_key)
+        ? globalThis.String(object.private_key)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateKeypairResponse): unknown {
+    const obj: any = {};
+    if (message.keypair !== undefined) {
+      obj.keypair = Keypair.toJSON(message.keypair);
+    }
+    if (message.privateKey !== "") {
+      obj.privateKey = message.privateKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateKeypairResponse>, I>>(base?: I): CreateKeypairResponse {
+    return CreateKeypairResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateKeypairResponse>, I>>(object: I): CreateKeypairResponse {
+    const message = createBaseCreateKeypairResponse();
+    message.keypair = (object.keypair !== undefined && object.keypair !== null)
+      ? Keypair.fromPartial(object.keypair)
+      : undefined;
+    message.privateKey = object.privateKey ?? "";
+    return message;
+  },
+};
+
+function createBaseGetKeypairRequest(): GetKeypairRequest {
+  return { name: "", userId: "" };
+}
+
+export const GetKeypairRequest: MessageFns<GetKeypairRequest> = {
+  encode(message: GetKeypairRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKeypairRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKeypairRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetKeypairRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetKeypairRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetKeypairRequest>, I>>(base?: I): GetKeypairRequest {
+    return GetKeypairRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetKeypairRequest>, I>>(object: I): GetKeypairRequest {
+    const message = createBaseGetKeypairRequest();
+    message.name = object.name ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetKeypairResponse(): GetKeypairResponse {
+  return { keypair: undefined };
+}
+
+export const GetKeypairResponse: MessageFns<GetKeypairResponse> = {
+  encode(message: GetKeypairResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keypair !== undefined) {
+      Keypair.encode(message.keypair, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetKeypairResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetKeypairResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keypair = Keypair.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetKeypairResponse {
+    return { keypair: isSet(object.keypair) ? Keypair.fromJSON(object.keypair) : undefined };
+  },
+
+  toJSON(message: GetKeypairResponse): unknown {
+    const obj: any = {};
+    if (message.keypair !== undefined) {
+      obj.keypair = Keypair.toJSON(message.keypair);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetKeypairResponse>, I>>(base?: I): GetKeypairResponse {
+    return GetKeypairResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetKeypairResponse>, I>>(object: I): GetKeypairResponse {
+    const message = createBaseGetKeypairResponse();
+    message.keypair = (object.keypair !== undefined && object.keypair !== null)
+      ? Keypair.fromPartial(object.keypair)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListKeypairsRequest(): ListKeypairsRequest {
+  return { userId: "" };
+}
+
+export const ListKeypairsRequest: MessageFns<ListKeypairsRequest> = {
+  encode(message: ListKeypairsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListKeypairsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListKeypairsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListKeypairsRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListKeypairsRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListKeypairsRequest>, I>>(base?: I): ListKeypairsRequest {
+    return ListKeypairsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListKeypairsRequest>, I>>(object: I): ListKeypairsRequest {
+    const message = createBaseListKeypairsRequest();
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseListKeypairsResponse(): ListKeypairsResponse {
+  return { keypairs: [] };
+}
+
+export const ListKeypairsResponse: MessageFns<ListKeypairsResponse> = {
+  encode(message: ListKeypairsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keypairs) {
+      Keypair.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListKeypairsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListKeypairsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keypairs.push(Keypair.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListKeypairsResponse {
+    return {
+      keypairs: globalThis.Array.isArray(object?.keypairs) ? object.keypairs.map((e: any) => Keypair.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListKeypairsResponse): unknown {
+    const obj: any = {};
+    if (message.keypairs?.length) {
+      obj.keypairs = message.keypairs.map((e) => Keypair.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListKeypairsResponse>, I>>(base?: I): ListKeypairsResponse {
+    return ListKeypairsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListKeypairsResponse>, I>>(object: I): ListKeypairsResponse {
+    const message = createBaseListKeypairsResponse();
+    message.keypairs = object.keypairs?.map((e) => Keypair.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteKeypairRequest(): DeleteKeypairRequest {
+  return { name: "", userId: "" };
+}
+
+export const DeleteKeypairRequest: MessageFns<DeleteKeypairRequest> = {
+  encode(message: DeleteKeypairRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteKeypairRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteKeypairRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteKeypairRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteKeypairRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteKeypairRequest>, I>>(base?: I): DeleteKeypairRequest {
+    return DeleteKeypairRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteKeypairRequest>, I>>(object: I): DeleteKeypairRequest {
+    const message = createBaseDeleteKeypairRequest();
+    message.name = object.name ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteKeypairResponse(): DeleteKeypairResponse {
+  return {};
+}
+
+export const DeleteKeypairResponse: MessageFns<DeleteKeypairResponse> = {
+  encode(_: DeleteKeypairResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteKeypairResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteKeypairResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteKeypairResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteKeypairResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteKeypairResponse>, I>>(base?: I): DeleteKeypairResponse {
+    return DeleteKeypairResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteKeypairResponse>, I>>(_: I): DeleteKeypairResponse {
+    const message = createBaseDeleteKeypairResponse();
+    return message;
+  },
+};
+
+function createBaseGetConsoleOutputRequest(): GetConsoleOutputRequest {
+  return { serverId: "", length: undefined };
+}
+
+export const GetConsoleOutputRequest: MessageFns<GetConsoleOutputRequest> = {
+  encode(message: GetConsoleOutputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverId !== "") {
+      writer.uint32(10).string(message.serverId);
+    }
+    if (message.length !== undefined) {
+      writer.uint32(16).int32(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsoleOutputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsoleOutputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.length = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsoleOutputRequest {
+    return {
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+      length: isSet(object.length) ? globalThis.Number(object.length) : undefined,
+    };
+  },
+
+  toJSON(message: GetConsoleOutputRequest): unknown {
+    const obj: any = {};
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    if (message.length !== undefined) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConsoleOutputRequest>, I>>(base?: I): GetConsoleOutputRequest {
+    return GetConsoleOutputRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConsoleOutputRequest>, I>>(object: I): GetConsoleOutputRequest {
+    const message = createBaseGetConsoleOutputRequest();
+    message.serverId = object.serverId ?? "";
+    message.length = object.length ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGetConsoleOutputResponse(): GetConsoleOutputResponse {
+  return { output: "" };
+}
+
+export const GetConsoleOutputResponse: MessageFns<GetConsoleOutputResponse> = {
+  encode(message: GetConsoleOutputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.output !== "") {
+      writer.uint32(10).string(message.output);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetConsoleOutputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetConsoleOutputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.output = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetConsoleOutputResponse {
+    return { output: isSet(object.output) ? globalThis.String(object.output) : "" };
+  },
+
+  toJSON(message: GetConsoleOutputResponse): unknown {
+    const obj: any = {};
+    if (message.output !== "") {
+      obj.output = message.output;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetConsoleOutputResponse>, I>>(base?: I): GetConsoleOutputResponse {
+    return GetConsoleOutputResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetConsoleOutputResponse>, I>>(object: I): GetConsoleOutputResponse {
+    const message = createBaseGetConsoleOutputResponse();
+    message.output = object.output ?? "";
+    return message;
+  },
+};
+
 /** Nova-like compute API served by the controller. */
 export type ComputeServiceService = typeof ComputeServiceService;
 export const ComputeServiceService = {
@@ -11589,6 +14361,40 @@ export const ComputeServiceService = {
     responseSerialize: (value: SetFlavorExtraSpecsResponse): Buffer =>
       Buffer.from(SetFlavorExtraSpecsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetFlavorExtraSpecsResponse => SetFlavorExtraSpecsResponse.decode(value),
+  },
+  /** Nova's flavor access: the projects that may see and use a private (is_public=false) flavor. */
+  listFlavorAccess: {
+    path: "/minicloud.compute.v1.ComputeService/ListFlavorAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListFlavorAccessRequest): Buffer =>
+      Buffer.from(ListFlavorAccessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListFlavorAccessRequest => ListFlavorAccessRequest.decode(value),
+    responseSerialize: (value: ListFlavorAccessResponse): Buffer =>
+      Buffer.from(ListFlavorAccessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListFlavorAccessResponse => ListFlavorAccessResponse.decode(value),
+  },
+  addFlavorAccess: {
+    path: "/minicloud.compute.v1.ComputeService/AddFlavorAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddFlavorAccessRequest): Buffer =>
+      Buffer.from(AddFlavorAccessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddFlavorAccessRequest => AddFlavorAccessRequest.decode(value),
+    responseSerialize: (value: AddFlavorAccessResponse): Buffer =>
+      Buffer.from(AddFlavorAccessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddFlavorAccessResponse => AddFlavorAccessResponse.decode(value),
+  },
+  removeFlavorAccess: {
+    path: "/minicloud.compute.v1.ComputeService/RemoveFlavorAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveFlavorAccessRequest): Buffer =>
+      Buffer.from(RemoveFlavorAccessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveFlavorAccessRequest => RemoveFlavorAccessRequest.decode(value),
+    responseSerialize: (value: RemoveFlavorAccessResponse): Buffer =>
+      Buffer.from(RemoveFlavorAccessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveFlavorAccessResponse => RemoveFlavorAccessResponse.decode(value),
   },
   /** Boots min_count..max_count servers; all placed or none (NoValidHost -> RESOURCE_EXHAUSTED). */
   createServer: {
@@ -11660,6 +14466,30 @@ export const ComputeServiceService = {
     responseSerialize: (value: ListInstanceActionsResponse): Buffer =>
       Buffer.from(ListInstanceActionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstanceActionsResponse => ListInstanceActionsResponse.decode(value),
+  },
+  /** The server's vNICs (Nova's GET os-interface): ports with device_id = the server's id. */
+  listInterfaces: {
+    path: "/minicloud.compute.v1.ComputeService/ListInterfaces" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListInterfacesRequest): Buffer =>
+      Buffer.from(ListInterfacesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListInterfacesRequest => ListInterfacesRequest.decode(value),
+    responseSerialize: (value: ListInterfacesResponse): Buffer =>
+      Buffer.from(ListInterfacesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListInterfacesResponse => ListInterfacesResponse.decode(value),
+  },
+  /** Nova's os-getConsoleOutput: the tail of the server's console log (FAILED_PRECONDITION while it has no host or is being deleted or migrated). */
+  getConsoleOutput: {
+    path: "/minicloud.compute.v1.ComputeService/GetConsoleOutput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetConsoleOutputRequest): Buffer =>
+      Buffer.from(GetConsoleOutputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetConsoleOutputRequest => GetConsoleOutputRequest.decode(value),
+    responseSerialize: (value: GetConsoleOutputResponse): Buffer =>
+      Buffer.from(GetConsoleOutputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetConsoleOutputResponse => GetConsoleOutputResponse.decode(value),
   },
   listMigrations: {
     path: "/minicloud.compute.v1.ComputeService/ListMigrations" as const,
@@ -11749,6 +14579,17 @@ export const ComputeServiceService = {
       Buffer.from(DeleteAggregateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAggregateResponse => DeleteAggregateResponse.decode(value),
   },
+  updateAggregate: {
+    path: "/minicloud.compute.v1.ComputeService/UpdateAggregate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateAggregateRequest): Buffer =>
+      Buffer.from(UpdateAggregateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateAggregateRequest => UpdateAggregateRequest.decode(value),
+    responseSerialize: (value: UpdateAggregateResponse): Buffer =>
+      Buffer.from(UpdateAggregateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateAggregateResponse => UpdateAggregateResponse.decode(value),
+  },
   addAggregateHost: {
     path: "/minicloud.compute.v1.ComputeService/AddAggregateHost" as const,
     requestStream: false as const,
@@ -11821,6 +14662,49 @@ export const ComputeServiceService = {
     responseSerialize: (value: UpdateHostResponse): Buffer => Buffer.from(UpdateHostResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateHostResponse => UpdateHostResponse.decode(value),
   },
+  /**
+   * SSH key pairs (Nova's os-keypairs), owned per user. Create generates a pair when no public_key
+   * is given (the private key is returned by that call only) or imports the given public key.
+   */
+  createKeypair: {
+    path: "/minicloud.compute.v1.ComputeService/CreateKeypair" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateKeypairRequest): Buffer => Buffer.from(CreateKeypairRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateKeypairRequest => CreateKeypairRequest.decode(value),
+    responseSerialize: (value: CreateKeypairResponse): Buffer =>
+      Buffer.from(CreateKeypairResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateKeypairResponse => CreateKeypairResponse.decode(value),
+  },
+  getKeypair: {
+    path: "/minicloud.compute.v1.ComputeService/GetKeypair" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetKeypairRequest): Buffer => Buffer.from(GetKeypairRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetKeypairRequest => GetKeypairRequest.decode(value),
+    responseSerialize: (value: GetKeypairResponse): Buffer => Buffer.from(GetKeypairResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetKeypairResponse => GetKeypairResponse.decode(value),
+  },
+  listKeypairs: {
+    path: "/minicloud.compute.v1.ComputeService/ListKeypairs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListKeypairsRequest): Buffer => Buffer.from(ListKeypairsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListKeypairsRequest => ListKeypairsRequest.decode(value),
+    responseSerialize: (value: ListKeypairsResponse): Buffer =>
+      Buffer.from(ListKeypairsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListKeypairsResponse => ListKeypairsResponse.decode(value),
+  },
+  deleteKeypair: {
+    path: "/minicloud.compute.v1.ComputeService/DeleteKeypair" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteKeypairRequest): Buffer => Buffer.from(DeleteKeypairRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteKeypairRequest => DeleteKeypairRequest.decode(value),
+    responseSerialize: (value: DeleteKeypairResponse): Buffer =>
+      Buffer.from(DeleteKeypairResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteKeypairResponse => DeleteKeypairResponse.decode(value),
+  },
 } as const;
 
 export interface ComputeServiceServer extends UntypedServiceImplementation {
@@ -11829,6 +14713,10 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   listFlavors: handleUnaryCall<ListFlavorsRequest, ListFlavorsResponse>;
   deleteFlavor: handleUnaryCall<DeleteFlavorRequest, DeleteFlavorResponse>;
   setFlavorExtraSpecs: handleUnaryCall<SetFlavorExtraSpecsRequest, SetFlavorExtraSpecsResponse>;
+  /** Nova's flavor access: the projects that may see and use a private (is_public=false) flavor. */
+  listFlavorAccess: handleUnaryCall<ListFlavorAccessRequest, ListFlavorAccessResponse>;
+  addFlavorAccess: handleUnaryCall<AddFlavorAccessRequest, AddFlavorAccessResponse>;
+  removeFlavorAccess: handleUnaryCall<RemoveFlavorAccessRequest, RemoveFlavorAccessResponse>;
   /** Boots min_count..max_count servers; all placed or none (NoValidHost -> RESOURCE_EXHAUSTED). */
   createServer: handleUnaryCall<CreateServerRequest, CreateServerResponse>;
   getServer: handleUnaryCall<GetServerRequest, GetServerResponse>;
@@ -11838,6 +14726,10 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   serverAction: handleUnaryCall<ServerActionRequest, ServerActionResponse>;
   updateServer: handleUnaryCall<UpdateServerRequest, UpdateServerResponse>;
   listInstanceActions: handleUnaryCall<ListInstanceActionsRequest, ListInstanceActionsResponse>;
+  /** The server's vNICs (Nova's GET os-interface): ports with device_id = the server's id. */
+  listInterfaces: handleUnaryCall<ListInterfacesRequest, ListInterfacesResponse>;
+  /** Nova's os-getConsoleOutput: the tail of the server's console log (FAILED_PRECONDITION while it has no host or is being deleted or migrated). */
+  getConsoleOutput: handleUnaryCall<GetConsoleOutputRequest, GetConsoleOutputResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
   createServerGroup: handleUnaryCall<CreateServerGroupRequest, CreateServerGroupResponse>;
   getServerGroup: handleUnaryCall<GetServerGroupRequest, GetServerGroupResponse>;
@@ -11846,6 +14738,7 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   createAggregate: handleUnaryCall<CreateAggregateRequest, CreateAggregateResponse>;
   listAggregates: handleUnaryCall<ListAggregatesRequest, ListAggregatesResponse>;
   deleteAggregate: handleUnaryCall<DeleteAggregateRequest, DeleteAggregateResponse>;
+  updateAggregate: handleUnaryCall<UpdateAggregateRequest, UpdateAggregateResponse>;
   addAggregateHost: handleUnaryCall<AddAggregateHostRequest, AddAggregateHostResponse>;
   removeAggregateHost: handleUnaryCall<RemoveAggregateHostRequest, RemoveAggregateHostResponse>;
   setAggregateMetadata: handleUnaryCall<SetAggregateMetadataRequest, SetAggregateMetadataResponse>;
@@ -11854,6 +14747,14 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   getHost: handleUnaryCall<GetHostRequest, GetHostResponse>;
   /** Enable/disable scheduling, or enter/leave maintenance (drains by live migration). */
   updateHost: handleUnaryCall<UpdateHostRequest, UpdateHostResponse>;
+  /**
+   * SSH key pairs (Nova's os-keypairs), owned per user. Create generates a pair when no public_key
+   * is given (the private key is returned by that call only) or imports the given public key.
+   */
+  createKeypair: handleUnaryCall<CreateKeypairRequest, CreateKeypairResponse>;
+  getKeypair: handleUnaryCall<GetKeypairRequest, GetKeypairResponse>;
+  listKeypairs: handleUnaryCall<ListKeypairsRequest, ListKeypairsResponse>;
+  deleteKeypair: handleUnaryCall<DeleteKeypairRequest, DeleteKeypairResponse>;
 }
 
 export interface ComputeServiceClient extends Client {
@@ -11932,6 +14833,52 @@ export interface ComputeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetFlavorExtraSpecsResponse) => void,
   ): ClientUnaryCall;
+  /** Nova's flavor access: the projects that may see and use a private (is_public=false) flavor. */
+  listFlavorAccess(
+    request: ListFlavorAccessRequest,
+    callback: (error: ServiceError | null, response: ListFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  listFlavorAccess(
+    request: ListFlavorAccessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  listFlavorAccess(
+    request: ListFlavorAccessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  addFlavorAccess(
+    request: AddFlavorAccessRequest,
+    callback: (error: ServiceError | null, response: AddFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  addFlavorAccess(
+    request: AddFlavorAccessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  addFlavorAccess(
+    request: AddFlavorAccessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  removeFlavorAccess(
+    request: RemoveFlavorAccessRequest,
+    callback: (error: ServiceError | null, response: RemoveFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  removeFlavorAccess(
+    request: RemoveFlavorAccessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
+  removeFlavorAccess(
+    request: RemoveFlavorAccessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveFlavorAccessResponse) => void,
+  ): ClientUnaryCall;
   /** Boots min_count..max_count servers; all placed or none (NoValidHost -> RESOURCE_EXHAUSTED). */
   createServer(
     request: CreateServerRequest,
@@ -12039,6 +14986,38 @@ export interface ComputeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstanceActionsResponse) => void,
   ): ClientUnaryCall;
+  /** The server's vNICs (Nova's GET os-interface): ports with device_id = the server's id. */
+  listInterfaces(
+    request: ListInterfacesRequest,
+    callback: (error: ServiceError | null, response: ListInterfacesResponse) => void,
+  ): ClientUnaryCall;
+  listInterfaces(
+    request: ListInterfacesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListInterfacesResponse) => void,
+  ): ClientUnaryCall;
+  listInterfaces(
+    request: ListInterfacesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListInterfacesResponse) => void,
+  ): ClientUnaryCall;
+  /** Nova's os-getConsoleOutput: the tail of the server's console log (FAILED_PRECONDITION while it has no host or is being deleted or migrated). */
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
+  ): ClientUnaryCall;
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
+  ): ClientUnaryCall;
+  getConsoleOutput(
+    request: GetConsoleOutputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetConsoleOutputResponse) => void,
+  ): ClientUnaryCall;
   listMigrations(
     request: ListMigrationsRequest,
     callback: (error: ServiceError | null, response: ListMigrationsResponse) => void,
@@ -12158,6 +15137,21 @@ export interface ComputeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAggregateResponse) => void,
+  ): ClientUnaryCall;
+  updateAggregate(
+    request: UpdateAggregateRequest,
+    callback: (error: ServiceError | null, response: UpdateAggregateResponse) => void,
+  ): ClientUnaryCall;
+  updateAggregate(
+    request: UpdateAggregateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateAggregateResponse) => void,
+  ): ClientUnaryCall;
+  updateAggregate(
+    request: UpdateAggregateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateAggregateResponse) => void,
   ): ClientUnaryCall;
   addAggregateHost(
     request: AddAggregateHostRequest,
@@ -12264,6 +15258,70 @@ export interface ComputeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateHostResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SSH key pairs (Nova's os-keypairs), owned per user. Create generates a pair when no public_key
+   * is given (the private key is returned by that call only) or imports the given public key.
+   */
+  createKeypair(
+    request: CreateKeypairRequest,
+    callback: (error: ServiceError | null, response: CreateKeypairResponse) => void,
+  ): ClientUnaryCall;
+  createKeypair(
+    request: CreateKeypairRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateKeypairResponse) => void,
+  ): ClientUnaryCall;
+  createKeypair(
+    request: CreateKeypairRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateKeypairResponse) => void,
+  ): ClientUnaryCall;
+  getKeypair(
+    request: GetKeypairRequest,
+    callback: (error: ServiceError | null, response: GetKeypairResponse) => void,
+  ): ClientUnaryCall;
+  getKeypair(
+    request: GetKeypairRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetKeypairResponse) => void,
+  ): ClientUnaryCall;
+  getKeypair(
+    request: GetKeypairRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetKeypairResponse) => void,
+  ): ClientUnaryCall;
+  listKeypairs(
+    request: ListKeypairsRequest,
+    callback: (error: ServiceError | null, response: ListKeypairsResponse) => void,
+  ): ClientUnaryCall;
+  listKeypairs(
+    request: ListKeypairsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListKeypairsResponse) => void,
+  ): ClientUnaryCall;
+  listKeypairs(
+    request: ListKeypairsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListKeypairsResponse) => void,
+  ): ClientUnaryCall;
+  deleteKeypair(
+    request: DeleteKeypairRequest,
+    callback: (error: ServiceError | null, response: DeleteKeypairResponse) => void,
+  ): ClientUnaryCall;
+  deleteKeypair(
+    request: DeleteKeypairRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteKeypairResponse) => void,
+  ): ClientUnaryCall;
+  deleteKeypair(
+    request: DeleteKeypairRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteKeypairResponse) => void,
   ): ClientUnaryCall;
 }
 

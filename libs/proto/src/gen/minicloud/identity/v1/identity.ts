@@ -29,6 +29,7 @@ export interface Domain {
   id: string;
   name: string;
   enabled: boolean;
+  description: string;
 }
 
 export interface Project {
@@ -38,6 +39,15 @@ export interface Project {
   parentId: string;
   description: string;
   enabled: boolean;
+  /** Keystone's project tags (at most 80, each 1-255 characters without "/" or ","). */
+  tags: string[];
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  domainId: string;
+  description: string;
 }
 
 export interface User {
@@ -47,6 +57,12 @@ export interface User {
   defaultProjectId: string;
   enabled: boolean;
   email: string;
+  description: string;
+  /**
+   * Keystone's "extra" user attributes: a JSON object of the attributes Keystone has no column for,
+   * kept and shown as given (at most 4,096 characters).
+   */
+  extraJson: string;
 }
 
 export interface Role {
@@ -92,6 +108,13 @@ export interface TokenInfo {
     | undefined;
   /** Set when the token belongs to an instance identity. */
   instanceId: string;
+  /** The roles of `roles` with their ids, as the directory has them now. */
+  roleRefs: Role[];
+  /** Name of domain_id (the project's domain). */
+  domainName: string;
+  /** The user's own domain, which may differ from the project's. */
+  userDomainId: string;
+  userDomainName: string;
 }
 
 export interface PasswordCredentials {
@@ -130,6 +153,12 @@ export interface AuthenticateRequest {
   projectDomainName: string;
   /** The scope project's domain by id instead of by name. */
   projectDomainId: string;
+  /**
+   * Keystone's unscoped token: no project and no roles, only who the user is (to list their
+   * projects and re-scope with the token method). Without any scope and without a default project,
+   * the token is unscoped too, as Keystone's.
+   */
+  unscoped: boolean;
 }
 
 export interface AuthenticateResponse {
@@ -199,6 +228,9 @@ export interface RegisterEndpointResponse {
 
 export interface CreateDomainRequest {
   name: string;
+  description: string;
+  /** Defaults to true. */
+  enabled?: boolean | undefined;
 }
 
 export interface CreateDomainResponse {
@@ -212,11 +244,32 @@ export interface ListDomainsResponse {
   domains: Domain[];
 }
 
+export interface UpdateDomainRequest {
+  domainId: string;
+  name?: string | undefined;
+  description?: string | undefined;
+  enabled?: boolean | undefined;
+}
+
+export interface UpdateDomainResponse {
+  domain?: Domain | undefined;
+}
+
+export interface DeleteDomainRequest {
+  domainId: string;
+}
+
+export interface DeleteDomainResponse {
+}
+
 export interface CreateProjectRequest {
   name: string;
   domainId: string;
   parentId: string;
   description: string;
+  /** Defaults to true. */
+  enabled?: boolean | undefined;
+  tags: string[];
 }
 
 export interface CreateProjectResponse {
@@ -241,6 +294,25 @@ export interface ListProjectsResponse {
   page?: PageResponse | undefined;
 }
 
+export interface UpdateProjectRequest {
+  projectId: string;
+  name?: string | undefined;
+  description?:
+    | string
+    | undefined;
+  /** Disabling a project revokes the tokens scoped to it (its members' tokens). */
+  enabled?:
+    | boolean
+    | undefined;
+  /** When set, the project's tags become `tags`. */
+  updateTags: boolean;
+  tags: string[];
+}
+
+export interface UpdateProjectResponse {
+  project?: Project | undefined;
+}
+
 export interface DeleteProjectRequest {
   projectId: string;
 }
@@ -254,6 +326,11 @@ export interface CreateUserRequest {
   domainId: string;
   defaultProjectId: string;
   email: string;
+  /** Defaults to true. */
+  enabled?: boolean | undefined;
+  description: string;
+  /** See User.extra_json. */
+  extraJson: string;
 }
 
 export interface CreateUserResponse {
@@ -283,6 +360,16 @@ export interface UpdateUserRequest {
   enabled?: boolean | undefined;
   password?: string | undefined;
   email?: string | undefined;
+  name?:
+    | string
+    | undefined;
+  /** Empty clears it. */
+  defaultProjectId?: string | undefined;
+  description?:
+    | string
+    | undefined;
+  /** A JSON object merged into the user's extra attributes (Keystone's PATCH of unknown attributes). */
+  extraJson?: string | undefined;
 }
 
 export interface UpdateUserResponse {
@@ -296,13 +383,76 @@ export interface DeleteUserRequest {
 export interface DeleteUserResponse {
 }
 
+export interface ChangePasswordRequest {
+  userId: string;
+  originalPassword: string;
+  password: string;
+}
+
+export interface ChangePasswordResponse {
+}
+
 export interface CreateGroupRequest {
   name: string;
   domainId: string;
+  description: string;
 }
 
 export interface CreateGroupResponse {
   groupId: string;
+  group?: Group | undefined;
+}
+
+export interface GetGroupRequest {
+  groupId: string;
+}
+
+export interface GetGroupResponse {
+  group?: Group | undefined;
+}
+
+export interface ListGroupsRequest {
+  domainId: string;
+  name: string;
+  /** Only the groups this user is a member of. */
+  userId: string;
+}
+
+export interface ListGroupsResponse {
+  groups: Group[];
+}
+
+export interface UpdateGroupRequest {
+  groupId: string;
+  name?: string | undefined;
+  description?: string | undefined;
+}
+
+export interface UpdateGroupResponse {
+  group?: Group | undefined;
+}
+
+export interface DeleteGroupRequest {
+  groupId: string;
+}
+
+export interface DeleteGroupResponse {
+}
+
+export interface RemoveUserFromGroupRequest {
+  groupId: string;
+  userId: string;
+}
+
+export interface RemoveUserFromGroupResponse {
+}
+
+export interface ListGroupUsersRequest {
+  groupId: string;
+}
+
+export interface ListGroupUsersResponse {
+  users: User[];
 }
 
 export interface AddUserToGroupRequest {
@@ -329,6 +479,27 @@ export interface ListRolesResponse {
   roles: Role[];
 }
 
+export interface UpdateRoleRequest {
+  roleId: string;
+  name?:
+    | string
+    | undefined;
+  /** When set, the role's implied roles (by name) become `implies`; a cycle is INVALID_ARGUMENT. */
+  updateImplies: boolean;
+  implies: string[];
+}
+
+export interface UpdateRoleResponse {
+  role?: Role | undefined;
+}
+
+export interface DeleteRoleRequest {
+  roleId: string;
+}
+
+export interface DeleteRoleResponse {
+}
+
 export interface AssignRoleRequest {
   assignment?: RoleAssignment | undefined;
 }
@@ -346,6 +517,14 @@ export interface UnassignRoleResponse {
 export interface ListRoleAssignmentsRequest {
   userId: string;
   projectId: string;
+  groupId: string;
+  domainId: string;
+  roleId: string;
+  /**
+   * Keystone's effective mode: group assignments expanded to one per member user, and implied roles
+   * added (each as an assignment of its own); group assignments themselves are then not listed.
+   */
+  effective: boolean;
 }
 
 export interface ListRoleAssignmentsResponse {
@@ -391,7 +570,8 @@ export interface DeleteApplicationCredentialResponse {
 
 /**
  * Limits and usage of one project. Resource names: instances, cores, ram_mb, volumes, gigabytes,
- * networks, ports, floating_ips. A limit of -1 means unlimited.
+ * networks, subnets, ports, routers, floating_ips, security_groups, security_group_rules. A limit of
+ * -1 means unlimited.
  */
 export interface Quota {
   projectId: string;
@@ -426,6 +606,11 @@ export interface GetQuotaResponse {
 export interface SetQuotaRequest {
   projectId: string;
   limits: { [key: string]: number };
+  /**
+   * Resources whose limits go back to the defaults (Nova's and Cinder's DELETE os-quota-sets);
+   * applied before `limits`, so one resource in both ends at its value in `limits`.
+   */
+  reset: string[];
 }
 
 export interface SetQuotaRequest_LimitsEntry {
@@ -526,8 +711,154 @@ export interface ListRevocationsResponse {
   users: RevokedUser[];
 }
 
+/** A Keystone region. */
+export interface Region {
+  id: string;
+  description: string;
+  /** '' for a top-level region. */
+  parentRegionId: string;
+}
+
+/** A Keystone service (type: compute, image, ...). */
+export interface CatalogService {
+  id: string;
+  type: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+}
+
+/**
+ * A Keystone endpoint. url may hold `$(public_url)s` (the REST front's own base URL, put in by the
+ * front when it shows the catalog) and `$(project_id)s` (the token's project).
+ */
+export interface CatalogEndpoint {
+  id: string;
+  serviceId: string;
+  regionId: string;
+  /** public, internal or admin. */
+  interface: string;
+  url: string;
+  enabled: boolean;
+}
+
+export interface ListServiceCatalogRequest {
+}
+
+export interface ListServiceCatalogResponse {
+  regions: Region[];
+  services: CatalogService[];
+  endpoints: CatalogEndpoint[];
+}
+
+export interface SeedServiceCatalogRequest {
+  regions: Region[];
+  services: CatalogService[];
+  endpoints: CatalogEndpoint[];
+}
+
+export interface SeedServiceCatalogResponse {
+  /** False when the catalog had been seeded before (nothing changed). */
+  seeded: boolean;
+}
+
+export interface CreateRegionRequest {
+  /** '' for a generated one. */
+  id: string;
+  description: string;
+  parentRegionId: string;
+}
+
+export interface CreateRegionResponse {
+  region?: Region | undefined;
+}
+
+export interface UpdateRegionRequest {
+  regionId: string;
+  description?: string | undefined;
+  parentRegionId?: string | undefined;
+}
+
+export interface UpdateRegionResponse {
+  region?: Region | undefined;
+}
+
+export interface DeleteRegionRequest {
+  regionId: string;
+}
+
+export interface DeleteRegionResponse {
+}
+
+export interface CreateCatalogServiceRequest {
+  type: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+}
+
+export interface CreateCatalogServiceResponse {
+  service?: CatalogService | undefined;
+}
+
+export interface UpdateCatalogServiceRequest {
+  serviceId: string;
+  type?: string | undefined;
+  name?: string | undefined;
+  description?: string | undefined;
+  enabled?: boolean | undefined;
+}
+
+export interface UpdateCatalogServiceResponse {
+  service?: CatalogService | undefined;
+}
+
+export interface DeleteCatalogServiceRequest {
+  serviceId: string;
+}
+
+export interface DeleteCatalogServiceResponse {
+}
+
+export interface CreateCatalogEndpointRequest {
+  serviceId: string;
+  regionId: string;
+  interface: string;
+  url: string;
+  enabled: boolean;
+  createRegion: boolean;
+}
+
+export interface CreateCatalogEndpointResponse {
+  endpoint?: CatalogEndpoint | undefined;
+}
+
+export interface UpdateCatalogEndpointRequest {
+  endpointId: string;
+  serviceId?: string | undefined;
+  regionId?: string | undefined;
+  interface?: string | undefined;
+  url?: string | undefined;
+  enabled?:
+    | boolean
+    | undefined;
+  /** Create region_id when unknown (Keystone's legacy `region`); otherwise an unknown region is INVALID_ARGUMENT. */
+  createRegion: boolean;
+}
+
+export interface UpdateCatalogEndpointResponse {
+  endpoint?: CatalogEndpoint | undefined;
+}
+
+export interface DeleteCatalogEndpointRequest {
+  endpointId: string;
+}
+
+export interface DeleteCatalogEndpointResponse {
+}
+
 function createBaseDomain(): Domain {
-  return { id: "", name: "", enabled: false };
+  return { id: "", name: "", enabled: false, description: "" };
 }
 
 export const Domain: MessageFns<Domain> = {
@@ -540,6 +871,9 @@ export const Domain: MessageFns<Domain> = {
     }
     if (message.enabled !== false) {
       writer.uint32(24).bool(message.enabled);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
     }
     return writer;
   },
@@ -581,6 +915,14 @@ export const Domain: MessageFns<Domain> = {
             message.enabled = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -598,6 +940,7 @@ export const Domain: MessageFns<Domain> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -612,6 +955,9 @@ export const Domain: MessageFns<Domain> = {
     if (message.enabled !== false) {
       obj.enabled = message.enabled;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -623,12 +969,13 @@ export const Domain: MessageFns<Domain> = {
     message.id = object.id ?? "";
     message.name = object.name ?? "";
     message.enabled = object.enabled ?? false;
+    message.description = object.description ?? "";
     return message;
   },
 };
 
 function createBaseProject(): Project {
-  return { id: "", name: "", domainId: "", parentId: "", description: "", enabled: false };
+  return { id: "", name: "", domainId: "", parentId: "", description: "", enabled: false, tags: [] };
 }
 
 export const Project: MessageFns<Project> = {
@@ -650,6 +997,9 @@ export const Project: MessageFns<Project> = {
     }
     if (message.enabled !== false) {
       writer.uint32(48).bool(message.enabled);
+    }
+    for (const v of message.tags) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -715,6 +1065,14 @@ export const Project: MessageFns<Project> = {
             message.enabled = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -743,6 +1101,7 @@ export const Project: MessageFns<Project> = {
         : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -766,6 +1125,9 @@ export const Project: MessageFns<Project> = {
     if (message.enabled !== false) {
       obj.enabled = message.enabled;
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
     return obj;
   },
 
@@ -780,12 +1142,143 @@ export const Project: MessageFns<Project> = {
     message.parentId = object.parentId ?? "";
     message.description = object.description ?? "";
     message.enabled = object.enabled ?? false;
+    message.tags = object.tags?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGroup(): Group {
+  return { id: "", name: "", domainId: "", description: "" };
+}
+
+export const Group: MessageFns<Group> = {
+  encode(message: Group, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.domainId !== "") {
+      writer.uint32(26).string(message.domainId);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Group {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Group {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: Group): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Group>, I>>(base?: I): Group {
+    return Group.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Group>, I>>(object: I): Group {
+    const message = createBaseGroup();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.domainId = object.domainId ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };
 
 function createBaseUser(): User {
-  return { id: "", name: "", domainId: "", defaultProjectId: "", enabled: false, email: "" };
+  return {
+    id: "",
+    name: "",
+    domainId: "",
+    defaultProjectId: "",
+    enabled: false,
+    email: "",
+    description: "",
+    extraJson: "",
+  };
 }
 
 export const User: MessageFns<User> = {
@@ -807,6 +1300,12 @@ export const User: MessageFns<User> = {
     }
     if (message.email !== "") {
       writer.uint32(50).string(message.email);
+    }
+    if (message.description !== "") {
+      writer.uint32(58).string(message.description);
+    }
+    if (message.extraJson !== "") {
+      writer.uint32(66).string(message.extraJson);
     }
     return writer;
   },
@@ -872,6 +1371,22 @@ export const User: MessageFns<User> = {
             message.email = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.extraJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -900,6 +1415,12 @@ export const User: MessageFns<User> = {
         : "",
       enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
       email: isSet(object.email) ? globalThis.String(object.email) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      extraJson: isSet(object.extraJson)
+        ? globalThis.String(object.extraJson)
+        : isSet(object.extra_json)
+        ? globalThis.String(object.extra_json)
+        : "",
     };
   },
 
@@ -923,6 +1444,12 @@ export const User: MessageFns<User> = {
     if (message.email !== "") {
       obj.email = message.email;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.extraJson !== "") {
+      obj.extraJson = message.extraJson;
+    }
     return obj;
   },
 
@@ -937,6 +1464,8 @@ export const User: MessageFns<User> = {
     message.defaultProjectId = object.defaultProjectId ?? "";
     message.enabled = object.enabled ?? false;
     message.email = object.email ?? "";
+    message.description = object.description ?? "";
+    message.extraJson = object.extraJson ?? "";
     return message;
   },
 };
@@ -1348,6 +1877,10 @@ function createBaseTokenInfo(): TokenInfo {
     issuedAt: undefined,
     expiresAt: undefined,
     instanceId: "",
+    roleRefs: [],
+    domainName: "",
+    userDomainId: "",
+    userDomainName: "",
   };
 }
 
@@ -1382,6 +1915,18 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     }
     if (message.instanceId !== "") {
       writer.uint32(82).string(message.instanceId);
+    }
+    for (const v of message.roleRefs) {
+      Role.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.domainName !== "") {
+      writer.uint32(98).string(message.domainName);
+    }
+    if (message.userDomainId !== "") {
+      writer.uint32(106).string(message.userDomainId);
+    }
+    if (message.userDomainName !== "") {
+      writer.uint32(114).string(message.userDomainName);
     }
     return writer;
   },
@@ -1479,6 +2024,38 @@ export const TokenInfo: MessageFns<TokenInfo> = {
             message.instanceId = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.roleRefs.push(Role.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.domainName = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.userDomainId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.userDomainName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1541,6 +2118,26 @@ export const TokenInfo: MessageFns<TokenInfo> = {
         : isSet(object.instance_id)
         ? globalThis.String(object.instance_id)
         : "",
+      roleRefs: globalThis.Array.isArray(object?.roleRefs)
+        ? object.roleRefs.map((e: any) => Role.fromJSON(e))
+        : globalThis.Array.isArray(object?.role_refs)
+        ? object.role_refs.map((e: any) => Role.fromJSON(e))
+        : [],
+      domainName: isSet(object.domainName)
+        ? globalThis.String(object.domainName)
+        : isSet(object.domain_name)
+        ? globalThis.String(object.domain_name)
+        : "",
+      userDomainId: isSet(object.userDomainId)
+        ? globalThis.String(object.userDomainId)
+        : isSet(object.user_domain_id)
+        ? globalThis.String(object.user_domain_id)
+        : "",
+      userDomainName: isSet(object.userDomainName)
+        ? globalThis.String(object.userDomainName)
+        : isSet(object.user_domain_name)
+        ? globalThis.String(object.user_domain_name)
+        : "",
     };
   },
 
@@ -1576,6 +2173,18 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     if (message.instanceId !== "") {
       obj.instanceId = message.instanceId;
     }
+    if (message.roleRefs?.length) {
+      obj.roleRefs = message.roleRefs.map((e) => Role.toJSON(e));
+    }
+    if (message.domainName !== "") {
+      obj.domainName = message.domainName;
+    }
+    if (message.userDomainId !== "") {
+      obj.userDomainId = message.userDomainId;
+    }
+    if (message.userDomainName !== "") {
+      obj.userDomainName = message.userDomainName;
+    }
     return obj;
   },
 
@@ -1594,6 +2203,10 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     message.issuedAt = object.issuedAt ?? undefined;
     message.expiresAt = object.expiresAt ?? undefined;
     message.instanceId = object.instanceId ?? "";
+    message.roleRefs = object.roleRefs?.map((e) => Role.fromPartial(e)) || [];
+    message.domainName = object.domainName ?? "";
+    message.userDomainId = object.userDomainId ?? "";
+    message.userDomainName = object.userDomainName ?? "";
     return message;
   },
 };
@@ -1908,6 +2521,7 @@ function createBaseAuthenticateRequest(): AuthenticateRequest {
     projectId: "",
     projectDomainName: "",
     projectDomainId: "",
+    unscoped: false,
   };
 }
 
@@ -1933,6 +2547,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     }
     if (message.projectDomainId !== "") {
       writer.uint32(58).string(message.projectDomainId);
+    }
+    if (message.unscoped !== false) {
+      writer.uint32(64).bool(message.unscoped);
     }
     return writer;
   },
@@ -2006,6 +2623,14 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
             message.projectDomainId = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.unscoped = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2047,6 +2672,7 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
         : isSet(object.project_domain_id)
         ? globalThis.String(object.project_domain_id)
         : "",
+      unscoped: isSet(object.unscoped) ? globalThis.Boolean(object.unscoped) : false,
     };
   },
 
@@ -2073,6 +2699,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     if (message.projectDomainId !== "") {
       obj.projectDomainId = message.projectDomainId;
     }
+    if (message.unscoped !== false) {
+      obj.unscoped = message.unscoped;
+    }
     return obj;
   },
 
@@ -2095,6 +2724,7 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     message.projectId = object.projectId ?? "";
     message.projectDomainName = object.projectDomainName ?? "";
     message.projectDomainId = object.projectDomainId ?? "";
+    message.unscoped = object.unscoped ?? false;
     return message;
   },
 };
@@ -3065,13 +3695,19 @@ export const RegisterEndpointResponse: MessageFns<RegisterEndpointResponse> = {
 };
 
 function createBaseCreateDomainRequest(): CreateDomainRequest {
-  return { name: "" };
+  return { name: "", description: "", enabled: undefined };
 }
 
 export const CreateDomainRequest: MessageFns<CreateDomainRequest> = {
   encode(message: CreateDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(24).bool(message.enabled);
     }
     return writer;
   },
@@ -3097,6 +3733,22 @@ export const CreateDomainRequest: MessageFns<CreateDomainRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3110,13 +3762,23 @@ export const CreateDomainRequest: MessageFns<CreateDomainRequest> = {
   },
 
   fromJSON(object: any): CreateDomainRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+    };
   },
 
   toJSON(message: CreateDomainRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
     }
     return obj;
   },
@@ -3127,6 +3789,8 @@ export const CreateDomainRequest: MessageFns<CreateDomainRequest> = {
   fromPartial<I extends Exact<DeepPartial<CreateDomainRequest>, I>>(object: I): CreateDomainRequest {
     const message = createBaseCreateDomainRequest();
     message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.enabled = object.enabled ?? undefined;
     return message;
   },
 };
@@ -3321,8 +3985,323 @@ export const ListDomainsResponse: MessageFns<ListDomainsResponse> = {
   },
 };
 
+function createBaseUpdateDomainRequest(): UpdateDomainRequest {
+  return { domainId: "", name: undefined, description: undefined, enabled: undefined };
+}
+
+export const UpdateDomainRequest: MessageFns<UpdateDomainRequest> = {
+  encode(message: UpdateDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domainId !== "") {
+      writer.uint32(10).string(message.domainId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(32).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateDomainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateDomainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateDomainRequest {
+    return {
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateDomainRequest): unknown {
+    const obj: any = {};
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateDomainRequest>, I>>(base?: I): UpdateDomainRequest {
+    return UpdateDomainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateDomainRequest>, I>>(object: I): UpdateDomainRequest {
+    const message = createBaseUpdateDomainRequest();
+    message.domainId = object.domainId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.enabled = object.enabled ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateDomainResponse(): UpdateDomainResponse {
+  return { domain: undefined };
+}
+
+export const UpdateDomainResponse: MessageFns<UpdateDomainResponse> = {
+  encode(message: UpdateDomainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== undefined) {
+      Domain.encode(message.domain, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateDomainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateDomainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = Domain.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateDomainResponse {
+    return { domain: isSet(object.domain) ? Domain.fromJSON(object.domain) : undefined };
+  },
+
+  toJSON(message: UpdateDomainResponse): unknown {
+    const obj: any = {};
+    if (message.domain !== undefined) {
+      obj.domain = Domain.toJSON(message.domain);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateDomainResponse>, I>>(base?: I): UpdateDomainResponse {
+    return UpdateDomainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateDomainResponse>, I>>(object: I): UpdateDomainResponse {
+    const message = createBaseUpdateDomainResponse();
+    message.domain = (object.domain !== undefined && object.domain !== null)
+      ? Domain.fromPartial(object.domain)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteDomainRequest(): DeleteDomainRequest {
+  return { domainId: "" };
+}
+
+export const DeleteDomainRequest: MessageFns<DeleteDomainRequest> = {
+  encode(message: DeleteDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domainId !== "") {
+      writer.uint32(10).string(message.domainId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDomainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDomainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteDomainRequest {
+    return {
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteDomainRequest): unknown {
+    const obj: any = {};
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDomainRequest>, I>>(base?: I): DeleteDomainRequest {
+    return DeleteDomainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDomainRequest>, I>>(object: I): DeleteDomainRequest {
+    const message = createBaseDeleteDomainRequest();
+    message.domainId = object.domainId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteDomainResponse(): DeleteDomainResponse {
+  return {};
+}
+
+export const DeleteDomainResponse: MessageFns<DeleteDomainResponse> = {
+  encode(_: DeleteDomainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteDomainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteDomainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteDomainResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteDomainResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteDomainResponse>, I>>(base?: I): DeleteDomainResponse {
+    return DeleteDomainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteDomainResponse>, I>>(_: I): DeleteDomainResponse {
+    const message = createBaseDeleteDomainResponse();
+    return message;
+  },
+};
+
 function createBaseCreateProjectRequest(): CreateProjectRequest {
-  return { name: "", domainId: "", parentId: "", description: "" };
+  return { name: "", domainId: "", parentId: "", description: "", enabled: undefined, tags: [] };
 }
 
 export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
@@ -3338,6 +4317,12 @@ export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
     }
     if (message.description !== "") {
       writer.uint32(34).string(message.description);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(40).bool(message.enabled);
+    }
+    for (const v of message.tags) {
+      writer.uint32(50).string(v!);
     }
     return writer;
   },
@@ -3387,6 +4372,22 @@ export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3413,6 +4414,8 @@ export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
         ? globalThis.String(object.parent_id)
         : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -3430,6 +4433,12 @@ export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
     return obj;
   },
 
@@ -3442,6 +4451,8 @@ export const CreateProjectRequest: MessageFns<CreateProjectRequest> = {
     message.domainId = object.domainId ?? "";
     message.parentId = object.parentId ?? "";
     message.description = object.description ?? "";
+    message.enabled = object.enabled ?? undefined;
+    message.tags = object.tags?.map((e) => e) || [];
     return message;
   },
 };
@@ -3835,6 +4846,232 @@ export const ListProjectsResponse: MessageFns<ListProjectsResponse> = {
   },
 };
 
+function createBaseUpdateProjectRequest(): UpdateProjectRequest {
+  return { projectId: "", name: undefined, description: undefined, enabled: undefined, updateTags: false, tags: [] };
+}
+
+export const UpdateProjectRequest: MessageFns<UpdateProjectRequest> = {
+  encode(message: UpdateProjectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(32).bool(message.enabled);
+    }
+    if (message.updateTags !== false) {
+      writer.uint32(40).bool(message.updateTags);
+    }
+    for (const v of message.tags) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateProjectRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateProjectRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.updateTags = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateProjectRequest {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      updateTags: isSet(object.updateTags)
+        ? globalThis.Boolean(object.updateTags)
+        : isSet(object.update_tags)
+        ? globalThis.Boolean(object.update_tags)
+        : false,
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateProjectRequest): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.updateTags !== false) {
+      obj.updateTags = message.updateTags;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateProjectRequest>, I>>(base?: I): UpdateProjectRequest {
+    return UpdateProjectRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateProjectRequest>, I>>(object: I): UpdateProjectRequest {
+    const message = createBaseUpdateProjectRequest();
+    message.projectId = object.projectId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.enabled = object.enabled ?? undefined;
+    message.updateTags = object.updateTags ?? false;
+    message.tags = object.tags?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateProjectResponse(): UpdateProjectResponse {
+  return { project: undefined };
+}
+
+export const UpdateProjectResponse: MessageFns<UpdateProjectResponse> = {
+  encode(message: UpdateProjectResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.project !== undefined) {
+      Project.encode(message.project, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateProjectResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateProjectResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.project = Project.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateProjectResponse {
+    return { project: isSet(object.project) ? Project.fromJSON(object.project) : undefined };
+  },
+
+  toJSON(message: UpdateProjectResponse): unknown {
+    const obj: any = {};
+    if (message.project !== undefined) {
+      obj.project = Project.toJSON(message.project);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateProjectResponse>, I>>(base?: I): UpdateProjectResponse {
+    return UpdateProjectResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateProjectResponse>, I>>(object: I): UpdateProjectResponse {
+    const message = createBaseUpdateProjectResponse();
+    message.project = (object.project !== undefined && object.project !== null)
+      ? Project.fromPartial(object.project)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseDeleteProjectRequest(): DeleteProjectRequest {
   return { projectId: "" };
 }
@@ -3961,7 +5198,16 @@ export const DeleteProjectResponse: MessageFns<DeleteProjectResponse> = {
 };
 
 function createBaseCreateUserRequest(): CreateUserRequest {
-  return { name: "", password: "", domainId: "", defaultProjectId: "", email: "" };
+  return {
+    name: "",
+    password: "",
+    domainId: "",
+    defaultProjectId: "",
+    email: "",
+    enabled: undefined,
+    description: "",
+    extraJson: "",
+  };
 }
 
 export const CreateUserRequest: MessageFns<CreateUserRequest> = {
@@ -3980,6 +5226,15 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     }
     if (message.email !== "") {
       writer.uint32(42).string(message.email);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(48).bool(message.enabled);
+    }
+    if (message.description !== "") {
+      writer.uint32(58).string(message.description);
+    }
+    if (message.extraJson !== "") {
+      writer.uint32(66).string(message.extraJson);
     }
     return writer;
   },
@@ -4037,6 +5292,30 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
             message.email = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.extraJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4064,6 +5343,13 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
         ? globalThis.String(object.default_project_id)
         : "",
       email: isSet(object.email) ? globalThis.String(object.email) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      extraJson: isSet(object.extraJson)
+        ? globalThis.String(object.extraJson)
+        : isSet(object.extra_json)
+        ? globalThis.String(object.extra_json)
+        : "",
     };
   },
 
@@ -4084,6 +5370,15 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     if (message.email !== "") {
       obj.email = message.email;
     }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.extraJson !== "") {
+      obj.extraJson = message.extraJson;
+    }
     return obj;
   },
 
@@ -4097,6 +5392,9 @@ export const CreateUserRequest: MessageFns<CreateUserRequest> = {
     message.domainId = object.domainId ?? "";
     message.defaultProjectId = object.defaultProjectId ?? "";
     message.email = object.email ?? "";
+    message.enabled = object.enabled ?? undefined;
+    message.description = object.description ?? "";
+    message.extraJson = object.extraJson ?? "";
     return message;
   },
 };
@@ -4487,7 +5785,16 @@ export const ListUsersResponse: MessageFns<ListUsersResponse> = {
 };
 
 function createBaseUpdateUserRequest(): UpdateUserRequest {
-  return { userId: "", enabled: undefined, password: undefined, email: undefined };
+  return {
+    userId: "",
+    enabled: undefined,
+    password: undefined,
+    email: undefined,
+    name: undefined,
+    defaultProjectId: undefined,
+    description: undefined,
+    extraJson: undefined,
+  };
 }
 
 export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
@@ -4503,6 +5810,18 @@ export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
     }
     if (message.email !== undefined) {
       writer.uint32(34).string(message.email);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(42).string(message.name);
+    }
+    if (message.defaultProjectId !== undefined) {
+      writer.uint32(50).string(message.defaultProjectId);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(58).string(message.description);
+    }
+    if (message.extraJson !== undefined) {
+      writer.uint32(66).string(message.extraJson);
     }
     return writer;
   },
@@ -4552,6 +5871,38 @@ export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
             message.email = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.defaultProjectId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.extraJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4574,6 +5925,18 @@ export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
       enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
       password: isSet(object.password) ? globalThis.String(object.password) : undefined,
       email: isSet(object.email) ? globalThis.String(object.email) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      defaultProjectId: isSet(object.defaultProjectId)
+        ? globalThis.String(object.defaultProjectId)
+        : isSet(object.default_project_id)
+        ? globalThis.String(object.default_project_id)
+        : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      extraJson: isSet(object.extraJson)
+        ? globalThis.String(object.extraJson)
+        : isSet(object.extra_json)
+        ? globalThis.String(object.extra_json)
+        : undefined,
     };
   },
 
@@ -4591,6 +5954,18 @@ export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
     if (message.email !== undefined) {
       obj.email = message.email;
     }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.defaultProjectId !== undefined) {
+      obj.defaultProjectId = message.defaultProjectId;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.extraJson !== undefined) {
+      obj.extraJson = message.extraJson;
+    }
     return obj;
   },
 
@@ -4603,6 +5978,10 @@ export const UpdateUserRequest: MessageFns<UpdateUserRequest> = {
     message.enabled = object.enabled ?? undefined;
     message.password = object.password ?? undefined;
     message.email = object.email ?? undefined;
+    message.name = object.name ?? undefined;
+    message.defaultProjectId = object.defaultProjectId ?? undefined;
+    message.description = object.description ?? undefined;
+    message.extraJson = object.extraJson ?? undefined;
     return message;
   },
 };
@@ -4799,8 +6178,169 @@ export const DeleteUserResponse: MessageFns<DeleteUserResponse> = {
   },
 };
 
+function createBaseChangePasswordRequest(): ChangePasswordRequest {
+  return { userId: "", originalPassword: "", password: "" };
+}
+
+export const ChangePasswordRequest: MessageFns<ChangePasswordRequest> = {
+  encode(message: ChangePasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.originalPassword !== "") {
+      writer.uint32(18).string(message.originalPassword);
+    }
+    if (message.password !== "") {
+      writer.uint32(26).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangePasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangePasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.originalPassword = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangePasswordRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      originalPassword: isSet(object.originalPassword)
+        ? globalThis.String(object.originalPassword)
+        : isSet(object.original_password)
+        ? globalThis.String(object.original_password)
+        : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: ChangePasswordRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.originalPassword !== "") {
+      obj.originalPassword = message.originalPassword;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangePasswordRequest>, I>>(base?: I): ChangePasswordRequest {
+    return ChangePasswordRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangePasswordRequest>, I>>(object: I): ChangePasswordRequest {
+    const message = createBaseChangePasswordRequest();
+    message.userId = object.userId ?? "";
+    message.originalPassword = object.originalPassword ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
+function createBaseChangePasswordResponse(): ChangePasswordResponse {
+  return {};
+}
+
+export const ChangePasswordResponse: MessageFns<ChangePasswordResponse> = {
+  encode(_: ChangePasswordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangePasswordResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangePasswordResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ChangePasswordResponse {
+    return {};
+  },
+
+  toJSON(_: ChangePasswordResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangePasswordResponse>, I>>(base?: I): ChangePasswordResponse {
+    return ChangePasswordResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangePasswordResponse>, I>>(_: I): ChangePasswordResponse {
+    const message = createBaseChangePasswordResponse();
+    return message;
+  },
+};
+
 function createBaseCreateGroupRequest(): CreateGroupRequest {
-  return { name: "", domainId: "" };
+  return { name: "", domainId: "", description: "" };
 }
 
 export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
@@ -4810,6 +6350,9 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     }
     if (message.domainId !== "") {
       writer.uint32(18).string(message.domainId);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
     }
     return writer;
   },
@@ -4843,6 +6386,14 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
             message.domainId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4863,6 +6414,7 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
         : isSet(object.domain_id)
         ? globalThis.String(object.domain_id)
         : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -4874,6 +6426,9 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     if (message.domainId !== "") {
       obj.domainId = message.domainId;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -4884,18 +6439,22 @@ export const CreateGroupRequest: MessageFns<CreateGroupRequest> = {
     const message = createBaseCreateGroupRequest();
     message.name = object.name ?? "";
     message.domainId = object.domainId ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };
 
 function createBaseCreateGroupResponse(): CreateGroupResponse {
-  return { groupId: "" };
+  return { groupId: "", group: undefined };
 }
 
 export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
   encode(message: CreateGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.groupId !== "") {
       writer.uint32(10).string(message.groupId);
+    }
+    if (message.group !== undefined) {
+      Group.encode(message.group, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -4921,6 +6480,14 @@ export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
             message.groupId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.group = Group.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4940,6 +6507,7 @@ export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
         : isSet(object.group_id)
         ? globalThis.String(object.group_id)
         : "",
+      group: isSet(object.group) ? Group.fromJSON(object.group) : undefined,
     };
   },
 
@@ -4947,6 +6515,9 @@ export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
     const obj: any = {};
     if (message.groupId !== "") {
       obj.groupId = message.groupId;
+    }
+    if (message.group !== undefined) {
+      obj.group = Group.toJSON(message.group);
     }
     return obj;
   },
@@ -4957,6 +6528,905 @@ export const CreateGroupResponse: MessageFns<CreateGroupResponse> = {
   fromPartial<I extends Exact<DeepPartial<CreateGroupResponse>, I>>(object: I): CreateGroupResponse {
     const message = createBaseCreateGroupResponse();
     message.groupId = object.groupId ?? "";
+    message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
+    return message;
+  },
+};
+
+function createBaseGetGroupRequest(): GetGroupRequest {
+  return { groupId: "" };
+}
+
+export const GetGroupRequest: MessageFns<GetGroupRequest> = {
+  encode(message: GetGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetGroupRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetGroupRequest>, I>>(base?: I): GetGroupRequest {
+    return GetGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetGroupRequest>, I>>(object: I): GetGroupRequest {
+    const message = createBaseGetGroupRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetGroupResponse(): GetGroupResponse {
+  return { group: undefined };
+}
+
+export const GetGroupResponse: MessageFns<GetGroupResponse> = {
+  encode(message: GetGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== undefined) {
+      Group.encode(message.group, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = Group.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetGroupResponse {
+    return { group: isSet(object.group) ? Group.fromJSON(object.group) : undefined };
+  },
+
+  toJSON(message: GetGroupResponse): unknown {
+    const obj: any = {};
+    if (message.group !== undefined) {
+      obj.group = Group.toJSON(message.group);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetGroupResponse>, I>>(base?: I): GetGroupResponse {
+    return GetGroupResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetGroupResponse>, I>>(object: I): GetGroupResponse {
+    const message = createBaseGetGroupResponse();
+    message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
+    return message;
+  },
+};
+
+function createBaseListGroupsRequest(): ListGroupsRequest {
+  return { domainId: "", name: "", userId: "" };
+}
+
+export const ListGroupsRequest: MessageFns<ListGroupsRequest> = {
+  encode(message: ListGroupsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domainId !== "") {
+      writer.uint32(10).string(message.domainId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.userId !== "") {
+      writer.uint32(26).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsRequest {
+    return {
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListGroupsRequest): unknown {
+    const obj: any = {};
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupsRequest>, I>>(base?: I): ListGroupsRequest {
+    return ListGroupsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupsRequest>, I>>(object: I): ListGroupsRequest {
+    const message = createBaseListGroupsRequest();
+    message.domainId = object.domainId ?? "";
+    message.name = object.name ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseListGroupsResponse(): ListGroupsResponse {
+  return { groups: [] };
+}
+
+export const ListGroupsResponse: MessageFns<ListGroupsResponse> = {
+  encode(message: ListGroupsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      Group.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(Group.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupsResponse {
+    return { groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => Group.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListGroupsResponse): unknown {
+    const obj: any = {};
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => Group.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupsResponse>, I>>(base?: I): ListGroupsResponse {
+    return ListGroupsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupsResponse>, I>>(object: I): ListGroupsResponse {
+    const message = createBaseListGroupsResponse();
+    message.groups = object.groups?.map((e) => Group.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateGroupRequest(): UpdateGroupRequest {
+  return { groupId: "", name: undefined, description: undefined };
+}
+
+export const UpdateGroupRequest: MessageFns<UpdateGroupRequest> = {
+  encode(message: UpdateGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateGroupRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateGroupRequest>, I>>(base?: I): UpdateGroupRequest {
+    return UpdateGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateGroupRequest>, I>>(object: I): UpdateGroupRequest {
+    const message = createBaseUpdateGroupRequest();
+    message.groupId = object.groupId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateGroupResponse(): UpdateGroupResponse {
+  return { group: undefined };
+}
+
+export const UpdateGroupResponse: MessageFns<UpdateGroupResponse> = {
+  encode(message: UpdateGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== undefined) {
+      Group.encode(message.group, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = Group.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateGroupResponse {
+    return { group: isSet(object.group) ? Group.fromJSON(object.group) : undefined };
+  },
+
+  toJSON(message: UpdateGroupResponse): unknown {
+    const obj: any = {};
+    if (message.group !== undefined) {
+      obj.group = Group.toJSON(message.group);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateGroupResponse>, I>>(base?: I): UpdateGroupResponse {
+    return UpdateGroupResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateGroupResponse>, I>>(object: I): UpdateGroupResponse {
+    const message = createBaseUpdateGroupResponse();
+    message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteGroupRequest(): DeleteGroupRequest {
+  return { groupId: "" };
+}
+
+export const DeleteGroupRequest: MessageFns<DeleteGroupRequest> = {
+  encode(message: DeleteGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteGroupRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteGroupRequest>, I>>(base?: I): DeleteGroupRequest {
+    return DeleteGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteGroupRequest>, I>>(object: I): DeleteGroupRequest {
+    const message = createBaseDeleteGroupRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteGroupResponse(): DeleteGroupResponse {
+  return {};
+}
+
+export const DeleteGroupResponse: MessageFns<DeleteGroupResponse> = {
+  encode(_: DeleteGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteGroupResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteGroupResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteGroupResponse>, I>>(base?: I): DeleteGroupResponse {
+    return DeleteGroupResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteGroupResponse>, I>>(_: I): DeleteGroupResponse {
+    const message = createBaseDeleteGroupResponse();
+    return message;
+  },
+};
+
+function createBaseRemoveUserFromGroupRequest(): RemoveUserFromGroupRequest {
+  return { groupId: "", userId: "" };
+}
+
+export const RemoveUserFromGroupRequest: MessageFns<RemoveUserFromGroupRequest> = {
+  encode(message: RemoveUserFromGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveUserFromGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveUserFromGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveUserFromGroupRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RemoveUserFromGroupRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveUserFromGroupRequest>, I>>(base?: I): RemoveUserFromGroupRequest {
+    return RemoveUserFromGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveUserFromGroupRequest>, I>>(object: I): RemoveUserFromGroupRequest {
+    const message = createBaseRemoveUserFromGroupRequest();
+    message.groupId = object.groupId ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveUserFromGroupResponse(): RemoveUserFromGroupResponse {
+  return {};
+}
+
+export const RemoveUserFromGroupResponse: MessageFns<RemoveUserFromGroupResponse> = {
+  encode(_: RemoveUserFromGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveUserFromGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveUserFromGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveUserFromGroupResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveUserFromGroupResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveUserFromGroupResponse>, I>>(base?: I): RemoveUserFromGroupResponse {
+    return RemoveUserFromGroupResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveUserFromGroupResponse>, I>>(_: I): RemoveUserFromGroupResponse {
+    const message = createBaseRemoveUserFromGroupResponse();
+    return message;
+  },
+};
+
+function createBaseListGroupUsersRequest(): ListGroupUsersRequest {
+  return { groupId: "" };
+}
+
+export const ListGroupUsersRequest: MessageFns<ListGroupUsersRequest> = {
+  encode(message: ListGroupUsersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupUsersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupUsersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupUsersRequest {
+    return {
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListGroupUsersRequest): unknown {
+    const obj: any = {};
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupUsersRequest>, I>>(base?: I): ListGroupUsersRequest {
+    return ListGroupUsersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupUsersRequest>, I>>(object: I): ListGroupUsersRequest {
+    const message = createBaseListGroupUsersRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseListGroupUsersResponse(): ListGroupUsersResponse {
+  return { users: [] };
+}
+
+export const ListGroupUsersResponse: MessageFns<ListGroupUsersResponse> = {
+  encode(message: ListGroupUsersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.users) {
+      User.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListGroupUsersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListGroupUsersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.users.push(User.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListGroupUsersResponse {
+    return { users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => User.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ListGroupUsersResponse): unknown {
+    const obj: any = {};
+    if (message.users?.length) {
+      obj.users = message.users.map((e) => User.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListGroupUsersResponse>, I>>(base?: I): ListGroupUsersResponse {
+    return ListGroupUsersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListGroupUsersResponse>, I>>(object: I): ListGroupUsersResponse {
+    const message = createBaseListGroupUsersResponse();
+    message.users = object.users?.map((e) => User.fromPartial(e)) || [];
     return message;
   },
 };
@@ -5377,6 +7847,323 @@ export const ListRolesResponse: MessageFns<ListRolesResponse> = {
   },
 };
 
+function createBaseUpdateRoleRequest(): UpdateRoleRequest {
+  return { roleId: "", name: undefined, updateImplies: false, implies: [] };
+}
+
+export const UpdateRoleRequest: MessageFns<UpdateRoleRequest> = {
+  encode(message: UpdateRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roleId !== "") {
+      writer.uint32(10).string(message.roleId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.updateImplies !== false) {
+      writer.uint32(24).bool(message.updateImplies);
+    }
+    for (const v of message.implies) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.updateImplies = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.implies.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRoleRequest {
+    return {
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      updateImplies: isSet(object.updateImplies)
+        ? globalThis.Boolean(object.updateImplies)
+        : isSet(object.update_implies)
+        ? globalThis.Boolean(object.update_implies)
+        : false,
+      implies: globalThis.Array.isArray(object?.implies) ? object.implies.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateRoleRequest): unknown {
+    const obj: any = {};
+    if (message.roleId !== "") {
+      obj.roleId = message.roleId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.updateImplies !== false) {
+      obj.updateImplies = message.updateImplies;
+    }
+    if (message.implies?.length) {
+      obj.implies = message.implies;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRoleRequest>, I>>(base?: I): UpdateRoleRequest {
+    return UpdateRoleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRoleRequest>, I>>(object: I): UpdateRoleRequest {
+    const message = createBaseUpdateRoleRequest();
+    message.roleId = object.roleId ?? "";
+    message.name = object.name ?? undefined;
+    message.updateImplies = object.updateImplies ?? false;
+    message.implies = object.implies?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateRoleResponse(): UpdateRoleResponse {
+  return { role: undefined };
+}
+
+export const UpdateRoleResponse: MessageFns<UpdateRoleResponse> = {
+  encode(message: UpdateRoleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== undefined) {
+      Role.encode(message.role, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRoleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRoleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = Role.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRoleResponse {
+    return { role: isSet(object.role) ? Role.fromJSON(object.role) : undefined };
+  },
+
+  toJSON(message: UpdateRoleResponse): unknown {
+    const obj: any = {};
+    if (message.role !== undefined) {
+      obj.role = Role.toJSON(message.role);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRoleResponse>, I>>(base?: I): UpdateRoleResponse {
+    return UpdateRoleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRoleResponse>, I>>(object: I): UpdateRoleResponse {
+    const message = createBaseUpdateRoleResponse();
+    message.role = (object.role !== undefined && object.role !== null) ? Role.fromPartial(object.role) : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteRoleRequest(): DeleteRoleRequest {
+  return { roleId: "" };
+}
+
+export const DeleteRoleRequest: MessageFns<DeleteRoleRequest> = {
+  encode(message: DeleteRoleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roleId !== "") {
+      writer.uint32(10).string(message.roleId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRoleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRoleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteRoleRequest {
+    return {
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteRoleRequest): unknown {
+    const obj: any = {};
+    if (message.roleId !== "") {
+      obj.roleId = message.roleId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRoleRequest>, I>>(base?: I): DeleteRoleRequest {
+    return DeleteRoleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRoleRequest>, I>>(object: I): DeleteRoleRequest {
+    const message = createBaseDeleteRoleRequest();
+    message.roleId = object.roleId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteRoleResponse(): DeleteRoleResponse {
+  return {};
+}
+
+export const DeleteRoleResponse: MessageFns<DeleteRoleResponse> = {
+  encode(_: DeleteRoleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRoleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRoleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteRoleResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteRoleResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRoleResponse>, I>>(base?: I): DeleteRoleResponse {
+    return DeleteRoleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRoleResponse>, I>>(_: I): DeleteRoleResponse {
+    const message = createBaseDeleteRoleResponse();
+    return message;
+  },
+};
+
 function createBaseAssignRoleRequest(): AssignRoleRequest {
   return { assignment: undefined };
 }
@@ -5620,7 +8407,7 @@ export const UnassignRoleResponse: MessageFns<UnassignRoleResponse> = {
 };
 
 function createBaseListRoleAssignmentsRequest(): ListRoleAssignmentsRequest {
-  return { userId: "", projectId: "" };
+  return { userId: "", projectId: "", groupId: "", domainId: "", roleId: "", effective: false };
 }
 
 export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> = {
@@ -5630,6 +8417,18 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     }
     if (message.projectId !== "") {
       writer.uint32(18).string(message.projectId);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(26).string(message.groupId);
+    }
+    if (message.domainId !== "") {
+      writer.uint32(34).string(message.domainId);
+    }
+    if (message.roleId !== "") {
+      writer.uint32(42).string(message.roleId);
+    }
+    if (message.effective !== false) {
+      writer.uint32(48).bool(message.effective);
     }
     return writer;
   },
@@ -5663,6 +8462,38 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
             message.projectId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.domainId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.roleId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.effective = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5687,6 +8518,22 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
         : isSet(object.project_id)
         ? globalThis.String(object.project_id)
         : "",
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      domainId: isSet(object.domainId)
+        ? globalThis.String(object.domainId)
+        : isSet(object.domain_id)
+        ? globalThis.String(object.domain_id)
+        : "",
+      roleId: isSet(object.roleId)
+        ? globalThis.String(object.roleId)
+        : isSet(object.role_id)
+        ? globalThis.String(object.role_id)
+        : "",
+      effective: isSet(object.effective) ? globalThis.Boolean(object.effective) : false,
     };
   },
 
@@ -5698,6 +8545,18 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     if (message.projectId !== "") {
       obj.projectId = message.projectId;
     }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.domainId !== "") {
+      obj.domainId = message.domainId;
+    }
+    if (message.roleId !== "") {
+      obj.roleId = message.roleId;
+    }
+    if (message.effective !== false) {
+      obj.effective = message.effective;
+    }
     return obj;
   },
 
@@ -5708,6 +8567,10 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     const message = createBaseListRoleAssignmentsRequest();
     message.userId = object.userId ?? "";
     message.projectId = object.projectId ?? "";
+    message.groupId = object.groupId ?? "";
+    message.domainId = object.domainId ?? "";
+    message.roleId = object.roleId ?? "";
+    message.effective = object.effective ?? false;
     return message;
   },
 };
@@ -7022,7 +9885,7 @@ export const GetQuotaResponse: MessageFns<GetQuotaResponse> = {
 };
 
 function createBaseSetQuotaRequest(): SetQuotaRequest {
-  return { projectId: "", limits: {} };
+  return { projectId: "", limits: {}, reset: [] };
 }
 
 export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
@@ -7033,6 +9896,9 @@ export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
     globalThis.Object.entries(message.limits).forEach(([key, value]: [string, number]) => {
       SetQuotaRequest_LimitsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
+    for (const v of message.reset) {
+      writer.uint32(26).string(v!);
+    }
     return writer;
   },
 
@@ -7068,6 +9934,14 @@ export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
             }
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reset.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7101,6 +9975,7 @@ export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
           {},
         )
         : {},
+      reset: globalThis.Array.isArray(object?.reset) ? object.reset.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -7117,6 +9992,9 @@ export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
           obj.limits[k] = Math.round(v);
         });
       }
+    }
+    if (message.reset?.length) {
+      obj.reset = message.reset;
     }
     return obj;
   },
@@ -7136,6 +10014,7 @@ export const SetQuotaRequest: MessageFns<SetQuotaRequest> = {
       },
       {},
     );
+    message.reset = object.reset?.map((e) => e) || [];
     return message;
   },
 };
@@ -8852,6 +11731,2341 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse> = {
   },
 };
 
+function createBaseRegion(): Region {
+  return { id: "", description: "", parentRegionId: "" };
+}
+
+export const Region: MessageFns<Region> = {
+  encode(message: Region, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.parentRegionId !== "") {
+      writer.uint32(26).string(message.parentRegionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Region {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parentRegionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Region {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      parentRegionId: isSet(object.parentRegionId)
+        ? globalThis.String(object.parentRegionId)
+        : isSet(object.parent_region_id)
+        ? globalThis.String(object.parent_region_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Region): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.parentRegionId !== "") {
+      obj.parentRegionId = message.parentRegionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Region>, I>>(base?: I): Region {
+    return Region.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Region>, I>>(object: I): Region {
+    const message = createBaseRegion();
+    message.id = object.id ?? "";
+    message.description = object.description ?? "";
+    message.parentRegionId = object.parentRegionId ?? "";
+    return message;
+  },
+};
+
+function createBaseCatalogService(): CatalogService {
+  return { id: "", type: "", name: "", description: "", enabled: false };
+}
+
+export const CatalogService: MessageFns<CatalogService> = {
+  encode(message: CatalogService, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(40).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CatalogService {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatalogService();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CatalogService {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+    };
+  },
+
+  toJSON(message: CatalogService): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CatalogService>, I>>(base?: I): CatalogService {
+    return CatalogService.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CatalogService>, I>>(object: I): CatalogService {
+    const message = createBaseCatalogService();
+    message.id = object.id ?? "";
+    message.type = object.type ?? "";
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.enabled = object.enabled ?? false;
+    return message;
+  },
+};
+
+function createBaseCatalogEndpoint(): CatalogEndpoint {
+  return { id: "", serviceId: "", regionId: "", interface: "", url: "", enabled: false };
+}
+
+export const CatalogEndpoint: MessageFns<CatalogEndpoint> = {
+  encode(message: CatalogEndpoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(18).string(message.serviceId);
+    }
+    if (message.regionId !== "") {
+      writer.uint32(26).string(message.regionId);
+    }
+    if (message.interface !== "") {
+      writer.uint32(34).string(message.interface);
+    }
+    if (message.url !== "") {
+      writer.uint32(42).string(message.url);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(48).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CatalogEndpoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatalogEndpoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.regionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.interface = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CatalogEndpoint {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      regionId: isSet(object.regionId)
+        ? globalThis.String(object.regionId)
+        : isSet(object.region_id)
+        ? globalThis.String(object.region_id)
+        : "",
+      interface: isSet(object.interface) ? globalThis.String(object.interface) : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+    };
+  },
+
+  toJSON(message: CatalogEndpoint): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.regionId !== "") {
+      obj.regionId = message.regionId;
+    }
+    if (message.interface !== "") {
+      obj.interface = message.interface;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CatalogEndpoint>, I>>(base?: I): CatalogEndpoint {
+    return CatalogEndpoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CatalogEndpoint>, I>>(object: I): CatalogEndpoint {
+    const message = createBaseCatalogEndpoint();
+    message.id = object.id ?? "";
+    message.serviceId = object.serviceId ?? "";
+    message.regionId = object.regionId ?? "";
+    message.interface = object.interface ?? "";
+    message.url = object.url ?? "";
+    message.enabled = object.enabled ?? false;
+    return message;
+  },
+};
+
+function createBaseListServiceCatalogRequest(): ListServiceCatalogRequest {
+  return {};
+}
+
+export const ListServiceCatalogRequest: MessageFns<ListServiceCatalogRequest> = {
+  encode(_: ListServiceCatalogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServiceCatalogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServiceCatalogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListServiceCatalogRequest {
+    return {};
+  },
+
+  toJSON(_: ListServiceCatalogRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServiceCatalogRequest>, I>>(base?: I): ListServiceCatalogRequest {
+    return ListServiceCatalogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServiceCatalogRequest>, I>>(_: I): ListServiceCatalogRequest {
+    const message = createBaseListServiceCatalogRequest();
+    return message;
+  },
+};
+
+function createBaseListServiceCatalogResponse(): ListServiceCatalogResponse {
+  return { regions: [], services: [], endpoints: [] };
+}
+
+export const ListServiceCatalogResponse: MessageFns<ListServiceCatalogResponse> = {
+  encode(message: ListServiceCatalogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.regions) {
+      Region.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.services) {
+      CatalogService.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.endpoints) {
+      CatalogEndpoint.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServiceCatalogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServiceCatalogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.regions.push(Region.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.services.push(CatalogService.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpoints.push(CatalogEndpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListServiceCatalogResponse {
+    return {
+      regions: globalThis.Array.isArray(object?.regions) ? object.regions.map((e: any) => Region.fromJSON(e)) : [],
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => CatalogService.fromJSON(e))
+        : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => CatalogEndpoint.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListServiceCatalogResponse): unknown {
+    const obj: any = {};
+    if (message.regions?.length) {
+      obj.regions = message.regions.map((e) => Region.toJSON(e));
+    }
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => CatalogService.toJSON(e));
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => CatalogEndpoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServiceCatalogResponse>, I>>(base?: I): ListServiceCatalogResponse {
+    return ListServiceCatalogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServiceCatalogResponse>, I>>(object: I): ListServiceCatalogResponse {
+    const message = createBaseListServiceCatalogResponse();
+    message.regions = object.regions?.map((e) => Region.fromPartial(e)) || [];
+    message.services = object.services?.map((e) => CatalogService.fromPartial(e)) || [];
+    message.endpoints = object.endpoints?.map((e) => CatalogEndpoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSeedServiceCatalogRequest(): SeedServiceCatalogRequest {
+  return { regions: [], services: [], endpoints: [] };
+}
+
+export const SeedServiceCatalogRequest: MessageFns<SeedServiceCatalogRequest> = {
+  encode(message: SeedServiceCatalogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.regions) {
+      Region.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.services) {
+      CatalogService.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.endpoints) {
+      CatalogEndpoint.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeedServiceCatalogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeedServiceCatalogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.regions.push(Region.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.services.push(CatalogService.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpoints.push(CatalogEndpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeedServiceCatalogRequest {
+    return {
+      regions: globalThis.Array.isArray(object?.regions) ? object.regions.map((e: any) => Region.fromJSON(e)) : [],
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => CatalogService.fromJSON(e))
+        : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => CatalogEndpoint.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SeedServiceCatalogRequest): unknown {
+    const obj: any = {};
+    if (message.regions?.length) {
+      obj.regions = message.regions.map((e) => Region.toJSON(e));
+    }
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => CatalogService.toJSON(e));
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => CatalogEndpoint.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeedServiceCatalogRequest>, I>>(base?: I): SeedServiceCatalogRequest {
+    return SeedServiceCatalogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeedServiceCatalogRequest>, I>>(object: I): SeedServiceCatalogRequest {
+    const message = createBaseSeedServiceCatalogRequest();
+    message.regions = object.regions?.map((e) => Region.fromPartial(e)) || [];
+    message.services = object.services?.map((e) => CatalogService.fromPartial(e)) || [];
+    message.endpoints = object.endpoints?.map((e) => CatalogEndpoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSeedServiceCatalogResponse(): SeedServiceCatalogResponse {
+  return { seeded: false };
+}
+
+export const SeedServiceCatalogResponse: MessageFns<SeedServiceCatalogResponse> = {
+  encode(message: SeedServiceCatalogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seeded !== false) {
+      writer.uint32(8).bool(message.seeded);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SeedServiceCatalogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSeedServiceCatalogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seeded = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SeedServiceCatalogResponse {
+    return { seeded: isSet(object.seeded) ? globalThis.Boolean(object.seeded) : false };
+  },
+
+  toJSON(message: SeedServiceCatalogResponse): unknown {
+    const obj: any = {};
+    if (message.seeded !== false) {
+      obj.seeded = message.seeded;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SeedServiceCatalogResponse>, I>>(base?: I): SeedServiceCatalogResponse {
+    return SeedServiceCatalogResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SeedServiceCatalogResponse>, I>>(object: I): SeedServiceCatalogResponse {
+    const message = createBaseSeedServiceCatalogResponse();
+    message.seeded = object.seeded ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateRegionRequest(): CreateRegionRequest {
+  return { id: "", description: "", parentRegionId: "" };
+}
+
+export const CreateRegionRequest: MessageFns<CreateRegionRequest> = {
+  encode(message: CreateRegionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.parentRegionId !== "") {
+      writer.uint32(26).string(message.parentRegionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateRegionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateRegionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parentRegionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateRegionRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      parentRegionId: isSet(object.parentRegionId)
+        ? globalThis.String(object.parentRegionId)
+        : isSet(object.parent_region_id)
+        ? globalThis.String(object.parent_region_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateRegionRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.parentRegionId !== "") {
+      obj.parentRegionId = message.parentRegionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateRegionRequest>, I>>(base?: I): CreateRegionRequest {
+    return CreateRegionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateRegionRequest>, I>>(object: I): CreateRegionRequest {
+    const message = createBaseCreateRegionRequest();
+    message.id = object.id ?? "";
+    message.description = object.description ?? "";
+    message.parentRegionId = object.parentRegionId ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateRegionResponse(): CreateRegionResponse {
+  return { region: undefined };
+}
+
+export const CreateRegionResponse: MessageFns<CreateRegionResponse> = {
+  encode(message: CreateRegionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.region !== undefined) {
+      Region.encode(message.region, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateRegionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateRegionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.region = Region.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateRegionResponse {
+    return { region: isSet(object.region) ? Region.fromJSON(object.region) : undefined };
+  },
+
+  toJSON(message: CreateRegionResponse): unknown {
+    const obj: any = {};
+    if (message.region !== undefined) {
+      obj.region = Region.toJSON(message.region);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateRegionResponse>, I>>(base?: I): CreateRegionResponse {
+    return CreateRegionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateRegionResponse>, I>>(object: I): CreateRegionResponse {
+    const message = createBaseCreateRegionResponse();
+    message.region = (object.region !== undefined && object.region !== null)
+      ? Region.fromPartial(object.region)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateRegionRequest(): UpdateRegionRequest {
+  return { regionId: "", description: undefined, parentRegionId: undefined };
+}
+
+export const UpdateRegionRequest: MessageFns<UpdateRegionRequest> = {
+  encode(message: UpdateRegionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.regionId !== "") {
+      writer.uint32(10).string(message.regionId);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(18).string(message.description);
+    }
+    if (message.parentRegionId !== undefined) {
+      writer.uint32(26).string(message.parentRegionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRegionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRegionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.regionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parentRegionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRegionRequest {
+    return {
+      regionId: isSet(object.regionId)
+        ? globalThis.String(object.regionId)
+        : isSet(object.region_id)
+        ? globalThis.String(object.region_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      parentRegionId: isSet(object.parentRegionId)
+        ? globalThis.String(object.parentRegionId)
+        : isSet(object.parent_region_id)
+        ? globalThis.String(object.parent_region_id)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateRegionRequest): unknown {
+    const obj: any = {};
+    if (message.regionId !== "") {
+      obj.regionId = message.regionId;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.parentRegionId !== undefined) {
+      obj.parentRegionId = message.parentRegionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRegionRequest>, I>>(base?: I): UpdateRegionRequest {
+    return UpdateRegionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRegionRequest>, I>>(object: I): UpdateRegionRequest {
+    const message = createBaseUpdateRegionRequest();
+    message.regionId = object.regionId ?? "";
+    message.description = object.description ?? undefined;
+    message.parentRegionId = object.parentRegionId ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateRegionResponse(): UpdateRegionResponse {
+  return { region: undefined };
+}
+
+export const UpdateRegionResponse: MessageFns<UpdateRegionResponse> = {
+  encode(message: UpdateRegionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.region !== undefined) {
+      Region.encode(message.region, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRegionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRegionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.region = Region.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRegionResponse {
+    return { region: isSet(object.region) ? Region.fromJSON(object.region) : undefined };
+  },
+
+  toJSON(message: UpdateRegionResponse): unknown {
+    const obj: any = {};
+    if (message.region !== undefined) {
+      obj.region = Region.toJSON(message.region);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRegionResponse>, I>>(base?: I): UpdateRegionResponse {
+    return UpdateRegionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRegionResponse>, I>>(object: I): UpdateRegionResponse {
+    const message = createBaseUpdateRegionResponse();
+    message.region = (object.region !== undefined && object.region !== null)
+      ? Region.fromPartial(object.region)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteRegionRequest(): DeleteRegionRequest {
+  return { regionId: "" };
+}
+
+export const DeleteRegionRequest: MessageFns<DeleteRegionRequest> = {
+  encode(message: DeleteRegionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.regionId !== "") {
+      writer.uint32(10).string(message.regionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRegionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRegionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.regionId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteRegionRequest {
+    return {
+      regionId: isSet(object.regionId)
+        ? globalThis.String(object.regionId)
+        : isSet(object.region_id)
+        ? globalThis.String(object.region_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteRegionRequest): unknown {
+    const obj: any = {};
+    if (message.regionId !== "") {
+      obj.regionId = message.regionId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRegionRequest>, I>>(base?: I): DeleteRegionRequest {
+    return DeleteRegionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRegionRequest>, I>>(object: I): DeleteRegionRequest {
+    const message = createBaseDeleteRegionRequest();
+    message.regionId = object.regionId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteRegionResponse(): DeleteRegionResponse {
+  return {};
+}
+
+export const DeleteRegionResponse: MessageFns<DeleteRegionResponse> = {
+  encode(_: DeleteRegionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRegionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRegionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteRegionResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteRegionResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRegionResponse>, I>>(base?: I): DeleteRegionResponse {
+    return DeleteRegionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRegionResponse>, I>>(_: I): DeleteRegionResponse {
+    const message = createBaseDeleteRegionResponse();
+    return message;
+  },
+};
+
+function createBaseCreateCatalogServiceRequest(): CreateCatalogServiceRequest {
+  return { type: "", name: "", description: "", enabled: false };
+}
+
+export const CreateCatalogServiceRequest: MessageFns<CreateCatalogServiceRequest> = {
+  encode(message: CreateCatalogServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(32).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCatalogServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCatalogServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCatalogServiceRequest {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+    };
+  },
+
+  toJSON(message: CreateCatalogServiceRequest): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateCatalogServiceRequest>, I>>(base?: I): CreateCatalogServiceRequest {
+    return CreateCatalogServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateCatalogServiceRequest>, I>>(object: I): CreateCatalogServiceRequest {
+    const message = createBaseCreateCatalogServiceRequest();
+    message.type = object.type ?? "";
+    message.name = object.name ?? "";
+    message.description = object.description ?? "";
+    message.enabled = object.enabled ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateCatalogServiceResponse(): CreateCatalogServiceResponse {
+  return { service: undefined };
+}
+
+export const CreateCatalogServiceResponse: MessageFns<CreateCatalogServiceResponse> = {
+  encode(message: CreateCatalogServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== undefined) {
+      CatalogService.encode(message.service, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCatalogServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCatalogServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = CatalogService.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCatalogServiceResponse {
+    return { service: isSet(object.service) ? CatalogService.fromJSON(object.service) : undefined };
+  },
+
+  toJSON(message: CreateCatalogServiceResponse): unknown {
+    const obj: any = {};
+    if (message.service !== undefined) {
+      obj.service = CatalogService.toJSON(message.service);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateCatalogServiceResponse>, I>>(base?: I): CreateCatalogServiceResponse {
+    return CreateCatalogServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateCatalogServiceResponse>, I>>(object: I): CreateCatalogServiceResponse {
+    const message = createBaseCreateCatalogServiceResponse();
+    message.service = (object.service !== undefined && object.service !== null)
+      ? CatalogService.fromPartial(object.service)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateCatalogServiceRequest(): UpdateCatalogServiceRequest {
+  return { serviceId: "", type: undefined, name: undefined, description: undefined, enabled: undefined };
+}
+
+export const UpdateCatalogServiceRequest: MessageFns<UpdateCatalogServiceRequest> = {
+  encode(message: UpdateCatalogServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceId !== "") {
+      writer.uint32(10).string(message.serviceId);
+    }
+    if (message.type !== undefined) {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(34).string(message.description);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(40).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCatalogServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCatalogServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCatalogServiceRequest {
+    return {
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateCatalogServiceRequest): unknown {
+    const obj: any = {};
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.type !== undefined) {
+      obj.type = message.type;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateCatalogServiceRequest>, I>>(base?: I): UpdateCatalogServiceRequest {
+    return UpdateCatalogServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateCatalogServiceRequest>, I>>(object: I): UpdateCatalogServiceRequest {
+    const message = createBaseUpdateCatalogServiceRequest();
+    message.serviceId = object.serviceId ?? "";
+    message.type = object.type ?? undefined;
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.enabled = object.enabled ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateCatalogServiceResponse(): UpdateCatalogServiceResponse {
+  return { service: undefined };
+}
+
+export const UpdateCatalogServiceResponse: MessageFns<UpdateCatalogServiceResponse> = {
+  encode(message: UpdateCatalogServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== undefined) {
+      CatalogService.encode(message.service, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCatalogServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCatalogServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = CatalogService.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCatalogServiceResponse {
+    return { service: isSet(object.service) ? CatalogService.fromJSON(object.service) : undefined };
+  },
+
+  toJSON(message: UpdateCatalogServiceResponse): unknown {
+    const obj: any = {};
+    if (message.service !== undefined) {
+      obj.service = CatalogService.toJSON(message.service);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateCatalogServiceResponse>, I>>(base?: I): UpdateCatalogServiceResponse {
+    return UpdateCatalogServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateCatalogServiceResponse>, I>>(object: I): UpdateCatalogServiceResponse {
+    const message = createBaseUpdateCatalogServiceResponse();
+    message.service = (object.service !== undefined && object.service !== null)
+      ? CatalogService.fromPartial(object.service)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteCatalogServiceRequest(): DeleteCatalogServiceRequest {
+  return { serviceId: "" };
+}
+
+export const DeleteCatalogServiceRequest: MessageFns<DeleteCatalogServiceRequest> = {
+  encode(message: DeleteCatalogServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceId !== "") {
+      writer.uint32(10).string(message.serviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCatalogServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCatalogServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteCatalogServiceRequest {
+    return {
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteCatalogServiceRequest): unknown {
+    const obj: any = {};
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteCatalogServiceRequest>, I>>(base?: I): DeleteCatalogServiceRequest {
+    return DeleteCatalogServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteCatalogServiceRequest>, I>>(object: I): DeleteCatalogServiceRequest {
+    const message = createBaseDeleteCatalogServiceRequest();
+    message.serviceId = object.serviceId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteCatalogServiceResponse(): DeleteCatalogServiceResponse {
+  return {};
+}
+
+export const DeleteCatalogServiceResponse: MessageFns<DeleteCatalogServiceResponse> = {
+  encode(_: DeleteCatalogServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCatalogServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCatalogServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteCatalogServiceResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteCatalogServiceResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteCatalogServiceResponse>, I>>(base?: I): DeleteCatalogServiceResponse {
+    return DeleteCatalogServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteCatalogServiceResponse>, I>>(_: I): DeleteCatalogServiceResponse {
+    const message = createBaseDeleteCatalogServiceResponse();
+    return message;
+  },
+};
+
+function createBaseCreateCatalogEndpointRequest(): CreateCatalogEndpointRequest {
+  return { serviceId: "", regionId: "", interface: "", url: "", enabled: false, createRegion: false };
+}
+
+export const CreateCatalogEndpointRequest: MessageFns<CreateCatalogEndpointRequest> = {
+  encode(message: CreateCatalogEndpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceId !== "") {
+      writer.uint32(10).string(message.serviceId);
+    }
+    if (message.regionId !== "") {
+      writer.uint32(18).string(message.regionId);
+    }
+    if (message.interface !== "") {
+      writer.uint32(26).string(message.interface);
+    }
+    if (message.url !== "") {
+      writer.uint32(34).string(message.url);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(40).bool(message.enabled);
+    }
+    if (message.createRegion !== false) {
+      writer.uint32(48).bool(message.createRegion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCatalogEndpointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCatalogEndpointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.regionId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.interface = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.createRegion = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCatalogEndpointRequest {
+    return {
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      regionId: isSet(object.regionId)
+        ? globalThis.String(object.regionId)
+        : isSet(object.region_id)
+        ? globalThis.String(object.region_id)
+        : "",
+      interface: isSet(object.interface) ? globalThis.String(object.interface) : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      createRegion: isSet(object.createRegion)
+        ? globalThis.Boolean(object.createRegion)
+        : isSet(object.create_region)
+        ? globalThis.Boolean(object.create_region)
+        : false,
+    };
+  },
+
+  toJSON(message: CreateCatalogEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.regionId !== "") {
+      obj.regionId = message.regionId;
+    }
+    if (message.interface !== "") {
+      obj.interface = message.interface;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.createRegion !== false) {
+      obj.createRegion = message.createRegion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateCatalogEndpointRequest>, I>>(base?: I): CreateCatalogEndpointRequest {
+    return CreateCatalogEndpointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateCatalogEndpointRequest>, I>>(object: I): CreateCatalogEndpointRequest {
+    const message = createBaseCreateCatalogEndpointRequest();
+    message.serviceId = object.serviceId ?? "";
+    message.regionId = object.regionId ?? "";
+    message.interface = object.interface ?? "";
+    message.url = object.url ?? "";
+    message.enabled = object.enabled ?? false;
+    message.createRegion = object.createRegion ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateCatalogEndpointResponse(): CreateCatalogEndpointResponse {
+  return { endpoint: undefined };
+}
+
+export const CreateCatalogEndpointResponse: MessageFns<CreateCatalogEndpointResponse> = {
+  encode(message: CreateCatalogEndpointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== undefined) {
+      CatalogEndpoint.encode(message.endpoint, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateCatalogEndpointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateCatalogEndpointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = CatalogEndpoint.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateCatalogEndpointResponse {
+    return { endpoint: isSet(object.endpoint) ? CatalogEndpoint.fromJSON(object.endpoint) : undefined };
+  },
+
+  toJSON(message: CreateCatalogEndpointResponse): unknown {
+    const obj: any = {};
+    if (message.endpoint !== undefined) {
+      obj.endpoint = CatalogEndpoint.toJSON(message.endpoint);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateCatalogEndpointResponse>, I>>(base?: I): CreateCatalogEndpointResponse {
+    return CreateCatalogEndpointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateCatalogEndpointResponse>, I>>(
+    object: I,
+  ): CreateCatalogEndpointResponse {
+    const message = createBaseCreateCatalogEndpointResponse();
+    message.endpoint = (object.endpoint !== undefined && object.endpoint !== null)
+      ? CatalogEndpoint.fromPartial(object.endpoint)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateCatalogEndpointRequest(): UpdateCatalogEndpointRequest {
+  return {
+    endpointId: "",
+    serviceId: undefined,
+    regionId: undefined,
+    interface: undefined,
+    url: undefined,
+    enabled: undefined,
+    createRegion: false,
+  };
+}
+
+export const UpdateCatalogEndpointRequest: MessageFns<UpdateCatalogEndpointRequest> = {
+  encode(message: UpdateCatalogEndpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.serviceId !== undefined) {
+      writer.uint32(18).string(message.serviceId);
+    }
+    if (message.regionId !== undefined) {
+      writer.uint32(26).string(message.regionId);
+    }
+    if (message.interface !== undefined) {
+      writer.uint32(34).string(message.interface);
+    }
+    if (message.url !== undefined) {
+      writer.uint32(42).string(message.url);
+    }
+    if (message.enabled !== undefined) {
+      writer.uint32(48).bool(message.enabled);
+    }
+    if (message.createRegion !== false) {
+      writer.uint32(56).bool(message.createRegion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCatalogEndpointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCatalogEndpointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.regionId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.interface = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.createRegion = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCatalogEndpointRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : undefined,
+      regionId: isSet(object.regionId)
+        ? globalThis.String(object.regionId)
+        : isSet(object.region_id)
+        ? globalThis.String(object.region_id)
+        : undefined,
+      interface: isSet(object.interface) ? globalThis.String(object.interface) : undefined,
+      url: isSet(object.url) ? globalThis.String(object.url) : undefined,
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : undefined,
+      createRegion: isSet(object.createRegion)
+        ? globalThis.Boolean(object.createRegion)
+        : isSet(object.create_region)
+        ? globalThis.Boolean(object.create_region)
+        : false,
+    };
+  },
+
+  toJSON(message: UpdateCatalogEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.serviceId !== undefined) {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.regionId !== undefined) {
+      obj.regionId = message.regionId;
+    }
+    if (message.interface !== undefined) {
+      obj.interface = message.interface;
+    }
+    if (message.url !== undefined) {
+      obj.url = message.url;
+    }
+    if (message.enabled !== undefined) {
+      obj.enabled = message.enabled;
+    }
+    if (message.createRegion !== false) {
+      obj.createRegion = message.createRegion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateCatalogEndpointRequest>, I>>(base?: I): UpdateCatalogEndpointRequest {
+    return UpdateCatalogEndpointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateCatalogEndpointRequest>, I>>(object: I): UpdateCatalogEndpointRequest {
+    const message = createBaseUpdateCatalogEndpointRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.serviceId = object.serviceId ?? undefined;
+    message.regionId = object.regionId ?? undefined;
+    message.interface = object.interface ?? undefined;
+    message.url = object.url ?? undefined;
+    message.enabled = object.enabled ?? undefined;
+    message.createRegion = object.createRegion ?? false;
+    return message;
+  },
+};
+
+function createBaseUpdateCatalogEndpointResponse(): UpdateCatalogEndpointResponse {
+  return { endpoint: undefined };
+}
+
+export const UpdateCatalogEndpointResponse: MessageFns<UpdateCatalogEndpointResponse> = {
+  encode(message: UpdateCatalogEndpointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== undefined) {
+      CatalogEndpoint.encode(message.endpoint, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateCatalogEndpointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateCatalogEndpointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = CatalogEndpoint.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateCatalogEndpointResponse {
+    return { endpoint: isSet(object.endpoint) ? CatalogEndpoint.fromJSON(object.endpoint) : undefined };
+  },
+
+  toJSON(message: UpdateCatalogEndpointResponse): unknown {
+    const obj: any = {};
+    if (message.endpoint !== undefined) {
+      obj.endpoint = CatalogEndpoint.toJSON(message.endpoint);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateCatalogEndpointResponse>, I>>(base?: I): UpdateCatalogEndpointResponse {
+    return UpdateCatalogEndpointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateCatalogEndpointResponse>, I>>(
+    object: I,
+  ): UpdateCatalogEndpointResponse {
+    const message = createBaseUpdateCatalogEndpointResponse();
+    message.endpoint = (object.endpoint !== undefined && object.endpoint !== null)
+      ? CatalogEndpoint.fromPartial(object.endpoint)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteCatalogEndpointRequest(): DeleteCatalogEndpointRequest {
+  return { endpointId: "" };
+}
+
+export const DeleteCatalogEndpointRequest: MessageFns<DeleteCatalogEndpointRequest> = {
+  encode(message: DeleteCatalogEndpointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCatalogEndpointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCatalogEndpointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteCatalogEndpointRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteCatalogEndpointRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteCatalogEndpointRequest>, I>>(base?: I): DeleteCatalogEndpointRequest {
+    return DeleteCatalogEndpointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteCatalogEndpointRequest>, I>>(object: I): DeleteCatalogEndpointRequest {
+    const message = createBaseDeleteCatalogEndpointRequest();
+    message.endpointId = object.endpointId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteCatalogEndpointResponse(): DeleteCatalogEndpointResponse {
+  return {};
+}
+
+export const DeleteCatalogEndpointResponse: MessageFns<DeleteCatalogEndpointResponse> = {
+  encode(_: DeleteCatalogEndpointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCatalogEndpointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCatalogEndpointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteCatalogEndpointResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteCatalogEndpointResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteCatalogEndpointResponse>, I>>(base?: I): DeleteCatalogEndpointResponse {
+    return DeleteCatalogEndpointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteCatalogEndpointResponse>, I>>(_: I): DeleteCatalogEndpointResponse {
+    const message = createBaseDeleteCatalogEndpointResponse();
+    return message;
+  },
+};
+
 /** Keystone v3-like identity: domains, projects, users, roles, tokens, catalog, quotas. */
 export type IdentityServiceService = typeof IdentityServiceService;
 export const IdentityServiceService = {
@@ -8928,6 +14142,133 @@ export const IdentityServiceService = {
       Buffer.from(RegisterEndpointResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegisterEndpointResponse => RegisterEndpointResponse.decode(value),
   },
+  /**
+   * Keystone's service catalog (regions, services, endpoints) as OpenStack clients see it; the
+   * REST front seeds it once with what it serves (SeedServiceCatalog: a no-op after the first time).
+   */
+  listServiceCatalog: {
+    path: "/minicloud.identity.v1.IdentityService/ListServiceCatalog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListServiceCatalogRequest): Buffer =>
+      Buffer.from(ListServiceCatalogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListServiceCatalogRequest => ListServiceCatalogRequest.decode(value),
+    responseSerialize: (value: ListServiceCatalogResponse): Buffer =>
+      Buffer.from(ListServiceCatalogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListServiceCatalogResponse => ListServiceCatalogResponse.decode(value),
+  },
+  seedServiceCatalog: {
+    path: "/minicloud.identity.v1.IdentityService/SeedServiceCatalog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SeedServiceCatalogRequest): Buffer =>
+      Buffer.from(SeedServiceCatalogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SeedServiceCatalogRequest => SeedServiceCatalogRequest.decode(value),
+    responseSerialize: (value: SeedServiceCatalogResponse): Buffer =>
+      Buffer.from(SeedServiceCatalogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SeedServiceCatalogResponse => SeedServiceCatalogResponse.decode(value),
+  },
+  /** NOT_FOUND for an unknown parent; ALREADY_EXISTS for a taken id. */
+  createRegion: {
+    path: "/minicloud.identity.v1.IdentityService/CreateRegion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateRegionRequest): Buffer => Buffer.from(CreateRegionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateRegionRequest => CreateRegionRequest.decode(value),
+    responseSerialize: (value: CreateRegionResponse): Buffer =>
+      Buffer.from(CreateRegionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateRegionResponse => CreateRegionResponse.decode(value),
+  },
+  /** INVALID_ARGUMENT (parent_region_id) when the new parent would make a cycle. */
+  updateRegion: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateRegion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRegionRequest): Buffer => Buffer.from(UpdateRegionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRegionRequest => UpdateRegionRequest.decode(value),
+    responseSerialize: (value: UpdateRegionResponse): Buffer =>
+      Buffer.from(UpdateRegionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateRegionResponse => UpdateRegionResponse.decode(value),
+  },
+  /** FAILED_PRECONDITION (reason region_has_endpoints) while it or a child region has endpoints; child regions go with it. */
+  deleteRegion: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteRegion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRegionRequest): Buffer => Buffer.from(DeleteRegionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRegionRequest => DeleteRegionRequest.decode(value),
+    responseSerialize: (value: DeleteRegionResponse): Buffer =>
+      Buffer.from(DeleteRegionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteRegionResponse => DeleteRegionResponse.decode(value),
+  },
+  createCatalogService: {
+    path: "/minicloud.identity.v1.IdentityService/CreateCatalogService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateCatalogServiceRequest): Buffer =>
+      Buffer.from(CreateCatalogServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateCatalogServiceRequest => CreateCatalogServiceRequest.decode(value),
+    responseSerialize: (value: CreateCatalogServiceResponse): Buffer =>
+      Buffer.from(CreateCatalogServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateCatalogServiceResponse => CreateCatalogServiceResponse.decode(value),
+  },
+  updateCatalogService: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateCatalogService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateCatalogServiceRequest): Buffer =>
+      Buffer.from(UpdateCatalogServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateCatalogServiceRequest => UpdateCatalogServiceRequest.decode(value),
+    responseSerialize: (value: UpdateCatalogServiceResponse): Buffer =>
+      Buffer.from(UpdateCatalogServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateCatalogServiceResponse => UpdateCatalogServiceResponse.decode(value),
+  },
+  /** Its endpoints go with it. */
+  deleteCatalogService: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteCatalogService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteCatalogServiceRequest): Buffer =>
+      Buffer.from(DeleteCatalogServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteCatalogServiceRequest => DeleteCatalogServiceRequest.decode(value),
+    responseSerialize: (value: DeleteCatalogServiceResponse): Buffer =>
+      Buffer.from(DeleteCatalogServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteCatalogServiceResponse => DeleteCatalogServiceResponse.decode(value),
+  },
+  /** An unknown service or region is INVALID_ARGUMENT, unless create_region (Keystone's legacy `region`: created with the endpoint). */
+  createCatalogEndpoint: {
+    path: "/minicloud.identity.v1.IdentityService/CreateCatalogEndpoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateCatalogEndpointRequest): Buffer =>
+      Buffer.from(CreateCatalogEndpointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateCatalogEndpointRequest => CreateCatalogEndpointRequest.decode(value),
+    responseSerialize: (value: CreateCatalogEndpointResponse): Buffer =>
+      Buffer.from(CreateCatalogEndpointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateCatalogEndpointResponse => CreateCatalogEndpointResponse.decode(value),
+  },
+  updateCatalogEndpoint: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateCatalogEndpoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateCatalogEndpointRequest): Buffer =>
+      Buffer.from(UpdateCatalogEndpointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateCatalogEndpointRequest => UpdateCatalogEndpointRequest.decode(value),
+    responseSerialize: (value: UpdateCatalogEndpointResponse): Buffer =>
+      Buffer.from(UpdateCatalogEndpointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateCatalogEndpointResponse => UpdateCatalogEndpointResponse.decode(value),
+  },
+  deleteCatalogEndpoint: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteCatalogEndpoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteCatalogEndpointRequest): Buffer =>
+      Buffer.from(DeleteCatalogEndpointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteCatalogEndpointRequest => DeleteCatalogEndpointRequest.decode(value),
+    responseSerialize: (value: DeleteCatalogEndpointResponse): Buffer =>
+      Buffer.from(DeleteCatalogEndpointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteCatalogEndpointResponse => DeleteCatalogEndpointResponse.decode(value),
+  },
   createDomain: {
     path: "/minicloud.identity.v1.IdentityService/CreateDomain" as const,
     requestStream: false as const,
@@ -8946,6 +14287,30 @@ export const IdentityServiceService = {
     requestDeserialize: (value: Buffer): ListDomainsRequest => ListDomainsRequest.decode(value),
     responseSerialize: (value: ListDomainsResponse): Buffer => Buffer.from(ListDomainsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListDomainsResponse => ListDomainsResponse.decode(value),
+  },
+  updateDomain: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateDomain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateDomainRequest): Buffer => Buffer.from(UpdateDomainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateDomainRequest => UpdateDomainRequest.decode(value),
+    responseSerialize: (value: UpdateDomainResponse): Buffer =>
+      Buffer.from(UpdateDomainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateDomainResponse => UpdateDomainResponse.decode(value),
+  },
+  /**
+   * Keystone refuses to delete an enabled domain (FAILED_PRECONDITION reason domain_enabled) and one
+   * that still holds projects, users or groups (reason domain_not_empty).
+   */
+  deleteDomain: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteDomain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteDomainRequest): Buffer => Buffer.from(DeleteDomainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteDomainRequest => DeleteDomainRequest.decode(value),
+    responseSerialize: (value: DeleteDomainResponse): Buffer =>
+      Buffer.from(DeleteDomainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteDomainResponse => DeleteDomainResponse.decode(value),
   },
   createProject: {
     path: "/minicloud.identity.v1.IdentityService/CreateProject" as const,
@@ -8975,6 +14340,16 @@ export const IdentityServiceService = {
     responseSerialize: (value: ListProjectsResponse): Buffer =>
       Buffer.from(ListProjectsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListProjectsResponse => ListProjectsResponse.decode(value),
+  },
+  updateProject: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateProject" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateProjectRequest): Buffer => Buffer.from(UpdateProjectRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateProjectRequest => UpdateProjectRequest.decode(value),
+    responseSerialize: (value: UpdateProjectResponse): Buffer =>
+      Buffer.from(UpdateProjectResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateProjectResponse => UpdateProjectResponse.decode(value),
   },
   deleteProject: {
     path: "/minicloud.identity.v1.IdentityService/DeleteProject" as const,
@@ -9031,6 +14406,18 @@ export const IdentityServiceService = {
     responseSerialize: (value: DeleteUserResponse): Buffer => Buffer.from(DeleteUserResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteUserResponse => DeleteUserResponse.decode(value),
   },
+  /** Self-service password change: the caller's own user, with the current password. */
+  changePassword: {
+    path: "/minicloud.identity.v1.IdentityService/ChangePassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChangePasswordRequest): Buffer =>
+      Buffer.from(ChangePasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChangePasswordRequest => ChangePasswordRequest.decode(value),
+    responseSerialize: (value: ChangePasswordResponse): Buffer =>
+      Buffer.from(ChangePasswordResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChangePasswordResponse => ChangePasswordResponse.decode(value),
+  },
   createGroup: {
     path: "/minicloud.identity.v1.IdentityService/CreateGroup" as const,
     requestStream: false as const,
@@ -9051,6 +14438,66 @@ export const IdentityServiceService = {
       Buffer.from(AddUserToGroupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddUserToGroupResponse => AddUserToGroupResponse.decode(value),
   },
+  getGroup: {
+    path: "/minicloud.identity.v1.IdentityService/GetGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetGroupRequest): Buffer => Buffer.from(GetGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetGroupRequest => GetGroupRequest.decode(value),
+    responseSerialize: (value: GetGroupResponse): Buffer => Buffer.from(GetGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetGroupResponse => GetGroupResponse.decode(value),
+  },
+  /** Groups, optionally only those of a domain, of a name, or those a user belongs to. */
+  listGroups: {
+    path: "/minicloud.identity.v1.IdentityService/ListGroups" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupsRequest): Buffer => Buffer.from(ListGroupsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupsRequest => ListGroupsRequest.decode(value),
+    responseSerialize: (value: ListGroupsResponse): Buffer => Buffer.from(ListGroupsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupsResponse => ListGroupsResponse.decode(value),
+  },
+  updateGroup: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateGroupRequest): Buffer => Buffer.from(UpdateGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateGroupRequest => UpdateGroupRequest.decode(value),
+    responseSerialize: (value: UpdateGroupResponse): Buffer => Buffer.from(UpdateGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateGroupResponse => UpdateGroupResponse.decode(value),
+  },
+  /** Deletes a group, its memberships and its role assignments. */
+  deleteGroup: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteGroupRequest): Buffer => Buffer.from(DeleteGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteGroupRequest => DeleteGroupRequest.decode(value),
+    responseSerialize: (value: DeleteGroupResponse): Buffer => Buffer.from(DeleteGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteGroupResponse => DeleteGroupResponse.decode(value),
+  },
+  removeUserFromGroup: {
+    path: "/minicloud.identity.v1.IdentityService/RemoveUserFromGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveUserFromGroupRequest): Buffer =>
+      Buffer.from(RemoveUserFromGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveUserFromGroupRequest => RemoveUserFromGroupRequest.decode(value),
+    responseSerialize: (value: RemoveUserFromGroupResponse): Buffer =>
+      Buffer.from(RemoveUserFromGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveUserFromGroupResponse => RemoveUserFromGroupResponse.decode(value),
+  },
+  listGroupUsers: {
+    path: "/minicloud.identity.v1.IdentityService/ListGroupUsers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListGroupUsersRequest): Buffer =>
+      Buffer.from(ListGroupUsersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListGroupUsersRequest => ListGroupUsersRequest.decode(value),
+    responseSerialize: (value: ListGroupUsersResponse): Buffer =>
+      Buffer.from(ListGroupUsersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListGroupUsersResponse => ListGroupUsersResponse.decode(value),
+  },
   createRole: {
     path: "/minicloud.identity.v1.IdentityService/CreateRole" as const,
     requestStream: false as const,
@@ -9068,6 +14515,25 @@ export const IdentityServiceService = {
     requestDeserialize: (value: Buffer): ListRolesRequest => ListRolesRequest.decode(value),
     responseSerialize: (value: ListRolesResponse): Buffer => Buffer.from(ListRolesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListRolesResponse => ListRolesResponse.decode(value),
+  },
+  updateRole: {
+    path: "/minicloud.identity.v1.IdentityService/UpdateRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRoleRequest): Buffer => Buffer.from(UpdateRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRoleRequest => UpdateRoleRequest.decode(value),
+    responseSerialize: (value: UpdateRoleResponse): Buffer => Buffer.from(UpdateRoleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateRoleResponse => UpdateRoleResponse.decode(value),
+  },
+  /** Deletes a role and every assignment of it; the holders' tokens are revoked. */
+  deleteRole: {
+    path: "/minicloud.identity.v1.IdentityService/DeleteRole" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRoleRequest): Buffer => Buffer.from(DeleteRoleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRoleRequest => DeleteRoleRequest.decode(value),
+    responseSerialize: (value: DeleteRoleResponse): Buffer => Buffer.from(DeleteRoleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteRoleResponse => DeleteRoleResponse.decode(value),
   },
   assignRole: {
     path: "/minicloud.identity.v1.IdentityService/AssignRole" as const,
@@ -9244,21 +14710,61 @@ export interface IdentityServiceServer extends UntypedServiceImplementation {
   rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
   getCatalog: handleUnaryCall<GetCatalogRequest, GetCatalogResponse>;
   registerEndpoint: handleUnaryCall<RegisterEndpointRequest, RegisterEndpointResponse>;
+  /**
+   * Keystone's service catalog (regions, services, endpoints) as OpenStack clients see it; the
+   * REST front seeds it once with what it serves (SeedServiceCatalog: a no-op after the first time).
+   */
+  listServiceCatalog: handleUnaryCall<ListServiceCatalogRequest, ListServiceCatalogResponse>;
+  seedServiceCatalog: handleUnaryCall<SeedServiceCatalogRequest, SeedServiceCatalogResponse>;
+  /** NOT_FOUND for an unknown parent; ALREADY_EXISTS for a taken id. */
+  createRegion: handleUnaryCall<CreateRegionRequest, CreateRegionResponse>;
+  /** INVALID_ARGUMENT (parent_region_id) when the new parent would make a cycle. */
+  updateRegion: handleUnaryCall<UpdateRegionRequest, UpdateRegionResponse>;
+  /** FAILED_PRECONDITION (reason region_has_endpoints) while it or a child region has endpoints; child regions go with it. */
+  deleteRegion: handleUnaryCall<DeleteRegionRequest, DeleteRegionResponse>;
+  createCatalogService: handleUnaryCall<CreateCatalogServiceRequest, CreateCatalogServiceResponse>;
+  updateCatalogService: handleUnaryCall<UpdateCatalogServiceRequest, UpdateCatalogServiceResponse>;
+  /** Its endpoints go with it. */
+  deleteCatalogService: handleUnaryCall<DeleteCatalogServiceRequest, DeleteCatalogServiceResponse>;
+  /** An unknown service or region is INVALID_ARGUMENT, unless create_region (Keystone's legacy `region`: created with the endpoint). */
+  createCatalogEndpoint: handleUnaryCall<CreateCatalogEndpointRequest, CreateCatalogEndpointResponse>;
+  updateCatalogEndpoint: handleUnaryCall<UpdateCatalogEndpointRequest, UpdateCatalogEndpointResponse>;
+  deleteCatalogEndpoint: handleUnaryCall<DeleteCatalogEndpointRequest, DeleteCatalogEndpointResponse>;
   createDomain: handleUnaryCall<CreateDomainRequest, CreateDomainResponse>;
   listDomains: handleUnaryCall<ListDomainsRequest, ListDomainsResponse>;
+  updateDomain: handleUnaryCall<UpdateDomainRequest, UpdateDomainResponse>;
+  /**
+   * Keystone refuses to delete an enabled domain (FAILED_PRECONDITION reason domain_enabled) and one
+   * that still holds projects, users or groups (reason domain_not_empty).
+   */
+  deleteDomain: handleUnaryCall<DeleteDomainRequest, DeleteDomainResponse>;
   createProject: handleUnaryCall<CreateProjectRequest, CreateProjectResponse>;
   getProject: handleUnaryCall<GetProjectRequest, GetProjectResponse>;
   listProjects: handleUnaryCall<ListProjectsRequest, ListProjectsResponse>;
+  updateProject: handleUnaryCall<UpdateProjectRequest, UpdateProjectResponse>;
   deleteProject: handleUnaryCall<DeleteProjectRequest, DeleteProjectResponse>;
   createUser: handleUnaryCall<CreateUserRequest, CreateUserResponse>;
   getUser: handleUnaryCall<GetUserRequest, GetUserResponse>;
   listUsers: handleUnaryCall<ListUsersRequest, ListUsersResponse>;
   updateUser: handleUnaryCall<UpdateUserRequest, UpdateUserResponse>;
   deleteUser: handleUnaryCall<DeleteUserRequest, DeleteUserResponse>;
+  /** Self-service password change: the caller's own user, with the current password. */
+  changePassword: handleUnaryCall<ChangePasswordRequest, ChangePasswordResponse>;
   createGroup: handleUnaryCall<CreateGroupRequest, CreateGroupResponse>;
   addUserToGroup: handleUnaryCall<AddUserToGroupRequest, AddUserToGroupResponse>;
+  getGroup: handleUnaryCall<GetGroupRequest, GetGroupResponse>;
+  /** Groups, optionally only those of a domain, of a name, or those a user belongs to. */
+  listGroups: handleUnaryCall<ListGroupsRequest, ListGroupsResponse>;
+  updateGroup: handleUnaryCall<UpdateGroupRequest, UpdateGroupResponse>;
+  /** Deletes a group, its memberships and its role assignments. */
+  deleteGroup: handleUnaryCall<DeleteGroupRequest, DeleteGroupResponse>;
+  removeUserFromGroup: handleUnaryCall<RemoveUserFromGroupRequest, RemoveUserFromGroupResponse>;
+  listGroupUsers: handleUnaryCall<ListGroupUsersRequest, ListGroupUsersResponse>;
   createRole: handleUnaryCall<CreateRoleRequest, CreateRoleResponse>;
   listRoles: handleUnaryCall<ListRolesRequest, ListRolesResponse>;
+  updateRole: handleUnaryCall<UpdateRoleRequest, UpdateRoleResponse>;
+  /** Deletes a role and every assignment of it; the holders' tokens are revoked. */
+  deleteRole: handleUnaryCall<DeleteRoleRequest, DeleteRoleResponse>;
   assignRole: handleUnaryCall<AssignRoleRequest, AssignRoleResponse>;
   unassignRole: handleUnaryCall<UnassignRoleRequest, UnassignRoleResponse>;
   listRoleAssignments: handleUnaryCall<ListRoleAssignmentsRequest, ListRoleAssignmentsResponse>;
@@ -9391,6 +14897,180 @@ export interface IdentityServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegisterEndpointResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Keystone's service catalog (regions, services, endpoints) as OpenStack clients see it; the
+   * REST front seeds it once with what it serves (SeedServiceCatalog: a no-op after the first time).
+   */
+  listServiceCatalog(
+    request: ListServiceCatalogRequest,
+    callback: (error: ServiceError | null, response: ListServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  listServiceCatalog(
+    request: ListServiceCatalogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  listServiceCatalog(
+    request: ListServiceCatalogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  seedServiceCatalog(
+    request: SeedServiceCatalogRequest,
+    callback: (error: ServiceError | null, response: SeedServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  seedServiceCatalog(
+    request: SeedServiceCatalogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SeedServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  seedServiceCatalog(
+    request: SeedServiceCatalogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SeedServiceCatalogResponse) => void,
+  ): ClientUnaryCall;
+  /** NOT_FOUND for an unknown parent; ALREADY_EXISTS for a taken id. */
+  createRegion(
+    request: CreateRegionRequest,
+    callback: (error: ServiceError | null, response: CreateRegionResponse) => void,
+  ): ClientUnaryCall;
+  createRegion(
+    request: CreateRegionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateRegionResponse) => void,
+  ): ClientUnaryCall;
+  createRegion(
+    request: CreateRegionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateRegionResponse) => void,
+  ): ClientUnaryCall;
+  /** INVALID_ARGUMENT (parent_region_id) when the new parent would make a cycle. */
+  updateRegion(
+    request: UpdateRegionRequest,
+    callback: (error: ServiceError | null, response: UpdateRegionResponse) => void,
+  ): ClientUnaryCall;
+  updateRegion(
+    request: UpdateRegionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateRegionResponse) => void,
+  ): ClientUnaryCall;
+  updateRegion(
+    request: UpdateRegionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateRegionResponse) => void,
+  ): ClientUnaryCall;
+  /** FAILED_PRECONDITION (reason region_has_endpoints) while it or a child region has endpoints; child regions go with it. */
+  deleteRegion(
+    request: DeleteRegionRequest,
+    callback: (error: ServiceError | null, response: DeleteRegionResponse) => void,
+  ): ClientUnaryCall;
+  deleteRegion(
+    request: DeleteRegionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteRegionResponse) => void,
+  ): ClientUnaryCall;
+  deleteRegion(
+    request: DeleteRegionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteRegionResponse) => void,
+  ): ClientUnaryCall;
+  createCatalogService(
+    request: CreateCatalogServiceRequest,
+    callback: (error: ServiceError | null, response: CreateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  createCatalogService(
+    request: CreateCatalogServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  createCatalogService(
+    request: CreateCatalogServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogService(
+    request: UpdateCatalogServiceRequest,
+    callback: (error: ServiceError | null, response: UpdateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogService(
+    request: UpdateCatalogServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogService(
+    request: UpdateCatalogServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  /** Its endpoints go with it. */
+  deleteCatalogService(
+    request: DeleteCatalogServiceRequest,
+    callback: (error: ServiceError | null, response: DeleteCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteCatalogService(
+    request: DeleteCatalogServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteCatalogService(
+    request: DeleteCatalogServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteCatalogServiceResponse) => void,
+  ): ClientUnaryCall;
+  /** An unknown service or region is INVALID_ARGUMENT, unless create_region (Keystone's legacy `region`: created with the endpoint). */
+  createCatalogEndpoint(
+    request: CreateCatalogEndpointRequest,
+    callback: (error: ServiceError | null, response: CreateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  createCatalogEndpoint(
+    request: CreateCatalogEndpointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  createCatalogEndpoint(
+    request: CreateCatalogEndpointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogEndpoint(
+    request: UpdateCatalogEndpointRequest,
+    callback: (error: ServiceError | null, response: UpdateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogEndpoint(
+    request: UpdateCatalogEndpointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  updateCatalogEndpoint(
+    request: UpdateCatalogEndpointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  deleteCatalogEndpoint(
+    request: DeleteCatalogEndpointRequest,
+    callback: (error: ServiceError | null, response: DeleteCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  deleteCatalogEndpoint(
+    request: DeleteCatalogEndpointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
+  deleteCatalogEndpoint(
+    request: DeleteCatalogEndpointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteCatalogEndpointResponse) => void,
+  ): ClientUnaryCall;
   createDomain(
     request: CreateDomainRequest,
     callback: (error: ServiceError | null, response: CreateDomainResponse) => void,
@@ -9420,6 +15100,40 @@ export interface IdentityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListDomainsResponse) => void,
+  ): ClientUnaryCall;
+  updateDomain(
+    request: UpdateDomainRequest,
+    callback: (error: ServiceError | null, response: UpdateDomainResponse) => void,
+  ): ClientUnaryCall;
+  updateDomain(
+    request: UpdateDomainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateDomainResponse) => void,
+  ): ClientUnaryCall;
+  updateDomain(
+    request: UpdateDomainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateDomainResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Keystone refuses to delete an enabled domain (FAILED_PRECONDITION reason domain_enabled) and one
+   * that still holds projects, users or groups (reason domain_not_empty).
+   */
+  deleteDomain(
+    request: DeleteDomainRequest,
+    callback: (error: ServiceError | null, response: DeleteDomainResponse) => void,
+  ): ClientUnaryCall;
+  deleteDomain(
+    request: DeleteDomainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteDomainResponse) => void,
+  ): ClientUnaryCall;
+  deleteDomain(
+    request: DeleteDomainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteDomainResponse) => void,
   ): ClientUnaryCall;
   createProject(
     request: CreateProjectRequest,
@@ -9465,6 +15179,21 @@ export interface IdentityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListProjectsResponse) => void,
+  ): ClientUnaryCall;
+  updateProject(
+    request: UpdateProjectRequest,
+    callback: (error: ServiceError | null, response: UpdateProjectResponse) => void,
+  ): ClientUnaryCall;
+  updateProject(
+    request: UpdateProjectRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateProjectResponse) => void,
+  ): ClientUnaryCall;
+  updateProject(
+    request: UpdateProjectRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateProjectResponse) => void,
   ): ClientUnaryCall;
   deleteProject(
     request: DeleteProjectRequest,
@@ -9556,6 +15285,22 @@ export interface IdentityServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteUserResponse) => void,
   ): ClientUnaryCall;
+  /** Self-service password change: the caller's own user, with the current password. */
+  changePassword(
+    request: ChangePasswordRequest,
+    callback: (error: ServiceError | null, response: ChangePasswordResponse) => void,
+  ): ClientUnaryCall;
+  changePassword(
+    request: ChangePasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChangePasswordResponse) => void,
+  ): ClientUnaryCall;
+  changePassword(
+    request: ChangePasswordRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChangePasswordResponse) => void,
+  ): ClientUnaryCall;
   createGroup(
     request: CreateGroupRequest,
     callback: (error: ServiceError | null, response: CreateGroupResponse) => void,
@@ -9586,6 +15331,98 @@ export interface IdentityServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddUserToGroupResponse) => void,
   ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  /** Groups, optionally only those of a domain, of a name, or those a user belongs to. */
+  listGroups(
+    request: ListGroupsRequest,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  listGroups(
+    request: ListGroupsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupsResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
+    callback: (error: ServiceError | null, response: UpdateGroupResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateGroupResponse) => void,
+  ): ClientUnaryCall;
+  updateGroup(
+    request: UpdateGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateGroupResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a group, its memberships and its role assignments. */
+  deleteGroup(
+    request: DeleteGroupRequest,
+    callback: (error: ServiceError | null, response: DeleteGroupResponse) => void,
+  ): ClientUnaryCall;
+  deleteGroup(
+    request: DeleteGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteGroupResponse) => void,
+  ): ClientUnaryCall;
+  deleteGroup(
+    request: DeleteGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteGroupResponse) => void,
+  ): ClientUnaryCall;
+  removeUserFromGroup(
+    request: RemoveUserFromGroupRequest,
+    callback: (error: ServiceError | null, response: RemoveUserFromGroupResponse) => void,
+  ): ClientUnaryCall;
+  removeUserFromGroup(
+    request: RemoveUserFromGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveUserFromGroupResponse) => void,
+  ): ClientUnaryCall;
+  removeUserFromGroup(
+    request: RemoveUserFromGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveUserFromGroupResponse) => void,
+  ): ClientUnaryCall;
+  listGroupUsers(
+    request: ListGroupUsersRequest,
+    callback: (error: ServiceError | null, response: ListGroupUsersResponse) => void,
+  ): ClientUnaryCall;
+  listGroupUsers(
+    request: ListGroupUsersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListGroupUsersResponse) => void,
+  ): ClientUnaryCall;
+  listGroupUsers(
+    request: ListGroupUsersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListGroupUsersResponse) => void,
+  ): ClientUnaryCall;
   createRole(
     request: CreateRoleRequest,
     callback: (error: ServiceError | null, response: CreateRoleResponse) => void,
@@ -9615,6 +15452,37 @@ export interface IdentityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListRolesResponse) => void,
+  ): ClientUnaryCall;
+  updateRole(
+    request: UpdateRoleRequest,
+    callback: (error: ServiceError | null, response: UpdateRoleResponse) => void,
+  ): ClientUnaryCall;
+  updateRole(
+    request: UpdateRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateRoleResponse) => void,
+  ): ClientUnaryCall;
+  updateRole(
+    request: UpdateRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateRoleResponse) => void,
+  ): ClientUnaryCall;
+  /** Deletes a role and every assignment of it; the holders' tokens are revoked. */
+  deleteRole(
+    request: DeleteRoleRequest,
+    callback: (error: ServiceError | null, response: DeleteRoleResponse) => void,
+  ): ClientUnaryCall;
+  deleteRole(
+    request: DeleteRoleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteRoleResponse) => void,
+  ): ClientUnaryCall;
+  deleteRole(
+    request: DeleteRoleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteRoleResponse) => void,
   ): ClientUnaryCall;
   assignRole(
     request: AssignRoleRequest,

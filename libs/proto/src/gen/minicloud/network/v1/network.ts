@@ -25,6 +25,56 @@ export const protobufPackage = "minicloud.network.v1";
 
 export const protobufFileName = "minicloud/network/v1/network.proto";
 
+/** How UpdateRouter changes the static routes. */
+export enum RoutesUpdate {
+  /** ROUTES_UPDATE_UNSPECIFIED - Routes are left as they are (routes must then be empty). */
+  ROUTES_UPDATE_UNSPECIFIED = 0,
+  /** ROUTES_UPDATE_REPLACE - The routes become exactly `routes` (empty clears them). */
+  ROUTES_UPDATE_REPLACE = 1,
+  /** ROUTES_UPDATE_ADD - `routes` are added to the router's (those already there are kept once). */
+  ROUTES_UPDATE_ADD = 2,
+  /** ROUTES_UPDATE_REMOVE - `routes` are removed from the router's (those it does not have are ignored). */
+  ROUTES_UPDATE_REMOVE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function routesUpdateFromJSON(object: any): RoutesUpdate {
+  switch (object) {
+    case 0:
+    case "ROUTES_UPDATE_UNSPECIFIED":
+      return RoutesUpdate.ROUTES_UPDATE_UNSPECIFIED;
+    case 1:
+    case "ROUTES_UPDATE_REPLACE":
+      return RoutesUpdate.ROUTES_UPDATE_REPLACE;
+    case 2:
+    case "ROUTES_UPDATE_ADD":
+      return RoutesUpdate.ROUTES_UPDATE_ADD;
+    case 3:
+    case "ROUTES_UPDATE_REMOVE":
+      return RoutesUpdate.ROUTES_UPDATE_REMOVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RoutesUpdate.UNRECOGNIZED;
+  }
+}
+
+export function routesUpdateToJSON(object: RoutesUpdate): string {
+  switch (object) {
+    case RoutesUpdate.ROUTES_UPDATE_UNSPECIFIED:
+      return "ROUTES_UPDATE_UNSPECIFIED";
+    case RoutesUpdate.ROUTES_UPDATE_REPLACE:
+      return "ROUTES_UPDATE_REPLACE";
+    case RoutesUpdate.ROUTES_UPDATE_ADD:
+      return "ROUTES_UPDATE_ADD";
+    case RoutesUpdate.ROUTES_UPDATE_REMOVE:
+      return "ROUTES_UPDATE_REMOVE";
+    case RoutesUpdate.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Network {
   id: string;
   name: string;
@@ -41,6 +91,7 @@ export interface Network {
   status: string;
   subnetIds: string[];
   createdAt?: Date | undefined;
+  description: string;
 }
 
 export interface AllocationPool {
@@ -65,6 +116,9 @@ export interface Subnet {
   dnsNameservers: string[];
   hostRoutes: HostRoute[];
   enableDhcp: boolean;
+  description: string;
+  /** The subnet pool the CIDR was allocated from; empty when none. */
+  subnetpoolId: string;
 }
 
 export interface FixedIp {
@@ -90,6 +144,7 @@ export interface Port {
   portSecurityEnabled: boolean;
   adminStateUp: boolean;
   createdAt?: Date | undefined;
+  description: string;
 }
 
 export interface CreateNetworkRequest {
@@ -104,6 +159,7 @@ export interface CreateNetworkRequest {
   routerExternal: boolean;
   /** Admin only: create on behalf of another project. */
   projectId: string;
+  description: string;
 }
 
 export interface CreateNetworkResponse {
@@ -133,6 +189,7 @@ export interface UpdateNetworkRequest {
   name?: string | undefined;
   shared?: boolean | undefined;
   adminStateUp?: boolean | undefined;
+  description?: string | undefined;
 }
 
 export interface UpdateNetworkResponse {
@@ -158,6 +215,11 @@ export interface CreateSubnetRequest {
   dnsNameservers: string[];
   hostRoutes: HostRoute[];
   enableDhcp: boolean;
+  description: string;
+  /** Allocate the CIDR from this subnet pool (cidr then empty, or a CIDR inside the pool). */
+  subnetpoolId: string;
+  /** With subnetpool_id and no cidr: the prefix length wanted; 0: the pool's default_prefixlen. */
+  prefixlen: number;
 }
 
 export interface CreateSubnetResponse {
@@ -180,11 +242,117 @@ export interface ListSubnetsResponse {
   subnets: Subnet[];
 }
 
+/** Unset fields are left as they are; a repeated field replaces the list when its replace_* flag is set. */
+export interface UpdateSubnetRequest {
+  subnetId: string;
+  name?:
+    | string
+    | undefined;
+  /** "none" removes the gateway. */
+  gatewayIp?: string | undefined;
+  allocationPools: AllocationPool[];
+  replaceAllocationPools: boolean;
+  dnsNameservers: string[];
+  replaceDnsNameservers: boolean;
+  hostRoutes: HostRoute[];
+  replaceHostRoutes: boolean;
+  enableDhcp?: boolean | undefined;
+  description?: string | undefined;
+}
+
+export interface UpdateSubnetResponse {
+  subnet?: Subnet | undefined;
+}
+
 export interface DeleteSubnetRequest {
   subnetId: string;
 }
 
 export interface DeleteSubnetResponse {
+}
+
+/** A subnet pool (Neutron subnet_allocation): IPv4 prefixes that subnets get CIDRs from. */
+export interface SubnetPool {
+  id: string;
+  name: string;
+  projectId: string;
+  prefixes: string[];
+  defaultPrefixlen: number;
+  minPrefixlen: number;
+  maxPrefixlen: number;
+  shared: boolean;
+  isDefault: boolean;
+  ipVersion: number;
+  createdAt?: Date | undefined;
+}
+
+export interface CreateSubnetPoolRequest {
+  name: string;
+  prefixes: string[];
+  /** Unset: min_prefixlen. */
+  defaultPrefixlen?:
+    | number
+    | undefined;
+  /** Unset: 8. */
+  minPrefixlen?:
+    | number
+    | undefined;
+  /** Unset: 32. */
+  maxPrefixlen?:
+    | number
+    | undefined;
+  /** Admin only. */
+  shared: boolean;
+  /** Admin only. */
+  isDefault: boolean;
+  /** Admin only: create for another project. */
+  projectId: string;
+}
+
+export interface CreateSubnetPoolResponse {
+  subnetPool?: SubnetPool | undefined;
+}
+
+export interface GetSubnetPoolRequest {
+  subnetPoolId: string;
+}
+
+export interface GetSubnetPoolResponse {
+  subnetPool?: SubnetPool | undefined;
+}
+
+export interface ListSubnetPoolsRequest {
+}
+
+export interface ListSubnetPoolsResponse {
+  subnetPools: SubnetPool[];
+}
+
+export interface UpdateSubnetPoolRequest {
+  subnetPoolId: string;
+  name?:
+    | string
+    | undefined;
+  /** Non-empty: the new prefixes, which must cover the old ones (a pool only grows). */
+  prefixes: string[];
+  defaultPrefixlen?: number | undefined;
+  minPrefixlen?: number | undefined;
+  maxPrefixlen?:
+    | number
+    | undefined;
+  /** Admin only. */
+  isDefault?: boolean | undefined;
+}
+
+export interface UpdateSubnetPoolResponse {
+  subnetPool?: SubnetPool | undefined;
+}
+
+export interface DeleteSubnetPoolRequest {
+  subnetPoolId: string;
+}
+
+export interface DeleteSubnetPoolResponse {
 }
 
 export interface CreatePortRequest {
@@ -203,6 +371,12 @@ export interface CreatePortRequest {
   macAddress: string;
   /** Admin only. */
   projectId: string;
+  /**
+   * True: security_group_ids is the whole list even when empty (a port in no group, as Neutron's
+   * "security_groups": []); false: an empty list means the project's default group.
+   */
+  explicitSecurityGroups: boolean;
+  description: string;
 }
 
 export interface CreatePortResponse {
@@ -221,7 +395,11 @@ export interface ListPortsRequest {
   networkId: string;
   deviceId: string;
   bindingHostId: string;
-  page?: PageRequest | undefined;
+  page?:
+    | PageRequest
+    | undefined;
+  /** Non-empty: ports whose device is any of these (one call for a page of servers); with device_id, both apply. */
+  deviceIds: string[];
 }
 
 export interface ListPortsResponse {
@@ -236,6 +414,14 @@ export interface UpdatePortRequest {
   replaceSecurityGroups: boolean;
   portSecurityEnabled?: boolean | undefined;
   adminStateUp?: boolean | undefined;
+  deviceId?: string | undefined;
+  deviceOwner?:
+    | string
+    | undefined;
+  /** With replace_fixed_ips: the port's whole list of fixed IPs (kept, new, and by omission freed). */
+  fixedIps: FixedIp[];
+  replaceFixedIps: boolean;
+  description?: string | undefined;
 }
 
 export interface UpdatePortResponse {
@@ -254,6 +440,12 @@ export interface BindPortRequest {
   hostId: string;
   deviceId: string;
   deviceOwner: string;
+  /**
+   * True: the bind takes the port for device_id, and is refused (FAILED_PRECONDITION port_in_use)
+   * when the port already has another device, checked in the same compare-and-set (two servers
+   * attaching one user port: one wins).
+   */
+  claim: boolean;
 }
 
 export interface BindPortResponse {
@@ -275,10 +467,18 @@ export interface SecurityGroupRule {
   direction: string;
   /** IPv4 or IPv6. */
   ethertype: string;
-  /** tcp, udp, icmp, or empty for any. */
+  /**
+   * A protocol name Neutron knows (tcp, udp, icmp, ipv6-icmp, sctp, gre, ...) or an IP protocol
+   * number 0..255 as a decimal string; empty for any.
+   */
   protocol: string;
-  portRangeMin: number;
-  portRangeMax: number;
+  /**
+   * tcp/udp/sctp/dccp/udplite: the destination port range; icmp: type (min) and code (max).
+   * Unset: any.
+   * Signed so that an out-of-range value reaches the validation that names it.
+   */
+  portRangeMin?: number | undefined;
+  portRangeMax?: number | undefined;
   remoteIpPrefix: string;
   remoteGroupId: string;
   description: string;
@@ -296,6 +496,8 @@ export interface SecurityGroup {
 export interface CreateSecurityGroupRequest {
   name: string;
   description: string;
+  /** Admin only: create on behalf of another project. */
+  projectId: string;
 }
 
 export interface CreateSecurityGroupResponse {
@@ -315,6 +517,16 @@ export interface ListSecurityGroupsRequest {
 
 export interface ListSecurityGroupsResponse {
   securityGroups: SecurityGroup[];
+}
+
+export interface UpdateSecurityGroupRequest {
+  securityGroupId: string;
+  name?: string | undefined;
+  description?: string | undefined;
+}
+
+export interface UpdateSecurityGroupResponse {
+  securityGroup?: SecurityGroup | undefined;
 }
 
 export interface DeleteSecurityGroupRequest {
@@ -354,10 +566,42 @@ export interface Router {
   enableSnat: boolean;
   interfaces: RouterInterface[];
   status: string;
+  adminStateUp: boolean;
+  /** The gateway port (device_owner network:router_gateway) and the subnet of external_ip; empty when none. */
+  externalPortId: string;
+  externalSubnetId: string;
+  createdAt?:
+    | Date
+    | undefined;
+  /** Static routes (Neutron's extraroute), in the order they were set. */
+  routes: RouterRoute[];
+}
+
+/**
+ * A static route of a router: packets for destination (an IPv4 CIDR) go to nexthop (an IPv4 address on
+ * a subnet of one of the router's interfaces).
+ */
+export interface RouterRoute {
+  destination: string;
+  nexthop: string;
 }
 
 export interface CreateRouterRequest {
   name: string;
+  /** Unset: up. */
+  adminStateUp?:
+    | boolean
+    | undefined;
+  /** Gateway at creation (as SetRouterGateway); empty: none. */
+  externalNetworkId: string;
+  /** Unset: true when a gateway is set (Neutron's enable_snat default). */
+  enableSnat?:
+    | boolean
+    | undefined;
+  /** At most one: a subnet and/or address of the external network for the gateway port (admin for an address). */
+  externalFixedIps: FixedIp[];
+  /** Admin only: create for another project. */
+  projectId: string;
 }
 
 export interface CreateRouterResponse {
@@ -388,20 +632,34 @@ export interface DeleteRouterResponse {
 
 export interface AddRouterInterfaceRequest {
   routerId: string;
+  /** Exactly one of subnet_id (a new port on the subnet's gateway IP) and port_id (an unused port of the caller's). */
   subnetId: string;
+  portId: string;
 }
 
 export interface AddRouterInterfaceResponse {
-  router?: Router | undefined;
+  router?:
+    | Router
+    | undefined;
+  /** The interface added. */
+  interface?: RouterInterface | undefined;
+  networkId: string;
 }
 
 export interface RemoveRouterInterfaceRequest {
   routerId: string;
+  /** subnet_id, port_id or both (then they must match one interface). */
   subnetId: string;
+  portId: string;
 }
 
 export interface RemoveRouterInterfaceResponse {
-  router?: Router | undefined;
+  router?:
+    | Router
+    | undefined;
+  /** The interface removed. */
+  interface?: RouterInterface | undefined;
+  networkId: string;
 }
 
 export interface SetRouterGatewayRequest {
@@ -409,6 +667,23 @@ export interface SetRouterGatewayRequest {
   /** Empty clears the gateway. */
   externalNetworkId: string;
   enableSnat: boolean;
+  /** At most one: a subnet and/or address of the external network for the gateway port (admin for an address). */
+  externalFixedIps: FixedIp[];
+}
+
+export interface UpdateRouterRequest {
+  routerId: string;
+  name?: string | undefined;
+  adminStateUp?:
+    | boolean
+    | undefined;
+  /** Static routes to set, add or remove as routes_update says (at most max_routes after the change). */
+  routes: RouterRoute[];
+  routesUpdate: RoutesUpdate;
+}
+
+export interface UpdateRouterResponse {
+  router?: Router | undefined;
 }
 
 export interface SetRouterGatewayResponse {
@@ -425,14 +700,29 @@ export interface FloatingIp {
   routerId: string;
   /** ACTIVE, DOWN. */
   status: string;
+  createdAt?: Date | undefined;
 }
 
 export interface CreateFloatingIpRequest {
   floatingNetworkId: string;
   portId: string;
+  /** The port's fixed IP to map (a port with several); empty: its first. */
+  fixedIpAddress: string;
+  /** A chosen address on the external network (admin only, as Neutron's create_floatingip:floating_ip_address); empty: allocated. */
+  floatingIpAddress: string;
+  /** Admin only: create for another project. */
+  projectId: string;
 }
 
 export interface CreateFloatingIpResponse {
+  floatingIp?: FloatingIp | undefined;
+}
+
+export interface GetFloatingIpRequest {
+  floatingIpId: string;
+}
+
+export interface GetFloatingIpResponse {
   floatingIp?: FloatingIp | undefined;
 }
 
@@ -447,6 +737,8 @@ export interface UpdateFloatingIpRequest {
   floatingIpId: string;
   /** Empty disassociates. */
   portId: string;
+  /** The port's fixed IP to map; empty: its first. */
+  fixedIpAddress: string;
 }
 
 export interface UpdateFloatingIpResponse {
@@ -473,6 +765,18 @@ export interface FdbEntry {
   portId: string;
 }
 
+/**
+ * A floating IP associated with a port bound on the host: the host serves its 1:1 NAT as a DVR
+ * compute node's L3 agent does (the floating IP is reachable where the port lives).
+ */
+export interface HostFloatingIp {
+  floatingIpId: string;
+  floatingIpAddress: string;
+  portId: string;
+  fixedIpAddress: string;
+  routerId: string;
+}
+
 export interface RegisterVtepRequest {
   hostId: string;
   tunnelIp: string;
@@ -484,6 +788,8 @@ export interface RegisterVtepResponse {
   fdbGeneration: number;
   /** The host's own bound ports (its vNICs), as entries towards its own VTEP. */
   localPorts: FdbEntry[];
+  /** Floating IPs associated with the host's own bound ports. */
+  floatingIps: HostFloatingIp[];
 }
 
 export interface GetHostFdbRequest {
@@ -495,6 +801,8 @@ export interface GetHostFdbResponse {
   fdbGeneration: number;
   /** The host's own bound ports (its vNICs), as entries towards its own VTEP. */
   localPorts: FdbEntry[];
+  /** Floating IPs associated with the host's own bound ports. */
+  floatingIps: HostFloatingIp[];
 }
 
 export interface TracePacketRequest {
@@ -530,6 +838,22 @@ export interface TracePacketResponse {
   dropReason: string;
 }
 
+export interface GetQuotaUsageRequest {
+  /** Empty: the caller's project; another project needs role admin. */
+  projectId: string;
+}
+
+export interface GetQuotaUsageResponse {
+  projectId: string;
+  /** Identity's quota resource name -> count. */
+  inUse: { [key: string]: number };
+}
+
+export interface GetQuotaUsageResponse_InUseEntry {
+  key: string;
+  value: number;
+}
+
 function createBaseNetwork(): Network {
   return {
     id: "",
@@ -544,6 +868,7 @@ function createBaseNetwork(): Network {
     status: "",
     subnetIds: [],
     createdAt: undefined,
+    description: "",
   };
 }
 
@@ -584,6 +909,9 @@ export const Network: MessageFns<Network> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(98).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(106).string(message.description);
     }
     return writer;
   },
@@ -697,6 +1025,14 @@ export const Network: MessageFns<Network> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -751,6 +1087,7 @@ export const Network: MessageFns<Network> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -792,6 +1129,9 @@ export const Network: MessageFns<Network> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -812,6 +1152,7 @@ export const Network: MessageFns<Network> = {
     message.status = object.status ?? "";
     message.subnetIds = object.subnetIds?.map((e) => e) || [];
     message.createdAt = object.createdAt ?? undefined;
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -999,6 +1340,8 @@ function createBaseSubnet(): Subnet {
     dnsNameservers: [],
     hostRoutes: [],
     enableDhcp: false,
+    description: "",
+    subnetpoolId: "",
   };
 }
 
@@ -1036,6 +1379,12 @@ export const Subnet: MessageFns<Subnet> = {
     }
     if (message.enableDhcp !== false) {
       writer.uint32(88).bool(message.enableDhcp);
+    }
+    if (message.description !== "") {
+      writer.uint32(98).string(message.description);
+    }
+    if (message.subnetpoolId !== "") {
+      writer.uint32(106).string(message.subnetpoolId);
     }
     return writer;
   },
@@ -1141,6 +1490,22 @@ export const Subnet: MessageFns<Subnet> = {
             message.enableDhcp = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.subnetpoolId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1198,6 +1563,12 @@ export const Subnet: MessageFns<Subnet> = {
         : isSet(object.enable_dhcp)
         ? globalThis.Boolean(object.enable_dhcp)
         : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      subnetpoolId: isSet(object.subnetpoolId)
+        ? globalThis.String(object.subnetpoolId)
+        : isSet(object.subnetpool_id)
+        ? globalThis.String(object.subnetpool_id)
+        : "",
     };
   },
 
@@ -1236,6 +1607,12 @@ export const Subnet: MessageFns<Subnet> = {
     if (message.enableDhcp !== false) {
       obj.enableDhcp = message.enableDhcp;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.subnetpoolId !== "") {
+      obj.subnetpoolId = message.subnetpoolId;
+    }
     return obj;
   },
 
@@ -1255,6 +1632,8 @@ export const Subnet: MessageFns<Subnet> = {
     message.dnsNameservers = object.dnsNameservers?.map((e) => e) || [];
     message.hostRoutes = object.hostRoutes?.map((e) => HostRoute.fromPartial(e)) || [];
     message.enableDhcp = object.enableDhcp ?? false;
+    message.description = object.description ?? "";
+    message.subnetpoolId = object.subnetpoolId ?? "";
     return message;
   },
 };
@@ -1368,6 +1747,7 @@ function createBasePort(): Port {
     portSecurityEnabled: false,
     adminStateUp: false,
     createdAt: undefined,
+    description: "",
   };
 }
 
@@ -1414,6 +1794,9 @@ export const Port: MessageFns<Port> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(114).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(122).string(message.description);
     }
     return writer;
   },
@@ -1543,6 +1926,14 @@ export const Port: MessageFns<Port> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1615,6 +2006,7 @@ export const Port: MessageFns<Port> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -1662,6 +2054,9 @@ export const Port: MessageFns<Port> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -1684,12 +2079,22 @@ export const Port: MessageFns<Port> = {
     message.portSecurityEnabled = object.portSecurityEnabled ?? false;
     message.adminStateUp = object.adminStateUp ?? false;
     message.createdAt = object.createdAt ?? undefined;
+    message.description = object.description ?? "";
     return message;
   },
 };
 
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
-  return { name: "", networkType: "", segmentationId: 0, mtu: 0, shared: false, routerExternal: false, projectId: "" };
+  return {
+    name: "",
+    networkType: "",
+    segmentationId: 0,
+    mtu: 0,
+    shared: false,
+    routerExternal: false,
+    projectId: "",
+    description: "",
+  };
 }
 
 export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
@@ -1714,6 +2119,9 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     }
     if (message.projectId !== "") {
       writer.uint32(58).string(message.projectId);
+    }
+    if (message.description !== "") {
+      writer.uint32(66).string(message.description);
     }
     return writer;
   },
@@ -1787,6 +2195,14 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
             message.projectId = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1824,6 +2240,7 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
         : isSet(object.project_id)
         ? globalThis.String(object.project_id)
         : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -1850,6 +2267,9 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     if (message.projectId !== "") {
       obj.projectId = message.projectId;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -1865,6 +2285,7 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     message.shared = object.shared ?? false;
     message.routerExternal = object.routerExternal ?? false;
     message.projectId = object.projectId ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -2255,7 +2676,7 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
 };
 
 function createBaseUpdateNetworkRequest(): UpdateNetworkRequest {
-  return { networkId: "", name: undefined, shared: undefined, adminStateUp: undefined };
+  return { networkId: "", name: undefined, shared: undefined, adminStateUp: undefined, description: undefined };
 }
 
 export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
@@ -2271,6 +2692,9 @@ export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
     }
     if (message.adminStateUp !== undefined) {
       writer.uint32(32).bool(message.adminStateUp);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(42).string(message.description);
     }
     return writer;
   },
@@ -2320,6 +2744,14 @@ export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
             message.adminStateUp = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2346,6 +2778,7 @@ export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
         : isSet(object.admin_state_up)
         ? globalThis.Boolean(object.admin_state_up)
         : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
     };
   },
 
@@ -2363,6 +2796,9 @@ export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
     if (message.adminStateUp !== undefined) {
       obj.adminStateUp = message.adminStateUp;
     }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -2375,6 +2811,7 @@ export const UpdateNetworkRequest: MessageFns<UpdateNetworkRequest> = {
     message.name = object.name ?? undefined;
     message.shared = object.shared ?? undefined;
     message.adminStateUp = object.adminStateUp ?? undefined;
+    message.description = object.description ?? undefined;
     return message;
   },
 };
@@ -2584,6 +3021,9 @@ function createBaseCreateSubnetRequest(): CreateSubnetRequest {
     dnsNameservers: [],
     hostRoutes: [],
     enableDhcp: false,
+    description: "",
+    subnetpoolId: "",
+    prefixlen: 0,
   };
 }
 
@@ -2615,6 +3055,15 @@ export const CreateSubnetRequest: MessageFns<CreateSubnetRequest> = {
     }
     if (message.enableDhcp !== false) {
       writer.uint32(72).bool(message.enableDhcp);
+    }
+    if (message.description !== "") {
+      writer.uint32(82).string(message.description);
+    }
+    if (message.subnetpoolId !== "") {
+      writer.uint32(98).string(message.subnetpoolId);
+    }
+    if (message.prefixlen !== 0) {
+      writer.uint32(104).uint32(message.prefixlen);
     }
     return writer;
   },
@@ -2704,6 +3153,30 @@ export const CreateSubnetRequest: MessageFns<CreateSubnetRequest> = {
             message.enableDhcp = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.subnetpoolId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.prefixlen = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2755,6 +3228,13 @@ export const CreateSubnetRequest: MessageFns<CreateSubnetRequest> = {
         : isSet(object.enable_dhcp)
         ? globalThis.Boolean(object.enable_dhcp)
         : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      subnetpoolId: isSet(object.subnetpoolId)
+        ? globalThis.String(object.subnetpoolId)
+        : isSet(object.subnetpool_id)
+        ? globalThis.String(object.subnetpool_id)
+        : "",
+      prefixlen: isSet(object.prefixlen) ? globalThis.Number(object.prefixlen) : 0,
     };
   },
 
@@ -2787,6 +3267,15 @@ export const CreateSubnetRequest: MessageFns<CreateSubnetRequest> = {
     if (message.enableDhcp !== false) {
       obj.enableDhcp = message.enableDhcp;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.subnetpoolId !== "") {
+      obj.subnetpoolId = message.subnetpoolId;
+    }
+    if (message.prefixlen !== 0) {
+      obj.prefixlen = Math.round(message.prefixlen);
+    }
     return obj;
   },
 
@@ -2804,6 +3293,9 @@ export const CreateSubnetRequest: MessageFns<CreateSubnetRequest> = {
     message.dnsNameservers = object.dnsNameservers?.map((e) => e) || [];
     message.hostRoutes = object.hostRoutes?.map((e) => HostRoute.fromPartial(e)) || [];
     message.enableDhcp = object.enableDhcp ?? false;
+    message.description = object.description ?? "";
+    message.subnetpoolId = object.subnetpoolId ?? "";
+    message.prefixlen = object.prefixlen ?? 0;
     return message;
   },
 };
@@ -3161,6 +3653,352 @@ export const ListSubnetsResponse: MessageFns<ListSubnetsResponse> = {
   },
 };
 
+function createBaseUpdateSubnetRequest(): UpdateSubnetRequest {
+  return {
+    subnetId: "",
+    name: undefined,
+    gatewayIp: undefined,
+    allocationPools: [],
+    replaceAllocationPools: false,
+    dnsNameservers: [],
+    replaceDnsNameservers: false,
+    hostRoutes: [],
+    replaceHostRoutes: false,
+    enableDhcp: undefined,
+    description: undefined,
+  };
+}
+
+export const UpdateSubnetRequest: MessageFns<UpdateSubnetRequest> = {
+  encode(message: UpdateSubnetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetId !== "") {
+      writer.uint32(10).string(message.subnetId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.gatewayIp !== undefined) {
+      writer.uint32(26).string(message.gatewayIp);
+    }
+    for (const v of message.allocationPools) {
+      AllocationPool.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.replaceAllocationPools !== false) {
+      writer.uint32(40).bool(message.replaceAllocationPools);
+    }
+    for (const v of message.dnsNameservers) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.replaceDnsNameservers !== false) {
+      writer.uint32(56).bool(message.replaceDnsNameservers);
+    }
+    for (const v of message.hostRoutes) {
+      HostRoute.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.replaceHostRoutes !== false) {
+      writer.uint32(72).bool(message.replaceHostRoutes);
+    }
+    if (message.enableDhcp !== undefined) {
+      writer.uint32(80).bool(message.enableDhcp);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(90).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSubnetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSubnetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gatewayIp = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.allocationPools.push(AllocationPool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replaceAllocationPools = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.dnsNameservers.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.replaceDnsNameservers = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.hostRoutes.push(HostRoute.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.replaceHostRoutes = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.enableDhcp = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSubnetRequest {
+    return {
+      subnetId: isSet(object.subnetId)
+        ? globalThis.String(object.subnetId)
+        : isSet(object.subnet_id)
+        ? globalThis.String(object.subnet_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      gatewayIp: isSet(object.gatewayIp)
+        ? globalThis.String(object.gatewayIp)
+        : isSet(object.gateway_ip)
+        ? globalThis.String(object.gateway_ip)
+        : undefined,
+      allocationPools: globalThis.Array.isArray(object?.allocationPools)
+        ? object.allocationPools.map((e: any) => AllocationPool.fromJSON(e))
+        : globalThis.Array.isArray(object?.allocation_pools)
+        ? object.allocation_pools.map((e: any) => AllocationPool.fromJSON(e))
+        : [],
+      replaceAllocationPools: isSet(object.replaceAllocationPools)
+        ? globalThis.Boolean(object.replaceAllocationPools)
+        : isSet(object.replace_allocation_pools)
+        ? globalThis.Boolean(object.replace_allocation_pools)
+        : false,
+      dnsNameservers: globalThis.Array.isArray(object?.dnsNameservers)
+        ? object.dnsNameservers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dns_nameservers)
+        ? object.dns_nameservers.map((e: any) => globalThis.String(e))
+        : [],
+      replaceDnsNameservers: isSet(object.replaceDnsNameservers)
+        ? globalThis.Boolean(object.replaceDnsNameservers)
+        : isSet(object.replace_dns_nameservers)
+        ? globalThis.Boolean(object.replace_dns_nameservers)
+        : false,
+      hostRoutes: globalThis.Array.isArray(object?.hostRoutes)
+        ? object.hostRoutes.map((e: any) => HostRoute.fromJSON(e))
+        : globalThis.Array.isArray(object?.host_routes)
+        ? object.host_routes.map((e: any) => HostRoute.fromJSON(e))
+        : [],
+      replaceHostRoutes: isSet(object.replaceHostRoutes)
+        ? globalThis.Boolean(object.replaceHostRoutes)
+        : isSet(object.replace_host_routes)
+        ? globalThis.Boolean(object.replace_host_routes)
+        : false,
+      enableDhcp: isSet(object.enableDhcp)
+        ? globalThis.Boolean(object.enableDhcp)
+        : isSet(object.enable_dhcp)
+        ? globalThis.Boolean(object.enable_dhcp)
+        : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSubnetRequest): unknown {
+    const obj: any = {};
+    if (message.subnetId !== "") {
+      obj.subnetId = message.subnetId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.gatewayIp !== undefined) {
+      obj.gatewayIp = message.gatewayIp;
+    }
+    if (message.allocationPools?.length) {
+      obj.allocationPools = message.allocationPools.map((e) => AllocationPool.toJSON(e));
+    }
+    if (message.replaceAllocationPools !== false) {
+      obj.replaceAllocationPools = message.replaceAllocationPools;
+    }
+    if (message.dnsNameservers?.length) {
+      obj.dnsNameservers = message.dnsNameservers;
+    }
+    if (message.replaceDnsNameservers !== false) {
+      obj.replaceDnsNameservers = message.replaceDnsNameservers;
+    }
+    if (message.hostRoutes?.length) {
+      obj.hostRoutes = message.hostRoutes.map((e) => HostRoute.toJSON(e));
+    }
+    if (message.replaceHostRoutes !== false) {
+      obj.replaceHostRoutes = message.replaceHostRoutes;
+    }
+    if (message.enableDhcp !== undefined) {
+      obj.enableDhcp = message.enableDhcp;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSubnetRequest>, I>>(base?: I): UpdateSubnetRequest {
+    return UpdateSubnetRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSubnetRequest>, I>>(object: I): UpdateSubnetRequest {
+    const message = createBaseUpdateSubnetRequest();
+    message.subnetId = object.subnetId ?? "";
+    message.name = object.name ?? undefined;
+    message.gatewayIp = object.gatewayIp ?? undefined;
+    message.allocationPools = object.allocationPools?.map((e) => AllocationPool.fromPartial(e)) || [];
+    message.replaceAllocationPools = object.replaceAllocationPools ?? false;
+    message.dnsNameservers = object.dnsNameservers?.map((e) => e) || [];
+    message.replaceDnsNameservers = object.replaceDnsNameservers ?? false;
+    message.hostRoutes = object.hostRoutes?.map((e) => HostRoute.fromPartial(e)) || [];
+    message.replaceHostRoutes = object.replaceHostRoutes ?? false;
+    message.enableDhcp = object.enableDhcp ?? undefined;
+    message.description = object.description ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateSubnetResponse(): UpdateSubnetResponse {
+  return { subnet: undefined };
+}
+
+export const UpdateSubnetResponse: MessageFns<UpdateSubnetResponse> = {
+  encode(message: UpdateSubnetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnet !== undefined) {
+      Subnet.encode(message.subnet, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSubnetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSubnetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnet = Subnet.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSubnetResponse {
+    return { subnet: isSet(object.subnet) ? Subnet.fromJSON(object.subnet) : undefined };
+  },
+
+  toJSON(message: UpdateSubnetResponse): unknown {
+    const obj: any = {};
+    if (message.subnet !== undefined) {
+      obj.subnet = Subnet.toJSON(message.subnet);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSubnetResponse>, I>>(base?: I): UpdateSubnetResponse {
+    return UpdateSubnetResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSubnetResponse>, I>>(object: I): UpdateSubnetResponse {
+    const message = createBaseUpdateSubnetResponse();
+    message.subnet = (object.subnet !== undefined && object.subnet !== null)
+      ? Subnet.fromPartial(object.subnet)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseDeleteSubnetRequest(): DeleteSubnetRequest {
   return { subnetId: "" };
 }
@@ -3286,6 +4124,1226 @@ export const DeleteSubnetResponse: MessageFns<DeleteSubnetResponse> = {
   },
 };
 
+function createBaseSubnetPool(): SubnetPool {
+  return {
+    id: "",
+    name: "",
+    projectId: "",
+    prefixes: [],
+    defaultPrefixlen: 0,
+    minPrefixlen: 0,
+    maxPrefixlen: 0,
+    shared: false,
+    isDefault: false,
+    ipVersion: 0,
+    createdAt: undefined,
+  };
+}
+
+export const SubnetPool: MessageFns<SubnetPool> = {
+  encode(message: SubnetPool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(26).string(message.projectId);
+    }
+    for (const v of message.prefixes) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.defaultPrefixlen !== 0) {
+      writer.uint32(40).uint32(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== 0) {
+      writer.uint32(48).uint32(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== 0) {
+      writer.uint32(56).uint32(message.maxPrefixlen);
+    }
+    if (message.shared !== false) {
+      writer.uint32(64).bool(message.shared);
+    }
+    if (message.isDefault !== false) {
+      writer.uint32(72).bool(message.isDefault);
+    }
+    if (message.ipVersion !== 0) {
+      writer.uint32(80).uint32(message.ipVersion);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubnetPool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubnetPool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.prefixes.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.defaultPrefixlen = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.minPrefixlen = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxPrefixlen = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.shared = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.isDefault = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ipVersion = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubnetPool {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      prefixes: globalThis.Array.isArray(object?.prefixes) ? object.prefixes.map((e: any) => globalThis.String(e)) : [],
+      defaultPrefixlen: isSet(object.defaultPrefixlen)
+        ? globalThis.Number(object.defaultPrefixlen)
+        : isSet(object.default_prefixlen)
+        ? globalThis.Number(object.default_prefixlen)
+        : 0,
+      minPrefixlen: isSet(object.minPrefixlen)
+        ? globalThis.Number(object.minPrefixlen)
+        : isSet(object.min_prefixlen)
+        ? globalThis.Number(object.min_prefixlen)
+        : 0,
+      maxPrefixlen: isSet(object.maxPrefixlen)
+        ? globalThis.Number(object.maxPrefixlen)
+        : isSet(object.max_prefixlen)
+        ? globalThis.Number(object.max_prefixlen)
+        : 0,
+      shared: isSet(object.shared) ? globalThis.Boolean(object.shared) : false,
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : false,
+      ipVersion: isSet(object.ipVersion)
+        ? globalThis.Number(object.ipVersion)
+        : isSet(object.ip_version)
+        ? globalThis.Number(object.ip_version)
+        : 0,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SubnetPool): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.prefixes?.length) {
+      obj.prefixes = message.prefixes;
+    }
+    if (message.defaultPrefixlen !== 0) {
+      obj.defaultPrefixlen = Math.round(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== 0) {
+      obj.minPrefixlen = Math.round(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== 0) {
+      obj.maxPrefixlen = Math.round(message.maxPrefixlen);
+    }
+    if (message.shared !== false) {
+      obj.shared = message.shared;
+    }
+    if (message.isDefault !== false) {
+      obj.isDefault = message.isDefault;
+    }
+    if (message.ipVersion !== 0) {
+      obj.ipVersion = Math.round(message.ipVersion);
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubnetPool>, I>>(base?: I): SubnetPool {
+    return SubnetPool.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubnetPool>, I>>(object: I): SubnetPool {
+    const message = createBaseSubnetPool();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.projectId = object.projectId ?? "";
+    message.prefixes = object.prefixes?.map((e) => e) || [];
+    message.defaultPrefixlen = object.defaultPrefixlen ?? 0;
+    message.minPrefixlen = object.minPrefixlen ?? 0;
+    message.maxPrefixlen = object.maxPrefixlen ?? 0;
+    message.shared = object.shared ?? false;
+    message.isDefault = object.isDefault ?? false;
+    message.ipVersion = object.ipVersion ?? 0;
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateSubnetPoolRequest(): CreateSubnetPoolRequest {
+  return {
+    name: "",
+    prefixes: [],
+    defaultPrefixlen: undefined,
+    minPrefixlen: undefined,
+    maxPrefixlen: undefined,
+    shared: false,
+    isDefault: false,
+    projectId: "",
+  };
+}
+
+export const CreateSubnetPoolRequest: MessageFns<CreateSubnetPoolRequest> = {
+  encode(message: CreateSubnetPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.prefixes) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.defaultPrefixlen !== undefined) {
+      writer.uint32(24).uint32(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== undefined) {
+      writer.uint32(32).uint32(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== undefined) {
+      writer.uint32(40).uint32(message.maxPrefixlen);
+    }
+    if (message.shared !== false) {
+      writer.uint32(48).bool(message.shared);
+    }
+    if (message.isDefault !== false) {
+      writer.uint32(56).bool(message.isDefault);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(66).string(message.projectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSubnetPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSubnetPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.prefixes.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.defaultPrefixlen = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.minPrefixlen = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxPrefixlen = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.shared = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.isDefault = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateSubnetPoolRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      prefixes: globalThis.Array.isArray(object?.prefixes) ? object.prefixes.map((e: any) => globalThis.String(e)) : [],
+      defaultPrefixlen: isSet(object.defaultPrefixlen)
+        ? globalThis.Number(object.defaultPrefixlen)
+        : isSet(object.default_prefixlen)
+        ? globalThis.Number(object.default_prefixlen)
+        : undefined,
+      minPrefixlen: isSet(object.minPrefixlen)
+        ? globalThis.Number(object.minPrefixlen)
+        : isSet(object.min_prefixlen)
+        ? globalThis.Number(object.min_prefixlen)
+        : undefined,
+      maxPrefixlen: isSet(object.maxPrefixlen)
+        ? globalThis.Number(object.maxPrefixlen)
+        : isSet(object.max_prefixlen)
+        ? globalThis.Number(object.max_prefixlen)
+        : undefined,
+      shared: isSet(object.shared) ? globalThis.Boolean(object.shared) : false,
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : false,
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateSubnetPoolRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.prefixes?.length) {
+      obj.prefixes = message.prefixes;
+    }
+    if (message.defaultPrefixlen !== undefined) {
+      obj.defaultPrefixlen = Math.round(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== undefined) {
+      obj.minPrefixlen = Math.round(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== undefined) {
+      obj.maxPrefixlen = Math.round(message.maxPrefixlen);
+    }
+    if (message.shared !== false) {
+      obj.shared = message.shared;
+    }
+    if (message.isDefault !== false) {
+      obj.isDefault = message.isDefault;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateSubnetPoolRequest>, I>>(base?: I): CreateSubnetPoolRequest {
+    return CreateSubnetPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateSubnetPoolRequest>, I>>(object: I): CreateSubnetPoolRequest {
+    const message = createBaseCreateSubnetPoolRequest();
+    message.name = object.name ?? "";
+    message.prefixes = object.prefixes?.map((e) => e) || [];
+    message.defaultPrefixlen = object.defaultPrefixlen ?? undefined;
+    message.minPrefixlen = object.minPrefixlen ?? undefined;
+    message.maxPrefixlen = object.maxPrefixlen ?? undefined;
+    message.shared = object.shared ?? false;
+    message.isDefault = object.isDefault ?? false;
+    message.projectId = object.projectId ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateSubnetPoolResponse(): CreateSubnetPoolResponse {
+  return { subnetPool: undefined };
+}
+
+export const CreateSubnetPoolResponse: MessageFns<CreateSubnetPoolResponse> = {
+  encode(message: CreateSubnetPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPool !== undefined) {
+      SubnetPool.encode(message.subnetPool, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSubnetPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSubnetPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPool = SubnetPool.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateSubnetPoolResponse {
+    return {
+      subnetPool: isSet(object.subnetPool)
+        ? SubnetPool.fromJSON(object.subnetPool)
+        : isSet(object.subnet_pool)
+        ? SubnetPool.fromJSON(object.subnet_pool)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateSubnetPoolResponse): unknown {
+    const obj: any = {};
+    if (message.subnetPool !== undefined) {
+      obj.subnetPool = SubnetPool.toJSON(message.subnetPool);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateSubnetPoolResponse>, I>>(base?: I): CreateSubnetPoolResponse {
+    return CreateSubnetPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateSubnetPoolResponse>, I>>(object: I): CreateSubnetPoolResponse {
+    const message = createBaseCreateSubnetPoolResponse();
+    message.subnetPool = (object.subnetPool !== undefined && object.subnetPool !== null)
+      ? SubnetPool.fromPartial(object.subnetPool)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetSubnetPoolRequest(): GetSubnetPoolRequest {
+  return { subnetPoolId: "" };
+}
+
+export const GetSubnetPoolRequest: MessageFns<GetSubnetPoolRequest> = {
+  encode(message: GetSubnetPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPoolId !== "") {
+      writer.uint32(10).string(message.subnetPoolId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSubnetPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSubnetPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPoolId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSubnetPoolRequest {
+    return {
+      subnetPoolId: isSet(object.subnetPoolId)
+        ? globalThis.String(object.subnetPoolId)
+        : isSet(object.subnet_pool_id)
+        ? globalThis.String(object.subnet_pool_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetSubnetPoolRequest): unknown {
+    const obj: any = {};
+    if (message.subnetPoolId !== "") {
+      obj.subnetPoolId = message.subnetPoolId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetSubnetPoolRequest>, I>>(base?: I): GetSubnetPoolRequest {
+    return GetSubnetPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSubnetPoolRequest>, I>>(object: I): GetSubnetPoolRequest {
+    const message = createBaseGetSubnetPoolRequest();
+    message.subnetPoolId = object.subnetPoolId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetSubnetPoolResponse(): GetSubnetPoolResponse {
+  return { subnetPool: undefined };
+}
+
+export const GetSubnetPoolResponse: MessageFns<GetSubnetPoolResponse> = {
+  encode(message: GetSubnetPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPool !== undefined) {
+      SubnetPool.encode(message.subnetPool, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSubnetPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSubnetPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPool = SubnetPool.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSubnetPoolResponse {
+    return {
+      subnetPool: isSet(object.subnetPool)
+        ? SubnetPool.fromJSON(object.subnetPool)
+        : isSet(object.subnet_pool)
+        ? SubnetPool.fromJSON(object.subnet_pool)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetSubnetPoolResponse): unknown {
+    const obj: any = {};
+    if (message.subnetPool !== undefined) {
+      obj.subnetPool = SubnetPool.toJSON(message.subnetPool);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetSubnetPoolResponse>, I>>(base?: I): GetSubnetPoolResponse {
+    return GetSubnetPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSubnetPoolResponse>, I>>(object: I): GetSubnetPoolResponse {
+    const message = createBaseGetSubnetPoolResponse();
+    message.subnetPool = (object.subnetPool !== undefined && object.subnetPool !== null)
+      ? SubnetPool.fromPartial(object.subnetPool)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListSubnetPoolsRequest(): ListSubnetPoolsRequest {
+  return {};
+}
+
+export const ListSubnetPoolsRequest: MessageFns<ListSubnetPoolsRequest> = {
+  encode(_: ListSubnetPoolsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSubnetPoolsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSubnetPoolsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSubnetPoolsRequest {
+    return {};
+  },
+
+  toJSON(_: ListSubnetPoolsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSubnetPoolsRequest>, I>>(base?: I): ListSubnetPoolsRequest {
+    return ListSubnetPoolsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSubnetPoolsRequest>, I>>(_: I): ListSubnetPoolsRequest {
+    const message = createBaseListSubnetPoolsRequest();
+    return message;
+  },
+};
+
+function createBaseListSubnetPoolsResponse(): ListSubnetPoolsResponse {
+  return { subnetPools: [] };
+}
+
+export const ListSubnetPoolsResponse: MessageFns<ListSubnetPoolsResponse> = {
+  encode(message: ListSubnetPoolsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.subnetPools) {
+      SubnetPool.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSubnetPoolsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSubnetPoolsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPools.push(SubnetPool.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSubnetPoolsResponse {
+    return {
+      subnetPools: globalThis.Array.isArray(object?.subnetPools)
+        ? object.subnetPools.map((e: any) => SubnetPool.fromJSON(e))
+        : globalThis.Array.isArray(object?.subnet_pools)
+        ? object.subnet_pools.map((e: any) => SubnetPool.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSubnetPoolsResponse): unknown {
+    const obj: any = {};
+    if (message.subnetPools?.length) {
+      obj.subnetPools = message.subnetPools.map((e) => SubnetPool.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSubnetPoolsResponse>, I>>(base?: I): ListSubnetPoolsResponse {
+    return ListSubnetPoolsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSubnetPoolsResponse>, I>>(object: I): ListSubnetPoolsResponse {
+    const message = createBaseListSubnetPoolsResponse();
+    message.subnetPools = object.subnetPools?.map((e) => SubnetPool.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateSubnetPoolRequest(): UpdateSubnetPoolRequest {
+  return {
+    subnetPoolId: "",
+    name: undefined,
+    prefixes: [],
+    defaultPrefixlen: undefined,
+    minPrefixlen: undefined,
+    maxPrefixlen: undefined,
+    isDefault: undefined,
+  };
+}
+
+export const UpdateSubnetPoolRequest: MessageFns<UpdateSubnetPoolRequest> = {
+  encode(message: UpdateSubnetPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPoolId !== "") {
+      writer.uint32(10).string(message.subnetPoolId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.prefixes) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.defaultPrefixlen !== undefined) {
+      writer.uint32(32).uint32(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== undefined) {
+      writer.uint32(40).uint32(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== undefined) {
+      writer.uint32(48).uint32(message.maxPrefixlen);
+    }
+    if (message.isDefault !== undefined) {
+      writer.uint32(56).bool(message.isDefault);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSubnetPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSubnetPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPoolId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.prefixes.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.defaultPrefixlen = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minPrefixlen = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxPrefixlen = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.isDefault = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSubnetPoolRequest {
+    return {
+      subnetPoolId: isSet(object.subnetPoolId)
+        ? globalThis.String(object.subnetPoolId)
+        : isSet(object.subnet_pool_id)
+        ? globalThis.String(object.subnet_pool_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      prefixes: globalThis.Array.isArray(object?.prefixes) ? object.prefixes.map((e: any) => globalThis.String(e)) : [],
+      defaultPrefixlen: isSet(object.defaultPrefixlen)
+        ? globalThis.Number(object.defaultPrefixlen)
+        : isSet(object.default_prefixlen)
+        ? globalThis.Number(object.default_prefixlen)
+        : undefined,
+      minPrefixlen: isSet(object.minPrefixlen)
+        ? globalThis.Number(object.minPrefixlen)
+        : isSet(object.min_prefixlen)
+        ? globalThis.Number(object.min_prefixlen)
+        : undefined,
+      maxPrefixlen: isSet(object.maxPrefixlen)
+        ? globalThis.Number(object.maxPrefixlen)
+        : isSet(object.max_prefixlen)
+        ? globalThis.Number(object.max_prefixlen)
+        : undefined,
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSubnetPoolRequest): unknown {
+    const obj: any = {};
+    if (message.subnetPoolId !== "") {
+      obj.subnetPoolId = message.subnetPoolId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.prefixes?.length) {
+      obj.prefixes = message.prefixes;
+    }
+    if (message.defaultPrefixlen !== undefined) {
+      obj.defaultPrefixlen = Math.round(message.defaultPrefixlen);
+    }
+    if (message.minPrefixlen !== undefined) {
+      obj.minPrefixlen = Math.round(message.minPrefixlen);
+    }
+    if (message.maxPrefixlen !== undefined) {
+      obj.maxPrefixlen = Math.round(message.maxPrefixlen);
+    }
+    if (message.isDefault !== undefined) {
+      obj.isDefault = message.isDefault;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSubnetPoolRequest>, I>>(base?: I): UpdateSubnetPoolRequest {
+    return UpdateSubnetPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSubnetPoolRequest>, I>>(object: I): UpdateSubnetPoolRequest {
+    const message = createBaseUpdateSubnetPoolRequest();
+    message.subnetPoolId = object.subnetPoolId ?? "";
+    message.name = object.name ?? undefined;
+    message.prefixes = object.prefixes?.map((e) => e) || [];
+    message.defaultPrefixlen = object.defaultPrefixlen ?? undefined;
+    message.minPrefixlen = object.minPrefixlen ?? undefined;
+    message.maxPrefixlen = object.maxPrefixlen ?? undefined;
+    message.isDefault = object.isDefault ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateSubnetPoolResponse(): UpdateSubnetPoolResponse {
+  return { subnetPool: undefined };
+}
+
+export const UpdateSubnetPoolResponse: MessageFns<UpdateSubnetPoolResponse> = {
+  encode(message: UpdateSubnetPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPool !== undefined) {
+      SubnetPool.encode(message.subnetPool, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSubnetPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSubnetPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPool = SubnetPool.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSubnetPoolResponse {
+    return {
+      subnetPool: isSet(object.subnetPool)
+        ? SubnetPool.fromJSON(object.subnetPool)
+        : isSet(object.subnet_pool)
+        ? SubnetPool.fromJSON(object.subnet_pool)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSubnetPoolResponse): unknown {
+    const obj: any = {};
+    if (message.subnetPool !== undefined) {
+      obj.subnetPool = SubnetPool.toJSON(message.subnetPool);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSubnetPoolResponse>, I>>(base?: I): UpdateSubnetPoolResponse {
+    return UpdateSubnetPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSubnetPoolResponse>, I>>(object: I): UpdateSubnetPoolResponse {
+    const message = createBaseUpdateSubnetPoolResponse();
+    message.subnetPool = (object.subnetPool !== undefined && object.subnetPool !== null)
+      ? SubnetPool.fromPartial(object.subnetPool)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteSubnetPoolRequest(): DeleteSubnetPoolRequest {
+  return { subnetPoolId: "" };
+}
+
+export const DeleteSubnetPoolRequest: MessageFns<DeleteSubnetPoolRequest> = {
+  encode(message: DeleteSubnetPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnetPoolId !== "") {
+      writer.uint32(10).string(message.subnetPoolId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSubnetPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSubnetPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnetPoolId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteSubnetPoolRequest {
+    return {
+      subnetPoolId: isSet(object.subnetPoolId)
+        ? globalThis.String(object.subnetPoolId)
+        : isSet(object.subnet_pool_id)
+        ? globalThis.String(object.subnet_pool_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteSubnetPoolRequest): unknown {
+    const obj: any = {};
+    if (message.subnetPoolId !== "") {
+      obj.subnetPoolId = message.subnetPoolId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteSubnetPoolRequest>, I>>(base?: I): DeleteSubnetPoolRequest {
+    return DeleteSubnetPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteSubnetPoolRequest>, I>>(object: I): DeleteSubnetPoolRequest {
+    const message = createBaseDeleteSubnetPoolRequest();
+    message.subnetPoolId = object.subnetPoolId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteSubnetPoolResponse(): DeleteSubnetPoolResponse {
+  return {};
+}
+
+export const DeleteSubnetPoolResponse: MessageFns<DeleteSubnetPoolResponse> = {
+  encode(_: DeleteSubnetPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSubnetPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSubnetPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteSubnetPoolResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteSubnetPoolResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteSubnetPoolResponse>, I>>(base?: I): DeleteSubnetPoolResponse {
+    return DeleteSubnetPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteSubnetPoolResponse>, I>>(_: I): DeleteSubnetPoolResponse {
+    const message = createBaseDeleteSubnetPoolResponse();
+    return message;
+  },
+};
+
 function createBaseCreatePortRequest(): CreatePortRequest {
   return {
     networkId: "",
@@ -3297,6 +5355,8 @@ function createBaseCreatePortRequest(): CreatePortRequest {
     portSecurityEnabled: undefined,
     macAddress: "",
     projectId: "",
+    explicitSecurityGroups: false,
+    description: "",
   };
 }
 
@@ -3328,6 +5388,12 @@ export const CreatePortRequest: MessageFns<CreatePortRequest> = {
     }
     if (message.projectId !== "") {
       writer.uint32(74).string(message.projectId);
+    }
+    if (message.explicitSecurityGroups !== false) {
+      writer.uint32(80).bool(message.explicitSecurityGroups);
+    }
+    if (message.description !== "") {
+      writer.uint32(90).string(message.description);
     }
     return writer;
   },
@@ -3417,6 +5483,22 @@ export const CreatePortRequest: MessageFns<CreatePortRequest> = {
             message.projectId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.explicitSecurityGroups = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3472,6 +5554,12 @@ export const CreatePortRequest: MessageFns<CreatePortRequest> = {
         : isSet(object.project_id)
         ? globalThis.String(object.project_id)
         : "",
+      explicitSecurityGroups: isSet(object.explicitSecurityGroups)
+        ? globalThis.Boolean(object.explicitSecurityGroups)
+        : isSet(object.explicit_security_groups)
+        ? globalThis.Boolean(object.explicit_security_groups)
+        : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -3504,6 +5592,12 @@ export const CreatePortRequest: MessageFns<CreatePortRequest> = {
     if (message.projectId !== "") {
       obj.projectId = message.projectId;
     }
+    if (message.explicitSecurityGroups !== false) {
+      obj.explicitSecurityGroups = message.explicitSecurityGroups;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -3521,6 +5615,8 @@ export const CreatePortRequest: MessageFns<CreatePortRequest> = {
     message.portSecurityEnabled = object.portSecurityEnabled ?? undefined;
     message.macAddress = object.macAddress ?? "";
     message.projectId = object.projectId ?? "";
+    message.explicitSecurityGroups = object.explicitSecurityGroups ?? false;
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -3733,7 +5829,7 @@ export const GetPortResponse: MessageFns<GetPortResponse> = {
 };
 
 function createBaseListPortsRequest(): ListPortsRequest {
-  return { networkId: "", deviceId: "", bindingHostId: "", page: undefined };
+  return { networkId: "", deviceId: "", bindingHostId: "", page: undefined, deviceIds: [] };
 }
 
 export const ListPortsRequest: MessageFns<ListPortsRequest> = {
@@ -3749,6 +5845,9 @@ export const ListPortsRequest: MessageFns<ListPortsRequest> = {
     }
     if (message.page !== undefined) {
       PageRequest.encode(message.page, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.deviceIds) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -3798,6 +5897,14 @@ export const ListPortsRequest: MessageFns<ListPortsRequest> = {
             message.page = PageRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3828,6 +5935,11 @@ export const ListPortsRequest: MessageFns<ListPortsRequest> = {
         ? globalThis.String(object.binding_host_id)
         : "",
       page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+      deviceIds: globalThis.Array.isArray(object?.deviceIds)
+        ? object.deviceIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.device_ids)
+        ? object.device_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3845,6 +5957,9 @@ export const ListPortsRequest: MessageFns<ListPortsRequest> = {
     if (message.page !== undefined) {
       obj.page = PageRequest.toJSON(message.page);
     }
+    if (message.deviceIds?.length) {
+      obj.deviceIds = message.deviceIds;
+    }
     return obj;
   },
 
@@ -3859,6 +5974,7 @@ export const ListPortsRequest: MessageFns<ListPortsRequest> = {
     message.page = (object.page !== undefined && object.page !== null)
       ? PageRequest.fromPartial(object.page)
       : undefined;
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -3958,6 +6074,11 @@ function createBaseUpdatePortRequest(): UpdatePortRequest {
     replaceSecurityGroups: false,
     portSecurityEnabled: undefined,
     adminStateUp: undefined,
+    deviceId: undefined,
+    deviceOwner: undefined,
+    fixedIps: [],
+    replaceFixedIps: false,
+    description: undefined,
   };
 }
 
@@ -3980,6 +6101,21 @@ export const UpdatePortRequest: MessageFns<UpdatePortRequest> = {
     }
     if (message.adminStateUp !== undefined) {
       writer.uint32(48).bool(message.adminStateUp);
+    }
+    if (message.deviceId !== undefined) {
+      writer.uint32(58).string(message.deviceId);
+    }
+    if (message.deviceOwner !== undefined) {
+      writer.uint32(66).string(message.deviceOwner);
+    }
+    for (const v of message.fixedIps) {
+      FixedIp.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.replaceFixedIps !== false) {
+      writer.uint32(80).bool(message.replaceFixedIps);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(90).string(message.description);
     }
     return writer;
   },
@@ -4045,6 +6181,46 @@ export const UpdatePortRequest: MessageFns<UpdatePortRequest> = {
             message.adminStateUp = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.deviceOwner = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.fixedIps.push(FixedIp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.replaceFixedIps = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4085,6 +6261,27 @@ export const UpdatePortRequest: MessageFns<UpdatePortRequest> = {
         : isSet(object.admin_state_up)
         ? globalThis.Boolean(object.admin_state_up)
         : undefined,
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : undefined,
+      deviceOwner: isSet(object.deviceOwner)
+        ? globalThis.String(object.deviceOwner)
+        : isSet(object.device_owner)
+        ? globalThis.String(object.device_owner)
+        : undefined,
+      fixedIps: globalThis.Array.isArray(object?.fixedIps)
+        ? object.fixedIps.map((e: any) => FixedIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.fixed_ips)
+        ? object.fixed_ips.map((e: any) => FixedIp.fromJSON(e))
+        : [],
+      replaceFixedIps: isSet(object.replaceFixedIps)
+        ? globalThis.Boolean(object.replaceFixedIps)
+        : isSet(object.replace_fixed_ips)
+        ? globalThis.Boolean(object.replace_fixed_ips)
+        : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
     };
   },
 
@@ -4108,6 +6305,21 @@ export const UpdatePortRequest: MessageFns<UpdatePortRequest> = {
     if (message.adminStateUp !== undefined) {
       obj.adminStateUp = message.adminStateUp;
     }
+    if (message.deviceId !== undefined) {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.deviceOwner !== undefined) {
+      obj.deviceOwner = message.deviceOwner;
+    }
+    if (message.fixedIps?.length) {
+      obj.fixedIps = message.fixedIps.map((e) => FixedIp.toJSON(e));
+    }
+    if (message.replaceFixedIps !== false) {
+      obj.replaceFixedIps = message.replaceFixedIps;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -4122,6 +6334,11 @@ export const UpdatePortRequest: MessageFns<UpdatePortRequest> = {
     message.replaceSecurityGroups = object.replaceSecurityGroups ?? false;
     message.portSecurityEnabled = object.portSecurityEnabled ?? undefined;
     message.adminStateUp = object.adminStateUp ?? undefined;
+    message.deviceId = object.deviceId ?? undefined;
+    message.deviceOwner = object.deviceOwner ?? undefined;
+    message.fixedIps = object.fixedIps?.map((e) => FixedIp.fromPartial(e)) || [];
+    message.replaceFixedIps = object.replaceFixedIps ?? false;
+    message.description = object.description ?? undefined;
     return message;
   },
 };
@@ -4319,7 +6536,7 @@ export const DeletePortResponse: MessageFns<DeletePortResponse> = {
 };
 
 function createBaseBindPortRequest(): BindPortRequest {
-  return { portId: "", hostId: "", deviceId: "", deviceOwner: "" };
+  return { portId: "", hostId: "", deviceId: "", deviceOwner: "", claim: false };
 }
 
 export const BindPortRequest: MessageFns<BindPortRequest> = {
@@ -4335,6 +6552,9 @@ export const BindPortRequest: MessageFns<BindPortRequest> = {
     }
     if (message.deviceOwner !== "") {
       writer.uint32(34).string(message.deviceOwner);
+    }
+    if (message.claim !== false) {
+      writer.uint32(40).bool(message.claim);
     }
     return writer;
   },
@@ -4384,6 +6604,14 @@ export const BindPortRequest: MessageFns<BindPortRequest> = {
             message.deviceOwner = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.claim = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4418,6 +6646,7 @@ export const BindPortRequest: MessageFns<BindPortRequest> = {
         : isSet(object.device_owner)
         ? globalThis.String(object.device_owner)
         : "",
+      claim: isSet(object.claim) ? globalThis.Boolean(object.claim) : false,
     };
   },
 
@@ -4435,6 +6664,9 @@ export const BindPortRequest: MessageFns<BindPortRequest> = {
     if (message.deviceOwner !== "") {
       obj.deviceOwner = message.deviceOwner;
     }
+    if (message.claim !== false) {
+      obj.claim = message.claim;
+    }
     return obj;
   },
 
@@ -4447,6 +6679,7 @@ export const BindPortRequest: MessageFns<BindPortRequest> = {
     message.hostId = object.hostId ?? "";
     message.deviceId = object.deviceId ?? "";
     message.deviceOwner = object.deviceOwner ?? "";
+    message.claim = object.claim ?? false;
     return message;
   },
 };
@@ -4665,8 +6898,8 @@ function createBaseSecurityGroupRule(): SecurityGroupRule {
     direction: "",
     ethertype: "",
     protocol: "",
-    portRangeMin: 0,
-    portRangeMax: 0,
+    portRangeMin: undefined,
+    portRangeMax: undefined,
     remoteIpPrefix: "",
     remoteGroupId: "",
     description: "",
@@ -4690,11 +6923,11 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
     if (message.protocol !== "") {
       writer.uint32(42).string(message.protocol);
     }
-    if (message.portRangeMin !== 0) {
-      writer.uint32(48).uint32(message.portRangeMin);
+    if (message.portRangeMin !== undefined) {
+      writer.uint32(48).int32(message.portRangeMin);
     }
-    if (message.portRangeMax !== 0) {
-      writer.uint32(56).uint32(message.portRangeMax);
+    if (message.portRangeMax !== undefined) {
+      writer.uint32(56).int32(message.portRangeMax);
     }
     if (message.remoteIpPrefix !== "") {
       writer.uint32(66).string(message.remoteIpPrefix);
@@ -4766,7 +6999,7 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
               break;
             }
 
-            message.portRangeMin = reader.uint32();
+            message.portRangeMin = reader.int32();
             continue;
           }
           case 7: {
@@ -4774,7 +7007,7 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
               break;
             }
 
-            message.portRangeMax = reader.uint32();
+            message.portRangeMax = reader.int32();
             continue;
           }
           case 8: {
@@ -4828,12 +7061,12 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
         ? globalThis.Number(object.portRangeMin)
         : isSet(object.port_range_min)
         ? globalThis.Number(object.port_range_min)
-        : 0,
+        : undefined,
       portRangeMax: isSet(object.portRangeMax)
         ? globalThis.Number(object.portRangeMax)
         : isSet(object.port_range_max)
         ? globalThis.Number(object.port_range_max)
-        : 0,
+        : undefined,
       remoteIpPrefix: isSet(object.remoteIpPrefix)
         ? globalThis.String(object.remoteIpPrefix)
         : isSet(object.remote_ip_prefix)
@@ -4865,10 +7098,10 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
     if (message.protocol !== "") {
       obj.protocol = message.protocol;
     }
-    if (message.portRangeMin !== 0) {
+    if (message.portRangeMin !== undefined) {
       obj.portRangeMin = Math.round(message.portRangeMin);
     }
-    if (message.portRangeMax !== 0) {
+    if (message.portRangeMax !== undefined) {
       obj.portRangeMax = Math.round(message.portRangeMax);
     }
     if (message.remoteIpPrefix !== "") {
@@ -4893,8 +7126,8 @@ export const SecurityGroupRule: MessageFns<SecurityGroupRule> = {
     message.direction = object.direction ?? "";
     message.ethertype = object.ethertype ?? "";
     message.protocol = object.protocol ?? "";
-    message.portRangeMin = object.portRangeMin ?? 0;
-    message.portRangeMax = object.portRangeMax ?? 0;
+    message.portRangeMin = object.portRangeMin ?? undefined;
+    message.portRangeMax = object.portRangeMax ?? undefined;
     message.remoteIpPrefix = object.remoteIpPrefix ?? "";
     message.remoteGroupId = object.remoteGroupId ?? "";
     message.description = object.description ?? "";
@@ -5056,7 +7289,7 @@ export const SecurityGroup: MessageFns<SecurityGroup> = {
 };
 
 function createBaseCreateSecurityGroupRequest(): CreateSecurityGroupRequest {
-  return { name: "", description: "" };
+  return { name: "", description: "", projectId: "" };
 }
 
 export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> = {
@@ -5066,6 +7299,9 @@ export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> 
     }
     if (message.description !== "") {
       writer.uint32(18).string(message.description);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(26).string(message.projectId);
     }
     return writer;
   },
@@ -5099,6 +7335,14 @@ export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> 
             message.description = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5115,6 +7359,11 @@ export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> 
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
     };
   },
 
@@ -5126,6 +7375,9 @@ export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> 
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
     return obj;
   },
 
@@ -5136,6 +7388,7 @@ export const CreateSecurityGroupRequest: MessageFns<CreateSecurityGroupRequest> 
     const message = createBaseCreateSecurityGroupRequest();
     message.name = object.name ?? "";
     message.description = object.description ?? "";
+    message.projectId = object.projectId ?? "";
     return message;
   },
 };
@@ -5484,6 +7737,186 @@ export const ListSecurityGroupsResponse: MessageFns<ListSecurityGroupsResponse> 
   fromPartial<I extends Exact<DeepPartial<ListSecurityGroupsResponse>, I>>(object: I): ListSecurityGroupsResponse {
     const message = createBaseListSecurityGroupsResponse();
     message.securityGroups = object.securityGroups?.map((e) => SecurityGroup.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateSecurityGroupRequest(): UpdateSecurityGroupRequest {
+  return { securityGroupId: "", name: undefined, description: undefined };
+}
+
+export const UpdateSecurityGroupRequest: MessageFns<UpdateSecurityGroupRequest> = {
+  encode(message: UpdateSecurityGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.securityGroupId !== "") {
+      writer.uint32(10).string(message.securityGroupId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSecurityGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSecurityGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.securityGroupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSecurityGroupRequest {
+    return {
+      securityGroupId: isSet(object.securityGroupId)
+        ? globalThis.String(object.securityGroupId)
+        : isSet(object.security_group_id)
+        ? globalThis.String(object.security_group_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSecurityGroupRequest): unknown {
+    const obj: any = {};
+    if (message.securityGroupId !== "") {
+      obj.securityGroupId = message.securityGroupId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSecurityGroupRequest>, I>>(base?: I): UpdateSecurityGroupRequest {
+    return UpdateSecurityGroupRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSecurityGroupRequest>, I>>(object: I): UpdateSecurityGroupRequest {
+    const message = createBaseUpdateSecurityGroupRequest();
+    message.securityGroupId = object.securityGroupId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateSecurityGroupResponse(): UpdateSecurityGroupResponse {
+  return { securityGroup: undefined };
+}
+
+export const UpdateSecurityGroupResponse: MessageFns<UpdateSecurityGroupResponse> = {
+  encode(message: UpdateSecurityGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.securityGroup !== undefined) {
+      SecurityGroup.encode(message.securityGroup, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSecurityGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSecurityGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.securityGroup = SecurityGroup.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSecurityGroupResponse {
+    return {
+      securityGroup: isSet(object.securityGroup)
+        ? SecurityGroup.fromJSON(object.securityGroup)
+        : isSet(object.security_group)
+        ? SecurityGroup.fromJSON(object.security_group)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateSecurityGroupResponse): unknown {
+    const obj: any = {};
+    if (message.securityGroup !== undefined) {
+      obj.securityGroup = SecurityGroup.toJSON(message.securityGroup);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSecurityGroupResponse>, I>>(base?: I): UpdateSecurityGroupResponse {
+    return UpdateSecurityGroupResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSecurityGroupResponse>, I>>(object: I): UpdateSecurityGroupResponse {
+    const message = createBaseUpdateSecurityGroupResponse();
+    message.securityGroup = (object.securityGroup !== undefined && object.securityGroup !== null)
+      ? SecurityGroup.fromPartial(object.securityGroup)
+      : undefined;
     return message;
   },
 };
@@ -5985,6 +8418,11 @@ function createBaseRouter(): Router {
     enableSnat: false,
     interfaces: [],
     status: "",
+    adminStateUp: false,
+    externalPortId: "",
+    externalSubnetId: "",
+    createdAt: undefined,
+    routes: [],
   };
 }
 
@@ -6013,6 +8451,21 @@ export const Router: MessageFns<Router> = {
     }
     if (message.status !== "") {
       writer.uint32(66).string(message.status);
+    }
+    if (message.adminStateUp !== false) {
+      writer.uint32(72).bool(message.adminStateUp);
+    }
+    if (message.externalPortId !== "") {
+      writer.uint32(82).string(message.externalPortId);
+    }
+    if (message.externalSubnetId !== "") {
+      writer.uint32(90).string(message.externalSubnetId);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(98).fork()).join();
+    }
+    for (const v of message.routes) {
+      RouterRoute.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -6094,6 +8547,46 @@ export const Router: MessageFns<Router> = {
             message.status = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.adminStateUp = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.externalPortId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.externalSubnetId = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.routes.push(RouterRoute.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6134,6 +8627,29 @@ export const Router: MessageFns<Router> = {
         ? object.interfaces.map((e: any) => RouterInterface.fromJSON(e))
         : [],
       status: isSet(object.status) ? globalThis.String(object.status) : "",
+      adminStateUp: isSet(object.adminStateUp)
+        ? globalThis.Boolean(object.adminStateUp)
+        : isSet(object.admin_state_up)
+        ? globalThis.Boolean(object.admin_state_up)
+        : false,
+      externalPortId: isSet(object.externalPortId)
+        ? globalThis.String(object.externalPortId)
+        : isSet(object.external_port_id)
+        ? globalThis.String(object.external_port_id)
+        : "",
+      externalSubnetId: isSet(object.externalSubnetId)
+        ? globalThis.String(object.externalSubnetId)
+        : isSet(object.external_subnet_id)
+        ? globalThis.String(object.external_subnet_id)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      routes: globalThis.Array.isArray(object?.routes)
+        ? object.routes.map((e: any) => RouterRoute.fromJSON(e))
+        : [],
     };
   },
 
@@ -6163,6 +8679,21 @@ export const Router: MessageFns<Router> = {
     if (message.status !== "") {
       obj.status = message.status;
     }
+    if (message.adminStateUp !== false) {
+      obj.adminStateUp = message.adminStateUp;
+    }
+    if (message.externalPortId !== "") {
+      obj.externalPortId = message.externalPortId;
+    }
+    if (message.externalSubnetId !== "") {
+      obj.externalSubnetId = message.externalSubnetId;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.routes?.length) {
+      obj.routes = message.routes.map((e) => RouterRoute.toJSON(e));
+    }
     return obj;
   },
 
@@ -6179,18 +8710,130 @@ export const Router: MessageFns<Router> = {
     message.enableSnat = object.enableSnat ?? false;
     message.interfaces = object.interfaces?.map((e) => RouterInterface.fromPartial(e)) || [];
     message.status = object.status ?? "";
+    message.adminStateUp = object.adminStateUp ?? false;
+    message.externalPortId = object.externalPortId ?? "";
+    message.externalSubnetId = object.externalSubnetId ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.routes = object.routes?.map((e) => RouterRoute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRouterRoute(): RouterRoute {
+  return { destination: "", nexthop: "" };
+}
+
+export const RouterRoute: MessageFns<RouterRoute> = {
+  encode(message: RouterRoute, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.destination !== "") {
+      writer.uint32(10).string(message.destination);
+    }
+    if (message.nexthop !== "") {
+      writer.uint32(18).string(message.nexthop);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouterRoute {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouterRoute();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nexthop = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RouterRoute {
+    return {
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+      nexthop: isSet(object.nexthop) ? globalThis.String(object.nexthop) : "",
+    };
+  },
+
+  toJSON(message: RouterRoute): unknown {
+    const obj: any = {};
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    if (message.nexthop !== "") {
+      obj.nexthop = message.nexthop;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RouterRoute>, I>>(base?: I): RouterRoute {
+    return RouterRoute.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RouterRoute>, I>>(object: I): RouterRoute {
+    const message = createBaseRouterRoute();
+    message.destination = object.destination ?? "";
+    message.nexthop = object.nexthop ?? "";
     return message;
   },
 };
 
 function createBaseCreateRouterRequest(): CreateRouterRequest {
-  return { name: "" };
+  return {
+    name: "",
+    adminStateUp: undefined,
+    externalNetworkId: "",
+    enableSnat: undefined,
+    externalFixedIps: [],
+    projectId: "",
+  };
 }
 
 export const CreateRouterRequest: MessageFns<CreateRouterRequest> = {
   encode(message: CreateRouterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
+    }
+    if (message.adminStateUp !== undefined) {
+      writer.uint32(16).bool(message.adminStateUp);
+    }
+    if (message.externalNetworkId !== "") {
+      writer.uint32(26).string(message.externalNetworkId);
+    }
+    if (message.enableSnat !== undefined) {
+      writer.uint32(32).bool(message.enableSnat);
+    }
+    for (const v of message.externalFixedIps) {
+      FixedIp.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.projectId !== "") {
+      writer.uint32(50).string(message.projectId);
     }
     return writer;
   },
@@ -6216,6 +8859,46 @@ export const CreateRouterRequest: MessageFns<CreateRouterRequest> = {
             message.name = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.adminStateUp = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.externalNetworkId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.enableSnat = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.externalFixedIps.push(FixedIp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6229,13 +8912,55 @@ export const CreateRouterRequest: MessageFns<CreateRouterRequest> = {
   },
 
   fromJSON(object: any): CreateRouterRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      adminStateUp: isSet(object.adminStateUp)
+        ? globalThis.Boolean(object.adminStateUp)
+        : isSet(object.admin_state_up)
+        ? globalThis.Boolean(object.admin_state_up)
+        : undefined,
+      externalNetworkId: isSet(object.externalNetworkId)
+        ? globalThis.String(object.externalNetworkId)
+        : isSet(object.external_network_id)
+        ? globalThis.String(object.external_network_id)
+        : "",
+      enableSnat: isSet(object.enableSnat)
+        ? globalThis.Boolean(object.enableSnat)
+        : isSet(object.enable_snat)
+        ? globalThis.Boolean(object.enable_snat)
+        : undefined,
+      externalFixedIps: globalThis.Array.isArray(object?.externalFixedIps)
+        ? object.externalFixedIps.map((e: any) => FixedIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.external_fixed_ips)
+        ? object.external_fixed_ips.map((e: any) => FixedIp.fromJSON(e))
+        : [],
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+    };
   },
 
   toJSON(message: CreateRouterRequest): unknown {
     const obj: any = {};
     if (message.name !== "") {
       obj.name = message.name;
+    }
+    if (message.adminStateUp !== undefined) {
+      obj.adminStateUp = message.adminStateUp;
+    }
+    if (message.externalNetworkId !== "") {
+      obj.externalNetworkId = message.externalNetworkId;
+    }
+    if (message.enableSnat !== undefined) {
+      obj.enableSnat = message.enableSnat;
+    }
+    if (message.externalFixedIps?.length) {
+      obj.externalFixedIps = message.externalFixedIps.map((e) => FixedIp.toJSON(e));
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
     }
     return obj;
   },
@@ -6246,6 +8971,11 @@ export const CreateRouterRequest: MessageFns<CreateRouterRequest> = {
   fromPartial<I extends Exact<DeepPartial<CreateRouterRequest>, I>>(object: I): CreateRouterRequest {
     const message = createBaseCreateRouterRequest();
     message.name = object.name ?? "";
+    message.adminStateUp = object.adminStateUp ?? undefined;
+    message.externalNetworkId = object.externalNetworkId ?? "";
+    message.enableSnat = object.enableSnat ?? undefined;
+    message.externalFixedIps = object.externalFixedIps?.map((e) => FixedIp.fromPartial(e)) || [];
+    message.projectId = object.projectId ?? "";
     return message;
   },
 };
@@ -6708,7 +9438,7 @@ export const DeleteRouterResponse: MessageFns<DeleteRouterResponse> = {
 };
 
 function createBaseAddRouterInterfaceRequest(): AddRouterInterfaceRequest {
-  return { routerId: "", subnetId: "" };
+  return { routerId: "", subnetId: "", portId: "" };
 }
 
 export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = {
@@ -6718,6 +9448,9 @@ export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = 
     }
     if (message.subnetId !== "") {
       writer.uint32(18).string(message.subnetId);
+    }
+    if (message.portId !== "") {
+      writer.uint32(26).string(message.portId);
     }
     return writer;
   },
@@ -6751,6 +9484,14 @@ export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = 
             message.subnetId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.portId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6775,6 +9516,11 @@ export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = 
         : isSet(object.subnet_id)
         ? globalThis.String(object.subnet_id)
         : "",
+      portId: isSet(object.portId)
+        ? globalThis.String(object.portId)
+        : isSet(object.port_id)
+        ? globalThis.String(object.port_id)
+        : "",
     };
   },
 
@@ -6786,6 +9532,9 @@ export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = 
     if (message.subnetId !== "") {
       obj.subnetId = message.subnetId;
     }
+    if (message.portId !== "") {
+      obj.portId = message.portId;
+    }
     return obj;
   },
 
@@ -6796,18 +9545,25 @@ export const AddRouterInterfaceRequest: MessageFns<AddRouterInterfaceRequest> = 
     const message = createBaseAddRouterInterfaceRequest();
     message.routerId = object.routerId ?? "";
     message.subnetId = object.subnetId ?? "";
+    message.portId = object.portId ?? "";
     return message;
   },
 };
 
 function createBaseAddRouterInterfaceResponse(): AddRouterInterfaceResponse {
-  return { router: undefined };
+  return { router: undefined, interface: undefined, networkId: "" };
 }
 
 export const AddRouterInterfaceResponse: MessageFns<AddRouterInterfaceResponse> = {
   encode(message: AddRouterInterfaceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.router !== undefined) {
       Router.encode(message.router, writer.uint32(10).fork()).join();
+    }
+    if (message.interface !== undefined) {
+      RouterInterface.encode(message.interface, writer.uint32(18).fork()).join();
+    }
+    if (message.networkId !== "") {
+      writer.uint32(26).string(message.networkId);
     }
     return writer;
   },
@@ -6833,6 +9589,22 @@ export const AddRouterInterfaceResponse: MessageFns<AddRouterInterfaceResponse> 
             message.router = Router.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interface = RouterInterface.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6846,13 +9618,27 @@ export const AddRouterInterfaceResponse: MessageFns<AddRouterInterfaceResponse> 
   },
 
   fromJSON(object: any): AddRouterInterfaceResponse {
-    return { router: isSet(object.router) ? Router.fromJSON(object.router) : undefined };
+    return {
+      router: isSet(object.router) ? Router.fromJSON(object.router) : undefined,
+      interface: isSet(object.interface) ? RouterInterface.fromJSON(object.interface) : undefined,
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+    };
   },
 
   toJSON(message: AddRouterInterfaceResponse): unknown {
     const obj: any = {};
     if (message.router !== undefined) {
       obj.router = Router.toJSON(message.router);
+    }
+    if (message.interface !== undefined) {
+      obj.interface = RouterInterface.toJSON(message.interface);
+    }
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
     }
     return obj;
   },
@@ -6865,12 +9651,16 @@ export const AddRouterInterfaceResponse: MessageFns<AddRouterInterfaceResponse> 
     message.router = (object.router !== undefined && object.router !== null)
       ? Router.fromPartial(object.router)
       : undefined;
+    message.interface = (object.interface !== undefined && object.interface !== null)
+      ? RouterInterface.fromPartial(object.interface)
+      : undefined;
+    message.networkId = object.networkId ?? "";
     return message;
   },
 };
 
 function createBaseRemoveRouterInterfaceRequest(): RemoveRouterInterfaceRequest {
-  return { routerId: "", subnetId: "" };
+  return { routerId: "", subnetId: "", portId: "" };
 }
 
 export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceRequest> = {
@@ -6880,6 +9670,9 @@ export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceReque
     }
     if (message.subnetId !== "") {
       writer.uint32(18).string(message.subnetId);
+    }
+    if (message.portId !== "") {
+      writer.uint32(26).string(message.portId);
     }
     return writer;
   },
@@ -6913,6 +9706,14 @@ export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceReque
             message.subnetId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.portId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6937,6 +9738,11 @@ export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceReque
         : isSet(object.subnet_id)
         ? globalThis.String(object.subnet_id)
         : "",
+      portId: isSet(object.portId)
+        ? globalThis.String(object.portId)
+        : isSet(object.port_id)
+        ? globalThis.String(object.port_id)
+        : "",
     };
   },
 
@@ -6948,6 +9754,9 @@ export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceReque
     if (message.subnetId !== "") {
       obj.subnetId = message.subnetId;
     }
+    if (message.portId !== "") {
+      obj.portId = message.portId;
+    }
     return obj;
   },
 
@@ -6958,18 +9767,25 @@ export const RemoveRouterInterfaceRequest: MessageFns<RemoveRouterInterfaceReque
     const message = createBaseRemoveRouterInterfaceRequest();
     message.routerId = object.routerId ?? "";
     message.subnetId = object.subnetId ?? "";
+    message.portId = object.portId ?? "";
     return message;
   },
 };
 
 function createBaseRemoveRouterInterfaceResponse(): RemoveRouterInterfaceResponse {
-  return { router: undefined };
+  return { router: undefined, interface: undefined, networkId: "" };
 }
 
 export const RemoveRouterInterfaceResponse: MessageFns<RemoveRouterInterfaceResponse> = {
   encode(message: RemoveRouterInterfaceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.router !== undefined) {
       Router.encode(message.router, writer.uint32(10).fork()).join();
+    }
+    if (message.interface !== undefined) {
+      RouterInterface.encode(message.interface, writer.uint32(18).fork()).join();
+    }
+    if (message.networkId !== "") {
+      writer.uint32(26).string(message.networkId);
     }
     return writer;
   },
@@ -6995,6 +9811,22 @@ export const RemoveRouterInterfaceResponse: MessageFns<RemoveRouterInterfaceResp
             message.router = Router.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.interface = RouterInterface.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7008,13 +9840,27 @@ export const RemoveRouterInterfaceResponse: MessageFns<RemoveRouterInterfaceResp
   },
 
   fromJSON(object: any): RemoveRouterInterfaceResponse {
-    return { router: isSet(object.router) ? Router.fromJSON(object.router) : undefined };
+    return {
+      router: isSet(object.router) ? Router.fromJSON(object.router) : undefined,
+      interface: isSet(object.interface) ? RouterInterface.fromJSON(object.interface) : undefined,
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+    };
   },
 
   toJSON(message: RemoveRouterInterfaceResponse): unknown {
     const obj: any = {};
     if (message.router !== undefined) {
       obj.router = Router.toJSON(message.router);
+    }
+    if (message.interface !== undefined) {
+      obj.interface = RouterInterface.toJSON(message.interface);
+    }
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
     }
     return obj;
   },
@@ -7029,12 +9875,16 @@ export const RemoveRouterInterfaceResponse: MessageFns<RemoveRouterInterfaceResp
     message.router = (object.router !== undefined && object.router !== null)
       ? Router.fromPartial(object.router)
       : undefined;
+    message.interface = (object.interface !== undefined && object.interface !== null)
+      ? RouterInterface.fromPartial(object.interface)
+      : undefined;
+    message.networkId = object.networkId ?? "";
     return message;
   },
 };
 
 function createBaseSetRouterGatewayRequest(): SetRouterGatewayRequest {
-  return { routerId: "", externalNetworkId: "", enableSnat: false };
+  return { routerId: "", externalNetworkId: "", enableSnat: false, externalFixedIps: [] };
 }
 
 export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
@@ -7047,6 +9897,9 @@ export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
     }
     if (message.enableSnat !== false) {
       writer.uint32(24).bool(message.enableSnat);
+    }
+    for (const v of message.externalFixedIps) {
+      FixedIp.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -7088,6 +9941,14 @@ export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
             message.enableSnat = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.externalFixedIps.push(FixedIp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7117,6 +9978,11 @@ export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
         : isSet(object.enable_snat)
         ? globalThis.Boolean(object.enable_snat)
         : false,
+      externalFixedIps: globalThis.Array.isArray(object?.externalFixedIps)
+        ? object.externalFixedIps.map((e: any) => FixedIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.external_fixed_ips)
+        ? object.external_fixed_ips.map((e: any) => FixedIp.fromJSON(e))
+        : [],
     };
   },
 
@@ -7131,6 +9997,9 @@ export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
     if (message.enableSnat !== false) {
       obj.enableSnat = message.enableSnat;
     }
+    if (message.externalFixedIps?.length) {
+      obj.externalFixedIps = message.externalFixedIps.map((e) => FixedIp.toJSON(e));
+    }
     return obj;
   },
 
@@ -7142,6 +10011,221 @@ export const SetRouterGatewayRequest: MessageFns<SetRouterGatewayRequest> = {
     message.routerId = object.routerId ?? "";
     message.externalNetworkId = object.externalNetworkId ?? "";
     message.enableSnat = object.enableSnat ?? false;
+    message.externalFixedIps = object.externalFixedIps?.map((e) => FixedIp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateRouterRequest(): UpdateRouterRequest {
+  return { routerId: "", name: undefined, adminStateUp: undefined, routes: [], routesUpdate: 0 };
+}
+
+export const UpdateRouterRequest: MessageFns<UpdateRouterRequest> = {
+  encode(message: UpdateRouterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.routerId !== "") {
+      writer.uint32(10).string(message.routerId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.adminStateUp !== undefined) {
+      writer.uint32(24).bool(message.adminStateUp);
+    }
+    for (const v of message.routes) {
+      RouterRoute.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.routesUpdate !== 0) {
+      writer.uint32(40).int32(message.routesUpdate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRouterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRouterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.routerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.adminStateUp = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.routes.push(RouterRoute.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.routesUpdate = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRouterRequest {
+    return {
+      routerId: isSet(object.routerId)
+        ? globalThis.String(object.routerId)
+        : isSet(object.router_id)
+        ? globalThis.String(object.router_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      adminStateUp: isSet(object.adminStateUp)
+        ? globalThis.Boolean(object.adminStateUp)
+        : isSet(object.admin_state_up)
+        ? globalThis.Boolean(object.admin_state_up)
+        : undefined,
+      routes: globalThis.Array.isArray(object?.routes) ? object.routes.map((e: any) => RouterRoute.fromJSON(e)) : [],
+      routesUpdate: isSet(object.routesUpdate)
+        ? routesUpdateFromJSON(object.routesUpdate)
+        : isSet(object.routes_update)
+        ? routesUpdateFromJSON(object.routes_update)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateRouterRequest): unknown {
+    const obj: any = {};
+    if (message.routerId !== "") {
+      obj.routerId = message.routerId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.adminStateUp !== undefined) {
+      obj.adminStateUp = message.adminStateUp;
+    }
+    if (message.routes?.length) {
+      obj.routes = message.routes.map((e) => RouterRoute.toJSON(e));
+    }
+    if (message.routesUpdate !== 0) {
+      obj.routesUpdate = routesUpdateToJSON(message.routesUpdate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRouterRequest>, I>>(base?: I): UpdateRouterRequest {
+    return UpdateRouterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRouterRequest>, I>>(object: I): UpdateRouterRequest {
+    const message = createBaseUpdateRouterRequest();
+    message.routerId = object.routerId ?? "";
+    message.name = object.name ?? undefined;
+    message.adminStateUp = object.adminStateUp ?? undefined;
+    message.routes = object.routes?.map((e) => RouterRoute.fromPartial(e)) || [];
+    message.routesUpdate = object.routesUpdate ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateRouterResponse(): UpdateRouterResponse {
+  return { router: undefined };
+}
+
+export const UpdateRouterResponse: MessageFns<UpdateRouterResponse> = {
+  encode(message: UpdateRouterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.router !== undefined) {
+      Router.encode(message.router, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRouterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRouterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.router = Router.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateRouterResponse {
+    return { router: isSet(object.router) ? Router.fromJSON(object.router) : undefined };
+  },
+
+  toJSON(message: UpdateRouterResponse): unknown {
+    const obj: any = {};
+    if (message.router !== undefined) {
+      obj.router = Router.toJSON(message.router);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRouterResponse>, I>>(base?: I): UpdateRouterResponse {
+    return UpdateRouterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRouterResponse>, I>>(object: I): UpdateRouterResponse {
+    const message = createBaseUpdateRouterResponse();
+    message.router = (object.router !== undefined && object.router !== null)
+      ? Router.fromPartial(object.router)
+      : undefined;
     return message;
   },
 };
@@ -7225,6 +10309,7 @@ function createBaseFloatingIp(): FloatingIp {
     fixedIpAddress: "",
     routerId: "",
     status: "",
+    createdAt: undefined,
   };
 }
 
@@ -7253,6 +10338,9 @@ export const FloatingIp: MessageFns<FloatingIp> = {
     }
     if (message.status !== "") {
       writer.uint32(66).string(message.status);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -7334,6 +10422,14 @@ export const FloatingIp: MessageFns<FloatingIp> = {
             message.status = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7380,6 +10476,11 @@ export const FloatingIp: MessageFns<FloatingIp> = {
         ? globalThis.String(object.router_id)
         : "",
       status: isSet(object.status) ? globalThis.String(object.status) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
     };
   },
 
@@ -7409,6 +10510,9 @@ export const FloatingIp: MessageFns<FloatingIp> = {
     if (message.status !== "") {
       obj.status = message.status;
     }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
     return obj;
   },
 
@@ -7425,12 +10529,13 @@ export const FloatingIp: MessageFns<FloatingIp> = {
     message.fixedIpAddress = object.fixedIpAddress ?? "";
     message.routerId = object.routerId ?? "";
     message.status = object.status ?? "";
+    message.createdAt = object.createdAt ?? undefined;
     return message;
   },
 };
 
 function createBaseCreateFloatingIpRequest(): CreateFloatingIpRequest {
-  return { floatingNetworkId: "", portId: "" };
+  return { floatingNetworkId: "", portId: "", fixedIpAddress: "", floatingIpAddress: "", projectId: "" };
 }
 
 export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
@@ -7440,6 +10545,15 @@ export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
     }
     if (message.portId !== "") {
       writer.uint32(18).string(message.portId);
+    }
+    if (message.fixedIpAddress !== "") {
+      writer.uint32(26).string(message.fixedIpAddress);
+    }
+    if (message.floatingIpAddress !== "") {
+      writer.uint32(34).string(message.floatingIpAddress);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(42).string(message.projectId);
     }
     return writer;
   },
@@ -7473,6 +10587,30 @@ export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
             message.portId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fixedIpAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.floatingIpAddress = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7497,6 +10635,21 @@ export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
         : isSet(object.port_id)
         ? globalThis.String(object.port_id)
         : "",
+      fixedIpAddress: isSet(object.fixedIpAddress)
+        ? globalThis.String(object.fixedIpAddress)
+        : isSet(object.fixed_ip_address)
+        ? globalThis.String(object.fixed_ip_address)
+        : "",
+      floatingIpAddress: isSet(object.floatingIpAddress)
+        ? globalThis.String(object.floatingIpAddress)
+        : isSet(object.floating_ip_address)
+        ? globalThis.String(object.floating_ip_address)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
     };
   },
 
@@ -7508,6 +10661,15 @@ export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
     if (message.portId !== "") {
       obj.portId = message.portId;
     }
+    if (message.fixedIpAddress !== "") {
+      obj.fixedIpAddress = message.fixedIpAddress;
+    }
+    if (message.floatingIpAddress !== "") {
+      obj.floatingIpAddress = message.floatingIpAddress;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
     return obj;
   },
 
@@ -7518,6 +10680,9 @@ export const CreateFloatingIpRequest: MessageFns<CreateFloatingIpRequest> = {
     const message = createBaseCreateFloatingIpRequest();
     message.floatingNetworkId = object.floatingNetworkId ?? "";
     message.portId = object.portId ?? "";
+    message.fixedIpAddress = object.fixedIpAddress ?? "";
+    message.floatingIpAddress = object.floatingIpAddress ?? "";
+    message.projectId = object.projectId ?? "";
     return message;
   },
 };
@@ -7590,6 +10755,154 @@ export const CreateFloatingIpResponse: MessageFns<CreateFloatingIpResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<CreateFloatingIpResponse>, I>>(object: I): CreateFloatingIpResponse {
     const message = createBaseCreateFloatingIpResponse();
+    message.floatingIp = (object.floatingIp !== undefined && object.floatingIp !== null)
+      ? FloatingIp.fromPartial(object.floatingIp)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetFloatingIpRequest(): GetFloatingIpRequest {
+  return { floatingIpId: "" };
+}
+
+export const GetFloatingIpRequest: MessageFns<GetFloatingIpRequest> = {
+  encode(message: GetFloatingIpRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.floatingIpId !== "") {
+      writer.uint32(10).string(message.floatingIpId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFloatingIpRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFloatingIpRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.floatingIpId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFloatingIpRequest {
+    return {
+      floatingIpId: isSet(object.floatingIpId)
+        ? globalThis.String(object.floatingIpId)
+        : isSet(object.floating_ip_id)
+        ? globalThis.String(object.floating_ip_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetFloatingIpRequest): unknown {
+    const obj: any = {};
+    if (message.floatingIpId !== "") {
+      obj.floatingIpId = message.floatingIpId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFloatingIpRequest>, I>>(base?: I): GetFloatingIpRequest {
+    return GetFloatingIpRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFloatingIpRequest>, I>>(object: I): GetFloatingIpRequest {
+    const message = createBaseGetFloatingIpRequest();
+    message.floatingIpId = object.floatingIpId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetFloatingIpResponse(): GetFloatingIpResponse {
+  return { floatingIp: undefined };
+}
+
+export const GetFloatingIpResponse: MessageFns<GetFloatingIpResponse> = {
+  encode(message: GetFloatingIpResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.floatingIp !== undefined) {
+      FloatingIp.encode(message.floatingIp, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetFloatingIpResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetFloatingIpResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.floatingIp = FloatingIp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetFloatingIpResponse {
+    return {
+      floatingIp: isSet(object.floatingIp)
+        ? FloatingIp.fromJSON(object.floatingIp)
+        : isSet(object.floating_ip)
+        ? FloatingIp.fromJSON(object.floating_ip)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetFloatingIpResponse): unknown {
+    const obj: any = {};
+    if (message.floatingIp !== undefined) {
+      obj.floatingIp = FloatingIp.toJSON(message.floatingIp);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetFloatingIpResponse>, I>>(base?: I): GetFloatingIpResponse {
+    return GetFloatingIpResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetFloatingIpResponse>, I>>(object: I): GetFloatingIpResponse {
+    const message = createBaseGetFloatingIpResponse();
     message.floatingIp = (object.floatingIp !== undefined && object.floatingIp !== null)
       ? FloatingIp.fromPartial(object.floatingIp)
       : undefined;
@@ -7723,7 +11036,7 @@ export const ListFloatingIpsResponse: MessageFns<ListFloatingIpsResponse> = {
 };
 
 function createBaseUpdateFloatingIpRequest(): UpdateFloatingIpRequest {
-  return { floatingIpId: "", portId: "" };
+  return { floatingIpId: "", portId: "", fixedIpAddress: "" };
 }
 
 export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
@@ -7733,6 +11046,9 @@ export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
     }
     if (message.portId !== "") {
       writer.uint32(18).string(message.portId);
+    }
+    if (message.fixedIpAddress !== "") {
+      writer.uint32(26).string(message.fixedIpAddress);
     }
     return writer;
   },
@@ -7766,6 +11082,14 @@ export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
             message.portId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fixedIpAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7790,6 +11114,11 @@ export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
         : isSet(object.port_id)
         ? globalThis.String(object.port_id)
         : "",
+      fixedIpAddress: isSet(object.fixedIpAddress)
+        ? globalThis.String(object.fixedIpAddress)
+        : isSet(object.fixed_ip_address)
+        ? globalThis.String(object.fixed_ip_address)
+        : "",
     };
   },
 
@@ -7801,6 +11130,9 @@ export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
     if (message.portId !== "") {
       obj.portId = message.portId;
     }
+    if (message.fixedIpAddress !== "") {
+      obj.fixedIpAddress = message.fixedIpAddress;
+    }
     return obj;
   },
 
@@ -7811,6 +11143,7 @@ export const UpdateFloatingIpRequest: MessageFns<UpdateFloatingIpRequest> = {
     const message = createBaseUpdateFloatingIpRequest();
     message.floatingIpId = object.floatingIpId ?? "";
     message.portId = object.portId ?? "";
+    message.fixedIpAddress = object.fixedIpAddress ?? "";
     return message;
   },
 };
@@ -8188,6 +11521,159 @@ export const FdbEntry: MessageFns<FdbEntry> = {
   },
 };
 
+function createBaseHostFloatingIp(): HostFloatingIp {
+  return { floatingIpId: "", floatingIpAddress: "", portId: "", fixedIpAddress: "", routerId: "" };
+}
+
+export const HostFloatingIp: MessageFns<HostFloatingIp> = {
+  encode(message: HostFloatingIp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.floatingIpId !== "") {
+      writer.uint32(10).string(message.floatingIpId);
+    }
+    if (message.floatingIpAddress !== "") {
+      writer.uint32(18).string(message.floatingIpAddress);
+    }
+    if (message.portId !== "") {
+      writer.uint32(26).string(message.portId);
+    }
+    if (message.fixedIpAddress !== "") {
+      writer.uint32(34).string(message.fixedIpAddress);
+    }
+    if (message.routerId !== "") {
+      writer.uint32(42).string(message.routerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostFloatingIp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostFloatingIp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.floatingIpId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.floatingIpAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.portId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fixedIpAddress = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.routerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostFloatingIp {
+    return {
+      floatingIpId: isSet(object.floatingIpId)
+        ? globalThis.String(object.floatingIpId)
+        : isSet(object.floating_ip_id)
+        ? globalThis.String(object.floating_ip_id)
+        : "",
+      floatingIpAddress: isSet(object.floatingIpAddress)
+        ? globalThis.String(object.floatingIpAddress)
+        : isSet(object.floating_ip_address)
+        ? globalThis.String(object.floating_ip_address)
+        : "",
+      portId: isSet(object.portId)
+        ? globalThis.String(object.portId)
+        : isSet(object.port_id)
+        ? globalThis.String(object.port_id)
+        : "",
+      fixedIpAddress: isSet(object.fixedIpAddress)
+        ? globalThis.String(object.fixedIpAddress)
+        : isSet(object.fixed_ip_address)
+        ? globalThis.String(object.fixed_ip_address)
+        : "",
+      routerId: isSet(object.routerId)
+        ? globalThis.String(object.routerId)
+        : isSet(object.router_id)
+        ? globalThis.String(object.router_id)
+        : "",
+    };
+  },
+
+  toJSON(message: HostFloatingIp): unknown {
+    const obj: any = {};
+    if (message.floatingIpId !== "") {
+      obj.floatingIpId = message.floatingIpId;
+    }
+    if (message.floatingIpAddress !== "") {
+      obj.floatingIpAddress = message.floatingIpAddress;
+    }
+    if (message.portId !== "") {
+      obj.portId = message.portId;
+    }
+    if (message.fixedIpAddress !== "") {
+      obj.fixedIpAddress = message.fixedIpAddress;
+    }
+    if (message.routerId !== "") {
+      obj.routerId = message.routerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostFloatingIp>, I>>(base?: I): HostFloatingIp {
+    return HostFloatingIp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostFloatingIp>, I>>(object: I): HostFloatingIp {
+    const message = createBaseHostFloatingIp();
+    message.floatingIpId = object.floatingIpId ?? "";
+    message.floatingIpAddress = object.floatingIpAddress ?? "";
+    message.portId = object.portId ?? "";
+    message.fixedIpAddress = object.fixedIpAddress ?? "";
+    message.routerId = object.routerId ?? "";
+    return message;
+  },
+};
+
 function createBaseRegisterVtepRequest(): RegisterVtepRequest {
   return { hostId: "", tunnelIp: "", udpPort: 0 };
 }
@@ -8302,7 +11788,7 @@ export const RegisterVtepRequest: MessageFns<RegisterVtepRequest> = {
 };
 
 function createBaseRegisterVtepResponse(): RegisterVtepResponse {
-  return { fdb: [], fdbGeneration: 0, localPorts: [] };
+  return { fdb: [], fdbGeneration: 0, localPorts: [], floatingIps: [] };
 }
 
 export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
@@ -8315,6 +11801,9 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     }
     for (const v of message.localPorts) {
       FdbEntry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.floatingIps) {
+      HostFloatingIp.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -8356,6 +11845,14 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
             message.localPorts.push(FdbEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.floatingIps.push(HostFloatingIp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8381,6 +11878,11 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
         : globalThis.Array.isArray(object?.local_ports)
         ? object.local_ports.map((e: any) => FdbEntry.fromJSON(e))
         : [],
+      floatingIps: globalThis.Array.isArray(object?.floatingIps)
+        ? object.floatingIps.map((e: any) => HostFloatingIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.floating_ips)
+        ? object.floating_ips.map((e: any) => HostFloatingIp.fromJSON(e))
+        : [],
     };
   },
 
@@ -8395,6 +11897,9 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     if (message.localPorts?.length) {
       obj.localPorts = message.localPorts.map((e) => FdbEntry.toJSON(e));
     }
+    if (message.floatingIps?.length) {
+      obj.floatingIps = message.floatingIps.map((e) => HostFloatingIp.toJSON(e));
+    }
     return obj;
   },
 
@@ -8406,6 +11911,7 @@ export const RegisterVtepResponse: MessageFns<RegisterVtepResponse> = {
     message.fdb = object.fdb?.map((e) => FdbEntry.fromPartial(e)) || [];
     message.fdbGeneration = object.fdbGeneration ?? 0;
     message.localPorts = object.localPorts?.map((e) => FdbEntry.fromPartial(e)) || [];
+    message.floatingIps = object.floatingIps?.map((e) => HostFloatingIp.fromPartial(e)) || [];
     return message;
   },
 };
@@ -8484,7 +11990,7 @@ export const GetHostFdbRequest: MessageFns<GetHostFdbRequest> = {
 };
 
 function createBaseGetHostFdbResponse(): GetHostFdbResponse {
-  return { fdb: [], fdbGeneration: 0, localPorts: [] };
+  return { fdb: [], fdbGeneration: 0, localPorts: [], floatingIps: [] };
 }
 
 export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
@@ -8497,6 +12003,9 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     }
     for (const v of message.localPorts) {
       FdbEntry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.floatingIps) {
+      HostFloatingIp.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -8538,6 +12047,14 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
             message.localPorts.push(FdbEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.floatingIps.push(HostFloatingIp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8563,6 +12080,11 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
         : globalThis.Array.isArray(object?.local_ports)
         ? object.local_ports.map((e: any) => FdbEntry.fromJSON(e))
         : [],
+      floatingIps: globalThis.Array.isArray(object?.floatingIps)
+        ? object.floatingIps.map((e: any) => HostFloatingIp.fromJSON(e))
+        : globalThis.Array.isArray(object?.floating_ips)
+        ? object.floating_ips.map((e: any) => HostFloatingIp.fromJSON(e))
+        : [],
     };
   },
 
@@ -8577,6 +12099,9 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     if (message.localPorts?.length) {
       obj.localPorts = message.localPorts.map((e) => FdbEntry.toJSON(e));
     }
+    if (message.floatingIps?.length) {
+      obj.floatingIps = message.floatingIps.map((e) => HostFloatingIp.toJSON(e));
+    }
     return obj;
   },
 
@@ -8588,6 +12113,7 @@ export const GetHostFdbResponse: MessageFns<GetHostFdbResponse> = {
     message.fdb = object.fdb?.map((e) => FdbEntry.fromPartial(e)) || [];
     message.fdbGeneration = object.fdbGeneration ?? 0;
     message.localPorts = object.localPorts?.map((e) => FdbEntry.fromPartial(e)) || [];
+    message.floatingIps = object.floatingIps?.map((e) => HostFloatingIp.fromPartial(e)) || [];
     return message;
   },
 };
@@ -9122,6 +12648,300 @@ export const TracePacketResponse: MessageFns<TracePacketResponse> = {
   },
 };
 
+function createBaseGetQuotaUsageRequest(): GetQuotaUsageRequest {
+  return { projectId: "" };
+}
+
+export const GetQuotaUsageRequest: MessageFns<GetQuotaUsageRequest> = {
+  encode(message: GetQuotaUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQuotaUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQuotaUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQuotaUsageRequest {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetQuotaUsageRequest): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetQuotaUsageRequest>, I>>(base?: I): GetQuotaUsageRequest {
+    return GetQuotaUsageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetQuotaUsageRequest>, I>>(object: I): GetQuotaUsageRequest {
+    const message = createBaseGetQuotaUsageRequest();
+    message.projectId = object.projectId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetQuotaUsageResponse(): GetQuotaUsageResponse {
+  return { projectId: "", inUse: {} };
+}
+
+export const GetQuotaUsageResponse: MessageFns<GetQuotaUsageResponse> = {
+  encode(message: GetQuotaUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.projectId !== "") {
+      writer.uint32(10).string(message.projectId);
+    }
+    globalThis.Object.entries(message.inUse).forEach(([key, value]: [string, number]) => {
+      GetQuotaUsageResponse_InUseEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQuotaUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQuotaUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = GetQuotaUsageResponse_InUseEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.inUse[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQuotaUsageResponse {
+    return {
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      inUse: isObject(object.inUse)
+        ? (globalThis.Object.entries(object.inUse) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.in_use)
+        ? (globalThis.Object.entries(object.in_use) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: GetQuotaUsageResponse): unknown {
+    const obj: any = {};
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.inUse) {
+      const entries = globalThis.Object.entries(message.inUse) as [string, number][];
+      if (entries.length > 0) {
+        obj.inUse = {};
+        entries.forEach(([k, v]) => {
+          obj.inUse[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetQuotaUsageResponse>, I>>(base?: I): GetQuotaUsageResponse {
+    return GetQuotaUsageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetQuotaUsageResponse>, I>>(object: I): GetQuotaUsageResponse {
+    const message = createBaseGetQuotaUsageResponse();
+    message.projectId = object.projectId ?? "";
+    message.inUse = (globalThis.Object.entries(object.inUse ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseGetQuotaUsageResponse_InUseEntry(): GetQuotaUsageResponse_InUseEntry {
+  return { key: "", value: 0 };
+}
+
+export const GetQuotaUsageResponse_InUseEntry: MessageFns<GetQuotaUsageResponse_InUseEntry> = {
+  encode(message: GetQuotaUsageResponse_InUseEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQuotaUsageResponse_InUseEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQuotaUsageResponse_InUseEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQuotaUsageResponse_InUseEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: GetQuotaUsageResponse_InUseEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetQuotaUsageResponse_InUseEntry>, I>>(
+    base?: I,
+  ): GetQuotaUsageResponse_InUseEntry {
+    return GetQuotaUsageResponse_InUseEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetQuotaUsageResponse_InUseEntry>, I>>(
+    object: I,
+  ): GetQuotaUsageResponse_InUseEntry {
+    const message = createBaseGetQuotaUsageResponse_InUseEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
 /** Neutron-like network service (ML2 + VXLAN + l2population). */
 export type NetworkServiceService = typeof NetworkServiceService;
 export const NetworkServiceService = {
@@ -9202,6 +13022,16 @@ export const NetworkServiceService = {
     responseSerialize: (value: ListSubnetsResponse): Buffer => Buffer.from(ListSubnetsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSubnetsResponse => ListSubnetsResponse.decode(value),
   },
+  updateSubnet: {
+    path: "/minicloud.network.v1.NetworkService/UpdateSubnet" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSubnetRequest): Buffer => Buffer.from(UpdateSubnetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSubnetRequest => UpdateSubnetRequest.decode(value),
+    responseSerialize: (value: UpdateSubnetResponse): Buffer =>
+      Buffer.from(UpdateSubnetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateSubnetResponse => UpdateSubnetResponse.decode(value),
+  },
   deleteSubnet: {
     path: "/minicloud.network.v1.NetworkService/DeleteSubnet" as const,
     requestStream: false as const,
@@ -9211,6 +13041,60 @@ export const NetworkServiceService = {
     responseSerialize: (value: DeleteSubnetResponse): Buffer =>
       Buffer.from(DeleteSubnetResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteSubnetResponse => DeleteSubnetResponse.decode(value),
+  },
+  createSubnetPool: {
+    path: "/minicloud.network.v1.NetworkService/CreateSubnetPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateSubnetPoolRequest): Buffer =>
+      Buffer.from(CreateSubnetPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateSubnetPoolRequest => CreateSubnetPoolRequest.decode(value),
+    responseSerialize: (value: CreateSubnetPoolResponse): Buffer =>
+      Buffer.from(CreateSubnetPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateSubnetPoolResponse => CreateSubnetPoolResponse.decode(value),
+  },
+  getSubnetPool: {
+    path: "/minicloud.network.v1.NetworkService/GetSubnetPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSubnetPoolRequest): Buffer => Buffer.from(GetSubnetPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSubnetPoolRequest => GetSubnetPoolRequest.decode(value),
+    responseSerialize: (value: GetSubnetPoolResponse): Buffer =>
+      Buffer.from(GetSubnetPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetSubnetPoolResponse => GetSubnetPoolResponse.decode(value),
+  },
+  listSubnetPools: {
+    path: "/minicloud.network.v1.NetworkService/ListSubnetPools" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSubnetPoolsRequest): Buffer =>
+      Buffer.from(ListSubnetPoolsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSubnetPoolsRequest => ListSubnetPoolsRequest.decode(value),
+    responseSerialize: (value: ListSubnetPoolsResponse): Buffer =>
+      Buffer.from(ListSubnetPoolsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSubnetPoolsResponse => ListSubnetPoolsResponse.decode(value),
+  },
+  updateSubnetPool: {
+    path: "/minicloud.network.v1.NetworkService/UpdateSubnetPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSubnetPoolRequest): Buffer =>
+      Buffer.from(UpdateSubnetPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSubnetPoolRequest => UpdateSubnetPoolRequest.decode(value),
+    responseSerialize: (value: UpdateSubnetPoolResponse): Buffer =>
+      Buffer.from(UpdateSubnetPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateSubnetPoolResponse => UpdateSubnetPoolResponse.decode(value),
+  },
+  deleteSubnetPool: {
+    path: "/minicloud.network.v1.NetworkService/DeleteSubnetPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteSubnetPoolRequest): Buffer =>
+      Buffer.from(DeleteSubnetPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteSubnetPoolRequest => DeleteSubnetPoolRequest.decode(value),
+    responseSerialize: (value: DeleteSubnetPoolResponse): Buffer =>
+      Buffer.from(DeleteSubnetPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteSubnetPoolResponse => DeleteSubnetPoolResponse.decode(value),
   },
   createPort: {
     path: "/minicloud.network.v1.NetworkService/CreatePort" as const,
@@ -9308,6 +13192,17 @@ export const NetworkServiceService = {
     responseSerialize: (value: ListSecurityGroupsResponse): Buffer =>
       Buffer.from(ListSecurityGroupsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSecurityGroupsResponse => ListSecurityGroupsResponse.decode(value),
+  },
+  updateSecurityGroup: {
+    path: "/minicloud.network.v1.NetworkService/UpdateSecurityGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSecurityGroupRequest): Buffer =>
+      Buffer.from(UpdateSecurityGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSecurityGroupRequest => UpdateSecurityGroupRequest.decode(value),
+    responseSerialize: (value: UpdateSecurityGroupResponse): Buffer =>
+      Buffer.from(UpdateSecurityGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateSecurityGroupResponse => UpdateSecurityGroupResponse.decode(value),
   },
   deleteSecurityGroup: {
     path: "/minicloud.network.v1.NetworkService/DeleteSecurityGroup" as const,
@@ -9415,6 +13310,16 @@ export const NetworkServiceService = {
       Buffer.from(SetRouterGatewayResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SetRouterGatewayResponse => SetRouterGatewayResponse.decode(value),
   },
+  updateRouter: {
+    path: "/minicloud.network.v1.NetworkService/UpdateRouter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRouterRequest): Buffer => Buffer.from(UpdateRouterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRouterRequest => UpdateRouterRequest.decode(value),
+    responseSerialize: (value: UpdateRouterResponse): Buffer =>
+      Buffer.from(UpdateRouterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateRouterResponse => UpdateRouterResponse.decode(value),
+  },
   createFloatingIp: {
     path: "/minicloud.network.v1.NetworkService/CreateFloatingIp" as const,
     requestStream: false as const,
@@ -9425,6 +13330,16 @@ export const NetworkServiceService = {
     responseSerialize: (value: CreateFloatingIpResponse): Buffer =>
       Buffer.from(CreateFloatingIpResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateFloatingIpResponse => CreateFloatingIpResponse.decode(value),
+  },
+  getFloatingIp: {
+    path: "/minicloud.network.v1.NetworkService/GetFloatingIp" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetFloatingIpRequest): Buffer => Buffer.from(GetFloatingIpRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetFloatingIpRequest => GetFloatingIpRequest.decode(value),
+    responseSerialize: (value: GetFloatingIpResponse): Buffer =>
+      Buffer.from(GetFloatingIpResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetFloatingIpResponse => GetFloatingIpResponse.decode(value),
   },
   listFloatingIps: {
     path: "/minicloud.network.v1.NetworkService/ListFloatingIps" as const,
@@ -9480,6 +13395,21 @@ export const NetworkServiceService = {
     responseSerialize: (value: GetHostFdbResponse): Buffer => Buffer.from(GetHostFdbResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetHostFdbResponse => GetHostFdbResponse.decode(value),
   },
+  /**
+   * A project's use of each Neutron quota resource, counted from the records (the limits are
+   * identity's quotas: networks, subnets, ports, routers, floating_ips, security_groups,
+   * security_group_rules).
+   */
+  getQuotaUsage: {
+    path: "/minicloud.network.v1.NetworkService/GetQuotaUsage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetQuotaUsageRequest): Buffer => Buffer.from(GetQuotaUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetQuotaUsageRequest => GetQuotaUsageRequest.decode(value),
+    responseSerialize: (value: GetQuotaUsageResponse): Buffer =>
+      Buffer.from(GetQuotaUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetQuotaUsageResponse => GetQuotaUsageResponse.decode(value),
+  },
   /** Walks a simulated packet through the overlay and says where and why it is dropped. */
   tracePacket: {
     path: "/minicloud.network.v1.NetworkService/TracePacket" as const,
@@ -9501,7 +13431,13 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   createSubnet: handleUnaryCall<CreateSubnetRequest, CreateSubnetResponse>;
   getSubnet: handleUnaryCall<GetSubnetRequest, GetSubnetResponse>;
   listSubnets: handleUnaryCall<ListSubnetsRequest, ListSubnetsResponse>;
+  updateSubnet: handleUnaryCall<UpdateSubnetRequest, UpdateSubnetResponse>;
   deleteSubnet: handleUnaryCall<DeleteSubnetRequest, DeleteSubnetResponse>;
+  createSubnetPool: handleUnaryCall<CreateSubnetPoolRequest, CreateSubnetPoolResponse>;
+  getSubnetPool: handleUnaryCall<GetSubnetPoolRequest, GetSubnetPoolResponse>;
+  listSubnetPools: handleUnaryCall<ListSubnetPoolsRequest, ListSubnetPoolsResponse>;
+  updateSubnetPool: handleUnaryCall<UpdateSubnetPoolRequest, UpdateSubnetPoolResponse>;
+  deleteSubnetPool: handleUnaryCall<DeleteSubnetPoolRequest, DeleteSubnetPoolResponse>;
   createPort: handleUnaryCall<CreatePortRequest, CreatePortResponse>;
   getPort: handleUnaryCall<GetPortRequest, GetPortResponse>;
   listPorts: handleUnaryCall<ListPortsRequest, ListPortsResponse>;
@@ -9513,6 +13449,7 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   createSecurityGroup: handleUnaryCall<CreateSecurityGroupRequest, CreateSecurityGroupResponse>;
   getSecurityGroup: handleUnaryCall<GetSecurityGroupRequest, GetSecurityGroupResponse>;
   listSecurityGroups: handleUnaryCall<ListSecurityGroupsRequest, ListSecurityGroupsResponse>;
+  updateSecurityGroup: handleUnaryCall<UpdateSecurityGroupRequest, UpdateSecurityGroupResponse>;
   deleteSecurityGroup: handleUnaryCall<DeleteSecurityGroupRequest, DeleteSecurityGroupResponse>;
   createSecurityGroupRule: handleUnaryCall<CreateSecurityGroupRuleRequest, CreateSecurityGroupRuleResponse>;
   deleteSecurityGroupRule: handleUnaryCall<DeleteSecurityGroupRuleRequest, DeleteSecurityGroupRuleResponse>;
@@ -9523,7 +13460,9 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   addRouterInterface: handleUnaryCall<AddRouterInterfaceRequest, AddRouterInterfaceResponse>;
   removeRouterInterface: handleUnaryCall<RemoveRouterInterfaceRequest, RemoveRouterInterfaceResponse>;
   setRouterGateway: handleUnaryCall<SetRouterGatewayRequest, SetRouterGatewayResponse>;
+  updateRouter: handleUnaryCall<UpdateRouterRequest, UpdateRouterResponse>;
   createFloatingIp: handleUnaryCall<CreateFloatingIpRequest, CreateFloatingIpResponse>;
+  getFloatingIp: handleUnaryCall<GetFloatingIpRequest, GetFloatingIpResponse>;
   listFloatingIps: handleUnaryCall<ListFloatingIpsRequest, ListFloatingIpsResponse>;
   updateFloatingIp: handleUnaryCall<UpdateFloatingIpRequest, UpdateFloatingIpResponse>;
   deleteFloatingIp: handleUnaryCall<DeleteFloatingIpRequest, DeleteFloatingIpResponse>;
@@ -9531,6 +13470,12 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   registerVtep: handleUnaryCall<RegisterVtepRequest, RegisterVtepResponse>;
   /** The FDB and ARP responder entries a host should hold, computed from port bindings. */
   getHostFdb: handleUnaryCall<GetHostFdbRequest, GetHostFdbResponse>;
+  /**
+   * A project's use of each Neutron quota resource, counted from the records (the limits are
+   * identity's quotas: networks, subnets, ports, routers, floating_ips, security_groups,
+   * security_group_rules).
+   */
+  getQuotaUsage: handleUnaryCall<GetQuotaUsageRequest, GetQuotaUsageResponse>;
   /** Walks a simulated packet through the overlay and says where and why it is dropped. */
   tracePacket: handleUnaryCall<TracePacketRequest, TracePacketResponse>;
 }
@@ -9656,6 +13601,21 @@ export interface NetworkServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSubnetsResponse) => void,
   ): ClientUnaryCall;
+  updateSubnet(
+    request: UpdateSubnetRequest,
+    callback: (error: ServiceError | null, response: UpdateSubnetResponse) => void,
+  ): ClientUnaryCall;
+  updateSubnet(
+    request: UpdateSubnetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateSubnetResponse) => void,
+  ): ClientUnaryCall;
+  updateSubnet(
+    request: UpdateSubnetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateSubnetResponse) => void,
+  ): ClientUnaryCall;
   deleteSubnet(
     request: DeleteSubnetRequest,
     callback: (error: ServiceError | null, response: DeleteSubnetResponse) => void,
@@ -9670,6 +13630,81 @@ export interface NetworkServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteSubnetResponse) => void,
+  ): ClientUnaryCall;
+  createSubnetPool(
+    request: CreateSubnetPoolRequest,
+    callback: (error: ServiceError | null, response: CreateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  createSubnetPool(
+    request: CreateSubnetPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  createSubnetPool(
+    request: CreateSubnetPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  getSubnetPool(
+    request: GetSubnetPoolRequest,
+    callback: (error: ServiceError | null, response: GetSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  getSubnetPool(
+    request: GetSubnetPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  getSubnetPool(
+    request: GetSubnetPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  listSubnetPools(
+    request: ListSubnetPoolsRequest,
+    callback: (error: ServiceError | null, response: ListSubnetPoolsResponse) => void,
+  ): ClientUnaryCall;
+  listSubnetPools(
+    request: ListSubnetPoolsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSubnetPoolsResponse) => void,
+  ): ClientUnaryCall;
+  listSubnetPools(
+    request: ListSubnetPoolsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSubnetPoolsResponse) => void,
+  ): ClientUnaryCall;
+  updateSubnetPool(
+    request: UpdateSubnetPoolRequest,
+    callback: (error: ServiceError | null, response: UpdateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  updateSubnetPool(
+    request: UpdateSubnetPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  updateSubnetPool(
+    request: UpdateSubnetPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  deleteSubnetPool(
+    request: DeleteSubnetPoolRequest,
+    callback: (error: ServiceError | null, response: DeleteSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  deleteSubnetPool(
+    request: DeleteSubnetPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteSubnetPoolResponse) => void,
+  ): ClientUnaryCall;
+  deleteSubnetPool(
+    request: DeleteSubnetPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteSubnetPoolResponse) => void,
   ): ClientUnaryCall;
   createPort(
     request: CreatePortRequest,
@@ -9822,6 +13857,21 @@ export interface NetworkServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSecurityGroupsResponse) => void,
   ): ClientUnaryCall;
+  updateSecurityGroup(
+    request: UpdateSecurityGroupRequest,
+    callback: (error: ServiceError | null, response: UpdateSecurityGroupResponse) => void,
+  ): ClientUnaryCall;
+  updateSecurityGroup(
+    request: UpdateSecurityGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateSecurityGroupResponse) => void,
+  ): ClientUnaryCall;
+  updateSecurityGroup(
+    request: UpdateSecurityGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateSecurityGroupResponse) => void,
+  ): ClientUnaryCall;
   deleteSecurityGroup(
     request: DeleteSecurityGroupRequest,
     callback: (error: ServiceError | null, response: DeleteSecurityGroupResponse) => void,
@@ -9972,6 +14022,21 @@ export interface NetworkServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SetRouterGatewayResponse) => void,
   ): ClientUnaryCall;
+  updateRouter(
+    request: UpdateRouterRequest,
+    callback: (error: ServiceError | null, response: UpdateRouterResponse) => void,
+  ): ClientUnaryCall;
+  updateRouter(
+    request: UpdateRouterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateRouterResponse) => void,
+  ): ClientUnaryCall;
+  updateRouter(
+    request: UpdateRouterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateRouterResponse) => void,
+  ): ClientUnaryCall;
   createFloatingIp(
     request: CreateFloatingIpRequest,
     callback: (error: ServiceError | null, response: CreateFloatingIpResponse) => void,
@@ -9986,6 +14051,21 @@ export interface NetworkServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateFloatingIpResponse) => void,
+  ): ClientUnaryCall;
+  getFloatingIp(
+    request: GetFloatingIpRequest,
+    callback: (error: ServiceError | null, response: GetFloatingIpResponse) => void,
+  ): ClientUnaryCall;
+  getFloatingIp(
+    request: GetFloatingIpRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetFloatingIpResponse) => void,
+  ): ClientUnaryCall;
+  getFloatingIp(
+    request: GetFloatingIpRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetFloatingIpResponse) => void,
   ): ClientUnaryCall;
   listFloatingIps(
     request: ListFloatingIpsRequest,
@@ -10063,6 +14143,26 @@ export interface NetworkServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetHostFdbResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A project's use of each Neutron quota resource, counted from the records (the limits are
+   * identity's quotas: networks, subnets, ports, routers, floating_ips, security_groups,
+   * security_group_rules).
+   */
+  getQuotaUsage(
+    request: GetQuotaUsageRequest,
+    callback: (error: ServiceError | null, response: GetQuotaUsageResponse) => void,
+  ): ClientUnaryCall;
+  getQuotaUsage(
+    request: GetQuotaUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetQuotaUsageResponse) => void,
+  ): ClientUnaryCall;
+  getQuotaUsage(
+    request: GetQuotaUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetQuotaUsageResponse) => void,
   ): ClientUnaryCall;
   /** Walks a simulated packet through the overlay and says where and why it is dropped. */
   tracePacket(

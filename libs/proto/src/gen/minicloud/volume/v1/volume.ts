@@ -39,6 +39,8 @@ export enum VolumeStatus {
   VOLUME_STATUS_RETYPING = 10,
   VOLUME_STATUS_BACKING_UP = 11,
   VOLUME_STATUS_RESTORING_BACKUP = 12,
+  /** VOLUME_STATUS_UPLOADING - Its data is being copied into a new image (Cinder's os-volume_upload_image). */
+  VOLUME_STATUS_UPLOADING = 13,
   UNRECOGNIZED = -1,
 }
 
@@ -83,6 +85,9 @@ export function volumeStatusFromJSON(object: any): VolumeStatus {
     case 12:
     case "VOLUME_STATUS_RESTORING_BACKUP":
       return VolumeStatus.VOLUME_STATUS_RESTORING_BACKUP;
+    case 13:
+    case "VOLUME_STATUS_UPLOADING":
+      return VolumeStatus.VOLUME_STATUS_UPLOADING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -118,6 +123,8 @@ export function volumeStatusToJSON(object: VolumeStatus): string {
       return "VOLUME_STATUS_BACKING_UP";
     case VolumeStatus.VOLUME_STATUS_RESTORING_BACKUP:
       return "VOLUME_STATUS_RESTORING_BACKUP";
+    case VolumeStatus.VOLUME_STATUS_UPLOADING:
+      return "VOLUME_STATUS_UPLOADING";
     case VolumeStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -168,6 +175,19 @@ export interface Volume {
   /** disabled (not replicated), enabled (all copies healthy), degraded (a copy lost, not yet repaired). */
   replicationStatus: string;
   replicas: VolumeReplica[];
+  /** Free text (Cinder's description, at most 255 characters); '' when none. */
+  description: string;
+  /** The user who created the volume ('' for volumes made before this was kept). */
+  userId: string;
+  /** Last change of the record (name, description, metadata, flags, status); unset when never changed. */
+  updatedAt?:
+    | Date
+    | undefined;
+  /**
+   * Cinder's readonly flag (os-update_readonly_flag): attachments are read-only when true; unset
+   * until the flag is first set (Cinder shows it in the metadata only then).
+   */
+  readOnly?: boolean | undefined;
 }
 
 export interface Volume_MetadataEntry {
@@ -207,6 +227,7 @@ export interface CreateVolumeRequest {
    * user's behalf, as Nova does with the user's context); empty = the caller's project.
    */
   projectId: string;
+  description: string;
 }
 
 export interface CreateVolumeRequest_MetadataEntry {
@@ -252,6 +273,10 @@ export interface UpdateVolumeRequest {
   /** Keys set (added or replaced); applied after remove_metadata. */
   setMetadata: { [key: string]: string };
   removeMetadata: string[];
+  /** Unset: unchanged. */
+  description?: string | undefined;
+  bootable?: boolean | undefined;
+  readOnly?: boolean | undefined;
 }
 
 export interface UpdateVolumeRequest_SetMetadataEntry {
@@ -279,6 +304,29 @@ export interface RetypeVolumeRequest {
 
 export interface RetypeVolumeResponse {
   volume?: Volume | undefined;
+}
+
+export interface ResetVolumeStatusRequest {
+  volumeId: string;
+  status: VolumeStatus;
+}
+
+export interface ResetVolumeStatusResponse {
+  volume?: Volume | undefined;
+}
+
+export interface UploadVolumeToImageRequest {
+  volumeId: string;
+  imageName: string;
+  /** raw (the volume's bytes as they are); '' means raw. */
+  diskFormat: string;
+  /** bare; '' means bare. */
+  containerFormat: string;
+}
+
+export interface UploadVolumeToImageResponse {
+  volume?: Volume | undefined;
+  imageId: string;
 }
 
 export interface CreateAttachmentRequest {
@@ -332,6 +380,15 @@ export interface Snapshot {
   status: string;
   sizeGb: number;
   createdAt?: Date | undefined;
+  description: string;
+  metadata: { [key: string]: string };
+  /** Unset when never changed since creation. */
+  updatedAt?: Date | undefined;
+}
+
+export interface Snapshot_MetadataEntry {
+  key: string;
+  value: string;
 }
 
 export interface CreateSnapshotRequest {
@@ -339,6 +396,34 @@ export interface CreateSnapshotRequest {
   name: string;
   /** Allow a snapshot of an in-use volume. */
   force: boolean;
+  description: string;
+  metadata: { [key: string]: string };
+}
+
+export interface CreateSnapshotRequest_MetadataEntry {
+  key: string;
+  value: string;
+}
+
+/** Renames, describes and changes the metadata of a snapshot (any status but deleting); unset fields stay. */
+export interface UpdateSnapshotRequest {
+  snapshotId: string;
+  name?: string | undefined;
+  description?:
+    | string
+    | undefined;
+  /** Keys set (added or replaced); applied after remove_metadata. */
+  setMetadata: { [key: string]: string };
+  removeMetadata: string[];
+}
+
+export interface UpdateSnapshotRequest_SetMetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface UpdateSnapshotResponse {
+  snapshot?: Snapshot | undefined;
 }
 
 export interface CreateSnapshotResponse {
@@ -374,6 +459,9 @@ export interface VolumeType {
   /** volume_backend_name, multiattach "<is> True", replication_count, qos: read_iops_sec, write_iops_sec, total_bytes_sec. */
   extraSpecs: { [key: string]: string };
   isPublic: boolean;
+  description: string;
+  /** The associated QoS specs ('' for none); unset for a caller who is not an admin (Cinder shows it to admins only). */
+  qosSpecsId?: string | undefined;
 }
 
 export interface VolumeType_ExtraSpecsEntry {
@@ -384,11 +472,134 @@ export interface VolumeType_ExtraSpecsEntry {
 export interface CreateVolumeTypeRequest {
   name: string;
   extraSpecs: { [key: string]: string };
+  description: string;
 }
 
 export interface CreateVolumeTypeRequest_ExtraSpecsEntry {
   key: string;
   value: string;
+}
+
+export interface UpdateVolumeTypeRequest {
+  volumeTypeId: string;
+  name?: string | undefined;
+  description?: string | undefined;
+  setExtraSpecs: { [key: string]: string };
+  removeExtraSpecs: string[];
+}
+
+export interface UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+  key: string;
+  value: string;
+}
+
+export interface UpdateVolumeTypeResponse {
+  volumeType?: VolumeType | undefined;
+}
+
+export interface DeleteVolumeTypeRequest {
+  volumeTypeId: string;
+}
+
+export interface DeleteVolumeTypeResponse {
+}
+
+/**
+ * Cinder's QoS specs. consumer: front-end (the hypervisor enforces the limits), back-end (the
+ * storage backend does), both. specs: read_iops_sec, write_iops_sec, total_iops_sec, read_bytes_sec,
+ * write_bytes_sec, total_bytes_sec (non-negative integers) and any other key, kept for a backend.
+ */
+export interface QosSpecs {
+  id: string;
+  name: string;
+  consumer: string;
+  specs: { [key: string]: string };
+}
+
+export interface QosSpecs_SpecsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateQosSpecsRequest {
+  name: string;
+  /** '' for back-end, Cinder's default. */
+  consumer: string;
+  specs: { [key: string]: string };
+}
+
+export interface CreateQosSpecsRequest_SpecsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateQosSpecsResponse {
+  qosSpecs?: QosSpecs | undefined;
+}
+
+export interface GetQosSpecsRequest {
+  qosSpecsId: string;
+}
+
+export interface GetQosSpecsResponse {
+  qosSpecs?: QosSpecs | undefined;
+}
+
+export interface ListQosSpecsRequest {
+}
+
+export interface ListQosSpecsResponse {
+  qosSpecs: QosSpecs[];
+}
+
+export interface UpdateQosSpecsRequest {
+  qosSpecsId: string;
+  consumer?: string | undefined;
+  setSpecs: { [key: string]: string };
+  removeKeys: string[];
+}
+
+export interface UpdateQosSpecsRequest_SetSpecsEntry {
+  key: string;
+  value: string;
+}
+
+export interface UpdateQosSpecsResponse {
+  qosSpecs?: QosSpecs | undefined;
+}
+
+export interface DeleteQosSpecsRequest {
+  qosSpecsId: string;
+  force: boolean;
+}
+
+export interface DeleteQosSpecsResponse {
+}
+
+export interface AssociateQosSpecsRequest {
+  qosSpecsId: string;
+  volumeTypeId: string;
+}
+
+export interface AssociateQosSpecsResponse {
+}
+
+export interface DisassociateQosSpecsRequest {
+  qosSpecsId: string;
+  /** The type to disassociate; ignored when all is true. */
+  volumeTypeId: string;
+  all: boolean;
+}
+
+export interface DisassociateQosSpecsResponse {
+}
+
+export interface ListQosSpecsAssociationsRequest {
+  qosSpecsId: string;
+}
+
+export interface ListQosSpecsAssociationsResponse {
+  volumeTypes: VolumeType[];
 }
 
 export interface CreateVolumeTypeResponse {
@@ -732,6 +943,10 @@ function createBaseVolume(): Volume {
     replicationCount: 0,
     replicationStatus: "",
     replicas: [],
+    description: "",
+    userId: "",
+    updatedAt: undefined,
+    readOnly: undefined,
   };
 }
 
@@ -802,6 +1017,18 @@ export const Volume: MessageFns<Volume> = {
     }
     for (const v of message.replicas) {
       VolumeReplica.encode(v!, writer.uint32(178).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(186).string(message.description);
+    }
+    if (message.userId !== "") {
+      writer.uint32(194).string(message.userId);
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(202).fork()).join();
+    }
+    if (message.readOnly !== undefined) {
+      writer.uint32(208).bool(message.readOnly);
     }
     return writer;
   },
@@ -998,6 +1225,38 @@ export const Volume: MessageFns<Volume> = {
             message.replicas.push(VolumeReplica.decode(reader, reader.uint32()));
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 26: {
+            if (tag !== 208) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1095,6 +1354,22 @@ export const Volume: MessageFns<Volume> = {
       replicas: globalThis.Array.isArray(object?.replicas)
         ? object.replicas.map((e: any) => VolumeReplica.fromJSON(e))
         : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : undefined,
     };
   },
 
@@ -1172,6 +1447,18 @@ export const Volume: MessageFns<Volume> = {
     if (message.replicas?.length) {
       obj.replicas = message.replicas.map((e) => VolumeReplica.toJSON(e));
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.readOnly !== undefined) {
+      obj.readOnly = message.readOnly;
+    }
     return obj;
   },
 
@@ -1210,6 +1497,10 @@ export const Volume: MessageFns<Volume> = {
     message.replicationCount = object.replicationCount ?? 0;
     message.replicationStatus = object.replicationStatus ?? "";
     message.replicas = object.replicas?.map((e) => VolumeReplica.fromPartial(e)) || [];
+    message.description = object.description ?? "";
+    message.userId = object.userId ?? "";
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.readOnly = object.readOnly ?? undefined;
     return message;
   },
 };
@@ -1588,6 +1879,7 @@ function createBaseCreateVolumeRequest(): CreateVolumeRequest {
     sourceVolumeId: undefined,
     metadata: {},
     projectId: "",
+    description: "",
   };
 }
 
@@ -1619,6 +1911,9 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
     });
     if (message.projectId !== "") {
       writer.uint32(74).string(message.projectId);
+    }
+    if (message.description !== "") {
+      writer.uint32(82).string(message.description);
     }
     return writer;
   },
@@ -1711,6 +2006,14 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
             message.projectId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1775,6 +2078,7 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
         : isSet(object.project_id)
         ? globalThis.String(object.project_id)
         : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -1813,6 +2117,9 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
     if (message.projectId !== "") {
       obj.projectId = message.projectId;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
     return obj;
   },
 
@@ -1838,6 +2145,7 @@ export const CreateVolumeRequest: MessageFns<CreateVolumeRequest> = {
       {},
     );
     message.projectId = object.projectId ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -2442,7 +2750,15 @@ export const DeleteVolumeResponse: MessageFns<DeleteVolumeResponse> = {
 };
 
 function createBaseUpdateVolumeRequest(): UpdateVolumeRequest {
-  return { volumeId: "", name: undefined, setMetadata: {}, removeMetadata: [] };
+  return {
+    volumeId: "",
+    name: undefined,
+    setMetadata: {},
+    removeMetadata: [],
+    description: undefined,
+    bootable: undefined,
+    readOnly: undefined,
+  };
 }
 
 export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
@@ -2458,6 +2774,15 @@ export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
     });
     for (const v of message.removeMetadata) {
       writer.uint32(34).string(v!);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(42).string(message.description);
+    }
+    if (message.bootable !== undefined) {
+      writer.uint32(48).bool(message.bootable);
+    }
+    if (message.readOnly !== undefined) {
+      writer.uint32(56).bool(message.readOnly);
     }
     return writer;
   },
@@ -2508,6 +2833,30 @@ export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
             }
 
             message.removeMetadata.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.bootable = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.readOnly = reader.bool();
             continue;
           }
         }
@@ -2562,6 +2911,13 @@ export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
         : globalThis.Array.isArray(object?.remove_metadata)
         ? object.remove_metadata.map((e: any) => globalThis.String(e))
         : [],
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      bootable: isSet(object.bootable) ? globalThis.Boolean(object.bootable) : undefined,
+      readOnly: isSet(object.readOnly)
+        ? globalThis.Boolean(object.readOnly)
+        : isSet(object.read_only)
+        ? globalThis.Boolean(object.read_only)
+        : undefined,
     };
   },
 
@@ -2585,6 +2941,15 @@ export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
     if (message.removeMetadata?.length) {
       obj.removeMetadata = message.removeMetadata;
     }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.bootable !== undefined) {
+      obj.bootable = message.bootable;
+    }
+    if (message.readOnly !== undefined) {
+      obj.readOnly = message.readOnly;
+    }
     return obj;
   },
 
@@ -2605,6 +2970,9 @@ export const UpdateVolumeRequest: MessageFns<UpdateVolumeRequest> = {
       {},
     );
     message.removeMetadata = object.removeMetadata?.map((e) => e) || [];
+    message.description = object.description ?? undefined;
+    message.bootable = object.bootable ?? undefined;
+    message.readOnly = object.readOnly ?? undefined;
     return message;
   },
 };
@@ -3087,6 +3455,388 @@ export const RetypeVolumeResponse: MessageFns<RetypeVolumeResponse> = {
     message.volume = (object.volume !== undefined && object.volume !== null)
       ? Volume.fromPartial(object.volume)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseResetVolumeStatusRequest(): ResetVolumeStatusRequest {
+  return { volumeId: "", status: 0 };
+}
+
+export const ResetVolumeStatusRequest: MessageFns<ResetVolumeStatusRequest> = {
+  encode(message: ResetVolumeStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(16).int32(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetVolumeStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetVolumeStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetVolumeStatusRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      status: isSet(object.status) ? volumeStatusFromJSON(object.status) : 0,
+    };
+  },
+
+  toJSON(message: ResetVolumeStatusRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.status !== 0) {
+      obj.status = volumeStatusToJSON(message.status);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetVolumeStatusRequest>, I>>(base?: I): ResetVolumeStatusRequest {
+    return ResetVolumeStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetVolumeStatusRequest>, I>>(object: I): ResetVolumeStatusRequest {
+    const message = createBaseResetVolumeStatusRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.status = object.status ?? 0;
+    return message;
+  },
+};
+
+function createBaseResetVolumeStatusResponse(): ResetVolumeStatusResponse {
+  return { volume: undefined };
+}
+
+export const ResetVolumeStatusResponse: MessageFns<ResetVolumeStatusResponse> = {
+  encode(message: ResetVolumeStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResetVolumeStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResetVolumeStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResetVolumeStatusResponse {
+    return { volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined };
+  },
+
+  toJSON(message: ResetVolumeStatusResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResetVolumeStatusResponse>, I>>(base?: I): ResetVolumeStatusResponse {
+    return ResetVolumeStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResetVolumeStatusResponse>, I>>(object: I): ResetVolumeStatusResponse {
+    const message = createBaseResetVolumeStatusResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUploadVolumeToImageRequest(): UploadVolumeToImageRequest {
+  return { volumeId: "", imageName: "", diskFormat: "", containerFormat: "" };
+}
+
+export const UploadVolumeToImageRequest: MessageFns<UploadVolumeToImageRequest> = {
+  encode(message: UploadVolumeToImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.imageName !== "") {
+      writer.uint32(18).string(message.imageName);
+    }
+    if (message.diskFormat !== "") {
+      writer.uint32(26).string(message.diskFormat);
+    }
+    if (message.containerFormat !== "") {
+      writer.uint32(34).string(message.containerFormat);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadVolumeToImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadVolumeToImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.diskFormat = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.containerFormat = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadVolumeToImageRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      imageName: isSet(object.imageName)
+        ? globalThis.String(object.imageName)
+        : isSet(object.image_name)
+        ? globalThis.String(object.image_name)
+        : "",
+      diskFormat: isSet(object.diskFormat)
+        ? globalThis.String(object.diskFormat)
+        : isSet(object.disk_format)
+        ? globalThis.String(object.disk_format)
+        : "",
+      containerFormat: isSet(object.containerFormat)
+        ? globalThis.String(object.containerFormat)
+        : isSet(object.container_format)
+        ? globalThis.String(object.container_format)
+        : "",
+    };
+  },
+
+  toJSON(message: UploadVolumeToImageRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.imageName !== "") {
+      obj.imageName = message.imageName;
+    }
+    if (message.diskFormat !== "") {
+      obj.diskFormat = message.diskFormat;
+    }
+    if (message.containerFormat !== "") {
+      obj.containerFormat = message.containerFormat;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadVolumeToImageRequest>, I>>(base?: I): UploadVolumeToImageRequest {
+    return UploadVolumeToImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadVolumeToImageRequest>, I>>(object: I): UploadVolumeToImageRequest {
+    const message = createBaseUploadVolumeToImageRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.imageName = object.imageName ?? "";
+    message.diskFormat = object.diskFormat ?? "";
+    message.containerFormat = object.containerFormat ?? "";
+    return message;
+  },
+};
+
+function createBaseUploadVolumeToImageResponse(): UploadVolumeToImageResponse {
+  return { volume: undefined, imageId: "" };
+}
+
+export const UploadVolumeToImageResponse: MessageFns<UploadVolumeToImageResponse> = {
+  encode(message: UploadVolumeToImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volume !== undefined) {
+      Volume.encode(message.volume, writer.uint32(10).fork()).join();
+    }
+    if (message.imageId !== "") {
+      writer.uint32(18).string(message.imageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadVolumeToImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadVolumeToImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volume = Volume.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadVolumeToImageResponse {
+    return {
+      volume: isSet(object.volume) ? Volume.fromJSON(object.volume) : undefined,
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UploadVolumeToImageResponse): unknown {
+    const obj: any = {};
+    if (message.volume !== undefined) {
+      obj.volume = Volume.toJSON(message.volume);
+    }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadVolumeToImageResponse>, I>>(base?: I): UploadVolumeToImageResponse {
+    return UploadVolumeToImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadVolumeToImageResponse>, I>>(object: I): UploadVolumeToImageResponse {
+    const message = createBaseUploadVolumeToImageResponse();
+    message.volume = (object.volume !== undefined && object.volume !== null)
+      ? Volume.fromPartial(object.volume)
+      : undefined;
+    message.imageId = object.imageId ?? "";
     return message;
   },
 };
@@ -3761,7 +4511,18 @@ export const ListAttachmentsResponse: MessageFns<ListAttachmentsResponse> = {
 };
 
 function createBaseSnapshot(): Snapshot {
-  return { id: "", volumeId: "", projectId: "", name: "", status: "", sizeGb: 0, createdAt: undefined };
+  return {
+    id: "",
+    volumeId: "",
+    projectId: "",
+    name: "",
+    status: "",
+    sizeGb: 0,
+    createdAt: undefined,
+    description: "",
+    metadata: {},
+    updatedAt: undefined,
+  };
 }
 
 export const Snapshot: MessageFns<Snapshot> = {
@@ -3786,6 +4547,15 @@ export const Snapshot: MessageFns<Snapshot> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.description !== "") {
+      writer.uint32(66).string(message.description);
+    }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      Snapshot_MetadataEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -3859,6 +4629,33 @@ export const Snapshot: MessageFns<Snapshot> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = Snapshot_MetadataEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.metadata[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3896,6 +4693,26 @@ export const Snapshot: MessageFns<Snapshot> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
     };
   },
 
@@ -3922,6 +4739,21 @@ export const Snapshot: MessageFns<Snapshot> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
     return obj;
   },
 
@@ -3937,12 +4769,108 @@ export const Snapshot: MessageFns<Snapshot> = {
     message.status = object.status ?? "";
     message.sizeGb = object.sizeGb ?? 0;
     message.createdAt = object.createdAt ?? undefined;
+    message.description = object.description ?? "";
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.updatedAt = object.updatedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSnapshot_MetadataEntry(): Snapshot_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const Snapshot_MetadataEntry: MessageFns<Snapshot_MetadataEntry> = {
+  encode(message: Snapshot_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Snapshot_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshot_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Snapshot_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Snapshot_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Snapshot_MetadataEntry>, I>>(base?: I): Snapshot_MetadataEntry {
+    return Snapshot_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Snapshot_MetadataEntry>, I>>(object: I): Snapshot_MetadataEntry {
+    const message = createBaseSnapshot_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseCreateSnapshotRequest(): CreateSnapshotRequest {
-  return { volumeId: "", name: "", force: false };
+  return { volumeId: "", name: "", force: false, description: "", metadata: {} };
 }
 
 export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
@@ -3956,6 +4884,12 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     if (message.force !== false) {
       writer.uint32(24).bool(message.force);
     }
+    if (message.description !== "") {
+      writer.uint32(34).string(message.description);
+    }
+    globalThis.Object.entries(message.metadata).forEach(([key, value]: [string, string]) => {
+      CreateSnapshotRequest_MetadataEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
     return writer;
   },
 
@@ -3996,6 +4930,25 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = CreateSnapshotRequest_MetadataEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.metadata[entry5.key] = entry5.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4017,6 +4970,21 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
         : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      metadata: isObject(object.metadata)
+        ? (globalThis.Object.entries(object.metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -4031,6 +4999,18 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.metadata) {
+      const entries = globalThis.Object.entries(message.metadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.metadata = {};
+        entries.forEach(([k, v]) => {
+          obj.metadata[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -4042,6 +5022,447 @@ export const CreateSnapshotRequest: MessageFns<CreateSnapshotRequest> = {
     message.volumeId = object.volumeId ?? "";
     message.name = object.name ?? "";
     message.force = object.force ?? false;
+    message.description = object.description ?? "";
+    message.metadata = (globalThis.Object.entries(object.metadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateSnapshotRequest_MetadataEntry(): CreateSnapshotRequest_MetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateSnapshotRequest_MetadataEntry: MessageFns<CreateSnapshotRequest_MetadataEntry> = {
+  encode(message: CreateSnapshotRequest_MetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSnapshotRequest_MetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSnapshotRequest_MetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateSnapshotRequest_MetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateSnapshotRequest_MetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateSnapshotRequest_MetadataEntry>, I>>(
+    base?: I,
+  ): CreateSnapshotRequest_MetadataEntry {
+    return CreateSnapshotRequest_MetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateSnapshotRequest_MetadataEntry>, I>>(
+    object: I,
+  ): CreateSnapshotRequest_MetadataEntry {
+    const message = createBaseCreateSnapshotRequest_MetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateSnapshotRequest(): UpdateSnapshotRequest {
+  return { snapshotId: "", name: undefined, description: undefined, setMetadata: {}, removeMetadata: [] };
+}
+
+export const UpdateSnapshotRequest: MessageFns<UpdateSnapshotRequest> = {
+  encode(message: UpdateSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.snapshotId !== "") {
+      writer.uint32(10).string(message.snapshotId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    globalThis.Object.entries(message.setMetadata).forEach(([key, value]: [string, string]) => {
+      UpdateSnapshotRequest_SetMetadataEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    for (const v of message.removeMetadata) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.snapshotId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = UpdateSnapshotRequest_SetMetadataEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.setMetadata[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.removeMetadata.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSnapshotRequest {
+    return {
+      snapshotId: isSet(object.snapshotId)
+        ? globalThis.String(object.snapshotId)
+        : isSet(object.snapshot_id)
+        ? globalThis.String(object.snapshot_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      setMetadata: isObject(object.setMetadata)
+        ? (globalThis.Object.entries(object.setMetadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.set_metadata)
+        ? (globalThis.Object.entries(object.set_metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      removeMetadata: globalThis.Array.isArray(object?.removeMetadata)
+        ? object.removeMetadata.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_metadata)
+        ? object.remove_metadata.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateSnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.snapshotId !== "") {
+      obj.snapshotId = message.snapshotId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.setMetadata) {
+      const entries = globalThis.Object.entries(message.setMetadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.setMetadata = {};
+        entries.forEach(([k, v]) => {
+          obj.setMetadata[k] = v;
+        });
+      }
+    }
+    if (message.removeMetadata?.length) {
+      obj.removeMetadata = message.removeMetadata;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSnapshotRequest>, I>>(base?: I): UpdateSnapshotRequest {
+    return UpdateSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSnapshotRequest>, I>>(object: I): UpdateSnapshotRequest {
+    const message = createBaseUpdateSnapshotRequest();
+    message.snapshotId = object.snapshotId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.setMetadata = (globalThis.Object.entries(object.setMetadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.removeMetadata = object.removeMetadata?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateSnapshotRequest_SetMetadataEntry(): UpdateSnapshotRequest_SetMetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateSnapshotRequest_SetMetadataEntry: MessageFns<UpdateSnapshotRequest_SetMetadataEntry> = {
+  encode(message: UpdateSnapshotRequest_SetMetadataEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSnapshotRequest_SetMetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSnapshotRequest_SetMetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSnapshotRequest_SetMetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateSnapshotRequest_SetMetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSnapshotRequest_SetMetadataEntry>, I>>(
+    base?: I,
+  ): UpdateSnapshotRequest_SetMetadataEntry {
+    return UpdateSnapshotRequest_SetMetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSnapshotRequest_SetMetadataEntry>, I>>(
+    object: I,
+  ): UpdateSnapshotRequest_SetMetadataEntry {
+    const message = createBaseUpdateSnapshotRequest_SetMetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateSnapshotResponse(): UpdateSnapshotResponse {
+  return { snapshot: undefined };
+}
+
+export const UpdateSnapshotResponse: MessageFns<UpdateSnapshotResponse> = {
+  encode(message: UpdateSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.snapshot !== undefined) {
+      Snapshot.encode(message.snapshot, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.snapshot = Snapshot.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateSnapshotResponse {
+    return { snapshot: isSet(object.snapshot) ? Snapshot.fromJSON(object.snapshot) : undefined };
+  },
+
+  toJSON(message: UpdateSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.snapshot !== undefined) {
+      obj.snapshot = Snapshot.toJSON(message.snapshot);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSnapshotResponse>, I>>(base?: I): UpdateSnapshotResponse {
+    return UpdateSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSnapshotResponse>, I>>(object: I): UpdateSnapshotResponse {
+    const message = createBaseUpdateSnapshotResponse();
+    message.snapshot = (object.snapshot !== undefined && object.snapshot !== null)
+      ? Snapshot.fromPartial(object.snapshot)
+      : undefined;
     return message;
   },
 };
@@ -4527,7 +5948,7 @@ export const DeleteSnapshotResponse: MessageFns<DeleteSnapshotResponse> = {
 };
 
 function createBaseVolumeType(): VolumeType {
-  return { id: "", name: "", extraSpecs: {}, isPublic: false };
+  return { id: "", name: "", extraSpecs: {}, isPublic: false, description: "", qosSpecsId: undefined };
 }
 
 export const VolumeType: MessageFns<VolumeType> = {
@@ -4543,6 +5964,12 @@ export const VolumeType: MessageFns<VolumeType> = {
     });
     if (message.isPublic !== false) {
       writer.uint32(32).bool(message.isPublic);
+    }
+    if (message.description !== "") {
+      writer.uint32(42).string(message.description);
+    }
+    if (message.qosSpecsId !== undefined) {
+      writer.uint32(50).string(message.qosSpecsId);
     }
     return writer;
   },
@@ -4595,6 +6022,22 @@ export const VolumeType: MessageFns<VolumeType> = {
             message.isPublic = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4643,6 +6086,12 @@ export const VolumeType: MessageFns<VolumeType> = {
         : isSet(object.is_public)
         ? globalThis.Boolean(object.is_public)
         : false,
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : undefined,
     };
   },
 
@@ -4666,6 +6115,12 @@ export const VolumeType: MessageFns<VolumeType> = {
     if (message.isPublic !== false) {
       obj.isPublic = message.isPublic;
     }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.qosSpecsId !== undefined) {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
     return obj;
   },
 
@@ -4686,6 +6141,8 @@ export const VolumeType: MessageFns<VolumeType> = {
       {},
     );
     message.isPublic = object.isPublic ?? false;
+    message.description = object.description ?? "";
+    message.qosSpecsId = object.qosSpecsId ?? undefined;
     return message;
   },
 };
@@ -4776,7 +6233,7 @@ export const VolumeType_ExtraSpecsEntry: MessageFns<VolumeType_ExtraSpecsEntry> 
 };
 
 function createBaseCreateVolumeTypeRequest(): CreateVolumeTypeRequest {
-  return { name: "", extraSpecs: {} };
+  return { name: "", extraSpecs: {}, description: "" };
 }
 
 export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
@@ -4787,6 +6244,9 @@ export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
     globalThis.Object.entries(message.extraSpecs).forEach(([key, value]: [string, string]) => {
       CreateVolumeTypeRequest_ExtraSpecsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
     return writer;
   },
 
@@ -4820,6 +6280,14 @@ export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
             if (entry2.value !== undefined) {
               message.extraSpecs[entry2.key] = entry2.value;
             }
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
             continue;
           }
         }
@@ -4864,6 +6332,7 @@ export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
           {},
         )
         : {},
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
     };
   },
 
@@ -4880,6 +6349,9 @@ export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
           obj.extraSpecs[k] = v;
         });
       }
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
     }
     return obj;
   },
@@ -4899,6 +6371,7 @@ export const CreateVolumeTypeRequest: MessageFns<CreateVolumeTypeRequest> = {
       },
       {},
     );
+    message.description = object.description ?? "";
     return message;
   },
 };
@@ -4988,6 +6461,2210 @@ export const CreateVolumeTypeRequest_ExtraSpecsEntry: MessageFns<CreateVolumeTyp
     const message = createBaseCreateVolumeTypeRequest_ExtraSpecsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeTypeRequest(): UpdateVolumeTypeRequest {
+  return { volumeTypeId: "", name: undefined, description: undefined, setExtraSpecs: {}, removeExtraSpecs: [] };
+}
+
+export const UpdateVolumeTypeRequest: MessageFns<UpdateVolumeTypeRequest> = {
+  encode(message: UpdateVolumeTypeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeTypeId !== "") {
+      writer.uint32(10).string(message.volumeTypeId);
+    }
+    if (message.name !== undefined) {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.description !== undefined) {
+      writer.uint32(26).string(message.description);
+    }
+    globalThis.Object.entries(message.setExtraSpecs).forEach(([key, value]: [string, string]) => {
+      UpdateVolumeTypeRequest_SetExtraSpecsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    for (const v of message.removeExtraSpecs) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeTypeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeTypeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeTypeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = UpdateVolumeTypeRequest_SetExtraSpecsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.setExtraSpecs[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.removeExtraSpecs.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeTypeRequest {
+    return {
+      volumeTypeId: isSet(object.volumeTypeId)
+        ? globalThis.String(object.volumeTypeId)
+        : isSet(object.volume_type_id)
+        ? globalThis.String(object.volume_type_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : undefined,
+      description: isSet(object.description) ? globalThis.String(object.description) : undefined,
+      setExtraSpecs: isObject(object.setExtraSpecs)
+        ? (globalThis.Object.entries(object.setExtraSpecs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.set_extra_specs)
+        ? (globalThis.Object.entries(object.set_extra_specs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      removeExtraSpecs: globalThis.Array.isArray(object?.removeExtraSpecs)
+        ? object.removeExtraSpecs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_extra_specs)
+        ? object.remove_extra_specs.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateVolumeTypeRequest): unknown {
+    const obj: any = {};
+    if (message.volumeTypeId !== "") {
+      obj.volumeTypeId = message.volumeTypeId;
+    }
+    if (message.name !== undefined) {
+      obj.name = message.name;
+    }
+    if (message.description !== undefined) {
+      obj.description = message.description;
+    }
+    if (message.setExtraSpecs) {
+      const entries = globalThis.Object.entries(message.setExtraSpecs) as [string, string][];
+      if (entries.length > 0) {
+        obj.setExtraSpecs = {};
+        entries.forEach(([k, v]) => {
+          obj.setExtraSpecs[k] = v;
+        });
+      }
+    }
+    if (message.removeExtraSpecs?.length) {
+      obj.removeExtraSpecs = message.removeExtraSpecs;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeTypeRequest>, I>>(base?: I): UpdateVolumeTypeRequest {
+    return UpdateVolumeTypeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeTypeRequest>, I>>(object: I): UpdateVolumeTypeRequest {
+    const message = createBaseUpdateVolumeTypeRequest();
+    message.volumeTypeId = object.volumeTypeId ?? "";
+    message.name = object.name ?? undefined;
+    message.description = object.description ?? undefined;
+    message.setExtraSpecs = (globalThis.Object.entries(object.setExtraSpecs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.removeExtraSpecs = object.removeExtraSpecs?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeTypeRequest_SetExtraSpecsEntry(): UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateVolumeTypeRequest_SetExtraSpecsEntry: MessageFns<UpdateVolumeTypeRequest_SetExtraSpecsEntry> = {
+  encode(message: UpdateVolumeTypeRequest_SetExtraSpecsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeTypeRequest_SetExtraSpecsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateVolumeTypeRequest_SetExtraSpecsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeTypeRequest_SetExtraSpecsEntry>, I>>(
+    base?: I,
+  ): UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+    return UpdateVolumeTypeRequest_SetExtraSpecsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeTypeRequest_SetExtraSpecsEntry>, I>>(
+    object: I,
+  ): UpdateVolumeTypeRequest_SetExtraSpecsEntry {
+    const message = createBaseUpdateVolumeTypeRequest_SetExtraSpecsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateVolumeTypeResponse(): UpdateVolumeTypeResponse {
+  return { volumeType: undefined };
+}
+
+export const UpdateVolumeTypeResponse: MessageFns<UpdateVolumeTypeResponse> = {
+  encode(message: UpdateVolumeTypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeType !== undefined) {
+      VolumeType.encode(message.volumeType, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateVolumeTypeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateVolumeTypeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeType = VolumeType.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateVolumeTypeResponse {
+    return {
+      volumeType: isSet(object.volumeType)
+        ? VolumeType.fromJSON(object.volumeType)
+        : isSet(object.volume_type)
+        ? VolumeType.fromJSON(object.volume_type)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateVolumeTypeResponse): unknown {
+    const obj: any = {};
+    if (message.volumeType !== undefined) {
+      obj.volumeType = VolumeType.toJSON(message.volumeType);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateVolumeTypeResponse>, I>>(base?: I): UpdateVolumeTypeResponse {
+    return UpdateVolumeTypeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateVolumeTypeResponse>, I>>(object: I): UpdateVolumeTypeResponse {
+    const message = createBaseUpdateVolumeTypeResponse();
+    message.volumeType = (object.volumeType !== undefined && object.volumeType !== null)
+      ? VolumeType.fromPartial(object.volumeType)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteVolumeTypeRequest(): DeleteVolumeTypeRequest {
+  return { volumeTypeId: "" };
+}
+
+export const DeleteVolumeTypeRequest: MessageFns<DeleteVolumeTypeRequest> = {
+  encode(message: DeleteVolumeTypeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeTypeId !== "") {
+      writer.uint32(10).string(message.volumeTypeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVolumeTypeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVolumeTypeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeTypeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVolumeTypeRequest {
+    return {
+      volumeTypeId: isSet(object.volumeTypeId)
+        ? globalThis.String(object.volumeTypeId)
+        : isSet(object.volume_type_id)
+        ? globalThis.String(object.volume_type_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteVolumeTypeRequest): unknown {
+    const obj: any = {};
+    if (message.volumeTypeId !== "") {
+      obj.volumeTypeId = message.volumeTypeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVolumeTypeRequest>, I>>(base?: I): DeleteVolumeTypeRequest {
+    return DeleteVolumeTypeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVolumeTypeRequest>, I>>(object: I): DeleteVolumeTypeRequest {
+    const message = createBaseDeleteVolumeTypeRequest();
+    message.volumeTypeId = object.volumeTypeId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteVolumeTypeResponse(): DeleteVolumeTypeResponse {
+  return {};
+}
+
+export const DeleteVolumeTypeResponse: MessageFns<DeleteVolumeTypeResponse> = {
+  encode(_: DeleteVolumeTypeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVolumeTypeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVolumeTypeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteVolumeTypeResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteVolumeTypeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVolumeTypeResponse>, I>>(base?: I): DeleteVolumeTypeResponse {
+    return DeleteVolumeTypeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVolumeTypeResponse>, I>>(_: I): DeleteVolumeTypeResponse {
+    const message = createBaseDeleteVolumeTypeResponse();
+    return message;
+  },
+};
+
+function createBaseQosSpecs(): QosSpecs {
+  return { id: "", name: "", consumer: "", specs: {} };
+}
+
+export const QosSpecs: MessageFns<QosSpecs> = {
+  encode(message: QosSpecs, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.consumer !== "") {
+      writer.uint32(26).string(message.consumer);
+    }
+    globalThis.Object.entries(message.specs).forEach(([key, value]: [string, string]) => {
+      QosSpecs_SpecsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QosSpecs {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQosSpecs();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.consumer = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = QosSpecs_SpecsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.specs[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QosSpecs {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      consumer: isSet(object.consumer) ? globalThis.String(object.consumer) : "",
+      specs: isObject(object.specs)
+        ? (globalThis.Object.entries(object.specs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: QosSpecs): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.consumer !== "") {
+      obj.consumer = message.consumer;
+    }
+    if (message.specs) {
+      const entries = globalThis.Object.entries(message.specs) as [string, string][];
+      if (entries.length > 0) {
+        obj.specs = {};
+        entries.forEach(([k, v]) => {
+          obj.specs[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QosSpecs>, I>>(base?: I): QosSpecs {
+    return QosSpecs.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QosSpecs>, I>>(object: I): QosSpecs {
+    const message = createBaseQosSpecs();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.consumer = object.consumer ?? "";
+    message.specs = (globalThis.Object.entries(object.specs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseQosSpecs_SpecsEntry(): QosSpecs_SpecsEntry {
+  return { key: "", value: "" };
+}
+
+export const QosSpecs_SpecsEntry: MessageFns<QosSpecs_SpecsEntry> = {
+  encode(message: QosSpecs_SpecsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QosSpecs_SpecsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQosSpecs_SpecsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QosSpecs_SpecsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: QosSpecs_SpecsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QosSpecs_SpecsEntry>, I>>(base?: I): QosSpecs_SpecsEntry {
+    return QosSpecs_SpecsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QosSpecs_SpecsEntry>, I>>(object: I): QosSpecs_SpecsEntry {
+    const message = createBaseQosSpecs_SpecsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateQosSpecsRequest(): CreateQosSpecsRequest {
+  return { name: "", consumer: "", specs: {} };
+}
+
+export const CreateQosSpecsRequest: MessageFns<CreateQosSpecsRequest> = {
+  encode(message: CreateQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.consumer !== "") {
+      writer.uint32(18).string(message.consumer);
+    }
+    globalThis.Object.entries(message.specs).forEach(([key, value]: [string, string]) => {
+      CreateQosSpecsRequest_SpecsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = CreateQosSpecsRequest_SpecsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.specs[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateQosSpecsRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      consumer: isSet(object.consumer) ? globalThis.String(object.consumer) : "",
+      specs: isObject(object.specs)
+        ? (globalThis.Object.entries(object.specs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CreateQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.consumer !== "") {
+      obj.consumer = message.consumer;
+    }
+    if (message.specs) {
+      const entries = globalThis.Object.entries(message.specs) as [string, string][];
+      if (entries.length > 0) {
+        obj.specs = {};
+        entries.forEach(([k, v]) => {
+          obj.specs[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateQosSpecsRequest>, I>>(base?: I): CreateQosSpecsRequest {
+    return CreateQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateQosSpecsRequest>, I>>(object: I): CreateQosSpecsRequest {
+    const message = createBaseCreateQosSpecsRequest();
+    message.name = object.name ?? "";
+    message.consumer = object.consumer ?? "";
+    message.specs = (globalThis.Object.entries(object.specs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateQosSpecsRequest_SpecsEntry(): CreateQosSpecsRequest_SpecsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateQosSpecsRequest_SpecsEntry: MessageFns<CreateQosSpecsRequest_SpecsEntry> = {
+  encode(message: CreateQosSpecsRequest_SpecsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateQosSpecsRequest_SpecsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateQosSpecsRequest_SpecsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateQosSpecsRequest_SpecsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateQosSpecsRequest_SpecsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateQosSpecsRequest_SpecsEntry>, I>>(
+    base?: I,
+  ): CreateQosSpecsRequest_SpecsEntry {
+    return CreateQosSpecsRequest_SpecsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateQosSpecsRequest_SpecsEntry>, I>>(
+    object: I,
+  ): CreateQosSpecsRequest_SpecsEntry {
+    const message = createBaseCreateQosSpecsRequest_SpecsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateQosSpecsResponse(): CreateQosSpecsResponse {
+  return { qosSpecs: undefined };
+}
+
+export const CreateQosSpecsResponse: MessageFns<CreateQosSpecsResponse> = {
+  encode(message: CreateQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecs !== undefined) {
+      QosSpecs.encode(message.qosSpecs, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecs = QosSpecs.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateQosSpecsResponse {
+    return {
+      qosSpecs: isSet(object.qosSpecs)
+        ? QosSpecs.fromJSON(object.qosSpecs)
+        : isSet(object.qos_specs)
+        ? QosSpecs.fromJSON(object.qos_specs)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreateQosSpecsResponse): unknown {
+    const obj: any = {};
+    if (message.qosSpecs !== undefined) {
+      obj.qosSpecs = QosSpecs.toJSON(message.qosSpecs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateQosSpecsResponse>, I>>(base?: I): CreateQosSpecsResponse {
+    return CreateQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateQosSpecsResponse>, I>>(object: I): CreateQosSpecsResponse {
+    const message = createBaseCreateQosSpecsResponse();
+    message.qosSpecs = (object.qosSpecs !== undefined && object.qosSpecs !== null)
+      ? QosSpecs.fromPartial(object.qosSpecs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetQosSpecsRequest(): GetQosSpecsRequest {
+  return { qosSpecsId: "" };
+}
+
+export const GetQosSpecsRequest: MessageFns<GetQosSpecsRequest> = {
+  encode(message: GetQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQosSpecsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetQosSpecsRequest>, I>>(base?: I): GetQosSpecsRequest {
+    return GetQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetQosSpecsRequest>, I>>(object: I): GetQosSpecsRequest {
+    const message = createBaseGetQosSpecsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetQosSpecsResponse(): GetQosSpecsResponse {
+  return { qosSpecs: undefined };
+}
+
+export const GetQosSpecsResponse: MessageFns<GetQosSpecsResponse> = {
+  encode(message: GetQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecs !== undefined) {
+      QosSpecs.encode(message.qosSpecs, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecs = QosSpecs.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetQosSpecsResponse {
+    return {
+      qosSpecs: isSet(object.qosSpecs)
+        ? QosSpecs.fromJSON(object.qosSpecs)
+        : isSet(object.qos_specs)
+        ? QosSpecs.fromJSON(object.qos_specs)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetQosSpecsResponse): unknown {
+    const obj: any = {};
+    if (message.qosSpecs !== undefined) {
+      obj.qosSpecs = QosSpecs.toJSON(message.qosSpecs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetQosSpecsResponse>, I>>(base?: I): GetQosSpecsResponse {
+    return GetQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetQosSpecsResponse>, I>>(object: I): GetQosSpecsResponse {
+    const message = createBaseGetQosSpecsResponse();
+    message.qosSpecs = (object.qosSpecs !== undefined && object.qosSpecs !== null)
+      ? QosSpecs.fromPartial(object.qosSpecs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListQosSpecsRequest(): ListQosSpecsRequest {
+  return {};
+}
+
+export const ListQosSpecsRequest: MessageFns<ListQosSpecsRequest> = {
+  encode(_: ListQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListQosSpecsRequest {
+    return {};
+  },
+
+  toJSON(_: ListQosSpecsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListQosSpecsRequest>, I>>(base?: I): ListQosSpecsRequest {
+    return ListQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListQosSpecsRequest>, I>>(_: I): ListQosSpecsRequest {
+    const message = createBaseListQosSpecsRequest();
+    return message;
+  },
+};
+
+function createBaseListQosSpecsResponse(): ListQosSpecsResponse {
+  return { qosSpecs: [] };
+}
+
+export const ListQosSpecsResponse: MessageFns<ListQosSpecsResponse> = {
+  encode(message: ListQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.qosSpecs) {
+      QosSpecs.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecs.push(QosSpecs.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListQosSpecsResponse {
+    return {
+      qosSpecs: globalThis.Array.isArray(object?.qosSpecs)
+        ? object.qosSpecs.map((e: any) => QosSpecs.fromJSON(e))
+        : globalThis.Array.isArray(object?.qos_specs)
+        ? object.qos_specs.map((e: any) => QosSpecs.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListQosSpecsResponse): unknown {
+    const obj: any = {};
+    if (message.qosSpecs?.length) {
+      obj.qosSpecs = message.qosSpecs.map((e) => QosSpecs.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListQosSpecsResponse>, I>>(base?: I): ListQosSpecsResponse {
+    return ListQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListQosSpecsResponse>, I>>(object: I): ListQosSpecsResponse {
+    const message = createBaseListQosSpecsResponse();
+    message.qosSpecs = object.qosSpecs?.map((e) => QosSpecs.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateQosSpecsRequest(): UpdateQosSpecsRequest {
+  return { qosSpecsId: "", consumer: undefined, setSpecs: {}, removeKeys: [] };
+}
+
+export const UpdateQosSpecsRequest: MessageFns<UpdateQosSpecsRequest> = {
+  encode(message: UpdateQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    if (message.consumer !== undefined) {
+      writer.uint32(18).string(message.consumer);
+    }
+    globalThis.Object.entries(message.setSpecs).forEach(([key, value]: [string, string]) => {
+      UpdateQosSpecsRequest_SetSpecsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    for (const v of message.removeKeys) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.consumer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = UpdateQosSpecsRequest_SetSpecsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.setSpecs[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.removeKeys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateQosSpecsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+      consumer: isSet(object.consumer) ? globalThis.String(object.consumer) : undefined,
+      setSpecs: isObject(object.setSpecs)
+        ? (globalThis.Object.entries(object.setSpecs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.set_specs)
+        ? (globalThis.Object.entries(object.set_specs) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      removeKeys: globalThis.Array.isArray(object?.removeKeys)
+        ? object.removeKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remove_keys)
+        ? object.remove_keys.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    if (message.consumer !== undefined) {
+      obj.consumer = message.consumer;
+    }
+    if (message.setSpecs) {
+      const entries = globalThis.Object.entries(message.setSpecs) as [string, string][];
+      if (entries.length > 0) {
+        obj.setSpecs = {};
+        entries.forEach(([k, v]) => {
+          obj.setSpecs[k] = v;
+        });
+      }
+    }
+    if (message.removeKeys?.length) {
+      obj.removeKeys = message.removeKeys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateQosSpecsRequest>, I>>(base?: I): UpdateQosSpecsRequest {
+    return UpdateQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateQosSpecsRequest>, I>>(object: I): UpdateQosSpecsRequest {
+    const message = createBaseUpdateQosSpecsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    message.consumer = object.consumer ?? undefined;
+    message.setSpecs = (globalThis.Object.entries(object.setSpecs ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.removeKeys = object.removeKeys?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateQosSpecsRequest_SetSpecsEntry(): UpdateQosSpecsRequest_SetSpecsEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateQosSpecsRequest_SetSpecsEntry: MessageFns<UpdateQosSpecsRequest_SetSpecsEntry> = {
+  encode(message: UpdateQosSpecsRequest_SetSpecsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateQosSpecsRequest_SetSpecsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateQosSpecsRequest_SetSpecsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateQosSpecsRequest_SetSpecsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateQosSpecsRequest_SetSpecsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateQosSpecsRequest_SetSpecsEntry>, I>>(
+    base?: I,
+  ): UpdateQosSpecsRequest_SetSpecsEntry {
+    return UpdateQosSpecsRequest_SetSpecsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateQosSpecsRequest_SetSpecsEntry>, I>>(
+    object: I,
+  ): UpdateQosSpecsRequest_SetSpecsEntry {
+    const message = createBaseUpdateQosSpecsRequest_SetSpecsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateQosSpecsResponse(): UpdateQosSpecsResponse {
+  return { qosSpecs: undefined };
+}
+
+export const UpdateQosSpecsResponse: MessageFns<UpdateQosSpecsResponse> = {
+  encode(message: UpdateQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecs !== undefined) {
+      QosSpecs.encode(message.qosSpecs, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecs = QosSpecs.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateQosSpecsResponse {
+    return {
+      qosSpecs: isSet(object.qosSpecs)
+        ? QosSpecs.fromJSON(object.qosSpecs)
+        : isSet(object.qos_specs)
+        ? QosSpecs.fromJSON(object.qos_specs)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateQosSpecsResponse): unknown {
+    const obj: any = {};
+    if (message.qosSpecs !== undefined) {
+      obj.qosSpecs = QosSpecs.toJSON(message.qosSpecs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateQosSpecsResponse>, I>>(base?: I): UpdateQosSpecsResponse {
+    return UpdateQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateQosSpecsResponse>, I>>(object: I): UpdateQosSpecsResponse {
+    const message = createBaseUpdateQosSpecsResponse();
+    message.qosSpecs = (object.qosSpecs !== undefined && object.qosSpecs !== null)
+      ? QosSpecs.fromPartial(object.qosSpecs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteQosSpecsRequest(): DeleteQosSpecsRequest {
+  return { qosSpecsId: "", force: false };
+}
+
+export const DeleteQosSpecsRequest: MessageFns<DeleteQosSpecsRequest> = {
+  encode(message: DeleteQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteQosSpecsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: DeleteQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteQosSpecsRequest>, I>>(base?: I): DeleteQosSpecsRequest {
+    return DeleteQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteQosSpecsRequest>, I>>(object: I): DeleteQosSpecsRequest {
+    const message = createBaseDeleteQosSpecsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeleteQosSpecsResponse(): DeleteQosSpecsResponse {
+  return {};
+}
+
+export const DeleteQosSpecsResponse: MessageFns<DeleteQosSpecsResponse> = {
+  encode(_: DeleteQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteQosSpecsResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteQosSpecsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteQosSpecsResponse>, I>>(base?: I): DeleteQosSpecsResponse {
+    return DeleteQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteQosSpecsResponse>, I>>(_: I): DeleteQosSpecsResponse {
+    const message = createBaseDeleteQosSpecsResponse();
+    return message;
+  },
+};
+
+function createBaseAssociateQosSpecsRequest(): AssociateQosSpecsRequest {
+  return { qosSpecsId: "", volumeTypeId: "" };
+}
+
+export const AssociateQosSpecsRequest: MessageFns<AssociateQosSpecsRequest> = {
+  encode(message: AssociateQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    if (message.volumeTypeId !== "") {
+      writer.uint32(18).string(message.volumeTypeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssociateQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssociateQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.volumeTypeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssociateQosSpecsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+      volumeTypeId: isSet(object.volumeTypeId)
+        ? globalThis.String(object.volumeTypeId)
+        : isSet(object.volume_type_id)
+        ? globalThis.String(object.volume_type_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AssociateQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    if (message.volumeTypeId !== "") {
+      obj.volumeTypeId = message.volumeTypeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssociateQosSpecsRequest>, I>>(base?: I): AssociateQosSpecsRequest {
+    return AssociateQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssociateQosSpecsRequest>, I>>(object: I): AssociateQosSpecsRequest {
+    const message = createBaseAssociateQosSpecsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    message.volumeTypeId = object.volumeTypeId ?? "";
+    return message;
+  },
+};
+
+function createBaseAssociateQosSpecsResponse(): AssociateQosSpecsResponse {
+  return {};
+}
+
+export const AssociateQosSpecsResponse: MessageFns<AssociateQosSpecsResponse> = {
+  encode(_: AssociateQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssociateQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssociateQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): AssociateQosSpecsResponse {
+    return {};
+  },
+
+  toJSON(_: AssociateQosSpecsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssociateQosSpecsResponse>, I>>(base?: I): AssociateQosSpecsResponse {
+    return AssociateQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssociateQosSpecsResponse>, I>>(_: I): AssociateQosSpecsResponse {
+    const message = createBaseAssociateQosSpecsResponse();
+    return message;
+  },
+};
+
+function createBaseDisassociateQosSpecsRequest(): DisassociateQosSpecsRequest {
+  return { qosSpecsId: "", volumeTypeId: "", all: false };
+}
+
+export const DisassociateQosSpecsRequest: MessageFns<DisassociateQosSpecsRequest> = {
+  encode(message: DisassociateQosSpecsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    if (message.volumeTypeId !== "") {
+      writer.uint32(18).string(message.volumeTypeId);
+    }
+    if (message.all !== false) {
+      writer.uint32(24).bool(message.all);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DisassociateQosSpecsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDisassociateQosSpecsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.volumeTypeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DisassociateQosSpecsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+      volumeTypeId: isSet(object.volumeTypeId)
+        ? globalThis.String(object.volumeTypeId)
+        : isSet(object.volume_type_id)
+        ? globalThis.String(object.volume_type_id)
+        : "",
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+    };
+  },
+
+  toJSON(message: DisassociateQosSpecsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    if (message.volumeTypeId !== "") {
+      obj.volumeTypeId = message.volumeTypeId;
+    }
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DisassociateQosSpecsRequest>, I>>(base?: I): DisassociateQosSpecsRequest {
+    return DisassociateQosSpecsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DisassociateQosSpecsRequest>, I>>(object: I): DisassociateQosSpecsRequest {
+    const message = createBaseDisassociateQosSpecsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    message.volumeTypeId = object.volumeTypeId ?? "";
+    message.all = object.all ?? false;
+    return message;
+  },
+};
+
+function createBaseDisassociateQosSpecsResponse(): DisassociateQosSpecsResponse {
+  return {};
+}
+
+export const DisassociateQosSpecsResponse: MessageFns<DisassociateQosSpecsResponse> = {
+  encode(_: DisassociateQosSpecsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DisassociateQosSpecsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDisassociateQosSpecsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DisassociateQosSpecsResponse {
+    return {};
+  },
+
+  toJSON(_: DisassociateQosSpecsResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DisassociateQosSpecsResponse>, I>>(base?: I): DisassociateQosSpecsResponse {
+    return DisassociateQosSpecsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DisassociateQosSpecsResponse>, I>>(_: I): DisassociateQosSpecsResponse {
+    const message = createBaseDisassociateQosSpecsResponse();
+    return message;
+  },
+};
+
+function createBaseListQosSpecsAssociationsRequest(): ListQosSpecsAssociationsRequest {
+  return { qosSpecsId: "" };
+}
+
+export const ListQosSpecsAssociationsRequest: MessageFns<ListQosSpecsAssociationsRequest> = {
+  encode(message: ListQosSpecsAssociationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.qosSpecsId !== "") {
+      writer.uint32(10).string(message.qosSpecsId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListQosSpecsAssociationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListQosSpecsAssociationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.qosSpecsId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListQosSpecsAssociationsRequest {
+    return {
+      qosSpecsId: isSet(object.qosSpecsId)
+        ? globalThis.String(object.qosSpecsId)
+        : isSet(object.qos_specs_id)
+        ? globalThis.String(object.qos_specs_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListQosSpecsAssociationsRequest): unknown {
+    const obj: any = {};
+    if (message.qosSpecsId !== "") {
+      obj.qosSpecsId = message.qosSpecsId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListQosSpecsAssociationsRequest>, I>>(base?: I): ListQosSpecsAssociationsRequest {
+    return ListQosSpecsAssociationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListQosSpecsAssociationsRequest>, I>>(
+    object: I,
+  ): ListQosSpecsAssociationsRequest {
+    const message = createBaseListQosSpecsAssociationsRequest();
+    message.qosSpecsId = object.qosSpecsId ?? "";
+    return message;
+  },
+};
+
+function createBaseListQosSpecsAssociationsResponse(): ListQosSpecsAssociationsResponse {
+  return { volumeTypes: [] };
+}
+
+export const ListQosSpecsAssociationsResponse: MessageFns<ListQosSpecsAssociationsResponse> = {
+  encode(message: ListQosSpecsAssociationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.volumeTypes) {
+      VolumeType.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListQosSpecsAssociationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListQosSpecsAssociationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeTypes.push(VolumeType.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListQosSpecsAssociationsResponse {
+    return {
+      volumeTypes: globalThis.Array.isArray(object?.volumeTypes)
+        ? object.volumeTypes.map((e: any) => VolumeType.fromJSON(e))
+        : globalThis.Array.isArray(object?.volume_types)
+        ? object.volume_types.map((e: any) => VolumeType.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListQosSpecsAssociationsResponse): unknown {
+    const obj: any = {};
+    if (message.volumeTypes?.length) {
+      obj.volumeTypes = message.volumeTypes.map((e) => VolumeType.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListQosSpecsAssociationsResponse>, I>>(
+    base?: I,
+  ): ListQosSpecsAssociationsResponse {
+    return ListQosSpecsAssociationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListQosSpecsAssociationsResponse>, I>>(
+    object: I,
+  ): ListQosSpecsAssociationsResponse {
+    const message = createBaseListQosSpecsAssociationsResponse();
+    message.volumeTypes = object.volumeTypes?.map((e) => VolumeType.fromPartial(e)) || [];
     return message;
   },
 };
@@ -7305,6 +10982,37 @@ export const VolumeServiceService = {
       Buffer.from(RetypeVolumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RetypeVolumeResponse => RetypeVolumeResponse.decode(value),
   },
+  /**
+   * Cinder's os-volume_upload_image: copies an available volume's data into a new image of the
+   * caller's project. Returns once the image exists (queued) and the volume is uploading; the copy
+   * runs in the background, then the volume is available again and a failed image is deleted.
+   */
+  uploadVolumeToImage: {
+    path: "/minicloud.volume.v1.VolumeService/UploadVolumeToImage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UploadVolumeToImageRequest): Buffer =>
+      Buffer.from(UploadVolumeToImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UploadVolumeToImageRequest => UploadVolumeToImageRequest.decode(value),
+    responseSerialize: (value: UploadVolumeToImageResponse): Buffer =>
+      Buffer.from(UploadVolumeToImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UploadVolumeToImageResponse => UploadVolumeToImageResponse.decode(value),
+  },
+  /**
+   * Admin (Cinder's os-reset_status): sets a volume's status without a transition, to repair a volume
+   * a failure left in the wrong one. Attachments and data are untouched.
+   */
+  resetVolumeStatus: {
+    path: "/minicloud.volume.v1.VolumeService/ResetVolumeStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResetVolumeStatusRequest): Buffer =>
+      Buffer.from(ResetVolumeStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResetVolumeStatusRequest => ResetVolumeStatusRequest.decode(value),
+    responseSerialize: (value: ResetVolumeStatusResponse): Buffer =>
+      Buffer.from(ResetVolumeStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResetVolumeStatusResponse => ResetVolumeStatusResponse.decode(value),
+  },
   /** Attachment API (Cinder v3 attachments): create reserves (attaching), complete makes it in-use. */
   createAttachment: {
     path: "/minicloud.volume.v1.VolumeService/CreateAttachment" as const,
@@ -7391,6 +11099,17 @@ export const VolumeServiceService = {
       Buffer.from(DeleteSnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteSnapshotResponse => DeleteSnapshotResponse.decode(value),
   },
+  updateSnapshot: {
+    path: "/minicloud.volume.v1.VolumeService/UpdateSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSnapshotRequest): Buffer =>
+      Buffer.from(UpdateSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSnapshotRequest => UpdateSnapshotRequest.decode(value),
+    responseSerialize: (value: UpdateSnapshotResponse): Buffer =>
+      Buffer.from(UpdateSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateSnapshotResponse => UpdateSnapshotResponse.decode(value),
+  },
   createVolumeType: {
     path: "/minicloud.volume.v1.VolumeService/CreateVolumeType" as const,
     requestStream: false as const,
@@ -7412,6 +11131,125 @@ export const VolumeServiceService = {
     responseSerialize: (value: ListVolumeTypesResponse): Buffer =>
       Buffer.from(ListVolumeTypesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListVolumeTypesResponse => ListVolumeTypesResponse.decode(value),
+  },
+  /**
+   * Admin: renames, describes, sets and removes extra specs. Extra specs and the name of a type that
+   * volumes use are FAILED_PRECONDITION (reason volume_type_in_use), as Cinder keeps them; a removed key not set is NOT_FOUND.
+   */
+  updateVolumeType: {
+    path: "/minicloud.volume.v1.VolumeService/UpdateVolumeType" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateVolumeTypeRequest): Buffer =>
+      Buffer.from(UpdateVolumeTypeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateVolumeTypeRequest => UpdateVolumeTypeRequest.decode(value),
+    responseSerialize: (value: UpdateVolumeTypeResponse): Buffer =>
+      Buffer.from(UpdateVolumeTypeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateVolumeTypeResponse => UpdateVolumeTypeResponse.decode(value),
+  },
+  /** Admin: deletes a type no volume uses (not the default type); its QoS association goes with it. */
+  deleteVolumeType: {
+    path: "/minicloud.volume.v1.VolumeService/DeleteVolumeType" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteVolumeTypeRequest): Buffer =>
+      Buffer.from(DeleteVolumeTypeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteVolumeTypeRequest => DeleteVolumeTypeRequest.decode(value),
+    responseSerialize: (value: DeleteVolumeTypeResponse): Buffer =>
+      Buffer.from(DeleteVolumeTypeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteVolumeTypeResponse => DeleteVolumeTypeResponse.decode(value),
+  },
+  /** Admin: Cinder's QoS specs, named sets of limits a volume type carries (associate/disassociate). */
+  createQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/CreateQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateQosSpecsRequest): Buffer =>
+      Buffer.from(CreateQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateQosSpecsRequest => CreateQosSpecsRequest.decode(value),
+    responseSerialize: (value: CreateQosSpecsResponse): Buffer =>
+      Buffer.from(CreateQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateQosSpecsResponse => CreateQosSpecsResponse.decode(value),
+  },
+  getQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/GetQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetQosSpecsRequest): Buffer => Buffer.from(GetQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetQosSpecsRequest => GetQosSpecsRequest.decode(value),
+    responseSerialize: (value: GetQosSpecsResponse): Buffer => Buffer.from(GetQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetQosSpecsResponse => GetQosSpecsResponse.decode(value),
+  },
+  listQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/ListQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListQosSpecsRequest): Buffer => Buffer.from(ListQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListQosSpecsRequest => ListQosSpecsRequest.decode(value),
+    responseSerialize: (value: ListQosSpecsResponse): Buffer =>
+      Buffer.from(ListQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListQosSpecsResponse => ListQosSpecsResponse.decode(value),
+  },
+  /** Sets keys (and the consumer when given) and removes keys; a removed key that is not set is NOT_FOUND. */
+  updateQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/UpdateQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateQosSpecsRequest): Buffer =>
+      Buffer.from(UpdateQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateQosSpecsRequest => UpdateQosSpecsRequest.decode(value),
+    responseSerialize: (value: UpdateQosSpecsResponse): Buffer =>
+      Buffer.from(UpdateQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateQosSpecsResponse => UpdateQosSpecsResponse.decode(value),
+  },
+  /** FAILED_PRECONDITION while a type is associated, unless force (which disassociates first). */
+  deleteQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/DeleteQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteQosSpecsRequest): Buffer =>
+      Buffer.from(DeleteQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteQosSpecsRequest => DeleteQosSpecsRequest.decode(value),
+    responseSerialize: (value: DeleteQosSpecsResponse): Buffer =>
+      Buffer.from(DeleteQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteQosSpecsResponse => DeleteQosSpecsResponse.decode(value),
+  },
+  /** FAILED_PRECONDITION when the type already carries other QoS specs; the same again is a no-op. */
+  associateQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/AssociateQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AssociateQosSpecsRequest): Buffer =>
+      Buffer.from(AssociateQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AssociateQosSpecsRequest => AssociateQosSpecsRequest.decode(value),
+    responseSerialize: (value: AssociateQosSpecsResponse): Buffer =>
+      Buffer.from(AssociateQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AssociateQosSpecsResponse => AssociateQosSpecsResponse.decode(value),
+  },
+  /** One type (volume_type_id) or every type (all); idempotent. */
+  disassociateQosSpecs: {
+    path: "/minicloud.volume.v1.VolumeService/DisassociateQosSpecs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DisassociateQosSpecsRequest): Buffer =>
+      Buffer.from(DisassociateQosSpecsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DisassociateQosSpecsRequest => DisassociateQosSpecsRequest.decode(value),
+    responseSerialize: (value: DisassociateQosSpecsResponse): Buffer =>
+      Buffer.from(DisassociateQosSpecsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DisassociateQosSpecsResponse => DisassociateQosSpecsResponse.decode(value),
+  },
+  listQosSpecsAssociations: {
+    path: "/minicloud.volume.v1.VolumeService/ListQosSpecsAssociations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListQosSpecsAssociationsRequest): Buffer =>
+      Buffer.from(ListQosSpecsAssociationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListQosSpecsAssociationsRequest =>
+      ListQosSpecsAssociationsRequest.decode(value),
+    responseSerialize: (value: ListQosSpecsAssociationsResponse): Buffer =>
+      Buffer.from(ListQosSpecsAssociationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListQosSpecsAssociationsResponse =>
+      ListQosSpecsAssociationsResponse.decode(value),
   },
   listPools: {
     path: "/minicloud.volume.v1.VolumeService/ListPools" as const,
@@ -7515,6 +11353,17 @@ export interface VolumeServiceServer extends UntypedServiceImplementation {
   /** Renames a volume and sets or removes metadata keys (Cinder's volume update and volume metadata). */
   updateVolume: handleUnaryCall<UpdateVolumeRequest, UpdateVolumeResponse>;
   retypeVolume: handleUnaryCall<RetypeVolumeRequest, RetypeVolumeResponse>;
+  /**
+   * Cinder's os-volume_upload_image: copies an available volume's data into a new image of the
+   * caller's project. Returns once the image exists (queued) and the volume is uploading; the copy
+   * runs in the background, then the volume is available again and a failed image is deleted.
+   */
+  uploadVolumeToImage: handleUnaryCall<UploadVolumeToImageRequest, UploadVolumeToImageResponse>;
+  /**
+   * Admin (Cinder's os-reset_status): sets a volume's status without a transition, to repair a volume
+   * a failure left in the wrong one. Attachments and data are untouched.
+   */
+  resetVolumeStatus: handleUnaryCall<ResetVolumeStatusRequest, ResetVolumeStatusResponse>;
   /** Attachment API (Cinder v3 attachments): create reserves (attaching), complete makes it in-use. */
   createAttachment: handleUnaryCall<CreateAttachmentRequest, CreateAttachmentResponse>;
   completeAttachment: handleUnaryCall<CompleteAttachmentRequest, CompleteAttachmentResponse>;
@@ -7524,8 +11373,29 @@ export interface VolumeServiceServer extends UntypedServiceImplementation {
   getSnapshot: handleUnaryCall<GetSnapshotRequest, GetSnapshotResponse>;
   listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
   deleteSnapshot: handleUnaryCall<DeleteSnapshotRequest, DeleteSnapshotResponse>;
+  updateSnapshot: handleUnaryCall<UpdateSnapshotRequest, UpdateSnapshotResponse>;
   createVolumeType: handleUnaryCall<CreateVolumeTypeRequest, CreateVolumeTypeResponse>;
   listVolumeTypes: handleUnaryCall<ListVolumeTypesRequest, ListVolumeTypesResponse>;
+  /**
+   * Admin: renames, describes, sets and removes extra specs. Extra specs and the name of a type that
+   * volumes use are FAILED_PRECONDITION (reason volume_type_in_use), as Cinder keeps them; a removed key not set is NOT_FOUND.
+   */
+  updateVolumeType: handleUnaryCall<UpdateVolumeTypeRequest, UpdateVolumeTypeResponse>;
+  /** Admin: deletes a type no volume uses (not the default type); its QoS association goes with it. */
+  deleteVolumeType: handleUnaryCall<DeleteVolumeTypeRequest, DeleteVolumeTypeResponse>;
+  /** Admin: Cinder's QoS specs, named sets of limits a volume type carries (associate/disassociate). */
+  createQosSpecs: handleUnaryCall<CreateQosSpecsRequest, CreateQosSpecsResponse>;
+  getQosSpecs: handleUnaryCall<GetQosSpecsRequest, GetQosSpecsResponse>;
+  listQosSpecs: handleUnaryCall<ListQosSpecsRequest, ListQosSpecsResponse>;
+  /** Sets keys (and the consumer when given) and removes keys; a removed key that is not set is NOT_FOUND. */
+  updateQosSpecs: handleUnaryCall<UpdateQosSpecsRequest, UpdateQosSpecsResponse>;
+  /** FAILED_PRECONDITION while a type is associated, unless force (which disassociates first). */
+  deleteQosSpecs: handleUnaryCall<DeleteQosSpecsRequest, DeleteQosSpecsResponse>;
+  /** FAILED_PRECONDITION when the type already carries other QoS specs; the same again is a no-op. */
+  associateQosSpecs: handleUnaryCall<AssociateQosSpecsRequest, AssociateQosSpecsResponse>;
+  /** One type (volume_type_id) or every type (all); idempotent. */
+  disassociateQosSpecs: handleUnaryCall<DisassociateQosSpecsRequest, DisassociateQosSpecsResponse>;
+  listQosSpecsAssociations: handleUnaryCall<ListQosSpecsAssociationsRequest, ListQosSpecsAssociationsResponse>;
   listPools: handleUnaryCall<ListPoolsRequest, ListPoolsResponse>;
   createBackup: handleUnaryCall<CreateBackupRequest, CreateBackupResponse>;
   listBackups: handleUnaryCall<ListBackupsRequest, ListBackupsResponse>;
@@ -7650,6 +11520,45 @@ export interface VolumeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RetypeVolumeResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Cinder's os-volume_upload_image: copies an available volume's data into a new image of the
+   * caller's project. Returns once the image exists (queued) and the volume is uploading; the copy
+   * runs in the background, then the volume is available again and a failed image is deleted.
+   */
+  uploadVolumeToImage(
+    request: UploadVolumeToImageRequest,
+    callback: (error: ServiceError | null, response: UploadVolumeToImageResponse) => void,
+  ): ClientUnaryCall;
+  uploadVolumeToImage(
+    request: UploadVolumeToImageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UploadVolumeToImageResponse) => void,
+  ): ClientUnaryCall;
+  uploadVolumeToImage(
+    request: UploadVolumeToImageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UploadVolumeToImageResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin (Cinder's os-reset_status): sets a volume's status without a transition, to repair a volume
+   * a failure left in the wrong one. Attachments and data are untouched.
+   */
+  resetVolumeStatus(
+    request: ResetVolumeStatusRequest,
+    callback: (error: ServiceError | null, response: ResetVolumeStatusResponse) => void,
+  ): ClientUnaryCall;
+  resetVolumeStatus(
+    request: ResetVolumeStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResetVolumeStatusResponse) => void,
+  ): ClientUnaryCall;
+  resetVolumeStatus(
+    request: ResetVolumeStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResetVolumeStatusResponse) => void,
+  ): ClientUnaryCall;
   /** Attachment API (Cinder v3 attachments): create reserves (attaching), complete makes it in-use. */
   createAttachment(
     request: CreateAttachmentRequest,
@@ -7771,6 +11680,21 @@ export interface VolumeServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteSnapshotResponse) => void,
   ): ClientUnaryCall;
+  updateSnapshot(
+    request: UpdateSnapshotRequest,
+    callback: (error: ServiceError | null, response: UpdateSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  updateSnapshot(
+    request: UpdateSnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateSnapshotResponse) => void,
+  ): ClientUnaryCall;
+  updateSnapshot(
+    request: UpdateSnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateSnapshotResponse) => void,
+  ): ClientUnaryCall;
   createVolumeType(
     request: CreateVolumeTypeRequest,
     callback: (error: ServiceError | null, response: CreateVolumeTypeResponse) => void,
@@ -7800,6 +11724,166 @@ export interface VolumeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListVolumeTypesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin: renames, describes, sets and removes extra specs. Extra specs and the name of a type that
+   * volumes use are FAILED_PRECONDITION (reason volume_type_in_use), as Cinder keeps them; a removed key not set is NOT_FOUND.
+   */
+  updateVolumeType(
+    request: UpdateVolumeTypeRequest,
+    callback: (error: ServiceError | null, response: UpdateVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  updateVolumeType(
+    request: UpdateVolumeTypeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  updateVolumeType(
+    request: UpdateVolumeTypeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  /** Admin: deletes a type no volume uses (not the default type); its QoS association goes with it. */
+  deleteVolumeType(
+    request: DeleteVolumeTypeRequest,
+    callback: (error: ServiceError | null, response: DeleteVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  deleteVolumeType(
+    request: DeleteVolumeTypeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  deleteVolumeType(
+    request: DeleteVolumeTypeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteVolumeTypeResponse) => void,
+  ): ClientUnaryCall;
+  /** Admin: Cinder's QoS specs, named sets of limits a volume type carries (associate/disassociate). */
+  createQosSpecs(
+    request: CreateQosSpecsRequest,
+    callback: (error: ServiceError | null, response: CreateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  createQosSpecs(
+    request: CreateQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  createQosSpecs(
+    request: CreateQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  getQosSpecs(
+    request: GetQosSpecsRequest,
+    callback: (error: ServiceError | null, response: GetQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  getQosSpecs(
+    request: GetQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  getQosSpecs(
+    request: GetQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecs(
+    request: ListQosSpecsRequest,
+    callback: (error: ServiceError | null, response: ListQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecs(
+    request: ListQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecs(
+    request: ListQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  /** Sets keys (and the consumer when given) and removes keys; a removed key that is not set is NOT_FOUND. */
+  updateQosSpecs(
+    request: UpdateQosSpecsRequest,
+    callback: (error: ServiceError | null, response: UpdateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  updateQosSpecs(
+    request: UpdateQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  updateQosSpecs(
+    request: UpdateQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  /** FAILED_PRECONDITION while a type is associated, unless force (which disassociates first). */
+  deleteQosSpecs(
+    request: DeleteQosSpecsRequest,
+    callback: (error: ServiceError | null, response: DeleteQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  deleteQosSpecs(
+    request: DeleteQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  deleteQosSpecs(
+    request: DeleteQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  /** FAILED_PRECONDITION when the type already carries other QoS specs; the same again is a no-op. */
+  associateQosSpecs(
+    request: AssociateQosSpecsRequest,
+    callback: (error: ServiceError | null, response: AssociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  associateQosSpecs(
+    request: AssociateQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AssociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  associateQosSpecs(
+    request: AssociateQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AssociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  /** One type (volume_type_id) or every type (all); idempotent. */
+  disassociateQosSpecs(
+    request: DisassociateQosSpecsRequest,
+    callback: (error: ServiceError | null, response: DisassociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  disassociateQosSpecs(
+    request: DisassociateQosSpecsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DisassociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  disassociateQosSpecs(
+    request: DisassociateQosSpecsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DisassociateQosSpecsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecsAssociations(
+    request: ListQosSpecsAssociationsRequest,
+    callback: (error: ServiceError | null, response: ListQosSpecsAssociationsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecsAssociations(
+    request: ListQosSpecsAssociationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListQosSpecsAssociationsResponse) => void,
+  ): ClientUnaryCall;
+  listQosSpecsAssociations(
+    request: ListQosSpecsAssociationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListQosSpecsAssociationsResponse) => void,
   ): ClientUnaryCall;
   listPools(
     request: ListPoolsRequest,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { commonConfigShape, msSchema } from '@minicloud/platform-config';
+import { GUEST_SSHD_START_UPTIME_MS } from '@minicloud/domain-guest';
 
 /**
  * Environment of the compute agent (one process = one rack of AGENT_HOSTS simulated hosts).
@@ -33,7 +34,8 @@ import { commonConfigShape, msSchema } from '@minicloud/platform-config';
  *   a DVR compute node serves its ports' floating IPs (the address must be on this machine: the
  *   bring-up's external network is in 127.0.0.0/8); `off`: no guest answers.
  *   GUEST_SSH_PORT: the guests' sshd port (22; binding it needs root or CAP_NET_BIND_SERVICE; 0 picks
- *   a free port per guest, for tests).
+ *   a free port per guest, for tests). GUEST_SSHD_START_MS: a guest's uptime before its sshd listens
+ *   (GUEST_SSHD_START_UPTIME_MS of libs/domain/guest; its port refuses while it boots and after each reboot).
  */
 export const agentConfigShape = {
   ...commonConfigShape,
@@ -68,6 +70,7 @@ export const agentConfigShape = {
   METADATA_PROXY_SHARED_SECRET: z.string().min(16).optional(),
   GUEST_SSH: z.enum(['on', 'off']).default('on'),
   GUEST_SSH_PORT: z.coerce.number().int().min(0).max(65535).default(22),
+  GUEST_SSHD_START_MS: z.coerce.number().int().min(0).max(600_000).default(GUEST_SSHD_START_UPTIME_MS),
 };
 
 export const agentConfigSchema = z.object(agentConfigShape);

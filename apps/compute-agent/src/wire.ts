@@ -142,6 +142,7 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
         hostId,
         logger: deps.logger,
         port: config.GUEST_SSH_PORT,
+        sshdStartUptimeMs: config.GUEST_SSHD_START_MS,
         host: {
           guestOfPort: (portId) => {
             const instanceId = host.runningVmOfPort(portId);

@@ -37,6 +37,8 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
   const bytes = Buffer.from('qcow2'.repeat(100));
   const sha = createHash('sha256').update(bytes).digest('hex');
   const FIP = '127.77.0.5';
+  /** The guests' sshd start (uptime); short here, long enough to see the port closed while a guest boots. */
+  const SSHD_START_MS = 600;
   const key = sshUtils.generateKeyPairSync('ed25519', { comment: 'alice@laptop' });
   const otherKey = sshUtils.generateKeyPairSync('ed25519');
   let bed: AgentBed;
@@ -67,7 +69,7 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
 
   beforeAll(async () => {
     bed = await startAgentBed({
-      env: { HOST_ID: 'ssh-host', BOOT_TIME_MS: '50', GUEST_SSH_PORT: '0' },
+      env: { HOST_ID: 'ssh-host', BOOT_TIME_MS: '50', GUEST_SSH_PORT: '0', GUEST_SSHD_START_MS: String(SSHD_START_MS) },
       registerHost: async () => ({ epoch: 3, heartbeatIntervalMs: 200, leaseTtlMs: 2000, selfFenceAfterMs: 5000 }),
       overrides: {
         vtep: { registerVtep: async () => network.RegisterVtepResponse.fromPartial(await tables()), getHostFdb: tables },
@@ -177,5 +179,25 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
     });
     expect(await outcome).not.toBe('ready');
     expect(tried).toBe(6);
+  });
+
+  it("refuses while the guest boots and again after a reboot, which drops open sessions and restarts the guest's uptime", async () => {
+    const before = sshd().addressOf('vm-2')!;
+    const c = await connect(asUbuntu(otherKey.private, before.port));
+    const uptimeOf = async (conn: Client) => Number((await exec(conn, 'cut -f1 -d. /proc/uptime')).stdout.trim());
+    const bootTimeBeforeS = Date.now() / 1000 - (await uptimeOf(c));
+    const dropped = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    const rebootedAtMs = Date.now();
+    await bed.client.executeCommand({ hostId: 'ssh-host', epoch: 3, instanceId: 'vm-2', reboot: { hard: true } });
+    await dropped;
+    expect(sshd().addressOf('vm-2')).toBeUndefined();
+    await expect(connect(asUbuntu(otherKey.private, before.port))).rejects.toThrow(/ECONNREFUSED/);
+    await waitFor(() => sshd().addressOf('vm-2') !== undefined, { timeoutMs: 10_000 });
+    expect(Date.now() - rebootedAtMs).toBeGreaterThanOrEqual(SSHD_START_MS);
+    const again = await connect(asUbuntu(otherKey.private, sshd().addressOf('vm-2')!.port));
+    const bootTimeAfterS = Date.now() / 1000 - (await uptimeOf(again));
+    expect(bootTimeAfterS).toBeGreaterThan(bootTimeBeforeS);
+    expect(bootTimeAfterS).toBeGreaterThanOrEqual(rebootedAtMs / 1000 - 1);
+    again.end();
   });
 });

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Server, utils as sshUtils, type AuthContext, type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
-import { DEFAULT_USER, runGuestCommand, type GuestSystem, type ShellResult } from '@minicloud/domain-guest';
+import { DEFAULT_USER, GUEST_SSHD_START_UPTIME_MS, runGuestCommand, type GuestSystem, type ShellResult } from '@minicloud/domain-guest';
 import type { Logger } from '@minicloud/platform-logging';
 import type { GuestView } from './guest-consoles';
 
@@ -40,6 +40,7 @@ export interface GuestSshLimits {
 
 export const DEFAULT_GUEST_SSH_LIMITS: GuestSshLimits = { maxConnections: 10, maxSessions: 10, maxAuthTries: 6, loginGraceMs: 120_000, maxLineBytes: 64 * 1024 };
 
+
 /** The version string Ubuntu 22.04's sshd announces (RFC 4253 section 4.2; ssh2 prepends "SSH-2.0-"). */
 export const GUEST_SSHD_IDENT = 'OpenSSH_8.9p1 Ubuntu-3ubuntu0.6';
 
@@ -52,6 +53,8 @@ interface Listener {
   readonly address: string;
   readonly instanceId: string;
   readonly portId: string;
+  /** The boot this listener belongs to (GuestView.bootedAtMs): a reboot closes it. */
+  readonly bootedAtMs: number;
   server?: Server;
   readonly clients: Set<Connection>;
   closed: boolean;
@@ -66,8 +69,10 @@ interface Listener {
  * does. A session runs commands in the guest's simulated shell (libs/domain/guest guest-shell).
  *
  * `update` reconciles the listeners with the floating IPs of this host's ports and its running VMs:
- * a VM that stops, leaves or is deleted, or a floating IP that is disassociated, closes its listener
- * and drops its connections. An address the machine does not have (the external network is not
+ * a VM that stops, leaves, reboots or is deleted, or a floating IP that is disassociated, closes its
+ * listener and drops its connections. A guest's listener opens only once its uptime reaches
+ * `sshdStartUptimeMs` (GUEST_SSHD_START_UPTIME_MS by default): before that its port refuses.
+ * An address the machine does not have (the external network is not
  * routed here) is logged once and skipped.
  */
 export class GuestSshServers {
@@ -77,6 +82,8 @@ export class GuestSshServers {
   private fips: readonly ServedFloatingIp[] = [];
   private readonly unreachable = new Set<string>();
   private retryTimer?: NodeJS.Timeout;
+  /** The next reconcile for a guest whose sshd has not started yet, and when it is due (clock ms). */
+  private startTimer?: { timer: NodeJS.Timeout; atMs: number };
   private stopped = false;
   private readonly limits: GuestSshLimits;
 
@@ -88,6 +95,8 @@ export class GuestSshServers {
       /** TCP port the guests' sshd listen on (22; 0 picks a free one per listener, for tests). */
       port: number;
       limits?: Partial<GuestSshLimits>;
+      /** Guest uptime (ms) before its sshd listens; GUEST_SSHD_START_UPTIME_MS by default. */
+      sshdStartUptimeMs?: number;
     },
   ) {
     this.limits = { ...DEFAULT_GUEST_SSH_LIMITS, ...d.limits };
@@ -110,27 +119,47 @@ export class GuestSshServers {
 
   /** Opens listeners for running guests with a floating IP, closes the others (call on any VM or floating IP change). */
   reconcile(): void {
-    const want = new Map<string, { instanceId: string; portId: string }>();
+    const want = new Map<string, { instanceId: string; portId: string; bootedAtMs: number }>();
+    const now = this.d.host.nowMs();
+    const startMs = this.d.sshdStartUptimeMs ?? GUEST_SSHD_START_UPTIME_MS;
+    let nextStartMs = Infinity;
     for (const f of this.fips) {
       const g = this.d.host.guestOfPort(f.portId);
-      if (g) want.set(f.floatingIpAddress, { instanceId: g.instanceId, portId: f.portId });
+      if (!g) continue;
+      const bootedAtMs = g.view.bootedAtMs ?? now;
+      if (now - bootedAtMs < startMs) nextStartMs = Math.min(nextStartMs, bootedAtMs + startMs);
+      else want.set(f.floatingIpAddress, { instanceId: g.instanceId, portId: f.portId, bootedAtMs });
     }
     for (const [address, l] of this.listeners) {
       const w = want.get(address);
-      if (!w || w.instanceId !== l.instanceId || w.portId !== l.portId) this.close(address);
+      if (!w || w.instanceId !== l.instanceId || w.portId !== l.portId || w.bootedAtMs !== l.bootedAtMs) this.close(address);
     }
     for (const [address, w] of want) {
       if (this.listeners.has(address)) continue;
       const closing = this.closing.get(address);
       if (closing) void closing.then(() => this.reconcile());
-      else this.open(address, w.instanceId, w.portId);
+      else this.open(address, w.instanceId, w.portId, w.bootedAtMs);
     }
+    if (nextStartMs < Infinity) this.reconcileAt(nextStartMs);
+  }
+
+  /** Reconciles again at clock time `atMs` (a booting guest's sshd start), keeping the earliest one asked for. */
+  private reconcileAt(atMs: number): void {
+    if (this.stopped || (this.startTimer && this.startTimer.atMs <= atMs)) return;
+    if (this.startTimer) clearTimeout(this.startTimer.timer);
+    const timer = setTimeout(() => {
+      this.startTimer = undefined;
+      if (!this.stopped) this.reconcile();
+    }, Math.max(0, atMs - this.d.host.nowMs()) + 1);
+    timer.unref();
+    this.startTimer = { timer, atMs };
   }
 
   /** Closes every listener and connection. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    if (this.startTimer) clearTimeout(this.startTimer.timer);
     await Promise.all([...[...this.listeners.keys()].map((a) => this.close(a)), ...this.closing.values()]);
   }
 
@@ -144,11 +173,11 @@ export class GuestSshServers {
     this.retryTimer.unref();
   }
 
-  private open(address: string, instanceId: string, portId: string): void {
+  private open(address: string, instanceId: string, portId: string, bootedAtMs: number): void {
     if (this.stopped) return;
     const hostKeys = this.d.host.hostKeys(instanceId);
     if (!hostKeys) return;
-    const l: Listener = { address, instanceId, portId, clients: new Set(), closed: false };
+    const l: Listener = { address, instanceId, portId, bootedAtMs, clients: new Set(), closed: false };
     this.listeners.set(address, l);
     const server = new Server({ hostKeys: [...hostKeys], ident: GUEST_SSHD_IDENT }, (client) => this.accept(l, client));
     server.maxConnections = this.limits.maxConnections;

@@ -4,7 +4,7 @@ export { sanitizeHostname, DHCP_DOMAIN } from './hostname';
 export { ConsoleLog, CONSOLE_LOG_MAX_BYTES, tailLines } from './console-log';
 export { instanceIdSignature, verifyInstanceIdSignature } from './signature';
 export { ciInfoTable, netmaskOf } from './ci-info';
-export { kernelBootLines, kernelStamp, formatLine, GUEST_KERNEL, type GuestDisk, type GuestMachine, type TimedLine } from './kernel-log';
+export { kernelBootLines, kernelStamp, formatLine, GUEST_KERNEL, GUEST_SSHD_START_UPTIME_MS, type GuestDisk, type GuestMachine, type TimedLine } from './kernel-log';
 export {
   runCloudInit,
   consoleText,

@@ -49,6 +49,14 @@ const GB = 1e9;
 const GIB = 2 ** 30;
 
 /**
+ * Guest uptime (ms) at which its sshd starts listening: the guest's port 22 is closed while it boots
+ * and answers once systemd, which the kernel hands over to at about 2.1 s of uptime (the boot
+ * messages below), has started ssh.service. A client that connects earlier is refused and retries,
+ * as against a real guest; after a reboot the port is closed again until the new boot gets there.
+ */
+export const GUEST_SSHD_START_UPTIME_MS = 2_500;
+
+/**
  * The kernel's boot messages for `m` (linux's printk formats): banner, command line, KVM detection,
  * "Memory: availK/totalK available" from the flavor's RAM (total less the BIOS holes, available less
  * the kernel image and early reservations), "smpboot: Allowing N CPUs", one virtio_blk line per

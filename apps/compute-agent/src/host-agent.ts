@@ -19,6 +19,8 @@ export interface HostRegistryClient {
 export interface VtepClient {
   registerVtep(req: Partial<network.RegisterVtepRequest>): Promise<network.RegisterVtepResponse>;
   getHostFdb(req: Partial<network.GetHostFdbRequest>): Promise<network.GetHostFdbResponse>;
+  /** Whether a port's security groups let a new inbound flow in (the guests' sshd asks); absent in tests without a network service. */
+  checkPortIngress?(req: Partial<network.CheckPortIngressRequest>): Promise<network.CheckPortIngressResponse>;
 }
 
 export interface HostAgentDeps {

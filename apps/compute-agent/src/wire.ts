@@ -152,6 +152,11 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
           },
           hostKeys: (instanceId) => guests.hostKeys(instanceId, newGuestHostKeys),
           nowMs: () => clock.nowMs(),
+          ingressAllowed: async (portId, clientIp, dstPort) => {
+            const client = await vtep();
+            if (!client.checkPortIngress) return true;
+            return (await client.checkPortIngress({ portId, remoteIp: clientIp, protocol: 'tcp', dstPort })).allowed;
+          },
         },
       });
       guestSsh.push(ssh);

@@ -3,7 +3,7 @@
  * CLI: generate (the private key written by the CLI, a key ssh-keygen reads, with the fingerprint
  * it computes), import, list, show, a duplicate refused, a server created with --key-name showing
  * its key_name and addresses, an unknown key name refused, delete. The server's guest answers
- * OpenSSH's `ssh` on its floating IP with that key only (not another key of the project, nor another
+ * OpenSSH's `ssh` on its floating IP once a security group rule lets tcp/22 in, with that key only (not another key of the project, nor another
  * project's), and stops answering when the server stops.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -84,6 +84,9 @@ describe('Nova key pairs with the openstack CLI', () => {
     // the guest answers ssh on its floating IP with the key pair's key, as the default user
     const fip = (await demoJson<{ floating_ip_address: string }>(['floating', 'ip', 'create', 'public'])).floating_ip_address;
     expect((await demo(['server', 'add', 'floating', 'ip', server.id, fip])).code).toBe(0);
+    // the project's default security group lets nothing in from outside: the connection is cut before sshd's banner
+    await waitFor(async () => /kex_exchange_identification|Connection closed|Connection reset/.test((await ssh(own, `ubuntu@${fip}`, 'hostname')).stderr), { timeoutMs: 20_000, intervalMs: 250 });
+    expect((await demo(['security', 'group', 'rule', 'create', '--ingress', '--protocol', 'tcp', '--dst-port', '22', '--remote-ip', '0.0.0.0/0', 'default'])).code).toBe(0);
     let hostname: CliResult | undefined;
     await waitFor(async () => (hostname = await ssh(own, `ubuntu@${fip}`, 'hostname')).code === 0, { timeoutMs: 20_000, intervalMs: 250 });
     expect(hostname!.stdout).toBe('with-key\n');

@@ -761,3 +761,36 @@ describe('cleanup', () => {
     expect(left).toEqual([]);
   });
 });
+
+describe("CheckPortIngress: a compute agent asks whether a port's security groups let a connection in", () => {
+  let agentToken = '';
+  beforeAll(async () => {
+    agentToken = await token('agent-host-1', 'service', ['compute_agent']);
+  });
+
+  it("answers from the port's groups: a group with no ingress rule refuses the outside, a rule for tcp/22 from a prefix lets it in; bad input, members and callers without credentials are refused", async () => {
+    const net = (await client.createNetwork({ name: 'ssh-net' }, as('alice'))).network!;
+    await client.createSubnet({ networkId: net.id, cidr: '10.9.0.0/24' }, as('alice'));
+    const sg = (await client.createSecurityGroup({ name: 'ssh-in' }, as('alice'))).securityGroup!;
+    const p = (await client.createPort({ networkId: net.id, securityGroupIds: [sg.id] }, as('alice'))).port!;
+    const ask = (req: Partial<network.CheckPortIngressRequest>, who: { token: string } = { token: agentToken }) =>
+      client.checkPortIngress({ portId: p.id, remoteIp: '198.51.100.7', protocol: 'tcp', dstPort: 22, ...req }, who);
+
+    const before = await ask({});
+    expect(before).toMatchObject({ allowed: false, ruleId: '' });
+    expect(before.description).toContain('ssh-in');
+    const rule = (await client.createSecurityGroupRule({ rule: { securityGroupId: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: '198.51.100.0/24' } }, as('alice'))).rule!;
+    expect(await ask({})).toMatchObject({ allowed: true, ruleId: rule.id });
+    // the rule is for 22 and for that prefix only
+    expect((await ask({ dstPort: 80 })).allowed).toBe(false);
+    expect((await ask({ remoteIp: '192.0.2.1' })).allowed).toBe(false);
+
+    await expectError(ask({}, as('alice')), 'PERMISSION_DENIED');
+    await expectError(ask({}, { token: 'garbage' }), 'UNAUTHENTICATED');
+    await expectError(ask({ remoteIp: 'not-an-ip' }), 'INVALID_ARGUMENT', { field: 'remote_ip' });
+    await expectError(ask({ protocol: 'sctp' }), 'INVALID_ARGUMENT', { field: 'protocol' });
+    await expectError(ask({ dstPort: 0 }), 'INVALID_ARGUMENT', { field: 'dst_port' });
+    await expectError(ask({ portId: 'x'.repeat(300) }), 'INVALID_ARGUMENT', { field: 'port_id' });
+    await expectError(ask({ portId: '00000000-0000-0000-0000-000000000000' }), 'NOT_FOUND');
+  });
+});

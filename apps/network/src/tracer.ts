@@ -1,6 +1,8 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import {
+  checkFirewall,
   DEFAULT_PROBE_SIZE_BYTES,
+  type FirewallDecision,
   inCidr,
   isValidIpv4,
   type FloatingIpView,
@@ -77,6 +79,22 @@ export class Tracer {
     const candidates = all.filter((p) => p.fixedIps.some((f) => fixedTargets.has(f.ipAddress)));
     const firewalls = await this.firewallsOf([src, ...candidates]);
     return this.transport(src.bindingHostId, { start: { kind: 'vnic', srcPortId: src.id }, probe, l3: { sourceSubnetCidr: srcSubnet?.cidr ?? '', routers, floatingIps: fips }, firewalls });
+  }
+
+  /**
+   * Whether port `portId`'s security groups let a new inbound flow from `remoteIp` in (the same rule
+   * evaluation the hosts' overlay firewalls run). Any port of any project: callers are compute agents.
+   * @throws InvalidArgumentError('port_id' | 'remote_ip' | 'protocol' | 'dst_port'); NotFoundError('port')
+   */
+  async checkIngress(input: { portId: string; remoteIp: string; protocol: string; dstPort: number }): Promise<FirewallDecision> {
+    if (!input.portId || input.portId.length > 64) throw new InvalidArgumentError('port_id', 'is required, at most 64 characters');
+    if (!isValidIpv4(input.remoteIp)) throw new InvalidArgumentError('remote_ip', `"${input.remoteIp.slice(0, 64)}" is not an IPv4 address`);
+    const protocol = input.protocol || 'tcp';
+    if (!['tcp', 'udp', 'icmp'].includes(protocol)) throw new InvalidArgumentError('protocol', `"${protocol.slice(0, 16)}" is not tcp, udp or icmp`);
+    if (protocol !== 'icmp' && (!Number.isInteger(input.dstPort) || input.dstPort < 1 || input.dstPort > 65535)) throw new InvalidArgumentError('dst_port', `${input.dstPort} is not a port 1..65535`);
+    const port = (await this.ports.get(input.portId, internal)).value;
+    const firewalls = await this.firewallsOf([port]);
+    return checkFirewall(firewalls[port.id], 'ingress', { protocol, dstPort: input.dstPort, remoteIp: input.remoteIp });
   }
 
   private async firstPortOf(instanceId: string, caller: Caller): Promise<PortRecord> {

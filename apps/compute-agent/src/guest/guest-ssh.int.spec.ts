@@ -51,6 +51,9 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
     bed.bus.publishCore(Subjects.fdbUpdated, events.FdbUpdated, { hostId: 'ssh-host', fdbGeneration: served.generation });
   };
   const sshd = () => bed.handles.guestSsh[0];
+  /** What the fake network service answers for the ports' security groups, and what it was asked. */
+  let ingress: 'allow' | 'deny' | 'fail' = 'allow';
+  const ingressAsked: { portId: string; remoteIp: string; dstPort: number }[] = [];
   const spawn = async (instanceId: string, name: string, portId: string, publicKey: string, projectId = 'p1') => {
     const spec = {
       instanceId,
@@ -72,7 +75,15 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
       env: { HOST_ID: 'ssh-host', BOOT_TIME_MS: '50', GUEST_SSH_PORT: '0', GUEST_SSHD_START_MS: String(SSHD_START_MS) },
       registerHost: async () => ({ epoch: 3, heartbeatIntervalMs: 200, leaseTtlMs: 2000, selfFenceAfterMs: 5000 }),
       overrides: {
-        vtep: { registerVtep: async () => network.RegisterVtepResponse.fromPartial(await tables()), getHostFdb: tables },
+        vtep: {
+          registerVtep: async () => network.RegisterVtepResponse.fromPartial(await tables()),
+          getHostFdb: tables,
+          checkPortIngress: async (req) => {
+            ingressAsked.push({ portId: req.portId ?? '', remoteIp: req.remoteIp ?? '', dstPort: req.dstPort ?? 0 });
+            if (ingress === 'fail') throw new Error('network service unavailable');
+            return network.CheckPortIngressResponse.fromPartial({ allowed: ingress === 'allow' });
+          },
+        },
         imageSource: async function* () {
           yield bytes;
         },
@@ -199,5 +210,20 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
     expect(bootTimeAfterS).toBeGreaterThan(bootTimeBeforeS);
     expect(bootTimeAfterS).toBeGreaterThanOrEqual(rebootedAtMs / 1000 - 1);
     again.end();
+  });
+
+  it("lets a connection in only when the port's security groups allow it (asked per connection; no answer is a refusal)", async () => {
+    const { port } = sshd().addressOf('vm-2')!;
+    ingressAsked.length = 0;
+    ingress = 'deny';
+    await expect(connect(asUbuntu(otherKey.private, port))).rejects.toThrow();
+    expect(ingressAsked).toEqual([{ portId: 'port-2', remoteIp: '127.0.0.1', dstPort: 22 }]);
+    ingress = 'fail';
+    await expect(connect(asUbuntu(otherKey.private, port))).rejects.toThrow();
+    ingress = 'allow';
+    const c = await connect(asUbuntu(otherKey.private, port));
+    expect((await exec(c, 'hostname')).stdout).toBe('other\n');
+    c.end();
+    expect(ingressAsked).toHaveLength(3);
   });
 });

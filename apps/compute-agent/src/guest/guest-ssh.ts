@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { Server, utils as sshUtils, type AuthContext, type Connection, type ParsedKey, type ServerChannel } from 'ssh2';
 import { DEFAULT_USER, GUEST_SSHD_START_UPTIME_MS, runGuestCommand, type GuestSystem, type ShellResult } from '@minicloud/domain-guest';
 import type { Logger } from '@minicloud/platform-logging';
@@ -15,6 +16,12 @@ export interface GuestSshHost {
   hostKeys(instanceId: string): readonly string[] | undefined;
   /** The clock's now (ms). */
   nowMs(): number;
+  /**
+   * Whether port `portId`'s security groups let a new TCP flow from `clientIp` to guest port
+   * `dstPort` in (Neutron applies them to floating-IP traffic after the DNAT). Absent: every
+   * connection is let in (tests without a network service). A failure to decide is a refusal.
+   */
+  ingressAllowed?(portId: string, clientIp: string, dstPort: number): Promise<boolean>;
 }
 
 /** A floating IP served on this host (network.v1.HostFloatingIp). */
@@ -55,7 +62,8 @@ interface Listener {
   readonly portId: string;
   /** The boot this listener belongs to (GuestView.bootedAtMs): a reboot closes it. */
   readonly bootedAtMs: number;
-  server?: Server;
+  /** The TCP listener: each connection passes the security groups before the sshd sees it. */
+  tcp?: TcpServer;
   readonly clients: Set<Connection>;
   closed: boolean;
 }
@@ -111,7 +119,7 @@ export class GuestSshServers {
   /** The TCP address a guest's sshd answers at, or undefined when it has no listener (tests, diagnostics). */
   addressOf(instanceId: string): { address: string; port: number } | undefined {
     for (const l of this.listeners.values()) {
-      const a = l.server?.address();
+      const a = l.tcp?.address();
       if (l.instanceId === instanceId && !l.closed && a && typeof a === 'object') return { address: l.address, port: a.port };
     }
     return undefined;
@@ -179,10 +187,11 @@ export class GuestSshServers {
     if (!hostKeys) return;
     const l: Listener = { address, instanceId, portId, bootedAtMs, clients: new Set(), closed: false };
     this.listeners.set(address, l);
-    const server = new Server({ hostKeys: [...hostKeys], ident: GUEST_SSHD_IDENT }, (client) => this.accept(l, client));
-    server.maxConnections = this.limits.maxConnections;
-    l.server = server;
-    server.on('error', (e: NodeJS.ErrnoException) => {
+    const sshd = new Server({ hostKeys: [...hostKeys], ident: GUEST_SSHD_IDENT }, (client) => this.accept(l, client));
+    sshd.maxConnections = this.limits.maxConnections;
+    const tcp = createTcpServer((socket) => this.admit(l, sshd, socket));
+    l.tcp = tcp;
+    tcp.on('error', (e: NodeJS.ErrnoException) => {
       if (this.listeners.get(address) === l) this.listeners.delete(address);
       l.closed = true;
       // in use: the listener of the VM the address served before is still going away (on this host or another)
@@ -193,10 +202,33 @@ export class GuestSshServers {
         this.d.logger.warn({ host_id: this.d.hostId, instance_id: instanceId, floating_ip: address, port: this.d.port, err: e.code ?? e.message }, `guest sshd cannot listen on the floating IP: ${why}`);
       }
     });
-    server.listen(this.d.port, address, () => {
+    tcp.listen(this.d.port, address, () => {
       this.unreachable.delete(address);
       this.d.logger.info({ host_id: this.d.hostId, instance_id: instanceId, floating_ip: address }, 'guest sshd listening on its floating IP');
     });
+  }
+
+  /**
+   * A new TCP connection to a guest's floating IP: handed to the sshd when the port's security
+   * groups let it in; otherwise closed before the SSH banner (where a real cloud drops the SYN and
+   * the client times out, this answers at once, so refused clients do not wait out a timeout).
+   */
+  private admit(l: Listener, sshd: Server, socket: Socket): void {
+    socket.on('error', () => undefined);
+    const check = this.d.host.ingressAllowed;
+    if (!check) return sshd.injectSocket(socket);
+    const clientIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    check(l.portId, clientIp, 22).then(
+      (allowed) => {
+        if (allowed && !l.closed && !socket.destroyed) return sshd.injectSocket(socket);
+        if (!allowed) this.d.logger.info({ host_id: this.d.hostId, instance_id: l.instanceId, floating_ip: l.address, client_ip: clientIp }, "guest ssh connection refused by the port's security groups");
+        socket.destroy();
+      },
+      (e: unknown) => {
+        this.d.logger.warn({ host_id: this.d.hostId, instance_id: l.instanceId, floating_ip: l.address, err: e instanceof Error ? e.message : String(e) }, 'guest ssh connection refused: the security groups could not be checked');
+        socket.destroy();
+      },
+    );
   }
 
   private close(address: string): Promise<void> {
@@ -209,7 +241,7 @@ export class GuestSshServers {
     // The listening socket is released at once; close's callback waits for the connections to end as
     // well, which a client may delay: the address is free again after a short grace either way.
     const done = new Promise<void>((resolve) => {
-      l.server?.close(() => resolve());
+      l.tcp?.close(() => resolve());
       setTimeout(resolve, 100).unref();
     }).finally(() => {
       if (this.closing.get(address) === done) this.closing.delete(address);

@@ -196,10 +196,11 @@ describe('Nova key pairs, ips, access addresses, images proxy (real HTTP, fake g
     }
   });
 
-  it('server ips: all networks with version and addr; one network by label; unknown label 404; another project 404', async () => {
+  it('server ips: all networks with version and addr, the floating IP after the fixed address it maps to; one network by label; unknown label 404; another project 404', async () => {
     const all = await call('alice', 'GET', '/servers/s1/ips');
-    expect(all.json()).toEqual({ addresses: { private: [{ version: 4, addr: '10.0.0.5' }, { version: 6, addr: 'fd00::5' }] } });
-    expect((await call('alice', 'GET', '/servers/s1/ips/private')).json()).toEqual({ private: [{ version: 4, addr: '10.0.0.5' }, { version: 6, addr: 'fd00::5' }] });
+    const privateAddrs = [{ version: 4, addr: '10.0.0.5' }, { version: 4, addr: '127.24.4.9' }, { version: 6, addr: 'fd00::5' }];
+    expect(all.json()).toEqual({ addresses: { private: privateAddrs } });
+    expect((await call('alice', 'GET', '/servers/s1/ips/private')).json()).toEqual({ private: privateAddrs });
     const unknown = await call('alice', 'GET', '/servers/s1/ips/public');
     expect([unknown.statusCode, unknown.json().itemNotFound.code]).toEqual([404, 404]);
     expect((await call('bob', 'GET', '/servers/s1/ips')).statusCode).toBe(404);

@@ -4,6 +4,7 @@ import { callContext } from '../http/context';
 import { HttpError } from '../http/errors';
 import { instanceActionView, volumeAttachmentView } from './admin-views';
 import { attachVolumeBody, metadataBody, metadataItemBody, updateServerBody } from './extra-schemas';
+import { withFloatingAddresses } from './security-groups';
 import { ipsView, serverBasic, type ComputeUrls } from './views';
 
 type Id = { Params: { id: string } };
@@ -31,10 +32,15 @@ export async function serverResourceRoutes(app: FastifyInstance, deps: ApiDeps, 
     return { server: serverBasic(res.server!, urls(req)) };
   });
 
-  // Nova's ips: the addresses of the server (as in its view), all or one network's, by label
-  app.get<Id>('/servers/:id/ips', async (req) => ({ addresses: ipsView((await getServer(req)).addresses) }));
+  // Nova's ips: the addresses of the server as in its view (fixed, then the floating IP mapped to
+  // each), all or one network's, by label
+  const addressesOf = async (req: FastifyRequest<Id>) => {
+    const [server] = await withFloatingAddresses(deps.backends.network, callContext(req), [await getServer(req)]);
+    return ipsView(server.addresses);
+  };
+  app.get<Id>('/servers/:id/ips', async (req) => ({ addresses: await addressesOf(req) }));
   app.get<{ Params: { id: string; label: string } }>('/servers/:id/ips/:label', async (req) => {
-    const addresses = ipsView((await c.getServer({ serverId: req.params.id }, callContext(req))).server!.addresses);
+    const addresses = await addressesOf(req);
     if (!(req.params.label in addresses)) throw new HttpError(404, 'Instance is not a member of specified network');
     return { [req.params.label]: addresses[req.params.label] };
   });

@@ -193,6 +193,8 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   '/minicloud.network.v1.NetworkService/DeleteFloatingIp': 'member',
   '/minicloud.network.v1.NetworkService/RegisterVtep': 'agent',
   '/minicloud.network.v1.NetworkService/GetHostFdb': 'agent',
+  // Compute agents ask whether a port's security groups let a connection to a guest in.
+  '/minicloud.network.v1.NetworkService/CheckPortIngress': 'agent',
   '/minicloud.network.v1.NetworkService/TracePacket': 'member',
   '/minicloud.network.v1.NetworkService/GetQuotaUsage': 'reader',
   // ---- minicloud.volume.v1.VolumeService ----

@@ -854,6 +854,23 @@ export interface GetQuotaUsageResponse_InUseEntry {
   value: number;
 }
 
+export interface CheckPortIngressRequest {
+  portId: string;
+  /** The flow's source (IPv4). */
+  remoteIp: string;
+  /** tcp, udp, icmp. */
+  protocol: string;
+  dstPort: number;
+}
+
+export interface CheckPortIngressResponse {
+  allowed: boolean;
+  /** The rule that let it in, empty when refused. */
+  ruleId: string;
+  /** Why: the rule and its group, or which groups had no rule for it. */
+  description: string;
+}
+
 function createBaseNetwork(): Network {
   return {
     id: "",
@@ -12942,6 +12959,240 @@ export const GetQuotaUsageResponse_InUseEntry: MessageFns<GetQuotaUsageResponse_
   },
 };
 
+function createBaseCheckPortIngressRequest(): CheckPortIngressRequest {
+  return { portId: "", remoteIp: "", protocol: "", dstPort: 0 };
+}
+
+export const CheckPortIngressRequest: MessageFns<CheckPortIngressRequest> = {
+  encode(message: CheckPortIngressRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.portId !== "") {
+      writer.uint32(10).string(message.portId);
+    }
+    if (message.remoteIp !== "") {
+      writer.uint32(18).string(message.remoteIp);
+    }
+    if (message.protocol !== "") {
+      writer.uint32(26).string(message.protocol);
+    }
+    if (message.dstPort !== 0) {
+      writer.uint32(32).uint32(message.dstPort);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckPortIngressRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckPortIngressRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.portId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remoteIp = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dstPort = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckPortIngressRequest {
+    return {
+      portId: isSet(object.portId)
+        ? globalThis.String(object.portId)
+        : isSet(object.port_id)
+        ? globalThis.String(object.port_id)
+        : "",
+      remoteIp: isSet(object.remoteIp)
+        ? globalThis.String(object.remoteIp)
+        : isSet(object.remote_ip)
+        ? globalThis.String(object.remote_ip)
+        : "",
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      dstPort: isSet(object.dstPort)
+        ? globalThis.Number(object.dstPort)
+        : isSet(object.dst_port)
+        ? globalThis.Number(object.dst_port)
+        : 0,
+    };
+  },
+
+  toJSON(message: CheckPortIngressRequest): unknown {
+    const obj: any = {};
+    if (message.portId !== "") {
+      obj.portId = message.portId;
+    }
+    if (message.remoteIp !== "") {
+      obj.remoteIp = message.remoteIp;
+    }
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.dstPort !== 0) {
+      obj.dstPort = Math.round(message.dstPort);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckPortIngressRequest>, I>>(base?: I): CheckPortIngressRequest {
+    return CheckPortIngressRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckPortIngressRequest>, I>>(object: I): CheckPortIngressRequest {
+    const message = createBaseCheckPortIngressRequest();
+    message.portId = object.portId ?? "";
+    message.remoteIp = object.remoteIp ?? "";
+    message.protocol = object.protocol ?? "";
+    message.dstPort = object.dstPort ?? 0;
+    return message;
+  },
+};
+
+function createBaseCheckPortIngressResponse(): CheckPortIngressResponse {
+  return { allowed: false, ruleId: "", description: "" };
+}
+
+export const CheckPortIngressResponse: MessageFns<CheckPortIngressResponse> = {
+  encode(message: CheckPortIngressResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.allowed !== false) {
+      writer.uint32(8).bool(message.allowed);
+    }
+    if (message.ruleId !== "") {
+      writer.uint32(18).string(message.ruleId);
+    }
+    if (message.description !== "") {
+      writer.uint32(26).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckPortIngressResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckPortIngressResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ruleId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckPortIngressResponse {
+    return {
+      allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
+      ruleId: isSet(object.ruleId)
+        ? globalThis.String(object.ruleId)
+        : isSet(object.rule_id)
+        ? globalThis.String(object.rule_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+    };
+  },
+
+  toJSON(message: CheckPortIngressResponse): unknown {
+    const obj: any = {};
+    if (message.allowed !== false) {
+      obj.allowed = message.allowed;
+    }
+    if (message.ruleId !== "") {
+      obj.ruleId = message.ruleId;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckPortIngressResponse>, I>>(base?: I): CheckPortIngressResponse {
+    return CheckPortIngressResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckPortIngressResponse>, I>>(object: I): CheckPortIngressResponse {
+    const message = createBaseCheckPortIngressResponse();
+    message.allowed = object.allowed ?? false;
+    message.ruleId = object.ruleId ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
 /** Neutron-like network service (ML2 + VXLAN + l2population). */
 export type NetworkServiceService = typeof NetworkServiceService;
 export const NetworkServiceService = {
@@ -13420,6 +13671,22 @@ export const NetworkServiceService = {
     responseSerialize: (value: TracePacketResponse): Buffer => Buffer.from(TracePacketResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TracePacketResponse => TracePacketResponse.decode(value),
   },
+  /**
+   * Whether a port's security groups let a new inbound flow in (what Neutron's L2 agent decides
+   * from security_group_rules_for_devices): compute agents ask it for connections their guests'
+   * services receive on floating IPs.
+   */
+  checkPortIngress: {
+    path: "/minicloud.network.v1.NetworkService/CheckPortIngress" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckPortIngressRequest): Buffer =>
+      Buffer.from(CheckPortIngressRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckPortIngressRequest => CheckPortIngressRequest.decode(value),
+    responseSerialize: (value: CheckPortIngressResponse): Buffer =>
+      Buffer.from(CheckPortIngressResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckPortIngressResponse => CheckPortIngressResponse.decode(value),
+  },
 } as const;
 
 export interface NetworkServiceServer extends UntypedServiceImplementation {
@@ -13478,6 +13745,12 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   getQuotaUsage: handleUnaryCall<GetQuotaUsageRequest, GetQuotaUsageResponse>;
   /** Walks a simulated packet through the overlay and says where and why it is dropped. */
   tracePacket: handleUnaryCall<TracePacketRequest, TracePacketResponse>;
+  /**
+   * Whether a port's security groups let a new inbound flow in (what Neutron's L2 agent decides
+   * from security_group_rules_for_devices): compute agents ask it for connections their guests'
+   * services receive on floating IPs.
+   */
+  checkPortIngress: handleUnaryCall<CheckPortIngressRequest, CheckPortIngressResponse>;
 }
 
 export interface NetworkServiceClient extends Client {
@@ -14179,6 +14452,26 @@ export interface NetworkServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TracePacketResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Whether a port's security groups let a new inbound flow in (what Neutron's L2 agent decides
+   * from security_group_rules_for_devices): compute agents ask it for connections their guests'
+   * services receive on floating IPs.
+   */
+  checkPortIngress(
+    request: CheckPortIngressRequest,
+    callback: (error: ServiceError | null, response: CheckPortIngressResponse) => void,
+  ): ClientUnaryCall;
+  checkPortIngress(
+    request: CheckPortIngressRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckPortIngressResponse) => void,
+  ): ClientUnaryCall;
+  checkPortIngress(
+    request: CheckPortIngressRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckPortIngressResponse) => void,
   ): ClientUnaryCall;
 }
 

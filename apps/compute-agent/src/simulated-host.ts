@@ -165,7 +165,10 @@ export class SimulatedHost {
     if (requestId && entry.lastRequest?.requestId === requestId && entry.lastRequest.type === command.type) return this.runtimeOf(entry);
     if (alreadyDone(entry.vm, command)) return this.runtimeOf(entry);
     const boots = command.type === 'power_on' || command.type === 'reboot';
+    const unpluggedMac = command.type === 'detach_interface' ? entry.vm.interfaces.find((i) => i.portId === command.portId)?.macAddress : undefined;
     this.update(entry, command, { launchedAtMs: boots ? this.deps.clock.nowMs() : undefined });
+    if (command.type === 'attach_interface') this.deps.guests?.plugNic(instanceId, command.macAddress);
+    if (unpluggedMac) this.deps.guests?.unplugNic(instanceId, unpluggedMac);
     if (boots && entry.spec.guest) this.deps.guests?.boot(entry.spec.guest, this.deps.clock.nowMs());
     if (this.model.has(instanceId)) {
       if (command.type === 'snapshot') this.model.disk(instanceId).snapshot();

@@ -1,6 +1,6 @@
 import { FakeClock } from '@minicloud/testing';
 import { ImageCache, profileByName } from '@minicloud/domain-hypervisor';
-import { CONSOLE_LOG_MAX_BYTES } from '@minicloud/domain-guest';
+import { CONSOLE_LOG_MAX_BYTES, runGuestCommand } from '@minicloud/domain-guest';
 import { SimulatedHost, type ImageProvider } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import { GuestConsoles, sshFingerprint } from './guest-consoles';
@@ -56,6 +56,21 @@ const metadataService = (calls: string[] = []): MetadataReader => async (instanc
 };
 
 describe('guest boot on a simulated host', () => {
+  it('shows a hot-plugged vNIC to the guest, down and unconfigured, and takes an unplugged one away (boot NIC or hot-plugged)', async () => {
+    const { host, guests } = await spawned();
+    host.execute(1, 'i1', { type: 'attach_interface', portId: 'p2', macAddress: 'fa:16:3e:00:00:02' });
+    expect(guests.view('i1')!.nics).toEqual([{ macAddress: 'fa:16:3e:00:00:01', ipv4: '10.0.0.5', prefixLength: 24 }, { macAddress: 'fa:16:3e:00:00:02', hotplugged: true }]);
+    const sys = { ...guests.view('i1')!, fqdn: 'web-1', cpuMhz: 2000, disks: [], uptimeSeconds: 10, nowMs: 0, loadAverage: [0, 0, 0] as [number, number, number], user: 'ubuntu', authorizedKeys: [] };
+    const link = runGuestCommand('ip link show ens4', sys).stdout;
+    expect(link).toContain('ens4: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN');
+    expect(link).toContain('link/ether fa:16:3e:00:00:02');
+    expect(runGuestCommand('hostname -I', sys).stdout).toBe('10.0.0.5 \n');
+    host.execute(1, 'i1', { type: 'detach_interface', portId: 'p1' });
+    expect(guests.view('i1')!.nics).toEqual([{ macAddress: 'fa:16:3e:00:00:02', hotplugged: true }]);
+    host.execute(1, 'i1', { type: 'detach_interface', portId: 'p2' });
+    expect(guests.view('i1')!.nics).toEqual([]);
+  });
+
   it('boots the guest before reporting running: kernel lines, cloud-init from the metadata service, the script echo, the key', async () => {
     const calls: string[] = [];
     const { host, guests } = await spawned(metadataService(calls));

@@ -37,6 +37,9 @@ interface Guest {
   bootedAtMs?: number;
   /** sshd's host keys (OpenSSH private keys), made on first use as the image's first boot makes them. */
   hostKeys?: readonly string[];
+  /** NICs hot-plugged since the boot spec (in plug order), and the MACs of boot NICs unplugged. */
+  plugged: GuestNic[];
+  unplugged: Set<string>;
 }
 
 /** A guest's state as the agent exposes it (tests, diagnostics). */
@@ -186,7 +189,7 @@ export class GuestConsoles {
       bootedAtMs: g.bootedAtMs,
       vcpus: g.spec.vcpus,
       ramMb: g.spec.ramMb,
-      nics: g.spec.nics,
+      nics: [...g.spec.nics.filter((n) => !g.unplugged.has(n.macAddress)), ...g.plugged],
     };
   }
 
@@ -220,6 +223,23 @@ export class GuestConsoles {
   }
 
   /** Forgets the guest and its console (the VM was deleted or left the host). */
+  /** A vNIC hot-plugged into the running guest (interface attach): the device appears, unconfigured. No-op for an unknown guest. */
+  plugNic(instanceId: string, macAddress: string): void {
+    const g = this.guests.get(instanceId);
+    if (!g || !macAddress) return;
+    if (g.plugged.some((n) => n.macAddress === macAddress)) return;
+    g.plugged.push({ macAddress, hotplugged: true });
+  }
+
+  /** A vNIC hot-unplugged (interface detach): it leaves the guest, boot NIC or hot-plugged. No-op for an unknown guest. */
+  unplugNic(instanceId: string, macAddress: string): void {
+    const g = this.guests.get(instanceId);
+    if (!g || !macAddress) return;
+    const i = g.plugged.findIndex((n) => n.macAddress === macAddress);
+    if (i >= 0) g.plugged.splice(i, 1);
+    else g.unplugged.add(macAddress);
+  }
+
   drop(instanceId: string): void {
     this.guests.delete(instanceId);
   }
@@ -227,7 +247,7 @@ export class GuestConsoles {
   private guestOf(spec: GuestSpec): Guest {
     let g = this.guests.get(spec.instanceId);
     if (!g) {
-      g = { spec, log: new ConsoleLog(), boots: 0, hostname: GUEST_KERNEL.imageHostname };
+      g = { spec, log: new ConsoleLog(), boots: 0, hostname: GUEST_KERNEL.imageHostname, plugged: [], unplugged: new Set() };
       this.guests.set(spec.instanceId, g);
     }
     return g;

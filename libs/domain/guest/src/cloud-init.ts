@@ -37,6 +37,12 @@ export interface GuestNic {
   readonly prefixLength?: number;
   /** The network's MTU (Neutron's: 1450 on VXLAN over a 1500 underlay); undefined: 1500. */
   readonly mtu?: number;
+  /**
+   * Hot-plugged into the running guest: the kernel sees the device, but nothing configures it (the
+   * Ubuntu image's cloud-init renders netplan at first boot only, hotplug off), so it stays down with
+   * no address, as `ip link` shows after `nova interface-attach` on such an image.
+   */
+  readonly hotplugged?: boolean;
 }
 
 /** One boot's cloud-init run. */

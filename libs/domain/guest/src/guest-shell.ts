@@ -17,6 +17,8 @@ export interface ShellNic {
   readonly prefixLength?: number;
   /** Link MTU (Neutron's network MTU: 1450 on a VXLAN network); default 1500. */
   readonly mtu?: number;
+  /** Hot-plugged and never configured: shown down, with no address (GuestNic.hotplugged). */
+  readonly hotplugged?: boolean;
 }
 
 /** What the shell knows of the guest: the model's state at the time of the command. */
@@ -713,6 +715,9 @@ function ipLinks(s: GuestSystem): IpLink[] {
     lo,
     ...s.nics.map((n, i): IpLink => {
       const name = nicName(i);
+      if (n.hotplugged) {
+        return { index: i + 2, name, header: '<BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN', link: `link/ether ${n.macAddress.toLowerCase()} brd ff:ff:ff:ff:ff:ff`, altname: `enp0s${3 + i}`, addrs: [] };
+      }
       const addrs: IpLink['addrs'] = [];
       const lease = Math.max(0, 86400 - Math.floor(s.uptimeSeconds));
       if (n.ipv4) {

@@ -138,7 +138,8 @@ function withStatusExtras(s: compute.Server, body: Record<string, unknown>): Rec
  * A server as Nova 2.1 shows it (GET /servers/{id}, /servers/detail): `status` is the one status the
  * controller derives from vm_state and task_state; OS-EXT-STS:* carry the three states as Nova names
  * them; the OS-EXT-SRV-ATTR:* host fields appear when the controller reveals the host (admins);
- * `securityGroups` are the names of its ports' groups (read from the network service by the caller).
+ * `securityGroups` are the names of its ports' groups (read from the network service by the caller);
+ * none: no `security_groups` key, as Nova.
  */
 export function serverDetail(s: compute.Server, urls: ComputeUrls, securityGroups: readonly string[]): Record<string, unknown> {
   const taskState = s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED ? null : stateName(compute.TaskState, s.taskState, 'TASK_STATE_');
@@ -149,7 +150,8 @@ export function serverDetail(s: compute.Server, urls: ComputeUrls, securityGroup
     key_name: s.keyName || null,
     'OS-SRV-USG:launched_at': launchedTime(s.launchedAt),
     'OS-SRV-USG:terminated_at': null,
-    security_groups: securityGroups.map((name) => ({ name })),
+    // Nova's view builder adds security_groups only when the server's ports have some
+    ...(securityGroups.length > 0 ? { security_groups: securityGroups.map((name) => ({ name })) } : {}),
     'OS-EXT-STS:task_state': taskState,
     'OS-EXT-STS:vm_state': stateName(compute.VmState, s.vmState, 'VM_STATE_') || null,
     'OS-EXT-STS:power_state': POWER_STATE_CODES[s.powerState] ?? 0,

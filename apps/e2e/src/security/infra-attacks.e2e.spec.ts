@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect, type NatsConnection, type Status } from 'nats';
-import { agent, compute, events, identity } from '@minicloud/proto';
+import { agent, compute, events, identity, network } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { heartbeatSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
 import { HaProtocolKeys, Redis } from '@minicloud/platform-state';
@@ -163,6 +163,60 @@ describe('security: attacks on Redis and NATS', () => {
       expect((await cc.compute.listHosts({})).hosts.every((h) => h.enabled)).toBe(true);
     } finally {
       [id, cmp, otherAgent].forEach((c) => c.close());
+    }
+  });
+
+  it("a compromised agent's identity is bound to its hosts: it cannot register, re-point the VTEP of, read the FDB of, or migrate from another host", async () => {
+    const m = cc.cloud.manifest;
+    const anon = createServiceClient(identity.IdentityServiceService, m.identity_url);
+    const login = await anon.authenticate({ password: { userName: 'agent-1', password: secrets.accounts['agent-1'], domainName: 'default' }, projectName: 'service' });
+    anon.close();
+    // The account's hosts come with its token (bound when the bring-up made the account).
+    expect(login.info!.hostIds).toEqual(['host-1']);
+    const token = () => login.token;
+    const controller = m.processes.find((p) => p.name === 'controller')!;
+    const registry = createServiceClient(agent.HostRegistryServiceService, controller.grpc_address, { token });
+    const admin = createServiceClient(identity.IdentityServiceService, m.identity_url);
+    const adminToken = (await admin.authenticate({ password: { userName: m.admin.user, password: m.admin.password, domainName: 'default' }, projectName: m.admin.project })).token;
+    admin.close();
+    const networkUrl = (login.catalog.find((e) => e.serviceType === 'network') ?? { url: '' }).url;
+    expect(networkUrl).not.toBe('');
+    const net = createServiceClient(network.NetworkServiceService, networkUrl, { token });
+    const netAdmin = createServiceClient(network.NetworkServiceService, networkUrl, { token: () => adminToken });
+    const mig = createServiceClient(agent.MigrationServiceService, m.processes.find((p) => p.name === 'agent-2')!.grpc_address, { token });
+    const vtepKey = 'mc:network:vtep:host-2';
+    try {
+      const hostBefore = (await cc.compute.getHost({ hostId: 'host-2' })).host!;
+      const vtepBefore = await operator.hgetall(vtepKey);
+      const fdbBefore = await netAdmin.getHostFdb({ hostId: 'host-2' });
+      expect(vtepBefore.tunnel_ip).toBeTruthy();
+
+      // RegisterHost as host-2, pointing the controller's commands at the attacker.
+      const forgedProfile = { hostId: 'host-2', hostname: 'host-2', sockets: 1, coresPerSocket: 64, threadsPerCore: 1, ramMb: 1_048_576, diskGb: 10_000 };
+      expect(await codeOf(registry.registerHost({ profile: forgedProfile, agentEndpoint: '127.0.0.1:1', tunnelIp: '192.0.2.66' }))).toBe('PERMISSION_DENIED');
+      // Re-point host-2's VTEP (its tenants' frames would come to the attacker), and read its FDB.
+      expect(await codeOf(net.registerVtep({ hostId: 'host-2', tunnelIp: '192.0.2.66', udpPort: 4789 }))).toBe('PERMISSION_DENIED');
+      expect(await codeOf(net.getHostFdb({ hostId: 'host-2' }))).toBe('PERMISSION_DENIED');
+      // Stream a VM into host-2 as if host-2 itself were the source: refused on who it is, before the
+      // stream is checked against any prepared migration...
+      const forgedMigration = (sourceHostId: string) => async function* () {
+        yield { begin: { migrationId: 'forged', spec: { instanceId: 'forged' }, sourceHostId, destHostId: 'host-2', destEpoch: hostBefore.epoch, ramBytes: 1 << 20, pageSizeBytes: 4096 } };
+      };
+      const streamCode = async (sourceHostId: string) => codeOf((async () => {
+        for await (const _ of mig.migrate(forgedMigration(sourceHostId)())) void _;
+      })());
+      expect(await streamCode('host-2')).toBe('PERMISSION_DENIED');
+      // ...while its own host gets as far as the prepared-migration check (nothing prepared: FAILED_PRECONDITION).
+      expect(await streamCode('host-1')).toBe('FAILED_PRECONDITION');
+      // Its own host's FDB is readable with the same token: the refusals above are the binding.
+      expect(await codeOf(net.getHostFdb({ hostId: 'host-1' }))).toBe('OK');
+
+      const hostAfter = (await cc.compute.getHost({ hostId: 'host-2' })).host!;
+      expect({ epoch: hostAfter.epoch, agentEndpoint: hostAfter.agentEndpoint, tunnelIp: hostAfter.tunnelIp, ramMb: hostAfter.ramMb }).toEqual({ epoch: hostBefore.epoch, agentEndpoint: hostBefore.agentEndpoint, tunnelIp: hostBefore.tunnelIp, ramMb: hostBefore.ramMb });
+      expect(await operator.hgetall(vtepKey)).toEqual(vtepBefore);
+      expect((await netAdmin.getHostFdb({ hostId: 'host-2' })).fdbGeneration).toBe(fdbBefore.fdbGeneration);
+    } finally {
+      [registry, net, netAdmin, mig].forEach((c) => c.close());
     }
   });
 

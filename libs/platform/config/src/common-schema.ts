@@ -32,6 +32,11 @@ export const commonConfigShape = {
    */
   PUBLIC_HOST: z.string().min(1).optional(),
   METRICS_PORT: portSchema.default(0),
+  /**
+   * When set, `/metrics` answers only scrapes with `Authorization: Bearer <this>` (401 otherwise);
+   * /healthz and /readyz stay open. Unset: /metrics is open. At least 16 characters.
+   */
+  METRICS_BEARER_TOKEN: z.string().min(16).optional(),
   IDENTITY_URL: z.string().default('127.0.0.1:5000'),
   SERVICE_USER: z.string().default('minicloud'),
   SERVICE_PASSWORD: z.string().min(1).optional(),

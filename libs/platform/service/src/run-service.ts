@@ -81,6 +81,7 @@ export async function runService(opts: {
     registry: metrics.registry,
     port: config.METRICS_PORT,
     host: config.GRPC_HOST,
+    bearerToken: config.METRICS_BEARER_TOKEN,
     readiness: { redis: () => redis.status === 'ready', nats: () => bus.isConnected(), ...wiring.readiness },
   });
   // The address others dial: PUBLIC_HOST (containers) in place of a bind-all GRPC_HOST.

@@ -41,6 +41,12 @@ export const commonConfigShape = {
   SERVICE_USER: z.string().default('minicloud'),
   SERVICE_PASSWORD: z.string().min(1).optional(),
   SERVICE_PROJECT: z.string().default('service'),
+  /**
+   * Every service re-reads identity's revocations (ListRevocations) after each NATS reconnection and
+   * also every this many ms (0: only after reconnections). Default 60 s: the longest a revocation
+   * whose NATS event was lost (identity itself disconnected) is ignored by a connected service.
+   */
+  REVOCATION_RESYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Where a process writes "<service> ready <grpc> <metrics>" as one JSON line when ready (bring-up reads it). */
   READY_FILE: z.string().optional(),
 };

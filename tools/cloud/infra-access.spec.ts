@@ -34,6 +34,8 @@ describe('Redis and NATS access of the bring-up', () => {
     const p = natsPermissions('agent-1', agent)!;
     expect(p.publish.allow).toEqual(expect.arrayContaining(['minicloud.hb.host.host-1-0', 'minicloud.hb.host.host-1-1', 'minicloud.evt.agent.instance.power_state_reported.host-1-0']));
     expect(p.publish.allow.filter((s) => s.startsWith('minicloud.hb.'))).toHaveLength(2);
+    // Migration progress only for migrations out of its own hosts (the subject names the source host).
+    expect(p.publish.allow.filter((s) => s.startsWith('minicloud.evt.compute.'))).toEqual(['minicloud.evt.compute.migration.progressed.host-1-0', 'minicloud.evt.compute.migration.progressed.host-1-1']);
     expect(p.publish.allow).not.toContain('minicloud.evt.identity.token.revoked');
     expect(p.publish.allow.filter((s) => s.startsWith('$JS.API'))).toEqual(['$JS.API.INFO', '$JS.API.STREAM.INFO.EVENTS']);
     expect(p.subscribe.allow).not.toContain('minicloud.evt.>');

@@ -7,7 +7,7 @@
  * each service publishes its own domain's events, and an agent publishes only its own hosts' subjects.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { EVENTS_STREAM, HEARTBEAT_WILDCARD, heartbeatSubject, inboxPrefixOf, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
+import { EVENTS_STREAM, HEARTBEAT_WILDCARD, heartbeatSubject, inboxPrefixOf, migrationProgressedSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
 import { HaProtocolKeys } from '@minicloud/platform-state';
 import { overlayTraceSubject, vtepSubject } from '@minicloud/domain-network';
 
@@ -88,7 +88,7 @@ const EVENT_DOMAIN: Record<StatefulService, string> = { identity: 'identity', im
 /**
  * What a principal may publish and subscribe to. Services: their own domain's events, the denied-call
  * audit event, JetStream for EVENTS, every event and their own inbox. Agents: their hosts'
- * heartbeats and power reports, migration progress, audit events, frames to any VTEP (the
+ * heartbeats, power reports and migration progress, audit events, frames to any VTEP (the
  * simulated underlay) and answers to requests; they subscribe to FDB updates, revocations, their
  * hosts' trace requests, their own VTEPs and their own inbox, and may only read the EVENTS stream's
  * info (no consumers, so they read no tenant's events). `undefined` for the operator: everything.
@@ -112,8 +112,7 @@ export function natsPermissions(userName: string, p: InfraPrincipal): NatsPermis
       return {
         publish: {
           allow: [
-            ...p.hostIds.flatMap((h) => [heartbeatSubject(h), powerStateReportedSubject(h)]),
-            Subjects.migrationProgressed,
+            ...p.hostIds.flatMap((h) => [heartbeatSubject(h), powerStateReportedSubject(h), migrationProgressedSubject(h)]),
             Subjects.auditRecorded,
             vtepSubject('>'),
             '$JS.API.INFO',

@@ -28,4 +28,17 @@ describe('writePrometheusConfig', () => {
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/WARNING|FAILED/);
     expect(r.status).toBe(0);
   });
+
+  it('with a bearer token file, every job scrapes with it (promtool accepts the config)', () => {
+    const tokenFile = path.join(dir, 'metrics token');
+    fs.writeFileSync(tokenFile, 'scrape-token-0123456789abcdef', { mode: 0o600 });
+    const file = writePrometheusConfig(dir, [{ name: 'identity', kind: 'identity', metrics_url: 'http://127.0.0.1:9100' }], { bearerTokenFile: tokenFile });
+    const text = fs.readFileSync(file, 'utf8');
+    const jobs = text.match(/^  - job_name: /gm)!.length;
+    expect(jobs).toBe(7);
+    expect(text.split(`authorization: { type: Bearer, credentials_file: ${JSON.stringify(tokenFile)} }`).length - 1).toBe(jobs);
+    const r = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/WARNING|FAILED/);
+    expect(r.status).toBe(0);
+  });
 });

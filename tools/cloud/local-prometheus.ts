@@ -17,13 +17,19 @@ export interface ScrapeTarget {
  * `rules/` (a copy of deploy/prometheus/rules) and `targets/<job>.json` file_sd lists, one per job
  * (identity, image, volume, network, controller, compute-agent, openstack-api), from `targets` (`kind` = job; each
  * target labelled `process=<name>`). Every job gets a file, empty when nothing of that kind runs.
+ * With `opts.bearerTokenFile` (the file holding METRICS_BEARER_TOKEN), every job scrapes with
+ * Prometheus' `authorization: { type: Bearer, credentials_file }`, which Prometheus re-reads at each
+ * scrape, so a rotated token needs no Prometheus reload.
  * @returns the path of prometheus.yml
  */
-export function writePrometheusConfig(dir: string, targets: ScrapeTarget[]): string {
+export function writePrometheusConfig(dir: string, targets: ScrapeTarget[], opts: { bearerTokenFile?: string } = {}): string {
   fs.mkdirSync(path.join(dir, 'targets'), { recursive: true });
   fs.cpSync(path.join(DEPLOY_PROMETHEUS, 'rules'), path.join(dir, 'rules'), { recursive: true });
   const configFile = path.join(dir, 'prometheus.yml');
-  fs.copyFileSync(path.join(DEPLOY_PROMETHEUS, 'prometheus-file-sd.yml'), configFile);
+  const template = fs.readFileSync(path.join(DEPLOY_PROMETHEUS, 'prometheus-file-sd.yml'), 'utf8');
+  // JSON's string syntax is YAML's double-quoted scalar, so any path is quoted safely.
+  const authorization = opts.bearerTokenFile ? `\n    authorization: { type: Bearer, credentials_file: ${JSON.stringify(opts.bearerTokenFile)} }` : '';
+  fs.writeFileSync(configFile, template.replace(/^(  - job_name: .+)$/gm, `$1${authorization}`));
   const jobs = ['identity', 'image', 'volume', 'network', 'controller', 'compute-agent', 'openstack-api'];
   for (const job of new Set([...jobs, ...targets.map((t) => t.kind)])) {
     const groups = targets

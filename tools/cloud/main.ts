@@ -137,6 +137,8 @@ async function main() {
       LOG_LEVEL: opts.logLevel,
       SERVICE_PASSWORD: secrets.service_password,
       TIME_SCALE: opts.timeScale,
+      // Every /metrics answers only scrapes with this token (Prometheus reads it from the secrets dir).
+      METRICS_BEARER_TOKEN: secrets.metrics_bearer_token,
     };
     /**
      * Launches apps/<app> as `name`, logged in to Redis and NATS as `infraUser` (none for the stateless
@@ -172,9 +174,14 @@ async function main() {
     const identity = await launch('identity', 'identity', 0, {
       ADMIN_PASSWORD: secrets.admin_password,
       SIGNING_KEY_ENCRYPTION_KEY: secrets.signing_key_encryption_key,
-      // Every service's and agent's own login: services admin on the service project, agents compute_agent.
+      // Every service's and agent's own login: services admin on the service project, agents
+      // compute_agent bound to their own hosts (an agent may act for no other host id).
       SERVICE_ACCOUNTS: JSON.stringify(
-        Object.entries(secrets.accounts).map(([accountName, password]) => ({ name: accountName, password, role: agentPlan.some((a) => a.name === accountName) ? 'compute_agent' : 'admin' })),
+        Object.entries(secrets.accounts).map(([accountName, password]) => {
+          if (accountName.startsWith(accountNameOf(''))) return { name: accountName, password, role: 'admin' };
+          // An agent of an earlier, larger run (--keep-state) keeps its login but acts for no host.
+          return { name: accountName, password, role: 'compute_agent', hostIds: agentPlan.find((a) => a.name === accountName)?.hostIds ?? [] };
+        }),
       ),
     });
     const identityInfo = await identity.ready;
@@ -234,6 +241,7 @@ async function main() {
       identity_url: identityInfo.grpc_address,
       admin: { user: 'admin', password: secrets.admin_password, project: 'admin' },
       secrets_dir: secretFiles.dir,
+      metrics_bearer_token: secrets.metrics_bearer_token,
       processes: await Promise.all(
         procs.map(async (p) => {
           const info: ReadyInfo = await p.ready;
@@ -254,7 +262,7 @@ async function main() {
     };
     if (opts.withPrometheus) {
       const promPort = opts.prometheusPort !== undefined ? Number(opts.prometheusPort) : basePort === 0 ? 0 : basePort + 4090;
-      const configFile = writePrometheusConfig(path.join(stateDir, 'prometheus'), manifest.processes);
+      const configFile = writePrometheusConfig(path.join(stateDir, 'prometheus'), manifest.processes, { bearerTokenFile: secretFiles.metricsToken });
       const prom = await startAndTrack(infra, async () => startLocalPrometheus(configFile, logDir, promPort === 0 ? await freePort() : promPort));
       manifest.prometheus_url = prom.url;
       manifest.prometheus_pid = prom.child.pid;

@@ -12,6 +12,8 @@ export interface CloudManifest {
   demo?: { user: string; password: string; project: string };
   /** Where the bring-up generated this cloud's secrets (secrets.json, Redis ACL file, NATS config). */
   secrets_dir?: string;
+  /** The bearer token every process's /metrics asks for (METRICS_BEARER_TOKEN); absent: /metrics is open. */
+  metrics_bearer_token?: string;
   /** `http_url` is set for the OpenStack REST front, which serves HTTP only (grpc_address empty). */
   processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;

@@ -25,6 +25,8 @@ export interface CloudSecrets {
   signing_key_encryption_key: string;
   /** Nova's metadata_proxy_shared_secret: the agents sign metadata requests with it, the controllers check them (METADATA_PROXY_SHARED_SECRET). */
   metadata_proxy_secret: string;
+  /** METRICS_BEARER_TOKEN of every process: Prometheus scrapes /metrics with it (also in the file {@link SecretFiles.metricsToken}). */
+  metrics_bearer_token: string;
   /** user name -> password, the same on Redis and NATS. */
   infra: Record<string, string>;
   /** identity user name -> password: each service's (`svc-<app>`) and each agent's (`agent-<n>`) own login. */
@@ -45,6 +47,8 @@ export interface SecretFiles {
   redisAcl: string;
   /** nats-server configuration (users and permissions). */
   natsConf: string;
+  /** The metrics bearer token alone (Prometheus' scrape `credentials_file`). */
+  metricsToken: string;
 }
 
 /** A random secret: 24 bytes, base64url (32 characters; safe in URLs, YAML and env files). */
@@ -71,7 +75,7 @@ export function writeCloudSecrets(stateDir: string, agents: AgentPrincipal[], op
   const dir = path.join(stateDir, 'secrets');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
-  const files: SecretFiles = { dir, secrets: path.join(dir, 'secrets.json'), redisAcl: path.join(dir, 'redis-users.acl'), natsConf: path.join(dir, 'nats.conf') };
+  const files: SecretFiles = { dir, secrets: path.join(dir, 'secrets.json'), redisAcl: path.join(dir, 'redis-users.acl'), natsConf: path.join(dir, 'nats.conf'), metricsToken: path.join(dir, 'metrics-bearer-token') };
   const previous: Partial<CloudSecrets> = opts.keep && fs.existsSync(files.secrets) ? JSON.parse(fs.readFileSync(files.secrets, 'utf8')) : {};
   const secrets: CloudSecrets = {
     admin_password: previous.admin_password ?? newSecret(),
@@ -79,6 +83,7 @@ export function writeCloudSecrets(stateDir: string, agents: AgentPrincipal[], op
     service_password: previous.service_password ?? newSecret(),
     signing_key_encryption_key: previous.signing_key_encryption_key ?? randomBytes(32).toString('base64url'),
     metadata_proxy_secret: previous.metadata_proxy_secret ?? newSecret(),
+    metrics_bearer_token: previous.metrics_bearer_token ?? newSecret(),
     infra: { ...(previous.infra ?? {}) },
     accounts: { ...(previous.accounts ?? {}) },
   };
@@ -91,6 +96,7 @@ export function writeCloudSecrets(stateDir: string, agents: AgentPrincipal[], op
   write(files.secrets, JSON.stringify(secrets, null, 2) + '\n');
   write(files.redisAcl, redisAclFile(users));
   write(files.natsConf, natsServerConfig(users));
+  write(files.metricsToken, secrets.metrics_bearer_token);
   return { secrets, users, files };
 }
 

@@ -139,8 +139,8 @@ async function main(): Promise<void> {
 async function figures(cloud: RunningCloud) {
   const agents = cloud.manifest.processes.filter((p) => p.kind === 'compute-agent');
   const ctl = cloud.manifest.processes.find((p) => p.kind === 'controller')!;
-  const agentText = await Promise.all(agents.map((a) => scrape(a.metrics_url)));
-  const ctlText = await scrape(ctl.metrics_url);
+  const agentText = await Promise.all(agents.map((a) => scrape(a.metrics_url, cloud.manifest.metrics_bearer_token)));
+  const ctlText = await scrape(ctl.metrics_url, cloud.manifest.metrics_bearer_token);
   const modelTimes = agentText.map((t) => maxOf(t, 'minicloud_host_model_time_seconds'));
   return {
     energyJ: agentText.reduce((s, t) => s + sampleSum(t, 'minicloud_host_energy_joules_total'), 0),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agent, compute, events } from '@minicloud/proto';
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
-import { connectBus, POWER_STATE_REPORTED_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, MIGRATION_PROGRESSED_WILDCARD, POWER_STATE_REPORTED_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
@@ -43,7 +43,7 @@ describe('live migration between two agents (real gRPC stream, Redis, NATS)', ()
     memberToken = await tokenFor(['member']);
     const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
     await bus.consumeEvents({ durable: `lm-r-${Date.now()}`, filterSubject: POWER_STATE_REPORTED_WILDCARD, type: events.InstancePowerStateReported, deliverNew: true, handler: (ev) => void reports.push(ev) });
-    await bus.consumeEvents({ durable: `lm-m-${Date.now()}`, filterSubject: Subjects.migrationProgressed, type: events.MigrationProgressed, deliverNew: true, handler: (ev) => void progress.push(ev.migration!) });
+    await bus.consumeEvents({ durable: `lm-m-${Date.now()}`, filterSubject: MIGRATION_PROGRESSED_WILDCARD, type: events.MigrationProgressed, deliverNew: true, handler: (ev) => void progress.push(ev.migration!) });
     for (const id of ['src', 'dst']) {
       const config = loadConfig(agentConfigSchema, { HOST_ID: id, AGENT_STATE_DIR: mkdtempSync(join(tmpdir(), 'agent-')), BOOT_TIME_MS: '50', TIME_SCALE: '1000', HOST_PROFILE_INDEX: '0' });
       const wiring = await wireComputeAgent({ config, logger, metrics: createProcessMetrics({ service: 'compute-agent' }), redis, bus, revocations: new RevocationList() }, config, {

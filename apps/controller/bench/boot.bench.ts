@@ -64,11 +64,11 @@ function natsCounter(nc: NatsConnection): { counts: Map<string, number>; snapsho
 /** Per process kind and gRPC method: calls and seconds handled (minicloud_grpc_server_handling_seconds). */
 type RpcStats = Map<string, { count: number; seconds: number }>;
 
-async function rpcStats(processes: { kind: string; metrics_url: string }[]): Promise<RpcStats> {
+async function rpcStats(processes: { kind: string; metrics_url: string }[], bearerToken?: string): Promise<RpcStats> {
   const out: RpcStats = new Map();
   await Promise.all(
     processes.map(async (p) => {
-      const text = await fetch(`${p.metrics_url}/metrics`).then((r) => r.text(), () => '');
+      const text = await fetch(`${p.metrics_url}/metrics`, { headers: bearerToken ? { authorization: `Bearer ${bearerToken}` } : {} }).then((r) => r.text(), () => '');
       for (const line of text.split('\n')) {
         const rpc = /^minicloud_grpc_server_handling_seconds_(sum|count)\{.*grpc_method="([^"]+)".*\} ([0-9.e+-]+)$/.exec(line);
         // The scheduler's own histogram (schedule + claim of one create), shown as a pseudo-method.
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const nc = await natsConnect(natsConnectionOptions(manifest.nats_url));
     const nats = natsCounter(nc);
     // Scraped before the Redis counts start: a scrape reads every host (the controller's gauges).
-    const rpc0 = await rpcStats(manifest.processes);
+    const rpc0 = await rpcStats(manifest.processes, manifest.metrics_bearer_token);
     const idleRedis0 = await redisCommandCounts(redis);
     const idleNats0 = nats.snapshot();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     const redisDelta = diff(await redisCommandCounts(redis), redis0);
     for (const [k, v] of listCost) redisDelta.set(k, (redisDelta.get(k) ?? 0) - v);
     const natsDelta = diff(nats.snapshot(), nats0);
-    const rpc1 = await rpcStats(manifest.processes);
+    const rpc1 = await rpcStats(manifest.processes, manifest.metrics_bearer_token);
     redis.disconnect();
     await nc.close();
     const active = servers.filter((s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.launchedAt && s.createdAt);

@@ -228,7 +228,9 @@ export function createController(inp: ControllerInputs): Controller {
         concurrency: config.WORKER_CONCURRENCY,
         onForged: (ev, subject) => logger.warn({ subject, host_id: ev.hostId, instance_id: ev.instanceId }, 'power report naming another host than its subject dropped'),
       }),
-      migrationProgressConsumer(bus, (m) => migrations.onProgress(m)),
+      migrationProgressConsumer(bus, (m) => migrations.onProgress(m), {
+        onForged: (ev, subject) => logger.warn({ subject, source_host_id: ev.migration?.sourceHostId, migration_id: ev.migration?.id }, 'migration progress naming another source host than its subject dropped'),
+      }),
       leaderOnly(elector, periodic('migration-watch', config.LIVENESS_INTERVAL_MS, (signal) => migrations.watch(signal), onError('migration-watch'))),
       periodic('heartbeat-flush', config.LIVENESS_INTERVAL_MS, () => monitor.flush(), onError('heartbeat-flush')),
       elector,

@@ -85,26 +85,26 @@ describe('boot 20 servers through the CLI and delete them', () => {
 
   it('exports the metrics an operator needs from every process', async () => {
     const controller = cloud.manifest.processes.find((p) => p.name === 'controller')!;
-    const text = await scrape(controller.metrics_url);
+    const text = await scrape(controller.metrics_url, cloud.manifest.metrics_bearer_token);
     expect(sampleSum(text, 'minicloud_compute_instances', { vm_state: 'active' })).toBe(20);
     expect(sampleSum(text, 'minicloud_compute_hosts', { state: 'up' })).toBe(3);
     expect(sampleSum(text, 'minicloud_compute_host_vcpus', { kind: 'allocated' })).toBe(20);
     expect(sampleSum(text, 'minicloud_compute_host_vcpus', { kind: 'capacity' })).toBeGreaterThan(20);
     expect(sampleSum(text, 'minicloud_compute_host_ram_mb', { kind: 'allocated' })).toBe(20 * 512);
     for (const p of cloud.manifest.processes) {
-      const m = await scrape(p.metrics_url);
+      const m = await scrape(p.metrics_url, cloud.manifest.metrics_bearer_token);
       expect(sampleSum(m, 'minicloud_process_cpu_seconds_total')).toBeGreaterThan(0);
       if (!p.grpc_address) continue; // the OpenStack REST front serves HTTP only: no gRPC series
       expect(m).toMatch(/minicloud_grpc_server_handling_seconds_bucket/);
       expect(sampleSum(m, 'minicloud_grpc_server_handled_total')).not.toBeNaN();
     }
     const served = (name: string, method: string) =>
-      scrape(cloud.manifest.processes.find((p) => p.name === name)!.metrics_url).then((m) => sampleSum(m, 'minicloud_grpc_server_handled_total', { grpc_method: method, grpc_code: 'OK' }));
+      scrape(cloud.manifest.processes.find((p) => p.name === name)!.metrics_url, cloud.manifest.metrics_bearer_token).then((m) => sampleSum(m, 'minicloud_grpc_server_handled_total', { grpc_method: method, grpc_code: 'OK' }));
     expect(await served('controller', 'createServer')).toBe(1);
     expect(await served('network', 'createPort')).toBe(20);
     expect(await served('identity', 'authenticate')).toBeGreaterThan(0);
     const agent = cloud.manifest.processes.find((p) => p.kind === 'compute-agent')!;
-    const am = await scrape(agent.metrics_url);
+    const am = await scrape(agent.metrics_url, cloud.manifest.metrics_bearer_token);
     expect(sampleSum(am, 'minicloud_host_vcpus', { kind: 'allocated' })).toBeGreaterThan(0);
     expect(sampleSum(am, 'minicloud_host_running_vms')).toBeGreaterThan(0);
     expect(sampleSum(am, 'minicloud_host_power_watts')).toBeGreaterThan(0);

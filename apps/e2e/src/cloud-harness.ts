@@ -169,9 +169,15 @@ export function runCli(args: string[], env: Record<string, string>): Promise<Cli
   });
 }
 
-/** Fetches a process's Prometheus text. */
-export async function scrape(metricsUrl: string): Promise<string> {
-  return (await fetch(`${metricsUrl}/metrics`)).text();
+/**
+ * Fetches a process's Prometheus text, with `bearerToken` (the manifest's `metrics_bearer_token`)
+ * as Prometheus sends it.
+ * @throws Error when /metrics does not answer 200 (e.g. 401 without the token)
+ */
+export async function scrape(metricsUrl: string, bearerToken?: string): Promise<string> {
+  const res = await fetch(`${metricsUrl}/metrics`, { headers: bearerToken ? { authorization: `Bearer ${bearerToken}` } : {} });
+  if (!res.ok) throw new Error(`${metricsUrl}/metrics answered ${res.status}`);
+  return res.text();
 }
 
 /** Sum of the samples of `metric` whose labels include all of `labels`. */

@@ -16,8 +16,8 @@ describe('consolidation: DPM standby, wake on demand, DRS live migrations', () =
   const json = (...args: string[]) => cloud.json(args);
   const hosts = async (): Promise<{ id: string; state: string }[]> => json('host', 'list');
   const standby = async () => (await hosts()).filter((h) => h.state === 'standby').map((h) => h.id);
-  const agentMetrics = async () => (await Promise.all(cloud.manifest.processes.filter((p) => p.kind === 'compute-agent').map((p) => scrape(p.metrics_url)))).join('\n');
-  const controllerMetrics = () => scrape(cloud.manifest.processes.find((p) => p.kind === 'controller')!.metrics_url);
+  const agentMetrics = async () => (await Promise.all(cloud.manifest.processes.filter((p) => p.kind === 'compute-agent').map((p) => scrape(p.metrics_url, cloud.manifest.metrics_bearer_token)))).join('\n');
+  const controllerMetrics = () => scrape(cloud.manifest.processes.find((p) => p.kind === 'controller')!.metrics_url, cloud.manifest.metrics_bearer_token);
   const server = async (name: string) => json('server', 'show', name);
 
   beforeAll(async () => {

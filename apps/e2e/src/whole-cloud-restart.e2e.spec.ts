@@ -74,7 +74,7 @@ describe('whole-cloud restart with kept state', () => {
 
   const runningVmsMetric = async () => {
     let sum = 0;
-    for (const p of cloud.manifest.processes.filter((x) => x.kind === 'compute-agent')) sum += sampleSum(await scrape(p.metrics_url), 'minicloud_host_running_vms');
+    for (const p of cloud.manifest.processes.filter((x) => x.kind === 'compute-agent')) sum += sampleSum(await scrape(p.metrics_url, cloud.manifest.metrics_bearer_token), 'minicloud_host_running_vms');
     return sum;
   };
 

@@ -24,7 +24,7 @@ function parseJson(s: string): unknown {
   }
 }
 
-const serviceAccountsSchema = z.array(z.object({ name: z.string().min(1).max(255), password: z.string().min(1), role: z.enum(['admin', COMPUTE_AGENT_ROLE]) }));
+const serviceAccountsSchema = z.array(z.object({ name: z.string().min(1).max(255), password: z.string().min(1), role: z.enum(['admin', COMPUTE_AGENT_ROLE]), hostIds: z.array(z.string().min(1).max(255)).max(1024).optional() }));
 
 export const identityConfigSchema = z.object({
   ...commonConfigShape,
@@ -38,8 +38,9 @@ export const identityConfigSchema = z.object({
   SIGNING_KEY_ENCRYPTION_KEY: z.string().min(1).optional(),
   /**
    * Per-service and per-agent identity users, seeded at start on the service project and exempt from
-   * lockout like SERVICE_USER: JSON `[{"name","password","role":"admin"|"compute_agent"}]`. The
-   * bring-up gives each service (admin) and each compute agent (compute_agent) its own.
+   * lockout like SERVICE_USER: JSON `[{"name","password","role":"admin"|"compute_agent","hostIds"?}]`.
+   * The bring-up gives each service (admin) and each compute agent (compute_agent) its own; an
+   * agent's `hostIds` are the hypervisor hosts it may act for (carried in its tokens as `host_ids`).
    */
   SERVICE_ACCOUNTS: z
     .string()
@@ -48,7 +49,7 @@ export const identityConfigSchema = z.object({
       if (!s) return [] as ServiceAccount[];
       const parsed = serviceAccountsSchema.safeParse(parseJson(s));
       if (!parsed.success) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a JSON array of {name, password, role: "admin" | "compute_agent"}' });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a JSON array of {name, password, role: "admin" | "compute_agent", hostIds?: string[]}' });
         return z.NEVER;
       }
       return parsed.data;

@@ -6,7 +6,11 @@ import { hashSecret } from './password-hash';
 
 export interface DomainRecord { id: string; name: string; enabled: boolean; description: string }
 export interface ProjectRecord { id: string; name: string; domainId: string; parentId: string; description: string; enabled: boolean; tags: string[] }
-export interface UserRecord { id: string; name: string; domainId: string; defaultProjectId: string; enabled: boolean; email: string; passwordHash: string; description: string; extra: Record<string, unknown> }
+/**
+ * A user. `hostIds`: the hypervisor hosts a compute agent's account may act for, set only by the
+ * seed from SERVICE_ACCOUNTS (no API writes it; `extra` is not used because admins can write it).
+ */
+export interface UserRecord { id: string; name: string; domainId: string; defaultProjectId: string; enabled: boolean; email: string; passwordHash: string; description: string; extra: Record<string, unknown>; hostIds: string[] }
 export interface GroupRecord { id: string; name: string; domainId: string; description: string }
 export interface RoleRecord { id: string; name: string; implies: string[] }
 /** A role assignment: an actor (user or group) holds a role on a scope (project or domain). */
@@ -257,19 +261,19 @@ export class DirectoryStore {
     const id = randomUUID();
     const passwordHash = await hashSecret(u.password);
     await this.claimName(this.key('user-name', u.domainId, u.name), id, 'user', u.name);
-    const rec: UserRecord = { id, name: u.name, domainId: u.domainId, defaultProjectId: u.defaultProjectId ?? '', enabled: u.enabled ?? true, email: u.email ?? '', passwordHash, description: u.description ?? '', extra: u.extra ?? {} };
+    const rec: UserRecord = { id, name: u.name, domainId: u.domainId, defaultProjectId: u.defaultProjectId ?? '', enabled: u.enabled ?? true, email: u.email ?? '', passwordHash, description: u.description ?? '', extra: u.extra ?? {}, hostIds: [] };
     await this.redis.multi().hset(this.key('user', id), this.userHash(rec)).sadd(this.key('users'), id).exec();
     return rec;
   }
 
   private userHash(u: UserRecord): Record<string, string> {
-    return { id: u.id, name: u.name, domain_id: u.domainId, default_project_id: u.defaultProjectId, enabled: u.enabled ? '1' : '0', email: u.email, password_hash: u.passwordHash, description: u.description, extra: JSON.stringify(u.extra) };
+    return { id: u.id, name: u.name, domain_id: u.domainId, default_project_id: u.defaultProjectId, enabled: u.enabled ? '1' : '0', email: u.email, password_hash: u.passwordHash, description: u.description, extra: JSON.stringify(u.extra), host_ids: JSON.stringify(u.hostIds) };
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
     const h = await this.hash('user', id);
     return (
-      h && { id: h.id, name: h.name, domainId: h.domain_id, defaultProjectId: h.default_project_id ?? '', enabled: flag(h.enabled), email: h.email ?? '', passwordHash: h.password_hash ?? '', description: h.description ?? '', extra: JSON.parse(h.extra || '{}') as Record<string, unknown> }
+      h && { id: h.id, name: h.name, domainId: h.domain_id, defaultProjectId: h.default_project_id ?? '', enabled: flag(h.enabled), email: h.email ?? '', passwordHash: h.password_hash ?? '', description: h.description ?? '', extra: JSON.parse(h.extra || '{}') as Record<string, unknown>, hostIds: JSON.parse(h.host_ids || '[]') as string[] }
     );
   }
 
@@ -313,6 +317,17 @@ export class DirectoryStore {
     };
     if (JSON.stringify(next.extra).length > MAX_EXTRA_CHARS) throw new InvalidArgumentError('extra_json', `would be more than ${MAX_EXTRA_CHARS} characters`);
     await this.redis.hset(this.key('user', id), this.userHash(next));
+    return next;
+  }
+
+  /**
+   * Binds a compute agent's account to the hypervisor hosts it may act for (the seed's only write
+   * of `hostIds`; its next tokens carry them). @throws NotFoundError('user')
+   */
+  async setUserHostIds(id: string, hostIds: readonly string[]): Promise<UserRecord> {
+    const u = await this.requireUser(id);
+    const next: UserRecord = { ...u, hostIds: [...hostIds] };
+    await this.redis.hset(this.key('user', id), 'host_ids', JSON.stringify(next.hostIds));
     return next;
   }
 

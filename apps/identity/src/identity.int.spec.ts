@@ -40,7 +40,9 @@ beforeAll(async () => {
     SERVICE_PASSWORD: 'minicloud-service-secret',
     SERVICE_ACCOUNTS: JSON.stringify([
       { name: 'svc-image', password: 'image-secret-1', role: 'admin' },
-      { name: 'agent-7', password: 'agent-secret-7', role: 'compute_agent' },
+      { name: 'agent-7', password: 'agent-secret-7', role: 'compute_agent', hostIds: ['host-7', 'host-7b'] },
+      // A service account given host ids by mistake does not carry them (it is admin anyway).
+      { name: 'svc-odd', password: 'odd-secret-1', role: 'admin', hostIds: ['host-9'] },
     ]),
   });
   const logger = silentLogger();
@@ -95,6 +97,12 @@ describe('identity service', () => {
     expect((await login('svc-image', 'image-secret-1', 'service')).info?.roles).toContain('admin');
     const agentLogin = await login('agent-7', 'agent-secret-7', 'service');
     expect([...(agentLogin.info?.roles ?? [])].sort()).toEqual(['compute_agent', 'reader']);
+    // The agent's hosts are bound to its account and carried by its tokens (password and token methods).
+    expect(agentLogin.info?.hostIds).toEqual(['host-7', 'host-7b']);
+    expect((await client.authenticate({ token: { token: agentLogin.token }, projectName: 'service' })).info?.hostIds).toEqual(['host-7', 'host-7b']);
+    expect((await client.validateToken({}, as(agentLogin.token))).info?.hostIds).toEqual(['host-7', 'host-7b']);
+    expect((await login('svc-odd', 'odd-secret-1', 'service')).info?.hostIds).toEqual([]);
+    expect((await login('svc-image', 'image-secret-1', 'service')).info?.hostIds).toEqual([]);
     await expect(login('agent-7', 'image-secret-1', 'service')).rejects.toBeInstanceOf(UnauthenticatedError);
     await expect(client.listRevocations({}, as(agentLogin.token))).resolves.toBeTruthy();
     await expect(client.createUser({ name: 'x', password: 'x-password-1' }, as(agentLogin.token))).rejects.toThrow(/requires role admin/);

@@ -18,6 +18,8 @@ export interface ServiceAccount {
   name: string;
   password: string;
   role: 'admin' | typeof COMPUTE_AGENT_ROLE;
+  /** A compute agent's hypervisor hosts: the only host ids its tokens may act for (claim `host_ids`). */
+  hostIds?: string[];
 }
 
 async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
@@ -36,7 +38,7 @@ async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promi
  * Idempotent bootstrap: domain `Default` (id "default", as Keystone names it), projects admin and the service project,
  * roles admin -> member -> reader and compute_agent -> reader, user admin (admin on project admin),
  * the service user (admin on the service project) and each of `serviceAccounts` (its role on the
- * service project). Passwords are reset to the configured ones when they differ, as bootstrap does.
+ * service project; an agent's account also gets its host ids). Passwords are reset to the configured ones when they differ, as bootstrap does.
  */
 export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promise<{ admin: UserRecord; adminProject: ProjectRecord }> {
   const domain = await ensure(() => dir.getDomain('default'), () => dir.createDomain('Default', 'default'));
@@ -56,6 +58,11 @@ export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promis
   };
   const adminUser = await user('admin', spec.adminPassword, adminProject);
   await user(spec.serviceUser, spec.servicePassword, serviceProject);
-  for (const a of spec.serviceAccounts ?? []) await user(a.name, a.password, serviceProject, a.role === 'admin' ? admin : agentRole);
+  for (const a of spec.serviceAccounts ?? []) {
+    const u = await user(a.name, a.password, serviceProject, a.role === 'admin' ? admin : agentRole);
+    // Set at every start like the password: the configured hosts are the account's hosts.
+    const hostIds = a.role === COMPUTE_AGENT_ROLE ? [...(a.hostIds ?? [])] : [];
+    if (JSON.stringify(u.hostIds) !== JSON.stringify(hostIds)) await dir.setUserHostIds(u.id, hostIds);
+  }
   return { admin: adminUser, adminProject };
 }

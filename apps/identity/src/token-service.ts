@@ -1,6 +1,6 @@
 import { CompactSign, importJWK, type KeyLike } from 'jose';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { TOKEN_ALG, createTokenVerifier, expandRoles, isAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
+import { COMPUTE_AGENT_ROLE, TOKEN_ALG, createTokenVerifier, expandRoles, isAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
 import type { AppCredentialStore } from './app-credential-store';
 import type { DirectoryStore, ProjectRecord, UserRecord } from './directory-store';
 import type { LockoutStore } from './lockout-store';
@@ -219,6 +219,8 @@ export class TokenService {
         domainId: project?.domainId ?? user.domainId,
         roles,
         ...(applicationCredentialId ? { applicationCredentialId } : {}),
+        // A compute agent's hosts travel with its tokens, so every service checks them locally.
+        ...(user.hostIds.length && roles.includes(COMPUTE_AGENT_ROLE) ? { hostIds: user.hostIds } : {}),
       },
       { nowMs: this.opts.nowMs(), ttlSeconds },
     );

@@ -299,6 +299,26 @@ describe('ports', () => {
 });
 
 describe('l2population', () => {
+  it("a compute agent registers and reads only its own hosts' VTEP and FDB (PERMISSION_DENIED for another's, nothing changed)", async () => {
+    const agentToken = async (hostIds?: string[]) =>
+      (await signToken(key, { userId: 'agent-x', userName: 'agent-x', projectId: 'service', projectName: 'service', domainId: 'default', roles: ['compute_agent', 'reader'], ...(hostIds ? { hostIds } : {}) }, { nowMs: Date.now(), ttlSeconds: 600 })).token;
+    const agentA = { token: await agentToken(['bind-a']) };
+    await client.registerVtep({ hostId: 'bind-b', tunnelIp: '192.0.2.92' }, as('admin'));
+    const bBefore = await client.getHostFdb({ hostId: 'bind-b' }, as('admin'));
+    expect((await client.registerVtep({ hostId: 'bind-a', tunnelIp: '192.0.2.91' }, agentA)).fdb).toEqual([]);
+    expect((await client.getHostFdb({ hostId: 'bind-a' }, agentA)).fdbGeneration).toBeGreaterThanOrEqual(0);
+    await expectError(client.registerVtep({ hostId: 'bind-b', tunnelIp: '192.0.2.66' }, agentA), 'PERMISSION_DENIED');
+    await expectError(client.getHostFdb({ hostId: 'bind-b' }, agentA), 'PERMISSION_DENIED');
+    // An agent token without bound hosts acts for none; a member is refused by the policy anyway.
+    await expectError(client.getHostFdb({ hostId: 'bind-a' }, { token: await agentToken() }), 'PERMISSION_DENIED');
+    await expectError(client.registerVtep({ hostId: 'bind-a', tunnelIp: '192.0.2.66' }, as('alice')), 'PERMISSION_DENIED');
+    // host_id is still validated for those allowed (an admin with an empty id).
+    await expectError(client.getHostFdb({ hostId: '' }, as('admin')), 'INVALID_ARGUMENT', { field: 'host_id' });
+    const bAfter = await client.getHostFdb({ hostId: 'bind-b' }, as('admin'));
+    expect(bAfter).toEqual(bBefore);
+    expect((await client.registerVtep({ hostId: 'bind-b', tunnelIp: '192.0.2.92' }, as('admin'))).fdbGeneration).toBe(bBefore.fdbGeneration);
+  });
+
   it('computes FDBs from binds on 3 hosts and bumps generations on bind, unbind and delete', async () => {
     await expectError(client.registerVtep({ hostId: 'h1', tunnelIp: '192.0.2.1' }), 'PERMISSION_DENIED');
     await expectError(client.registerVtep({ hostId: 'h1', tunnelIp: 'nope' }, as('admin')), 'INVALID_ARGUMENT', { field: 'tunnel_ip' });

@@ -18,6 +18,7 @@ export const openstackApiConfigSchema = z.object({
   SERVICE_PROJECT: commonConfigShape.SERVICE_PROJECT,
   PUBLIC_HOST: commonConfigShape.PUBLIC_HOST,
   METRICS_PORT: commonConfigShape.METRICS_PORT,
+  METRICS_BEARER_TOKEN: commonConfigShape.METRICS_BEARER_TOKEN,
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: portSchema.default(0),
   PUBLIC_URL: z.string().url().optional(),

@@ -25,6 +25,7 @@ export async function main(config: OpenstackApiConfig = loadConfig(openstackApiC
     logLevel: config.LOG_LEVEL,
     metricsPort: config.METRICS_PORT,
     metricsHost: config.HTTP_HOST,
+    metricsBearerToken: config.METRICS_BEARER_TOKEN,
     wire: async ({ logger, metrics }) => {
       const backends = catalogBackends(config.IDENTITY_URL, { deadlineMs: config.GRPC_DEADLINE_MS });
       const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });

@@ -143,14 +143,16 @@ export class LiveMigrations {
    * `complete` resumes the VM here (`migrated_in`) -> `resumed`; `abort` -> discard, `aborted`. A
    * stream that ends or breaks before `complete` discards the incoming VM (`migration_aborted`); one
    * that breaks during a post-copy pull crashes it (`postcopy_failed`: its pages are lost).
+   * `assertSource` checks that the caller may act for `begin.source_host_id` (throws, e.g. PermissionDeniedError).
    * @throws InvalidArgumentError (`begin`) when the first message is not begin; NotFoundError (host);
    *   FailedPreconditionError stale_epoch, or "not_prepared" when no incoming VM of this migration is here.
    */
-  async *serve(requests: AsyncIterable<agent.MigrateRequest>, signal: AbortSignal): AsyncIterable<DeepPartial<agent.MigrateResponse>> {
+  async *serve(requests: AsyncIterable<agent.MigrateRequest>, signal: AbortSignal, assertSource?: (sourceHostId: string) => void): AsyncIterable<DeepPartial<agent.MigrateResponse>> {
     const it = requests[Symbol.asyncIterator]();
     const first = await it.next();
     const b = first.done ? undefined : first.value.begin;
     if (!b) throw new InvalidArgumentError('begin', 'the first message of a Migrate stream must be begin');
+    assertSource?.(b.sourceHostId);
     const host = this.d.hosts.get(b.destHostId);
     if (!host) throw new NotFoundError('host', b.destHostId);
     host.assertEpoch(Number(b.destEpoch));

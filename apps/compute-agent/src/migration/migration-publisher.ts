@@ -1,11 +1,12 @@
 import { events } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { migrationProgressedSubject, type Bus } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 import { createOrderedPublisher } from '../ordered-publisher';
 import type { MigrationRecord } from './live-migrations';
 
 /**
- * Publishes events.MigrationProgressed (Subjects.migrationProgressed, JetStream) one after another, so
+ * Publishes events.MigrationProgressed (JetStream, on the source host's subject
+ * {@link migrationProgressedSubject}, the only one the agent may publish on) one after another, so
  * a migration's updates arrive in order; a failed publish is retried a few times then logged.
  * event_id = `<migration_id>:<n>` (n counts this process's updates of that migration).
  */
@@ -30,7 +31,7 @@ export function createMigrationPublisher(bus: Bus, logger: Logger): { publish: (
       else counts.set(r.id, n);
       queue.enqueue(
         () => event(r, n),
-        (ev) => bus.publishEvent(Subjects.migrationProgressed, events.MigrationProgressed, ev),
+        (ev) => bus.publishEvent(migrationProgressedSubject(r.sourceHostId), events.MigrationProgressed, ev),
         (err) => logger.error({ err, migration_id: r.id, status: r.status }, 'migration progress event lost'),
       );
     },

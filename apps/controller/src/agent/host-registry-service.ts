@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { agent, events } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { assertActsForHost } from '@minicloud/platform-auth';
 import { service, type ServiceRegistration } from '@minicloud/platform-grpc';
 import type { ControllerConfig } from '../config';
 import type { HostStore } from '../store/host-store';
@@ -10,7 +11,8 @@ import type { HostMonitor } from './host-monitor';
 import type { PowerSync } from './power-sync';
 
 /**
- * minicloud.agent.v1.HostRegistryService (admin = the service token only). RegisterHost bumps the
+ * minicloud.agent.v1.HostRegistryService (policy `agent`: admin, or a compute agent for the hosts
+ * bound to its account, else PERMISSION_DENIED before any change). RegisterHost bumps the
  * host's epoch, stores profile, endpoint and inventory (vcpus = sockets * cores * threads, allocation
  * ratios from config), returns the timings and `destroy_instance_ids`: instances the agent holds that
  * the controller does not place on this host. Then the host's power sync runs (agent/power-sync.ts,
@@ -34,6 +36,8 @@ export function hostRegistryService(d: {
       async registerHost(req, ctx) {
         const p = req.profile;
         if (!p || !p.hostId) throw new InvalidArgumentError('profile.host_id', 'is required');
+        // A compute agent registers only the hosts bound to its account (before anything is read or bumped).
+        assertActsForHost(ctx.auth, p.hostId, 'profile.host_id');
         if (!req.agentEndpoint) throw new InvalidArgumentError('agent_endpoint', 'is required');
         const vcpus = Math.max(1, p.sockets || 1) * Math.max(1, p.coresPerSocket || 1) * Math.max(1, p.threadsPerCore || 1);
         if (p.ramMb <= 0) throw new InvalidArgumentError('profile.ram_mb', `must be > 0, got ${p.ramMb}`);

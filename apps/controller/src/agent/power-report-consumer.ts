@@ -1,11 +1,15 @@
 import { events, type MessageType } from '@minicloud/proto';
-import { POWER_STATE_REPORTED_WILDCARD, powerStateReportedSubject, Subjects, type Bus, type EventEnvelope } from '@minicloud/platform-bus';
+import { MIGRATION_PROGRESSED_WILDCARD, migrationProgressedSubject, POWER_STATE_REPORTED_WILDCARD, powerStateReportedSubject, type Bus, type EventEnvelope } from '@minicloud/platform-bus';
 import type { Runnable } from '@minicloud/platform-lifecycle';
 
 /** Durable JetStream consumer of agents' power-state reports (shared by replicas: each report goes to one). */
 export const POWER_REPORT_CONSUMER = 'controller-power-state';
-/** Durable JetStream consumer of source agents' MigrationProgressed events. */
-export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress';
+/**
+ * Durable JetStream consumer of source agents' MigrationProgressed events (on every source host's
+ * subject). Named apart from the earlier consumer of the single, unbound subject, whose filter a
+ * kept state dir still holds: a durable's filter is not rewritten when it exists.
+ */
+export const MIGRATION_PROGRESS_CONSUMER = 'controller-migration-progress-by-host';
 
 /** Resolves when `signal` aborts. */
 function aborted(signal: AbortSignal): Promise<void> {
@@ -66,14 +70,24 @@ export function powerReportConsumer(
   });
 }
 
-/** The live-migration progress consumer: source agents' MigrationProgressed go to `apply` (MigrationWorker.onProgress). */
-export function migrationProgressConsumer(bus: Bus, apply: (m: NonNullable<events.MigrationProgressed['migration']>) => Promise<void>): Runnable {
+/**
+ * The live-migration progress consumer: source agents' MigrationProgressed go to `apply`
+ * (MigrationWorker.onProgress). An event whose payload names another source host than its subject
+ * (an agent speaking for a migration it does not run) is dropped, acked, never applied.
+ */
+export function migrationProgressConsumer(
+  bus: Bus,
+  apply: (m: NonNullable<events.MigrationProgressed['migration']>) => Promise<void>,
+  opts: { onForged?: (ev: events.MigrationProgressed, subject: string) => void } = {},
+): Runnable {
   return agentEventConsumer('migration-progress-consumer', bus, {
     durable: MIGRATION_PROGRESS_CONSUMER,
-    filterSubject: Subjects.migrationProgressed,
+    filterSubject: MIGRATION_PROGRESSED_WILDCARD,
     type: events.MigrationProgressed,
-    handler: async (ev) => {
-      if (ev.migration) await apply(ev.migration);
+    handler: async (ev, env) => {
+      if (!ev.migration) return;
+      if (env.subject !== migrationProgressedSubject(ev.migration.sourceHostId)) return opts.onForged?.(ev, env.subject);
+      await apply(ev.migration);
     },
   });
 }

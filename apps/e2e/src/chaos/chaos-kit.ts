@@ -169,6 +169,10 @@ export interface ProxiedAgent {
   child: ChildProcess;
   /** HypervisorService of the agent (admin token): its own view of its VMs, reachable while cut. */
   agentClient: ServiceClient<typeof agent.HypervisorServiceService>;
+  /** The agent's gRPC address (to call it with another token). */
+  grpcAddress: string;
+  /** Its metrics server (/readyz says whether NATS is connected). */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -183,6 +187,7 @@ export async function startProxiedAgent(cc: ChaosCloud, hostId: string, n: numbe
   const proxy = await startTcpProxy(target);
   const spec = processSpec(cc.agentPid('host-1'));
   const grpcPort = await findFreePort();
+  const metricsPort = await findFreePort();
   // An agent the bring-up did not plan has no Redis/NATS user of its own (their permissions name the
   // planned hosts): it connects as the operator, through the proxy on the cut link.
   const m = cc.cloud.manifest;
@@ -193,13 +198,19 @@ export async function startProxiedAgent(cc: ChaosCloud, hostId: string, n: numbe
     u.password = creds.password;
     return u.toString().replace(/\/$/, '');
   };
+  // Nor an identity user bound to its host: it logs in as the bring-up's shared service user (admin),
+  // since agent-1's own account may act for host-1 only.
+  const serviceLogin = m.secrets_dir
+    ? { SERVICE_USER: 'minicloud', SERVICE_PASSWORD: (JSON.parse(fs.readFileSync(path.join(m.secrets_dir, 'secrets.json'), 'utf8')) as { service_password: string }).service_password }
+    : {};
   const env = {
     ...spec.env,
+    ...serviceLogin,
     HOST_ID: hostId,
     NATS_URL: link === 'nats' ? viaProxy(proxy.url('nats'), m.nats_url) : m.nats_url,
     REDIS_URL: link === 'redis' ? viaProxy(proxy.url('redis'), m.redis_url) : m.redis_url,
     GRPC_PORT: String(grpcPort),
-    METRICS_PORT: String(await findFreePort()),
+    METRICS_PORT: String(metricsPort),
     TUNNEL_IP: `127.0.1.${n}`,
     AGENT_STATE_DIR: path.join(cc.cloud.stateDir, 'agents', hostId),
     ...(opts.env ?? {}),
@@ -219,5 +230,5 @@ export async function startProxiedAgent(cc: ChaosCloud, hostId: string, n: numbe
     await stop();
     throw e;
   }
-  return { proxy, child, agentClient, stop };
+  return { proxy, child, agentClient, grpcAddress: `127.0.0.1:${grpcPort}`, metricsUrl: `http://127.0.0.1:${metricsPort}`, stop };
 }

@@ -145,7 +145,7 @@ describe('chaos: leader controller killed during a burst of creates', () => {
     expect(await status(`${second}/compute/v2.1/servers`, 'not-a-token')).toBe(401);
 
     // Each new connection through the balancer goes to the next replica: six requests reach both.
-    const answered = async () => Promise.all(replicas.map(async (r) => sampleSum(await scrape(r.metrics_url), 'minicloud_openstack_api_requests_total', { route: '/compute/v2.1/servers', method: 'GET' }) || 0));
+    const answered = async () => Promise.all(replicas.map(async (r) => sampleSum(await scrape(r.metrics_url, cc.cloud.manifest.metrics_bearer_token), 'minicloud_openstack_api_requests_total', { route: '/compute/v2.1/servers', method: 'GET' }) || 0));
     const before = await answered();
     for (let i = 0; i < 6; i++) expect(await status(`${api}/compute/v2.1/servers`, token)).toBe(200);
     const deltas = await until('both replicas counted the six requests', async () => {

@@ -31,9 +31,9 @@ describe('chaos: all heartbeats stop at once', () => {
     process.kill(natsPid, 'SIGSTOP');
     try {
       // Detection (2 s) + fence wait (2 s) + margin: long enough that a real failure would be acted on.
-      await until('partition suspected by the leader', async () => sampleSum(await scrape(controller.metrics_url), 'minicloud_ha_partition_suspected') === 1, 15_000, 250);
+      await until('partition suspected by the leader', async () => sampleSum(await scrape(controller.metrics_url, cc.cloud.manifest.metrics_bearer_token), 'minicloud_ha_partition_suspected') === 1, 15_000, 250);
       await new Promise((r) => setTimeout(r, 6000));
-      expect(sampleSum(await scrape(controller.metrics_url), 'minicloud_ha_fencings_total')).toBe(0);
+      expect(sampleSum(await scrape(controller.metrics_url, cc.cloud.manifest.metrics_bearer_token), 'minicloud_ha_fencings_total')).toBe(0);
     } finally {
       process.kill(natsPid, 'SIGCONT');
     }
@@ -42,7 +42,7 @@ describe('chaos: all heartbeats stop at once', () => {
     for (const s of servers) expect(s.hostId).toBe(before.get(s.id));
     for (const id of ids) expect((await cc.compute.listInstanceActions({ serverId: id })).actions.map((a) => a.action)).not.toContain('evacuate');
     expect((await cc.compute.listHosts({})).hosts.map((h) => h.epoch)).toEqual([1, 1, 1]);
-    expect(sampleSum(await scrape(controller.metrics_url), 'minicloud_ha_partition_suspected')).toBe(0);
+    expect(sampleSum(await scrape(controller.metrics_url, cc.cloud.manifest.metrics_bearer_token), 'minicloud_ha_partition_suspected')).toBe(0);
     cc.checker.checkAcknowledged(ids, servers);
     expect(cc.checker.violations).toEqual([]);
   });

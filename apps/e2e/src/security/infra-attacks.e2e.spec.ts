@@ -9,11 +9,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect, type NatsConnection, type Status } from 'nats';
-import { agent, compute, events, identity } from '@minicloud/proto';
+import { agent, compute, events, identity, network } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
-import { heartbeatSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
+import { heartbeatSubject, migrationProgressedSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
 import { HaProtocolKeys, Redis } from '@minicloud/platform-state';
-import { bootOnHost, startChaosCloud, until, waitAll, type ChaosCloud } from '../chaos/chaos-kit';
+import { bootOnHost, startChaosCloud, startProxiedAgent, until, waitAll, type ChaosCloud } from '../chaos/chaos-kit';
 
 jest.setTimeout(180_000);
 
@@ -137,6 +137,27 @@ describe('security: attacks on Redis and NATS', () => {
     await expect(connect({ servers, user: 'controller', pass: 'not-the-password', reconnect: false })).rejects.toMatchObject({ code: 'AUTHORIZATION_VIOLATION' });
   });
 
+  it("/metrics of every process refuses a scrape without the bearer token, or with a wrong one (401); Prometheus' token works", async () => {
+    const m = cc.cloud.manifest;
+    const token = m.metrics_bearer_token!;
+    expect(fs.readFileSync(path.join(m.secrets_dir!, 'metrics-bearer-token'), 'utf8')).toBe(token);
+    expect(fs.statSync(path.join(m.secrets_dir!, 'metrics-bearer-token')).mode & 0o777).toBe(0o600);
+    const targets = m.processes.filter((p) => p.metrics_url);
+    expect(targets.map((p) => p.kind).sort()).toEqual(expect.arrayContaining(['compute-agent', 'controller', 'identity', 'image', 'network', 'openstack-api', 'volume']));
+    for (const p of targets) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }, { authorization: `Basic ${token}` }] as Record<string, string>[]) {
+        const res = await fetch(`${p.metrics_url}/metrics`, { headers });
+        expect([p.name, res.status]).toEqual([p.name, 401]);
+        expect(await res.text()).not.toMatch(/minicloud_/);
+      }
+      const ok = await fetch(`${p.metrics_url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect([p.name, ok.status]).toEqual([p.name, 200]);
+      expect(await ok.text()).toMatch(/^minicloud_|\nminicloud_/);
+      // Health probes carry no data and stay open (load balancers, the bring-up).
+      expect((await fetch(`${p.metrics_url}/healthz`)).status).toBe(200);
+    }
+  });
+
   it("a compromised agent's own identity credential calls what agents call, and no admin RPC", async () => {
     const m = cc.cloud.manifest;
     const anon = createServiceClient(identity.IdentityServiceService, m.identity_url);
@@ -166,6 +187,93 @@ describe('security: attacks on Redis and NATS', () => {
     }
   });
 
+  it("a compromised agent's identity is bound to its hosts: it cannot register, re-point the VTEP of, read the FDB of, or migrate from another host", async () => {
+    const m = cc.cloud.manifest;
+    const anon = createServiceClient(identity.IdentityServiceService, m.identity_url);
+    const login = await anon.authenticate({ password: { userName: 'agent-1', password: secrets.accounts['agent-1'], domainName: 'default' }, projectName: 'service' });
+    anon.close();
+    // The account's hosts come with its token (bound when the bring-up made the account).
+    expect(login.info!.hostIds).toEqual(['host-1']);
+    const token = () => login.token;
+    const controller = m.processes.find((p) => p.name === 'controller')!;
+    const registry = createServiceClient(agent.HostRegistryServiceService, controller.grpc_address, { token });
+    const admin = createServiceClient(identity.IdentityServiceService, m.identity_url);
+    const adminToken = (await admin.authenticate({ password: { userName: m.admin.user, password: m.admin.password, domainName: 'default' }, projectName: m.admin.project })).token;
+    admin.close();
+    const networkUrl = (login.catalog.find((e) => e.serviceType === 'network') ?? { url: '' }).url;
+    expect(networkUrl).not.toBe('');
+    const net = createServiceClient(network.NetworkServiceService, networkUrl, { token });
+    const netAdmin = createServiceClient(network.NetworkServiceService, networkUrl, { token: () => adminToken });
+    const mig = createServiceClient(agent.MigrationServiceService, m.processes.find((p) => p.name === 'agent-2')!.grpc_address, { token });
+    const vtepKey = 'mc:network:vtep:host-2';
+    try {
+      const hostBefore = (await cc.compute.getHost({ hostId: 'host-2' })).host!;
+      const vtepBefore = await operator.hgetall(vtepKey);
+      const fdbBefore = await netAdmin.getHostFdb({ hostId: 'host-2' });
+      expect(vtepBefore.tunnel_ip).toBeTruthy();
+
+      // RegisterHost as host-2, pointing the controller's commands at the attacker.
+      const forgedProfile = { hostId: 'host-2', hostname: 'host-2', sockets: 1, coresPerSocket: 64, threadsPerCore: 1, ramMb: 1_048_576, diskGb: 10_000 };
+      expect(await codeOf(registry.registerHost({ profile: forgedProfile, agentEndpoint: '127.0.0.1:1', tunnelIp: '192.0.2.66' }))).toBe('PERMISSION_DENIED');
+      // Re-point host-2's VTEP (its tenants' frames would come to the attacker), and read its FDB.
+      expect(await codeOf(net.registerVtep({ hostId: 'host-2', tunnelIp: '192.0.2.66', udpPort: 4789 }))).toBe('PERMISSION_DENIED');
+      expect(await codeOf(net.getHostFdb({ hostId: 'host-2' }))).toBe('PERMISSION_DENIED');
+      // Stream a VM into host-2 as if host-2 itself were the source: refused on who it is, before the
+      // stream is checked against any prepared migration...
+      const forgedMigration = (sourceHostId: string) => async function* () {
+        yield { begin: { migrationId: 'forged', spec: { instanceId: 'forged' }, sourceHostId, destHostId: 'host-2', destEpoch: hostBefore.epoch, ramBytes: 1 << 20, pageSizeBytes: 4096 } };
+      };
+      const streamCode = async (sourceHostId: string) => codeOf((async () => {
+        for await (const _ of mig.migrate(forgedMigration(sourceHostId)())) void _;
+      })());
+      expect(await streamCode('host-2')).toBe('PERMISSION_DENIED');
+      // ...while its own host gets as far as the prepared-migration check (nothing prepared: FAILED_PRECONDITION).
+      expect(await streamCode('host-1')).toBe('FAILED_PRECONDITION');
+      // Its own host's FDB is readable with the same token: the refusals above are the binding.
+      expect(await codeOf(net.getHostFdb({ hostId: 'host-1' }))).toBe('OK');
+
+      const hostAfter = (await cc.compute.getHost({ hostId: 'host-2' })).host!;
+      expect({ epoch: hostAfter.epoch, agentEndpoint: hostAfter.agentEndpoint, tunnelIp: hostAfter.tunnelIp, ramMb: hostAfter.ramMb }).toEqual({ epoch: hostBefore.epoch, agentEndpoint: hostBefore.agentEndpoint, tunnelIp: hostBefore.tunnelIp, ramMb: hostBefore.ramMb });
+      expect(await operator.hgetall(vtepKey)).toEqual(vtepBefore);
+      expect((await netAdmin.getHostFdb({ hostId: 'host-2' })).fdbGeneration).toBe(fdbBefore.fdbGeneration);
+    } finally {
+      [registry, net, netAdmin, mig].forEach((c) => c.close());
+    }
+  });
+
+  it('a stolen token revoked while a service was cut off from NATS is refused by that service once it reconnects', async () => {
+    const m = cc.cloud.manifest;
+    // A third agent whose NATS link goes through a proxy; no periodic re-read, so only the
+    // reconnection can teach it the revocation.
+    const cut = await startProxiedAgent(cc, 'host-3', 3, { env: { REVOCATION_RESYNC_INTERVAL_MS: '0' } });
+    const anon = createServiceClient(identity.IdentityServiceService, m.identity_url);
+    const stolen = (await anon.authenticate({ password: { userName: m.admin.user, password: m.admin.password, domainName: 'default' }, projectName: m.admin.project })).token;
+    const onCut = createServiceClient(agent.HypervisorServiceService, cut.grpcAddress, { token: () => stolen });
+    const onConnected = createServiceClient(compute.ComputeServiceService, m.processes.find((p) => p.name === 'controller')!.grpc_address, { token: () => stolen });
+    const ready = async () => (await fetch(`${cut.metricsUrl}/readyz`)).status;
+    try {
+      expect(await codeOf(onCut.listInstances({ hostId: 'host-3' }))).toBe('OK');
+      expect(await codeOf(onConnected.getHost({ hostId: 'host-2' }))).toBe('OK');
+      cut.proxy.cut();
+      await until('host-3 sees NATS gone', async () => (await ready()) === 503, 10_000, 100);
+      // The operator revokes the stolen token; the event reaches every connected service at once.
+      const operator = createServiceClient(identity.IdentityServiceService, m.identity_url, { token: () => cc.token });
+      await operator.revokeToken({ token: stolen });
+      operator.close();
+      await until('the connected controller refuses the token', async () => (await codeOf(onConnected.getHost({ hostId: 'host-2' }))) === 'UNAUTHENTICATED', 10_000, 100);
+      // The cut-off agent could not hear it: the token still works there (the window of the outage)...
+      expect(await codeOf(onCut.listInstances({ hostId: 'host-3' }))).toBe('OK');
+      cut.proxy.restore();
+      await until('host-3 reconnected', async () => (await ready()) === 200, 20_000, 100);
+      // ...and is refused once it has reconnected and re-read identity's revocations.
+      await until('the reconnected agent refuses the token', async () => (await codeOf(onCut.listInstances({ hostId: 'host-3' }))) === 'UNAUTHENTICATED', 10_000, 100);
+      expect(await codeOf(anon.validateToken({}, { token: stolen }))).toBe('UNAUTHENTICATED');
+    } finally {
+      [anon, onCut, onConnected].forEach((c) => c.close());
+      await cut.stop();
+    }
+  });
+
   it("a compromised agent cannot forge another host's heartbeat, lease or power report, nor a revocation, nor read tenants' events; HA still restarts the dead host's VM", async () => {
     const [vm] = await bootOnHost(cc, 'host-1', 1);
     const victim = (await cc.compute.getHost({ hostId: 'host-1' })).host!;
@@ -185,6 +293,13 @@ describe('security: attacks on Redis and NATS', () => {
     await violation(statuses, 'publish', heartbeatSubject('host-1'));
     nc.publish(powerStateReportedSubject('host-1'), events.InstancePowerStateReported.encode(events.InstancePowerStateReported.fromPartial({ instanceId: vm, hostId: 'host-1', epoch: victim.epoch + 100, powerState: compute.PowerState.POWER_STATE_SHUTDOWN })).finish());
     await violation(statuses, 'publish', powerStateReportedSubject('host-1'));
+    // Migration progress of a migration out of host-1 (e.g. "completed", to move a VM on paper), on
+    // host-1's subject or on the old unbound one.
+    const forgedProgress = events.MigrationProgressed.encode(events.MigrationProgressed.fromPartial({ migration: { id: 'forged', instanceId: vm, sourceHostId: 'host-1', destHostId: 'host-2', status: 'completed' } })).finish();
+    nc.publish(migrationProgressedSubject('host-1'), forgedProgress);
+    await violation(statuses, 'publish', migrationProgressedSubject('host-1'));
+    nc.publish(Subjects.migrationProgressed, forgedProgress);
+    await violation(statuses, 'publish', Subjects.migrationProgressed);
     nc.publish(Subjects.tokenRevoked, events.TokenRevoked.encode(events.TokenRevoked.fromPartial({ userId: 'any', revokedBefore: new Date() })).finish());
     await violation(statuses, 'publish', Subjects.tokenRevoked);
     nc.subscribe('minicloud.evt.>');

@@ -25,6 +25,7 @@ export function toTokenInfo(c: AuthContext): DeepPartial<identity.TokenInfo> {
     issuedAt: new Date(c.issuedAtMs),
     expiresAt: new Date(c.expiresAtMs),
     instanceId: c.instanceId ?? '',
+    hostIds: c.hostIds ?? [],
   };
 }
 

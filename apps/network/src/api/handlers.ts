@@ -1,6 +1,6 @@
 import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { network } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { assertActsForHost, isAdmin } from '@minicloud/platform-auth';
 import { service, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
@@ -139,11 +139,14 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         return { allowed: d.allowed, ruleId: d.ruleId ?? '', description: d.description };
       },
 
+      // A compute agent registers and reads only its own hosts' VTEP and FDB (its account's host ids).
       registerVtep: async (req, ctx) => {
+        assertActsForHost(ctx.auth, req.hostId, 'host_id');
         const r = await l.l2pop.registerVtep(req.hostId, req.tunnelIp, req.udpPort, ctx.requestId);
         return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry), floatingIps: r.floatingIps };
       },
-      getHostFdb: async (req) => {
+      getHostFdb: async (req, ctx) => {
+        assertActsForHost(ctx.auth, req.hostId, 'host_id');
         const r = await l.l2pop.hostFdb(req.hostId);
         return { fdb: r.fdb.map(toFdbEntry), fdbGeneration: r.fdbGeneration, localPorts: r.localPorts.map(toFdbEntry), floatingIps: r.floatingIps };
       },

@@ -1,3 +1,5 @@
+import { PermissionDeniedError } from '@minicloud/domain-errors';
+
 /**
  * Who is calling, as carried by a verified token (Keystone's token data). `roles` already has
  * implied roles expanded (admin implies member implies reader).
@@ -16,6 +18,11 @@ export interface AuthContext {
   instanceId?: string;
   /** Set when the token came from an application credential (which may not create another one). */
   applicationCredentialId?: string;
+  /**
+   * The hypervisor hosts a compute agent's user may act for (claim `host_ids`), bound to its account
+   * when the account was made (SERVICE_ACCOUNTS). See {@link assertActsForHost}.
+   */
+  hostIds?: string[];
 }
 
 /**
@@ -47,6 +54,21 @@ export function expandRoles(roles: readonly string[], implied: Readonly<Record<s
 
 export function isAdmin(ctx: AuthContext | undefined): boolean {
   return !!ctx?.roles.includes('admin');
+}
+
+/**
+ * Checks that the caller may act for hypervisor host `hostId` (register it, register or read its
+ * VTEP and FDB, migrate from it): an admin (the controller, an operator) for any host; a compute
+ * agent's user only for the hosts bound to its account (`hostIds`, the token's `host_ids` claim).
+ * Anyone else, and an agent without bound hosts, is refused (fail closed). With no caller at all
+ * (a server without token verification, as in unit tests) there is nothing to check.
+ * @param field the request field that named the host, for the message (e.g. `profile.host_id`)
+ * @throws PermissionDeniedError naming the field and the host
+ */
+export function assertActsForHost(ctx: AuthContext | undefined, hostId: string, field: string): void {
+  if (!ctx || isAdmin(ctx)) return;
+  if (isComputeAgent(ctx) && (ctx.hostIds ?? []).includes(hostId)) return;
+  throw new PermissionDeniedError(`${field}: user ${ctx.userName || ctx.userId} may not act for host ${hostId}`);
 }
 
 /** Whether the caller is a compute agent's own user ({@link COMPUTE_AGENT_ROLE}). */

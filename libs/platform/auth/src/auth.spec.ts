@@ -2,7 +2,7 @@ import type { JWK as JsonWebKey } from 'jose';
 import { generateSigningKey, signToken } from './token-signer';
 import { createTokenVerifier, RevocationList } from './token-verifier';
 import { authorize, defaultRuleFor } from './policy';
-import { expandRoles } from './auth-context';
+import { assertActsForHost, COMPUTE_AGENT_ROLE, expandRoles } from './auth-context';
 
 const claims = {
   userId: 'u1',
@@ -100,6 +100,29 @@ describe('tokens', () => {
     expect(() => authorize('member', 'createServer', reader)).toThrow(/createServer requires role member/);
     expect(() => authorize('admin', 'createFlavor', undefined)).toThrow();
     expect(expandRoles(['admin']).sort()).toEqual(['admin', 'member', 'reader']);
+  });
+});
+
+describe("a compute agent's hosts", () => {
+  it('travel in the token (claim host_ids) and bind what the agent may act for', async () => {
+    const now = 1_700_000_000_000;
+    const key = await generateSigningKey(now);
+    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => now });
+    const agentClaims = { ...claims, userName: 'agent-1', roles: expandRoles([COMPUTE_AGENT_ROLE]), hostIds: ['host-1', 'host-1b'] };
+    const agent = await verifier.verify((await signToken(key, agentClaims, { nowMs: now, ttlSeconds: 600 })).token);
+    expect(agent.hostIds).toEqual(['host-1', 'host-1b']);
+    expect(() => assertActsForHost(agent, 'host-1b', 'host_id')).not.toThrow();
+    expect(() => assertActsForHost(agent, 'host-2', 'profile.host_id')).toThrow(/profile.host_id: user agent-1 may not act for host host-2/);
+    expect(() => assertActsForHost(agent, '', 'host_id')).toThrow(/may not act for host/);
+    // An agent whose account has no hosts acts for none (fail closed); neither does a member.
+    const unbound = await verifier.verify((await signToken(key, { ...agentClaims, hostIds: undefined }, { nowMs: now, ttlSeconds: 600 })).token);
+    expect(unbound.hostIds).toBeUndefined();
+    expect(() => assertActsForHost(unbound, 'host-1', 'host_id')).toThrow(/may not act for host host-1/);
+    const member = await verifier.verify((await signToken(key, claims, { nowMs: now, ttlSeconds: 600 })).token);
+    expect(() => assertActsForHost(member, 'host-1', 'host_id')).toThrow(/may not act for host/);
+    // An admin (the controller, an operator) acts for any host.
+    const admin = await verifier.verify((await signToken(key, { ...claims, roles: expandRoles(['admin']) }, { nowMs: now, ttlSeconds: 600 })).token);
+    expect(() => assertActsForHost(admin, 'host-2', 'host_id')).not.toThrow();
   });
 });
 

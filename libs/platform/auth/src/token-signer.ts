@@ -45,6 +45,7 @@ export async function signToken(
     roles: claims.roles,
     ...(claims.instanceId ? { instance_id: claims.instanceId } : {}),
     ...(claims.applicationCredentialId ? { app_cred_id: claims.applicationCredentialId } : {}),
+    ...(claims.hostIds?.length ? { host_ids: claims.hostIds } : {}),
   })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

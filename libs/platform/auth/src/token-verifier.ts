@@ -98,7 +98,7 @@ export function createTokenVerifier(opts: {
     // a retired key signed nothing that outlives notAfter: a later expiry means a key that leaked
     if (entry.notAfterMs !== undefined && ctx.expiresAtMs > entry.notAfterMs) throw new UnauthenticatedError('token outlives its retired key');
     if (opts.revocations.isRevoked(ctx)) throw new UnauthenticatedError('token revoked');
-    return { ...ctx, roles: [...ctx.roles] };
+    return { ...ctx, roles: [...ctx.roles], ...(ctx.hostIds ? { hostIds: [...ctx.hostIds] } : {}) };
   };
   return {
     async verify(token: string): Promise<AuthContext> {
@@ -149,6 +149,7 @@ export function createTokenVerifier(opts: {
         expiresAtMs: (payload.exp ?? 0) * 1000,
         ...(payload.instance_id ? { instanceId: String(payload.instance_id) } : {}),
         ...(payload.app_cred_id ? { applicationCredentialId: String(payload.app_cred_id) } : {}),
+        ...(Array.isArray(payload.host_ids) ? { hostIds: payload.host_ids.map(String) } : {}),
       };
       const accepted = accept(ctx, entry);
       if (verified.size >= maxVerified) verified.delete(verified.keys().next().value!);

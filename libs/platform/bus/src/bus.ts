@@ -76,6 +76,13 @@ export interface Bus {
   }): Promise<EventConsumer>;
   /** True while connected to the server (readiness). */
   isConnected(): boolean;
+  /**
+   * Calls `listener` after each reconnection to the server (not the first connection): whatever
+   * core NATS carried while disconnected is lost, so state kept from core subscriptions is re-read
+   * here. A listener that throws is logged and does not stop the others.
+   * @returns a function that removes the listener
+   */
+  onReconnect(listener: () => void): () => void;
   /** Drains subscriptions and closes. */
   close(): Promise<void>;
 }
@@ -161,11 +168,21 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
     waitOnFirstConnect: true,
   });
   let connected = true;
+  const reconnectListeners = new Set<() => void>();
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') connected = false;
       if (s.type === 'reconnect') connected = true;
       opts.logger.info({ nats_status: s.type }, 'nats connection status');
+      if (s.type === 'reconnect') {
+        for (const listener of [...reconnectListeners]) {
+          try {
+            listener();
+          } catch (e) {
+            opts.logger.error({ err: e }, 'nats reconnect listener failed');
+          }
+        }
+      }
     }
   })().catch(() => undefined);
   const jsm = await nc.jetstreamManager();
@@ -278,6 +295,10 @@ export async function connectBus(opts: { url: string; name: string; logger: Logg
       return c;
     },
     isConnected: () => connected && !nc.isClosed(),
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
     async close() {
       await Promise.all(consumers.map((c) => c.stop()));
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());

@@ -8,6 +8,7 @@ export const EVENTS_SUBJECTS = 'minicloud.evt.>';
 export const Subjects = {
   instanceStateChanged: 'minicloud.evt.compute.instance.state_changed',
   hostStateChanged: 'minicloud.evt.compute.host.state_changed',
+  /** Prefix only: source agents publish on {@link migrationProgressedSubject}(source host); consumers filter on {@link MIGRATION_PROGRESSED_WILDCARD}. */
   migrationProgressed: 'minicloud.evt.compute.migration.progressed',
   hostRegistered: 'minicloud.evt.agent.host.registered',
   /** Prefix only: agents publish on {@link powerStateReportedSubject}(host_id); consumers filter on {@link POWER_STATE_REPORTED_WILDCARD}. */
@@ -43,6 +44,19 @@ export const HEARTBEAT_WILDCARD = 'minicloud.hb.host.*';
 export function powerStateReportedSubject(hostId: string): string {
   return `${Subjects.powerStateReported}.${hostId}`;
 }
+
+/**
+ * JetStream subject of the MigrationProgressed events of live migrations out of one host:
+ * `minicloud.evt.compute.migration.progressed.<source_host_id>`. As for power reports, the host id
+ * is in the subject so that the NATS server lets an agent report only its own hosts' migrations,
+ * and the controller drops an event whose payload names another source host than its subject.
+ */
+export function migrationProgressedSubject(sourceHostId: string): string {
+  return `${Subjects.migrationProgressed}.${sourceHostId}`;
+}
+
+/** Filter subject for every host's migration progress (see {@link migrationProgressedSubject}). */
+export const MIGRATION_PROGRESSED_WILDCARD = `${Subjects.migrationProgressed}.>`;
 
 /** Filter subject for every host's power-state reports (see {@link powerStateReportedSubject}). */
 export const POWER_STATE_REPORTED_WILDCARD = `${Subjects.powerStateReported}.>`;

@@ -32,10 +32,21 @@ export const commonConfigShape = {
    */
   PUBLIC_HOST: z.string().min(1).optional(),
   METRICS_PORT: portSchema.default(0),
+  /**
+   * When set, `/metrics` answers only scrapes with `Authorization: Bearer <this>` (401 otherwise);
+   * /healthz and /readyz stay open. Unset: /metrics is open. At least 16 characters.
+   */
+  METRICS_BEARER_TOKEN: z.string().min(16).optional(),
   IDENTITY_URL: z.string().default('127.0.0.1:5000'),
   SERVICE_USER: z.string().default('minicloud'),
   SERVICE_PASSWORD: z.string().min(1).optional(),
   SERVICE_PROJECT: z.string().default('service'),
+  /**
+   * Every service re-reads identity's revocations (ListRevocations) after each NATS reconnection and
+   * also every this many ms (0: only after reconnections). Default 60 s: the longest a revocation
+   * whose NATS event was lost (identity itself disconnected) is ignored by a connected service.
+   */
+  REVOCATION_RESYNC_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Where a process writes "<service> ready <grpc> <metrics>" as one JSON line when ready (bring-up reads it). */
   READY_FILE: z.string().optional(),
 };

@@ -1,6 +1,6 @@
 import { Gauge } from 'prom-client';
 import { createProcessMetrics } from './metrics';
-import { startMetricsServer } from './http-server';
+import { bearerMatches, startMetricsServer } from './http-server';
 
 describe('metrics http server', () => {
   it('serves /metrics, /healthz and /readyz', async () => {
@@ -23,5 +23,36 @@ describe('metrics http server', () => {
     } finally {
       await srv.close();
     }
+  });
+});
+
+describe('metrics http server with a bearer token', () => {
+  const token = 'scrape-token-0123456789abcdef';
+  it('answers /metrics only with the token (401 without it, with a wrong one, or another scheme); health stays open', async () => {
+    const m = createProcessMetrics({ service: 'test' });
+    new Gauge({ name: 'minicloud_test_secret_ratio', help: 'x', registers: [m.registry] }).set(0.5);
+    const srv = await startMetricsServer({ registry: m.registry, port: 0, bearerToken: token, readiness: {} });
+    try {
+      for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${token}`, `Bearer ${token}x`, 'Bearer ']) {
+        const res = await fetch(`${srv.url}/metrics`, { headers: authorization ? { authorization } : {} });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(await res.text()).not.toMatch(/minicloud_test_secret_ratio/);
+      }
+      const ok = await fetch(`${srv.url}/metrics`, { headers: { authorization: `bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/minicloud_test_secret_ratio\{service="test"\} 0.5/);
+      expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${srv.url}/readyz`)).status).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('compares in full: bearerMatches refuses prefixes, extensions and a missing header', () => {
+    expect(bearerMatches(`Bearer ${token}`, token)).toBe(true);
+    expect(bearerMatches(`Bearer ${token.slice(0, -1)}`, token)).toBe(false);
+    expect(bearerMatches(`Bearer ${token} extra`, token)).toBe(false);
+    expect(bearerMatches(undefined, token)).toBe(false);
   });
 });

@@ -60,10 +60,14 @@ export async function runService(opts: {
     : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });
   // Revocations from NATS events, plus (except identity, which reads its own store) those already in
   // force, so a restarted service refuses tokens revoked while it was down.
-  await syncRevocations({
+  // Re-read after every NATS reconnection (core NATS does not replay what was missed meanwhile) and
+  // every REVOCATION_RESYNC_INTERVAL_MS.
+  const stopRevocationSync = await syncRevocations({
     bus,
     list: revocations,
     load: credentials ? async () => credentials.identity.listRevocations({}, { token: await credentials.getToken(), retry: true }) : undefined,
+    resyncIntervalMs: config.REVOCATION_RESYNC_INTERVAL_MS,
+    logger,
   });
 
   const wiring = await opts.wire({ config, logger, metrics, redis, bus, revocations, credentials });
@@ -81,6 +85,7 @@ export async function runService(opts: {
     registry: metrics.registry,
     port: config.METRICS_PORT,
     host: config.GRPC_HOST,
+    bearerToken: config.METRICS_BEARER_TOKEN,
     readiness: { redis: () => redis.status === 'ready', nats: () => bus.isConnected(), ...wiring.readiness },
   });
   // The address others dial: PUBLIC_HOST (containers) in place of a bind-all GRPC_HOST.
@@ -99,6 +104,7 @@ export async function runService(opts: {
     ],
     afterStop: [
       ...(wiring.afterStop ?? []),
+      { name: 'revocation sync', run: () => stopRevocationSync() },
       { name: 'credentials', run: () => credentials?.close() },
       { name: 'nats', run: () => bus.close() },
       { name: 'redis', run: async () => void (await redis.quit()) },

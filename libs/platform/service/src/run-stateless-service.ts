@@ -35,6 +35,8 @@ export async function runStatelessService(opts: {
   logLevel: string;
   metricsPort: number;
   metricsHost?: string;
+  /** METRICS_BEARER_TOKEN: the token a scrape of /metrics must carry (unset: open). */
+  metricsBearerToken?: string;
   wire: (deps: StatelessServiceDeps) => Promise<StatelessServiceWiring>;
   /** Stops the service like SIGTERM does (tests); default: only the signals. */
   signal?: AbortSignal;
@@ -44,7 +46,7 @@ export async function runStatelessService(opts: {
   const logger = opts.logger ?? createLogger({ service: opts.name, level: opts.logLevel });
   const metrics = createProcessMetrics({ service: opts.name });
   const wiring = await opts.wire({ logger, metrics });
-  const http = await startMetricsServer({ registry: metrics.registry, port: opts.metricsPort, host: opts.metricsHost, readiness: wiring.readiness });
+  const http = await startMetricsServer({ registry: metrics.registry, port: opts.metricsPort, host: opts.metricsHost, bearerToken: opts.metricsBearerToken, readiness: wiring.readiness });
   const { url } = await wiring.listen();
   await wiring.onListening?.(url);
   logger.info({ http_url: url, metrics_url: http.url }, 'service ready');

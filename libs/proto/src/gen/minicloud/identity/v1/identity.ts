@@ -115,6 +115,11 @@ export interface TokenInfo {
   /** The user's own domain, which may differ from the project's. */
   userDomainId: string;
   userDomainName: string;
+  /**
+   * A compute agent's token: the hypervisor hosts its account may act for (bound when the account
+   * was made). Empty for every other token.
+   */
+  hostIds: string[];
 }
 
 export interface PasswordCredentials {
@@ -1881,6 +1886,7 @@ function createBaseTokenInfo(): TokenInfo {
     domainName: "",
     userDomainId: "",
     userDomainName: "",
+    hostIds: [],
   };
 }
 
@@ -1927,6 +1933,9 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     }
     if (message.userDomainName !== "") {
       writer.uint32(114).string(message.userDomainName);
+    }
+    for (const v of message.hostIds) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -2056,6 +2065,14 @@ export const TokenInfo: MessageFns<TokenInfo> = {
             message.userDomainName = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.hostIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2138,6 +2155,11 @@ export const TokenInfo: MessageFns<TokenInfo> = {
         : isSet(object.user_domain_name)
         ? globalThis.String(object.user_domain_name)
         : "",
+      hostIds: globalThis.Array.isArray(object?.hostIds)
+        ? object.hostIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.host_ids)
+        ? object.host_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2185,6 +2207,9 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     if (message.userDomainName !== "") {
       obj.userDomainName = message.userDomainName;
     }
+    if (message.hostIds?.length) {
+      obj.hostIds = message.hostIds;
+    }
     return obj;
   },
 
@@ -2207,6 +2232,7 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     message.domainName = object.domainName ?? "";
     message.userDomainId = object.userDomainId ?? "";
     message.userDomainName = object.userDomainName ?? "";
+    message.hostIds = object.hostIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -784,15 +784,20 @@ describe('cleanup', () => {
 
 describe("CheckPortIngress: a compute agent asks whether a port's security groups let a connection in", () => {
   let agentToken = '';
+  let otherAgentToken = '';
+  const agentOf = async (hostIds: string[]) =>
+    (await signToken(key, { userId: 'agent-x', userName: 'agent-x', projectId: 'service', projectName: 'service', domainId: 'default', roles: ['compute_agent'], hostIds }, { nowMs: Date.now(), ttlSeconds: 600 })).token;
   beforeAll(async () => {
-    agentToken = await token('agent-host-1', 'service', ['compute_agent']);
+    agentToken = await agentOf(['h-ssh']);
+    otherAgentToken = await agentOf(['h-other']);
   });
 
-  it("answers from the port's groups: a group with no ingress rule refuses the outside, a rule for tcp/22 from a prefix lets it in; bad input, members and callers without credentials are refused", async () => {
+  it("answers from the port's groups: a group with no ingress rule refuses the outside, a rule for tcp/22 from a prefix lets it in; bad input, members, another host's agent and callers without credentials are refused", async () => {
     const net = (await client.createNetwork({ name: 'ssh-net' }, as('alice'))).network!;
     await client.createSubnet({ networkId: net.id, cidr: '10.9.0.0/24' }, as('alice'));
     const sg = (await client.createSecurityGroup({ name: 'ssh-in' }, as('alice'))).securityGroup!;
-    const p = (await client.createPort({ networkId: net.id, securityGroupIds: [sg.id] }, as('alice'))).port!;
+    const created = (await client.createPort({ networkId: net.id, securityGroupIds: [sg.id] }, as('alice'))).port!;
+    const p = (await client.bindPort({ portId: created.id, hostId: 'h-ssh' }, as('admin'))).port!;
     const ask = (req: Partial<network.CheckPortIngressRequest>, who: { token: string } = { token: agentToken }) =>
       client.checkPortIngress({ portId: p.id, remoteIp: '198.51.100.7', protocol: 'tcp', dstPort: 22, ...req }, who);
 
@@ -806,6 +811,8 @@ describe("CheckPortIngress: a compute agent asks whether a port's security group
     expect((await ask({ remoteIp: '192.0.2.1' })).allowed).toBe(false);
 
     await expectError(ask({}, as('alice')), 'PERMISSION_DENIED');
+    // an agent asks only about ports bound to its own hosts
+    await expectError(ask({}, { token: otherAgentToken }), 'PERMISSION_DENIED');
     await expectError(ask({}, { token: 'garbage' }), 'UNAUTHENTICATED');
     await expectError(ask({ remoteIp: 'not-an-ip' }), 'INVALID_ARGUMENT', { field: 'remote_ip' });
     await expectError(ask({ protocol: 'sctp' }), 'INVALID_ARGUMENT', { field: 'protocol' });

@@ -83,16 +83,19 @@ export class Tracer {
 
   /**
    * Whether port `portId`'s security groups let a new inbound flow from `remoteIp` in (the same rule
-   * evaluation the hosts' overlay firewalls run). Any port of any project: callers are compute agents.
-   * @throws InvalidArgumentError('port_id' | 'remote_ip' | 'protocol' | 'dst_port'); NotFoundError('port')
+   * evaluation the hosts' overlay firewalls run). Any port of any project: callers are compute agents,
+   * and `actsFor` (called with the port's binding host before anything is evaluated) refuses an agent
+   * asking about a port that is not on one of its hosts.
+   * @throws InvalidArgumentError('port_id' | 'remote_ip' | 'protocol' | 'dst_port'); NotFoundError('port'); what `actsFor` throws
    */
-  async checkIngress(input: { portId: string; remoteIp: string; protocol: string; dstPort: number }): Promise<FirewallDecision> {
+  async checkIngress(input: { portId: string; remoteIp: string; protocol: string; dstPort: number }, actsFor: (bindingHostId: string) => void = () => undefined): Promise<FirewallDecision> {
     if (!input.portId || input.portId.length > 64) throw new InvalidArgumentError('port_id', 'is required, at most 64 characters');
     if (!isValidIpv4(input.remoteIp)) throw new InvalidArgumentError('remote_ip', `"${input.remoteIp.slice(0, 64)}" is not an IPv4 address`);
     const protocol = input.protocol || 'tcp';
     if (!['tcp', 'udp', 'icmp'].includes(protocol)) throw new InvalidArgumentError('protocol', `"${protocol.slice(0, 16)}" is not tcp, udp or icmp`);
     if (protocol !== 'icmp' && (!Number.isInteger(input.dstPort) || input.dstPort < 1 || input.dstPort > 65535)) throw new InvalidArgumentError('dst_port', `${input.dstPort} is not a port 1..65535`);
     const port = (await this.ports.get(input.portId, internal)).value;
+    actsFor(port.bindingHostId);
     const firewalls = await this.firewallsOf([port]);
     return checkFirewall(firewalls[port.id], 'ingress', { protocol, dstPort: input.dstPort, remoteIp: input.remoteIp });
   }

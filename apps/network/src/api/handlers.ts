@@ -134,8 +134,10 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         const r = await l.tracer.trace(req, callerOf(ctx));
         return { hops: r.hops.map((h) => ({ stage: h.stage, hostId: h.hostId, description: h.description, fields: { ...h.fields } })), delivered: r.delivered, dropReason: r.dropReason };
       },
-      checkPortIngress: async (req) => {
-        const d = await l.tracer.checkIngress({ portId: req.portId, remoteIp: req.remoteIp, protocol: req.protocol, dstPort: req.dstPort });
+      checkPortIngress: async (req, ctx) => {
+        const d = await l.tracer.checkIngress({ portId: req.portId, remoteIp: req.remoteIp, protocol: req.protocol, dstPort: req.dstPort }, (hostId) =>
+          assertActsForHost(ctx.auth, hostId, 'port_id'),
+        );
         return { allowed: d.allowed, ruleId: d.ruleId ?? '', description: d.description };
       },
 

@@ -1,9 +1,50 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
-import { VXLAN_UDP_PORT, computeHostFdb, computeHostLocalPorts, isValidIpv4, networksReachedByRouters, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
+import {
+  VXLAN_UDP_PORT,
+  computeHostFdb,
+  computeHostLocalPorts,
+  fdbDeltaFor,
+  isValidIpv4,
+  networksReachedByRouters,
+  type FdbDelta,
+  type FdbEntry,
+  type PortBinding,
+  type PortBindingChange,
+} from '@minicloud/domain-network';
+import type { events } from '@minicloud/proto';
 import type { FloatingIpRecord, NetworkRecord, PortRecord, RouterRecord } from './records';
 import type { StoreDeps } from './store/deps';
 import { readJsonMany } from './store/json';
 import { keys } from './store/keys';
+import type { Bump, Op } from './store/transact';
+
+/** A bound port as the per-network l2pop index holds it (keys.networkBindings). */
+interface IndexedBinding {
+  hostId: string;
+  macAddress: string;
+  ipAddresses: string[];
+}
+
+/** What l2pop needs of a network: whether it has an overlay and its VNI (both fixed at creation). */
+interface NetworkOverlay {
+  overlay: boolean;
+  segmentationId: number;
+}
+
+/** Networks whose overlay facts are kept in memory; beyond it the memo is cleared (they are re-read). */
+const MAX_MEMO_NETWORKS = 10_000;
+
+/**
+ * What a port write adds to its transaction to keep l2pop right, atomically with the write: the
+ * per-network index ops, the generation bump of every host holding the network, and, once written,
+ * the FdbUpdated deltas to publish.
+ */
+export interface L2popPlan {
+  ops: Op[];
+  bump: Bump;
+  /** Publishes FdbUpdated to each bumped host: its new generation and its delta (or none: re-read). */
+  publish(written: { counts: number[]; generations: Map<string, number> }, requestId?: string): Promise<void>;
+}
 
 /** A host's FDB and the generation it was read at (read the generation first, so a later change always bumps past it). */
 export interface HostFdb {
@@ -63,7 +104,9 @@ export class L2pop {
   }
 
   /**
-   * The FDB a host must hold now.
+   * The FDB a host must hold now (a full resync). Reads the host's own ports, then for each of its
+   * networks (and those its routers reach) the network's l2pop index of bound ports: never the port
+   * records of other hosts. The generation is read first, so the tables are at least that new.
    * @throws InvalidArgumentError('host_id'); NotFoundError('vtep') when the host never registered one
    */
   async hostFdb(hostId: string): Promise<HostFdb> {
@@ -74,8 +117,7 @@ export class L2pop {
     const localPortIds = await this.portsOfHost(hostId);
     const local = new Set(localPortIds.map((p) => p.networkId));
     const routed = networksReachedByRouters(local, await this.routerNetworks());
-    const bindings: PortBinding[] = [];
-    for (const networkId of [...local, ...routed]) bindings.push(...(await this.bindingsOfNetwork(networkId)));
+    const bindings = (await Promise.all([...local, ...routed].map((n) => this.bindingsOfNetwork(n)))).flat();
     const hosts = [...new Set([hostId, ...bindings.map((b) => b.hostId)])];
     const ips = await Promise.all(hosts.map((h) => this.d.redis.hget(keys.vtep(h), 'tunnel_ip')));
     const vteps = new Map<string, string>();
@@ -87,14 +129,97 @@ export class L2pop {
 
   /**
    * Hosts whose FDB holds any of these networks: those with a bound port on one of them or on a
-   * network a router joins to one of them (distributed routing).
+   * network a router joins to one of them (distributed routing). Read from the per-network host
+   * index, not from the ports.
    */
   async hostsOnNetworks(networkIds: Iterable<string>): Promise<Set<string>> {
     const ids = new Set(networkIds);
     for (const n of networksReachedByRouters(ids, await this.routerNetworks())) ids.add(n);
-    const hosts = new Set<string>();
-    for (const id of ids) for (const p of await this.portsOfNetwork(id)) if (p.bindingHostId) hosts.add(p.bindingHostId);
-    return hosts;
+    const lists = await Promise.all([...ids].map((id) => this.d.redis.hkeys(keys.networkHosts(id))));
+    return new Set(lists.flat());
+  }
+
+  /**
+   * The l2pop part of a port write from `cur` to `next` (undefined: created / deleted), or undefined
+   * when the write changes no binding (host or addresses of a bound port). The caller runs `ops` and
+   * `bump` in the port's own transaction, then `publish`. Reads, before the write: the network's
+   * overlay facts, the routers, the two hosts' VTEPs and the port's floating IP.
+   */
+  async planPortChange(cur: PortRecord | undefined, next: PortRecord | undefined): Promise<L2popPlan | undefined> {
+    const port = next ?? cur;
+    if (!port) return undefined;
+    const prevHost = cur?.bindingHostId ?? '';
+    const nextHost = next?.bindingHostId ?? '';
+    const prevIps = (cur?.fixedIps ?? []).map((f) => f.ipAddress);
+    const nextIps = (next?.fixedIps ?? []).map((f) => f.ipAddress);
+    if (prevHost === nextHost && (!nextHost || sameList(prevIps, nextIps))) return undefined;
+    const networkId = port.networkId;
+    const [net, routers, vtepPrev, vtepNext, fip] = await Promise.all([
+      this.overlayOf(networkId),
+      this.routerNetworks(),
+      prevHost ? this.tunnelIpOf(prevHost) : '',
+      nextHost ? this.tunnelIpOf(nextHost) : '',
+      this.d.redis.get(keys.floatingIpOfPort(port.id)),
+    ]);
+    const hostsKey = keys.networkHosts(networkId);
+    const ops: Op[] = [];
+    // Which `counts` entry gives each side's port count on the network (after the ops).
+    let prevCount = -1;
+    let nextCount = -1;
+    let n = 0;
+    if (prevHost && prevHost !== nextHost) {
+      ops.push({ kind: 'hincr', key: hostsKey, a1: prevHost, a2: '-1' });
+      prevCount = n++;
+    }
+    if (nextHost) {
+      ops.push({ kind: 'hincr', key: hostsKey, a1: nextHost, a2: nextHost === prevHost ? '0' : '1' });
+      nextCount = n++;
+      const b: IndexedBinding = { hostId: nextHost, macAddress: port.macAddress, ipAddresses: nextIps };
+      ops.push({ kind: 'hset', key: keys.networkBindings(networkId), a1: port.id, a2: JSON.stringify(b) });
+    } else {
+      ops.push({ kind: 'hdel', key: keys.networkBindings(networkId), a1: port.id });
+    }
+    const routed = networksReachedByRouters([networkId], routers);
+    const bump: Bump = { indexKeys: [hostsKey, ...[...routed].map(keys.networkHosts)], hosts: [prevHost, nextHost].filter(Boolean), generationPrefix: keys.fdbGeneration('') };
+    return {
+      ops,
+      bump,
+      publish: async (written, requestId) => {
+        const afterCount = nextCount >= 0 ? written.counts[nextCount]! : 0;
+        const change: PortBindingChange = {
+          portId: port.id,
+          networkId,
+          segmentationId: net.segmentationId,
+          overlay: net.overlay,
+          macAddress: port.macAddress,
+          ownHostsResync: !!fip,
+          ...(prevHost
+            ? { before: { hostId: prevHost, tunnelIp: vtepPrev, ipAddresses: prevIps, otherPortsOnNetwork: prevHost === nextHost ? afterCount - 1 : written.counts[prevCount]! } }
+            : {}),
+          ...(nextHost ? { after: { hostId: nextHost, tunnelIp: vtepNext, ipAddresses: nextIps, otherPortsOnNetwork: afterCount - 1 } } : {}),
+        };
+        await Promise.all(
+          [...written.generations].map(([hostId, fdbGeneration]) => {
+            const delta = fdbDeltaFor(hostId, change);
+            return this.d.events.fdbUpdated({ hostId, fdbGeneration, ...(delta ? { delta: deltaToProto(delta) } : {}) }, requestId);
+          }),
+        );
+      },
+    };
+  }
+
+  private readonly overlays = new Map<string, NetworkOverlay>();
+
+  /** A network's overlay facts (type and VNI never change, so they are read once). */
+  private async overlayOf(networkId: string): Promise<NetworkOverlay> {
+    const known = this.overlays.get(networkId);
+    if (known) return known;
+    const [network] = await readJsonMany<NetworkRecord>(this.d.redis, [keys.network(networkId)]);
+    const o = { overlay: network?.networkType === 'vxlan', segmentationId: network?.segmentationId ?? 0 };
+    if (!network) return o;
+    if (this.overlays.size >= MAX_MEMO_NETWORKS) this.overlays.clear();
+    this.overlays.set(networkId, o);
+    return o;
   }
 
   /** Each router's networks (those of its interface ports). */
@@ -110,7 +235,9 @@ export class L2pop {
   }
 
   /**
-   * Increments each host's fdb_generation and publishes FdbUpdated{host_id, fdb_generation}. The
+   * Increments each host's fdb_generation and publishes FdbUpdated{host_id, fdb_generation} without a
+   * delta (the host re-reads its table): for changes other than a port's binding (VTEPs, routers,
+   * floating IPs). The
    * hosts are independent, so their increments and (acknowledged) publishes run concurrently: one
    * round trip of latency for a network spread over many hosts instead of one per host.
    */
@@ -154,22 +281,29 @@ export class L2pop {
     await this.bump(new Set(ports.map((p) => p.bindingHostId).filter(Boolean)), requestId);
   }
 
-  private async portsOfNetwork(networkId: string): Promise<PortRecord[]> {
-    const ids = await this.d.redis.smembers(keys.networkPorts(networkId));
-    return readJsonMany<PortRecord>(this.d.redis, ids.map(keys.port));
-  }
-
+  /** The bound ports of a network, from its l2pop index (one hash read, no port records). */
   private async bindingsOfNetwork(networkId: string): Promise<PortBinding[]> {
-    const [network] = await readJsonMany<NetworkRecord>(this.d.redis, [keys.network(networkId)]);
-    if (!network || network.networkType !== 'vxlan') return [];
+    const [net, index] = await Promise.all([this.overlayOf(networkId), this.d.redis.hgetall(keys.networkBindings(networkId))]);
+    if (!net.overlay) return [];
     const out: PortBinding[] = [];
-    for (const p of await this.portsOfNetwork(networkId)) {
-      if (!p.bindingHostId) continue;
-      const ips = p.fixedIps.length ? p.fixedIps.map((f) => f.ipAddress) : [''];
-      for (const ipAddress of ips) {
-        out.push({ portId: p.id, networkId, segmentationId: network.segmentationId, macAddress: p.macAddress, ipAddress, hostId: p.bindingHostId });
+    for (const [portId, raw] of Object.entries(index)) {
+      const b = JSON.parse(raw) as IndexedBinding;
+      for (const ipAddress of b.ipAddresses.length ? b.ipAddresses : ['']) {
+        out.push({ portId, networkId, segmentationId: net.segmentationId, macAddress: b.macAddress, ipAddress, hostId: b.hostId });
       }
     }
     return out;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function entryToProto(e: FdbEntry): events.FdbDelta['add'][number] {
+  return { networkId: e.networkId, segmentationId: e.segmentationId, tunnelIp: e.tunnelIp, macAddress: e.macAddress, ipAddress: e.ipAddress, portId: e.portId ?? '' };
+}
+
+function deltaToProto(d: FdbDelta): events.FdbDelta {
+  return { add: d.add.map(entryToProto), remove: d.remove.map(entryToProto), localPortsAdd: d.localPortsAdd.map(entryToProto), localPortsRemove: d.localPortsRemove.map(entryToProto) };
 }

@@ -13,6 +13,10 @@ export const keys = {
   networks: () => k('nets'),
   networkSubnets: (id: string) => k('net', id, 'subnets'),
   networkPorts: (id: string) => k('net', id, 'ports'),
+  /** l2pop index: hash host id -> how many ports are bound to that host on the network. */
+  networkHosts: (id: string) => k('net', id, 'hosts'),
+  /** l2pop index: hash port id -> JSON {hostId, macAddress, ipAddresses} of each bound port of the network. */
+  networkBindings: (id: string) => k('net', id, 'bindings'),
   /** Claim of a VNI: value = network id. */
   vni: (vni: number) => k('vni', vni),
   subnet: (id: string) => k('subnet', id),

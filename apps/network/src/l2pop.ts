@@ -31,6 +31,33 @@ interface NetworkOverlay {
   segmentationId: number;
 }
 
+/**
+ * KEYS: the index-built marker, the set of every port, the set of every network. ARGV: the key prefixes of port records,
+ * network host indexes and network binding indexes. Builds the l2pop index from every port record,
+ * once per cloud (ports bound before the index existed). Every process runs it before its first
+ * index read or write, and it is atomic, so no write of this code precedes it and none is missed;
+ * from then on every port write keeps the index.
+ */
+const BUILD_INDEX_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for _, n in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('DEL', ARGV[2] .. n .. ':hosts', ARGV[2] .. n .. ':bindings') end
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local raw = redis.call('GET', ARGV[1] .. id)
+  if raw then
+    local ok, p = pcall(cjson.decode, raw)
+    if ok and type(p) == 'table' and type(p.bindingHostId) == 'string' and p.bindingHostId ~= '' then
+      local ips = {}
+      for _, f in ipairs(p.fixedIps or {}) do ips[#ips + 1] = cjson.encode(f.ipAddress) end
+      redis.call('HINCRBY', ARGV[2] .. p.networkId .. ':hosts', p.bindingHostId, 1)
+      -- Written by hand: cjson would write an empty list as {}.
+      local b = '{"hostId":' .. cjson.encode(p.bindingHostId) .. ',"macAddress":' .. cjson.encode(p.macAddress) .. ',"ipAddresses":[' .. table.concat(ips, ',') .. ']}'
+      redis.call('HSET', ARGV[2] .. p.networkId .. ':bindings', id, b)
+    end
+  end
+end
+redis.call('SET', KEYS[1], '1')
+return 1`;
+
 /** Networks whose overlay facts are kept in memory; beyond it the memo is cleared (they are re-read). */
 const MAX_MEMO_NETWORKS = 10_000;
 
@@ -79,6 +106,20 @@ export class L2pop {
     private readonly observe: FdbObserver = () => undefined,
   ) {}
 
+  private indexed?: Promise<void>;
+
+  /** Makes sure the l2pop index covers ports bound before it existed (once per process; the script itself runs once per cloud). */
+  private ensureIndexed(): Promise<void> {
+    this.indexed ??= (async () => {
+      // keys.network('') is the prefix of keys.networkHosts / networkBindings (`<prefix><id>:hosts`).
+      await this.d.redis.eval(BUILD_INDEX_LUA, 3, keys.l2popIndexed(), keys.ports(), keys.networks(), keys.port(''), keys.network(''));
+    })().catch((e) => {
+      this.indexed = undefined;
+      throw e;
+    });
+    return this.indexed;
+  }
+
   /**
    * Stores (or updates) a host's VTEP and returns its FDB. A new or changed tunnel IP changes the
    * tables of every host sharing a network with it, so those are bumped too.
@@ -111,6 +152,7 @@ export class L2pop {
    */
   async hostFdb(hostId: string): Promise<HostFdb> {
     if (!hostId) throw new InvalidArgumentError('host_id', 'is required');
+    await this.ensureIndexed();
     const generation = Number((await this.d.redis.get(keys.fdbGeneration(hostId))) ?? 0);
     const tunnelIp = await this.d.redis.hget(keys.vtep(hostId), 'tunnel_ip');
     if (!tunnelIp) throw new NotFoundError('vtep', hostId, 'register it with RegisterVtep first');
@@ -133,6 +175,7 @@ export class L2pop {
    * index, not from the ports.
    */
   async hostsOnNetworks(networkIds: Iterable<string>): Promise<Set<string>> {
+    await this.ensureIndexed();
     const ids = new Set(networkIds);
     for (const n of networksReachedByRouters(ids, await this.routerNetworks())) ids.add(n);
     const lists = await Promise.all([...ids].map((id) => this.d.redis.hkeys(keys.networkHosts(id))));
@@ -153,6 +196,7 @@ export class L2pop {
     const prevIps = (cur?.fixedIps ?? []).map((f) => f.ipAddress);
     const nextIps = (next?.fixedIps ?? []).map((f) => f.ipAddress);
     if (prevHost === nextHost && (!nextHost || sameList(prevIps, nextIps))) return undefined;
+    await this.ensureIndexed();
     const networkId = port.networkId;
     const [net, routers, vtepPrev, vtepNext, fip] = await Promise.all([
       this.overlayOf(networkId),

@@ -116,6 +116,11 @@ async function allOverlaysMatch(): Promise<boolean> {
   );
 }
 
+/** h1's FDB as the service computes it. */
+async function logicFdb(hostId: HostId): Promise<FdbEntry[]> {
+  return (await client.getHostFdb({ hostId }, as('admin'))).fdb.map((e) => ({ networkId: e.networkId, segmentationId: e.segmentationId, tunnelIp: e.tunnelIp, macAddress: e.macAddress, ipAddress: e.ipAddress, ...(e.portId ? { portId: e.portId } : {}) }));
+}
+
 /**
  * The l2pop index (host -> bound ports, port -> binding) of every network, as it should be from the
  * port records; compared with what Redis holds.
@@ -370,6 +375,22 @@ describe('overlay: l2pop index and deltas', () => {
       ['h2', true],
     ]);
     for (const [h, o] of overlays) expect(o.agent.counts.fullReads).toBe(reads.get(h));
+    for (const id of [p1.id, p2.id, p3.id]) await client.deletePort({ portId: id }, as('alice'));
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+  });
+
+  it('ports bound before the index existed are indexed once, by the first process that needs the index', async () => {
+    const p1 = await port(net.id, '10.60.0.31', 'alice', 'h1');
+    const p2 = await port(net.id, '10.60.0.32', 'alice', 'h2');
+    const p3 = await port(net.id, '', 'alice', 'h2');
+    const before = await logicFdb('h1');
+    // As a cloud from before the index: records only.
+    await redis.del(keys.l2popIndexed(), keys.networkHosts(net.id), keys.networkBindings(net.id));
+    const fresh = buildNetworkLogic({ redis, bus: serviceBus, logger, metrics: createProcessMetrics({ service: 'network' }) }, { VNI_RANGES: '1000:1999', UNDERLAY_MTU: 1500, BASE_MAC: 'fa:16:3e:00:00:00' });
+    expect((await fresh.l2pop.hostFdb('h1')).fdb).toEqual(before);
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h1: '1', h2: '2' });
+    expect(await redis.get(keys.l2popIndexed())).toBe('1');
+    expect(await indexMismatches()).toEqual([]);
     for (const id of [p1.id, p2.id, p3.id]) await client.deletePort({ portId: id }, as('alice'));
     await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
   });

@@ -6,7 +6,8 @@ const k = keyspace('network');
  * Every Redis key of the network service (`mc:network:...`). Sets named `...s` are indexes that
  * Redis drops by itself once empty. What is left once every resource is deleted:
  * `vtep:<host>` + `vteps` (registered hosts' VTEPs, like Neutron's agents table) and
- * `fdbgen:<host>` (per-host FDB generation counters, monotonic on purpose).
+ * `fdbgen:<host>` (per-host FDB generation counters, monotonic on purpose) and `l2pop:indexed`.
+ * Hashes (the l2pop index) are dropped by Redis once empty too.
  */
 export const keys = {
   network: (id: string) => k('net', id),
@@ -35,6 +36,8 @@ export const keys = {
   vtep: (hostId: string) => k('vtep', hostId),
   vteps: () => k('vteps'),
   fdbGeneration: (hostId: string) => k('fdbgen', hostId),
+  /** Set once the l2pop index (networkHosts, networkBindings) was built from every port record. */
+  l2popIndexed: () => k('l2pop', 'indexed'),
   securityGroup: (id: string) => k('sg', id),
   securityGroups: () => k('sgs'),
   securityGroupRules: (id: string) => k('sg', id, 'rules'),

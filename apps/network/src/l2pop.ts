@@ -207,7 +207,8 @@ export class L2pop {
     ]);
     const hostsKey = keys.networkHosts(networkId);
     const ops: Op[] = [];
-    // Which `counts` entry gives each side's port count on the network (after the ops).
+    // Which `counts` entry gives each side's port count on the network (after the ops). Only these
+    // `hincr` ops return counts: the callers' own ops (index sets, claims) have none.
     let prevCount = -1;
     let nextCount = -1;
     let n = 0;

@@ -130,8 +130,8 @@ async function main(): Promise<void> {
     const file = path.join(stateDir, 'bench.qcow2');
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
     cli('login');
-    // Identity's default quota (10 instances) would refuse most creates: lift it for this project.
-    cli('quota', 'set', manifest.admin.project, '--instances', '-1', '--cores', '-1', '--ram', '-1');
+    // Identity's default quota (10 instances, 500 ports) would refuse most creates: lift it for this project.
+    cli('quota', 'set', manifest.admin.project, '--instances', '-1', '--cores', '-1', '--ram', '-1', '--ports', '-1');
     cli('flavor', 'create', 'b1.unit', '--vcpus', '1', '--ram', '256', '--disk', '1');
     const imageId = JSON.parse(cli('image', 'create', 'bench-img', '--file', file, '--disk-format', 'qcow2', '--public', '-f', 'json')).id;
     const networkId = JSON.parse(cli('network', 'create', 'bench-net', '--subnet-range', '10.64.0.0/20', '-f', 'json')).id;

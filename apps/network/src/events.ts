@@ -10,7 +10,8 @@ export interface EventPublisher {
     e: { portId: string; networkId: string; projectId: string; deviceId: string; bindingHostId: string; oldBindingHostId: string },
     requestId?: string,
   ): Promise<void>;
-  fdbUpdated(e: { hostId: string; fdbGeneration: number }, requestId?: string): Promise<void>;
+  /** `delta` absent: the host must re-read its whole table (GetHostFdb). */
+  fdbUpdated(e: { hostId: string; fdbGeneration: number; delta?: events.FdbDelta }, requestId?: string): Promise<void>;
 }
 
 /** Publishes to JetStream through the bus, with an EventMeta (source "network"). */

@@ -777,7 +777,7 @@ describe('cleanup', () => {
     for (const p of (await client.listPorts({}, as('admin'))).ports) await client.deletePort({ portId: p.id }, as('admin'));
     for (const g of (await client.listSecurityGroups({}, as('admin'))).securityGroups) await client.deleteSecurityGroup({ securityGroupId: g.id }, as('admin'));
     for (const n of (await client.listNetworks({}, as('admin'))).networks) await client.deleteNetwork({ networkId: n.id }, as('admin'));
-    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+)$/.test(k));
+    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+|l2pop:indexed)$/.test(k));
     expect(left).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { network } from '@minicloud/proto';
+import { events, network } from '@minicloud/proto';
 import { computeHostFdb, networksReachedByRouters, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
 import { RevocationList, createTokenVerifier, generateSigningKey, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { connectBus, type Bus } from '@minicloud/platform-bus';
+import { Subjects, connectBus, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
@@ -11,6 +11,7 @@ import { startNatsServer, startRedisServer, waitFor, type ServerHandle } from '@
 // The agents' real overlay modules, in-process (the agent app owns them; this suite drives both sides).
 import { OverlayAgent } from '../../compute-agent/src/overlay';
 import { networkServiceRegistration } from './api/handlers';
+import { keys } from './store/keys';
 import { buildNetworkLogic } from './wire';
 
 type Client = ServiceClient<typeof network.NetworkServiceService>;
@@ -24,6 +25,10 @@ const tokens = { admin: '', alice: '', bob: '' };
 const as = (who: keyof typeof tokens) => ({ token: tokens[who] });
 const agentBuses: Bus[] = [];
 const overlays = new Map<HostId, { agent: OverlayAgent; abort: AbortController; done: Promise<void> }>();
+/** Set by a test to lose the network service's next FdbUpdated publishes it accepts (a lost message). */
+let dropFdbUpdated: ((e: { hostId: string; delta?: unknown }) => boolean) | undefined;
+/** Every FdbUpdated on the bus, as the agents see them. */
+const fdbSeen: { hostId: string; fdbGeneration: number; delta: boolean }[] = [];
 
 async function startOverlay(hostId: HostId): Promise<OverlayAgent> {
   const bus = await connectBus({ url: natsServer.url, name: `agent-${hostId}`, logger });
@@ -57,7 +62,19 @@ beforeAll(async () => {
   tokens.alice = await token('alice', 'p-alice', ['member', 'reader']);
   tokens.bob = await token('bob', 'p-bob', ['member', 'reader']);
   const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
-  const logic = buildNetworkLogic({ redis, bus: serviceBus, logger, metrics: createProcessMetrics({ service: 'network' }) }, { VNI_RANGES: '1000:1999', UNDERLAY_MTU: 1500, BASE_MAC: 'fa:16:3e:00:00:00' });
+  // The service's bus, losing the FdbUpdated publishes a test asks it to.
+  const lossyBus = new Proxy(serviceBus, {
+    get(target, prop) {
+      if (prop === 'publishEvent') {
+        return (subject: string, type: unknown, body: { hostId: string; delta?: unknown }, opts: unknown) =>
+          subject === Subjects.fdbUpdated && dropFdbUpdated?.(body) ? Promise.resolve() : (target.publishEvent as (...a: unknown[]) => Promise<void>)(subject, type, body, opts);
+      }
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  serviceBus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (e) => void fdbSeen.push({ hostId: e.hostId, fdbGeneration: Number(e.fdbGeneration), delta: !!e.delta }));
+  const logic = buildNetworkLogic({ redis, bus: lossyBus, logger, metrics: createProcessMetrics({ service: 'network' }) }, { VNI_RANGES: '1000:1999', UNDERLAY_MTU: 1500, BASE_MAC: 'fa:16:3e:00:00:00' });
   server = await startGrpcServer({ port: 0, services: [networkServiceRegistration(logic)], logger, verifier });
   client = createServiceClient(network.NetworkServiceService, server.address, { token: () => tokens.alice, deadlineMs: 20_000 });
   for (const h of Object.keys(HOSTS) as HostId[]) await startOverlay(h);
@@ -90,7 +107,39 @@ async function expectedFdbs(): Promise<Map<HostId, FdbEntry[]>> {
 
 async function allOverlaysMatch(): Promise<boolean> {
   const expected = await expectedFdbs();
-  return [...overlays].every(([h, o]) => JSON.stringify(o.agent.vswitch.fdb) === JSON.stringify(expected.get(h)));
+  const ports = (await client.listPorts({}, as('admin'))).ports;
+  const vnicsOf = (h: HostId) => ports.filter((p) => p.bindingHostId === h).flatMap((p) => p.fixedIps.map((f) => `${p.id}|${f.ipAddress}`)).sort();
+  return [...overlays].every(
+    ([h, o]) =>
+      JSON.stringify(o.agent.vswitch.fdb) === JSON.stringify(expected.get(h)) &&
+      JSON.stringify(o.agent.vswitch.vnics.map((v) => `${v.portId}|${v.ipAddress}`).sort()) === JSON.stringify(vnicsOf(h)),
+  );
+}
+
+/** h1's FDB as the service computes it. */
+async function logicFdb(hostId: HostId): Promise<FdbEntry[]> {
+  return (await client.getHostFdb({ hostId }, as('admin'))).fdb.map((e) => ({ networkId: e.networkId, segmentationId: e.segmentationId, tunnelIp: e.tunnelIp, macAddress: e.macAddress, ipAddress: e.ipAddress, ...(e.portId ? { portId: e.portId } : {}) }));
+}
+
+/**
+ * The l2pop index (host -> bound ports, port -> binding) of every network, as it should be from the
+ * port records; compared with what Redis holds.
+ */
+async function indexMismatches(): Promise<string[]> {
+  const ports = (await client.listPorts({}, as('admin'))).ports;
+  const nets = (await client.listNetworks({}, as('admin'))).networks;
+  const out: string[] = [];
+  for (const n of nets) {
+    const bound = ports.filter((p) => p.networkId === n.id && p.bindingHostId);
+    const hosts: Record<string, string> = {};
+    for (const p of bound) hosts[p.bindingHostId] = String(Number(hosts[p.bindingHostId] ?? 0) + 1);
+    const bindings = Object.fromEntries(bound.map((p) => [p.id, { hostId: p.bindingHostId, macAddress: p.macAddress, ipAddresses: p.fixedIps.map((f) => f.ipAddress) }]));
+    const gotHosts = await redis.hgetall(keys.networkHosts(n.id));
+    const gotBindings = Object.fromEntries(Object.entries(await redis.hgetall(keys.networkBindings(n.id))).map(([k, v]) => [k, JSON.parse(v) as unknown]));
+    if (JSON.stringify(Object.entries(gotHosts).sort()) !== JSON.stringify(Object.entries(hosts).sort())) out.push(`${n.name} hosts ${JSON.stringify(gotHosts)} != ${JSON.stringify(hosts)}`);
+    expect(gotBindings).toEqual(bindings);
+  }
+  return out;
 }
 
 async function port(networkId: string, ip: string, who: 'alice' | 'bob', host: HostId, extra: Partial<network.CreatePortRequest> = {}): Promise<network.Port> {
@@ -281,6 +330,93 @@ describe('overlay: traces across real overlay modules over NATS', () => {
   });
 });
 
+describe('overlay: l2pop index and deltas', () => {
+  let net: network.Network;
+  beforeAll(async () => {
+    net = (await client.createNetwork({ name: 'delta-net' }, as('alice'))).network!;
+    await client.createSubnet({ networkId: net.id, cidr: '10.60.0.0/24' }, as('alice'));
+  });
+  afterEach(() => {
+    dropFdbUpdated = undefined;
+  });
+
+  it('the host index follows bind, rebind on the same host, move, unbind and delete, in the port\'s own transaction', async () => {
+    const p = await port(net.id, '10.60.0.5', 'alice', 'h1');
+    const q = await port(net.id, '10.60.0.6', 'alice', 'h1');
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h1: '2' });
+    await client.bindPort({ portId: p.id, hostId: 'h1' }, as('admin'));
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h1: '2' });
+    await client.bindPort({ portId: p.id, hostId: 'h2' }, as('admin'));
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h1: '1', h2: '1' });
+    await client.updatePort({ portId: q.id, fixedIps: [{ subnetId: '', ipAddress: '10.60.0.7' }], replaceFixedIps: true }, as('alice'));
+    expect(JSON.parse((await redis.hget(keys.networkBindings(net.id), q.id))!)).toEqual({ hostId: 'h1', macAddress: q.macAddress, ipAddresses: ['10.60.0.7'] });
+    expect(await indexMismatches()).toEqual([]);
+    await client.unbindPort({ portId: q.id }, as('admin'));
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h2: '1' });
+    expect(await redis.hexists(keys.networkBindings(net.id), q.id)).toBe(0);
+    await client.deletePort({ portId: p.id }, as('alice'));
+    await client.deletePort({ portId: q.id }, as('alice'));
+    expect(await redis.exists(keys.networkHosts(net.id), keys.networkBindings(net.id))).toBe(0);
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+  });
+
+  it('a binding reaches only the hosts on its network, each with a delta; a host already there takes its own port as a delta too', async () => {
+    const p1 = await port(net.id, '10.60.0.11', 'alice', 'h1');
+    const p2 = await port(net.id, '10.60.0.12', 'alice', 'h2');
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+    const reads = new Map([...overlays].map(([h, o]) => [h, o.agent.counts.fullReads]));
+    const seen = fdbSeen.length;
+    const p3 = await port(net.id, '10.60.0.13', 'alice', 'h2');
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+    // bindPort awaits its publishes, so every event of this binding is on the bus by now.
+    await waitFor(() => fdbSeen.length >= seen + 2, { timeoutMs: 5000 });
+    expect(fdbSeen.slice(seen).map((e) => [e.hostId, e.delta]).sort()).toEqual([
+      ['h1', true],
+      ['h2', true],
+    ]);
+    for (const [h, o] of overlays) expect(o.agent.counts.fullReads).toBe(reads.get(h));
+    for (const id of [p1.id, p2.id, p3.id]) await client.deletePort({ portId: id }, as('alice'));
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+  });
+
+  it('ports bound before the index existed are indexed once, by the first process that needs the index', async () => {
+    const p1 = await port(net.id, '10.60.0.31', 'alice', 'h1');
+    const p2 = await port(net.id, '10.60.0.32', 'alice', 'h2');
+    const p3 = await port(net.id, '', 'alice', 'h2');
+    const before = await logicFdb('h1');
+    // As a cloud from before the index: records only.
+    await redis.del(keys.l2popIndexed(), keys.networkHosts(net.id), keys.networkBindings(net.id));
+    const fresh = buildNetworkLogic({ redis, bus: serviceBus, logger, metrics: createProcessMetrics({ service: 'network' }) }, { VNI_RANGES: '1000:1999', UNDERLAY_MTU: 1500, BASE_MAC: 'fa:16:3e:00:00:00' });
+    expect((await fresh.l2pop.hostFdb('h1')).fdb).toEqual(before);
+    expect(await redis.hgetall(keys.networkHosts(net.id))).toEqual({ h1: '1', h2: '2' });
+    expect(await redis.get(keys.l2popIndexed())).toBe('1');
+    expect(await indexMismatches()).toEqual([]);
+    for (const id of [p1.id, p2.id, p3.id]) await client.deletePort({ portId: id }, as('alice'));
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+  });
+
+  it('an agent that missed a delta holds the next one, re-reads its table and converges', async () => {
+    const p1 = await port(net.id, '10.60.0.21', 'alice', 'h1');
+    const p2 = await port(net.id, '10.60.0.22', 'alice', 'h2');
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+    const h1 = overlays.get('h1')!.agent;
+    const reads = h1.counts.fullReads;
+    // The next FdbUpdated for h1 is lost on its way.
+    let dropped = 0;
+    dropFdbUpdated = (e) => e.hostId === 'h1' && dropped++ === 0;
+    const p3 = await port(net.id, '10.60.0.23', 'alice', 'h2');
+    expect(dropped).toBeGreaterThan(0);
+    expect(h1.vswitch.fdb.some((e) => e.portId === p3.id)).toBe(false);
+    // The following change arrives one generation ahead of what h1 holds: held, then a re-read.
+    const p4 = await port(net.id, '10.60.0.24', 'alice', 'h2');
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000, message: 'h1 did not heal after a lost delta' });
+    expect(h1.vswitch.fdb.some((e) => e.portId === p3.id)).toBe(true);
+    expect(h1.counts.fullReads).toBeGreaterThan(reads);
+    for (const id of [p1.id, p2.id, p3.id, p4.id]) await client.deletePort({ portId: id }, as('alice'));
+    await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+  });
+});
+
 describe('overlay: l2pop property', () => {
   it('after random create/move/unbind/delete sequences with an agent restart in the middle, every host holds exactly the FDB computed from the bindings', async () => {
     const nets: string[] = [];
@@ -318,8 +454,10 @@ describe('overlay: l2pop property', () => {
         // The restarted agent holds nothing until RegisterVtep hands it the full FDB.
         await startOverlay(restartHost);
         await waitFor(allOverlaysMatch, { timeoutMs: 5000, message: 'overlay FDBs did not converge' });
+        expect(await indexMismatches()).toEqual([]);
         for (const id of live) await client.deletePort({ portId: id }, as('alice'));
         await waitFor(allOverlaysMatch, { timeoutMs: 5000 });
+        expect(await indexMismatches()).toEqual([]);
       }),
       { numRuns: 6 },
     );

@@ -251,8 +251,8 @@ export class Ports {
    * (replace_security_groups: set exactly the list; otherwise a non-empty list is added) and fixed
    * IPs (replace_fixed_ips: the whole list, as Neutron's update: an entry naming an address the
    * port holds, or only a subnet the port has an address on, keeps it; others are claimed as on
-   * create; addresses left out are freed). A bound port's hosts get their FDB bumped when its
-   * addresses change.
+   * create; addresses left out are freed). When a bound port's addresses change, the hosts holding
+   * its network get the change as an l2pop delta.
    * @throws NotFoundError('port' | 'security_group'); InvalidArgumentError('port_security_enabled')
    *   when disabling port security on a port that keeps security groups, or naming a bad
    *   'fixed_ips[i]...'; AlreadyExistsError('ip_address') for an address in use;
@@ -312,6 +312,7 @@ export class Ports {
               ...(cur.deviceId ? [{ kind: 'srem' as const, key: keys.devicePorts(cur.deviceId), a1: id }] : []),
               ...(next.deviceId ? [{ kind: 'sadd' as const, key: keys.devicePorts(next.deviceId), a1: id }] : []),
             ];
+      const l2 = await this.l2pop.planPortChange(cur, next);
       const res = await this.d.transact({
         key: keys.port(id),
         expected: stored.raw,
@@ -322,16 +323,19 @@ export class Ports {
           ...removed.map((g) => ({ kind: 'srem' as const, key: keys.securityGroupPorts(g), a1: id })),
           ...deviceOps,
           ...freed.flatMap((f) => ipReleaseOps(id, f)),
+          ...(l2?.ops ?? []),
         ],
+        ...(l2 ? { bump: l2.bump } : {}),
       });
-      if (res.ok) return { next, addressesChanged: claimed.length > 0 || freed.length > 0 };
+      if (res.ok) {
+        await l2?.publish(res, caller.requestId);
+        return next;
+      }
       await this.releaseIps(id, claimed);
       if (!res.conflict) throw new NotFoundError('security_group', added[res.guardIndex]!);
       return undefined;
     });
-    const { next, addressesChanged } = updated;
-    if (addressesChanged && next.bindingHostId) await this.bumpAround(next.networkId, [next.bindingHostId], caller.requestId);
-    return next;
+    return updated;
   }
 
   /** Frees addresses claimed for an existing port whose update did not go through (its record is left alone). */
@@ -363,8 +367,8 @@ export class Ports {
   }
 
   /**
-   * Deletes a port: frees its IPs and MAC, drops it from every index, and when it was bound bumps
-   * the FDB generation of the hosts on its network (and its old host).
+   * Deletes a port: frees its IPs and MAC, drops it from every index (the l2pop index included, in
+   * the same transaction), and when it was bound sends the hosts holding its network their delta.
    * @throws NotFoundError('port')
    */
   async delete(id: string, caller: Caller): Promise<void> {
@@ -374,10 +378,12 @@ export class Ports {
   /** @returns false when the record changed since it was read */
   async tryRemove(stored: Stored<PortRecord>, requestId?: string): Promise<boolean> {
     const p = stored.value;
+    const l2 = await this.l2pop.planPortChange(p, undefined);
     const res = await this.d.transact({
       key: keys.port(p.id),
       expected: stored.raw,
       next: '',
+      ...(l2 ? { bump: l2.bump } : {}),
       ops: [
         { kind: 'srem', key: keys.networkPorts(p.networkId), a1: p.id },
         { kind: 'srem', key: keys.ports(), a1: p.id },
@@ -386,17 +392,20 @@ export class Ports {
         ...p.securityGroupIds.map((g) => ({ kind: 'srem' as const, key: keys.securityGroupPorts(g), a1: p.id })),
         { kind: 'delifeq', key: keys.mac(p.macAddress), a1: p.id },
         ...p.fixedIps.flatMap((f) => ipReleaseOps(p.id, f)),
+        ...(l2?.ops ?? []),
       ],
     });
     if (!res.ok) return false;
-    if (p.bindingHostId) await this.bumpAround(p.networkId, [p.bindingHostId], requestId);
+    await l2?.publish(res, requestId);
     await this.d.events.portChanged(Subjects.portDeleted, portEvent(p, p.bindingHostId), requestId);
     return true;
   }
 
   /**
    * Binds a port to a host (binding:host_id) and device; status ACTIVE. Rebinding to another host
-   * (migration) is allowed. Bumps the FDB generation of every host on the network plus old and new host.
+   * (migration) is allowed. In the same transaction, the network's l2pop index moves the port and the
+   * FDB generation of every host holding the network (plus old and new host) is incremented; each
+   * then gets FdbUpdated with its delta.
    * With `claim`, a port whose device_id is already another device is refused in the same
    * compare-and-set (a user's port attached to two servers at once goes to one).
    * @throws InvalidArgumentError('host_id'); NotFoundError('port'); FailedPreconditionError('port_in_use') on a lost claim
@@ -440,21 +449,16 @@ export class Ports {
         if (cur.deviceId) ops.push({ kind: 'srem', key: keys.devicePorts(cur.deviceId), a1: id });
         if (next.deviceId) ops.push({ kind: 'sadd', key: keys.devicePorts(next.deviceId), a1: id });
       }
-      const res = await this.d.transact({ key: keys.port(id), expected: stored.raw, next: JSON.stringify(next), guards: [], ops });
+      const l2 = await this.l2pop.planPortChange(cur, next);
+      const res = await this.d.transact({ key: keys.port(id), expected: stored.raw, next: JSON.stringify(next), guards: [], ops: [...ops, ...(l2?.ops ?? [])], ...(l2 ? { bump: l2.bump } : {}) });
       if (!res.ok) return undefined;
+      await l2?.publish(res, caller.requestId);
       if (cur.bindingHostId !== next.bindingHostId) {
-        await this.bumpAround(cur.networkId, [cur.bindingHostId, next.bindingHostId], caller.requestId);
         const subject = next.bindingHostId ? Subjects.portBound : Subjects.portUnbound;
         await this.d.events.portChanged(subject, portEvent(next, cur.bindingHostId), caller.requestId);
       }
       return next;
     });
-  }
-
-  private async bumpAround(networkId: string, extraHosts: string[], requestId?: string): Promise<void> {
-    const hosts = await this.l2pop.hostsOnNetworks([networkId]);
-    for (const h of extraHosts) if (h) hosts.add(h);
-    await this.l2pop.bump(hosts, requestId);
   }
 
   /**

@@ -9,9 +9,10 @@ const LIMIT_FLAGS: [string, string, string][] = [
   ['instances', 'instances', '--instances <n>'],
   ['cores', 'cores', '--cores <n>'],
   ['ram', 'ram_mb', '--ram <mb>'],
+  ['ports', 'ports', '--ports <n>'],
 ];
 
-/** `quota show [project]` and `quota set <project> --instances/--cores/--ram` (identity's quotas; set is admin). */
+/** `quota show [project]` and `quota set <project> --instances/--cores/--ram/--ports` (identity's quotas; set is admin). */
 export function registerQuotaCommands(program: Command, ctx: CommandContext): void {
   const quota = program.command('quota').description('project quotas (IdentityService)');
   const projectId = async (ref: string | undefined) => {

@@ -1,10 +1,12 @@
 import { events, network } from '@minicloud/proto';
 import {
+  FdbSequencer,
   receiveAtVtep,
   traceFromExternal,
   traceFromVnic,
   overlayTraceSubject,
   vtepSubject,
+  type FdbDelta,
   type FdbEntry,
   type OverlayTraceReply,
   type OverlayTraceRequest,
@@ -32,15 +34,28 @@ export interface OverlayAgentDeps {
   frameTimeoutMs?: number;
   /** Told the floating IPs of the host's own ports after every read of its tables (DVR: the host serves them). */
   onFloatingIps?: (fips: readonly network.HostFloatingIp[]) => void;
+  /**
+   * How long a delta that overtook an earlier one is held for the missing one before the host
+   * re-reads its whole table (ms), default {@link DEFAULT_FDB_GAP_TIMEOUT_MS}.
+   */
+  fdbGapTimeoutMs?: number;
 }
+
+/**
+ * Default wait for a missing FDB delta. FdbUpdated events of one host are published concurrently by
+ * concurrent port bindings, so one may overtake another by a few milliseconds; a missing one still
+ * absent after this long was lost, and the table is re-read.
+ */
+export const DEFAULT_FDB_GAP_TIMEOUT_MS = 250;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /**
  * The overlay module of one host (a Runnable): registers the VTEP (RegisterVtep returns the full
- * FDB: a restart resyncs from scratch), re-reads the FDB on events.FdbUpdated for this host and
- * applies the diff to the VirtualSwitch, and serves two core-NATS subjects:
+ * FDB: a restart resyncs from scratch), applies the l2pop deltas of events.FdbUpdated for this host
+ * in generation order (FdbSequencer; an event without a delta, or a gap not filled in time, makes it
+ * re-read the whole table with GetHostFdb), and serves two core-NATS subjects:
  * `minicloud.overlay.trace.<host_id>` (a trace started by the network service) and
  * `minicloud.vtep.<tunnel_ip>` (simulated VXLAN frames from other VTEPs).
  */
@@ -48,6 +63,10 @@ export class OverlayAgent implements Runnable {
   readonly name: string;
   readonly vswitch: VirtualSwitch;
   private registered = false;
+  private readonly sequencer = new FdbSequencer();
+  private gapTimer?: ReturnType<typeof setTimeout>;
+  /** Whole-table reads (GetHostFdb) and deltas applied, for observers (tests, logs). */
+  readonly counts = { fullReads: 0, deltasApplied: 0 };
 
   constructor(private readonly d: OverlayAgentDeps) {
     this.name = `overlay:${d.hostId}`;
@@ -62,7 +81,7 @@ export class OverlayAgent implements Runnable {
   async start(signal: AbortSignal): Promise<void> {
     const subs = [
       this.d.bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (ev) => {
-        if (ev.hostId === this.d.hostId && this.registered && Number(ev.fdbGeneration) > this.vswitch.generation) void this.refresh();
+        if (ev.hostId === this.d.hostId && this.registered) this.onFdbUpdated(Number(ev.fdbGeneration), ev.delta && deltaFromProto(ev.delta));
       }),
       this.d.bus.nc.subscribe(overlayTraceSubject(this.d.hostId), { callback: (err, msg) => !err && void this.answer(msg, (b) => this.startTrace(JSON.parse(b) as OverlayTraceRequest)) }),
       this.d.bus.nc.subscribe(vtepSubject(this.d.tunnelIp), { callback: (err, msg) => !err && void this.answer(msg, async (b) => this.receive(JSON.parse(b) as VtepFrameMessage)) }),
@@ -70,6 +89,47 @@ export class OverlayAgent implements Runnable {
     await this.register(signal);
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     subs.forEach((s) => s.unsubscribe());
+    clearTimeout(this.gapTimer);
+  }
+
+  /** One FdbUpdated for this host: apply its delta in order, hold it for a missing one, or re-read. */
+  private onFdbUpdated(generation: number, delta: FdbDelta | undefined): void {
+    const action = this.sequencer.offer(generation, delta);
+    switch (action.kind) {
+      case 'apply':
+        this.applyDeltas(action.deltas);
+        break;
+      case 'resync':
+        void this.refresh();
+        break;
+      case 'wait':
+        this.gapTimer ??= setTimeout(() => {
+          this.gapTimer = undefined;
+          if (this.sequencer.waiting) void this.refresh();
+        }, this.d.fdbGapTimeoutMs ?? DEFAULT_FDB_GAP_TIMEOUT_MS);
+        this.gapTimer.unref?.();
+        break;
+      case 'ignore':
+        break;
+    }
+  }
+
+  private applyDeltas(deltas: readonly { generation: number; delta: FdbDelta }[]): void {
+    for (const { generation, delta } of deltas) this.vswitch.applyDelta(delta, generation);
+    this.counts.deltasApplied += deltas.length;
+    if (!this.sequencer.waiting) {
+      clearTimeout(this.gapTimer);
+      this.gapTimer = undefined;
+    }
+  }
+
+  /** Installs a whole table read at `generation` (unless newer deltas were applied meanwhile), then the held deltas that follow it. */
+  private install(res: { fdb: network.FdbEntry[]; localPorts: network.FdbEntry[]; fdbGeneration: number; floatingIps: network.HostFloatingIp[] }): void {
+    const generation = Number(res.fdbGeneration);
+    const r = this.sequencer.resynced(generation);
+    if (r.install) this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), generation, true);
+    this.applyDeltas(r.deltas);
+    this.setFloatingIps(res.floatingIps);
   }
 
   private async answer(msg: { data: Uint8Array; respond: (d: Uint8Array) => boolean }, handle: (body: string) => Promise<OverlayTraceReply>): Promise<void> {
@@ -87,8 +147,7 @@ export class OverlayAgent implements Runnable {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         const res = await (await this.d.vtep()).registerVtep({ hostId: this.d.hostId, tunnelIp: this.d.tunnelIp, udpPort: 4789 });
-        this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration), true);
-        this.setFloatingIps(res.floatingIps);
+        this.install(res);
         this.registered = true;
         return;
       } catch (e) {
@@ -115,9 +174,8 @@ export class OverlayAgent implements Runnable {
   private refreshAgain = false;
 
   /**
-   * Re-reads the host's tables and applies the diff (on FdbUpdated). Events that arrive while a read
-   * is in flight coalesce into one more read, so a burst of port bindings costs each host at most two
-   * GetHostFdb calls instead of one per event.
+   * Re-reads the host's whole tables and applies the diff (an FdbUpdated without a delta, or a
+   * missing delta). Requests that arrive while a read is in flight coalesce into one more read.
    */
   refresh(): Promise<void> {
     if (this.refreshing) {
@@ -128,9 +186,8 @@ export class OverlayAgent implements Runnable {
       do {
         this.refreshAgain = false;
         try {
-          const res = await (await this.d.vtep()).getHostFdb({ hostId: this.d.hostId });
-          this.vswitch.apply(res.fdb.map(fromProto), res.localPorts.map(fromProto), Number(res.fdbGeneration));
-          this.setFloatingIps(res.floatingIps);
+          this.counts.fullReads++;
+          this.install(await (await this.d.vtep()).getHostFdb({ hostId: this.d.hostId }));
         } catch (e) {
           this.d.logger.warn({ host_id: this.d.hostId, err: (e as Error).message }, 'overlay GetHostFdb failed');
         }
@@ -172,6 +229,10 @@ export class OverlayAgent implements Runnable {
     const step = receiveAtVtep(this.vswitch.view(), m.frame, m.firewalls);
     return { hops: step.hops, delivered: step.outcome.kind === 'delivered', dropReason: step.outcome.kind === 'dropped' ? step.outcome.reason : '' };
   }
+}
+
+function deltaFromProto(d: events.FdbDelta): FdbDelta {
+  return { add: d.add.map(fromProto), remove: d.remove.map(fromProto), localPortsAdd: d.localPortsAdd.map(fromProto), localPortsRemove: d.localPortsRemove.map(fromProto) };
 }
 
 function fromProto(e: network.FdbEntry): FdbEntry {

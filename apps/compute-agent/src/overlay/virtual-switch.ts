@@ -1,4 +1,4 @@
-import { applyFdbDiff, arpResponderFromFdb, diffFdb, type ArpResponderTable, type FdbDiff, type FdbEntry, type SwitchView } from '@minicloud/domain-network';
+import { applyFdbDelta, applyFdbDiff, arpResponderFromFdb, diffFdb, type ArpResponderTable, type FdbDelta, type FdbDiff, type FdbEntry, type SwitchView } from '@minicloud/domain-network';
 
 /**
  * One host's virtual switch: vNIC ports (MAC, port id, VNI), the VTEP (tunnel IP), the l2pop FDB
@@ -31,6 +31,19 @@ export class VirtualSwitch {
     this.arp = arpResponderFromFdb(this.fdb);
     this.generation = generation;
     return true;
+  }
+
+  /**
+   * Applies one l2pop delta (FdbUpdated) computed from `generation - 1`; the caller checks the order
+   * (FdbSequencer). Idempotent, like the diff it is.
+   */
+  applyDelta(delta: FdbDelta, generation: number): void {
+    const next = applyFdbDelta({ fdb: this.fdb, localPorts: this.vnics }, delta);
+    this.lastDiff = { add: [...delta.add], remove: [...delta.remove] };
+    this.fdb = next.fdb;
+    this.vnics = next.localPorts;
+    this.arp = arpResponderFromFdb(this.fdb);
+    this.generation = generation;
   }
 
   view(): SwitchView {

@@ -2,13 +2,26 @@ import { ConflictError, NotFoundError } from '@minicloud/domain-errors';
 import { defineFenceableLuaScript, type FenceableLuaScript, type LeaderFence } from '@minicloud/platform-lifecycle';
 import type { Redis } from '@minicloud/platform-state';
 
-// KEYS[1]=record; ARGV[1]=expected JSON, ARGV[2]=new JSON. Compare-and-set on the whole record
-// (a leader write adds the leader fence: KEYS[2] lease, ARGV[3] token; -2 when refused).
+// KEYS[1]=record, KEYS[2]=counter hash; ARGV[1]=expected JSON, ARGV[2]=new JSON, ARGV[3]/ARGV[4]=the
+// record's counter field before/after ('' = none). Compare-and-set on the whole record; when the
+// field changes, the counter hash moves one from the old field to the new one in the same step (a
+// leader write adds the leader fence: KEYS[3] lease, ARGV[5] token; -2 when refused).
 const CAS = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= ARGV[4] then
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], -1) end
+  if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
+end
 return 1
 `;
+
+/** Records counted by a field (e.g. instances by vm_state) in a Redis hash kept in the compare-and-set itself. */
+export interface CountedBy<T> {
+  /** The hash: field value -> number of records. */
+  key: string;
+  field: (record: T) => string;
+}
 
 /**
  * `record`, when there is one: the `get` of a store whose `find` answers undefined for an absent record.
@@ -27,8 +40,11 @@ export abstract class CasStore {
   private readonly cas: FenceableLuaScript;
 
   constructor(protected readonly redis: Redis) {
-    this.cas = defineFenceableLuaScript(redis, CAS, 1, 2);
+    this.cas = defineFenceableLuaScript(redis, CAS, 2, 4);
   }
+
+  /** Set by a store whose records are counted by a field: every compare-and-set keeps the counts. */
+  protected countedBy?: CountedBy<never>;
 
   /** The record stored as JSON at `key`; undefined when absent. */
   protected async readJson<T>(key: string): Promise<T | undefined> {
@@ -52,7 +68,9 @@ export abstract class CasStore {
       const cur = JSON.parse(raw) as T;
       const next = mutate(structuredClone(cur));
       if (next === undefined) return cur;
-      if (Number(await this.cas([key], [raw, JSON.stringify(next)], fence, what)) === 1) return next;
+      const c = this.countedBy as unknown as CountedBy<T> | undefined;
+      const counts = c ? [c.key, c.field(cur), c.field(next)] : [key, '', ''];
+      if (Number(await this.cas([key, counts[0]!], [raw, JSON.stringify(next), counts[1]!, counts[2]!], fence, what)) === 1) return next;
     }
     throw new ConflictError(`${what}: too many concurrent updates`);
   }

@@ -56,11 +56,12 @@ return 1`;
  */
 const CREATE_WITH_TOKEN_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local n = (#KEYS - 4) / 4
+local n = (#KEYS - 5) / 4
 for i = 0, n - 1 do
-  local k = 5 + i * 4
-  local a = 2 + i * 3
+  local k = 6 + i * 4
+  local a = 2 + i * 4
   redis.call('SET', KEYS[k], ARGV[a + 1])
+  redis.call('HINCRBY', KEYS[5], ARGV[a + 3], 1)
   redis.call('SADD', KEYS[3], ARGV[a])
   redis.call('ZADD', KEYS[4], ARGV[a + 2], ARGV[a])
   redis.call('SADD', KEYS[k + 1], ARGV[a])
@@ -68,6 +69,43 @@ for i = 0, n - 1 do
   redis.call('SADD', KEYS[k + 3], ARGV[a])
 end
 redis.call('DEL', KEYS[2])
+return 1`;
+
+/**
+ * KEYS: record, actions, global id set, project id set, global and project created-at indexes,
+ * reservation, counts by vm_state; ARGV: id. Deletes the instance and takes it off the count of the
+ * vm_state its record holds at that moment (not the one its caller read).
+ */
+const REMOVE_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local ok, rec = pcall(cjson.decode, raw)
+  if ok and type(rec) == 'table' and type(rec.vmState) == 'string' then redis.call('HINCRBY', KEYS[8], rec.vmState, -1) end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('SREM', KEYS[7], ARGV[1])
+return 1`;
+
+/**
+ * KEYS: counts by vm_state, its completeness marker, the global id set. Computes the counts from every
+ * record, once (records written before the counts were kept): atomic, so no write is counted twice
+ * or missed; after it, every write keeps them.
+ */
+const COUNT_ALL_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local raw = redis.call('GET', ARGV[1] .. id)
+  if raw then
+    local ok, rec = pcall(cjson.decode, raw)
+    if ok and type(rec) == 'table' and type(rec.vmState) == 'string' then redis.call('HINCRBY', KEYS[1], rec.vmState, 1) end
+  end
+end
+redis.call('SET', KEYS[2], '1')
 return 1`;
 
 /** KEYS: record, global index, project index; ARGV: score, id. Indexes the id only while its record exists. */
@@ -93,6 +131,28 @@ export class InstanceStore extends CasStore {
     private readonly opts: { clientTokenLeaseSeconds?: number } = {},
   ) {
     super(redis);
+    this.countedBy = { key: Keys.instanceCountsByVmState(), field: (r: InstanceRecord) => r.vmState };
+  }
+
+  private counted: Promise<void> | undefined;
+
+  /**
+   * How many instances are in each vm_state (states with none left out), for the
+   * minicloud_compute_instances gauge: one hash read, kept by every write of a record (create,
+   * compare-and-set, delete) in the same atomic step, so it is right on every replica and across
+   * restarts. The first call of a process makes sure the counts cover records written before they
+   * were kept (once per cloud).
+   */
+  async countByVmState(): Promise<Record<string, number>> {
+    this.counted ??= (async () => {
+      await this.redis.eval(COUNT_ALL_LUA, 3, Keys.instanceCountsByVmState(), Keys.instanceCountsComplete(), Keys.instances(), Keys.instance(''));
+    })().catch((e) => {
+      this.counted = undefined;
+      throw e;
+    });
+    await this.counted;
+    const raw = await this.redis.hgetall(Keys.instanceCountsByVmState());
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]).filter(([, n]) => (n as number) > 0));
   }
 
   /**
@@ -103,11 +163,11 @@ export class InstanceStore extends CasStore {
   async createMany(records: InstanceRecord[], clientToken?: { projectId: string; token: string }): Promise<void> {
     if (clientToken && records.length > 0) {
       const r0 = records[0];
-      const keys = [Keys.clientToken(clientToken.projectId, clientToken.token), Keys.clientTokenLease(clientToken.projectId, clientToken.token), Keys.instances(), Keys.instancesByCreated()];
+      const keys = [Keys.clientToken(clientToken.projectId, clientToken.token), Keys.clientTokenLease(clientToken.projectId, clientToken.token), Keys.instances(), Keys.instancesByCreated(), Keys.instanceCountsByVmState()];
       const args: (string | number)[] = [r0.reservationId];
       for (const r of records) {
         keys.push(Keys.instance(r.id), Keys.projectInstances(r.projectId), Keys.projectInstancesByCreated(r.projectId), Keys.reservation(r.reservationId));
-        args.push(r.id, JSON.stringify(r), r.createdAtMs);
+        args.push(r.id, JSON.stringify(r), r.createdAtMs, r.vmState);
       }
       const ok = Number(await this.redis.eval(CREATE_WITH_TOKEN_LUA, keys.length, ...keys, ...args)) === 1;
       if (!ok) throw new FailedPreconditionError(`the client token of reservation ${r0.reservationId} was taken over by a retry`, 'client_token_taken_over');
@@ -121,6 +181,7 @@ export class InstanceStore extends CasStore {
       m.zadd(Keys.instancesByCreated(), r.createdAtMs, r.id);
       m.zadd(Keys.projectInstancesByCreated(r.projectId), r.createdAtMs, r.id);
       m.sadd(Keys.reservation(r.reservationId), r.id);
+      m.hincrby(Keys.instanceCountsByVmState(), r.vmState, 1);
     }
     await m.exec();
   }
@@ -232,18 +293,22 @@ export class InstanceStore extends CasStore {
     }, `instance ${id}`, 50, fence);
   }
 
-  /** Deletes every key of the instance (record, set memberships, actions log, its client token when the reservation empties). */
+  /** Deletes every key of the instance (record, set memberships, actions log, its client token when the reservation empties) and takes it off the counts. */
   async remove(r: InstanceRecord): Promise<void> {
     const clientTokenKey = r.clientToken ? Keys.clientToken(r.projectId, r.clientToken) : undefined;
-    await this.redis
-      .multi()
-      .del(Keys.instance(r.id), Keys.instanceActions(r.id))
-      .srem(Keys.instances(), r.id)
-      .srem(Keys.projectInstances(r.projectId), r.id)
-      .zrem(Keys.instancesByCreated(), r.id)
-      .zrem(Keys.projectInstancesByCreated(r.projectId), r.id)
-      .srem(Keys.reservation(r.reservationId), r.id)
-      .exec();
+    await this.redis.eval(
+      REMOVE_LUA,
+      8,
+      Keys.instance(r.id),
+      Keys.instanceActions(r.id),
+      Keys.instances(),
+      Keys.projectInstances(r.projectId),
+      Keys.instancesByCreated(),
+      Keys.projectInstancesByCreated(r.projectId),
+      Keys.reservation(r.reservationId),
+      Keys.instanceCountsByVmState(),
+      r.id,
+    );
     if (clientTokenKey && (await this.redis.scard(Keys.reservation(r.reservationId))) === 0) await this.redis.del(clientTokenKey);
   }
 

@@ -27,6 +27,10 @@ export const Keys = {
   /** Sorted sets of instance ids scored by created-at ms: the list order, paged without reading every record. */
   instancesByCreated: () => k('instances', 'by_created'),
   projectInstancesByCreated: (projectId: string) => k('project', projectId, 'instances', 'by_created'),
+  /** Hash vm_state -> number of instances in it, kept by every write of an instance record. */
+  instanceCountsByVmState: () => k('instances', 'by_vm_state'),
+  /** Set once the counts above were computed from every record (after which the writes keep them). */
+  instanceCountsComplete: () => k('instances', 'by_vm_state', 'complete'),
   reservation: (reservationId: string) => k('reservation', reservationId),
   clientToken: (projectId: string, token: string) => k('client_token', projectId, token),
   /** The lease of the create that holds a client token, while it has made no server yet. */

@@ -6,13 +6,18 @@ const k = keyspace('network');
  * Every Redis key of the network service (`mc:network:...`). Sets named `...s` are indexes that
  * Redis drops by itself once empty. What is left once every resource is deleted:
  * `vtep:<host>` + `vteps` (registered hosts' VTEPs, like Neutron's agents table) and
- * `fdbgen:<host>` (per-host FDB generation counters, monotonic on purpose).
+ * `fdbgen:<host>` (per-host FDB generation counters, monotonic on purpose) and `l2pop:indexed`.
+ * Hashes (the l2pop index) are dropped by Redis once empty too.
  */
 export const keys = {
   network: (id: string) => k('net', id),
   networks: () => k('nets'),
   networkSubnets: (id: string) => k('net', id, 'subnets'),
   networkPorts: (id: string) => k('net', id, 'ports'),
+  /** l2pop index: hash host id -> how many ports are bound to that host on the network. */
+  networkHosts: (id: string) => k('net', id, 'hosts'),
+  /** l2pop index: hash port id -> JSON {hostId, macAddress, ipAddresses} of each bound port of the network. */
+  networkBindings: (id: string) => k('net', id, 'bindings'),
   /** Claim of a VNI: value = network id. */
   vni: (vni: number) => k('vni', vni),
   subnet: (id: string) => k('subnet', id),
@@ -31,6 +36,8 @@ export const keys = {
   vtep: (hostId: string) => k('vtep', hostId),
   vteps: () => k('vteps'),
   fdbGeneration: (hostId: string) => k('fdbgen', hostId),
+  /** Set once the l2pop index (networkHosts, networkBindings) was built from every port record. */
+  l2popIndexed: () => k('l2pop', 'indexed'),
   securityGroup: (id: string) => k('sg', id),
   securityGroups: () => k('sgs'),
   securityGroupRules: (id: string) => k('sg', id, 'rules'),

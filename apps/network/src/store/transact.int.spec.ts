@@ -20,13 +20,15 @@ afterAll(async () => {
 });
 beforeEach(() => redis.flushall());
 
+const written = { ok: true, counts: [], generations: new Map() };
+
 describe('transact', () => {
   it('creates only when absent, and then compares the whole stored value', async () => {
-    expect(await transact({ key: 'r', expected: '', next: 'v1', ops: [{ kind: 'sadd', key: 'idx', a1: 'r' }] })).toEqual({ ok: true });
+    expect(await transact({ key: 'r', expected: '', next: 'v1', ops: [{ kind: 'sadd', key: 'idx', a1: 'r' }] })).toEqual(written);
     expect(await transact({ key: 'r', expected: '', next: 'v2' })).toEqual({ ok: false, conflict: true });
     expect(await transact({ key: 'r', expected: 'stale', next: 'v2' })).toEqual({ ok: false, conflict: true });
     expect(await redis.get('r')).toBe('v1');
-    expect(await transact({ key: 'r', expected: 'v1', next: '', ops: [{ kind: 'srem', key: 'idx', a1: 'r' }] })).toEqual({ ok: true });
+    expect(await transact({ key: 'r', expected: 'v1', next: '', ops: [{ kind: 'srem', key: 'idx', a1: 'r' }] })).toEqual(written);
     expect(await redis.keys('*')).toEqual([]);
   });
 
@@ -41,8 +43,34 @@ describe('transact', () => {
     await redis.set('claim:a', 'me');
     await redis.set('claim:b', 'someone-else');
     const ops = [{ kind: 'delifeq' as const, key: 'claim:a', a1: 'me' }, { kind: 'delifeq' as const, key: 'claim:b', a1: 'me' }];
-    expect(await transact({ key: 'r', expected: ANY, next: ANY, ops })).toEqual({ ok: true });
+    expect(await transact({ key: 'r', expected: ANY, next: ANY, ops })).toEqual(written);
     expect(await redis.keys('*')).toEqual(['claim:b']);
+  });
+
+  it('hincr keeps a counter index (a field at 0 is dropped) and bump increments the generation of every indexed and named host', async () => {
+    await redis.hset('net:hosts', 'h1', '1', 'h2', '2');
+    await redis.set('gen:h1', '7');
+    const res = await transact({
+      key: 'port',
+      expected: '',
+      next: 'bound',
+      ops: [
+        { kind: 'hincr', key: 'net:hosts', a1: 'h1', a2: '-1' },
+        { kind: 'hincr', key: 'net:hosts', a1: 'h3', a2: '1' },
+      ],
+      bump: { indexKeys: ['net:hosts', 'routed:hosts'], hosts: ['h1', 'h4', ''], generationPrefix: 'gen:' },
+    });
+    expect(res).toEqual({ ok: true, counts: [0, 1], generations: new Map([['h2', 1], ['h3', 1], ['h1', 8], ['h4', 1]]) });
+    expect(await redis.hgetall('net:hosts')).toEqual({ h2: '2', h3: '1' });
+  });
+
+  it('a refused write bumps no generation', async () => {
+    await redis.set('port', 'other');
+    await redis.hset('net:hosts', 'h1', '1');
+    const res = await transact({ key: 'port', expected: 'stale', next: 'x', ops: [{ kind: 'hincr', key: 'net:hosts', a1: 'h1', a2: '1' }], bump: { indexKeys: ['net:hosts'], hosts: ['h2'], generationPrefix: 'gen:' } });
+    expect(res).toEqual({ ok: false, conflict: true });
+    expect(await redis.keys('gen:*')).toEqual([]);
+    expect(await redis.hgetall('net:hosts')).toEqual({ h1: '1' });
   });
 });
 

@@ -33,6 +33,17 @@ export {
   type VtepMap,
 } from './fdb';
 export { applyFdbDiff, diffFdb, type FdbDiff } from './fdb-diff';
+export {
+  EMPTY_FDB_DELTA,
+  FdbSequencer,
+  MAX_HELD_FDB_DELTAS,
+  applyFdbDelta,
+  fdbDeltaFor,
+  type BindingSide,
+  type FdbDelta,
+  type FdbUpdateAction,
+  type PortBindingChange,
+} from './fdb-delta';
 export { arpResponderFromFdb, computeArpResponder, type ArpResponderTable } from './arp-responder';
 export {
   evaluate,

@@ -23,6 +23,7 @@ import {
   vmStateFromJSON,
   vmStateToJSON,
 } from "../../compute/v1/compute";
+import { FdbEntry } from "../../network/v1/network";
 
 export const protobufPackage = "minicloud.events.v1";
 
@@ -110,11 +111,38 @@ export interface PortChanged {
   oldBindingHostId: string;
 }
 
-/** minicloud.evt.network.fdb.updated (network): a host's FDB changed; the agent re-reads it. */
+/**
+ * minicloud.evt.network.fdb.updated (network): a host's FDB changed (l2pop's fdb_entries
+ * notification). Sent only to the hosts that hold the changed network (a bound port on it, or on a
+ * network a distributed router joins to it) and to the host whose port changed.
+ */
 export interface FdbUpdated {
   meta?: EventMeta | undefined;
   hostId: string;
+  /**
+   * The host's FDB generation after this change; every change that can alter the host's tables
+   * increments it by one.
+   */
   fdbGeneration: number;
+  /**
+   * Present: the change from fdb_generation - 1 to fdb_generation, to apply when the agent holds
+   * exactly fdb_generation - 1. Absent (or the agent at another generation): re-read the whole
+   * table with GetHostFdb.
+   */
+  delta?: FdbDelta | undefined;
+}
+
+/**
+ * The entries one change adds to and removes from a host's tables (l2pop add_fdb_entries /
+ * remove_fdb_entries). Applying it twice changes nothing.
+ */
+export interface FdbDelta {
+  /** Entries of the FDB (towards remote VTEPs), flooding entries included. */
+  add: FdbEntry[];
+  remove: FdbEntry[];
+  /** The host's own bound ports (GetHostFdbResponse.local_ports). */
+  localPortsAdd: FdbEntry[];
+  localPortsRemove: FdbEntry[];
 }
 
 /** minicloud.evt.network.network.{created,deleted}. */
@@ -1409,7 +1437,7 @@ export const PortChanged: MessageFns<PortChanged> = {
 };
 
 function createBaseFdbUpdated(): FdbUpdated {
-  return { meta: undefined, hostId: "", fdbGeneration: 0 };
+  return { meta: undefined, hostId: "", fdbGeneration: 0, delta: undefined };
 }
 
 export const FdbUpdated: MessageFns<FdbUpdated> = {
@@ -1422,6 +1450,9 @@ export const FdbUpdated: MessageFns<FdbUpdated> = {
     }
     if (message.fdbGeneration !== 0) {
       writer.uint32(24).uint64(message.fdbGeneration);
+    }
+    if (message.delta !== undefined) {
+      FdbDelta.encode(message.delta, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1463,6 +1494,14 @@ export const FdbUpdated: MessageFns<FdbUpdated> = {
             message.fdbGeneration = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.delta = FdbDelta.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1488,6 +1527,7 @@ export const FdbUpdated: MessageFns<FdbUpdated> = {
         : isSet(object.fdb_generation)
         ? globalThis.Number(object.fdb_generation)
         : 0,
+      delta: isSet(object.delta) ? FdbDelta.fromJSON(object.delta) : undefined,
     };
   },
 
@@ -1502,6 +1542,9 @@ export const FdbUpdated: MessageFns<FdbUpdated> = {
     if (message.fdbGeneration !== 0) {
       obj.fdbGeneration = Math.round(message.fdbGeneration);
     }
+    if (message.delta !== undefined) {
+      obj.delta = FdbDelta.toJSON(message.delta);
+    }
     return obj;
   },
 
@@ -1513,6 +1556,134 @@ export const FdbUpdated: MessageFns<FdbUpdated> = {
     message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
     message.hostId = object.hostId ?? "";
     message.fdbGeneration = object.fdbGeneration ?? 0;
+    message.delta = (object.delta !== undefined && object.delta !== null)
+      ? FdbDelta.fromPartial(object.delta)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFdbDelta(): FdbDelta {
+  return { add: [], remove: [], localPortsAdd: [], localPortsRemove: [] };
+}
+
+export const FdbDelta: MessageFns<FdbDelta> = {
+  encode(message: FdbDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.add) {
+      FdbEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.remove) {
+      FdbEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.localPortsAdd) {
+      FdbEntry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.localPortsRemove) {
+      FdbEntry.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FdbDelta {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFdbDelta();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.add.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.remove.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.localPortsAdd.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.localPortsRemove.push(FdbEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FdbDelta {
+    return {
+      add: globalThis.Array.isArray(object?.add) ? object.add.map((e: any) => FdbEntry.fromJSON(e)) : [],
+      remove: globalThis.Array.isArray(object?.remove) ? object.remove.map((e: any) => FdbEntry.fromJSON(e)) : [],
+      localPortsAdd: globalThis.Array.isArray(object?.localPortsAdd)
+        ? object.localPortsAdd.map((e: any) => FdbEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.local_ports_add)
+        ? object.local_ports_add.map((e: any) => FdbEntry.fromJSON(e))
+        : [],
+      localPortsRemove: globalThis.Array.isArray(object?.localPortsRemove)
+        ? object.localPortsRemove.map((e: any) => FdbEntry.fromJSON(e))
+        : globalThis.Array.isArray(object?.local_ports_remove)
+        ? object.local_ports_remove.map((e: any) => FdbEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: FdbDelta): unknown {
+    const obj: any = {};
+    if (message.add?.length) {
+      obj.add = message.add.map((e) => FdbEntry.toJSON(e));
+    }
+    if (message.remove?.length) {
+      obj.remove = message.remove.map((e) => FdbEntry.toJSON(e));
+    }
+    if (message.localPortsAdd?.length) {
+      obj.localPortsAdd = message.localPortsAdd.map((e) => FdbEntry.toJSON(e));
+    }
+    if (message.localPortsRemove?.length) {
+      obj.localPortsRemove = message.localPortsRemove.map((e) => FdbEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FdbDelta>, I>>(base?: I): FdbDelta {
+    return FdbDelta.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FdbDelta>, I>>(object: I): FdbDelta {
+    const message = createBaseFdbDelta();
+    message.add = object.add?.map((e) => FdbEntry.fromPartial(e)) || [];
+    message.remove = object.remove?.map((e) => FdbEntry.fromPartial(e)) || [];
+    message.localPortsAdd = object.localPortsAdd?.map((e) => FdbEntry.fromPartial(e)) || [];
+    message.localPortsRemove = object.localPortsRemove?.map((e) => FdbEntry.fromPartial(e)) || [];
     return message;
   },
 };

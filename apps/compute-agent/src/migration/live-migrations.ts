@@ -8,6 +8,7 @@ import type { MigrateOutParams } from '../host-command';
 import type { SimulatedHost, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import { AsyncQueue } from './async-queue';
+import type { FaultTolerance } from '../ft/fault-tolerance';
 import type { MigrationMetrics, MigrationOutcomeLabel } from './migration-metrics';
 
 const MiB = 2 ** 20;
@@ -50,6 +51,8 @@ export interface LiveMigrationsDeps {
   readonly payloadBytes?: number;
   /** Wall ms the source waits for one answer of the destination before giving up (default 30 s). */
   readonly ackTimeoutMs?: number;
+  /** Serves the fault-tolerance checkpoint streams (a `begin` with ft_generation > 0) that share this service. */
+  readonly ft?: Pick<FaultTolerance, 'serve'>;
 }
 
 class MigrationFailure extends Error {
@@ -151,6 +154,11 @@ export class LiveMigrations {
     const first = await it.next();
     const b = first.done ? undefined : first.value.begin;
     if (!b) throw new InvalidArgumentError('begin', 'the first message of a Migrate stream must be begin');
+    if (Number(b.ftGeneration) > 0) {
+      if (!this.d.ft) throw new FailedPreconditionError('fault tolerance is not served by this agent', 'not_implemented');
+      yield* this.d.ft.serve(b, it);
+      return;
+    }
     const host = this.d.hosts.get(b.destHostId);
     if (!host) throw new NotFoundError('host', b.destHostId);
     host.assertEpoch(Number(b.destEpoch));

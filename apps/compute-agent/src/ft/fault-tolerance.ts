@@ -313,7 +313,7 @@ export class FaultTolerance {
         // No acknowledgement: the secondary may be gone or live; hold the output until the controller decides.
         this.d.metrics?.primary(pr.instanceId, { lagMs: 0, throttlePct: 0, heldPackets: buffer.heldCount + 1, bandwidthBytesPerSecond: bw });
         log.warn({ err: errText(e) }, 'FT checkpoint stream lost: checkpointing stopped, output held until the controller decides');
-        if (!ready) throw e;
+        if (!ready || !host.runtime(pr.instanceId)) throw e;
         // Keep the record (role primary, last ack) until ft_stop.
         await new Promise<void>((res) => (pr.abort.signal.aborted ? res() : pr.abort.signal.addEventListener('abort', () => res(), { once: true })));
       }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ConflictError } from '@minicloud/domain-errors';
-import { casGeneration, decideFt, FT_STATES, type FtHostHealth, type FtPair } from './ft-role';
+import { casGeneration, decideFt, FT_STATES, ftRequestedByFlavor, type FtHostHealth, type FtPair } from './ft-role';
 
 const pair = (state: FtPair['state'], secondaryHostId: string | undefined = 'h2', generation = 3): FtPair => ({ state, generation, secondaryHostId });
 
@@ -46,5 +46,14 @@ describe('decideFt (FT role decision)', () => {
 
   it('casGeneration refuses a step that does not advance by exactly one', () => {
     expect(() => casGeneration(pair('protected'), 3, pair('protected', 'h2', 5))).toThrow(/generation/);
+  });
+});
+
+describe('ftRequestedByFlavor', () => {
+  it('reads minicloud:ft=true|false and refuses anything else', () => {
+    expect(ftRequestedByFlavor({})).toBe(false);
+    expect(ftRequestedByFlavor({ 'minicloud:ft': 'True' })).toBe(true);
+    expect(ftRequestedByFlavor({ 'minicloud:ft': 'false' })).toBe(false);
+    expect(() => ftRequestedByFlavor({ 'minicloud:ft': 'yes' })).toThrow(/extra_specs.minicloud:ft/);
   });
 });

@@ -77,3 +77,19 @@ export function casGeneration(cur: FtPair, expected: number, next: FtPair): FtPa
 export function ftStreamId(instanceId: string, generation: number): string {
   return `ft:${instanceId}:${generation}`;
 }
+
+/** The flavor extra spec that makes a flavor's servers born fault-tolerant (`minicloud:ft=true`). */
+export const FT_EXTRA_SPEC = 'minicloud:ft';
+
+/**
+ * Whether a flavor's extra specs ask for fault tolerance (`minicloud:ft`: "true" or "false", any case;
+ * absent = false).
+ * @throws InvalidArgumentError (`extra_specs.minicloud:ft`) for another value
+ */
+export function ftRequestedByFlavor(extraSpecs: Readonly<Record<string, string>>): boolean {
+  const v = extraSpecs[FT_EXTRA_SPEC];
+  if (v === undefined) return false;
+  const s = v.trim().toLowerCase();
+  if (s !== 'true' && s !== 'false') throw new InvalidArgumentError(`extra_specs.${FT_EXTRA_SPEC}`, `must be true or false, got '${v}'`);
+  return s === 'true';
+}

@@ -8,7 +8,6 @@ import type { MigrateOutParams } from '../host-command';
 import type { SimulatedHost, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
 import { AsyncQueue } from './async-queue';
-import type { FaultTolerance } from '../ft/fault-tolerance';
 import type { MigrationMetrics, MigrationOutcomeLabel } from './migration-metrics';
 
 const MiB = 2 ** 20;
@@ -52,7 +51,7 @@ export interface LiveMigrationsDeps {
   /** Wall ms the source waits for one answer of the destination before giving up (default 30 s). */
   readonly ackTimeoutMs?: number;
   /** Serves the fault-tolerance checkpoint streams (a `begin` with ft_generation > 0) that share this service. */
-  readonly ft?: Pick<FaultTolerance, 'serve'>;
+  readonly ft?: { serve(begin: agent.MigrationBegin, rest: AsyncIterator<agent.MigrateRequest>): AsyncIterable<DeepPartial<agent.MigrateResponse>> };
 }
 
 class MigrationFailure extends Error {

@@ -152,14 +152,15 @@ export class FaultTolerance {
   }
 
   /**
-   * ft_promote on the secondary's host: the standby copy of `generation` goes live from its last
-   * acknowledged checkpoint. Idempotent (a copy already promoted answers its runtime).
-   * @throws NotFoundError when no standby copy of that generation is here; FailedPreconditionError
+   * ft_promote on the secondary's host: the standby copy goes live from its last acknowledged
+   * checkpoint; `generation` is the one the controller's compare-and-set gave the failover (newer than
+   * the standby's own). Idempotent (a copy already promoted answers its runtime).
+   * @throws NotFoundError when no standby copy of that generation or older is here; FailedPreconditionError
    *   ("ft_not_synchronised") when it never received the initial copy
    */
   promote(host: SimulatedHost, instanceId: string, generation: number): VmRuntime {
     const s = this.secondaries.get(key(host.hostId, instanceId));
-    if (!s || s.generation !== generation) throw new NotFoundError('ft_secondary', instanceId, `generation ${generation} on host ${host.hostId}`);
+    if (!s || s.generation > generation) throw new NotFoundError('ft_secondary', instanceId, `generation ${generation} on host ${host.hostId}`);
     if (host.migrationOf(instanceId)?.migrationId !== s.streamId) {
       const rt = host.runtime(instanceId);
       if (rt && rt.powerState === 'running') return rt;

@@ -253,8 +253,9 @@ export interface FtStartPrimaryCommand {
 }
 
 /**
- * On the secondary's host: the standby copy of `ft_generation` goes live from its last acknowledged
- * checkpoint (no reboot: launched_at kept), reported running with reason `ft_failover`.
+ * On the secondary's host: the standby copy (of `ft_generation` or older: the generation the
+ * controller's compare-and-set gave the failover) goes live from its last acknowledged checkpoint
+ * (no reboot: launched_at kept), reported running with reason `ft_failover`.
  */
 export interface FtPromoteCommand {
   ftGeneration: number;

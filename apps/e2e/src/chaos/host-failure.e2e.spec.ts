@@ -122,6 +122,8 @@ describe('chaos: host failures', () => {
     expect(again.ftGeneration).toBeGreaterThan(prot.ftGeneration);
     expect(cc.checker.runningOn(id)).toEqual([secondary]);
     await cc.checker.checkClaims([again]);
+    // The other servers host-3 held (not FT) are HA's: restarted elsewhere from their disks.
+    await waitAll(cc, acked, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId !== 'host-3' && s.hostId !== 'host-1' && s.hostId !== '', 30_000, 'every server ACTIVE off the killed hosts');
   });
 
   it('no acknowledged instance was lost or left in a task', async () => {

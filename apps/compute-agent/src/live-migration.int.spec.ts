@@ -186,6 +186,8 @@ describe('live migration between two agents (real gRPC stream, Redis, NATS)', ()
     const acked = ft.roleOf(host('src'), 'vm-ft').ackedCheckpoint;
     await new Promise((r) => setTimeout(r, 100));
     expect(ft.roleOf(host('src'), 'vm-ft')).toMatchObject({ role: 'primary', ackedCheckpoint: acked });
+    // ... and says so to the controller, which holds the generation.
+    await waitFor(async () => (await clients.src.listInstances({ hostId: 'src' })).instances.find((i) => i.instanceId === 'vm-ft')?.ftStreamLost === true);
     await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', ftStop: { ftGeneration: 2 } });
     expect(ft.roleOf(host('src'), 'vm-ft').role).toBe('');
     await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', destroy: {} });

@@ -184,11 +184,20 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     const secondaryAgent = agents.find((a) => a.hostId === on.ftSecondaryHostId)!;
     await waitFor(async () => (await admin.getServer({ serverId: id })).server!.ftState === 'protected', { timeoutMs: 10_000 });
     expect(secondaryAgent.ftStandby.get(id)).toBe(on.ftGeneration);
+    // The stream between two hosts that stay up breaks: the primary says so, the pair drops that secondary and is protected again.
+    const primaryAgent = agents.find((a) => a.hostId === on.hostId)!;
+    primaryAgent.ftStreamLost.set(id, on.ftGeneration);
+    await waitFor(async () => {
+      const s = (await admin.getServer({ serverId: id })).server!;
+      return s.ftState === 'protected' && s.ftGeneration === on.ftGeneration + 2;
+    }, { timeoutMs: 15_000 });
+    expect(primaryAgent.ftStreamLost.has(id)).toBe(false); // ft_stop reached the primary: its output is released
+    on.ftGeneration += 2;
     // A fault-tolerant server is not live-migrated (FT must be turned off first).
     await expect(admin.serverAction({ serverId: id, migrate: { live: true } })).rejects.toMatchObject({ reason: 'ft_enabled' });
     const off = (await admin.setServerFaultTolerance({ serverId: id, enabled: false })).server!;
     expect(off).toMatchObject({ ftState: 'not_protected', ftSecondaryHostId: '', ftGeneration: on.ftGeneration + 1 });
-    expect(secondaryAgent.ftStandby.has(id)).toBe(false);
+    expect(agents.some((a) => a.ftStandby.has(id))).toBe(false);
     expect(await allocatedVcpus()).toBe(before);
     await alice.deleteServer({ serverId: id });
     await waitFor(() => gone(id), { timeoutMs: 10_000 });

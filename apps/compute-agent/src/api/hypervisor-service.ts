@@ -56,7 +56,7 @@ export function hypervisorService(
           const withRole = (rt: VmRuntime | undefined) => {
             if (!rt) return {};
             const r = ft.roleOf(host, rt.instanceId);
-            return { instance: { ...toProtoRuntime(rt), ftRole: r.role, ftGeneration: r.generation, ftAckedCheckpoint: r.ackedCheckpoint, migrating: host.migrationOf(rt.instanceId) !== undefined } };
+            return { instance: { ...toProtoRuntime(rt), ...ftFields(ft, host, rt.instanceId), migrating: host.migrationOf(rt.instanceId) !== undefined } };
           };
           if (req.ftPrepareSecondary) {
             if (!req.ftPrepareSecondary.spec) throw new InvalidArgumentError('ft_prepare_secondary.spec', 'is required');
@@ -97,7 +97,8 @@ export function hypervisorService(
       },
       listInstances: async (req) => {
         const host = hostOf(req.hostId);
-        return { instances: runtimesOf(host), epoch: host.epoch };
+        const ft = opts.ft;
+        return { instances: runtimesOf(host).map((rt) => (ft ? { ...rt, ...ftFields(ft, host, rt.instanceId) } : rt)), epoch: host.epoch };
       },
       getConsoleOutput: async (req) => {
         const host = hostOf(req.hostId);
@@ -108,4 +109,10 @@ export function hypervisorService(
       setHostPower: async (req) => ({ usage: toProtoUsage(hostOf(req.hostId).setStandby(Number(req.epoch), req.standby)) }),
     },
   });
+}
+
+/** InstanceRuntime's FT fields for a VM of `host`. */
+function ftFields(ft: FaultTolerance, host: SimulatedHost, instanceId: string): Pick<agent.InstanceRuntime, 'ftRole' | 'ftGeneration' | 'ftAckedCheckpoint' | 'ftStreamLost'> {
+  const r = ft.roleOf(host, instanceId);
+  return { ftRole: r.role, ftGeneration: r.generation, ftAckedCheckpoint: r.ackedCheckpoint, ftStreamLost: r.streamLost };
 }

@@ -32,6 +32,8 @@ export interface FtRole {
   readonly role: 'primary' | 'secondary' | '';
   readonly generation: number;
   readonly ackedCheckpoint: number;
+  /** Primary: the stream broke and it holds its output until ft_stop. */
+  readonly streamLost: boolean;
 }
 
 export interface FaultToleranceDeps {
@@ -53,6 +55,8 @@ interface Primary {
   readonly generation: number;
   readonly abort: AbortController;
   acked: number;
+  /** The stream broke after the pair was protected: checkpointing stopped, output held. */
+  lost: boolean;
   /** Resolves once the initial copy and the first checkpoint are acknowledged; rejects if the stream failed before. */
   ready: Promise<void>;
   done?: Promise<void>;
@@ -133,7 +137,7 @@ export class FaultTolerance {
       return host.runtime(instanceId)!;
     }
     if (cur) await this.stopPrimary(cur);
-    const pr: Primary = { hostId: host.hostId, instanceId, generation: p.generation, abort: new AbortController(), acked: -1, ready: Promise.resolve() };
+    const pr: Primary = { hostId: host.hostId, instanceId, generation: p.generation, abort: new AbortController(), acked: -1, lost: false, ready: Promise.resolve() };
     let markReady!: () => void;
     let failReady!: (e: Error) => void;
     pr.ready = new Promise<void>((res, rej) => {
@@ -192,10 +196,10 @@ export class FaultTolerance {
   roleOf(host: SimulatedHost, instanceId: string): FtRole {
     const k = key(host.hostId, instanceId);
     const pr = this.primaries.get(k);
-    if (pr) return { role: 'primary', generation: pr.generation, ackedCheckpoint: Math.max(0, pr.acked) };
+    if (pr) return { role: 'primary', generation: pr.generation, ackedCheckpoint: Math.max(0, pr.acked), streamLost: pr.lost };
     const s = this.secondaries.get(k);
-    if (s && host.migrationOf(instanceId)?.migrationId === s.streamId) return { role: 'secondary', generation: s.generation, ackedCheckpoint: Math.max(0, s.lastCheckpoint) };
-    return { role: '', generation: 0, ackedCheckpoint: 0 };
+    if (s && host.migrationOf(instanceId)?.migrationId === s.streamId) return { role: 'secondary', generation: s.generation, ackedCheckpoint: Math.max(0, s.lastCheckpoint), streamLost: false };
+    return { role: '', generation: 0, ackedCheckpoint: 0, streamLost: false };
   }
 
   /** Resolves when every primary loop running now has ended (tests, shutdown). */
@@ -315,6 +319,7 @@ export class FaultTolerance {
         this.d.metrics?.primary(pr.instanceId, { lagMs: 0, throttlePct: 0, heldPackets: buffer.heldCount + 1, bandwidthBytesPerSecond: bw });
         log.warn({ err: errText(e) }, 'FT checkpoint stream lost: checkpointing stopped, output held until the controller decides');
         if (!ready || !host.runtime(pr.instanceId)) throw e;
+        pr.lost = true;
         // Keep the record (role primary, last ack) until ft_stop.
         await new Promise<void>((res) => (pr.abort.signal.aborted ? res() : pr.abort.signal.addEventListener('abort', () => res(), { once: true })));
       }

@@ -67,6 +67,8 @@ export class FakeHypervisor {
   readonly commands: agent.ExecuteCommandRequest[] = [];
   /** FT standby copies defined here (ft_prepare_secondary), by instance id -> FT generation. */
   readonly ftStandby = new Map<string, number>();
+  /** FT primaries here whose checkpoint stream a test broke: instance id -> FT generation (ListInstances' ft_stream_lost). */
+  readonly ftStreamLost = new Map<string, number>();
   /** Spawns refused for lack of RAM. */
   refusedSpawns = 0;
   private timer?: NodeJS.Timeout;
@@ -175,6 +177,7 @@ export class FakeHypervisor {
     }
     if (req.ftStop) {
       this.ftStandby.delete(id);
+      this.ftStreamLost.delete(id);
       return this.runtime(id, this.vms.get(id));
     }
     const vm = this.vms.get(id);
@@ -251,7 +254,10 @@ export class FakeHypervisor {
       },
       listInstances: async () => ({
         epoch: this.epoch,
-        instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch })),
+        instances: [...this.vms].map(([instanceId, vm]) => ({
+          instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch,
+          ...(this.ftStreamLost.has(instanceId) ? { ftRole: 'primary', ftGeneration: this.ftStreamLost.get(instanceId), ftStreamLost: true } : {}),
+        })),
       }),
     };
   }

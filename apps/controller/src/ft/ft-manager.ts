@@ -24,7 +24,7 @@ export interface FtManagerDeps {
   allocations: AllocationStore;
   serverGroups?: ServerGroupStore;
   placement: Pick<Placement, 'placeAll' | 'instanceZone' | 'zonesOf'>;
-  agents: Pick<AgentClient, 'host' | 'ftPrepareSecondary' | 'ftStartPrimary' | 'ftPromote' | 'ftStop'>;
+  agents: Pick<AgentClient, 'host' | 'ftPrepareSecondary' | 'ftStartPrimary' | 'ftPromote' | 'ftStop' | 'listInstances'>;
   /** The network service (ports rebound to the new live host: the FDB follows through l2pop). */
   peers: Pick<Peers, 'network'>;
   /** Conductor's CAS update + InstanceStateChanged; `fence` makes it a leader write. */
@@ -38,6 +38,8 @@ export interface FtManagerDeps {
   epochMs: number;
   /** A failed synchronisation is retried after this long, ms (default 5000). */
   retryAfterMs?: number;
+  /** How often the primaries of protected pairs are asked whether their stream still runs, ms (default 2000). */
+  streamCheckEveryMs?: number;
   leaderFence?: LeaderFence;
 }
 
@@ -56,13 +58,16 @@ export interface FtManagerDeps {
  * - `drop_secondary` (secondary's host down): compare-and-set, the primary told to go on alone
  *   (its held output released), the claim released -> `need_secondary`;
  * - `give_up_to_ha` (both down, or a secondary never synchronised): compare-and-set -> `need_secondary`;
- *   HA restarts the server from its disk.
+ *   HA restarts the server from its disk;
+ * - both hosts up but the primary reports its stream lost: as `drop_secondary` ({@link checkStreams}).
  * Every compare-and-set is on the generation the decision read, so of two replicas (a stale leader
  * and the new one) at most one moves the pair: exactly one copy is ever live.
  */
 export class FtManager {
   private readonly syncing = new Set<string>();
   private readonly retryAt = new Map<string, number>();
+  private checkingStreams = false;
+  private streamsCheckedAtMs = 0;
   private readonly m: { failovers: Counter<string>; failoverSeconds: Histogram<string>; unprotected: Counter<string>; servers: Gauge<string> };
 
   constructor(private readonly d: FtManagerDeps) {
@@ -113,6 +118,36 @@ export class FtManager {
       }
     }
     for (const [s, n] of counts) this.m.servers.set({ ft_state: s }, n);
+    const now = this.d.nowMs();
+    if (!this.checkingStreams && now - this.streamsCheckedAtMs >= (this.d.streamCheckEveryMs ?? 2000)) {
+      this.checkingStreams = true;
+      this.streamsCheckedAtMs = now;
+      const up = (id: string) => h(id) === 'up';
+      const pairs = instances.filter((r) => r.ft?.state === 'protected' && up(r.hostId) && !!r.ft.secondaryHostId && up(r.ft.secondaryHostId));
+      void this.checkStreams(pairs, up).finally(() => (this.checkingStreams = false));
+    }
+  }
+
+  /**
+   * Both hosts up but the stream between them broken (a cut link, the standby lost by its agent): the
+   * primary says so (`ft_stream_lost`) and holds its output. The pair drops that secondary (generation
+   * + 1, the primary goes on alone) and is protected again by the next ticks. Background, not awaited
+   * by the tick: an agent slow to answer does not stall HA.
+   */
+  private async checkStreams(pairs: readonly InstanceRecord[], reachable: (hostId: string) => boolean): Promise<void> {
+    const byHost = new Map<string, InstanceRecord[]>();
+    for (const r of pairs) byHost.set(r.hostId, [...(byHost.get(r.hostId) ?? []), r]);
+    for (const [hostId, rs] of byHost) {
+      try {
+        const runtimes = new Map((await this.d.agents.listInstances(hostId)).map((rt) => [rt.instanceId, rt]));
+        for (const r of rs) {
+          const rt = runtimes.get(r.id);
+          if (rt?.ftStreamLost && Number(rt.ftGeneration) === r.ft!.generation) await this.unprotect(r, r.ft!, r.ft!.generation + 1, 'drop_secondary', reachable);
+        }
+      } catch (e) {
+        this.d.logger.warn({ host_id: hostId, err: e instanceof Error ? e.message : e }, 'FT stream check failed; retried');
+      }
+    }
   }
 
   /** Claims a secondary host and records `starting` (generation + 1), then synchronises in the background. */

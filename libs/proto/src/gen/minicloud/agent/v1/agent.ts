@@ -331,6 +331,11 @@ export interface InstanceRuntime {
   ftGeneration: number;
   /** Primary: last checkpoint the secondary acknowledged. */
   ftAckedCheckpoint: number;
+  /**
+   * Primary: its checkpoint stream broke (no acknowledgement); it holds its output until the
+   * controller, holding the FT generation, decides (ft_stop, or a promotion elsewhere).
+   */
+  ftStreamLost: boolean;
 }
 
 /** One VM defined on a host, in any power state: an entry of the host's VM inventory (heartbeats). */
@@ -4987,6 +4992,7 @@ function createBaseInstanceRuntime(): InstanceRuntime {
     ftRole: "",
     ftGeneration: 0,
     ftAckedCheckpoint: 0,
+    ftStreamLost: false,
   };
 }
 
@@ -5045,6 +5051,9 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     }
     if (message.ftAckedCheckpoint !== 0) {
       writer.uint32(144).int64(message.ftAckedCheckpoint);
+    }
+    if (message.ftStreamLost !== false) {
+      writer.uint32(152).bool(message.ftStreamLost);
     }
     return writer;
   },
@@ -5206,6 +5215,14 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
             message.ftAckedCheckpoint = longToNumber(reader.int64());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.ftStreamLost = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5298,6 +5315,11 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
         : isSet(object.ft_acked_checkpoint)
         ? globalThis.Number(object.ft_acked_checkpoint)
         : 0,
+      ftStreamLost: isSet(object.ftStreamLost)
+        ? globalThis.Boolean(object.ftStreamLost)
+        : isSet(object.ft_stream_lost)
+        ? globalThis.Boolean(object.ft_stream_lost)
+        : false,
     };
   },
 
@@ -5357,6 +5379,9 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     if (message.ftAckedCheckpoint !== 0) {
       obj.ftAckedCheckpoint = Math.round(message.ftAckedCheckpoint);
     }
+    if (message.ftStreamLost !== false) {
+      obj.ftStreamLost = message.ftStreamLost;
+    }
     return obj;
   },
 
@@ -5383,6 +5408,7 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     message.ftRole = object.ftRole ?? "";
     message.ftGeneration = object.ftGeneration ?? 0;
     message.ftAckedCheckpoint = object.ftAckedCheckpoint ?? 0;
+    message.ftStreamLost = object.ftStreamLost ?? false;
     return message;
   },
 };

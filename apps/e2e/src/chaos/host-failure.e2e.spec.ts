@@ -8,6 +8,7 @@
  * 3. Fault tolerance: a protected server (secondary on another host), kill -9 of the primary's host:
  *    the secondary is live (reported `ft_failover`, no reboot) within about the failure detection time
  *    (printed), the server moves there with its ports, and a new secondary is made on a third host.
+ * 4. Fault tolerance: kill -9 of the secondary's host: the primary runs on unprotected (need_secondary).
  * The invariant checker runs throughout (no VM on two hosts, no acked instance lost, no host over capacity).
  */
 import { compute } from '@minicloud/proto';
@@ -124,6 +125,24 @@ describe('chaos: host failures', () => {
     await cc.checker.checkClaims([again]);
     // The other servers host-3 held (not FT) are HA's: restarted elsewhere from their disks.
     await waitAll(cc, acked, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId !== 'host-3' && s.hostId !== 'host-1' && s.hostId !== '', 30_000, 'every server ACTIVE off the killed hosts');
+  });
+
+  it('4. fault tolerance: kill -9 the secondary\'s host: the primary runs on, unprotected (no third host left)', async () => {
+    const s0 = (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers.find((s) => s.ftState === 'protected')!;
+    expect(s0).toBeDefined();
+    const secondary = s0.ftSecondaryHostId;
+    process.kill(cc.agentPid(secondary), 'SIGKILL');
+    cc.checker.hostKilled(secondary);
+    const after = await until('secondary dropped', async () => {
+      const s = (await cc.compute.getServer({ serverId: s0.id })).server!;
+      return s.ftState === 'need_secondary' ? s : undefined;
+    }, 15_000, 100);
+    expect(after).toMatchObject({ hostId: s0.hostId, vmState: compute.VmState.VM_STATE_ACTIVE, ftSecondaryHostId: '' });
+    expect(after.ftGeneration).toBe(s0.ftGeneration + 1);
+    expect(after.launchedAt?.getTime()).toBe(s0.launchedAt?.getTime());
+    expect(cc.checker.runningOn(s0.id)).toEqual([s0.hostId]);
+    // The others the killed host held are HA's; let them settle before the final check.
+    await waitAll(cc, acked, (s) => s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED && s.hostId !== secondary, 30_000, 'servers settled off the killed secondary host');
   });
 
   it('no acknowledged instance was lost or left in a task', async () => {

@@ -20,6 +20,7 @@ import { registerServerVolumeCommands } from './commands/server-volume';
 import { registerServerInterfaceCommands } from './commands/server-interface';
 import { registerMigrationCommands } from './commands/migration';
 import { registerEvacuateCommands } from './commands/evacuate';
+import { registerFtCommands } from './commands/ft';
 import { registerConsoleLogCommands } from './commands/console-log';
 
 /** The commander program with every command group registered against `ctx`. */
@@ -50,6 +51,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerServerInterfaceCommands(program, ctx);
   registerMigrationCommands(program, ctx);
   registerEvacuateCommands(program, ctx);
+  registerFtCommands(program, ctx);
   registerConsoleLogCommands(program, ctx);
   return program;
 }

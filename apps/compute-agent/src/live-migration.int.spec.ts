@@ -161,6 +161,39 @@ describe('live migration between two agents (real gRPC stream, Redis, NATS)', ()
     await expect(call(adminToken)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'not_prepared' });
   });
 
+  it('fault tolerance: initial copy, checkpoints acknowledged by the standby copy, promotion without reboot, the old primary stops', async () => {
+    await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', spawn: { spec: spec('vm-ft', 'constant:0.2') } });
+    await waitFor(() => host('src').runtime('vm-ft')?.powerState === 'running');
+    host('src').tick();
+    const launchedAt = host('src').runtime('vm-ft')!.launchedAtMs;
+    const sec = await clients.dst.executeCommand({ hostId: 'dst', epoch: 8, instanceId: 'vm-ft', ftPrepareSecondary: { ftGeneration: 1, spec: spec('vm-ft', 'constant:0.2') } });
+    expect(sec.instance).toMatchObject({ powerState: compute.PowerState.POWER_STATE_PAUSED, ftRole: 'secondary', migrating: true });
+    const start = { ftGeneration: 1, secondaryHostId: 'dst', secondaryEndpoint: servers.dst.address, secondaryEpoch: 8, epochMs: 1000 };
+    await expect(clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', ftStartPrimary: { ...start, secondaryEndpoint: '' } })).rejects.toMatchObject({ field: 'ft_start_primary.secondary_endpoint' });
+    const prim = await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', ftStartPrimary: start });
+    expect(prim.instance).toMatchObject({ ftRole: 'primary', ftGeneration: 1 });
+    expect(Number(prim.instance!.ftAckedCheckpoint)).toBeGreaterThanOrEqual(1);
+    const ft = handles.src.ft;
+    await waitFor(() => ft.roleOf(host('src'), 'vm-ft').ackedCheckpoint >= 5);
+    expect(handles.dst.ft.roleOf(host('dst'), 'vm-ft')).toMatchObject({ role: 'secondary', generation: 1 });
+    expect(reports.filter((r) => r.instanceId === 'vm-ft' && r.hostId === 'dst')).toEqual([]);
+    // Failover (the controller's compare-and-set gave it generation 2): live from the checkpoint, same launch time.
+    const live = await clients.dst.executeCommand({ hostId: 'dst', epoch: 8, instanceId: 'vm-ft', ftPromote: { ftGeneration: 2 } });
+    expect(live.instance).toMatchObject({ powerState: RUNNING, ftRole: '', migrating: false });
+    expect(host('dst').runtime('vm-ft')!.launchedAtMs).toBe(launchedAt);
+    await waitFor(() => reports.some((r) => r.instanceId === 'vm-ft' && r.hostId === 'dst' && r.reason === 'ft_failover' && r.powerState === RUNNING));
+    // The promoted copy acknowledges nothing more: the old primary stops checkpointing (its output stays held).
+    const acked = ft.roleOf(host('src'), 'vm-ft').ackedCheckpoint;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ft.roleOf(host('src'), 'vm-ft')).toMatchObject({ role: 'primary', ackedCheckpoint: acked });
+    // ... and says so to the controller, which holds the generation.
+    await waitFor(async () => (await clients.src.listInstances({ hostId: 'src' })).instances.find((i) => i.instanceId === 'vm-ft')?.ftStreamLost === true);
+    await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', ftStop: { ftGeneration: 2 } });
+    expect(ft.roleOf(host('src'), 'vm-ft').role).toBe('');
+    await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-ft', destroy: {} });
+    await clients.dst.executeCommand({ hostId: 'dst', epoch: 8, instanceId: 'vm-ft', destroy: {} });
+  });
+
   it('killing the destination\'s gRPC server midway leaves the VM running on the source only', async () => {
     // 1 GiB at 40 Mbit/s: round 0 alone is ~215 s simulated (~215 ms wall), idle guest.
     await clients.src.executeCommand({ hostId: 'src', epoch: 3, instanceId: 'vm-c', spawn: { spec: spec('vm-c', 'idle', 1024) } });

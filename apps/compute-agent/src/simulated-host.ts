@@ -225,13 +225,14 @@ export class SimulatedHost {
   /**
    * Destination switch-over: the incoming VM resumes (running) and `migrated_in` is reported.
    * `launchedAtMs` (from the device state) keeps the guest's workload where it was on the source.
+   * `reason` is what is reported: `migrated_in`, or `ft_failover` for an FT standby copy made live.
    * @throws NotFoundError when no incoming VM of this migration is here.
    */
-  commitIncoming(instanceId: string, migrationId: string, launchedAtMs?: number): VmRuntime {
+  commitIncoming(instanceId: string, migrationId: string, launchedAtMs?: number, reason = 'migrated_in'): VmRuntime {
     const entry = this.incomingEntry(instanceId, migrationId);
     this.update(entry, { type: 'unpause' }, { launchedAtMs: launchedAtMs ?? this.deps.clock.nowMs() });
     entry.migration = undefined;
-    this.emit(instanceId, 'running', 'migrated_in');
+    this.emit(instanceId, 'running', reason);
     return this.runtimeOf(entry);
   }
 

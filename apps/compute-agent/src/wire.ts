@@ -11,6 +11,8 @@ import { hypervisorService } from './api/hypervisor-service';
 import { migrationService } from './api/migration-service';
 import { LiveMigrations, type MigrationClient } from './migration/live-migrations';
 import { registerMigrationMetrics } from './migration/migration-metrics';
+import { FaultTolerance } from './ft/fault-tolerance';
+import { registerFtMetrics } from './ft/ft-metrics';
 import { createMigrationPublisher } from './migration/migration-publisher';
 import type { AgentConfig } from './config';
 import { UnavailableError } from '@minicloud/domain-errors';
@@ -46,6 +48,8 @@ export interface AgentHandles {
   overlays: OverlayAgent[];
   /** Live migrations of the rack's hosts (both sides). */
   migrations: LiveMigrations;
+  /** Fault tolerance (checkpoint streams, standby copies) of the rack's hosts. */
+  ft: FaultTolerance;
   /** Per-host guest sshd listeners on the floating IPs of running VMs; empty when GUEST_SSH is off. */
   guestSsh: GuestSshServers[];
   flushReports: () => Promise<void>;
@@ -170,13 +174,15 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
 
   const migrationPublisher = createMigrationPublisher(deps.bus, deps.logger);
   const migrationToken = o.migrationToken ?? token;
+  const connectMigration = (address: string): MigrationClient => createServiceClient(agent.MigrationServiceService, address, { token: migrationToken, deadlineMs: 7 * 24 * 3_600_000 });
+  const ft = new FaultTolerance({ hosts: byId, clock, logger: deps.logger, connect: connectMigration, metrics: registerFtMetrics(deps.metrics.registry) });
   const migrations = new LiveMigrations({
     hosts: byId, clock, logger: deps.logger, publish: migrationPublisher.publish, metrics: registerMigrationMetrics(deps.metrics.registry),
-    connect: (address): MigrationClient => createServiceClient(agent.MigrationServiceService, address, { token: migrationToken, deadlineMs: 7 * 24 * 3_600_000 }),
+    connect: connectMigration, ft,
   });
 
   return {
-    services: [hypervisorService(byId, () => extra, { traceDir: config.TRACE_DIR, migrations }), migrationService(migrations)],
+    services: [hypervisorService(byId, () => extra, { traceDir: config.TRACE_DIR, migrations, ft }), migrationService(migrations)],
     runnables: [...agents, ...overlays, ticker],
     verifier: o.verifier,
     readiness: { registered: () => hosts.every((h) => h.epoch > 0) },
@@ -184,11 +190,12 @@ export async function wireComputeAgent(deps: ServiceDeps, config: AgentConfig, o
       endpoint = server.address;
     },
     afterStop: [
+      { name: 'FT checkpoint streams', run: () => ft.close() },
       { name: 'power reports', run: () => reporter.flush() },
       { name: 'migration events', run: () => migrationPublisher.flush() },
       { name: 'guest sshd', run: async () => void (await Promise.all(guestSsh.map((g) => g.stop()))) },
     ],
-    handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations, guestSsh },
+    handles: { hosts, agents, overlays, flushReports: reporter.flush, migrations, ft, guestSsh },
   };
 }
 

@@ -101,6 +101,8 @@ export const controllerConfigSchema = z.object({
   /** Per-zone restart rate limit (token bucket). */
   HA_RESTARTS_PER_ZONE_PER_SECOND: z.coerce.number().positive().default(20),
   HA_RESTART_BURST: z.coerce.number().int().min(1).default(40),
+  /** FT checkpoint interval handed to primaries, ms (Remus's 25 ms, NSDI 2008; 5..1000). */
+  FT_EPOCH_MS: z.coerce.number().int().min(5).max(1000).default(25),
   // ---- power sync (agent/power-sync.ts: records vs the VMs each agent holds) ----
   /**
    * Nova's resume_guests_state_on_host_boot: a guest that was running and that its host no longer

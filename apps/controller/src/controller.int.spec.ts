@@ -162,6 +162,47 @@ describe('controller (in-process, real Redis + NATS, fake image/network/agents)'
     await waitFor(() => gone(id), { timeoutMs: 10_000 });
   });
 
+  it('SetServerFaultTolerance: admin only; on places a secondary on another host (its claim counted), off removes it; bad requests refused', async () => {
+    const { servers } = await boot(alice, { name: 'ft-vm' });
+    const id = servers[0].id;
+    await waitFor(async () => (await statusOf(alice, id)) === 'ACTIVE', { timeoutMs: 10_000 });
+    await expect(alice.setServerFaultTolerance({ serverId: id, enabled: true })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(bob.setServerFaultTolerance({ serverId: id, enabled: true })).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(noToken.setServerFaultTolerance({ serverId: id, enabled: true })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(admin.setServerFaultTolerance({ serverId: '', enabled: true })).rejects.toMatchObject({ field: 'server_id' });
+    await expect(admin.setServerFaultTolerance({ serverId: 'no-such-server', enabled: true })).rejects.toBeInstanceOf(NotFoundError);
+    // Non-admins never see the FT fields.
+    expect((await alice.getServer({ serverId: id })).server).toMatchObject({ ftState: '', ftSecondaryHostId: '' });
+    const before = await allocatedVcpus();
+    const on = (await admin.setServerFaultTolerance({ serverId: id, enabled: true })).server!;
+    expect(on.ftState).toBe('starting');
+    expect(on.ftSecondaryHostId).not.toBe(on.hostId);
+    expect(on.ftSecondaryHostId).not.toBe('');
+    expect(await allocatedVcpus()).toBe(before + 1);
+    // Enabling again answers the pair as it is.
+    expect((await admin.setServerFaultTolerance({ serverId: id, enabled: true })).server!.ftGeneration).toBe(on.ftGeneration);
+    const secondaryAgent = agents.find((a) => a.hostId === on.ftSecondaryHostId)!;
+    await waitFor(async () => (await admin.getServer({ serverId: id })).server!.ftState === 'protected', { timeoutMs: 10_000 });
+    expect(secondaryAgent.ftStandby.get(id)).toBe(on.ftGeneration);
+    // The stream between two hosts that stay up breaks: the primary says so, the pair drops that secondary and is protected again.
+    const primaryAgent = agents.find((a) => a.hostId === on.hostId)!;
+    primaryAgent.ftStreamLost.set(id, on.ftGeneration);
+    await waitFor(async () => {
+      const s = (await admin.getServer({ serverId: id })).server!;
+      return s.ftState === 'protected' && s.ftGeneration === on.ftGeneration + 2;
+    }, { timeoutMs: 15_000 });
+    expect(primaryAgent.ftStreamLost.has(id)).toBe(false); // ft_stop reached the primary: its output is released
+    on.ftGeneration += 2;
+    // A fault-tolerant server is not live-migrated (FT must be turned off first).
+    await expect(admin.serverAction({ serverId: id, migrate: { live: true } })).rejects.toMatchObject({ reason: 'ft_enabled' });
+    const off = (await admin.setServerFaultTolerance({ serverId: id, enabled: false })).server!;
+    expect(off).toMatchObject({ ftState: 'not_protected', ftSecondaryHostId: '', ftGeneration: on.ftGeneration + 1 });
+    expect(agents.some((a) => a.ftStandby.has(id))).toBe(false);
+    expect(await allocatedVcpus()).toBe(before);
+    await alice.deleteServer({ serverId: id });
+    await waitFor(() => gone(id), { timeoutMs: 10_000 });
+  });
+
   it("admin_pass: handed to the agent in the spawn, then gone from the record and never shown; change_password through the agent, refused as the policy and states say", async () => {
     const { servers } = await boot(alice, { name: 'pw-vm', adminPass: 'Zq7vX2mPk9Ta' });
     const id = servers[0].id;

@@ -22,6 +22,7 @@ import { Conductor } from './build/conductor';
 import { HostMonitor } from './agent/host-monitor';
 import { AdmissionGuard } from './placement/admission-guard';
 import { HaManager } from './ha/ha-manager';
+import { FtManager } from './ft/ft-manager';
 import { ServerGroupStore } from './store/server-group-store';
 import { KeypairStore } from './store/keypair-store';
 import { AggregateStore } from './store/aggregate-store';
@@ -149,7 +150,13 @@ export function createController(inp: ControllerInputs): Controller {
   conductor.onMigrationReport = (ev, r) => migrations.onPowerReport(ev, r);
   const queue = new KeyedWorkQueue('instance-worker', (id) => conductor.reconcile(id), { concurrency: config.WORKER_CONCURRENCY, logger, idField: 'instance_id', registry: inp.registry });
   const admission = new AdmissionGuard({ placement, hostFailuresToTolerate: config.HA_HOST_FAILURES_TO_TOLERATE });
+  const ft = new FtManager({
+    instances, allocations, serverGroups, placement, agents, peers, logger, registry: inp.registry, nowMs, leaderFence, epochMs: config.FT_EPOCH_MS,
+    transition: (id, mutate, fence) => conductor.transition(id, mutate, fence),
+    instanceSpec: (r) => conductor.instanceSpec(r),
+  });
   const ha = new HaManager({
+    ft,
     redis,
     hosts,
     instances,

@@ -5,8 +5,10 @@ import type { HostProfile } from '@minicloud/domain-hypervisor';
 import { isMigrationCommand } from '../host-command';
 import type { SimulatedHost } from '../simulated-host';
 import type { LiveMigrations } from '../migration/live-migrations';
-import { toHostCommand, toProtoRuntime, toProtoUsage } from './mapping';
+import { toHostCommand, toProtoRuntime, toProtoUsage, toVmSpec } from './mapping';
 import { runtimesOf } from '../inventory';
+import type { FaultTolerance } from '../ft/fault-tolerance';
+import type { VmRuntime } from '../vm-runtime';
 
 /** HostProfile -> agent.v1.HostProfile, with the rack's zone and id. */
 export function toProtoProfile(p: HostProfile, extra: { hostname: string; availabilityZone: string; rackId: string }): agent.HostProfile {
@@ -28,7 +30,7 @@ export function toProtoProfile(p: HostProfile, extra: { hostname: string; availa
 export function hypervisorService(
   hosts: ReadonlyMap<string, SimulatedHost>,
   profileExtra: (host: SimulatedHost) => { hostname: string; availabilityZone: string; rackId: string },
-  opts: { traceDir?: string; migrations?: LiveMigrations } = {},
+  opts: { traceDir?: string; migrations?: LiveMigrations; ft?: FaultTolerance } = {},
 ): ServiceRegistration {
   const hostOf = (hostId: string) => {
     if (!hostId) throw new InvalidArgumentError('host_id', 'must not be empty');
@@ -45,6 +47,30 @@ export function hypervisorService(
         if (req.setAdminPassword) {
           if (!req.setAdminPassword.adminPass) throw new InvalidArgumentError('set_admin_password.admin_pass', 'must not be empty');
           return { instance: toProtoRuntime(host.setAdminPassword(Number(req.epoch), req.instanceId, req.setAdminPassword.adminPass)) };
+        }
+        if (req.ftPrepareSecondary || req.ftStartPrimary || req.ftPromote || req.ftStop) {
+          const ft = opts.ft;
+          if (!ft) throw new FailedPreconditionError('fault tolerance is not implemented by this agent', 'not_implemented');
+          host.assertEpoch(Number(req.epoch));
+          host.assertNotIsolated();
+          const withRole = (rt: VmRuntime | undefined) => {
+            if (!rt) return {};
+            const r = ft.roleOf(host, rt.instanceId);
+            return { instance: { ...toProtoRuntime(rt), ...ftFields(ft, host, rt.instanceId), migrating: host.migrationOf(rt.instanceId) !== undefined } };
+          };
+          if (req.ftPrepareSecondary) {
+            if (!req.ftPrepareSecondary.spec) throw new InvalidArgumentError('ft_prepare_secondary.spec', 'is required');
+            return withRole(ft.prepareSecondary(host, Number(req.ftPrepareSecondary.ftGeneration), toVmSpec(req.instanceId, req.ftPrepareSecondary.spec, opts.traceDir)));
+          }
+          if (req.ftStartPrimary) {
+            const p = req.ftStartPrimary;
+            return withRole(await ft.startPrimary(host, req.instanceId, {
+              generation: Number(p.ftGeneration), secondaryHostId: p.secondaryHostId, secondaryEndpoint: p.secondaryEndpoint, secondaryEpoch: Number(p.secondaryEpoch),
+              epochMs: p.epochMs, secondaryNicGbps: p.secondaryNicGbps, maxBandwidthMbps: Number(p.maxBandwidthMbps),
+            }));
+          }
+          if (req.ftPromote) return withRole(ft.promote(host, req.instanceId, Number(req.ftPromote.ftGeneration)));
+          return withRole(await ft.stop(host, req.instanceId, Number(req.ftStop!.ftGeneration)));
         }
         const cmd = toHostCommand(req, opts.traceDir);
         if (!isMigrationCommand(cmd)) return { instance: toProtoRuntime(host.execute(req.epoch, req.instanceId, cmd, req.requestId)) };
@@ -71,7 +97,8 @@ export function hypervisorService(
       },
       listInstances: async (req) => {
         const host = hostOf(req.hostId);
-        return { instances: runtimesOf(host), epoch: host.epoch };
+        const ft = opts.ft;
+        return { instances: runtimesOf(host).map((rt) => (ft ? { ...rt, ...ftFields(ft, host, rt.instanceId) } : rt)), epoch: host.epoch };
       },
       getConsoleOutput: async (req) => {
         const host = hostOf(req.hostId);
@@ -82,4 +109,10 @@ export function hypervisorService(
       setHostPower: async (req) => ({ usage: toProtoUsage(hostOf(req.hostId).setStandby(Number(req.epoch), req.standby)) }),
     },
   });
+}
+
+/** InstanceRuntime's FT fields for a VM of `host`. */
+function ftFields(ft: FaultTolerance, host: SimulatedHost, instanceId: string): Pick<agent.InstanceRuntime, 'ftRole' | 'ftGeneration' | 'ftAckedCheckpoint' | 'ftStreamLost'> {
+  const r = ft.roleOf(host, instanceId);
+  return { ftRole: r.role, ftGeneration: r.generation, ftAckedCheckpoint: r.ackedCheckpoint, ftStreamLost: r.streamLost };
 }

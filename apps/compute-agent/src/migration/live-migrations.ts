@@ -50,6 +50,8 @@ export interface LiveMigrationsDeps {
   readonly payloadBytes?: number;
   /** Wall ms the source waits for one answer of the destination before giving up (default 30 s). */
   readonly ackTimeoutMs?: number;
+  /** Serves the fault-tolerance checkpoint streams (a `begin` with ft_generation > 0) that share this service. */
+  readonly ft?: { serve(begin: agent.MigrationBegin, rest: AsyncIterator<agent.MigrateRequest>): AsyncIterable<DeepPartial<agent.MigrateResponse>> };
 }
 
 class MigrationFailure extends Error {
@@ -153,6 +155,11 @@ export class LiveMigrations {
     const b = first.done ? undefined : first.value.begin;
     if (!b) throw new InvalidArgumentError('begin', 'the first message of a Migrate stream must be begin');
     assertSource?.(b.sourceHostId);
+    if (Number(b.ftGeneration) > 0) {
+      if (!this.d.ft) throw new FailedPreconditionError('fault tolerance is not served by this agent', 'not_implemented');
+      yield* this.d.ft.serve(b, it);
+      return;
+    }
     const host = this.d.hosts.get(b.destHostId);
     if (!host) throw new NotFoundError('host', b.destHostId);
     host.assertEpoch(Number(b.destEpoch));

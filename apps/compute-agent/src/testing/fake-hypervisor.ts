@@ -65,6 +65,10 @@ export class FakeHypervisor {
   readonly failInterfaceAttach = new Set<string>();
   /** Every ExecuteCommand received, in order. */
   readonly commands: agent.ExecuteCommandRequest[] = [];
+  /** FT standby copies defined here (ft_prepare_secondary), by instance id -> FT generation. */
+  readonly ftStandby = new Map<string, number>();
+  /** FT primaries here whose checkpoint stream a test broke: instance id -> FT generation (ListInstances' ft_stream_lost). */
+  readonly ftStreamLost = new Map<string, number>();
   /** Spawns refused for lack of RAM. */
   refusedSpawns = 0;
   private timer?: NodeJS.Timeout;
@@ -166,8 +170,19 @@ export class FakeHypervisor {
       this.vms.delete(id);
       return {};
     }
+    // Fault tolerance: a standby copy is only remembered; the primary "synchronises" at once.
+    if (req.ftPrepareSecondary) {
+      this.ftStandby.set(id, Number(req.ftPrepareSecondary.ftGeneration));
+      return agent.ExecuteCommandResponse.fromPartial({ instance: { instanceId: id, hostId: this.hostId, powerState: P.POWER_STATE_PAUSED, migrating: true, ftRole: 'secondary' } });
+    }
+    if (req.ftStop) {
+      this.ftStandby.delete(id);
+      this.ftStreamLost.delete(id);
+      return this.runtime(id, this.vms.get(id));
+    }
     const vm = this.vms.get(id);
     if (!vm) throw new NotFoundError('instance', id);
+    if (req.ftStartPrimary) return this.runtime(id, vm);
     const power = POWER.find(([k]) => req[k] !== undefined);
     if (power) {
       vm.powerState = power[1];
@@ -239,7 +254,10 @@ export class FakeHypervisor {
       },
       listInstances: async () => ({
         epoch: this.epoch,
-        instances: [...this.vms].map(([instanceId, vm]) => ({ instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch })),
+        instances: [...this.vms].map(([instanceId, vm]) => ({
+          instanceId, hostId: this.hostId, powerState: vm.powerState, volumeIds: [...vm.volumes.keys()], epoch: this.epoch,
+          ...(this.ftStreamLost.has(instanceId) ? { ftRole: 'primary', ftGeneration: this.ftStreamLost.get(instanceId), ftStreamLost: true } : {}),
+        })),
       }),
     };
   }

@@ -163,6 +163,26 @@ export class AgentClient {
     return this.execute(host, instanceId, { abortMigration: { migrationId } }, { requestId: migrationId });
   }
 
+  /** FT: defines the standby copy of generation `generation` on the secondary's host (docs/fault-tolerance.md). */
+  ftPrepareSecondary(host: AgentHost | string, instanceId: string, generation: number, spec: DeepPartial<agent.InstanceSpec>): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { ftPrepareSecondary: { ftGeneration: generation, spec } }, { requestId: `ft-${instanceId}-${generation}` });
+  }
+
+  /** FT: starts checkpointing on the primary's host; answers once the secondary acknowledged the initial copy and a first checkpoint. */
+  ftStartPrimary(host: AgentHost | string, instanceId: string, params: DeepPartial<agent.FtStartPrimaryCommand>): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { ftStartPrimary: params }, { requestId: `ft-${instanceId}-${params.ftGeneration}` });
+  }
+
+  /** FT: the standby copy on `host` goes live as generation `generation`. */
+  ftPromote(host: AgentHost | string, instanceId: string, generation: number): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { ftPromote: { ftGeneration: generation } }, { requestId: `ft-${instanceId}-${generation}` });
+  }
+
+  /** FT of generation <= `generation` ends on `host` (primary: goes on alone, output released; secondary: discarded). */
+  ftStop(host: AgentHost | string, instanceId: string, generation: number): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { ftStop: { ftGeneration: generation } }, { requestId: `ft-${instanceId}-${generation}` });
+  }
+
   /**
    * A command carrying the host's current epoch to an agent still running on an older one (fenced
    * while frozen or cut off): it answers stale_epoch, then re-registers and destroys what moved away.

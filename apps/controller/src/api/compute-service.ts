@@ -4,6 +4,7 @@ import type { ApiDeps } from './api-deps';
 import { createServerHandler } from './create-server';
 import { consoleHandlers } from './console-handlers';
 import { flavorHandlers } from './flavor-handlers';
+import { ftHandlers } from './ft-handlers';
 import { hostHandlers } from './host-handlers';
 import { interfaceHandlers } from './interface-handlers';
 import { keypairHandlers } from './keypair-handlers';
@@ -19,7 +20,7 @@ export type { ApiDeps as ComputeServiceDeps } from './api-deps';
  * (resize/confirm/revert, rebuild, shelve/unshelve, rescue/unrescue, createImage, lock/unlock),
  * migrate and evacuate, volume attach/detach, interface attach/detach and list (interface-handlers.ts),
  * the actions log (server-handlers.ts and the action modules), the console log (console-handlers.ts); server groups, host aggregates and availability zones (topology-handlers.ts); hosts
- * (host-handlers.ts); SSH key pairs per user (keypair-handlers.ts). Every request passes the shared input limits first (names, metadata, user_data,
+ * (host-handlers.ts); fault tolerance on/off (ft-handlers.ts); SSH key pairs per user (keypair-handlers.ts). Every request passes the shared input limits first (names, metadata, user_data,
  * page size: libs/platform/grpc input-limits.ts). Roles come from libs/platform/auth's policy table; aggregate calls additionally
  * require admin here (Nova os-aggregates).
  */
@@ -35,6 +36,7 @@ export function computeService(d: ApiDeps): ServiceRegistration {
       ...keypairHandlers(d),
       ...consoleHandlers(d),
       ...interfaceHandlers(d),
+      ...ftHandlers(d),
     }),
   });
 }

@@ -1,3 +1,4 @@
+import { ftRequestedByFlavor } from '@minicloud/domain-ft';
 import { randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
@@ -125,6 +126,8 @@ export function newInstanceRecords(s: NewServers, placements: NewServerPlacement
     metadata: req.metadata,
     tags: req.tags,
     haEnabled: req.haEnabled ?? true,
+    // Born protected: the FT loop places a secondary once the server is ACTIVE.
+    ...(ftRequestedByFlavor(flavor.extraSpecs) ? { ft: { state: 'need_secondary' as const, generation: 0, unprotectedSinceMs: s.nowMs } } : {}),
     restartPriority: req.restartPriority || 'medium',
     reservationId: s.reservationId,
     clientToken: req.clientToken || undefined,

@@ -41,6 +41,8 @@ export async function runMigrationAction(
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
   if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
   checkNotLocked(r, true);
+  // The FT pair's secondary is bound to the primary's host (anti-affinity, checkpoint stream): vSphere too asks to turn FT off first.
+  if (action === 'migrate' && r.ft && r.ft.state !== 'not_protected') throw new FailedPreconditionError(`server ${r.id} is fault tolerant: turn fault tolerance off before migrating it`, 'ft_enabled');
   if (action === 'evacuate') {
     await requestEvacuation(d.evacuations, r, { targetHostId: req.evacuate?.hostId || undefined, requestId: ctx.requestId, userId: a.userId, adminPass: req.evacuate?.adminPass || undefined });
     return { server: serverToProto(r, { admin: true }) };

@@ -1,3 +1,4 @@
+import { ftConsumer } from '../ft/ft-consumer';
 import { randomUUID } from 'node:crypto';
 import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule, readFlavorResourceControls } from '@minicloud/domain-compute';
 import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
@@ -389,6 +390,11 @@ export class Conductor {
       await this.destroyOn(other, r);
       await this.d.allocations.release(r.resize.destHostId, resizeConsumer(r.id));
       await this.d.allocations.release(r.resize.sourceHostId, r.id);
+    }
+    if (r.ft?.secondaryHostId) {
+      // The FT standby copy and its reservation go with the server.
+      await this.destroyOn(r.ft.secondaryHostId, r);
+      await this.d.allocations.release(r.ft.secondaryHostId, ftConsumer(r.id));
     }
     await this.releaseResources(r);
     // Deleted before it ever ran: its build's volumes go back as after a failed build.

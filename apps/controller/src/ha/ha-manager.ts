@@ -15,6 +15,7 @@ import type { HostMonitor, HostView } from '../agent/host-monitor';
 import type { Placement } from '../placement/placement';
 import { isRestartable, orderRestarts, ZoneRateLimiter } from './restart-policy';
 import { claimElsewhere } from '../placement/relocation';
+import type { FtManager } from '../ft/ft-manager';
 
 /*
  * HA's own keys live in store/keys.ts: `ha:evacuation:<instance>` (JSON EvacuationRecord) and
@@ -72,6 +73,11 @@ export interface HaManagerDeps {
    * Unset in tests that drive the manager without an election.
    */
   leaderFence?: LeaderFence;
+  /**
+   * Fault tolerance (ft/ft-manager.ts): run in each tick with its host views, after fencing and before
+   * evacuations open, so a server whose secondary went live is never restarted by HA as well.
+   */
+  ft?: Pick<FtManager, 'tick'>;
 }
 
 /**
@@ -157,6 +163,7 @@ export class HaManager {
       if (v.state === 'isolated' && fencing(v.host.hostId)) await this.maybeFenceIsolated(v);
     }
     await this.probeStaleAgents(views);
+    if (this.d.enabled && this.d.ft) await this.d.ft.tick(views, await this.d.instances.list(), signal);
     const all = this.d.enabled ? await this.d.instances.list() : [];
     const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
     for (const r of all) {

@@ -1,3 +1,4 @@
+import { ftRequestedByFlavor } from '@minicloud/domain-ft';
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { Redis } from '@minicloud/platform-state';
@@ -22,6 +23,7 @@ export class FlavorStore {
     validateFlavorInput(input);
     if (input.id && !FLAVOR_ID.test(input.id)) throw new InvalidArgumentError('id', 'must be 1..255 letters, digits, ".", "_", "-" or inner spaces');
     readFlavorResourceControls(input.extraSpecs, input.vcpus);
+    ftRequestedByFlavor(input.extraSpecs);
     const flavor: FlavorRecord = {
       id: input.id || randomUUID(),
       name: input.name.trim(),
@@ -132,6 +134,7 @@ export class FlavorStore {
     const extraSpecs = { ...flavor.extraSpecs, ...set };
     for (const key of unset) delete extraSpecs[key];
     readFlavorResourceControls(extraSpecs, flavor.vcpus);
+    ftRequestedByFlavor(extraSpecs);
     const next = { ...flavor, extraSpecs };
     await this.redis.set(Keys.flavor(flavor.id), JSON.stringify(next));
     return next;

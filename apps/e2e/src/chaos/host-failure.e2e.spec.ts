@@ -5,6 +5,10 @@
  * 2. SIGSTOP an agent past the fence timeout, then SIGCONT: its VMs were restarted elsewhere, it powered
  *    its own copies off (self_fenced), never reported them running after the restart point, and rejoins
  *    clean (registers afresh: UP with a new epoch, the moved VMs destroyed).
+ * 3. Fault tolerance: a protected server (secondary on another host), kill -9 of the primary's host:
+ *    the secondary is live (reported `ft_failover`, no reboot) within about the failure detection time
+ *    (printed), the server moves there with its ports, and a new secondary is made on a third host.
+ * 4. Fault tolerance: kill -9 of the secondary's host: the primary runs on unprotected (need_secondary).
  * The invariant checker runs throughout (no VM on two hosts, no acked instance lost, no host over capacity).
  */
 import { compute } from '@minicloud/proto';
@@ -83,6 +87,62 @@ describe('chaos: host failures', () => {
     } finally {
       if (!resumed) process.kill(pid, 'SIGCONT');
     }
+  });
+
+  it('3. fault tolerance: kill -9 the primary\'s host: the secondary is live from its checkpoint, re-protected on a third host', async () => {
+    const [id] = await bootOnHost(cc, 'host-3', 1);
+    acked.push(id);
+    const before = (await cc.compute.getServer({ serverId: id })).server!;
+    await cc.compute.setServerFaultTolerance({ serverId: id, enabled: true });
+    const prot = await until('FT protected', async () => {
+      const s = (await cc.compute.getServer({ serverId: id })).server!;
+      return s.ftState === 'protected' ? s : undefined;
+    }, 20_000, 100);
+    const secondary = prot.ftSecondaryHostId;
+    expect(secondary).not.toBe('host-3');
+    expect(secondary).not.toBe('');
+    const t0 = Date.now();
+    process.kill(cc.agentPid('host-3'), 'SIGKILL');
+    cc.checker.hostKilled('host-3');
+    const live = await until('secondary live', async () => cc.checker.reportsOf(secondary, id).find((r) => r.reason === 'ft_failover'), 15_000, 20);
+    const liveMs = Date.now() - t0;
+    const moved = await until('server ACTIVE on the secondary\'s host', async () => {
+      const s = (await cc.compute.getServer({ serverId: id })).server!;
+      return s.hostId === secondary && s.vmState === compute.VmState.VM_STATE_ACTIVE ? s : undefined;
+    }, 10_000, 50);
+    console.log(`chaos 3: kill -9 host-3 -> FT secondary live on ${secondary} in ${(liveMs / 1000).toFixed(2)} s (server record moved at ${((Date.now() - t0) / 1000).toFixed(2)} s)`);
+    expect(live.powerState).toBe(compute.PowerState.POWER_STATE_RUNNING);
+    // No reboot: the guest keeps its launch time (it resumed from the checkpoint, not booted).
+    expect(moved.launchedAt?.getTime()).toBe(before.launchedAt?.getTime());
+    // Re-protected on a third host.
+    const again = await until('re-protected on a third host', async () => {
+      const s = (await cc.compute.getServer({ serverId: id })).server!;
+      return s.ftState === 'protected' && s.ftSecondaryHostId && s.ftSecondaryHostId !== secondary ? s : undefined;
+    }, 20_000, 100);
+    expect(['host-3', secondary]).not.toContain(again.ftSecondaryHostId);
+    expect(again.ftGeneration).toBeGreaterThan(prot.ftGeneration);
+    expect(cc.checker.runningOn(id)).toEqual([secondary]);
+    await cc.checker.checkClaims([again]);
+    // The other servers host-3 held (not FT) are HA's: restarted elsewhere from their disks.
+    await waitAll(cc, acked, (s) => s.vmState === compute.VmState.VM_STATE_ACTIVE && s.hostId !== 'host-3' && s.hostId !== 'host-1' && s.hostId !== '', 30_000, 'every server ACTIVE off the killed hosts');
+  });
+
+  it('4. fault tolerance: kill -9 the secondary\'s host: the primary runs on, unprotected (no third host left)', async () => {
+    const s0 = (await cc.compute.listServers({ allProjects: true, page: { pageSize: 1000 } })).servers.find((s) => s.ftState === 'protected')!;
+    expect(s0).toBeDefined();
+    const secondary = s0.ftSecondaryHostId;
+    process.kill(cc.agentPid(secondary), 'SIGKILL');
+    cc.checker.hostKilled(secondary);
+    const after = await until('secondary dropped', async () => {
+      const s = (await cc.compute.getServer({ serverId: s0.id })).server!;
+      return s.ftState === 'need_secondary' ? s : undefined;
+    }, 15_000, 100);
+    expect(after).toMatchObject({ hostId: s0.hostId, vmState: compute.VmState.VM_STATE_ACTIVE, ftSecondaryHostId: '' });
+    expect(after.ftGeneration).toBe(s0.ftGeneration + 1);
+    expect(after.launchedAt?.getTime()).toBe(s0.launchedAt?.getTime());
+    expect(cc.checker.runningOn(s0.id)).toEqual([s0.hostId]);
+    // The others the killed host held are HA's; let them settle before the final check.
+    await waitAll(cc, acked, (s) => s.taskState === compute.TaskState.TASK_STATE_UNSPECIFIED && s.hostId !== secondary, 30_000, 'servers settled off the killed secondary host');
   });
 
   it('no acknowledged instance was lost or left in a task', async () => {

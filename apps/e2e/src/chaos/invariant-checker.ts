@@ -6,7 +6,7 @@ import { silentLogger } from '@minicloud/platform-logging';
 
 /** One violation of the HA safety invariants, with the evidence. */
 export interface Violation {
-  kind: 'double_running' | 'stale_epoch_running' | 'over_allocated' | 'lost' | 'stuck' | 'leaked_claim' | 'missing_claim';
+  kind: 'double_running' | 'ft_two_live_copies' | 'stale_epoch_running' | 'over_allocated' | 'lost' | 'stuck' | 'leaked_claim' | 'missing_claim';
   detail: string;
 }
 
@@ -15,7 +15,9 @@ export interface Violation {
  * minicloud.evt.agent.instance.power_state_reported, its own durable consumer from the start of the
  * stream) and by sampling the controller's allocations in Redis:
  * - double_running: an instance reported running by a host while another host's last report for it
- *   was running (a VM on two hosts at once). A host the test killed (`hostKilled`) holds no VM any
+ *   was running (a VM on two hosts at once). ft_two_live_copies: the same for an FT secondary made
+ *   live (reason `ft_failover`) while its primary still ran: an FT server never has two live copies
+ *   (its standby copy is never reported running before the failover). A host the test killed (`hostKilled`) holds no VM any
  *   more; a host the test froze (`hostFrozen`) runs nothing while frozen, and after `hostResumed`
  *   its first report of each frozen VM must not be running with the old epoch (it must self-fence).
  * - over_allocated: a host's claimed vcpus/ram_mb/disk_gb above (total - reserved) * ratio.
@@ -119,6 +121,8 @@ export class InvariantChecker {
         // source's own report (migrated_out) follows. Until then its copy is paused, not running.
         this.handover.set(ev.instanceId, new Set(others));
         for (const h of others) hosts.set(h, false);
+      } else if (others.length > 0 && ev.reason === 'ft_failover') {
+        this.violations.push({ kind: 'ft_two_live_copies', detail: `FT secondary of ${ev.instanceId} went live on ${ev.hostId} while the primary ran on ${others.join(', ')}` });
       } else if (others.length > 0) {
         this.violations.push({ kind: 'double_running', detail: `${ev.instanceId} reported running on ${ev.hostId} (reason ${ev.reason}) while running on ${others.join(', ')}` });
       }
@@ -151,7 +155,8 @@ export class InvariantChecker {
    * End-of-scenario check of the controller's claims (Placement allocations in Redis) once nothing
    * is in flight: each of `servers` with a host holds exactly one claim, on that host (a claim left on
    * another host is leaked, e.g. by an HA restart done twice); no host holds a claim of one of them
-   * under any other consumer (`<id>#migration`, `<id>#resize`).
+   * under any other consumer (`<id>#migration`, `<id>#resize`) but an FT secondary's `<id>#ft` on the
+   * server's ft_secondary_host_id.
    */
   async checkClaims(servers: readonly compute.Server[]): Promise<void> {
     const r = this.redis!;
@@ -161,6 +166,8 @@ export class InvariantChecker {
       for (const consumer of Object.keys(await r.hgetall(`mc:controller:host:${host}:allocations`))) {
         const id = consumer.split('#')[0];
         if (!byId.has(id)) continue;
+        // An FT server's secondary holds its reservation `<id>#ft` on the secondary's host.
+        if (consumer === `${id}#ft` && byId.get(id)!.ftSecondaryHostId === host) continue;
         if (consumer !== id || byId.get(id)!.hostId !== host) this.violations.push({ kind: 'leaked_claim', detail: `host ${host} holds claim ${consumer} of a server on ${byId.get(id)!.hostId || 'no host'}` });
         else holders.set(id, [...(holders.get(id) ?? []), host]);
       }

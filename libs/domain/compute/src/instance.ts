@@ -1,3 +1,4 @@
+import type { FtPair } from '@minicloud/domain-ft';
 /**
  * The controller's instance record (Nova's `Instance` object), kept as JSON in Redis under
  * `mc:controller:instance:<id>`. States use Nova's lowercase names; `taskState` null means no task.
@@ -136,6 +137,11 @@ export interface InstanceRecord {
   fault?: InstanceFault;
   haEnabled: boolean;
   restartPriority: string;
+  /**
+   * Fault tolerance (docs/fault-tolerance.md): the FT pair's state, generation and secondary's host.
+   * Absent: never enabled (as `not_protected`).
+   */
+  ft?: FtPair;
   reservationId: string;
   /** The create's idempotency key, if any (its Redis key is removed with the last instance). */
   clientToken?: string;

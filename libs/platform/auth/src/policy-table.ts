@@ -43,6 +43,8 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   '/minicloud.compute.v1.ComputeService/DeleteServer': 'member',
   '/minicloud.compute.v1.ComputeService/ServerAction': 'member',
   '/minicloud.compute.v1.ComputeService/UpdateServer': 'member',
+  // vSphere's Turn On/Off Fault Tolerance: an operator action (it places a second copy on another host).
+  '/minicloud.compute.v1.ComputeService/SetServerFaultTolerance': 'admin',
   '/minicloud.compute.v1.ComputeService/ListInstanceActions': 'reader',
   // Nova's os_compute_api:os-attach-interfaces:list (project reader); attach/detach are ServerAction (member).
   '/minicloud.compute.v1.ComputeService/ListInterfaces': 'reader',

@@ -225,6 +225,50 @@ export interface AbortMigrationCommand {
   migrationId: string;
 }
 
+/**
+ * Fault tolerance (docs/fault-tolerance.md). On the secondary's host: define the standby copy (held
+ * paused, as an incoming live migration's VM, never reported running) for FT generation
+ * `ft_generation`; it receives the primary's checkpoints over the MigrationService stream.
+ */
+export interface FtPrepareSecondaryCommand {
+  ftGeneration: number;
+  spec?: InstanceSpec | undefined;
+}
+
+/**
+ * On the primary's host: copy the RAM to the secondary (a live migration's first round), then send a
+ * checkpoint every `epoch_ms` (0: Remus's 25 ms) until ft_stop or a newer generation. Answers once the
+ * initial copy and the first checkpoint are acknowledged (or fails, and the primary runs on alone).
+ */
+export interface FtStartPrimaryCommand {
+  ftGeneration: number;
+  secondaryHostId: string;
+  secondaryEndpoint: string;
+  secondaryEpoch: number;
+  epochMs: number;
+  /** The secondary host's NIC, Gbit/s: the stream runs at the slower of the two NICs. */
+  secondaryNicGbps: number;
+  /** Cap on the stream, Mbit/s (0: none). */
+  maxBandwidthMbps: number;
+}
+
+/**
+ * On the secondary's host: the standby copy (of `ft_generation` or older: the generation the
+ * controller's compare-and-set gave the failover) goes live from its last acknowledged checkpoint
+ * (no reboot: launched_at kept), reported running with reason `ft_failover`.
+ */
+export interface FtPromoteCommand {
+  ftGeneration: number;
+}
+
+/**
+ * Either host: FT for `ft_generation` (and older) ends here. The primary stops checkpointing and
+ * releases its held output; a standby copy is discarded. Idempotent.
+ */
+export interface FtStopCommand {
+  ftGeneration: number;
+}
+
 /** Sets the running guest's root password (libvirt's set_user_password through the guest agent). */
 export interface SetAdminPasswordCommand {
   adminPass: string;
@@ -255,6 +299,10 @@ export interface ExecuteCommandRequest {
   prepareMigrateIn?: PrepareMigrateInCommand | undefined;
   abortMigration?: AbortMigrationCommand | undefined;
   setAdminPassword?: SetAdminPasswordCommand | undefined;
+  ftPrepareSecondary?: FtPrepareSecondaryCommand | undefined;
+  ftStartPrimary?: FtStartPrimaryCommand | undefined;
+  ftPromote?: FtPromoteCommand | undefined;
+  ftStop?: FtStopCommand | undefined;
 }
 
 /** What the hypervisor knows of one VM. */
@@ -278,6 +326,16 @@ export interface InstanceRuntime {
    * here alone, so the controller's power sync leaves it to the migration.
    */
   migrating: boolean;
+  /** Fault tolerance: "primary" (checkpointing to a secondary), "secondary" (standby copy), "" (none). */
+  ftRole: string;
+  ftGeneration: number;
+  /** Primary: last checkpoint the secondary acknowledged. */
+  ftAckedCheckpoint: number;
+  /**
+   * Primary: its checkpoint stream broke (no acknowledgement); it holds its output until the
+   * controller, holding the FT generation, decides (ft_stop, or a promotion elsewhere).
+   */
+  ftStreamLost: boolean;
 }
 
 /** One VM defined on a host, in any power state: an entry of the host's VM inventory (heartbeats). */
@@ -360,6 +418,11 @@ export interface MigrationBegin {
   destEpoch: number;
   ramBytes: number;
   pageSizeBytes: number;
+  /**
+   * > 0: a fault-tolerance checkpoint stream of this FT generation (rounds are checkpoints, each
+   * answered `checkpoint_ack`); the standby copy stays when the stream breaks (its primary died).
+   */
+  ftGeneration: number;
 }
 
 /** One pre-copy round: pages sent this round (payload is a sized-down stand-in; counts are real). */
@@ -393,7 +456,7 @@ export interface MigrateRequest {
 }
 
 export interface MigrateResponse {
-  /** ready, round_ack, resumed, aborted. */
+  /** ready, round_ack, resumed, aborted; checkpoint_ack (FT streams). */
   status: string;
   round: number;
   error: string;
@@ -3771,6 +3834,444 @@ export const AbortMigrationCommand: MessageFns<AbortMigrationCommand> = {
   },
 };
 
+function createBaseFtPrepareSecondaryCommand(): FtPrepareSecondaryCommand {
+  return { ftGeneration: 0, spec: undefined };
+}
+
+export const FtPrepareSecondaryCommand: MessageFns<FtPrepareSecondaryCommand> = {
+  encode(message: FtPrepareSecondaryCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ftGeneration !== 0) {
+      writer.uint32(8).int64(message.ftGeneration);
+    }
+    if (message.spec !== undefined) {
+      InstanceSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FtPrepareSecondaryCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFtPrepareSecondaryCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = InstanceSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FtPrepareSecondaryCommand {
+    return {
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
+      spec: isSet(object.spec) ? InstanceSpec.fromJSON(object.spec) : undefined,
+    };
+  },
+
+  toJSON(message: FtPrepareSecondaryCommand): unknown {
+    const obj: any = {};
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
+    if (message.spec !== undefined) {
+      obj.spec = InstanceSpec.toJSON(message.spec);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FtPrepareSecondaryCommand>, I>>(base?: I): FtPrepareSecondaryCommand {
+    return FtPrepareSecondaryCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FtPrepareSecondaryCommand>, I>>(object: I): FtPrepareSecondaryCommand {
+    const message = createBaseFtPrepareSecondaryCommand();
+    message.ftGeneration = object.ftGeneration ?? 0;
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? InstanceSpec.fromPartial(object.spec)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFtStartPrimaryCommand(): FtStartPrimaryCommand {
+  return {
+    ftGeneration: 0,
+    secondaryHostId: "",
+    secondaryEndpoint: "",
+    secondaryEpoch: 0,
+    epochMs: 0,
+    secondaryNicGbps: 0,
+    maxBandwidthMbps: 0,
+  };
+}
+
+export const FtStartPrimaryCommand: MessageFns<FtStartPrimaryCommand> = {
+  encode(message: FtStartPrimaryCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ftGeneration !== 0) {
+      writer.uint32(8).int64(message.ftGeneration);
+    }
+    if (message.secondaryHostId !== "") {
+      writer.uint32(18).string(message.secondaryHostId);
+    }
+    if (message.secondaryEndpoint !== "") {
+      writer.uint32(26).string(message.secondaryEndpoint);
+    }
+    if (message.secondaryEpoch !== 0) {
+      writer.uint32(32).int64(message.secondaryEpoch);
+    }
+    if (message.epochMs !== 0) {
+      writer.uint32(40).int32(message.epochMs);
+    }
+    if (message.secondaryNicGbps !== 0) {
+      writer.uint32(49).double(message.secondaryNicGbps);
+    }
+    if (message.maxBandwidthMbps !== 0) {
+      writer.uint32(56).int64(message.maxBandwidthMbps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FtStartPrimaryCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFtStartPrimaryCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secondaryHostId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secondaryEndpoint = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.secondaryEpoch = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.epochMs = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.secondaryNicGbps = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxBandwidthMbps = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FtStartPrimaryCommand {
+    return {
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
+      secondaryHostId: isSet(object.secondaryHostId)
+        ? globalThis.String(object.secondaryHostId)
+        : isSet(object.secondary_host_id)
+        ? globalThis.String(object.secondary_host_id)
+        : "",
+      secondaryEndpoint: isSet(object.secondaryEndpoint)
+        ? globalThis.String(object.secondaryEndpoint)
+        : isSet(object.secondary_endpoint)
+        ? globalThis.String(object.secondary_endpoint)
+        : "",
+      secondaryEpoch: isSet(object.secondaryEpoch)
+        ? globalThis.Number(object.secondaryEpoch)
+        : isSet(object.secondary_epoch)
+        ? globalThis.Number(object.secondary_epoch)
+        : 0,
+      epochMs: isSet(object.epochMs)
+        ? globalThis.Number(object.epochMs)
+        : isSet(object.epoch_ms)
+        ? globalThis.Number(object.epoch_ms)
+        : 0,
+      secondaryNicGbps: isSet(object.secondaryNicGbps)
+        ? globalThis.Number(object.secondaryNicGbps)
+        : isSet(object.secondary_nic_gbps)
+        ? globalThis.Number(object.secondary_nic_gbps)
+        : 0,
+      maxBandwidthMbps: isSet(object.maxBandwidthMbps)
+        ? globalThis.Number(object.maxBandwidthMbps)
+        : isSet(object.max_bandwidth_mbps)
+        ? globalThis.Number(object.max_bandwidth_mbps)
+        : 0,
+    };
+  },
+
+  toJSON(message: FtStartPrimaryCommand): unknown {
+    const obj: any = {};
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
+    if (message.secondaryHostId !== "") {
+      obj.secondaryHostId = message.secondaryHostId;
+    }
+    if (message.secondaryEndpoint !== "") {
+      obj.secondaryEndpoint = message.secondaryEndpoint;
+    }
+    if (message.secondaryEpoch !== 0) {
+      obj.secondaryEpoch = Math.round(message.secondaryEpoch);
+    }
+    if (message.epochMs !== 0) {
+      obj.epochMs = Math.round(message.epochMs);
+    }
+    if (message.secondaryNicGbps !== 0) {
+      obj.secondaryNicGbps = floatToJson(message.secondaryNicGbps);
+    }
+    if (message.maxBandwidthMbps !== 0) {
+      obj.maxBandwidthMbps = Math.round(message.maxBandwidthMbps);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FtStartPrimaryCommand>, I>>(base?: I): FtStartPrimaryCommand {
+    return FtStartPrimaryCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FtStartPrimaryCommand>, I>>(object: I): FtStartPrimaryCommand {
+    const message = createBaseFtStartPrimaryCommand();
+    message.ftGeneration = object.ftGeneration ?? 0;
+    message.secondaryHostId = object.secondaryHostId ?? "";
+    message.secondaryEndpoint = object.secondaryEndpoint ?? "";
+    message.secondaryEpoch = object.secondaryEpoch ?? 0;
+    message.epochMs = object.epochMs ?? 0;
+    message.secondaryNicGbps = object.secondaryNicGbps ?? 0;
+    message.maxBandwidthMbps = object.maxBandwidthMbps ?? 0;
+    return message;
+  },
+};
+
+function createBaseFtPromoteCommand(): FtPromoteCommand {
+  return { ftGeneration: 0 };
+}
+
+export const FtPromoteCommand: MessageFns<FtPromoteCommand> = {
+  encode(message: FtPromoteCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ftGeneration !== 0) {
+      writer.uint32(8).int64(message.ftGeneration);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FtPromoteCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFtPromoteCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FtPromoteCommand {
+    return {
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
+    };
+  },
+
+  toJSON(message: FtPromoteCommand): unknown {
+    const obj: any = {};
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FtPromoteCommand>, I>>(base?: I): FtPromoteCommand {
+    return FtPromoteCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FtPromoteCommand>, I>>(object: I): FtPromoteCommand {
+    const message = createBaseFtPromoteCommand();
+    message.ftGeneration = object.ftGeneration ?? 0;
+    return message;
+  },
+};
+
+function createBaseFtStopCommand(): FtStopCommand {
+  return { ftGeneration: 0 };
+}
+
+export const FtStopCommand: MessageFns<FtStopCommand> = {
+  encode(message: FtStopCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ftGeneration !== 0) {
+      writer.uint32(8).int64(message.ftGeneration);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FtStopCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFtStopCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FtStopCommand {
+    return {
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
+    };
+  },
+
+  toJSON(message: FtStopCommand): unknown {
+    const obj: any = {};
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FtStopCommand>, I>>(base?: I): FtStopCommand {
+    return FtStopCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FtStopCommand>, I>>(object: I): FtStopCommand {
+    const message = createBaseFtStopCommand();
+    message.ftGeneration = object.ftGeneration ?? 0;
+    return message;
+  },
+};
+
 function createBaseSetAdminPasswordCommand(): SetAdminPasswordCommand {
   return { adminPass: "" };
 }
@@ -3869,6 +4370,10 @@ function createBaseExecuteCommandRequest(): ExecuteCommandRequest {
     prepareMigrateIn: undefined,
     abortMigration: undefined,
     setAdminPassword: undefined,
+    ftPrepareSecondary: undefined,
+    ftStartPrimary: undefined,
+    ftPromote: undefined,
+    ftStop: undefined,
   };
 }
 
@@ -3942,6 +4447,18 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     }
     if (message.setAdminPassword !== undefined) {
       SetAdminPasswordCommand.encode(message.setAdminPassword, writer.uint32(226).fork()).join();
+    }
+    if (message.ftPrepareSecondary !== undefined) {
+      FtPrepareSecondaryCommand.encode(message.ftPrepareSecondary, writer.uint32(234).fork()).join();
+    }
+    if (message.ftStartPrimary !== undefined) {
+      FtStartPrimaryCommand.encode(message.ftStartPrimary, writer.uint32(242).fork()).join();
+    }
+    if (message.ftPromote !== undefined) {
+      FtPromoteCommand.encode(message.ftPromote, writer.uint32(250).fork()).join();
+    }
+    if (message.ftStop !== undefined) {
+      FtStopCommand.encode(message.ftStop, writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -4143,6 +4660,38 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
             message.setAdminPassword = SetAdminPasswordCommand.decode(reader, reader.uint32());
             continue;
           }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.ftPrepareSecondary = FtPrepareSecondaryCommand.decode(reader, reader.uint32());
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.ftStartPrimary = FtStartPrimaryCommand.decode(reader, reader.uint32());
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.ftPromote = FtPromoteCommand.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.ftStop = FtStopCommand.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4232,6 +4781,26 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
         : isSet(object.set_admin_password)
         ? SetAdminPasswordCommand.fromJSON(object.set_admin_password)
         : undefined,
+      ftPrepareSecondary: isSet(object.ftPrepareSecondary)
+        ? FtPrepareSecondaryCommand.fromJSON(object.ftPrepareSecondary)
+        : isSet(object.ft_prepare_secondary)
+        ? FtPrepareSecondaryCommand.fromJSON(object.ft_prepare_secondary)
+        : undefined,
+      ftStartPrimary: isSet(object.ftStartPrimary)
+        ? FtStartPrimaryCommand.fromJSON(object.ftStartPrimary)
+        : isSet(object.ft_start_primary)
+        ? FtStartPrimaryCommand.fromJSON(object.ft_start_primary)
+        : undefined,
+      ftPromote: isSet(object.ftPromote)
+        ? FtPromoteCommand.fromJSON(object.ftPromote)
+        : isSet(object.ft_promote)
+        ? FtPromoteCommand.fromJSON(object.ft_promote)
+        : undefined,
+      ftStop: isSet(object.ftStop)
+        ? FtStopCommand.fromJSON(object.ftStop)
+        : isSet(object.ft_stop)
+        ? FtStopCommand.fromJSON(object.ft_stop)
+        : undefined,
     };
   },
 
@@ -4306,6 +4875,18 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     if (message.setAdminPassword !== undefined) {
       obj.setAdminPassword = SetAdminPasswordCommand.toJSON(message.setAdminPassword);
     }
+    if (message.ftPrepareSecondary !== undefined) {
+      obj.ftPrepareSecondary = FtPrepareSecondaryCommand.toJSON(message.ftPrepareSecondary);
+    }
+    if (message.ftStartPrimary !== undefined) {
+      obj.ftStartPrimary = FtStartPrimaryCommand.toJSON(message.ftStartPrimary);
+    }
+    if (message.ftPromote !== undefined) {
+      obj.ftPromote = FtPromoteCommand.toJSON(message.ftPromote);
+    }
+    if (message.ftStop !== undefined) {
+      obj.ftStop = FtStopCommand.toJSON(message.ftStop);
+    }
     return obj;
   },
 
@@ -4375,6 +4956,18 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     message.setAdminPassword = (object.setAdminPassword !== undefined && object.setAdminPassword !== null)
       ? SetAdminPasswordCommand.fromPartial(object.setAdminPassword)
       : undefined;
+    message.ftPrepareSecondary = (object.ftPrepareSecondary !== undefined && object.ftPrepareSecondary !== null)
+      ? FtPrepareSecondaryCommand.fromPartial(object.ftPrepareSecondary)
+      : undefined;
+    message.ftStartPrimary = (object.ftStartPrimary !== undefined && object.ftStartPrimary !== null)
+      ? FtStartPrimaryCommand.fromPartial(object.ftStartPrimary)
+      : undefined;
+    message.ftPromote = (object.ftPromote !== undefined && object.ftPromote !== null)
+      ? FtPromoteCommand.fromPartial(object.ftPromote)
+      : undefined;
+    message.ftStop = (object.ftStop !== undefined && object.ftStop !== null)
+      ? FtStopCommand.fromPartial(object.ftStop)
+      : undefined;
     return message;
   },
 };
@@ -4396,6 +4989,10 @@ function createBaseInstanceRuntime(): InstanceRuntime {
     launchedAt: undefined,
     epoch: 0,
     migrating: false,
+    ftRole: "",
+    ftGeneration: 0,
+    ftAckedCheckpoint: 0,
+    ftStreamLost: false,
   };
 }
 
@@ -4445,6 +5042,18 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     }
     if (message.migrating !== false) {
       writer.uint32(120).bool(message.migrating);
+    }
+    if (message.ftRole !== "") {
+      writer.uint32(130).string(message.ftRole);
+    }
+    if (message.ftGeneration !== 0) {
+      writer.uint32(136).int64(message.ftGeneration);
+    }
+    if (message.ftAckedCheckpoint !== 0) {
+      writer.uint32(144).int64(message.ftAckedCheckpoint);
+    }
+    if (message.ftStreamLost !== false) {
+      writer.uint32(152).bool(message.ftStreamLost);
     }
     return writer;
   },
@@ -4582,6 +5191,38 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
             message.migrating = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.ftRole = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.ftAckedCheckpoint = longToNumber(reader.int64());
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.ftStreamLost = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4659,6 +5300,26 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
         : undefined,
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
       migrating: isSet(object.migrating) ? globalThis.Boolean(object.migrating) : false,
+      ftRole: isSet(object.ftRole)
+        ? globalThis.String(object.ftRole)
+        : isSet(object.ft_role)
+        ? globalThis.String(object.ft_role)
+        : "",
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
+      ftAckedCheckpoint: isSet(object.ftAckedCheckpoint)
+        ? globalThis.Number(object.ftAckedCheckpoint)
+        : isSet(object.ft_acked_checkpoint)
+        ? globalThis.Number(object.ft_acked_checkpoint)
+        : 0,
+      ftStreamLost: isSet(object.ftStreamLost)
+        ? globalThis.Boolean(object.ftStreamLost)
+        : isSet(object.ft_stream_lost)
+        ? globalThis.Boolean(object.ft_stream_lost)
+        : false,
     };
   },
 
@@ -4709,6 +5370,18 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     if (message.migrating !== false) {
       obj.migrating = message.migrating;
     }
+    if (message.ftRole !== "") {
+      obj.ftRole = message.ftRole;
+    }
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
+    if (message.ftAckedCheckpoint !== 0) {
+      obj.ftAckedCheckpoint = Math.round(message.ftAckedCheckpoint);
+    }
+    if (message.ftStreamLost !== false) {
+      obj.ftStreamLost = message.ftStreamLost;
+    }
     return obj;
   },
 
@@ -4732,6 +5405,10 @@ export const InstanceRuntime: MessageFns<InstanceRuntime> = {
     message.launchedAt = object.launchedAt ?? undefined;
     message.epoch = object.epoch ?? 0;
     message.migrating = object.migrating ?? false;
+    message.ftRole = object.ftRole ?? "";
+    message.ftGeneration = object.ftGeneration ?? 0;
+    message.ftAckedCheckpoint = object.ftAckedCheckpoint ?? 0;
+    message.ftStreamLost = object.ftStreamLost ?? false;
     return message;
   },
 };
@@ -5933,6 +6610,7 @@ function createBaseMigrationBegin(): MigrationBegin {
     destEpoch: 0,
     ramBytes: 0,
     pageSizeBytes: 0,
+    ftGeneration: 0,
   };
 }
 
@@ -5958,6 +6636,9 @@ export const MigrationBegin: MessageFns<MigrationBegin> = {
     }
     if (message.pageSizeBytes !== 0) {
       writer.uint32(56).int64(message.pageSizeBytes);
+    }
+    if (message.ftGeneration !== 0) {
+      writer.uint32(64).int64(message.ftGeneration);
     }
     return writer;
   },
@@ -6031,6 +6712,14 @@ export const MigrationBegin: MessageFns<MigrationBegin> = {
             message.pageSizeBytes = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6076,6 +6765,11 @@ export const MigrationBegin: MessageFns<MigrationBegin> = {
         : isSet(object.page_size_bytes)
         ? globalThis.Number(object.page_size_bytes)
         : 0,
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
     };
   },
 
@@ -6102,6 +6796,9 @@ export const MigrationBegin: MessageFns<MigrationBegin> = {
     if (message.pageSizeBytes !== 0) {
       obj.pageSizeBytes = Math.round(message.pageSizeBytes);
     }
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
     return obj;
   },
 
@@ -6119,6 +6816,7 @@ export const MigrationBegin: MessageFns<MigrationBegin> = {
     message.destEpoch = object.destEpoch ?? 0;
     message.ramBytes = object.ramBytes ?? 0;
     message.pageSizeBytes = object.pageSizeBytes ?? 0;
+    message.ftGeneration = object.ftGeneration ?? 0;
     return message;
   },
 };

@@ -705,11 +705,26 @@ export interface Server {
   status: string;
   accessIpV4: string;
   accessIpV6: string;
+  /** Fault tolerance (admin only): not_protected, starting, protected, need_secondary, failing_over. */
+  ftState: string;
+  /** Host of the FT secondary (admin only; empty without one). */
+  ftSecondaryHostId: string;
+  /** FT generation: bumped at each change of which copy is live (admin only). */
+  ftGeneration: number;
 }
 
 export interface Server_MetadataEntry {
   key: string;
   value: string;
+}
+
+export interface SetServerFaultToleranceRequest {
+  serverId: string;
+  enabled: boolean;
+}
+
+export interface SetServerFaultToleranceResponse {
+  server?: Server | undefined;
 }
 
 export interface GetServerRequest {
@@ -4738,6 +4753,9 @@ function createBaseServer(): Server {
     status: "",
     accessIpV4: "",
     accessIpV6: "",
+    ftState: "",
+    ftSecondaryHostId: "",
+    ftGeneration: 0,
   };
 }
 
@@ -4829,6 +4847,15 @@ export const Server: MessageFns<Server> = {
     }
     if (message.accessIpV6 !== "") {
       writer.uint32(234).string(message.accessIpV6);
+    }
+    if (message.ftState !== "") {
+      writer.uint32(242).string(message.ftState);
+    }
+    if (message.ftSecondaryHostId !== "") {
+      writer.uint32(250).string(message.ftSecondaryHostId);
+    }
+    if (message.ftGeneration !== 0) {
+      writer.uint32(256).int64(message.ftGeneration);
     }
     return writer;
   },
@@ -5081,6 +5108,30 @@ export const Server: MessageFns<Server> = {
             message.accessIpV6 = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.ftState = reader.string();
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.ftSecondaryHostId = reader.string();
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.ftGeneration = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5221,6 +5272,21 @@ export const Server: MessageFns<Server> = {
         : isSet(object.access_ip_v6)
         ? globalThis.String(object.access_ip_v6)
         : "",
+      ftState: isSet(object.ftState)
+        ? globalThis.String(object.ftState)
+        : isSet(object.ft_state)
+        ? globalThis.String(object.ft_state)
+        : "",
+      ftSecondaryHostId: isSet(object.ftSecondaryHostId)
+        ? globalThis.String(object.ftSecondaryHostId)
+        : isSet(object.ft_secondary_host_id)
+        ? globalThis.String(object.ft_secondary_host_id)
+        : "",
+      ftGeneration: isSet(object.ftGeneration)
+        ? globalThis.Number(object.ftGeneration)
+        : isSet(object.ft_generation)
+        ? globalThis.Number(object.ft_generation)
+        : 0,
     };
   },
 
@@ -5319,6 +5385,15 @@ export const Server: MessageFns<Server> = {
     if (message.accessIpV6 !== "") {
       obj.accessIpV6 = message.accessIpV6;
     }
+    if (message.ftState !== "") {
+      obj.ftState = message.ftState;
+    }
+    if (message.ftSecondaryHostId !== "") {
+      obj.ftSecondaryHostId = message.ftSecondaryHostId;
+    }
+    if (message.ftGeneration !== 0) {
+      obj.ftGeneration = Math.round(message.ftGeneration);
+    }
     return obj;
   },
 
@@ -5366,6 +5441,9 @@ export const Server: MessageFns<Server> = {
     message.status = object.status ?? "";
     message.accessIpV4 = object.accessIpV4 ?? "";
     message.accessIpV6 = object.accessIpV6 ?? "";
+    message.ftState = object.ftState ?? "";
+    message.ftSecondaryHostId = object.ftSecondaryHostId ?? "";
+    message.ftGeneration = object.ftGeneration ?? 0;
     return message;
   },
 };
@@ -5451,6 +5529,168 @@ export const Server_MetadataEntry: MessageFns<Server_MetadataEntry> = {
     const message = createBaseServer_MetadataEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSetServerFaultToleranceRequest(): SetServerFaultToleranceRequest {
+  return { serverId: "", enabled: false };
+}
+
+export const SetServerFaultToleranceRequest: MessageFns<SetServerFaultToleranceRequest> = {
+  encode(message: SetServerFaultToleranceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverId !== "") {
+      writer.uint32(10).string(message.serverId);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(16).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetServerFaultToleranceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetServerFaultToleranceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetServerFaultToleranceRequest {
+    return {
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+    };
+  },
+
+  toJSON(message: SetServerFaultToleranceRequest): unknown {
+    const obj: any = {};
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetServerFaultToleranceRequest>, I>>(base?: I): SetServerFaultToleranceRequest {
+    return SetServerFaultToleranceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetServerFaultToleranceRequest>, I>>(
+    object: I,
+  ): SetServerFaultToleranceRequest {
+    const message = createBaseSetServerFaultToleranceRequest();
+    message.serverId = object.serverId ?? "";
+    message.enabled = object.enabled ?? false;
+    return message;
+  },
+};
+
+function createBaseSetServerFaultToleranceResponse(): SetServerFaultToleranceResponse {
+  return { server: undefined };
+}
+
+export const SetServerFaultToleranceResponse: MessageFns<SetServerFaultToleranceResponse> = {
+  encode(message: SetServerFaultToleranceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.server !== undefined) {
+      Server.encode(message.server, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetServerFaultToleranceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetServerFaultToleranceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.server = Server.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetServerFaultToleranceResponse {
+    return { server: isSet(object.server) ? Server.fromJSON(object.server) : undefined };
+  },
+
+  toJSON(message: SetServerFaultToleranceResponse): unknown {
+    const obj: any = {};
+    if (message.server !== undefined) {
+      obj.server = Server.toJSON(message.server);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetServerFaultToleranceResponse>, I>>(base?: I): SetServerFaultToleranceResponse {
+    return SetServerFaultToleranceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetServerFaultToleranceResponse>, I>>(
+    object: I,
+  ): SetServerFaultToleranceResponse {
+    const message = createBaseSetServerFaultToleranceResponse();
+    message.server = (object.server !== undefined && object.server !== null)
+      ? Server.fromPartial(object.server)
+      : undefined;
     return message;
   },
 };
@@ -14456,6 +14696,19 @@ export const ComputeServiceService = {
       Buffer.from(UpdateServerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateServerResponse => UpdateServerResponse.decode(value),
   },
+  /** Admin: turns fault tolerance (a hot-standby secondary on another host) on or off. */
+  setServerFaultTolerance: {
+    path: "/minicloud.compute.v1.ComputeService/SetServerFaultTolerance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetServerFaultToleranceRequest): Buffer =>
+      Buffer.from(SetServerFaultToleranceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetServerFaultToleranceRequest => SetServerFaultToleranceRequest.decode(value),
+    responseSerialize: (value: SetServerFaultToleranceResponse): Buffer =>
+      Buffer.from(SetServerFaultToleranceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetServerFaultToleranceResponse =>
+      SetServerFaultToleranceResponse.decode(value),
+  },
   listInstanceActions: {
     path: "/minicloud.compute.v1.ComputeService/ListInstanceActions" as const,
     requestStream: false as const,
@@ -14725,6 +14978,8 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   /** Every lifecycle action (stop, start, reboot, pause, resize, ...) as one union, as Nova's /action. */
   serverAction: handleUnaryCall<ServerActionRequest, ServerActionResponse>;
   updateServer: handleUnaryCall<UpdateServerRequest, UpdateServerResponse>;
+  /** Admin: turns fault tolerance (a hot-standby secondary on another host) on or off. */
+  setServerFaultTolerance: handleUnaryCall<SetServerFaultToleranceRequest, SetServerFaultToleranceResponse>;
   listInstanceActions: handleUnaryCall<ListInstanceActionsRequest, ListInstanceActionsResponse>;
   /** The server's vNICs (Nova's GET os-interface): ports with device_id = the server's id. */
   listInterfaces: handleUnaryCall<ListInterfacesRequest, ListInterfacesResponse>;
@@ -14970,6 +15225,22 @@ export interface ComputeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateServerResponse) => void,
+  ): ClientUnaryCall;
+  /** Admin: turns fault tolerance (a hot-standby secondary on another host) on or off. */
+  setServerFaultTolerance(
+    request: SetServerFaultToleranceRequest,
+    callback: (error: ServiceError | null, response: SetServerFaultToleranceResponse) => void,
+  ): ClientUnaryCall;
+  setServerFaultTolerance(
+    request: SetServerFaultToleranceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetServerFaultToleranceResponse) => void,
+  ): ClientUnaryCall;
+  setServerFaultTolerance(
+    request: SetServerFaultToleranceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetServerFaultToleranceResponse) => void,
   ): ClientUnaryCall;
   listInstanceActions(
     request: ListInstanceActionsRequest,

@@ -1,0 +1,3 @@
+export * from './checkpoint-schedule';
+export * from './output-commit';
+export * from './ft-role';

@@ -3,6 +3,7 @@ import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors
 import {
   apply,
   assertCanHost,
+  cannotMigrateGuestCpu,
   createWorkload,
   defineVm,
   DEFAULT_BOOT_MODEL,
@@ -205,6 +206,7 @@ export class SimulatedHost {
       if (existing.migration?.role === 'incoming' && existing.migration.migrationId === migrationId) return this.runtimeOf(existing);
       throw new FailedPreconditionError(`instance ${spec.instanceId} is already on host ${this.hostId}`, 'instance_exists');
     }
+    this.assertCpuFits(spec);
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
     const entry: VmEntry = { vm: withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, volumeSizesGb: volumeSizesOf(spec), migration: { role: 'incoming', migrationId } };
@@ -412,6 +414,16 @@ export class SimulatedHost {
     return this.usage();
   }
 
+  /**
+   * The guest's CPU must be one this host's CPU provides (libvirt refuses to start or receive a guest
+   * whose CPU the host lacks; for an incoming live migration this is Nova's destination check).
+   * @throws FailedPreconditionError ("cpu_incompatible") naming the model or the missing flags
+   */
+  private assertCpuFits(spec: VmSpec): void {
+    const why = spec.guestCpu ? cannotMigrateGuestCpu(spec.guestCpu, this.deps.profile) : undefined;
+    if (why) throw new FailedPreconditionError(`host ${this.hostId} cannot run instance ${spec.instanceId}: ${why}`, 'cpu_incompatible');
+  }
+
   private assertPoweredOn(): void {
     if (this.model.standby) throw new FailedPreconditionError(`host ${this.hostId} is in standby`, 'host_standby');
   }
@@ -424,6 +436,7 @@ export class SimulatedHost {
     const existing = this.vms.get(spec.instanceId);
     if (existing) return this.runtimeOf(existing);
     this.assertPoweredOn();
+    this.assertCpuFits(spec);
     const vm = apply(withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);

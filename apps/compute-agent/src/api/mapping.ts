@@ -1,6 +1,6 @@
 import { agent, compute } from '@minicloud/proto';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { GuestCpu, PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import { readFlavorResourceControls } from '@minicloud/domain-compute';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
@@ -83,7 +83,20 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
       shares: spec.cpuShares,
     }),
     guest: guestOf(id, spec),
+    guestCpu: guestCpuOf(spec.guestCpu),
   };
+}
+
+const GUEST_CPU_MODES: ReadonlySet<string> = new Set(['host-passthrough', 'host-model', 'custom']);
+/** At most this many guest CPU flags (/proc/cpuinfo lists about 150). */
+const MAX_GUEST_CPU_FLAGS = 512;
+
+/** @throws InvalidArgumentError ('spawn.spec.guest_cpu.<field>') for an unknown mode or too many flags */
+function guestCpuOf(cpu: agent.GuestCpu | undefined): GuestCpu | undefined {
+  if (!cpu) return undefined;
+  if (!GUEST_CPU_MODES.has(cpu.mode)) throw new InvalidArgumentError('spawn.spec.guest_cpu.mode', `must be host-passthrough, host-model or custom, got ${JSON.stringify(cpu.mode.slice(0, 32))}`);
+  if (cpu.flags.length > MAX_GUEST_CPU_FLAGS) throw new InvalidArgumentError('spawn.spec.guest_cpu.flags', `at most ${MAX_GUEST_CPU_FLAGS}, got ${cpu.flags.length}`);
+  return { mode: cpu.mode as GuestCpu['mode'], model: cpu.model, flags: [...cpu.flags] };
 }
 
 /** The /dev/ name's last part ("/dev/vdb" -> "vdb"). */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule, readFlavorResourceControls } from '@minicloud/domain-compute';
+import { guestCpuOnHost, guestCpuRequestOf } from '@minicloud/domain-hypervisor';
 import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
@@ -242,8 +243,27 @@ export class Conductor {
     return true;
   }
 
+  /**
+   * A fresh boot of `r` on its host fixes the guest's CPU there (Nova records instance.vcpu_model at
+   * spawn): from the flavor's/image's `hw:cpu_mode` and the host's CPU, recorded on the instance when
+   * it changed. Every spawn (build, rebuild, resize, unshelve, evacuation, a lost guest re-created) goes
+   * through here; a live migration keeps the recorded CPU.
+   * @returns the record with its guestCpu
+   * @throws InvalidArgumentError ('hw:cpu_mode' / 'hw:cpu_model') for a CPU request that is malformed or
+   *   that the host's CPU cannot provide (a custom model the scheduler's CpuModelFilter would have avoided)
+   */
+  async fixGuestCpu(r: InstanceRecord): Promise<InstanceRecord> {
+    const host = await this.d.hosts.find(r.hostId);
+    if (!host) return r;
+    const guestCpu = guestCpuOnHost(guestCpuRequestOf(r.flavor.extraSpecs, r.image.properties), { cpuModel: host.profile.cpuModel, cpuFlags: host.profile.cpuFlags ?? [] });
+    const cpu = { mode: guestCpu.mode, model: guestCpu.model, flags: [...guestCpu.flags] };
+    if (JSON.stringify(r.guestCpu) === JSON.stringify(cpu)) return r;
+    const next = await this.transition(r.id, (cur) => (cur.hostId === r.hostId ? { ...cur, guestCpu: cpu } : undefined));
+    return { ...(next ?? r), guestCpu: cpu };
+  }
+
   private async spawn(r0: InstanceRecord): Promise<void> {
-    const r = await this.prepareVolumes(r0);
+    const r = await this.prepareVolumes(await this.fixGuestCpu(r0));
     const res = await this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(r), scopeOf(r));
     await this.forgetAdminPass(r.id);
     // A report may have been missed: the runtime says it already runs.
@@ -273,6 +293,7 @@ export class Conductor {
       cpuReservationMhz: cpu?.reservationMhz ?? 0,
       cpuLimitMhz: cpu?.limitMhz ?? 0,
       volumes: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map(volumeRefOf),
+      guestCpu: r.guestCpu,
       ...guestFieldsOf(r),
     };
   }
@@ -331,7 +352,7 @@ export class Conductor {
       // The host has no such VM (its hypervisor lost it): a start re-creates the guest from the record,
       // as Nova's power_on does with libvirt (a hard reboot defines the domain afresh). Completed by `spawned`.
       if (rule.command !== 'powerOn' || !(e instanceof NotFoundError)) throw e;
-      return this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(await this.prepareVolumes(r)), scope);
+      return this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(await this.prepareVolumes(await this.fixGuestCpu(r))), scope);
     });
     if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { cannotMigrateGuestCpu, guestCpuOnHost, type GuestCpu } from '@minicloud/domain-hypervisor';
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import { isLeaderFenceLost, type LeaderFence } from '@minicloud/platform-lifecycle';
@@ -85,7 +86,8 @@ export class MigrationWorker {
   async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester, fence?: LeaderFence): Promise<MigrationRecord> {
     checkLiveMigratable(r);
     const source = await this.d.agents.host(r.hostId);
-    const dest = await this.claimDestination(r, destHostId, fence);
+    const guestCpu = guestCpuOf(r, source);
+    const dest = await this.claimDestination(r, guestCpu, destHostId, fence);
     const now = this.d.nowMs();
     const m: MigrationRecord = {
       id: randomUUID(),
@@ -118,7 +120,7 @@ export class MigrationWorker {
       await this.d.migrations.create(m);
       await this.d.instances.startAction(r.id, { requestId: who.requestId, action: 'live-migration', userId: who.userId, projectId: who.projectId, startMs: now, result: '', message: '' });
       await this.setStatus(m.id, 'preparing');
-      await this.d.agents.prepareMigrateIn(dest, r.id, m.id, this.d.instanceSpec(next));
+      await this.d.agents.prepareMigrateIn(dest, r.id, m.id, this.d.instanceSpec({ ...next, guestCpu: next.guestCpu ?? { ...guestCpu, flags: [...guestCpu.flags] } }));
       await this.d.agents.migrateOut(source, r.id, m.id, {
         destHostId: dest.hostId,
         destEndpoint: dest.agentEndpoint,
@@ -320,9 +322,19 @@ export class MigrationWorker {
 
   // ---- helpers ----
 
-  private async claimDestination(r: InstanceRecord, destHostId: string | undefined, fence?: LeaderFence): Promise<HostRecord> {
-    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id), fence);
-    const hostId = await claimElsewhere(this.d, r, '#migration', { fence });
+  /**
+   * The destination's claim: the operator's host after the guest CPU check (Nova's
+   * check_can_live_migrate_destination: an incompatible CPU is a 400), else the scheduler's pick among
+   * hosts the guest's CPU can move to (the CpuModelFilter).
+   */
+  private async claimDestination(r: InstanceRecord, guestCpu: GuestCpu, destHostId: string | undefined, fence?: LeaderFence): Promise<HostRecord> {
+    if (destHostId) {
+      const chosen = await this.d.hosts.find(destHostId);
+      const why = chosen && chosen.hostId !== r.hostId ? cannotMigrateGuestCpu(guestCpu, { cpuModel: chosen.profile.cpuModel, cpuFlags: chosen.profile.cpuFlags ?? [] }) : undefined;
+      if (why) throw new InvalidArgumentError('migrate.host_id', `host ${destHostId} cannot take server ${r.id}: ${why}`);
+      return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id), fence);
+    }
+    const hostId = await claimElsewhere(this.d, r, '#migration', { fence, guestCpu });
     if (!hostId) throw new ResourceExhaustedError(`No valid host was found for server ${r.id}`, 'no_valid_host');
     if (hostId === r.hostId) {
       await this.d.allocations.release(hostId, migrationConsumer(r.id));
@@ -355,6 +367,14 @@ export class MigrationWorker {
       this.d.logger.info({ host_id: host.hostId, instance_id: instanceId }, 'source copy not destroyed yet');
     }
   }
+}
+
+/**
+ * The CPU the guest runs with: the one recorded at its boot, else (booted before it was recorded)
+ * host-model on its current host, libvirt's default.
+ */
+export function guestCpuOf(r: InstanceRecord, source: Pick<HostRecord, 'profile'>): GuestCpu {
+  return r.guestCpu ?? guestCpuOnHost({ mode: 'host-model' }, { cpuModel: source.profile.cpuModel, cpuFlags: source.profile.cpuFlags ?? [] });
 }
 
 /** Nova: live migration needs vm_state ACTIVE (running) or PAUSED and no task. @throws FailedPreconditionError */

@@ -96,6 +96,7 @@ export class Placement {
         hypervisorType: h.profile.hypervisorType || 'qemu',
         architecture: h.profile.architecture || 'x86_64',
         cpuModel: h.profile.cpuModel,
+        cpuFlags: h.profile.cpuFlags ?? [],
         failedBuilds: 0,
       } satisfies HostState;
     });

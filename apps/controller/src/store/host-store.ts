@@ -14,6 +14,8 @@ export interface HostProfileRecord {
   ramMb: number;
   diskGb: number;
   cpuModel: string;
+  /** CPU feature flags (the guest CPU checks of live migration and custom models); absent on old records. */
+  cpuFlags?: string[];
   hypervisorType: string;
   architecture: string;
   availabilityZone: string;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { compute } from '@minicloud/proto';
 import { resolveHost } from '@minicloud/client';
-import { NotFoundError } from '@minicloud/domain-errors';
+import { MinicloudError, NotFoundError } from '@minicloud/domain-errors';
 import type { CallContext } from '../backends';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext } from '../http/context';
@@ -136,6 +136,9 @@ export async function actionRoutes(app: FastifyInstance, deps: ApiDeps, urls: (r
       // Nova answers 400 for the flavor of a resize or the image of a rebuild that does not exist
       if (e instanceof NotFoundError && name === 'resize' && e.resourceType === 'flavor') throw new HttpError(400, 'Unable to locate requested flavor.');
       if (e instanceof NotFoundError && name === 'rebuild' && e.resourceType === 'image') throw new HttpError(400, 'Cannot find image for rebuild');
+      // Nova's os-migrateLive answers every failed pre-check 400 (NoValidHost, MigrationPreCheckError,
+      // InvalidCPUInfo for a destination whose CPU cannot take the guest's)
+      if (name === 'os-migrateLive' && e instanceof MinicloudError && (e.reason === 'no_valid_host' || e.reason === 'cpu_incompatible')) throw new HttpError(400, e.message);
       throw e;
     });
     switch (name) {

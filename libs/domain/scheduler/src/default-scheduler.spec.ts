@@ -12,6 +12,7 @@ describe('defaultScheduler', () => {
       'DiskFilter',
       'AggregateInstanceExtraSpecsFilter',
       'ImagePropertiesFilter',
+      'CpuModelFilter',
       'ServerGroupAntiAffinityFilter',
       'ServerGroupAffinityFilter',
       'DifferentHostFilter',

@@ -2,6 +2,7 @@ import { Rng } from '@minicloud/domain-clock';
 import { aggregateInstanceExtraSpecsFilter } from './filters/aggregate-instance-extra-specs-filter';
 import { availabilityZoneFilter } from './filters/availability-zone-filter';
 import { computeFilter } from './filters/compute-filter';
+import { cpuModelFilter } from './filters/cpu-model-filter';
 import { coreFilter } from './filters/core-filter';
 import { differentHostFilter } from './filters/different-host-filter';
 import { diskFilter } from './filters/disk-filter';
@@ -53,6 +54,7 @@ export const DEFAULT_FILTERS: readonly HostFilter[] = [
   diskFilter,
   aggregateInstanceExtraSpecsFilter,
   imagePropertiesFilter,
+  cpuModelFilter,
   serverGroupAntiAffinityFilter,
   serverGroupAffinityFilter,
   differentHostFilter,

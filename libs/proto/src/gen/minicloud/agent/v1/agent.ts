@@ -142,11 +142,23 @@ export interface InstanceSpec {
   availabilityZone: string;
   /** The root password the guest's cloud-init sets (the config drive's admin_pass); empty: none. */
   adminPass: string;
+  /** The guest's virtual CPU (fixed at boot, kept by a live migration); unset: the host's (host-model). */
+  guestCpu?: GuestCpu | undefined;
 }
 
 export interface InstanceSpec_MetadataEntry {
   key: string;
   value: string;
+}
+
+/** The CPU a guest sees, as libvirt's <cpu mode=...> with its model and flags (Nova's instance.vcpu_model). */
+export interface GuestCpu {
+  /** host-passthrough, host-model or custom. */
+  mode: string;
+  /** The host's CPU model name (host-passthrough, host-model) or the QEMU named model (custom). */
+  model: string;
+  /** The flags the guest uses, as /proc/cpuinfo names them. */
+  flags: string[];
 }
 
 export interface SpawnCommand {
@@ -1882,6 +1894,7 @@ function createBaseInstanceSpec(): InstanceSpec {
     hostname: "",
     availabilityZone: "",
     adminPass: "",
+    guestCpu: undefined,
   };
 }
 
@@ -1947,6 +1960,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     }
     if (message.adminPass !== "") {
       writer.uint32(154).string(message.adminPass);
+    }
+    if (message.guestCpu !== undefined) {
+      GuestCpu.encode(message.guestCpu, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2129,6 +2145,14 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
             message.adminPass = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.guestCpu = GuestCpu.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2219,6 +2243,11 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
         : isSet(object.admin_pass)
         ? globalThis.String(object.admin_pass)
         : "",
+      guestCpu: isSet(object.guestCpu)
+        ? GuestCpu.fromJSON(object.guestCpu)
+        : isSet(object.guest_cpu)
+        ? GuestCpu.fromJSON(object.guest_cpu)
+        : undefined,
     };
   },
 
@@ -2287,6 +2316,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     if (message.adminPass !== "") {
       obj.adminPass = message.adminPass;
     }
+    if (message.guestCpu !== undefined) {
+      obj.guestCpu = GuestCpu.toJSON(message.guestCpu);
+    }
     return obj;
   },
 
@@ -2328,6 +2360,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     message.hostname = object.hostname ?? "";
     message.availabilityZone = object.availabilityZone ?? "";
     message.adminPass = object.adminPass ?? "";
+    message.guestCpu = (object.guestCpu !== undefined && object.guestCpu !== null)
+      ? GuestCpu.fromPartial(object.guestCpu)
+      : undefined;
     return message;
   },
 };
@@ -2413,6 +2448,107 @@ export const InstanceSpec_MetadataEntry: MessageFns<InstanceSpec_MetadataEntry> 
     const message = createBaseInstanceSpec_MetadataEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseGuestCpu(): GuestCpu {
+  return { mode: "", model: "", flags: [] };
+}
+
+export const GuestCpu: MessageFns<GuestCpu> = {
+  encode(message: GuestCpu, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== "") {
+      writer.uint32(10).string(message.mode);
+    }
+    if (message.model !== "") {
+      writer.uint32(18).string(message.model);
+    }
+    for (const v of message.flags) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestCpu {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestCpu();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.flags.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestCpu {
+    return {
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      flags: globalThis.Array.isArray(object?.flags) ? object.flags.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: GuestCpu): unknown {
+    const obj: any = {};
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.flags?.length) {
+      obj.flags = message.flags;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestCpu>, I>>(base?: I): GuestCpu {
+    return GuestCpu.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestCpu>, I>>(object: I): GuestCpu {
+    const message = createBaseGuestCpu();
+    message.mode = object.mode ?? "";
+    message.model = object.model ?? "";
+    message.flags = object.flags?.map((e) => e) || [];
     return message;
   },
 };

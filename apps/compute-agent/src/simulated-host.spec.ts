@@ -78,6 +78,19 @@ describe('SimulatedHost.execute', () => {
     expect(host.prepareIncoming(spec('i4', { guestCpu: { ...g5Passthrough, mode: 'host-model' } }), 'm4').powerState).toBe('paused');
   });
 
+  it('in memory state low refuses spawns and incoming migrations with RESOURCE_EXHAUSTED host_memory_low', async () => {
+    // Three 2 GiB guests touching all their memory on a 4 GiB host: no free memory even after page sharing.
+    const { host, clock } = await booted(['i1', 'i2', 'i0'], { flavor: { vcpus: 1, ramMb: 2048, diskGb: 1 }, workload: { kind: 'constant', utilizationRatio: 1 } });
+    clock.advance(1000);
+    host.tick(); // the model ticker's turn
+    expect(host.modelSnapshot().memory.state).toBe('low');
+    expect(host.usage().memoryState).toBe('low');
+    const refusal = expect.objectContaining({ code: 'RESOURCE_EXHAUSTED', reason: 'host_memory_low', message: expect.stringContaining('memory state low') });
+    expect(() => host.execute(3, 'i3', { type: 'spawn', spec: spec('i3', { flavor: { vcpus: 1, ramMb: 256, diskGb: 1 } }) })).toThrow(refusal);
+    expect(() => host.prepareIncoming(spec('i4', { flavor: { vcpus: 1, ramMb: 256, diskGb: 1 } }), 'm4')).toThrow(refusal);
+    expect(host.runtimes().map((r) => r.instanceId).sort()).toEqual(['i0', 'i1', 'i2']);
+  });
+
   it('spawn returns building at once, fetches, waits the boot model on the clock, then reports spawned', async () => {
     const { host, images, clock, reports } = setup();
     const rt = host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });

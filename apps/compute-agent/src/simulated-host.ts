@@ -1,7 +1,8 @@
 import type { Clock, TimerHandle } from '@minicloud/domain-clock';
-import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import {
   apply,
+  admitsNewVms,
   assertCanHost,
   cannotMigrateGuestCpu,
   createWorkload,
@@ -207,6 +208,7 @@ export class SimulatedHost {
       throw new FailedPreconditionError(`instance ${spec.instanceId} is already on host ${this.hostId}`, 'instance_exists');
     }
     this.assertCpuFits(spec);
+    this.assertMemoryAdmits(spec);
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
     const entry: VmEntry = { vm: withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, volumeSizesGb: volumeSizesOf(spec), migration: { role: 'incoming', migrationId } };
@@ -397,6 +399,7 @@ export class SimulatedHost {
       imageCacheBytes: this.deps.images.cache.usedBytes,
       standby: this.model.standby,
       energyJoulesTotal: snap.energyJoulesTotal,
+      memoryState: snap.memory.state,
     };
   }
 
@@ -424,6 +427,20 @@ export class SimulatedHost {
     if (why) throw new FailedPreconditionError(`host ${this.hostId} cannot run instance ${spec.instanceId}: ${why}`, 'cpu_incompatible');
   }
 
+  /**
+   * ESXi's memory state `low` blocks new allocations: no spawn and no incoming migration while the last
+   * model tick found free memory below the low threshold.
+   * @throws ResourceExhaustedError ("host_memory_low"; the controller reschedules the build elsewhere)
+   */
+  private assertMemoryAdmits(spec: VmSpec): void {
+    const memory = this.modelSnapshot().memory;
+    if (admitsNewVms(memory.state)) return;
+    throw new ResourceExhaustedError(
+      `host ${this.hostId} is in memory state ${memory.state} (${Math.round(memory.freeMb)} MB free of ${this.deps.profile.ramMb} MB): it takes no new VM such as ${spec.instanceId}`,
+      'host_memory_low',
+    );
+  }
+
   private assertPoweredOn(): void {
     if (this.model.standby) throw new FailedPreconditionError(`host ${this.hostId} is in standby`, 'host_standby');
   }
@@ -437,6 +454,7 @@ export class SimulatedHost {
     if (existing) return this.runtimeOf(existing);
     this.assertPoweredOn();
     this.assertCpuFits(spec);
+    this.assertMemoryAdmits(spec);
     const vm = apply(withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);

@@ -110,6 +110,7 @@ export function createController(inp: ControllerInputs): Controller {
     rounds: config.SCHEDULER_CLAIM_ROUNDS,
     nowMs,
     lastHeartbeatAtMs: (id) => monitor.lastHeartbeatAtMs(id),
+    latestUsage: (id) => monitor.latestUsage(id),
   });
   const quotas = new Quotas(peers, config.QUOTAS_ENABLED);
   const conductor = new Conductor({
@@ -140,6 +141,7 @@ export function createController(inp: ControllerInputs): Controller {
     agents,
     logger,
     nowMs,
+    maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
     limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
     transition: (id, mutate, fence) => conductor.transition(id, mutate, fence),
     leaderFence,

@@ -37,6 +37,7 @@ export function toProtoUsage(u: HostUsageReport): agent.HostUsage {
   return agent.HostUsage.fromPartial({
     vcpusUsed: u.vcpusUsed, ramMbUsed: u.ramMbUsed, diskGbUsed: u.diskGbUsed, cpuUtilizationRatio: u.cpuUtilizationRatio,
     powerWatts: u.powerWatts, runningVms: u.runningVms, imageCacheBytes: u.imageCacheBytes, standby: u.standby, energyJoulesTotal: u.energyJoulesTotal,
+    memoryState: u.memoryState,
   });
 }
 

@@ -17,7 +17,7 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { deleteShelvedImage, LifecycleWorker, resizeConsumer } from './lifecycle-worker';
 import type { Placement } from '../placement/placement';
-import { claimElsewhere } from '../placement/relocation';
+import { claimElsewhere, isHostRefusal } from '../placement/relocation';
 import type { Quotas } from '../placement/quota';
 import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
@@ -55,15 +55,6 @@ const BROKEN_BY_FAILURE: ReadonlySet<InstanceRecord['taskState']> = new Set(['re
 /** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
 function needsBlockDeviceMapping(r: InstanceRecord): boolean {
   return !r.launchedAtMs && (r.volumesAttached ?? []).some((v) => v.status === 'attaching');
-}
-
-/**
- * The agent refused a spawn because its host cannot hold the VM (reason `host_<resource>_exhausted`
- * from libs/domain/hypervisor host-resources): the controller's claim and the host disagreed for a
- * moment (e.g. a VM migrating off still holds its memory), so another host may well take it.
- */
-export function isHostRefusal(e: unknown): boolean {
-  return isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED' && /^host_\w+_exhausted$/.test((e as MinicloudError).reason ?? '');
 }
 
 function faultOf(e: unknown): { code: string; message: string } {

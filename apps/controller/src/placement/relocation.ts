@@ -1,5 +1,5 @@
 import type { LeaderFence } from '@minicloud/platform-lifecycle';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { InvalidArgumentError, isMinicloudError, NotFoundError, ResourceExhaustedError, type MinicloudError } from '@minicloud/domain-errors';
 import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
 import type { GuestCpu } from '@minicloud/domain-hypervisor';
 import { claimedDiskGb, type InstanceRecord } from '@minicloud/domain-compute';
@@ -112,4 +112,15 @@ export async function claimOnChosenHost(
   const claimed = await d.placement.claimOn(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) }, fence);
   if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
   return host;
+}
+
+/**
+ * The agent refused a spawn or an incoming live migration because its host cannot hold the VM (reason `host_<resource>_exhausted`
+ * from libs/domain/hypervisor host-resources, or `host_memory_low`: the host is in ESXi's memory state
+ * low, which blocks new VMs): the controller's claim or view and the host disagreed for a moment (e.g.
+ * a VM migrating off still holds its memory, or the state changed since the last heartbeat), so
+ * another host may well take it.
+ */
+export function isHostRefusal(e: unknown): boolean {
+  return isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED' && /^host_(\w+_exhausted|memory_low)$/.test((e as MinicloudError).reason ?? '');
 }

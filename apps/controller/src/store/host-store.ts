@@ -34,6 +34,8 @@ export interface HostUsageRecord {
   standby?: boolean;
   /** The host's energy counter (joules since its agent started). */
   energyJoulesTotal?: number;
+  /** ESXi memory state the agent reported (high, soft, hard, low); absent from older agents. */
+  memoryState?: string;
 }
 
 /** A registered host (Nova's compute node + service record). */

@@ -203,6 +203,8 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect([cpu.statusCode, cpu.json().badRequest.message]).toEqual([400, expect.stringContaining('host-passthrough CPU')]);
     migrateError = new FailedPreconditionError("host h-1 cannot run instance s1: the destination's AMD EPYC 7543 lacks CPU flags the guest uses: avx512f", 'cpu_incompatible');
     expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-1', block_migration: false, disk_over_commit: false } })).statusCode).toBe(400);
+    migrateError = new ResourceExhaustedError('host h-1 is in memory state low (12 MB free of 4096 MB): it takes no new VM such as s1', 'host_memory_low');
+    expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-1', block_migration: false, disk_over_commit: false } })).statusCode).toBe(400);
     migrateError = new ResourceExhaustedError('No valid host was found. 1 host has an incompatible CPU', 'no_valid_host');
     const none = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null, block_migration: false, disk_over_commit: false } });
     expect([none.statusCode, none.json().badRequest.message]).toEqual([400, expect.stringContaining('incompatible CPU')]);

@@ -7,6 +7,7 @@ describe('defaultScheduler', () => {
     expect(DEFAULT_FILTERS.map((f) => f.name)).toEqual([
       'ComputeFilter',
       'AvailabilityZoneFilter',
+      'MemoryStateFilter',
       'RamFilter',
       'CoreFilter',
       'DiskFilter',

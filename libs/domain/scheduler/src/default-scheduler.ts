@@ -7,6 +7,7 @@ import { coreFilter } from './filters/core-filter';
 import { differentHostFilter } from './filters/different-host-filter';
 import { diskFilter } from './filters/disk-filter';
 import { imagePropertiesFilter } from './filters/image-properties-filter';
+import { memoryStateFilter } from './filters/memory-state-filter';
 import { ramFilter } from './filters/ram-filter';
 import { sameHostFilter } from './filters/same-host-filter';
 import { serverGroupAffinityFilter } from './filters/server-group-affinity-filter';
@@ -49,6 +50,7 @@ export interface DefaultSchedulerConfig {
 export const DEFAULT_FILTERS: readonly HostFilter[] = [
   computeFilter,
   availabilityZoneFilter,
+  memoryStateFilter,
   ramFilter,
   coreFilter,
   diskFilter,

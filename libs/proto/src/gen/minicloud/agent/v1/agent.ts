@@ -319,6 +319,8 @@ export interface HostUsage {
   standby: boolean;
   /** Energy the host drew since its agent started (SPECpower model integrated), joules. */
   energyJoulesTotal: number;
+  /** ESXi memory state of the host's last model tick: high, soft, hard or low (low takes no new VM). */
+  memoryState: string;
 }
 
 export interface SetHostPowerRequest {
@@ -5064,6 +5066,7 @@ function createBaseHostUsage(): HostUsage {
     imageCacheBytes: 0,
     standby: false,
     energyJoulesTotal: 0,
+    memoryState: "",
   };
 }
 
@@ -5104,6 +5107,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     }
     if (message.energyJoulesTotal !== 0) {
       writer.uint32(97).double(message.energyJoulesTotal);
+    }
+    if (message.memoryState !== "") {
+      writer.uint32(106).string(message.memoryState);
     }
     return writer;
   },
@@ -5217,6 +5223,14 @@ export const HostUsage: MessageFns<HostUsage> = {
             message.energyJoulesTotal = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.memoryState = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5287,6 +5301,11 @@ export const HostUsage: MessageFns<HostUsage> = {
         : isSet(object.energy_joules_total)
         ? globalThis.Number(object.energy_joules_total)
         : 0,
+      memoryState: isSet(object.memoryState)
+        ? globalThis.String(object.memoryState)
+        : isSet(object.memory_state)
+        ? globalThis.String(object.memory_state)
+        : "",
     };
   },
 
@@ -5328,6 +5347,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     if (message.energyJoulesTotal !== 0) {
       obj.energyJoulesTotal = floatToJson(message.energyJoulesTotal);
     }
+    if (message.memoryState !== "") {
+      obj.memoryState = message.memoryState;
+    }
     return obj;
   },
 
@@ -5348,6 +5370,7 @@ export const HostUsage: MessageFns<HostUsage> = {
     message.imageCacheBytes = object.imageCacheBytes ?? 0;
     message.standby = object.standby ?? false;
     message.energyJoulesTotal = object.energyJoulesTotal ?? 0;
+    message.memoryState = object.memoryState ?? "";
     return message;
   },
 };

@@ -142,7 +142,7 @@ export function createController(inp: ControllerInputs): Controller {
     logger,
     nowMs,
     maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
-    limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
+    limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS, permitPostCopy: config.MIGRATION_PERMIT_POST_COPY, timeoutAction: config.MIGRATION_TIMEOUT_ACTION },
     transition: (id, mutate, fence) => conductor.transition(id, mutate, fence),
     leaderFence,
     instanceSpec: (r) => conductor.instanceSpec(r),

@@ -88,6 +88,13 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
   };
 }
 
+/** @throws InvalidArgumentError ('migrate_out.timeout_action') unless empty (abort), abort or force_complete */
+function timeoutActionOf(v: string): 'abort' | 'force_complete' {
+  if (v === '' || v === 'abort') return 'abort';
+  if (v === 'force_complete') return 'force_complete';
+  throw new InvalidArgumentError('migrate_out.timeout_action', `must be abort or force_complete, got ${JSON.stringify(v.slice(0, 32))}`);
+}
+
 const GUEST_CPU_MODES: ReadonlySet<string> = new Set(['host-passthrough', 'host-model', 'custom']);
 /** At most this many guest CPU flags (/proc/cpuinfo lists about 150). */
 const MAX_GUEST_CPU_FLAGS = 512;
@@ -170,7 +177,7 @@ export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: strin
       params: {
         migrationId: m.migrationId, destHostId: m.destHostId, destEndpoint: m.destEndpoint, destEpoch: Number(m.destEpoch),
         maxBandwidthMbps: Number(m.maxBandwidthMbps), maxDowntimeMs: m.maxDowntimeMs, autoConverge: m.autoConverge, postCopy: m.postCopy,
-        timeoutSeconds: m.timeoutSeconds,
+        timeoutSeconds: m.timeoutSeconds, permitPostCopy: m.permitPostCopy, timeoutAction: timeoutActionOf(m.timeoutAction),
       },
     };
   }

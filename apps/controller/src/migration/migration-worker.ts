@@ -28,6 +28,10 @@ export interface MigrationLimits {
   autoConverge: boolean;
   /** 0 = Nova's 800 s per GiB of RAM. */
   timeoutSeconds: number;
+  /** Nova's live_migration_permit_post_copy; default false. */
+  permitPostCopy?: boolean;
+  /** Nova's live_migration_timeout_action; default abort. */
+  timeoutAction?: 'abort' | 'force_complete';
 }
 
 export interface MigrationWorkerDeps {
@@ -150,6 +154,8 @@ export class MigrationWorker {
         autoConverge: this.d.limits.autoConverge,
         postCopy: false,
         timeoutSeconds: this.d.limits.timeoutSeconds,
+        permitPostCopy: this.d.limits.permitPostCopy ?? false,
+        timeoutAction: this.d.limits.timeoutAction ?? 'abort',
       });
       return (await this.setStatus(m.id, 'running', ['queued', 'preparing'])) ?? m;
     } catch (e) {

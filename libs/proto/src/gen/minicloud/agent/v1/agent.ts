@@ -224,8 +224,16 @@ export interface MigrateOutCommand {
   maxBandwidthMbps: number;
   maxDowntimeMs: number;
   autoConverge: boolean;
+  /** Switch to post-copy after the first pre-copy round (QEMU migrate-start-postcopy at once). */
   postCopy: boolean;
   timeoutSeconds: number;
+  /** Nova's live_migration_permit_post_copy: a forced completion may switch to post-copy. */
+  permitPostCopy: boolean;
+  /**
+   * Nova's live_migration_timeout_action at timeout_seconds: "abort" (default when empty) or "force_complete"
+   * (post-copy when permitted, else the guest is paused until the rest is copied).
+   */
+  timeoutAction: string;
 }
 
 export interface PrepareMigrateInCommand {
@@ -3513,6 +3521,8 @@ function createBaseMigrateOutCommand(): MigrateOutCommand {
     autoConverge: false,
     postCopy: false,
     timeoutSeconds: 0,
+    permitPostCopy: false,
+    timeoutAction: "",
   };
 }
 
@@ -3544,6 +3554,12 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     }
     if (message.timeoutSeconds !== 0) {
       writer.uint32(72).int32(message.timeoutSeconds);
+    }
+    if (message.permitPostCopy !== false) {
+      writer.uint32(80).bool(message.permitPostCopy);
+    }
+    if (message.timeoutAction !== "") {
+      writer.uint32(90).string(message.timeoutAction);
     }
     return writer;
   },
@@ -3633,6 +3649,22 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
             message.timeoutSeconds = reader.int32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.permitPostCopy = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.timeoutAction = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3692,6 +3724,16 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
         : isSet(object.timeout_seconds)
         ? globalThis.Number(object.timeout_seconds)
         : 0,
+      permitPostCopy: isSet(object.permitPostCopy)
+        ? globalThis.Boolean(object.permitPostCopy)
+        : isSet(object.permit_post_copy)
+        ? globalThis.Boolean(object.permit_post_copy)
+        : false,
+      timeoutAction: isSet(object.timeoutAction)
+        ? globalThis.String(object.timeoutAction)
+        : isSet(object.timeout_action)
+        ? globalThis.String(object.timeout_action)
+        : "",
     };
   },
 
@@ -3724,6 +3766,12 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     if (message.timeoutSeconds !== 0) {
       obj.timeoutSeconds = Math.round(message.timeoutSeconds);
     }
+    if (message.permitPostCopy !== false) {
+      obj.permitPostCopy = message.permitPostCopy;
+    }
+    if (message.timeoutAction !== "") {
+      obj.timeoutAction = message.timeoutAction;
+    }
     return obj;
   },
 
@@ -3741,6 +3789,8 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     message.autoConverge = object.autoConverge ?? false;
     message.postCopy = object.postCopy ?? false;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.permitPostCopy = object.permitPostCopy ?? false;
+    message.timeoutAction = object.timeoutAction ?? "";
     return message;
   },
 };

@@ -15,6 +15,10 @@ export interface MigrateOutParams {
   readonly postCopy: boolean;
   /** 0: Nova's live_migration_completion_timeout, 800 s per GiB of RAM (at least 800 s). */
   readonly timeoutSeconds: number;
+  /** Nova's live_migration_permit_post_copy (a forced completion may switch to post-copy); default false. */
+  readonly permitPostCopy?: boolean;
+  /** Nova's live_migration_timeout_action; default abort. */
+  readonly timeoutAction?: 'abort' | 'force_complete';
 }
 
 /**

@@ -66,6 +66,31 @@ describe('SimulatedHost.execute', () => {
     expect(host.runtimes()).toEqual([]);
   });
 
+  it('refuses a guest CPU its own CPU cannot run (spawn and incoming migration), FAILED_PRECONDITION cpu_incompatible', () => {
+    const { host } = setup(); // an HP ML110 G4: Intel Xeon 3040, Core 2 flags
+    const g5Passthrough = { mode: 'host-passthrough' as const, model: 'Intel Xeon 3075', flags: [...profileByName('hp-proliant-ml110-g5', 'x').cpuFlags] };
+    const skylakeModel = { mode: 'host-model' as const, model: 'Intel Xeon Gold 6142', flags: [...profileByName('std-2s32c-256g', 'x').cpuFlags] };
+    expect(() => host.prepareIncoming(spec('i1', { guestCpu: g5Passthrough }), 'm1')).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION', reason: 'cpu_incompatible', message: expect.stringContaining('Intel Xeon 3075') }));
+    expect(() => host.execute(3, 'i2', { type: 'spawn', spec: spec('i2', { guestCpu: skylakeModel }) })).toThrow(expect.objectContaining({ reason: 'cpu_incompatible', message: expect.stringContaining('avx512f') }));
+    expect(host.runtimes()).toEqual([]);
+    // The same model's passthrough CPU, and a host-model CPU of the same flags from a G5, are fine.
+    expect(host.prepareIncoming(spec('i3', { guestCpu: { ...g5Passthrough, model: 'Intel Xeon 3040' } }), 'm3').powerState).toBe('paused');
+    expect(host.prepareIncoming(spec('i4', { guestCpu: { ...g5Passthrough, mode: 'host-model' } }), 'm4').powerState).toBe('paused');
+  });
+
+  it('in memory state low refuses spawns and incoming migrations with RESOURCE_EXHAUSTED host_memory_low', async () => {
+    // Three 2 GiB guests touching all their memory on a 4 GiB host: no free memory even after page sharing.
+    const { host, clock } = await booted(['i1', 'i2', 'i0'], { flavor: { vcpus: 1, ramMb: 2048, diskGb: 1 }, workload: { kind: 'constant', utilizationRatio: 1 } });
+    clock.advance(1000);
+    host.tick(); // the model ticker's turn
+    expect(host.modelSnapshot().memory.state).toBe('low');
+    expect(host.usage().memoryState).toBe('low');
+    const refusal = expect.objectContaining({ code: 'RESOURCE_EXHAUSTED', reason: 'host_memory_low', message: expect.stringContaining('memory state low') });
+    expect(() => host.execute(3, 'i3', { type: 'spawn', spec: spec('i3', { flavor: { vcpus: 1, ramMb: 256, diskGb: 1 } }) })).toThrow(refusal);
+    expect(() => host.prepareIncoming(spec('i4', { flavor: { vcpus: 1, ramMb: 256, diskGb: 1 } }), 'm4')).toThrow(refusal);
+    expect(host.runtimes().map((r) => r.instanceId).sort()).toEqual(['i0', 'i1', 'i2']);
+  });
+
   it('spawn returns building at once, fetches, waits the boot model on the clock, then reports spawned', async () => {
     const { host, images, clock, reports } = setup();
     const rt = host.execute(3, 'i1', { type: 'spawn', spec: spec('i1') });

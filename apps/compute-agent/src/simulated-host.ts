@@ -1,8 +1,10 @@
 import type { Clock, TimerHandle } from '@minicloud/domain-clock';
-import { FailedPreconditionError, NotFoundError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import {
   apply,
+  admitsNewVms,
   assertCanHost,
+  cannotMigrateGuestCpu,
   createWorkload,
   defineVm,
   DEFAULT_BOOT_MODEL,
@@ -208,6 +210,8 @@ export class SimulatedHost {
       if (existing.migration?.role === 'incoming' && existing.migration.migrationId === migrationId) return this.runtimeOf(existing);
       throw new FailedPreconditionError(`instance ${spec.instanceId} is already on host ${this.hostId}`, 'instance_exists');
     }
+    this.assertCpuFits(spec);
+    this.assertMemoryAdmits(spec);
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);
     const entry: VmEntry = { vm: withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), spec, workload, imagePinned: false, imageSizeBytes: 0, cancelled: false, volumeSizesGb: volumeSizesOf(spec), migration: { role: 'incoming', migrationId } };
@@ -399,6 +403,7 @@ export class SimulatedHost {
       imageCacheBytes: this.deps.images.cache.usedBytes,
       standby: this.model.standby,
       energyJoulesTotal: snap.energyJoulesTotal,
+      memoryState: snap.memory.state,
     };
   }
 
@@ -416,6 +421,30 @@ export class SimulatedHost {
     return this.usage();
   }
 
+  /**
+   * The guest's CPU must be one this host's CPU provides (libvirt refuses to start or receive a guest
+   * whose CPU the host lacks; for an incoming live migration this is Nova's destination check).
+   * @throws FailedPreconditionError ("cpu_incompatible") naming the model or the missing flags
+   */
+  private assertCpuFits(spec: VmSpec): void {
+    const why = spec.guestCpu ? cannotMigrateGuestCpu(spec.guestCpu, this.deps.profile) : undefined;
+    if (why) throw new FailedPreconditionError(`host ${this.hostId} cannot run instance ${spec.instanceId}: ${why}`, 'cpu_incompatible');
+  }
+
+  /**
+   * ESXi's memory state `low` blocks new allocations: no spawn and no incoming migration while the last
+   * model tick found free memory below the low threshold.
+   * @throws ResourceExhaustedError ("host_memory_low"; the controller reschedules the build elsewhere)
+   */
+  private assertMemoryAdmits(spec: VmSpec): void {
+    const memory = this.modelSnapshot().memory;
+    if (admitsNewVms(memory.state)) return;
+    throw new ResourceExhaustedError(
+      `host ${this.hostId} is in memory state ${memory.state} (${Math.round(memory.freeMb)} MB free of ${this.deps.profile.ramMb} MB): it takes no new VM such as ${spec.instanceId}`,
+      'host_memory_low',
+    );
+  }
+
   private assertPoweredOn(): void {
     if (this.model.standby) throw new FailedPreconditionError(`host ${this.hostId} is in standby`, 'host_standby');
   }
@@ -428,6 +457,8 @@ export class SimulatedHost {
     const existing = this.vms.get(spec.instanceId);
     if (existing) return this.runtimeOf(existing);
     this.assertPoweredOn();
+    this.assertCpuFits(spec);
+    this.assertMemoryAdmits(spec);
     const vm = apply(withSpecInterfaces(defineVm(spec.instanceId, spec.flavor), spec), { type: 'spawn' });
     const workload = createWorkload(spec.workload);
     assertCanHost(this.deps.profile, [...this.vms.values()].map((e) => e.vm), spec.flavor, this.deps.limits);

@@ -1,3 +1,4 @@
+import type { MemoryState } from '@minicloud/domain-hypervisor';
 import type { HostModelSnapshot, PowerState, VmRecord } from '@minicloud/domain-hypervisor';
 import { powerStateOf } from '@minicloud/domain-hypervisor';
 import type { VmSpec } from './vm-spec';
@@ -46,6 +47,8 @@ export interface HostUsageReport {
   readonly standby: boolean;
   /** Energy since the agent started, joules (model clock). */
   readonly energyJoulesTotal: number;
+  /** ESXi memory state of the last model tick (low: no new VM is taken). */
+  readonly memoryState: MemoryState;
 }
 
 /** One VM's figures in a model tick. */

@@ -1,4 +1,4 @@
-import type { VmControls, VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { GuestCpu, VmControls, VmFlavor, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import type { ImageWant } from './image-store';
 import type { GuestSpec } from './guest/guest-spec';
 
@@ -15,4 +15,6 @@ export interface VmSpec {
   readonly controls?: VmControls;
   /** The guest's config drive and virtual hardware (cloud-init and the console log); undefined: no guest modelled. */
   readonly guest?: GuestSpec;
+  /** The guest's virtual CPU (fixed at its boot); undefined: the host's own (host-model). */
+  readonly guestCpu?: GuestCpu;
 }

@@ -89,6 +89,10 @@ export const controllerConfigSchema = z.object({
   /** 0 = Nova's 800 s per GiB of RAM. */
   MIGRATION_TIMEOUT_SECONDS: z.coerce.number().int().min(0).default(0),
   MIGRATION_AUTO_CONVERGE: flag(true),
+  /** Nova's live_migration_permit_post_copy (default false): a forced completion may switch to post-copy. */
+  MIGRATION_PERMIT_POST_COPY: flag(false),
+  /** Nova's live_migration_timeout_action at MIGRATION_TIMEOUT_SECONDS: abort (default) or force_complete. */
+  MIGRATION_TIMEOUT_ACTION: z.enum(['abort', 'force_complete']).default('abort'),
   // ---- HA (apps/controller/src/ha) ----
   /** Leader restarts VMs of failed hosts (fencing + evacuation). */
   HA_ENABLED: flag(true),

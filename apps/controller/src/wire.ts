@@ -111,6 +111,7 @@ export function createController(inp: ControllerInputs): Controller {
     rounds: config.SCHEDULER_CLAIM_ROUNDS,
     nowMs,
     lastHeartbeatAtMs: (id) => monitor.lastHeartbeatAtMs(id),
+    latestUsage: (id) => monitor.latestUsage(id),
   });
   const quotas = new Quotas(peers, config.QUOTAS_ENABLED);
   const conductor = new Conductor({
@@ -141,7 +142,8 @@ export function createController(inp: ControllerInputs): Controller {
     agents,
     logger,
     nowMs,
-    limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS },
+    maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
+    limits: { maxBandwidthMbps: config.MIGRATION_MAX_BANDWIDTH_MBPS, maxDowntimeMs: config.MIGRATION_MAX_DOWNTIME_MS, autoConverge: config.MIGRATION_AUTO_CONVERGE, timeoutSeconds: config.MIGRATION_TIMEOUT_SECONDS, permitPostCopy: config.MIGRATION_PERMIT_POST_COPY, timeoutAction: config.MIGRATION_TIMEOUT_ACTION },
     transition: (id, mutate, fence) => conductor.transition(id, mutate, fence),
     leaderFence,
     instanceSpec: (r) => conductor.instanceSpec(r),

@@ -1,6 +1,6 @@
 import { agent, compute } from '@minicloud/proto';
 import { InvalidArgumentError } from '@minicloud/domain-errors';
-import type { PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
+import type { GuestCpu, PowerState, WorkloadSpec } from '@minicloud/domain-hypervisor';
 import { readFlavorResourceControls } from '@minicloud/domain-compute';
 import type { HostCommand, HostUsageReport, VmRuntime } from '../simulated-host';
 import type { VmSpec } from '../vm-spec';
@@ -37,6 +37,7 @@ export function toProtoUsage(u: HostUsageReport): agent.HostUsage {
   return agent.HostUsage.fromPartial({
     vcpusUsed: u.vcpusUsed, ramMbUsed: u.ramMbUsed, diskGbUsed: u.diskGbUsed, cpuUtilizationRatio: u.cpuUtilizationRatio,
     powerWatts: u.powerWatts, runningVms: u.runningVms, imageCacheBytes: u.imageCacheBytes, standby: u.standby, energyJoulesTotal: u.energyJoulesTotal,
+    memoryState: u.memoryState,
   });
 }
 
@@ -83,7 +84,27 @@ export function toVmSpec(instanceId: string, spec: agent.InstanceSpec | undefine
       shares: spec.cpuShares,
     }),
     guest: guestOf(id, spec),
+    guestCpu: guestCpuOf(spec.guestCpu),
   };
+}
+
+/** @throws InvalidArgumentError ('migrate_out.timeout_action') unless empty (abort), abort or force_complete */
+function timeoutActionOf(v: string): 'abort' | 'force_complete' {
+  if (v === '' || v === 'abort') return 'abort';
+  if (v === 'force_complete') return 'force_complete';
+  throw new InvalidArgumentError('migrate_out.timeout_action', `must be abort or force_complete, got ${JSON.stringify(v.slice(0, 32))}`);
+}
+
+const GUEST_CPU_MODES: ReadonlySet<string> = new Set(['host-passthrough', 'host-model', 'custom']);
+/** At most this many guest CPU flags (/proc/cpuinfo lists about 150). */
+const MAX_GUEST_CPU_FLAGS = 512;
+
+/** @throws InvalidArgumentError ('spawn.spec.guest_cpu.<field>') for an unknown mode or too many flags */
+function guestCpuOf(cpu: agent.GuestCpu | undefined): GuestCpu | undefined {
+  if (!cpu) return undefined;
+  if (!GUEST_CPU_MODES.has(cpu.mode)) throw new InvalidArgumentError('spawn.spec.guest_cpu.mode', `must be host-passthrough, host-model or custom, got ${JSON.stringify(cpu.mode.slice(0, 32))}`);
+  if (cpu.flags.length > MAX_GUEST_CPU_FLAGS) throw new InvalidArgumentError('spawn.spec.guest_cpu.flags', `at most ${MAX_GUEST_CPU_FLAGS}, got ${cpu.flags.length}`);
+  return { mode: cpu.mode as GuestCpu['mode'], model: cpu.model, flags: [...cpu.flags] };
 }
 
 /** The /dev/ name's last part ("/dev/vdb" -> "vdb"). */
@@ -156,7 +177,7 @@ export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: strin
       params: {
         migrationId: m.migrationId, destHostId: m.destHostId, destEndpoint: m.destEndpoint, destEpoch: Number(m.destEpoch),
         maxBandwidthMbps: Number(m.maxBandwidthMbps), maxDowntimeMs: m.maxDowntimeMs, autoConverge: m.autoConverge, postCopy: m.postCopy,
-        timeoutSeconds: m.timeoutSeconds,
+        timeoutSeconds: m.timeoutSeconds, permitPostCopy: m.permitPostCopy, timeoutAction: timeoutActionOf(m.timeoutAction),
       },
     };
   }

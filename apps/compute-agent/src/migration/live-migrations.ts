@@ -33,7 +33,8 @@ export interface MigrationRecord {
   totalTimeMs: number;
   downtimeMs: number;
   cpuThrottlePercentage: number;
-  readonly postCopy: boolean;
+  /** Post-copy asked at once, or switched to by a forced completion. */
+  postCopy: boolean;
   error: string;
 }
 
@@ -240,7 +241,7 @@ export class LiveMigrations {
     try {
       m = new PreCopyMigration({ ramBytes }, {
         maxBandwidthBytesPerSecond: bw, downtimeLimitMs: p.maxDowntimeMs || QEMU_MIGRATION_DEFAULTS.downtimeLimitMs, autoConverge: p.autoConverge,
-        postcopyAfterRounds: p.postCopy ? 1 : undefined, timeoutMs,
+        postcopyAfterRounds: p.postCopy ? 1 : undefined, timeoutMs, timeoutAction: p.timeoutAction, permitPostCopy: p.permitPostCopy,
       });
       client = this.d.connect(p.destEndpoint);
       const responses = client.migrate(out)[Symbol.asyncIterator]();
@@ -280,6 +281,7 @@ export class LiveMigrations {
         resumed = true;
         rec.downtimeMs = Math.round(step.downtimeMs);
         if (step.kind === 'postcopy') {
+          rec.postCopy = true;
           progress(m, 'post-migrating');
           await sleep(clock, step.pullMs);
           out.push({ round: { ...this.pages(m.rounds.length, step.remainingBytes, 0, m.throttlePct), remainingDirtyBytes: 0 } });

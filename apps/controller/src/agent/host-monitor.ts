@@ -88,6 +88,7 @@ export class HostMonitor {
           powerWatts: hb.usage?.powerWatts ?? 0,
           standby: hb.usage?.standby ?? false,
           energyJoulesTotal: hb.usage?.energyJoulesTotal ?? 0,
+          memoryState: hb.usage?.memoryState || undefined,
         },
         inventory: hb.inventoryComplete ? hb.instances : undefined,
       });

@@ -42,6 +42,7 @@ export function hostRegistryService(d: {
         const vcpus = Math.max(1, p.sockets || 1) * Math.max(1, p.coresPerSocket || 1) * Math.max(1, p.threadsPerCore || 1);
         if (p.ramMb <= 0) throw new InvalidArgumentError('profile.ram_mb', `must be > 0, got ${p.ramMb}`);
         if (p.diskGb < 0) throw new InvalidArgumentError('profile.disk_gb', `must be >= 0, got ${p.diskGb}`);
+        checkCpuFlags(p.cpuFlags);
         const epoch = await d.hosts.register({
           hostId: p.hostId,
           profile: {
@@ -53,6 +54,7 @@ export function hostRegistryService(d: {
             ramMb: p.ramMb,
             diskGb: p.diskGb,
             cpuModel: p.cpuModel,
+            cpuFlags: [...p.cpuFlags],
             hypervisorType: p.hypervisorType,
             architecture: p.architecture,
             availabilityZone: p.availabilityZone,
@@ -94,4 +96,16 @@ export function hostRegistryService(d: {
       },
     },
   });
+}
+
+/** At most this many CPU flags per host, each at most {@link MAX_CPU_FLAG_CHARS} of [a-z0-9_.]: /proc/cpuinfo lists about 150. */
+export const MAX_CPU_FLAGS = 512;
+const MAX_CPU_FLAG_CHARS = 64;
+const CPU_FLAG_RE = /^[a-z0-9_.]+$/;
+
+/** @throws InvalidArgumentError ('profile.cpu_flags') for too many flags or a malformed one */
+function checkCpuFlags(flags: readonly string[]): void {
+  if (flags.length > MAX_CPU_FLAGS) throw new InvalidArgumentError('profile.cpu_flags', `at most ${MAX_CPU_FLAGS} flags, got ${flags.length}`);
+  const bad = flags.find((f) => f.length > MAX_CPU_FLAG_CHARS || !CPU_FLAG_RE.test(f));
+  if (bad !== undefined) throw new InvalidArgumentError('profile.cpu_flags', `flag ${JSON.stringify(bad.slice(0, MAX_CPU_FLAG_CHARS))} must be 1..${MAX_CPU_FLAG_CHARS} of [a-z0-9_.]`);
 }

@@ -2,6 +2,7 @@ import { ftRequestedByFlavor } from '@minicloud/domain-ft';
 import { randomUUID } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
+import { guestCpuRequestOf } from '@minicloud/domain-hypervisor';
 import { checkReservedMetadata, type FlavorRecord, type InstanceRecord, type RequestedNetwork } from '@minicloud/domain-compute';
 import { compute, image as imageProto } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
@@ -66,7 +67,11 @@ export function canonicalIpv6(v6: string): string {
   return v6 ? new URL(`http://[${v6}]/`).hostname.slice(1, -1) : v6;
 }
 
-/** The flavor, block devices and image of a create, checked against each other. @throws NotFoundError('flavor'), FailedPreconditionError image_not_active, InvalidArgumentError('flavor_ref') */
+/**
+ * The flavor, block devices and image of a create, checked against each other.
+ * @throws NotFoundError('flavor'), FailedPreconditionError image_not_active, InvalidArgumentError('flavor_ref'),
+ *   InvalidArgumentError ('hw:cpu_mode' / 'hw:cpu_model') for a guest CPU request that is malformed or where flavor and image disagree
+ */
 async function resolveSources(d: CreateServerDeps, req: compute.CreateServerRequest, count: number, ctx: CallContext): Promise<{ flavor: FlavorRecord; bdm: BlockDevicePlan }> {
   const flavor = await findVisibleFlavor(d.flavors, req.flavorRef, ctx.auth);
   if (!flavor) throw new NotFoundError('flavor', req.flavorRef);
@@ -79,6 +84,8 @@ async function resolveSources(d: CreateServerDeps, req: compute.CreateServerRequ
     if (img.minRamMb > flavor.ramMb) throw new InvalidArgumentError('flavor_ref', `flavor ram_mb ${flavor.ramMb} is below the image's min_ram_mb ${img.minRamMb}`);
     if (flavor.diskGb > 0 && img.minDiskGb > flavor.diskGb) throw new InvalidArgumentError('flavor_ref', `flavor disk_gb ${flavor.diskGb} is below the image's min_disk_gb ${img.minDiskGb}`);
   }
+  // A malformed or conflicting guest CPU request is the caller's error, not a NoValidHost.
+  guestCpuRequestOf(flavor.extraSpecs, img ? img.properties : bdm.imageProperties);
   return { flavor, bdm };
 }
 

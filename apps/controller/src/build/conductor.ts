@@ -1,6 +1,7 @@
 import { ftConsumer } from '../ft/ft-consumer';
 import { randomUUID } from 'node:crypto';
 import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule, readFlavorResourceControls } from '@minicloud/domain-compute';
+import { guestCpuOnHost, guestCpuRequestOf } from '@minicloud/domain-hypervisor';
 import { FailedPreconditionError, isMinicloudError, NotFoundError, type MinicloudError } from '@minicloud/domain-errors';
 import { compute, events, type agent } from '@minicloud/proto';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
@@ -17,7 +18,7 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { deleteShelvedImage, LifecycleWorker, resizeConsumer } from './lifecycle-worker';
 import type { Placement } from '../placement/placement';
-import { claimElsewhere } from '../placement/relocation';
+import { claimElsewhere, isHostRefusal } from '../placement/relocation';
 import type { Quotas } from '../placement/quota';
 import { BlockDeviceMapper } from './block-device-mapper';
 import { releaseInstanceVolumes, volumeRefOf } from './volume-attach';
@@ -55,15 +56,6 @@ const BROKEN_BY_FAILURE: ReadonlySet<InstanceRecord['taskState']> = new Set(['re
 /** A first build with block device mappings still to attach (a moved instance's volumes are rehomed at spawn instead). */
 function needsBlockDeviceMapping(r: InstanceRecord): boolean {
   return !r.launchedAtMs && (r.volumesAttached ?? []).some((v) => v.status === 'attaching');
-}
-
-/**
- * The agent refused a spawn because its host cannot hold the VM (reason `host_<resource>_exhausted`
- * from libs/domain/hypervisor host-resources): the controller's claim and the host disagreed for a
- * moment (e.g. a VM migrating off still holds its memory), so another host may well take it.
- */
-export function isHostRefusal(e: unknown): boolean {
-  return isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED' && /^host_\w+_exhausted$/.test((e as MinicloudError).reason ?? '');
 }
 
 function faultOf(e: unknown): { code: string; message: string } {
@@ -243,8 +235,27 @@ export class Conductor {
     return true;
   }
 
+  /**
+   * A fresh boot of `r` on its host fixes the guest's CPU there (Nova records instance.vcpu_model at
+   * spawn): from the flavor's/image's `hw:cpu_mode` and the host's CPU, recorded on the instance when
+   * it changed. Every spawn (build, rebuild, resize, unshelve, evacuation, a lost guest re-created) goes
+   * through here; a live migration keeps the recorded CPU.
+   * @returns the record with its guestCpu
+   * @throws InvalidArgumentError ('hw:cpu_mode' / 'hw:cpu_model') for a CPU request that is malformed or
+   *   that the host's CPU cannot provide (a custom model the scheduler's CpuModelFilter would have avoided)
+   */
+  async fixGuestCpu(r: InstanceRecord): Promise<InstanceRecord> {
+    const host = await this.d.hosts.find(r.hostId);
+    if (!host) return r;
+    const guestCpu = guestCpuOnHost(guestCpuRequestOf(r.flavor.extraSpecs, r.image.properties), { cpuModel: host.profile.cpuModel, cpuFlags: host.profile.cpuFlags ?? [] });
+    const cpu = { mode: guestCpu.mode, model: guestCpu.model, flags: [...guestCpu.flags] };
+    if (JSON.stringify(r.guestCpu) === JSON.stringify(cpu)) return r;
+    const next = await this.transition(r.id, (cur) => (cur.hostId === r.hostId ? { ...cur, guestCpu: cpu } : undefined));
+    return { ...(next ?? r), guestCpu: cpu };
+  }
+
   private async spawn(r0: InstanceRecord): Promise<void> {
-    const r = await this.prepareVolumes(r0);
+    const r = await this.prepareVolumes(await this.fixGuestCpu(r0));
     const res = await this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(r), scopeOf(r));
     await this.forgetAdminPass(r.id);
     // A report may have been missed: the runtime says it already runs.
@@ -274,6 +285,7 @@ export class Conductor {
       cpuReservationMhz: cpu?.reservationMhz ?? 0,
       cpuLimitMhz: cpu?.limitMhz ?? 0,
       volumes: (r.volumesAttached ?? []).filter((v) => v.status === 'attached').map(volumeRefOf),
+      guestCpu: r.guestCpu,
       ...guestFieldsOf(r),
     };
   }
@@ -332,7 +344,7 @@ export class Conductor {
       // The host has no such VM (its hypervisor lost it): a start re-creates the guest from the record,
       // as Nova's power_on does with libvirt (a hard reboot defines the domain afresh). Completed by `spawned`.
       if (rule.command !== 'powerOn' || !(e instanceof NotFoundError)) throw e;
-      return this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(await this.prepareVolumes(r)), scope);
+      return this.d.agents.spawn(r.hostId, r.id, this.instanceSpec(await this.prepareVolumes(await this.fixGuestCpu(r))), scope);
     });
     if (res.instance && powerStateFromProto(res.instance.powerState) === rule.toPowerState) await this.completeAction(r.id, rule);
   }

@@ -19,6 +19,8 @@ export interface LifecycleHost {
   prepareVolumes(r: InstanceRecord): Promise<InstanceRecord>;
   /** Drops the guest password from the record once the agent has it. */
   forgetAdminPass(id: string): Promise<void>;
+  /** Fixes (and records) the guest CPU of a fresh boot on the instance's host. */
+  fixGuestCpu(r: InstanceRecord): Promise<InstanceRecord>;
 }
 
 export interface LifecycleWorkerDeps {
@@ -214,7 +216,7 @@ export class LifecycleWorker {
   private async spawn(r: InstanceRecord): Promise<void> {
     const ports = await this.bindPorts(r);
     const n = await this.host.transition(r.id, (cur) => (cur.taskState === r.taskState && JSON.stringify(cur.ports) !== JSON.stringify(ports) ? { ...cur, ports } : undefined));
-    const ready = await this.host.prepareVolumes(n ?? r);
+    const ready = await this.host.prepareVolumes(await this.host.fixGuestCpu(n ?? r));
     const res = await this.d.agents.spawn(ready.hostId, ready.id, this.host.instanceSpec(ready), scopeOf(ready));
     await this.host.forgetAdminPass(ready.id);
     if (res.instance?.powerState === RUNNING) await this.onSpawned(ready);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { cannotMigrateGuestCpu, guestCpuOnHost, type GuestCpu } from '@minicloud/domain-hypervisor';
 import { compute, type agent, type events } from '@minicloud/proto';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import { isLeaderFenceLost, type LeaderFence } from '@minicloud/platform-lifecycle';
@@ -13,7 +14,7 @@ import type { InstanceStore } from '../store/instance-store';
 import type { ServerGroupStore } from '../store/server-group-store';
 import { TERMINAL_MIGRATION_STATUSES, type MigrationRecord, type MigrationStatus, type MigrationStore } from '../store/migration-store';
 import type { Placement } from '../placement/placement';
-import { claimElsewhere, claimOnChosenHost } from '../placement/relocation';
+import { claimElsewhere, claimOnChosenHost, isHostRefusal } from '../placement/relocation';
 
 /** Allocation consumer of the destination claim while a live migration runs (the source keeps `<id>`). */
 export const migrationConsumer = (instanceId: string): string => `${instanceId}#migration`;
@@ -27,6 +28,10 @@ export interface MigrationLimits {
   autoConverge: boolean;
   /** 0 = Nova's 800 s per GiB of RAM. */
   timeoutSeconds: number;
+  /** Nova's live_migration_permit_post_copy; default false. */
+  permitPostCopy?: boolean;
+  /** Nova's live_migration_timeout_action; default abort. */
+  timeoutAction?: 'abort' | 'force_complete';
 }
 
 export interface MigrationWorkerDeps {
@@ -41,6 +46,8 @@ export interface MigrationWorkerDeps {
   logger: Logger;
   nowMs: () => number;
   limits: MigrationLimits;
+  /** Hosts asked at most per live migration the scheduler places (Nova's migrate_max_retries + 1); default 3. */
+  maxAttempts?: number;
   /** Conductor's CAS update + InstanceStateChanged; `fence` makes it a leader write. */
   transition(id: string, mutate: (r: InstanceRecord) => InstanceRecord | undefined, fence?: LeaderFence): Promise<InstanceRecord | undefined>;
   /**
@@ -85,7 +92,8 @@ export class MigrationWorker {
   async startLive(r: InstanceRecord, destHostId: string | undefined, who: MigrationRequester, fence?: LeaderFence): Promise<MigrationRecord> {
     checkLiveMigratable(r);
     const source = await this.d.agents.host(r.hostId);
-    const dest = await this.claimDestination(r, destHostId, fence);
+    const guestCpu = guestCpuOf(r, source);
+    let dest = await this.claimDestination(r, guestCpu, destHostId, fence);
     const now = this.d.nowMs();
     const m: MigrationRecord = {
       id: randomUUID(),
@@ -118,7 +126,25 @@ export class MigrationWorker {
       await this.d.migrations.create(m);
       await this.d.instances.startAction(r.id, { requestId: who.requestId, action: 'live-migration', userId: who.userId, projectId: who.projectId, startMs: now, result: '', message: '' });
       await this.setStatus(m.id, 'preparing');
-      await this.d.agents.prepareMigrateIn(dest, r.id, m.id, this.d.instanceSpec(next));
+      const spec = this.d.instanceSpec({ ...next, guestCpu: next.guestCpu ?? { ...guestCpu, flags: [...guestCpu.flags] } });
+      // The scheduler's pick may refuse (its memory went low since its last heartbeat, or the claim and the
+      // host disagree): as Nova's live-migration task tries alternates, another host is claimed and asked
+      // (the operator's own choice is not replaced).
+      for (const refused: string[] = []; ; ) {
+        try {
+          await this.d.agents.prepareMigrateIn(dest, r.id, m.id, spec);
+          break;
+        } catch (e) {
+          if (destHostId || !isHostRefusal(e) || refused.length + 1 >= (this.d.maxAttempts ?? 3)) throw e;
+          refused.push(dest.hostId);
+          this.d.logger.warn({ instance_id: r.id, migration_id: m.id, host_id: dest.hostId, err: e instanceof Error ? e.message : String(e) }, 'live migration destination refused; trying another host');
+          await this.sendAbort(dest, r.id, m.id);
+          await this.d.allocations.release(dest.hostId, migrationConsumer(r.id), fence);
+          dest = await this.claimDestination(r, guestCpu, undefined, fence, refused);
+          const to = dest.hostId;
+          await this.d.migrations.update(m.id, (cur) => ({ ...cur, destHostId: to }), this.d.nowMs());
+        }
+      }
       await this.d.agents.migrateOut(source, r.id, m.id, {
         destHostId: dest.hostId,
         destEndpoint: dest.agentEndpoint,
@@ -128,6 +154,8 @@ export class MigrationWorker {
         autoConverge: this.d.limits.autoConverge,
         postCopy: false,
         timeoutSeconds: this.d.limits.timeoutSeconds,
+        permitPostCopy: this.d.limits.permitPostCopy ?? false,
+        timeoutAction: this.d.limits.timeoutAction ?? 'abort',
       });
       return (await this.setStatus(m.id, 'running', ['queued', 'preparing'])) ?? m;
     } catch (e) {
@@ -320,9 +348,19 @@ export class MigrationWorker {
 
   // ---- helpers ----
 
-  private async claimDestination(r: InstanceRecord, destHostId: string | undefined, fence?: LeaderFence): Promise<HostRecord> {
-    if (destHostId) return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id), fence);
-    const hostId = await claimElsewhere(this.d, r, '#migration', { fence });
+  /**
+   * The destination's claim: the operator's host after the guest CPU check (Nova's
+   * check_can_live_migrate_destination: an incompatible CPU is a 400), else the scheduler's pick among
+   * hosts the guest's CPU can move to (the CpuModelFilter).
+   */
+  private async claimDestination(r: InstanceRecord, guestCpu: GuestCpu, destHostId: string | undefined, fence?: LeaderFence, ignoreHostIds?: readonly string[]): Promise<HostRecord> {
+    if (destHostId) {
+      const chosen = await this.d.hosts.find(destHostId);
+      const why = chosen && chosen.hostId !== r.hostId ? cannotMigrateGuestCpu(guestCpu, { cpuModel: chosen.profile.cpuModel, cpuFlags: chosen.profile.cpuFlags ?? [] }) : undefined;
+      if (why) throw new InvalidArgumentError('migrate.host_id', `host ${destHostId} cannot take server ${r.id}: ${why}`);
+      return claimOnChosenHost(this.d, r, destHostId, migrationConsumer(r.id), fence);
+    }
+    const hostId = await claimElsewhere(this.d, r, '#migration', { fence, guestCpu, ignoreHostIds });
     if (!hostId) throw new ResourceExhaustedError(`No valid host was found for server ${r.id}`, 'no_valid_host');
     if (hostId === r.hostId) {
       await this.d.allocations.release(hostId, migrationConsumer(r.id));
@@ -355,6 +393,14 @@ export class MigrationWorker {
       this.d.logger.info({ host_id: host.hostId, instance_id: instanceId }, 'source copy not destroyed yet');
     }
   }
+}
+
+/**
+ * The CPU the guest runs with: the one recorded at its boot, else (booted before it was recorded)
+ * host-model on its current host, libvirt's default.
+ */
+export function guestCpuOf(r: InstanceRecord, source: Pick<HostRecord, 'profile'>): GuestCpu {
+  return r.guestCpu ?? guestCpuOnHost({ mode: 'host-model' }, { cpuModel: source.profile.cpuModel, cpuFlags: source.profile.cpuFlags ?? [] });
 }
 
 /** Nova: live migration needs vm_state ACTIVE (running) or PAUSED and no task. @throws FailedPreconditionError */

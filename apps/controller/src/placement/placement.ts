@@ -5,7 +5,7 @@ import type { Logger } from '@minicloud/platform-logging';
 import { evaluateHostLiveness } from '@minicloud/domain-compute';
 import type { AggregateStore } from '../store/aggregate-store';
 import type { AllocationStore, ClaimResult, HostAllocations, ResourceRequest } from '../store/allocation-store';
-import type { HostRecord, HostStore } from '../store/host-store';
+import type { HostRecord, HostStore, HostUsageRecord } from '../store/host-store';
 import type { HostStateCache, HostStateSnapshot } from './host-state-cache';
 
 /** Where each instance landed: instance id -> host id. */
@@ -42,6 +42,11 @@ export class Placement {
       nowMs: () => number;
       /** Freshest heartbeat this replica has seen of a host (in-memory). */
       lastHeartbeatAtMs: (hostId: string) => number | undefined;
+      /**
+       * Usage the freshest heartbeat this replica has seen of a host carried (in-memory; its memory
+       * state may be newer than the record's flushed copy); absent: the record's.
+       */
+      latestUsage?: (hostId: string) => HostUsageRecord | undefined;
     },
   ) {}
 
@@ -96,6 +101,8 @@ export class Placement {
         hypervisorType: h.profile.hypervisorType || 'qemu',
         architecture: h.profile.architecture || 'x86_64',
         cpuModel: h.profile.cpuModel,
+        cpuFlags: h.profile.cpuFlags ?? [],
+        memoryState: (this.deps.latestUsage?.(h.hostId) ?? h.usage)?.memoryState,
         failedBuilds: 0,
       } satisfies HostState;
     });

@@ -1,6 +1,7 @@
 import type { RequestSpec } from '@minicloud/domain-scheduler';
 import { makeInstance } from '../testing/unit-fakes';
-import { claimElsewhere, claimOnChosenHost } from './relocation';
+import { FailedPreconditionError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { claimElsewhere, claimOnChosenHost, isHostRefusal } from './relocation';
 
 describe('relocation (unit)', () => {
   it("schedules the instance's own flavor away from its host, in its host's zone (not the recorded one), under its group", async () => {
@@ -26,5 +27,13 @@ describe('relocation (unit)', () => {
     await expect(claimOnChosenHost({ hosts, placement }, r, 'full', 'i-1#migration')).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: 'host full lacks ram_mb for server i-1' });
     await expect(claimOnChosenHost({ hosts, placement }, r, 'h1', 'i-1#migration')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(claims).toEqual(['h2/i-1#migration', 'full/i-1#migration']);
+  });
+
+  it('a host refusal (its resources exhausted, or its memory state low) is one another host may not share; quota or wrong state is not', () => {
+    expect(isHostRefusal(new ResourceExhaustedError('host h1 cannot hold 2048 ram_mb', 'host_ram_exhausted'))).toBe(true);
+    expect(isHostRefusal(new ResourceExhaustedError('host h1 is in memory state low', 'host_memory_low'))).toBe(true);
+    expect(isHostRefusal(new ResourceExhaustedError('Quota exceeded for cores', 'quota_exceeded'))).toBe(false);
+    expect(isHostRefusal(new FailedPreconditionError('host h1 cannot run instance i-1', 'cpu_incompatible'))).toBe(false);
+    expect(isHostRefusal(new Error('host_memory_low'))).toBe(false);
   });
 });

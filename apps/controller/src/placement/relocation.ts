@@ -1,6 +1,7 @@
 import type { LeaderFence } from '@minicloud/platform-lifecycle';
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '@minicloud/domain-errors';
+import { InvalidArgumentError, isMinicloudError, NotFoundError, ResourceExhaustedError, type MinicloudError } from '@minicloud/domain-errors';
 import type { ServerGroupSpec } from '@minicloud/domain-scheduler';
+import type { GuestCpu } from '@minicloud/domain-hypervisor';
 import { claimedDiskGb, type InstanceRecord } from '@minicloud/domain-compute';
 import type { HostRecord, HostStore } from '../store/host-store';
 import type { InstanceStore } from '../store/instance-store';
@@ -53,6 +54,7 @@ export async function groupPlacementOf(
  * and live migration and by HA evacuation.
  * @param consumerSuffix the claim's consumer is `<instance id><suffix>` ('#resize', '#migration'; '' for evacuation)
  * @param opts.ignoreHostIds hosts never considered (Nova's ignore_hosts; a build's reschedule)
+ * @param opts.guestCpu a live migration's running guest CPU: only hosts it can move to (CpuModelFilter)
  * @param opts.fence a leader loop's claim (HA restart): made only under this replica's fencing token
  * @param opts.requestedHostId only this host is considered (Nova's RequestSpec.requested_destination:
  *   the filters still run, so a host that does not pass them gives NoValidHost naming why)
@@ -64,7 +66,7 @@ export async function claimElsewhere(
   d: RelocationDeps,
   r: InstanceRecord,
   consumerSuffix: string,
-  opts: { requestedHostId?: string; ignoreHostIds?: readonly string[]; fence?: LeaderFence } = {},
+  opts: { requestedHostId?: string; ignoreHostIds?: readonly string[]; fence?: LeaderFence; guestCpu?: GuestCpu } = {},
 ): Promise<string> {
   const zone = await d.placement.instanceZone(r);
   const place = async () => {
@@ -78,6 +80,7 @@ export async function claimElsewhere(
         availabilityZone: zone,
         schedulerHints: { differentHost: [r.id] },
         serverGroup: group?.spec,
+        guestCpu: opts.guestCpu,
       },
       { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) },
       { consumerSuffix, groupMembers: group?.members, requestedHostId: opts.requestedHostId, ignoreHostIds: opts.ignoreHostIds, fence: opts.fence },
@@ -109,4 +112,15 @@ export async function claimOnChosenHost(
   const claimed = await d.placement.claimOn(hostId, consumer, { vcpus: r.flavor.vcpus, ramMb: r.flavor.ramMb, diskGb: claimedDiskGb(r, r.flavor.diskGb) }, fence);
   if (!claimed.ok) throw new ResourceExhaustedError(`host ${hostId} lacks ${claimed.reason} for server ${r.id}`, 'no_valid_host');
   return host;
+}
+
+/**
+ * The agent refused a spawn or an incoming live migration because its host cannot hold the VM (reason `host_<resource>_exhausted`
+ * from libs/domain/hypervisor host-resources, or `host_memory_low`: the host is in ESXi's memory state
+ * low, which blocks new VMs): the controller's claim or view and the host disagreed for a moment (e.g.
+ * a VM migrating off still holds its memory, or the state changed since the last heartbeat), so
+ * another host may well take it.
+ */
+export function isHostRefusal(e: unknown): boolean {
+  return isMinicloudError(e) && e.code === 'RESOURCE_EXHAUSTED' && /^host_(\w+_exhausted|memory_low)$/.test((e as MinicloudError).reason ?? '');
 }

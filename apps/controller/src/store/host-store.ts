@@ -14,6 +14,8 @@ export interface HostProfileRecord {
   ramMb: number;
   diskGb: number;
   cpuModel: string;
+  /** CPU feature flags (the guest CPU checks of live migration and custom models); absent on old records. */
+  cpuFlags?: string[];
   hypervisorType: string;
   architecture: string;
   availabilityZone: string;
@@ -32,6 +34,8 @@ export interface HostUsageRecord {
   standby?: boolean;
   /** The host's energy counter (joules since its agent started). */
   energyJoulesTotal?: number;
+  /** ESXi memory state the agent reported (high, soft, hard, low); absent from older agents. */
+  memoryState?: string;
 }
 
 /** A registered host (Nova's compute node + service record). */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { compute } from '@minicloud/proto';
 import { resolveHost } from '@minicloud/client';
-import { NotFoundError } from '@minicloud/domain-errors';
+import { MinicloudError, NotFoundError } from '@minicloud/domain-errors';
 import type { CallContext } from '../backends';
 import type { ApiDeps } from '../deps';
 import { baseUrl, callContext } from '../http/context';
@@ -93,6 +93,9 @@ export async function actionRequest(name: string, body: Body, hostId: (host: str
   }
 }
 
+/** Reasons of a live migration's failed pre-checks (the scheduler's, the controller's, the destination agent's). */
+const LIVE_MIGRATION_PRECHECKS: ReadonlySet<string> = new Set(['no_valid_host', 'cpu_incompatible', 'host_memory_low']);
+
 /** Control characters Nova strips from console output (all below 0x20 but tab and newline). */
 const CONSOLE_CONTROL_CHARS = /[\x00-\x08\x0B-\x1F]/g;
 
@@ -136,6 +139,9 @@ export async function actionRoutes(app: FastifyInstance, deps: ApiDeps, urls: (r
       // Nova answers 400 for the flavor of a resize or the image of a rebuild that does not exist
       if (e instanceof NotFoundError && name === 'resize' && e.resourceType === 'flavor') throw new HttpError(400, 'Unable to locate requested flavor.');
       if (e instanceof NotFoundError && name === 'rebuild' && e.resourceType === 'image') throw new HttpError(400, 'Cannot find image for rebuild');
+      // Nova's os-migrateLive answers every failed pre-check 400 (NoValidHost, MigrationPreCheckError,
+      // InvalidCPUInfo for a destination whose CPU cannot take the guest's, a destination that takes no new VM)
+      if (name === 'os-migrateLive' && e instanceof MinicloudError && LIVE_MIGRATION_PRECHECKS.has(e.reason ?? '')) throw new HttpError(400, e.message);
       throw e;
     });
     switch (name) {

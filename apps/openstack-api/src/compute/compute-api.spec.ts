@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { compute, identity } from '@minicloud/proto';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { silentLogger } from '@minicloud/platform-logging';
 import { fakeBackends, httpRequest, type RecordedCall } from '../http/test-kit';
 import { buildServer } from '../server';
@@ -34,6 +34,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
   let calls: RecordedCall[];
   let metadata: Record<string, string>;
   let vmState: compute.VmState;
+  let migrateError: Error | undefined;
 
   const req = (token: string | undefined, method: string, url: string, payload?: unknown) =>
     httpRequest(app, { method, url: `/compute/v2.1${url}`, headers: token ? { 'x-auth-token': token } : {}, payload });
@@ -51,6 +52,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     calls = [];
     metadata = { a: '1', b: '2' };
     vmState = compute.VmState.VM_STATE_ACTIVE;
+    migrateError = undefined;
     const server = () =>
       compute.Server.fromPartial({
         id: 's1',
@@ -86,6 +88,7 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
       },
       serverAction: (r: compute.ServerActionRequest) => {
         if (r.pause && vmState !== compute.VmState.VM_STATE_ACTIVE) throw new FailedPreconditionError("Cannot 'pause' instance s1 while it is in vm_state stopped", 'instance_invalid_state');
+        if (r.migrate && migrateError) throw migrateError;
         if (r.changePassword && vmState !== compute.VmState.VM_STATE_ACTIVE) throw new FailedPreconditionError("Cannot 'changePassword' instance s1 while it is in vm_state stopped", 'instance_invalid_state');
         return { server: server(), imageId: r.createImage ? 'img-9' : '' };
       },
@@ -192,6 +195,20 @@ describe('Nova: actions, server resources, operator APIs, quotas (real HTTP, fak
     expect((await admin.post('/servers/s1/action', { evacuate: { host: 'nowhere', onSharedStorage: false } })).json().itemNotFound.code).toBe(404);
     const missing = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null } });
     expect(missing.json().badRequest.message).toMatch(/os-migrateLive\.block_migration.*required/);
+  });
+
+  it('os-migrateLive: a destination whose CPU cannot take the guest and NoValidHost are 400 (Nova\'s failed pre-checks); cold migrate keeps 403', async () => {
+    migrateError = new InvalidArgumentError('migrate.host_id', "host h-1 cannot take server s1: the guest's host-passthrough CPU is a Intel Xeon Gold 6142; the destination's is a AMD EPYC 7543");
+    const cpu = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-1', block_migration: false, disk_over_commit: false } });
+    expect([cpu.statusCode, cpu.json().badRequest.message]).toEqual([400, expect.stringContaining('host-passthrough CPU')]);
+    migrateError = new FailedPreconditionError("host h-1 cannot run instance s1: the destination's AMD EPYC 7543 lacks CPU flags the guest uses: avx512f", 'cpu_incompatible');
+    expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-1', block_migration: false, disk_over_commit: false } })).statusCode).toBe(400);
+    migrateError = new ResourceExhaustedError('host h-1 is in memory state low (12 MB free of 4096 MB): it takes no new VM such as s1', 'host_memory_low');
+    expect((await admin.post('/servers/s1/action', { 'os-migrateLive': { host: 'compute-1', block_migration: false, disk_over_commit: false } })).statusCode).toBe(400);
+    migrateError = new ResourceExhaustedError('No valid host was found. 1 host has an incompatible CPU', 'no_valid_host');
+    const none = await admin.post('/servers/s1/action', { 'os-migrateLive': { host: null, block_migration: false, disk_over_commit: false } });
+    expect([none.statusCode, none.json().badRequest.message]).toEqual([400, expect.stringContaining('incompatible CPU')]);
+    expect((await admin.post('/servers/s1/action', { migrate: null })).statusCode).toBe(403);
   });
 
   it('guest passwords: rescue and evacuate answer {"adminPass"} (given, or generated as Nova does), passed to the controller; shared storage keeps the guest\'s own', async () => {

@@ -198,6 +198,13 @@ export interface InstanceRecord {
   quota?: { cores: number; ramMb: number };
   /** Volumes attached or being attached (Nova's block device mappings of destination volume); absent = none. */
   volumesAttached?: InstanceVolume[];
+  /**
+   * The CPU the guest was given at its last boot (Nova's instance.vcpu_model; domain-hypervisor's
+   * GuestCpu): set by every spawn from the flavor's/image's CPU mode and the host's CPU, kept across
+   * live migrations (which it constrains). Absent: booted before it was recorded (taken as host-model
+   * on its current host).
+   */
+  guestCpu?: { mode: 'host-passthrough' | 'host-model' | 'custom'; model: string; flags: string[] };
 }
 
 /**

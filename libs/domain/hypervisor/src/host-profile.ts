@@ -34,10 +34,11 @@ export interface HostProfile {
 /** A catalog entry: a profile without the host id. */
 export type HostProfileSpec = Omit<HostProfile, 'hostId'>;
 
-const CORE2_FLAGS = ['fpu', 'pae', 'cx8', 'apic', 'sse', 'sse2', 'ssse3', 'lm', 'nx', 'vmx'];
-const SKYLAKE_SP_FLAGS = [...CORE2_FLAGS, 'sse4_1', 'sse4_2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'avx512f', 'ept'];
-const ICELAKE_SP_FLAGS = [...SKYLAKE_SP_FLAGS, 'avx512_vnni', 'sha_ni'];
-const ZEN3_FLAGS = [...CORE2_FLAGS.filter((f) => f !== 'vmx'), 'svm', 'npt', 'sse4_1', 'sse4_2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'sha_ni'];
+/** CPU flag sets of the catalog's processor generations (as /proc/cpuinfo lists them, reduced). */
+export const CORE2_FLAGS: readonly string[] = ['fpu', 'pae', 'cx8', 'apic', 'sse', 'sse2', 'ssse3', 'lm', 'nx', 'vmx'];
+export const SKYLAKE_SP_FLAGS: readonly string[] = [...CORE2_FLAGS, 'sse4_1', 'sse4_2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'avx512f', 'ept'];
+export const ICELAKE_SP_FLAGS: readonly string[] = [...SKYLAKE_SP_FLAGS, 'avx512_vnni', 'sha_ni'];
+export const ZEN3_FLAGS: readonly string[] = [...CORE2_FLAGS.filter((f) => f !== 'vmx'), 'svm', 'npt', 'sse4_1', 'sse4_2', 'popcnt', 'aes', 'avx', 'avx2', 'fma', 'sha_ni'];
 
 // Modern servers: illustrative SPECpower-shaped curves (idle ~25-30 % of peak, as typical 2-socket
 // results of that generation show). NOT copies of a published result; replace with a real one if a

@@ -11,3 +11,4 @@ export * from './qcow2-chain';
 export * from './token-bucket';
 export * from './host-model';
 export * from './vm-controls';
+export * from './guest-cpu';

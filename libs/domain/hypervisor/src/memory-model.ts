@@ -80,6 +80,15 @@ export interface MemoryResult extends MemoryCounters {
   readonly sharedSavedMb: number;
 }
 
+/**
+ * Whether a host in memory state `state` takes a new VM (a spawn or an incoming live migration): not in
+ * `low`, where ESXi blocks new allocations (VMware, "Understanding Memory Resource Management in
+ * VMware vSphere 5.0"), so the VM goes to another host (Nova's reschedule; DRS places elsewhere).
+ */
+export function admitsNewVms(state: MemoryState): boolean {
+  return state !== 'low';
+}
+
 /** The state for a free-memory amount: >= soft threshold is high, then soft, hard, low. */
 export function memoryStateOf(freeMb: number, ramMb: number, c: MemoryConfig = DEFAULT_MEMORY_CONFIG): MemoryState {
   if (freeMb >= c.softFreeRatio * ramMb) return 'high';

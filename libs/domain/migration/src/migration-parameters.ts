@@ -45,8 +45,16 @@ export interface MigrationParameters {
    * Undefined = no post-copy.
    */
   readonly postcopyAfterRounds?: number;
-  /** Abort (VM keeps running on the source) when the migration has not finished after this long, ms. */
+  /** When the migration has not finished after this long, ms, `timeoutAction` applies. */
   readonly timeoutMs?: number;
+  /**
+   * What a timeout does (Nova's `[libvirt] live_migration_timeout_action`): `abort` (default; the VM
+   * keeps running on the source) or `force_complete`: switch to post-copy when `permitPostCopy`, else
+   * pause the guest so the rest is copied in one stop-and-copy (a downtime beyond the limit).
+   */
+  readonly timeoutAction?: 'abort' | 'force_complete';
+  /** Nova's `live_migration_permit_post_copy`: a forced completion may switch to post-copy. */
+  readonly permitPostCopy?: boolean;
   /** Safety stop for the round loop (default 10,000). */
   readonly maxRounds?: number;
 }

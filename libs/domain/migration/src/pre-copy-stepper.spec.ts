@@ -31,6 +31,27 @@ describe('PreCopyMigration (step-wise QEMU pre-copy)', () => {
     expect(m.next(0)).toMatchObject({ kind: 'stop_and_copy', remainingBytes: 0, downtimeMs: 0 });
   });
 
+  it('timeout action force_complete: post-copy when permitted, else the paused guest copies everything left at once', () => {
+    const params = { maxBandwidthBytesPerSecond: 100 * MiB, timeoutMs: 15_000, timeoutAction: 'force_complete' as const };
+    const post = new PreCopyMigration({ ramBytes: 1024 * MiB, deviceStateBytes: MiB }, { ...params, permitPostCopy: true });
+    expect(post.next(200 * MiB).kind).toBe('round');
+    const switched = post.next(200 * MiB);
+    expect(switched).toMatchObject({ kind: 'postcopy', remainingBytes: 1024 * MiB, deviceStateBytes: MiB });
+    if (switched.kind !== 'postcopy') return;
+    expect(switched.downtimeMs).toBeCloseTo(10, 6); // 1 MiB of device state at 100 MiB/s
+    expect(switched.pullMs).toBeCloseTo(10_240, 6);
+    expect(post.elapsedMs).toBeCloseTo(10_240 + 10 + 10_240, 6);
+    const paused = new PreCopyMigration({ ramBytes: 1024 * MiB }, params);
+    paused.next(200 * MiB);
+    const end = paused.next(200 * MiB);
+    expect(end).toMatchObject({ kind: 'stop_and_copy', remainingBytes: 1024 * MiB });
+    if (end.kind === 'stop_and_copy') expect(end.downtimeMs).toBeCloseTo(10_240, 6); // far past the 300 ms limit: the guest was paused
+    // The default stays Nova's abort.
+    const abort = new PreCopyMigration({ ramBytes: 1024 * MiB }, { maxBandwidthBytesPerSecond: 100 * MiB, timeoutMs: 15_000, permitPostCopy: true });
+    abort.next(200 * MiB);
+    expect(abort.next(200 * MiB)).toEqual({ kind: 'abort', reason: 'timeout' });
+  });
+
   it('aborts at the timeout without sending more; post-copy pulls the remainder after the switch', () => {
     const t = new PreCopyMigration({ ramBytes: 1024 * MiB }, { maxBandwidthBytesPerSecond: 100 * MiB, timeoutMs: 15_000 });
     expect(t.next(200 * MiB).kind).toBe('round');

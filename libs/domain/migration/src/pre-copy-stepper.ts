@@ -18,8 +18,9 @@ export interface PreCopySizes {
  *   (`downtimeMs`, never more than the downtime limit plus the device-state time), resume on the destination.
  * - `postcopy`: resume on the destination after the device state (`downtimeMs`), then pull
  *   `remainingBytes` (`pullMs`).
- * - `abort`: `reason` 'timeout' (the next round would end after timeout_ms) or 'max_rounds'; the guest
- *   keeps running on the source.
+ * - `abort`: `reason` 'timeout' (the next round would end after timeout_ms, timeout action abort) or
+ *   'max_rounds'; the guest keeps running on the source. With timeout action force_complete the
+ *   timeout ends in `postcopy` (post-copy permitted) or a `stop_and_copy` of everything left instead.
  */
 export type PreCopyStep =
   | { readonly kind: 'round'; readonly round: MigrationRound }
@@ -113,6 +114,7 @@ export class PreCopyMigration {
     if (index >= p.maxRounds) return this.end({ kind: 'abort', reason: 'max_rounds' }, -1);
     const durationMs = (this.remaining / bw) * 1000;
     if (p.timeoutMs !== undefined && this.elapsed + durationMs > p.timeoutMs) {
+      if (p.timeoutAction === 'force_complete') return this.forceComplete();
       this.elapsed = p.timeoutMs;
       return this.end({ kind: 'abort', reason: 'timeout' }, -1);
     }
@@ -128,6 +130,22 @@ export class PreCopyMigration {
     }
     this.remaining = dirtied;
     return { kind: 'round', round };
+  }
+
+  /**
+   * Nova's force_complete: post-copy when permitted (the guest resumes on the destination after the
+   * device state and pulls the rest), else the guest is paused and everything left goes in one
+   * stop-and-copy, however long (libvirt's virDomainSuspend, then the copy converges by itself).
+   */
+  private forceComplete(): PreCopyStep {
+    const bw = this.p.maxBandwidthBytesPerSecond;
+    if (this.p.permitPostCopy) {
+      const downtimeMs = (this.deviceBytes / bw) * 1000;
+      const pullMs = (this.remaining / bw) * 1000;
+      return this.end({ kind: 'postcopy', remainingBytes: this.remaining, deviceStateBytes: this.deviceBytes, downtimeMs, pullMs }, downtimeMs + pullMs);
+    }
+    const downtimeMs = ((this.remaining + this.deviceBytes) / bw) * 1000;
+    return this.end({ kind: 'stop_and_copy', remainingBytes: this.remaining, deviceStateBytes: this.deviceBytes, downtimeMs }, downtimeMs);
   }
 
   /** Records a terminal step; `extraMs` < 0 means nothing more was sent (abort). */
@@ -154,6 +172,8 @@ export function resolveParameters(p: MigrationParameters): Resolved {
     throttleTriggerThresholdPct: p.throttleTriggerThresholdPct ?? d.throttleTriggerThresholdPct,
     postcopyAfterRounds: p.postcopyAfterRounds,
     timeoutMs: p.timeoutMs,
+    timeoutAction: p.timeoutAction ?? 'abort',
+    permitPostCopy: p.permitPostCopy ?? false,
     maxRounds: p.maxRounds ?? 10_000,
   };
 }

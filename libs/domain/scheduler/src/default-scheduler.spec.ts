@@ -7,11 +7,13 @@ describe('defaultScheduler', () => {
     expect(DEFAULT_FILTERS.map((f) => f.name)).toEqual([
       'ComputeFilter',
       'AvailabilityZoneFilter',
+      'MemoryStateFilter',
       'RamFilter',
       'CoreFilter',
       'DiskFilter',
       'AggregateInstanceExtraSpecsFilter',
       'ImagePropertiesFilter',
+      'CpuModelFilter',
       'ServerGroupAntiAffinityFilter',
       'ServerGroupAffinityFilter',
       'DifferentHostFilter',

@@ -2,10 +2,12 @@ import { Rng } from '@minicloud/domain-clock';
 import { aggregateInstanceExtraSpecsFilter } from './filters/aggregate-instance-extra-specs-filter';
 import { availabilityZoneFilter } from './filters/availability-zone-filter';
 import { computeFilter } from './filters/compute-filter';
+import { cpuModelFilter } from './filters/cpu-model-filter';
 import { coreFilter } from './filters/core-filter';
 import { differentHostFilter } from './filters/different-host-filter';
 import { diskFilter } from './filters/disk-filter';
 import { imagePropertiesFilter } from './filters/image-properties-filter';
+import { memoryStateFilter } from './filters/memory-state-filter';
 import { ramFilter } from './filters/ram-filter';
 import { sameHostFilter } from './filters/same-host-filter';
 import { serverGroupAffinityFilter } from './filters/server-group-affinity-filter';
@@ -48,11 +50,13 @@ export interface DefaultSchedulerConfig {
 export const DEFAULT_FILTERS: readonly HostFilter[] = [
   computeFilter,
   availabilityZoneFilter,
+  memoryStateFilter,
   ramFilter,
   coreFilter,
   diskFilter,
   aggregateInstanceExtraSpecsFilter,
   imagePropertiesFilter,
+  cpuModelFilter,
   serverGroupAntiAffinityFilter,
   serverGroupAffinityFilter,
   differentHostFilter,

@@ -50,6 +50,10 @@ export interface HostState {
   /** e.g. "x86_64", "aarch64" (canonicalised before comparison). */
   readonly architecture: string;
   readonly cpuModel: string;
+  /** CPU feature flags as /proc/cpuinfo lists them (the CpuModelFilter's input); absent: none known. */
+  readonly cpuFlags?: readonly string[];
+  /** ESXi memory state the host last reported (high, soft, hard, low); absent: not reported. */
+  readonly memoryState?: string;
   /** Consecutive recent build failures on this host (Nova's BuildFailureWeigher input). */
   readonly failedBuilds: number;
 }

@@ -17,6 +17,8 @@ export * from './filters/core-filter';
 export * from './filters/disk-filter';
 export * from './filters/aggregate-instance-extra-specs-filter';
 export * from './filters/image-properties-filter';
+export * from './filters/cpu-model-filter';
+export * from './filters/memory-state-filter';
 export * from './filters/server-group-affinity-filter';
 export * from './filters/server-group-anti-affinity-filter';
 export * from './filters/different-host-filter';

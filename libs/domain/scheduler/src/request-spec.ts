@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
+import type { GuestCpu } from '@minicloud/domain-hypervisor';
 
 /** Flavor as the scheduler needs it. `extraSpecs` keys are e.g. `aggregate_instance_extra_specs:ssd`. */
 export interface FlavorSpec {
@@ -42,6 +43,11 @@ export interface RequestSpec {
   readonly availabilityZone?: string;
   readonly schedulerHints: SchedulerHints;
   readonly serverGroup?: ServerGroupSpec;
+  /**
+   * The CPU of a running guest being live-migrated (fixed at its boot): only hosts it can move to
+   * pass the CpuModelFilter. Absent for a new boot (the flavor's/image's CPU mode applies then).
+   */
+  readonly guestCpu?: GuestCpu;
 }
 
 function requireNonNegative(field: string, value: number): void {

@@ -142,11 +142,23 @@ export interface InstanceSpec {
   availabilityZone: string;
   /** The root password the guest's cloud-init sets (the config drive's admin_pass); empty: none. */
   adminPass: string;
+  /** The guest's virtual CPU (fixed at boot, kept by a live migration); unset: the host's (host-model). */
+  guestCpu?: GuestCpu | undefined;
 }
 
 export interface InstanceSpec_MetadataEntry {
   key: string;
   value: string;
+}
+
+/** The CPU a guest sees, as libvirt's <cpu mode=...> with its model and flags (Nova's instance.vcpu_model). */
+export interface GuestCpu {
+  /** host-passthrough, host-model or custom. */
+  mode: string;
+  /** The host's CPU model name (host-passthrough, host-model) or the QEMU named model (custom). */
+  model: string;
+  /** The flags the guest uses, as /proc/cpuinfo names them. */
+  flags: string[];
 }
 
 export interface SpawnCommand {
@@ -212,8 +224,16 @@ export interface MigrateOutCommand {
   maxBandwidthMbps: number;
   maxDowntimeMs: number;
   autoConverge: boolean;
+  /** Switch to post-copy after the first pre-copy round (QEMU migrate-start-postcopy at once). */
   postCopy: boolean;
   timeoutSeconds: number;
+  /** Nova's live_migration_permit_post_copy: a forced completion may switch to post-copy. */
+  permitPostCopy: boolean;
+  /**
+   * Nova's live_migration_timeout_action at timeout_seconds: "abort" (default when empty) or "force_complete"
+   * (post-copy when permitted, else the guest is paused until the rest is copied).
+   */
+  timeoutAction: string;
 }
 
 export interface PrepareMigrateInCommand {
@@ -365,6 +385,8 @@ export interface HostUsage {
   standby: boolean;
   /** Energy the host drew since its agent started (SPECpower model integrated), joules. */
   energyJoulesTotal: number;
+  /** ESXi memory state of the host's last model tick: high, soft, hard or low (low takes no new VM). */
+  memoryState: string;
 }
 
 export interface SetHostPowerRequest {
@@ -1945,6 +1967,7 @@ function createBaseInstanceSpec(): InstanceSpec {
     hostname: "",
     availabilityZone: "",
     adminPass: "",
+    guestCpu: undefined,
   };
 }
 
@@ -2010,6 +2033,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     }
     if (message.adminPass !== "") {
       writer.uint32(154).string(message.adminPass);
+    }
+    if (message.guestCpu !== undefined) {
+      GuestCpu.encode(message.guestCpu, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -2192,6 +2218,14 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
             message.adminPass = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.guestCpu = GuestCpu.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2282,6 +2316,11 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
         : isSet(object.admin_pass)
         ? globalThis.String(object.admin_pass)
         : "",
+      guestCpu: isSet(object.guestCpu)
+        ? GuestCpu.fromJSON(object.guestCpu)
+        : isSet(object.guest_cpu)
+        ? GuestCpu.fromJSON(object.guest_cpu)
+        : undefined,
     };
   },
 
@@ -2350,6 +2389,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     if (message.adminPass !== "") {
       obj.adminPass = message.adminPass;
     }
+    if (message.guestCpu !== undefined) {
+      obj.guestCpu = GuestCpu.toJSON(message.guestCpu);
+    }
     return obj;
   },
 
@@ -2391,6 +2433,9 @@ export const InstanceSpec: MessageFns<InstanceSpec> = {
     message.hostname = object.hostname ?? "";
     message.availabilityZone = object.availabilityZone ?? "";
     message.adminPass = object.adminPass ?? "";
+    message.guestCpu = (object.guestCpu !== undefined && object.guestCpu !== null)
+      ? GuestCpu.fromPartial(object.guestCpu)
+      : undefined;
     return message;
   },
 };
@@ -2476,6 +2521,107 @@ export const InstanceSpec_MetadataEntry: MessageFns<InstanceSpec_MetadataEntry> 
     const message = createBaseInstanceSpec_MetadataEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseGuestCpu(): GuestCpu {
+  return { mode: "", model: "", flags: [] };
+}
+
+export const GuestCpu: MessageFns<GuestCpu> = {
+  encode(message: GuestCpu, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== "") {
+      writer.uint32(10).string(message.mode);
+    }
+    if (message.model !== "") {
+      writer.uint32(18).string(message.model);
+    }
+    for (const v of message.flags) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GuestCpu {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGuestCpu();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.flags.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GuestCpu {
+    return {
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      model: isSet(object.model) ? globalThis.String(object.model) : "",
+      flags: globalThis.Array.isArray(object?.flags) ? object.flags.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: GuestCpu): unknown {
+    const obj: any = {};
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.model !== "") {
+      obj.model = message.model;
+    }
+    if (message.flags?.length) {
+      obj.flags = message.flags;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GuestCpu>, I>>(base?: I): GuestCpu {
+    return GuestCpu.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GuestCpu>, I>>(object: I): GuestCpu {
+    const message = createBaseGuestCpu();
+    message.mode = object.mode ?? "";
+    message.model = object.model ?? "";
+    message.flags = object.flags?.map((e) => e) || [];
     return message;
   },
 };
@@ -3438,6 +3584,8 @@ function createBaseMigrateOutCommand(): MigrateOutCommand {
     autoConverge: false,
     postCopy: false,
     timeoutSeconds: 0,
+    permitPostCopy: false,
+    timeoutAction: "",
   };
 }
 
@@ -3469,6 +3617,12 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     }
     if (message.timeoutSeconds !== 0) {
       writer.uint32(72).int32(message.timeoutSeconds);
+    }
+    if (message.permitPostCopy !== false) {
+      writer.uint32(80).bool(message.permitPostCopy);
+    }
+    if (message.timeoutAction !== "") {
+      writer.uint32(90).string(message.timeoutAction);
     }
     return writer;
   },
@@ -3558,6 +3712,22 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
             message.timeoutSeconds = reader.int32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.permitPostCopy = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.timeoutAction = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3617,6 +3787,16 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
         : isSet(object.timeout_seconds)
         ? globalThis.Number(object.timeout_seconds)
         : 0,
+      permitPostCopy: isSet(object.permitPostCopy)
+        ? globalThis.Boolean(object.permitPostCopy)
+        : isSet(object.permit_post_copy)
+        ? globalThis.Boolean(object.permit_post_copy)
+        : false,
+      timeoutAction: isSet(object.timeoutAction)
+        ? globalThis.String(object.timeoutAction)
+        : isSet(object.timeout_action)
+        ? globalThis.String(object.timeout_action)
+        : "",
     };
   },
 
@@ -3649,6 +3829,12 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     if (message.timeoutSeconds !== 0) {
       obj.timeoutSeconds = Math.round(message.timeoutSeconds);
     }
+    if (message.permitPostCopy !== false) {
+      obj.permitPostCopy = message.permitPostCopy;
+    }
+    if (message.timeoutAction !== "") {
+      obj.timeoutAction = message.timeoutAction;
+    }
     return obj;
   },
 
@@ -3666,6 +3852,8 @@ export const MigrateOutCommand: MessageFns<MigrateOutCommand> = {
     message.autoConverge = object.autoConverge ?? false;
     message.postCopy = object.postCopy ?? false;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.permitPostCopy = object.permitPostCopy ?? false;
+    message.timeoutAction = object.timeoutAction ?? "";
     return message;
   },
 };
@@ -5605,6 +5793,7 @@ function createBaseHostUsage(): HostUsage {
     imageCacheBytes: 0,
     standby: false,
     energyJoulesTotal: 0,
+    memoryState: "",
   };
 }
 
@@ -5645,6 +5834,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     }
     if (message.energyJoulesTotal !== 0) {
       writer.uint32(97).double(message.energyJoulesTotal);
+    }
+    if (message.memoryState !== "") {
+      writer.uint32(106).string(message.memoryState);
     }
     return writer;
   },
@@ -5758,6 +5950,14 @@ export const HostUsage: MessageFns<HostUsage> = {
             message.energyJoulesTotal = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.memoryState = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5828,6 +6028,11 @@ export const HostUsage: MessageFns<HostUsage> = {
         : isSet(object.energy_joules_total)
         ? globalThis.Number(object.energy_joules_total)
         : 0,
+      memoryState: isSet(object.memoryState)
+        ? globalThis.String(object.memoryState)
+        : isSet(object.memory_state)
+        ? globalThis.String(object.memory_state)
+        : "",
     };
   },
 
@@ -5869,6 +6074,9 @@ export const HostUsage: MessageFns<HostUsage> = {
     if (message.energyJoulesTotal !== 0) {
       obj.energyJoulesTotal = floatToJson(message.energyJoulesTotal);
     }
+    if (message.memoryState !== "") {
+      obj.memoryState = message.memoryState;
+    }
     return obj;
   },
 
@@ -5889,6 +6097,7 @@ export const HostUsage: MessageFns<HostUsage> = {
     message.imageCacheBytes = object.imageCacheBytes ?? 0;
     message.standby = object.standby ?? false;
     message.energyJoulesTotal = object.energyJoulesTotal ?? 0;
+    message.memoryState = object.memoryState ?? "";
     return message;
   },
 };

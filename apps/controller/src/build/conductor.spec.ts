@@ -8,7 +8,7 @@ import { Conductor } from './conductor';
 import { serverToProto } from '../api/proto-mapping';
 import { metadataSourceOf } from '../metadata/metadata-service';
 
-const HOSTS = { h1: { hostId: 'h1', agentEndpoint: 'agent-1', epoch: 4, state: 'up' } };
+const HOSTS = { h1: { hostId: 'h1', agentEndpoint: 'agent-1', epoch: 4, state: 'up', profile: { cpuModel: 'Intel Xeon Gold 6230', cpuFlags: ['sse4_2', 'avx2'] } } };
 const P = compute.PowerState;
 
 /** A conductor over in-memory fakes: instances, network, agents (recorded), claims (released ids recorded). */

@@ -1,4 +1,3 @@
-import { ftConsumer } from '../ft/ft-consumer';
 import { randomUUID } from 'node:crypto';
 import { isHostDown, type InstancePort, type InstanceRecord, LIFECYCLE_TASK_STATES, ruleForTaskState, type PowerActionRule, readFlavorResourceControls } from '@minicloud/domain-compute';
 import { guestCpuOnHost, guestCpuRequestOf } from '@minicloud/domain-hypervisor';
@@ -8,6 +7,7 @@ import { Subjects, type Bus } from '@minicloud/platform-bus';
 import type { DeepPartial } from '@minicloud/platform-grpc';
 import { isTransientError, type LeaderFence } from '@minicloud/platform-lifecycle';
 import { runWithRequestId, type Logger } from '@minicloud/platform-logging';
+import { ftConsumer } from '../ft/ft-consumer';
 import { flavorToProto, powerStateFromProto, powerStateToProto, taskStateToProto, vmStateToProto } from '../proto-states';
 import { scopeOf, type AgentClient } from '../agent/agent-client';
 import type { ControllerMetrics } from '../metrics';

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
 
 /** ECDSA P-256 with SHA-256: the key type of the CA/Browser Forum's baseline, fast to make and to verify. */
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -35,14 +37,14 @@ export interface LeafFiles {
   key: string;
 }
 
-type KeyPair = CryptoKeyPair;
+type KeyPair = webcrypto.CryptoKeyPair;
 
 async function newKeys(): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as unknown as KeyPair;
+  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as KeyPair;
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as unknown as webcrypto.CryptoKey));
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
@@ -81,7 +83,7 @@ export async function ensureLocalCa(stateDir: string, opts: { keep: boolean; nam
     const cert = new x509.X509Certificate(fs.readFileSync(files.caCert, 'utf8'));
     if (cert.notAfter.getTime() - Date.now() > CA_RENEW_BEFORE_DAYS * DAY_MS) {
       const der = createPrivateKey(fs.readFileSync(files.caKey)).export({ format: 'der', type: 'pkcs8' });
-      const privateKey = (await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign'])) as unknown as CryptoKey;
+      const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
       const publicKey = await cert.publicKey.export(ALGORITHM, ['verify']);
       return { files, cert, keys: { privateKey, publicKey }, reused: true };
     }

@@ -241,7 +241,8 @@ async function main() {
           const u = new URL(info.http_url!);
           return { host: u.hostname, port: Number(u.port), healthUrl: `${info.metrics_url}/readyz` };
         }),
-        { port: await port(80) },
+        // TLS passes through the balancer: each replica presents its own certificate.
+        { port: await port(80), scheme: new URL(apiInfos[0].http_url!).protocol === 'https:' ? 'https' : 'http' },
       );
       openstackApiUrl = apiBalancer.url;
     }

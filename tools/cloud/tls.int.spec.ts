@@ -75,6 +75,9 @@ describe('gRPC over TLS with the bring-up CA', () => {
     // By name as well as by address: the certificate carries localhost.
     const byName = await registry(`localhost:${server.port}`, { ca: tls.ca }).registerHost({ tunnelIp: '127.0.1.2' });
     expect(byName.epoch).toBe(2);
+    // A list of replicas (grpc-js "ipv4:a,b", as the controller-failover clients dial) verifies too.
+    const replicas = await registry(`ipv4:127.0.0.1:1,${server.address}`, { ca: tls.ca }).registerHost({ tunnelIp: '127.0.1.4' });
+    expect(replicas.epoch).toBe(4);
   });
 
   it('refuses a client without the CA, one trusting another CA, and a plaintext client', async () => {

@@ -69,12 +69,33 @@ export function grpcTlsFromEnv(env: NodeJS.ProcessEnv = process.env): GrpcTls | 
   };
 }
 
+let ipServernameWarningMuted = false;
+
+/**
+ * grpc-js passes the dialled host as the TLS ServerName (SNI) even when it is an IP address, and
+ * Node then prints its DEP0123 deprecation warning ("Setting the TLS ServerName to an IP address is
+ * not permitted by RFC 6066") once per process, onto the stderr of every CLI run and tool. Our
+ * servers do not use SNI, and the certificate is still checked against the address (an IP SAN) by
+ * Node's checkServerIdentity, so only that one warning code is dropped; every other warning passes.
+ */
+function muteIpServernameWarning(): void {
+  if (ipServernameWarningMuted) return;
+  ipServernameWarningMuted = true;
+  const emit = process.emitWarning.bind(process) as (...a: unknown[]) => void;
+  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /**
  * Channel credentials for a client: TLS verifying the server against `tls.ca` (presenting
  * `tls.cert` when given), or plaintext when `tls` is undefined.
  */
 export function clientCredentialsOf(tls: GrpcTls | undefined): ChannelCredentials {
   if (!tls) return credentials.createInsecure();
+  muteIpServernameWarning();
   return credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null);
 }
 

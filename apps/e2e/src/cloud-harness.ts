@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { Agent, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -76,19 +76,21 @@ async function bringUp(args: string[], env: Record<string, string>, stateDir: st
 /**
  * Makes this test process trust the CA of a cloud brought up with TLS, as an operator's shell does
  * with the printed exports: gRPC clients of @minicloud/platform-grpc read TLS_CA_FILE, the CLI gets
- * MINICLOUD_CACERT, and fetch() (the REST front over HTTPS) uses a dispatcher that verifies with the
- * CA. Returns the undo, run when the cloud stops.
+ * MINICLOUD_CACERT, and fetch() (the REST front over HTTPS) verifies with the CA. fetch is replaced
+ * by undici's with a dispatcher holding the CA, since Node's own fetch reads its global dispatcher
+ * from the process's global object, which a Jest test's sandbox does not reach. Returns the undo,
+ * run when the cloud stops.
  */
 function trustCloudCa(caFile: string): () => void {
-  const before = { env: process.env.TLS_CA_FILE, dispatcher: getGlobalDispatcher() as Dispatcher };
+  const before = { env: process.env.TLS_CA_FILE, fetch: globalThis.fetch };
   process.env.TLS_CA_FILE = caFile;
-  const agent = new Agent({ connect: { ca: fs.readFileSync(caFile) } });
-  setGlobalDispatcher(agent);
+  const dispatcher = new Agent({ connect: { ca: fs.readFileSync(caFile) } });
+  globalThis.fetch = ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
   return () => {
     if (before.env === undefined) delete process.env.TLS_CA_FILE;
     else process.env.TLS_CA_FILE = before.env;
-    setGlobalDispatcher(before.dispatcher);
-    void agent.close();
+    globalThis.fetch = before.fetch;
+    void dispatcher.close();
   };
 }
 

@@ -28,7 +28,7 @@ import { registerConsoleLogCommands } from './commands/console-log';
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('minicloud')
-    .description('command-line client of the minicloud public APIs (like the openstack CLI)')
+    .description('command-line client of the minicloud public APIs (like the openstack CLI); anywhere on the line, --cacert <file> (env MINICLOUD_CACERT) verifies a TLS cloud against that CA')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void ctx.io.stdout.write(s),

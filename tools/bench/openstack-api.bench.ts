@@ -17,7 +17,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { adminSession, seedFlavors, uploadQcow2Image } from '../cloud/seed';
+import { Agent, setGlobalDispatcher } from 'undici';
+import { adminSession, manifestTls, seedFlavors, uploadQcow2Image } from '../cloud/seed';
 import { spawnCloud } from '../cloud/spawn-cloud';
 
 const [servers, listServers, concurrency] = [1000, 10000, 20].map((d, i) => Number(process.argv[2 + i] ?? d));
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
   const cloud = await spawnCloud(stateDir, ['--agents', '4', '--hosts-per-agent', '25', '--no-demo'], { HA_HOST_FAILURES_TO_TOLERATE: '0' });
   const m = cloud.manifest;
   const api = m.openstack_api_url!;
-  const admin = await adminSession(m.identity_url, m.admin.user, m.admin.password, m.admin.project);
+  // The front serves HTTPS with the cloud's CA: fetch() below verifies with it.
+  if (m.tls) setGlobalDispatcher(new Agent({ connect: { ca: fs.readFileSync(m.tls.ca_file) } }));
+  const admin = await adminSession(m.identity_url, m.admin.user, m.admin.password, m.admin.project, manifestTls(m));
   try {
     await admin.identity.setQuota({ projectId: admin.projectId, limits: { instances: -1, cores: -1, ram_mb: -1 } });
     await seedFlavors(admin);

@@ -12,9 +12,10 @@ export interface CloudEntry {
 /**
  * The clouds.yaml the `openstack` CLI and openstacksdk read (OS_CLIENT_CONFIG_FILE): one entry per
  * cloud, Keystone v3 password auth against `<apiUrl>/identity`, user and project in the default
- * domain (by id, so no name lookup), region and public interface.
+ * domain (by id, so no name lookup), region and public interface; with `cacert` (an HTTPS front), the
+ * CA file openstacksdk verifies the endpoints with (its `cacert` option, as `--os-cacert`).
  */
-export function cloudsYaml(apiUrl: string, region: string, clouds: CloudEntry[]): string {
+export function cloudsYaml(apiUrl: string, region: string, clouds: CloudEntry[], cacert?: string): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = ['clouds:'];
   for (const c of clouds) {
@@ -30,14 +31,15 @@ export function cloudsYaml(apiUrl: string, region: string, clouds: CloudEntry[])
       `    region_name: ${q(region)}`,
       '    interface: "public"',
       '    identity_api_version: 3',
+      ...(cacert ? [`    cacert: ${q(cacert)}`, '    verify: true'] : []),
     );
   }
   return lines.join('\n') + '\n';
 }
 
 /** Writes `<stateDir>/clouds.yaml` (mode 0600: it holds passwords) and returns its path. */
-export function writeCloudsYaml(stateDir: string, apiUrl: string, region: string, clouds: CloudEntry[]): string {
+export function writeCloudsYaml(stateDir: string, apiUrl: string, region: string, clouds: CloudEntry[], cacert?: string): string {
   const file = path.join(stateDir, 'clouds.yaml');
-  fs.writeFileSync(file, cloudsYaml(apiUrl, region, clouds), { mode: 0o600 });
+  fs.writeFileSync(file, cloudsYaml(apiUrl, region, clouds, cacert), { mode: 0o600 });
   return file;
 }

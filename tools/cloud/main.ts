@@ -18,6 +18,7 @@ import type { CloudManifest } from './manifest';
 import { writeCloudsYaml, type CloudEntry } from './clouds-yaml';
 import { accountNameOf, withCredentials, writeCloudSecrets, type AgentPrincipal } from './secrets';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer';
+import { ensureLocalCa, issueCertificate, type LocalCa } from './tls-certs';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -38,6 +39,7 @@ interface Options {
   hostProfile: string;
   withPrometheus: boolean;
   prometheusPort: string;
+  insecure: boolean;
 }
 
 export type { CloudManifest };
@@ -75,6 +77,11 @@ async function main() {
       'std-2s32c-256g',
     )
     .option('--with-prometheus', 'also start a local prometheus (Debian package) scraping every process, with the rules of deploy/prometheus', false)
+    .option(
+      '--insecure',
+      'plaintext gRPC and HTTP (no CA, no certificates), for tests and measurements; by default the bring-up makes a CA in <state-dir>/tls (kept with --keep-state) and a certificate per process, and every gRPC server and the OpenStack REST front serve TLS verified against it',
+      false,
+    )
     .option('--prometheus-port <port>', 'port of the local prometheus (with --with-prometheus); 0 picks a free one; default base port + 4090');
   program.parse();
   const opts = program.opts<Options>();
@@ -123,6 +130,19 @@ async function main() {
     // Secrets are generated for every run (kept with --keep-state): the admin, demo and service
     // passwords and one Redis/NATS user per service and agent, in <state-dir>/secrets (0600).
     const { secrets, files: secretFiles } = writeCloudSecrets(stateDir, agentPlan, { keep: opts.keepState });
+    // TLS: a CA in <state-dir>/tls (kept with --keep-state) and a certificate per process, issued at
+    // launch. The bring-up's own clients verify the services with the CA too.
+    const ca: LocalCa | undefined = opts.insecure ? undefined : await ensureLocalCa(stateDir, { keep: opts.keepState });
+    const clientTls = ca ? { ca: fs.readFileSync(ca.files.caCert) } : null;
+    /**
+     * TLS_* of process `name`: the CA and a fresh certificate for it; with --insecure, empty values,
+     * so that a TLS_* variable of the bring-up's own environment does not reach the processes.
+     */
+    const tlsEnv = async (name: string): Promise<Record<string, string>> => {
+      if (!ca) return { TLS_CA_FILE: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' };
+      const leaf = await issueCertificate(ca, name);
+      return { TLS_CA_FILE: ca.files.caCert, TLS_CERT_FILE: leaf.cert, TLS_KEY_FILE: leaf.key };
+    };
     const ownRedis = process.env.REDIS_URL ? undefined : await startAndTrack(infra, async () => startLocalRedis(path.join(stateDir, 'redis'), logDir, basePort === 0 ? await freePort() : basePort + 379, { aclFile: secretFiles.redisAcl }));
     const ownNats = process.env.NATS_URL ? undefined : await startAndTrack(infra, async () => startLocalNats(path.join(stateDir, 'nats'), logDir, basePort === 0 ? await freePort() : basePort + 422, { configFile: secretFiles.natsConf }));
     /** REDIS_URL and NATS_URL of one Redis/NATS user (given URLs are used as they are, by everyone). */
@@ -149,7 +169,7 @@ async function main() {
       const p = new ManagedProcess(name, path.join(ROOT, 'apps', app, 'src/main.ts'), {
         cwd: ROOT,
         logDir,
-        env: { ...common, ...login, ...(infraUser ? infraEnv(infraUser) : {}), GRPC_PORT: String(await port(offset)), METRICS_PORT: String(await port(offset + 4100)), ...env },
+        env: { ...common, ...login, ...(infraUser ? infraEnv(infraUser) : {}), ...(await tlsEnv(name)), GRPC_PORT: String(await port(offset)), METRICS_PORT: String(await port(offset + 4100)), ...env },
       });
       procs.push(p);
       return p;
@@ -228,12 +248,13 @@ async function main() {
           const u = new URL(info.http_url!);
           return { host: u.hostname, port: Number(u.port), healthUrl: `${info.metrics_url}/readyz` };
         }),
-        { port: await port(80) },
+        // TLS passes through the balancer: each replica presents its own certificate.
+        { port: await port(80), scheme: new URL(apiInfos[0].http_url!).protocol === 'https:' ? 'https' : 'http' },
       );
       openstackApiUrl = apiBalancer.url;
     }
 
-    const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin');
+    const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls);
     await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
     const manifest: CloudManifest = {
       redis_url: redisUrl,
@@ -242,6 +263,7 @@ async function main() {
       admin: { user: 'admin', password: secrets.admin_password, project: 'admin' },
       secrets_dir: secretFiles.dir,
       metrics_bearer_token: secrets.metrics_bearer_token,
+      ...(ca ? { tls: { ca_file: ca.files.caCert } } : {}),
       processes: await Promise.all(
         procs.map(async (p) => {
           const info: ReadyInfo = await p.ready;
@@ -268,7 +290,7 @@ async function main() {
       manifest.prometheus_pid = prom.child.pid;
     }
     let demo: DemoResult | undefined;
-    if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers), demoPassword: secrets.demo_password, publicCidr: opts.publicCidr ?? (basePort === 0 ? randomPublicCidr() : DEFAULT_PUBLIC_CIDR) });
+    if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers), demoPassword: secrets.demo_password, tls: clientTls, publicCidr: opts.publicCidr ?? (basePort === 0 ? randomPublicCidr() : DEFAULT_PUBLIC_CIDR) });
     const clouds: CloudEntry[] = [{ name: 'minicloud', user: 'admin', password: secrets.admin_password, project: 'admin' }];
     if (demo) {
       clouds.push({ name: 'minicloud-demo', user: 'demo', password: secrets.demo_password, project: 'demo' });
@@ -277,7 +299,7 @@ async function main() {
     manifest.openstack_api_url = openstackApiUrl;
     if (apiBalancer) manifest.openstack_api_replicas = apiInfos.map((info) => ({ http_url: info.http_url!, metrics_url: info.metrics_url }));
     manifest.metadata_url = metadataUrls[0];
-    manifest.clouds_yaml = writeCloudsYaml(stateDir, openstackApiUrl, 'RegionOne', clouds);
+    manifest.clouds_yaml = writeCloudsYaml(stateDir, openstackApiUrl, 'RegionOne', clouds, ca?.files.caCert);
     manifest.ready_seconds = (Date.now() - t0) / 1000;
     // cloud.json holds the operator's Redis/NATS credentials and the admin password: owner-only.
     fs.writeFileSync(path.join(stateDir, 'cloud.json'), JSON.stringify(manifest, null, 2), { mode: 0o600 });
@@ -337,8 +359,11 @@ async function printSummary(admin: Awaited<ReturnType<typeof adminSession>>, m: 
   console.log(
     [
       `Secrets (generated for this cloud; admin, demo and service passwords, Redis/NATS users): ${m.secrets_dir}/secrets.json`,
+      m.tls
+        ? `TLS: gRPC and the OpenStack REST front verify against the CA ${m.tls.ca_file} (certificates in ${path.dirname(m.tls.ca_file)}; --insecure for plaintext)`
+        : 'TLS: off (--insecure): gRPC and HTTP are plaintext',
       'Use the CLI:',
-      `  export MINICLOUD_URL=${m.identity_url} MINICLOUD_USER=admin MINICLOUD_PASSWORD="$(node -p "require('${m.secrets_dir}/secrets.json').admin_password")" MINICLOUD_PROJECT=admin`,
+      `  export MINICLOUD_URL=${m.identity_url}${m.tls ? ` MINICLOUD_CACERT=${m.tls.ca_file}` : ''} MINICLOUD_USER=admin MINICLOUD_PASSWORD="$(node -p "require('${m.secrets_dir}/secrets.json').admin_password")" MINICLOUD_PROJECT=admin`,
       '  npm run minicloud -- server list --all-projects',
       demo ? `  (demo user: MINICLOUD_USER=demo MINICLOUD_PROJECT=demo, MINICLOUD_PASSWORD: demo_password in secrets.json)` : '',
       ...(m.clouds_yaml

@@ -14,7 +14,12 @@ export interface CloudManifest {
   secrets_dir?: string;
   /** The bearer token every process's /metrics asks for (METRICS_BEARER_TOKEN); absent: /metrics is open. */
   metrics_bearer_token?: string;
-  /** `http_url` is set for the OpenStack REST front, which serves HTTP only (grpc_address empty). */
+  /**
+   * TLS of gRPC and of the OpenStack REST front (absent with --insecure: plaintext): clients verify
+   * every service with `ca_file`, the bring-up's CA (`<state-dir>/tls/ca.pem`).
+   */
+  tls?: { ca_file: string };
+  /** `http_url` is set for the OpenStack REST front, which serves HTTP(S) only (grpc_address empty). */
   processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
   ready_seconds: number;
   /** The OpenStack REST front (Keystone at `<url>/identity`) and the clouds.yaml that points at it. */

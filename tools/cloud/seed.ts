@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { compute, identity, image, network, volume } from '@minicloud/proto';
-import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
+import { createServiceClient, type GrpcTls, type ServiceClient } from '@minicloud/platform-grpc';
 import { AlreadyExistsError } from '@minicloud/domain-errors';
+import type { CloudManifest } from './manifest';
 
 /** Clients of every public API, authenticated as one user in one project. */
 export interface Session {
@@ -17,16 +18,20 @@ export interface Session {
   close(): void;
 }
 
-/** Logs in (password) and builds clients from the catalog. */
-export async function adminSession(identityUrl: string, user: string, password: string, project: string): Promise<Session> {
-  const id = createServiceClient(identity.IdentityServiceService, identityUrl, { idempotent: ['authenticate', 'getCatalog'], maxAttempts: 8 });
+/**
+ * Logs in (password) and builds clients from the catalog.
+ * @param tls the cloud's CA to verify its services with (`{ ca }`, e.g. {@link manifestTls}); `null` for a
+ *   plaintext cloud; default: the environment (TLS_CA_FILE)
+ */
+export async function adminSession(identityUrl: string, user: string, password: string, project: string, tls?: GrpcTls | null): Promise<Session> {
+  const id = createServiceClient(identity.IdentityServiceService, identityUrl, { idempotent: ['authenticate', 'getCatalog'], maxAttempts: 8, tls });
   const auth = await id.authenticate({ password: { userName: user, password, domainName: 'default' }, projectName: project });
   const url = (type: string) => {
     const e = auth.catalog.find((c) => c.serviceType === type);
     if (!e) throw new Error(`service ${type} is not in the catalog`);
     return e.url;
   };
-  const opts = { token: () => auth.token, deadlineMs: 30_000 };
+  const opts = { token: () => auth.token, deadlineMs: 30_000, tls };
   const s: Session = {
     token: auth.token,
     projectId: auth.info?.projectId ?? '',
@@ -40,6 +45,15 @@ export async function adminSession(identityUrl: string, user: string, password: 
     },
   };
   return s;
+}
+
+/**
+ * The gRPC TLS a client of the cloud described by `m` needs: its CA (`{ ca }`) when the bring-up
+ * turned TLS on, `null` (plaintext) when it ran with --insecure.
+ * @throws Error when the manifest names a CA file that cannot be read
+ */
+export function manifestTls(m: Pick<CloudManifest, 'tls'>): GrpcTls | null {
+  return m.tls ? { ca: fs.readFileSync(m.tls.ca_file) } : null;
 }
 
 /**
@@ -158,7 +172,7 @@ async function seedPublicNetwork(admin: Session, cidr: string): Promise<string> 
  * the demo user and waited for ACTIVE. Idempotent: with kept state only the servers the demo project
  * lacks are booted (the ones it has are left as they are).
  */
-export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number; demoPassword: string; publicCidr?: string }): Promise<DemoResult> {
+export async function seedDemo(admin: Session, opts: { imageDir: string; servers: number; demoPassword: string; publicCidr?: string; tls?: GrpcTls | null }): Promise<DemoResult> {
   await seedFlavors(admin);
   const [imageId, publicNetworkId] = await Promise.all([uploadQcow2Image(admin, opts.imageDir, 'cirros'), seedPublicNetwork(admin, opts.publicCidr ?? DEFAULT_PUBLIC_CIDR)]);
   const project =
@@ -169,7 +183,7 @@ export async function seedDemo(admin: Session, opts: { imageDir: string; servers
     (await admin.identity.listUsers({})).users.find((u) => u.name === 'demo')!;
   await ignoreExists(admin.identity.assignRole({ assignment: { roleName: 'member', userId: user.id, projectId: project.id } }));
   const identityUrl = (await admin.identity.getCatalog({})).catalog.find((c) => c.serviceType === 'identity')!.url;
-  const demo = await adminSession(identityUrl, 'demo', opts.demoPassword, 'demo');
+  const demo = await adminSession(identityUrl, 'demo', opts.demoPassword, 'demo', opts.tls);
   try {
     let net = (await demo.network.listNetworks({ name: 'demo-net' })).networks[0];
     if (!net) {

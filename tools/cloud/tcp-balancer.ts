@@ -46,7 +46,7 @@ export function nextBackend(up: readonly boolean[], cursor: number, tried: Reado
 export interface TcpBalancer {
   /** The port it listens on. */
   readonly port: number;
-  /** `http://<host>:<port>`. */
+  /** `<scheme>://<host>:<port>` (scheme `http` unless given: the balancer passes TLS through untouched). */
   readonly url: string;
   /** Health and connection counts of each backend, in the order given. */
   status(): BackendStatus[];
@@ -65,7 +65,7 @@ export interface TcpBalancer {
  */
 export async function startTcpBalancer(
   backends: Backend[],
-  opts: { host?: string; port?: number; healthIntervalMs?: number; healthTimeoutMs?: number; connectTimeoutMs?: number } = {},
+  opts: { host?: string; port?: number; healthIntervalMs?: number; healthTimeoutMs?: number; connectTimeoutMs?: number; scheme?: 'http' | 'https' } = {},
 ): Promise<TcpBalancer> {
   if (!backends.length) throw new Error('a balancer needs at least one backend');
   const host = opts.host ?? '127.0.0.1';
@@ -137,7 +137,7 @@ export async function startTcpBalancer(
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
-    url: `http://${host}:${port}`,
+    url: `${opts.scheme ?? 'http'}://${host}:${port}`,
     status: () => state.map((s) => ({ ...s })),
     checkNow,
     async close() {

@@ -4,7 +4,18 @@
  * Neutron's extensions, the advertised microversions and the compute hosts. Makes a second image
  * (tempest's image_ref_alt) from the first one's bytes when the cloud has only one.
  */
+import fs from 'node:fs';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudFacts } from './tempest-conf';
+
+type Fetch = typeof fetch;
+
+/** fetch() verifying HTTPS against `caFile` (the cloud's CA), or the global fetch without one. */
+function fetchTrusting(caFile: string | undefined): Fetch {
+  if (!caFile) return fetch;
+  const dispatcher = new Agent({ connect: { ca: fs.readFileSync(caFile) } });
+  return ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Fetch;
+}
 
 interface Admin {
   user: string;
@@ -14,12 +25,15 @@ interface Admin {
 }
 
 /**
- * @param apiUrl the REST front, e.g. `http://127.0.0.1:5080`
+ * @param apiUrl the REST front, e.g. `https://127.0.0.1:5080`
+ * @param caFile the CA to verify an HTTPS front with (the manifest's `tls.ca_file`); it is also
+ *   the `caFile` of the facts, for tempest.conf
  * @throws Error naming the call when the cloud answers an unexpected status, or has no active
  *   image or fewer than two flavors
  */
-export async function learnCloudFacts(apiUrl: string, admin: Admin): Promise<CloudFacts> {
-  const token = await login(apiUrl, admin);
+export async function learnCloudFacts(apiUrl: string, admin: Admin, caFile?: string): Promise<CloudFacts> {
+  const fetch = fetchTrusting(caFile);
+  const token = await login(fetch, apiUrl, admin);
   const call = async <T>(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> => {
     const res = await fetch(`${apiUrl}${p}`, {
       method,
@@ -53,11 +67,12 @@ export async function learnCloudFacts(apiUrl: string, admin: Admin): Promise<Clo
   const floatingReachable = externalCidrs.length > 0 && externalCidrs.every((c) => c.startsWith('127.'));
   const extensions = (await call<{ extensions: { alias: string }[] }>('GET', '/network/v2.0/extensions')).extensions.map((e) => e.alias);
   const hypervisors = (await call<{ hypervisors: { state: string; status: string }[] }>('GET', '/compute/v2.1/os-hypervisors')).hypervisors;
-  const computeMax = await maxMicroversion(apiUrl, '/compute/', 'v2.1');
-  const volumeMax = await maxMicroversion(apiUrl, '/volume/', 'v3.0');
+  const computeMax = await maxMicroversion(fetch, apiUrl, '/compute/', 'v2.1');
+  const volumeMax = await maxMicroversion(fetch, apiUrl, '/volume/', 'v3.0');
 
   return {
     apiUrl,
+    ...(caFile ? { caFile } : {}),
     region: 'RegionOne',
     admin,
     imageRef: first.id,
@@ -75,7 +90,7 @@ export async function learnCloudFacts(apiUrl: string, admin: Admin): Promise<Clo
   };
 }
 
-async function login(apiUrl: string, a: Admin): Promise<string> {
+async function login(fetch: Fetch, apiUrl: string, a: Admin): Promise<string> {
   const res = await fetch(`${apiUrl}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -92,7 +107,7 @@ async function login(apiUrl: string, a: Admin): Promise<string> {
 }
 
 /** The `version` (max microversion) of the version document `id` at `root`, or `fallback` when it has none. */
-async function maxMicroversion(apiUrl: string, root: string, id: string): Promise<string> {
+async function maxMicroversion(fetch: Fetch, apiUrl: string, root: string, id: string): Promise<string> {
   const res = await fetch(`${apiUrl}${root}`);
   const body = (await res.json().catch(() => ({}))) as { versions?: { id: string; version?: string }[] };
   const v = body.versions?.find((x) => x.id === id);

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   try {
     const manifest = JSON.parse(fs.readFileSync(path.join(stateDir, 'cloud.json'), 'utf8')) as CloudManifest;
     if (!manifest.openstack_api_url) throw new Error(`${stateDir}/cloud.json names no OpenStack REST front`);
-    const facts: CloudFacts = await learnCloudFacts(manifest.openstack_api_url, { ...manifest.admin, domain: 'Default' });
+    const facts: CloudFacts = await learnCloudFacts(manifest.openstack_api_url, { ...manifest.admin, domain: 'Default' }, manifest.tls?.ca_file);
 
     fs.rmSync(ws, { recursive: true, force: true });
     // tempest registers every workspace by name in ~/.tempest/workspace.yaml: a name of its own per run.

@@ -8,6 +8,8 @@
 export interface CloudFacts {
   /** The OpenStack REST front, e.g. `http://127.0.0.1:5080` (Keystone at `<url>/identity/v3`). */
   apiUrl: string;
+  /** The CA file an HTTPS front's certificate is verified with (the bring-up's `<state-dir>/tls/ca.pem`); absent: plain HTTP. */
+  caFile?: string;
   region: string;
   admin: { user: string; password: string; project: string; domain: string };
   /** Two active public images (Nova's image_ref and image_ref_alt). */
@@ -69,7 +71,9 @@ export function tempestConf(facts: CloudFacts, dirs: WorkspaceDirs): string {
       auth_version: 'v3',
       region: facts.region,
       v3_endpoint_type: 'public',
-      disable_ssl_certificate_validation: true,
+      // tempest verifies the front's certificate against the cloud's CA (its HTTP client's ca_certs).
+      disable_ssl_certificate_validation: false,
+      ...(facts.caFile ? { ca_certificates_file: facts.caFile } : {}),
     },
     'identity-feature-enabled': { api_v2: false, api_v3: true, api_v2_admin: false },
     compute: {

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { cloudSimPlanetLabScenario, CLOUDSIM_VM_TYPES, parsePolicyName, simulateConsolidation } from '@minicloud/domain-consolidation';
 import { compute } from '@minicloud/proto';
 import { sampleSum, scrape, startCloud, type RunningCloud } from '../../apps/e2e/src/cloud-harness';
-import { adminSession, uploadQcow2Image, type Session } from '../cloud/seed';
+import { adminSession, manifestTls, uploadQcow2Image, type Session } from '../cloud/seed';
 import { loadPlanetLabDay, SHARED_DATA_DIR } from './workload';
 
 /**
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let admin: Session | undefined;
   try {
     console.log(`cloud up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    admin = await adminSession(cloud.manifest.identity_url, cloud.manifest.admin.user, cloud.manifest.admin.password, cloud.manifest.admin.project);
+    admin = await adminSession(cloud.manifest.identity_url, cloud.manifest.admin.user, cloud.manifest.admin.password, cloud.manifest.admin.project, manifestTls(cloud.manifest));
     await admin.identity.setQuota({ projectId: admin.projectId, limits: { instances: -1, cores: -1, ram_mb: -1 } });
     for (const [i, t] of CLOUDSIM_VM_TYPES.entries()) {
       const ramMb = o.vmRamMb ? Number(o.vmRamMb) : t.ramMb;

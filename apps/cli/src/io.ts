@@ -12,7 +12,7 @@ export interface OutputStream {
 /**
  * Everything the CLI touches outside itself, injectable so `main(argv, io)` runs in-process in tests.
  * `env` plays the role of OS_* variables (MINICLOUD_URL, MINICLOUD_USER, MINICLOUD_PASSWORD,
- * MINICLOUD_PROJECT, MINICLOUD_CONFIG_DIR).
+ * MINICLOUD_PROJECT, MINICLOUD_CONFIG_DIR, MINICLOUD_CACERT: the CA file to verify the services with).
  */
 export interface CliIo {
   stdout: OutputStream;

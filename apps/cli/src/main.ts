@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { connectGrpcTls } from '@minicloud/client';
+import { CliError } from './errors';
 import { createContext, type CommandContext } from './context';
 import { formatError } from './errors';
 import type { CliIo } from './io';
@@ -26,7 +29,7 @@ import { registerConsoleLogCommands } from './commands/console-log';
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('minicloud')
-    .description('command-line client of the minicloud public APIs (like the openstack CLI)')
+    .description('command-line client of the minicloud public APIs (like the openstack CLI); anywhere on the line, --cacert <file> (env MINICLOUD_CACERT) verifies a TLS cloud against that CA')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void ctx.io.stdout.write(s),
@@ -57,12 +60,51 @@ export function buildProgram(ctx: CommandContext): Command {
 }
 
 /**
+ * Takes the global `--cacert <file>` (or `--cacert=<file>`, anywhere in `argv`; the openstack CLI's
+ * `--os-cacert`) out of `argv`. With it, or else with env MINICLOUD_CACERT, and no injected
+ * `io.connect`, every gRPC connection is TLS verified against that CA file (the bring-up prints it).
+ * Without either, connections follow the environment's TLS_CA_FILE, else plaintext.
+ * @throws CliError when `--cacert` has no value or the file cannot be read or is not PEM
+ */
+export function withCacert(argv: readonly string[], io: CliIo): { argv: string[]; io: CliIo } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--cacert') {
+      file = argv[++i];
+      if (!file) throw new CliError('--cacert needs a file (the cloud CA, PEM)', 'INVALID_ARGUMENT');
+    } else if (a.startsWith('--cacert=')) file = a.slice('--cacert='.length);
+    else rest.push(a);
+  }
+  file ||= io.env.MINICLOUD_CACERT || undefined;
+  if (!file || io.connect) return { argv: rest, io };
+  let ca: Buffer;
+  try {
+    ca = fs.readFileSync(file);
+  } catch (e) {
+    throw new CliError(`cannot read the CA file ${file}: ${(e as Error).message}`, 'INVALID_ARGUMENT');
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`the CA file ${file} holds no PEM certificate`, 'INVALID_ARGUMENT');
+  return { argv: rest, io: { ...io, connect: connectGrpcTls({ ca }) } };
+}
+
+/**
  * Runs the CLI in-process: `argv` are the user's arguments (no node/script prefix). Returns the exit
  * code: 0 on success, 1 on any failure after printing ONE line `Error: ...` on `io.stderr`.
+ * `--cacert <file>` (or MINICLOUD_CACERT) verifies the services over TLS ({@link withCacert}).
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(rawArgv: readonly string[], rawIo: CliIo): Promise<number> {
   let session: ReturnType<typeof openSession> | undefined;
+  let io = rawIo;
   try {
+    const opened = withCacert(rawArgv, rawIo);
+    io = opened.io;
+    const argv = opened.argv;
     session = openSession(io);
     const ctx = createContext(io, session);
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });

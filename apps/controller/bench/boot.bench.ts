@@ -22,6 +22,7 @@ import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { natsConnectionOptions } from '@minicloud/platform-bus';
 import { spawnCloud } from '../../../tools/cloud/spawn-cloud';
+import { manifestTls } from '../../../tools/cloud/seed';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const [vms, agents, hostsPerAgent, concurrency, waitSeconds] = [1000, 4, 25, 50, 300].map((d, i) => Number(process.argv[2 + i] ?? d));
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
       MINICLOUD_USER: manifest.admin.user,
       MINICLOUD_PASSWORD: manifest.admin.password,
       MINICLOUD_PROJECT: manifest.admin.project,
+      ...(manifest.tls ? { MINICLOUD_CACERT: manifest.tls.ca_file } : {}),
       MINICLOUD_CONFIG_DIR: path.join(stateDir, 'cli'),
     };
     const cli = (...args: string[]) => execFileSync(process.execPath, ['--require', 'tsx/cjs', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env: cliEnv, encoding: 'utf8' });
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
     const networkId = JSON.parse(cli('network', 'create', 'bench-net', '--subnet-range', '10.64.0.0/20', '-f', 'json')).id;
     const token = JSON.parse(fs.readFileSync(path.join(stateDir, 'cli', 'credentials.json'), 'utf8')).token;
     const controller = manifest.processes.find((p) => p.name === 'controller')!;
-    const c = createServiceClient(compute.ComputeServiceService, controller.grpc_address, { token: () => token, deadlineMs: 120_000 });
+    const c = createServiceClient(compute.ComputeServiceService, controller.grpc_address, { token: () => token, deadlineMs: 120_000, tls: manifestTls(manifest) });
 
     const redis = new Redis(manifest.redis_url, { lazyConnect: false });
     const nc = await natsConnect(natsConnectionOptions(manifest.nats_url));

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -72,6 +73,27 @@ async function bringUp(args: string[], env: Record<string, string>, stateDir: st
   return { child, exited, manifest, readyAtMs };
 }
 
+/**
+ * Makes this test process trust the CA of a cloud brought up with TLS, as an operator's shell does
+ * with the printed exports: gRPC clients of @minicloud/platform-grpc read TLS_CA_FILE, the CLI gets
+ * MINICLOUD_CACERT, and fetch() (the REST front over HTTPS) verifies with the CA. fetch is replaced
+ * by undici's with a dispatcher holding the CA, since Node's own fetch reads its global dispatcher
+ * from the process's global object, which a Jest test's sandbox does not reach. Returns the undo,
+ * run when the cloud stops.
+ */
+function trustCloudCa(caFile: string): () => void {
+  const before = { env: process.env.TLS_CA_FILE, fetch: globalThis.fetch };
+  process.env.TLS_CA_FILE = caFile;
+  const dispatcher = new Agent({ connect: { ca: fs.readFileSync(caFile) } });
+  globalThis.fetch = ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  return () => {
+    if (before.env === undefined) delete process.env.TLS_CA_FILE;
+    else process.env.TLS_CA_FILE = before.env;
+    globalThis.fetch = before.fetch;
+    void dispatcher.close();
+  };
+}
+
 /** SIGTERM to the bring-up (it stops every process in order), then SIGKILL to anything left of that run. */
 async function shutDown(run: BringUp): Promise<void> {
   if (run.child.exitCode === null) {
@@ -101,6 +123,8 @@ export async function startCloud(
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minicloud-e2e-'));
   const args = ['--base-port', '0', ...(opts.demo ? [] : ['--no-demo']), '--state-dir', stateDir, '--agents', String(opts.agents ?? 3), '--log-level', 'info', ...(opts.controllers ? ['--controllers', String(opts.controllers)] : []), ...(opts.apiReplicas ? ['--api-replicas', String(opts.apiReplicas)] : []), ...(opts.extraArgs ?? [])];
   let run = await bringUp(args, opts.env ?? {}, stateDir, opts.timeoutMs ?? 120_000);
+  // The CA is kept across restarts (--keep-state), so trusting it once serves every run.
+  const untrust = run.manifest.tls ? trustCloudCa(run.manifest.tls.ca_file) : () => undefined;
   const cliConfigDir = path.join(stateDir, 'cli');
   const cli = (cliArgs: string[], extraEnv: Record<string, string> = {}) =>
     runCli(cliArgs, {
@@ -109,6 +133,7 @@ export async function startCloud(
       MINICLOUD_PASSWORD: run.manifest.admin.password,
       MINICLOUD_PROJECT: run.manifest.admin.project,
       MINICLOUD_CONFIG_DIR: cliConfigDir,
+      ...(run.manifest.tls ? { MINICLOUD_CACERT: run.manifest.tls.ca_file } : {}),
       ...extraEnv,
     });
   const ok = async (cliArgs: string[], extraEnv?: Record<string, string>) => {
@@ -133,6 +158,7 @@ export async function startCloud(
     },
     async stop() {
       await shutDown(run);
+      untrust();
       fs.rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -32,11 +32,12 @@ export async function openstackJson<T = Record<string, unknown>>(cloudsYaml: str
 
 /**
  * Writes `<dir>/<user>.yaml`, a clouds.yaml with one cloud named `user`: `user` of the default domain
- * in `project`, against the REST front at `apiUrl` (Keystone at `<apiUrl>/identity`). Returns its path.
+ * in `project`, against the REST front at `apiUrl` (Keystone at `<apiUrl>/identity`), verified with
+ * the CA file `cacert` when the front is HTTPS (the manifest's `tls.ca_file`). Returns its path.
  */
-export function cloudsYamlFor(dir: string, apiUrl: string, user: string, password: string, project: string): string {
+export function cloudsYamlFor(dir: string, apiUrl: string, user: string, password: string, project: string, cacert?: string): string {
   const file = join(dir, `${user}.yaml`);
   const auth = { auth_url: `${apiUrl}/identity`, username: user, password, project_name: project, user_domain_id: 'default', project_domain_id: 'default' };
-  writeFileSync(file, JSON.stringify({ clouds: { user: { auth, region_name: 'RegionOne', interface: 'public', identity_api_version: 3 } } }), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify({ clouds: { user: { auth, region_name: 'RegionOne', interface: 'public', identity_api_version: 3, ...(cacert ? { cacert } : {}) } } }), { mode: 0o600 });
   return file;
 }

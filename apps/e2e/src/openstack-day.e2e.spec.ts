@@ -136,7 +136,7 @@ describe("a tenant's and an operator's day with the openstack CLI", () => {
     await ok(['project', 'create', 'day-other'], 'minicloud');
     await ok(['user', 'create', '--project', 'day-other', '--password', 'pw-day-other', 'day-mallory'], 'minicloud');
     await ok(['role', 'add', '--project', 'day-other', '--user', 'day-mallory', 'member'], 'minicloud');
-    const otherYaml = cloudsYamlFor(cloud.stateDir, cloud.manifest.openstack_api_url!, 'day-mallory', 'pw-day-other', 'day-other');
+    const otherYaml = cloudsYamlFor(cloud.stateDir, cloud.manifest.openstack_api_url!, 'day-mallory', 'pw-day-other', 'day-other', cloud.manifest.tls?.ca_file);
     expect((await openstackJson<unknown[]>(otherYaml, 'user', ['server', 'list']))).toEqual([]);
     const asOther = await openstack(otherYaml, 'user', ['server', 'show', serverId]);
     expect(asOther.code).not.toBe(0);

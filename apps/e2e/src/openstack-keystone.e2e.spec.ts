@@ -21,7 +21,7 @@ describe('Keystone administration with the openstack CLI', () => {
   const adminJson = <T = Record<string, unknown>>(args: string[]) => openstackJson<T>(yaml, 'minicloud', args);
 
   /** A clouds.yaml with one cloud, `user`, for a user of the default domain in `project`. */
-  const cloudsFor = (user: string, password: string, project: string): string => cloudsYamlFor(dir, api, user, password, project);
+  const cloudsFor = (user: string, password: string, project: string): string => cloudsYamlFor(dir, api, user, password, project, cloud.manifest.tls?.ca_file);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keystone-e2e-'));

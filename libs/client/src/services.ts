@@ -1,4 +1,4 @@
-import { createServiceClient, failoverClient, safeToFailOver, type CallOptions, type ServiceClient } from '@minicloud/platform-grpc';
+import { createServiceClient, failoverClient, safeToFailOver, type CallOptions, type GrpcTls, type ServiceClient } from '@minicloud/platform-grpc';
 import { MinicloudError } from '@minicloud/domain-errors';
 import { compute, identity, image, network, volume } from '@minicloud/proto';
 
@@ -35,8 +35,19 @@ export type TokenSource = () => string | undefined | Promise<string | undefined>
  */
 export type ConnectFn = <K extends ServiceType>(type: K, address: string, token: TokenSource) => CloudClients[K];
 
-/** The default {@link ConnectFn}: a real gRPC client from @minicloud/platform-grpc (its deadline, retries of reads, request ids). */
+/**
+ * The default {@link ConnectFn}: a real gRPC client from @minicloud/platform-grpc (its deadline,
+ * retries of reads, request ids), TLS or plaintext as the environment says (TLS_CA_FILE).
+ */
 export const connectGrpc: ConnectFn = (type, address, token) => createServiceClient(SERVICE_DEFINITIONS[type], address, { token }) as never;
+
+/**
+ * A {@link ConnectFn} over TLS: every service's certificate is verified against `tls.ca` (the cloud's
+ * CA, e.g. the bring-up's `<state-dir>/tls/ca.pem`) and its name against the catalog address.
+ */
+export function connectGrpcTls(tls: GrpcTls): ConnectFn {
+  return (type, address, token) => createServiceClient(SERVICE_DEFINITIONS[type], address, { token, tls }) as never;
+}
 
 /** Which service and endpoint an error came from; set as `service` on every error a client built here throws. */
 export interface ServiceLocation {

@@ -3,17 +3,19 @@
  * the cloud's network would: with no credentials, with wrong ones, and with a compromised compute
  * agent's own credentials (read from the state dir, as a root on that agent's host could). Each
  * asserts the refusal (the server's own error) and that nothing changed; the last one kills the host
- * the attacker tries to keep alive and checks that HA still restarts its VM. The controls are listed
+ * the attacker tries to keep alive and checks that HA still restarts its VM. gRPC and the REST front
+ * are checked to refuse plaintext and clients that do not trust the cloud's CA. The controls are listed
  * in docs/security.md.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { connect, type NatsConnection, type Status } from 'nats';
 import { agent, compute, events, identity, network } from '@minicloud/proto';
-import { createServiceClient } from '@minicloud/platform-grpc';
+import { createServiceClient, type GrpcTls } from '@minicloud/platform-grpc';
 import { heartbeatSubject, migrationProgressedSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
 import { HaProtocolKeys, Redis } from '@minicloud/platform-state';
 import { bootOnHost, startChaosCloud, startProxiedAgent, until, waitAll, type ChaosCloud } from '../chaos/chaos-kit';
+import { ensureLocalCa } from '../../../../tools/cloud/tls-certs';
 
 jest.setTimeout(180_000);
 
@@ -128,6 +130,40 @@ describe('security: attacks on Redis and NATS', () => {
       expect(v).toMatch(/^sealed:v1:/);
       expect(v).not.toMatch(/privateJwk|"d"/);
     }
+  });
+
+  it('gRPC and the REST front speak TLS only: plaintext, and a client that does not trust the cloud CA, are refused', async () => {
+    const m = cc.cloud.manifest;
+    expect(m.tls?.ca_file).toBeTruthy();
+    const controller = m.processes.find((p) => p.name === 'controller')!.grpc_address;
+    const strangerCa = await ensureLocalCa(path.join(cc.cloud.stateDir, 'stranger'), { keep: false, name: 'not the cloud CA' });
+    const dial = (address: string, tls: GrpcTls | null) =>
+      createServiceClient(compute.ComputeServiceService, address, { tls, token: () => cc.token, maxAttempts: 1, deadlineMs: 10_000 });
+    const plain = dial(controller, null);
+    const stranger = dial(controller, { ca: fs.readFileSync(strangerCa.files.caCert) });
+    const trusted = dial(controller, { ca: fs.readFileSync(m.tls!.ca_file) });
+    const plainIdentity = createServiceClient(identity.IdentityServiceService, m.identity_url, { tls: null, maxAttempts: 1, deadlineMs: 10_000 });
+    try {
+      // A plaintext call (a token or password in the clear) never reaches a handler.
+      expect(await codeOf(plain.listHosts({}))).toBe('UNAVAILABLE');
+      expect(await codeOf(plainIdentity.authenticate({ password: { userName: 'admin', password: m.admin.password, domainName: 'default' }, projectName: 'admin' }))).toBe('UNAVAILABLE');
+      // A client that trusts another CA (a man in the middle's view of it) does not complete the handshake.
+      expect(await codeOf(stranger.listHosts({}))).toBe('UNAVAILABLE');
+      // The same call over TLS verified with the cloud CA is served, so the refusals above are TLS.
+      expect(await codeOf(trusted.listHosts({}))).toBe('OK');
+    } finally {
+      [plain, stranger, trusted, plainIdentity].forEach((c) => c.close());
+    }
+    // The REST front: plain HTTP to its port gets no HTTP answer at all (the TLS server drops the
+    // connection: fetch fails); HTTPS verified with the CA is served.
+    const api = new URL(m.openstack_api_url!);
+    expect(api.protocol).toBe('https:');
+    const overHttp = await fetch(`http://${api.host}/identity/v3`).then(
+      (r) => `HTTP ${r.status}`,
+      (e: Error) => `${e.name}: ${e.message}`,
+    );
+    expect(overHttp).toBe('TypeError: fetch failed');
+    expect((await fetch(`${m.openstack_api_url}/identity/v3`)).status).toBe(200);
   });
 
   it('NATS without credentials, or with a wrong password, is refused', async () => {

@@ -38,9 +38,12 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
  * handler that writes each API's error body with the status from {@link httpStatusOf}, a 404 in the
  * API's form for unknown paths, request logs and metrics.
  * @param keystoneUrl the identity endpoint put in `WWW-Authenticate` on 401s (keystonemiddleware does)
+ * @param https PEM certificate chain and key: serve HTTPS (Node's TLS defaults: TLS 1.2 and 1.3) instead of HTTP
  */
-export function createApp(opts: { logger: Logger; metrics?: ApiMetrics; keystoneUrl?: (req: FastifyRequest) => string; bodyLimitBytes?: number }): FastifyInstance {
-  const app = Fastify({
+export function createApp(opts: { logger: Logger; metrics?: ApiMetrics; keystoneUrl?: (req: FastifyRequest) => string; bodyLimitBytes?: number; https?: { cert: Buffer; key: Buffer } }): FastifyInstance {
+  // Fastify types an HTTPS instance apart from an HTTP one; routes and hooks are the same for both.
+  const app = (Fastify as (o: object) => FastifyInstance)({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key } } : {}),
     loggerInstance: opts.logger as FastifyBaseLogger,
     // one request log line of our own (onResponse), with the request id under our log key
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),

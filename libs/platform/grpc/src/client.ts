@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { messageTypesByPath } from '@minicloud/proto';
 import { currentRequestId, REQUEST_ID_HEADER } from '@minicloud/platform-logging';
 import { fromServiceError } from './status-mapping';
+import { clientCredentialsOf, grpcTlsFromEnv, type GrpcTls } from './tls';
 import type { CallOptions, MethodDefinition, ServiceClient, ServiceDefinition } from './types';
 
 export interface ClientOptions {
@@ -18,6 +19,11 @@ export interface ClientOptions {
   maxAttempts?: number;
   retryBaseMs?: number;
   maxMessageBytes?: number;
+  /**
+   * TLS towards the server (verify it against `tls.ca`); `null` forces plaintext; default: the
+   * process's environment ({@link grpcTlsFromEnv}: TLS when TLS_CA_FILE is set, else plaintext).
+   */
+  tls?: GrpcTls | null;
 }
 
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
@@ -32,10 +38,11 @@ async function* toAsync<T>(src: AsyncIterable<T> | T[]): AsyncIterable<T> {
  * ({@link fromServiceError}); every call carries `authorization` and `x-request-id` metadata (the
  * call's `requestId`, else the request being handled, else a new id) and a deadline; idempotent
  * unary calls are retried with backoff.
- * @param address host:port
+ * @param address host:port (with TLS, the host must be a name or IP address in the server's certificate)
+ * @throws Error when TLS is configured by the environment but its files cannot be read ({@link grpcTlsFromEnv})
  */
 export function createServiceClient<D extends ServiceDefinition>(definition: D, address: string, opts: ClientOptions = {}): ServiceClient<D> {
-  const client = new Client(address, credentials.createInsecure(), {
+  const client = new Client(address, clientCredentialsOf(opts.tls === null ? undefined : (opts.tls ?? grpcTlsFromEnv())), {
     'grpc.max_receive_message_length': opts.maxMessageBytes ?? 8 * 1024 * 1024,
     'grpc.max_send_message_length': opts.maxMessageBytes ?? 8 * 1024 * 1024,
   });

@@ -4,3 +4,4 @@ export * from './server';
 export * from './client';
 export * from './failover';
 export * from './input-limits';
+export * from './tls';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   Server,
-  ServerCredentials,
   status,
   type Metadata,
   type ServerDuplexStream,
@@ -16,6 +15,7 @@ import { authorize, ruleForMethod, type AuthContext, type PolicyRule, type Token
 import { REQUEST_ID_HEADER, runWithRequestId, type Logger } from '@minicloud/platform-logging';
 import type { Counter, GrpcServerMetrics } from '@minicloud/platform-metrics';
 import { statusName, toServiceError } from './status-mapping';
+import { grpcTlsFromEnv, serverCredentialsOf, type GrpcTls } from './tls';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceHandlers } from './types';
 
 /**
@@ -91,11 +91,18 @@ export interface GrpcServerOptions {
   deniedCounter?: Counter<'grpc_method' | 'reason'>;
   /** Called for every call the interceptor refuses (runService publishes an audit event). Must not throw. */
   onDenied?: (call: DeniedCall) => void;
+  /**
+   * TLS (present `tls.cert`; with `requireClientCert`, demand a client certificate signed by
+   * `tls.ca`); `null` forces plaintext; default: the environment ({@link grpcTlsFromEnv}).
+   */
+  tls?: GrpcTls | null;
 }
 
 export interface RunningGrpcServer {
   port: number;
   address: string;
+  /** Whether the server speaks TLS (clients must then dial it with the CA). */
+  tls?: boolean;
   /** Stops accepting new calls and waits for in-flight ones (up to `timeoutMs`, then forces). */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -142,12 +149,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningG
     server.addService(reg.definition as never, impl);
   }
   const host = opts.host ?? '127.0.0.1';
+  const tls = opts.tls === null ? undefined : (opts.tls ?? grpcTlsFromEnv());
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${opts.port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${opts.port}`, serverCredentialsOf(tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     port,
     address: `${host}:${port}`,
+    tls: tls !== undefined,
     shutdown: (timeoutMs = 5000) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agent, compute, events } from '@minicloud/proto';
 import { createTokenVerifier, expandRoles, generateSigningKey, RevocationList, signToken } from '@minicloud/platform-auth';
-import { connectBus, MIGRATION_PROGRESSED_WILDCARD, POWER_STATE_REPORTED_WILDCARD, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, MIGRATION_PROGRESSED_WILDCARD, POWER_STATE_REPORTED_WILDCARD, type Bus } from '@minicloud/platform-bus';
 import { loadConfig } from '@minicloud/platform-config';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';

@@ -55,7 +55,6 @@ export function hypervisorService(
           host.assertNotIsolated();
           const withRole = (rt: VmRuntime | undefined) => {
             if (!rt) return {};
-            const r = ft.roleOf(host, rt.instanceId);
             return { instance: { ...toProtoRuntime(rt), ...ftFields(ft, host, rt.instanceId), migrating: host.migrationOf(rt.instanceId) !== undefined } };
           };
           if (req.ftPrepareSecondary) {

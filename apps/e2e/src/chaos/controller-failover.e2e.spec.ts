@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { compute } from '@minicloud/proto';
@@ -126,6 +127,7 @@ describe('chaos: leader controller killed during a burst of creates', () => {
 
   it('the OpenStack REST front as two replicas: one address reaches both, a token of one works at the other, one killed leaves it answering', async () => {
     const m = cc.cloud.manifest;
+    cloudCa = m.tls ? fs.readFileSync(m.tls.ca_file) : undefined;
     const replicas = m.openstack_api_replicas!;
     expect(replicas).toHaveLength(2);
     expect(m.processes.filter((p) => p.kind === 'openstack-api').map((p) => p.http_url).sort()).toEqual(replicas.map((r) => r.http_url).sort());
@@ -186,11 +188,14 @@ async function login(base: string, admin: { user: string; password: string; proj
   return { token: res.headers.get('x-subject-token')!, catalogUrls: body.token.catalog.flatMap((e) => e.endpoints.map((x) => x.url)) };
 }
 
+/** The cloud's CA (PEM) when its REST front is HTTPS: `status` verifies the front with it. */
+let cloudCa: Buffer | undefined;
+
 /** Status of a GET on a connection of its own (no keep-alive pool: the balancer picks a replica per connection). */
 function status(url: string, token: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false, headers: { 'x-auth-token': token, ...headers } }, (res) => {
+    (url.startsWith('https:') ? https : http)
+      .get(url, { agent: false, ca: cloudCa, headers: { 'x-auth-token': token, ...headers } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       })

@@ -100,7 +100,7 @@ export const DASHBOARDS: DashboardDef[] = [
       ts('VMs by vm_state', 'short', 'Instances by vm_state.', q('minicloud:instances:by_vm_state', '{{vm_state}}')),
       ts('FT servers by ft_state', 'short', 'Fault-tolerant servers: protected (secondary in step), starting, need_secondary (running unprotected), failing_over (docs/fault-tolerance.md).', q('max by (ft_state) (minicloud_ft_servers)', '{{ft_state}}')),
       ts('FT failovers', 'short', 'Over 10 minutes: promoted (the secondary went live) and to_ha (no synchronised secondary: HA restarted it).', q('sum by (result) (increase(minicloud_ft_failovers_total[10m]))', '{{result}}')),
-      ts('FT lag and output-commit delay', 's', 'Checkpoint backlog per FT primary, and the latency output commit adds to its packets (p50 / p95 over 5 minutes).', q('max by (instance_id) (minicloud_ft_lag_seconds)', 'lag {{instance_id}}'), q('histogram_quantile(0.5, sum by (le) (rate(minicloud_ft_output_commit_delay_seconds_bucket[5m])))', 'output commit p50'), q('histogram_quantile(0.95, sum by (le) (rate(minicloud_ft_output_commit_delay_seconds_bucket[5m])))', 'output commit p95')),
+      ts('FT lag and output-commit delay', 's', 'Checkpoint backlog per FT primary (0 when none is protected), and the latency output commit adds to its packets (p50 / p95 over 5 minutes).', q('max by (instance_id) (minicloud_ft_lag_seconds) or on() vector(0)', 'lag {{instance_id}}'), q('histogram_quantile(0.5, sum by (le) (rate(minicloud_ft_output_commit_delay_seconds_bucket[5m])))', 'output commit p50'), q('histogram_quantile(0.95, sum by (le) (rate(minicloud_ft_output_commit_delay_seconds_bucket[5m])))', 'output commit p95')),
     ],
   },
   {

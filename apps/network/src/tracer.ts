@@ -51,9 +51,7 @@ export class Tracer {
   ) {}
 
   async trace(input: TraceInput, caller: Caller): Promise<OverlayTraceReply> {
-    const protocol = input.protocol || 'tcp';
-    if (!['tcp', 'udp', 'icmp'].includes(protocol)) throw new InvalidArgumentError('protocol', `"${protocol}" is not tcp, udp or icmp`);
-    if (protocol !== 'icmp' && (!Number.isInteger(input.dstPort) || input.dstPort < 1 || input.dstPort > 65535)) throw new InvalidArgumentError('dst_port', `${input.dstPort} is not a port 1..65535`);
+    const protocol = flowProtocol(input.protocol, input.dstPort);
     const dstIp = input.toIp || (input.toInstanceId ? (await this.firstPortOf(input.toInstanceId, caller)).fixedIps[0]?.ipAddress ?? '' : '');
     if (!isValidIpv4(dstIp)) throw new InvalidArgumentError('to_ip', `"${dstIp}" is not an IPv4 address (give to_ip or to_instance_id)`);
     const probe = { dstIp, protocol, dstPort: protocol === 'icmp' ? 0 : input.dstPort, sizeBytes: DEFAULT_PROBE_SIZE_BYTES };
@@ -91,9 +89,7 @@ export class Tracer {
   async checkIngress(input: { portId: string; remoteIp: string; protocol: string; dstPort: number }, actsFor: (bindingHostId: string) => void = () => undefined): Promise<FirewallDecision> {
     if (!input.portId || input.portId.length > 64) throw new InvalidArgumentError('port_id', 'is required, at most 64 characters');
     if (!isValidIpv4(input.remoteIp)) throw new InvalidArgumentError('remote_ip', `"${input.remoteIp.slice(0, 64)}" is not an IPv4 address`);
-    const protocol = input.protocol || 'tcp';
-    if (!['tcp', 'udp', 'icmp'].includes(protocol)) throw new InvalidArgumentError('protocol', `"${protocol.slice(0, 16)}" is not tcp, udp or icmp`);
-    if (protocol !== 'icmp' && (!Number.isInteger(input.dstPort) || input.dstPort < 1 || input.dstPort > 65535)) throw new InvalidArgumentError('dst_port', `${input.dstPort} is not a port 1..65535`);
+    const protocol = flowProtocol(input.protocol, input.dstPort);
     const port = (await this.ports.get(input.portId, internal)).value;
     actsFor(port.bindingHostId);
     const firewalls = await this.firewallsOf([port]);
@@ -163,6 +159,17 @@ export class Tracer {
     }
     return out;
   }
+}
+
+/**
+ * A flow's protocol (tcp when empty), checked with its destination port (1..65535 unless icmp).
+ * @throws InvalidArgumentError('protocol' | 'dst_port')
+ */
+function flowProtocol(protocol: string, dstPort: number): string {
+  const p = protocol || 'tcp';
+  if (!['tcp', 'udp', 'icmp'].includes(p)) throw new InvalidArgumentError('protocol', `"${p.slice(0, 16)}" is not tcp, udp or icmp`);
+  if (p !== 'icmp' && (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535)) throw new InvalidArgumentError('dst_port', `${dstPort} is not a port 1..65535`);
+  return p;
 }
 
 function dropped(reason: string): OverlayTraceReply {

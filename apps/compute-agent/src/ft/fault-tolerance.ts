@@ -36,6 +36,7 @@ export interface FtRole {
   readonly streamLost: boolean;
 }
 
+/** What the agent's FT side needs: this process's hosts, the clock, and a client to another agent's MigrationService. */
 export interface FaultToleranceDeps {
   readonly hosts: ReadonlyMap<string, SimulatedHost>;
   readonly clock: Clock;

@@ -19,6 +19,11 @@ import { ftConsumer } from './ft-consumer';
 
 export { ftConsumer };
 
+/**
+ * What the HA leader's FT loop needs: the instance and allocation stores, placement for secondaries,
+ * the agents' FT commands, the network service for rebinding ports on failover, and the conductor's
+ * fenced transition and spec builder.
+ */
 export interface FtManagerDeps {
   instances: InstanceStore;
   allocations: AllocationStore;

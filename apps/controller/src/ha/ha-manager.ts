@@ -163,8 +163,13 @@ export class HaManager {
       if (v.state === 'isolated' && fencing(v.host.hostId)) await this.maybeFenceIsolated(v);
     }
     await this.probeStaleAgents(views);
-    if (this.d.enabled && this.d.ft) await this.d.ft.tick(views, await this.d.instances.list(), signal);
-    const all = this.d.enabled ? await this.d.instances.list() : [];
+    let all = this.d.enabled ? await this.d.instances.list() : [];
+    if (this.d.enabled && this.d.ft) {
+      await this.d.ft.tick(views, all, signal);
+      // FT writes only its own servers' records (a failover moves one to its secondary's host): the
+      // restarts below need a fresh read only when some server is under FT.
+      if (all.some((r) => r.ft && r.ft.state !== 'not_protected')) all = await this.d.instances.list();
+    }
     const fenced = new Map(views.filter((v) => v.state === 'fenced').map((v) => [v.host.hostId, v.host]));
     for (const r of all) {
       if (signal.aborted) return;

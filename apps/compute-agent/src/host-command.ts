@@ -24,23 +24,24 @@ export interface MigrateOutParams {
 /**
  * A command from the controller (ExecuteCommandRequest's oneof, after proto mapping): one union, as
  * Firecracker has one per VMM. `spawn` carries the VM's spec; the VM commands run on the VM's state
- * machine (SimulatedHost.execute); `prepare_migrate_in`, `migrate_out` and `abort_migration` are
- * run by LiveMigrations.
+ * machine (SimulatedHost.execute); `prepare_migrate_in`, `migrate_out`, `abort_migration` and
+ * `force_complete_migration` are run by LiveMigrations.
  */
 export type HostCommand =
   | { type: 'spawn'; spec: VmSpec }
   | Exclude<VmCommand, { type: 'spawn' | 'boot_complete' | 'migrate_in' | 'migrate_out' | 'crash' }>
   | { type: 'prepare_migrate_in'; migrationId: string; spec: VmSpec }
   | { type: 'migrate_out'; params: MigrateOutParams }
-  | { type: 'abort_migration'; migrationId: string };
+  | { type: 'abort_migration'; migrationId: string }
+  | { type: 'force_complete_migration'; migrationId: string };
 
 /** The live-migration commands of {@link HostCommand}. */
-export type MigrationCommand = Extract<HostCommand, { type: 'prepare_migrate_in' | 'migrate_out' | 'abort_migration' }>;
+export type MigrationCommand = Extract<HostCommand, { type: 'prepare_migrate_in' | 'migrate_out' | 'abort_migration' | 'force_complete_migration' }>;
 
 /** The commands of {@link HostCommand} that run on one VM's state machine. */
 export type VmHostCommand = Exclude<HostCommand, MigrationCommand>;
 
-const MIGRATION_TYPES: ReadonlySet<HostCommand['type']> = new Set(['prepare_migrate_in', 'migrate_out', 'abort_migration']);
+const MIGRATION_TYPES: ReadonlySet<HostCommand['type']> = new Set(['prepare_migrate_in', 'migrate_out', 'abort_migration', 'force_complete_migration']);
 
 /** True for the live-migration commands. */
 export function isMigrationCommand(c: HostCommand): c is MigrationCommand {

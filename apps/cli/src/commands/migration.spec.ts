@@ -53,4 +53,27 @@ describe('minicloud server migrate / server migration list', () => {
     expect(h.listed[0]).toMatchObject({ serverId: 's1' });
     expect(JSON.parse(h.out.stdout)[0]).toMatchObject({ id: 'm1', type: 'live-migration', source_host: 'h1' });
   });
+
+  it('migration abort and force-complete resolve the server and send its id with the migration id', async () => {
+    const sent: Array<[string, compute.AbortServerMigrationRequest]> = [];
+    const srv = compute.Server.fromPartial({ id: 's1', name: 'web' });
+    const mig = compute.Migration.fromPartial({ id: 'm1', instanceId: 's1', migrationType: 'live-migration', status: 'running' });
+    const cli = await loggedInCli({
+      dirPrefix: 'mc-cli-mig-',
+      services: {
+        compute: {
+          ...fakeServerLookup(srv),
+          abortServerMigration: (req: compute.AbortServerMigrationRequest) => (sent.push(['abort', req]), { migration: mig }),
+          forceCompleteServerMigration: (req: compute.ForceCompleteServerMigrationRequest) => (sent.push(['force', req]), { migration: mig }),
+        },
+      },
+    });
+    expect(await cli.run('server', 'migration', 'abort', 'web', 'm1', '-f', 'json')).toBe(0);
+    expect(JSON.parse(cli.out.stdout)).toMatchObject({ id: 'm1', server_id: 's1', status: 'running' });
+    expect(await cli.run('server', 'migration', 'force-complete', 'web', 'm1', '-f', 'json')).toBe(0);
+    expect(sent).toEqual([
+      ['abort', expect.objectContaining({ serverId: 's1', migrationId: 'm1' })],
+      ['force', expect.objectContaining({ serverId: 's1', migrationId: 'm1' })],
+    ]);
+  });
 });

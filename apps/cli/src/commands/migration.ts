@@ -41,6 +41,8 @@ const COLUMNS: Column[] = ['id', 'server_id', 'type', 'source_host', 'dest_host'
  * `server migrate <server> --live [--host H] [--wait] [--timeout S]` (ServerAction migrate; admin):
  * prints the migration record, after it ended with --wait (exit code 1 when it failed or was
  * cancelled). Without --live: cold migration; --wait waits for VERIFY_RESIZE (or ERROR, exit 1). `server migration list [--server S] [--host H]` (ListMigrations).
+ * `server migration abort|force-complete <server> <migration>` (AbortServerMigration,
+ * ForceCompleteServerMigration; admin): prints the record as it stands; the outcome follows in `list`.
  */
 export function registerMigrationCommands(program: Command, ctx: CommandContext): void {
   const server = group(program, 'server', 'compute servers (ComputeService)');
@@ -96,4 +98,17 @@ export function registerMigrationCommands(program: Command, ctx: CommandContext)
     const { migrations } = await c.listMigrations({ serverId, hostId: o.host ?? '' });
     ctx.printList(migrations.map(migrationView), COLUMNS, o);
   });
+
+  for (const [name, description] of [
+    ['abort', 'abort a running live migration: the server keeps running on its source (Nova\'s server migration abort; admin)'],
+    ['force-complete', 'end a running live migration now: post-copy when the cloud permits it, else the server is paused until the copy ends (admin)'],
+  ] as const) {
+    withOutputOptions(migration.command(`${name} <server> <migration>`).description(description)).action(async (serverRef: string, migrationId: string, o: OutputOptions) => {
+      const c = await ctx.session.client('compute');
+      const s = await resolveServer(c, serverRef);
+      const req = { serverId: s.id, migrationId };
+      const res = name === 'abort' ? await c.abortServerMigration(req) : await c.forceCompleteServerMigration(req);
+      ctx.printShow(res.migration ? migrationView(res.migration) : { id: migrationId, server_id: s.id }, o);
+    });
+  }
 }

@@ -82,7 +82,9 @@ export function hypervisorService(
             ? m.prepareIn(host, cmd.migrationId, cmd.spec)
             : cmd.type === 'migrate_out'
               ? m.migrateOut(host, req.instanceId, cmd.params)
-              : m.abort(host, req.instanceId, cmd.migrationId);
+              : cmd.type === 'abort_migration'
+                ? m.abort(host, req.instanceId, cmd.migrationId)
+                : m.forceComplete(host, req.instanceId, cmd.migrationId);
         return { instance: runtime && toProtoRuntime(runtime) };
       },
       getHostStatus: async (req) => {

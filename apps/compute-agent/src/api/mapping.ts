@@ -138,7 +138,8 @@ export function guestOf(instanceId: string, spec: agent.InstanceSpec): GuestSpec
 /**
  * The oneof of ExecuteCommandRequest -> HostCommand (the live-migration commands included).
  * @throws InvalidArgumentError (`command`) when none is set, naming `resize.flavor`,
- *   `prepare_migrate_in.spec` or `abort_migration.migration_id` when those are missing.
+ *   `prepare_migrate_in.spec`, `abort_migration.migration_id` or `force_complete_migration.migration_id`
+ *   when those are missing.
  */
 export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: string): HostCommand {
   if (req.spawn) return { type: 'spawn', spec: toVmSpec(req.instanceId, req.spawn.spec, traceDir) };
@@ -184,6 +185,10 @@ export function toHostCommand(req: agent.ExecuteCommandRequest, traceDir?: strin
   if (req.abortMigration) {
     if (!req.abortMigration.migrationId) throw new InvalidArgumentError('abort_migration.migration_id', 'must not be empty');
     return { type: 'abort_migration', migrationId: req.abortMigration.migrationId };
+  }
+  if (req.forceCompleteMigration) {
+    if (!req.forceCompleteMigration.migrationId) throw new InvalidArgumentError('force_complete_migration.migration_id', 'must not be empty');
+    return { type: 'force_complete_migration', migrationId: req.forceCompleteMigration.migrationId };
   }
   throw new InvalidArgumentError('command', 'one command must be set');
 }

@@ -65,6 +65,10 @@ interface Outgoing {
   readonly hostId: string;
   readonly instanceId: string;
   readonly abort: AbortController;
+  /** The pre-copy stepper once the stream is up (force-complete asks it). */
+  stepper?: PreCopyMigration;
+  /** Force-complete asked before the stepper existed: applied when it is made. */
+  forceCompleteRequested?: boolean;
   /** The source sent `complete` but never got `resumed`: paused here until the controller decides. */
   unresolved: boolean;
   done?: Promise<void>;
@@ -132,6 +136,26 @@ export class LiveMigrations {
     }
     const m = host.migrationOf(instanceId);
     if (m?.role === 'incoming' && m.migrationId === migrationId) host.discardIncoming(instanceId, migrationId, 'migration_aborted');
+    return host.runtime(instanceId);
+  }
+
+  /**
+   * force_complete_migration (source): the running migration ends at its next step, post-copy when
+   * it permits it, else as a stop-and-copy of everything left with the guest paused
+   * ({@link PreCopyMigration.requestForceComplete}). Idempotent while the migration runs.
+   * @throws NotFoundError ('migration') when this host runs no such outgoing migration of the
+   *   instance; FailedPreconditionError ('migration_not_running') once the switch-over has begun.
+   */
+  forceComplete(host: SimulatedHost, instanceId: string, migrationId: string): VmRuntime | undefined {
+    const o = this.outgoing.get(migrationId);
+    if (!o || o.hostId !== host.hostId || o.instanceId !== instanceId) throw new NotFoundError('migration', migrationId);
+    if (o.unresolved || o.stepper?.outcome) throw new FailedPreconditionError(`migration ${migrationId} is past its switch-over`, 'migration_not_running');
+    if (o.stepper) {
+      if (!o.stepper.forceCompleteRequested) o.stepper.requestForceComplete();
+    } else {
+      o.forceCompleteRequested = true;
+    }
+    this.d.logger.info({ migration_id: migrationId, instance_id: instanceId }, 'live migration force-complete requested');
     return host.runtime(instanceId);
   }
 
@@ -243,6 +267,8 @@ export class LiveMigrations {
         maxBandwidthBytesPerSecond: bw, downtimeLimitMs: p.maxDowntimeMs || QEMU_MIGRATION_DEFAULTS.downtimeLimitMs, autoConverge: p.autoConverge,
         postcopyAfterRounds: p.postCopy ? 1 : undefined, timeoutMs, timeoutAction: p.timeoutAction, permitPostCopy: p.permitPostCopy,
       });
+      o.stepper = m;
+      if (o.forceCompleteRequested) m.requestForceComplete();
       client = this.d.connect(p.destEndpoint);
       const responses = client.migrate(out)[Symbol.asyncIterator]();
       const expectStatus = (want: string, abortable: boolean) => this.expect(responses, want, abortable ? o.abort.signal : undefined);

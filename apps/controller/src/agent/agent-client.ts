@@ -163,6 +163,11 @@ export class AgentClient {
     return this.execute(host, instanceId, { abortMigration: { migrationId } }, { requestId: migrationId });
   }
 
+  /** Live migration, source side: end `migrationId` now (post-copy if permitted, else paused stop-and-copy). */
+  forceCompleteMigration(host: AgentHost | string, instanceId: string, migrationId: string): Promise<agent.ExecuteCommandResponse> {
+    return this.execute(host, instanceId, { forceCompleteMigration: { migrationId } }, { requestId: migrationId });
+  }
+
   /** FT: defines the standby copy of generation `generation` on the secondary's host (docs/fault-tolerance.md). */
   ftPrepareSecondary(host: AgentHost | string, instanceId: string, generation: number, spec: DeepPartial<agent.InstanceSpec>): Promise<agent.ExecuteCommandResponse> {
     return this.execute(host, instanceId, { ftPrepareSecondary: { ftGeneration: generation, spec } }, { requestId: `ft-${instanceId}-${generation}` });

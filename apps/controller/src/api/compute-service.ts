@@ -8,6 +8,7 @@ import { ftHandlers } from './ft-handlers';
 import { hostHandlers } from './host-handlers';
 import { interfaceHandlers } from './interface-handlers';
 import { keypairHandlers } from './keypair-handlers';
+import { serverMigrationHandlers } from './migration-handlers';
 import { serverHandlers } from './server-handlers';
 import { topologyHandlers } from './topology-handlers';
 
@@ -20,7 +21,7 @@ export type { ApiDeps as ComputeServiceDeps } from './api-deps';
  * (resize/confirm/revert, rebuild, shelve/unshelve, rescue/unrescue, createImage, lock/unlock),
  * migrate and evacuate, volume attach/detach, interface attach/detach and list (interface-handlers.ts),
  * the actions log (server-handlers.ts and the action modules), the console log (console-handlers.ts); server groups, host aggregates and availability zones (topology-handlers.ts); hosts
- * (host-handlers.ts); fault tolerance on/off (ft-handlers.ts); SSH key pairs per user (keypair-handlers.ts). Every request passes the shared input limits first (names, metadata, user_data,
+ * (host-handlers.ts); fault tolerance on/off (ft-handlers.ts); abort and force-complete of a running live migration (migration-handlers.ts); SSH key pairs per user (keypair-handlers.ts). Every request passes the shared input limits first (names, metadata, user_data,
  * page size: libs/platform/grpc input-limits.ts). Roles come from libs/platform/auth's policy table; aggregate calls additionally
  * require admin here (Nova os-aggregates).
  */
@@ -37,6 +38,7 @@ export function computeService(d: ApiDeps): ServiceRegistration {
       ...consoleHandlers(d),
       ...interfaceHandlers(d),
       ...ftHandlers(d),
+      ...serverMigrationHandlers(d),
     }),
   });
 }

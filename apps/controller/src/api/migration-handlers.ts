@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
 import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
-import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
+import type { CallContext, DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import { type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
 import { resizeConsumer } from '../build/lifecycle-worker';
 import type { MigrationRecord } from '../store/migration-store';
 import type { ApiDeps } from './api-deps';
+import { auth, getScoped } from './scoping';
 
 /** What migrate and evacuate use. */
 export type MigrationActionDeps = Pick<
@@ -82,6 +83,27 @@ async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: st
   await d.instances.startAction(r.id, { requestId: ctx.requestId, action: 'migrate', userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
   d.queue.enqueue(r.id);
   return { server: serverToProto(next, { admin: true }), migrationId: info.migrationId };
+}
+
+/**
+ * AbortServerMigration and ForceCompleteServerMigration (admin; Nova's server migrations API):
+ * the server is looked up as the caller may see it, then {@link MigrationWorker.abort} /
+ * {@link MigrationWorker.forceComplete}. Answers with the migration record as it stands.
+ * @throws PermissionDeniedError for non-admins; InvalidArgumentError ('server_id', 'migration_id')
+ *   when empty; NotFoundError (server, migration); FailedPreconditionError ('migration_not_running')
+ */
+export function serverMigrationHandlers(d: Pick<ApiDeps, 'instances' | 'migrations'>): Pick<ServiceHandlers<typeof compute.ComputeServiceService>, 'abortServerMigration' | 'forceCompleteServerMigration'> {
+  const run = async (req: { serverId: string; migrationId: string }, ctx: CallContext, verb: 'AbortServerMigration' | 'ForceCompleteServerMigration') => {
+    if (!isAdmin(auth(ctx))) throw new PermissionDeniedError(`policy requires admin for ${verb}`);
+    if (!req.migrationId) throw new InvalidArgumentError('migration_id', 'must not be empty');
+    const r = await getScoped(d, req.serverId, ctx);
+    const m = verb === 'AbortServerMigration' ? await d.migrations.abort(r, req.migrationId) : await d.migrations.forceComplete(r, req.migrationId);
+    return { migration: migrationToProto(m) };
+  };
+  return {
+    abortServerMigration: (req, ctx) => run(req, ctx, 'AbortServerMigration'),
+    forceCompleteServerMigration: (req, ctx) => run(req, ctx, 'ForceCompleteServerMigration'),
+  };
 }
 
 /**

@@ -169,6 +169,49 @@ export class MigrationWorker {
     }
   }
 
+  /**
+   * Nova's abort of a running live migration (DELETE /servers/{id}/migrations/{id}): the source
+   * agent stops its loop and tells the destination; the guest keeps running on the source. The
+   * outcome (cancelled, then the rollback of the destination's claim) arrives as the source's
+   * progress report, as for any other cancelled migration.
+   * @throws as {@link runningLiveMigration}; agent errors (UNAVAILABLE when the source is unreachable)
+   */
+  async abort(r: InstanceRecord, migrationId: string): Promise<MigrationRecord> {
+    const m = await this.runningLiveMigration(r, migrationId, 'abort');
+    await this.d.agents.abortMigration(m.sourceHostId, r.id, m.id);
+    this.d.logger.info({ instance_id: r.id, migration_id: m.id }, 'live migration abort requested');
+    return m;
+  }
+
+  /**
+   * Nova's force_complete of a running live migration: the source ends it at its next step, with
+   * post-copy when it is permitted (live_migration_permit_post_copy), else by pausing the guest
+   * until everything left is copied (libvirt's suspend, as Nova does).
+   * @throws as {@link runningLiveMigration}; FailedPreconditionError ('migration_not_running') from
+   *   the source once it is past the switch-over; agent errors
+   */
+  async forceComplete(r: InstanceRecord, migrationId: string): Promise<MigrationRecord> {
+    const m = await this.runningLiveMigration(r, migrationId, 'force complete');
+    await this.d.agents.forceCompleteMigration(m.sourceHostId, r.id, m.id);
+    this.d.logger.info({ instance_id: r.id, migration_id: m.id }, 'live migration force-complete requested');
+    return m;
+  }
+
+  /**
+   * The live migration `migrationId` of `r`, which must be running (both agents commanded, not yet
+   * switched over). Nova (before microversion 2.65) likewise refuses a queued or preparing one.
+   * @throws NotFoundError ('migration') unless it is a live migration of `r`;
+   *   FailedPreconditionError ('migration_not_running') in any other status
+   */
+  private async runningLiveMigration(r: InstanceRecord, migrationId: string, verb: string): Promise<MigrationRecord> {
+    const m = migrationId ? await this.d.migrations.find(migrationId) : undefined;
+    if (!m || m.instanceId !== r.id || m.migrationType !== 'live-migration') throw new NotFoundError('migration', migrationId);
+    if (m.status !== 'running') {
+      throw new FailedPreconditionError(`Migration ${m.id} state of instance ${r.id} is ${m.status}. Cannot ${verb} while the migration is in this state.`, 'migration_not_running');
+    }
+    return m;
+  }
+
   /** Applies a source agent's MigrationProgressed: counters, then rollback on failed/cancelled. */
   async onProgress(p: compute.Migration): Promise<void> {
     const status = p.status as MigrationStatus;

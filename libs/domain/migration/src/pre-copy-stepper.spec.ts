@@ -52,6 +52,28 @@ describe('PreCopyMigration (step-wise QEMU pre-copy)', () => {
     expect(abort.next(200 * MiB)).toEqual({ kind: 'abort', reason: 'timeout' });
   });
 
+  it('a requested force-complete ends the migration at the next step: post-copy when permitted, else stop-and-copy', () => {
+    // A guest that never converges (dirties 200 MiB/s against 100 MiB/s of bandwidth), no timeout.
+    const paused = new PreCopyMigration({ ramBytes: 1024 * MiB }, { maxBandwidthBytesPerSecond: 100 * MiB });
+    expect(paused.next(200 * MiB).kind).toBe('round');
+    expect(paused.forceCompleteRequested).toBe(false);
+    paused.requestForceComplete();
+    expect(paused.forceCompleteRequested).toBe(true);
+    const end = paused.next(200 * MiB);
+    expect(end).toMatchObject({ kind: 'stop_and_copy', remainingBytes: 1024 * MiB });
+    if (end.kind === 'stop_and_copy') expect(end.downtimeMs).toBeCloseTo(10_240, 6);
+    expect(() => paused.requestForceComplete()).toThrow(InvalidArgumentError);
+    const post = new PreCopyMigration({ ramBytes: 1024 * MiB, deviceStateBytes: MiB }, { maxBandwidthBytesPerSecond: 100 * MiB, permitPostCopy: true });
+    post.next(200 * MiB);
+    post.requestForceComplete();
+    expect(post.next(200 * MiB)).toMatchObject({ kind: 'postcopy', remainingBytes: 1024 * MiB, deviceStateBytes: MiB });
+    // A migration about to converge on its own still ends in the ordinary stop-and-copy.
+    const calm = new PreCopyMigration({ ramBytes: 1024 * MiB }, { maxBandwidthBytesPerSecond: 100 * MiB });
+    calm.next(0);
+    calm.requestForceComplete();
+    expect(calm.next(0)).toMatchObject({ kind: 'stop_and_copy', remainingBytes: 0 });
+  });
+
   it('aborts at the timeout without sending more; post-copy pulls the remainder after the switch', () => {
     const t = new PreCopyMigration({ ramBytes: 1024 * MiB }, { maxBandwidthBytesPerSecond: 100 * MiB, timeoutMs: 15_000 });
     expect(t.next(200 * MiB).kind).toBe('round');

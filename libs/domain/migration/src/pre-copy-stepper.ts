@@ -51,6 +51,7 @@ export class PreCopyMigration {
   private maxThrottle = 0;
   private highCount = 0;
   private finished: PreCopyStep | undefined;
+  private forceRequested = false;
 
   constructor(private readonly sizes: PreCopySizes, params: MigrationParameters = {}) {
     this.p = resolveParameters(params);
@@ -89,6 +90,22 @@ export class PreCopyMigration {
   get outcome(): PreCopyStep | undefined {
     return this.finished;
   }
+  /** True once {@link requestForceComplete} was called. */
+  get forceCompleteRequested(): boolean {
+    return this.forceRequested;
+  }
+
+  /**
+   * Nova's force-complete of a running live migration (`POST /servers/{id}/migrations/{id}/action`
+   * force_complete; libvirt's virDomainMigrateStartPostCopy or virDomainSuspend): the next `next()`
+   * ends the migration as the force_complete timeout action does, post-copy when permitted, else a
+   * stop-and-copy of everything left. The round in flight finishes first: the model plans whole rounds.
+   * @throws InvalidArgumentError ('step') once the migration has ended.
+   */
+  requestForceComplete(): void {
+    if (this.finished) throw new InvalidArgumentError('step', `migration already ended (${this.finished.kind})`);
+    this.forceRequested = true;
+  }
 
   /**
    * Plans and accounts the next step. `dirtyRateBytesPerSecond` is the unthrottled guest's dirty
@@ -111,6 +128,7 @@ export class PreCopyMigration {
       const pullMs = (this.remaining / bw) * 1000;
       return this.end({ kind: 'postcopy', remainingBytes: this.remaining, deviceStateBytes: this.deviceBytes, downtimeMs, pullMs }, downtimeMs + pullMs);
     }
+    if (this.forceRequested) return this.forceComplete();
     if (index >= p.maxRounds) return this.end({ kind: 'abort', reason: 'max_rounds' }, -1);
     const durationMs = (this.remaining / bw) * 1000;
     if (p.timeoutMs !== undefined && this.elapsed + durationMs > p.timeoutMs) {

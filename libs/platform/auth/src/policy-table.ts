@@ -51,6 +51,9 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   // Nova's os_compute_api:os-console-output: project member or admin (scoped to the server's project).
   '/minicloud.compute.v1.ComputeService/GetConsoleOutput': 'member',
   '/minicloud.compute.v1.ComputeService/ListMigrations': 'admin',
+  // Nova's os_compute_api:servers:migrations:delete and :force_complete (admin).
+  '/minicloud.compute.v1.ComputeService/AbortServerMigration': 'admin',
+  '/minicloud.compute.v1.ComputeService/ForceCompleteServerMigration': 'admin',
   '/minicloud.compute.v1.ComputeService/CreateServerGroup': 'member',
   '/minicloud.compute.v1.ComputeService/GetServerGroup': 'reader',
   '/minicloud.compute.v1.ComputeService/ListServerGroups': 'reader',

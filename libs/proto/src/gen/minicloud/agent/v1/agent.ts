@@ -246,6 +246,16 @@ export interface AbortMigrationCommand {
 }
 
 /**
+ * On the source: end a running live migration now (Nova's force_complete): post-copy when the
+ * migration permits it, else the guest is paused and everything left is copied at once. Takes
+ * effect at the end of the round in flight. FAILED_PRECONDITION when the migration is not running
+ * from this host.
+ */
+export interface ForceCompleteMigrationCommand {
+  migrationId: string;
+}
+
+/**
  * Fault tolerance (docs/fault-tolerance.md). On the secondary's host: define the standby copy (held
  * paused, as an incoming live migration's VM, never reported running) for FT generation
  * `ft_generation`; it receives the primary's checkpoints over the MigrationService stream.
@@ -323,6 +333,7 @@ export interface ExecuteCommandRequest {
   ftStartPrimary?: FtStartPrimaryCommand | undefined;
   ftPromote?: FtPromoteCommand | undefined;
   ftStop?: FtStopCommand | undefined;
+  forceCompleteMigration?: ForceCompleteMigrationCommand | undefined;
 }
 
 /** What the hypervisor knows of one VM. */
@@ -4022,6 +4033,81 @@ export const AbortMigrationCommand: MessageFns<AbortMigrationCommand> = {
   },
 };
 
+function createBaseForceCompleteMigrationCommand(): ForceCompleteMigrationCommand {
+  return { migrationId: "" };
+}
+
+export const ForceCompleteMigrationCommand: MessageFns<ForceCompleteMigrationCommand> = {
+  encode(message: ForceCompleteMigrationCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.migrationId !== "") {
+      writer.uint32(10).string(message.migrationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForceCompleteMigrationCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForceCompleteMigrationCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.migrationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForceCompleteMigrationCommand {
+    return {
+      migrationId: isSet(object.migrationId)
+        ? globalThis.String(object.migrationId)
+        : isSet(object.migration_id)
+        ? globalThis.String(object.migration_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ForceCompleteMigrationCommand): unknown {
+    const obj: any = {};
+    if (message.migrationId !== "") {
+      obj.migrationId = message.migrationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForceCompleteMigrationCommand>, I>>(base?: I): ForceCompleteMigrationCommand {
+    return ForceCompleteMigrationCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForceCompleteMigrationCommand>, I>>(
+    object: I,
+  ): ForceCompleteMigrationCommand {
+    const message = createBaseForceCompleteMigrationCommand();
+    message.migrationId = object.migrationId ?? "";
+    return message;
+  },
+};
+
 function createBaseFtPrepareSecondaryCommand(): FtPrepareSecondaryCommand {
   return { ftGeneration: 0, spec: undefined };
 }
@@ -4562,6 +4648,7 @@ function createBaseExecuteCommandRequest(): ExecuteCommandRequest {
     ftStartPrimary: undefined,
     ftPromote: undefined,
     ftStop: undefined,
+    forceCompleteMigration: undefined,
   };
 }
 
@@ -4647,6 +4734,9 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     }
     if (message.ftStop !== undefined) {
       FtStopCommand.encode(message.ftStop, writer.uint32(258).fork()).join();
+    }
+    if (message.forceCompleteMigration !== undefined) {
+      ForceCompleteMigrationCommand.encode(message.forceCompleteMigration, writer.uint32(266).fork()).join();
     }
     return writer;
   },
@@ -4880,6 +4970,14 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
             message.ftStop = FtStopCommand.decode(reader, reader.uint32());
             continue;
           }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.forceCompleteMigration = ForceCompleteMigrationCommand.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4989,6 +5087,11 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
         : isSet(object.ft_stop)
         ? FtStopCommand.fromJSON(object.ft_stop)
         : undefined,
+      forceCompleteMigration: isSet(object.forceCompleteMigration)
+        ? ForceCompleteMigrationCommand.fromJSON(object.forceCompleteMigration)
+        : isSet(object.force_complete_migration)
+        ? ForceCompleteMigrationCommand.fromJSON(object.force_complete_migration)
+        : undefined,
     };
   },
 
@@ -5075,6 +5178,9 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     if (message.ftStop !== undefined) {
       obj.ftStop = FtStopCommand.toJSON(message.ftStop);
     }
+    if (message.forceCompleteMigration !== undefined) {
+      obj.forceCompleteMigration = ForceCompleteMigrationCommand.toJSON(message.forceCompleteMigration);
+    }
     return obj;
   },
 
@@ -5156,6 +5262,10 @@ export const ExecuteCommandRequest: MessageFns<ExecuteCommandRequest> = {
     message.ftStop = (object.ftStop !== undefined && object.ftStop !== null)
       ? FtStopCommand.fromPartial(object.ftStop)
       : undefined;
+    message.forceCompleteMigration =
+      (object.forceCompleteMigration !== undefined && object.forceCompleteMigration !== null)
+        ? ForceCompleteMigrationCommand.fromPartial(object.forceCompleteMigration)
+        : undefined;
     return message;
   },
 };

@@ -992,6 +992,25 @@ export interface ListMigrationsResponse {
   migrations: Migration[];
 }
 
+export interface AbortServerMigrationRequest {
+  serverId: string;
+  migrationId: string;
+}
+
+export interface AbortServerMigrationResponse {
+  /** The record as it stands (the outcome, cancelled, arrives with the source's next progress report). */
+  migration?: Migration | undefined;
+}
+
+export interface ForceCompleteServerMigrationRequest {
+  serverId: string;
+  migrationId: string;
+}
+
+export interface ForceCompleteServerMigrationResponse {
+  migration?: Migration | undefined;
+}
+
 export interface ServerGroup {
   id: string;
   name: string;
@@ -9993,6 +10012,338 @@ export const ListMigrationsResponse: MessageFns<ListMigrationsResponse> = {
   },
 };
 
+function createBaseAbortServerMigrationRequest(): AbortServerMigrationRequest {
+  return { serverId: "", migrationId: "" };
+}
+
+export const AbortServerMigrationRequest: MessageFns<AbortServerMigrationRequest> = {
+  encode(message: AbortServerMigrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverId !== "") {
+      writer.uint32(10).string(message.serverId);
+    }
+    if (message.migrationId !== "") {
+      writer.uint32(18).string(message.migrationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AbortServerMigrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAbortServerMigrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.migrationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AbortServerMigrationRequest {
+    return {
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+      migrationId: isSet(object.migrationId)
+        ? globalThis.String(object.migrationId)
+        : isSet(object.migration_id)
+        ? globalThis.String(object.migration_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AbortServerMigrationRequest): unknown {
+    const obj: any = {};
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    if (message.migrationId !== "") {
+      obj.migrationId = message.migrationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AbortServerMigrationRequest>, I>>(base?: I): AbortServerMigrationRequest {
+    return AbortServerMigrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AbortServerMigrationRequest>, I>>(object: I): AbortServerMigrationRequest {
+    const message = createBaseAbortServerMigrationRequest();
+    message.serverId = object.serverId ?? "";
+    message.migrationId = object.migrationId ?? "";
+    return message;
+  },
+};
+
+function createBaseAbortServerMigrationResponse(): AbortServerMigrationResponse {
+  return { migration: undefined };
+}
+
+export const AbortServerMigrationResponse: MessageFns<AbortServerMigrationResponse> = {
+  encode(message: AbortServerMigrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.migration !== undefined) {
+      Migration.encode(message.migration, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AbortServerMigrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAbortServerMigrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.migration = Migration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AbortServerMigrationResponse {
+    return { migration: isSet(object.migration) ? Migration.fromJSON(object.migration) : undefined };
+  },
+
+  toJSON(message: AbortServerMigrationResponse): unknown {
+    const obj: any = {};
+    if (message.migration !== undefined) {
+      obj.migration = Migration.toJSON(message.migration);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AbortServerMigrationResponse>, I>>(base?: I): AbortServerMigrationResponse {
+    return AbortServerMigrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AbortServerMigrationResponse>, I>>(object: I): AbortServerMigrationResponse {
+    const message = createBaseAbortServerMigrationResponse();
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? Migration.fromPartial(object.migration)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseForceCompleteServerMigrationRequest(): ForceCompleteServerMigrationRequest {
+  return { serverId: "", migrationId: "" };
+}
+
+export const ForceCompleteServerMigrationRequest: MessageFns<ForceCompleteServerMigrationRequest> = {
+  encode(message: ForceCompleteServerMigrationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serverId !== "") {
+      writer.uint32(10).string(message.serverId);
+    }
+    if (message.migrationId !== "") {
+      writer.uint32(18).string(message.migrationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForceCompleteServerMigrationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForceCompleteServerMigrationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.migrationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForceCompleteServerMigrationRequest {
+    return {
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+      migrationId: isSet(object.migrationId)
+        ? globalThis.String(object.migrationId)
+        : isSet(object.migration_id)
+        ? globalThis.String(object.migration_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ForceCompleteServerMigrationRequest): unknown {
+    const obj: any = {};
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    if (message.migrationId !== "") {
+      obj.migrationId = message.migrationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForceCompleteServerMigrationRequest>, I>>(
+    base?: I,
+  ): ForceCompleteServerMigrationRequest {
+    return ForceCompleteServerMigrationRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForceCompleteServerMigrationRequest>, I>>(
+    object: I,
+  ): ForceCompleteServerMigrationRequest {
+    const message = createBaseForceCompleteServerMigrationRequest();
+    message.serverId = object.serverId ?? "";
+    message.migrationId = object.migrationId ?? "";
+    return message;
+  },
+};
+
+function createBaseForceCompleteServerMigrationResponse(): ForceCompleteServerMigrationResponse {
+  return { migration: undefined };
+}
+
+export const ForceCompleteServerMigrationResponse: MessageFns<ForceCompleteServerMigrationResponse> = {
+  encode(message: ForceCompleteServerMigrationResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.migration !== undefined) {
+      Migration.encode(message.migration, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForceCompleteServerMigrationResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForceCompleteServerMigrationResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.migration = Migration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForceCompleteServerMigrationResponse {
+    return { migration: isSet(object.migration) ? Migration.fromJSON(object.migration) : undefined };
+  },
+
+  toJSON(message: ForceCompleteServerMigrationResponse): unknown {
+    const obj: any = {};
+    if (message.migration !== undefined) {
+      obj.migration = Migration.toJSON(message.migration);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForceCompleteServerMigrationResponse>, I>>(
+    base?: I,
+  ): ForceCompleteServerMigrationResponse {
+    return ForceCompleteServerMigrationResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForceCompleteServerMigrationResponse>, I>>(
+    object: I,
+  ): ForceCompleteServerMigrationResponse {
+    const message = createBaseForceCompleteServerMigrationResponse();
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? Migration.fromPartial(object.migration)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseServerGroup(): ServerGroup {
   return { id: "", name: "", projectId: "", policy: "", maxServerPerHost: 0, memberIds: [] };
 }
@@ -14755,6 +15106,38 @@ export const ComputeServiceService = {
       Buffer.from(ListMigrationsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListMigrationsResponse => ListMigrationsResponse.decode(value),
   },
+  /**
+   * Admin: Nova's server migrations abort (DELETE /servers/{id}/migrations/{id}) of a running live
+   * migration: the guest keeps running on the source. FAILED_PRECONDITION unless the migration runs.
+   */
+  abortServerMigration: {
+    path: "/minicloud.compute.v1.ComputeService/AbortServerMigration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AbortServerMigrationRequest): Buffer =>
+      Buffer.from(AbortServerMigrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AbortServerMigrationRequest => AbortServerMigrationRequest.decode(value),
+    responseSerialize: (value: AbortServerMigrationResponse): Buffer =>
+      Buffer.from(AbortServerMigrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AbortServerMigrationResponse => AbortServerMigrationResponse.decode(value),
+  },
+  /**
+   * Admin: Nova's force_complete of a running live migration: post-copy when the controller permits
+   * it (live_migration_permit_post_copy), else the guest is paused until the copy ends.
+   */
+  forceCompleteServerMigration: {
+    path: "/minicloud.compute.v1.ComputeService/ForceCompleteServerMigration" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForceCompleteServerMigrationRequest): Buffer =>
+      Buffer.from(ForceCompleteServerMigrationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForceCompleteServerMigrationRequest =>
+      ForceCompleteServerMigrationRequest.decode(value),
+    responseSerialize: (value: ForceCompleteServerMigrationResponse): Buffer =>
+      Buffer.from(ForceCompleteServerMigrationResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForceCompleteServerMigrationResponse =>
+      ForceCompleteServerMigrationResponse.decode(value),
+  },
   createServerGroup: {
     path: "/minicloud.compute.v1.ComputeService/CreateServerGroup" as const,
     requestStream: false as const,
@@ -14986,6 +15369,19 @@ export interface ComputeServiceServer extends UntypedServiceImplementation {
   /** Nova's os-getConsoleOutput: the tail of the server's console log (FAILED_PRECONDITION while it has no host or is being deleted or migrated). */
   getConsoleOutput: handleUnaryCall<GetConsoleOutputRequest, GetConsoleOutputResponse>;
   listMigrations: handleUnaryCall<ListMigrationsRequest, ListMigrationsResponse>;
+  /**
+   * Admin: Nova's server migrations abort (DELETE /servers/{id}/migrations/{id}) of a running live
+   * migration: the guest keeps running on the source. FAILED_PRECONDITION unless the migration runs.
+   */
+  abortServerMigration: handleUnaryCall<AbortServerMigrationRequest, AbortServerMigrationResponse>;
+  /**
+   * Admin: Nova's force_complete of a running live migration: post-copy when the controller permits
+   * it (live_migration_permit_post_copy), else the guest is paused until the copy ends.
+   */
+  forceCompleteServerMigration: handleUnaryCall<
+    ForceCompleteServerMigrationRequest,
+    ForceCompleteServerMigrationResponse
+  >;
   createServerGroup: handleUnaryCall<CreateServerGroupRequest, CreateServerGroupResponse>;
   getServerGroup: handleUnaryCall<GetServerGroupRequest, GetServerGroupResponse>;
   listServerGroups: handleUnaryCall<ListServerGroupsRequest, ListServerGroupsResponse>;
@@ -15303,6 +15699,44 @@ export interface ComputeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListMigrationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin: Nova's server migrations abort (DELETE /servers/{id}/migrations/{id}) of a running live
+   * migration: the guest keeps running on the source. FAILED_PRECONDITION unless the migration runs.
+   */
+  abortServerMigration(
+    request: AbortServerMigrationRequest,
+    callback: (error: ServiceError | null, response: AbortServerMigrationResponse) => void,
+  ): ClientUnaryCall;
+  abortServerMigration(
+    request: AbortServerMigrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AbortServerMigrationResponse) => void,
+  ): ClientUnaryCall;
+  abortServerMigration(
+    request: AbortServerMigrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AbortServerMigrationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Admin: Nova's force_complete of a running live migration: post-copy when the controller permits
+   * it (live_migration_permit_post_copy), else the guest is paused until the copy ends.
+   */
+  forceCompleteServerMigration(
+    request: ForceCompleteServerMigrationRequest,
+    callback: (error: ServiceError | null, response: ForceCompleteServerMigrationResponse) => void,
+  ): ClientUnaryCall;
+  forceCompleteServerMigration(
+    request: ForceCompleteServerMigrationRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForceCompleteServerMigrationResponse) => void,
+  ): ClientUnaryCall;
+  forceCompleteServerMigration(
+    request: ForceCompleteServerMigrationRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForceCompleteServerMigrationResponse) => void,
   ): ClientUnaryCall;
   createServerGroup(
     request: CreateServerGroupRequest,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
+import { RunnerPool } from './runner-pool';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
@@ -179,20 +180,24 @@ export async function seedTinyCloud(cloud: RunningCloud, o: { network: string; c
   return { imageId: image.id, networkId: network.id };
 }
 
-/** Runs the CLI as its own process. */
+/** The CLI's entry module: what the `minicloud` executable (apps/cli/src/bin.js) runs. */
+const CLI_ENTRY = path.join(ROOT, 'apps/cli/src/main.ts');
+let cliRunners: RunnerPool | undefined;
+
+/**
+ * Runs the `minicloud` CLI with `env` added to this process's environment: its entry's `main` in a
+ * reused runner process (apps/e2e/src/cli-runner.ts), so a suite pays Node's start-up and the CLI's
+ * module loading once rather than at every call. The runners end with the suite.
+ */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'apps/cli/src/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  if (!cliRunners) {
+    cliRunners = new RunnerPool(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'cli-runner.ts'), CLI_ENTRY], { cwd: ROOT });
+    const pool = cliRunners;
+    if (typeof afterAll === 'function') afterAll(() => pool.close());
+  }
+  const full: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) full[k] = v;
+  return cliRunners.call({ args, env: full });
 }
 
 /**

@@ -1,26 +1,31 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliResult } from './cloud-harness';
+import { RunnerPool } from './runner-pool';
 
 /** Debian's openstack CLI (python3-openstackclient); tools/setup.sh installs it. */
 export const OPENSTACK_BIN = '/usr/bin/openstack';
 
+/** The runner of the openstack CLI's `main` (apps/e2e/src/openstack-runner.py). */
+const OPENSTACK_RUNNER = join(__dirname, 'openstack-runner.py');
+let runners: RunnerPool | undefined;
+
 /**
  * Runs the real `openstack` CLI against a cloud of `cloudsYaml` (OS_CLIENT_CONFIG_FILE, OS_CLOUD),
- * with no other OS_* settings of the caller's environment leaking in.
+ * with no other OS_* settings of the caller's environment leaking in. The call runs
+ * `openstackclient.shell.main`, the function {@link OPENSTACK_BIN} runs, in a reused Python runner
+ * (openstack-runner.py): the suite pays Python's start-up and the client's imports once, not at
+ * every call. The runners end with the suite.
  */
 export function openstack(cloudsYaml: string, cloud: string, args: string[]): Promise<CliResult> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('OS_')) env[k] = v;
-  return new Promise((resolve) => {
-    const child = spawn(OPENSTACK_BIN, args, { env: { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: cloud }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  if (!runners) {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('OS_')) env[k] = v;
+    runners = new RunnerPool('/usr/bin/python3', [OPENSTACK_RUNNER], { env });
+    const pool = runners;
+    if (typeof afterAll === 'function') afterAll(() => pool.close());
+  }
+  return runners.call({ args, env: { OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: cloud } });
 }
 
 /** Runs `openstack ... -f json` and parses its output; throws with stderr when it exits non-zero. */

@@ -125,7 +125,7 @@ export function registerNetworkCommands(program: Command, ctx: CommandContext): 
       { header: 'Description', key: 'description' },
       { header: 'Fields', key: 'fields' },
     ], o);
-    if (!o.format || o.format === 'table') process.stdout.write(r.delivered ? 'DELIVERED\n' : `DROPPED: ${r.dropReason}\n`);
+    if (!o.format || o.format === 'table') ctx.out(r.delivered ? 'DELIVERED\n' : `DROPPED: ${r.dropReason}\n`);
   });
 
   const router = program.command('router').description('routers (NetworkService)');

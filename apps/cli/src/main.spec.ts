@@ -185,6 +185,25 @@ describe('minicloud main(argv, io)', () => {
       expect(create).toBeDefined();
     });
 
+    it('resize revert --wait (and confirm --wait) poll until the task has ended', async () => {
+      const reverting = server('s1', 'vm', compute.VmState.VM_STATE_RESIZED, { taskState: compute.TaskState.TASK_STATE_RESIZE_REVERTING });
+      const active = server('s1', 'vm', compute.VmState.VM_STATE_ACTIVE);
+      for (const sub of ['revert', 'confirm']) {
+        const polls = [reverting, reverting, active];
+        const actions: unknown[] = [];
+        const h = await loggedIn({
+          compute: {
+            listServers: () => ({ servers: [active] }),
+            serverAction: (req: never) => (actions.push(req), { server: reverting }),
+            getServer: () => ({ server: polls.length > 1 ? polls.shift() : polls[0] }),
+          },
+        });
+        expect(await h.run('server', 'resize', sub, 'vm', '--wait')).toBe(0);
+        expect(actions).toHaveLength(1);
+        expect(polls).toEqual([active]);
+      }
+    });
+
     it('names the unreachable service', async () => {
       const h = await loggedIn({
         compute: {

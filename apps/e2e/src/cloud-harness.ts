@@ -183,6 +183,9 @@ export async function seedTinyCloud(cloud: RunningCloud, o: { network: string; c
 /** The CLI's entry module: what the `minicloud` executable (apps/cli/src/bin.js) runs. */
 const CLI_ENTRY = path.join(ROOT, 'apps/cli/src/main.ts');
 let cliRunners: RunnerPool | undefined;
+// Jest loads this module afresh for each suite file, as the file's imports run: the runners of
+// that file end with it. (Hooks cannot be added once the tests run, so this is at module level.)
+if (typeof afterAll === 'function') afterAll(() => cliRunners?.close());
 
 /**
  * Runs the `minicloud` CLI with `env` added to this process's environment: its entry's `main` in a
@@ -192,8 +195,6 @@ let cliRunners: RunnerPool | undefined;
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   if (!cliRunners) {
     cliRunners = new RunnerPool(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'cli-runner.ts'), CLI_ENTRY], { cwd: ROOT });
-    const pool = cliRunners;
-    if (typeof afterAll === 'function') afterAll(() => pool.close());
   }
   const full: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) full[k] = v;

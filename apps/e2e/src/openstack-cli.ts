@@ -9,6 +9,8 @@ export const OPENSTACK_BIN = '/usr/bin/openstack';
 /** The runner of the openstack CLI's `main` (apps/e2e/src/openstack-runner.py). */
 const OPENSTACK_RUNNER = join(__dirname, 'openstack-runner.py');
 let runners: RunnerPool | undefined;
+// Jest loads this module afresh for each suite file: its runners end with the file.
+if (typeof afterAll === 'function') afterAll(() => runners?.close());
 
 /**
  * Runs the real `openstack` CLI against a cloud of `cloudsYaml` (OS_CLIENT_CONFIG_FILE, OS_CLOUD),
@@ -22,8 +24,6 @@ export function openstack(cloudsYaml: string, cloud: string, args: string[]): Pr
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('OS_')) env[k] = v;
     runners = new RunnerPool('/usr/bin/python3', [OPENSTACK_RUNNER], { env });
-    const pool = runners;
-    if (typeof afterAll === 'function') afterAll(() => pool.close());
   }
   return runners.call({ args, env: { OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: cloud } });
 }

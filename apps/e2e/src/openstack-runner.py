@@ -4,7 +4,9 @@
 /usr/bin/openstack is `sys.exit(openstackclient.shell.main())`. Each request here calls that same
 `main(argv)` in this one interpreter, so a suite pays Python's start-up and the import of the
 client's modules (about 0.8 s of CPU per call on this machine) once instead of at every call. Every
-call still builds a new shell, reads clouds.yaml and authenticates, as a separate process would.
+call still builds a new shell, reads clouds.yaml and authenticates, as a separate process would:
+the state the client keeps per process (cached client handles, negotiated API versions) is reset
+before every call.
 
 Protocol: one JSON object per line on stdin, {"args": [...], "env": {"OS_...": "..."}}; one JSON
 object per line on stdout, {"code": int, "stdout": str, "stderr": str}. The OS_* environment of
@@ -18,10 +20,27 @@ import os
 import sys
 import warnings
 
+from osc_lib import clientmanager as osc_clientmanager
+from openstackclient.common import clientmanager
+from openstackclient.compute import client as compute_client
 from openstackclient.shell import main
+from openstackclient.volume import client as volume_client
+
+
+def forget_process_state():
+    """What a new process would not know: the client handles osc_lib caches on the ClientManager
+    class (one per API, made by the first call that needs it: its credentials and endpoints) and
+    the compute and volume API versions a call negotiated."""
+    for cls in clientmanager.ClientManager.__mro__:
+        for value in vars(cls).values():
+            if isinstance(value, osc_clientmanager.ClientCache):
+                value._handle = None
+    compute_client._compute_api_version = None
+    volume_client._volume_api_version = None
 
 
 def run(request):
+    forget_process_state()
     for key in [k for k in os.environ if k.startswith('OS_')]:
         del os.environ[key]
     os.environ.update(request.get('env', {}))

@@ -231,7 +231,10 @@ export function registerServerLifecycleCommands(server: Command, ctx: CommandCon
     await act(ref, { resize: { flavorRef: o.flavor } }, o.wait ? o : undefined);
   });
   for (const sub of resizeSub) {
-    waitOpts(resize.command(`${sub.name} <server>`).description(sub.description)).action(async (ref: string, o: { wait?: boolean; timeout: number }) => {
+    // `resize` has the same --wait/--timeout: commander gives them to it wherever they stand, so the
+    // subcommand reads its parent's too (`server resize revert vm1 --wait` must wait).
+    waitOpts(resize.command(`${sub.name} <server>`).description(sub.description)).action(async (ref: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ wait?: boolean; timeout: number }>();
       await act(ref, sub.action, o.wait ? o : undefined);
     });
   }

@@ -27,16 +27,22 @@ from openstackclient.shell import main
 from openstackclient.volume import client as volume_client
 
 
+VOLUME_API_VERSIONS = dict(volume_client.API_VERSIONS)
+
+
 def forget_process_state():
     """What a new process would not know: the client handles osc_lib caches on the ClientManager
-    class (one per API, made by the first call that needs it: its credentials and endpoints) and
-    the compute and volume API versions a call negotiated."""
+    class (one per API, made by the first call that needs it: its credentials and endpoints), the
+    compute and volume API versions a call negotiated, and the volume client's version table (its
+    make_client deletes the versions cinderclient lacks, once per process)."""
     for cls in clientmanager.ClientManager.__mro__:
         for value in vars(cls).values():
             if isinstance(value, osc_clientmanager.ClientCache):
                 value._handle = None
     compute_client._compute_api_version = None
     volume_client._volume_api_version = None
+    volume_client.API_VERSIONS.clear()
+    volume_client.API_VERSIONS.update(VOLUME_API_VERSIONS)
 
 
 def run(request):

@@ -136,7 +136,7 @@ export function wireVolume(config: VolumeConfig, overrides: VolumeWireOverrides 
         ? undefined
         : async (server) => {
             if (!creds) return;
-            await creds.identity.registerEndpoint({ endpoint: { serviceType: 'volume', url: server.address, interface: 'public' } }, { token: await creds.getToken() });
+            await creds.identity.registerEndpoint({ endpoint: { serviceType: 'volume', url: server.address, region: config.REGION, interface: 'public' } }, { token: await creds.getToken() });
           },
     };
   };

@@ -81,7 +81,7 @@ export function buildVolumeModules(
     creation,
     snapshots,
     replication,
-    data: new VolumeData({ volumes, pools, blocks, locks }),
+    data: new VolumeData({ volumes, pools, blocks, locks, snapshots }),
     attachments: new Attachments({ redis, scripts, volumes, clock, publish }),
     backups: new Backups({ redis, volumes, creation, blocks, locks, images, clock }),
 

@@ -181,6 +181,6 @@ describe('Session regions', () => {
     expect(await session('RegionTwo').endpoints('volume')).toEqual(['v2:6002']);
     expect(await session().endpoints('volume')).toEqual(['v1:5002']);
     expect(await session('RegionTwo').endpoints('identity')).toEqual(['id:5000']);
-    await expect(session('RegionThree').endpoints('volume')).rejects.toThrow(/endpoint volume not found/);
+    await expect(session('RegionThree').endpoints('volume')).rejects.toThrow('endpoint volume not found: not in the service catalog of region RegionThree');
   });
 });

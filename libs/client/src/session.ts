@@ -162,7 +162,7 @@ export class Session {
       if (anywhere.length > 0) return anywhere;
     }
     if (type === 'identity') return this.authUrls();
-    throw new NotFoundError('endpoint', type, 'not in the service catalog');
+    throw new NotFoundError('endpoint', type, this.region ? `not in the service catalog of region ${this.region}` : 'not in the service catalog');
   }
 
   /**

@@ -65,30 +65,32 @@ export class VolumeData {
   }
 
   /**
-   * The blocks of the volume that differ from its snapshot `baseSnapshotId` (empty: every allocated
-   * block), compared by content id under the volume's lock, one page at a time from
-   * `startingBlockIndex`. A block discarded since the base is reported `zeroed`.
-   * @throws InvalidArgumentError('base_snapshot_id') for a snapshot of another volume,
+   * The blocks of the volume (or of its later snapshot `snapshotId`) that differ from its snapshot
+   * `baseSnapshotId` (empty: every allocated block), compared by content id under the volume's lock,
+   * one page at a time from `startingBlockIndex`. A block discarded since the base is reported `zeroed`.
+   * @throws InvalidArgumentError('base_snapshot_id' | 'snapshot_id') for a snapshot of another volume,
    *   ('starting_block_index') negative, ('max_results') outside 0..10000; NotFoundError for the
    *   volume or snapshot (also another project's); FailedPreconditionError('no_reachable_copy') when
    *   no copy of the volume or of the snapshot is on an up pool
    */
-  async changedBlocks(caller: Caller, id: string, baseSnapshotId: string, startingBlockIndex: number, maxResults: number): Promise<ChangedBlocksPage> {
+  async changedBlocks(caller: Caller, id: string, baseSnapshotId: string, startingBlockIndex: number, maxResults: number, snapshotId = ''): Promise<ChangedBlocksPage> {
     if (!Number.isInteger(startingBlockIndex) || startingBlockIndex < 0) throw new InvalidArgumentError('starting_block_index', 'must be a non-negative integer');
     if (!Number.isInteger(maxResults) || maxResults < 0 || maxResults > MAX_CHANGED_BLOCKS_PAGE) throw new InvalidArgumentError('max_results', `must be 0..${MAX_CHANGED_BLOCKS_PAGE} (0: ${DEFAULT_CHANGED_BLOCKS_PAGE})`);
     const limit = maxResults || DEFAULT_CHANGED_BLOCKS_PAGE;
     const v = await this.d.volumes.get(caller, id);
     const base = baseSnapshotId ? await this.d.snapshots.get(caller, baseSnapshotId) : undefined;
     if (base && base.volumeId !== v.id) throw new InvalidArgumentError('base_snapshot_id', `snapshot ${base.id} is of volume ${base.volumeId}, not ${v.id}`);
+    const later = snapshotId ? await this.d.snapshots.get(caller, snapshotId) : undefined;
+    if (later && later.volumeId !== v.id) throw new InvalidArgumentError('snapshot_id', `snapshot ${later.id} is of volume ${later.volumeId}, not ${v.id}`);
     return this.d.locks.run(id, async () => {
-      const current = await this.d.blocks.map(await this.d.volumes.readableCopy((await this.d.volumes.read(id)) ?? v));
-      let parent: Record<string, string> = {};
-      if (base) {
-        const up = await this.d.pools.upNames();
-        const c = base.copies.find((x) => up.has(x.pool));
-        if (!c) throw new FailedPreconditionError(`snapshot ${base.id} has no reachable copy`, 'no_reachable_copy');
-        parent = await this.d.blocks.map(snapshotCopy(base.id, c));
-      }
+      const up = await this.d.pools.upNames();
+      const snapshotMap = async (snap: NonNullable<typeof base>) => {
+        const c = snap.copies.find((x) => up.has(x.pool));
+        if (!c) throw new FailedPreconditionError(`snapshot ${snap.id} has no reachable copy`, 'no_reachable_copy');
+        return this.d.blocks.map(snapshotCopy(snap.id, c));
+      };
+      const current = later ? await snapshotMap(later) : await this.d.blocks.map(await this.d.volumes.readableCopy((await this.d.volumes.read(id)) ?? v));
+      const parent: Record<string, string> = base ? await snapshotMap(base) : {};
       const delta = changedBlocks(parent, current);
       const indices = Object.keys(delta).map(Number).filter((i) => i >= startingBlockIndex).sort((a, b) => a - b);
       const page = indices.slice(0, limit);

@@ -742,6 +742,11 @@ export interface ListChangedBlocksRequest {
   startingBlockIndex: number;
   /** At most this many blocks (1..10000; 0: 1000). */
   maxResults: number;
+  /**
+   * A later snapshot of this volume to compare the base with (EBS direct's second snapshot); empty:
+   * the volume as it is now. Two snapshots give a crash-consistent delta while the guest writes on.
+   */
+  snapshotId: string;
 }
 
 export interface ChangedBlock {
@@ -10936,7 +10941,7 @@ export const ReadVolumeResponse: MessageFns<ReadVolumeResponse> = {
 };
 
 function createBaseListChangedBlocksRequest(): ListChangedBlocksRequest {
-  return { volumeId: "", baseSnapshotId: "", startingBlockIndex: 0, maxResults: 0 };
+  return { volumeId: "", baseSnapshotId: "", startingBlockIndex: 0, maxResults: 0, snapshotId: "" };
 }
 
 export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
@@ -10952,6 +10957,9 @@ export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
     }
     if (message.maxResults !== 0) {
       writer.uint32(32).int32(message.maxResults);
+    }
+    if (message.snapshotId !== "") {
+      writer.uint32(42).string(message.snapshotId);
     }
     return writer;
   },
@@ -11001,6 +11009,14 @@ export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
             message.maxResults = reader.int32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.snapshotId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -11035,6 +11051,11 @@ export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
         : isSet(object.max_results)
         ? globalThis.Number(object.max_results)
         : 0,
+      snapshotId: isSet(object.snapshotId)
+        ? globalThis.String(object.snapshotId)
+        : isSet(object.snapshot_id)
+        ? globalThis.String(object.snapshot_id)
+        : "",
     };
   },
 
@@ -11052,6 +11073,9 @@ export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
     if (message.maxResults !== 0) {
       obj.maxResults = Math.round(message.maxResults);
     }
+    if (message.snapshotId !== "") {
+      obj.snapshotId = message.snapshotId;
+    }
     return obj;
   },
 
@@ -11064,6 +11088,7 @@ export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
     message.baseSnapshotId = object.baseSnapshotId ?? "";
     message.startingBlockIndex = object.startingBlockIndex ?? 0;
     message.maxResults = object.maxResults ?? 0;
+    message.snapshotId = object.snapshotId ?? "";
     return message;
   },
 };

@@ -49,13 +49,14 @@ const stopper = (child: ChildProcess) => async () => {
  * disables the default user, so every client must authenticate); the URL returned carries no
  * credentials.
  */
-export async function startLocalRedis(dir: string, logDir: string, port: number, opts: { aclFile?: string } = {}): Promise<LocalServer> {
+export async function startLocalRedis(dir: string, logDir: string, port: number, opts: { aclFile?: string; /** Log file and server name; default "redis" (a second region's is "redis-RegionTwo"). */ name?: string } = {}): Promise<LocalServer> {
   fs.mkdirSync(dir, { recursive: true });
-  const logFile = path.join(logDir, 'redis.log');
+  const name = opts.name ?? 'redis';
+  const logFile = path.join(logDir, `${name}.log`);
   const acl = opts.aclFile ? ['--aclfile', opts.aclFile] : [];
   const child = start('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', ...acl], logFile);
   await waitPort(port, child, 'redis-server', logFile);
-  return { name: 'redis', url: `redis://127.0.0.1:${port}`, child, stop: stopper(child) };
+  return { name, url: `redis://127.0.0.1:${port}`, child, stop: stopper(child) };
 }
 
 /**
@@ -63,11 +64,12 @@ export async function startLocalRedis(dir: string, logDir: string, port: number,
  * given. With `configFile` (users and permissions) every client must authenticate; the URL returned
  * carries no credentials.
  */
-export async function startLocalNats(dir: string, logDir: string, port: number, opts: { configFile?: string } = {}): Promise<LocalServer> {
+export async function startLocalNats(dir: string, logDir: string, port: number, opts: { configFile?: string; /** Log file and server name; default "nats". */ name?: string } = {}): Promise<LocalServer> {
   fs.mkdirSync(dir, { recursive: true });
-  const logFile = path.join(logDir, 'nats.log');
+  const name = opts.name ?? 'nats';
+  const logFile = path.join(logDir, `${name}.log`);
   const conf = opts.configFile ? ['-c', opts.configFile] : [];
   const child = start('nats', 'nats-server', [...conf, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], logFile);
   await waitPort(port, child, 'nats-server', logFile);
-  return { name: 'nats', url: `nats://127.0.0.1:${port}`, child, stop: stopper(child) };
+  return { name, url: `nats://127.0.0.1:${port}`, child, stop: stopper(child) };
 }

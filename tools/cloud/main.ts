@@ -2,17 +2,20 @@
  * `npm run cloud`: brings up a whole minicloud on this machine as processes — Redis and NATS (the
  * URLs in REDIS_URL/NATS_URL when set, else its own redis-server and nats-server), identity, image,
  * volume, network, the controller and N compute agents — seeds a demo, prints where everything is,
- * and runs until Ctrl-C, then shuts everything down in reverse order.
+ * and runs until Ctrl-C, then shuts everything down in reverse order. With `--regions 2` a second
+ * region, RegionTwo (its own Redis, NATS, image, volume, network, controller and agents), joins the
+ * first one's identity: one catalog lists every service per region.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { compute } from '@minicloud/proto';
+import { AlreadyExistsError } from '@minicloud/domain-errors';
 import { ManagedProcess, type ReadyInfo } from './managed-process';
 import { findFreePort as freePort } from '@minicloud/testing';
 import { startLocalNats, startLocalRedis, type LocalServer } from './local-servers';
-import { adminSession, DEFAULT_PUBLIC_CIDR, randomPublicCidr, seedDemo, waitForHosts, type DemoResult } from './seed';
+import { adminSession, DEFAULT_PUBLIC_CIDR, randomPublicCidr, seedDemo, seedFlavors, waitForHosts, type DemoResult } from './seed';
 import { startLocalPrometheus, writePrometheusConfig } from './local-prometheus';
 import type { CloudManifest } from './manifest';
 import { writeCloudsYaml, type CloudEntry } from './clouds-yaml';
@@ -40,7 +43,11 @@ interface Options {
   withPrometheus: boolean;
   prometheusPort: string;
   insecure: boolean;
+  regions: string;
 }
+
+/** The second region of `--regions 2`: its id and where its ports start (base port + this). */
+const SECOND_REGION = { id: 'RegionTwo', portOffset: 2000 } as const;
 
 export type { CloudManifest };
 
@@ -82,16 +89,23 @@ async function main() {
       'plaintext gRPC and HTTP (no CA, no certificates), for tests and measurements; by default the bring-up makes a CA in <state-dir>/tls (kept with --keep-state) and a certificate per process, and every gRPC server and the OpenStack REST front serve TLS verified against it',
       false,
     )
+    .option(
+      '--regions <n>',
+      `1, or 2 for a second region ${SECOND_REGION.id} (its own Redis, NATS, image, volume, network, controller and --agents agents, at base port + ${SECOND_REGION.portOffset}) sharing the first region's identity; the catalog lists each service per region (minicloud --os-region-name ${SECOND_REGION.id})`,
+      '1',
+    )
     .option('--prometheus-port <port>', 'port of the local prometheus (with --with-prometheus); 0 picks a free one; default base port + 4090');
   program.parse();
   const opts = program.opts<Options>();
   const apiReplicas = Number(opts.apiReplicas);
   if (!Number.isInteger(apiReplicas) || apiReplicas < 1 || apiReplicas > 19) program.error(`--api-replicas must be an integer from 1 to 19 (their ports are base port + 81..99), not '${opts.apiReplicas}'`);
+  const regionCount = Number(opts.regions);
+  if (regionCount !== 1 && regionCount !== 2) program.error(`--regions must be 1 or 2, not '${opts.regions}'`);
   const t0 = Date.now();
   const stateDir = path.resolve(opts.stateDir);
   const logDir = path.join(stateDir, 'logs');
   if (!opts.keepState) {
-    for (const d of ['redis', 'nats', 'image', 'agents', 'prometheus']) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
+    for (const d of ['redis', 'nats', 'image', 'agents', 'prometheus', SECOND_REGION.id]) fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
   }
   fs.mkdirSync(logDir, { recursive: true });
   const basePort = Number(opts.basePort);
@@ -127,9 +141,17 @@ async function main() {
         tunnelIps: [`127.0.1.${k + 1}`],
       };
     });
+    // The second region's agents: agent-r2-i runs r2-host-i on tunnel IP 127.0.2.i.
+    const agentPlan2: AgentPrincipal[] =
+      regionCount === 2
+        ? Array.from({ length: agentCount }, (_, k) => {
+            const hostId = `r2-host-${k + 1}`;
+            return { name: `agent-r2-${k + 1}`, hostIds: hostsPerAgent > 1 ? Array.from({ length: hostsPerAgent }, (_, j) => `${hostId}-${j}`) : [hostId], tunnelIps: [`127.0.2.${k + 1}`] };
+          })
+        : [];
     // Secrets are generated for every run (kept with --keep-state): the admin, demo and service
     // passwords and one Redis/NATS user per service and agent, in <state-dir>/secrets (0600).
-    const { secrets, files: secretFiles } = writeCloudSecrets(stateDir, agentPlan, { keep: opts.keepState });
+    const { secrets, files: secretFiles } = writeCloudSecrets(stateDir, [...agentPlan, ...agentPlan2], { keep: opts.keepState });
     // TLS: a CA in <state-dir>/tls (kept with --keep-state) and a certificate per process, issued at
     // launch. The bring-up's own clients verify the services with the CA too.
     const ca: LocalCa | undefined = opts.insecure ? undefined : await ensureLocalCa(stateDir, { keep: opts.keepState });
@@ -189,6 +211,47 @@ async function main() {
       const more = await Promise.all(Array.from({ length: n - 1 }, async (_, i) => launch(`controller-${i + 2}`, 'controller', 60 + i, await metadataEnv(i + 1))));
       return [first, ...more];
     };
+    /**
+     * RegionTwo: its own Redis and NATS (same users and secrets as the first region's), then its
+     * image, volume, network and controller with REGION=RegionTwo, then its agents; all log in to the
+     * first region's identity and register their endpoints in RegionTwo.
+     */
+    const launchSecondRegion = async () => {
+      const r = SECOND_REGION;
+      const dir = path.join(stateDir, r.id);
+      const redis2 = process.env.REDIS_URL ? undefined : await startAndTrack(infra, async () => startLocalRedis(path.join(dir, 'redis'), logDir, basePort === 0 ? await freePort() : basePort + r.portOffset + 379, { aclFile: secretFiles.redisAcl, name: `redis-${r.id}` }));
+      const nats2 = process.env.NATS_URL ? undefined : await startAndTrack(infra, async () => startLocalNats(path.join(dir, 'nats'), logDir, basePort === 0 ? await freePort() : basePort + r.portOffset + 422, { configFile: secretFiles.natsConf, name: `nats-${r.id}` }));
+      if (!redis2 || !nats2) throw new Error('--regions 2 needs the bring-up to start each region\'s Redis and NATS: unset REDIS_URL and NATS_URL');
+      const infra2 = (user: string) => ({ REDIS_URL: withCredentials(redis2.url, user, secrets.infra[user]), NATS_URL: withCredentials(nats2.url, user, secrets.infra[user]) });
+      const regional = (user: string) => ({ ...withIdentity, REGION: r.id, ...infra2(user) });
+      const metadataPort = await port(r.portOffset + 75);
+      const metadataUrl = `http://127.0.0.1:${metadataPort}`;
+      const svcs = await Promise.all([
+        launch(`image-${r.id}`, 'image', r.portOffset + 1, { ...regional('image'), IMAGE_DATA_DIR: path.join(dir, 'image') }),
+        launch(`volume-${r.id}`, 'volume', r.portOffset + 2, regional('volume')),
+        launch(`network-${r.id}`, 'network', r.portOffset + 3, regional('network')),
+        launch(`controller-${r.id}`, 'controller', r.portOffset + 4, { ...regional('controller'), METADATA_PORT: String(metadataPort), METADATA_PROXY_SHARED_SECRET: metadataSecret }),
+      ]);
+      await Promise.all(svcs.map((p) => p.ready));
+      const agents2 = await Promise.all(
+        agentPlan2.map((a, k) =>
+          launch(a.name, 'compute-agent', r.portOffset + 100 + k, {
+            ...regional(a.name),
+            HOST_ID: a.hostIds.length > 1 ? `r2-host-${k + 1}` : a.hostIds[0],
+            AGENT_HOSTS: String(hostsPerAgent),
+            ...(opts.hostProfile === 'mixed' ? { HOST_PROFILE_INDEX: String(k) } : { HOST_PROFILE: opts.hostProfile }),
+            TUNNEL_IP: a.tunnelIps[0],
+            AGENT_STATE_DIR: path.join(dir, 'agents', a.hostIds[0]),
+            METADATA_URL: metadataUrl,
+            METADATA_PROXY_SHARED_SECRET: metadataSecret,
+          }, a.name, a.name),
+        ),
+      );
+      await Promise.all(agents2.map((p) => p.ready));
+      for (const p of [...svcs, ...agents2]) regionOfProcess.set(p, r.id);
+      return { id: r.id, redisUrl: withCredentials(redis2.url, 'operator', secrets.infra.operator), natsUrl: withCredentials(nats2.url, 'operator', secrets.infra.operator), agents: agents2, metadataUrl };
+    };
+    const regionOfProcess = new Map<ManagedProcess, string>();
     // Every replica's metadata API: agents try the next when one is down.
     const metadataUrls: string[] = [];
     const identity = await launch('identity', 'identity', 0, {
@@ -200,7 +263,7 @@ async function main() {
         Object.entries(secrets.accounts).map(([accountName, password]) => {
           if (accountName.startsWith(accountNameOf(''))) return { name: accountName, password, role: 'admin' };
           // An agent of an earlier, larger run (--keep-state) keeps its login but acts for no host.
-          return { name: accountName, password, role: 'compute_agent', hostIds: agentPlan.find((a) => a.name === accountName)?.hostIds ?? [] };
+          return { name: accountName, password, role: 'compute_agent', hostIds: [...agentPlan, ...agentPlan2].find((a) => a.name === accountName)?.hostIds ?? [] };
         }),
       ),
     });
@@ -232,6 +295,7 @@ async function main() {
       agents.push({ proc, hostIds });
     }
     await Promise.all(agents.map((a) => a.proc.ready));
+    const region2 = regionCount === 2 ? await launchSecondRegion() : undefined;
     // The OpenStack REST front (one HTTP port, devstack's path prefixes), base port + 80: the one
     // replica itself, or a TCP balancer over --api-replicas replicas (stateless; any serves any request).
     const apiOffset = (i: number) => (apiReplicas === 1 ? 80 : 81 + i);
@@ -256,6 +320,19 @@ async function main() {
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls);
     await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
+    if (region2) {
+      // Keystone's region record, so that GET /v3/regions of the REST front lists it too.
+      await admin.identity.createRegion({ id: region2.id, description: 'second region (npm run cloud -- --regions 2)', parentRegionId: '' }).catch((e: Error) => {
+        if (!(e instanceof AlreadyExistsError)) throw e;
+      });
+      const admin2 = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls, region2.id);
+      try {
+        await waitForHosts(admin2, agentCount * hostsPerAgent, 30_000, t0);
+        await seedFlavors(admin2);
+      } finally {
+        admin2.close();
+      }
+    }
     const manifest: CloudManifest = {
       redis_url: redisUrl,
       nats_url: natsUrl,
@@ -270,17 +347,20 @@ async function main() {
           const agent = agents.find((a) => a.proc === p);
           return {
             name: p.name,
-            kind: agent ? 'compute-agent' : p.name.startsWith('controller') ? 'controller' : p.name.startsWith('openstack-api') ? 'openstack-api' : p.name,
+            kind: agent || region2?.agents.includes(p) ? 'compute-agent' : regionOfProcess.has(p) ? p.name.replace(`-${regionOfProcess.get(p)}`, '') : p.name.startsWith('controller') ? 'controller' : p.name.startsWith('openstack-api') ? 'openstack-api' : p.name,
             pid: p.pid ?? 0,
             grpc_address: info.grpc_address,
             metrics_url: info.metrics_url,
             ...(info.http_url ? { http_url: info.http_url } : {}),
             log: p.logFile,
             ...(agent ? { host_ids: agent.hostIds } : {}),
+            ...(region2 && region2.agents.includes(p) ? { host_ids: agentPlan2[region2.agents.indexOf(p)].hostIds } : {}),
+            region: regionOfProcess.get(p) ?? 'RegionOne',
           };
         }),
       ),
       ready_seconds: 0,
+      ...(region2 ? { regions: [{ id: 'RegionOne', redis_url: redisUrl, nats_url: natsUrl }, { id: region2.id, redis_url: region2.redisUrl, nats_url: region2.natsUrl }] } : {}),
     };
     if (opts.withPrometheus) {
       const promPort = opts.prometheusPort !== undefined ? Number(opts.prometheusPort) : basePort === 0 ? 0 : basePort + 4090;
@@ -309,6 +389,7 @@ async function main() {
       console.log(`OpenStack REST front: ${manifest.openstack_api_url} balances TCP connections round-robin over ${manifest.openstack_api_replicas.length} replicas:`);
       for (const r of manifest.openstack_api_replicas) console.log(`  ${r.http_url}  metrics ${r.metrics_url}/metrics`);
     }
+    if (region2) console.log(`Second region ${region2.id}: its processes are marked in cloud.json; the CLI talks to it with --os-region-name ${region2.id} (or MINICLOUD_REGION=${region2.id})`);
     if (manifest.prometheus_url) console.log(`Prometheus: ${manifest.prometheus_url} (config and rules: ${path.join(stateDir, 'prometheus')})`);
     console.log(`minicloud ready in ${manifest.ready_seconds.toFixed(1)} s (manifest: ${path.join(stateDir, 'cloud.json')})`);
     admin.close();

@@ -20,7 +20,12 @@ export interface CloudManifest {
    */
   tls?: { ca_file: string };
   /** `http_url` is set for the OpenStack REST front, which serves HTTP(S) only (grpc_address empty). */
-  processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[] }[];
+  processes: { name: string; kind: string; pid: number; grpc_address: string; http_url?: string; metrics_url: string; log: string; host_ids?: string[]; /** Keystone region id (RegionOne unless --regions 2 started it in RegionTwo). */ region?: string }[];
+  /**
+   * Set with --regions 2: each region's own Redis and NATS (operator user). Identity (and its Redis:
+   * `redis_url`) is the first region's; the other processes say their region in `region`.
+   */
+  regions?: { id: string; redis_url: string; nats_url: string }[];
   ready_seconds: number;
   /** The OpenStack REST front (Keystone at `<url>/identity`) and the clouds.yaml that points at it. */
   openstack_api_url?: string;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { compute, identity, image, network, volume } from '@minicloud/proto';
 import { createServiceClient, type GrpcTls, type ServiceClient } from '@minicloud/platform-grpc';
 import { AlreadyExistsError } from '@minicloud/domain-errors';
+import { endpointsOf } from '@minicloud/client';
 import type { CloudManifest } from './manifest';
 
 /** Clients of every public API, authenticated as one user in one project. */
@@ -22,14 +23,15 @@ export interface Session {
  * Logs in (password) and builds clients from the catalog.
  * @param tls the cloud's CA to verify its services with (`{ ca }`, e.g. {@link manifestTls}); `null` for a
  *   plaintext cloud; default: the environment (TLS_CA_FILE)
+ * @param region the region whose services the clients call (identity is shared); default RegionOne
  */
-export async function adminSession(identityUrl: string, user: string, password: string, project: string, tls?: GrpcTls | null): Promise<Session> {
+export async function adminSession(identityUrl: string, user: string, password: string, project: string, tls?: GrpcTls | null, region?: string): Promise<Session> {
   const id = createServiceClient(identity.IdentityServiceService, identityUrl, { idempotent: ['authenticate', 'getCatalog'], maxAttempts: 8, tls });
   const auth = await id.authenticate({ password: { userName: user, password, domainName: 'default' }, projectName: project });
   const url = (type: string) => {
-    const e = auth.catalog.find((c) => c.serviceType === type);
-    if (!e) throw new Error(`service ${type} is not in the catalog`);
-    return e.url;
+    const e = endpointsOf(auth.catalog, type, region)[0];
+    if (!e) throw new Error(`service ${type} is not in the catalog${region ? ` of ${region}` : ''}`);
+    return e;
   };
   const opts = { token: () => auth.token, deadlineMs: 30_000, tls };
   const s: Session = {

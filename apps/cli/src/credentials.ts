@@ -110,8 +110,9 @@ function grantOfStored(s: StoredCredentials): TokenGrant {
  * The session of one CLI run (see @minicloud/client Session): the stored token while it is valid;
  * with MINICLOUD_USER and MINICLOUD_PASSWORD set, a password login (stored again) when it is missing
  * or about to expire. Without them a missing or expired token is a CliError telling to log in.
+ * `region`: the catalog region whose endpoints the clients use (absent: RegionOne).
  */
-export function openSession(io: CliIo): Session {
+export function openSession(io: CliIo, region?: string): Session {
   let stored: StoredCredentials | undefined;
   let unreadable: CliError | undefined;
   try {
@@ -128,6 +129,7 @@ export function openSession(io: CliIo): Session {
     auth: user && password ? { password: { userName: user, password } } : undefined,
     scope: { projectName: io.env.MINICLOUD_PROJECT || stored?.project_name },
     grant: stored && grantOfStored(stored),
+    region,
     connect: io.connect,
     now: io.now,
     onGrant: (g) => writeCredentials(io, storedOf(url, g)),

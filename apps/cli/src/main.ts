@@ -29,7 +29,7 @@ import { registerConsoleLogCommands } from './commands/console-log';
 /** The commander program with every command group registered against `ctx`. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('minicloud')
-    .description('command-line client of the minicloud public APIs (like the openstack CLI); anywhere on the line, --cacert <file> (env MINICLOUD_CACERT) verifies a TLS cloud against that CA')
+    .description('command-line client of the minicloud public APIs (like the openstack CLI); anywhere on the line, --cacert <file> (env MINICLOUD_CACERT) verifies a TLS cloud against that CA, and --os-region-name <region> (env MINICLOUD_REGION or OS_REGION_NAME) talks to that region\'s services')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void ctx.io.stdout.write(s),
@@ -94,9 +94,36 @@ export function withCacert(argv: readonly string[], io: CliIo): { argv: string[]
 }
 
 /**
+ * Takes the global `--os-region-name <region>` (or `--os-region-name=<region>`, anywhere in `argv`;
+ * the openstack CLI's option) out of `argv`. Without it, env MINICLOUD_REGION, else OS_REGION_NAME.
+ * The session then uses that region's endpoints of the shared catalog; none: RegionOne.
+ * @throws CliError when `--os-region-name` has no value or the value is not a region id
+ */
+export function withRegion(argv: readonly string[], io: CliIo): { argv: string[]; region: string | undefined } {
+  const rest: string[] = [];
+  let region: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--os-region-name') {
+      region = argv[++i];
+      if (!region) throw new CliError('--os-region-name needs a region id (e.g. RegionTwo)', 'INVALID_ARGUMENT');
+    } else if (a.startsWith('--os-region-name=')) region = a.slice('--os-region-name='.length);
+    else rest.push(a);
+  }
+  region ||= io.env.MINICLOUD_REGION || io.env.OS_REGION_NAME || undefined;
+  if (region !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(region)) throw new CliError(`invalid region '${region}': letters, digits, _ . -, at most 64`, 'INVALID_ARGUMENT');
+  return { argv: rest, region };
+}
+
+/**
  * Runs the CLI in-process: `argv` are the user's arguments (no node/script prefix). Returns the exit
  * code: 0 on success, 1 on any failure after printing ONE line `Error: ...` on `io.stderr`.
- * `--cacert <file>` (or MINICLOUD_CACERT) verifies the services over TLS ({@link withCacert}).
+ * `--cacert <file>` (or MINICLOUD_CACERT) verifies the services over TLS ({@link withCacert});
+ * `--os-region-name <region>` (or MINICLOUD_REGION / OS_REGION_NAME) picks a region ({@link withRegion}).
  */
 export async function main(rawArgv: readonly string[], rawIo: CliIo): Promise<number> {
   let session: ReturnType<typeof openSession> | undefined;
@@ -104,8 +131,8 @@ export async function main(rawArgv: readonly string[], rawIo: CliIo): Promise<nu
   try {
     const opened = withCacert(rawArgv, rawIo);
     io = opened.io;
-    const argv = opened.argv;
-    session = openSession(io);
+    const { argv, region } = withRegion(opened.argv, io);
+    session = openSession(io, region);
     const ctx = createContext(io, session);
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return 0;

@@ -23,7 +23,7 @@ export async function main(): Promise<void> {
         onListening: async (server) => {
           const token = await credentials.getToken();
           // Every replica advertises itself; clients fail over along the catalog's list (newest first).
-          await credentials.identity.registerEndpoint({ endpoint: { serviceType: 'compute', url: server.address }, addReplica: true }, { token });
+          await credentials.identity.registerEndpoint({ endpoint: { serviceType: 'compute', url: server.address, region: config.REGION }, addReplica: true }, { token });
         },
       };
     },

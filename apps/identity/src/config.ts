@@ -56,7 +56,6 @@ export const identityConfigSchema = z.object({
     }),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   IDENTITY_PUBLIC_URL: z.string().optional(),
-  REGION: z.string().default('RegionOne'),
   QUOTA_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   LOCKOUT_FAILURE_ATTEMPTS: z.coerce.number().int().min(0).default(6),
   LOCKOUT_DURATION_SECONDS: z.coerce.number().int().min(1).default(1800),

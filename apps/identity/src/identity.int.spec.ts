@@ -392,6 +392,21 @@ describe('identity service', () => {
     expect(await urls('replicated')).toEqual(['127.0.0.1:7999']);
   });
 
+  it('catalog: each region keeps its own endpoint (and replicas) of a type; a bad region is refused', async () => {
+    const admin = (await login('admin', 'adm1n')).token;
+    const of = (t: string) => client.getCatalog({}).then((r) => r.catalog.filter((e) => e.serviceType === t).map((e) => [e.region, e.url]));
+    await client.registerEndpoint({ endpoint: { serviceType: 'regional', url: '127.0.0.1:8001' } }, as(admin));
+    await client.registerEndpoint({ endpoint: { serviceType: 'regional', url: '127.0.0.1:9001', region: 'RegionTwo' } }, as(admin));
+    expect(await of('regional')).toEqual([['RegionOne', '127.0.0.1:8001'], ['RegionTwo', '127.0.0.1:9001']]);
+    // Re-registering in RegionTwo replaces only RegionTwo's endpoint.
+    await client.registerEndpoint({ endpoint: { serviceType: 'regional', url: '127.0.0.1:9002', region: 'RegionTwo' } }, as(admin));
+    expect(await of('regional')).toEqual([['RegionOne', '127.0.0.1:8001'], ['RegionTwo', '127.0.0.1:9002']]);
+    await client.registerEndpoint({ endpoint: { serviceType: 'regionalr', url: '127.0.0.1:8101', region: 'RegionTwo' }, addReplica: true }, as(admin));
+    await client.registerEndpoint({ endpoint: { serviceType: 'regionalr', url: '127.0.0.1:8102' }, addReplica: true }, as(admin));
+    expect(await of('regionalr')).toEqual([['RegionOne', '127.0.0.1:8102'], ['RegionTwo', '127.0.0.1:8101']]);
+    await expect(client.registerEndpoint({ endpoint: { serviceType: 'regional', url: '127.0.0.1:1', region: 'bad region|x' } }, as(admin))).rejects.toMatchObject({ field: 'endpoint.region' });
+  });
+
   it('instance credential: member token with instance_id and a signed identity document', async () => {
     const admin = await login('admin', 'adm1n');
     const res = await client.issueInstanceCredential({ instanceId: 'i-1', projectId: admin.info?.projectId, ttlSeconds: 60 }, as(admin.token));

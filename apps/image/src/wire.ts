@@ -100,7 +100,7 @@ export function wireImageProcess(config: ImageConfig) {
         if (!deps.credentials) return;
         const token = await deps.credentials.getToken();
         await deps.credentials.identity.registerEndpoint(
-          { endpoint: { serviceType: 'image', url: server.address, region: 'RegionOne', interface: 'public' } },
+          { endpoint: { serviceType: 'image', url: server.address, region: config.REGION, interface: 'public' } },
           { token },
         );
       },

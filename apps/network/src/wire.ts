@@ -106,7 +106,7 @@ export async function wireNetwork(deps: ServiceDeps, config: NetworkConfig, opts
       const creds = deps.credentials;
       if (!creds) return;
       await creds.identity.registerEndpoint(
-        { endpoint: { serviceType: 'network', url: server.address, region: 'RegionOne', interface: 'public' } },
+        { endpoint: { serviceType: 'network', url: server.address, region: config.REGION, interface: 'public' } },
         { token: await creds.getToken() },
       );
     },

@@ -30,8 +30,8 @@ export async function main(config: OpenstackApiConfig = loadConfig(openstackApiC
     metricsHost: config.HTTP_HOST,
     metricsBearerToken: config.METRICS_BEARER_TOKEN,
     wire: async ({ logger, metrics }) => {
-      const backends = catalogBackends(config.IDENTITY_URL, { deadlineMs: config.GRPC_DEADLINE_MS });
-      const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });
+      const backends = catalogBackends(config.IDENTITY_URL, { deadlineMs: config.GRPC_DEADLINE_MS, region: config.REGION });
+      const credentials = new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT }, config.REGION);
       const tls = grpcTlsFromEnv();
       const https = tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : undefined;
       const app = await buildServer({ backends, region: config.REGION, publicUrl: config.PUBLIC_URL, logger, metrics: createApiMetrics(metrics.registry), bodyLimitBytes: config.MAX_BODY_BYTES, https });

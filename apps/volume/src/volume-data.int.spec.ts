@@ -178,6 +178,45 @@ describe('volume data: images, clones, replicas, backups (real Redis and NATS)',
     expect((await redis.keys('mc:volume:node:*')).length).toBe(0);
   });
 
+
+  it('changed blocks: against a snapshot only the blocks written since, paged; every allocated block without one; refusals', async () => {
+    const v = await createAvailable({ sizeGb: 1, volumeType: 'hdd' });
+    for (const i of [0, 1, 5]) await write(v.id, i * B, randomBytes(B));
+    const listed = async (req: { baseSnapshotId?: string; snapshotId?: string; startingBlockIndex?: number; maxResults?: number }, c: Client = alice) => {
+      const r = await c.listChangedBlocks({ volumeId: v.id, baseSnapshotId: '', snapshotId: '', startingBlockIndex: 0, maxResults: 0, ...req });
+      return { blocks: r.changedBlocks.map((b) => b.blockIndex), next: r.nextBlockIndex, size: r.blockSizeBytes, volumeSize: r.volumeSizeBytes };
+    };
+    expect(await listed({})).toEqual({ blocks: [0, 1, 5], next: 0, size: B, volumeSize: 1024 ** 3 });
+    const { snapshot } = await alice.createSnapshot({ volumeId: v.id });
+    expect((await listed({ baseSnapshotId: snapshot!.id })).blocks).toEqual([]);
+    await write(v.id, 1 * B + 10, Buffer.from('changed'));
+    for (const i of [7, 9, 12]) await write(v.id, i * B, randomBytes(16));
+    expect((await listed({ baseSnapshotId: snapshot!.id })).blocks).toEqual([1, 7, 9, 12]);
+    // Rewriting a block with the same bytes is no change (compared by content).
+    const same = await read(v.id, 5 * B, B);
+    await write(v.id, 5 * B, same);
+    expect((await listed({ baseSnapshotId: snapshot!.id })).blocks).toEqual([1, 7, 9, 12]);
+    expect(await listed({ baseSnapshotId: snapshot!.id, maxResults: 2 })).toMatchObject({ blocks: [1, 7], next: 9 });
+    expect(await listed({ baseSnapshotId: snapshot!.id, startingBlockIndex: 9, maxResults: 2 })).toMatchObject({ blocks: [9, 12], next: 0 });
+    // Between two snapshots: what the second holds, not what was written after it.
+    const { snapshot: second } = await alice.createSnapshot({ volumeId: v.id });
+    await write(v.id, 20 * B, randomBytes(16));
+    expect((await listed({ baseSnapshotId: snapshot!.id, snapshotId: second!.id })).blocks).toEqual([1, 7, 9, 12]);
+    expect((await listed({ baseSnapshotId: second!.id })).blocks).toEqual([20]);
+    // Another project's member, a caller without a token and malformed requests are refused.
+    await expect(listed({}, bob)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(listed({}, anonymous)).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(listed({ maxResults: 10_001 })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'max_results' });
+    await expect(listed({ startingBlockIndex: -1 })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'starting_block_index' });
+    const other = await createAvailable({ sizeGb: 1, volumeType: 'hdd' });
+    const { snapshot: otherSnap } = await alice.createSnapshot({ volumeId: other.id });
+    await expect(listed({ baseSnapshotId: otherSnap!.id })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'base_snapshot_id' });
+    await expect(listed({ snapshotId: otherSnap!.id })).rejects.toMatchObject({ constructor: InvalidArgumentError, field: 'snapshot_id' });
+    await expect(listed({ snapshotId: 'no-such-snapshot' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(alice.listChangedBlocks({ volumeId: '', baseSnapshotId: '', snapshotId: '', startingBlockIndex: 0, maxResults: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    for (const s of [snapshot!.id, second!.id, otherSnap!.id]) await alice.deleteSnapshot({ snapshotId: s });
+    for (const id of [v.id, other.id]) await alice.deleteVolume({ volumeId: id });
+  });
   it('replication: a lost copy is reported (degraded, event, metric) and repaired on another node; data survives', async () => {
     const v = await createAvailable({ sizeGb: 10, volumeType: 'replicated' });
     expect(v.replicas).toHaveLength(2);

@@ -81,7 +81,7 @@ export function buildVolumeModules(
     creation,
     snapshots,
     replication,
-    data: new VolumeData({ volumes, pools, blocks, locks }),
+    data: new VolumeData({ volumes, pools, blocks, locks, snapshots }),
     attachments: new Attachments({ redis, scripts, volumes, clock, publish }),
     backups: new Backups({ redis, volumes, creation, blocks, locks, images, clock }),
 
@@ -136,7 +136,7 @@ export function wireVolume(config: VolumeConfig, overrides: VolumeWireOverrides 
         ? undefined
         : async (server) => {
             if (!creds) return;
-            await creds.identity.registerEndpoint({ endpoint: { serviceType: 'volume', url: server.address, interface: 'public' } }, { token: await creds.getToken() });
+            await creds.identity.registerEndpoint({ endpoint: { serviceType: 'volume', url: server.address, region: config.REGION, interface: 'public' } }, { token: await creds.getToken() });
           },
     };
   };

@@ -167,3 +167,20 @@ describe('Session', () => {
     expect(err).not.toBeInstanceOf(UnavailableError);
   });
 });
+
+describe('Session regions', () => {
+  const TWO = [
+    { serviceType: 'identity', url: 'id:5000', interface: 'public', region: 'RegionOne' },
+    { serviceType: 'volume', url: 'v1:5002', interface: 'public', region: 'RegionOne' },
+    { serviceType: 'volume', url: 'v2:6002', interface: 'public', region: 'RegionTwo' },
+  ];
+  const session = (region?: string) =>
+    new Session({ authUrl: 'auth:5000', region, grant: { token: 't', expiresAt: new Date(Date.now() + 3_600_000), userId: 'u', userName: 'u', projectId: 'p', projectName: 'p', domainId: '', roles: [], catalog: TWO } });
+
+  it('picks the endpoints of its region; none named: RegionOne; identity wherever it runs', async () => {
+    expect(await session('RegionTwo').endpoints('volume')).toEqual(['v2:6002']);
+    expect(await session().endpoints('volume')).toEqual(['v1:5002']);
+    expect(await session('RegionTwo').endpoints('identity')).toEqual(['id:5000']);
+    await expect(session('RegionThree').endpoints('volume')).rejects.toThrow('endpoint volume not found: not in the service catalog of region RegionThree');
+  });
+});

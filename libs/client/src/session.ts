@@ -53,6 +53,12 @@ export interface SessionOptions {
   now?: () => number;
   /** A token this close to expiry (ms) is renewed before use; default 60 000. */
   refreshMarginMs?: number;
+  /**
+   * The region whose endpoints the clients use (Keystone's region id; `--os-region-name`); absent:
+   * {@link DEFAULT_REGION} when the catalog has it (see {@link endpointsOf}). Identity is shared by every region: it is reached wherever the catalog
+   * lists it, else at the auth URL.
+   */
+  region?: string;
   /** Called with every new grant (e.g. to store it). */
   onGrant?: (grant: TokenGrant) => void;
   /**
@@ -84,6 +90,11 @@ export class Session {
   private readonly connect: ConnectFn;
   private readonly now: () => number;
   private authClient?: CloudClients['identity'];
+
+  /** The region whose endpoints this session's clients use. */
+  get region(): string | undefined {
+    return this.opts.region || undefined;
+  }
 
   constructor(private readonly opts: SessionOptions) {
     this.connect = opts.connect ?? connectGrpc;
@@ -142,10 +153,16 @@ export class Session {
    * @throws NotFoundError('endpoint', type) when the catalog lists none
    */
   async endpoints(type: ServiceType): Promise<string[]> {
-    const urls = endpointsOf(await this.catalog(), type);
+    const catalog = await this.catalog();
+    const urls = endpointsOf(catalog, type, this.region);
     if (urls.length > 0) return urls;
+    if (type === 'identity') {
+      // Identity is shared by every region: wherever the catalog lists it.
+      const anywhere = endpointsOf(catalog, type);
+      if (anywhere.length > 0) return anywhere;
+    }
     if (type === 'identity') return this.authUrls();
-    throw new NotFoundError('endpoint', type, 'not in the service catalog');
+    throw new NotFoundError('endpoint', type, this.region ? `not in the service catalog of region ${this.region}` : 'not in the service catalog');
   }
 
   /**

@@ -208,6 +208,10 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
       async readVolume(req, ctx) {
         return { data: await l.data.read(callerOf(ctx), req.volumeId, Number(req.offsetBytes), Number(req.lengthBytes)) };
       },
+      async listChangedBlocks(req, ctx) {
+        const p = await l.data.changedBlocks(callerOf(ctx), req.volumeId, req.baseSnapshotId, Number(req.startingBlockIndex), req.maxResults, req.snapshotId);
+        return { changedBlocks: p.blocks, blockSizeBytes: p.blockSizeBytes, nextBlockIndex: p.nextBlockIndex, volumeSizeBytes: p.volumeSizeBytes };
+      },
     }),
   });
 }

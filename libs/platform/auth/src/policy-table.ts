@@ -243,6 +243,7 @@ export const POLICY_TABLE: Readonly<Record<string, PolicyRule>> = {
   // Simulated guest I/O; the handler scopes to the caller's project.
   '/minicloud.volume.v1.VolumeService/WriteVolume': 'member',
   '/minicloud.volume.v1.VolumeService/ReadVolume': 'reader',
+  '/minicloud.volume.v1.VolumeService/ListChangedBlocks': 'reader',
 };
 
 /** Rule for methods absent from {@link POLICY_TABLE}: fail closed. */

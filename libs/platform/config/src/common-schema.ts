@@ -38,6 +38,12 @@ export const commonConfigShape = {
    */
   METRICS_BEARER_TOKEN: z.string().min(16).optional(),
   IDENTITY_URL: z.string().default('127.0.0.1:5000'),
+  /**
+   * The region this process belongs to (Keystone's region id). A region is a whole cloud with its own
+   * Redis and NATS; every region's services register their endpoints under their region in the one
+   * shared identity's catalog, and clients pick the endpoints of the region they ask for.
+   */
+  REGION: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a region id: letters, digits, _ . -, at most 64').default('RegionOne'),
   SERVICE_USER: z.string().default('minicloud'),
   SERVICE_PASSWORD: z.string().min(1).optional(),
   SERVICE_PROJECT: z.string().default('service'),

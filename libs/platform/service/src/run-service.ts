@@ -57,7 +57,7 @@ export async function runService(opts: {
   const revocations = new RevocationList();
   const credentials = opts.selfAuthenticating
     ? undefined
-    : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT });
+    : new ServiceCredentials(config.IDENTITY_URL, { userName: config.SERVICE_USER, password: requireSecret('SERVICE_PASSWORD', config.SERVICE_PASSWORD), projectName: config.SERVICE_PROJECT }, config.REGION);
   // Revocations from NATS events, plus (except identity, which reads its own store) those already in
   // force, so a restarted service refuses tokens revoked while it was down.
   // Re-read after every NATS reconnection (core NATS does not replay what was missed meanwhile) and

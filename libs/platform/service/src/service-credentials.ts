@@ -18,6 +18,8 @@ export class ServiceCredentials {
   constructor(
     identityUrl: string,
     private readonly creds: { userName: string; password: string; projectName: string },
+    /** The region whose endpoints this service calls (its own REGION; absent: RegionOne); identity is shared by all. */
+    readonly region?: string,
   ) {
     this.identity = createServiceClient(identity.IdentityServiceService, identityUrl, {
       idempotent: ['getPublicKeys', 'getCatalog', 'authenticate', 'validateToken', 'getQuota', 'listRevocations'],
@@ -60,19 +62,20 @@ export class ServiceCredentials {
   async endpoints(serviceType: string): Promise<string[]> {
     const res = await this.identity.getCatalog({});
     this.learn(res.catalog);
-    const urls = endpointsOf(res.catalog, serviceType);
+    const urls = endpointsOf(res.catalog, serviceType, this.region);
     if (urls.length === 0) throw new NotFoundError('endpoint', serviceType, 'not in the service catalog');
     return urls;
   }
 
-  /** Per service type, the catalog's first public endpoint (replicas come newest first), else its first one. */
-  private learn(catalog: readonly { serviceType: string; url: string; interface: string }[]): void {
-    const picked = new Map<string, { url: string; interface: string }>();
-    for (const e of catalog) {
-      const cur = picked.get(e.serviceType);
-      if (!cur || (cur.interface !== 'public' && e.interface === 'public')) picked.set(e.serviceType, e);
+  /**
+   * Per service type, the first endpoint of this service's region in failover order ({@link endpointsOf}:
+   * public first, replicas newest first).
+   */
+  private learn(catalog: readonly { serviceType: string; url: string; interface: string; region: string }[]): void {
+    for (const type of new Set(catalog.map((e) => e.serviceType))) {
+      const url = endpointsOf(catalog, type, this.region)[0];
+      if (url) this.catalog.set(type, url);
     }
-    for (const [type, e] of picked) this.catalog.set(type, e.url);
   }
 
   close(): void {

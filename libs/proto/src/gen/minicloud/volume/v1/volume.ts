@@ -734,6 +734,36 @@ export interface ReadVolumeResponse {
   data: Buffer;
 }
 
+export interface ListChangedBlocksRequest {
+  volumeId: string;
+  /** A snapshot of this volume to compare with; empty: every allocated block (a full copy). */
+  baseSnapshotId: string;
+  /** Paging: the first block index to report (0: from the start). */
+  startingBlockIndex: number;
+  /** At most this many blocks (1..10000; 0: 1000). */
+  maxResults: number;
+  /**
+   * A later snapshot of this volume to compare the base with (EBS direct's second snapshot); empty:
+   * the volume as it is now. Two snapshots give a crash-consistent delta while the guest writes on.
+   */
+  snapshotId: string;
+}
+
+export interface ChangedBlock {
+  blockIndex: number;
+  /** The block is zeros now (discarded since the base): write zeros, nothing to read. */
+  zeroed: boolean;
+}
+
+export interface ListChangedBlocksResponse {
+  /** Ascending block index. */
+  changedBlocks: ChangedBlock[];
+  blockSizeBytes: number;
+  /** Where the next page starts; 0 when this was the last page. */
+  nextBlockIndex: number;
+  volumeSizeBytes: number;
+}
+
 function createBaseAttachment(): Attachment {
   return { id: "", volumeId: "", instanceId: "", hostId: "", mountpoint: "", attachStatus: "", attachedAt: undefined };
 }
@@ -10910,6 +10940,381 @@ export const ReadVolumeResponse: MessageFns<ReadVolumeResponse> = {
   },
 };
 
+function createBaseListChangedBlocksRequest(): ListChangedBlocksRequest {
+  return { volumeId: "", baseSnapshotId: "", startingBlockIndex: 0, maxResults: 0, snapshotId: "" };
+}
+
+export const ListChangedBlocksRequest: MessageFns<ListChangedBlocksRequest> = {
+  encode(message: ListChangedBlocksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.volumeId !== "") {
+      writer.uint32(10).string(message.volumeId);
+    }
+    if (message.baseSnapshotId !== "") {
+      writer.uint32(18).string(message.baseSnapshotId);
+    }
+    if (message.startingBlockIndex !== 0) {
+      writer.uint32(24).int64(message.startingBlockIndex);
+    }
+    if (message.maxResults !== 0) {
+      writer.uint32(32).int32(message.maxResults);
+    }
+    if (message.snapshotId !== "") {
+      writer.uint32(42).string(message.snapshotId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListChangedBlocksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListChangedBlocksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.volumeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.baseSnapshotId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.startingBlockIndex = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxResults = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.snapshotId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListChangedBlocksRequest {
+    return {
+      volumeId: isSet(object.volumeId)
+        ? globalThis.String(object.volumeId)
+        : isSet(object.volume_id)
+        ? globalThis.String(object.volume_id)
+        : "",
+      baseSnapshotId: isSet(object.baseSnapshotId)
+        ? globalThis.String(object.baseSnapshotId)
+        : isSet(object.base_snapshot_id)
+        ? globalThis.String(object.base_snapshot_id)
+        : "",
+      startingBlockIndex: isSet(object.startingBlockIndex)
+        ? globalThis.Number(object.startingBlockIndex)
+        : isSet(object.starting_block_index)
+        ? globalThis.Number(object.starting_block_index)
+        : 0,
+      maxResults: isSet(object.maxResults)
+        ? globalThis.Number(object.maxResults)
+        : isSet(object.max_results)
+        ? globalThis.Number(object.max_results)
+        : 0,
+      snapshotId: isSet(object.snapshotId)
+        ? globalThis.String(object.snapshotId)
+        : isSet(object.snapshot_id)
+        ? globalThis.String(object.snapshot_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListChangedBlocksRequest): unknown {
+    const obj: any = {};
+    if (message.volumeId !== "") {
+      obj.volumeId = message.volumeId;
+    }
+    if (message.baseSnapshotId !== "") {
+      obj.baseSnapshotId = message.baseSnapshotId;
+    }
+    if (message.startingBlockIndex !== 0) {
+      obj.startingBlockIndex = Math.round(message.startingBlockIndex);
+    }
+    if (message.maxResults !== 0) {
+      obj.maxResults = Math.round(message.maxResults);
+    }
+    if (message.snapshotId !== "") {
+      obj.snapshotId = message.snapshotId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListChangedBlocksRequest>, I>>(base?: I): ListChangedBlocksRequest {
+    return ListChangedBlocksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListChangedBlocksRequest>, I>>(object: I): ListChangedBlocksRequest {
+    const message = createBaseListChangedBlocksRequest();
+    message.volumeId = object.volumeId ?? "";
+    message.baseSnapshotId = object.baseSnapshotId ?? "";
+    message.startingBlockIndex = object.startingBlockIndex ?? 0;
+    message.maxResults = object.maxResults ?? 0;
+    message.snapshotId = object.snapshotId ?? "";
+    return message;
+  },
+};
+
+function createBaseChangedBlock(): ChangedBlock {
+  return { blockIndex: 0, zeroed: false };
+}
+
+export const ChangedBlock: MessageFns<ChangedBlock> = {
+  encode(message: ChangedBlock, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.blockIndex !== 0) {
+      writer.uint32(8).int64(message.blockIndex);
+    }
+    if (message.zeroed !== false) {
+      writer.uint32(16).bool(message.zeroed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChangedBlock {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChangedBlock();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.blockIndex = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.zeroed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChangedBlock {
+    return {
+      blockIndex: isSet(object.blockIndex)
+        ? globalThis.Number(object.blockIndex)
+        : isSet(object.block_index)
+        ? globalThis.Number(object.block_index)
+        : 0,
+      zeroed: isSet(object.zeroed) ? globalThis.Boolean(object.zeroed) : false,
+    };
+  },
+
+  toJSON(message: ChangedBlock): unknown {
+    const obj: any = {};
+    if (message.blockIndex !== 0) {
+      obj.blockIndex = Math.round(message.blockIndex);
+    }
+    if (message.zeroed !== false) {
+      obj.zeroed = message.zeroed;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChangedBlock>, I>>(base?: I): ChangedBlock {
+    return ChangedBlock.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChangedBlock>, I>>(object: I): ChangedBlock {
+    const message = createBaseChangedBlock();
+    message.blockIndex = object.blockIndex ?? 0;
+    message.zeroed = object.zeroed ?? false;
+    return message;
+  },
+};
+
+function createBaseListChangedBlocksResponse(): ListChangedBlocksResponse {
+  return { changedBlocks: [], blockSizeBytes: 0, nextBlockIndex: 0, volumeSizeBytes: 0 };
+}
+
+export const ListChangedBlocksResponse: MessageFns<ListChangedBlocksResponse> = {
+  encode(message: ListChangedBlocksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.changedBlocks) {
+      ChangedBlock.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.blockSizeBytes !== 0) {
+      writer.uint32(16).int64(message.blockSizeBytes);
+    }
+    if (message.nextBlockIndex !== 0) {
+      writer.uint32(24).int64(message.nextBlockIndex);
+    }
+    if (message.volumeSizeBytes !== 0) {
+      writer.uint32(32).int64(message.volumeSizeBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListChangedBlocksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListChangedBlocksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.changedBlocks.push(ChangedBlock.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.blockSizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextBlockIndex = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.volumeSizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListChangedBlocksResponse {
+    return {
+      changedBlocks: globalThis.Array.isArray(object?.changedBlocks)
+        ? object.changedBlocks.map((e: any) => ChangedBlock.fromJSON(e))
+        : globalThis.Array.isArray(object?.changed_blocks)
+        ? object.changed_blocks.map((e: any) => ChangedBlock.fromJSON(e))
+        : [],
+      blockSizeBytes: isSet(object.blockSizeBytes)
+        ? globalThis.Number(object.blockSizeBytes)
+        : isSet(object.block_size_bytes)
+        ? globalThis.Number(object.block_size_bytes)
+        : 0,
+      nextBlockIndex: isSet(object.nextBlockIndex)
+        ? globalThis.Number(object.nextBlockIndex)
+        : isSet(object.next_block_index)
+        ? globalThis.Number(object.next_block_index)
+        : 0,
+      volumeSizeBytes: isSet(object.volumeSizeBytes)
+        ? globalThis.Number(object.volumeSizeBytes)
+        : isSet(object.volume_size_bytes)
+        ? globalThis.Number(object.volume_size_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ListChangedBlocksResponse): unknown {
+    const obj: any = {};
+    if (message.changedBlocks?.length) {
+      obj.changedBlocks = message.changedBlocks.map((e) => ChangedBlock.toJSON(e));
+    }
+    if (message.blockSizeBytes !== 0) {
+      obj.blockSizeBytes = Math.round(message.blockSizeBytes);
+    }
+    if (message.nextBlockIndex !== 0) {
+      obj.nextBlockIndex = Math.round(message.nextBlockIndex);
+    }
+    if (message.volumeSizeBytes !== 0) {
+      obj.volumeSizeBytes = Math.round(message.volumeSizeBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListChangedBlocksResponse>, I>>(base?: I): ListChangedBlocksResponse {
+    return ListChangedBlocksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListChangedBlocksResponse>, I>>(object: I): ListChangedBlocksResponse {
+    const message = createBaseListChangedBlocksResponse();
+    message.changedBlocks = object.changedBlocks?.map((e) => ChangedBlock.fromPartial(e)) || [];
+    message.blockSizeBytes = object.blockSizeBytes ?? 0;
+    message.nextBlockIndex = object.nextBlockIndex ?? 0;
+    message.volumeSizeBytes = object.volumeSizeBytes ?? 0;
+    return message;
+  },
+};
+
 /** Cinder-like block storage: pools, volume types, volumes, attachments, snapshots, backups. */
 export type VolumeServiceService = typeof VolumeServiceService;
 export const VolumeServiceService = {
@@ -11342,6 +11747,21 @@ export const VolumeServiceService = {
     responseSerialize: (value: ReadVolumeResponse): Buffer => Buffer.from(ReadVolumeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReadVolumeResponse => ReadVolumeResponse.decode(value),
   },
+  /**
+   * Changed block tracking (VMware CBT's QueryChangedDiskAreas, EBS direct ListChangedBlocks): the
+   * blocks of a volume that differ from one of its snapshots, so a replicator ships only those.
+   */
+  listChangedBlocks: {
+    path: "/minicloud.volume.v1.VolumeService/ListChangedBlocks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListChangedBlocksRequest): Buffer =>
+      Buffer.from(ListChangedBlocksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListChangedBlocksRequest => ListChangedBlocksRequest.decode(value),
+    responseSerialize: (value: ListChangedBlocksResponse): Buffer =>
+      Buffer.from(ListChangedBlocksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListChangedBlocksResponse => ListChangedBlocksResponse.decode(value),
+  },
 } as const;
 
 export interface VolumeServiceServer extends UntypedServiceImplementation {
@@ -11411,6 +11831,11 @@ export interface VolumeServiceServer extends UntypedServiceImplementation {
   /** Simulated guest I/O (the agent's disk model, tests): writes/reads bytes at an offset. */
   writeVolume: handleUnaryCall<WriteVolumeRequest, WriteVolumeResponse>;
   readVolume: handleUnaryCall<ReadVolumeRequest, ReadVolumeResponse>;
+  /**
+   * Changed block tracking (VMware CBT's QueryChangedDiskAreas, EBS direct ListChangedBlocks): the
+   * blocks of a volume that differ from one of its snapshots, so a replicator ships only those.
+   */
+  listChangedBlocks: handleUnaryCall<ListChangedBlocksRequest, ListChangedBlocksResponse>;
 }
 
 export interface VolumeServiceClient extends Client {
@@ -12025,6 +12450,25 @@ export interface VolumeServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReadVolumeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Changed block tracking (VMware CBT's QueryChangedDiskAreas, EBS direct ListChangedBlocks): the
+   * blocks of a volume that differ from one of its snapshots, so a replicator ships only those.
+   */
+  listChangedBlocks(
+    request: ListChangedBlocksRequest,
+    callback: (error: ServiceError | null, response: ListChangedBlocksResponse) => void,
+  ): ClientUnaryCall;
+  listChangedBlocks(
+    request: ListChangedBlocksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListChangedBlocksResponse) => void,
+  ): ClientUnaryCall;
+  listChangedBlocks(
+    request: ListChangedBlocksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListChangedBlocksResponse) => void,
   ): ClientUnaryCall;
 }
 

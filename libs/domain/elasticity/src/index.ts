@@ -14,3 +14,5 @@ export * from './autoscaling/cooldown';
 export * from './autoscaling/termination-policy';
 export * from './autoscaling/health-replacement';
 export * from './autoscaling/scaling-group-planner';
+export * from './simulation/elasticity-scenario';
+export * from './simulation/presets';

@@ -5,7 +5,8 @@ import { TARGET_TRACKING_DEFAULTS } from './target-tracking';
 const inst = (id: string, at: number, patch: Partial<GroupInstance> = {}): GroupInstance => ({
   instanceId: id, availabilityZone: 'az1', launchedAtMs: at, lifecycle: 'in_service', healthy: true, protectedFromScaleIn: false, drainStartedMs: null, inFlightRequests: null, ...patch,
 });
-const rep = (v: number, n: number) => Array.from({ length: n }, () => v);
+const rep = (v: number, n: number, capacity = 2) => Array.from({ length: n }, () => ({ value: v, capacity }));
+const pts = (values: number[], capacity = 2) => values.map((value) => ({ value, capacity }));
 const NOW = 10_000_000;
 
 function input(patch: Partial<PlanInput> = {}): PlanInput {
@@ -18,7 +19,6 @@ function input(patch: Partial<PlanInput> = {}): PlanInput {
     scheduledActions: [],
     policies: [{ name: 'cpu50', kind: 'target_tracking', targetTracking: { metric: 'average_cpu_percent', targetValue: 50, ...TARGET_TRACKING_DEFAULTS } }],
     metricHistory: { average_cpu_percent: rep(50, 20), requests_per_member: rep(100, 20) },
-    measuredCapacity: 2,
     alarmStates: {},
     ...patch,
   };
@@ -31,20 +31,20 @@ describe('planScalingGroup', () => {
   });
 
   it('hot: scales out proportionally and launches the difference', () => {
-    const p = planScalingGroup(input({ metricHistory: { average_cpu_percent: [90, 95, 100], requests_per_member: [] } }));
+    const p = planScalingGroup(input({ metricHistory: { average_cpu_percent: pts([90, 95, 100]), requests_per_member: [] } }));
     expect(p).toMatchObject({ desiredCapacity: 4, launch: 2, scaledByPolicy: true });
     expect(p.activities[0]).toEqual({ cause: 'policy cpu50', fromCapacity: 2, toCapacity: 4 });
   });
 
   it('clamps to max_size', () => {
-    const p = planScalingGroup(input({ metricHistory: { average_cpu_percent: rep(100, 3), requests_per_member: [] }, measuredCapacity: 8, group: { ...input().group, desiredCapacity: 8 }, instances: Array.from({ length: 8 }, (_, i) => inst(`i${i}`, i)) }));
+    const p = planScalingGroup(input({ metricHistory: { average_cpu_percent: rep(100, 3, 8), requests_per_member: [] }, group: { ...input().group, desiredCapacity: 8 }, instances: Array.from({ length: 8 }, (_, i) => inst(`i${i}`, i)) }));
     expect(p.desiredCapacity).toBe(10);
     expect(p.launch).toBe(2);
   });
 
   it('cold: scales in after 15 points, drains the oldest, never below min', () => {
     const instances = [inst('a', 0), inst('b', 1), inst('c', 2), inst('d', 3)];
-    const p = planScalingGroup(input({ instances, group: { ...input().group, desiredCapacity: 4 }, measuredCapacity: 4, metricHistory: { average_cpu_percent: rep(5, 15), requests_per_member: [] } }));
+    const p = planScalingGroup(input({ instances, group: { ...input().group, desiredCapacity: 4 }, metricHistory: { average_cpu_percent: rep(5, 15, 4), requests_per_member: [] } }));
     expect(p.desiredCapacity).toBe(2);
     expect(p.drain).toEqual(['a', 'b']);
     expect(p.launch).toBe(0);
@@ -52,9 +52,9 @@ describe('planScalingGroup', () => {
 
   it('holds scale-in during the cooldown but not scale-out', () => {
     const instances = [inst('a', 0), inst('b', 1), inst('c', 2), inst('d', 3)];
-    const base = { instances, group: { ...input().group, desiredCapacity: 4 }, measuredCapacity: 4, lastScalingMs: NOW - 100_000 };
-    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15), requests_per_member: [] } })).desiredCapacity).toBe(4);
-    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(100, 3), requests_per_member: [] } })).desiredCapacity).toBe(8);
+    const base = { instances, group: { ...input().group, desiredCapacity: 4 }, lastScalingMs: NOW - 100_000 };
+    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15, 4), requests_per_member: [] } })).desiredCapacity).toBe(4);
+    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(100, 3, 4), requests_per_member: [] } })).desiredCapacity).toBe(8);
   });
 
   it('with two policies, scales in only when both agree', () => {
@@ -63,10 +63,10 @@ describe('planScalingGroup', () => {
       { name: 'rps', kind: 'target_tracking' as const, targetTracking: { metric: 'requests_per_member' as const, targetValue: 100, ...TARGET_TRACKING_DEFAULTS } },
     ];
     const instances = [inst('a', 0), inst('b', 1), inst('c', 2), inst('d', 3)];
-    const base = { instances, policies, group: { ...input().group, desiredCapacity: 4 }, measuredCapacity: 4 };
-    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15), requests_per_member: rep(100, 15) } })).desiredCapacity).toBe(4);
-    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15), requests_per_member: rep(40, 15) } })).desiredCapacity).toBe(2);
-    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15), requests_per_member: rep(300, 15) } })).desiredCapacity).toBe(10);
+    const base = { instances, policies, group: { ...input().group, desiredCapacity: 4 } };
+    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15, 4), requests_per_member: rep(100, 15, 4) } })).desiredCapacity).toBe(4);
+    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15, 4), requests_per_member: rep(40, 15, 4) } })).desiredCapacity).toBe(2);
+    expect(planScalingGroup(input({ ...base, metricHistory: { average_cpu_percent: rep(5, 15, 4), requests_per_member: rep(300, 15, 4) } })).desiredCapacity).toBe(10);
   });
 
   it('step policy: alarm evaluated, state returned, capacity adjusted', () => {
@@ -74,10 +74,10 @@ describe('planScalingGroup', () => {
       name: 'high', kind: 'step' as const, metric: 'average_cpu_percent' as const,
       step: { alarm: { threshold: 70, comparisonOperator: 'gt' as const, evaluationPeriods: 2, periodSeconds: 60 }, adjustmentType: 'ChangeInCapacity' as const, steps: [{ lowerBound: 0, adjustment: 2 }] },
     }];
-    const p = planScalingGroup(input({ policies, metricHistory: { average_cpu_percent: [80, 85], requests_per_member: [] } }));
+    const p = planScalingGroup(input({ policies, metricHistory: { average_cpu_percent: pts([80, 85]), requests_per_member: [] } }));
     expect(p.alarmStates.high).toBe('alarm');
     expect(p.desiredCapacity).toBe(4);
-    const cooling = planScalingGroup(input({ policies, lastScalingMs: NOW - 1000, metricHistory: { average_cpu_percent: [80, 85], requests_per_member: [] } }));
+    const cooling = planScalingGroup(input({ policies, lastScalingMs: NOW - 1000, metricHistory: { average_cpu_percent: pts([80, 85]), requests_per_member: [] } }));
     expect(cooling.desiredCapacity).toBe(2);
     expect(cooling.alarmStates.high).toBe('alarm');
   });
@@ -106,7 +106,7 @@ describe('planScalingGroup', () => {
 
   it('respects scale-in protection', () => {
     const instances = [inst('a', 0, { protectedFromScaleIn: true }), inst('b', 1), inst('c', 2)];
-    const p = planScalingGroup(input({ instances, group: { ...input().group, desiredCapacity: 3, minSize: 1 }, measuredCapacity: 3, metricHistory: { average_cpu_percent: rep(1, 15), requests_per_member: [] } }));
+    const p = planScalingGroup(input({ instances, group: { ...input().group, desiredCapacity: 3, minSize: 1 }, metricHistory: { average_cpu_percent: rep(1, 15, 3), requests_per_member: [] } }));
     expect(p.desiredCapacity).toBe(1);
     expect(p.drain).toEqual(['b', 'c']);
   });

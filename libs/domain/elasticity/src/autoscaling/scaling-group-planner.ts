@@ -5,7 +5,7 @@ import { drainComplete, instancesToReplace } from './health-replacement';
 import { dueScheduledActions, ScheduledAction } from './scheduled-action';
 import { AlarmState, evaluateAlarm } from './threshold-alarm';
 import { StepScalingPolicy, stepScalingDesired } from './step-scaling';
-import { TargetTrackingPolicy, targetTrackingDesired, TrackedMetric } from './target-tracking';
+import { MetricDatapoint, TargetTrackingPolicy, targetTrackingDesired, TrackedMetric } from './target-tracking';
 import { selectForTermination, TerminationPolicy } from './termination-policy';
 
 /** A scaling group's settings beyond its size. Seconds throughout. */
@@ -22,7 +22,7 @@ export type ScalingPolicy =
   | { readonly name: string; readonly kind: 'target_tracking'; readonly targetTracking: TargetTrackingPolicy }
   | { readonly name: string; readonly kind: 'step'; readonly metric: TrackedMetric; readonly step: StepScalingPolicy };
 
-/** Everything one evaluation reads. Metric histories are one datapoint per evaluation period, oldest first. */
+/** Everything one evaluation reads. Metric histories hold one datapoint per evaluation period, oldest first. */
 export interface PlanInput {
   readonly group: ScalingGroupSettings;
   readonly instances: readonly GroupInstance[];
@@ -32,9 +32,7 @@ export interface PlanInput {
   readonly lastScalingMs: number | null;
   readonly scheduledActions: readonly ScheduledAction[];
   readonly policies: readonly ScalingPolicy[];
-  readonly metricHistory: Readonly<Record<TrackedMetric, readonly number[]>>;
-  /** In-service instances past warm-up, over which the metrics were averaged. */
-  readonly measuredCapacity: number;
+  readonly metricHistory: Readonly<Record<TrackedMetric, readonly MetricDatapoint[]>>;
   /** Each step policy's alarm state after the previous evaluation (absent: 'insufficient data'). */
   readonly alarmStates: Readonly<Record<string, AlarmState>>;
 }
@@ -83,11 +81,11 @@ function proposals(input: PlanInput, desired: number, alarmStates: Record<string
   const out: { name: string; capacity: number }[] = [];
   for (const p of input.policies) {
     if (p.kind === 'target_tracking') {
-      const want = targetTrackingDesired(p.targetTracking, input.metricHistory[p.targetTracking.metric], input.measuredCapacity, desired);
+      const want = targetTrackingDesired(p.targetTracking, input.metricHistory[p.targetTracking.metric], desired);
       // Scale-out is never held by the cooldown (warm-up already keeps it from overshooting); scale-in is.
       if (want !== null && !(cooling && want < desired)) out.push({ name: p.name, capacity: want });
     } else {
-      const history = input.metricHistory[p.metric];
+      const history = input.metricHistory[p.metric].map((d) => d.value);
       const state = evaluateAlarm(p.step.alarm, history, input.alarmStates[p.name] ?? 'insufficient data');
       alarmStates[p.name] = state;
       if (cooling) continue;

@@ -2,6 +2,7 @@ import { TARGET_TRACKING_DEFAULTS, TargetTrackingPolicy, targetTrackingDesired, 
 
 const cpu50: TargetTrackingPolicy = { metric: 'average_cpu_percent', targetValue: 50, ...TARGET_TRACKING_DEFAULTS };
 const rep = (v: number, n: number) => Array.from({ length: n }, () => v);
+const at = (values: number[], capacity: number) => values.map((value) => ({ value, capacity }));
 
 describe('targetTrackingDesired', () => {
   it.each<[string, number[], number, number, number | null]>([
@@ -15,16 +16,22 @@ describe('targetTrackingDesired', () => {
     ['never below 1', rep(1, 15), 3, 3, 1],
     ['nothing measured -> no change', [100, 100, 100], 0, 2, null],
   ])('%s', (_, history, measured, desired, expected) => {
-    expect(targetTrackingDesired(cpu50, history, measured, desired)).toBe(expected);
+    expect(targetTrackingDesired(cpu50, at(history, measured), desired)).toBe(expected);
+  });
+
+  it('an instance leaving the measurement does not look like spare capacity', () => {
+    // 9 members at 46 %, then one replaced: 8 measured at 52 %. Load 414 -> 416: stay at 9.
+    const history = [...at(rep(46, 14), 9), { value: 52, capacity: 8 }];
+    expect(targetTrackingDesired(cpu50, history, 9)).toBeNull();
   });
 
   it('scale-in can be disabled', () => {
-    expect(targetTrackingDesired({ ...cpu50, disableScaleIn: true }, rep(10, 15), 6, 6)).toBeNull();
+    expect(targetTrackingDesired({ ...cpu50, disableScaleIn: true }, at(rep(10, 15), 6), 6)).toBeNull();
   });
 
   it('after a scale-out by the rule, the modelled metric is at or under target', () => {
     for (const load of [51, 73, 99, 100]) {
-      const want = targetTrackingDesired(cpu50, rep(load, 3), 3, 3)!;
+      const want = targetTrackingDesired(cpu50, at(rep(load, 3), 3), 3)!;
       expect((3 * load) / want).toBeLessThanOrEqual(50);
     }
   });

@@ -4,6 +4,15 @@ import { InvalidArgumentError } from '@minicloud/domain-errors';
 export type TrackedMetric = 'average_cpu_percent' | 'requests_per_member';
 
 /**
+ * One datapoint of a per-instance average metric and the number of in-service instances (past
+ * warm-up) it was averaged over; value x capacity is the group's total load at that time.
+ */
+export interface MetricDatapoint {
+  readonly value: number;
+  readonly capacity: number;
+}
+
+/**
  * Target tracking (AWS Auto Scaling semantics): keep `metric` at `targetValue`. Scale out after
  * `scaleOutDatapoints` consecutive datapoints above the target (AWS's high alarm: 3 of 3 one-minute
  * points), in proportion to the excess; scale in only after `scaleInDatapoints` consecutive points
@@ -34,28 +43,28 @@ export function validateTargetTracking(p: TargetTrackingPolicy): void {
 
 /**
  * The capacity target tracking asks for, or null for "no change".
- * `history` holds the metric's datapoints (oldest first) measured over `measuredCapacity` in-service
- * instances (those past warm-up); `currentDesired` includes instances still warming up, so a second
- * scale-out waits until it would exceed what is already coming.
- * - Scale out: the last `scaleOutDatapoints` all above target -> ceil(measured x latest / target),
- *   if that exceeds `currentDesired`.
- * - Scale in: the last `scaleInDatapoints` all below target -> ceil(measured x max(window) / target),
+ * `history` holds the datapoints (oldest first); `currentDesired` includes instances still warming
+ * up, so a second scale-out waits until it would exceed what is already coming.
+ * - Scale out: the last `scaleOutDatapoints` all above target -> ceil(latest load / target) where
+ *   load = value x capacity, if that exceeds `currentDesired`.
+ * - Scale in: the last `scaleInDatapoints` all below target -> ceil(max load in the window / target),
  *   so even the window's peak would stay at or under the target after removal; only if it is below
- *   `currentDesired`.
+ *   `currentDesired`. Using each datapoint's own capacity keeps an instance that left the
+ *   measurement (replaced, warming) from looking like spare capacity.
  * Percent-CPU and requests-per-member both scale linearly with 1 / capacity, which is what the
  * proportional rule assumes.
  */
-export function targetTrackingDesired(p: TargetTrackingPolicy, history: readonly number[], measuredCapacity: number, currentDesired: number): number | null {
-  if (measuredCapacity <= 0) return null;
+export function targetTrackingDesired(p: TargetTrackingPolicy, history: readonly MetricDatapoint[], currentDesired: number): number | null {
+  const load = (d: MetricDatapoint) => d.value * d.capacity;
   const out = history.slice(-p.scaleOutDatapoints);
-  if (out.length === p.scaleOutDatapoints && out.every((v) => v > p.targetValue)) {
-    const want = Math.ceil((measuredCapacity * out[out.length - 1]) / p.targetValue - 1e-9);
+  if (out.length === p.scaleOutDatapoints && out.every((d) => d.capacity > 0 && d.value > p.targetValue)) {
+    const want = Math.ceil(load(out[out.length - 1]) / p.targetValue - 1e-9);
     return want > currentDesired ? want : null;
   }
   if (p.disableScaleIn) return null;
   const win = history.slice(-p.scaleInDatapoints);
-  if (win.length === p.scaleInDatapoints && win.every((v) => v < p.targetValue)) {
-    const want = Math.max(1, Math.ceil((measuredCapacity * Math.max(...win)) / p.targetValue - 1e-9));
+  if (win.length === p.scaleInDatapoints && win.every((d) => d.capacity > 0 && d.value < p.targetValue)) {
+    const want = Math.max(1, Math.ceil(Math.max(...win.map(load)) / p.targetValue - 1e-9));
     return want < currentDesired ? want : null;
   }
   return null;

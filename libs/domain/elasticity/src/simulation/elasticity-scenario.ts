@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@minicloud/domain-errors';
 import { seededRng } from '@minicloud/domain-clock';
 import { GroupInstance } from '../autoscaling/group-instance';
 import { AlarmState } from '../autoscaling/threshold-alarm';
-import { TrackedMetric } from '../autoscaling/target-tracking';
+import { MetricDatapoint, TrackedMetric } from '../autoscaling/target-tracking';
 import { ScalingGroupSettings, ScalingPolicy, planScalingGroup } from '../autoscaling/scaling-group-planner';
 import { ScheduledAction } from '../autoscaling/scheduled-action';
 import { isWarmingUp } from '../autoscaling/cooldown';
@@ -116,7 +116,7 @@ export function runElasticityScenario(s: ElasticityScenario): ScenarioResult {
   let lastScalingMs: number | null = null;
   let lastEvaluatedMs = -1;
   let alarmStates: Record<string, AlarmState> = {};
-  const history: Record<TrackedMetric, number[]> = { average_cpu_percent: [], requests_per_member: [] };
+  const history: Record<TrackedMetric, MetricDatapoint[]> = { average_cpu_percent: [], requests_per_member: [] };
   const samples: ScenarioSample[] = [];
   const events: ScenarioEvent[] = [];
   let requestsToRemoved = 0;
@@ -205,8 +205,8 @@ export function runElasticityScenario(s: ElasticityScenario): ScenarioResult {
       const avgCpu = measured.length ? measured.reduce((a, i) => a + (perEval.cpu.get(i.id) ?? 0) / perEval.ticks, 0) / measured.length : 0;
       const rpsPerMember = measured.length ? measured.reduce((a, i) => a + (perEval.rps.get(i.id) ?? 0) / perEval.ticks, 0) / measured.length : 0;
       if (measured.length) {
-        history.average_cpu_percent.push(avgCpu);
-        history.requests_per_member.push(rpsPerMember);
+        history.average_cpu_percent.push({ value: avgCpu, capacity: measured.length });
+        history.requests_per_member.push({ value: rpsPerMember, capacity: measured.length });
       }
       const plan = planScalingGroup({
         group: { ...s.group, minSize, maxSize, desiredCapacity: desired },
@@ -216,7 +216,7 @@ export function runElasticityScenario(s: ElasticityScenario): ScenarioResult {
           drainStartedMs: i.drainStartedMs, inFlightRequests: i.lifecycle === 'draining' ? i.concurrency : null,
         })),
         nowMs, lastEvaluatedMs, lastScalingMs, scheduledActions: s.scheduledActions, policies: s.policies,
-        metricHistory: history, measuredCapacity: measured.length, alarmStates,
+        metricHistory: history, alarmStates,
       });
       lastEvaluatedMs = nowMs;
       alarmStates = { ...plan.alarmStates };

@@ -7419,7 +7419,10 @@ export const ElasticityServiceService = {
       Buffer.from(ListLoadBalancersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListLoadBalancersResponse => ListLoadBalancersResponse.decode(value),
   },
-  /** Refused (FAILED_PRECONDITION) while listeners or pools remain, unless cascade. */
+  /**
+   * Refused (FAILED_PRECONDITION) while pools remain, and while listeners remain unless cascade
+   * (which deletes them).
+   */
   deleteLoadBalancer: {
     path: "/minicloud.elasticity.v1.ElasticityService/DeleteLoadBalancer" as const,
     requestStream: false as const,
@@ -7664,7 +7667,10 @@ export interface ElasticityServiceServer extends UntypedServiceImplementation {
   createLoadBalancer: handleUnaryCall<CreateLoadBalancerRequest, CreateLoadBalancerResponse>;
   getLoadBalancer: handleUnaryCall<GetLoadBalancerRequest, GetLoadBalancerResponse>;
   listLoadBalancers: handleUnaryCall<ListLoadBalancersRequest, ListLoadBalancersResponse>;
-  /** Refused (FAILED_PRECONDITION) while listeners or pools remain, unless cascade. */
+  /**
+   * Refused (FAILED_PRECONDITION) while pools remain, and while listeners remain unless cascade
+   * (which deletes them).
+   */
   deleteLoadBalancer: handleUnaryCall<DeleteLoadBalancerRequest, DeleteLoadBalancerResponse>;
   createListener: handleUnaryCall<CreateListenerRequest, CreateListenerResponse>;
   listListeners: handleUnaryCall<ListListenersRequest, ListListenersResponse>;
@@ -7744,7 +7750,10 @@ export interface ElasticityServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListLoadBalancersResponse) => void,
   ): ClientUnaryCall;
-  /** Refused (FAILED_PRECONDITION) while listeners or pools remain, unless cascade. */
+  /**
+   * Refused (FAILED_PRECONDITION) while pools remain, and while listeners remain unless cascade
+   * (which deletes them).
+   */
   deleteLoadBalancer(
     request: DeleteLoadBalancerRequest,
     callback: (error: ServiceError | null, response: DeleteLoadBalancerResponse) => void,

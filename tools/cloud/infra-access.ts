@@ -12,7 +12,7 @@ import { HaProtocolKeys } from '@minicloud/platform-state';
 import { overlayTraceSubject, vtepSubject } from '@minicloud/domain-network';
 
 /** The stateful services (the OpenStack REST front uses neither Redis nor NATS). */
-export const STATEFUL_SERVICES = ['identity', 'image', 'volume', 'network', 'controller'] as const;
+export const STATEFUL_SERVICES = ['identity', 'image', 'volume', 'network', 'controller', 'elasticity'] as const;
 export type StatefulService = (typeof STATEFUL_SERVICES)[number];
 
 /** A principal on Redis and NATS: the operator, a service (all its replicas), or one agent process with its hosts. */
@@ -83,7 +83,7 @@ export interface NatsPermissions {
 const SERVICE_JETSTREAM = ['$JS.API.INFO', `$JS.API.STREAM.INFO.${EVENTS_STREAM}`, `$JS.API.STREAM.CREATE.${EVENTS_STREAM}`, `$JS.API.STREAM.UPDATE.${EVENTS_STREAM}`, `$JS.API.CONSUMER.*.${EVENTS_STREAM}.>`, `$JS.API.CONSUMER.DURABLE.CREATE.${EVENTS_STREAM}.>`, `$JS.API.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.>`, `$JS.ACK.${EVENTS_STREAM}.>`];
 
 /** The event domain a service publishes in (`minicloud.evt.<domain>.>`). */
-const EVENT_DOMAIN: Record<StatefulService, string> = { identity: 'identity', image: 'image', volume: 'volume', network: 'network', controller: 'compute' };
+const EVENT_DOMAIN: Record<StatefulService, string> = { identity: 'identity', image: 'image', volume: 'volume', network: 'network', controller: 'compute', elasticity: 'elasticity' };
 
 /**
  * What a principal may publish and subscribe to. Services: their own domain's events, the denied-call

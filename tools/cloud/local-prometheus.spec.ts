@@ -35,7 +35,7 @@ describe('writePrometheusConfig', () => {
     const file = writePrometheusConfig(dir, [{ name: 'identity', kind: 'identity', metrics_url: 'http://127.0.0.1:9100' }], { bearerTokenFile: tokenFile });
     const text = fs.readFileSync(file, 'utf8');
     const jobs = text.match(/^  - job_name: /gm)!.length;
-    expect(jobs).toBe(7);
+    expect(jobs).toBe(8);
     expect(text.split(`authorization: { type: Bearer, credentials_file: ${JSON.stringify(tokenFile)} }`).length - 1).toBe(jobs);
     const r = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/WARNING|FAILED/);

@@ -15,7 +15,7 @@ export interface ScrapeTarget {
 /**
  * Writes a Prometheus set-up into `dir`: `prometheus.yml` (deploy/prometheus/prometheus-file-sd.yml),
  * `rules/` (a copy of deploy/prometheus/rules) and `targets/<job>.json` file_sd lists, one per job
- * (identity, image, volume, network, controller, compute-agent, openstack-api), from `targets` (`kind` = job; each
+ * (identity, image, volume, network, controller, elasticity, compute-agent, openstack-api), from `targets` (`kind` = job; each
  * target labelled `process=<name>`). Every job gets a file, empty when nothing of that kind runs.
  * With `opts.bearerTokenFile` (the file holding METRICS_BEARER_TOKEN), every job scrapes with
  * Prometheus' `authorization: { type: Bearer, credentials_file }`, which Prometheus re-reads at each
@@ -30,7 +30,7 @@ export function writePrometheusConfig(dir: string, targets: ScrapeTarget[], opts
   // JSON's string syntax is YAML's double-quoted scalar, so any path is quoted safely.
   const authorization = opts.bearerTokenFile ? `\n    authorization: { type: Bearer, credentials_file: ${JSON.stringify(opts.bearerTokenFile)} }` : '';
   fs.writeFileSync(configFile, template.replace(/^(  - job_name: .+)$/gm, `$1${authorization}`));
-  const jobs = ['identity', 'image', 'volume', 'network', 'controller', 'compute-agent', 'openstack-api'];
+  const jobs = ['identity', 'image', 'volume', 'network', 'controller', 'elasticity', 'compute-agent', 'openstack-api'];
   for (const job of new Set([...jobs, ...targets.map((t) => t.kind)])) {
     const groups = targets
       .filter((t) => t.kind === job)

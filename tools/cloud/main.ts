@@ -62,7 +62,7 @@ async function main() {
       '1',
     )
     .option('--hosts-per-agent <n>', 'simulated hosts per agent process (a rack)', '1')
-    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, agents +100.., OpenStack REST API +80); 0 picks free ports', '5000')
+    .option('--base-port <port>', 'first gRPC port (identity 5000, image +1, volume +2, network +3, controller +4, elasticity +5, agents +100.., OpenStack REST API +80); 0 picks free ports', '5000')
     .option('--state-dir <dir>', 'logs, data and cloud.json', path.join(ROOT, '.minicloud'))
     .option('--no-demo', 'do not seed the demo project, image, network and servers')
     .option('--demo-servers <n>', 'servers the demo boots', '3')
@@ -120,7 +120,7 @@ async function main() {
     shuttingDown = true;
     console.log('\nminicloud: shutting down...');
     await apiBalancer?.close();
-    const order = ['openstack-api', 'agent', 'controller', 'network', 'volume', 'image', 'identity'];
+    const order = ['openstack-api', 'elasticity', 'agent', 'controller', 'network', 'volume', 'image', 'identity'];
     for (const prefix of order) await Promise.all(procs.filter((p) => p.name.startsWith(prefix)).map((p) => p.stop()));
     for (const s of infra.reverse()) await s.stop();
     console.log('minicloud: stopped');
@@ -273,6 +273,8 @@ async function main() {
       launch('image', 'image', 1, { ...withIdentity, IMAGE_DATA_DIR: path.join(stateDir, 'image') }),
       launch('volume', 'volume', 2, withIdentity),
       launch('network', 'network', 3, withIdentity),
+      // Load balancers and scaling groups (Octavia, Senlin, Aodh): a client of the others' public APIs.
+      launch('elasticity', 'elasticity', 5, withIdentity),
       ...(await launchControllers()),
     ]);
     await Promise.all(services.map((s) => s.ready));

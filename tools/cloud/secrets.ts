@@ -87,7 +87,7 @@ export function writeCloudSecrets(stateDir: string, agents: AgentPrincipal[], op
     infra: { ...(previous.infra ?? {}) },
     accounts: { ...(previous.accounts ?? {}) },
   };
-  for (const name of [...['image', 'volume', 'network', 'controller', 'openstack-api'].map((app) => accountNameOf(app)), ...agents.map((a) => a.name)]) secrets.accounts[name] ??= newSecret();
+  for (const name of [...['image', 'volume', 'network', 'controller', 'elasticity', 'openstack-api'].map((app) => accountNameOf(app)), ...agents.map((a) => a.name)]) secrets.accounts[name] ??= newSecret();
   const users = infraUsers(secrets.infra, agents);
   const write = (file: string, text: string) => {
     fs.writeFileSync(file, text, { mode: 0o600 });

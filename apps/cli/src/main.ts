@@ -14,6 +14,7 @@ import { registerQuotaCommands } from './commands/quota';
 import { registerImageCommands } from './commands/image';
 import { registerNetworkCommands } from './commands/network';
 import { registerFlavorCommands } from './commands/flavor';
+import { registerLoadBalancerCommands, registerScalingGroupCommands } from './commands/elasticity';
 import { registerHostCommands } from './commands/host';
 import { registerChaosCommands } from './commands/chaos';
 import { registerVolumeCommands } from './commands/volume';
@@ -45,6 +46,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerImageCommands(program, ctx);
   registerNetworkCommands(program, ctx);
   registerFlavorCommands(program, ctx);
+  registerLoadBalancerCommands(program, ctx);
+  registerScalingGroupCommands(program, ctx);
   registerHostCommands(program, ctx);
   registerChaosCommands(program, ctx);
   registerVolumeCommands(program, ctx);

@@ -71,7 +71,7 @@ describe('dashboards and recording rules against a real Prometheus', () => {
     const up = await waitForSeries('up == 1', 1000);
     expect(up.map((s) => s.metric.process).sort()).toEqual(cloud.manifest.processes.map((p) => p.name).sort());
     const jobs = new Set(up.map((s) => s.metric.job));
-    expect([...jobs].sort()).toEqual(['compute-agent', 'controller', 'identity', 'image', 'network', 'openstack-api', 'volume']);
+    expect([...jobs].sort()).toEqual(['compute-agent', 'controller', 'elasticity', 'identity', 'image', 'network', 'openstack-api', 'volume']);
   });
 
   it('runs the scenario: boots, a delete, a failed login, an agent killed with SIGKILL', async () => {

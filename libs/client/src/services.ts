@@ -1,26 +1,29 @@
 import { createServiceClient, failoverClient, safeToFailOver, type CallOptions, type GrpcTls, type ServiceClient } from '@minicloud/platform-grpc';
 import { MinicloudError } from '@minicloud/domain-errors';
-import { compute, identity, image, network, volume } from '@minicloud/proto';
+import { compute, elasticity, identity, image, network, volume } from '@minicloud/proto';
 
-/** The generated definitions of the five public APIs, keyed by catalog service type. */
+/** The generated definitions of the public APIs, keyed by catalog service type. */
 export const SERVICE_DEFINITIONS = {
   identity: identity.IdentityServiceService,
   image: image.ImageServiceService,
   volume: volume.VolumeServiceService,
   network: network.NetworkServiceService,
   compute: compute.ComputeServiceService,
+  'load-balancer': elasticity.ElasticityServiceService,
 } as const;
 
-/** Promise clients of the five public APIs, keyed by catalog service type. */
+/** Promise clients of the public APIs, keyed by catalog service type. */
 export interface CloudClients {
   identity: ServiceClient<typeof identity.IdentityServiceService>;
   image: ServiceClient<typeof image.ImageServiceService>;
   volume: ServiceClient<typeof volume.VolumeServiceService>;
   network: ServiceClient<typeof network.NetworkServiceService>;
   compute: ServiceClient<typeof compute.ComputeServiceService>;
+  /** The elasticity service (load balancers and scaling groups; also registered as `clustering`). */
+  'load-balancer': ServiceClient<typeof elasticity.ElasticityServiceService>;
 }
 
-/** A catalog service type: identity, image, volume, network, compute. */
+/** A catalog service type: identity, image, volume, network, compute, load-balancer. */
 export type ServiceType = keyof CloudClients;
 
 /** The catalog service types, in the order `minicloud catalog` lists them. */

@@ -7,6 +7,7 @@ export * as network from './gen/minicloud/network/v1/network';
 export * as compute from './gen/minicloud/compute/v1/compute';
 export * as agent from './gen/minicloud/agent/v1/agent';
 export * as events from './gen/minicloud/events/v1/events';
+export * as elasticity from './gen/minicloud/elasticity/v1/elasticity';
 
 import * as commonM from './gen/minicloud/common/v1/common';
 import * as identityM from './gen/minicloud/identity/v1/identity';
@@ -16,6 +17,7 @@ import * as networkM from './gen/minicloud/network/v1/network';
 import * as computeM from './gen/minicloud/compute/v1/compute';
 import * as agentM from './gen/minicloud/agent/v1/agent';
 import * as eventsM from './gen/minicloud/events/v1/events';
+import * as elasticityM from './gen/minicloud/elasticity/v1/elasticity';
 
 /** The part of a ts-proto message object the platform needs: defaults from partials, encode, decode. */
 export interface MessageType<T = unknown> {
@@ -32,7 +34,7 @@ export interface MessageType<T = unknown> {
  */
 export const messageTypesByPath: ReadonlyMap<string, { request: MessageType; response: MessageType }> = (() => {
   const map = new Map<string, { request: MessageType; response: MessageType }>();
-  const modules = [commonM, identityM, imageM, volumeM, networkM, computeM, agentM, eventsM] as Record<string, unknown>[];
+  const modules = [commonM, identityM, imageM, volumeM, networkM, computeM, agentM, eventsM, elasticityM] as Record<string, unknown>[];
   for (const mod of modules) {
     for (const value of Object.values(mod)) {
       if (!value || typeof value !== 'object') continue;

@@ -27,6 +27,21 @@ export const Subjects = {
   auditRecorded: 'minicloud.evt.identity.audit.recorded',
 } as const;
 
+/**
+ * Subject of an elasticity resource event: `minicloud.evt.elasticity.<entity>.<action>`, e.g.
+ * `minicloud.evt.elasticity.scaling_group.scaled`. Entities and actions are the fixed words of
+ * ElasticityResourceChanged (never caller input).
+ */
+export function elasticitySubject(entity: ElasticityEntity, action: 'created' | 'updated' | 'deleted' | 'scaled'): string {
+  return `minicloud.evt.elasticity.${entity}.${action}`;
+}
+
+/** The resources of the elasticity service, as they appear in its event subjects. */
+export type ElasticityEntity = 'load_balancer' | 'listener' | 'pool' | 'member' | 'health_monitor' | 'scaling_group' | 'scaling_policy';
+
+/** Filter subject for every elasticity event. */
+export const ELASTICITY_EVENTS_WILDCARD = 'minicloud.evt.elasticity.>';
+
 /** Core NATS heartbeat subject of one host. */
 export function heartbeatSubject(hostId: string): string {
   return `minicloud.hb.host.${hostId}`;

@@ -209,6 +209,23 @@ export interface MigrationProgressed {
   migration?: Migration | undefined;
 }
 
+/**
+ * minicloud.evt.elasticity.<entity>.<past_tense> (elasticity): a load balancer resource or a
+ * scaling group changed. entity: load_balancer, listener, pool, member, health_monitor,
+ * scaling_group, scaling_policy; action: created, updated, deleted, scaled.
+ */
+export interface ElasticityResourceChanged {
+  meta?: EventMeta | undefined;
+  entity: string;
+  action: string;
+  resourceId: string;
+  projectId: string;
+  /** For scaled: the group's capacity before and after, and why. */
+  fromCapacity: number;
+  toCapacity: number;
+  cause: string;
+}
+
 function createBaseEventMeta(): EventMeta {
   return { eventId: "", occurredAt: undefined, requestId: "", source: "" };
 }
@@ -2577,6 +2594,212 @@ export const MigrationProgressed: MessageFns<MigrationProgressed> = {
     message.migration = (object.migration !== undefined && object.migration !== null)
       ? Migration.fromPartial(object.migration)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseElasticityResourceChanged(): ElasticityResourceChanged {
+  return {
+    meta: undefined,
+    entity: "",
+    action: "",
+    resourceId: "",
+    projectId: "",
+    fromCapacity: 0,
+    toCapacity: 0,
+    cause: "",
+  };
+}
+
+export const ElasticityResourceChanged: MessageFns<ElasticityResourceChanged> = {
+  encode(message: ElasticityResourceChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      EventMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.entity !== "") {
+      writer.uint32(18).string(message.entity);
+    }
+    if (message.action !== "") {
+      writer.uint32(26).string(message.action);
+    }
+    if (message.resourceId !== "") {
+      writer.uint32(34).string(message.resourceId);
+    }
+    if (message.projectId !== "") {
+      writer.uint32(42).string(message.projectId);
+    }
+    if (message.fromCapacity !== 0) {
+      writer.uint32(48).int32(message.fromCapacity);
+    }
+    if (message.toCapacity !== 0) {
+      writer.uint32(56).int32(message.toCapacity);
+    }
+    if (message.cause !== "") {
+      writer.uint32(66).string(message.cause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ElasticityResourceChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseElasticityResourceChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = EventMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entity = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resourceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.projectId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.fromCapacity = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.toCapacity = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cause = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ElasticityResourceChanged {
+    return {
+      meta: isSet(object.meta) ? EventMeta.fromJSON(object.meta) : undefined,
+      entity: isSet(object.entity) ? globalThis.String(object.entity) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      resourceId: isSet(object.resourceId)
+        ? globalThis.String(object.resourceId)
+        : isSet(object.resource_id)
+        ? globalThis.String(object.resource_id)
+        : "",
+      projectId: isSet(object.projectId)
+        ? globalThis.String(object.projectId)
+        : isSet(object.project_id)
+        ? globalThis.String(object.project_id)
+        : "",
+      fromCapacity: isSet(object.fromCapacity)
+        ? globalThis.Number(object.fromCapacity)
+        : isSet(object.from_capacity)
+        ? globalThis.Number(object.from_capacity)
+        : 0,
+      toCapacity: isSet(object.toCapacity)
+        ? globalThis.Number(object.toCapacity)
+        : isSet(object.to_capacity)
+        ? globalThis.Number(object.to_capacity)
+        : 0,
+      cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+    };
+  },
+
+  toJSON(message: ElasticityResourceChanged): unknown {
+    const obj: any = {};
+    if (message.meta !== undefined) {
+      obj.meta = EventMeta.toJSON(message.meta);
+    }
+    if (message.entity !== "") {
+      obj.entity = message.entity;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.resourceId !== "") {
+      obj.resourceId = message.resourceId;
+    }
+    if (message.projectId !== "") {
+      obj.projectId = message.projectId;
+    }
+    if (message.fromCapacity !== 0) {
+      obj.fromCapacity = Math.round(message.fromCapacity);
+    }
+    if (message.toCapacity !== 0) {
+      obj.toCapacity = Math.round(message.toCapacity);
+    }
+    if (message.cause !== "") {
+      obj.cause = message.cause;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ElasticityResourceChanged>, I>>(base?: I): ElasticityResourceChanged {
+    return ElasticityResourceChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ElasticityResourceChanged>, I>>(object: I): ElasticityResourceChanged {
+    const message = createBaseElasticityResourceChanged();
+    message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
+    message.entity = object.entity ?? "";
+    message.action = object.action ?? "";
+    message.resourceId = object.resourceId ?? "";
+    message.projectId = object.projectId ?? "";
+    message.fromCapacity = object.fromCapacity ?? 0;
+    message.toCapacity = object.toCapacity ?? 0;
+    message.cause = object.cause ?? "";
     return message;
   },
 };

@@ -44,7 +44,7 @@ describe('OpenStack REST front with the openstack CLI', () => {
     expect(t).toMatchObject({ id: expect.any(String), project_id: expect.any(String), user_id: expect.any(String) });
 
     const catalog = await openstackJson<{ Type: string; Endpoints: unknown }[]>(yaml, 'minicloud', ['catalog', 'list']);
-    expect(catalog.map((c) => c.Type).sort()).toEqual(['block-storage', 'clustering', 'compute', 'identity', 'image', 'load-balancer', 'network', 'volumev3']);
+    expect(catalog.map((c) => c.Type).sort()).toEqual(['block-storage', 'compute', 'identity', 'image', 'network', 'volumev3']);
 
     expect((await demoJson<{ Name: string }[]>(['flavor', 'list'])).map((f) => f.Name)).toEqual(expect.arrayContaining(['m1.tiny', 'm1.small']));
     expect(await demoJson<{ Name: string; Status: string }[]>(['image', 'list'])).toContainEqual(expect.objectContaining({ Name: 'cirros', Status: 'active' }));

@@ -13,4 +13,11 @@ describe('cloudsYaml', () => {
   it('names no CA for a plain HTTP front', () => {
     expect(cloudsYaml('http://127.0.0.1:5080', 'RegionOne', clouds)).not.toMatch(/cacert|verify/);
   });
+
+  it('writes a system-scoped entry with system_scope and no project', () => {
+    const text = cloudsYaml('http://127.0.0.1:5080', 'RegionOne', [{ name: 'minicloud-system', user: 'admin', password: 'pw', system: 'all' }]);
+    expect(text).toContain('      system_scope: "all"');
+    expect(text).not.toMatch(/project_name|project_domain_id/);
+    expect(text).toContain('      user_domain_id: "default"');
+  });
 });

@@ -373,7 +373,11 @@ async function main() {
     }
     let demo: DemoResult | undefined;
     if (opts.demo) demo = await seedDemo(admin, { imageDir: path.join(stateDir, 'demo'), servers: Number(opts.demoServers), demoPassword: secrets.demo_password, tls: clientTls, publicCidr: opts.publicCidr ?? (basePort === 0 ? randomPublicCidr() : DEFAULT_PUBLIC_CIDR) });
-    const clouds: CloudEntry[] = [{ name: 'minicloud', user: 'admin', password: secrets.admin_password, project: 'admin' }];
+    const clouds: CloudEntry[] = [
+      { name: 'minicloud', user: 'admin', password: secrets.admin_password, project: 'admin' },
+      // the cloud administrator's system-scoped entry (Keystone's system scope, `--os-system-scope all`)
+      { name: 'minicloud-system', user: 'admin', password: secrets.admin_password, system: 'all' },
+    ];
     if (demo) {
       clouds.push({ name: 'minicloud-demo', user: 'demo', password: secrets.demo_password, project: 'demo' });
       manifest.demo = { user: 'demo', password: secrets.demo_password, project: 'demo' };

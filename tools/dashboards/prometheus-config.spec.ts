@@ -21,9 +21,26 @@ function run(cmd: string, args: string[], cwd = PROM): { code: number; out: stri
 
 describe('Prometheus configuration (promtool)', () => {
   it.each(['prometheus.yml', 'prometheus-file-sd.yml'])('%s is a valid config with its rule files', (file) => {
-    const r = run('promtool', ['check', 'config', file]);
-    expect(r.out).toMatch(/SUCCESS: 2 rule files found/);
-    expect(r.code).toBe(0);
+    // promtool checks that credentials files exist: a copy with a stand-in for the generated token
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promcfg-'));
+    try {
+      fs.cpSync(PROM, dir, { recursive: true });
+      fs.mkdirSync(path.join(dir, 'secrets'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'secrets', 'metrics-token'), 'stand-in-token-of-32-characters!');
+      const r = run('promtool', ['check', 'config', file], dir);
+      expect(r.out).toMatch(/SUCCESS: 2 rule files found/);
+      expect(r.code).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the compose config sends the metrics bearer token on every minicloud job (the services' METRICS_BEARER_TOKEN)", () => {
+    const text = fs.readFileSync(path.join(PROM, 'prometheus.yml'), 'utf8');
+    const jobs = text.split(/\n  - job_name: /).slice(1);
+    const minicloudJobs = jobs.filter((j) => !j.startsWith('prometheus\n'));
+    expect(minicloudJobs.length).toBe(7);
+    for (const j of minicloudJobs) expect(j).toContain('authorization: { type: Bearer, credentials_file: secrets/metrics-token }');
   });
 
   it('the rule files are valid and define the operator alerts', () => {
@@ -140,5 +157,28 @@ describe('docker-compose.yml', () => {
     expect(agent).toBeDefined();
     expect(agent).not.toMatch(/\n    (hostname|container_name|ports):/);
     expect(agent).toMatch(/MINICLOUD_APP: compute-agent/);
+  });
+
+  it('hardens the deployment: Prometheus and Grafana on the loopback only, Grafana without anonymous access, a metrics token and an identity user per service', () => {
+    const services = compose('config').split(/\n  (?=[a-z0-9-]+:\n)/);
+    const service = (name: string) => services.find((x) => x.startsWith(`${name}:`))!;
+    expect(service('prometheus')).toMatch(/\n    ports:\n    - 127\.0\.0\.1:9090:9090\/tcp\n    [a-z]/);
+    expect(service('grafana')).toMatch(/\n    ports:\n    - 127\.0\.0\.1:3000:3000\/tcp\n    [a-z]/);
+    expect(service('grafana')).toMatch(/GF_AUTH_ANONYMOUS_ENABLED: "false"/);
+    expect(service('grafana')).not.toMatch(/GF_AUTH_ANONYMOUS_ORG_ROLE/);
+    for (const name of ['identity', 'image', 'volume', 'network', 'controller-1', 'controller-2', 'openstack-api-1', 'openstack-api-2', 'compute-agent']) {
+      expect(service(name)).toMatch(/\n      METRICS_BEARER_TOKEN: /);
+    }
+    for (const [name, user] of [['image', 'svc-image'], ['volume', 'svc-volume'], ['network', 'svc-network'], ['controller-1', 'svc-controller'], ['controller-2', 'svc-controller'], ['openstack-api-1', 'svc-openstack-api'], ['openstack-api-2', 'svc-openstack-api']]) {
+      expect(service(name)).toContain(`\n      SERVICE_USER: ${user}\n`);
+    }
+    expect(service('identity')).toMatch(/\n      SERVICE_ACCOUNTS: /);
+  });
+
+  it('takes the per-service passwords, the accounts and the metrics token from deploy/.env', () => {
+    const text = fs.readFileSync(path.join(DEPLOY, 'docker-compose.yml'), 'utf8');
+    for (const v of ['MINICLOUD_SERVICE_ACCOUNTS', 'MINICLOUD_METRICS_BEARER_TOKEN', ...['IMAGE', 'VOLUME', 'NETWORK', 'CONTROLLER', 'OPENSTACK_API'].map((s) => `MINICLOUD_ACCOUNT_PASSWORD_SVC_${s}`)]) {
+      expect(text).toContain(`\${${v}:-}`);
+    }
   });
 });

@@ -38,7 +38,7 @@ describe('live migration between two agents (real gRPC stream, Redis, NATS)', ()
     bus = await connectBus({ url: natsSrv.url, name: 'test', logger });
     const key = await generateSigningKey(Date.now());
     const tokenFor = async (roles: string[]) =>
-      (await signToken(key, { userId: 'minicloud', userName: 'minicloud', projectId: 'service', projectName: 'service', domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+      (await signToken(key, { userId: 'minicloud', userName: 'minicloud', projectId: 'service', projectName: 'service', domainId: 'default', roles: expandRoles(roles), ...(roles.includes('admin') ? { systemScope: 'all' as const } : {}) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
     adminToken = await tokenFor(['admin']);
     memberToken = await tokenFor(['member']);
     const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });

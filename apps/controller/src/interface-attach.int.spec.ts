@@ -1,6 +1,6 @@
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { agent, compute, image, network } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { CallContext, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
 import { waitFor } from '@minicloud/testing';
@@ -49,7 +49,7 @@ class FakeNetworks {
   }
 
   private visible(projectId: string, ctx: CallContext): boolean {
-    return isAdmin(ctx.auth) || projectId === ctx.auth?.projectId;
+    return isCloudAdmin(ctx.auth) || projectId === ctx.auth?.projectId;
   }
 
   private visibleNetwork(n: network.Network, ctx: CallContext): boolean {
@@ -71,7 +71,7 @@ class FakeNetworks {
       },
       listNetworks: async (_req: network.ListNetworksRequest, ctx: CallContext) => ({ networks: this.networks.filter((n) => this.visibleNetwork(n, ctx)) }),
       createPort: async (req: network.CreatePortRequest, ctx: CallContext) => {
-        const projectId = req.projectId && isAdmin(ctx.auth) ? req.projectId : ctx.auth!.projectId;
+        const projectId = req.projectId && isCloudAdmin(ctx.auth) ? req.projectId : ctx.auth!.projectId;
         const ip = req.fixedIps[0]?.ipAddress;
         if (ip && [...this.ports.values()].some((p) => p.fixedIps.some((f) => f.ipAddress === ip))) throw new AlreadyExistsError('ip_address', ip);
         const p = this.add(projectId, req.networkId, { deviceId: req.deviceId, deviceOwner: req.deviceOwner });

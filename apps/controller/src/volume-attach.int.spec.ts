@@ -1,6 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { agent, compute, image, network, volume } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { Bus } from '@minicloud/platform-bus';
 import type { CallContext, RunningGrpcServer, ServiceClient } from '@minicloud/platform-grpc';
 import type { Redis } from '@minicloud/platform-state';
@@ -28,21 +28,21 @@ class FakeVolumes {
   }
   private scoped(id: string, ctx: CallContext): volume.Volume {
     const v = this.vols.get(id);
-    if (!v || (!isAdmin(ctx.auth) && v.projectId !== ctx.auth?.projectId)) throw new NotFoundError('volume', id);
+    if (!v || (!isCloudAdmin(ctx.auth) && v.projectId !== ctx.auth?.projectId)) throw new NotFoundError('volume', id);
     return v;
   }
   handlers() {
     return partial<Record<string, unknown>>({
       getVolume: async (req: volume.GetVolumeRequest, ctx: CallContext) => ({ volume: this.scoped(req.volumeId, ctx) }),
       createVolume: async (req: volume.CreateVolumeRequest, ctx: CallContext) => {
-        const projectId = req.projectId && isAdmin(ctx.auth) ? req.projectId : ctx.auth!.projectId;
+        const projectId = req.projectId && isCloudAdmin(ctx.auth) ? req.projectId : ctx.auth!.projectId;
         const v = this.add(projectId, { status: VS.VOLUME_STATUS_CREATING, sizeGb: req.sizeGb, name: req.name, sourceImageId: req.imageId ?? '', metadata: req.metadata });
         setTimeout(() => {
           if (v.status === VS.VOLUME_STATUS_CREATING) v.status = this.failCreate ? VS.VOLUME_STATUS_ERROR : VS.VOLUME_STATUS_AVAILABLE;
         }, this.createDelayMs).unref();
         return { volume: v };
       },
-      listVolumes: async (_req: volume.ListVolumesRequest, ctx: CallContext) => ({ volumes: [...this.vols.values()].filter((v) => isAdmin(ctx.auth) || v.projectId === ctx.auth?.projectId) }),
+      listVolumes: async (_req: volume.ListVolumesRequest, ctx: CallContext) => ({ volumes: [...this.vols.values()].filter((v) => isCloudAdmin(ctx.auth) || v.projectId === ctx.auth?.projectId) }),
       listAttachments: async (req: volume.ListAttachmentsRequest) => ({
         attachments: [...this.vols.values()].flatMap((v) => v.attachments).filter((a) => (!req.instanceId || a.instanceId === req.instanceId) && (!req.volumeId || a.volumeId === req.volumeId)),
       }),

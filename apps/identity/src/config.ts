@@ -54,6 +54,13 @@ export const identityConfigSchema = z.object({
       }
       return parsed.data;
     }),
+  /**
+   * Keystone's `[resource] admin_project_name` / `admin_project_domain_name`: role admin on this
+   * project is cloud-wide (tokens scoped to it carry `is_admin_project`), as on a system-scoped
+   * token; role admin on any other project is only that project's admin.
+   */
+  ADMIN_PROJECT_NAME: z.string().min(1).max(255).default('admin'),
+  ADMIN_PROJECT_DOMAIN_NAME: z.string().min(1).max(255).default('Default'),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   IDENTITY_PUBLIC_URL: z.string().optional(),
   QUOTA_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),

@@ -13,8 +13,11 @@ export interface ProjectRecord { id: string; name: string; domainId: string; par
 export interface UserRecord { id: string; name: string; domainId: string; defaultProjectId: string; enabled: boolean; email: string; passwordHash: string; description: string; extra: Record<string, unknown>; hostIds: string[] }
 export interface GroupRecord { id: string; name: string; domainId: string; description: string }
 export interface RoleRecord { id: string; name: string; implies: string[] }
-/** A role assignment: an actor (user or group) holds a role on a scope (project or domain). */
-export interface AssignmentRecord { roleId: string; userId: string; groupId: string; projectId: string; domainId: string }
+/**
+ * A role assignment: an actor (user or group) holds a role on a scope: a project, a domain, or
+ * Keystone's system scope (`system: 'all'`, the whole deployment; projectId and domainId empty).
+ */
+export interface AssignmentRecord { roleId: string; userId: string; groupId: string; projectId: string; domainId: string; system?: 'all' }
 
 type Key = (...parts: (string | number)[]) => string;
 // eslint-disable-next-line no-control-regex
@@ -508,7 +511,7 @@ export class DirectoryStore {
   // ---- assignments
 
   private member(a: AssignmentRecord): string {
-    const scope = a.projectId ? `p:${a.projectId}` : `d:${a.domainId}`;
+    const scope = a.system === 'all' ? 's:all' : a.projectId ? `p:${a.projectId}` : `d:${a.domainId}`;
     const actor = a.userId ? `u:${a.userId}` : `g:${a.groupId}`;
     return `${scope}|${actor}|${a.roleId}`;
   }
@@ -523,25 +526,27 @@ export class DirectoryStore {
       domainId: scope.startsWith('d:') ? sid : '',
       userId: actor.startsWith('u:') ? aid : '',
       groupId: actor.startsWith('g:') ? aid : '',
+      ...(scope === 's:all' ? { system: 'all' as const } : {}),
     };
   }
 
   /**
    * Resolves and checks an assignment: exactly one actor (user_id or group_id) and one scope
-   * (project_id or domain_id); the role by id or name.
+   * (project_id, domain_id or system "all"); the role by id or name.
    * @throws InvalidArgumentError naming the field, NotFoundError for an unknown role/user/group/project/domain
    */
-  async resolveAssignment(a: { roleId?: string; roleName?: string; userId?: string; groupId?: string; projectId?: string; domainId?: string }): Promise<AssignmentRecord> {
+  async resolveAssignment(a: { roleId?: string; roleName?: string; userId?: string; groupId?: string; projectId?: string; domainId?: string; system?: string }): Promise<AssignmentRecord> {
     const role = a.roleId ? await this.getRole(a.roleId) : a.roleName ? await this.roleByName(a.roleName) : undefined;
     if (!a.roleId && !a.roleName) throw new InvalidArgumentError('assignment.role_id', 'role_id or role_name is required');
     if (!role) throw new NotFoundError('role', a.roleId || a.roleName || '');
     if (!!a.userId === !!a.groupId) throw new InvalidArgumentError('assignment.user_id', 'exactly one of user_id and group_id is required');
-    if (!!a.projectId === !!a.domainId) throw new InvalidArgumentError('assignment.project_id', 'exactly one of project_id and domain_id is required');
+    if (a.system && a.system !== 'all') throw new InvalidArgumentError('assignment.system', `must be "all" (the only system scope), got "${a.system}"`);
+    if ([a.projectId, a.domainId, a.system].filter(Boolean).length !== 1) throw new InvalidArgumentError('assignment.project_id', 'exactly one of project_id, domain_id and system is required');
     if (a.userId) await this.requireUser(a.userId);
     if (a.groupId && !(await this.getGroup(a.groupId))) throw new NotFoundError('group', a.groupId);
     if (a.projectId) await this.requireProject(a.projectId);
     if (a.domainId) await this.requireDomain(a.domainId);
-    return { roleId: role.id, userId: a.userId ?? '', groupId: a.groupId ?? '', projectId: a.projectId ?? '', domainId: a.domainId ?? '' };
+    return { roleId: role.id, userId: a.userId ?? '', groupId: a.groupId ?? '', projectId: a.projectId ?? '', domainId: a.domainId ?? '', ...(a.system ? { system: 'all' as const } : {}) };
   }
 
   async assign(a: AssignmentRecord): Promise<void> {
@@ -554,7 +559,7 @@ export class DirectoryStore {
   }
 
   /** Direct assignments matching every given filter. */
-  async listAssignments(filter: { userId?: string; projectId?: string; groupId?: string; domainId?: string; roleId?: string } = {}): Promise<AssignmentRecord[]> {
+  async listAssignments(filter: { userId?: string; projectId?: string; groupId?: string; domainId?: string; roleId?: string; system?: string } = {}): Promise<AssignmentRecord[]> {
     const all = (await this.redis.smembers(this.key('assignments'))).map((m) => this.parse(m));
     return all.filter(
       (a) =>
@@ -562,8 +567,20 @@ export class DirectoryStore {
         (!filter.projectId || a.projectId === filter.projectId) &&
         (!filter.groupId || a.groupId === filter.groupId) &&
         (!filter.domainId || a.domainId === filter.domainId) &&
-        (!filter.roleId || a.roleId === filter.roleId),
+        (!filter.roleId || a.roleId === filter.roleId) &&
+        (!filter.system || a.system === filter.system),
     );
+  }
+
+  /**
+   * The user's effective role names on the system scope (Keystone's system role assignments,
+   * direct or through a group), expanded with implied roles; empty when they hold none.
+   */
+  async effectiveSystemRoles(userId: string): Promise<string[]> {
+    const groups = new Set(await this.userGroups(userId));
+    const mine = (await this.listAssignments({ system: 'all' })).filter((a) => a.userId === userId || (a.groupId && groups.has(a.groupId)));
+    const names = (await Promise.all(mine.map((a) => this.getRole(a.roleId)))).filter((r): r is RoleRecord => !!r).map((r) => r.name);
+    return names.length ? this.expand([...new Set(names)]) : [];
   }
 
   /**

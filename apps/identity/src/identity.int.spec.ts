@@ -105,7 +105,7 @@ describe('identity service', () => {
     expect((await login('svc-image', 'image-secret-1', 'service')).info?.hostIds).toEqual([]);
     await expect(login('agent-7', 'image-secret-1', 'service')).rejects.toBeInstanceOf(UnauthenticatedError);
     await expect(client.listRevocations({}, as(agentLogin.token))).resolves.toBeTruthy();
-    await expect(client.createUser({ name: 'x', password: 'x-password-1' }, as(agentLogin.token))).rejects.toThrow(/requires role admin/);
+    await expect(client.createUser({ name: 'x', password: 'x-password-1' }, as(agentLogin.token))).rejects.toThrow(/requires a cloud admin/);
   });
 
   it('wrong password and unknown user fail alike with UNAUTHENTICATED "invalid credentials"', async () => {
@@ -407,12 +407,15 @@ describe('identity service', () => {
     await expect(client.registerEndpoint({ endpoint: { serviceType: 'regional', url: '127.0.0.1:1', region: 'bad region|x' } }, as(admin))).rejects.toMatchObject({ field: 'endpoint.region' });
   });
 
-  it('instance credential: member token with instance_id and a signed identity document', async () => {
+  it('instance credential: the narrow instance role with instance_id and a signed identity document', async () => {
     const admin = await login('admin', 'adm1n');
     const res = await client.issueInstanceCredential({ instanceId: 'i-1', projectId: admin.info?.projectId, ttlSeconds: 60 }, as(admin.token));
     const info = (await client.validateToken({}, as(res.token))).info;
     expect(info).toMatchObject({ instanceId: 'i-1', projectId: admin.info?.projectId });
-    expect([...(info?.roles ?? [])].sort()).toEqual(['member', 'reader']);
+    // on the admin project, still no admin (nor member, nor reader) rights
+    expect([...(info?.roles ?? [])]).toEqual(['instance']);
+    await expect(client.listRoles({}, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.getQuota({}, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
     expect(res.document?.signature).toMatch(/^[\w-]+\.\.[\w-]+$/);
     await expect(client.issueInstanceCredential({ instanceId: 'i-2', projectId: admin.info?.projectId }, as(res.token))).rejects.toBeInstanceOf(PermissionDeniedError);
   });
@@ -489,5 +492,69 @@ describe("Keystone's behaviours", () => {
     await expect(login('ivy', 'pw-ivy')).rejects.toThrow('account locked');
     clock.advance(2_000);
     await expect(login('ivy', 'pw-ivy')).resolves.toMatchObject({ info: { userName: 'ivy' } });
+  });
+});
+
+describe("Keystone's system scope and admin project", () => {
+  let admin: string;
+  let system: string;
+  beforeAll(async () => {
+    admin = (await login('admin', 'adm1n', 'admin')).token;
+    system = (await client.authenticate({ password: { userName: 'admin', password: 'adm1n', domainName: 'default' }, systemScope: 'all' })).token;
+  });
+
+  it('seeds admin (and each service user) with admin on the system; a system token has no project', async () => {
+    const info = (await client.validateToken({ token: system }, as(system))).info!;
+    expect(info).toMatchObject({ system: 'all', projectId: '', isAdminProject: false });
+    expect([...info.roles].sort()).toEqual(['admin', 'member', 'reader']);
+    const onAdminProject = (await client.validateToken({ token: admin }, as(admin))).info!;
+    expect(onAdminProject).toMatchObject({ system: '', projectName: 'admin', isAdminProject: true });
+    const svc = await client.authenticate({ password: { userName: 'svc-image', password: 'image-secret-1', domainName: 'default' }, systemScope: 'all' });
+    expect(svc.info).toMatchObject({ system: 'all', userName: 'svc-image' });
+    const agent = await client.authenticate({ password: { userName: 'agent-7', password: 'agent-secret-7', domainName: 'default' }, systemScope: 'all' });
+    expect([...agent.info!.roles].sort()).toEqual(['compute_agent', 'reader']);
+    expect(agent.info!.hostIds).toEqual(['host-7', 'host-7b']);
+    const listed = await client.listRoleAssignments({ system: 'all', userId: info.userId }, as(system));
+    expect(listed.assignments.map((a) => [a.system, a.roleName, a.projectId])).toEqual([['all', 'admin', '']]);
+  });
+
+  it('gives role admin on another project only that project: no cloud-admin call, no other project', async () => {
+    const p = (await client.createProject({ name: 'own-admin-proj' }, as(system))).project!;
+    const u = (await client.createUser({ name: 'own-admin', password: 'pw-own-admin', defaultProjectId: p.id }, as(system))).user!;
+    await client.assignRole({ assignment: { userId: u.id, projectId: p.id, roleName: 'admin' } }, as(system));
+    const own = await login('own-admin', 'pw-own-admin', 'own-admin-proj');
+    expect(own.info).toMatchObject({ isAdminProject: false, system: '' });
+    expect([...own.info!.roles].sort()).toEqual(['admin', 'member', 'reader']);
+    const t = as(own.token);
+    await expect(client.createProject({ name: 'sneaky' }, t)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.assignRole({ assignment: { userId: u.id, projectId: (await client.listProjects({}, as(system))).projects.find((x) => x.name === 'admin')!.id, roleName: 'admin' } }, t)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.getQuota({ projectId: own.info!.projectId }, t)).resolves.toBeTruthy();
+    const adminProjectId = (await client.validateToken({ token: admin }, as(admin))).info!.projectId;
+    await expect(client.getQuota({ projectId: adminProjectId }, t)).rejects.toBeInstanceOf(PermissionDeniedError);
+    await expect(client.getProject({ projectId: adminProjectId }, t)).rejects.toBeInstanceOf(NotFoundError);
+    expect((await client.listProjects({}, t)).projects.map((x) => x.name)).toEqual(['own-admin-proj']);
+    // no system role: no system-scoped token either
+    await expect(client.authenticate({ password: { userName: 'own-admin', password: 'pw-own-admin', domainName: 'default' }, systemScope: 'all' })).rejects.toThrow(/no role on the system/);
+    // the system admin can grant a system role, then the user gets a system token; removing it revokes
+    await client.assignRole({ assignment: { userId: u.id, system: 'all', roleName: 'reader' } }, as(system));
+    const sysReader = await client.authenticate({ password: { userName: 'own-admin', password: 'pw-own-admin', domainName: 'default' }, systemScope: 'all' });
+    expect([...sysReader.info!.roles]).toEqual(['reader']);
+    await expect(client.createProject({ name: 'sneaky' }, as(sysReader.token))).rejects.toBeInstanceOf(PermissionDeniedError);
+    await client.unassignRole({ assignment: { userId: u.id, system: 'all', roleName: 'reader' } }, as(system));
+    await expect(client.validateToken({}, as(sysReader.token))).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
+  it('re-scopes with the token method to and from the system; refuses a malformed scope', async () => {
+    const fromSystem = await client.authenticate({ token: { token: system } });
+    expect(fromSystem.info).toMatchObject({ system: 'all', projectId: '' });
+    const toProject = await client.authenticate({ token: { token: system }, projectName: 'admin' });
+    expect(toProject.info).toMatchObject({ system: '', projectName: 'admin', isAdminProject: true });
+    const toSystem = await client.authenticate({ token: { token: admin }, systemScope: 'all' });
+    expect(toSystem.info).toMatchObject({ system: 'all' });
+    const pw = { userName: 'admin', password: 'adm1n', domainName: 'default' };
+    await expect(client.authenticate({ password: pw, systemScope: 'domain' })).rejects.toMatchObject({ field: 'system_scope' });
+    await expect(client.authenticate({ password: pw, systemScope: 'all', projectName: 'admin' })).rejects.toMatchObject({ field: 'system_scope' });
+    await expect(client.assignRole({ assignment: { userId: 'x', system: 'some', roleName: 'admin' } }, as(system))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(client.listRoleAssignments({ system: 'some' }, as(system))).rejects.toMatchObject({ field: 'system' });
   });
 });

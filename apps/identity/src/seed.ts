@@ -38,7 +38,9 @@ async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promi
  * Idempotent bootstrap: domain `Default` (id "default", as Keystone names it), projects admin and the service project,
  * roles admin -> member -> reader and compute_agent -> reader, user admin (admin on project admin),
  * the service user (admin on the service project) and each of `serviceAccounts` (its role on the
- * service project; an agent's account also gets its host ids). Passwords are reset to the configured ones when they differ, as bootstrap does.
+ * service project; an agent's account also gets its host ids). Each of these users also holds its
+ * role on the system scope (as `keystone-manage bootstrap` grants admin on the system), which the
+ * services' system-scoped logins use. Passwords are reset to the configured ones when they differ, as bootstrap does.
  */
 export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promise<{ admin: UserRecord; adminProject: ProjectRecord }> {
   const domain = await ensure(() => dir.getDomain('default'), () => dir.createDomain('Default', 'default'));
@@ -54,6 +56,8 @@ export async function seedDirectory(dir: DirectoryStore, spec: SeedSpec): Promis
     const u = await ensure(() => dir.userByName(domain.id, name), () => dir.createUser({ name, password, domainId: domain.id, defaultProjectId: p.id }));
     if (!(await verifySecret(password, u.passwordHash))) await dir.updateUser(u.id, { password });
     await dir.assign({ roleId: r.id, userId: u.id, groupId: '', projectId: p.id, domainId: '' });
+    // Keystone's bootstrap also grants the role on the system; services log in system-scoped
+    await dir.assign({ roleId: r.id, userId: u.id, groupId: '', projectId: '', domainId: '', system: 'all' });
     return u;
   };
   const adminUser = await user('admin', spec.adminPassword, adminProject);

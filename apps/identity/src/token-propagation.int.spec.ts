@@ -36,7 +36,7 @@ const stops: (() => Promise<void> | void)[] = [];
 async function startServiceB(opts: { skewMs?: () => number } = {}): Promise<{ address: string; stop: () => Promise<void> }> {
   const bus = await connectBus({ url: natsServer.url, name: 'svc-b', logger });
   const list = new RevocationList();
-  const serviceToken = (await id.authenticate({ password: { userName: 'minicloud', password: 'minicloud-service-secret', domainName: 'default' }, projectName: 'service' })).token;
+  const serviceToken = (await id.authenticate({ password: { userName: 'minicloud', password: 'minicloud-service-secret', domainName: 'default' }, systemScope: 'all' })).token;
   const unsubscribe = await syncRevocations({ bus, list, load: () => id.listRevocations({}, { token: serviceToken }) });
   const handlers = Object.fromEntries(
     Object.keys(network.NetworkServiceService).map((m) => [m, async (_req: unknown, ctx: CallContext) => ({ networks: [{ id: ctx.auth?.tokenId, name: ctx.auth?.userName }] })]),

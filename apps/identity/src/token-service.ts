@@ -1,6 +1,6 @@
 import { CompactSign, importJWK, type KeyLike } from 'jose';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { COMPUTE_AGENT_ROLE, TOKEN_ALG, createTokenVerifier, expandRoles, isAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
+import { COMPUTE_AGENT_ROLE, INSTANCE_ROLE, TOKEN_ALG, createTokenVerifier, isCloudAdmin, signToken, type AuthContext, type RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
 import type { AppCredentialStore } from './app-credential-store';
 import type { DirectoryStore, ProjectRecord, UserRecord } from './directory-store';
 import type { LockoutStore } from './lockout-store';
@@ -30,6 +30,18 @@ export interface AuthRequest {
   projectDomainId?: string;
   /** Keystone's explicit `"scope": "unscoped"`. */
   unscoped?: boolean;
+  /** Keystone's system scope (`"scope": {"system": {"all": true}}`): "all", or empty for none. */
+  systemScope?: string;
+}
+
+/**
+ * The cloud's designated admin project (keystone.conf `[resource] admin_project_name` and
+ * `admin_project_domain_name`): a token scoped to it carries `is_admin_project`, and its role admin
+ * is cloud-wide (`isCloudAdmin`). `domainName` also matches the domain's id.
+ */
+export interface AdminProjectRef {
+  name: string;
+  domainName: string;
 }
 
 export interface IssuedToken {
@@ -48,6 +60,9 @@ export interface InstanceDocument {
   issuedAtMs: number;
 }
 
+/** The admin project the bootstrap seeds (project `admin` in domain `Default`). */
+export const DEFAULT_ADMIN_PROJECT: AdminProjectRef = { name: 'admin', domainName: 'Default' };
+
 /**
  * Tokens: Keystone's password and application-credential authentication, validation with identity's
  * own keys and durable revocations, and instance credentials.
@@ -61,7 +76,7 @@ export class TokenService {
     private readonly keys: SigningKeyStore,
     private readonly revocations: RevocationStore,
     list: RevocationList,
-    private readonly opts: { tokenTtlSeconds: number; nowMs: () => number; lockout?: LockoutStore },
+    private readonly opts: { tokenTtlSeconds: number; nowMs: () => number; lockout?: LockoutStore; adminProject?: AdminProjectRef },
   ) {
     const base = createTokenVerifier({
       keys: async () => (await keys.verifyingKeys()).map((k) => ({ kid: k.kid, jwk: k.publicJwk, notAfterMs: k.notAfterMs })),
@@ -106,6 +121,7 @@ export class TokenService {
     await lockout?.reset(domainId, lockName);
     if (!user.enabled || !(await this.dir.getDomain(user.domainId))?.enabled) throw new AuthFailure('user_disabled', 'user disabled', user.id);
     if (needsRehash(user.passwordHash)) await this.dir.updateUser(user.id, { password });
+    if (this.wantsSystem(req)) return { ...(await this.issueSystem(user)), user };
     if (this.isUnscoped(user, req)) return { ...(await this.issue(user, undefined, [])), user };
     const project = await this.scope(user, req);
     const roles = await this.dir.effectiveRoles(user.id, project.id);
@@ -151,6 +167,8 @@ export class TokenService {
     if (remainingSeconds < 1) throw new AuthFailure('invalid_credentials', 'invalid credentials', user.id);
     const ttlSeconds = Math.min(this.opts.tokenTtlSeconds, remainingSeconds);
     const named = !!(req.projectId || req.projectName);
+    // a system scope asked for, or none asked for on a system-scoped token: the system scope
+    if (this.wantsSystem(req) || (!named && !req.unscoped && presented.systemScope === 'all')) return { ...(await this.issueSystem(user, ttlSeconds)), user };
     // no scope asked for: the presented token's scope, unscoped included
     if (req.unscoped || (!named && !presented.projectId)) return { ...(await this.issue(user, undefined, [], ttlSeconds)), user };
     const scoped = named ? req : { ...req, projectId: presented.projectId };
@@ -158,6 +176,32 @@ export class TokenService {
     const roles = await this.dir.effectiveRoles(user.id, project.id);
     if (!roles.length) throw new AuthFailure('no_role', `user has no role on project ${project.name}`, user.id);
     return { ...(await this.issue(user, project, roles, ttlSeconds)), user, project };
+  }
+
+  /**
+   * Whether the request asks for the system scope.
+   * @throws InvalidArgumentError('system_scope') for another system than "all", or together with a project or unscoped
+   */
+  private wantsSystem(req: AuthRequest): boolean {
+    if (!req.systemScope) return false;
+    if (req.systemScope !== 'all') throw new InvalidArgumentError('system_scope', `must be "all" (the only system scope), got "${req.systemScope}"`);
+    if (req.projectId || req.projectName || req.unscoped) throw new InvalidArgumentError('system_scope', 'a token has one scope: system or a project, not both');
+    return true;
+  }
+
+  /** A system-scoped token of `user` with its system roles. @throws AuthFailure(no_role) when it holds none */
+  private async issueSystem(user: UserRecord, ttlSeconds = this.opts.tokenTtlSeconds): Promise<IssuedToken> {
+    const roles = await this.dir.effectiveSystemRoles(user.id);
+    if (!roles.length) throw new AuthFailure('no_role', 'user has no role on the system', user.id);
+    return this.issue(user, undefined, roles, ttlSeconds, '', 'all');
+  }
+
+  /** Whether `project` is the cloud's designated admin project ({@link AdminProjectRef}). */
+  private async isAdminProject(project: ProjectRecord | undefined): Promise<boolean> {
+    const ref = this.opts.adminProject ?? DEFAULT_ADMIN_PROJECT;
+    if (!project || !ref || project.name !== ref.name) return false;
+    if (project.domainId === ref.domainName) return true;
+    return (await this.dir.getDomain(project.domainId))?.name === ref.domainName;
   }
 
   /** Keystone's unscoped token: asked for, or no project named and no default project to fall back on. */
@@ -206,9 +250,13 @@ export class TokenService {
     return { ...(await this.issue(user, project, cred.roles, this.opts.tokenTtlSeconds, cred.id)), user, project };
   }
 
-  /** Signs a token of `user` scoped to `project` (undefined: unscoped, in the user's domain, with no roles). */
-  private async issue(user: UserRecord, project: ProjectRecord | undefined, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds, applicationCredentialId = ''): Promise<IssuedToken> {
+  /**
+   * Signs a token of `user` scoped to `project` (undefined: unscoped, in the user's domain, with no
+   * roles), or to the system (`systemScope` "all", no project).
+   */
+  private async issue(user: UserRecord, project: ProjectRecord | undefined, roles: string[], ttlSeconds = this.opts.tokenTtlSeconds, applicationCredentialId = '', systemScope?: 'all'): Promise<IssuedToken> {
     const key = await this.keys.ensureActive();
+    const isAdminProject = await this.isAdminProject(project);
     return signToken(
       key,
       {
@@ -221,6 +269,8 @@ export class TokenService {
         ...(applicationCredentialId ? { applicationCredentialId } : {}),
         // A compute agent's hosts travel with its tokens, so every service checks them locally.
         ...(user.hostIds.length && roles.includes(COMPUTE_AGENT_ROLE) ? { hostIds: user.hostIds } : {}),
+        ...(systemScope ? { systemScope } : {}),
+        ...(isAdminProject ? { isAdminProject } : {}),
       },
       { nowMs: this.opts.nowMs(), ttlSeconds },
     );
@@ -238,14 +288,15 @@ export class TokenService {
    */
   async revoke(caller: AuthContext, token: string): Promise<AuthContext> {
     const target = token ? await this.verifier.verify(token) : caller;
-    if (target.userId !== caller.userId && !isAdmin(caller)) throw new PermissionDeniedError("only an admin may revoke another user's token");
+    if (target.userId !== caller.userId && !isCloudAdmin(caller)) throw new PermissionDeniedError("only an admin may revoke another user's token");
     await this.revocations.revokeToken(target.tokenId, target.expiresAtMs);
     return target;
   }
 
   /**
-   * Issues a short-lived member token for software inside an instance (user `instance:<id>`, claim
-   * instance_id) and an identity document signed (detached JWS, EdDSA) with the active key.
+   * Issues a short-lived token for software inside an instance (user `instance:<id>`, claim
+   * instance_id, the one role {@link INSTANCE_ROLE}: it reads its own server and nothing else of its
+   * project, and changes nothing) and an identity document signed (detached JWS, EdDSA) with the active key.
    * @param ttlSeconds 0 -> 900, capped at the token TTL
    * @throws InvalidArgumentError('instance_id'|'ttl_seconds'), NotFoundError('project')
    */
@@ -258,7 +309,7 @@ export class TokenService {
     const key = await this.keys.ensureActive();
     const { token, context } = await signToken(
       key,
-      { userId: `instance:${instanceId}`, userName: `instance-${instanceId}`, projectId, projectName: project.name, domainId: project.domainId, roles: expandRoles(['member']), instanceId },
+      { userId: `instance:${instanceId}`, userName: `instance-${instanceId}`, projectId, projectName: project.name, domainId: project.domainId, roles: [INSTANCE_ROLE], instanceId },
       { nowMs: this.opts.nowMs(), ttlSeconds: ttl },
     );
     const doc: InstanceDocument = { instanceId, projectId, hostId: '', availabilityZone: '', imageId: '', flavorName: '', issuedAtMs: context.issuedAtMs };

@@ -38,7 +38,12 @@ export function wireIdentity(config: IdentityConfig, opts: { clock?: Pick<Clock,
       { failureAttempts: config.LOCKOUT_FAILURE_ATTEMPTS, durationSeconds: config.LOCKOUT_DURATION_SECONDS, exemptUserNames: [config.SERVICE_USER, ...config.SERVICE_ACCOUNTS.map((a) => a.name)] },
       nowMs,
     );
-    const tokens = new TokenService(dir, appCreds, keys, revocations, deps.revocations, { tokenTtlSeconds: config.TOKEN_TTL_SECONDS, nowMs, lockout });
+    const tokens = new TokenService(dir, appCreds, keys, revocations, deps.revocations, {
+      tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
+      nowMs,
+      lockout,
+      adminProject: { name: config.ADMIN_PROJECT_NAME, domainName: config.ADMIN_PROJECT_DOMAIN_NAME },
+    });
     const catalog = new CatalogStore(deps.redis, key);
     const serviceCatalog = new ServiceCatalogStore(deps.redis, key);
     const quotas = new QuotaStore(deps.redis, key, nowMs);

@@ -41,7 +41,7 @@ const clients: Client[] = [];
 async function clientFor(projectId: string, roles: string[] = ['member']): Promise<Client> {
   const { token } = await signToken(
     key,
-    { userId: `user-${projectId}`, userName: `user-${projectId}`, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) },
+    { userId: `user-${projectId}`, userName: `user-${projectId}`, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles), isAdminProject: roles.includes('admin') },
     { nowMs: Date.now(), ttlSeconds: 3600 },
   );
   const c = createServiceClient(pb.ImageServiceService, server.address, { token: () => token, deadlineMs: 20_000 });

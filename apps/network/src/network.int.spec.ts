@@ -30,7 +30,7 @@ const fdbEvents: { hostId: string; fdbGeneration: number }[] = [];
 const networkEvents: { subject: string; networkId: string }[] = [];
 
 async function token(userId: string, projectId: string, roles: string[]): Promise<string> {
-  const { token: t } = await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 });
+  const { token: t } = await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles, isAdminProject: roles.includes('admin') }, { nowMs: Date.now(), ttlSeconds: 3600 });
   return t;
 }
 

@@ -50,7 +50,7 @@ async function stopOverlay(hostId: HostId): Promise<void> {
 }
 
 async function token(userId: string, projectId: string, roles: string[]): Promise<string> {
-  return (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+  return (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles, isAdminProject: roles.includes('admin') }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
 }
 
 beforeAll(async () => {

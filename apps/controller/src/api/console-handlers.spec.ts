@@ -4,8 +4,8 @@ import type { CallContext } from '@minicloud/platform-grpc';
 import { makeInstance, memoryInstances } from '../testing/unit-fakes';
 import { consoleHandlers } from './console-handlers';
 
-const who = (projectId: string, roles = ['member']): CallContext =>
-  ({ auth: { tokenId: 't', userId: 'u', userName: 'u', projectId, projectName: projectId, domainId: 'default', roles, issuedAtMs: 0, expiresAtMs: 1 } satisfies AuthContext }) as unknown as CallContext;
+const who = (projectId: string, roles = ['member'], extra: Partial<AuthContext> = {}): CallContext =>
+  ({ auth: { tokenId: 't', userId: 'u', userName: 'u', projectId, projectName: projectId, domainId: 'default', roles, issuedAtMs: 0, expiresAtMs: 1, ...extra } satisfies AuthContext }) as unknown as CallContext;
 
 function setup(over: Parameters<typeof makeInstance>[0] = {}) {
   const instances = memoryInstances([makeInstance({ id: 'i-1', projectId: 'p', hostId: 'h1', vmState: 'active', taskState: null, powerState: 'running', ...over })]);
@@ -24,13 +24,15 @@ describe('GetConsoleOutput', () => {
   it("reads the console of the server's host for its project and for an admin, passing the length", async () => {
     const { h, reads } = setup();
     expect(await h.getConsoleOutput({ serverId: 'i-1', length: 5 }, who('p'))).toEqual({ output: 'line 1\nline 2\n' });
-    expect(await h.getConsoleOutput({ serverId: 'i-1' }, who('other', ['admin']))).toEqual({ output: 'line 1\nline 2\n' });
+    expect(await h.getConsoleOutput({ serverId: 'i-1' }, who('', ['admin'], { systemScope: 'all' }))).toEqual({ output: 'line 1\nline 2\n' });
     expect(reads).toEqual([{ hostId: 'h1', instanceId: 'i-1', length: 5 }, { hostId: 'h1', instanceId: 'i-1', length: undefined }]);
   });
 
   it('refuses another project (NOT_FOUND), a caller without credentials and a malformed request', async () => {
     const { h, reads } = setup();
     await expect(h.getConsoleOutput({ serverId: 'i-1' }, who('other'))).rejects.toBeInstanceOf(NotFoundError);
+    // role admin on another (non-admin) project is that project's admin only
+    await expect(h.getConsoleOutput({ serverId: 'i-1' }, who('other', ['admin', 'member', 'reader']))).rejects.toBeInstanceOf(NotFoundError);
     await expect(h.getConsoleOutput({ serverId: 'i-1' }, {} as CallContext)).rejects.toBeInstanceOf(UnauthenticatedError);
     await expect(h.getConsoleOutput({ serverId: '' }, who('p'))).rejects.toMatchObject({ field: 'server_id' });
     await expect(h.getConsoleOutput({ serverId: 'i-1', length: -2 }, who('p'))).rejects.toEqual(expect.any(InvalidArgumentError));

@@ -5,7 +5,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@m
 import { guestCpuRequestOf } from '@minicloud/domain-hypervisor';
 import { checkReservedMetadata, type FlavorRecord, type InstanceRecord, type RequestedNetwork } from '@minicloud/domain-compute';
 import { compute, image as imageProto } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { parseRestartPriority, RESTART_PRIORITIES } from '../ha/restart-policy';
 import { scheduleNewServers, type NewServerPlacements } from '../placement/schedule-servers';
@@ -166,7 +166,7 @@ export function createServerHandler(d: CreateServerDeps) {
     const caller = auth(ctx);
     const { count } = validateCreateServer(req);
     // Workload metadata (`minicloud:*`) makes the agent read a trace: an operator's choice.
-    checkReservedMetadata(req.metadata, isAdmin(caller));
+    checkReservedMetadata(req.metadata, isCloudAdmin(caller));
     // Nova looks key_name up among the caller's own pairs and copies the public key to the instance.
     const keyData = req.keyName ? (await keypairForServer(d.keypairs, caller.userId, req.keyName)).publicKey : '';
     // Independent reads (flavor + image + volumes, networks) in parallel; the first failure in this
@@ -225,7 +225,7 @@ export function createServerHandler(d: CreateServerDeps) {
           d.queue.enqueue(r.id);
         }),
       );
-      return { servers: records.map((r) => serverToProto(r, { admin: isAdmin(caller) })), reservationId };
+      return { servers: records.map((r) => serverToProto(r, { admin: isCloudAdmin(caller) })), reservationId };
     } catch (e) {
       await d.quotas.rollback(quotaReservation);
       if (claimed) await d.placement.rollback(new Map([...claimed].map(([instanceId, p]) => [instanceId, p.hostId]))).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { FlavorRecord } from '@minicloud/domain-compute';
 import type { compute } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { ServiceHandlers } from '@minicloud/platform-grpc';
 import { flavorToProto } from '../proto-states';
 import type { FlavorStore } from '../store/flavor-store';
@@ -17,7 +17,7 @@ type Handlers = ServiceHandlers<typeof compute.ComputeServiceService>;
 export async function findVisibleFlavor(flavors: FlavorStore, ref: string, auth: AuthContext | undefined): Promise<FlavorRecord | undefined> {
   const flavor = await flavors.find(ref);
   if (!flavor) return undefined;
-  if (flavor.isPublic || isAdmin(auth)) return flavor;
+  if (flavor.isPublic || isCloudAdmin(auth)) return flavor;
   return (await flavors.hasAccess(flavor.id, auth?.projectId ?? '')) ? flavor : undefined;
 }
 
@@ -58,7 +58,7 @@ export function flavorHandlers(
         all.filter((f) => !f.isPublic).map((f) => f.id),
         projectId,
       );
-      const admin = isAdmin(ctx.auth);
+      const admin = isCloudAdmin(ctx.auth);
       const wanted = admin ? req.isPublic : true;
       const shown = all.filter((f) => {
         if (wanted === true) return f.isPublic || granted.has(f.id);

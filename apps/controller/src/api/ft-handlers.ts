@@ -1,7 +1,7 @@
 import { FailedPreconditionError, isMinicloudError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { checkNotLocked, type InstanceRecord } from '@minicloud/domain-compute';
 import type { FtPair } from '@minicloud/domain-ft';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { ServiceHandlers } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import { claimElsewhere } from '../placement/relocation';
@@ -29,7 +29,7 @@ export function ftHandlers(d: FtHandlerDeps): Pick<ServiceHandlers<typeof comput
   return {
     async setServerFaultTolerance(req, ctx) {
       const a = auth(ctx);
-      if (!isAdmin(a)) throw new PermissionDeniedError('policy requires admin for SetServerFaultTolerance');
+      if (!isCloudAdmin(a)) throw new PermissionDeniedError('policy requires admin for SetServerFaultTolerance');
       const r = await getScoped(d, req.serverId, ctx);
       const cur = r.ft ?? { state: 'not_protected', generation: 0 };
       if (req.enabled === (cur.state !== 'not_protected')) return { server: serverToProto(r, { admin: true }) };

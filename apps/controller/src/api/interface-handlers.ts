@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import { type InstanceRecord, checkNotLocked } from '@minicloud/domain-compute';
 import { checkIdLength, InterfaceAttacher, interfaceAttachmentOf } from '../build/interface-attach';
@@ -32,7 +32,7 @@ export async function runInterfaceAction(
   ctx: CallContext,
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
-  const admin = isAdmin(a);
+  const admin = isCloudAdmin(a);
   if (action === 'detachInterface' && !req.detachInterface?.portId) throw new InvalidArgumentError('detach_interface.port_id', 'is required');
   checkIdLength('detach_interface.port_id', req.detachInterface?.portId);
   checkNotLocked(r, admin);

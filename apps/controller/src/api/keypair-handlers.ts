@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import type { KeypairRecord, KeypairStore, KeypairType } from '../store/keypair-store';
 import type { ApiDeps } from './api-deps';
@@ -34,7 +34,7 @@ export function checkKeypairName(name: string): void {
 function ownerOf(userId: string, ctx: CallContext): string {
   const caller = auth(ctx);
   if (!userId || userId === caller.userId) return caller.userId;
-  if (!isAdmin(caller)) throw new PermissionDeniedError(`only an administrator may manage the key pairs of user ${userId}`);
+  if (!isCloudAdmin(caller)) throw new PermissionDeniedError(`only an administrator may manage the key pairs of user ${userId}`);
   return userId;
 }
 

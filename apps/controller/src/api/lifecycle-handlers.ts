@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { NoValidHostError } from '@minicloud/domain-scheduler';
 import { image as imageProto, type compute } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { claimedDiskGb, isVolumeBacked, type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked, type LifecycleAction } from '@minicloud/domain-compute';
 import type { ApiDeps } from './api-deps';
@@ -48,7 +48,7 @@ export async function runLifecycleAction(
   ctx: CallContext,
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
-  const admin = isAdmin(a);
+  const admin = isCloudAdmin(a);
   const now = d.nowMs();
   const logStart = (name: string) =>
     d.instances.startAction(r.id, { requestId: ctx.requestId, action: name, userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });

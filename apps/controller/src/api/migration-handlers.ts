@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import { type InstanceRecord, type ResizeInfo, checkLifecycleAllowed, checkNotLocked } from '@minicloud/domain-compute';
 import { resizeConsumer } from '../build/lifecycle-worker';
@@ -40,7 +40,7 @@ export async function runMigrationAction(
   ctx: CallContext,
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
-  if (!isAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
+  if (!isCloudAdmin(a)) throw new PermissionDeniedError(`policy requires admin for ${action}`);
   checkNotLocked(r, true);
   // The FT pair's secondary is bound to the primary's host (anti-affinity, checkpoint stream): vSphere too asks to turn FT off first.
   if (action === 'migrate' && r.ft && r.ft.state !== 'not_protected') throw new FailedPreconditionError(`server ${r.id} is fault tolerant: turn fault tolerance off before migrating it`, 'ft_enabled');
@@ -94,7 +94,7 @@ async function coldMigrate(d: MigrationActionDeps, r: InstanceRecord, hostId: st
  */
 export function serverMigrationHandlers(d: Pick<ApiDeps, 'instances' | 'migrations'>): Pick<ServiceHandlers<typeof compute.ComputeServiceService>, 'abortServerMigration' | 'forceCompleteServerMigration'> {
   const run = async (req: { serverId: string; migrationId: string }, ctx: CallContext, verb: 'AbortServerMigration' | 'ForceCompleteServerMigration') => {
-    if (!isAdmin(auth(ctx))) throw new PermissionDeniedError(`policy requires admin for ${verb}`);
+    if (!isCloudAdmin(auth(ctx))) throw new PermissionDeniedError(`policy requires admin for ${verb}`);
     if (!req.migrationId) throw new InvalidArgumentError('migration_id', 'must not be empty');
     const r = await getScoped(d, req.serverId, ctx);
     const m = verb === 'AbortServerMigration' ? await d.migrations.abort(r, req.migrationId) : await d.migrations.forceComplete(r, req.migrationId);
@@ -113,7 +113,7 @@ export function serverMigrationHandlers(d: Pick<ApiDeps, 'instances' | 'migratio
  */
 export async function listLiveMigrations(d: Pick<ApiDeps, 'migrationRecords' | 'instances'>, req: compute.ListMigrationsRequest, ctx: CallContext): Promise<DeepPartial<compute.Migration>[]> {
   const rows = await d.migrationRecords.list({ instanceId: req.serverId || undefined, hostId: req.hostId || undefined });
-  if (isAdmin(ctx.auth)) return rows.map(migrationToProto);
+  if (isCloudAdmin(ctx.auth)) return rows.map(migrationToProto);
   if (!ctx.auth || req.hostId) return [];
   const own = new Set((await d.instances.list(ctx.auth.projectId)).map((r) => r.id));
   return rows.filter((m) => own.has(m.instanceId)).map((m) => ({ ...migrationToProto(m), sourceHostId: '', destHostId: '' }));

@@ -1,7 +1,7 @@
 import { checkActionAllowed, checkNotLocked, checkReservedMetadata, type InstanceRecord, type PowerAction } from '@minicloud/domain-compute';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { compute } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { DeepPartial, ServiceHandlers } from '@minicloud/platform-grpc';
 import { parseRestartPriority, RESTART_PRIORITIES } from '../ha/restart-policy';
 import { vmStateFromProto } from '../proto-states';
@@ -39,12 +39,12 @@ const POWER_FIELDS: [keyof compute.ServerActionRequest, PowerAction | 'reboot'][
 export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer' | 'listServers' | 'deleteServer' | 'serverAction' | 'updateServer' | 'listInstanceActions' | 'listMigrations'> {
   return {
     async getServer(req, ctx) {
-      return { server: serverToProto(await getScoped(d, req.serverId, ctx), { admin: isAdmin(ctx.auth) }) };
+      return { server: serverToProto(await getScoped(d, req.serverId, ctx), { admin: isCloudAdmin(ctx.auth) }) };
     },
 
     async listServers(req, ctx) {
       const a = auth(ctx);
-      const admin = isAdmin(a);
+      const admin = isCloudAdmin(a);
       const projectId = admin && req.allProjects ? undefined : a.projectId;
       const vm = vmStateFromProto(req.vmState);
       const size = Math.min(1000, req.page?.pageSize || 100);
@@ -74,7 +74,7 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
       const a = auth(ctx);
       const r = await getScoped(d, req.serverId, ctx);
       if (r.taskState === 'deleting') return {};
-      if (!(req.force && isAdmin(a))) checkNotLocked(r, isAdmin(a));
+      if (!(req.force && isCloudAdmin(a))) checkNotLocked(r, isCloudAdmin(a));
       const now = d.nowMs();
       const next = await d.transition(r.id, (cur) =>
         cur.taskState === 'deleting' ? undefined : { ...cur, taskState: 'deleting', taskStartedAtMs: now, actionRequestId: ctx.requestId },
@@ -110,7 +110,7 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
         action = type === 'HARD' ? 'reboot_hard' : 'reboot_soft';
       }
       const powerAction = action as PowerAction;
-      checkNotLocked(r, isAdmin(a));
+      checkNotLocked(r, isCloudAdmin(a));
       const rule = checkActionAllowed(powerAction, r);
       const now = d.nowMs();
       const next = await d.transition(r.id, (cur) => {
@@ -120,13 +120,13 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
       if (!next) throw new NotFoundError('server', req.serverId);
       await d.instances.startAction(r.id, { requestId: ctx.requestId, action: rule.actionName, userId: a.userId, projectId: a.projectId, startMs: now, result: '', message: '' });
       d.queue.enqueue(r.id);
-      return { server: serverToProto(next, { admin: isAdmin(a) }) };
+      return { server: serverToProto(next, { admin: isCloudAdmin(a) }) };
     },
 
     async updateServer(req, ctx) {
       const r = await getScoped(d, req.serverId, ctx);
-      checkNotLocked(r, isAdmin(ctx.auth));
-      checkReservedMetadata(req.setMetadata, isAdmin(ctx.auth), req.removeMetadata);
+      checkNotLocked(r, isCloudAdmin(ctx.auth));
+      checkReservedMetadata(req.setMetadata, isCloudAdmin(ctx.auth), req.removeMetadata);
       if (req.name !== undefined && !req.name.trim()) throw new InvalidArgumentError('name', 'must not be empty');
       for (const t of req.addTags) if (!t.trim() || t.length > 60 || t.includes(',') || t.includes('/')) throw new InvalidArgumentError('add_tags', `invalid tag '${t}' (1..60 characters, no ',' or '/')`);
       if (req.restartPriority && !parseRestartPriority(req.restartPriority)) throw new InvalidArgumentError('restart_priority', `must be one of ${RESTART_PRIORITIES.join(', ')}, got '${req.restartPriority}'`);
@@ -152,7 +152,7 @@ export function serverHandlers(d: ServerHandlersDeps): Pick<Handlers, 'getServer
         d.nowMs(),
       );
       if (!next) throw new NotFoundError('server', req.serverId);
-      return { server: serverToProto(next, { admin: isAdmin(ctx.auth) }) };
+      return { server: serverToProto(next, { admin: isCloudAdmin(ctx.auth) }) };
     },
 
     async listInstanceActions(req, ctx) {
@@ -195,7 +195,7 @@ async function changePassword(
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
   if (!adminPass) throw new InvalidArgumentError('change_password.admin_pass', 'must not be empty');
-  checkNotLocked(r, isAdmin(a));
+  checkNotLocked(r, isCloudAdmin(a));
   if (r.vmState !== 'active' || r.taskState !== null) {
     throw new FailedPreconditionError(`Cannot 'changePassword' instance ${r.id} while it is in vm_state ${r.vmState}${r.taskState ? `, task_state ${r.taskState}` : ''}`, 'instance_invalid_state');
   }
@@ -208,7 +208,7 @@ async function changePassword(
     throw e;
   }
   await d.instances.finishAction(r.id, requestId, 'Success', '', d.nowMs());
-  return { server: serverToProto(r, { admin: isAdmin(a) }) };
+  return { server: serverToProto(r, { admin: isCloudAdmin(a) }) };
 }
 
 /** Nova's default list order: created_at descending, then id descending (the created-at index's order too). */

@@ -17,7 +17,7 @@ function peersWith(nets: Partial<network.Network>[]): Pick<ApiDeps, 'peers'> {
 }
 
 const ctx = { token: 't', requestId: 'r', auth: { projectId: 'p1', roles: ['member'] } } as never;
-const adminCtx = { token: 't', requestId: 'r', auth: { projectId: 'p1', roles: ['admin'] } } as never;
+const adminCtx = { token: 't', requestId: 'r', auth: { projectId: 'p1', roles: ['admin'], isAdminProject: true } } as never;
 
 describe("resolveNetworks: Nova 2.1's choice when no network is named", () => {
   it("uses the project's one network, or the one shared network", async () => {

@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import { image as imageProto } from '@minicloud/proto';
@@ -61,7 +61,7 @@ export async function resolveNetworks(d: Pick<ApiDeps, 'peers'>, reqs: compute.N
       // member's own create_port would meet is applied here: Nova's network:attach_external_network
       // (admin only) and Neutron's create_port:fixed_ips:ip_address (the network's owner or an admin,
       // even on a shared network).
-      const admin = isAdmin(ctx.auth);
+      const admin = isCloudAdmin(ctx.auth);
       if (!admin && net.routerExternal && !net.shared) {
         throw new PermissionDeniedError(`It is not allowed to create an interface on external network ${net.id}`, 'external_network_attach_forbidden');
       }
@@ -109,7 +109,7 @@ export async function resolveSecurityGroups(d: Pick<ApiDeps, 'peers'>, names: re
 export async function waitForReservation(d: Pick<ApiDeps, 'instances'>, reservationId: string, ctx: CallContext, takeOver?: () => Promise<boolean>) {
   for (let i = 0; i < 100; i++) {
     const members = await d.instances.reservationMembers(reservationId);
-    if (members.length > 0) return members.map((r) => serverToProto(r, { admin: isAdmin(ctx.auth) }));
+    if (members.length > 0) return members.map((r) => serverToProto(r, { admin: isCloudAdmin(ctx.auth) }));
     if (takeOver && (await takeOver())) return undefined;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
 import { hostAvailabilityZone } from '@minicloud/domain-scheduler';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { CallContext } from '@minicloud/platform-grpc';
 import type { compute } from '@minicloud/proto';
 import type { AggregateStore } from '../store/aggregate-store';
@@ -17,14 +17,14 @@ export interface TopologyDeps {
 /** Nova's os-aggregates policy is admin-only (the shared policy table says member: enforce here too). */
 function requireAdmin(ctx: CallContext): void {
   if (!ctx.auth) throw new UnauthenticatedError('missing bearer token');
-  if (!isAdmin(ctx.auth)) throw new PermissionDeniedError('host aggregates require the admin role');
+  if (!isCloudAdmin(ctx.auth)) throw new PermissionDeniedError('host aggregates require the admin role');
 }
 
 /** A server group the caller may see (own project, or any for admin). @throws NotFoundError('server_group', id) */
 export async function scopedServerGroup(d: Pick<TopologyDeps, 'serverGroups'>, id: string, ctx: CallContext): Promise<ServerGroupRecord> {
   if (!id) throw new InvalidArgumentError('server_group_id', 'is required');
   const g = await d.serverGroups.find(id);
-  if (!g || (!isAdmin(ctx.auth) && g.projectId !== ctx.auth?.projectId)) throw new NotFoundError('server_group', id);
+  if (!g || (!isCloudAdmin(ctx.auth) && g.projectId !== ctx.auth?.projectId)) throw new NotFoundError('server_group', id);
   return g;
 }
 

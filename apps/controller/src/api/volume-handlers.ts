@@ -1,6 +1,6 @@
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import type { compute, volume } from '@minicloud/proto';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import { type InstanceRecord, checkNotLocked } from '@minicloud/domain-compute';
 import { checkVolumeActionAllowed, VolumeAttacher } from '../build/volume-attach';
@@ -44,7 +44,7 @@ export async function runVolumeAction(
   ctx: CallContext,
   a: AuthContext,
 ): Promise<DeepPartial<compute.ServerActionResponse>> {
-  const admin = isAdmin(a);
+  const admin = isCloudAdmin(a);
   const volumeId = action === 'attachVolume' ? req.attachVolume?.volumeId : req.detachVolume?.volumeId;
   const field = action === 'attachVolume' ? 'attach_volume.volume_id' : 'detach_volume.volume_id';
   if (!volumeId) throw new InvalidArgumentError(field, 'is required');

@@ -3,7 +3,7 @@ import { isIPv4 } from 'node:net';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { InstancePort, InstanceRecord } from '@minicloud/domain-compute';
 import type { agent, compute, network } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import type { CallContext, DeepPartial } from '@minicloud/platform-grpc';
 import type { Logger } from '@minicloud/platform-logging';
 import type { AgentClient } from '../agent/agent-client';
@@ -119,11 +119,11 @@ export class InterfaceAttacher {
       networkId = req.networkId || (await this.onlyNetwork(r, ctx));
       const visible = await this.visibleNetwork(networkId, ctx);
       // Nova's network:attach_external_network (admin only), as for a server's ports at create
-      if (visible.routerExternal && !visible.shared && !isAdmin(ctx.auth)) {
+      if (visible.routerExternal && !visible.shared && !isCloudAdmin(ctx.auth)) {
         throw new PermissionDeniedError(`It is not allowed to create an interface on external network ${networkId}`, 'external_network_attach_forbidden');
       }
       // Neutron's create_port:fixed_ips:ip_address rule, which Nova's port create meets with the caller's token
-      if (req.fixedIp && visible.projectId !== ctx.auth?.projectId && !isAdmin(ctx.auth)) {
+      if (req.fixedIp && visible.projectId !== ctx.auth?.projectId && !isCloudAdmin(ctx.auth)) {
         throw new PermissionDeniedError(`setting fixed_ips.ip_address on network ${networkId} of another project requires role admin or owning the network`);
       }
     }

@@ -53,7 +53,7 @@ export interface TestTokens {
   /** Token of user `minicloud` in project `service` with role admin. */
   adminToken: string;
   verifier: TokenVerifier;
-  /** Signs a token for `userId` in `projectId` (user and project names equal their ids) with `roles` expanded. */
+  /** Signs a token for `userId` in `projectId` (user and project names equal their ids) with `roles` expanded; one with role admin is on the admin project (`is_admin_project`), so a cloud admin. */
   mint(userId: string, projectId: string, roles: string[]): Promise<string>;
 }
 
@@ -61,7 +61,7 @@ export interface TestTokens {
 export async function mintTokens(): Promise<TestTokens> {
   const key = await generateSigningKey(Date.now());
   const mint = async (userId: string, projectId: string, roles: string[]) =>
-    (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles) }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+    (await signToken(key, { userId, userName: userId, projectId, projectName: projectId, domainId: 'default', roles: expandRoles(roles), isAdminProject: roles.includes('admin') }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
   const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => Date.now() });
   return { adminToken: await mint('minicloud', 'service', ['admin']), verifier, mint };
 }

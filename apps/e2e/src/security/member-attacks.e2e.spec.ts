@@ -187,4 +187,92 @@ describe('security: attacks by a project member', () => {
     await expect(login('mallory', 'pw-mallory-1')).rejects.toThrow('account locked');
     await expect(login('trent', 'pw-trent-1')).resolves.toMatchObject({ info: { userName: 'trent' } });
   });
+
+  it("a project's own admin is no cloud admin: other projects' servers, flavors, host ids, hosts, shared networks, others' quotas and roles are refused; nothing changes", async () => {
+    // boss holds role admin on mallory-project, which is not the cloud's admin project
+    const boss = (await admin.id.createUser({ name: 'boss', password: 'pw-boss-1', defaultProjectId: project })).user!;
+    await admin.id.assignRole({ assignment: { roleName: 'admin', userId: boss.id, projectId: project } });
+    const bossLogin = await login('boss', 'pw-boss-1');
+    expect([...bossLogin.info!.roles].sort()).toEqual(['admin', 'member', 'reader']);
+    expect(bossLogin.info).toMatchObject({ isAdminProject: false, system: '' });
+    const b = clientsFor(bossLogin.token);
+    // a server of another project (the admin project's), which boss must not see
+    const adminProject = (await admin.id.validateToken({})).info!.projectId;
+    const admNet = (await admin.net.createNetwork({ name: 'adm-net' })).network!.id;
+    await admin.net.createSubnet({ networkId: admNet, cidr: '10.67.0.0/24', ipVersion: 4 });
+    const admVm = (await admin.cmp.createServer({ name: 'adm-vm', flavorRef: flavor, imageRef: img, networks: [{ networkId: admNet }] })).servers[0].id;
+    expect((await settled(admVm)).vmState).toBe(compute.VmState.VM_STATE_ACTIVE);
+    const own = (await b.cmp.createServer({ name: 'boss-vm', flavorRef: flavor, imageRef: img, networks: [{ networkId: net }] })).servers[0].id;
+    expect((await settled(own)).hostId).not.toBe('');
+    const state = async () => ({
+      servers: (await admin.cmp.listServers({ allProjects: true })).servers.map((x) => `${x.id}:${x.vmState}`).sort(),
+      flavors: (await admin.cmp.listFlavors({})).flavors.map((f) => f.id).sort(),
+      aggregates: (await admin.cmp.listAggregates({})).aggregates.map((a) => a.id).sort(),
+      networks: (await admin.net.listNetworks({})).networks.map((n) => `${n.id}:${n.shared}:${n.routerExternal}`).sort(),
+      adminQuota: (await admin.id.getQuota({ projectId: adminProject })).quota,
+      adminRoles: (await admin.id.listRoleAssignments({ projectId: adminProject })).assignments.map((a) => `${a.userId}:${a.roleId}`).sort(),
+    });
+    const before = await state();
+    // all projects' servers: only its own project's come back (Nova drops all_tenants for a non-admin)
+    const listed = (await b.cmp.listServers({ allProjects: true })).servers;
+    expect(listed.map((x) => x.id)).toContain(own);
+    expect(listed.map((x) => x.id)).not.toContain(admVm);
+    expect(await codeOf(b.cmp.getServer({ serverId: admVm }))).toBe('NOT_FOUND');
+    expect(await codeOf(b.cmp.deleteServer({ serverId: admVm }))).toBe('NOT_FOUND');
+    // host ids, even of its own server, and the hypervisors
+    expect((await b.cmp.getServer({ serverId: own })).server!.hostId).toBe('');
+    expect(listed.every((x) => x.hostId === '')).toBe(true);
+    expect(await codeOf(b.cmp.listHosts({}))).toBe('PERMISSION_DENIED');
+    // flavors and aggregates
+    expect(await codeOf(b.cmp.createFlavor({ name: 'boss.huge', vcpus: 64, ramMb: 262_144, diskGb: 1, isPublic: true }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.cmp.deleteFlavor({ flavorId: flavor }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.cmp.createAggregate({ name: 'boss-agg' }))).toBe('PERMISSION_DENIED');
+    // shared and external networks
+    expect(await codeOf(b.net.updateNetwork({ networkId: net, shared: true }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.net.createNetwork({ name: 'boss-shared', shared: true }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.net.createNetwork({ name: 'boss-ext', routerExternal: true }))).toBe('PERMISSION_DENIED');
+    // another project's quota, its own quota's limits, and the admin project's roles
+    expect(await codeOf(b.id.getQuota({ projectId: adminProject }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.id.setQuota({ projectId: project, limits: { instances: 1000 } }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.id.assignRole({ assignment: { roleName: 'admin', userId: boss.id, projectId: adminProject } }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(b.id.createProject({ name: 'boss-project' }))).toBe('PERMISSION_DENIED');
+    // nor can it get a system-scoped token, or re-scope to the admin project
+    expect(await codeOf(anon.authenticate({ password: { userName: 'boss', password: 'pw-boss-1', domainName: 'default' }, systemScope: 'all' }))).toBe('UNAUTHENTICATED');
+    expect(await codeOf(anon.authenticate({ token: { token: bossLogin.token }, projectId: adminProject }))).toBe('UNAUTHENTICATED');
+    const after = await state();
+    expect(after).toEqual(before);
+    // while the cloud admin, system-scoped, does all of it
+    const system = clientsFor((await anon.authenticate({ password: { userName: cloud.manifest.admin.user, password: cloud.manifest.admin.password, domainName: 'default' }, systemScope: 'all' })).token);
+    const everything = (await system.cmp.listServers({ allProjects: true })).servers;
+    expect(everything.map((x) => x.id)).toEqual(expect.arrayContaining([own, admVm]));
+    expect(everything.find((x) => x.id === admVm)!.hostId).not.toBe('');
+    await expect(system.id.getQuota({ projectId: adminProject })).resolves.toBeTruthy();
+    for (const id of [own, admVm]) await admin.cmp.deleteServer({ serverId: id });
+  });
+
+  it("an instance credential reads its own server only: it cannot create or delete servers, nor read its project's other servers", async () => {
+    const vm = (await mal.cmp.createServer({ name: 'guest', flavorRef: flavor, imageRef: img, networks: [{ networkId: net }] })).servers[0].id;
+    const sibling = (await mal.cmp.createServer({ name: 'sibling', flavorRef: flavor, imageRef: img, networks: [{ networkId: net }] })).servers[0].id;
+    for (const id of [vm, sibling]) expect((await settled(id)).vmState).toBe(compute.VmState.VM_STATE_ACTIVE);
+    const cred = await admin.id.issueInstanceCredential({ instanceId: vm, projectId: project, ttlSeconds: 300 });
+    const guest = clientsFor(cred.token);
+    const servers = async () => (await admin.cmp.listServers({ allProjects: true })).servers.map((x) => `${x.id}:${x.vmState}`).sort();
+    const volumesBefore = (await admin.vol.listVolumes({})).volumes.map((v) => v.id).sort();
+    const before = await servers();
+    expect((await guest.cmp.getServer({ serverId: vm })).server!.id).toBe(vm);
+    expect(await codeOf(guest.cmp.listInterfaces({ serverId: vm }))).toBe('OK');
+    expect(await codeOf(guest.cmp.getServer({ serverId: sibling }))).toBe('NOT_FOUND');
+    expect(await codeOf(guest.cmp.listInterfaces({ serverId: sibling }))).toBe('NOT_FOUND');
+    expect(await codeOf(guest.cmp.listServers({}))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.cmp.createServer({ name: 'spawned', flavorRef: flavor, imageRef: img, networks: [{ networkId: net }] }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.cmp.deleteServer({ serverId: sibling }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.cmp.deleteServer({ serverId: vm }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.cmp.serverAction({ serverId: sibling, stop: {} }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.vol.createVolume({ name: 'loot', sizeGb: 1 }))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.net.listNetworks({}))).toBe('PERMISSION_DENIED');
+    expect(await codeOf(guest.id.createApplicationCredential({ name: 'escape' }))).toBe('PERMISSION_DENIED');
+    expect(await servers()).toEqual(before);
+    expect((await admin.vol.listVolumes({})).volumes.map((v) => v.id).sort()).toEqual(volumesBefore);
+    for (const id of [vm, sibling]) await mal.cmp.deleteServer({ serverId: id });
+  });
 });

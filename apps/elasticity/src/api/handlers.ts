@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@minicloud/domain-errors';
 import type { HealthMonitorType } from '@minicloud/domain-elasticity';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import { elasticity } from '@minicloud/proto';
 import type { LoadBalancers } from '../load-balancers';
@@ -10,7 +10,7 @@ import type { Caller } from '../store/record-store';
 import { listenerToProto, loadBalancerToProto, memberToProto, poolToProto, scalingGroupToProto, scalingPolicyToProto, trafficSourceFromProto } from './mapping';
 
 function callerOf(ctx: CallContext): Caller {
-  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth), token: ctx.token };
+  return { projectId: ctx.auth?.projectId ?? '', admin: isCloudAdmin(ctx.auth), token: ctx.token };
 }
 
 /** The resource modules the handlers call (built by wire.ts). */

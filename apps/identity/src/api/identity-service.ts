@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { events, identity } from '@minicloud/proto';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from '@minicloud/domain-errors';
-import { isAdmin, type AuthContext } from '@minicloud/platform-auth';
+import { isCloudAdmin, type AuthContext } from '@minicloud/platform-auth';
 import { Subjects, type Bus } from '@minicloud/platform-bus';
 import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { Counter } from '@minicloud/platform-metrics';
@@ -56,14 +56,14 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
   const visibleProject = async (ctx: CallContext, projectId: string) => {
     const p = await d.dir.getProject(projectId);
     if (!p) throw new NotFoundError('project', projectId);
-    if (!isAdmin(ctx.auth) && p.id !== auth(ctx).projectId && !(await d.dir.projectsOf(auth(ctx).userId)).includes(p.id)) throw new NotFoundError('project', projectId);
+    if (!isCloudAdmin(ctx.auth) && p.id !== auth(ctx).projectId && !(await d.dir.projectsOf(auth(ctx).userId)).includes(p.id)) throw new NotFoundError('project', projectId);
     return p;
   };
 
   /** Quota target: the caller's project by default; another project only for admin. */
   const quotaProject = async (ctx: CallContext, projectId: string) => {
     const id = projectId || auth(ctx).projectId;
-    if (id !== auth(ctx).projectId && !isAdmin(ctx.auth)) throw new PermissionDeniedError(`only an admin may use the quota of project ${id}`);
+    if (id !== auth(ctx).projectId && !isCloudAdmin(ctx.auth)) throw new PermissionDeniedError(`only an admin may use the quota of project ${id}`);
     await d.dir.requireProject(id);
     return id;
   };
@@ -136,7 +136,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
           const roleId = byName.get(name);
           if (!roleId) continue;
           const e = { ...a, userId, groupId: '', roleId };
-          out.set(`${e.projectId}|${e.domainId}|${e.userId}|${e.roleId}`, e);
+          out.set(`${e.system ?? ''}|${e.projectId}|${e.domainId}|${e.userId}|${e.roleId}`, e);
         }
       }
     }
@@ -168,6 +168,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
             projectDomainName: req.projectDomainName,
             projectDomainId: req.projectDomainId,
             unscoped: req.unscoped,
+            systemScope: req.systemScope,
           });
           audit('success', 'success', r.user.id, r.project?.id ?? '');
           return { token: r.token, info: await describeToken(r.context), catalog: await d.catalog.list() };
@@ -283,7 +284,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       },
       async listProjects(req, ctx) {
         let all = await d.dir.listProjects();
-        if (!isAdmin(ctx.auth)) {
+        if (!isCloudAdmin(ctx.auth)) {
           const mine = new Set([auth(ctx).projectId, ...(await d.dir.projectsOf(auth(ctx).userId))]);
           all = all.filter((p) => mine.has(p.id));
         }
@@ -317,11 +318,11 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       },
       async getUser(req, ctx) {
         if (!req.userId) throw new InvalidArgumentError('user_id', 'is required');
-        if (!isAdmin(ctx.auth) && req.userId !== auth(ctx).userId) throw new NotFoundError('user', req.userId);
+        if (!isCloudAdmin(ctx.auth) && req.userId !== auth(ctx).userId) throw new NotFoundError('user', req.userId);
         return { user: toUser(await d.dir.requireUser(req.userId)) };
       },
       async listUsers(req, ctx) {
-        let all = isAdmin(ctx.auth) ? await d.dir.listUsers() : [await d.dir.requireUser(auth(ctx).userId)];
+        let all = isCloudAdmin(ctx.auth) ? await d.dir.listUsers() : [await d.dir.requireUser(auth(ctx).userId)];
         if (req.domainId) all = all.filter((u) => u.domainId === req.domainId);
         const page = paginate(all, req.page);
         return { users: page.items.map(toUser), page: { nextPageToken: page.nextPageToken } };
@@ -362,7 +363,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       },
       async listGroups(req, ctx) {
         // a user's own groups are theirs to list (Keystone's identity:list_groups_for_user allows the owner)
-        if (!isAdmin(ctx.auth) && req.userId !== auth(ctx).userId) throw new PermissionDeniedError('only an admin may list groups other than your own');
+        if (!isCloudAdmin(ctx.auth) && req.userId !== auth(ctx).userId) throw new PermissionDeniedError('only an admin may list groups other than your own');
         let all = await d.dir.listGroups();
         if (req.userId) {
           await d.dir.requireUser(req.userId);
@@ -428,7 +429,7 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       },
       async unassignRole(req, ctx) {
         const a = await assignmentOf(req.assignment);
-        if (!(await d.dir.unassign(a))) throw new NotFoundError('role_assignment', `${a.roleId} of ${a.userId || a.groupId} on ${a.projectId || a.domainId}`);
+        if (!(await d.dir.unassign(a))) throw new NotFoundError('role_assignment', `${a.roleId} of ${a.userId || a.groupId} on ${a.system ? 'the system' : a.projectId || a.domainId}`);
         // tokens carry roles: void the user's (or every group member's) tokens issued so far
         for (const u of a.userId ? [a.userId] : await d.dir.groupMembers(a.groupId)) await revokeUser(ctx, u);
         return {};
@@ -436,16 +437,17 @@ export function identityService(d: IdentityServiceDeps): ServiceRegistration {
       async listRoleAssignments(req, ctx) {
         // a non-admin sees only their own (Keystone's identity:list_role_assignments is admin; the
         // owner may list their own, as /v3/auth/projects needs)
-        const admin = isAdmin(ctx.auth);
+        const admin = isCloudAdmin(ctx.auth);
         if (!admin && req.userId && req.userId !== auth(ctx).userId) throw new NotFoundError('user', req.userId);
         if (!admin && req.groupId) throw new PermissionDeniedError("only an admin may list a group's role assignments");
         const userId = admin ? req.userId : auth(ctx).userId;
-        const scope = { projectId: req.projectId, domainId: req.domainId, roleId: req.roleId };
+        if (req.system && req.system !== 'all') throw new InvalidArgumentError('system', `must be "all" (the only system scope), got "${req.system}"`);
+        const scope = { projectId: req.projectId, domainId: req.domainId, roleId: req.roleId, system: req.system };
         if (!req.effective) {
           return { assignments: await withRoleNames(await d.dir.listAssignments({ userId, groupId: req.groupId, ...scope })) };
         }
         // effective: every assignment on the scope, expanded, then filtered to the actor and role
-        const expanded = await effectiveAssignments(await d.dir.listAssignments({ projectId: req.projectId, domainId: req.domainId }));
+        const expanded = await effectiveAssignments(await d.dir.listAssignments({ projectId: req.projectId, domainId: req.domainId, system: req.system }));
         const members = req.groupId ? new Set(await d.dir.groupMembers(req.groupId)) : undefined;
         const list = expanded.filter((a) => (!userId || a.userId === userId) && (!members || members.has(a.userId)) && (!req.roleId || a.roleId === req.roleId));
         return { assignments: await withRoleNames(list) };

@@ -10,7 +10,7 @@ export const toGroup = (g: GroupRecord): identity.Group => ({ ...g });
 export const toProject = (p: ProjectRecord): identity.Project => ({ ...p });
 export const toUser = (u: UserRecord): identity.User => ({ id: u.id, name: u.name, domainId: u.domainId, defaultProjectId: u.defaultProjectId, enabled: u.enabled, email: u.email, description: u.description, extraJson: Object.keys(u.extra).length ? JSON.stringify(u.extra) : '' });
 export const toRole = (r: RoleRecord): identity.Role => ({ id: r.id, name: r.name, implies: r.implies });
-export const toAssignment = (a: AssignmentRecord, roleName: string): identity.RoleAssignment => ({ ...a, roleName });
+export const toAssignment = (a: AssignmentRecord, roleName: string): identity.RoleAssignment => ({ ...a, system: a.system ?? '', roleName });
 export const toQuota = (q: QuotaView): identity.Quota => ({ projectId: q.projectId, limits: q.limits, inUse: q.inUse, reserved: q.reserved });
 
 export function toTokenInfo(c: AuthContext): DeepPartial<identity.TokenInfo> {
@@ -26,6 +26,8 @@ export function toTokenInfo(c: AuthContext): DeepPartial<identity.TokenInfo> {
     expiresAt: new Date(c.expiresAtMs),
     instanceId: c.instanceId ?? '',
     hostIds: c.hostIds ?? [],
+    system: c.systemScope ?? '',
+    isAdminProject: c.isAdminProject ?? false,
   };
 }
 

@@ -1,5 +1,5 @@
 import { UnauthenticatedError } from '@minicloud/domain-errors';
-import { isAdmin, isComputeAgent } from '@minicloud/platform-auth';
+import { isCloudAdmin, isComputeAgent } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import { image as pb } from '@minicloud/proto';
 import type { Caller, ImageService } from '../image-service';
@@ -12,7 +12,7 @@ import { imageToPb, memberStatusFromPb, memberToPb, statusFromPb, visibilityFrom
  */
 function callerOf(ctx: CallContext): Caller {
   if (!ctx.auth) throw new UnauthenticatedError('a token is required');
-  return { viewer: { projectId: ctx.auth.projectId, admin: isAdmin(ctx.auth) || isComputeAgent(ctx.auth) }, requestId: ctx.requestId, signal: ctx.signal };
+  return { viewer: { projectId: ctx.auth.projectId, admin: isCloudAdmin(ctx.auth) || isComputeAgent(ctx.auth) }, requestId: ctx.requestId, signal: ctx.signal };
 }
 
 /** gRPC registration of minicloud.image.v1.ImageService over an {@link ImageService}. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
 import { network } from '@minicloud/proto';
-import { assertActsForHost, isAdmin } from '@minicloud/platform-auth';
+import { assertActsForHost, isCloudAdmin } from '@minicloud/platform-auth';
 import { service, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { L2pop } from '../l2pop';
 import type { Networks } from '../networks';
@@ -64,13 +64,13 @@ export function networkServiceRegistration(l: NetworkLogic): ServiceRegistration
         return {};
       },
 
-      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx)), isAdmin(ctx.auth)) }),
-      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value, isAdmin(ctx.auth)) }),
+      createPort: async (req, ctx) => ({ port: toPort(await l.ports.create(req, callerOf(ctx)), isCloudAdmin(ctx.auth)) }),
+      getPort: async (req, ctx) => ({ port: toPort((await l.ports.get(req.portId, callerOf(ctx))).value, isCloudAdmin(ctx.auth)) }),
       listPorts: async (req, ctx) => {
         const page = paginate(await l.ports.list(callerOf(ctx), req), req.page);
-        return { ports: page.items.map((p) => toPort(p, isAdmin(ctx.auth))), page: { nextPageToken: page.nextPageToken } };
+        return { ports: page.items.map((p) => toPort(p, isCloudAdmin(ctx.auth))), page: { nextPageToken: page.nextPageToken } };
       },
-      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx)), isAdmin(ctx.auth)) }),
+      updatePort: async (req, ctx) => ({ port: toPort(await l.ports.update(req.portId, req, callerOf(ctx)), isCloudAdmin(ctx.auth)) }),
       deletePort: async (req, ctx) => {
         const caller = callerOf(ctx);
         await l.ports.delete(req.portId, caller);

@@ -31,7 +31,9 @@ describe('mapping', () => {
   });
   it('derives the caller from the token context and refuses a call without one', () => {
     const auth = { tokenId: 't', userId: 'u', userName: 'u', projectId: 'p', projectName: 'p', domainId: 'd', roles: ['admin', 'member', 'reader'], issuedAtMs: 0, expiresAtMs: 1 };
-    expect(callerOf({ auth, requestId: 'r' })).toEqual({ projectId: 'p', isAdmin: true, requestId: 'r' });
+    expect(callerOf({ auth: { ...auth, isAdminProject: true }, requestId: 'r' })).toEqual({ projectId: 'p', isAdmin: true, requestId: 'r' });
+    // role admin on a project other than the admin project is no cloud admin
+    expect(callerOf({ auth, requestId: 'r' })).toEqual({ projectId: 'p', isAdmin: false, requestId: 'r' });
     expect(() => callerOf({ requestId: 'r' })).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
   });
 });

@@ -1,7 +1,7 @@
 import { network } from '@minicloud/proto';
 import type { FdbEntry } from '@minicloud/domain-network';
 import type { AuthContext } from '@minicloud/platform-auth';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import { InvalidArgumentError, UnauthenticatedError } from '@minicloud/domain-errors';
 import type { FloatingIpRecord, NetworkRecord, PortRecord, RouterRecord, SecurityGroupRuleRecord, SubnetPoolRecord, SubnetRecord } from '../records';
 import type { SecurityGroupView } from '../security-groups';
@@ -11,7 +11,7 @@ import type { Caller } from '../store/deps';
 /** The caller of a gRPC call (the platform guarantees auth on non-public methods). */
 export function callerOf(ctx: { auth?: AuthContext; requestId: string }): Caller {
   if (!ctx.auth) throw new UnauthenticatedError('missing token');
-  return { projectId: ctx.auth.projectId, isAdmin: isAdmin(ctx.auth), requestId: ctx.requestId };
+  return { projectId: ctx.auth.projectId, isAdmin: isCloudAdmin(ctx.auth), requestId: ctx.requestId };
 }
 
 export function toNetwork(n: NetworkRecord, subnetIds: string[]): network.Network {

@@ -170,7 +170,7 @@ describe('Keystone v3 admin (real HTTP, fake IdentityService)', () => {
           admin(opts);
           const a = req.assignment!;
           const before = assignments.length;
-          assignments = assignments.filter((x) => !(x.roleId === a.roleId && x.userId === a.userId && x.projectId === a.projectId));
+          assignments = assignments.filter((x) => !(x.roleId === a.roleId && x.userId === a.userId && x.projectId === a.projectId && x.system === a.system));
           if (assignments.length === before) throw new NotFoundError('role_assignment', a.roleId);
           return {};
         },
@@ -178,7 +178,12 @@ describe('Keystone v3 admin (real HTTP, fake IdentityService)', () => {
           caller(opts);
           return {
             assignments: assignments.filter(
-              (a) => (!req.userId || a.userId === req.userId) && (!req.projectId || a.projectId === req.projectId) && (!req.groupId || a.groupId === req.groupId) && (!req.roleId || a.roleId === req.roleId),
+              (a) =>
+                (!req.userId || a.userId === req.userId) &&
+                (!req.projectId || a.projectId === req.projectId) &&
+                (!req.groupId || a.groupId === req.groupId) &&
+                (!req.roleId || a.roleId === req.roleId) &&
+                (!req.system || a.system === req.system),
             ),
           };
         },
@@ -210,7 +215,11 @@ describe('Keystone v3 admin (real HTTP, fake IdentityService)', () => {
             userName: 'nina',
             domainId: 'default',
             domainName: 'Default',
-            ...(req.unscoped ? {} : { projectId: 'p0', projectName: 'team', roles: ['lead'], roleRefs: [{ id: 'r-lead', name: 'lead' }] }),
+            ...(req.unscoped
+              ? {}
+              : req.systemScope
+                ? { system: req.systemScope, roles: ['admin', 'member'], roleRefs: [{ id: 'r-admin', name: 'admin' }, { id: 'r-member', name: 'member' }] }
+                : { projectId: 'p0', projectName: 'team', roles: ['lead'], roleRefs: [{ id: 'r-lead', name: 'lead' }], isAdminProject: false }),
             issuedAt: new Date(0),
             expiresAt: new Date(3600_000),
           }),
@@ -260,6 +269,26 @@ describe('Keystone v3 admin (real HTTP, fake IdentityService)', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe(404);
     expect((await as('admin', { method: 'PUT', url: '/identity/v3/projects/p1/users/u2/roles/nope' })).statusCode).toBe(404);
+  });
+
+  it("grants a role on the system (Keystone's /v3/system/users/{id}/roles/{role}) and lists it with scope.system=all", async () => {
+    await as('admin', { method: 'POST', url: '/identity/v3/users', payload: { user: { name: 'ops', password: 'x' } } });
+    const grant = '/identity/v3/system/users/u1/roles/r-member';
+    expect((await as('admin', { method: 'HEAD', url: grant })).statusCode).toBe(404);
+    expect((await as('admin', { method: 'PUT', url: grant })).statusCode).toBe(204);
+    expect(calls.find((c) => c.method === 'assignRole')?.req).toMatchObject({ assignment: { userId: 'u1', roleId: 'r-member', system: 'all', projectId: '', domainId: '' } });
+    expect((await as('admin', { method: 'HEAD', url: grant })).statusCode).toBe(204);
+    expect((await as('admin', { url: '/identity/v3/system/users/u1/roles' })).json().roles.map((r: { name: string }) => r.name)).toEqual(['member']);
+    // not a project grant
+    expect((await as('admin', { url: '/identity/v3/projects/p1/users/u1/roles' })).json().roles).toEqual([]);
+    const listed = (await as('admin', { url: '/identity/v3/role_assignments?scope.system=all' })).json().role_assignments;
+    expect(calls.filter((c) => c.method === 'listRoleAssignments').pop()?.req).toMatchObject({ system: 'all' });
+    expect(listed).toEqual([
+      { role: { id: 'r-member' }, scope: { system: { all: true } }, user: { id: 'u1' }, links: { assignment: 'http://api.test:5080/identity/v3/system/users/u1/roles/r-member' } },
+    ]);
+    expect((await as('demo', { method: 'PUT', url: grant.replace('u1', 'u9') })).statusCode).toBe(403);
+    expect((await as('admin', { method: 'DELETE', url: grant })).statusCode).toBe(204);
+    expect((await as('admin', { method: 'HEAD', url: grant })).statusCode).toBe(404);
   });
 
   it('creates a role (201) found by name; deletes users and projects (204, then 404)', async () => {
@@ -358,6 +387,25 @@ describe('Keystone v3 admin (real HTTP, fake IdentityService)', () => {
     const scoped = (await as('', { method: 'POST', url: '/identity/v3/auth/tokens', payload: body(undefined) })).json().token;
     expect(scoped.roles).toEqual([{ id: 'r-lead', name: 'lead' }]);
     expect(scoped.project).toMatchObject({ id: 'p0', name: 'team', domain: { id: 'default', name: 'Default' } });
+    expect(scoped.is_admin_project).toBe(false);
+  });
+
+  it('tokens: a system-scoped one ("system": {"all": true}) names the system, no project, and has a catalog; bad system scopes are 400', async () => {
+    const body = (scope: unknown) => ({ auth: { identity: { methods: ['password'], password: { user: { name: 'nina', domain: { id: 'default' }, password: 'pw' } } }, scope } });
+    const res = await as('', { method: 'POST', url: '/identity/v3/auth/tokens', payload: body({ system: { all: true } }) });
+    expect(res.statusCode).toBe(201);
+    expect(calls.find((c) => c.method === 'authenticate')?.req).toMatchObject({ systemScope: 'all', projectName: '', projectId: '', unscoped: false });
+    const t = res.json().token;
+    expect(t.system).toEqual({ all: true });
+    expect(t).not.toHaveProperty('project');
+    expect(t).not.toHaveProperty('is_admin_project');
+    expect(t.roles).toEqual([{ id: 'r-admin', name: 'admin' }, { id: 'r-member', name: 'member' }]);
+    expect(t.catalog.length).toBeGreaterThan(0);
+    const before = calls.filter((c) => c.method === 'authenticate').length;
+    for (const scope of [{ system: { all: false } }, { system: {} }, { system: { all: true }, project: { name: 'team', domain: { id: 'default' } } }]) {
+      expect((await as('', { method: 'POST', url: '/identity/v3/auth/tokens', payload: body(scope) })).statusCode).toBe(400);
+    }
+    expect(calls.filter((c) => c.method === 'authenticate').length).toBe(before);
   });
 
   it('regions, services and endpoints: a fresh catalog is what tokens list; any token reads, with filters; unknown ids 404; no token 401', async () => {

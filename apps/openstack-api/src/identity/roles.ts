@@ -6,9 +6,12 @@ import { HttpError } from '../http/errors';
 import { createRoleBody, updateRoleBody, type RoleBody } from './schemas';
 import { collectionLinks, roleAssignmentView, roleView, type AssignmentNames } from './views';
 
-/** The scope and actor of a grant URL: /v3/{projects|domains}/{scope}/{users|groups}/{actor}/roles[/{role}]. */
+/**
+ * The scope and actor of a grant URL: /v3/{projects|domains}/{scope}/{users|groups}/{actor}/roles[/{role}],
+ * or Keystone's system grants /v3/system/{users|groups}/{actor}/roles[/{role}] (scope "all").
+ */
 interface GrantParams {
-  scopeKind: 'projects' | 'domains';
+  scopeKind: 'projects' | 'domains' | 'system';
   scope: string;
   actorKind: 'users' | 'groups';
   actor: string;
@@ -25,12 +28,14 @@ function grantOf(p: GrantParams): identity.RoleAssignment {
     groupId: p.actorKind === 'groups' ? p.actor : '',
     projectId: p.scopeKind === 'projects' ? p.scope : '',
     domainId: p.scopeKind === 'domains' ? p.scope : '',
+    system: p.scopeKind === 'system' ? 'all' : '',
   };
 }
 
 /**
  * Keystone v3 roles (create, list with `name`, show) and grants: PUT/HEAD/GET/DELETE
- * /v3/{projects|domains}/{id}/{users|groups}/{id}/roles/{role_id} and the list of an actor's roles
+ * /v3/{projects|domains}/{id}/{users|groups}/{id}/roles/{role_id} and /v3/system/{users|groups}/{id}/roles/{role_id}
+ * (Keystone's system role assignments), and the list of an actor's roles
  * on a scope, each IdentityService's Assign/Unassign/ListRoleAssignments with the caller's token.
  */
 export async function roleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -126,7 +131,7 @@ export async function roleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     const effective = flag('effective');
     if (effective && q('group.id')) throw new HttpError(400, 'Combining effective and group filter will always result in an empty list.');
     const { assignments } = await id.listRoleAssignments(
-      { userId: q('user.id'), groupId: q('group.id'), projectId: q('scope.project.id'), domainId: q('scope.domain.id'), roleId: q('role.id'), effective },
+      { userId: q('user.id'), groupId: q('group.id'), projectId: q('scope.project.id'), domainId: q('scope.domain.id'), roleId: q('role.id'), effective, system: q('scope.system') },
       ctx,
     );
     let names: AssignmentNames | undefined;
@@ -152,24 +157,25 @@ export async function roleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
 
   /** The direct assignments matching a grant URL (role optional). */
   const assignmentsOf = async (req: FastifyRequest, g: identity.RoleAssignment) => {
-    const res = await id.listRoleAssignments({ userId: g.userId, groupId: g.groupId, projectId: g.projectId, domainId: g.domainId, roleId: g.roleId }, callContext(req));
+    const res = await id.listRoleAssignments({ userId: g.userId, groupId: g.groupId, projectId: g.projectId, domainId: g.domainId, roleId: g.roleId, system: g.system, effective: false }, callContext(req));
     return res.assignments.filter(
-      (a) => a.userId === g.userId && a.groupId === g.groupId && a.projectId === g.projectId && a.domainId === g.domainId && (!g.roleId || a.roleId === g.roleId),
+      (a) => a.userId === g.userId && a.groupId === g.groupId && a.projectId === g.projectId && a.domainId === g.domainId && a.system === g.system && (!g.roleId || a.roleId === g.roleId),
     );
   };
   const checkGrant = async (req: FastifyRequest, reply: FastifyReply, p: GrantParams) => {
     const g = grantOf(p);
     if (!(await assignmentsOf(req, g)).length) {
-      throw new HttpError(404, `Could not find role assignment with role: ${g.roleId}, ${g.userId ? 'user' : 'group'}: ${g.userId || g.groupId}, ${g.projectId ? 'project' : 'domain'}: ${g.projectId || g.domainId}.`);
+      const scope = g.system ? `system: ${g.system}` : `${g.projectId ? 'project' : 'domain'}: ${g.projectId || g.domainId}`;
+      throw new HttpError(404, `Could not find role assignment with role: ${g.roleId}, ${g.userId ? 'user' : 'group'}: ${g.userId || g.groupId}, ${scope}.`);
     }
     return reply.code(204).send();
   };
 
-  for (const scopeKind of ['projects', 'domains'] as const) {
+  for (const scopeKind of ['projects', 'domains', 'system'] as const) {
     for (const actorKind of ['users', 'groups'] as const) {
       type Params = { scope: string; actor: string; role: string };
-      const grantPath = `/v3/${scopeKind}/:scope/${actorKind}/:actor/roles`;
-      const params = (req: FastifyRequest<{ Params: Params }>): GrantParams => ({ scopeKind, actorKind, ...req.params });
+      const grantPath = scopeKind === 'system' ? `/v3/system/${actorKind}/:actor/roles` : `/v3/${scopeKind}/:scope/${actorKind}/:actor/roles`;
+      const params = (req: FastifyRequest<{ Params: Params }>): GrantParams => ({ scopeKind, actorKind, ...req.params, scope: scopeKind === 'system' ? 'all' : req.params.scope });
       app.put<{ Params: Params }>(`${grantPath}/:role`, async (req, reply) => {
         await id.assignRole({ assignment: grantOf(params(req)) }, callContext(req));
         return reply.code(204).send();
@@ -182,7 +188,7 @@ export async function roleRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         return reply.code(204).send();
       });
       app.get<{ Params: Omit<Params, 'role'> }>(grantPath, async (req) => {
-        const mine = new Set((await assignmentsOf(req, grantOf({ scopeKind, actorKind, ...req.params }))).map((a) => a.roleId));
+        const mine = new Set((await assignmentsOf(req, grantOf({ scopeKind, actorKind, ...req.params, scope: scopeKind === 'system' ? 'all' : req.params.scope }))).map((a) => a.roleId));
         const roles = (await id.listRoles({}, callContext(req))).roles.filter((r) => mine.has(r.id));
         return { roles: roles.map((r) => roleView(r, base(req))), links: collectionLinks(`${baseUrl(req, deps.publicUrl)}${req.url.split('?')[0]}`) };
       });

@@ -23,21 +23,28 @@ function v3Version(identityUrl: string): Record<string, unknown> {
   };
 }
 
-/** The AuthenticateRequest for a POST /v3/auth/tokens body (one method; scope by project id or name). */
+/**
+ * The AuthenticateRequest for a POST /v3/auth/tokens body (one method; scope by project id or name,
+ * Keystone's `"system": {"all": true}`, or `"unscoped"`).
+ */
 export function authenticateRequest(body: AuthTokensBody): identity.AuthenticateRequest {
   const { identity: who, scope } = body.auth;
   const method = who.methods[0];
   if (who.methods.length > 1) throw new HttpError(400, 'Only one authentication method per request is supported.');
-  if (scope && scope !== 'unscoped' && (scope.domain || scope.system)) {
-    throw new HttpError(400, 'Only project-scoped tokens are issued here; domain and system scopes are not supported.');
+  if (scope && scope !== 'unscoped' && scope.domain) {
+    throw new HttpError(400, 'Only project- and system-scoped tokens are issued here; domain scope is not supported.');
   }
+  const system = scope && scope !== 'unscoped' ? scope.system : undefined;
+  if (system && (system as { all?: unknown }).all !== true) throw new HttpError(400, 'Invalid input for field/attribute auth.scope.system. The only system scope is {"all": true}.');
   const project = scope && scope !== 'unscoped' ? scope.project : undefined;
+  if (system && project) throw new HttpError(400, 'Specifying both a project and a system scope is not allowed.');
   const req: identity.AuthenticateRequest = {
     projectId: project?.id ?? '',
     projectName: project?.id ? '' : (project?.name ?? ''),
     projectDomainName: project?.domain?.name ?? '',
     projectDomainId: project?.domain?.id ?? '',
     unscoped: scope === 'unscoped',
+    systemScope: system ? 'all' : '',
   };
   if (method === 'password') {
     const user = who.password?.user;
@@ -74,9 +81,9 @@ export async function identityRoutes(app: FastifyInstance, deps: ApiDeps): Promi
   };
   const describe = async (req: FastifyRequest, info: identity.TokenInfo, token: string, methods: string[]) => {
     const { roleIds, domains } = await names({ token, requestId: String(req.id) });
-    // an unscoped token has no catalog (Keystone's)
+    // an unscoped token has no catalog (Keystone's); a system-scoped one has it, without project ids
     const catalog =
-      queryValue(req, 'nocatalog') === undefined && info.projectId
+      queryValue(req, 'nocatalog') === undefined && (info.projectId || info.system)
         ? keystoneCatalog(await id.listServiceCatalog({}, { token, requestId: String(req.id) }), baseUrl(req, deps.publicUrl), info.projectId || undefined)
         : undefined;
     return tokenBody(info, { methods, roleIds, domains, catalog });

@@ -11,8 +11,9 @@ export type DomainNames = ReadonlyMap<string, string>;
 
 /**
  * The body of a token (POST/GET /v3/auth/tokens) from what identity says the token carries:
- * methods, user and project each with their domain, roles with ids, audit_ids, issued_at,
- * expires_at, and the catalog unless `catalog` is undefined (`?nocatalog`).
+ * methods, user and project each with their domain (or Keystone's `system: {all: true}` for a
+ * system-scoped token), roles with ids, `is_admin_project`, audit_ids, issued_at, expires_at, and the
+ * catalog unless `catalog` is undefined (`?nocatalog`).
  * @param roleIds role name -> id (from ListRoles); a name without an id gets a derived one
  */
 export function tokenBody(
@@ -30,10 +31,17 @@ export function tokenBody(
       audit_ids: [Buffer.from(info.tokenId.replace(/-/g, '').slice(0, 32), 'hex').toString('base64url') || info.tokenId],
       issued_at: keystoneTime(info.issuedAt),
       expires_at: keystoneTime(info.expiresAt),
-      // an unscoped token names no project and carries no roles
+      // an unscoped token names no project and carries no roles; a system-scoped one names the system
       ...(info.projectId
-        ? { project: { id: info.projectId, name: info.projectName, domain }, is_domain: false, roles: info.roles.map((name) => ({ id: roleIds.get(name) ?? name, name })) }
+        ? {
+            project: { id: info.projectId, name: info.projectName, domain },
+            is_domain: false,
+            // Keystone's admin_project compatibility: admin on this project is cloud-wide
+            is_admin_project: info.isAdminProject,
+            roles: info.roles.map((name) => ({ id: roleIds.get(name) ?? name, name })),
+          }
         : {}),
+      ...(info.system ? { system: { [info.system]: true }, roles: info.roles.map((name) => ({ id: roleIds.get(name) ?? name, name })) } : {}),
       ...(opts.catalog ? { catalog: opts.catalog } : {}),
     },
   };
@@ -112,10 +120,14 @@ export function roleAssignmentView(a: identity.RoleAssignment, base: string, nam
     const x = m?.get(id);
     return x ? { id, name: x.name, ...domainOf(x.domainId) } : { id };
   };
-  const scope = a.projectId ? { project: named(a.projectId, names?.projects) } : { domain: names ? { id: a.domainId, name: names.domains.get(a.domainId) ?? a.domainId } : { id: a.domainId } };
+  const scope = a.system
+    ? { system: { [a.system]: true } }
+    : a.projectId
+      ? { project: named(a.projectId, names?.projects) }
+      : { domain: names ? { id: a.domainId, name: names.domains.get(a.domainId) ?? a.domainId } : { id: a.domainId } };
   const actor = a.userId ? { user: named(a.userId, names?.users) } : { group: named(a.groupId, names?.groups) };
   const role = names ? { id: a.roleId, name: names.roles.get(a.roleId) ?? a.roleName } : { id: a.roleId };
-  const scopePath = a.projectId ? `projects/${a.projectId}` : `domains/${a.domainId}`;
+  const scopePath = a.system ? 'system' : a.projectId ? `projects/${a.projectId}` : `domains/${a.domainId}`;
   const actorPath = a.userId ? `users/${a.userId}` : `groups/${a.groupId}`;
   return { role, scope, ...actor, links: { assignment: `${base}/v3/${scopePath}/${actorPath}/roles/${a.roleId}` } };
 }

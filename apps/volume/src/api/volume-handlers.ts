@@ -1,6 +1,6 @@
 import { volume } from '@minicloud/proto';
 import { InvalidArgumentError, PermissionDeniedError } from '@minicloud/domain-errors';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import { service, type CallContext, type ServiceRegistration, withInputLimits } from '@minicloud/platform-grpc';
 import type { Attachments } from '../attachments';
 import type { Backups } from '../backups';
@@ -17,7 +17,7 @@ import type { Volumes } from '../volumes';
 import { attachmentToProto, backupToProto, poolToProto, qosSpecsToProto, snapshotToProto, statusFromProto, volumeToProto, volumeTypeToProto } from './mapping';
 
 function callerOf(ctx: CallContext): Caller {
-  return { projectId: ctx.auth?.projectId ?? '', admin: isAdmin(ctx.auth), token: ctx.token, userId: ctx.auth?.userId ?? '' };
+  return { projectId: ctx.auth?.projectId ?? '', admin: isCloudAdmin(ctx.auth), token: ctx.token, userId: ctx.auth?.userId ?? '' };
 }
 
 /** The resource modules the handlers call (built by wire.ts). */
@@ -134,10 +134,10 @@ export function volumeService(l: VolumeLogic): ServiceRegistration {
         return {};
       },
       async createVolumeType(req, ctx) {
-        return { volumeType: volumeTypeToProto(await l.types.create(req.name, req.extraSpecs, req.description), isAdmin(ctx.auth)) };
+        return { volumeType: volumeTypeToProto(await l.types.create(req.name, req.extraSpecs, req.description), isCloudAdmin(ctx.auth)) };
       },
       async listVolumeTypes(_req, ctx) {
-        const admin = isAdmin(ctx.auth);
+        const admin = isCloudAdmin(ctx.auth);
         return { volumeTypes: (await l.types.list()).map((t) => volumeTypeToProto(t, admin)) };
       },
       async updateVolumeType(req) {

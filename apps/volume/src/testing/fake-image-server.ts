@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { image } from '@minicloud/proto';
-import { isAdmin } from '@minicloud/platform-auth';
+import { isCloudAdmin } from '@minicloud/platform-auth';
 import { InvalidArgumentError, NotFoundError } from '@minicloud/domain-errors';
 import { service, type CallContext, type ServiceRegistration } from '@minicloud/platform-grpc';
 
@@ -30,7 +30,7 @@ export function fakeImageService(): { registration: ServiceRegistration; images:
     !!img && (admin || img.image.ownerProjectId === projectId || img.image.visibility === image.ImageVisibility.IMAGE_VISIBILITY_PUBLIC);
   const find = (id: string, ctx: CallContext) => {
     const img = images.get(id);
-    if (!visible(img, ctx.auth?.projectId ?? '', isAdmin(ctx.auth))) throw new NotFoundError('image', id);
+    if (!visible(img, ctx.auth?.projectId ?? '', isCloudAdmin(ctx.auth))) throw new NotFoundError('image', id);
     return img!;
   };
   const notUsed = async (): Promise<never> => {

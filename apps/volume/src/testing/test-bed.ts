@@ -31,7 +31,7 @@ export async function startVolumeTestBed(name: string): Promise<VolumeTestBed> {
   const bus = await connectBus({ url: natsServer.url, name, logger });
   const key = await generateSigningKey(Date.now());
   const tokenFor = async (projectId: string, roles: string[]) =>
-    (await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
+    (await signToken(key, { userId: `u-${projectId}-${roles[0]}`, userName: 'u', projectId, projectName: projectId, domainId: 'default', roles, isAdminProject: roles.includes('admin') }, { nowMs: Date.now(), ttlSeconds: 3600 })).token;
   return {
     redis,
     bus,

@@ -13,7 +13,7 @@ export const RESERVED_METADATA_PREFIX = 'minicloud:';
  * or ` minicloud:workload` are caught too). Pure: the API handler that accepts metadata (server create,
  * set/update server metadata) calls it with the caller's admin flag before storing anything.
  * @param metadata the keys the request sets (values are not inspected).
- * @param isAdmin whether the caller holds the admin role.
+ * @param isAdmin whether the caller is a cloud admin (`isCloudAdmin`).
  * @param removedKeys the keys the request removes (removing the workload changes it too).
  * @throws PermissionDeniedError naming the first reserved key, reason `reserved_metadata`.
  */

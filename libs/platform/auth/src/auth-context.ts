@@ -23,6 +23,16 @@ export interface AuthContext {
    * when the account was made (SERVICE_ACCOUNTS). See {@link assertActsForHost}.
    */
   hostIds?: string[];
+  /**
+   * Keystone's system scope: `'all'` when the token is scoped to the whole deployment (token body
+   * `"system": {"all": true}`) instead of a project; such a token has no project.
+   */
+  systemScope?: 'all';
+  /**
+   * Keystone's `is_admin_project`: the token is scoped to the cloud's designated admin project
+   * (keystone.conf `[resource] admin_project_name`), so its `admin` role is cloud-wide.
+   */
+  isAdminProject?: boolean;
 }
 
 /**
@@ -32,12 +42,23 @@ export interface AuthContext {
  */
 export const COMPUTE_AGENT_ROLE = 'compute_agent';
 
+/**
+ * The only role of an instance identity credential (the token software inside a VM gets from the
+ * metadata API): it implies no other role, so the credential passes no `project_reader` or
+ * `project_member` rule; it may call only `authenticated` methods and the `project_reader_or_instance`
+ * ones, where the handler limits it to its own instance (`instanceId`). A guest can read what it is
+ * (its server, its interfaces, its project) but cannot create, change or delete servers, nor read
+ * the other servers of its project.
+ */
+export const INSTANCE_ROLE = 'instance';
+
 /** The built-in roles and what each implies (Keystone's default implied roles; a compute agent reads). */
 export const IMPLIED_ROLES: Readonly<Record<string, readonly string[]>> = {
   admin: ['member', 'reader'],
   member: ['reader'],
   reader: [],
   [COMPUTE_AGENT_ROLE]: ['reader'],
+  [INSTANCE_ROLE]: [],
 };
 
 /** Expands a role list with the roles they imply (transitively), without duplicates. */
@@ -52,13 +73,26 @@ export function expandRoles(roles: readonly string[], implied: Readonly<Record<s
   return [...out];
 }
 
-export function isAdmin(ctx: AuthContext | undefined): boolean {
-  return !!ctx?.roles.includes('admin');
+/**
+ * THE definition of a cloud administrator (Keystone's and Nova's `admin_api` / `system_admin`): role
+ * `admin` on a system-scoped token, or on a token scoped to the cloud's admin project
+ * (`is_admin_project`, Keystone's compatibility with clients that know no system scope). Every
+ * cloud-wide power (other projects' resources, flavors, aggregates, hosts, shared and external
+ * networks, quotas of others, service-to-service calls) is checked with this function. Role `admin`
+ * on any other project is only {@link isProjectAdmin}: a member of its own project.
+ */
+export function isCloudAdmin(ctx: AuthContext | undefined): boolean {
+  return !!ctx?.roles.includes('admin') && (ctx.systemScope === 'all' || ctx.isAdminProject === true);
+}
+
+/** Role `admin` on a project-scoped token (Nova's `project_admin`): cloud-wide only when {@link isCloudAdmin}. */
+export function isProjectAdmin(ctx: AuthContext | undefined): boolean {
+  return !!ctx?.roles.includes('admin') && !!ctx.projectId;
 }
 
 /**
  * Checks that the caller may act for hypervisor host `hostId` (register it, register or read its
- * VTEP and FDB, migrate from it): an admin (the controller, an operator) for any host; a compute
+ * VTEP and FDB, migrate from it): a cloud admin (the controller, an operator) for any host; a compute
  * agent's user only for the hosts bound to its account (`hostIds`, the token's `host_ids` claim).
  * Anyone else, and an agent without bound hosts, is refused (fail closed). With no caller at all
  * (a server without token verification, as in unit tests) there is nothing to check.
@@ -66,9 +100,14 @@ export function isAdmin(ctx: AuthContext | undefined): boolean {
  * @throws PermissionDeniedError naming the field and the host
  */
 export function assertActsForHost(ctx: AuthContext | undefined, hostId: string, field: string): void {
-  if (!ctx || isAdmin(ctx)) return;
+  if (!ctx || isCloudAdmin(ctx)) return;
   if (isComputeAgent(ctx) && (ctx.hostIds ?? []).includes(hostId)) return;
   throw new PermissionDeniedError(`${field}: user ${ctx.userName || ctx.userId} may not act for host ${hostId}`);
+}
+
+/** Whether the caller holds an instance identity credential ({@link INSTANCE_ROLE}, claim `instance_id`). */
+export function isInstanceCredential(ctx: AuthContext | undefined): boolean {
+  return !!ctx?.instanceId;
 }
 
 /** Whether the caller is a compute agent's own user ({@link COMPUTE_AGENT_ROLE}). */

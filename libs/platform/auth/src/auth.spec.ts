@@ -2,7 +2,7 @@ import type { JWK as JsonWebKey } from 'jose';
 import { generateSigningKey, signToken } from './token-signer';
 import { createTokenVerifier, RevocationList } from './token-verifier';
 import { authorize, defaultRuleFor } from './policy';
-import { assertActsForHost, COMPUTE_AGENT_ROLE, expandRoles } from './auth-context';
+import { assertActsForHost, COMPUTE_AGENT_ROLE, expandRoles, INSTANCE_ROLE, isCloudAdmin, isProjectAdmin } from './auth-context';
 
 const claims = {
   userId: 'u1',
@@ -93,12 +93,12 @@ describe('tokens', () => {
   });
 
   it('authorizes by role', () => {
-    expect(defaultRuleFor('listServers')).toBe('reader');
-    expect(defaultRuleFor('createServer')).toBe('member');
+    expect(defaultRuleFor('listServers')).toBe('project_reader');
+    expect(defaultRuleFor('createServer')).toBe('project_member');
     const reader = { ...claims, roles: ['reader'], tokenId: 't', issuedAtMs: 0, expiresAtMs: 0 };
-    expect(() => authorize('reader', 'listServers', reader)).not.toThrow();
-    expect(() => authorize('member', 'createServer', reader)).toThrow(/createServer requires role member/);
-    expect(() => authorize('admin', 'createFlavor', undefined)).toThrow();
+    expect(() => authorize('project_reader', 'listServers', reader)).not.toThrow();
+    expect(() => authorize('project_member', 'createServer', reader)).toThrow(/createServer requires role member/);
+    expect(() => authorize('admin_api', 'createFlavor', undefined)).toThrow();
     expect(expandRoles(['admin']).sort()).toEqual(['admin', 'member', 'reader']);
   });
 });
@@ -120,9 +120,11 @@ describe("a compute agent's hosts", () => {
     expect(() => assertActsForHost(unbound, 'host-1', 'host_id')).toThrow(/may not act for host host-1/);
     const member = await verifier.verify((await signToken(key, claims, { nowMs: now, ttlSeconds: 600 })).token);
     expect(() => assertActsForHost(member, 'host-1', 'host_id')).toThrow(/may not act for host/);
-    // An admin (the controller, an operator) acts for any host.
-    const admin = await verifier.verify((await signToken(key, { ...claims, roles: expandRoles(['admin']) }, { nowMs: now, ttlSeconds: 600 })).token);
+    // A cloud admin (the controller, an operator) acts for any host; a project's admin for none.
+    const admin = await verifier.verify((await signToken(key, { ...claims, roles: expandRoles(['admin']), systemScope: 'all' }, { nowMs: now, ttlSeconds: 600 })).token);
     expect(() => assertActsForHost(admin, 'host-2', 'host_id')).not.toThrow();
+    const projectAdmin = await verifier.verify((await signToken(key, { ...claims, roles: expandRoles(['admin']) }, { nowMs: now, ttlSeconds: 600 })).token);
+    expect(() => assertActsForHost(projectAdmin, 'host-2', 'host_id')).toThrow(/may not act for host host-2/);
   });
 });
 
@@ -189,5 +191,57 @@ describe('key rotation at a verifying service', () => {
     expect(fetches).toBe(3);
     now += 600_001;
     await expect(verifier.verify(old.token)).rejects.toThrow(/expired/);
+  });
+});
+
+describe('cloud admin versus project admin (Keystone system scope and admin_project)', () => {
+  const now = 1_700_000_000_000;
+  const ctxOf = async (extra: Partial<typeof claims> & { systemScope?: 'all'; isAdminProject?: boolean; instanceId?: string }) => {
+    const key = await generateSigningKey(now);
+    const verifier = createTokenVerifier({ keys: async () => [{ kid: key.kid, jwk: key.publicJwk }], revocations: new RevocationList(), nowMs: () => now });
+    return verifier.verify((await signToken(key, { ...claims, ...extra }, { nowMs: now, ttlSeconds: 600 })).token);
+  };
+
+  it('carries the system scope and is_admin_project in the token (claims system, is_admin_project)', async () => {
+    const system = await ctxOf({ roles: expandRoles(['admin']), projectId: '', projectName: '', systemScope: 'all' });
+    expect(system.systemScope).toBe('all');
+    expect(system.isAdminProject).toBeUndefined();
+    const onAdminProject = await ctxOf({ roles: expandRoles(['admin']), isAdminProject: true });
+    expect(onAdminProject.isAdminProject).toBe(true);
+    expect(onAdminProject.systemScope).toBeUndefined();
+  });
+
+  it('is a cloud admin only with role admin on the system or on the admin project', async () => {
+    const system = await ctxOf({ roles: expandRoles(['admin']), projectId: '', systemScope: 'all' });
+    const adminProject = await ctxOf({ roles: expandRoles(['admin']), isAdminProject: true });
+    const otherProjectAdmin = await ctxOf({ roles: expandRoles(['admin']) });
+    const systemReader = await ctxOf({ roles: expandRoles(['reader']), projectId: '', systemScope: 'all' });
+    const memberOfAdminProject = await ctxOf({ roles: expandRoles(['member']), isAdminProject: true });
+    expect([system, adminProject, otherProjectAdmin, systemReader, memberOfAdminProject].map(isCloudAdmin)).toEqual([true, true, false, false, false]);
+    expect(isProjectAdmin(otherProjectAdmin)).toBe(true);
+    expect(isProjectAdmin(system)).toBe(false);
+    expect(isCloudAdmin(undefined)).toBe(false);
+  });
+
+  it('gives admin_api to cloud admins only; a project admin passes the project rules only', async () => {
+    const otherProjectAdmin = await ctxOf({ roles: expandRoles(['admin']) });
+    expect(() => authorize('admin_api', 'createFlavor', otherProjectAdmin)).toThrow(/createFlavor requires a cloud admin/);
+    expect(() => authorize('agent', 'registerHost', otherProjectAdmin)).toThrow(/requires a cloud admin or role compute_agent/);
+    expect(() => authorize('project_member', 'createServer', otherProjectAdmin)).not.toThrow();
+    expect(() => authorize('project_reader', 'listServers', otherProjectAdmin)).not.toThrow();
+    for (const cloudAdmin of [await ctxOf({ roles: expandRoles(['admin']), projectId: '', systemScope: 'all' }), await ctxOf({ roles: expandRoles(['admin']), isAdminProject: true })]) {
+      for (const rule of ['admin_api', 'agent', 'project_member', 'project_reader', 'project_reader_or_instance'] as const) expect(() => authorize(rule, 'm', cloudAdmin)).not.toThrow();
+    }
+  });
+
+  it('lets an instance credential read its own instance only: no project_reader, no project_member', async () => {
+    const instance = await ctxOf({ roles: [INSTANCE_ROLE], instanceId: 'vm-1', userId: 'instance:vm-1' });
+    expect(expandRoles([INSTANCE_ROLE])).toEqual([INSTANCE_ROLE]);
+    expect(() => authorize('project_reader_or_instance', 'getServer', instance)).not.toThrow();
+    expect(() => authorize('project_reader', 'listServers', instance)).toThrow(/listServers requires role reader/);
+    expect(() => authorize('project_member', 'createServer', instance)).toThrow(/createServer requires role member/);
+    // the role alone, without the instance_id claim, is not an instance credential
+    const forged = await ctxOf({ roles: [INSTANCE_ROLE] });
+    expect(() => authorize('project_reader_or_instance', 'getServer', forged)).toThrow(/requires role reader/);
   });
 });

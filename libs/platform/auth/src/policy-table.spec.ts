@@ -40,28 +40,46 @@ describe('the policy table', () => {
   });
 
   it.each([
-    ['/minicloud.compute.v1.ComputeService/ListServers', 'reader', ['reader'], []],
-    ['/minicloud.compute.v1.ComputeService/CreateServer', 'member', ['member'], ['reader']],
-    ['/minicloud.compute.v1.ComputeService/CreateFlavor', 'admin', ['admin'], ['member']],
-    ['/minicloud.image.v1.ImageService/DeactivateImage', 'admin', ['admin'], ['member']],
-    ['/minicloud.image.v1.ImageService/DownloadImage', 'reader', ['reader'], []],
-    ['/minicloud.network.v1.NetworkService/BindPort', 'admin', ['admin'], ['member']],
-    ['/minicloud.volume.v1.VolumeService/CreateAttachment', 'member', ['member'], ['reader']],
-    ['/minicloud.identity.v1.IdentityService/ListRevocations', 'agent', ['admin', 'compute_agent'], ['member']],
-    ['/minicloud.agent.v1.HostRegistryService/RegisterHost', 'agent', ['admin', 'compute_agent'], ['member']],
-    ['/minicloud.compute.v1.ComputeService/UpdateHost', 'admin', ['admin'], ['member', 'compute_agent']],
-    ['/minicloud.identity.v1.IdentityService/SetQuota', 'admin', ['admin'], ['member']],
-    ['/minicloud.agent.v1.HypervisorService/ExecuteCommand', 'admin', ['admin'], ['member', 'compute_agent']],
-  ])('%s needs %s', (path, rule, allowed, refused) => {
+    ['/minicloud.compute.v1.ComputeService/ListServers', 'project_reader', ['reader'], []],
+    ['/minicloud.compute.v1.ComputeService/CreateServer', 'project_member', ['member'], ['reader']],
+    ['/minicloud.compute.v1.ComputeService/CreateFlavor', 'admin_api', [], ['member', 'admin']],
+    ['/minicloud.image.v1.ImageService/DeactivateImage', 'admin_api', [], ['member', 'admin']],
+    ['/minicloud.image.v1.ImageService/DownloadImage', 'project_reader', ['reader'], []],
+    ['/minicloud.network.v1.NetworkService/BindPort', 'admin_api', [], ['member', 'admin']],
+    ['/minicloud.volume.v1.VolumeService/CreateAttachment', 'project_member', ['member'], ['reader']],
+    ['/minicloud.identity.v1.IdentityService/ListRevocations', 'agent', ['compute_agent'], ['member', 'admin']],
+    ['/minicloud.agent.v1.HostRegistryService/RegisterHost', 'agent', ['compute_agent'], ['member', 'admin']],
+    ['/minicloud.compute.v1.ComputeService/UpdateHost', 'admin_api', [], ['member', 'compute_agent', 'admin']],
+    ['/minicloud.identity.v1.IdentityService/SetQuota', 'admin_api', [], ['member', 'admin']],
+    ['/minicloud.identity.v1.IdentityService/ReleaseQuota', 'admin_api', [], ['member', 'admin']],
+    ['/minicloud.agent.v1.HypervisorService/ExecuteCommand', 'admin_api', [], ['member', 'compute_agent', 'admin']],
+    ['/minicloud.compute.v1.ComputeService/GetServer', 'project_reader_or_instance', ['reader'], []],
+  ])('%s needs %s (role admin on a non-admin project is not a cloud admin)', (path, rule, allowed, refused) => {
     expect(ruleForMethod(path)).toBe(rule);
-    const ctx = (roles: string[]) => ({ tokenId: 't', userId: 'u', userName: 'u', projectId: 'p', projectName: 'p', domainId: 'd', roles: expandRoles(roles), issuedAtMs: 0, expiresAtMs: 0 });
-    expect(() => authorize(ruleForMethod(path), 'm', ctx(allowed))).not.toThrow();
-    if (refused.length) expect(() => authorize(ruleForMethod(path), 'm', ctx(refused))).toThrow(/requires role/);
+    const project = (roles: string[]) => ({ tokenId: 't', userId: 'u', userName: 'u', projectId: 'p', projectName: 'p', domainId: 'd', roles: expandRoles(roles), issuedAtMs: 0, expiresAtMs: 0 });
+    for (const roles of allowed) expect(() => authorize(ruleForMethod(path), 'm', project([roles]))).not.toThrow();
+    for (const roles of refused) expect(() => authorize(ruleForMethod(path), 'm', project([roles]))).toThrow(/requires/);
+    // a cloud admin passes every rule: system-scoped, or admin on the admin project
+    expect(() => authorize(ruleForMethod(path), 'm', { ...project(['admin']), projectId: '', systemScope: 'all' })).not.toThrow();
+    expect(() => authorize(ruleForMethod(path), 'm', { ...project(['admin']), isAdminProject: true })).not.toThrow();
+  });
+
+  it('gives an instance credential no project_reader or project_member method', () => {
+    const instance = { tokenId: 't', userId: 'instance:vm', userName: 'i', projectId: 'p', projectName: 'p', domainId: 'd', roles: ['instance'], instanceId: 'vm', issuedAtMs: 0, expiresAtMs: 0 };
+    const open = Object.entries(POLICY_TABLE).filter(([, rule]) => {
+      try {
+        authorize(rule, 'm', instance);
+        return !['public', 'authenticated'].includes(rule);
+      } catch {
+        return false;
+      }
+    });
+    expect(open.map(([p]) => p.split('/')[2]).sort()).toEqual(['GetServer', 'ListInterfaces']);
   });
 
   it('fails closed for a method it does not list', () => {
     expect(ruleForMethod('/minicloud.x.v1.NewService/DoThing')).toBe(UNLISTED_METHOD_RULE);
-    expect(UNLISTED_METHOD_RULE).toBe('admin');
-    expect(ruleForMethod('toString')).toBe('admin');
+    expect(UNLISTED_METHOD_RULE).toBe('admin_api');
+    expect(ruleForMethod('toString')).toBe('admin_api');
   });
 });

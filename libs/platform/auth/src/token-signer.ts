@@ -46,6 +46,8 @@ export async function signToken(
     ...(claims.instanceId ? { instance_id: claims.instanceId } : {}),
     ...(claims.applicationCredentialId ? { app_cred_id: claims.applicationCredentialId } : {}),
     ...(claims.hostIds?.length ? { host_ids: claims.hostIds } : {}),
+    ...(claims.systemScope ? { system: claims.systemScope } : {}),
+    ...(claims.isAdminProject ? { is_admin_project: true } : {}),
   })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)

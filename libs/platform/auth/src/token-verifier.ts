@@ -150,6 +150,8 @@ export function createTokenVerifier(opts: {
         ...(payload.instance_id ? { instanceId: String(payload.instance_id) } : {}),
         ...(payload.app_cred_id ? { applicationCredentialId: String(payload.app_cred_id) } : {}),
         ...(Array.isArray(payload.host_ids) ? { hostIds: payload.host_ids.map(String) } : {}),
+        ...(payload.system === 'all' ? { systemScope: 'all' as const } : {}),
+        ...(payload.is_admin_project === true ? { isAdminProject: true } : {}),
       };
       const accepted = accept(ctx, entry);
       if (verified.size >= maxVerified) verified.delete(verified.keys().next().value!);

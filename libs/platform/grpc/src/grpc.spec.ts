@@ -108,9 +108,9 @@ describe('gRPC server and client', () => {
     await expect(reader.deactivateImage({ imageId: 'a' })).rejects.toBeInstanceOf(PermissionDeniedError);
     await expect(reader.getImage({ imageId: 'a' })).rejects.toBeInstanceOf(NotFoundError); // allowed: not a denial
     expect(denied.map((d) => [d.method, d.reason, d.rule])).toEqual([
-      ['deleteImage', 'missing_token', 'member'],
-      ['getImage', 'malformed_token', 'reader'],
-      ['deactivateImage', 'role_required', 'admin'],
+      ['deleteImage', 'missing_token', 'project_member'],
+      ['getImage', 'malformed_token', 'project_reader'],
+      ['deactivateImage', 'role_required', 'admin_api'],
     ]);
     expect(denied[2]).toMatchObject({ path: '/minicloud.image.v1.ImageService/DeactivateImage', auth: { userId: 'u', projectId: 'p' } });
     expect((await deniedCounter.get()).values.map((v) => [v.labels.grpc_method, v.labels.reason, v.value])).toEqual(

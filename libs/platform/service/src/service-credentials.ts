@@ -2,13 +2,17 @@ import { endpointsOf } from '@minicloud/client';
 import { identity } from '@minicloud/proto';
 import { createServiceClient, type ServiceClient } from '@minicloud/platform-grpc';
 import { createTokenVerifier, RevocationList, type TokenVerifier } from '@minicloud/platform-auth';
-import { NotFoundError } from '@minicloud/domain-errors';
+import { NotFoundError, UnauthenticatedError } from '@minicloud/domain-errors';
 
 export type IdentityClient = ServiceClient<typeof identity.IdentityServiceService>;
 
 /**
  * A service's own identity towards the others (Nova's service user): logs in as the service user,
  * caches the token and logs in again a minute before it expires; resolves catalog endpoints.
+ * The token is system-scoped (Keystone's `"system": {"all": true}`): a service acts on every
+ * project, and only a system-scoped admin (or an admin of the cloud's admin project) is a cloud
+ * admin. An account without a role on the system (one made before the bootstrap granted system
+ * roles) falls back to a token on `projectName`.
  */
 export class ServiceCredentials {
   private token?: { value: string; expiresAtMs: number };
@@ -30,9 +34,10 @@ export class ServiceCredentials {
   /** A valid service token (cached). */
   async getToken(): Promise<string> {
     if (this.token && this.token.expiresAtMs - Date.now() > 60_000) return this.token.value;
-    const res = await this.identity.authenticate({
-      password: { userName: this.creds.userName, password: this.creds.password, domainName: 'default' },
-      projectName: this.creds.projectName,
+    const password = { userName: this.creds.userName, password: this.creds.password, domainName: 'default' };
+    const res = await this.identity.authenticate({ password, systemScope: 'all' }).catch((e: unknown) => {
+      if (e instanceof UnauthenticatedError && /no role on the system/.test(e.message)) return this.identity.authenticate({ password, projectName: this.creds.projectName });
+      throw e;
     });
     this.token = { value: res.token, expiresAtMs: res.info?.expiresAt?.getTime() ?? Date.now() + 300_000 };
     this.learn(res.catalog);

@@ -79,6 +79,11 @@ export interface RoleAssignment {
   groupId: string;
   projectId: string;
   domainId: string;
+  /**
+   * Keystone's system scope: "all" for an assignment on the whole deployment (then project_id and
+   * domain_id are empty).
+   */
+  system: string;
 }
 
 /** One endpoint of the service catalog. */
@@ -120,6 +125,13 @@ export interface TokenInfo {
    * was made). Empty for every other token.
    */
   hostIds: string[];
+  /** Keystone's system scope: "all" for a token scoped to the whole deployment (no project). */
+  system: string;
+  /**
+   * Keystone's is_admin_project: the token is scoped to the cloud's designated admin project, whose
+   * admin role is cloud-wide.
+   */
+  isAdminProject: boolean;
 }
 
 export interface PasswordCredentials {
@@ -164,6 +176,11 @@ export interface AuthenticateRequest {
    * the token is unscoped too, as Keystone's.
    */
   unscoped: boolean;
+  /**
+   * Keystone's system scope ("all"): a token on the whole deployment, from the user's role
+   * assignments on the system; exclusive with a project scope.
+   */
+  systemScope: string;
 }
 
 export interface AuthenticateResponse {
@@ -530,6 +547,8 @@ export interface ListRoleAssignmentsRequest {
    * added (each as an assignment of its own); group assignments themselves are then not listed.
    */
   effective: boolean;
+  /** "all": only the assignments on the system (Keystone's scope.system=all). */
+  system: string;
 }
 
 export interface ListRoleAssignmentsResponse {
@@ -1577,7 +1596,7 @@ export const Role: MessageFns<Role> = {
 };
 
 function createBaseRoleAssignment(): RoleAssignment {
-  return { roleId: "", roleName: "", userId: "", groupId: "", projectId: "", domainId: "" };
+  return { roleId: "", roleName: "", userId: "", groupId: "", projectId: "", domainId: "", system: "" };
 }
 
 export const RoleAssignment: MessageFns<RoleAssignment> = {
@@ -1599,6 +1618,9 @@ export const RoleAssignment: MessageFns<RoleAssignment> = {
     }
     if (message.domainId !== "") {
       writer.uint32(50).string(message.domainId);
+    }
+    if (message.system !== "") {
+      writer.uint32(58).string(message.system);
     }
     return writer;
   },
@@ -1664,6 +1686,14 @@ export const RoleAssignment: MessageFns<RoleAssignment> = {
             message.domainId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1708,6 +1738,7 @@ export const RoleAssignment: MessageFns<RoleAssignment> = {
         : isSet(object.domain_id)
         ? globalThis.String(object.domain_id)
         : "",
+      system: isSet(object.system) ? globalThis.String(object.system) : "",
     };
   },
 
@@ -1731,6 +1762,9 @@ export const RoleAssignment: MessageFns<RoleAssignment> = {
     if (message.domainId !== "") {
       obj.domainId = message.domainId;
     }
+    if (message.system !== "") {
+      obj.system = message.system;
+    }
     return obj;
   },
 
@@ -1745,6 +1779,7 @@ export const RoleAssignment: MessageFns<RoleAssignment> = {
     message.groupId = object.groupId ?? "";
     message.projectId = object.projectId ?? "";
     message.domainId = object.domainId ?? "";
+    message.system = object.system ?? "";
     return message;
   },
 };
@@ -1887,6 +1922,8 @@ function createBaseTokenInfo(): TokenInfo {
     userDomainId: "",
     userDomainName: "",
     hostIds: [],
+    system: "",
+    isAdminProject: false,
   };
 }
 
@@ -1936,6 +1973,12 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     }
     for (const v of message.hostIds) {
       writer.uint32(122).string(v!);
+    }
+    if (message.system !== "") {
+      writer.uint32(130).string(message.system);
+    }
+    if (message.isAdminProject !== false) {
+      writer.uint32(136).bool(message.isAdminProject);
     }
     return writer;
   },
@@ -2073,6 +2116,22 @@ export const TokenInfo: MessageFns<TokenInfo> = {
             message.hostIds.push(reader.string());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.isAdminProject = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2160,6 +2219,12 @@ export const TokenInfo: MessageFns<TokenInfo> = {
         : globalThis.Array.isArray(object?.host_ids)
         ? object.host_ids.map((e: any) => globalThis.String(e))
         : [],
+      system: isSet(object.system) ? globalThis.String(object.system) : "",
+      isAdminProject: isSet(object.isAdminProject)
+        ? globalThis.Boolean(object.isAdminProject)
+        : isSet(object.is_admin_project)
+        ? globalThis.Boolean(object.is_admin_project)
+        : false,
     };
   },
 
@@ -2210,6 +2275,12 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     if (message.hostIds?.length) {
       obj.hostIds = message.hostIds;
     }
+    if (message.system !== "") {
+      obj.system = message.system;
+    }
+    if (message.isAdminProject !== false) {
+      obj.isAdminProject = message.isAdminProject;
+    }
     return obj;
   },
 
@@ -2233,6 +2304,8 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     message.userDomainId = object.userDomainId ?? "";
     message.userDomainName = object.userDomainName ?? "";
     message.hostIds = object.hostIds?.map((e) => e) || [];
+    message.system = object.system ?? "";
+    message.isAdminProject = object.isAdminProject ?? false;
     return message;
   },
 };
@@ -2548,6 +2621,7 @@ function createBaseAuthenticateRequest(): AuthenticateRequest {
     projectDomainName: "",
     projectDomainId: "",
     unscoped: false,
+    systemScope: "",
   };
 }
 
@@ -2576,6 +2650,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     }
     if (message.unscoped !== false) {
       writer.uint32(64).bool(message.unscoped);
+    }
+    if (message.systemScope !== "") {
+      writer.uint32(74).string(message.systemScope);
     }
     return writer;
   },
@@ -2657,6 +2734,14 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
             message.unscoped = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.systemScope = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2699,6 +2784,11 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
         ? globalThis.String(object.project_domain_id)
         : "",
       unscoped: isSet(object.unscoped) ? globalThis.Boolean(object.unscoped) : false,
+      systemScope: isSet(object.systemScope)
+        ? globalThis.String(object.systemScope)
+        : isSet(object.system_scope)
+        ? globalThis.String(object.system_scope)
+        : "",
     };
   },
 
@@ -2728,6 +2818,9 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     if (message.unscoped !== false) {
       obj.unscoped = message.unscoped;
     }
+    if (message.systemScope !== "") {
+      obj.systemScope = message.systemScope;
+    }
     return obj;
   },
 
@@ -2751,6 +2844,7 @@ export const AuthenticateRequest: MessageFns<AuthenticateRequest> = {
     message.projectDomainName = object.projectDomainName ?? "";
     message.projectDomainId = object.projectDomainId ?? "";
     message.unscoped = object.unscoped ?? false;
+    message.systemScope = object.systemScope ?? "";
     return message;
   },
 };
@@ -8433,7 +8527,7 @@ export const UnassignRoleResponse: MessageFns<UnassignRoleResponse> = {
 };
 
 function createBaseListRoleAssignmentsRequest(): ListRoleAssignmentsRequest {
-  return { userId: "", projectId: "", groupId: "", domainId: "", roleId: "", effective: false };
+  return { userId: "", projectId: "", groupId: "", domainId: "", roleId: "", effective: false, system: "" };
 }
 
 export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> = {
@@ -8455,6 +8549,9 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     }
     if (message.effective !== false) {
       writer.uint32(48).bool(message.effective);
+    }
+    if (message.system !== "") {
+      writer.uint32(58).string(message.system);
     }
     return writer;
   },
@@ -8520,6 +8617,14 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
             message.effective = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8560,6 +8665,7 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
         ? globalThis.String(object.role_id)
         : "",
       effective: isSet(object.effective) ? globalThis.Boolean(object.effective) : false,
+      system: isSet(object.system) ? globalThis.String(object.system) : "",
     };
   },
 
@@ -8583,6 +8689,9 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     if (message.effective !== false) {
       obj.effective = message.effective;
     }
+    if (message.system !== "") {
+      obj.system = message.system;
+    }
     return obj;
   },
 
@@ -8597,6 +8706,7 @@ export const ListRoleAssignmentsRequest: MessageFns<ListRoleAssignmentsRequest> 
     message.domainId = object.domainId ?? "";
     message.roleId = object.roleId ?? "";
     message.effective = object.effective ?? false;
+    message.system = object.system ?? "";
     return message;
   },
 };

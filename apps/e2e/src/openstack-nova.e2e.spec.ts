@@ -136,6 +136,6 @@ describe('Nova actions and operator APIs with the openstack CLI', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/HTTP 403/);
     // the aggregate commands go through openstacksdk, which words it "HttpException: 403: ..."
-    expect((await demo(['aggregate', 'create', 'mine'])).stderr).toMatch(/403.*createAggregate requires role admin/);
+    expect((await demo(['aggregate', 'create', 'mine'])).stderr).toMatch(/403.*createAggregate requires a cloud admin/);
   });
 });

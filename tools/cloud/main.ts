@@ -255,7 +255,8 @@ async function main() {
     }
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls);
-    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
+    // Registration is a few round trips per host: allow 60 ms a host beyond the first 30 s (1,000 hosts: 60 s).
+    await waitForHosts(admin, agentCount * hostsPerAgent, Math.max(30_000, 60 * agentCount * hostsPerAgent), t0);
     const manifest: CloudManifest = {
       redis_url: redisUrl,
       nats_url: natsUrl,

@@ -1,7 +1,7 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import { network, events } from '@minicloud/proto';
 import { RevocationList, createTokenVerifier, generateSigningKey, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, FDB_UPDATED_WILDCARD, fdbUpdatedSubject, Subjects, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics, type Registry } from '@minicloud/platform-metrics';
@@ -26,7 +26,7 @@ let smallRangeClient: Client;
 const registries: Registry[] = [];
 const tokens: Record<'admin' | 'alice' | 'bob' | 'aliceReader' | 'carol', string> = { admin: '', alice: '', bob: '', aliceReader: '', carol: '' };
 let quotaClient: Client;
-const fdbEvents: { hostId: string; fdbGeneration: number }[] = [];
+const fdbEvents: { hostId: string; fdbGeneration: number; subject: string }[] = [];
 const networkEvents: { subject: string; networkId: string }[] = [];
 
 async function token(userId: string, projectId: string, roles: string[]): Promise<string> {
@@ -67,7 +67,7 @@ beforeAll(async () => {
   tokens.bob = await token('bob', 'p-bob', ['member', 'reader']);
   tokens.aliceReader = await token('alice-r', 'p-alice', ['reader']);
   tokens.carol = await token('carol', 'p-carol', ['member', 'reader']);
-  bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (e) => void fdbEvents.push({ hostId: e.hostId, fdbGeneration: e.fdbGeneration }));
+  bus.subscribe(FDB_UPDATED_WILDCARD, events.FdbUpdated, (e, env) => void fdbEvents.push({ hostId: e.hostId, fdbGeneration: e.fdbGeneration, subject: env.subject }));
   bus.subscribe(Subjects.networkCreated, events.NetworkChanged, (e, env) => void networkEvents.push({ subject: env.subject, networkId: e.networkId }));
   bus.subscribe(Subjects.networkDeleted, events.NetworkChanged, (e, env) => void networkEvents.push({ subject: env.subject, networkId: e.networkId }));
   client = await startService('1000:1999999');
@@ -347,6 +347,9 @@ describe('l2population', () => {
     const h2 = await client.getHostFdb({ hostId: 'h2' }, as('admin'));
     expect(h2.fdb).toEqual([flood('192.0.2.1'), entry(p[0]!, '192.0.2.1'), flood('192.0.2.3'), entry(p[2]!, '192.0.2.3')]);
     await waitFor(() => fdbEvents.some((e) => e.hostId === 'h1' && e.fdbGeneration === h1.fdbGeneration), { timeoutMs: 5000 });
+    // Each host's updates come on its own subject, so a host's agent receives no other host's.
+    expect(fdbEvents.length).toBeGreaterThan(0);
+    for (const e of fdbEvents) expect(e.subject).toBe(fdbUpdatedSubject(e.hostId));
     expect((await client.listPorts({ bindingHostId: 'h1' }, as('admin'))).ports.map((x) => x.id).sort()).toEqual([p[0]!.id, p[3]!.id].sort());
 
     await client.unbindPort({ portId: p[2]!.id }, as('admin'));

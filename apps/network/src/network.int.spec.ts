@@ -773,6 +773,32 @@ describe('quotas', () => {
     quotaLimits.set('p-carol', { networks: -1 });
     await quotaClient.createNetwork({ name: 'q2' }, carol);
   });
+
+  it('port creates racing at the limit cannot exceed it (the limit is checked in the create transaction); refused creates keep no address', async () => {
+    const dave = { token: await token('dave', 'p-dave', ['member', 'reader']) };
+    quotaLimits.set('p-dave', { ports: 3 });
+    const { network: n } = await quotaClient.createNetwork({ name: 'race' }, dave);
+    const { subnet } = await quotaClient.createSubnet({ networkId: n!.id, cidr: '10.87.0.0/24' }, dave);
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => quotaClient.createPort({ networkId: n!.id }, dave)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    for (const r of results.filter((x) => x.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+    expect((await quotaClient.listPorts({ networkId: n!.id }, dave)).ports).toHaveLength(3);
+    expect((await quotaClient.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(3);
+    // the refused creates released their IP and MAC claims
+    expect(await redis.scard(`mc:network:subnet:${subnet!.id}:ips`)).toBe(3);
+
+    // A cloud whose counts were never kept (or lost) is counted once from the port records.
+    await redis.del('mc:network:ports:by_project', 'mc:network:ports:by_project:complete');
+    const recounted = await startService('4000:4999', { withQuotas: true });
+    expect((await recounted.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(3);
+    await expectError(recounted.createPort({ networkId: n!.id }, dave), 'RESOURCE_EXHAUSTED');
+    const one = (await recounted.listPorts({ networkId: n!.id }, dave)).ports[0]!;
+    await recounted.deletePort({ portId: one.id }, dave);
+    expect((await recounted.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(2);
+    await recounted.createPort({ networkId: n!.id }, dave);
+    for (const p of (await recounted.listPorts({ networkId: n!.id }, dave)).ports) await recounted.deletePort({ portId: p.id }, dave);
+    expect(await redis.hget('mc:network:ports:by_project', 'p-dave')).toBeNull();
+  });
 });
 
 describe('cleanup', () => {
@@ -780,7 +806,7 @@ describe('cleanup', () => {
     for (const p of (await client.listPorts({}, as('admin'))).ports) await client.deletePort({ portId: p.id }, as('admin'));
     for (const g of (await client.listSecurityGroups({}, as('admin'))).securityGroups) await client.deleteSecurityGroup({ securityGroupId: g.id }, as('admin'));
     for (const n of (await client.listNetworks({}, as('admin'))).networks) await client.deleteNetwork({ networkId: n.id }, as('admin'));
-    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+|l2pop:indexed)$/.test(k));
+    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+|l2pop:indexed|ports:by_project:complete)$/.test(k));
     expect(left).toEqual([]);
   });
 });

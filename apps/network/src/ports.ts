@@ -88,7 +88,6 @@ export class Ports {
       securityGroupIds = [await this.securityGroups.ensureDefault(projectId)];
     }
     // Refuses early from the counter; the transaction below checks the limit again, atomically with the write.
-    await this.quotas?.assertRoom(projectId, 'ports');
     const quotaGuard = await this.quotas?.portQuotaGuard(projectId);
     const id = this.d.newId();
     let macAddress = '';

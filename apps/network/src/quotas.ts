@@ -116,12 +116,13 @@ export class NetworkQuotas {
   /**
    * The guard a port create of `projectId` puts in its transaction: the project's port count is still
    * below its limit. Undefined when the project's ports are not limited.
+   * @throws ResourceExhaustedError('over_quota') at once when the count has already reached the limit
    */
   async portQuotaGuard(projectId: string): Promise<Guard | undefined> {
     if (!this.limitsOf) return undefined;
     const limit = (await this.limitsOf(projectId)).ports;
     if (limit === undefined || limit < 0) return undefined;
-    await this.ensurePortsCounted();
+    if ((await this.count(projectId, 'ports')) >= limit) throw overQuotaError('ports');
     return { kind: 'below', key: keys.projectPortCounts(), field: projectId, limit };
   }
 }

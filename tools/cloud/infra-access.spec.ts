@@ -39,6 +39,8 @@ describe('Redis and NATS access of the bring-up', () => {
     expect(p.publish.allow).not.toContain('minicloud.evt.identity.token.revoked');
     expect(p.publish.allow.filter((s) => s.startsWith('$JS.API'))).toEqual(['$JS.API.INFO', '$JS.API.STREAM.INFO.EVENTS']);
     expect(p.subscribe.allow).not.toContain('minicloud.evt.>');
+    // FDB updates of its own hosts only (the subject names the host).
+    expect(p.subscribe.allow.filter((s) => s.startsWith('minicloud.evt.network.'))).toEqual(['minicloud.evt.network.fdb.updated.host-1-0', 'minicloud.evt.network.fdb.updated.host-1-1']);
     expect(p.subscribe.allow).toEqual(expect.arrayContaining(['minicloud.overlay.trace.host-1-0', 'minicloud.vtep.127.0.1.1', '_INBOX_agent-1.>']));
     expect(p.allow_responses).toBe(true);
   });

@@ -7,7 +7,7 @@
  * each service publishes its own domain's events, and an agent publishes only its own hosts' subjects.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { EVENTS_STREAM, HEARTBEAT_WILDCARD, heartbeatSubject, inboxPrefixOf, migrationProgressedSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
+import { EVENTS_STREAM, fdbUpdatedSubject, HEARTBEAT_WILDCARD, heartbeatSubject, inboxPrefixOf, migrationProgressedSubject, powerStateReportedSubject, Subjects } from '@minicloud/platform-bus';
 import { HaProtocolKeys } from '@minicloud/platform-state';
 import { overlayTraceSubject, vtepSubject } from '@minicloud/domain-network';
 
@@ -120,7 +120,7 @@ export function natsPermissions(userName: string, p: InfraPrincipal): NatsPermis
           ],
         },
         subscribe: {
-          allow: [Subjects.fdbUpdated, Subjects.tokenRevoked, Subjects.signingKeyRotated, ...p.hostIds.map(overlayTraceSubject), ...[...new Set(p.tunnelIps)].map(vtepSubject), inbox],
+          allow: [...p.hostIds.map(fdbUpdatedSubject), Subjects.tokenRevoked, Subjects.signingKeyRotated, ...p.hostIds.map(overlayTraceSubject), ...[...new Set(p.tunnelIps)].map(vtepSubject), inbox],
         },
         allow_responses: true,
       };

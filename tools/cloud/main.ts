@@ -321,7 +321,9 @@ async function main() {
     }
 
     const admin = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls);
-    await waitForHosts(admin, agentCount * hostsPerAgent, 30_000, t0);
+    // Registration is a few round trips per host: allow 60 ms a host beyond the first 30 s (1,000 hosts: 60 s).
+    const hostsWaitMs = Math.max(30_000, 60 * agentCount * hostsPerAgent);
+    await waitForHosts(admin, agentCount * hostsPerAgent, hostsWaitMs, t0);
     if (region2) {
       // Keystone's region record, so that GET /v3/regions of the REST front lists it too.
       await admin.identity.createRegion({ id: region2.id, description: 'second region (npm run cloud -- --regions 2)', parentRegionId: '' }).catch((e: Error) => {
@@ -329,7 +331,7 @@ async function main() {
       });
       const admin2 = await adminSession(identityInfo.grpc_address, 'admin', secrets.admin_password, 'admin', clientTls, region2.id);
       try {
-        await waitForHosts(admin2, agentCount * hostsPerAgent, 30_000, t0);
+        await waitForHosts(admin2, agentCount * hostsPerAgent, hostsWaitMs, t0);
         await seedFlavors(admin2);
       } finally {
         admin2.close();

@@ -56,7 +56,7 @@ export function registerAgentMetrics(
   });
   perHost('minicloud_host_image_cache_bytes', 'Bytes of base images in the host\'s image cache.', (h) => h.usage().imageCacheBytes);
   gauge('minicloud_host_fdb_entries', 'FDB entries (l2pop) programmed on the host\'s VTEP.', ['host_id'], (g) => {
-    for (const o of overlays()) g.set({ host_id: o.vswitch.hostId }, o.vswitch.fdb.length);
+    for (const o of overlays()) g.set({ host_id: o.vswitch.hostId }, o.vswitch.fdbSize);
   });
   perHost('minicloud_host_model_time_seconds', 'Clock time (simulated, s since the epoch) of the latest model tick: the instant every minicloud_instance_* and host model value refers to.', (h) => h.modelSnapshot().atMs / 1000);
   perHost('minicloud_host_cpu_demand_mhz', 'Sum of the VMs\' CPU demand (workload models), MHz.', (h) => h.modelSnapshot().cpu.demandMhz);

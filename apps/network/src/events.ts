@@ -1,5 +1,5 @@
 import { events } from '@minicloud/proto';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { fdbUpdatedSubject, type Bus, type Subjects } from '@minicloud/platform-bus';
 import type { Logger } from '@minicloud/platform-logging';
 
 /** The network service's NATS events. Events are hints (consumers re-read), so a failed publish is logged, not thrown. */
@@ -27,6 +27,6 @@ export function busEventPublisher(bus: Bus, logger: Logger, newId: () => string,
   return {
     networkChanged: (subject, e, requestId) => publish(subject, events.NetworkChanged, e, requestId),
     portChanged: (subject, e, requestId) => publish(subject, events.PortChanged, e, requestId),
-    fdbUpdated: (e, requestId) => publish(Subjects.fdbUpdated, events.FdbUpdated, e, requestId),
+    fdbUpdated: (e, requestId) => publish(fdbUpdatedSubject(e.hostId), events.FdbUpdated, e, requestId),
   };
 }

@@ -1,7 +1,7 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import { network, events } from '@minicloud/proto';
 import { RevocationList, createTokenVerifier, generateSigningKey, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { connectBus, Subjects, type Bus } from '@minicloud/platform-bus';
+import { connectBus, FDB_UPDATED_WILDCARD, fdbUpdatedSubject, Subjects, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics, type Registry } from '@minicloud/platform-metrics';
@@ -26,7 +26,7 @@ let smallRangeClient: Client;
 const registries: Registry[] = [];
 const tokens: Record<'admin' | 'alice' | 'bob' | 'aliceReader' | 'carol', string> = { admin: '', alice: '', bob: '', aliceReader: '', carol: '' };
 let quotaClient: Client;
-const fdbEvents: { hostId: string; fdbGeneration: number }[] = [];
+const fdbEvents: { hostId: string; fdbGeneration: number; subject: string }[] = [];
 const networkEvents: { subject: string; networkId: string }[] = [];
 
 async function token(userId: string, projectId: string, roles: string[]): Promise<string> {
@@ -67,7 +67,7 @@ beforeAll(async () => {
   tokens.bob = await token('bob', 'p-bob', ['member', 'reader']);
   tokens.aliceReader = await token('alice-r', 'p-alice', ['reader']);
   tokens.carol = await token('carol', 'p-carol', ['member', 'reader']);
-  bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (e) => void fdbEvents.push({ hostId: e.hostId, fdbGeneration: e.fdbGeneration }));
+  bus.subscribe(FDB_UPDATED_WILDCARD, events.FdbUpdated, (e, env) => void fdbEvents.push({ hostId: e.hostId, fdbGeneration: e.fdbGeneration, subject: env.subject }));
   bus.subscribe(Subjects.networkCreated, events.NetworkChanged, (e, env) => void networkEvents.push({ subject: env.subject, networkId: e.networkId }));
   bus.subscribe(Subjects.networkDeleted, events.NetworkChanged, (e, env) => void networkEvents.push({ subject: env.subject, networkId: e.networkId }));
   client = await startService('1000:1999999');
@@ -347,6 +347,9 @@ describe('l2population', () => {
     const h2 = await client.getHostFdb({ hostId: 'h2' }, as('admin'));
     expect(h2.fdb).toEqual([flood('192.0.2.1'), entry(p[0]!, '192.0.2.1'), flood('192.0.2.3'), entry(p[2]!, '192.0.2.3')]);
     await waitFor(() => fdbEvents.some((e) => e.hostId === 'h1' && e.fdbGeneration === h1.fdbGeneration), { timeoutMs: 5000 });
+    // Each host's updates come on its own subject, so a host's agent receives no other host's.
+    expect(fdbEvents.length).toBeGreaterThan(0);
+    for (const e of fdbEvents) expect(e.subject).toBe(fdbUpdatedSubject(e.hostId));
     expect((await client.listPorts({ bindingHostId: 'h1' }, as('admin'))).ports.map((x) => x.id).sort()).toEqual([p[0]!.id, p[3]!.id].sort());
 
     await client.unbindPort({ portId: p[2]!.id }, as('admin'));
@@ -770,6 +773,32 @@ describe('quotas', () => {
     quotaLimits.set('p-carol', { networks: -1 });
     await quotaClient.createNetwork({ name: 'q2' }, carol);
   });
+
+  it('port creates racing at the limit cannot exceed it (the limit is checked in the create transaction); refused creates keep no address', async () => {
+    const dave = { token: await token('dave', 'p-dave', ['member', 'reader']) };
+    quotaLimits.set('p-dave', { ports: 3 });
+    const { network: n } = await quotaClient.createNetwork({ name: 'race' }, dave);
+    const { subnet } = await quotaClient.createSubnet({ networkId: n!.id, cidr: '10.87.0.0/24' }, dave);
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => quotaClient.createPort({ networkId: n!.id }, dave)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    for (const r of results.filter((x) => x.status === 'rejected')) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+    expect((await quotaClient.listPorts({ networkId: n!.id }, dave)).ports).toHaveLength(3);
+    expect((await quotaClient.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(3);
+    // the refused creates released their IP and MAC claims
+    expect(await redis.scard(`mc:network:subnet:${subnet!.id}:ips`)).toBe(3);
+
+    // A cloud whose counts were never kept (or lost) is counted once from the port records.
+    await redis.del('mc:network:ports:by_project', 'mc:network:ports:by_project:complete');
+    const recounted = await startService('4000:4999', { withQuotas: true });
+    expect((await recounted.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(3);
+    await expectError(recounted.createPort({ networkId: n!.id }, dave), 'RESOURCE_EXHAUSTED');
+    const one = (await recounted.listPorts({ networkId: n!.id }, dave)).ports[0]!;
+    await recounted.deletePort({ portId: one.id }, dave);
+    expect((await recounted.getQuotaUsage({ projectId: '' }, dave)).inUse.ports).toBe(2);
+    await recounted.createPort({ networkId: n!.id }, dave);
+    for (const p of (await recounted.listPorts({ networkId: n!.id }, dave)).ports) await recounted.deletePort({ portId: p.id }, dave);
+    expect(await redis.hget('mc:network:ports:by_project', 'p-dave')).toBeNull();
+  });
 });
 
 describe('cleanup', () => {
@@ -777,7 +806,7 @@ describe('cleanup', () => {
     for (const p of (await client.listPorts({}, as('admin'))).ports) await client.deletePort({ portId: p.id }, as('admin'));
     for (const g of (await client.listSecurityGroups({}, as('admin'))).securityGroups) await client.deleteSecurityGroup({ securityGroupId: g.id }, as('admin'));
     for (const n of (await client.listNetworks({}, as('admin'))).networks) await client.deleteNetwork({ networkId: n.id }, as('admin'));
-    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+|l2pop:indexed)$/.test(k));
+    const left = (await redis.keys('mc:network:*')).filter((k) => !/^mc:network:(vtep:[^:]+|vteps|fdbgen:[^:]+|l2pop:indexed|ports:by_project:complete)$/.test(k));
     expect(left).toEqual([]);
   });
 });

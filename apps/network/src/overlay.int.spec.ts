@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { events, network } from '@minicloud/proto';
 import { computeHostFdb, networksReachedByRouters, type FdbEntry, type PortBinding } from '@minicloud/domain-network';
 import { RevocationList, createTokenVerifier, generateSigningKey, signToken, type SigningKeyPair } from '@minicloud/platform-auth';
-import { Subjects, connectBus, type Bus } from '@minicloud/platform-bus';
+import { FDB_UPDATED_WILDCARD, Subjects, connectBus, type Bus } from '@minicloud/platform-bus';
 import { createServiceClient, startGrpcServer, type RunningGrpcServer, type ServiceClient } from '@minicloud/platform-grpc';
 import { silentLogger } from '@minicloud/platform-logging';
 import { createProcessMetrics } from '@minicloud/platform-metrics';
@@ -67,13 +67,13 @@ beforeAll(async () => {
     get(target, prop) {
       if (prop === 'publishEvent') {
         return (subject: string, type: unknown, body: { hostId: string; delta?: unknown }, opts: unknown) =>
-          subject === Subjects.fdbUpdated && dropFdbUpdated?.(body) ? Promise.resolve() : (target.publishEvent as (...a: unknown[]) => Promise<void>)(subject, type, body, opts);
+          subject.startsWith(`${Subjects.fdbUpdated}.`) && dropFdbUpdated?.(body) ? Promise.resolve() : (target.publishEvent as (...a: unknown[]) => Promise<void>)(subject, type, body, opts);
       }
       const v = Reflect.get(target, prop) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  serviceBus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (e) => void fdbSeen.push({ hostId: e.hostId, fdbGeneration: Number(e.fdbGeneration), delta: !!e.delta }));
+  serviceBus.subscribe(FDB_UPDATED_WILDCARD, events.FdbUpdated, (e) => void fdbSeen.push({ hostId: e.hostId, fdbGeneration: Number(e.fdbGeneration), delta: !!e.delta }));
   const logic = buildNetworkLogic({ redis, bus: lossyBus, logger, metrics: createProcessMetrics({ service: 'network' }) }, { VNI_RANGES: '1000:1999', UNDERLAY_MTU: 1500, BASE_MAC: 'fa:16:3e:00:00:00' });
   server = await startGrpcServer({ port: 0, services: [networkServiceRegistration(logic)], logger, verifier });
   client = createServiceClient(network.NetworkServiceService, server.address, { token: () => tokens.alice, deadlineMs: 20_000 });

@@ -4,7 +4,7 @@ import { Subjects } from '@minicloud/platform-bus';
 import type { L2pop } from './l2pop';
 import type { Networks } from './networks';
 import type { FixedIpRecord, PortRecord, SubnetRecord } from './records';
-import type { NetworkQuotas } from './quotas';
+import { overQuotaError, portCountOps, type NetworkQuotas } from './quotas';
 import type { SecurityGroups } from './security-groups';
 import { MAX_CAS_ATTEMPTS, retryCas, type Caller, type StoreDeps } from './store/deps';
 import { readJson, readJsonMany, type Stored } from './store/json';
@@ -87,7 +87,8 @@ export class Ports {
     } else {
       securityGroupIds = [await this.securityGroups.ensureDefault(projectId)];
     }
-    await this.quotas?.assertRoom(projectId, 'ports');
+    // Refuses early from the counter; the transaction below checks the limit again, atomically with the write.
+    const quotaGuard = await this.quotas?.portQuotaGuard(projectId);
     const id = this.d.newId();
     let macAddress = '';
     const fixedIps: FixedIpRecord[] = [];
@@ -120,15 +121,17 @@ export class Ports {
         key: keys.port(id),
         expected: '',
         next: JSON.stringify(record),
-        guards: [{ kind: 'exists', key: keys.network(network.id) }, ...securityGroupIds.map((g) => ({ kind: 'exists' as const, key: keys.securityGroup(g) }))],
+        guards: [{ kind: 'exists', key: keys.network(network.id) }, ...securityGroupIds.map((g) => ({ kind: 'exists' as const, key: keys.securityGroup(g) })), ...(quotaGuard ? [quotaGuard] : [])],
         ops: [
           { kind: 'sadd', key: keys.networkPorts(network.id), a1: id },
           { kind: 'sadd', key: keys.ports(), a1: id },
+          ...portCountOps(projectId, 1),
           ...(record.deviceId ? [{ kind: 'sadd' as const, key: keys.devicePorts(record.deviceId), a1: id }] : []),
           ...securityGroupIds.map((g) => ({ kind: 'sadd' as const, key: keys.securityGroupPorts(g), a1: id })),
         ],
       });
       if (!res.ok) {
+        if (!res.conflict && res.guardIndex > securityGroupIds.length) throw overQuotaError('ports');
         if (!res.conflict && res.guardIndex > 0) throw new NotFoundError('security_group', securityGroupIds[res.guardIndex - 1]!);
         throw new NotFoundError('network', network.id);
       }
@@ -393,6 +396,8 @@ export class Ports {
         { kind: 'delifeq', key: keys.mac(p.macAddress), a1: p.id },
         ...p.fixedIps.flatMap((f) => ipReleaseOps(p.id, f)),
         ...(l2?.ops ?? []),
+        // After the l2pop ops: their hincr results come first in the transaction's counts.
+        ...portCountOps(p.projectId, -1),
       ],
     });
     if (!res.ok) return false;

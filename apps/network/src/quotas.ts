@@ -1,5 +1,6 @@
 import { ResourceExhaustedError } from '@minicloud/domain-errors';
 import type { StoreDeps } from './store/deps';
+import type { Guard, Op } from './store/transact';
 import { readJsonMany } from './store/json';
 import { keys } from './store/keys';
 
@@ -32,12 +33,32 @@ const INDEX: Record<NetworkQuotaResource, { set: () => string; record: (id: stri
 };
 
 /**
- * Neutron's quota check as its counting driver does it: usage is counted from the records (so it
- * never drifts from what exists), the limits are identity's (which owns quotas), and a create that
- * would go over its project's limit is refused before anything is written. The count and the write
- * are not one atomic step: creates racing at the limit may overshoot it by their number, as
- * Neutron's counting driver may without reservations. Without `limitsOf` (no identity, tests)
- * nothing is limited.
+ * Counts the ports of every project from the port records into keys.projectPortCounts, once per
+ * cloud (marker keys.projectPortCountsComplete), in one atomic step: increments made before it ran are
+ * replaced by the true count, and every port create or delete after it adjusts the count in its own
+ * transaction. KEYS: marker, counts hash, ports set; ARGV: port record key prefix.
+ */
+const COUNT_PORTS_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local raw = redis.call('GET', ARGV[1] .. id)
+  if raw then
+    local ok, p = pcall(cjson.decode, raw)
+    if ok and type(p) == 'table' and type(p.projectId) == 'string' then redis.call('HINCRBY', KEYS[2], p.projectId, 1) end
+  end
+end
+redis.call('SET', KEYS[1], '1')
+return 1`;
+
+/**
+ * Neutron's quota check: the limits are identity's (which owns quotas), and a create that would go
+ * over its project's limit is refused. Ports, which a cloud has many of, are counted by a per-project
+ * counter that the port create and delete transactions keep ({@link portCountOps}), and a create's
+ * limit is checked inside its transaction ({@link portQuotaGuard}), so creates racing at the limit
+ * cannot overshoot it. The other resources are counted from their records, as Neutron's counting
+ * driver does: their count and the write are not one atomic step, so creates racing at the limit
+ * may overshoot it by their number. Without `limitsOf` (no identity, tests) nothing is limited.
  */
 export class NetworkQuotas {
   constructor(
@@ -51,8 +72,25 @@ export class NetworkQuotas {
     return Object.fromEntries(NETWORK_QUOTA_RESOURCES.map((r, i) => [r, counts[i]])) as Record<NetworkQuotaResource, number>;
   }
 
+  private portsCounted?: Promise<void>;
+
+  /** Makes sure the per-project port counts cover every port (once per process; the script itself runs once per cloud). */
+  private ensurePortsCounted(): Promise<void> {
+    this.portsCounted ??= (async () => {
+      await this.d.redis.eval(COUNT_PORTS_LUA, 3, keys.projectPortCountsComplete(), keys.projectPortCounts(), keys.ports(), keys.port(''));
+    })().catch((e) => {
+      this.portsCounted = undefined;
+      throw e;
+    });
+    return this.portsCounted;
+  }
+
   /** How many of `resource` `projectId` holds (a security group's rules counted from its rule hash). */
   async count(projectId: string, resource: NetworkQuotaResource): Promise<number> {
+    if (resource === 'ports') {
+      await this.ensurePortsCounted();
+      return Number((await this.d.redis.hget(keys.projectPortCounts(), projectId)) ?? 0);
+    }
     const ids = await this.d.redis.smembers(INDEX[resource].set());
     const records = await readJsonMany<{ id: string; projectId: string }>(this.d.redis, ids.map(INDEX[resource].record));
     const mine = records.filter((x) => x.projectId === projectId);
@@ -71,7 +109,30 @@ export class NetworkQuotas {
     if (limit === undefined || limit < 0) return;
     const used = await this.count(projectId, resource);
     if (used + adding > limit) {
-      throw new ResourceExhaustedError(`Quota exceeded for resources: ['${NEUTRON_QUOTA_NAMES[resource]}'].`, 'over_quota');
+      throw overQuotaError(resource);
     }
   }
+
+  /**
+   * The guard a port create of `projectId` puts in its transaction: the project's port count is still
+   * below its limit. Undefined when the project's ports are not limited.
+   * @throws ResourceExhaustedError('over_quota') at once when the count has already reached the limit
+   */
+  async portQuotaGuard(projectId: string): Promise<Guard | undefined> {
+    if (!this.limitsOf) return undefined;
+    const limit = (await this.limitsOf(projectId)).ports;
+    if (limit === undefined || limit < 0) return undefined;
+    if ((await this.count(projectId, 'ports')) >= limit) throw overQuotaError('ports');
+    return { kind: 'below', key: keys.projectPortCounts(), field: projectId, limit };
+  }
+}
+
+/** The ops a port create (`delta` 1) or delete (-1) of `projectId` adds to its transaction to keep the project's port count. */
+export function portCountOps(projectId: string, delta: 1 | -1): Op[] {
+  return [{ kind: 'hincr', key: keys.projectPortCounts(), a1: projectId, a2: String(delta) }];
+}
+
+/** The error of a create refused by its quota (Neutron's OverQuota message). */
+export function overQuotaError(resource: NetworkQuotaResource): ResourceExhaustedError {
+  return new ResourceExhaustedError(`Quota exceeded for resources: ['${NEUTRON_QUOTA_NAMES[resource]}'].`, 'over_quota');
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client, utils as sshUtils, type ConnectConfig } from 'ssh2';
-import { Subjects } from '@minicloud/platform-bus';
+import { fdbUpdatedSubject } from '@minicloud/platform-bus';
 import { events, network } from '@minicloud/proto';
 import { waitFor } from '@minicloud/testing';
 import { startAgentBed, type AgentBed } from '../testing/agent-bed';
@@ -48,7 +48,7 @@ describe("guests' sshd on their floating IPs (the agent in-process, real Redis +
   const setFloatingIps = (fips: network.HostFloatingIp[]) => {
     served.fips = fips;
     served.generation += 1;
-    bed.bus.publishCore(Subjects.fdbUpdated, events.FdbUpdated, { hostId: 'ssh-host', fdbGeneration: served.generation });
+    bed.bus.publishCore(fdbUpdatedSubject('ssh-host'), events.FdbUpdated, { hostId: 'ssh-host', fdbGeneration: served.generation });
   };
   const sshd = () => bed.handles.guestSsh[0];
   /** What the fake network service answers for the ports' security groups, and what it was asked. */

@@ -13,7 +13,7 @@ import {
   type TraceHop,
   type VtepFrameMessage,
 } from '@minicloud/domain-network';
-import { Subjects, type Bus } from '@minicloud/platform-bus';
+import { fdbUpdatedSubject, type Bus } from '@minicloud/platform-bus';
 import { sleepUntilAborted, type Runnable } from '@minicloud/platform-lifecycle';
 import type { Logger } from '@minicloud/platform-logging';
 import { VirtualSwitch } from './virtual-switch';
@@ -80,7 +80,7 @@ export class OverlayAgent implements Runnable {
 
   async start(signal: AbortSignal): Promise<void> {
     const subs = [
-      this.d.bus.subscribe(Subjects.fdbUpdated, events.FdbUpdated, (ev) => {
+      this.d.bus.subscribe(fdbUpdatedSubject(this.d.hostId), events.FdbUpdated, (ev) => {
         if (ev.hostId === this.d.hostId && this.registered) this.onFdbUpdated(Number(ev.fdbGeneration), ev.delta && deltaFromProto(ev.delta));
       }),
       this.d.bus.nc.subscribe(overlayTraceSubject(this.d.hostId), { callback: (err, msg) => !err && void this.answer(msg, (b) => this.startTrace(JSON.parse(b) as OverlayTraceRequest)) }),

@@ -29,6 +29,10 @@ export const keys = {
   ip: (subnetId: string, ip: string) => k('ip', subnetId, ip),
   port: (id: string) => k('port', id),
   ports: () => k('ports'),
+  /** Hash project id -> how many ports it holds, kept by the port create and delete transactions (the port quota's usage). */
+  projectPortCounts: () => k('ports', 'by_project'),
+  /** Set once projectPortCounts was counted from every port record. */
+  projectPortCountsComplete: () => k('ports', 'by_project', 'complete'),
   /** Claim of a MAC address (unique in the whole cloud): value = port id. */
   mac: (mac: string) => k('mac', mac),
   devicePorts: (deviceId: string) => k('device', deviceId, 'ports'),

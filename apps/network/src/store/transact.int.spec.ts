@@ -39,6 +39,16 @@ describe('transact', () => {
     expect((await redis.keys('*')).sort()).toEqual(['busy']);
   });
 
+  it('a below guard passes while the hash field (0 when absent) is under the limit', async () => {
+    const create = (id: string) =>
+      transact({ key: id, expected: '', next: 'v', guards: [{ kind: 'below', key: 'counts', field: 'p1', limit: 2 }], ops: [{ kind: 'hincr', key: 'counts', a1: 'p1', a2: '1' }] });
+    expect(await create('a')).toMatchObject({ ok: true });
+    expect(await create('b')).toMatchObject({ ok: true });
+    expect(await create('c')).toEqual({ ok: false, conflict: false, guardIndex: 0 });
+    expect(await redis.exists('c')).toBe(0);
+    expect(await redis.hget('counts', 'p1')).toBe('2');
+  });
+
   it('delifeq frees a claim only while the owner still holds it; ANY leaves the record alone', async () => {
     await redis.set('claim:a', 'me');
     await redis.set('claim:b', 'someone-else');

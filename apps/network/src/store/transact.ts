@@ -1,10 +1,10 @@
 import { defineLuaScript, type Redis } from '@minicloud/platform-state';
 
-/** A precondition checked before anything is written: the key exists / the set is empty / the key is absent. */
-export interface Guard {
-  kind: 'exists' | 'empty' | 'absent';
-  key: string;
-}
+/**
+ * A precondition checked before anything is written: the key exists / the set is empty / the key is
+ * absent / field `field` of hash `key` (0 when absent) is below `limit` (a counter under its quota).
+ */
+export type Guard = { kind: 'exists' | 'empty' | 'absent'; key: string } | { kind: 'below'; key: string; field: string; limit: number };
 
 /**
  * A write done after the compare-and-set, in order. `delifeq` deletes a claim key only while it still
@@ -39,7 +39,7 @@ export type TransactResult = { ok: true; counts: number[]; generations: Map<stri
 export const ANY = '\u0000any';
 
 // KEYS: record, guards, ops, bump index hashes. ARGV: expected, next, #guards, #ops, #index hashes,
-// generation prefix, guard kinds, op triples, bump hosts.
+// generation prefix, guard triples (kind, field, limit), op triples, bump hosts.
 const LUA = `
 local nguards = tonumber(ARGV[3])
 local nops = tonumber(ARGV[4])
@@ -50,16 +50,17 @@ if ARGV[1] ~= '\\0any' then
   if (cur or '') ~= ARGV[1] then return -1 end
 end
 for i = 1, nguards do
-  local kind = ARGV[6 + i]
+  local kind = ARGV[4 + 3 * i]
   local key = KEYS[1 + i]
   if kind == 'exists' and redis.call('EXISTS', key) == 0 then return i end
   if kind == 'absent' and redis.call('EXISTS', key) == 1 then return i end
   if kind == 'empty' and redis.call('EXISTS', key) == 1 and redis.call('SCARD', key) > 0 then return i end
+  if kind == 'below' and (tonumber(redis.call('HGET', key, ARGV[5 + 3 * i])) or 0) >= tonumber(ARGV[6 + 3 * i]) then return i end
 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1])
 elseif ARGV[2] ~= '\\0any' then redis.call('SET', KEYS[1], ARGV[2]) end
 local counts = {}
-local base = 6 + nguards
+local base = 6 + 3 * nguards
 for j = 2 + nguards, 1 + nguards + nops do
   local kind = ARGV[base + 1]
   local a1 = ARGV[base + 2]
@@ -112,7 +113,7 @@ export function createTransact(redis: Redis): Transact {
   return async ({ key, expected, next, guards = [], ops = [], bump }) => {
     const keys = [key, ...guards.map((g) => g.key), ...ops.map((o) => o.key), ...(bump?.indexKeys ?? [])];
     const args: string[] = [expected === ANY ? '\0any' : expected, next === ANY ? '\0any' : next, String(guards.length), String(ops.length), String(bump?.indexKeys.length ?? 0), bump?.generationPrefix ?? ''];
-    for (const g of guards) args.push(g.kind);
+    for (const g of guards) args.push(g.kind, g.kind === 'below' ? g.field : '', g.kind === 'below' ? String(g.limit) : '');
     for (const o of ops) args.push(o.kind, o.a1 ?? '', o.a2 ?? '');
     if (bump) args.push(...bump.hosts);
     const r = (await script(keys, args)) as number | (number | string)[];

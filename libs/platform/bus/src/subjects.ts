@@ -19,6 +19,7 @@ export const Subjects = {
   portDeleted: 'minicloud.evt.network.port.deleted',
   networkCreated: 'minicloud.evt.network.network.created',
   networkDeleted: 'minicloud.evt.network.network.deleted',
+  /** Prefix only: the network service publishes on {@link fdbUpdatedSubject}(host_id); each host's agent subscribes to its own. */
   fdbUpdated: 'minicloud.evt.network.fdb.updated',
   imageStatusChanged: 'minicloud.evt.image.image.status_changed',
   volumeStatusChanged: 'minicloud.evt.volume.volume.status_changed',
@@ -75,3 +76,18 @@ export const MIGRATION_PROGRESSED_WILDCARD = `${Subjects.migrationProgressed}.>`
 
 /** Filter subject for every host's power-state reports (see {@link powerStateReportedSubject}). */
 export const POWER_STATE_REPORTED_WILDCARD = `${Subjects.powerStateReported}.>`;
+
+/**
+ * JetStream subject of one host's FdbUpdated events: `minicloud.evt.network.fdb.updated.<host_id>`,
+ * as Neutron's l2pop casts to a per-host topic. NATS hands a message to every subscription whose
+ * subject matches, so with one subject for all hosts each update reached every host's subscription
+ * (hosts x hosts deliveries per binding, the NATS server's read loop took seconds at 100 hosts);
+ * with the host in the subject each update reaches its host only, and the server lets an agent
+ * subscribe to its own hosts' updates only.
+ */
+export function fdbUpdatedSubject(hostId: string): string {
+  return `${Subjects.fdbUpdated}.${hostId}`;
+}
+
+/** Filter subject for every host's FDB updates (see {@link fdbUpdatedSubject}). */
+export const FDB_UPDATED_WILDCARD = `${Subjects.fdbUpdated}.>`;

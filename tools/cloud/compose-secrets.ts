@@ -28,7 +28,7 @@ export function composePasswordVar(user: string): string {
 }
 
 /** The services of the compose deployment that log in to identity as their own user `svc-<service>`. */
-export const COMPOSE_SERVICE_ACCOUNTS = ['image', 'volume', 'network', 'controller', 'openstack-api'] as const;
+export const COMPOSE_SERVICE_ACCOUNTS = ['image', 'volume', 'network', 'controller', 'elasticity', 'openstack-api'] as const;
 
 /** The env variable of one service account's password in deploy/.env (`svc-image` -> MINICLOUD_ACCOUNT_PASSWORD_SVC_IMAGE). */
 export function composeAccountPasswordVar(account: string): string {

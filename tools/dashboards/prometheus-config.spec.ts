@@ -39,7 +39,7 @@ describe('Prometheus configuration (promtool)', () => {
     const text = fs.readFileSync(path.join(PROM, 'prometheus.yml'), 'utf8');
     const jobs = text.split(/\n  - job_name: /).slice(1);
     const minicloudJobs = jobs.filter((j) => !j.startsWith('prometheus\n'));
-    expect(minicloudJobs.length).toBe(7);
+    expect(minicloudJobs.length).toBe(8);
     for (const j of minicloudJobs) expect(j).toContain('authorization: { type: Bearer, credentials_file: secrets/metrics-token }');
   });
 
@@ -129,7 +129,7 @@ describe('docker-compose.yml', () => {
 
   it('has the whole cloud, two controller and two OpenStack API replicas and named volumes for Redis, NATS and images', () => {
     expect(compose('config', '--services').trim().split('\n').sort()).toEqual(
-      ['compute-agent', 'controller-1', 'controller-2', 'grafana', 'identity', 'image', 'nats', 'network', 'openstack-api', 'openstack-api-1', 'openstack-api-2', 'prometheus', 'redis', 'volume'].sort(),
+      ['compute-agent', 'controller-1', 'controller-2', 'elasticity', 'grafana', 'identity', 'image', 'nats', 'network', 'openstack-api', 'openstack-api-1', 'openstack-api-2', 'prometheus', 'redis', 'volume'].sort(),
     );
     expect(compose('config', '--volumes').trim().split('\n')).toEqual(expect.arrayContaining(['redis-data', 'nats-data', 'image-data']));
   });
@@ -169,7 +169,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['identity', 'image', 'volume', 'network', 'controller-1', 'controller-2', 'openstack-api-1', 'openstack-api-2', 'compute-agent']) {
       expect(service(name)).toMatch(/\n      METRICS_BEARER_TOKEN: /);
     }
-    for (const [name, user] of [['image', 'svc-image'], ['volume', 'svc-volume'], ['network', 'svc-network'], ['controller-1', 'svc-controller'], ['controller-2', 'svc-controller'], ['openstack-api-1', 'svc-openstack-api'], ['openstack-api-2', 'svc-openstack-api']]) {
+    for (const [name, user] of [['image', 'svc-image'], ['volume', 'svc-volume'], ['network', 'svc-network'], ['elasticity', 'svc-elasticity'], ['controller-1', 'svc-controller'], ['controller-2', 'svc-controller'], ['openstack-api-1', 'svc-openstack-api'], ['openstack-api-2', 'svc-openstack-api']]) {
       expect(service(name)).toContain(`\n      SERVICE_USER: ${user}\n`);
     }
     expect(service('identity')).toMatch(/\n      SERVICE_ACCOUNTS: /);

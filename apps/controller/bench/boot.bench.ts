@@ -12,7 +12,6 @@
  * (heartbeats, leases, reports) measured over an idle window of IDLE_SECONDS before the creates.
  * Stops the cloud at the end.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,9 +21,9 @@ import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { natsConnectionOptions } from '@minicloud/platform-bus';
 import { spawnCloud } from '../../../tools/cloud/spawn-cloud';
+import { seedBenchProject } from './bench-project';
 import { manifestTls } from '../../../tools/cloud/seed';
 
-const ROOT = path.resolve(__dirname, '../../..');
 const [vms, agents, hostsPerAgent, concurrency, waitSeconds] = [1000, 4, 25, 50, 300].map((d, i) => Number(process.argv[2 + i] ?? d));
 
 const IDLE_SECONDS = 3;
@@ -119,25 +118,7 @@ async function main(): Promise<void> {
   });
   const manifest = cloud.manifest;
   try {
-    const cliEnv = {
-      ...process.env,
-      MINICLOUD_URL: manifest.identity_url,
-      MINICLOUD_USER: manifest.admin.user,
-      MINICLOUD_PASSWORD: manifest.admin.password,
-      MINICLOUD_PROJECT: manifest.admin.project,
-      ...(manifest.tls ? { MINICLOUD_CACERT: manifest.tls.ca_file } : {}),
-      MINICLOUD_CONFIG_DIR: path.join(stateDir, 'cli'),
-    };
-    const cli = (...args: string[]) => execFileSync(process.execPath, ['--require', 'tsx/cjs', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env: cliEnv, encoding: 'utf8' });
-    const file = path.join(stateDir, 'bench.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
-    cli('login');
-    // Identity's default quota (10 instances, 500 ports) would refuse most creates: lift it for this project.
-    cli('quota', 'set', manifest.admin.project, '--instances', '-1', '--cores', '-1', '--ram', '-1', '--ports', '-1');
-    cli('flavor', 'create', 'b1.unit', '--vcpus', '1', '--ram', '256', '--disk', '1');
-    const imageId = JSON.parse(cli('image', 'create', 'bench-img', '--file', file, '--disk-format', 'qcow2', '--public', '-f', 'json')).id;
-    const networkId = JSON.parse(cli('network', 'create', 'bench-net', '--subnet-range', '10.64.0.0/20', '-f', 'json')).id;
-    const token = JSON.parse(fs.readFileSync(path.join(stateDir, 'cli', 'credentials.json'), 'utf8')).token;
+    const { imageId, networkId, token } = seedBenchProject(manifest, stateDir, { flavorName: 'b1.unit', imageName: 'bench-img', networkName: 'bench-net', cidr: '10.64.0.0/20' });
     const controller = manifest.processes.find((p) => p.name === 'controller')!;
     const c = createServiceClient(compute.ComputeServiceService, controller.grpc_address, { token: () => token, deadlineMs: 120_000, tls: manifestTls(manifest) });
 

@@ -31,6 +31,7 @@ import path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { spawnCloud } from '../../../tools/cloud/spawn-cloud';
+import { seedBenchProject } from './bench-project';
 import { manifestTls } from '../../../tools/cloud/seed';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
 import { ImageCache, profileByName } from '@minicloud/domain-hypervisor';
@@ -173,25 +174,8 @@ async function main(): Promise<void> {
   const broughtUpSeconds = (Date.now() - t0) / 1000;
   const manifest = cloud.manifest;
   try {
-    const cliEnv = {
-      ...process.env,
-      MINICLOUD_URL: manifest.identity_url,
-      MINICLOUD_USER: manifest.admin.user,
-      MINICLOUD_PASSWORD: manifest.admin.password,
-      MINICLOUD_PROJECT: manifest.admin.project,
-      ...(manifest.tls ? { MINICLOUD_CACERT: manifest.tls.ca_file } : {}),
-      MINICLOUD_CONFIG_DIR: path.join(stateDir, 'cli'),
-    };
-    const cli = (...args: string[]) => execFileSync(process.execPath, ['--require', 'tsx/cjs', 'apps/cli/src/main.ts', ...args], { cwd: ROOT, env: cliEnv, encoding: 'utf8' });
-    const file = path.join(stateDir, 'bench.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '16M']);
-    cli('login');
-    cli('quota', 'set', manifest.admin.project, '--instances', '-1', '--cores', '-1', '--ram', '-1', '--ports', '-1');
-    cli('flavor', 'create', 's1.unit', '--vcpus', '1', '--ram', '256', '--disk', '1');
-    const imageId = JSON.parse(cli('image', 'create', 'scale-img', '--file', file, '--disk-format', 'qcow2', '--public', '-f', 'json')).id;
     // A /16 holds 65,534 addresses: room for any VM count this bench is run with.
-    const networkId = JSON.parse(cli('network', 'create', 'scale-net', '--subnet-range', '10.64.0.0/16', '-f', 'json')).id;
-    const token = JSON.parse(fs.readFileSync(path.join(stateDir, 'cli', 'credentials.json'), 'utf8')).token;
+    const { imageId, networkId, token } = seedBenchProject(manifest, stateDir, { flavorName: 's1.unit', imageName: 'scale-img', networkName: 'scale-net', cidr: '10.64.0.0/16' });
     const controller = manifest.processes.find((p) => p.name === 'controller')!;
     const agentProcs = manifest.processes.filter((p) => p.kind === 'compute-agent');
     const c = createServiceClient(compute.ComputeServiceService, controller.grpc_address, { token: () => token, deadlineMs: 300_000, tls: manifestTls(manifest) });

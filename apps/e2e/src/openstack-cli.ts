@@ -3,9 +3,6 @@ import { join } from 'node:path';
 import type { CliResult } from './cloud-harness';
 import { RunnerPool } from './runner-pool';
 
-/** Debian's openstack CLI (python3-openstackclient); tools/setup.sh installs it. */
-export const OPENSTACK_BIN = '/usr/bin/openstack';
-
 /** The runner of the openstack CLI's `main` (apps/e2e/src/openstack-runner.py). */
 const OPENSTACK_RUNNER = join(__dirname, 'openstack-runner.py');
 let runners: RunnerPool | undefined;
@@ -15,7 +12,8 @@ if (typeof afterAll === 'function') afterAll(() => runners?.close());
 /**
  * Runs the real `openstack` CLI against a cloud of `cloudsYaml` (OS_CLIENT_CONFIG_FILE, OS_CLOUD),
  * with no other OS_* settings of the caller's environment leaking in. The call runs
- * `openstackclient.shell.main`, the function {@link OPENSTACK_BIN} runs, in a reused Python runner
+ * `openstackclient.shell.main`, the function Debian's `/usr/bin/openstack` runs (python3-openstackclient,
+ * installed by tools/setup.sh), in a reused Python runner
  * (openstack-runner.py): the suite pays Python's start-up and the client's imports once, not at
  * every call. The runners end with the suite.
  */

@@ -1,20 +1,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
 
-/** What one CLI invocation gave: its exit code and everything it wrote. */
-export interface RunnerResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import type { CliResult } from './cloud-harness';
 
 /**
  * One long-lived runner process speaking JSON lines: a request object per line on its stdin, a
- * {@link RunnerResult} per line on its stdout, one request at a time. While idle it does not keep
+ * {@link CliResult} per line on its stdout, one request at a time. While idle it does not keep
  * the test process alive (child and pipes unref'd), so a suite that forgets to close it still ends.
  */
 class Runner {
-  private pending: ((r: RunnerResult) => void) | undefined;
+  private pending: ((r: CliResult) => void) | undefined;
   private stderrTail = '';
   exited = false;
 
@@ -23,7 +18,7 @@ class Runner {
       const done = this.pending;
       this.pending = undefined;
       this.setRef(false);
-      done?.(JSON.parse(line) as RunnerResult);
+      done?.(JSON.parse(line) as CliResult);
     });
     child.stderr.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-4000)));
     child.on('exit', (code) => {
@@ -39,7 +34,7 @@ class Runner {
     return this.pending !== undefined;
   }
 
-  call(request: object): Promise<RunnerResult> {
+  call(request: object): Promise<CliResult> {
     return new Promise((resolve) => {
       this.pending = resolve;
       this.setRef(true);
@@ -75,13 +70,13 @@ export class RunnerPool {
   ) {}
 
   /** Runs one invocation described by `request` (the runner's own request shape). */
-  async call(request: object): Promise<RunnerResult> {
-    let r = this.runners.find((x) => !x.busy && !x.exited);
+  async call(request: object): Promise<CliResult> {
+    for (let i = this.runners.length - 1; i >= 0; i--) if (this.runners[i].exited) this.runners.splice(i, 1);
+    let r = this.runners.find((x) => !x.busy);
     if (!r) {
       r = new Runner(spawn(this.command, this.args, { cwd: this.opts.cwd, env: this.opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] }));
       this.runners.push(r);
     }
-    for (let i = this.runners.length - 1; i >= 0; i--) if (this.runners[i].exited) this.runners.splice(i, 1);
     return r.call(request);
   }
 

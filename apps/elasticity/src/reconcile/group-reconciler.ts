@@ -113,11 +113,12 @@ export class GroupReconciler {
     const measured = view.filter((i) => i.lifecycle === 'in_service' && !isWarmingUp(i.launchedAtMs, g.warmupSeconds, now));
     const avgCpu = measured.length ? measured.reduce((a, i) => a + (cpuOf.get(i.memberId) ?? 0), 0) / measured.length : 0;
     const rpsPerMember = measured.length ? measured.reduce((a, i) => a + (rpsOf.get(i.memberId) ?? 0), 0) / measured.length : 0;
+    const loads = shares.map((s) => ({ server, rps: s.rps }));
     this.d.onFigures?.({
       groupId,
       offeredRps: offered,
-      p50Seconds: poolResponsePercentile(shares.map((s) => ({ server, rps: s.rps })), 0.5),
-      p99Seconds: poolResponsePercentile(shares.map((s) => ({ server, rps: s.rps })), 0.99),
+      p50Seconds: poolResponsePercentile(loads, 0.5),
+      p99Seconds: poolResponsePercentile(loads, 0.99),
       desiredCapacity: g.desiredCapacity,
       inService: view.filter((i) => i.lifecycle === 'in_service').length,
       memberCpuPercent: new Map(view.map((i) => [i.serverId, cpuOf.get(i.memberId) ?? 0])),

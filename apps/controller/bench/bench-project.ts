@@ -43,3 +43,8 @@ export function seedBenchProject(manifest: CloudManifest, stateDir: string, o: {
   const token = JSON.parse(fs.readFileSync(path.join(stateDir, 'cli', 'credentials.json'), 'utf8')).token as string;
   return { imageId, networkId, flavorRef: o.flavorName, token };
 }
+
+/** The q-quantile (0..1) of `sorted` (ascending) by the nearest-rank method; undefined when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}

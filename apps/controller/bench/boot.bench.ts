@@ -21,7 +21,7 @@ import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { natsConnectionOptions } from '@minicloud/platform-bus';
 import { spawnCloud } from '../../../tools/cloud/spawn-cloud';
-import { seedBenchProject } from './bench-project';
+import { quantile, seedBenchProject } from './bench-project';
 import { manifestTls } from '../../../tools/cloud/seed';
 
 const [vms, agents, hostsPerAgent, concurrency, waitSeconds] = [1000, 4, 25, 50, 300].map((d, i) => Number(process.argv[2 + i] ?? d));
@@ -105,10 +105,6 @@ function printPerCreate(label: string, delta: Map<string, number>, idle: Map<str
   const rows = [...delta].map(([k, v]) => [k, (v - ((idle.get(k) ?? 0) / idleSeconds) * seconds) / creates] as const).sort((a, b) => b[1] - a[1]);
   const total = rows.reduce((a, [, v]) => a + v, 0);
   console.log(`${label} per create (net of idle): ${total.toFixed(1)}; ${rows.slice(0, top).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ')}`);
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 async function main(): Promise<void> {

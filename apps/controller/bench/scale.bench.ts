@@ -31,7 +31,7 @@ import path from 'node:path';
 import { compute } from '@minicloud/proto';
 import { createServiceClient } from '@minicloud/platform-grpc';
 import { spawnCloud } from '../../../tools/cloud/spawn-cloud';
-import { seedBenchProject } from './bench-project';
+import { quantile, seedBenchProject } from './bench-project';
 import { manifestTls } from '../../../tools/cloud/seed';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
 import { ImageCache, profileByName } from '@minicloud/domain-hypervisor';
@@ -73,10 +73,6 @@ async function coresUsed(pids: number[], seconds: number): Promise<number[]> {
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   return pids.map((p, i) => (cpuSeconds(p) - before[i]) / wall);
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;

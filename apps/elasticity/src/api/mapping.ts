@@ -3,12 +3,16 @@ import type { TrafficSource } from '@minicloud/domain-elasticity';
 import type { elasticity } from '@minicloud/proto';
 import type { ListenerRecord, LoadBalancerRecord, PoolMemberRecord, PoolRecord, ScalingGroupRecord, ScalingPolicyRecord } from '../store/records';
 
+// Record -> elasticity.v1 message mapping (the service's one place for it); times are ms since the
+// epoch in records and Timestamps on the wire.
 const ts = (ms: number | null) => (ms === null ? undefined : new Date(ms));
 
+/** The wire form of a load balancer (operating_status is ONLINE: the simulated VIP never fails). */
 export function loadBalancerToProto(r: LoadBalancerRecord): elasticity.LoadBalancer {
   return { id: r.id, projectId: r.projectId, name: r.name, vipSubnetId: r.vipSubnetId, vipAddress: r.vipAddress, provisioningStatus: r.provisioningStatus, operatingStatus: 'ONLINE', createdAt: ts(r.createdAtMs) };
 }
 
+/** The wire form of a listener's traffic source, undefined when none is set; fields of other kinds are zero. */
 export function trafficSourceToProto(s: TrafficSource | null): elasticity.TrafficSource | undefined {
   if (!s) return undefined;
   const base: elasticity.TrafficSource = { kind: s.kind, rps: 0, initialRps: 0, steps: [], meanRps: 0, amplitudeRps: 0, periodSeconds: 0, phaseSeconds: 0, harmonics: [], intervalSeconds: 0, traceRps: [], scale: 0 };
@@ -44,10 +48,12 @@ export function trafficSourceFromProto(p: elasticity.TrafficSource | undefined):
   }
 }
 
+/** The wire form of a listener. */
 export function listenerToProto(r: ListenerRecord): elasticity.Listener {
   return { id: r.id, projectId: r.projectId, loadBalancerId: r.loadBalancerId, name: r.name, protocol: r.protocol, protocolPort: r.protocolPort, defaultPoolId: r.defaultPoolId, trafficSource: trafficSourceToProto(r.trafficSource) };
 }
 
+/** The wire form of a pool, with its health monitor. */
 export function poolToProto(r: PoolRecord): elasticity.Pool {
   const hm = r.healthMonitor;
   return {
@@ -57,10 +63,12 @@ export function poolToProto(r: PoolRecord): elasticity.Pool {
   };
 }
 
+/** The wire form of a member, with its operating and provisioning status. */
 export function memberToProto(r: PoolMemberRecord): elasticity.Member {
   return { id: r.id, projectId: r.projectId, poolId: r.poolId, address: r.address, protocolPort: r.protocolPort, weight: r.weight, serverId: r.serverId, provisioningStatus: r.status.provisioningStatus, operatingStatus: r.status.operatingStatus, adminStateUp: r.status.adminStateUp };
 }
 
+/** The wire form of a scaling group, with its instances. */
 export function scalingGroupToProto(r: ScalingGroupRecord): elasticity.ScalingGroup {
   return {
     id: r.id, projectId: r.projectId, name: r.name,
@@ -73,6 +81,7 @@ export function scalingGroupToProto(r: ScalingGroupRecord): elasticity.ScalingGr
   };
 }
 
+/** The wire form of a scaling policy. */
 export function scalingPolicyToProto(r: ScalingPolicyRecord): elasticity.ScalingPolicy {
   const p = r.policy;
   const base = { id: r.id, projectId: r.projectId, scalingGroupId: r.scalingGroupId, name: p.name, kind: p.kind, metric: '', targetValue: 0, disableScaleIn: false, comparisonOperator: '', threshold: 0, evaluationPeriods: 0, adjustmentType: '', steps: [], minAdjustmentMagnitude: 0 };

@@ -19,6 +19,7 @@ export interface Versioned {
   readonly version: number;
 }
 
+/** An Octavia load balancer: a VIP (`vipAddress`, a port on `vipSubnetId` of the owner's project). */
 export interface LoadBalancerRecord extends Versioned {
   readonly name: string;
   readonly vipSubnetId: string;
@@ -27,6 +28,7 @@ export interface LoadBalancerRecord extends Versioned {
   readonly createdAtMs: number;
 }
 
+/** An Octavia listener (protocol and `protocolPort` on the VIP), with the simulated traffic it is offered. */
 export interface ListenerRecord extends Versioned {
   readonly loadBalancerId: string;
   readonly name: string;
@@ -38,10 +40,12 @@ export interface ListenerRecord extends Versioned {
   readonly trafficSourceSetAtMs: number;
 }
 
+/** A pool's health monitor (Octavia: delay, timeout, max_retries, max_retries_down). */
 export interface HealthMonitorRecord extends HealthMonitorSpec {
   readonly id: string;
 }
 
+/** An Octavia pool: its `lbAlgorithm`, health monitor, and the CPU time each request costs a member (`cpuMsPerRequest`, ms). */
 export interface PoolRecord extends Versioned {
   readonly loadBalancerId: string;
   readonly listenerId: string;
@@ -53,6 +57,7 @@ export interface PoolRecord extends Versioned {
   readonly provisioningStatus: string;
 }
 
+/** An Octavia member: a server's `address`:`protocolPort` in a pool, with its weight (Octavia: 0..256). */
 export interface PoolMemberRecord extends Versioned {
   readonly poolId: string;
   readonly address: string;
@@ -63,6 +68,7 @@ export interface PoolMemberRecord extends Versioned {
   readonly status: MemberStatus;
 }
 
+/** What a scaling group boots (AWS's launch template, Heat's server properties): ids in the owner's project. */
 export interface LaunchTemplate {
   readonly flavorId: string;
   readonly imageId: string;
@@ -72,6 +78,7 @@ export interface LaunchTemplate {
   readonly keyName: string;
 }
 
+/** One server of a scaling group: its member, lifecycle (AWS's Pending, InService, draining) and health; times in ms since the epoch. */
 export interface GroupInstanceRecord {
   readonly serverId: string;
   readonly memberId: string;
@@ -85,6 +92,7 @@ export interface GroupInstanceRecord {
   readonly workloadPercent: number | null;
 }
 
+/** An auto-scaling group (AWS Auto Scaling, Senlin's cluster): sizes, timings in seconds, its instances and the policies' state. */
 export interface ScalingGroupRecord extends Versioned {
   readonly name: string;
   readonly launchTemplate: LaunchTemplate;
@@ -114,6 +122,7 @@ export interface ScalingGroupRecord extends Versioned {
 /** Datapoints kept per metric: AWS's longest default window (15 for scale-in) plus room. */
 export const HISTORY_POINTS = 30;
 
+/** A scaling policy of a group (target tracking, step scaling or a scheduled action; libs/domain/elasticity). */
 export interface ScalingPolicyRecord extends Versioned {
   readonly scalingGroupId: string;
   readonly policy: ScalingPolicy;

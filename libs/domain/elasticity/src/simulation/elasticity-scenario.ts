@@ -62,6 +62,7 @@ export interface ScenarioEvent {
   readonly description: string;
 }
 
+/** What a virtual-time run gives: one sample per tick, the scaling and health events, and the drain checks. */
 export interface ScenarioResult {
   readonly samples: readonly ScenarioSample[];
   readonly events: readonly ScenarioEvent[];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CloudManifest } from '../../../tools/cloud/manifest';
-import { RunnerPool } from './runner-pool';
+import { RunnerPool, type CliResult } from './runner-pool';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
@@ -33,11 +33,7 @@ export interface RunningCloud {
   stop(): Promise<void>;
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 /** One run of tools/cloud/main.ts, up to its "minicloud ready" line. */
 interface BringUp {

@@ -1,7 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
 
-import type { CliResult } from './cloud-harness';
+/** What one CLI invocation gave: its exit code and everything it wrote to stdout and stderr. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * One long-lived runner process speaking JSON lines: a request object per line on its stdin, a
